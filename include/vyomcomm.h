@@ -1,0 +1,23 @@
+/**
+ * @file vyomcomm.h
+ * @brief The umbrella header of libvyomcomm: includes every public header.
+ *        Implementer headers (vyomcomm/sys/) are included separately.
+ */
+#ifndef VYOMCOMM_H
+#define VYOMCOMM_H
+
+#include "vyomcomm/common.h"
+#include "vyomcomm/version.h"
+#include "vyomcomm/errors.h"
+#include "vyomcomm/types.h"
+#include "vyomcomm/buffer.h"
+#include "vyomcomm/global.h"
+#include "vyomcomm/log.h"
+#include "vyomcomm/event.h"
+#include "vyomcomm/iter.h"
+#include "vyomcomm/ctx.h"
+#include "vyomcomm/store.h"
+#include "vyomcomm/tenant.h"
+#include "vyomcomm/secret.h"
+
+#endif /* VYOMCOMM_H */

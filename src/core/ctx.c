@@ -1,0 +1,150 @@
+/*
+ * Context creation and teardown. The engine lives in engine.c.
+ */
+#include "common.h"
+#include "ctx.h"
+#include "global.h"
+#include "store/migrate.h"
+
+#include <time.h>
+
+#define DEFAULT_LEASE_MS 60000
+#define DEFAULT_CLAIM_BATCH 256
+#define MAX_CLAIM_BATCH 10000
+
+int64_t vc__now(vc_ctx *ctx)
+{
+  struct timespec ts;
+
+  if (ctx->clock_cb != NULL)
+    return ctx->clock_cb(ctx->clock_payload);
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int vc__new_id(vc_ctx *ctx, char out[VC_ID_SIZE])
+{
+  return vc__ulid_next(&ctx->ids, vc__now(ctx), out);
+}
+
+int64_t vc_ctx_now(vc_ctx *ctx)
+{
+  return ctx ? vc__now(ctx) : 0;
+}
+
+static int check_options(const vc_ctx_options *o)
+{
+  VC_ASSERT_ARG(o);
+  VC_CHECK_VERSION(o, VC_CTX_OPTIONS_VERSION, "vc_ctx_options");
+  if (o->store == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "vc_ctx_options.store is required");
+  if (o->store->owned)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "the store belongs to another context");
+  if (o->log_level < 0 || o->log_level > VC_LOG_TRACE)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "log_level %d is out of range", o->log_level);
+  if (o->lease_ms < 0 || o->claim_batch > MAX_CLAIM_BATCH)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "lease_ms or claim_batch out of range");
+  if (o->public_base_url != NULL &&
+      strncmp(o->public_base_url, "http://", 7) != 0 &&
+      strncmp(o->public_base_url, "https://", 8) != 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "public_base_url must start with http:// or "
+                         "https://");
+  return 0;
+}
+
+/* Migrate the schema and load the master key. */
+static int open_store(vc_ctx *ctx, const vc_master_key *mk)
+{
+  vc__db *db;
+  int version = 0, rc;
+
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    return rc;
+  if ((rc = vc__migrate(db, &version)) == 0)
+    rc = vc__keyring_load(&ctx->keys, db, mk);
+  vc__db_release(db);
+  if (rc == 0)
+    VC_LOG(ctx, VC_LOG_DEBUG, "store at schema version %d", version);
+  return rc;
+}
+
+static void ctx_destroy(vc_ctx *ctx)
+{
+  vc__keyring_fini(&ctx->keys);
+  vc__ulid_gen_fini(&ctx->ids);
+  vc__rng_fini(&ctx->rng);
+  pthread_cond_destroy(&ctx->wake);
+  pthread_mutex_destroy(&ctx->lock);
+  pthread_mutex_destroy(&ctx->deliver_lock);
+  vc__free(ctx->public_base_url);
+  vc__free(ctx);
+}
+
+int vc_ctx_new(vc_ctx **out, const vc_ctx_options *opts)
+{
+  vc_ctx *ctx;
+  int rc;
+
+  VC_ASSERT_ARG(out);
+  *out = NULL;
+  if ((rc = check_options(opts)) < 0 || (rc = vc__global_ensure()) < 0)
+    return rc;
+  if ((ctx = vc__calloc(1, sizeof(*ctx))) == NULL)
+    return vc_error_set_oom();
+  ctx->store = opts->store;
+  ctx->log.cb = opts->log_cb;
+  ctx->log.payload = opts->log_payload;
+  ctx->log.level = opts->log_level ? opts->log_level : VC_LOG_INFO;
+  ctx->clock_cb = opts->clock_cb;
+  ctx->clock_payload = opts->clock_payload;
+  ctx->lease_ms = opts->lease_ms ? opts->lease_ms : DEFAULT_LEASE_MS;
+  ctx->claim_batch = opts->claim_batch ? opts->claim_batch
+                                       : DEFAULT_CLAIM_BATCH;
+  vc__rng_init(&ctx->rng, opts->random_seed);
+  vc__ulid_gen_init(&ctx->ids, &ctx->rng);
+  vc__keyring_init(&ctx->keys);
+  pthread_mutex_init(&ctx->lock, NULL);
+  pthread_cond_init(&ctx->wake, NULL);
+  pthread_mutex_init(&ctx->deliver_lock, NULL);
+  if (opts->public_base_url != NULL &&
+      (ctx->public_base_url = vc__strdup(opts->public_base_url)) == NULL) {
+    rc = vc_error_set_oom();
+    goto fail;
+  }
+  if ((rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
+      (rc = open_store(ctx, opts->master_key)) < 0)
+    goto fail;
+  ctx->store->owned = 1;
+  *out = ctx;
+  return 0;
+fail:
+  ctx_destroy(ctx);
+  return rc;
+}
+
+void vc_ctx_free(vc_ctx *ctx)
+{
+  if (ctx == NULL)
+    return;
+  if (ctx->threads != NULL)
+    vc_ctx_stop(ctx);
+  vc_store_free(ctx->store);
+  ctx_destroy(ctx);
+}
+
+int vc_ctx_options_init(vc_ctx_options *o, unsigned int version)
+{
+  VC_INIT_STRUCT(o, version, VC_CTX_OPTIONS_VERSION, vc_ctx_options,
+                 VC_CTX_OPTIONS_INIT);
+}
+
+int vc_master_key_init(vc_master_key *k, unsigned int version)
+{
+  VC_INIT_STRUCT(k, version, VC_MASTER_KEY_VERSION, vc_master_key,
+                 VC_MASTER_KEY_INIT);
+}

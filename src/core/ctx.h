@@ -1,0 +1,55 @@
+/*
+ * The context's internals, shared by the modules that hang off it.
+ */
+#ifndef VC_CORE_CTX_H
+#define VC_CORE_CTX_H
+
+#include <pthread.h>
+
+#include "common.h"
+#include "keyring.h"
+#include "log.h"
+#include "random.h"
+#include "ulid.h"
+#include "job.h"
+#include "store/db.h"
+
+struct vc_ctx {
+  vc_store *store;
+  vc__logger log;
+  vc_clock_cb clock_cb;
+  void *clock_payload;
+  vc__rng rng;
+  vc__ulid_gen ids;
+  vc__keyring keys;
+  char *public_base_url;
+  int64_t lease_ms;
+  uint32_t claim_batch;
+  char instance_id[VC_ID_SIZE]; /* lease owner name of this context */
+
+  /* The engine (engine.c). */
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  uint64_t wake_seq;      /* bumped by vc_ctx_wakeup */
+  pthread_t *threads;
+  unsigned int nthreads;
+  int stopping;
+
+  /* Event delivery (event.c): one deliverer at a time. */
+  pthread_mutex_t deliver_lock;
+  vc_event_cb event_cb;   /* read and written under `lock` */
+  void *event_payload;
+
+  /* Job handlers by kind (job.c). */
+  vc__job_handler handlers[VC__JOB_KINDS_MAX];
+  size_t nhandlers;
+};
+
+/* Current time from the context's clock, in Unix milliseconds. */
+int64_t vc__now(vc_ctx *ctx);
+/* A new id. */
+int vc__new_id(vc_ctx *ctx, char out[VC_ID_SIZE]);
+
+#define VC_LOG(ctx, level, ...) vc__log(&(ctx)->log, (level), __VA_ARGS__)
+
+#endif

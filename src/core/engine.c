@@ -1,0 +1,222 @@
+/*
+ * The engine: one iteration claims and runs due jobs, then delivers
+ * pending events. The host runs iterations with vc_ctx_run(), or library
+ * threads run them until vc_ctx_stop().
+ */
+#include "common.h"
+#include "ctx.h"
+#include "event.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#define MAX_THREADS 64
+#define IDLE_WAIT_MS 1000   /* recheck the store at least this often */
+#define ERROR_BACKOFF_MS 100
+
+typedef struct engine_thread {
+  vc_ctx *ctx;
+  char owner[VC_ID_SIZE + 8];
+} engine_thread;
+
+static int iterate(vc_ctx *ctx, const char *owner)
+{
+  int jobs, events;
+
+  if ((jobs = vc__job_run_batch(ctx, owner)) < 0)
+    return jobs;
+  if ((events = vc__event_deliver(ctx)) < 0)
+    return events;
+  return jobs + events;
+}
+
+/* Wait on the wake condition up to `ms` (< 0: no limit) unless woken
+ * since `seen`. Called with ctx->lock held. */
+static void wait_locked(vc_ctx *ctx, uint64_t seen, int64_t ms)
+{
+  struct timespec ts;
+
+  if (ms < 0) {
+    while (ctx->wake_seq == seen && !ctx->stopping)
+      pthread_cond_wait(&ctx->wake, &ctx->lock);
+    return;
+  }
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (ms % 1000) * 1000000;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  while (ctx->wake_seq == seen && !ctx->stopping)
+    if (pthread_cond_timedwait(&ctx->wake, &ctx->lock, &ts) == ETIMEDOUT)
+      break;
+}
+
+/* How long to sleep for the next due job, capped at `cap` (< 0: none). */
+static int64_t idle_ms(vc_ctx *ctx, int64_t cap)
+{
+  int64_t due = vc__job_next_due(ctx), ms;
+
+  if (due == INT64_MAX)
+    return cap;
+  ms = due - vc__now(ctx);
+  if (ms < 0)
+    ms = 0;
+  return (cap >= 0 && ms > cap) ? cap : ms;
+}
+
+int vc_ctx_run(vc_ctx *ctx, int timeout_ms)
+{
+  char owner[VC_ID_SIZE + 8];
+  uint64_t seen;
+  int did;
+
+  VC_ASSERT_ARG(ctx);
+  snprintf(owner, sizeof(owner), "%s/host", ctx->instance_id);
+  pthread_mutex_lock(&ctx->lock);
+  seen = ctx->wake_seq;
+  pthread_mutex_unlock(&ctx->lock);
+  if ((did = iterate(ctx, owner)) != 0 || timeout_ms == 0)
+    return did;
+  {
+    int64_t ms = idle_ms(ctx, timeout_ms);
+    pthread_mutex_lock(&ctx->lock);
+    wait_locked(ctx, seen, ms);
+    pthread_mutex_unlock(&ctx->lock);
+  }
+  return iterate(ctx, owner);
+}
+
+static void *thread_main(void *arg)
+{
+  engine_thread *t = arg;
+  vc_ctx *ctx = t->ctx;
+
+  for (;;) {
+    uint64_t seen;
+    int did;
+    int64_t ms;
+
+    pthread_mutex_lock(&ctx->lock);
+    seen = ctx->wake_seq;
+    if (ctx->stopping) {
+      pthread_mutex_unlock(&ctx->lock);
+      break;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+
+    did = iterate(ctx, t->owner);
+    if (did > 0)
+      continue;
+    if (did < 0) {
+      VC_LOG(ctx, VC_LOG_ERROR, "engine: %s", vc_error_last()->message);
+      ms = ERROR_BACKOFF_MS;
+    } else {
+      ms = idle_ms(ctx, IDLE_WAIT_MS);
+    }
+    pthread_mutex_lock(&ctx->lock);
+    wait_locked(ctx, seen, ms);
+    pthread_mutex_unlock(&ctx->lock);
+  }
+  vc__free(t);
+  return NULL;
+}
+
+int vc_ctx_start(vc_ctx *ctx, unsigned int nthreads)
+{
+  unsigned int started = 0;
+  int rc = 0;
+
+  VC_ASSERT_ARG(ctx);
+  if (nthreads == 0 || nthreads > MAX_THREADS)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "nthreads must be 1..%d", MAX_THREADS);
+  pthread_mutex_lock(&ctx->lock);
+  if (ctx->threads != NULL) {
+    pthread_mutex_unlock(&ctx->lock);
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
+                         "engine threads are already running");
+  }
+  ctx->stopping = 0;
+  ctx->threads = vc__calloc(nthreads, sizeof(pthread_t));
+  if (ctx->threads == NULL) {
+    pthread_mutex_unlock(&ctx->lock);
+    return vc_error_set_oom();
+  }
+  for (; started < nthreads; started++) {
+    engine_thread *t = vc__calloc(1, sizeof(*t));
+    if (t == NULL) {
+      rc = vc_error_set_oom();
+      break;
+    }
+    t->ctx = ctx;
+    snprintf(t->owner, sizeof(t->owner), "%s/%u", ctx->instance_id, started);
+    if (pthread_create(&ctx->threads[started], NULL, thread_main, t) != 0) {
+      vc__free(t);
+      rc = vc__error_set(VC_ERRCLASS_OS, VC_ERROR,
+                         "cannot create engine thread");
+      break;
+    }
+  }
+  ctx->nthreads = started;
+  pthread_mutex_unlock(&ctx->lock);
+  if (rc < 0) {
+    vc_ctx_stop(ctx);
+    /* vc_ctx_stop cleared the detail; set it again. */
+    return vc__error_set(VC_ERRCLASS_OS, rc, "cannot start engine threads");
+  }
+  VC_LOG(ctx, VC_LOG_INFO, "engine started with %u thread(s)", nthreads);
+  return 0;
+}
+
+int vc_ctx_stop(vc_ctx *ctx)
+{
+  pthread_t *threads;
+  unsigned int n;
+
+  VC_ASSERT_ARG(ctx);
+  pthread_mutex_lock(&ctx->lock);
+  if (ctx->threads == NULL) {
+    pthread_mutex_unlock(&ctx->lock);
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
+                         "engine threads are not running");
+  }
+  threads = ctx->threads;
+  n = ctx->nthreads;
+  ctx->stopping = 1;
+  pthread_cond_broadcast(&ctx->wake);
+  pthread_mutex_unlock(&ctx->lock);
+  for (unsigned int i = 0; i < n; i++)
+    pthread_join(threads[i], NULL);
+  pthread_mutex_lock(&ctx->lock);
+  vc__free(ctx->threads);
+  ctx->threads = NULL;
+  ctx->nthreads = 0;
+  ctx->stopping = 0;
+  pthread_mutex_unlock(&ctx->lock);
+  return 0;
+}
+
+int vc_ctx_wakeup(vc_ctx *ctx)
+{
+  VC_ASSERT_ARG(ctx);
+  pthread_mutex_lock(&ctx->lock);
+  ctx->wake_seq++;
+  pthread_cond_broadcast(&ctx->wake);
+  pthread_mutex_unlock(&ctx->lock);
+  return 0;
+}
+
+int vc_ctx_set_event_cb(vc_ctx *ctx, vc_event_cb cb, void *payload)
+{
+  VC_ASSERT_ARG(ctx);
+  pthread_mutex_lock(&ctx->lock);
+  ctx->event_cb = cb;
+  ctx->event_payload = payload;
+  pthread_mutex_unlock(&ctx->lock);
+  if (cb != NULL)
+    vc_ctx_wakeup(ctx);
+  return 0;
+}

@@ -1,0 +1,205 @@
+/*
+ * The durable job table. See job.h.
+ *
+ * A claim moves a due job's due_at to the end of its lease, so one index
+ * on due_at serves both fresh jobs and jobs whose engine died: a lease
+ * that expires simply makes the job due again.
+ */
+#include "common.h"
+#include "ctx.h"
+#include "job.h"
+
+#include <stdio.h>
+
+static const char SQL_INSERT[] =
+  "INSERT INTO vc_job (tenant_id, id, kind, subject_id, due_at, created_at)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/* The claim is the one statement whose SQL differs per dialect. */
+static const char SQL_CLAIM_SQLITE[] =
+  "UPDATE vc_job SET lease_owner = ?1, lease_until = ?2, due_at = ?2,"
+  " attempts = attempts + 1"
+  " WHERE rowid IN (SELECT rowid FROM vc_job WHERE due_at <= ?3"
+  "  ORDER BY due_at LIMIT ?4)"
+  " RETURNING tenant_id, id, kind, subject_id, attempts";
+static const char SQL_CLAIM_POSTGRES[] =
+  "UPDATE vc_job SET lease_owner = ?1, lease_until = ?2, due_at = ?2,"
+  " attempts = attempts + 1"
+  " WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM vc_job"
+  "  WHERE due_at <= ?3 ORDER BY due_at LIMIT ?4 FOR UPDATE SKIP LOCKED)"
+  " RETURNING tenant_id, id, kind, subject_id, attempts";
+static const char SQL_DONE[] =
+  "DELETE FROM vc_job WHERE tenant_id = ?1 AND id = ?2 AND lease_owner = ?3";
+static const char SQL_RETRY[] =
+  "UPDATE vc_job SET due_at = ?4, lease_owner = NULL, lease_until = 0,"
+  " last_error = ?5 WHERE tenant_id = ?1 AND id = ?2 AND lease_owner = ?3";
+static const char SQL_NEXT_DUE[] = "SELECT MIN(due_at) FROM vc_job";
+
+int vc__job_register(vc_ctx *ctx, const char *kind, vc__job_fn fn)
+{
+  if (ctx->nhandlers >= VC__JOB_KINDS_MAX)
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ERROR,
+                         "too many job kinds");
+  ctx->handlers[ctx->nhandlers].kind = kind;
+  ctx->handlers[ctx->nhandlers].fn = fn;
+  ctx->nhandlers++;
+  return 0;
+}
+
+int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                    const char *kind, const char *subject_id,
+                    int64_t due_at, char id_out[VC_ID_SIZE])
+{
+  char id[VC_ID_SIZE];
+  int rc;
+
+  if ((rc = vc__new_id(ctx, id)) < 0)
+    return rc;
+  rc = vc__db_run(db, SQL_INSERT, "ttttii", tenant_id, id, kind, subject_id,
+                  due_at, vc__now(ctx));
+  if (rc == 0 && id_out != NULL)
+    memcpy(id_out, id, VC_ID_SIZE);
+  return rc;
+}
+
+static void copy_text(char *dst, size_t size, const char *src)
+{
+  snprintf(dst, size, "%s", src ? src : "");
+}
+
+int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
+                  vc__job **jobs, size_t *n)
+{
+  int64_t now = vc__now(ctx);
+  const char *sql = SQL_CLAIM_SQLITE;
+  vc__job *out;
+  vc__db *db;
+  vc__stmt *s;
+  int rc;
+
+  *jobs = NULL;
+  *n = 0;
+  if ((out = vc__calloc(max, sizeof(*out))) == NULL)
+    return vc_error_set_oom();
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0) {
+    vc__free(out);
+    return rc;
+  }
+  if (vc__db_dialect(db) == VC_DIALECT_POSTGRES)
+    sql = SQL_CLAIM_POSTGRES;
+  if ((rc = vc__db_begin(db)) < 0)
+    goto out;
+  if ((rc = vc__db_query(&s, db, sql, "tiii", owner, now + ctx->lease_ms,
+                         now, (int64_t)max)) < 0)
+    goto fail;
+  while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW && *n < max) {
+    vc__job *j = &out[(*n)++];
+    copy_text(j->tenant_id, sizeof(j->tenant_id), vc__stmt_text(s, 0));
+    copy_text(j->id, sizeof(j->id), vc__stmt_text(s, 1));
+    copy_text(j->kind, sizeof(j->kind), vc__stmt_text(s, 2));
+    copy_text(j->subject_id, sizeof(j->subject_id), vc__stmt_text(s, 3));
+    j->attempts = vc__stmt_int64(s, 4);
+  }
+  vc__stmt_done(s);
+  if (rc < 0 || (rc = vc__db_commit(db)) < 0)
+    goto fail;
+  *jobs = out;
+  out = NULL;
+  goto out;
+fail:
+  vc__db_rollback(db);
+  *n = 0;
+out:
+  vc__free(out);
+  vc__db_release(db);
+  return rc < 0 ? rc : 0;
+}
+
+int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
+                   const vc__job_outcome *o)
+{
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    return rc;
+  if (o->result == VC__JOB_DONE)
+    rc = vc__db_run(db, SQL_DONE, "ttt", job->tenant_id, job->id, owner);
+  else
+    rc = vc__db_run(db, SQL_RETRY, "tttit", job->tenant_id, job->id, owner,
+                    o->retry_at, o->error);
+  vc__db_release(db);
+  return rc;
+}
+
+int64_t vc__job_next_due(vc_ctx *ctx)
+{
+  int64_t due = INT64_MAX;
+  vc__db *db;
+  vc__stmt *s;
+
+  if (vc__db_acquire(&db, ctx->store) < 0)
+    return due;
+  if (vc__db_query(&s, db, SQL_NEXT_DUE, "") == 0) {
+    if (vc__stmt_step(s) == VC_STORAGE_ROW && !vc__stmt_is_null(s, 0))
+      due = vc__stmt_int64(s, 0);
+    vc__stmt_done(s);
+  }
+  vc__db_release(db);
+  return due;
+}
+
+static vc__job_fn find_handler(vc_ctx *ctx, const char *kind)
+{
+  for (size_t i = 0; i < ctx->nhandlers; i++)
+    if (strcmp(ctx->handlers[i].kind, kind) == 0)
+      return ctx->handlers[i].fn;
+  return NULL;
+}
+
+/* A failure of the machinery: retry after a pause that grows with the
+ * attempts (capped at 10 minutes), keeping the error. */
+static void machinery_retry(vc_ctx *ctx, const vc__job *job,
+                            vc__job_outcome *o, const char *why)
+{
+  int64_t delay = 1000;
+
+  for (int64_t i = 1; i < job->attempts && delay < 600000; i++)
+    delay *= 2;
+  if (delay > 600000)
+    delay = 600000;
+  o->result = VC__JOB_RETRY;
+  o->retry_at = vc__now(ctx) + delay;
+  snprintf(o->error, sizeof(o->error), "%s", why);
+}
+
+int vc__job_run_batch(vc_ctx *ctx, const char *owner)
+{
+  vc__job *jobs;
+  size_t n;
+  int rc;
+
+  if ((rc = vc__job_claim(ctx, owner, ctx->claim_batch, &jobs, &n)) < 0)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    vc__job_outcome o;
+    vc__job_fn fn = find_handler(ctx, jobs[i].kind);
+    memset(&o, 0, sizeof(o));
+    if (fn == NULL) {
+      /* A kind from a newer library sharing the store: leave it be. */
+      machinery_retry(ctx, &jobs[i], &o, "no handler for this job kind");
+      VC_LOG(ctx, VC_LOG_WARN, "job %s: no handler for kind '%s'",
+             jobs[i].id, jobs[i].kind);
+    } else if ((rc = fn(ctx, &jobs[i], &o)) < 0) {
+      machinery_retry(ctx, &jobs[i], &o, vc_error_last()->message);
+      VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", jobs[i].id,
+             jobs[i].kind, o.error);
+    }
+    if ((rc = vc__job_finish(ctx, owner, &jobs[i], &o)) < 0)
+      VC_LOG(ctx, VC_LOG_ERROR, "job %s: cannot record outcome: %s",
+             jobs[i].id, vc_error_last()->message);
+    /* An unrecorded outcome is not lost: the lease expires and the job
+     * runs again. */
+  }
+  vc__free(jobs);
+  return (int)n;
+}

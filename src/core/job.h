@@ -1,0 +1,67 @@
+/*
+ * The durable job table: everything that waits or talks to a provider is
+ * a job (kind, subject, due time) claimed by an engine under a lease.
+ * Messages and calls keep their own state; jobs move them.
+ */
+#ifndef VC_CORE_JOB_H
+#define VC_CORE_JOB_H
+
+#include "vyomcomm/ctx.h"
+#include "store/db.h"
+
+#define VC__JOB_KINDS_MAX 32
+
+/* A claimed job. */
+typedef struct vc__job {
+  char tenant_id[VC_ID_SIZE];
+  char id[VC_ID_SIZE];
+  char kind[48];
+  char subject_id[VC_ID_SIZE];
+  int64_t attempts;      /* including this one */
+} vc__job;
+
+/* What a handler decides. */
+typedef enum vc__job_result {
+  VC__JOB_DONE = 0,      /* finished: remove the job */
+  VC__JOB_RETRY = 1      /* run again at `retry_at` */
+} vc__job_result;
+
+typedef struct vc__job_outcome {
+  int result;            /* a vc__job_result */
+  int64_t retry_at;
+  char error[256];       /* recorded as last_error on retry */
+} vc__job_outcome;
+
+/* Runs one job. It acquires store connections itself; it returns < 0
+ * only for failures of its own machinery (the job is then retried). */
+typedef int (*vc__job_fn)(vc_ctx *ctx, const vc__job *job,
+                          vc__job_outcome *out);
+
+typedef struct vc__job_handler {
+  const char *kind;
+  vc__job_fn fn;
+} vc__job_handler;
+
+/* Register a handler for a kind (at context creation). */
+int vc__job_register(vc_ctx *ctx, const char *kind, vc__job_fn fn);
+
+/* Insert a job inside the caller's transaction on `db`. */
+int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                    const char *kind, const char *subject_id,
+                    int64_t due_at, char id_out[VC_ID_SIZE]);
+
+/* Claim up to `max` due jobs for `owner`. `*jobs` is allocated. */
+int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
+                  vc__job **jobs, size_t *n);
+
+/* Apply an outcome; a no-op when the lease was lost to another owner. */
+int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
+                   const vc__job_outcome *out);
+
+/* The earliest due_at of any job, or INT64_MAX when there is none. */
+int64_t vc__job_next_due(vc_ctx *ctx);
+
+/* Claim and run one batch. Returns the number of jobs run, or < 0. */
+int vc__job_run_batch(vc_ctx *ctx, const char *owner);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * Validation of strings that come from outside: UTF-8, length, shape.
+ * Each check sets a message naming the field and returns a code.
+ */
+#ifndef VC_CORE_TEXT_H
+#define VC_CORE_TEXT_H
+
+#include <stddef.h>
+
+/* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
+int vc__utf8_valid(const char *s, size_t n);
+
+/*
+ * Check a text field: VC_EINVALID when NULL or empty (if required),
+ * VC_ETOOBIG past `max` bytes, VC_EENCODING when not UTF-8, else 0.
+ * A NULL optional field passes.
+ */
+int vc__check_text(const char *field, const char *s, size_t max,
+                   int required);
+
+/*
+ * Check `s` against a simple shape: its length within [1, max], every
+ * byte in `allowed` (a set of characters, with "a-z" style ranges), and
+ * the first byte in `first` when non-NULL.
+ */
+int vc__check_token(const char *field, const char *s, size_t max,
+                    const char *first, const char *allowed);
+
+#endif

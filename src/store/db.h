@@ -1,0 +1,61 @@
+/*
+ * A connection of the store and its statements, as the rest of the
+ * library uses them. Library SQL is written once, with ?N parameters, in
+ * the subset of SQL that SQLite and PostgreSQL share.
+ *
+ * A connection is used by one thread at a time: acquire it, use it,
+ * release it. Code that holds a connection never acquires a second one
+ * (a store may have only one, e.g. the host's wrapped connection).
+ */
+#ifndef VC_STORE_DB_H
+#define VC_STORE_DB_H
+
+#include "store.h"
+
+typedef struct vc__stmt vc__stmt;
+
+int  vc__db_acquire(vc__db **out, vc_store *store);
+void vc__db_release(vc__db *db);
+int  vc__db_dialect(const vc__db *db);
+
+int  vc__db_exec(vc__db *db, const char *sql);
+/* Prepare, or take from the cache when `sql` was prepared before. */
+int  vc__db_prepare(vc__stmt **out, vc__db *db, const char *sql);
+
+/* A write transaction; nests as savepoints. */
+int  vc__db_begin(vc__db *db);
+int  vc__db_commit(vc__db *db);
+/* Roll back, keeping the error detail that caused it. */
+void vc__db_rollback(vc__db *db);
+int64_t vc__db_changes(vc__db *db);
+
+int vc__stmt_bind_text(vc__stmt *s, int idx, const char *text);
+int vc__stmt_bind_textn(vc__stmt *s, int idx, const char *text, size_t n);
+int vc__stmt_bind_int64(vc__stmt *s, int idx, int64_t v);
+int vc__stmt_bind_blob(vc__stmt *s, int idx, const void *p, size_t n);
+int vc__stmt_bind_null(vc__stmt *s, int idx);
+/* VC_STORAGE_ROW, VC_STORAGE_DONE or a negative code. */
+int vc__stmt_step(vc__stmt *s);
+int vc__stmt_is_null(vc__stmt *s, int col);
+int64_t vc__stmt_int64(vc__stmt *s, int col);
+/* NULL for SQL NULL; valid until the next step or done. */
+const char *vc__stmt_text(vc__stmt *s, int col);
+const void *vc__stmt_blob(vc__stmt *s, int col, size_t *len);
+/* Reset the statement and give it back to the cache. NULL is accepted. */
+void vc__stmt_done(vc__stmt *s);
+
+/*
+ * Prepare `sql` and bind arguments described by `types`, one letter per
+ * parameter ?1, ?2, ...:
+ *   t  const char *        text (NULL binds NULL)
+ *   i  int64_t             integer
+ *   b  const void *, size_t blob
+ *   n  (no argument)       NULL
+ * vc__db_query leaves the statement to the caller (step, then done);
+ * vc__db_run steps it to completion.
+ */
+int vc__db_query(vc__stmt **out, vc__db *db, const char *sql,
+                 const char *types, ...);
+int vc__db_run(vc__db *db, const char *sql, const char *types, ...);
+
+#endif

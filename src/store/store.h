@@ -1,0 +1,31 @@
+/*
+ * The store: a storage backend (vtable and payload) plus a pool of its
+ * connections, each with a cache of prepared statements (db.h).
+ */
+#ifndef VC_STORE_STORE_H
+#define VC_STORE_STORE_H
+
+#include <pthread.h>
+
+#include "vyomcomm/sys/storage.h"
+
+typedef struct vc__db vc__db;
+
+struct vc_store {
+  vc_storage_ops ops;
+  void *payload;
+  int owned;                 /* 1 once a context owns it */
+  uint32_t stmt_cache_size;  /* statements cached per connection */
+
+  pthread_mutex_t lock;
+  pthread_cond_t idle_cond;  /* a connection was released */
+  vc__db **idle;             /* idle connections, a stack */
+  size_t nidle, idle_cap;
+  uint32_t nopen;            /* connections open (idle or in use) */
+};
+
+/* Make a store from an ops table (copied) and payload. */
+int vc__store_new(vc_store **out, const vc_storage_ops *ops, void *payload,
+                  uint32_t stmt_cache_size);
+
+#endif
