@@ -37,7 +37,7 @@ int vc__event_append(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                      const char *type, const char *subject_id,
                      const char *payload_json)
 {
-  return vc__db_run(db, SQL_APPEND, "ttttti", tenant_id, type, subject_id,
+  return vc__db_run(db, SQL_APPEND, "tttti", tenant_id, type, subject_id,
                     payload_json ? payload_json : "{}", vc__now(ctx));
 }
 

@@ -178,6 +178,9 @@ int vc__job_run_batch(vc_ctx *ctx, const char *owner)
   size_t n;
   int rc;
 
+  /* A read first: an idle engine should not take the write lock. */
+  if (vc__job_next_due(ctx) > vc__now(ctx))
+    return 0;
   if ((rc = vc__job_claim(ctx, owner, ctx->claim_batch, &jobs, &n)) < 0)
     return rc;
   for (size_t i = 0; i < n; i++) {

@@ -16,6 +16,7 @@ struct vc__stmt {
   uint64_t last_used;
   int in_use;
   int cached;         /* 0: finalize when done */
+  int checked;        /* parameter count checked against a type string */
 };
 
 struct vc__db {
@@ -174,6 +175,7 @@ int vc__db_prepare(vc__stmt **out, vc__db *db, const char *sql)
   free_slot->handle = handle;
   free_slot->sql = sql;
   free_slot->in_use = 1;
+  free_slot->checked = 0;
   free_slot->last_used = ++db->tick;
   *out = free_slot;
   return 0;
@@ -272,9 +274,39 @@ const void *vc__stmt_blob(vc__stmt *s, int col, size_t *len)
   return ops_of(s->db)->column_blob(s->handle, col, len);
 }
 
+/* The highest ?N in `sql`: the number of parameters library SQL has. */
+static int parameter_count(const char *sql)
+{
+  int max = 0;
+
+  for (const char *p = sql; *p; p++) {
+    if (*p == '\'') {
+      while (p[1] != '\0' && *++p != '\'')
+        ;
+    } else if (*p == '?') {
+      int n = 0;
+      while (p[1] >= '0' && p[1] <= '9')
+        n = n * 10 + (*++p - '0');
+      if (n > max)
+        max = n;
+    }
+  }
+  return max;
+}
+
 static int bind_args(vc__stmt *s, const char *types, va_list ap)
 {
   int rc = 0;
+
+  /* A type string that does not match the SQL would read the wrong
+   * arguments: check once per prepared statement. */
+  if (!s->checked) {
+    if ((int)strlen(types) != parameter_count(s->sql))
+      return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ERROR,
+                           "%zu bind types for %d parameters in: %.80s",
+                           strlen(types), parameter_count(s->sql), s->sql);
+    s->checked = 1;
+  }
 
   for (int idx = 1; types[idx - 1] != '\0' && rc == 0; idx++) {
     switch (types[idx - 1]) {
