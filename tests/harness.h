@@ -112,11 +112,12 @@ static int vc_test_rm_(const char *p, const struct stat *s, int f,
 static int vc_test_main(const vc_test_case *cases, size_t n, int argc,
                         char **argv)
 {
-  int passed = 0, failed = 0;
+  /* volatile: they live across setjmp/longjmp. */
+  volatile int passed = 0, failed = 0;
   const char *tmp = getenv("TMPDIR");
 
   setvbuf(stdout, NULL, _IONBF, 0);
-  for (size_t i = 0; i < n; i++) {
+  for (volatile size_t i = 0; i < n; i++) {
     int run = argc < 2;
     for (int a = 1; a < argc; a++)
       if (strstr(cases[i].name, argv[a]) != NULL)

@@ -27,7 +27,8 @@ typedef struct vc_buf {
 #define VC_BUF_INIT { NULL, 0, 0 }
 
 /**
- * Release the memory of a buffer and reset it to VC_BUF_INIT.
+ * Release the memory of a buffer and reset it to VC_BUF_INIT. The bytes
+ * are zeroed first, so a buffer that held a secret leaves no copy behind.
  *
  * @param buf the buffer; NULL is accepted
  * @note Thread-safe for distinct buffers. @since 0.1

@@ -74,12 +74,17 @@ typedef struct vc_ctx_options {
   int64_t lease_ms;
   /** Jobs claimed per batch (default 256, at most 10000). */
   uint32_t claim_batch;
+  /** Name of this context's event-delivery cursor in the store, 1..64 of
+   *  [A-Za-z0-9_.-]; NULL = "default". Contexts that share a name share
+   *  the cursor: each event reaches one of them (at least once). Give
+   *  each a different name for every context to see every event. */
+  const char *event_consumer;
 } vc_ctx_options;
 
 #define VC_CTX_OPTIONS_VERSION 1
 #define VC_CTX_OPTIONS_INIT \
   { VC_CTX_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, \
-    NULL, 0, 0 }
+    NULL, 0, 0, NULL }
 
 /** Initialise a vc_ctx_options for `version`. @since 0.1 */
 VC_EXTERN(int) vc_ctx_options_init(vc_ctx_options *o, unsigned int version);

@@ -1,6 +1,10 @@
 /**
  * @file vyomcomm/event.h
  * @brief The event log: every state change, in order, at least once.
+ *
+ * Thread safety: vc_events_since() may be called from any thread; an
+ * iterator is used by one thread at a time.
+ *
  * @defgroup vc_event Events
  * @{
  */

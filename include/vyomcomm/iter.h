@@ -2,6 +2,10 @@
  * @file vyomcomm/iter.h
  * @brief Iterators over lists. A list is read in bounded pages from the
  *        store; it never comes back as an unbounded array.
+ *
+ * Thread safety: an iterator is used by one thread at a time; different
+ * iterators may be used concurrently.
+ *
  * @defgroup vc_iter Iterators
  * @{
  */

@@ -7,6 +7,10 @@
  * version, so a ciphertext copied to another row does not decrypt.
  * Secret values never appear in logs or error messages.
  *
+ * Thread safety: every function may be called from any thread on a
+ * shared context and tenant handle. vc_secret_rotate_key() waits for
+ * secret operations in progress and blocks new ones until it is done.
+ *
  * @defgroup vc_secret Secrets
  * @{
  */
@@ -35,8 +39,9 @@ VC_EXTERN(int) vc_secret_set(vc_tenant *tenant, const char *name,
                              const void *value, size_t len);
 
 /**
- * Decrypt a named credential into `out` (NUL-terminated for convenience).
- * Dispose of `out` with vc_buf_dispose(); the library wipes it first.
+ * Decrypt a named credential into `out` (NUL-terminated for convenience),
+ * replacing its contents. Dispose of `out` with vc_buf_dispose(), which
+ * zeroes the bytes before freeing them. On failure `out` is unchanged.
  *
  * @return 0, VC_ENOTFOUND, VC_ECRYPTO (tampered or moved ciphertext),
  *   VC_EKEY

@@ -2,6 +2,10 @@
  * @file vyomcomm/store.h
  * @brief Opening a store: embedded SQLite, the host's own SQLite
  *        connection, or a custom backend (vyomcomm/sys/storage.h).
+ *
+ * Thread safety: a store is not used by two threads before it is handed
+ * to vc_ctx_new(); afterwards the context serialises access to it.
+ *
  * @defgroup vc_store Stores
  * @{
  */

@@ -2,6 +2,12 @@
  * @file vyomcomm/tenant.h
  * @brief Tenants: the security boundary. Every object belongs to exactly
  *        one tenant and no call reaches another tenant's rows.
+ *
+ * Thread safety: every function may be called from any thread, and a
+ * vc_tenant handle may be shared between threads (updates are serialised
+ * on the handle; strings borrowed from it stay valid until it is freed).
+ * vc_tenant_free() must be the last call on a handle.
+ *
  * @defgroup vc_tenant Tenants
  * @{
  */

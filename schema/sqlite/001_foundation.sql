@@ -64,7 +64,7 @@ CREATE TABLE vc_event (
 );
 CREATE INDEX vc_event_tenant ON vc_event (tenant_id, seq);
 
--- Delivery cursors of event consumers (the event callback is "callback").
+-- Delivery cursors of event consumers (vc_ctx_options.event_consumer).
 CREATE TABLE vc_event_cursor (
   name TEXT PRIMARY KEY,
   seq  INTEGER NOT NULL

@@ -84,8 +84,11 @@ void vc_buf_dispose(vc_buf *b)
 {
   if (b == NULL)
     return;
-  if (b->reserved)
+  if (b->reserved) {
+    /* Buffers carry decrypted credentials too: leave no copy behind. */
+    vc__wipe(b->ptr, b->size);
     vc__free(b->ptr);
+  }
   b->ptr = NULL;
   b->reserved = 0;
   b->size = 0;

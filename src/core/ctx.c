@@ -4,8 +4,10 @@
 #include "common.h"
 #include "ctx.h"
 #include "global.h"
+#include "text.h"
 #include "store/migrate.h"
 
+#include <stdio.h>
 #include <time.h>
 
 #define DEFAULT_LEASE_MS 60000
@@ -48,6 +50,10 @@ static int check_options(const vc_ctx_options *o)
   if (o->lease_ms < 0 || o->claim_batch > MAX_CLAIM_BATCH)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "lease_ms or claim_batch out of range");
+  if (o->event_consumer != NULL &&
+      vc__check_token("event_consumer", o->event_consumer, 64, NULL,
+                      "A-Za-z0-9_.-") < 0)
+    return VC_EINVALID;
   if (o->public_base_url != NULL &&
       strncmp(o->public_base_url, "http://", 7) != 0 &&
       strncmp(o->public_base_url, "https://", 8) != 0)
@@ -105,6 +111,8 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *opts)
   ctx->lease_ms = opts->lease_ms ? opts->lease_ms : DEFAULT_LEASE_MS;
   ctx->claim_batch = opts->claim_batch ? opts->claim_batch
                                        : DEFAULT_CLAIM_BATCH;
+  snprintf(ctx->event_consumer, sizeof(ctx->event_consumer), "%s",
+           opts->event_consumer ? opts->event_consumer : "default");
   vc__rng_init(&ctx->rng, opts->random_seed);
   vc__ulid_gen_init(&ctx->ids, &ctx->rng);
   vc__keyring_init(&ctx->keys);

@@ -26,6 +26,7 @@ struct vc_ctx {
   int64_t lease_ms;
   uint32_t claim_batch;
   char instance_id[VC_ID_SIZE]; /* lease owner name of this context */
+  char event_consumer[65];      /* the event cursor's name */
 
   /* The engine (engine.c). */
   pthread_mutex_t lock;

@@ -15,7 +15,6 @@
 #include <stdio.h>
 
 #define PAGE 64
-#define CONSUMER "callback"
 
 static const char SQL_APPEND[] =
   "INSERT INTO vc_event (tenant_id, type, subject_id, payload, created_at)"
@@ -114,7 +113,7 @@ static int page_read(event_page *p, vc_store *store, const char *tenant_id,
   return rc < 0 ? rc : 0;
 }
 
-static int cursor_get(vc_store *store, uint64_t *out)
+static int cursor_get(vc_store *store, const char *consumer, uint64_t *out)
 {
   vc__db *db;
   vc__stmt *s;
@@ -123,7 +122,7 @@ static int cursor_get(vc_store *store, uint64_t *out)
   *out = 0;
   if ((rc = vc__db_acquire(&db, store)) < 0)
     return rc;
-  if ((rc = vc__db_query(&s, db, SQL_CURSOR_GET, "t", CONSUMER)) == 0) {
+  if ((rc = vc__db_query(&s, db, SQL_CURSOR_GET, "t", consumer)) == 0) {
     if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW)
       *out = (uint64_t)vc__stmt_int64(s, 0);
     vc__stmt_done(s);
@@ -132,14 +131,14 @@ static int cursor_get(vc_store *store, uint64_t *out)
   return rc < 0 ? rc : 0;
 }
 
-static int cursor_put(vc_store *store, uint64_t seq)
+static int cursor_put(vc_store *store, const char *consumer, uint64_t seq)
 {
   vc__db *db;
   int rc;
 
   if ((rc = vc__db_acquire(&db, store)) < 0)
     return rc;
-  rc = vc__db_run(db, SQL_CURSOR_PUT, "ti", CONSUMER, (int64_t)seq);
+  rc = vc__db_run(db, SQL_CURSOR_PUT, "ti", consumer, (int64_t)seq);
   vc__db_release(db);
   return rc;
 }
@@ -165,7 +164,7 @@ int vc__event_deliver(vc_ctx *ctx)
     pthread_mutex_unlock(&ctx->deliver_lock);
     return vc_error_set_oom();
   }
-  if ((rc = cursor_get(ctx->store, &cursor)) < 0)
+  if ((rc = cursor_get(ctx->store, ctx->event_consumer, &cursor)) < 0)
     goto out;
   for (;;) {
     size_t i;
@@ -177,7 +176,8 @@ int vc__event_deliver(vc_ctx *ctx)
       cursor = page->rows[i].ev.seq;
       delivered++;
     }
-    if ((rc = cursor_put(ctx->store, cursor)) < 0 || i < page->n)
+    rc = cursor_put(ctx->store, ctx->event_consumer, cursor);
+    if (rc < 0 || i < page->n)
       break;
   }
 out:

@@ -356,7 +356,14 @@ static int read_page(vc__db *db, const sealed_column *col,
       break;
   }
   vc__stmt_done(s);
-  return rc < 0 ? rc : 0;
+  if (rc < 0) {
+    /* A failed page hands back nothing: release what was read. */
+    for (size_t i = 0; i < *n; i++)
+      vc_buf_dispose(&rows[i].value);
+    *n = 0;
+    return rc;
+  }
+  return 0;
 }
 
 static int rotate_column(vc__db *db, const sealed_column *col,
@@ -378,6 +385,10 @@ static int rotate_column(vc__db *db, const sealed_column *col,
       vc_buf pt = VC_BUF_INIT, blob = VC_BUF_INIT;
       if ((rc = vc__keyring_open(old, &pt, &at, rows[i].value.ptr,
                                  rows[i].value.size)) < 0) {
+        /* The store's version is ours (checked): a row naming another
+         * version was altered, like one that fails to authenticate. */
+        if (rc == VC_EKEY)
+          rc = VC_ECRYPTO;
         vc__error_set(VC_ERRCLASS_CRYPTO, rc,
                       "key rotation: %s.%s row %s of tenant %s does not "
                       "decrypt", col->table, col->column, rows[i].id,

@@ -16,8 +16,12 @@ static const char SQL_TENANT_LIVE[] =
   "SELECT 1 FROM vc_tenant WHERE id = ?1 AND deleted_at IS NULL";
 static const char SQL_FIND[] =
   "SELECT id FROM vc_secret WHERE tenant_id = ?1 AND name = ?2";
+/* A deleted tenant's credentials are not handed out, even through a
+ * handle that was loaded before the delete. */
 static const char SQL_GET[] =
-  "SELECT id, value FROM vc_secret WHERE tenant_id = ?1 AND name = ?2";
+  "SELECT s.id, s.value FROM vc_secret s JOIN vc_tenant t"
+  " ON t.id = s.tenant_id AND t.deleted_at IS NULL"
+  " WHERE s.tenant_id = ?1 AND s.name = ?2";
 static const char SQL_INSERT[] =
   "INSERT INTO vc_secret (tenant_id, id, name, value, key_version,"
   " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
@@ -176,6 +180,17 @@ int vc_secret_get(vc_buf *out, vc_tenant *t, const char *name)
     }
   }
   vc__stmt_done(s);
+  /* A header naming another key version is a rotation by another
+   * context only when the store's version moved too; otherwise the
+   * header was altered: report it as the tampering it is. */
+  if (rc == VC_EKEY && ctx->keys.has_key) {
+    if (vc__keyring_check_current(&ctx->keys, db) == 0)
+      rc = vc__error_set(VC_ERRCLASS_CRYPTO, VC_ECRYPTO,
+                         "%s: ciphertext does not authenticate: its key "
+                         "version was altered", name);
+    else
+      rc = vc__error_wrap(name);
+  }
 release:
   vc__db_release(db);
 unlock:

@@ -141,6 +141,9 @@ static int check_spec(const vc_tenant_spec *s, int creating)
       return rc;
   if ((rc = vc__check_text("tenant name", s->name, NAME_MAX_BYTES, 0)) < 0)
     return rc;
+  if (s->name != NULL && s->name[0] == '\0')
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "tenant name is empty (NULL means the default)");
   if (s->timezone != NULL &&
       (rc = vc__check_token("tenant timezone", s->timezone, 64, "A-Za-z",
                             "A-Za-z0-9_/+-")) < 0)
@@ -218,9 +221,12 @@ int vc_tenant_new(vc_tenant **out, vc_ctx *ctx, const vc_tenant_spec *spec)
     goto out;
   }
   vc_ctx_wakeup(ctx);
-  VC_LOG(ctx, VC_LOG_INFO, "tenant %s created (%s)", id, spec->slug);
   if (out != NULL)
     rc = handle_new(out, ctx, row);
+  vc__db_release(db);
+  /* Logged with no connection held: the callback may call the library. */
+  VC_LOG(ctx, VC_LOG_INFO, "tenant %s created (%s)", id, spec->slug);
+  return rc;
 out:
   vc__db_release(db);
   return rc;

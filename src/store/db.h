@@ -19,7 +19,8 @@ void vc__db_release(vc__db *db);
 int  vc__db_dialect(const vc__db *db);
 
 int  vc__db_exec(vc__db *db, const char *sql);
-/* Prepare, or take from the cache when `sql` was prepared before. */
+/* Prepare, or take from the cache when `sql` was prepared before. The
+ * cache keeps the pointer: `sql` must be static text. */
 int  vc__db_prepare(vc__stmt **out, vc__db *db, const char *sql);
 
 /* A write transaction; nests as savepoints. */

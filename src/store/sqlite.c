@@ -74,11 +74,20 @@ static int configure(sqlite_conn *c, const sqlite_store *st)
 
   sqlite3_busy_timeout(c->db, st->busy_timeout_ms);
   /* The first read of the file: a file that is not a database fails
-   * here with SQLITE_NOTADB. */
-  rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+   * here with SQLITE_NOTADB. Switching a new file to WAL needs an
+   * exclusive lock, and when several connections do it at once SQLite
+   * returns SQLITE_BUSY without calling the busy handler (it could
+   * deadlock): retry within the busy timeout. */
+  for (int waited = 0;; waited += 10) {
+    rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &stmt,
+                            NULL);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(stmt);
+      sqlite3_finalize(stmt);
+    }
+    if ((rc & 0xff) != SQLITE_BUSY || waited >= st->busy_timeout_ms)
+      break;
+    sqlite3_sleep(10);
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return fail(c->db, sqlite3_extended_errcode(c->db), "open");

@@ -31,10 +31,13 @@ int vc_store_custom(vc_store **out, const vc_storage_ops *ops, void *payload)
   vc_storage_ops copy;
 
   VC_ASSERT_ARG(out);
-  VC_ASSERT_ARG(ops);
   *out = NULL;
+  VC_ASSERT_ARG(ops);
   VC_CHECK_VERSION(ops, VC_STORAGE_OPS_VERSION, "vc_storage_ops");
-  if (ops->dialect != VC_DIALECT_SQLITE && ops->dialect != VC_DIALECT_POSTGRES)
+  if (ops->dialect == VC_DIALECT_POSTGRES)
+    return vc__error_set(VC_ERRCLASS_STORAGE, VC_ENOTSUPPORTED,
+                         "the PostgreSQL dialect is not supported yet");
+  if (ops->dialect != VC_DIALECT_SQLITE)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "unknown storage dialect %d", ops->dialect);
   /* Copy only what the caller's version has; the rest stays zero. */
