@@ -19,5 +19,7 @@
 #include "vyomcomm/store.h"
 #include "vyomcomm/tenant.h"
 #include "vyomcomm/secret.h"
+#include "vyomcomm/http.h"
+#include "vyomcomm/channel.h"
 
 #endif /* VYOMCOMM_H */

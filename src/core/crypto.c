@@ -154,3 +154,41 @@ int vc__ct_equal(const void *a, const void *b, size_t n)
     d |= x[i] ^ y[i];
   return d == 0;
 }
+
+static const mbedtls_md_info_t *md_info(int md)
+{
+  switch (md) {
+  case VC__MD_MD5: return mbedtls_md_info_from_type(MBEDTLS_MD_MD5);
+  case VC__MD_SHA1: return mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
+  case VC__MD_SHA256: return mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+  case VC__MD_SHA512: return mbedtls_md_info_from_type(MBEDTLS_MD_SHA512);
+  default: return NULL;
+  }
+}
+
+size_t vc__md_size(int md)
+{
+  const mbedtls_md_info_t *info = md_info(md);
+
+  return info ? mbedtls_md_get_size(info) : 0;
+}
+
+int vc__hmac(uint8_t *out, int md, const void *key, size_t key_len,
+             const void *msg, size_t msg_len)
+{
+  const mbedtls_md_info_t *info = md_info(md);
+
+  if (info == NULL ||
+      mbedtls_md_hmac(info, key, key_len, msg, msg_len, out) != 0)
+    return vc__error_set(VC_ERRCLASS_CRYPTO, VC_ERROR, "HMAC failed");
+  return 0;
+}
+
+int vc__digest(uint8_t *out, int md, const void *data, size_t len)
+{
+  const mbedtls_md_info_t *info = md_info(md);
+
+  if (info == NULL || mbedtls_md(info, data, len, out) != 0)
+    return vc__error_set(VC_ERRCLASS_CRYPTO, VC_ERROR, "digest failed");
+  return 0;
+}

@@ -38,6 +38,22 @@ int vc__pbkdf2_sha256(uint8_t out[VC__KEY_SIZE], const char *pass,
                       size_t pass_len, const uint8_t *salt, size_t salt_len,
                       uint32_t iterations);
 
+/* Message digests for HMACs and hashes. */
+typedef enum vc__md {
+  VC__MD_MD5 = 1,
+  VC__MD_SHA1 = 2,
+  VC__MD_SHA256 = 3,
+  VC__MD_SHA512 = 4
+} vc__md;
+
+/* The digest size of `md` in bytes (at most 64). */
+size_t vc__md_size(int md);
+/* HMAC of msg under key; `out` holds vc__md_size(md) bytes. */
+int vc__hmac(uint8_t *out, int md, const void *key, size_t key_len,
+             const void *msg, size_t msg_len);
+/* Plain digest of data; `out` holds vc__md_size(md) bytes. */
+int vc__digest(uint8_t *out, int md, const void *data, size_t len);
+
 /* 1 when equal; time depends only on `n`. */
 int vc__ct_equal(const void *a, const void *b, size_t n);
 

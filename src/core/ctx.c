@@ -6,6 +6,7 @@
 #include "global.h"
 #include "text.h"
 #include "store/migrate.h"
+#include "msg/adapter.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -81,6 +82,7 @@ static int open_store(vc_ctx *ctx, const vc_master_key *mk)
 
 static void ctx_destroy(vc_ctx *ctx)
 {
+  vc__adapters_fini(ctx);
   vc__keyring_fini(&ctx->keys);
   vc__ulid_gen_fini(&ctx->ids);
   vc__rng_fini(&ctx->rng);
@@ -124,7 +126,8 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *opts)
     rc = vc_error_set_oom();
     goto fail;
   }
-  if ((rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
+  if ((rc = vc__adapters_init(ctx)) < 0 ||
+      (rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
       (rc = open_store(ctx, opts->master_key)) < 0)
     goto fail;
   ctx->store->owned = 1;

@@ -44,6 +44,9 @@ struct vc_ctx {
   /* Job handlers by kind (job.c). */
   vc__job_handler handlers[VC__JOB_KINDS_MAX];
   size_t nhandlers;
+
+  /* Provider adapters by name (msg/adapter.c), under `lock`. */
+  struct vc__adapter_registry *adapters;
 };
 
 /* Current time from the context's clock, in Unix milliseconds. */

@@ -1,0 +1,14 @@
+/*
+ * The adapters compiled into the library. Each adapters/<kind>/<name>.c
+ * defines one vc_adapter and declares it here; src/msg/adapter.c lists
+ * them in BUILTINS.
+ */
+#ifndef VC_ADAPTERS_BUILTIN_H
+#define VC_ADAPTERS_BUILTIN_H
+
+#include "vyomcomm/sys/adapter.h"
+
+/* one line per adapter, e.g.
+ * extern const vc_adapter vc__adapter_twilio_sms; */
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * Adapter registry: a small array of vtable copies, looked up by name.
+ */
+#include "core/common.h"
+#include "core/ctx.h"
+#include "core/text.h"
+#include "adapter.h"
+#include "adapters/builtin.h"
+
+#define MAX_ADAPTERS 64
+
+typedef struct vc__adapter_registry {
+  vc_adapter items[MAX_ADAPTERS];
+  size_t n;
+} vc__adapter_registry;
+
+/* The adapters compiled into the library (adapters/), declared in
+ * adapters/builtin.h. */
+static const vc_adapter *const BUILTINS[] = {
+  /* one line per adapter, e.g. &vc__adapter_twilio_sms, */
+  NULL
+};
+
+static const vc_adapter *const *builtins(size_t *n)
+{
+  *n = VC_ARRAY_SIZE(BUILTINS) - 1;
+  return BUILTINS;
+}
+
+static int validate(const vc_adapter *a)
+{
+  VC_CHECK_VERSION(a, VC_ADAPTER_VERSION, "vc_adapter");
+  if (vc__check_token("adapter name", a->name, 64, "a-z0-9",
+                      "a-z0-9_.-") < 0)
+    return VC_EINVALID;
+  if (a->kind < VC_CHANNEL_EMAIL || a->kind > VC_CHANNEL_VOICE)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "adapter '%s' has an unknown kind %d", a->name,
+                         a->kind);
+  if (a->init == NULL || a->fini == NULL || a->build_send == NULL ||
+      a->parse_send == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "adapter '%s' lacks a required method", a->name);
+  if ((a->verify_webhook == NULL) != (a->parse_webhook == NULL))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "adapter '%s' must have both verify_webhook and "
+                         "parse_webhook, or neither", a->name);
+  return 0;
+}
+
+static int add(vc__adapter_registry *r, const vc_adapter *a)
+{
+  vc_adapter copy;
+
+  memset(&copy, 0, sizeof(copy));
+  memcpy(&copy, a, sizeof(copy));
+  for (size_t i = 0; i < r->n; i++)
+    if (strcmp(r->items[i].name, a->name) == 0) {
+      r->items[i] = copy;
+      return 0;
+    }
+  if (r->n == MAX_ADAPTERS)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "more than %d adapters", MAX_ADAPTERS);
+  r->items[r->n++] = copy;
+  return 0;
+}
+
+int vc__adapters_init(vc_ctx *ctx)
+{
+  size_t n;
+  const vc_adapter *const *list = builtins(&n);
+  int rc;
+
+  if ((ctx->adapters = vc__calloc(1, sizeof(*ctx->adapters))) == NULL)
+    return vc_error_set_oom();
+  for (size_t i = 0; i < n; i++)
+    if ((rc = validate(list[i])) < 0 ||
+        (rc = add(ctx->adapters, list[i])) < 0)
+      return rc;
+  return 0;
+}
+
+void vc__adapters_fini(vc_ctx *ctx)
+{
+  vc__free(ctx->adapters);
+  ctx->adapters = NULL;
+}
+
+int vc_adapter_register(vc_ctx *ctx, const vc_adapter *adapter)
+{
+  int rc;
+
+  VC_ASSERT_ARG(ctx);
+  VC_ASSERT_ARG(adapter);
+  if ((rc = validate(adapter)) < 0)
+    return rc;
+  pthread_mutex_lock(&ctx->lock);
+  rc = add(ctx->adapters, adapter);
+  pthread_mutex_unlock(&ctx->lock);
+  return rc;
+}
+
+int vc__adapter_find(vc_adapter *out, vc_ctx *ctx, const char *name)
+{
+  int rc = VC_ENOTFOUND;
+
+  pthread_mutex_lock(&ctx->lock);
+  for (size_t i = 0; i < ctx->adapters->n; i++)
+    if (strcmp(ctx->adapters->items[i].name, name) == 0) {
+      *out = ctx->adapters->items[i];
+      rc = 0;
+      break;
+    }
+  pthread_mutex_unlock(&ctx->lock);
+  if (rc < 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                         "no adapter named '%.64s'", name);
+  return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * The event sink adapters report webhook contents to. The webhook
+ * handler applies what arrives; tests collect it.
+ */
+#ifndef VC_NET_SINK_H
+#define VC_NET_SINK_H
+
+#include "vyomcomm/sys/adapter.h"
+
+/* At most this many events from one webhook request. */
+#define VC__SINK_MAX_EVENTS 1000
+
+typedef int (*vc__sink_status_fn)(void *payload, const vc_status_update *u);
+typedef int (*vc__sink_inbound_fn)(void *payload, const vc_inbound *m);
+
+struct vc_event_sink {
+  vc__sink_status_fn on_status;
+  vc__sink_inbound_fn on_inbound;
+  void *payload;
+  size_t nevents;
+  int reply_status;           /* 0 until set: the handler answers 200 */
+  const char *reply_content_type;
+  vc_buf reply_body;
+};
+
+void vc__sink_init(vc_event_sink *s, vc__sink_status_fn on_status,
+                   vc__sink_inbound_fn on_inbound, void *payload);
+void vc__sink_fini(vc_event_sink *s);
+
+#endif
