@@ -11,4 +11,10 @@
 /* one line per adapter, e.g.
  * extern const vc_adapter vc__adapter_twilio_sms; */
 
+extern const vc_adapter vc__adapter_sendgrid;
+extern const vc_adapter vc__adapter_twilio_sms;
+extern const vc_adapter vc__adapter_sandbox_email;
+extern const vc_adapter vc__adapter_sandbox_sms;
+extern const vc_adapter vc__adapter_sandbox_chat;
+
 #endif

@@ -21,5 +21,8 @@
 #include "vyomcomm/secret.h"
 #include "vyomcomm/http.h"
 #include "vyomcomm/channel.h"
+#include "vyomcomm/template.h"
+#include "vyomcomm/message.h"
+#include "vyomcomm/webhook.h"
 
 #endif /* VYOMCOMM_H */

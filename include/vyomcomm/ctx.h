@@ -79,12 +79,18 @@ typedef struct vc_ctx_options {
    *  the cursor: each event reaches one of them (at least once). Give
    *  each a different name for every context to see every event. */
   const char *event_consumer;
+
+  /* Added in version 2 (vyomcomm 0.2). */
+  /** 1 to let provider requests reach loopback and private addresses
+   *  (a local simulator or gateway). By default they are refused, since a
+   *  channel's base URL is tenant data. */
+  int allow_private_network;
 } vc_ctx_options;
 
-#define VC_CTX_OPTIONS_VERSION 1
+#define VC_CTX_OPTIONS_VERSION 2
 #define VC_CTX_OPTIONS_INIT \
   { VC_CTX_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, \
-    NULL, 0, 0, NULL }
+    NULL, 0, 0, NULL, 0 }
 
 /** Initialise a vc_ctx_options for `version`. @since 0.1 */
 VC_EXTERN(int) vc_ctx_options_init(vc_ctx_options *o, unsigned int version);

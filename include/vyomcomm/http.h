@@ -80,6 +80,13 @@ VC_EXTERN(void) vc_http_response_dispose(vc_http_response *r);
 VC_EXTERN(const char *) vc_http_request_header(const vc_http_request *r,
                                                const char *name);
 
+/**
+ * The value of the first response header named `name`
+ * (case-insensitive), or NULL. @since 0.1
+ */
+VC_EXTERN(const char *) vc_http_response_header(const vc_http_response *r,
+                                                const char *name);
+
 VC_END_DECL
 
 /** @} */

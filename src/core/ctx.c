@@ -7,6 +7,11 @@
 #include "text.h"
 #include "store/migrate.h"
 #include "msg/adapter.h"
+#include "msg/dispatch.h"
+#include "msg/limits.h"
+#include "msg/route.h"
+#include "net/listen.h"
+#include "msg/template_cache.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -80,9 +85,24 @@ static int open_store(vc_ctx *ctx, const vc_master_key *mk)
   return rc;
 }
 
+static int host_engine_init(vc_ctx *ctx)
+{
+  char owner[VC_ID_SIZE + 8];
+
+  snprintf(owner, sizeof(owner), "%s/host", ctx->instance_id);
+  vc__engine_init(&ctx->host_engine, owner);
+  return 0;
+}
+
 static void ctx_destroy(vc_ctx *ctx)
 {
+  pthread_mutex_destroy(&ctx->listen_lock);
+  vc__route_cache_free(ctx);
+  vc__limits_free(ctx->limits);
   vc__adapters_fini(ctx);
+  vc__tcache_free(ctx->templates);
+  vc__engine_fini(&ctx->host_engine);
+  pthread_mutex_destroy(&ctx->host_lock);
   vc__keyring_fini(&ctx->keys);
   vc__ulid_gen_fini(&ctx->ids);
   vc__rng_fini(&ctx->rng);
@@ -93,15 +113,29 @@ static void ctx_destroy(vc_ctx *ctx)
   vc__free(ctx);
 }
 
-int vc_ctx_new(vc_ctx **out, const vc_ctx_options *opts)
+/* Copy a caller's options into the latest layout: members its version
+ * does not have stay zero. */
+static void copy_options(vc_ctx_options *o, const vc_ctx_options *in)
 {
+  size_t size = in->version >= 2
+                  ? sizeof(*o)
+                  : offsetof(vc_ctx_options, allow_private_network);
+
+  memset(o, 0, sizeof(*o));
+  memcpy(o, in, size);
+}
+
+int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
+{
+  vc_ctx_options copy, *opts = &copy;
   vc_ctx *ctx;
   int rc;
 
   VC_ASSERT_ARG(out);
   *out = NULL;
-  if ((rc = check_options(opts)) < 0 || (rc = vc__global_ensure()) < 0)
+  if ((rc = check_options(in)) < 0 || (rc = vc__global_ensure()) < 0)
     return rc;
+  copy_options(&copy, in);
   if ((ctx = vc__calloc(1, sizeof(*ctx))) == NULL)
     return vc_error_set_oom();
   ctx->store = opts->store;
@@ -110,6 +144,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *opts)
   ctx->log.level = opts->log_level ? opts->log_level : VC_LOG_INFO;
   ctx->clock_cb = opts->clock_cb;
   ctx->clock_payload = opts->clock_payload;
+  ctx->allow_private_network = opts->allow_private_network != 0;
   ctx->lease_ms = opts->lease_ms ? opts->lease_ms : DEFAULT_LEASE_MS;
   ctx->claim_batch = opts->claim_batch ? opts->claim_batch
                                        : DEFAULT_CLAIM_BATCH;
@@ -121,13 +156,19 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *opts)
   pthread_mutex_init(&ctx->lock, NULL);
   pthread_cond_init(&ctx->wake, NULL);
   pthread_mutex_init(&ctx->deliver_lock, NULL);
+  pthread_mutex_init(&ctx->host_lock, NULL);
+  pthread_mutex_init(&ctx->listen_lock, NULL);
   if (opts->public_base_url != NULL &&
       (ctx->public_base_url = vc__strdup(opts->public_base_url)) == NULL) {
     rc = vc_error_set_oom();
     goto fail;
   }
   if ((rc = vc__adapters_init(ctx)) < 0 ||
+      (rc = vc__tcache_new(&ctx->templates, 0, 0)) < 0 ||
+      (rc = vc__limits_new(&ctx->limits)) < 0 ||
+      (rc = vc__dispatch_register(ctx)) < 0 ||
       (rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
+      (rc = host_engine_init(ctx)) < 0 ||
       (rc = open_store(ctx, opts->master_key)) < 0)
     goto fail;
   ctx->store->owned = 1;
@@ -142,6 +183,9 @@ void vc_ctx_free(vc_ctx *ctx)
 {
   if (ctx == NULL)
     return;
+  /* The listener first: it calls into the context. */
+  vc__listener_stop(ctx->listener);
+  ctx->listener = NULL;
   if (ctx->threads != NULL)
     vc_ctx_stop(ctx);
   vc_store_free(ctx->store);

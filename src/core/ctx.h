@@ -36,6 +36,10 @@ struct vc_ctx {
   unsigned int nthreads;
   int stopping;
 
+  /* The engine of vc_ctx_run() callers, one at a time. */
+  pthread_mutex_t host_lock;
+  vc__engine host_engine;
+
   /* Event delivery (event.c): one deliverer at a time. */
   pthread_mutex_t deliver_lock;
   vc_event_cb event_cb;   /* read and written under `lock` */
@@ -47,6 +51,16 @@ struct vc_ctx {
 
   /* Provider adapters by name (msg/adapter.c), under `lock`. */
   struct vc__adapter_registry *adapters;
+  /* Compiled templates (msg/template_cache.c), locked inside. */
+  struct vc__tcache *templates;
+  /* Channel rate buckets and breakers (msg/limits.c). */
+  struct vc__limits *limits;
+  /* Adapter instances bound to channels (msg/route.c). */
+  struct vc__route_cache *routes;
+  int allow_private_network;
+  /* The built-in webhook listener (net/listen.c), under listen_lock. */
+  pthread_mutex_t listen_lock;
+  struct vc__listener *listener;
 };
 
 /* Current time from the context's clock, in Unix milliseconds. */

@@ -17,14 +17,14 @@
 
 typedef struct engine_thread {
   vc_ctx *ctx;
-  char owner[VC_ID_SIZE + 8];
+  vc__engine engine;
 } engine_thread;
 
-static int iterate(vc_ctx *ctx, const char *owner)
+static int iterate(vc_ctx *ctx, vc__engine *engine)
 {
   int jobs, events;
 
-  if ((jobs = vc__job_run_batch(ctx, owner)) < 0)
+  if ((jobs = vc__job_run_batch(ctx, engine)) < 0)
     return jobs;
   if ((events = vc__event_deliver(ctx)) < 0)
     return events;
@@ -67,18 +67,27 @@ static int64_t idle_ms(vc_ctx *ctx, int64_t cap)
   return (cap >= 0 && ms > cap) ? cap : ms;
 }
 
+/* Host threads share one engine (its transport), one at a time. */
+static int host_iterate(vc_ctx *ctx)
+{
+  int did;
+
+  pthread_mutex_lock(&ctx->host_lock);
+  did = iterate(ctx, &ctx->host_engine);
+  pthread_mutex_unlock(&ctx->host_lock);
+  return did;
+}
+
 int vc_ctx_run(vc_ctx *ctx, int timeout_ms)
 {
-  char owner[VC_ID_SIZE + 8];
   uint64_t seen;
   int did;
 
   VC_ASSERT_ARG(ctx);
-  snprintf(owner, sizeof(owner), "%s/host", ctx->instance_id);
   pthread_mutex_lock(&ctx->lock);
   seen = ctx->wake_seq;
   pthread_mutex_unlock(&ctx->lock);
-  if ((did = iterate(ctx, owner)) != 0 || timeout_ms == 0)
+  if ((did = host_iterate(ctx)) != 0 || timeout_ms == 0)
     return did;
   {
     int64_t ms = idle_ms(ctx, timeout_ms);
@@ -86,7 +95,7 @@ int vc_ctx_run(vc_ctx *ctx, int timeout_ms)
     wait_locked(ctx, seen, ms);
     pthread_mutex_unlock(&ctx->lock);
   }
-  return iterate(ctx, owner);
+  return host_iterate(ctx);
 }
 
 static void *thread_main(void *arg)
@@ -107,7 +116,7 @@ static void *thread_main(void *arg)
     }
     pthread_mutex_unlock(&ctx->lock);
 
-    did = iterate(ctx, t->owner);
+    did = iterate(ctx, &t->engine);
     if (did > 0)
       continue;
     if (did < 0) {
@@ -120,6 +129,7 @@ static void *thread_main(void *arg)
     wait_locked(ctx, seen, ms);
     pthread_mutex_unlock(&ctx->lock);
   }
+  vc__engine_fini(&t->engine);
   vc__free(t);
   return NULL;
 }
@@ -151,8 +161,10 @@ int vc_ctx_start(vc_ctx *ctx, unsigned int nthreads)
       rc = vc_error_set_oom();
       break;
     }
+    char owner[VC_ID_SIZE + 8];
     t->ctx = ctx;
-    snprintf(t->owner, sizeof(t->owner), "%s/%u", ctx->instance_id, started);
+    snprintf(owner, sizeof(owner), "%s/%u", ctx->instance_id, started);
+    vc__engine_init(&t->engine, owner);
     if (pthread_create(&ctx->threads[started], NULL, thread_main, t) != 0) {
       vc__free(t);
       rc = vc__error_set(VC_ERRCLASS_OS, VC_ERROR,

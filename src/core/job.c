@@ -8,6 +8,7 @@
 #include "common.h"
 #include "ctx.h"
 #include "job.h"
+#include "net/transport.h"
 
 #include <stdio.h>
 
@@ -34,15 +35,40 @@ static const char SQL_RETRY[] =
   " last_error = ?5 WHERE tenant_id = ?1 AND id = ?2 AND lease_owner = ?3";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(due_at) FROM vc_job";
 
-int vc__job_register(vc_ctx *ctx, const char *kind, vc__job_fn fn)
+static int add_handler(vc_ctx *ctx, const char *kind, vc__job_fn fn,
+                       vc__job_batch_fn batch)
 {
   if (ctx->nhandlers >= VC__JOB_KINDS_MAX)
     return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ERROR,
                          "too many job kinds");
   ctx->handlers[ctx->nhandlers].kind = kind;
   ctx->handlers[ctx->nhandlers].fn = fn;
+  ctx->handlers[ctx->nhandlers].batch = batch;
   ctx->nhandlers++;
   return 0;
+}
+
+int vc__job_register(vc_ctx *ctx, const char *kind, vc__job_fn fn)
+{
+  return add_handler(ctx, kind, fn, NULL);
+}
+
+int vc__job_register_batch(vc_ctx *ctx, const char *kind,
+                           vc__job_batch_fn fn)
+{
+  return add_handler(ctx, kind, NULL, fn);
+}
+
+void vc__engine_init(vc__engine *e, const char *owner)
+{
+  memset(e, 0, sizeof(*e));
+  snprintf(e->owner, sizeof(e->owner), "%s", owner);
+}
+
+void vc__engine_fini(vc__engine *e)
+{
+  vc__transport_free(e->transport);
+  e->transport = NULL;
 }
 
 int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
@@ -114,19 +140,37 @@ out:
   return rc < 0 ? rc : 0;
 }
 
+static int finish_one(vc__db *db, const char *owner, const vc__job *job,
+                      const vc__job_outcome *o)
+{
+  if (o->result == VC__JOB_DONE)
+    return vc__db_run(db, SQL_DONE, "ttt", job->tenant_id, job->id, owner);
+  return vc__db_run(db, SQL_RETRY, "tttit", job->tenant_id, job->id, owner,
+                    o->retry_at, o->error);
+}
+
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
                    const vc__job_outcome *o)
+{
+  return vc__job_finish_many(ctx, owner, job, o, 1);
+}
+
+int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
+                        const vc__job_outcome *out, size_t n)
 {
   vc__db *db;
   int rc;
 
   if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
     return rc;
-  if (o->result == VC__JOB_DONE)
-    rc = vc__db_run(db, SQL_DONE, "ttt", job->tenant_id, job->id, owner);
-  else
-    rc = vc__db_run(db, SQL_RETRY, "tttit", job->tenant_id, job->id, owner,
-                    o->retry_at, o->error);
+  if ((rc = vc__db_begin(db)) == 0) {
+    for (size_t i = 0; i < n && rc == 0; i++)
+      rc = finish_one(db, owner, &jobs[i], &out[i]);
+    if (rc == 0)
+      rc = vc__db_commit(db);
+    if (rc < 0)
+      vc__db_rollback(db);
+  }
   vc__db_release(db);
   return rc;
 }
@@ -148,11 +192,11 @@ int64_t vc__job_next_due(vc_ctx *ctx)
   return due;
 }
 
-static vc__job_fn find_handler(vc_ctx *ctx, const char *kind)
+static const vc__job_handler *find_handler(vc_ctx *ctx, const char *kind)
 {
   for (size_t i = 0; i < ctx->nhandlers; i++)
     if (strcmp(ctx->handlers[i].kind, kind) == 0)
-      return ctx->handlers[i].fn;
+      return &ctx->handlers[i];
   return NULL;
 }
 
@@ -172,37 +216,97 @@ static void machinery_retry(vc_ctx *ctx, const vc__job *job,
   snprintf(o->error, sizeof(o->error), "%s", why);
 }
 
-int vc__job_run_batch(vc_ctx *ctx, const char *owner)
+/* Run the jobs of one batch handler: gather its jobs, run them at once. */
+static void run_kind(vc_ctx *ctx, vc__engine *engine,
+                     const vc__job_handler *h, vc__job *jobs, size_t n,
+                     vc__job_outcome *out, uint8_t *handled)
+{
+  size_t *idx = vc__calloc(n, sizeof(*idx)), m = 0;
+  vc__job *mine = vc__calloc(n, sizeof(*mine));
+  vc__job_outcome *res = vc__calloc(n, sizeof(*res));
+  int rc;
+
+  if (idx == NULL || mine == NULL || res == NULL)
+    goto out;
+  for (size_t i = 0; i < n; i++)
+    if (!handled[i] && strcmp(jobs[i].kind, h->kind) == 0) {
+      idx[m] = i;
+      mine[m++] = jobs[i];
+    }
+  if ((rc = h->batch(ctx, engine, mine, m, res)) < 0) {
+    VC_LOG(ctx, VC_LOG_WARN, "jobs of kind %s failed: %s", h->kind,
+           vc_error_last()->message);
+    for (size_t k = 0; k < m; k++)
+      machinery_retry(ctx, &mine[k], &res[k], vc_error_last()->message);
+  }
+  for (size_t k = 0; k < m; k++) {
+    out[idx[k]] = res[k];
+    handled[idx[k]] = 1;
+  }
+out:
+  /* On allocation failure the jobs stay unhandled; single handling
+   * below retries them. */
+  vc__free(idx);
+  vc__free(mine);
+  vc__free(res);
+}
+
+int vc__job_run_batch(vc_ctx *ctx, vc__engine *engine)
 {
   vc__job *jobs;
+  vc__job_outcome *out = NULL;
+  uint8_t *handled = NULL;
   size_t n;
   int rc;
 
   /* A read first: an idle engine should not take the write lock. */
   if (vc__job_next_due(ctx) > vc__now(ctx))
     return 0;
-  if ((rc = vc__job_claim(ctx, owner, ctx->claim_batch, &jobs, &n)) < 0)
+  if ((rc = vc__job_claim(ctx, engine->owner, ctx->claim_batch, &jobs,
+                          &n)) < 0)
     return rc;
+  if (n == 0) {
+    vc__free(jobs);
+    return 0;
+  }
+  out = vc__calloc(n, sizeof(*out));
+  handled = vc__calloc(n, 1);
+  if (out == NULL || handled == NULL) {
+    /* The leases expire and the jobs run again. */
+    vc__free(jobs);
+    vc__free(out);
+    vc__free(handled);
+    return vc_error_set_oom();
+  }
   for (size_t i = 0; i < n; i++) {
-    vc__job_outcome o;
-    vc__job_fn fn = find_handler(ctx, jobs[i].kind);
-    memset(&o, 0, sizeof(o));
-    if (fn == NULL) {
+    const vc__job_handler *h = find_handler(ctx, jobs[i].kind);
+    if (!handled[i] && h != NULL && h->batch != NULL)
+      run_kind(ctx, engine, h, jobs, n, out, handled);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const vc__job_handler *h;
+    if (handled[i])
+      continue;
+    h = find_handler(ctx, jobs[i].kind);
+    if (h == NULL || h->fn == NULL) {
       /* A kind from a newer library sharing the store: leave it be. */
-      machinery_retry(ctx, &jobs[i], &o, "no handler for this job kind");
+      machinery_retry(ctx, &jobs[i], &out[i],
+                      "no handler for this job kind");
       VC_LOG(ctx, VC_LOG_WARN, "job %s: no handler for kind '%s'",
              jobs[i].id, jobs[i].kind);
-    } else if ((rc = fn(ctx, &jobs[i], &o)) < 0) {
-      machinery_retry(ctx, &jobs[i], &o, vc_error_last()->message);
+    } else if ((rc = h->fn(ctx, &jobs[i], &out[i])) < 0) {
+      machinery_retry(ctx, &jobs[i], &out[i], vc_error_last()->message);
       VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", jobs[i].id,
-             jobs[i].kind, o.error);
+             jobs[i].kind, out[i].error);
     }
-    if ((rc = vc__job_finish(ctx, owner, &jobs[i], &o)) < 0)
-      VC_LOG(ctx, VC_LOG_ERROR, "job %s: cannot record outcome: %s",
-             jobs[i].id, vc_error_last()->message);
-    /* An unrecorded outcome is not lost: the lease expires and the job
-     * runs again. */
   }
+  /* An unrecorded outcome is not lost: the lease expires and the job
+   * runs again. */
+  if ((rc = vc__job_finish_many(ctx, engine->owner, jobs, out, n)) < 0)
+    VC_LOG(ctx, VC_LOG_ERROR, "cannot record %zu job outcomes: %s", n,
+           vc_error_last()->message);
   vc__free(jobs);
+  vc__free(out);
+  vc__free(handled);
   return (int)n;
 }

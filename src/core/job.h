@@ -32,18 +32,32 @@ typedef struct vc__job_outcome {
   char error[256];       /* recorded as last_error on retry */
 } vc__job_outcome;
 
+/* The engine running a batch: its lease owner name and its transport. */
+typedef struct vc__engine {
+  char owner[VC_ID_SIZE + 8];
+  struct vc__transport *transport; /* created on first use */
+} vc__engine;
+
 /* Runs one job. It acquires store connections itself; it returns < 0
  * only for failures of its own machinery (the job is then retried). */
 typedef int (*vc__job_fn)(vc_ctx *ctx, const vc__job *job,
                           vc__job_outcome *out);
 
+/* Runs all claimed jobs of its kind at once (out[i] for jobs[i]). */
+typedef int (*vc__job_batch_fn)(vc_ctx *ctx, vc__engine *engine,
+                                const vc__job *jobs, size_t n,
+                                vc__job_outcome *out);
+
 typedef struct vc__job_handler {
   const char *kind;
   vc__job_fn fn;
+  vc__job_batch_fn batch;
 } vc__job_handler;
 
 /* Register a handler for a kind (at context creation). */
 int vc__job_register(vc_ctx *ctx, const char *kind, vc__job_fn fn);
+int vc__job_register_batch(vc_ctx *ctx, const char *kind,
+                           vc__job_batch_fn fn);
 
 /* Insert a job inside the caller's transaction on `db`. */
 int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
@@ -57,11 +71,17 @@ int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
 /* Apply an outcome; a no-op when the lease was lost to another owner. */
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
                    const vc__job_outcome *out);
+/* Apply n outcomes in one transaction. */
+int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
+                        const vc__job_outcome *out, size_t n);
 
 /* The earliest due_at of any job, or INT64_MAX when there is none. */
 int64_t vc__job_next_due(vc_ctx *ctx);
 
 /* Claim and run one batch. Returns the number of jobs run, or < 0. */
-int vc__job_run_batch(vc_ctx *ctx, const char *owner);
+int vc__job_run_batch(vc_ctx *ctx, vc__engine *engine);
+
+void vc__engine_init(vc__engine *e, const char *owner);
+void vc__engine_fini(vc__engine *e);
 
 #endif

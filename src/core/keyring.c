@@ -35,6 +35,20 @@ static const sealed_column SEALED[] = {
     " ORDER BY tenant_id, id LIMIT 100",
     "UPDATE vc_secret SET value = ?1, key_version = ?2"
     " WHERE tenant_id = ?3 AND id = ?4" },
+  /* A channel without credentials made without a master key has NULL
+   * sealed columns: nothing to re-encrypt. */
+  { "vc_channel", "credentials",
+    "SELECT tenant_id, id, credentials FROM vc_channel"
+    " WHERE (tenant_id > ?1 OR (tenant_id = ?1 AND id > ?2))"
+    " AND credentials IS NOT NULL ORDER BY tenant_id, id LIMIT 100",
+    "UPDATE vc_channel SET credentials = ?1, key_version = ?2"
+    " WHERE tenant_id = ?3 AND id = ?4" },
+  { "vc_channel", "webhook_secret",
+    "SELECT tenant_id, id, webhook_secret FROM vc_channel"
+    " WHERE (tenant_id > ?1 OR (tenant_id = ?1 AND id > ?2))"
+    " AND webhook_secret IS NOT NULL ORDER BY tenant_id, id LIMIT 100",
+    "UPDATE vc_channel SET webhook_secret = ?1, key_version = ?2"
+    " WHERE tenant_id = ?3 AND id = ?4" },
 };
 
 static const char SQL_META_GET[] =

@@ -528,6 +528,33 @@ int vc__mustache_names(const vc__mustache *t,
   return 0;
 }
 
+int vc__mustache_root_names(const vc__mustache *t,
+                            int (*cb)(const char *name, int kind, void *p),
+                            void *p)
+{
+  size_t i = 0;
+
+  VC_ASSERT_ARG(t != NULL);
+  VC_ASSERT_ARG(cb != NULL);
+  while (i < t->n) {
+    const mnode *nd = &t->nodes[i];
+    int kind = -1, rc;
+
+    if (nd->type == N_VAR || nd->type == N_RAW)
+      kind = VC__MUSTACHE_NAME_VAR;
+    else if (nd->type == N_SECTION)
+      kind = VC__MUSTACHE_NAME_SECTION;
+    else if (nd->type == N_INVERTED)
+      kind = VC__MUSTACHE_NAME_INVERTED;
+    if (kind >= 0 && nd->nseg > 0 &&
+        (rc = cb(t->pool.ptr + nd->a, kind, p)) != 0)
+      return rc;
+    /* A section's body resolves against its value: skip it. */
+    i = nd->type == N_SECTION ? nd->end : i + 1;
+  }
+  return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Renderer                                                            */
 

@@ -117,4 +117,15 @@ int vc__mustache_names(const vc__mustache *t,
                        int (*cb)(const char *name, int kind, void *p),
                        void *p);
 
+/*
+ * Like vc__mustache_names(), for the names that are looked up in the
+ * root context only: those outside the body of every {{#section}} (whose
+ * names may resolve against the section's value). A section's own name,
+ * and names inside inverted sections, which push no context, count.
+ * Partials are not reported.
+ */
+int vc__mustache_root_names(const vc__mustache *t,
+                            int (*cb)(const char *name, int kind, void *p),
+                            void *p);
+
 #endif /* VC_MSG_MUSTACHE_H */

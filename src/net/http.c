@@ -39,3 +39,15 @@ const char *vc_http_request_header(const vc_http_request *r,
       return r->headers[i].value;
   return NULL;
 }
+
+const char *vc_http_response_header(const vc_http_response *r,
+                                    const char *name)
+{
+  if (r == NULL || name == NULL || r->headers == NULL)
+    return NULL;
+  for (size_t i = 0; i < r->nheaders; i++)
+    if (r->headers[i].name != NULL &&
+        strcasecmp(r->headers[i].name, name) == 0)
+      return r->headers[i].value;
+  return NULL;
+}

@@ -247,6 +247,11 @@ int vc__stmt_bind_null(vc__stmt *s, int idx)
   return ops_of(s->db)->bind_null(s->handle, idx);
 }
 
+int vc__stmt_bind_double(vc__stmt *s, int idx, double v)
+{
+  return ops_of(s->db)->bind_double(s->handle, idx, v);
+}
+
 int vc__stmt_step(vc__stmt *s)
 {
   return ops_of(s->db)->step(s->handle);
@@ -260,6 +265,11 @@ int vc__stmt_is_null(vc__stmt *s, int col)
 int64_t vc__stmt_int64(vc__stmt *s, int col)
 {
   return ops_of(s->db)->column_int64(s->handle, col);
+}
+
+double vc__stmt_double(vc__stmt *s, int col)
+{
+  return ops_of(s->db)->column_double(s->handle, col);
 }
 
 const char *vc__stmt_text(vc__stmt *s, int col)
@@ -315,6 +325,9 @@ static int bind_args(vc__stmt *s, const char *types, va_list ap)
       break;
     case 'i':
       rc = vc__stmt_bind_int64(s, idx, va_arg(ap, int64_t));
+      break;
+    case 'd':
+      rc = vc__stmt_bind_double(s, idx, va_arg(ap, double));
       break;
     case 'b': {
       const void *p = va_arg(ap, const void *);

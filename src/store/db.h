@@ -35,10 +35,12 @@ int vc__stmt_bind_textn(vc__stmt *s, int idx, const char *text, size_t n);
 int vc__stmt_bind_int64(vc__stmt *s, int idx, int64_t v);
 int vc__stmt_bind_blob(vc__stmt *s, int idx, const void *p, size_t n);
 int vc__stmt_bind_null(vc__stmt *s, int idx);
+int vc__stmt_bind_double(vc__stmt *s, int idx, double v);
 /* VC_STORAGE_ROW, VC_STORAGE_DONE or a negative code. */
 int vc__stmt_step(vc__stmt *s);
 int vc__stmt_is_null(vc__stmt *s, int col);
 int64_t vc__stmt_int64(vc__stmt *s, int col);
+double vc__stmt_double(vc__stmt *s, int col);
 /* NULL for SQL NULL; valid until the next step or done. */
 const char *vc__stmt_text(vc__stmt *s, int col);
 const void *vc__stmt_blob(vc__stmt *s, int col, size_t *len);
@@ -50,6 +52,7 @@ void vc__stmt_done(vc__stmt *s);
  * parameter ?1, ?2, ...:
  *   t  const char *        text (NULL binds NULL)
  *   i  int64_t             integer
+ *   d  double              real
  *   b  const void *, size_t blob
  *   n  (no argument)       NULL
  * vc__db_query leaves the statement to the caller (step, then done);

@@ -24,6 +24,7 @@
 #include "../types.h"
 #include "../http.h"
 #include "../channel.h"
+#include "../message.h"
 
 VC_BEGIN_DECL
 
@@ -52,15 +53,6 @@ VC_EXTERN(int) vc_http_out_form_add(vc_http_out *req, const char *name,
                                     const char *value);
 
 /* --- what an adapter is given -------------------------------------------- */
-
-/** An attachment of an outbound message: bytes or a URL. */
-typedef struct vc_attachment {
-  const char *filename;
-  const char *content_type;
-  const uint8_t *data;   /**< the bytes, or NULL when `url` is set */
-  size_t len;
-  const char *url;       /**< a URL the provider fetches, or NULL */
-} vc_attachment;
 
 /** A normalized outbound message. All strings are UTF-8 and borrowed. */
 typedef struct vc_outbound {
@@ -119,21 +111,6 @@ typedef struct vc_send_result {
 
 #define VC_SEND_RESULT_VERSION 1
 
-/** Message statuses (DESIGN 4a). Values are pinned and ranked: a status
- *  only moves to a higher value, except that `read` follows
- *  `delivered`. */
-typedef enum vc_message_status {
-  VC_MSG_QUEUED = 1,
-  VC_MSG_SENDING = 2,
-  VC_MSG_SENT = 3,
-  VC_MSG_DELIVERED = 4,
-  VC_MSG_READ = 5,
-  VC_MSG_FAILED = 6,
-  VC_MSG_UNDELIVERED = 7,
-  VC_MSG_BOUNCED = 8,
-  VC_MSG_CANCELED = 9
-} vc_message_status;
-
 /** Where parse_webhook reports what a webhook said. */
 typedef struct vc_event_sink vc_event_sink;
 
@@ -142,7 +119,7 @@ typedef struct vc_status_update {
   unsigned int version;        /**< VC_STATUS_UPDATE_VERSION */
   const char *message_id;      /**< the library's id when echoed, or NULL */
   const char *provider_id;     /**< the provider's message id, or NULL */
-  int status;                  /**< a vc_message_status */
+  int status;                  /**< a vc_msg_status */
   /** The provider's unique id of this event for deduplication, or NULL:
    *  then the core hashes the event's fields. */
   const char *event_id;
@@ -189,6 +166,9 @@ VC_EXTERN(int) vc_event_sink_reply(vc_event_sink *sink, int status,
 #define VC_CAP_MEDIA            (1u << 2) /**< attachments / MMS */
 #define VC_CAP_HTML             (1u << 3) /**< HTML bodies */
 #define VC_CAP_SIGNED_WEBHOOKS  (1u << 4) /**< webhooks are verifiable */
+/** Sends nothing over the network: build_send is not called and
+ *  parse_send receives a NULL response (the sandbox adapters). */
+#define VC_CAP_LOCAL            (1u << 5)
 
 /** A provider adapter. */
 typedef struct vc_adapter {

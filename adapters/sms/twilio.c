@@ -1,0 +1,1414 @@
+/*
+ * Twilio Programmable Messaging (SMS/MMS): the "twilio-sms" adapter.
+ *
+ * Pure translation (DESIGN 2, 6): a form-encoded POST to
+ * /2010-04-01/Accounts/{AccountSid}/Messages.json with Basic auth, the
+ * JSON answer or error, the X-Twilio-Signature check, and the status
+ * callbacks and inbound messages Twilio posts back. Wire facts:
+ * providers.md sections 0a and 8 (errors as in 1.3).
+ *
+ * The state is immutable after init, so every method may run on several
+ * threads at once.
+ */
+#include "core/common.h"
+#include "core/buf.h"
+#include "core/codec.h"
+#include "core/crypto.h"
+#include "core/json.h"
+#include "core/text.h"
+#include "adapters/builtin.h"
+#include "adapters/sms/twilio.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define DEFAULT_BASE_URL "https://api.twilio.com"
+#define SID_LEN 34              /* two letters and 32 hex digits */
+#define TOKEN_LEN 32            /* an auth token: 32 hex digits */
+#define KEY_SECRET_MIN 16
+#define KEY_SECRET_MAX 128
+#define BASE_URL_MAX 512
+#define JSON_MAX (16 * 1024)    /* a config or credentials document */
+#define ADDR_MAX 256            /* To and From ("whatsapp:+1...") */
+#define URL_MAX 2048            /* MediaUrl, StatusCallback */
+#define MSG_ID_MAX 64
+#define BODY_CHARS_MAX 1600     /* Twilio's Body limit (error 21617) */
+#define MEDIA_MAX 10            /* media per message (error 21623) */
+#define HOOK_BODY_MAX (64 * 1024)
+#define HOOK_PARAMS_MAX 200
+#define HOOK_URL_MAX 8192
+#define SIG_B64_LEN 28          /* base64 of a 20-byte HMAC-SHA1 */
+#define RETRY_AFTER_MAX_S 86400 /* longer is surely a mistake: cap it */
+#define TWIML_EMPTY \
+  "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
+
+#define BAD_INPUT(...) \
+  vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID, __VA_ARGS__)
+
+typedef struct tw_state {
+  char account_sid[SID_LEN + 1];
+  char service_sid[SID_LEN + 1];  /* "" when not configured */
+  char auth_user[SID_LEN + 1];    /* account SID or API key SID */
+  char auth_token[TOKEN_LEN + 1]; /* the key of webhook signatures */
+  char *auth_secret;              /* Basic password: token or key secret */
+  char *messages_url;             /* .../Accounts/{sid}/Messages.json */
+} tw_state;
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_alpha(int c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static int is_hex(int c)
+{
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
+
+static int all_of(const char *s, size_t n, int (*pred)(int))
+{
+  for (size_t i = 0; i < n; i++)
+    if (!pred((unsigned char)s[i]))
+      return 0;
+  return 1;
+}
+
+/* A Twilio SID: `prefix` (any two capitals when NULL), 32 hex digits. */
+static int is_sid(const char *s, const char *prefix)
+{
+  if (strnlen(s, SID_LEN + 1) != SID_LEN)
+    return 0;
+  if (prefix != NULL ? strncmp(s, prefix, 2) != 0
+                     : !(s[0] >= 'A' && s[0] <= 'Z' &&
+                         s[1] >= 'A' && s[1] <= 'Z'))
+    return 0;
+  return all_of(s + 2, SID_LEN - 2, is_hex);
+}
+
+/* 1..max bytes of [A-Za-z0-9_-]: ids we echo or store. */
+static int is_id(const char *s, size_t max)
+{
+  size_t n = strnlen(s, max + 1);
+
+  if (n == 0 || n > max)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+      return 0;
+  return 1;
+}
+
+/* An absolute http(s) URL on one line without spaces. */
+static int check_url(const char *field, const char *url)
+{
+  int rc;
+
+  if ((rc = vc__check_text(field, url, URL_MAX, 1)) < 0)
+    return rc;
+  if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+    return BAD_INPUT("%s must be an http(s) URL", field);
+  for (const char *p = url; *p; p++)
+    if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+      return BAD_INPUT("%s has a space or control character", field);
+  return 0;
+}
+
+/* Copy provider text into a fixed field: at most cap-1 bytes, cut on a
+ * character boundary, controls as spaces, bad UTF-8 as '?', so the
+ * core stores one clean line. */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+  size_t i = 0, o = 0, n = strlen(src);
+
+  while (i < n && o + 1 < cap) {
+    unsigned char c = (unsigned char)src[i];
+    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+    if (c < 0x80) {
+      dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+      i++;
+    } else if (i + len <= n && vc__utf8_valid(src + i, len)) {
+      if (o + len >= cap)
+        break;
+      memcpy(dst + o, src + i, len);
+      o += len;
+      i += len;
+    } else {
+      dst[o++] = '?';
+      i++;
+    }
+  }
+  dst[o] = '\0';
+}
+
+/* The first value of a query parameter of a URL or request target,
+ * percent-decoded into `out` (replaced). *found says whether it was. */
+static int query_get(vc_buf *out, int *found, const char *url,
+                     const char *name)
+{
+  vc_buf key = VC_BUF_INIT;
+  const char *p = url ? strchr(url, '?') : NULL;
+  int rc = 0;
+
+  *found = 0;
+  if (p == NULL)
+    return 0;
+  p++;
+  while (*p != '\0' && *p != '#' && !*found) {
+    size_t len = strcspn(p, "&#"), eq = strcspn(p, "=&#");
+
+    key.size = 0;
+    if ((rc = vc__percent_decode(&key, p, eq, 1)) < 0)
+      break;
+    if (key.ptr != NULL && strcmp(key.ptr, name) == 0) {
+      vc_buf_dispose(out);
+      rc = vc__percent_decode(out, p + eq + (eq < len),
+                              len - eq - (eq < len), 1);
+      if (rc < 0)
+        break;
+      *found = 1;
+    }
+    p += len;
+    if (*p == '&')
+      p++;
+  }
+  vc_buf_dispose(&key);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* init / fini                                                         */
+
+static void tw_fini(void *state)
+{
+  tw_state *st = state;
+
+  if (st == NULL)
+    return;
+  if (st->auth_secret != NULL) {
+    vc__wipe(st->auth_secret, strlen(st->auth_secret));
+    vc__free(st->auth_secret);
+  }
+  vc__free(st->messages_url);
+  vc__wipe(st, sizeof(*st));
+  vc__free(st);
+}
+
+/* Zero every string of a parsed credentials document before freeing
+ * it: cJSON made copies of the secrets (and of the key names, where a
+ * secret pasted in the wrong place would be). */
+static void json_wipe(cJSON *it)
+{
+  for (; it != NULL; it = it->next) {
+    json_wipe(it->child);
+    if (it->valuestring != NULL)
+      vc__wipe(it->valuestring, strlen(it->valuestring));
+    if (it->string != NULL)
+      vc__wipe(it->string, strlen(it->string));
+  }
+}
+
+static void json_wipe_delete(cJSON *doc)
+{
+  json_wipe(doc);
+  cJSON_Delete(doc);
+}
+
+/* Parse a config or credentials document (NULL reads as "{}"). The
+ * text is never quoted in a message: it may hold secrets. */
+static int parse_doc(cJSON **out, const char *json, const char *what)
+{
+  size_t n;
+
+  *out = NULL;
+  if (json == NULL)
+    json = "{}";
+  n = strnlen(json, JSON_MAX + 1);
+  if (n > JSON_MAX)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "%s is longer than %d bytes", what, JSON_MAX);
+  if (!vc__utf8_valid(json, n))
+    return BAD_INPUT("%s is not valid UTF-8", what);
+  /* n + 1 with the NUL required: nothing may follow the object */
+  if ((*out = vc__cjson_parse(json, n + 1, NULL, 1)) == NULL)
+    return BAD_INPUT("%s is not valid JSON", what);
+  if (!cJSON_IsObject(*out))
+    return BAD_INPUT("%s must be a JSON object", what);
+  return 0;
+}
+
+static int safe_key(const char *s)
+{
+  return s != NULL && is_id(s, 64);
+}
+
+/* Refuse unknown and repeated keys, so that a typo cannot pass
+ * silently. Unknown credential keys are not quoted: a pasted secret
+ * could be one. */
+static int check_keys(const cJSON *doc, const char *what,
+                      const char *const *known, size_t nknown, int quote)
+{
+  const cJSON *it;
+
+  cJSON_ArrayForEach(it, doc) {
+    size_t k = 0;
+
+    while (k < nknown &&
+           (it->string == NULL || strcmp(it->string, known[k]) != 0))
+      k++;
+    if (k == nknown) {
+      if (quote && safe_key(it->string))
+        return BAD_INPUT("%s has an unknown key '%s'", what, it->string);
+      return BAD_INPUT("%s has an unknown key", what);
+    }
+    for (const cJSON *p = doc->child; p != it; p = p->next)
+      if (strcmp(p->string, it->string) == 0)
+        return BAD_INPUT("%s.%s is given twice", what, it->string);
+  }
+  return 0;
+}
+
+/* The string at `key`, or NULL when absent or null. */
+static int get_str(const char **out, const cJSON *doc, const char *what,
+                   const char *key)
+{
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
+
+  *out = NULL;
+  if (it == NULL || cJSON_IsNull(it))
+    return 0;
+  if (!cJSON_IsString(it) || it->valuestring == NULL)
+    return BAD_INPUT("%s.%s must be a string", what, key);
+  *out = it->valuestring;
+  return 0;
+}
+
+/* The API's base URL: http(s), a host, an optional path; no userinfo,
+ * query or fragment (the adapter appends a path). *len is its length
+ * without trailing slashes. */
+static int check_base_url(const char *base, size_t *len)
+{
+  size_t n = strnlen(base, BASE_URL_MAX + 1), skip;
+
+  if (n > BASE_URL_MAX)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "config.base_url is longer than %d bytes",
+                         BASE_URL_MAX);
+  if (strncmp(base, "https://", 8) == 0)
+    skip = 8;
+  else if (strncmp(base, "http://", 7) == 0)
+    skip = 7;
+  else
+    return BAD_INPUT("config.base_url must start with https:// or "
+                     "http://");
+  for (size_t i = skip; i < n; i++) {
+    unsigned char c = (unsigned char)base[i];
+    if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#' || c == '@' ||
+        c == '\\')
+      return BAD_INPUT("config.base_url has an invalid character at "
+                       "byte %zu", i);
+  }
+  while (n > skip && base[n - 1] == '/')
+    n--;
+  if (n == skip || base[skip] == '/')
+    return BAD_INPUT("config.base_url has no host");
+  *len = n;
+  return 0;
+}
+
+static int read_config(tw_state *st, const cJSON *cfg)
+{
+  static const char *const known[] = {
+    "account_sid", "base_url", "messaging_service_sid"
+  };
+  const char *sid, *base, *svc;
+  vc_buf url = VC_BUF_INIT;
+  size_t n = 0;
+  int rc;
+
+  if ((rc = check_keys(cfg, "config", known, VC_ARRAY_SIZE(known),
+                       1)) < 0 ||
+      (rc = get_str(&sid, cfg, "config", "account_sid")) < 0 ||
+      (rc = get_str(&base, cfg, "config", "base_url")) < 0 ||
+      (rc = get_str(&svc, cfg, "config", "messaging_service_sid")) < 0)
+    return rc;
+  if (sid == NULL)
+    return BAD_INPUT("config.account_sid is required");
+  if (!is_sid(sid, "AC"))
+    return BAD_INPUT("config.account_sid must be 'AC' and 32 hex "
+                     "digits");
+  if (svc != NULL && !is_sid(svc, "MG"))
+    return BAD_INPUT("config.messaging_service_sid must be 'MG' and 32 "
+                     "hex digits");
+  if ((rc = check_base_url(base ? base : DEFAULT_BASE_URL, &n)) < 0)
+    return rc;
+  memcpy(st->account_sid, sid, SID_LEN + 1);
+  if (svc != NULL)
+    memcpy(st->service_sid, svc, SID_LEN + 1);
+  if ((rc = vc__buf_put(&url, base ? base : DEFAULT_BASE_URL, n)) < 0 ||
+      (rc = vc__buf_printf(&url, "/2010-04-01/Accounts/%s/Messages.json",
+                           sid)) < 0) {
+    vc_buf_dispose(&url);
+    return rc;
+  }
+  st->messages_url = url.ptr;
+  return 0;
+}
+
+/* Credential checks never quote the value. */
+static int read_credentials(tw_state *st, const cJSON *cred,
+                            const char *account_sid)
+{
+  static const char *const known[] = {
+    "auth_token", "api_key_sid", "api_key_secret"
+  };
+  const char *token, *key_sid, *secret;
+  size_t n;
+  int rc;
+
+  if ((rc = check_keys(cred, "credentials", known, VC_ARRAY_SIZE(known),
+                       0)) < 0 ||
+      (rc = get_str(&token, cred, "credentials", "auth_token")) < 0 ||
+      (rc = get_str(&key_sid, cred, "credentials", "api_key_sid")) < 0 ||
+      (rc = get_str(&secret, cred, "credentials", "api_key_secret")) < 0)
+    return rc;
+  if (token == NULL)
+    return BAD_INPUT("credentials.auth_token is required (it also "
+                     "verifies webhooks)");
+  if (strnlen(token, TOKEN_LEN + 1) != TOKEN_LEN ||
+      !all_of(token, TOKEN_LEN, is_hex))
+    return BAD_INPUT("credentials.auth_token must be 32 hex digits");
+  if (key_sid != NULL && secret == NULL)
+    return BAD_INPUT("credentials.api_key_secret is required with "
+                     "credentials.api_key_sid");
+  if (secret != NULL && key_sid == NULL)
+    return BAD_INPUT("credentials.api_key_sid is required with "
+                     "credentials.api_key_secret");
+  if (key_sid != NULL && !is_sid(key_sid, "SK"))
+    return BAD_INPUT("credentials.api_key_sid must be 'SK' and 32 hex "
+                     "digits");
+  if (secret != NULL) {
+    n = strnlen(secret, KEY_SECRET_MAX + 1);
+    if (n < KEY_SECRET_MIN || n > KEY_SECRET_MAX ||
+        !all_of(secret, n, is_alnum))
+      return BAD_INPUT("credentials.api_key_secret must be %d to %d "
+                       "letters or digits", KEY_SECRET_MIN,
+                       KEY_SECRET_MAX);
+  }
+  memcpy(st->auth_token, token, TOKEN_LEN + 1);
+  memcpy(st->auth_user, key_sid ? key_sid : account_sid, SID_LEN + 1);
+  if ((st->auth_secret = vc__strdup(secret ? secret : token)) == NULL)
+    return vc_error_set_oom();
+  return 0;
+}
+
+static int tw_init(void **state, const char *config_json,
+                   const char *credentials_json)
+{
+  cJSON *cfg = NULL, *cred = NULL;
+  tw_state *st;
+  int rc;
+
+  VC_ASSERT_ARG(state);
+  *state = NULL;
+  if ((st = vc__calloc(1, sizeof(*st))) == NULL)
+    return vc_error_set_oom();
+  if ((rc = parse_doc(&cfg, config_json, "config")) < 0 ||
+      (rc = read_config(st, cfg)) < 0 ||
+      (rc = parse_doc(&cred, credentials_json, "credentials")) < 0 ||
+      (rc = read_credentials(st, cred, st->account_sid)) < 0)
+    goto out;
+  *state = st;
+  st = NULL;
+out:
+  json_wipe_delete(cred);
+  cJSON_Delete(cfg);
+  tw_fini(st);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* build_send                                                          */
+
+/* Body length as Twilio's 1600-character limit reads most strictly:
+ * in UTF-16 code units, like the segment counter, so a character
+ * outside the BMP (most emoji) counts two. `s` is valid UTF-8. */
+static size_t utf16_units(const char *s)
+{
+  size_t n = 0;
+
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if ((c & 0xc0) != 0x80)
+      n += c >= 0xf0 ? 2 : 1;
+  }
+  return n;
+}
+
+/* Everything is checked before the request is touched. */
+static int check_outbound(const tw_state *st, const vc_outbound *msg)
+{
+  size_t nmedia = 0;
+  int has_text = msg->text != NULL && msg->text[0] != '\0';
+  int rc;
+
+  if ((rc = vc__check_text("recipient", msg->to, ADDR_MAX, 1)) < 0)
+    return rc;
+  if (msg->from != NULL && msg->from[0] != '\0') {
+    if ((rc = vc__check_text("sender", msg->from, ADDR_MAX, 1)) < 0)
+      return rc;
+  } else if (st->service_sid[0] == '\0') {
+    return BAD_INPUT("a Twilio message needs a sender: the message's "
+                     "from or config.messaging_service_sid");
+  }
+  if (has_text) {
+    if ((rc = vc__check_text("text", msg->text, 4 * BODY_CHARS_MAX,
+                             1)) < 0)
+      return rc;
+    if (utf16_units(msg->text) > BODY_CHARS_MAX)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                           "text is longer than Twilio's %d characters",
+                           BODY_CHARS_MAX);
+  }
+  if (msg->nattachments > 0 && msg->attachments == NULL)
+    return BAD_INPUT("attachments are missing");
+  for (size_t i = 0; i < msg->nattachments; i++) {
+    const vc_attachment *a = &msg->attachments[i];
+
+    if (a->url != NULL) {
+      if ((rc = check_url("attachment URL", a->url)) < 0)
+        return rc;
+      nmedia++;
+    } else if (a->data != NULL && a->len > 0) {
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTSUPPORTED,
+                           "attachment %zu has bytes only: Twilio "
+                           "fetches media by URL", i);
+    } else {
+      return BAD_INPUT("attachment %zu has neither a URL nor bytes", i);
+    }
+  }
+  if (nmedia > MEDIA_MAX)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "more than %d media URLs", MEDIA_MAX);
+  if (!has_text && nmedia == 0)
+    return BAD_INPUT("a Twilio message needs a text or a media URL");
+  if (msg->status_callback_url != NULL) {
+    if ((rc = check_url("status callback URL",
+                        msg->status_callback_url)) < 0)
+      return rc;
+    if (strchr(msg->status_callback_url, '#') != NULL)
+      return BAD_INPUT("status callback URL has a fragment");
+  }
+  if (msg->message_id != NULL && msg->message_id[0] != '\0' &&
+      !is_id(msg->message_id, MSG_ID_MAX))
+    return BAD_INPUT("message id must be 1 to %d of [A-Za-z0-9_-]",
+                     MSG_ID_MAX);
+  return 0;
+}
+
+/* The StatusCallback: our URL plus vc_msg=<message id>. Twilio posts to
+ * exactly this URL and signs it, so the id comes back authenticated. */
+static int callback_url(vc_buf *out, const vc_outbound *msg)
+{
+  const char *url = msg->status_callback_url;
+  size_t n = strlen(url);
+  const char *sep;
+  int rc;
+
+  if ((rc = vc__buf_put(out, url, n)) < 0)
+    return rc;
+  if (msg->message_id == NULL || msg->message_id[0] == '\0')
+    return 0;
+  if (strchr(url, '?') == NULL)
+    sep = "?";
+  else
+    sep = (url[n - 1] == '?' || url[n - 1] == '&') ? "" : "&";
+  if ((rc = vc__buf_printf(out, "%svc_msg=", sep)) < 0)
+    return rc;
+  return vc__form_encode(out, msg->message_id, strlen(msg->message_id));
+}
+
+static int tw_build_send(void *state, const vc_outbound *msg,
+                         vc_http_out *req)
+{
+  const tw_state *st = state;
+  vc_buf cb = VC_BUF_INIT;
+  int rc;
+
+  VC_ASSERT_ARG(st);
+  VC_ASSERT_ARG(msg);
+  VC_ASSERT_ARG(req);
+  VC_CHECK_VERSION(msg, VC_OUTBOUND_VERSION, "vc_outbound");
+  if ((rc = check_outbound(st, msg)) < 0)
+    return rc;
+  if (msg->status_callback_url != NULL &&
+      (rc = callback_url(&cb, msg)) < 0)
+    goto out;
+  if ((rc = vc_http_out_set_target(req, "POST", st->messages_url)) < 0 ||
+      (rc = vc_http_out_basic_auth(req, st->auth_user,
+                                   st->auth_secret)) < 0 ||
+      (rc = vc_http_out_add_header(req, "Accept",
+                                   "application/json")) < 0 ||
+      (rc = vc_http_out_form_add(req, "To", msg->to)) < 0)
+    goto out;
+  if (msg->from != NULL && msg->from[0] != '\0')
+    rc = vc_http_out_form_add(req, "From", msg->from);
+  else
+    rc = vc_http_out_form_add(req, "MessagingServiceSid", st->service_sid);
+  if (rc < 0)
+    goto out;
+  if (msg->text != NULL && msg->text[0] != '\0' &&
+      (rc = vc_http_out_form_add(req, "Body", msg->text)) < 0)
+    goto out;
+  for (size_t i = 0; i < msg->nattachments; i++)
+    if ((rc = vc_http_out_form_add(req, "MediaUrl",
+                                   msg->attachments[i].url)) < 0)
+      goto out;
+  if (cb.ptr != NULL)
+    rc = vc_http_out_form_add(req, "StatusCallback", cb.ptr);
+out:
+  vc_buf_dispose(&cb);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* parse_send                                                          */
+
+/* How Twilio error codes (providers.md 1.3, 8.3) map to outcomes; a
+ * code not listed falls back to the HTTP status. */
+typedef struct code_rule {
+  int code;
+  int outcome;
+  int error;
+} code_rule;
+
+static const code_rule CODE_RULES[] = {
+  /* the recipient or the content: every channel would refuse it */
+  { 21211, VC_SEND_REJECTED, VC_EPROVIDER },  /* invalid To */
+  { 21265, VC_SEND_REJECTED, VC_EPROVIDER },  /* To is a short code */
+  { 21408, VC_SEND_REJECTED, VC_EPROVIDER },  /* To's region disabled */
+  { 21602, VC_SEND_REJECTED, VC_EPROVIDER },  /* Body required */
+  { 21604, VC_SEND_REJECTED, VC_EPROVIDER },  /* To required */
+  { 21610, VC_SEND_REJECTED, VC_EPROVIDER },  /* recipient sent STOP */
+  { 21614, VC_SEND_REJECTED, VC_EPROVIDER },  /* To is not mobile */
+  { 21617, VC_SEND_REJECTED, VC_EPROVIDER },  /* Body over 1600 chars */
+  { 21619, VC_SEND_REJECTED, VC_EPROVIDER },  /* no Body, no media */
+  { 21620, VC_SEND_REJECTED, VC_EPROVIDER },  /* invalid media URL */
+  { 21623, VC_SEND_REJECTED, VC_EPROVIDER },  /* too many media */
+  /* this channel cannot send: another one may */
+  { 20003, VC_SEND_FAILOVER, VC_EAUTH },      /* authentication */
+  { 20005, VC_SEND_FAILOVER, VC_EAUTH },      /* account not active */
+  { 20404, VC_SEND_FAILOVER, VC_EPROVIDER },  /* account not found */
+  { 21603, VC_SEND_FAILOVER, VC_EPROVIDER },  /* From required */
+  { 21606, VC_SEND_FAILOVER, VC_EPROVIDER },  /* From cannot send */
+  { 21608, VC_SEND_FAILOVER, VC_EPROVIDER },  /* trial: To unverified */
+  { 21612, VC_SEND_FAILOVER, VC_EPROVIDER },  /* To unreachable from From */
+  { 21621, VC_SEND_FAILOVER, VC_EPROVIDER },  /* From has no MMS */
+  { 21659, VC_SEND_FAILOVER, VC_EPROVIDER },  /* From not a Twilio number */
+  { 21660, VC_SEND_FAILOVER, VC_EPROVIDER },  /* From of another account */
+  /* transient */
+  { 20429, VC_SEND_RETRY, VC_ERATELIMIT },    /* too many requests */
+  { 21611, VC_SEND_RETRY, VC_ERATELIMIT },    /* From's queue is full */
+};
+
+static void classify(vc_send_result *out, int status, long code)
+{
+  if (status >= 400 && status < 500)
+    for (size_t i = 0; i < VC_ARRAY_SIZE(CODE_RULES); i++)
+      if (CODE_RULES[i].code == code) {
+        out->outcome = CODE_RULES[i].outcome;
+        out->error = CODE_RULES[i].error;
+        return;
+      }
+  out->outcome = VC_SEND_RETRY;
+  out->error = VC_EPROVIDER;
+  if (status == 429) {
+    out->error = VC_ERATELIMIT;
+  } else if (status == 401 || status == 403) {
+    out->outcome = VC_SEND_FAILOVER;
+    out->error = VC_EAUTH;
+  } else if (status == 404) {
+    out->outcome = VC_SEND_FAILOVER;
+  } else if (status == 400 || status == 422) {
+    /* a parameter of this message was refused */
+    out->outcome = VC_SEND_REJECTED;
+  }
+  /* 408, 5xx and anything unexpected: retry */
+}
+
+/* Twilio's price: a decimal string, negative for a charge ("-0.00750").
+ * Micro-units of its absolute value, rounded half up. -1 if malformed. */
+static int parse_price(const char *s, int64_t *micros)
+{
+  int64_t whole = 0, frac = 0;
+  int nwhole = 0, nfrac = 0;
+
+  if (*s == '-' || *s == '+')
+    s++;
+  for (; is_digit((unsigned char)*s); s++)
+    if (++nwhole > 12)
+      return -1;
+    else
+      whole = whole * 10 + (*s - '0');
+  if (*s == '.')
+    for (s++; is_digit((unsigned char)*s); s++) {
+      if (nfrac < 7)
+        frac = frac * 10 + (*s - '0');
+      if (++nfrac > 32)
+        return -1;
+    }
+  if (*s != '\0' || (nwhole == 0 && nfrac == 0))
+    return -1;
+  for (int k = nfrac; k < 7; k++)
+    frac *= 10;
+  *micros = whole * 1000000 + (frac + 5) / 10;
+  return 0;
+}
+
+static const char *json_str(const cJSON *doc, const char *key)
+{
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
+
+  return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static void read_price(vc_send_result *out, const cJSON *doc)
+{
+  const char *price = json_str(doc, "price");
+  const char *unit = json_str(doc, "price_unit");
+  int64_t micros;
+
+  if (price == NULL || unit == NULL || strlen(unit) != 3 ||
+      !all_of(unit, 3, is_alpha) || parse_price(price, &micros) < 0)
+    return;
+  out->cost_micros = micros;
+  for (int i = 0; i < 3; i++)  /* Twilio has sent "usd" as well */
+    out->currency[i] = (char)(unit[i] & ~0x20);
+  out->currency[3] = '\0';
+}
+
+static const char *res_header(const vc_http_response *res,
+                              const char *name)
+{
+  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
+    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
+        strcasecmp(res->headers[i].name, name) == 0)
+      return res->headers[i].value;
+  return NULL;
+}
+
+static int take_int(const char **p, int min, int max, int *out)
+{
+  int n = 0, v = 0;
+
+  while (n < max && is_digit((unsigned char)**p)) {
+    v = v * 10 + (**p - '0');
+    (*p)++;
+    n++;
+  }
+  *out = v;
+  return n >= min && !is_digit((unsigned char)**p) ? 0 : -1;
+}
+
+static int take_month(const char **p, int *mon)
+{
+  static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+  for (int m = 0; m < 12; m++)
+    if (strncmp(*p, names + 3 * m, 3) == 0) {
+      *mon = m + 1;
+      *p += 3;
+      return 0;
+    }
+  return -1;
+}
+
+static int take_time(const char **p, int *h, int *m, int *s)
+{
+  if (take_int(p, 2, 2, h) < 0 || *(*p)++ != ':' ||
+      take_int(p, 2, 2, m) < 0 || *(*p)++ != ':' ||
+      take_int(p, 2, 2, s) < 0)
+    return -1;
+  return *h < 24 && *m < 60 && *s <= 60 ? 0 : -1;
+}
+
+/* Days from 1970-01-01 to a proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+  int64_t era, yoe, doy;
+
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* An HTTP-date (RFC 9110 5.6.7): IMF-fixdate, RFC 850 or asctime, as
+ * Unix seconds. -1 if it is none of them. */
+static int parse_http_date(const char *s, int64_t *out)
+{
+  static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+                               30, 31 };
+  const char *p = s;
+  int day, mon, year, hh, mm, ss, nday = 0;
+
+  while (is_alpha((unsigned char)*p) && nday < 9) {
+    p++;
+    nday++;
+  }
+  if (nday < 3)
+    return -1;
+  if (*p == ',') {                      /* IMF-fixdate or RFC 850 */
+    char sep;
+    if (*++p != ' ')
+      return -1;
+    p++;
+    if (take_int(&p, 2, 2, &day) < 0 || (*p != ' ' && *p != '-'))
+      return -1;
+    sep = *p++;
+    if (take_month(&p, &mon) < 0 || *p++ != sep)
+      return -1;
+    if (sep == ' ' ? take_int(&p, 4, 4, &year) < 0
+                   : take_int(&p, 2, 2, &year) < 0)
+      return -1;
+    if (sep == '-')                     /* RFC 850's two-digit year */
+      year += year < 70 ? 2000 : 1900;
+    if (*p++ != ' ' || take_time(&p, &hh, &mm, &ss) < 0 ||
+        strcmp(p, " GMT") != 0)
+      return -1;
+  } else if (*p == ' ') {               /* asctime: "Sun Nov  6 ..." */
+    p++;
+    if (take_month(&p, &mon) < 0 || *p++ != ' ')
+      return -1;
+    if (*p == ' ')
+      p++;
+    if (take_int(&p, 1, 2, &day) < 0 || *p++ != ' ' ||
+        take_time(&p, &hh, &mm, &ss) < 0 || *p++ != ' ' ||
+        take_int(&p, 4, 4, &year) < 0 || *p != '\0')
+      return -1;
+  } else {
+    return -1;
+  }
+  if (year < 1970 || day < 1 || day > mdays[mon - 1] ||
+      (mon == 2 && day == 29 &&
+       !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))))
+    return -1;
+  *out = days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 +
+         ss;
+  return 0;
+}
+
+/* Retry-After: delay-seconds or an HTTP-date. parse_send has no clock,
+ * so a date becomes retry_at_ms. Anything else is ignored. */
+static void read_retry_after(vc_send_result *out,
+                             const vc_http_response *res)
+{
+  const char *v = res_header(res, "Retry-After");
+  char buf[64];
+  size_t n;
+  int64_t secs = 0;
+
+  if (v == NULL)
+    return;
+  while (*v == ' ' || *v == '\t')
+    v++;
+  n = strnlen(v, sizeof(buf));
+  while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+    n--;
+  if (n == 0 || n >= sizeof(buf))
+    return;
+  memcpy(buf, v, n);
+  buf[n] = '\0';
+  if (all_of(buf, n, is_digit)) {
+    for (size_t i = 0; i < n && secs < RETRY_AFTER_MAX_S; i++)
+      secs = secs * 10 + (buf[i] - '0');
+    if (secs > RETRY_AFTER_MAX_S)
+      secs = RETRY_AFTER_MAX_S;
+    out->retry_after_ms = secs * 1000;
+  } else if (parse_http_date(buf, &secs) == 0) {
+    out->retry_at_ms = secs * 1000;
+  }
+}
+
+static int tw_parse_send(void *state, const vc_outbound *msg,
+                         const vc_http_response *res, vc_send_result *out)
+{
+  cJSON *doc = NULL;
+  const cJSON *code_item;
+  const char *text = NULL, *sid;
+  long code = 0;
+
+  VC_UNUSED(state);
+  VC_UNUSED(msg);
+  VC_ASSERT_ARG(res);
+  VC_ASSERT_ARG(out);
+  if (res->body.ptr != NULL && res->body.size > 0)
+    doc = vc__cjson_parse(res->body.ptr, res->body.size, NULL, 0);
+  if (doc != NULL && !cJSON_IsObject(doc)) {
+    cJSON_Delete(doc);
+    doc = NULL;
+  }
+  if (res->status >= 200 && res->status < 300) {
+    /* Only a sid proves Twilio took it and lets webhooks find it. */
+    sid = json_str(doc, "sid");
+    if (sid != NULL && is_id(sid, sizeof(out->provider_id) - 1)) {
+      out->outcome = VC_SEND_ACCEPTED;
+      memcpy(out->provider_id, sid, strlen(sid) + 1);
+      read_price(out, doc);
+    } else {
+      out->outcome = VC_SEND_RETRY;
+      out->error = VC_EPROVIDER;
+      snprintf(out->error_message, sizeof(out->error_message),
+               "Twilio answered %d without a message sid", res->status);
+    }
+    goto out;
+  }
+  /* The error shape: {"code", "message", "more_info", "status"}. */
+  code_item = cJSON_GetObjectItemCaseSensitive(doc, "code");
+  if (cJSON_IsNumber(code_item) && code_item->valuedouble >= 1 &&
+      code_item->valuedouble < 1e9)
+    code = (long)code_item->valuedouble;
+  else if (cJSON_IsString(code_item) &&
+           is_id(code_item->valuestring, 9) &&
+           all_of(code_item->valuestring,
+                  strlen(code_item->valuestring), is_digit))
+    code = strtol(code_item->valuestring, NULL, 10);
+  if (code > 0)
+    snprintf(out->provider_code, sizeof(out->provider_code), "%ld", code);
+  if ((text = json_str(doc, "message")) != NULL && text[0] != '\0')
+    copy_text(out->error_message, sizeof(out->error_message), text);
+  else
+    snprintf(out->error_message, sizeof(out->error_message),
+             "HTTP %d from Twilio", res->status);
+  classify(out, res->status, code);
+  if (out->outcome == VC_SEND_RETRY)
+    read_retry_after(out, res);
+out:
+  cJSON_Delete(doc);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* verify_webhook                                                      */
+
+static int auth_fail(const char *why)
+{
+  return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EAUTH, "%s", why);
+}
+
+/* The URL Twilio signed: the public URL, plus the request's query when
+ * the caller gave the URL without one (Twilio signs the query too). */
+static int full_url(vc_buf *out, const char *url, const char *target)
+{
+  const char *q = target ? strchr(target, '?') : NULL;
+  size_t n = strnlen(url, HOOK_URL_MAX + 1);
+
+  if (q != NULL && strchr(url, '?') != NULL)
+    q = NULL;
+  if (n + (q ? strnlen(q, HOOK_URL_MAX + 1) : 0) > HOOK_URL_MAX)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "webhook URL is longer than %d bytes",
+                         HOOK_URL_MAX);
+  if (q != NULL)
+    return vc__buf_printf(out, "%s%s", url, q);
+  return vc__buf_put(out, url, n);
+}
+
+/*
+ * The other form of the URL the SDKs accept (providers.md 0a.4): with
+ * its port removed when it has one, else with the scheme's default
+ * port added. A non-default port is never swapped for the default.
+ * Leaves `out` empty when the URL is not http(s).
+ */
+static int url_variant(vc_buf *out, const char *url)
+{
+  const char *auth, *end, *host, *colon = NULL, *port;
+
+  if (strncasecmp(url, "https://", 8) == 0) {
+    auth = url + 8;
+    port = "443";
+  } else if (strncasecmp(url, "http://", 7) == 0) {
+    auth = url + 7;
+    port = "80";
+  } else {
+    return 0;
+  }
+  end = auth + strcspn(auth, "/?#");
+  host = auth;
+  for (const char *p = auth; p < end; p++)
+    if (*p == '@')
+      host = p + 1;
+  if (*host == '[') {                  /* an IPv6 literal */
+    const char *close = memchr(host, ']', (size_t)(end - host));
+    if (close == NULL)
+      return 0;
+    if (close + 1 < end && close[1] == ':')
+      colon = close + 1;
+  } else {
+    colon = memchr(host, ':', (size_t)(end - host));
+  }
+  if (colon != NULL)
+    return vc__buf_printf(out, "%.*s%s", (int)(colon - url), url, end);
+  return vc__buf_printf(out, "%.*s:%s%s", (int)(end - url), url, port,
+                        end);
+}
+
+/* A Content-Type the body's parameters can be read from. */
+static int form_body(const vc_http_request *req)
+{
+  static const char form[] = "application/x-www-form-urlencoded";
+  const char *ct = vc_http_request_header(req, "Content-Type");
+  size_t n = sizeof(form) - 1;
+
+  if (req->body_len == 0 || ct == NULL)
+    return 1;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  return strncasecmp(ct, form, n) == 0 &&
+         (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+/* JSON webhooks: the URL's bodySHA256 must be the hex SHA-256 of the
+ * raw body (providers.md 8.5 item 4). */
+static int check_body_hash(const char *want, const vc_http_request *req)
+{
+  uint8_t digest[32];
+  char hex[65], got[65];
+  int rc;
+
+  if (strlen(want) != 64 || !all_of(want, 64, is_hex))
+    return auth_fail("bodySHA256 is not a SHA-256 hex digest");
+  for (int i = 0; i < 64; i++)
+    got[i] = (char)(want[i] >= 'A' && want[i] <= 'F' ? want[i] | 0x20
+                                                     : want[i]);
+  got[64] = '\0';
+  if ((rc = vc__digest(digest, VC__MD_SHA256,
+                       req->body_len ? req->body : (const uint8_t *)"",
+                       req->body_len)) < 0)
+    return rc;
+  vc__hex_encode(hex, digest, sizeof(digest));
+  if (!vc__ct_equal(hex, got, 64))
+    return auth_fail("body does not match bodySHA256");
+  return 0;
+}
+
+typedef struct pair_ref {
+  const vc__form_pair *p;
+  size_t i;                            /* received position */
+} pair_ref;
+
+static int by_name(const void *a, const void *b)
+{
+  const pair_ref *x = a, *y = b;
+  int c = strcmp(x->p->name, y->p->name);
+
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static int by_name_value(const void *a, const void *b)
+{
+  const pair_ref *x = a, *y = b;
+  int c = strcmp(x->p->name, y->p->name);
+
+  if (c == 0)
+    c = strcmp(x->p->value, y->p->value);
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static int append_pairs(vc_buf *out, const pair_ref *refs, size_t n,
+                        int dedupe)
+{
+  int rc = 0;
+
+  /* Never leave ptr NULL: an empty list is an empty string. */
+  if ((rc = vc__buf_puts(out, "")) < 0)
+    return rc;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (dedupe && i > 0 &&
+        strcmp(refs[i].p->name, refs[i - 1].p->name) == 0 &&
+        strcmp(refs[i].p->value, refs[i - 1].p->value) == 0)
+      continue;
+    if ((rc = vc__buf_puts(out, refs[i].p->name)) == 0)
+      rc = vc__buf_puts(out, refs[i].p->value);
+  }
+  return rc;
+}
+
+/*
+ * The parameter part of the signed string: names sorted, each name
+ * followed by its value, no separators. When a name repeats, Twilio's
+ * order is unconfirmed (providers.md 0a.5): values as received, then
+ * sorted, then sorted without duplicates (what the SDKs sign). Writes
+ * the 1 to 3 distinct strings to out[0..*nout).
+ */
+static int param_strings(vc_buf out[3], size_t *nout, const vc__form *f)
+{
+  vc_buf cand[3] = { VC_BUF_INIT, VC_BUF_INIT, VC_BUF_INIT };
+  pair_ref *refs = NULL;
+  size_t ncand = 1;
+  int repeated = 0, rc;
+
+  *nout = 0;
+  if (f->n > 0 && (refs = vc__calloc(f->n, sizeof(*refs))) == NULL)
+    return vc_error_set_oom();
+  for (size_t i = 0; i < f->n; i++) {
+    refs[i].p = &f->pairs[i];
+    refs[i].i = i;
+  }
+  if (f->n > 1)
+    qsort(refs, f->n, sizeof(*refs), by_name);
+  for (size_t i = 1; i < f->n; i++)
+    repeated |= strcmp(refs[i].p->name, refs[i - 1].p->name) == 0;
+  if ((rc = append_pairs(&cand[0], refs, f->n, 0)) < 0)
+    goto out;
+  if (repeated) {
+    qsort(refs, f->n, sizeof(*refs), by_name_value);
+    if ((rc = append_pairs(&cand[1], refs, f->n, 0)) < 0 ||
+        (rc = append_pairs(&cand[2], refs, f->n, 1)) < 0)
+      goto out;
+    ncand = 3;
+  }
+  for (size_t k = 0; k < ncand; k++) {
+    size_t j = 0;
+
+    while (j < *nout && strcmp(out[j].ptr, cand[k].ptr) != 0)
+      j++;
+    if (j == *nout) {
+      out[(*nout)++] = cand[k];
+      cand[k] = (vc_buf)VC_BUF_INIT;
+    }
+  }
+out:
+  for (size_t k = 0; k < 3; k++)
+    vc_buf_dispose(&cand[k]);
+  vc__free(refs);
+  return rc;
+}
+
+/* 0 when base64(HMAC-SHA1(token, url + params)) equals `sig` (28
+ * characters), VC_EAUTH when not. */
+static int sig_matches(const char *token, const char *url,
+                       const vc_buf *params, const char *sig)
+{
+  vc_buf msg = VC_BUF_INIT, b64 = VC_BUF_INIT;
+  uint8_t mac[20];
+  int rc;
+
+  if ((rc = vc__buf_puts(&msg, url)) < 0 ||
+      (rc = vc__buf_put(&msg, params->ptr ? params->ptr : "",
+                        params->size)) < 0 ||
+      (rc = vc__hmac(mac, VC__MD_SHA1, token, strlen(token), msg.ptr,
+                     msg.size)) < 0 ||
+      (rc = vc__base64_encode(&b64, mac, sizeof(mac))) < 0)
+    goto out;
+  rc = b64.size == SIG_B64_LEN && vc__ct_equal(b64.ptr, sig, SIG_B64_LEN)
+         ? 0 : VC_EAUTH;
+out:
+  vc_buf_dispose(&msg);
+  vc_buf_dispose(&b64);
+  return rc;
+}
+
+int vc__twilio_check_signature(const char *token,
+                               const vc_http_request *req,
+                               const char *url)
+{
+  vc_buf full = VC_BUF_INIT, alt = VC_BUF_INIT, hash = VC_BUF_INIT;
+  vc_buf params[3] = { VC_BUF_INIT, VC_BUF_INIT, VC_BUF_INIT };
+  vc__form form = { NULL, 0 };
+  const char *sig, *urls[2];
+  size_t siglen, nparams = 0;
+  int found, rc;
+
+  VC_ASSERT_ARG(token);
+  VC_ASSERT_ARG(req);
+  VC_ASSERT_ARG(url);
+  VC_ASSERT_ARG(req->body != NULL || req->body_len == 0);
+  if ((sig = vc_http_request_header(req, "X-Twilio-Signature")) == NULL)
+    return auth_fail("missing X-Twilio-Signature header");
+  while (*sig == ' ' || *sig == '\t')
+    sig++;
+  siglen = strnlen(sig, SIG_B64_LEN + 2);
+  while (siglen > 0 && (sig[siglen - 1] == ' ' || sig[siglen - 1] == '\t'))
+    siglen--;
+  if (req->body_len > HOOK_BODY_MAX)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "webhook body is longer than %d bytes",
+                         HOOK_BODY_MAX);
+  if ((rc = full_url(&full, url, req->target)) < 0 ||
+      (rc = query_get(&hash, &found, full.ptr, "bodySHA256")) < 0)
+    goto out;
+  if (found) {
+    /* A JSON webhook: the URL alone is signed, the hash covers the
+     * body. */
+    if ((rc = check_body_hash(hash.ptr ? hash.ptr : "", req)) < 0 ||
+        (rc = vc__buf_puts(&params[0], "")) < 0)
+      goto out;
+    nparams = 1;
+  } else if (!form_body(req)) {
+    rc = auth_fail("a body that is not a form must be signed with "
+                   "bodySHA256");
+    goto out;
+  } else if ((rc = vc__form_parse(&form, (const char *)req->body,
+                                  req->body_len, HOOK_PARAMS_MAX)) < 0 ||
+             (rc = param_strings(params, &nparams, &form)) < 0) {
+    goto out;
+  }
+  if ((rc = url_variant(&alt, full.ptr)) < 0)
+    goto out;
+  urls[0] = full.ptr;
+  urls[1] = alt.ptr;
+  rc = VC_EAUTH;
+  for (size_t u = 0; u < 2 && rc == VC_EAUTH && siglen == SIG_B64_LEN;
+       u++)
+    for (size_t k = 0; k < nparams && rc == VC_EAUTH && urls[u]; k++)
+      rc = sig_matches(token, urls[u], &params[k], sig);
+  if (rc == VC_EAUTH)
+    rc = auth_fail("X-Twilio-Signature does not verify");
+out:
+  vc__form_free(&form);
+  for (size_t k = 0; k < 3; k++)
+    vc_buf_dispose(&params[k]);
+  vc_buf_dispose(&full);
+  vc_buf_dispose(&alt);
+  vc_buf_dispose(&hash);
+  return rc;
+}
+
+static int tw_verify_webhook(void *state, const vc_http_request *req,
+                             const char *url, int64_t now_ms)
+{
+  const tw_state *st = state;
+
+  /* Twilio signs no timestamp: replays are the core's dedupe. */
+  VC_UNUSED(now_ms);
+  VC_ASSERT_ARG(st);
+  return vc__twilio_check_signature(st->auth_token, req, url);
+}
+
+/* ------------------------------------------------------------------ */
+/* parse_webhook                                                       */
+
+/* What Twilio sends: printable ASCII, well-formed %XX escapes, no
+ * encoded NUL (it would cut a value short). */
+static int check_form_syntax(const uint8_t *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (b[i] == '%') {
+      if (i + 2 >= n || !is_hex(b[i + 1]) || !is_hex(b[i + 2]))
+        return BAD_INPUT("form body has a malformed escape at byte %zu",
+                         i);
+      if (b[i + 1] == '0' && b[i + 2] == '0')
+        return BAD_INPUT("form body has an encoded NUL at byte %zu", i);
+      i += 2;
+    } else if (b[i] <= 0x20 || b[i] >= 0x7f) {
+      return BAD_INPUT("form body has an invalid byte at %zu", i);
+    }
+  }
+  return 0;
+}
+
+/* The value of a parameter we read, which must not repeat (a repeated
+ * one could be reordered without breaking the signature). */
+static int param(const char **out, const vc__form *f, const char *name)
+{
+  *out = NULL;
+  for (size_t i = 0; i < f->n; i++)
+    if (strcmp(f->pairs[i].name, name) == 0) {
+      if (*out != NULL)
+        return BAD_INPUT("parameter %s appears more than once", name);
+      *out = f->pairs[i].value;
+    }
+  return 0;
+}
+
+static int map_status(const char *s)
+{
+  static const struct { const char *name; int status; } map[] = {
+    { "sent", VC_MSG_SENT },
+    { "delivered", VC_MSG_DELIVERED },
+    { "read", VC_MSG_READ },
+    { "undelivered", VC_MSG_UNDELIVERED },
+    /* failed after Twilio accepted it (providers.md 0a.8) */
+    { "failed", VC_MSG_UNDELIVERED },
+    { "canceled", VC_MSG_CANCELED },
+  };
+
+  for (size_t i = 0; i < VC_ARRAY_SIZE(map); i++)
+    if (strcmp(s, map[i].name) == 0)
+      return map[i].status;
+  /* queued, accepted, scheduled, sending: the message is already at
+   * `sent` or beyond; partially_delivered and new ones: nothing to do */
+  return 0;
+}
+
+static int parse_status(const vc__form *f, const char *status,
+                        const char *target, vc_event_sink *sink)
+{
+  vc_status_update u;
+  vc_buf id = VC_BUF_INIT;
+  const char *sid, *code;
+  int found = 0, mapped, rc;
+
+  memset(&u, 0, sizeof(u));
+  if ((rc = param(&sid, f, "MessageSid")) < 0 ||
+      (sid == NULL && (rc = param(&sid, f, "SmsSid")) < 0) ||
+      (rc = param(&code, f, "ErrorCode")) < 0)
+    goto out;
+  if (sid == NULL || !is_sid(sid, NULL)) {
+    rc = BAD_INPUT("status callback has no valid MessageSid");
+    goto out;
+  }
+  if (!is_id(status, 32)) {
+    rc = BAD_INPUT("status callback has a malformed MessageStatus");
+    goto out;
+  }
+  if (code != NULL && code[0] != '\0' &&
+      (strlen(code) > 10 || !all_of(code, strlen(code), is_digit))) {
+    rc = BAD_INPUT("status callback has a malformed ErrorCode");
+    goto out;
+  }
+  if ((rc = query_get(&id, &found, target, "vc_msg")) < 0)
+    goto out;
+  if (found && (id.ptr == NULL || !is_id(id.ptr, MSG_ID_MAX))) {
+    rc = BAD_INPUT("vc_msg in the callback URL is not a message id");
+    goto out;
+  }
+  if ((mapped = map_status(status)) == 0)
+    goto out;
+  u.version = VC_STATUS_UPDATE_VERSION;
+  u.message_id = found ? id.ptr : NULL;
+  u.provider_id = sid;
+  u.status = mapped;
+  u.event_id = NULL;            /* Twilio has none: the core hashes */
+  u.provider_code = code != NULL && code[0] != '\0' ? code : NULL;
+  rc = vc_event_sink_status(sink, &u);
+out:
+  vc_buf_dispose(&id);
+  return rc;
+}
+
+static int parse_inbound(const vc__form *f, vc_event_sink *sink)
+{
+  const char *urls[MEDIA_MAX];
+  const char *from, *to, *body, *sid, *num;
+  char name[16];
+  size_t nmedia = 0;
+  vc_inbound m;
+  int rc;
+
+  if ((rc = param(&from, f, "From")) < 0 ||
+      (rc = param(&to, f, "To")) < 0 ||
+      (rc = param(&body, f, "Body")) < 0 ||
+      (rc = param(&num, f, "NumMedia")) < 0 ||
+      (rc = param(&sid, f, "MessageSid")) < 0 ||
+      (sid == NULL && (rc = param(&sid, f, "SmsMessageSid")) < 0) ||
+      (sid == NULL && (rc = param(&sid, f, "SmsSid")) < 0))
+    return rc;
+  if (from == NULL || from[0] == '\0')
+    return BAD_INPUT("webhook is neither a status callback nor a "
+                     "message: no MessageStatus, no From");
+  if (sid == NULL || !is_sid(sid, NULL))
+    return BAD_INPUT("inbound message has no valid MessageSid");
+  if (num != NULL) {
+    if (num[0] == '\0' || strlen(num) > 2 ||
+        !all_of(num, strlen(num), is_digit) || atoi(num) > MEDIA_MAX)
+      return BAD_INPUT("NumMedia must be 0 to %d", MEDIA_MAX);
+    nmedia = (size_t)atoi(num);
+  } else {
+    /* no count: take MediaUrl0, MediaUrl1, ... as they come */
+    const char *u;
+    do {
+      snprintf(name, sizeof(name), "MediaUrl%zu", nmedia);
+      if ((rc = param(&u, f, name)) < 0)
+        return rc;
+    } while (u != NULL && ++nmedia <= MEDIA_MAX);
+    if (nmedia > MEDIA_MAX)
+      return BAD_INPUT("more than %d media", MEDIA_MAX);
+  }
+  for (size_t i = 0; i < nmedia; i++) {
+    snprintf(name, sizeof(name), "MediaUrl%zu", i);
+    if ((rc = param(&urls[i], f, name)) < 0)
+      return rc;
+    if (urls[i] == NULL)
+      return BAD_INPUT("%s is missing", name);
+    if (check_url(name, urls[i]) < 0)
+      return BAD_INPUT("%s is not an http(s) URL", name);
+  }
+  if (body == NULL && nmedia == 0)
+    return BAD_INPUT("inbound message has neither Body nor media");
+  memset(&m, 0, sizeof(m));
+  m.version = VC_INBOUND_VERSION;
+  m.provider_id = sid;
+  m.from = from;
+  m.to = to;
+  m.text = body;
+  m.media_urls = nmedia ? urls : NULL;
+  m.nmedia = nmedia;
+  if ((rc = vc_event_sink_inbound(sink, &m)) < 0)
+    return rc;
+  /* Empty TwiML: answer nothing to the sender. */
+  return vc_event_sink_reply(sink, 200, "text/xml", TWIML_EMPTY);
+}
+
+static int tw_parse_webhook(void *state, const vc_http_request *req,
+                            vc_event_sink *sink)
+{
+  vc__form f = { NULL, 0 };
+  const char *status, *sms_status;
+  int rc;
+
+  VC_UNUSED(state);
+  VC_ASSERT_ARG(req);
+  VC_ASSERT_ARG(sink);
+  VC_ASSERT_ARG(req->body != NULL || req->body_len == 0);
+  if (req->body_len > HOOK_BODY_MAX)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "webhook body is longer than %d bytes",
+                         HOOK_BODY_MAX);
+  if ((rc = check_form_syntax(req->body, req->body_len)) < 0 ||
+      (rc = vc__form_parse(&f, (const char *)req->body, req->body_len,
+                           HOOK_PARAMS_MAX)) < 0)
+    return rc;
+  for (size_t i = 0; i < f.n; i++)
+    if (!vc__utf8_valid(f.pairs[i].name, strlen(f.pairs[i].name)) ||
+        !vc__utf8_valid(f.pairs[i].value, strlen(f.pairs[i].value))) {
+      rc = BAD_INPUT("form field %zu is not valid UTF-8", i);
+      goto out;
+    }
+  if ((rc = param(&status, &f, "MessageStatus")) < 0 ||
+      (rc = param(&sms_status, &f, "SmsStatus")) < 0)
+    goto out;
+  if (status == NULL)
+    status = sms_status;
+  /* An inbound message carries SmsStatus=received. */
+  if (status != NULL && strcmp(status, "received") != 0)
+    rc = parse_status(&f, status, req->target, sink);
+  else
+    rc = parse_inbound(&f, sink);
+out:
+  vc__form_free(&f);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+const vc_adapter vc__adapter_twilio_sms = {
+  .version = VC_ADAPTER_VERSION,
+  .name = "twilio-sms",
+  .kind = VC_CHANNEL_SMS,
+  .capabilities = VC_CAP_DELIVERY_REPORTS | VC_CAP_INBOUND |
+                  VC_CAP_MEDIA | VC_CAP_SIGNED_WEBHOOKS,
+  .init = tw_init,
+  .fini = tw_fini,
+  .build_send = tw_build_send,
+  .parse_send = tw_parse_send,
+  .verify_webhook = tw_verify_webhook,
+  .parse_webhook = tw_parse_webhook,
+};

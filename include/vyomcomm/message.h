@@ -1,0 +1,170 @@
+/**
+ * @file vyomcomm/message.h
+ * @brief Messages: accepted only once durably stored as `queued`, then
+ *        delivered by the engine at least once, and tracked to a final
+ *        state.
+ *
+ * Thread safety: every function may be called from any thread; a
+ * vc_message handle is a snapshot and may be shared between threads.
+ *
+ * @defgroup vc_message Messages
+ * @{
+ */
+#ifndef VYOMCOMM_MESSAGE_H
+#define VYOMCOMM_MESSAGE_H
+
+#include "common.h"
+#include "types.h"
+#include "channel.h"
+
+VC_BEGIN_DECL
+
+/** A message handle: a snapshot of the stored message. */
+typedef struct vc_message vc_message;
+
+/**
+ * Message statuses (DESIGN 4a). Values are pinned and ranked by value:
+ * a status only moves forward, terminal ones never change, except that
+ * `read` may follow `delivered`.
+ */
+typedef enum vc_msg_status {
+  VC_MSG_QUEUED = 1,
+  VC_MSG_SENDING = 2,
+  VC_MSG_SENT = 3,
+  VC_MSG_DELIVERED = 4,
+  VC_MSG_READ = 5,
+  VC_MSG_FAILED = 6,      /**< no provider accepted it */
+  VC_MSG_UNDELIVERED = 7, /**< accepted, not delivered */
+  VC_MSG_BOUNCED = 8,     /**< email bounced */
+  VC_MSG_CANCELED = 9
+} vc_msg_status;
+
+/** A static name for a status ("queued", ...). @since 0.1 */
+VC_EXTERN(const char *) vc_message_status_name(int status);
+
+/** An attachment: bytes (copied) or a URL the provider fetches. */
+typedef struct vc_attachment {
+  const char *filename;
+  const char *content_type;
+  const uint8_t *data;   /**< the bytes, or NULL when `url` is set */
+  size_t len;
+  const char *url;       /**< an https URL, or NULL */
+} vc_attachment;
+
+/** Limits on what a message may carry. */
+#define VC_MESSAGE_MAX_ATTACHMENTS 10
+#define VC_MESSAGE_MAX_ATTACHMENT_BYTES (10 * 1024 * 1024)
+
+/** What to send. Strings are copied before vc_message_send() returns. */
+typedef struct vc_message_spec {
+  unsigned int version;       /**< VC_MESSAGE_SPEC_VERSION */
+  int kind;                   /**< a vc_channel_kind; 0 when `channel` set */
+  const char *channel;        /**< a channel id or name, or NULL to route
+                                   by kind over the tenant's channels */
+  const char *to;             /**< E.164 number, email address, chat id */
+  const char *from;           /**< sender override, or NULL */
+  const char *subject;        /**< email subject (raw body), or NULL */
+  const char *text;           /**< raw text body, or NULL */
+  const char *html;           /**< raw HTML body (email), or NULL */
+  const char *template_name;  /**< a template id or name instead of a
+                                   raw body, or NULL */
+  const char *locale;         /**< template locale; NULL = tenant's */
+  const char *vars_json;      /**< template variables, a JSON object */
+  const vc_attachment *attachments;
+  size_t nattachments;
+  const char *metadata_json;  /**< a JSON object kept with the message */
+  /** A caller's retry with the same key returns the first message's id
+   *  without sending again; the same key with different content is
+   *  VC_ECONFLICT. At most 255 bytes. */
+  const char *idempotency_key;
+  int64_t send_at;            /**< Unix ms; 0 = as soon as possible */
+} vc_message_spec;
+
+#define VC_MESSAGE_SPEC_VERSION 1
+#define VC_MESSAGE_SPEC_INIT \
+  { VC_MESSAGE_SPEC_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+    NULL, NULL, NULL, 0, NULL, NULL, 0 }
+
+/** Initialise a vc_message_spec for `version`. @since 0.1 */
+VC_EXTERN(int) vc_message_spec_init(vc_message_spec *s,
+                                    unsigned int version);
+
+/**
+ * Validate, render and store a message as `queued`, in one transaction,
+ * then return its id. Nothing is sent before this returns; the engine
+ * (vc_ctx_run or vc_ctx_start) delivers it.
+ *
+ * @param id_out receives the message id
+ * @return 0; VC_EINVALID (bad address, missing body, unknown variable),
+ *   VC_ENOTFOUND (unknown channel or template), VC_ETOOBIG, VC_ECONFLICT
+ *   (idempotency key reused with other content)
+ * @since 0.1
+ */
+VC_EXTERN(int) vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *tenant,
+                               const vc_message_spec *spec);
+
+/** Load a message by id. @return 0, VC_ENOTFOUND. @since 0.1 */
+VC_EXTERN(int) vc_message_lookup(vc_message **out, vc_tenant *tenant,
+                                 const char *id);
+
+/**
+ * Cancel a message that is still queued.
+ * @return 0, VC_ENOTFOUND, VC_ESTATE (already being sent or final)
+ * @since 0.1
+ */
+VC_EXTERN(int) vc_message_cancel(vc_tenant *tenant, const char *id);
+
+/** What vc_message_list() returns, newest first. */
+typedef struct vc_message_filter {
+  unsigned int version;   /**< VC_MESSAGE_FILTER_VERSION */
+  const char *after;      /**< a vc_iter_cursor() value, or NULL */
+  int status;             /**< a vc_msg_status, or 0 for any */
+  const char *channel;    /**< a channel id, or NULL for any */
+  int64_t since;          /**< created at or after (Unix ms), or 0 */
+  int64_t until;          /**< created before (Unix ms), or 0 */
+} vc_message_filter;
+
+#define VC_MESSAGE_FILTER_VERSION 1
+#define VC_MESSAGE_FILTER_INIT \
+  { VC_MESSAGE_FILTER_VERSION, NULL, 0, NULL, 0, 0 }
+
+/** Initialise a vc_message_filter for `version`. @since 0.1 */
+VC_EXTERN(int) vc_message_filter_init(vc_message_filter *f,
+                                      unsigned int version);
+
+/** List messages, newest first. @since 0.1 */
+VC_EXTERN(int) vc_message_list(vc_iter **out, vc_tenant *tenant,
+                               const vc_message_filter *filter);
+/** The next message of a list. @return 0, VC_ITEROVER. @since 0.1 */
+VC_EXTERN(int) vc_message_next(vc_message **out, vc_iter *it);
+
+/** Free a message handle; NULL is accepted. @since 0.1 */
+VC_EXTERN(void) vc_message_free(vc_message *m);
+
+/* Getters; strings are borrowed from the handle. */
+VC_EXTERN(const char *) vc_message_id(const vc_message *m);
+VC_EXTERN(int) vc_message_status(const vc_message *m);
+VC_EXTERN(int) vc_message_kind(const vc_message *m);
+/** The channel that sent it (or is pinned), "" before routing. */
+VC_EXTERN(const char *) vc_message_channel_id(const vc_message *m);
+VC_EXTERN(const char *) vc_message_to(const vc_message *m);
+/** The provider's message id, "" until sent. */
+VC_EXTERN(const char *) vc_message_provider_id(const vc_message *m);
+/** The normalized error code of a failure, 0 otherwise. */
+VC_EXTERN(int) vc_message_error(const vc_message *m);
+/** The provider's own error code and text, "" when none. */
+VC_EXTERN(const char *) vc_message_provider_code(const vc_message *m);
+VC_EXTERN(const char *) vc_message_error_message(const vc_message *m);
+/** SMS segments (0 for other kinds). */
+VC_EXTERN(int) vc_message_segments(const vc_message *m);
+/** Delivery attempts made so far. */
+VC_EXTERN(int) vc_message_attempts(const vc_message *m);
+/** The template version used, 0 for a raw body. */
+VC_EXTERN(int) vc_message_template_version(const vc_message *m);
+VC_EXTERN(int64_t) vc_message_created_at(const vc_message *m);
+VC_EXTERN(int64_t) vc_message_updated_at(const vc_message *m);
+
+VC_END_DECL
+
+/** @} */
+#endif /* VYOMCOMM_MESSAGE_H */

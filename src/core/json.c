@@ -1,0 +1,88 @@
+/*
+ * Bounded JSON input. See json.h.
+ */
+#include "common.h"
+#include "json.h"
+#include "text.h"
+
+#include <pthread.h>
+
+/* cJSON's parser writes a process-global error position on every call:
+ * parse under one lock so that concurrent parses are not a data race. */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The deepest nesting of arrays and objects, scanning at most until it
+ * passes `limit` (so a hostile input costs one linear pass, and cJSON's
+ * recursion never sees it). */
+static int nesting(const char *s, size_t n, int limit)
+{
+  int depth = 0, max = 0, in_string = 0;
+
+  for (size_t i = 0; i < n && max <= limit; i++) {
+    char c = s[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max)
+        max = depth;
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+  return max;
+}
+
+int vc__json_parse(cJSON **out, const char *what, const char *text,
+                   size_t max_bytes, int max_depth, int want_object)
+{
+  const char *end = NULL;
+  cJSON *v;
+  size_t n;
+
+  *out = NULL;
+  if (text == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "%s is required", what);
+  n = strnlen(text, max_bytes + 1);
+  if (n > max_bytes)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "%s is larger than %zu bytes", what, max_bytes);
+  if (!vc__utf8_valid(text, n))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EENCODING,
+                         "%s is not valid UTF-8", what);
+  if (nesting(text, n, max_depth) > max_depth)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "%s is nested deeper than %d levels", what,
+                         max_depth);
+  /* n + 1: the NUL is part of the buffer cJSON checks for it in. */
+  v = vc__cjson_parse(text, n + 1, &end, 1);
+  if (v == NULL) {
+    size_t at = end != NULL && end >= text ? (size_t)(end - text) : 0;
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "%s is not valid JSON (byte %zu)", what, at);
+  }
+  if (want_object && !cJSON_IsObject(v)) {
+    cJSON_Delete(v);
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "%s is not a JSON object", what);
+  }
+  *out = v;
+  return 0;
+}
+
+cJSON *vc__cjson_parse(const char *text, size_t len, const char **end,
+                       int require_nul)
+{
+  cJSON *v;
+
+  pthread_mutex_lock(&parse_lock);
+  v = cJSON_ParseWithLengthOpts(text, len, end, require_nul);
+  pthread_mutex_unlock(&parse_lock);
+  return v;
+}

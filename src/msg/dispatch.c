@@ -1,0 +1,506 @@
+/*
+ * The dispatcher. One batch of claimed message.send jobs goes through
+ * four steps:
+ *
+ *   1. plan (reads only): load each message, pick its channel (priority
+ *      order, skipping channels failed over from, open breakers and empty
+ *      rate buckets) and let the channel's adapter build the request;
+ *   2. mark the messages `sending`, in one transaction;
+ *   3. run every request at once on the engine's transport;
+ *   4. record each outcome in one transaction: `sent`, a retry with
+ *      backoff, a failover to the next channel, or `failed`.
+ *
+ * A crash between 3 and 4 leaves the jobs leased; when the lease expires
+ * they run again, and a provider may see a message twice: delivery is at
+ * least once. A message already past `sending` is never sent again.
+ */
+#include "core/common.h"
+#include "core/buf.h"
+#include "core/ctx.h"
+#include "core/event.h"
+#include "dispatch.h"
+#include "limits.h"
+#include "message.h"
+#include "net/transport.h"
+#include "route.h"
+
+#include <stdio.h>
+
+static const char SQL_LOAD[] =
+  "SELECT kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
+  " subject, text_body, html_body, metadata, status, attempts,"
+  " channel_attempts, tried_channels FROM vc_message"
+  " WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_ATTACHMENTS[] =
+  "SELECT filename, content_type, data, url FROM vc_message_attachment"
+  " WHERE tenant_id = ?1 AND message_id = ?2 ORDER BY seq";
+static const char SQL_ATTEMPT[] =
+  "UPDATE vc_message SET attempts = attempts + 1,"
+  " channel_attempts = channel_attempts + 1, channel_id = ?3"
+  " WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_FAILOVER[] =
+  "UPDATE vc_message SET tried_channels = tried_channels || ?3 || ' ',"
+  " channel_attempts = 0 WHERE tenant_id = ?1 AND id = ?2";
+
+/* What one job needs through the four steps. */
+typedef struct plan {
+  const vc__job *job;
+  vc__job_outcome *out;
+  int send;                   /* 1 when a request goes out */
+  int local;                  /* adapter sends nothing (sandbox) */
+  int kind, pinned, status, attempts, channel_attempts;
+  char *to, *from, *subject, *text, *html, *metadata, *tried;
+  char pinned_id[VC_ID_SIZE];
+  vc_attachment *att;
+  size_t natt;
+  vc_buf att_data;            /* the attachments' bytes and strings */
+  vc__route_target target;
+  vc__route_instance *inst;
+  char callback_url[1024];
+  vc_outbound ob;
+  vc__transfer xfer;
+  vc_send_result result;
+} plan;
+
+static void plan_free(vc_ctx *ctx, plan *p)
+{
+  vc__free(p->to);
+  vc__free(p->from);
+  vc__free(p->subject);
+  vc__free(p->text);
+  vc__free(p->html);
+  vc__free(p->metadata);
+  vc__free(p->tried);
+  vc__free(p->att);
+  vc_buf_dispose(&p->att_data);
+  if (p->inst != NULL)
+    vc__route_instance_put(ctx, p->inst);
+  vc__transfer_reset(&p->xfer);
+}
+
+static char *dup_col(vc__stmt *s, int col)
+{
+  const char *t = vc__stmt_text(s, col);
+
+  return t ? vc__strdup(t) : NULL;
+}
+
+static int load_attachments(plan *p, vc__db *db)
+{
+  vc__stmt *s;
+  size_t cap = 0;
+  int rc;
+
+  if ((rc = vc__db_query(&s, db, SQL_ATTACHMENTS, "tt", p->job->tenant_id,
+                         p->job->subject_id)) < 0)
+    return rc;
+  while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    vc_attachment *a;
+    size_t len = 0;
+    const void *data = vc__stmt_blob(s, 2, &len);
+    if (p->natt == cap) {
+      size_t ncap = cap ? cap * 2 : 4;
+      vc_attachment *np = vc__realloc(p->att, ncap * sizeof(*np));
+      if (np == NULL) {
+        rc = vc_error_set_oom();
+        break;
+      }
+      p->att = np;
+      cap = ncap;
+    }
+    a = &p->att[p->natt++];
+    memset(a, 0, sizeof(*a));
+    /* Strings are kept as offsets until the buffer stops moving. */
+    a->filename = (const char *)(uintptr_t)p->att_data.size;
+    vc__buf_put(&p->att_data, vc__stmt_text(s, 0),
+                strlen(vc__stmt_text(s, 0)) + 1);
+    a->content_type = (const char *)(uintptr_t)p->att_data.size;
+    vc__buf_put(&p->att_data, vc__stmt_text(s, 1),
+                strlen(vc__stmt_text(s, 1)) + 1);
+    if (vc__stmt_is_null(s, 3)) {
+      a->data = (const uint8_t *)(uintptr_t)p->att_data.size;
+      a->len = len;
+      vc__buf_put(&p->att_data, data, len);
+    } else {
+      a->url = (const char *)(uintptr_t)p->att_data.size;
+      vc__buf_put(&p->att_data, vc__stmt_text(s, 3),
+                  strlen(vc__stmt_text(s, 3)) + 1);
+    }
+  }
+  vc__stmt_done(s);
+  if (rc < 0)
+    return rc;
+  for (size_t i = 0; i < p->natt; i++) {
+    vc_attachment *a = &p->att[i];
+    a->filename = p->att_data.ptr + (uintptr_t)a->filename;
+    a->content_type = p->att_data.ptr + (uintptr_t)a->content_type;
+    if (a->url != NULL)
+      a->url = p->att_data.ptr + (uintptr_t)a->url;
+    else
+      a->data = (const uint8_t *)p->att_data.ptr + (uintptr_t)a->data;
+  }
+  return 0;
+}
+
+/* Load the message of a job. 0, or VC_ENOTFOUND when it is gone. */
+static int load_message(plan *p, vc__db *db)
+{
+  vc__stmt *s;
+  int rc;
+
+  if ((rc = vc__db_query(&s, db, SQL_LOAD, "tt", p->job->tenant_id,
+                         p->job->subject_id)) < 0)
+    return rc;
+  rc = vc__stmt_step(s);
+  if (rc == VC_STORAGE_ROW) {
+    p->kind = (int)vc__stmt_int64(s, 0);
+    snprintf(p->pinned_id, sizeof(p->pinned_id), "%s", vc__stmt_text(s, 1));
+    p->pinned = (int)vc__stmt_int64(s, 2);
+    p->to = dup_col(s, 3);
+    p->from = dup_col(s, 4);
+    p->subject = dup_col(s, 5);
+    p->text = dup_col(s, 6);
+    p->html = dup_col(s, 7);
+    p->metadata = dup_col(s, 8);
+    p->status = (int)vc__stmt_int64(s, 9);
+    p->attempts = (int)vc__stmt_int64(s, 10);
+    p->channel_attempts = (int)vc__stmt_int64(s, 11);
+    p->tried = dup_col(s, 12);
+    rc = p->to && p->tried ? 0 : vc_error_set_oom();
+  } else if (rc == VC_STORAGE_DONE) {
+    rc = VC_ENOTFOUND;
+  }
+  vc__stmt_done(s);
+  if (rc == 0)
+    rc = load_attachments(p, db);
+  return rc;
+}
+
+static int64_t backoff(vc_ctx *ctx, int attempts, int64_t now,
+                       const vc_send_result *r)
+{
+  int64_t cap = VC__RETRY_BASE_MS, at;
+
+  for (int i = 0; i < attempts && cap < VC__RETRY_CAP_MS; i++)
+    cap *= 2;
+  if (cap > VC__RETRY_CAP_MS)
+    cap = VC__RETRY_CAP_MS;
+  at = now + (int64_t)vc__rng_below(&ctx->rng, (uint64_t)cap + 1);
+  /* The provider's word wins when it asks for longer. */
+  if (r != NULL && r->retry_after_ms > 0 && now + r->retry_after_ms > at)
+    at = now + r->retry_after_ms;
+  if (r != NULL && r->retry_at_ms > at)
+    at = r->retry_at_ms;
+  return at;
+}
+
+static void retry_at(plan *p, int64_t at, const char *why)
+{
+  p->out->result = VC__JOB_RETRY;
+  p->out->retry_at = at;
+  snprintf(p->out->error, sizeof(p->out->error), "%s", why);
+}
+
+/* 1 when the channel was failed over from for this message. */
+static int tried(const plan *p, const char *id)
+{
+  const char *hit = strstr(p->tried, id);
+
+  return hit != NULL && (hit == p->tried || hit[-1] == ' ');
+}
+
+/* Step 1 for one job: choose a channel and build its request. */
+static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, int64_t now)
+{
+  vc__route_target cands[VC__ROUTE_MAX_CANDIDATES];
+  int64_t ready = INT64_MAX;
+  size_t n = 0;
+  int rc, chosen = -1, untried = 0;
+
+  if ((rc = load_message(p, db)) == VC_ENOTFOUND) {
+    p->out->result = VC__JOB_DONE; /* deleted with its tenant */
+    return 0;
+  }
+  if (rc < 0)
+    return rc;
+  if (p->status != VC_MSG_QUEUED && p->status != VC_MSG_SENDING) {
+    p->out->result = VC__JOB_DONE; /* canceled, or already sent */
+    return 0;
+  }
+  if ((rc = vc__route_candidates(cands, &n, db, p->job->tenant_id, p->kind,
+                                 p->pinned ? p->pinned_id : NULL)) < 0)
+    return rc;
+  for (size_t i = 0; i < n && chosen < 0; i++) {
+    int64_t at;
+    if (tried(p, cands[i].id))
+      continue;
+    untried++;
+    if (vc__limits_acquire(ctx->limits, cands[i].id,
+                           cands[i].rate_per_second, now, &at))
+      chosen = (int)i;
+    else if (at < ready)
+      ready = at;
+  }
+  if (chosen < 0) {
+    if (untried == 0) {
+      p->result.outcome = VC_SEND_REJECTED;
+      p->result.error = VC_ENOTFOUND;
+      snprintf(p->result.error_message, sizeof(p->result.error_message),
+               n == 0 ? "no enabled channel of this kind"
+                      : "every channel of this kind failed");
+      p->send = 0;
+      return 1; /* a result without a request */
+    }
+    retry_at(p, ready, "rate limited or circuit open");
+    return 0;
+  }
+  p->target = cands[chosen];
+  if ((rc = vc__route_instance_get(&p->inst, ctx, p->job->tenant_id,
+                                   &p->target)) < 0) {
+    /* The channel's settings no longer pass its adapter: move on. */
+    p->result.outcome = VC_SEND_FAILOVER;
+    p->result.error = rc;
+    snprintf(p->result.error_message, sizeof(p->result.error_message),
+             "channel unusable: %s", vc_error_last()->message);
+    return 1;
+  }
+  if (ctx->public_base_url != NULL)
+    snprintf(p->callback_url, sizeof(p->callback_url), "%s/webhooks/%s",
+             ctx->public_base_url, p->target.id);
+  p->ob.version = VC_OUTBOUND_VERSION;
+  p->ob.kind = p->kind;
+  p->ob.message_id = p->job->subject_id;
+  p->ob.tenant_id = p->job->tenant_id;
+  p->ob.to = p->to;
+  p->ob.from = p->from && p->from[0] ? p->from : p->target.sender;
+  p->ob.subject = p->subject;
+  p->ob.text = p->text;
+  p->ob.html = p->html;
+  p->ob.attachments = p->att;
+  p->ob.nattachments = p->natt;
+  p->ob.metadata_json = p->metadata;
+  p->ob.status_callback_url = p->callback_url[0] ? p->callback_url : NULL;
+  p->local = (p->inst->adapter.capabilities & VC_CAP_LOCAL) != 0;
+  if (!p->local &&
+      (rc = p->inst->adapter.build_send(p->inst->state, &p->ob,
+                                        &p->xfer.req)) < 0) {
+    /* The adapter refuses this message: it will never go out here. */
+    p->result.outcome = VC_SEND_REJECTED;
+    p->result.error = rc;
+    snprintf(p->result.error_message, sizeof(p->result.error_message),
+             "%s", vc_error_last()->message);
+    return 1;
+  }
+  p->send = 1;
+  return 1;
+}
+
+/* Step 2: the attempt is recorded before any byte leaves. */
+static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
+{
+  vc__msg_status_change c = { VC_MSG_SENDING, NULL, NULL, 0, NULL, NULL };
+  vc__db *db;
+  int rc, changed;
+
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    return rc;
+  if ((rc = vc__db_begin(db)) < 0)
+    goto out;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    plan *p = &plans[i];
+    if (!p->send)
+      continue;
+    c.channel_id = p->target.id;
+    if ((rc = vc__msg_set_status(db, ctx, p->job->tenant_id,
+                                 p->job->subject_id, &c, &changed)) == 0)
+      rc = vc__db_run(db, SQL_ATTEMPT, "ttt", p->job->tenant_id,
+                      p->job->subject_id, p->target.id);
+  }
+  if (rc == 0)
+    rc = vc__db_commit(db);
+  if (rc < 0)
+    vc__db_rollback(db);
+out:
+  vc__db_release(db);
+  return rc;
+}
+
+/* Step 3's result for one plan, through the adapter. */
+static void parse_result(plan *p)
+{
+  const vc_http_response *res = p->local ? NULL : &p->xfer.res;
+  int rc;
+
+  memset(&p->result, 0, sizeof(p->result));
+  p->result.version = VC_SEND_RESULT_VERSION;
+  if (!p->local && p->xfer.error != 0) {
+    p->result.outcome = VC_SEND_RETRY;
+    p->result.error = p->xfer.error;
+    snprintf(p->result.error_message, sizeof(p->result.error_message),
+             "%s", p->xfer.error_text);
+    return;
+  }
+  rc = p->inst->adapter.parse_send(p->inst->state, &p->ob, res, &p->result);
+  if (rc < 0 || p->result.outcome < VC_SEND_ACCEPTED ||
+      p->result.outcome > VC_SEND_FAILOVER) {
+    p->result.outcome = VC_SEND_RETRY;
+    p->result.error = VC_EPROVIDER;
+    snprintf(p->result.error_message, sizeof(p->result.error_message),
+             "unreadable provider response (HTTP %d)", p->xfer.res.status);
+  }
+}
+
+/* Step 4 for one plan, inside the batch's transaction. */
+static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
+{
+  vc_send_result *r = &p->result;
+  vc__msg_status_change c = { 0, p->target.id[0] ? p->target.id : NULL,
+                              NULL, r->error, r->provider_code[0]
+                              ? r->provider_code : NULL,
+                              r->error_message[0] ? r->error_message : NULL };
+  int changed, rc = 0, attempts = p->attempts + (p->send ? 1 : 0);
+
+  switch (r->outcome) {
+  case VC_SEND_ACCEPTED:
+    c.status = VC_MSG_SENT;
+    /* The id given when the provider took it; later reports never
+     * replace it. */
+    c.provider_id = r->provider_id[0] ? r->provider_id : NULL;
+    c.error = 0;
+    p->out->result = VC__JOB_DONE;
+    break;
+  case VC_SEND_FAILOVER:
+    if (p->pinned) {
+      c.status = VC_MSG_FAILED;
+      p->out->result = VC__JOB_DONE;
+      break;
+    }
+    p->out->result = VC__JOB_RETRY;
+    p->out->retry_at = now;
+    snprintf(p->out->error, sizeof(p->out->error), "failover: %s",
+             r->error_message);
+    return vc__db_run(db, SQL_FAILOVER, "ttt", p->job->tenant_id,
+                      p->job->subject_id, p->target.id);
+  case VC_SEND_RETRY:
+    if (attempts >= VC__MAX_ATTEMPTS) {
+      c.status = VC_MSG_FAILED;
+      p->out->result = VC__JOB_DONE;
+      break;
+    }
+    if (!p->pinned && p->channel_attempts + 1 >= VC__CHANNEL_ATTEMPTS) {
+      /* A channel that keeps failing: try the next one now. */
+      p->out->result = VC__JOB_RETRY;
+      p->out->retry_at = now;
+      snprintf(p->out->error, sizeof(p->out->error), "persistent: %s",
+               r->error_message);
+      return vc__db_run(db, SQL_FAILOVER, "ttt", p->job->tenant_id,
+                        p->job->subject_id, p->target.id);
+    }
+    retry_at(p, backoff(ctx, attempts, now, r), r->error_message);
+    return 0;
+  default: /* VC_SEND_REJECTED */
+    c.status = VC_MSG_FAILED;
+    if (c.error == 0)
+      c.error = VC_EPROVIDER;
+    p->out->result = VC__JOB_DONE;
+    break;
+  }
+  rc = vc__msg_set_status(db, ctx, p->job->tenant_id, p->job->subject_id,
+                          &c, &changed);
+  return rc;
+}
+
+static int apply_all(vc_ctx *ctx, plan *plans, size_t n, int64_t now)
+{
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    return rc;
+  if ((rc = vc__db_begin(db)) < 0)
+    goto out;
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (plans[i].result.outcome != 0)
+      rc = apply_one(ctx, db, &plans[i], now);
+  if (rc == 0)
+    rc = vc__db_commit(db);
+  if (rc < 0)
+    vc__db_rollback(db);
+out:
+  vc__db_release(db);
+  return rc;
+}
+
+static int ensure_transport(vc_ctx *ctx, vc__engine *engine)
+{
+  vc__transport_opts o;
+
+  if (engine->transport != NULL)
+    return 0;
+  memset(&o, 0, sizeof(o));
+  o.allow_private = ctx->allow_private_network;
+  return vc__transport_new(&engine->transport, &o);
+}
+
+static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
+                    size_t n, vc__job_outcome *out)
+{
+  plan *plans = vc__calloc(n, sizeof(*plans));
+  vc__transfer **xfers = vc__calloc(n, sizeof(*xfers));
+  int64_t now = vc__now(ctx);
+  size_t nx = 0;
+  vc__db *db = NULL;
+  int rc;
+
+  if (plans == NULL || xfers == NULL) {
+    rc = vc_error_set_oom();
+    goto out;
+  }
+  if ((rc = ensure_transport(ctx, engine)) < 0 ||
+      (rc = vc__db_acquire(&db, ctx->store)) < 0)
+    goto out;
+  for (size_t i = 0; i < n; i++) {
+    plans[i].job = &jobs[i];
+    plans[i].out = &out[i];
+    vc__transfer_init(&plans[i].xfer);
+    if ((rc = plan_one(ctx, &plans[i], db, now)) < 0) {
+      /* This message only: retry it later. */
+      retry_at(&plans[i], backoff(ctx, plans[i].attempts, now, NULL),
+               vc_error_last()->message);
+      plans[i].send = 0;
+      rc = 0;
+    }
+  }
+  vc__db_release(db);
+  db = NULL;
+  if ((rc = mark_sending(ctx, plans, n)) < 0)
+    goto out;
+  for (size_t i = 0; i < n; i++)
+    if (plans[i].send && !plans[i].local)
+      xfers[nx++] = &plans[i].xfer;
+  if ((rc = vc__transport_run(engine->transport, xfers, nx)) < 0)
+    goto out;
+  now = vc__now(ctx);
+  for (size_t i = 0; i < n; i++) {
+    plan *p = &plans[i];
+    if (!p->send)
+      continue;
+    parse_result(p);
+    vc__limits_report(ctx->limits, p->target.id,
+                      p->result.outcome == VC_SEND_ACCEPTED ||
+                      p->result.outcome == VC_SEND_REJECTED, now);
+  }
+  rc = apply_all(ctx, plans, n, now);
+out:
+  vc__db_release(db);
+  for (size_t i = 0; plans != NULL && i < n; i++)
+    plan_free(ctx, &plans[i]);
+  vc__free(plans);
+  vc__free(xfers);
+  return rc;
+}
+
+int vc__dispatch_register(vc_ctx *ctx)
+{
+  return vc__job_register_batch(ctx, VC__JOB_MESSAGE_SEND, dispatch);
+}

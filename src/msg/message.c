@@ -1,0 +1,810 @@
+/*
+ * Messages: validation, rendering and the durable enqueue; lookup, list,
+ * cancel; and the ranked status changes the dispatcher and webhooks make.
+ */
+#include "core/common.h"
+#include "core/buf.h"
+#include "core/codec.h"
+#include "core/crypto.h"
+#include "core/ctx.h"
+#include "core/event.h"
+#include "core/iter.h"
+#include "core/job.h"
+#include "core/json.h"
+#include "core/tenant.h"
+#include "core/text.h"
+#include "address.h"
+#include "message.h"
+#include "route.h"
+#include "segments.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+
+#define ADDRESS_MAX 320
+#define SUBJECT_MAX 998
+#define SMS_TEXT_MAX_CHARS 1600
+#define CHAT_TEXT_MAX 4096
+#define EMAIL_BODY_MAX (1024 * 1024)
+#define METADATA_MAX 8192
+#define VARS_MAX (64 * 1024)
+#define IDEMPOTENCY_MAX 255
+#define FILENAME_MAX_LEN 255
+#define URL_MAX_LEN 2048
+#define PAGE 50
+
+/* ---- statuses ------------------------------------------------------- */
+
+const char *vc_message_status_name(int status)
+{
+  static const char *const names[] = {
+    "unknown", "queued", "sending", "sent", "delivered", "read", "failed",
+    "undelivered", "bounced", "canceled"
+  };
+
+  return status >= VC_MSG_QUEUED && status <= VC_MSG_CANCELED
+           ? names[status] : names[0];
+}
+
+static int terminal(int s)
+{
+  return s == VC_MSG_READ || s == VC_MSG_FAILED ||
+         s == VC_MSG_UNDELIVERED || s == VC_MSG_BOUNCED ||
+         s == VC_MSG_CANCELED;
+}
+
+int vc__msg_status_may_follow(int from, int to)
+{
+  if (from == to)
+    return 0;
+  if (from == VC_MSG_DELIVERED)
+    return to == VC_MSG_READ;
+  if (terminal(from))
+    return 0;
+  /* queued < sending < sent < delivered, and any of them may end in a
+   * failure state; a delivery report may overtake `sent`. */
+  return to > from;
+}
+
+int vc__msg_status_dispatch_final(int s)
+{
+  return s >= VC_MSG_SENT;
+}
+
+/* ---- the handle ------------------------------------------------------ */
+
+struct vc_message {
+  char id[VC_ID_SIZE];
+  char channel_id[VC_ID_SIZE];
+  int status, kind, error, segments, attempts, template_version;
+  char *to, *provider_id, *provider_code, *error_message;
+  int64_t created_at, updated_at;
+};
+
+#define COLUMNS \
+  "id, COALESCE(channel_id, ''), status, kind, error_code, segments," \
+  " attempts, template_version, to_addr, COALESCE(provider_id, '')," \
+  " COALESCE(provider_code, ''), COALESCE(error_message, '')," \
+  " created_at, updated_at"
+
+static const char SQL_BY_ID[] =
+  "SELECT " COLUMNS " FROM vc_message WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_PAGE[] =
+  "SELECT " COLUMNS " FROM vc_message WHERE tenant_id = ?1"
+  " AND (?2 = '' OR id < ?2) AND (?3 = 0 OR status = ?3)"
+  " AND (?4 = '' OR channel_id = ?4) AND (?5 = 0 OR created_at >= ?5)"
+  " AND (?6 = 0 OR created_at < ?6) ORDER BY id DESC LIMIT 50";
+
+void vc_message_free(vc_message *m)
+{
+  if (m == NULL)
+    return;
+  vc__free(m->to);
+  vc__free(m->provider_id);
+  vc__free(m->provider_code);
+  vc__free(m->error_message);
+  vc__free(m);
+}
+
+static int message_from_stmt(vc_message **out, vc__stmt *s)
+{
+  vc_message *m = vc__calloc(1, sizeof(*m));
+
+  if (m == NULL)
+    return vc_error_set_oom();
+  snprintf(m->id, sizeof(m->id), "%s", vc__stmt_text(s, 0));
+  snprintf(m->channel_id, sizeof(m->channel_id), "%s", vc__stmt_text(s, 1));
+  m->status = (int)vc__stmt_int64(s, 2);
+  m->kind = (int)vc__stmt_int64(s, 3);
+  m->error = (int)vc__stmt_int64(s, 4);
+  m->segments = (int)vc__stmt_int64(s, 5);
+  m->attempts = (int)vc__stmt_int64(s, 6);
+  m->template_version = (int)vc__stmt_int64(s, 7);
+  m->to = vc__strdup(vc__stmt_text(s, 8));
+  m->provider_id = vc__strdup(vc__stmt_text(s, 9));
+  m->provider_code = vc__strdup(vc__stmt_text(s, 10));
+  m->error_message = vc__strdup(vc__stmt_text(s, 11));
+  m->created_at = vc__stmt_int64(s, 12);
+  m->updated_at = vc__stmt_int64(s, 13);
+  if (!m->to || !m->provider_id || !m->provider_code || !m->error_message) {
+    vc_message_free(m);
+    return vc_error_set_oom();
+  }
+  *out = m;
+  return 0;
+}
+
+const char *vc_message_id(const vc_message *m) { return m ? m->id : NULL; }
+int vc_message_status(const vc_message *m) { return m ? m->status : 0; }
+int vc_message_kind(const vc_message *m) { return m ? m->kind : 0; }
+const char *vc_message_channel_id(const vc_message *m)
+{
+  return m ? m->channel_id : NULL;
+}
+const char *vc_message_to(const vc_message *m) { return m ? m->to : NULL; }
+const char *vc_message_provider_id(const vc_message *m)
+{
+  return m ? m->provider_id : NULL;
+}
+int vc_message_error(const vc_message *m) { return m ? m->error : 0; }
+const char *vc_message_provider_code(const vc_message *m)
+{
+  return m ? m->provider_code : NULL;
+}
+const char *vc_message_error_message(const vc_message *m)
+{
+  return m ? m->error_message : NULL;
+}
+int vc_message_segments(const vc_message *m) { return m ? m->segments : 0; }
+int vc_message_attempts(const vc_message *m) { return m ? m->attempts : 0; }
+int vc_message_template_version(const vc_message *m)
+{
+  return m ? m->template_version : 0;
+}
+int64_t vc_message_created_at(const vc_message *m)
+{
+  return m ? m->created_at : 0;
+}
+int64_t vc_message_updated_at(const vc_message *m)
+{
+  return m ? m->updated_at : 0;
+}
+
+static int load(vc_message **out, vc__db *db, const char *tenant_id,
+                const char *id)
+{
+  vc__stmt *s;
+  int rc;
+
+  if ((rc = vc__db_query(&s, db, SQL_BY_ID, "tt", tenant_id, id)) < 0)
+    return rc;
+  rc = vc__stmt_step(s);
+  if (rc == VC_STORAGE_ROW)
+    rc = message_from_stmt(out, s);
+  else if (rc == VC_STORAGE_DONE)
+    rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                       "no message '%.32s'", id);
+  vc__stmt_done(s);
+  return rc;
+}
+
+int vc_message_lookup(vc_message **out, vc_tenant *t, const char *id)
+{
+  vc_ctx *ctx;
+  vc__db *db;
+  int rc;
+
+  VC_ASSERT_ARG(out);
+  *out = NULL;
+  VC_ASSERT_ARG(t);
+  if (!vc__ulid_valid(id))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "message id is not a valid id");
+  ctx = vc__tenant_ctx(t);
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    return rc;
+  rc = load(out, db, vc_tenant_id(t), id);
+  vc__db_release(db);
+  return rc;
+}
+
+/* ---- status changes -------------------------------------------------- */
+
+static const char SQL_STATUS_GET[] =
+  "SELECT status FROM vc_message WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_STATUS_SET[] =
+  "UPDATE vc_message SET status = ?3,"
+  " channel_id = COALESCE(?4, channel_id),"
+  " provider_id = CASE WHEN provider_id IS NULL OR provider_id = ''"
+  "  THEN ?5 ELSE provider_id END,"
+  " error_code = CASE WHEN ?6 = 0 THEN error_code ELSE ?6 END,"
+  " provider_code = COALESCE(?7, provider_code),"
+  " error_message = COALESCE(?8, error_message), updated_at = ?9"
+  " WHERE tenant_id = ?1 AND id = ?2";
+
+int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       const char *message_id,
+                       const vc__msg_status_change *c, int *changed)
+{
+  char type[40], payload[160];
+  vc__stmt *s;
+  int current = 0, rc;
+
+  *changed = 0;
+  if ((rc = vc__db_query(&s, db, SQL_STATUS_GET, "tt", tenant_id,
+                         message_id)) < 0)
+    return rc;
+  rc = vc__stmt_step(s);
+  if (rc == VC_STORAGE_ROW)
+    current = (int)vc__stmt_int64(s, 0);
+  vc__stmt_done(s);
+  if (rc == VC_STORAGE_DONE)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                         "no message '%.32s'", message_id);
+  if (rc < 0)
+    return rc;
+  if (!vc__msg_status_may_follow(current, c->status))
+    return 0;
+  if ((rc = vc__db_run(db, SQL_STATUS_SET, "ttittitti", tenant_id,
+                       message_id, (int64_t)c->status, c->channel_id,
+                       c->provider_id, (int64_t)c->error, c->provider_code,
+                       c->error_message, vc__now(ctx))) < 0)
+    return rc;
+  snprintf(type, sizeof(type), "message.%s",
+           vc_message_status_name(c->status));
+  snprintf(payload, sizeof(payload),
+           "{\"status\":\"%s\",\"previous\":\"%s\",\"error\":%d}",
+           vc_message_status_name(c->status),
+           vc_message_status_name(current), c->error);
+  if ((rc = vc__event_append(db, ctx, tenant_id, type, message_id,
+                             payload)) < 0)
+    return rc;
+  *changed = 1;
+  return 0;
+}
+
+/* ---- sending --------------------------------------------------------- */
+
+/* What a spec becomes once validated and rendered. */
+typedef struct prepared {
+  int kind;
+  vc__route_channel channel;   /* pinned channel, when the spec names one */
+  int pinned;
+  char to[ADDRESS_MAX + 1];
+  vc__rendered body;           /* subject, text, html, template */
+  int segments;
+  char hash[65];
+} prepared;
+
+static void prepared_free(prepared *p)
+{
+  vc__rendered_free(&p->body);
+}
+
+/* Normalize the recipient for the message's kind. */
+static int check_recipient(prepared *p, const char *to)
+{
+  vc_buf email = VC_BUF_INIT;
+  int rc;
+
+  if ((rc = vc__check_text("recipient", to, ADDRESS_MAX, 1)) < 0)
+    return rc;
+  switch (p->kind) {
+  case VC_CHANNEL_SMS:
+  case VC_CHANNEL_VOICE:
+    return vc__addr_phone(p->to, to, 0);
+  case VC_CHANNEL_EMAIL:
+    if ((rc = vc__addr_email(&email, to)) == 0)
+      snprintf(p->to, sizeof(p->to), "%s", email.ptr);
+    vc_buf_dispose(&email);
+    return rc;
+  case VC_CHANNEL_CHAT: {
+    /* The chat provider decides the address form; accept either. */
+    char tg[VC__ADDR_TELEGRAM_MAX], wa[VC__ADDR_WHATSAPP_MAX];
+    if (vc__addr_telegram(tg, to) == 0) {
+      snprintf(p->to, sizeof(p->to), "%s", tg);
+      return 0;
+    }
+    if (vc__addr_whatsapp(wa, to) == 0) {
+      snprintf(p->to, sizeof(p->to), "%s", wa);
+      return 0;
+    }
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "recipient is not a chat id");
+  }
+  default:
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "unknown channel kind %d", p->kind);
+  }
+}
+
+/* A JSON object of at most `max` bytes, or NULL. */
+static int check_json_object(const char *field, const char *json, size_t max)
+{
+  cJSON *v;
+  int rc;
+
+  if (json == NULL)
+    return 0;
+  if ((rc = vc__check_text(field, json, max, 1)) < 0)
+    return rc;
+  v = vc__cjson_parse(json, strlen(json), NULL, 0);
+  rc = (v != NULL && cJSON_IsObject(v)) ? 0
+       : vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                       "%s is not a JSON object", field);
+  cJSON_Delete(v);
+  return rc;
+}
+
+static int check_attachments(const vc_message_spec *s)
+{
+  size_t total = 0;
+  int rc;
+
+  if (s->nattachments > VC_MESSAGE_MAX_ATTACHMENTS)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "more than %d attachments",
+                         VC_MESSAGE_MAX_ATTACHMENTS);
+  if (s->nattachments > 0 && s->attachments == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "nattachments is set but attachments is NULL");
+  for (size_t i = 0; i < s->nattachments; i++) {
+    const vc_attachment *a = &s->attachments[i];
+    if ((rc = vc__check_token("attachment filename", a->filename,
+                              FILENAME_MAX_LEN, "A-Za-z0-9_",
+                              "A-Za-z0-9_. ()+-")) < 0 ||
+        (rc = vc__check_token("attachment content type", a->content_type,
+                              127, "a-z", "a-zA-Z0-9/.+-")) < 0)
+      return rc;
+    if ((a->data == NULL) == (a->url == NULL))
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "attachment %zu needs either data or a URL", i);
+    if (a->url != NULL &&
+        ((rc = vc__check_text("attachment URL", a->url, URL_MAX_LEN, 1)) <
+           0 || strncmp(a->url, "https://", 8) != 0))
+      return rc < 0 ? rc : vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                                         "attachment URL must be https");
+    total += a->data ? a->len : 0;
+    if (total > VC_MESSAGE_MAX_ATTACHMENT_BYTES)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                           "attachments are larger than %d bytes",
+                           VC_MESSAGE_MAX_ATTACHMENT_BYTES);
+  }
+  return 0;
+}
+
+/* Body limits per kind, after rendering. */
+static int check_body(prepared *p)
+{
+  const vc__rendered *b = &p->body;
+  int rc;
+
+  if ((b->text == NULL || b->text[0] == '\0') &&
+      (b->html == NULL || b->html[0] == '\0'))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "the message has no body");
+  if (b->subject != NULL &&
+      ((rc = vc__check_text("subject", b->subject, SUBJECT_MAX, 0)) < 0 ||
+       strpbrk(b->subject, "\r\n") != NULL))
+    return rc < 0 ? rc : vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                                       "subject has a line break");
+  switch (p->kind) {
+  case VC_CHANNEL_EMAIL:
+    if ((rc = vc__check_text("text body", b->text, EMAIL_BODY_MAX, 0)) < 0 ||
+        (rc = vc__check_text("HTML body", b->html, EMAIL_BODY_MAX, 0)) < 0)
+      return rc;
+    return 0;
+  case VC_CHANNEL_SMS: {
+    vc__sms_info info;
+    if (b->text == NULL)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "an SMS needs a text body");
+    if ((rc = vc__sms_analyze(&info, b->text, strlen(b->text))) < 0)
+      return rc;
+    if (info.characters > SMS_TEXT_MAX_CHARS)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                           "SMS text is longer than %d characters",
+                           SMS_TEXT_MAX_CHARS);
+    p->segments = (int)info.segments;
+    return 0;
+  }
+  default:
+    if (b->text == NULL)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "a chat message needs a text body");
+    return vc__check_text("text body", b->text, CHAT_TEXT_MAX, 1);
+  }
+}
+
+/* Feed one field into the content hash, length-prefixed. */
+static void hash_field(vc_buf *b, const void *data, size_t len)
+{
+  vc__buf_printf(b, "%zu:", len);
+  if (len > 0)
+    vc__buf_put(b, data, len);
+}
+
+static void hash_str(vc_buf *b, const char *s)
+{
+  if (s == NULL)
+    vc__buf_puts(b, "-");
+  else
+    hash_field(b, s, strlen(s));
+}
+
+/* The identity of a request, for idempotency: what the caller asked. */
+static int content_hash(char out[65], const vc_message_spec *s)
+{
+  uint8_t digest[32];
+  vc_buf b = VC_BUF_INIT;
+  int rc;
+
+  vc__buf_printf(&b, "v1|%d|%lld|", s->kind, (long long)s->send_at);
+  hash_str(&b, s->channel);
+  hash_str(&b, s->to);
+  hash_str(&b, s->from);
+  hash_str(&b, s->subject);
+  hash_str(&b, s->text);
+  hash_str(&b, s->html);
+  hash_str(&b, s->template_name);
+  hash_str(&b, s->locale);
+  hash_str(&b, s->vars_json);
+  hash_str(&b, s->metadata_json);
+  for (size_t i = 0; i < s->nattachments; i++) {
+    const vc_attachment *a = &s->attachments[i];
+    hash_str(&b, a->filename);
+    hash_str(&b, a->content_type);
+    hash_str(&b, a->url);
+    if (a->data != NULL)
+      hash_field(&b, a->data, a->len);
+  }
+  if (b.ptr == NULL)
+    return vc_error_set_oom();
+  rc = vc__digest(digest, VC__MD_SHA256, b.ptr, b.size);
+  vc_buf_dispose(&b);
+  if (rc == 0)
+    vc__hex_encode(out, digest, sizeof(digest));
+  return rc;
+}
+
+static int prepare(prepared *p, vc_tenant *t, const vc_message_spec *s)
+{
+  int rc;
+
+  memset(p, 0, sizeof(*p));
+  if (s->channel != NULL) {
+    if ((rc = vc__route_lookup(&p->channel, t, s->channel)) < 0)
+      return rc;
+    if (s->kind != 0 && s->kind != p->channel.kind)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "channel '%.64s' is not of kind %d", s->channel,
+                           s->kind);
+    p->kind = p->channel.kind;
+    p->pinned = 1;
+  } else {
+    p->kind = s->kind;
+  }
+  if (p->kind < VC_CHANNEL_EMAIL || p->kind > VC_CHANNEL_CHAT)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "kind must be email, sms or chat (or a channel)");
+  if ((rc = check_recipient(p, s->to)) < 0 ||
+      (rc = vc__check_text("sender", s->from, ADDRESS_MAX, 0)) < 0 ||
+      (rc = check_json_object("metadata", s->metadata_json,
+                              METADATA_MAX)) < 0 ||
+      (rc = check_json_object("template variables", s->vars_json,
+                              VARS_MAX)) < 0 ||
+      (rc = check_attachments(s)) < 0 ||
+      (rc = vc__check_text("idempotency key", s->idempotency_key,
+                           IDEMPOTENCY_MAX, 0)) < 0)
+    return rc;
+  if (s->send_at < 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "send_at is negative");
+  if (s->template_name != NULL) {
+    if (s->text != NULL || s->html != NULL || s->subject != NULL)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "give a template or a raw body, not both");
+    rc = vc__route_render(&p->body, t, s->template_name, p->kind, s->locale,
+                          s->vars_json);
+  } else {
+    if (s->vars_json != NULL || s->locale != NULL)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "variables and locale need a template");
+    rc = vc__rendered_raw(&p->body, s->subject, s->text, s->html);
+  }
+  if (rc < 0 || (rc = check_body(p)) < 0)
+    return rc;
+  return content_hash(p->hash, s);
+}
+
+static const char SQL_IDEM_GET[] =
+  "SELECT id, content_hash FROM vc_message"
+  " WHERE tenant_id = ?1 AND idempotency_key = ?2";
+static const char SQL_INSERT[] =
+  "INSERT INTO vc_message (tenant_id, id, kind, channel_id, pinned,"
+  " to_addr, from_addr, subject, text_body, html_body, metadata,"
+  " template_id, template_version, idempotency_key, content_hash, status,"
+  " segments, send_at, created_at, updated_at)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+  " ?15, 1, ?16, ?17, ?18, ?18)";
+static const char SQL_ATTACH[] =
+  "INSERT INTO vc_message_attachment (tenant_id, message_id, seq, filename,"
+  " content_type, data, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/* An earlier message with the same key: 1 and its id, or 0. */
+static int find_idempotent(vc__db *db, const char *tenant_id,
+                           const char *key, const char *hash,
+                           char id_out[VC_ID_SIZE])
+{
+  vc__stmt *s;
+  int rc;
+
+  if ((rc = vc__db_query(&s, db, SQL_IDEM_GET, "tt", tenant_id, key)) < 0)
+    return rc;
+  rc = vc__stmt_step(s);
+  if (rc == VC_STORAGE_ROW) {
+    if (strcmp(vc__stmt_text(s, 1), hash) != 0)
+      rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ECONFLICT,
+                         "idempotency key reused with different content");
+    else {
+      snprintf(id_out, VC_ID_SIZE, "%s", vc__stmt_text(s, 0));
+      rc = 1;
+    }
+  } else if (rc == VC_STORAGE_DONE) {
+    rc = 0;
+  }
+  vc__stmt_done(s);
+  return rc;
+}
+
+static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                  const char *id, const prepared *p,
+                  const vc_message_spec *s, int64_t now)
+{
+  int64_t due = s->send_at > now ? s->send_at : now;
+  char payload[96];
+  int rc;
+
+  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiii", tenant_id, id,
+                  (int64_t)p->kind, p->pinned ? p->channel.id : NULL,
+                  (int64_t)p->pinned, p->to, s->from, p->body.subject,
+                  p->body.text, p->body.html, s->metadata_json,
+                  p->body.template_id[0] ? p->body.template_id : NULL,
+                  (int64_t)p->body.template_version, s->idempotency_key,
+                  p->hash, (int64_t)p->segments, due, now);
+  for (size_t i = 0; rc == 0 && i < s->nattachments; i++) {
+    const vc_attachment *a = &s->attachments[i];
+    if (a->data != NULL)
+      rc = vc__db_run(db, SQL_ATTACH, "ttittbn", tenant_id, id, (int64_t)i,
+                      a->filename, a->content_type, a->data, a->len);
+    else
+      rc = vc__db_run(db, SQL_ATTACH, "ttittnt", tenant_id, id, (int64_t)i,
+                      a->filename, a->content_type, a->url);
+  }
+  snprintf(payload, sizeof(payload), "{\"status\":\"queued\",\"kind\":%d}",
+           p->kind);
+  if (rc == 0)
+    rc = vc__job_enqueue(db, ctx, tenant_id, VC__JOB_MESSAGE_SEND, id, due,
+                         NULL);
+  if (rc == 0)
+    rc = vc__event_append(db, ctx, tenant_id, "message.queued", id,
+                          payload);
+  return rc;
+}
+
+int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
+                    const vc_message_spec *spec)
+{
+  const char *tenant_id;
+  char id[VC_ID_SIZE];
+  prepared p;
+  vc_ctx *ctx;
+  vc__db *db = NULL;
+  int rc;
+
+  VC_ASSERT_ARG(id_out);
+  id_out[0] = '\0';
+  VC_ASSERT_ARG(t);
+  VC_ASSERT_ARG(spec);
+  VC_CHECK_VERSION(spec, VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
+  ctx = vc__tenant_ctx(t);
+  tenant_id = vc_tenant_id(t);
+  if ((rc = prepare(&p, t, spec)) < 0 || (rc = vc__new_id(ctx, id)) < 0)
+    goto out;
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    goto out;
+  if ((rc = vc__db_begin(db)) < 0)
+    goto out;
+  if (spec->idempotency_key != NULL &&
+      (rc = find_idempotent(db, tenant_id, spec->idempotency_key, p.hash,
+                            id)) != 0) {
+    vc__db_rollback(db);
+    if (rc == 1) {
+      memcpy(id_out, id, VC_ID_SIZE);
+      rc = 0;
+    }
+    goto out;
+  }
+  if ((rc = insert(db, ctx, tenant_id, id, &p, spec, vc__now(ctx))) < 0 ||
+      (rc = vc__db_commit(db)) < 0) {
+    vc__db_rollback(db);
+    goto out;
+  }
+  memcpy(id_out, id, VC_ID_SIZE);
+  vc_ctx_wakeup(ctx);
+out:
+  vc__db_release(db);
+  prepared_free(&p);
+  return rc;
+}
+
+/* ---- cancel ---------------------------------------------------------- */
+
+static const char SQL_CANCEL_JOBS[] =
+  "DELETE FROM vc_job WHERE tenant_id = ?1 AND subject_id = ?2"
+  " AND kind = 'message.send'";
+
+int vc_message_cancel(vc_tenant *t, const char *id)
+{
+  vc__msg_status_change c = { VC_MSG_CANCELED, NULL, NULL, VC_ECANCELED,
+                              NULL, NULL };
+  vc_message *m = NULL;
+  const char *tenant_id;
+  vc_ctx *ctx;
+  vc__db *db;
+  int rc, changed = 0;
+
+  VC_ASSERT_ARG(t);
+  if (!vc__ulid_valid(id))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "message id is not a valid id");
+  ctx = vc__tenant_ctx(t);
+  tenant_id = vc_tenant_id(t);
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    return rc;
+  if ((rc = vc__db_begin(db)) < 0)
+    goto release;
+  if ((rc = load(&m, db, tenant_id, id)) < 0)
+    goto fail;
+  if (m->status != VC_MSG_QUEUED) {
+    rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
+                       "message is %s: only a queued message can be "
+                       "canceled", vc_message_status_name(m->status));
+    goto fail;
+  }
+  if ((rc = vc__msg_set_status(db, ctx, tenant_id, id, &c, &changed)) < 0 ||
+      (rc = vc__db_run(db, SQL_CANCEL_JOBS, "tt", tenant_id, id)) < 0 ||
+      (rc = vc__db_commit(db)) < 0)
+    goto fail;
+  vc_ctx_wakeup(ctx);
+  goto release;
+fail:
+  vc__db_rollback(db);
+release:
+  vc_message_free(m);
+  vc__db_release(db);
+  return rc;
+}
+
+/* ---- list -------------------------------------------------------------- */
+
+typedef struct message_iter {
+  vc_iter base;
+  vc_ctx *ctx;
+  char tenant_id[VC_ID_SIZE];
+  char channel[VC_ID_SIZE];
+  int status;
+  int64_t since, until;
+  int exhausted;
+  vc_message *rows[PAGE];
+  size_t n, next;
+} message_iter;
+
+static void iter_clear(message_iter *it)
+{
+  for (size_t i = it->next; i < it->n; i++)
+    vc_message_free(it->rows[i]);
+  it->n = it->next = 0;
+}
+
+static void message_iter_free(vc_iter *it)
+{
+  iter_clear((message_iter *)it);
+}
+
+static const vc__iter_ops MESSAGE_ITER = { "message", message_iter_free };
+
+int vc_message_list(vc_iter **out, vc_tenant *t, const vc_message_filter *f)
+{
+  message_iter *it;
+
+  VC_ASSERT_ARG(out);
+  *out = NULL;
+  VC_ASSERT_ARG(t);
+  VC_CHECK_VERSION(f, VC_MESSAGE_FILTER_VERSION, "vc_message_filter");
+  if (f != NULL && f->after != NULL && f->after[0] != '\0' &&
+      !vc__ulid_valid(f->after))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "cursor is not a message list cursor");
+  if (f != NULL && f->channel != NULL && !vc__ulid_valid(f->channel))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "channel filter is not a channel id");
+  if (f != NULL && (f->status < 0 || f->status > VC_MSG_CANCELED))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "unknown status %d", f->status);
+  if ((it = vc__calloc(1, sizeof(*it))) == NULL)
+    return vc_error_set_oom();
+  it->base.ops = &MESSAGE_ITER;
+  it->ctx = vc__tenant_ctx(t);
+  snprintf(it->tenant_id, sizeof(it->tenant_id), "%s", vc_tenant_id(t));
+  if (f != NULL) {
+    snprintf(it->base.cursor, sizeof(it->base.cursor), "%s",
+             f->after ? f->after : "");
+    snprintf(it->channel, sizeof(it->channel), "%s",
+             f->channel ? f->channel : "");
+    it->status = f->status;
+    it->since = f->since;
+    it->until = f->until;
+  }
+  *out = &it->base;
+  return 0;
+}
+
+static int fetch_page(message_iter *it)
+{
+  vc__db *db;
+  vc__stmt *s;
+  int rc;
+
+  iter_clear(it);
+  if ((rc = vc__db_acquire(&db, it->ctx->store)) < 0)
+    return rc;
+  if ((rc = vc__db_query(&s, db, SQL_PAGE, "ttitii", it->tenant_id,
+                         it->base.cursor, (int64_t)it->status, it->channel,
+                         it->since, it->until)) == 0) {
+    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW && it->n < PAGE) {
+      if ((rc = message_from_stmt(&it->rows[it->n], s)) < 0)
+        break;
+      it->n++;
+    }
+    vc__stmt_done(s);
+  }
+  vc__db_release(db);
+  if (rc >= 0 && it->n < PAGE)
+    it->exhausted = 1;
+  return rc < 0 ? rc : 0;
+}
+
+int vc_message_next(vc_message **out, vc_iter *base)
+{
+  message_iter *it = (message_iter *)base;
+  int rc;
+
+  VC_ASSERT_ARG(out);
+  *out = NULL;
+  if ((rc = vc__iter_check(base, &MESSAGE_ITER)) < 0)
+    return rc;
+  if (it->next >= it->n) {
+    if (it->exhausted)
+      return VC_ITEROVER;
+    if ((rc = fetch_page(it)) < 0)
+      return rc;
+    if (it->n == 0)
+      return VC_ITEROVER;
+  }
+  *out = it->rows[it->next++];
+  snprintf(base->cursor, sizeof(base->cursor), "%s", (*out)->id);
+  return 0;
+}
+
+int vc_message_spec_init(vc_message_spec *s, unsigned int version)
+{
+  VC_INIT_STRUCT(s, version, VC_MESSAGE_SPEC_VERSION, vc_message_spec,
+                 VC_MESSAGE_SPEC_INIT);
+}
+
+int vc_message_filter_init(vc_message_filter *f, unsigned int version)
+{
+  VC_INIT_STRUCT(f, version, VC_MESSAGE_FILTER_VERSION, vc_message_filter,
+                 VC_MESSAGE_FILTER_INIT);
+}

@@ -1,0 +1,37 @@
+/*
+ * Message internals shared with the dispatcher and the webhook handler.
+ */
+#ifndef VC_MSG_MESSAGE_H
+#define VC_MSG_MESSAGE_H
+
+#include "vyomcomm/message.h"
+#include "store/db.h"
+
+/* The job kind that delivers a message. */
+#define VC__JOB_MESSAGE_SEND "message.send"
+
+/* Rank for monotonic status changes: may `to` follow `from`? */
+int vc__msg_status_may_follow(int from, int to);
+
+/* A status is dispatch-final (the dispatcher's part is over). */
+int vc__msg_status_dispatch_final(int status);
+
+/*
+ * Inside the caller's transaction: move a message to `status` when the
+ * rank allows, recording the error fields (may be NULL) and appending a
+ * message.<status> event. *changed is 1 when the row moved.
+ */
+typedef struct vc__msg_status_change {
+  int status;
+  const char *channel_id;     /* set channel_id when not NULL */
+  const char *provider_id;    /* set provider_id when not NULL */
+  int error;                  /* vc error code, 0 to keep */
+  const char *provider_code;
+  const char *error_message;
+} vc__msg_status_change;
+
+int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       const char *message_id,
+                       const vc__msg_status_change *c, int *changed);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * vc_webhook_listen: a small HTTP listener on libre for hosts without an
+ * HTTP server of their own (and for tests and the demo). It runs libre's
+ * loop on a thread of its own, started by the first call, and hands each
+ * request to vc_webhook_handle().
+ *
+ * libre objects live on that thread only; vc_ctx_free() stops it through
+ * an mqueue. libre 1.1.0's server drops (without an answer) a request
+ * whose buffered size passes 512 KB, which bounds webhook bodies here.
+ */
+#include "core/common.h"
+#include "core/ctx.h"
+#include "listen.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include <re.h>
+
+#define MQ_STOP 1
+#define MAX_HEADERS 100
+
+struct vc__listener {
+  vc_ctx *ctx;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int ready, err;
+  uint16_t port;
+  char addr[128];
+  struct mqueue *mq;
+  struct http_sock *sock;
+};
+
+static char *pl_copy_str(const struct pl *pl)
+{
+  return vc__strndup(pl->p ? pl->p : "", pl->l);
+}
+
+static void on_request(struct http_conn *conn, const struct http_msg *msg,
+                       void *arg)
+{
+  vc__listener *l = arg;
+  vc_http_header headers[MAX_HEADERS];
+  vc_http_request req = VC_HTTP_REQUEST_INIT;
+  vc_http_response res;
+  char *method = pl_copy_str(&msg->met), *target = NULL;
+  char *names[MAX_HEADERS], *values[MAX_HEADERS];
+  size_t n = 0;
+  struct le *le;
+
+  for (le = msg->hdrl.head; le != NULL && n < MAX_HEADERS; le = le->next) {
+    const struct http_hdr *h = le->data;
+    names[n] = pl_copy_str(&h->name);
+    values[n] = pl_copy_str(&h->val);
+    headers[n].name = names[n];
+    headers[n].value = values[n];
+    n++;
+  }
+  target = vc__malloc(msg->path.l + msg->prm.l + 2);
+  if (method != NULL && target != NULL) {
+    /* The path and its query, as the provider posted them. */
+    snprintf(target, msg->path.l + msg->prm.l + 2, "%.*s%s%.*s",
+             (int)msg->path.l, msg->path.p,
+             msg->prm.l > 0 && msg->prm.p[0] != '?' ? "?" : "",
+             (int)msg->prm.l, msg->prm.p);
+    req.method = method;
+    req.target = target;
+    req.headers = headers;
+    req.nheaders = n;
+    req.body = msg->mb ? mbuf_buf(msg->mb) : NULL;
+    req.body_len = msg->mb ? mbuf_get_left(msg->mb) : 0;
+    vc_webhook_handle(&res, l->ctx, &req);
+    http_creply(conn, (uint16_t)res.status, res.status < 300 ? "OK" : "Error",
+                res.content_type ? res.content_type : "text/plain", "%b",
+                res.body.ptr ? res.body.ptr : "", res.body.size);
+    vc_http_response_dispose(&res);
+  } else {
+    http_ereply(conn, 500, "Internal Error");
+  }
+  for (size_t i = 0; i < n; i++) {
+    vc__free(names[i]);
+    vc__free(values[i]);
+  }
+  vc__free(method);
+  vc__free(target);
+}
+
+static void on_mqueue(int id, void *data, void *arg)
+{
+  VC_UNUSED(data);
+  VC_UNUSED(arg);
+  if (id == MQ_STOP)
+    re_cancel();
+}
+
+static void started(vc__listener *l, int err)
+{
+  pthread_mutex_lock(&l->mu);
+  l->err = err;
+  l->ready = 1;
+  pthread_cond_broadcast(&l->cond);
+  pthread_mutex_unlock(&l->mu);
+}
+
+static void *listener_main(void *arg)
+{
+  vc__listener *l = arg;
+  struct sa laddr;
+  int err;
+
+  if ((err = re_thread_init()) != 0) {
+    started(l, err);
+    return NULL;
+  }
+  err = mqueue_alloc(&l->mq, on_mqueue, l);
+  if (err == 0)
+    err = sa_decode(&laddr, l->addr, strlen(l->addr));
+  if (err == 0)
+    err = http_listen(&l->sock, &laddr, on_request, l);
+  if (err == 0)
+    err = tcp_local_get(http_sock_tcp(l->sock), &laddr);
+  if (err == 0)
+    l->port = sa_port(&laddr);
+  started(l, err);
+  if (err == 0)
+    (void)re_main(NULL);
+  l->sock = mem_deref(l->sock);
+  l->mq = mem_deref(l->mq);
+  re_thread_close();
+  return NULL;
+}
+
+int vc__listener_start(vc__listener **out, vc_ctx *ctx, const char *addr)
+{
+  vc__listener *l = vc__calloc(1, sizeof(*l));
+  int err;
+
+  if (l == NULL)
+    return vc_error_set_oom();
+  l->ctx = ctx;
+  snprintf(l->addr, sizeof(l->addr), "%s", addr);
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->cond, NULL);
+  if (pthread_create(&l->thread, NULL, listener_main, l) != 0) {
+    vc__free(l);
+    return vc__error_set(VC_ERRCLASS_OS, VC_ERROR,
+                         "cannot start the listener thread");
+  }
+  pthread_mutex_lock(&l->mu);
+  while (!l->ready)
+    pthread_cond_wait(&l->cond, &l->mu);
+  err = l->err;
+  pthread_mutex_unlock(&l->mu);
+  if (err != 0) {
+    pthread_join(l->thread, NULL);
+    vc__free(l);
+    return vc__error_set(VC_ERRCLASS_NET, VC_ENET,
+                         "cannot listen on %s: %s", addr, strerror(err));
+  }
+  *out = l;
+  return 0;
+}
+
+uint16_t vc__listener_port(const vc__listener *l)
+{
+  return l->port;
+}
+
+void vc__listener_stop(vc__listener *l)
+{
+  if (l == NULL)
+    return;
+  (void)mqueue_push(l->mq, MQ_STOP, NULL);
+  pthread_join(l->thread, NULL);
+  pthread_cond_destroy(&l->cond);
+  pthread_mutex_destroy(&l->mu);
+  vc__free(l);
+}

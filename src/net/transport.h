@@ -1,0 +1,52 @@
+/*
+ * The HTTP transport: one libcurl multi handle per engine, running many
+ * requests at once over reused connections. Adapters never see it.
+ */
+#ifndef VC_NET_TRANSPORT_H
+#define VC_NET_TRANSPORT_H
+
+#include "http_out.h"
+
+#define VC__TRANSFER_MAX_HEADERS 64
+
+/* One request and, once run, its response or transport error. */
+typedef struct vc__transfer {
+  vc_http_out req;            /* filled by an adapter's build_send */
+  vc_http_response res;       /* status, headers and body once done */
+  int error;                  /* 0, or VC_ETIMEOUT / VC_ENET / VC_EAUTH */
+  char error_text[256];       /* the transport's reason when error != 0 */
+  void *user;                 /* the caller's */
+
+  /* The transport's own. */
+  void *easy;
+  struct curl_slist *slist;
+  vc_http_header headers[VC__TRANSFER_MAX_HEADERS];
+  vc_buf header_text;         /* "name\0value\0" pairs */
+  size_t max_response;
+  int done;
+} vc__transfer;
+
+typedef struct vc__transport_opts {
+  long max_connections;       /* concurrent connections (default 32) */
+  long timeout_ms;            /* whole request (default 30000) */
+  long connect_timeout_ms;    /* (default 10000) */
+  size_t max_response;        /* bytes of response body (default 1 MiB) */
+  int allow_private;          /* 1: loopback and private ranges allowed */
+} vc__transport_opts;
+
+typedef struct vc__transport vc__transport;
+
+int vc__transport_new(vc__transport **out, const vc__transport_opts *o);
+void vc__transport_free(vc__transport *t);
+
+void vc__transfer_init(vc__transfer *x);
+void vc__transfer_reset(vc__transfer *x);
+
+/* Run every transfer to completion (each ends with a response or an
+ * error). Returns 0, or < 0 when the transport itself failed. */
+int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n);
+
+/* A response header of a finished transfer, or NULL. */
+const char *vc__transfer_header(const vc__transfer *x, const char *name);
+
+#endif

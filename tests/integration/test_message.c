@@ -1,0 +1,454 @@
+/*
+ * Messages through the public API: the durable enqueue, idempotency,
+ * scheduling, cancel, listing, isolation, and the dispatcher's outcomes
+ * (sent, retry with backoff, failover, failed) over sandbox channels.
+ */
+#define _GNU_SOURCE
+#include "vyomcomm.h"
+#include "harness.h"
+
+#include <sqlite3.h>
+
+static int64_t g_now = 1700000000000LL;
+
+static int64_t test_clock(void *payload)
+{
+  (void)payload;
+  return g_now;
+}
+
+static const uint8_t KEY[32] = { 7, 7, 7 };
+
+typedef struct env {
+  vc_ctx *ctx;
+  vc_tenant *t;
+} env;
+
+static void env_open(env *e)
+{
+  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
+  vc_master_key mk = VC_MASTER_KEY_INIT;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_store *store;
+
+  g_now = 1700000000000LL;
+  CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("m.db"), NULL));
+  mk.key = KEY;
+  mk.key_len = 32;
+  o.store = store;
+  o.master_key = &mk;
+  o.clock_cb = test_clock;
+  o.random_seed = 42;
+  CHECK_OK(vc_ctx_new(&e->ctx, &o));
+  ts.slug = "acme";
+  CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
+}
+
+static void env_close(env *e)
+{
+  vc_tenant_free(e->t);
+  vc_ctx_free(e->ctx);
+}
+
+/* A sandbox channel answering with `outcome` ("accepted", ...). */
+static void sandbox_channel(env *e, vc_tenant *t, const char *name,
+                            const char *provider, int priority,
+                            const char *outcome, char id[VC_ID_SIZE])
+{
+  vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+  vc_channel *ch;
+  char config[96];
+
+  (void)e;
+  snprintf(config, sizeof(config), "{\"outcome\":\"%s\"}", outcome);
+  s.name = name;
+  s.provider = provider;
+  s.config_json = config;
+  s.sender = strcmp(provider, "sandbox-email") == 0 ? "noreply@acme.test"
+                                                    : "+15550001111";
+  s.priority = priority;
+  CHECK_OK(vc_channel_new(&ch, t, &s));
+  if (id != NULL)
+    snprintf(id, VC_ID_SIZE, "%s", vc_channel_id(ch));
+  vc_channel_free(ch);
+}
+
+static void sms_spec(vc_message_spec *s, const char *text)
+{
+  vc_message_spec_init(s, VC_MESSAGE_SPEC_VERSION);
+  s->kind = VC_CHANNEL_SMS;
+  s->to = "+14155550123";
+  s->text = text;
+}
+
+static int status_of(env *e, const char *id)
+{
+  vc_message *m;
+  int st;
+
+  CHECK_OK(vc_message_lookup(&m, e->t, id));
+  st = vc_message_status(m);
+  vc_message_free(m);
+  return st;
+}
+
+static int count_rows(const char *sql)
+{
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int n = -1;
+
+  CHECK(sqlite3_open(vc_test_path("m.db"), &db) == SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+static void test_message__send_and_dispatch(void)
+{
+  env e;
+  vc_message_spec s;
+  vc_message *m;
+  char id[VC_ID_SIZE];
+  vc_iter *it;
+  const vc_event *ev;
+  int queued = 0, sending = 0, sent = 0;
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 10, "accepted", NULL);
+  sms_spec(&s, "Your order has shipped");
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_status(m) == VC_MSG_QUEUED);
+  CHECK(vc_message_segments(m) == 1);
+  CHECK_STR(vc_message_to(m), "+14155550123");
+  vc_message_free(m);
+  CHECK(vc_ctx_run(e.ctx, 0) >= 1);
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_status(m) == VC_MSG_SENT);
+  CHECK(strncmp(vc_message_provider_id(m), "sandbox-", 8) == 0);
+  CHECK(vc_message_attempts(m) == 1);
+  CHECK(vc_message_channel_id(m)[0] != '\0');
+  vc_message_free(m);
+  CHECK_OK(vc_events_since(&it, e.t, 0));
+  while (vc_event_next(&ev, it) == 0) {
+    if (strcmp(ev->subject_id, id) != 0)
+      continue;
+    queued += strcmp(ev->type, "message.queued") == 0;
+    sending += strcmp(ev->type, "message.sending") == 0;
+    sent += strcmp(ev->type, "message.sent") == 0;
+  }
+  vc_iter_free(it);
+  CHECK(queued == 1 && sending == 1 && sent == 1);
+  /* The job is gone once the message is sent. */
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 0);
+  env_close(&e);
+}
+
+static void test_message__idempotency(void)
+{
+  env e;
+  vc_message_spec s;
+  char a[VC_ID_SIZE], b[VC_ID_SIZE];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 10, "accepted", NULL);
+  sms_spec(&s, "hello");
+  s.idempotency_key = "order-42";
+  CHECK_OK(vc_message_send(a, e.t, &s));
+  CHECK_OK(vc_message_send(b, e.t, &s));
+  CHECK_STR(a, b);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message") == 1);
+  s.text = "hello again";
+  CHECK_RC(vc_message_send(b, e.t, &s), VC_ECONFLICT);
+  CHECK(b[0] == '\0');
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message") == 1);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 1);
+  env_close(&e);
+}
+
+static void test_message__send_at(void)
+{
+  env e;
+  vc_message_spec s;
+  char id[VC_ID_SIZE];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 10, "accepted", NULL);
+  sms_spec(&s, "later");
+  s.send_at = g_now + 60000;
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK(vc_ctx_run(e.ctx, 0) == 0);
+  CHECK(status_of(&e, id) == VC_MSG_QUEUED);
+  g_now += 59999;
+  vc_ctx_run(e.ctx, 0);
+  CHECK(status_of(&e, id) == VC_MSG_QUEUED);
+  g_now += 1;
+  vc_ctx_run(e.ctx, 0);
+  CHECK(status_of(&e, id) == VC_MSG_SENT);
+  env_close(&e);
+}
+
+static void test_message__cancel(void)
+{
+  env e;
+  vc_message_spec s;
+  char id[VC_ID_SIZE], id2[VC_ID_SIZE];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 10, "accepted", NULL);
+  sms_spec(&s, "cancel me");
+  s.send_at = g_now + 1000;
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK_OK(vc_message_cancel(e.t, id));
+  CHECK(status_of(&e, id) == VC_MSG_CANCELED);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 0);
+  g_now += 2000;
+  vc_ctx_run(e.ctx, 0);
+  CHECK(status_of(&e, id) == VC_MSG_CANCELED);
+  CHECK_RC(vc_message_cancel(e.t, id), VC_ESTATE);
+  s.send_at = 0;
+  CHECK_OK(vc_message_send(id2, e.t, &s));
+  vc_ctx_run(e.ctx, 0);
+  CHECK_RC(vc_message_cancel(e.t, id2), VC_ESTATE);
+  CHECK_RC(vc_message_cancel(e.t, "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+           VC_ENOTFOUND);
+  env_close(&e);
+}
+
+static void test_message__bad_input(void)
+{
+  env e;
+  vc_message_spec s;
+  char id[VC_ID_SIZE], big[2000];
+  vc_attachment att = { "a.txt", "text/plain", (const uint8_t *)"x", 1,
+                        "https://x.test/a" };
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 10, "accepted", NULL);
+  sms_spec(&s, "hi");
+  s.to = "4155550123";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  sms_spec(&s, NULL);
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  sms_spec(&s, "hi");
+  s.channel = "nope";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_ENOTFOUND);
+  sms_spec(&s, "hi");
+  s.kind = 0;
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  sms_spec(&s, big);
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_ETOOBIG);
+  sms_spec(&s, "bad \xff utf8");
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EENCODING);
+  sms_spec(&s, "hi");
+  s.attachments = &att;
+  s.nattachments = 1;
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  sms_spec(&s, "hi");
+  s.metadata_json = "[1,2]";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  sms_spec(&s, "hi");
+  s.version = 99;
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EVERSION);
+  CHECK_RC(vc_message_send(id, NULL, &s), VC_EINVALID);
+  /* Nothing was stored. */
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message") == 0);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 0);
+  env_close(&e);
+}
+
+static void test_message__failover(void)
+{
+  env e;
+  vc_message_spec s;
+  vc_message *m;
+  char id[VC_ID_SIZE], good[VC_ID_SIZE];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "broken", "sandbox-sms", 1, "failover", NULL);
+  sandbox_channel(&e, e.t, "backup", "sandbox-sms", 2, "accepted", good);
+  sms_spec(&s, "fail over");
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  vc_ctx_run(e.ctx, 0); /* the first channel refuses */
+  vc_ctx_run(e.ctx, 0); /* the second takes it */
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_status(m) == VC_MSG_SENT);
+  CHECK_STR(vc_message_channel_id(m), good);
+  CHECK(vc_message_attempts(m) == 2);
+  vc_message_free(m);
+  env_close(&e);
+}
+
+static void test_message__retry_then_fail(void)
+{
+  env e;
+  vc_message_spec s;
+  vc_message *m;
+  char id[VC_ID_SIZE];
+  int rounds = 0;
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "flaky", "sandbox-sms", 1, "retry", NULL);
+  sms_spec(&s, "retry");
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  vc_ctx_run(e.ctx, 0);
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_status(m) == VC_MSG_SENDING);
+  CHECK(vc_message_attempts(m) == 1);
+  vc_message_free(m);
+  /* Not retried before its backoff has passed... */
+  while (status_of(&e, id) == VC_MSG_SENDING && rounds++ < 100) {
+    g_now += 11 * 60 * 1000; /* past the longest backoff */
+    vc_ctx_run(e.ctx, 0);
+  }
+  /* ...and after a few attempts the only channel is given up. */
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_status(m) == VC_MSG_FAILED);
+  CHECK(vc_message_attempts(m) == 5);
+  CHECK(vc_message_error(m) != 0);
+  vc_message_free(m);
+  env_close(&e);
+}
+
+static void test_message__rejected(void)
+{
+  env e;
+  vc_message_spec s;
+  vc_message *m;
+  char id[VC_ID_SIZE];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "strict", "sandbox-sms", 1, "rejected", NULL);
+  sandbox_channel(&e, e.t, "other", "sandbox-sms", 2, "accepted", NULL);
+  sms_spec(&s, "rejected");
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  vc_ctx_run(e.ctx, 0);
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  /* A rejection is about the message: no failover. */
+  CHECK(vc_message_status(m) == VC_MSG_FAILED);
+  CHECK(vc_message_attempts(m) == 1);
+  vc_message_free(m);
+  env_close(&e);
+}
+
+static void test_message__pinned_channel(void)
+{
+  env e;
+  vc_message_spec s;
+  vc_message *m;
+  char id[VC_ID_SIZE], pinned[VC_ID_SIZE];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "first", "sandbox-sms", 1, "accepted", NULL);
+  sandbox_channel(&e, e.t, "second", "sandbox-sms", 2, "accepted", pinned);
+  sms_spec(&s, "pinned");
+  s.kind = 0;
+  s.channel = "second";
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  vc_ctx_run(e.ctx, 0);
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_status(m) == VC_MSG_SENT);
+  CHECK_STR(vc_message_channel_id(m), pinned);
+  vc_message_free(m);
+  env_close(&e);
+}
+
+static void test_message__email_and_list(void)
+{
+  env e;
+  vc_message_spec s;
+  vc_message_filter f = VC_MESSAGE_FILTER_INIT;
+  vc_message *m;
+  vc_iter *it;
+  char ids[7][VC_ID_SIZE], cursor[64];
+  int n = 0;
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "mail", "sandbox-email", 1, "accepted", NULL);
+  for (int i = 0; i < 7; i++) {
+    vc_message_spec_init(&s, VC_MESSAGE_SPEC_VERSION);
+    s.kind = VC_CHANNEL_EMAIL;
+    s.to = "Customer@Example.COM";
+    s.subject = "Invoice";
+    s.html = "<p>Your invoice</p>";
+    CHECK_OK(vc_message_send(ids[i], e.t, &s));
+    g_now += 10;
+  }
+  CHECK_OK(vc_message_lookup(&m, e.t, ids[0]));
+  CHECK_STR(vc_message_to(m), "Customer@example.com");
+  vc_message_free(m);
+  /* Newest first, resumable from the cursor. */
+  CHECK_OK(vc_message_list(&it, e.t, NULL));
+  for (int i = 0; i < 3; i++) {
+    CHECK_OK(vc_message_next(&m, it));
+    CHECK_STR(vc_message_id(m), ids[6 - i]);
+    vc_message_free(m);
+  }
+  snprintf(cursor, sizeof(cursor), "%s", vc_iter_cursor(it));
+  vc_iter_free(it);
+  f.after = cursor;
+  CHECK_OK(vc_message_list(&it, e.t, &f));
+  while (vc_message_next(&m, it) == 0) {
+    CHECK_STR(vc_message_id(m), ids[3 - n]);
+    n++;
+    vc_message_free(m);
+  }
+  vc_iter_free(it);
+  CHECK(n == 4);
+  vc_ctx_run(e.ctx, 0);
+  f.after = NULL;
+  f.status = VC_MSG_QUEUED;
+  CHECK_OK(vc_message_list(&it, e.t, &f));
+  CHECK_RC(vc_message_next(&m, it), VC_ITEROVER);
+  vc_iter_free(it);
+  env_close(&e);
+}
+
+static void test_message__isolation(void)
+{
+  env e;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_tenant *b;
+  vc_message_spec s;
+  vc_message *m;
+  vc_iter *it;
+  char id[VC_ID_SIZE];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 1, "accepted", NULL);
+  ts.slug = "other";
+  CHECK_OK(vc_tenant_new(&b, e.ctx, &ts));
+  sms_spec(&s, "private");
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK_RC(vc_message_lookup(&m, b, id), VC_ENOTFOUND);
+  CHECK_RC(vc_message_cancel(b, id), VC_ENOTFOUND);
+  CHECK_OK(vc_message_list(&it, b, NULL));
+  CHECK_RC(vc_message_next(&m, it), VC_ITEROVER);
+  vc_iter_free(it);
+  /* B has no channel of its own: A's channel is not B's. */
+  s.kind = 0;
+  s.channel = "sms";
+  CHECK_RC(vc_message_send(id, b, &s), VC_ENOTFOUND);
+  vc_tenant_free(b);
+  env_close(&e);
+}
+
+VC_TESTS(
+  VC_TEST(test_message__send_and_dispatch),
+  VC_TEST(test_message__idempotency),
+  VC_TEST(test_message__send_at),
+  VC_TEST(test_message__cancel),
+  VC_TEST(test_message__bad_input),
+  VC_TEST(test_message__failover),
+  VC_TEST(test_message__retry_then_fail),
+  VC_TEST(test_message__rejected),
+  VC_TEST(test_message__pinned_channel),
+  VC_TEST(test_message__email_and_list),
+  VC_TEST(test_message__isolation),
+)

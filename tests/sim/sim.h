@@ -1,0 +1,218 @@
+/*
+ * vyomcomm-sim: a provider simulator for tests, benchmarks and demos.
+ *
+ * One HTTP/1.1 server on loopback that speaks each provider's real API
+ * (Twilio Messaging, SendGrid Mail Send): the same paths, authentication,
+ * parameter checks, error bodies and success bodies. It records what it
+ * received, injects faults on request, and posts signed webhooks back.
+ *
+ * The server runs libre's loop on a thread of its own; webhooks are posted
+ * with libcurl from worker threads. Every function here is safe to call
+ * from any thread, except vc_sim_stop() on a handle still in use.
+ *
+ * Errors are 0 or a negative errno value (-EINVAL, -ENOMEM, -ENOENT, ...).
+ * Providers are named by string: "twilio", "sendgrid".
+ */
+#ifndef VC_SIM_H
+#define VC_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vc_sim vc_sim;
+
+/* Defaults of the per-provider settings (vc_sim_set() changes them). */
+#define VC_SIM_TWILIO_ACCOUNT_SID "AC0123456789abcdef0123456789abcdef"
+#define VC_SIM_TWILIO_AUTH_TOKEN "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+#define VC_SIM_SENDGRID_API_KEY \
+  "SG.c2ltdWxhdG9yLWtleS0w.c2ltdWxhdG9yLXNlY3JldC1mb3ItdGVzdHMtb25seS0w"
+
+typedef struct vc_sim_options {
+  const char *host;             /* listen address; NULL: "127.0.0.1" */
+  unsigned short port;          /* 0: any free port */
+  /* NULL-terminated "provider.key=value" strings, as vc_sim_set(). */
+  const char *const *settings;
+  unsigned webhook_workers;     /* threads posting webhooks; 0: 1 */
+  int verbose;                  /* one line per request on stderr */
+} vc_sim_options;
+
+#define VC_SIM_OPTIONS_INIT { NULL, 0, NULL, 0, 0 }
+
+/*
+ * Start a simulator: bind, start the libre thread and the webhook workers,
+ * and generate the SendGrid signing key. `o` may be NULL.
+ */
+int vc_sim_start(vc_sim **out, const vc_sim_options *o);
+
+/* Stop the threads, close every connection, free everything. NULL is ok. */
+void vc_sim_stop(vc_sim *s);
+
+unsigned short vc_sim_port(const vc_sim *s);
+
+/* "http://127.0.0.1:<port>": the base URL of every provider API. */
+const char *vc_sim_base_url(const vc_sim *s);
+
+/*
+ * Settings, named "provider.key":
+ *   twilio.account_sid   the only account accepted (Basic user, path)
+ *   twilio.auth_token    Basic password; also the webhook signing key
+ *   sendgrid.api_key     the only Bearer token accepted
+ *   sendgrid.public_key  read-only: base64 DER SPKI of the P-256 key that
+ *                        signs event webhooks
+ */
+int vc_sim_set(vc_sim *s, const char *key, const char *value);
+
+/* Copy a setting into buf; returns its length or a negative error. */
+int vc_sim_get(vc_sim *s, const char *key, char *buf, size_t size);
+
+/* The SendGrid event-webhook verification key (base64 DER SPKI). */
+const char *vc_sim_sendgrid_public_key(vc_sim *s);
+
+/*
+ * CPU time used so far by the simulator's server thread, in seconds: what
+ * answering costs, independent of how busy the machine is (benchmarks).
+ */
+double vc_sim_cpu_seconds(vc_sim *s);
+
+/* ---- fault injection ------------------------------------------------ */
+
+typedef enum vc_sim_fault_kind {
+  VC_SIM_FAULT_NONE = 0,
+  VC_SIM_FAULT_5XX,       /* `status` (default 500), provider error body */
+  VC_SIM_FAULT_429,       /* Twilio: Retry-After; SendGrid: X-RateLimit-* */
+  VC_SIM_FAULT_TIMEOUT,   /* no answer; close after hold_ms (0: never) */
+  VC_SIM_FAULT_RESET,     /* close with a TCP RST, no answer */
+  VC_SIM_FAULT_SLOW_BODY  /* normal answer, written in slow chunks */
+} vc_sim_fault_kind;
+
+typedef struct vc_sim_fault {
+  vc_sim_fault_kind kind;
+  unsigned count;          /* applies to the next `count` requests (0: 1) */
+  int status;              /* 5XX: 500, 502, 503, ... */
+  unsigned retry_after_s;  /* 429: seconds to wait (default 1) */
+  unsigned hold_ms;        /* TIMEOUT */
+  unsigned chunk_bytes;    /* SLOW_BODY: bytes per write (default 16) */
+  unsigned chunk_delay_ms; /* SLOW_BODY: pause between writes (default 20) */
+  /*
+   * Process the request first (accept the message, schedule its
+   * webhooks), then fail the answer: the "sent but the reply was lost"
+   * case that makes a client send twice. Not used by SLOW_BODY, which
+   * always processes.
+   */
+  int accept_first;
+} vc_sim_fault;
+
+#define VC_SIM_FAULT_INIT { VC_SIM_FAULT_NONE, 0, 0, 0, 0, 0, 0, 0 }
+
+/*
+ * Queue a fault for a provider's next requests. Faults queue up in order:
+ * a second call takes effect once the first one's count is used up.
+ */
+int vc_sim_fault_add(vc_sim *s, const char *provider, const vc_sim_fault *f);
+
+/* Drop the queued faults of one provider, or of all when NULL. */
+void vc_sim_fault_clear(vc_sim *s, const char *provider);
+
+/* ---- webhooks back to the client ------------------------------------ */
+
+typedef struct vc_sim_webhooks {
+  int off;                  /* post nothing */
+  /*
+   * Where to post when the request names no URL. Twilio posts to each
+   * message's StatusCallback; SendGrid to its event-webhook URL, which
+   * is this one (no URL: no events).
+   */
+  const char *url;
+  unsigned delay_ms;        /* before a message's first callback */
+  unsigned gap_ms;          /* between a message's callbacks */
+  int reorder;              /* the final status before sent/processed */
+  unsigned duplicates;      /* extra copies of each callback */
+  /*
+   * The final status, in the provider's words. Twilio: "delivered"
+   * (default), "undelivered", "failed". SendGrid: "delivered" (default),
+   * "bounce", "dropped", "deferred".
+   */
+  const char *final_status;
+} vc_sim_webhooks;
+
+#define VC_SIM_WEBHOOKS_INIT { 0, NULL, 0, 0, 0, 0, NULL }
+
+/* Replace a provider's webhook behaviour (strings are copied). */
+int vc_sim_webhooks_set(vc_sim *s, const char *provider,
+                        const vc_sim_webhooks *w);
+
+/*
+ * Wait until no webhook is queued or being posted. Returns 0, or -ETIMEDOUT
+ * after timeout_ms (negative: wait forever).
+ */
+int vc_sim_webhooks_wait(vc_sim *s, int timeout_ms);
+
+typedef struct vc_sim_webhook_stats {
+  uint64_t posted;   /* answered 2xx */
+  uint64_t failed;   /* other answer or no answer */
+  uint64_t pending;  /* queued or in flight */
+} vc_sim_webhook_stats;
+
+void vc_sim_webhooks_stats(vc_sim *s, vc_sim_webhook_stats *out);
+
+/* ---- what the simulator received ------------------------------------ */
+
+typedef struct vc_sim_request {
+  const char *provider;       /* "twilio", "sendgrid"; "" for other paths */
+  const char *method;
+  const char *path;           /* with the query string, as received */
+  const char *authorization;  /* "" when absent */
+  const char *content_type;   /* "" when absent */
+  const char *headers;        /* every header, "Name: value\r\n" each */
+  const char *body;           /* NUL-terminated copy of the body */
+  size_t body_len;
+  uint64_t content_length;    /* as declared (bodies over a limit unread) */
+  int status;                 /* answered status; 0: none (timeout, reset) */
+  vc_sim_fault_kind fault;    /* the fault applied, if any */
+  const char *message_id;     /* provider id when accepted, else "" */
+  int64_t received_ms;        /* Unix time in milliseconds */
+} vc_sim_request;
+
+/* Requests received so far (every path, including rejected ones). */
+size_t vc_sim_received_count(vc_sim *s);
+
+/*
+ * The i-th request, oldest first. The strings stay valid until
+ * vc_sim_received_clear() or vc_sim_stop(). Returns -ENOENT past the end.
+ */
+int vc_sim_received_get(vc_sim *s, size_t i, vc_sim_request *out);
+
+/* A header of a recorded request (case-insensitive name): its length, or
+ * -ENOENT. */
+int vc_sim_request_header(const vc_sim_request *r, const char *name,
+                          char *buf, size_t size);
+
+/* Forget the recorded requests and the send counts. */
+void vc_sim_received_clear(vc_sim *s);
+
+/* Messages accepted by a provider (NULL: all providers). */
+size_t vc_sim_accepted_count(vc_sim *s, const char *provider);
+
+/*
+ * How many accepted messages match `key`: a recipient (Twilio To, any
+ * SendGrid to/cc/bcc email), a provider message id (Twilio sid, SendGrid
+ * X-Message-Id), or a SendGrid custom_args value.
+ */
+size_t vc_sim_sent_count(vc_sim *s, const char *key);
+
+/*
+ * Accepted messages that repeat an earlier one of the same provider
+ * (NULL: all): same To, sender and content for Twilio; the same request
+ * body for SendGrid. What a client's retry after a lost answer produces.
+ */
+size_t vc_sim_duplicate_count(vc_sim *s, const char *provider);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * Inside the simulator: what a provider file sees. A provider is one file
+ * defining a `const sim_provider sim_<name>` and one X(<name>) line in
+ * SIM_PROVIDERS below. Provider code runs on the libre thread (handle,
+ * error) or on a webhook worker (sign); it never touches libre itself.
+ */
+#ifndef VC_SIM_INT_H
+#define VC_SIM_INT_H
+
+#include "sim.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The provider table: one line per provider file. */
+#define SIM_PROVIDERS(X) \
+  X(twilio)              \
+  X(sendgrid)
+
+/* ---- growable text buffer ------------------------------------------- */
+
+typedef struct sim_buf {
+  char *ptr;       /* NUL-terminated when non-NULL */
+  size_t len;
+  size_t cap;
+  int oom;         /* an append failed; the content is incomplete */
+} sim_buf;
+
+void sim_buf_free(sim_buf *b);
+void sim_buf_add(sim_buf *b, const void *p, size_t n);
+void sim_buf_str(sim_buf *b, const char *s);
+void sim_buf_printf(sim_buf *b, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+/* A JSON string literal with its quotes; NULL becomes null. */
+void sim_buf_json_str(sim_buf *b, const char *s);
+void sim_buf_json_strn(sim_buf *b, const char *s, size_t n);
+/* application/x-www-form-urlencoded: unreserved bytes kept, space '+'. */
+void sim_buf_form_enc(sim_buf *b, const char *s);
+
+/* ---- form bodies ---------------------------------------------------- */
+
+typedef struct sim_form {
+  size_t n;
+  char **key;
+  char **val;
+  char *mem_;
+} sim_form;
+
+/* Decode a form body or query string (+ and %XX); 0 or -ENOMEM. */
+int sim_form_parse(sim_form *f, const char *s, size_t len);
+void sim_form_free(sim_form *f);
+/* The first value of a name, or NULL. */
+const char *sim_form_get(const sim_form *f, const char *key);
+size_t sim_form_count(const sim_form *f, const char *key);
+
+/* ---- small helpers -------------------------------------------------- */
+
+/* Unique, unpredictable-enough bytes for ids (not for keys). */
+void sim_random(void *out, size_t n);
+/* `n` random lowercase hex digits plus a NUL. */
+void sim_random_hex(char *out, size_t n);
+/* `n` random base64url characters plus a NUL. */
+void sim_random_b64url(char *out, size_t n);
+/* mbedTLS-shaped random callback: the kernel's generator. */
+int sim_rng(void *unused, unsigned char *out, size_t n);
+int64_t sim_now_ms(void);         /* Unix time */
+uint64_t sim_mono_ms(void);       /* monotonic */
+/* RFC 2822 date as Twilio writes it: "Thu, 24 Aug 2023 05:01:45 +0000". */
+void sim_rfc2822(char out[40], int64_t unix_s);
+uint64_t sim_fnv1a(uint64_t h, const void *p, size_t n);
+#define SIM_FNV_INIT 0xcbf29ce484222325ULL
+/* Base64 of n bytes into out (NUL-terminated); 0 or -ENOSPC. */
+int sim_base64(char *out, size_t size, const void *in, size_t n);
+/* Case-insensitive prefix test. */
+int sim_prefix_ci(const char *s, size_t len, const char *prefix);
+const char *sim_reason(int status);
+
+/* ---- requests and answers ------------------------------------------- */
+
+typedef struct sim_req {
+  const char *method;      /* "POST" */
+  const char *path;        /* without the query string */
+  const char *query;       /* after '?'; "" when none */
+  const char *body;        /* not NUL-terminated; NULL when unread */
+  size_t body_len;
+  uint64_t content_length; /* declared; the body is unread when too large */
+  int too_large;           /* content_length over the provider's max_body */
+  const void *msg_;        /* for sim_req_header() */
+} sim_req;
+
+/* A request header's value (not NUL-terminated) and its length, or NULL. */
+const char *sim_req_header(const sim_req *rq, const char *name, size_t *len);
+
+typedef struct sim_resp {
+  int status;
+  const char *content_type;   /* static string; NULL: no body type */
+  sim_buf headers;            /* extra "Name: value\r\n" lines */
+  sim_buf body;
+  char message_id[72];        /* set by sim_accept() */
+} sim_resp;
+
+void sim_resp_reset(sim_resp *rs);
+
+/* ---- what a provider tells the simulator ---------------------------- */
+
+/* One accepted message, for counts and duplicate detection. */
+typedef struct sim_accept_info {
+  const char *message_id;
+  const char *const *keys;  /* recipients and references */
+  size_t nkeys;
+  uint64_t identity;        /* equal for a repeat of the same message */
+} sim_accept_info;
+
+void sim_accept(vc_sim *sim, const char *provider, sim_resp *rs,
+                const sim_accept_info *a);
+
+/* A copy of a provider's webhook settings. */
+typedef struct sim_wh_opts {
+  int off;
+  char url[1024];
+  unsigned delay_ms, gap_ms, duplicates;
+  int reorder;
+  char final_status[32];
+} sim_wh_opts;
+
+void sim_webhook_opts(vc_sim *sim, const char *provider, sim_wh_opts *out);
+
+/* One webhook POST. Owned strings, freed by the simulator. */
+typedef struct sim_post {
+  char *url;
+  char *content_type;
+  char *headers;            /* "Name: value\n" lines; may be NULL */
+  char *body;
+  size_t body_len;
+} sim_post;
+
+/*
+ * Queue a message's callbacks in the order given (the provider applies
+ * `reorder` itself); the simulator applies delay, gap and duplicates.
+ * Takes the posts' strings in every case.
+ */
+void sim_webhook_schedule(vc_sim *sim, const char *provider,
+                          sim_post *posts, size_t n,
+                          const sim_wh_opts *o);
+
+/* Copy a setting "provider.key" into buf ("" when unset). */
+void sim_setting(vc_sim *sim, const char *key, char *buf, size_t size);
+/* Publish a read-only setting (at init). */
+int sim_publish(vc_sim *sim, const char *key, const char *value);
+
+/* ---- the provider interface ----------------------------------------- */
+
+typedef struct sim_provider {
+  const char *name;            /* "twilio": setting and API name */
+  const char *prefix;          /* request paths routed here */
+  uint64_t max_body;           /* larger bodies get error(413) unread */
+  const char *const *defaults; /* key, value, ..., NULL */
+  int  (*init)(vc_sim *sim, void **state);          /* may be NULL */
+  void (*fini)(void *state);                        /* may be NULL */
+  /* Answer a request (libre thread). */
+  void (*handle)(vc_sim *sim, void *state, const sim_req *rq,
+                 sim_resp *rs);
+  /* Fill the provider's error for 413, 429 and 5xx (libre thread). */
+  void (*error)(vc_sim *sim, void *state, int status,
+                unsigned retry_after_s, sim_resp *rs);
+  /*
+   * Before each POST of a webhook, on a worker thread: add time-bound
+   * headers (SendGrid signs timestamp + body). Returns a malloc'd
+   * "Name: value\n" block or NULL. May be NULL.
+   */
+  char *(*sign)(void *state, const sim_post *post);
+} sim_provider;
+
+#define SIM_DECLARE(name) extern const sim_provider sim_##name;
+SIM_PROVIDERS(SIM_DECLARE)
+#undef SIM_DECLARE
+
+/* ---- webhook worker (webhook.c) -------------------------------------- */
+
+typedef struct sim_wq sim_wq;
+
+int  sim_wq_start(sim_wq **out, unsigned workers, int verbose);
+void sim_wq_stop(sim_wq *q);
+void sim_wq_push(sim_wq *q, const sim_provider *prov, void *state,
+                 sim_post *posts, size_t n, unsigned delay_ms,
+                 unsigned gap_ms);
+int  sim_wq_wait(sim_wq *q, int timeout_ms);
+void sim_wq_stats(sim_wq *q, vc_sim_webhook_stats *out);
+
+#endif
