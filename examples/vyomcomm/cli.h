@@ -11,4 +11,16 @@
 
 int cmd_demo(int argc, char **argv);
 
+/* The demo's running tally of checks. */
+typedef struct demo_checks {
+  int checks, failures;
+} demo_checks;
+
+/* Record and print one check; returns `ok`. */
+int demo_check(demo_checks *c, int ok, const char *what);
+
+/* The messaging part of the demo, in its own store under `dir`: the
+ * provider simulator, every messaging provider, delivery webhooks. */
+void demo_messaging(demo_checks *c, const char *dir);
+
 #endif

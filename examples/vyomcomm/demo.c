@@ -21,23 +21,27 @@
 typedef struct demo {
   char dir[512];
   char db_path[600];
-  int checks, failures;
+  demo_checks c;
   int events;           /* delivered to the event callback */
   uint8_t key[VC_MASTER_KEY_SIZE];
   uint8_t new_key[VC_MASTER_KEY_SIZE];
 } demo;
 
-/* Record one check and print it. */
-static int check(demo *d, int ok, const char *what)
+int demo_check(demo_checks *c, int ok, const char *what)
 {
-  d->checks++;
+  c->checks++;
   if (!ok)
-    d->failures++;
+    c->failures++;
   printf("  [%s] %s\n", ok ? " ok " : "FAIL", what);
   if (!ok && vc_error_last()->code != VC_OK)
     printf("         %s: %s\n", vc_strerror(vc_error_last()->code),
            vc_error_last()->message);
   return ok;
+}
+
+static int check(demo *d, int ok, const char *what)
+{
+  return demo_check(&d->c, ok, what);
 }
 
 static int on_event(const vc_event *ev, void *payload)
@@ -293,12 +297,13 @@ int cmd_demo(int argc, char **argv)
     step_at_rest(&d);
     step_reopen(&d);
   }
+  demo_messaging(&d.c, d.dir);
 
-  printf("\n%d checks, %d failed: %s\n", d.checks, d.failures,
-         d.failures ? "FAILED" : "all passed");
+  printf("\n%d checks, %d failed: %s\n", d.c.checks, d.c.failures,
+         d.c.failures ? "FAILED" : "all passed");
   if (!keep)
     nftw(d.dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
   else
     printf("kept %s\n", d.dir);
-  return d.failures ? EXIT_FAILED : EXIT_OK;
+  return d.c.failures ? EXIT_FAILED : EXIT_OK;
 }
