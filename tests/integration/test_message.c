@@ -439,6 +439,45 @@ static void test_message__isolation(void)
   env_close(&e);
 }
 
+static void test_message__template(void)
+{
+  env e;
+  vc_template_spec ts = VC_TEMPLATE_SPEC_INIT;
+  vc_template *tpl;
+  vc_message_spec s;
+  vc_message *m;
+  char id[VC_ID_SIZE];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 1, "accepted", NULL);
+  ts.name = "otp";
+  ts.kind = VC_CHANNEL_SMS;
+  ts.text_body = "Code {{code}} for {{name}}";
+  ts.variables_json = "[\"code\", \"name\"]";
+  CHECK_OK(vc_template_new(&tpl, e.t, &ts));
+  sms_spec(&s, NULL);
+  s.template_name = "otp";
+  s.vars_json = "{\"code\": \"4821\", \"name\": \"Asha\"}";
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_template_version(m) == vc_template_version(tpl));
+  vc_message_free(m);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message"
+                   " WHERE text_body = 'Code 4821 for Asha'") == 1);
+  /* A missing variable is refused, and nothing is stored. */
+  s.vars_json = "{\"code\": \"4821\"}";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  s.template_name = "nope";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_ENOTFOUND);
+  /* A template with a raw body is ambiguous. */
+  s.template_name = "otp";
+  s.text = "raw";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message") == 1);
+  vc_template_free(tpl);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_message__send_and_dispatch),
   VC_TEST(test_message__idempotency),
@@ -451,4 +490,5 @@ VC_TESTS(
   VC_TEST(test_message__pinned_channel),
   VC_TEST(test_message__email_and_list),
   VC_TEST(test_message__isolation),
+  VC_TEST(test_message__template),
 )

@@ -748,10 +748,11 @@ static void test_twilio__required_params(void)
   check_twilio_error(&r, 400, 21603, "A 'From' phone number is required.");
   resp_free(&r);
   tw_post(&r, s, "To=%2B14155550100&From=%2B15005550006");
-  check_twilio_error(&r, 400, 21602, "Message body is required.");
+  check_twilio_error(&r, 400, 21619,
+                     "A text message body or media URL must be specified.");
   resp_free(&r);
   tw_post(&r, s, "To=%2B14155550100&From=%2B15005550006&Body=");
-  check_twilio_error(&r, 400, 21602, NULL);
+  check_twilio_error(&r, 400, 21619, NULL);
   resp_free(&r);
   CHECK(vc_sim_accepted_count(s, NULL) == 0);
   vc_sim_stop(s);

@@ -503,7 +503,8 @@ static void tw_handle(vc_sim *sim, void *state, const sim_req *rq,
               *sim_form_get(&f, "MessagingServiceSid") == '\0')) {
     tw_error(rs, 400, 21603, "A 'From' phone number is required.");
   } else if ((body == NULL || *body == '\0') && !have_media) {
-    tw_error(rs, 400, 21602, "Message body is required.");
+    tw_error(rs, 400, 21619, "A text message body or media URL must be "
+                             "specified.");
   } else if (!tw_e164(to)) {
     snprintf(msg, sizeof(msg),
              "The 'To' number %.64s is not a valid phone number.", to);
