@@ -12,9 +12,9 @@
 VC_BEGIN_DECL
 
 #define VC_VERSION_MAJOR 0
-#define VC_VERSION_MINOR 1
+#define VC_VERSION_MINOR 2
 #define VC_VERSION_PATCH 0
-#define VC_VERSION_STRING "0.1.0"
+#define VC_VERSION_STRING "0.2.0"
 
 /** The version as 0xMMmmpp, comparable with `VC_VERSION_CHECK`. */
 #define VC_VERSION_NUMBER \
