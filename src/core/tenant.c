@@ -14,7 +14,6 @@
 
 #define SLUG_MAX 63
 #define NAME_MAX_BYTES 200
-#define PAGE 50
 
 typedef struct tenant_row {
   char id[VC_ID_SIZE];
@@ -428,27 +427,38 @@ int64_t vc_tenant_deleted_at(const vc_tenant *t)
 
 /* vc_tenant_list */
 typedef struct tenant_iter {
-  vc_iter base;
+  vc__page_iter page;
   vc_ctx *ctx;
   int include_deleted;
-  int exhausted;
-  tenant_row *rows[PAGE];
-  size_t n, next;
 } tenant_iter;
 
-static void iter_clear(tenant_iter *it)
+static int page_query(vc__stmt **out, vc__db *db, const vc__page_iter *p)
 {
-  for (size_t i = it->next; i < it->n; i++)
-    row_free(it->rows[i]);
-  it->n = it->next = 0;
+  const tenant_iter *it = (const tenant_iter *)p;
+
+  return vc__db_query(out, db, SQL_PAGE, "ti", p->base.cursor,
+                      (int64_t)it->include_deleted);
 }
 
-static void tenant_iter_free(vc_iter *it)
+static int page_row(void **out, vc__stmt *s)
 {
-  iter_clear((tenant_iter *)it);
+  return row_from_stmt((tenant_row **)out, s);
 }
 
-static const vc__iter_ops TENANT_ITER = { "tenant", tenant_iter_free };
+static void page_row_free(void *row)
+{
+  row_free(row);
+}
+
+static const char *page_row_key(const void *row)
+{
+  return ((const tenant_row *)row)->id;
+}
+
+static const vc__page_ops TENANT_PAGES = {
+  { "tenant", vc__page_iter_free }, page_query, page_row, page_row_free,
+  page_row_key
+};
 
 int vc_tenant_list(vc_iter **out, vc_ctx *ctx, const vc_tenant_filter *f)
 {
@@ -464,60 +474,24 @@ int vc_tenant_list(vc_iter **out, vc_ctx *ctx, const vc_tenant_filter *f)
                          "cursor is not a tenant list cursor");
   if ((it = vc__calloc(1, sizeof(*it))) == NULL)
     return vc_error_set_oom();
-  it->base.ops = &TENANT_ITER;
+  vc__page_iter_init(&it->page, &TENANT_PAGES, ctx->store,
+                     f != NULL ? f->after : NULL);
   it->ctx = ctx;
   it->include_deleted = f != NULL && f->include_deleted;
-  if (f != NULL && f->after != NULL)
-    snprintf(it->base.cursor, sizeof(it->base.cursor), "%s", f->after);
-  *out = &it->base;
+  *out = &it->page.base;
   return 0;
-}
-
-static int fetch_page(tenant_iter *it)
-{
-  vc__db *db;
-  vc__stmt *s;
-  int rc;
-
-  iter_clear(it);
-  if ((rc = vc__db_acquire(&db, it->ctx->store)) < 0)
-    return rc;
-  if ((rc = vc__db_query(&s, db, SQL_PAGE, "ti", it->base.cursor,
-                         (int64_t)it->include_deleted)) == 0) {
-    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW && it->n < PAGE) {
-      if ((rc = row_from_stmt(&it->rows[it->n], s)) < 0)
-        break;
-      it->n++;
-    }
-    vc__stmt_done(s);
-  }
-  vc__db_release(db);
-  if (rc >= 0 && it->n < PAGE)
-    it->exhausted = 1;
-  return rc < 0 ? rc : 0;
 }
 
 int vc_tenant_next(vc_tenant **out, vc_iter *base)
 {
-  tenant_iter *it = (tenant_iter *)base;
-  tenant_row *row;
+  void *row;
   int rc;
 
   VC_ASSERT_ARG(out);
   *out = NULL;
-  if ((rc = vc__iter_check(base, &TENANT_ITER)) < 0)
+  if ((rc = vc__page_iter_next(&row, base, &TENANT_PAGES)) < 0)
     return rc;
-  if (it->next >= it->n) {
-    if (it->exhausted)
-      return VC_ITEROVER;
-    if ((rc = fetch_page(it)) < 0)
-      return rc;
-    if (it->n == 0)
-      return VC_ITEROVER;
-  }
-  row = it->rows[it->next++];
-  snprintf(base->cursor, sizeof(base->cursor), "%s", row->id);
-  return handle_new(out, it->ctx, row);
+  return handle_new(out, ((tenant_iter *)base)->ctx, row);
 }
 
 int vc_tenant_spec_init(vc_tenant_spec *s, unsigned int version)

@@ -19,7 +19,6 @@
 #include <math.h>
 #include <stdio.h>
 
-#define PAGE 50
 #define PRIORITY_DEFAULT 100
 #define RATE_MAX 1e6
 #define JSON_DEPTH 16
@@ -935,27 +934,40 @@ int vc__channel_candidates(vc__channel_info *out, size_t max, size_t *n,
 /* ---- vc_channel_list -------------------------------------------------- */
 
 typedef struct channel_iter {
-  vc_iter base;
+  vc__page_iter page;
   vc_ctx *ctx;
   char tenant_id[VC_ID_SIZE];
-  int kind, include_disabled, exhausted;
-  channel_row *rows[PAGE];
-  size_t n, next;
+  int kind, include_disabled;
 } channel_iter;
 
-static void iter_clear(channel_iter *it)
+static int page_query(vc__stmt **out, vc__db *db, const vc__page_iter *p)
 {
-  for (size_t i = it->next; i < it->n; i++)
-    row_free(it->rows[i]);
-  it->n = it->next = 0;
+  const channel_iter *it = (const channel_iter *)p;
+
+  return vc__db_query(out, db, SQL_PAGE, "ttii", it->tenant_id,
+                      p->base.cursor, (int64_t)it->kind,
+                      (int64_t)it->include_disabled);
 }
 
-static void channel_iter_free(vc_iter *it)
+static int page_row(void **out, vc__stmt *s)
 {
-  iter_clear((channel_iter *)it);
+  return row_from_stmt((channel_row **)out, s);
 }
 
-static const vc__iter_ops CHANNEL_ITER = { "channel", channel_iter_free };
+static void page_row_free(void *row)
+{
+  row_free(row);
+}
+
+static const char *page_row_key(const void *row)
+{
+  return ((const channel_row *)row)->id;
+}
+
+static const vc__page_ops CHANNEL_PAGES = {
+  { "channel", vc__page_iter_free }, page_query, page_row, page_row_free,
+  page_row_key
+};
 
 int vc_channel_list(vc_iter **out, vc_tenant *t, const vc_channel_filter *f)
 {
@@ -974,63 +986,26 @@ int vc_channel_list(vc_iter **out, vc_tenant *t, const vc_channel_filter *f)
                          "unknown channel kind %d", f->kind);
   if ((it = vc__calloc(1, sizeof(*it))) == NULL)
     return vc_error_set_oom();
-  it->base.ops = &CHANNEL_ITER;
   it->ctx = vc__tenant_ctx(t);
+  vc__page_iter_init(&it->page, &CHANNEL_PAGES, it->ctx->store,
+                     f != NULL ? f->after : NULL);
   snprintf(it->tenant_id, sizeof(it->tenant_id), "%s", vc_tenant_id(t));
   it->kind = f != NULL ? f->kind : 0;
   it->include_disabled = f != NULL && f->include_disabled;
-  if (f != NULL && f->after != NULL)
-    snprintf(it->base.cursor, sizeof(it->base.cursor), "%s", f->after);
-  *out = &it->base;
+  *out = &it->page.base;
   return 0;
-}
-
-static int fetch_page(channel_iter *it)
-{
-  vc__db *db;
-  vc__stmt *s;
-  int rc;
-
-  iter_clear(it);
-  if ((rc = vc__db_acquire(&db, it->ctx->store)) < 0)
-    return rc;
-  if ((rc = vc__db_query(&s, db, SQL_PAGE, "ttii", it->tenant_id,
-                         it->base.cursor, (int64_t)it->kind,
-                         (int64_t)it->include_disabled)) == 0) {
-    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW && it->n < PAGE) {
-      if ((rc = row_from_stmt(&it->rows[it->n], s)) < 0)
-        break;
-      it->n++;
-    }
-    vc__stmt_done(s);
-  }
-  vc__db_release(db);
-  if (rc >= 0 && it->n < PAGE)
-    it->exhausted = 1;
-  return rc < 0 ? rc : 0;
 }
 
 int vc_channel_next(vc_channel **out, vc_iter *base)
 {
-  channel_iter *it = (channel_iter *)base;
-  channel_row *row;
+  void *row;
   int rc;
 
   VC_ASSERT_ARG(out);
   *out = NULL;
-  if ((rc = vc__iter_check(base, &CHANNEL_ITER)) < 0)
+  if ((rc = vc__page_iter_next(&row, base, &CHANNEL_PAGES)) < 0)
     return rc;
-  if (it->next >= it->n) {
-    if (it->exhausted)
-      return VC_ITEROVER;
-    if ((rc = fetch_page(it)) < 0)
-      return rc;
-    if (it->n == 0)
-      return VC_ITEROVER;
-  }
-  row = it->rows[it->next++];
-  snprintf(base->cursor, sizeof(base->cursor), "%s", row->id);
-  return handle_new(out, it->ctx, row);
+  return handle_new(out, ((channel_iter *)base)->ctx, row);
 }
 
 int vc_channel_spec_init(vc_channel_spec *s, unsigned int version)

@@ -31,7 +31,6 @@
 #define IDEMPOTENCY_MAX 255
 #define FILENAME_MAX_LEN 255
 #define URL_MAX_LEN 2048
-#define PAGE 50
 
 /* ---- statuses ------------------------------------------------------- */
 
@@ -689,30 +688,41 @@ release:
 /* ---- list -------------------------------------------------------------- */
 
 typedef struct message_iter {
-  vc_iter base;
-  vc_ctx *ctx;
+  vc__page_iter page;
   char tenant_id[VC_ID_SIZE];
   char channel[VC_ID_SIZE];
   int status;
   int64_t since, until;
-  int exhausted;
-  vc_message *rows[PAGE];
-  size_t n, next;
 } message_iter;
 
-static void iter_clear(message_iter *it)
+static int page_query(vc__stmt **out, vc__db *db, const vc__page_iter *p)
 {
-  for (size_t i = it->next; i < it->n; i++)
-    vc_message_free(it->rows[i]);
-  it->n = it->next = 0;
+  const message_iter *it = (const message_iter *)p;
+
+  return vc__db_query(out, db, SQL_PAGE, "ttitii", it->tenant_id,
+                      p->base.cursor, (int64_t)it->status, it->channel,
+                      it->since, it->until);
 }
 
-static void message_iter_free(vc_iter *it)
+static int page_row(void **out, vc__stmt *s)
 {
-  iter_clear((message_iter *)it);
+  return message_from_stmt((vc_message **)out, s);
 }
 
-static const vc__iter_ops MESSAGE_ITER = { "message", message_iter_free };
+static void page_row_free(void *row)
+{
+  vc_message_free(row);
+}
+
+static const char *page_row_key(const void *row)
+{
+  return ((const vc_message *)row)->id;
+}
+
+static const vc__page_ops MESSAGE_PAGES = {
+  { "message", vc__page_iter_free }, page_query, page_row, page_row_free,
+  page_row_key
+};
 
 int vc_message_list(vc_iter **out, vc_tenant *t, const vc_message_filter *f)
 {
@@ -734,66 +744,30 @@ int vc_message_list(vc_iter **out, vc_tenant *t, const vc_message_filter *f)
                          "unknown status %d", f->status);
   if ((it = vc__calloc(1, sizeof(*it))) == NULL)
     return vc_error_set_oom();
-  it->base.ops = &MESSAGE_ITER;
-  it->ctx = vc__tenant_ctx(t);
+  vc__page_iter_init(&it->page, &MESSAGE_PAGES, vc__tenant_ctx(t)->store,
+                     f != NULL ? f->after : NULL);
   snprintf(it->tenant_id, sizeof(it->tenant_id), "%s", vc_tenant_id(t));
   if (f != NULL) {
-    snprintf(it->base.cursor, sizeof(it->base.cursor), "%s",
-             f->after ? f->after : "");
     snprintf(it->channel, sizeof(it->channel), "%s",
              f->channel ? f->channel : "");
     it->status = f->status;
     it->since = f->since;
     it->until = f->until;
   }
-  *out = &it->base;
+  *out = &it->page.base;
   return 0;
-}
-
-static int fetch_page(message_iter *it)
-{
-  vc__db *db;
-  vc__stmt *s;
-  int rc;
-
-  iter_clear(it);
-  if ((rc = vc__db_acquire(&db, it->ctx->store)) < 0)
-    return rc;
-  if ((rc = vc__db_query(&s, db, SQL_PAGE, "ttitii", it->tenant_id,
-                         it->base.cursor, (int64_t)it->status, it->channel,
-                         it->since, it->until)) == 0) {
-    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW && it->n < PAGE) {
-      if ((rc = message_from_stmt(&it->rows[it->n], s)) < 0)
-        break;
-      it->n++;
-    }
-    vc__stmt_done(s);
-  }
-  vc__db_release(db);
-  if (rc >= 0 && it->n < PAGE)
-    it->exhausted = 1;
-  return rc < 0 ? rc : 0;
 }
 
 int vc_message_next(vc_message **out, vc_iter *base)
 {
-  message_iter *it = (message_iter *)base;
+  void *row;
   int rc;
 
   VC_ASSERT_ARG(out);
   *out = NULL;
-  if ((rc = vc__iter_check(base, &MESSAGE_ITER)) < 0)
+  if ((rc = vc__page_iter_next(&row, base, &MESSAGE_PAGES)) < 0)
     return rc;
-  if (it->next >= it->n) {
-    if (it->exhausted)
-      return VC_ITEROVER;
-    if ((rc = fetch_page(it)) < 0)
-      return rc;
-    if (it->n == 0)
-      return VC_ITEROVER;
-  }
-  *out = it->rows[it->next++];
-  snprintf(base->cursor, sizeof(base->cursor), "%s", (*out)->id);
+  *out = row;
   return 0;
 }
 
