@@ -72,10 +72,15 @@ static int ta_verify(void *state, const vc_http_request *req,
 static int ta_parse_webhook(void *state, const vc_http_request *req,
                             vc_event_sink *sink)
 {
-  char *body = strndup((const char *)req->body, req->body_len), *save = NULL;
+  /* The body is not NUL-terminated: copy it into a string. */
+  char *body = malloc(req->body_len + 1), *save = NULL;
   int rc = 0;
 
   (void)state;
+  if (body == NULL)
+    return VC_ENOMEM;
+  memcpy(body, req->body, req->body_len);
+  body[req->body_len] = '\0';
   for (char *line = strtok_r(body, "\n", &save); line != NULL && rc == 0;
        line = strtok_r(NULL, "\n", &save)) {
     char a[64], b[64], c[64], d[64];
