@@ -46,6 +46,7 @@ static const char SQL_FAILOVER[] =
 typedef struct plan {
   const vc__job *job;
   vc__job_outcome *out;
+  int routed;                 /* a channel was chosen */
   int send;                   /* 1 when a request goes out */
   int local;                  /* adapter sends nothing (sandbox) */
   int kind, pinned, status, attempts, channel_attempts;
@@ -209,7 +210,8 @@ static int tried(const plan *p, const char *id)
   return hit != NULL && (hit == p->tried || hit[-1] == ' ');
 }
 
-/* Step 1 for one job: choose a channel and build its request. */
+/* Step 1 for one job, with the batch's connection: load the message and
+ * choose its channel (p->routed), or decide its outcome now. */
 static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, int64_t now)
 {
   vc__route_target cands[VC__ROUTE_MAX_CANDIDATES];
@@ -249,12 +251,23 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, int64_t now)
                n == 0 ? "no enabled channel of this kind"
                       : "every channel of this kind failed");
       p->send = 0;
-      return 1; /* a result without a request */
+      return 0; /* a result without a request */
     }
     retry_at(p, ready, "rate limited or circuit open");
     return 0;
   }
   p->target = cands[chosen];
+  p->routed = 1;
+  return 0;
+}
+
+/* Step 1, second half, with no connection held (binding an adapter
+ * reads the store and takes the keyring lock itself): build the request
+ * of a routed message. */
+static void build_one(vc_ctx *ctx, plan *p)
+{
+  int rc;
+
   if ((rc = vc__route_instance_get(&p->inst, ctx, p->job->tenant_id,
                                    &p->target)) < 0) {
     /* The channel's settings no longer pass its adapter: move on. */
@@ -262,7 +275,7 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, int64_t now)
     p->result.error = rc;
     snprintf(p->result.error_message, sizeof(p->result.error_message),
              "channel unusable: %s", vc_error_last()->message);
-    return 1;
+    return;
   }
   if (ctx->public_base_url != NULL)
     snprintf(p->callback_url, sizeof(p->callback_url), "%s/webhooks/%s",
@@ -289,10 +302,9 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, int64_t now)
     p->result.error = rc;
     snprintf(p->result.error_message, sizeof(p->result.error_message),
              "%s", vc_error_last()->message);
-    return 1;
+    return;
   }
   p->send = 1;
-  return 1;
 }
 
 /* Step 2: the attempt is recorded before any byte leaves. */
@@ -473,6 +485,9 @@ static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
   }
   vc__db_release(db);
   db = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (plans[i].routed)
+      build_one(ctx, &plans[i]);
   if ((rc = mark_sending(ctx, plans, n)) < 0)
     goto out;
   for (size_t i = 0; i < n; i++)

@@ -478,6 +478,35 @@ static void test_message__template(void)
   env_close(&e);
 }
 
+/* A store with one connection (the host's): the dispatcher must never
+ * need a second one while it holds the first. */
+static void test_message__single_connection_store(void)
+{
+  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_message_spec s;
+  env e;
+  sqlite3 *db;
+  vc_store *store;
+  char id[VC_ID_SIZE];
+
+  CHECK(sqlite3_open_v2(vc_test_path("m.db"), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_FULLMUTEX, NULL) == SQLITE_OK);
+  CHECK_OK(vc_store_wrap_sqlite(&store, db));
+  o.store = store;
+  CHECK_OK(vc_ctx_new(&e.ctx, &o));
+  ts.slug = "solo";
+  CHECK_OK(vc_tenant_new(&e.t, e.ctx, &ts));
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 1, "accepted", NULL);
+  sms_spec(&s, "one connection");
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK(vc_ctx_run(e.ctx, 0) >= 1);
+  CHECK(status_of(&e, id) == VC_MSG_SENT);
+  env_close(&e);
+  CHECK(sqlite3_close(db) == SQLITE_OK);
+}
+
 VC_TESTS(
   VC_TEST(test_message__send_and_dispatch),
   VC_TEST(test_message__idempotency),
@@ -491,4 +520,5 @@ VC_TESTS(
   VC_TEST(test_message__email_and_list),
   VC_TEST(test_message__isolation),
   VC_TEST(test_message__template),
+  VC_TEST(test_message__single_connection_store),
 )
