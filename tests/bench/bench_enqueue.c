@@ -1,0 +1,774 @@
+/*
+ * bench_enqueue: the durable enqueue (vc_message_send) against raw
+ * prepared SQLite inserts into the same schema with the same pragmas,
+ * measured in the same run (DESIGN 9, issue 3 item 9).
+ *
+ * Every message is the same rows whoever writes them: one vc_message row,
+ * one vc_job row ('message.send') and one vc_event row ('message.queued'),
+ * in a database the library created (same tables, indexes and pragmas:
+ * WAL, foreign_keys=ON, synchronous NORMAL or FULL).
+ *
+ *   (a) batched, synchronous=NORMAL. Baseline: raw inserts, 1,000
+ *       messages per transaction. Against it: vc_message_send() as it is
+ *       (one transaction per send), and vc_message_send() inside the
+ *       host's BEGIN ... COMMIT around 1,000 sends through
+ *       vc_store_wrap_sqlite(), the documented way to batch, also with
+ *       the host's connection set to temp_store=MEMORY (each send's
+ *       SAVEPOINT journals pages to a temporary file otherwise).
+ *       Goal >= 0.5.
+ *   (b) single durable enqueue, synchronous=FULL: vc_message_send() one
+ *       after the other against raw commits of one message's rows each.
+ *       Goal >= 0.9.
+ *   (c) 16 producer threads, synchronous=FULL, each send returning after
+ *       its own commit, against (b)'s raw single-message commit rate.
+ *       Goal >= 8x (needs commits shared between producers: group commit).
+ *       Raw SQLite with 16 threads, one connection each, is printed too.
+ *
+ * Each measurement runs in a child process (peak memory is its own) and
+ * the whole set is repeated --runs times; figures are medians with the
+ * (min..max) spread, ratios are taken within a run.
+ *
+ *   bench_enqueue [--quick] [--runs N] [--messages N] [--durable N]
+ *                 [--threads N] [--only TEXT]
+ *
+ * Default 20000 messages for (a), 2000 for (b) and (c), 3 runs; --quick
+ * (or VC_BENCH_QUICK=1): 2000, 200, 1 run. --only runs the measurements
+ * whose printed name contains TEXT (for a profiler).
+ */
+#include "bench_common.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/vfs.h>
+
+#include "vyomcomm.h"
+
+#define BATCH 1000
+#define MAX_THREADS 64
+#define TEXT "Your OTP is 482913. It expires in 10 minutes."
+#define HASH "5f2b0c3a9e8d7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"
+
+static char g_template[600];   /* a database with the schema and a tenant */
+static char g_tenant_id[VC_ID_SIZE];
+
+static long g_messages = 20000, g_durable = 2000;
+static int g_threads = 16;
+
+/* ---- the database every measurement starts from ------------------------ */
+
+static int make_template(void)
+{
+  vc_sqlite_options so = VC_SQLITE_OPTIONS_INIT;
+  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_channel_spec cs = VC_CHANNEL_SPEC_INIT;
+  vc_store *store = NULL;
+  vc_ctx *ctx = NULL;
+  vc_tenant *t = NULL;
+  vc_channel *ch = NULL;
+  int rc;
+
+  bench_path(g_template, sizeof(g_template), "template.db");
+  if ((rc = vc_store_open_sqlite(&store, g_template, &so)) != 0)
+    goto fail;
+  o.store = store;
+  if ((rc = vc_ctx_new(&ctx, &o)) != 0) {
+    vc_store_free(store);
+    goto fail;
+  }
+  ts.slug = "acme";
+  if ((rc = vc_tenant_new(&t, ctx, &ts)) != 0)
+    goto fail;
+  snprintf(g_tenant_id, sizeof(g_tenant_id), "%s", vc_tenant_id(t));
+  /* A channel the messages route to by kind (the sandbox needs no
+   * credentials); enqueue does not look it up. */
+  cs.name = "sms";
+  cs.provider = "sandbox-sms";
+  if ((rc = vc_channel_new(&ch, t, &cs)) != 0)
+    goto fail;
+  vc_channel_free(ch);
+  vc_tenant_free(t);
+  vc_ctx_free(ctx); /* the last connection checkpoints the WAL away */
+  return 0;
+fail:
+  fprintf(stderr, "bench_enqueue: setup: %s\n", vc_error_last()->message);
+  vc_tenant_free(t);
+  vc_ctx_free(ctx);
+  return -1;
+}
+
+/* A fresh copy of the template for one measurement. */
+static const char *fresh_db(char *buf, size_t size, const char *name)
+{
+  bench_path(buf, size, name);
+  bench_db_remove(buf);
+  if (bench_copy_file(g_template, buf) != 0) {
+    perror("copy template");
+    _exit(1);
+  }
+  return buf;
+}
+
+/* ---- raw SQLite: the baseline ------------------------------------------- */
+
+typedef struct raw {
+  sqlite3 *db;
+  sqlite3_stmt *msg, *job, *ev, *begin, *commit;
+  uint64_t seq;
+  char prefix[11];
+} raw;
+
+static int raw_fail(raw *r, const char *what)
+{
+  fprintf(stderr, "bench_enqueue: sqlite %s: %s\n", what,
+          r->db ? sqlite3_errmsg(r->db) : "?");
+  return -1;
+}
+
+/* 26-character ids, time then a counter: ordered like the library's
+ * monotonic ULIDs. */
+static void raw_id(raw *r, char out[27])
+{
+  static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  uint64_t v = ++r->seq;
+
+  memcpy(out, r->prefix, 10);
+  for (int i = 25; i >= 10; i--) {
+    out[i] = b32[v & 31];
+    v >>= 5;
+  }
+  out[26] = '\0';
+}
+
+static int64_t wall_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int raw_open(raw *r, const char *path, int full, unsigned salt)
+{
+  char sql[128];
+
+  memset(r, 0, sizeof(*r));
+  snprintf(r->prefix, sizeof(r->prefix), "01J%07u", salt % 10000000u);
+  if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
+                      SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    return raw_fail(r, "open");
+  sqlite3_busy_timeout(r->db, 5000);
+  /* The library's pragmas (src/store/sqlite.c). */
+  snprintf(sql, sizeof(sql), "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
+           " PRAGMA foreign_keys=ON;", full ? "FULL" : "NORMAL");
+  if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return raw_fail(r, "pragmas");
+  /* The library's own statements (src/msg/message.c, core/job.c,
+   * core/event.c). */
+  if (sqlite3_prepare_v2(r->db,
+        "INSERT INTO vc_message (tenant_id, id, kind, channel_id, pinned,"
+        " to_addr, from_addr, subject, text_body, html_body, metadata,"
+        " template_id, template_version, idempotency_key, content_hash,"
+        " status, segments, send_at, created_at, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, 1, ?16, ?17, ?18, ?18)", -1, &r->msg, NULL) ||
+      sqlite3_prepare_v2(r->db,
+        "INSERT INTO vc_job (tenant_id, id, kind, subject_id, due_at,"
+        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &r->job, NULL) ||
+      sqlite3_prepare_v2(r->db,
+        "INSERT INTO vc_event (tenant_id, type, subject_id, payload,"
+        " created_at) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &r->ev, NULL) ||
+      sqlite3_prepare_v2(r->db, "BEGIN IMMEDIATE", -1, &r->begin, NULL) ||
+      sqlite3_prepare_v2(r->db, "COMMIT", -1, &r->commit, NULL))
+    return raw_fail(r, "prepare");
+  return 0;
+}
+
+static void raw_close(raw *r)
+{
+  sqlite3_finalize(r->msg);
+  sqlite3_finalize(r->job);
+  sqlite3_finalize(r->ev);
+  sqlite3_finalize(r->begin);
+  sqlite3_finalize(r->commit);
+  sqlite3_close(r->db);
+}
+
+static int raw_step(raw *r, sqlite3_stmt *s, const char *what)
+{
+  int rc = sqlite3_step(s);
+
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : raw_fail(r, what);
+}
+
+/* One message's three rows (inside a transaction). */
+static int raw_message(raw *r, long i)
+{
+  char id[27], job[27], to[24];
+  int64_t now = wall_ms();
+
+  raw_id(r, id);
+  raw_id(r, job);
+  snprintf(to, sizeof(to), "+1415555%04ld", i % 10000);
+  sqlite3_bind_text(r->msg, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->msg, 2, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(r->msg, 3, 2);
+  sqlite3_bind_null(r->msg, 4);
+  sqlite3_bind_int64(r->msg, 5, 0);
+  sqlite3_bind_text(r->msg, 6, to, -1, SQLITE_TRANSIENT);
+  for (int c = 7; c <= 12; c++)
+    sqlite3_bind_null(r->msg, c);
+  sqlite3_bind_text(r->msg, 9, TEXT, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(r->msg, 13, 0);
+  sqlite3_bind_null(r->msg, 14);
+  sqlite3_bind_text(r->msg, 15, HASH, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(r->msg, 16, 1);
+  sqlite3_bind_int64(r->msg, 17, now);
+  sqlite3_bind_int64(r->msg, 18, now);
+  if (raw_step(r, r->msg, "insert message") != 0)
+    return -1;
+  sqlite3_bind_text(r->job, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->job, 2, job, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(r->job, 3, "message.send", -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->job, 4, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(r->job, 5, now);
+  sqlite3_bind_int64(r->job, 6, now);
+  if (raw_step(r, r->job, "insert job") != 0)
+    return -1;
+  sqlite3_bind_text(r->ev, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->ev, 2, "message.queued", -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->ev, 3, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(r->ev, 4, "{\"status\":\"queued\",\"kind\":2}", -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(r->ev, 5, now);
+  return raw_step(r, r->ev, "insert event");
+}
+
+/* n messages, `per_tx` per transaction; returns messages/s or < 0. */
+static double raw_run(raw *r, long n, long per_tx)
+{
+  double t0 = bench_now();
+
+  for (long i = 0; i < n;) {
+    if (raw_step(r, r->begin, "begin") != 0)
+      return -1;
+    for (long k = 0; k < per_tx && i < n; k++, i++)
+      if (raw_message(r, i) != 0)
+        return -1;
+    if (raw_step(r, r->commit, "commit") != 0)
+      return -1;
+  }
+  return (double)n / (bench_now() - t0);
+}
+
+typedef struct raw_args {
+  int full;
+  long n, per_tx;
+} raw_args;
+
+static int child_raw(void *arg)
+{
+  raw_args *a = arg;
+  char path[600];
+  raw r;
+  double rate;
+
+  fresh_db(path, sizeof(path), "raw.db");
+  if (raw_open(&r, path, a->full, 1) != 0)
+    return 1;
+  rate = raw_run(&r, a->n, a->per_tx);
+  raw_close(&r);
+  if (rate < 0)
+    return 1;
+  bench_report(rate);
+  return 0;
+}
+
+/* Raw, several threads, each its own connection and single-message
+ * commits: what SQLite does without shared commits. */
+typedef struct raw_thread {
+  pthread_t th;
+  pthread_barrier_t *go;
+  const char *path;
+  int full;
+  unsigned idx;
+  long n;
+  int err;
+} raw_thread;
+
+static void *raw_thread_main(void *arg)
+{
+  raw_thread *t = arg;
+  raw r;
+
+  if (raw_open(&r, t->path, t->full, 1000 + t->idx) != 0) {
+    t->err = 1;
+    pthread_barrier_wait(t->go);
+    return NULL;
+  }
+  pthread_barrier_wait(t->go);
+  if (raw_run(&r, t->n, 1) < 0)
+    t->err = 1;
+  raw_close(&r);
+  return NULL;
+}
+
+static int child_raw_threads(void *arg)
+{
+  raw_args *a = arg;
+  raw_thread th[MAX_THREADS];
+  pthread_barrier_t go;
+  char path[600];
+  long per = a->n / g_threads;
+  double t0;
+  int err = 0;
+
+  fresh_db(path, sizeof(path), "rawmt.db");
+  pthread_barrier_init(&go, NULL, (unsigned)g_threads + 1);
+  for (int i = 0; i < g_threads; i++) {
+    th[i] = (raw_thread){ 0, &go, path, a->full, (unsigned)i, per, 0 };
+    pthread_create(&th[i].th, NULL, raw_thread_main, &th[i]);
+  }
+  pthread_barrier_wait(&go);
+  t0 = bench_now();
+  for (int i = 0; i < g_threads; i++) {
+    pthread_join(th[i].th, NULL);
+    err |= th[i].err;
+  }
+  if (err)
+    return 1;
+  bench_report((double)(per * g_threads) / (bench_now() - t0));
+  return 0;
+}
+
+/* ---- the library ------------------------------------------------------- */
+
+typedef struct lib {
+  vc_ctx *ctx;
+  vc_tenant *t;
+  sqlite3 *host;  /* the host's connection, wrapped */
+} lib;
+
+static int lib_fail(const char *what)
+{
+  fprintf(stderr, "bench_enqueue: %s: %s\n", what, vc_error_last()->message);
+  return -1;
+}
+
+static int lib_open(lib *l, const char *path, int full, int wrap)
+{
+  vc_sqlite_options so = VC_SQLITE_OPTIONS_INIT;
+  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
+  vc_store *store = NULL;
+
+  memset(l, 0, sizeof(*l));
+  if (wrap) {
+    /* The host's connection with the library's pragmas. */
+    if (sqlite3_open_v2(path, &l->host, SQLITE_OPEN_READWRITE |
+                        SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(l->host, full
+                       ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                         " PRAGMA foreign_keys=ON;"
+                       : "PRAGMA journal_mode=WAL;"
+                         " PRAGMA synchronous=NORMAL;"
+                         " PRAGMA foreign_keys=ON;",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        /* The host's own choice: statement journals in memory. */
+        (wrap == 2 && sqlite3_exec(l->host, "PRAGMA temp_store=MEMORY",
+                                   NULL, NULL, NULL) != SQLITE_OK)) {
+      fprintf(stderr, "bench_enqueue: host open: %s\n",
+              sqlite3_errmsg(l->host));
+      return -1;
+    }
+    sqlite3_busy_timeout(l->host, 5000);
+    if (vc_store_wrap_sqlite(&store, l->host) != 0)
+      return lib_fail("vc_store_wrap_sqlite");
+  } else {
+    so.synchronous = full ? VC_SQLITE_SYNC_FULL : VC_SQLITE_SYNC_NORMAL;
+    if (vc_store_open_sqlite(&store, path, &so) != 0)
+      return lib_fail("vc_store_open_sqlite");
+  }
+  o.store = store;
+  if (vc_ctx_new(&l->ctx, &o) != 0) {
+    vc_store_free(store);
+    return lib_fail("vc_ctx_new");
+  }
+  if (vc_tenant_lookup(&l->t, l->ctx, "acme") != 0)
+    return lib_fail("vc_tenant_lookup");
+  return 0;
+}
+
+static void lib_close(lib *l)
+{
+  vc_tenant_free(l->t);
+  vc_ctx_free(l->ctx);
+  if (l->host != NULL)
+    sqlite3_close(l->host);
+}
+
+static int lib_send(vc_tenant *t, long i)
+{
+  vc_message_spec s = VC_MESSAGE_SPEC_INIT;
+  char id[VC_ID_SIZE], to[24];
+
+  snprintf(to, sizeof(to), "+1415555%04ld", i % 10000);
+  s.kind = VC_CHANNEL_SMS;
+  s.to = to;
+  s.text = TEXT;
+  return vc_message_send(id, t, &s) == 0 ? 0 : lib_fail("vc_message_send");
+}
+
+typedef struct lib_args {
+  int full, wrap;   /* wrap: 1 host's connection, 2 with temp_store=MEMORY */
+  long n;
+} lib_args;
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* vc_message_send n times on one thread; with wrap, inside the host's
+ * transactions of BATCH sends. Reports messages/s and, per send, the
+ * median and 99th percentile latency in ms. */
+static int child_lib(void *arg)
+{
+  lib_args *a = arg;
+  char path[600];
+  double *lat = calloc((size_t)a->n, sizeof(double)), t0, dt;
+  lib l;
+
+  fresh_db(path, sizeof(path), "lib.db");
+  if (lat == NULL || lib_open(&l, path, a->full, a->wrap) != 0)
+    return 1;
+  t0 = bench_now();
+  for (long i = 0; i < a->n;) {
+    if (a->wrap && sqlite3_exec(l.host, "BEGIN IMMEDIATE", NULL, NULL,
+                                NULL) != SQLITE_OK)
+      return 1;
+    for (long k = 0; k < (a->wrap ? BATCH : 1) && i < a->n; k++, i++) {
+      double s0 = bench_now();
+      if (lib_send(l.t, i) != 0)
+        return 1;
+      lat[i] = bench_now() - s0;
+    }
+    if (a->wrap && sqlite3_exec(l.host, "COMMIT", NULL, NULL, NULL) !=
+                     SQLITE_OK) {
+      fprintf(stderr, "bench_enqueue: host commit: %s\n",
+              sqlite3_errmsg(l.host));
+      return 1;
+    }
+  }
+  dt = bench_now() - t0;
+  lib_close(&l);
+  qsort(lat, (size_t)a->n, sizeof(double), cmp_double);
+  bench_report((double)a->n / dt);
+  bench_report(lat[a->n / 2] * 1e3);
+  bench_report(lat[(size_t)((double)a->n * 0.99)] * 1e3);
+  bench_report(lat[a->n - 1] * 1e3);
+  free(lat);
+  return 0;
+}
+
+/* 16 producers on one context (one connection each from its pool). */
+typedef struct producer {
+  pthread_t th;
+  pthread_barrier_t *go;
+  vc_tenant *t;
+  long first, n;
+  double *lat;
+  int err;
+} producer;
+
+static void *producer_main(void *arg)
+{
+  producer *p = arg;
+
+  pthread_barrier_wait(p->go);
+  for (long i = 0; i < p->n; i++) {
+    double s0 = bench_now();
+    if (lib_send(p->t, p->first + i) != 0) {
+      p->err = 1;
+      return NULL;
+    }
+    p->lat[i] = bench_now() - s0;
+  }
+  return NULL;
+}
+
+static int child_lib_threads(void *arg)
+{
+  lib_args *a = arg;
+  producer pr[MAX_THREADS];
+  pthread_barrier_t go;
+  char path[600];
+  long per = a->n / g_threads, total = per * g_threads;
+  double *lat = calloc((size_t)total, sizeof(double)), t0, dt;
+  int err = 0;
+  lib l;
+
+  fresh_db(path, sizeof(path), "libmt.db");
+  if (lat == NULL || lib_open(&l, path, a->full, 0) != 0)
+    return 1;
+  pthread_barrier_init(&go, NULL, (unsigned)g_threads + 1);
+  for (int i = 0; i < g_threads; i++) {
+    pr[i] = (producer){ 0, &go, l.t, i * per, per, lat + i * per, 0 };
+    pthread_create(&pr[i].th, NULL, producer_main, &pr[i]);
+  }
+  pthread_barrier_wait(&go);
+  t0 = bench_now();
+  for (int i = 0; i < g_threads; i++) {
+    pthread_join(pr[i].th, NULL);
+    err |= pr[i].err;
+  }
+  dt = bench_now() - t0;
+  lib_close(&l);
+  if (err)
+    return 1;
+  qsort(lat, (size_t)total, sizeof(double), cmp_double);
+  bench_report((double)total / dt);
+  bench_report(lat[total / 2] * 1e3);
+  bench_report(lat[(size_t)((double)total * 0.99)] * 1e3);
+  bench_report(lat[total - 1] * 1e3);
+  free(lat);
+  return 0;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+enum {
+  RAW_BATCH, LIB_SEND, LIB_HOSTTX, LIB_HOSTTX_MEM, RAW_SINGLE_N, /* (a) */
+  RAW_SINGLE_F, LIB_SEND_F,                      /* (b) */
+  LIB_THREADS_F, RAW_THREADS_F,                  /* (c) */
+  NMEAS
+};
+
+static const char *const NAMES[NMEAS] = {
+  "raw inserts, 1,000 messages per transaction (NORMAL)",
+  "vc_message_send, one transaction each (NORMAL)",
+  "vc_message_send in the host's transaction of 1,000 (NORMAL)",
+  "  the same, host's connection with temp_store=MEMORY",
+  "raw, one message per transaction (NORMAL)",
+  "raw, one message per transaction (FULL)",
+  "vc_message_send, one after another (FULL)",
+  "vc_message_send, producer threads (FULL)",
+  "raw, producer threads, own connection each (FULL)",
+};
+
+typedef struct meas {
+  bench_stat rate, p50, p99, max, rss, grow, cpu;
+} meas;
+
+static meas g_m[NMEAS];
+static const char *g_only;   /* run only measurements whose name has it */
+
+static int measure(int which, int (*fn)(void *), void *arg)
+{
+  bench_child c;
+
+  if (g_only != NULL && strstr(NAMES[which], g_only) == NULL)
+    return 0;
+  if (bench_run_child(&c, fn, arg) != 0 || c.n < 1) {
+    fprintf(stderr, "bench_enqueue: '%s' failed\n", NAMES[which]);
+    return -1;
+  }
+  bench_stat_add(&g_m[which].rate, c.v[0]);
+  if (c.n >= 3) {
+    bench_stat_add(&g_m[which].p50, c.v[1]);
+    bench_stat_add(&g_m[which].p99, c.v[2]);
+  }
+  if (c.n >= 4)
+    bench_stat_add(&g_m[which].max, c.v[3]);
+  bench_stat_add(&g_m[which].rss, (double)c.maxrss_kb / 1024.0);
+  bench_stat_add(&g_m[which].grow,
+                 (double)(c.maxrss_kb - c.start_rss_kb) / 1024.0);
+  bench_stat_add(&g_m[which].cpu, c.cpu_s);
+  return 0;
+}
+
+static void print_meas(int which, const char *unit)
+{
+  char a[96], b[96], c[96], d[96], e[96], f[96];
+  meas *m = &g_m[which];
+
+  if (m->rate.n == 0)
+    return;
+  printf("  %-62s %s %s/s\n", NAMES[which],
+         bench_stat_fmt(a, sizeof(a), &m->rate, 0), unit);
+  if (m->p50.n > 0)
+    printf("  %-62s latency p50 %s ms, p99 %s ms, max %s ms\n", "",
+           bench_stat_fmt(b, sizeof(b), &m->p50, 3),
+           bench_stat_fmt(c, sizeof(c), &m->p99, 2),
+           bench_stat_fmt(f, sizeof(f), &m->max, 1));
+  printf("  %-62s peak RSS %s MiB, of which %s MiB grown during it\n",
+         "", bench_stat_fmt(d, sizeof(d), &m->rss, 1),
+         bench_stat_fmt(e, sizeof(e), &m->grow, 1));
+}
+
+/* The ratio of two measurements within each run. */
+static void print_ratio(const char *label, int num, int den, double goal,
+                        double scale_den)
+{
+  bench_stat r = { { 0 }, 0 };
+  char buf[96];
+
+  for (int i = 0; i < g_m[num].rate.n && i < g_m[den].rate.n; i++)
+    bench_stat_add(&r, g_m[num].rate.v[i] /
+                         (g_m[den].rate.v[i] * scale_den));
+  if (r.n == 0)
+    return;
+  printf("  ratio %-56s %s", label, bench_stat_fmt(buf, sizeof(buf), &r,
+                                                   3));
+  if (goal > 0)
+    printf("   goal >= %.2f: %s", goal,
+           bench_verdict(bench_stat_median(&r), goal));
+  printf("\n");
+}
+
+static const char *fs_name(const char *dir)
+{
+  struct statfs s;
+
+  if (statfs(dir, &s) != 0)
+    return "?";
+  switch ((unsigned long)s.f_type) {
+  case 0x01021994UL: return "tmpfs (fsync is free: FULL figures mean little)";
+  case 0xEF53UL: return "ext2/3/4";
+  case 0x58465342UL: return "xfs";
+  case 0x9123683EUL: return "btrfs";
+  case 0x794c7630UL: return "overlayfs";
+  default: return "other";
+  }
+}
+
+int main(int argc, char **argv)
+{
+  int runs = 3, quick = bench_quick_env();
+  raw_args ra;
+  lib_args la;
+  char line[96];
+
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0)
+      quick = 1;
+    else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+      runs = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--messages") == 0 && i + 1 < argc)
+      g_messages = atol(argv[++i]);
+    else if (strcmp(argv[i], "--durable") == 0 && i + 1 < argc)
+      g_durable = atol(argv[++i]);
+    else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+      g_threads = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+      g_only = argv[++i];
+    else {
+      fprintf(stderr, "usage: bench_enqueue [--quick] [--runs N] "
+              "[--messages N] [--durable N] [--threads N] "
+              "[--only TEXT]\n");
+      return 2;
+    }
+  }
+  if (quick) {
+    /* Explicit sizes after --quick still win. */
+    int i;
+    for (i = 1; i < argc; i++)
+      if (strcmp(argv[i], "--runs") == 0)
+        break;
+    if (i == argc)
+      runs = 1;
+    for (i = 1; i < argc; i++)
+      if (strcmp(argv[i], "--messages") == 0)
+        break;
+    if (i == argc)
+      g_messages = 2000;
+    for (i = 1; i < argc; i++)
+      if (strcmp(argv[i], "--durable") == 0)
+        break;
+    if (i == argc)
+      g_durable = 200;
+  }
+  if (runs < 1 || runs > BENCH_MAX_RUNS || g_messages < 1 ||
+      g_durable < 1 || g_threads < 1 || g_threads > MAX_THREADS ||
+      g_durable < g_threads) {
+    fprintf(stderr, "bench_enqueue: bad arguments\n");
+    return 2;
+  }
+  bench_dir("vc-bench-enqueue");
+  if (make_template() != 0)
+    return 1;
+  printf("bench_enqueue: %ld messages (a), %ld durable (b, c), %d "
+         "producer threads, %d run(s)%s\n", g_messages, g_durable,
+         g_threads, runs, quick ? " [quick]" : "");
+  printf("  scratch %s on %s; SQLite %s\n", bench_dir_, fs_name(bench_dir_),
+         sqlite3_libversion());
+  printf("  each message: vc_message + vc_job + vc_event rows, WAL,"
+         " foreign_keys=ON\n");
+  for (int r = 0; r < runs; r++) {
+    ra = (raw_args){ 0, g_messages, BATCH };
+    if (measure(RAW_BATCH, child_raw, &ra) != 0)
+      return 1;
+    la = (lib_args){ 0, 0, g_messages };
+    if (measure(LIB_SEND, child_lib, &la) != 0)
+      return 1;
+    la = (lib_args){ 0, 1, g_messages };
+    if (measure(LIB_HOSTTX, child_lib, &la) != 0)
+      return 1;
+    la = (lib_args){ 0, 2, g_messages };
+    if (measure(LIB_HOSTTX_MEM, child_lib, &la) != 0)
+      return 1;
+    ra = (raw_args){ 0, g_durable * 2, 1 };
+    if (measure(RAW_SINGLE_N, child_raw, &ra) != 0)
+      return 1;
+    ra = (raw_args){ 1, g_durable, 1 };
+    if (measure(RAW_SINGLE_F, child_raw, &ra) != 0)
+      return 1;
+    la = (lib_args){ 1, 0, g_durable };
+    if (measure(LIB_SEND_F, child_lib, &la) != 0)
+      return 1;
+    la = (lib_args){ 1, 0, g_durable };
+    if (measure(LIB_THREADS_F, child_lib_threads, &la) != 0)
+      return 1;
+    ra = (raw_args){ 1, g_durable, 1 };
+    if (measure(RAW_THREADS_F, child_raw_threads, &ra) != 0)
+      return 1;
+  }
+
+  printf("\n(a) batched enqueue, synchronous=NORMAL  [median (min..max)]\n");
+  print_meas(RAW_BATCH, "messages");
+  print_meas(LIB_SEND, "messages");
+  print_meas(LIB_HOSTTX, "messages");
+  print_meas(LIB_HOSTTX_MEM, "messages");
+  print_meas(RAW_SINGLE_N, "messages");
+  print_ratio("vc_message_send / raw batched", LIB_SEND, RAW_BATCH, 0.5, 1);
+  print_ratio("vc_message_send in host tx / raw batched", LIB_HOSTTX,
+              RAW_BATCH, 0.5, 1);
+  print_ratio("  the same, temp_store=MEMORY / raw batched",
+              LIB_HOSTTX_MEM, RAW_BATCH, 0.5, 1);
+  print_ratio("vc_message_send / raw one per transaction", LIB_SEND,
+              RAW_SINGLE_N, 0, 1);
+
+  printf("\n(b) single durable enqueue, synchronous=FULL\n");
+  print_meas(RAW_SINGLE_F, "commits");
+  print_meas(LIB_SEND_F, "messages");
+  print_ratio("vc_message_send / raw single commits", LIB_SEND_F,
+              RAW_SINGLE_F, 0.9, 1);
+
+  printf("\n(c) %d concurrent producers, synchronous=FULL, each send "
+         "returns after its commit\n", g_threads);
+  print_meas(LIB_THREADS_F, "messages");
+  print_meas(RAW_THREADS_F, "messages");
+  print_ratio("producers / raw single-commit rate (b)", LIB_THREADS_F,
+              RAW_SINGLE_F, 8.0, 1);
+  print_ratio("raw threads / raw single-commit rate (b)", RAW_THREADS_F,
+              RAW_SINGLE_F, 0, 1);
+  printf("  (the library has no group commit: each send is its own "
+         "BEGIN IMMEDIATE ... COMMIT\n   and its own WAL fsync, so "
+         "producers queue on SQLite's write lock)\n");
+  snprintf(line, sizeof(line), "%.1f", (double)bench_rss_kb() / 1024.0);
+  printf("\npeak RSS: of each measurement's own process (forked from this "
+         "%s MiB one)\n", line);
+  return 0;
+}
