@@ -244,29 +244,41 @@ static void finish(vc__transfer *x, CURLcode code)
                                      : curl_easy_strerror(code));
 }
 
+/* Hand transfer x to the multi handle; on failure it is done with an
+ * error. 1 when it was added. */
+static int start_one(vc__transport *t, vc__transfer *x)
+{
+  int rc = setup(t, x);
+
+  if (rc < 0) {
+    x->done = 1;
+    x->error = rc;
+    snprintf(x->error_text, sizeof(x->error_text), "%s",
+             vc_error_last()->message);
+    return 0;
+  }
+  if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
+    x->done = 1;
+    x->error = VC_ENET;
+    snprintf(x->error_text, sizeof(x->error_text), "cannot queue request");
+    return 0;
+  }
+  return 1;
+}
+
+/*
+ * At most max_connections transfers are in the multi handle at once; the
+ * next starts as one finishes. Transfers queued inside libcurl waiting
+ * for a connection can leave curl_multi_poll sleeping its whole timeout,
+ * and each costs libcurl work on every perform.
+ */
 int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
 {
-  size_t active = 0;
+  size_t next = 0, active = 0;
   int running = 0;
 
-  for (size_t i = 0; i < n; i++) {
-    vc__transfer *x = xfers[i];
-    int rc = setup(t, x);
-    if (rc < 0) {
-      x->done = 1;
-      x->error = rc;
-      snprintf(x->error_text, sizeof(x->error_text), "%s",
-               vc_error_last()->message);
-      continue;
-    }
-    if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
-      x->done = 1;
-      x->error = VC_ENET;
-      snprintf(x->error_text, sizeof(x->error_text), "cannot queue request");
-      continue;
-    }
-    active++;
-  }
+  while (next < n && active < (size_t)t->opts.max_connections)
+    active += (size_t)start_one(t, xfers[next++]);
   while (active > 0) {
     CURLMsg *msg;
     int left;
@@ -284,6 +296,8 @@ int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
         finish(x, msg->data.result);
         active--;
       }
+      while (next < n && active < (size_t)t->opts.max_connections)
+        active += (size_t)start_one(t, xfers[next++]);
     }
     if (active > 0 && running > 0 &&
         curl_multi_poll(t->multi, NULL, 0, 1000, NULL) != CURLM_OK)
