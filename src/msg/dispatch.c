@@ -34,10 +34,11 @@ static const char SQL_LOAD[] =
 static const char SQL_ATTACHMENTS[] =
   "SELECT filename, content_type, data, url FROM vc_message_attachment"
   " WHERE tenant_id = ?1 AND message_id = ?2 ORDER BY seq";
+/* Status 1 is queued and 2 sending (pinned values of vc_msg_status). */
 static const char SQL_ATTEMPT[] =
-  "UPDATE vc_message SET attempts = attempts + 1,"
-  " channel_attempts = channel_attempts + 1, channel_id = ?3"
-  " WHERE tenant_id = ?1 AND id = ?2";
+  "UPDATE vc_message SET status = 2, attempts = attempts + 1,"
+  " channel_attempts = channel_attempts + 1, channel_id = ?3,"
+  " updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND status IN (1, 2)";
 static const char SQL_FAILOVER[] =
   "UPDATE vc_message SET tried_channels = tried_channels || ?3 || ' ',"
   " channel_attempts = 0 WHERE tenant_id = ?1 AND id = ?2";
@@ -212,11 +213,40 @@ static int tried(const plan *p, const char *id)
 
 /* Step 1 for one job, with the batch's connection: load the message and
  * choose its channel (p->routed), or decide its outcome now. */
-static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, int64_t now)
+/* A tenant's channels of one kind, read once per batch. */
+typedef struct candidates {
+  char tenant_id[VC_ID_SIZE];
+  int kind;                  /* 0: nothing cached */
+  vc__route_target list[VC__ROUTE_MAX_CANDIDATES];
+  size_t n;
+} candidates;
+
+static int load_candidates(candidates *c, vc__db *db, const plan *p)
 {
-  vc__route_target cands[VC__ROUTE_MAX_CANDIDATES];
+  int rc;
+
+  if (p->pinned) {
+    c->kind = 0; /* a pinned channel is not the tenant's list */
+    return vc__route_candidates(c->list, &c->n, db, p->job->tenant_id,
+                                p->kind, p->pinned_id);
+  }
+  if (c->kind == p->kind && strcmp(c->tenant_id, p->job->tenant_id) == 0)
+    return 0;
+  c->kind = 0;
+  if ((rc = vc__route_candidates(c->list, &c->n, db, p->job->tenant_id,
+                                 p->kind, NULL)) < 0)
+    return rc;
+  snprintf(c->tenant_id, sizeof(c->tenant_id), "%s", p->job->tenant_id);
+  c->kind = p->kind;
+  return 0;
+}
+
+static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, candidates *cache,
+                    int64_t now)
+{
+  const vc__route_target *cands = cache->list;
   int64_t ready = INT64_MAX;
-  size_t n = 0;
+  size_t n;
   int rc, chosen = -1, untried = 0;
 
   if ((rc = load_message(p, db)) == VC_ENOTFOUND) {
@@ -229,9 +259,9 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, int64_t now)
     p->out->result = VC__JOB_DONE; /* canceled, or already sent */
     return 0;
   }
-  if ((rc = vc__route_candidates(cands, &n, db, p->job->tenant_id, p->kind,
-                                 p->pinned ? p->pinned_id : NULL)) < 0)
+  if ((rc = load_candidates(cache, db, p)) < 0)
     return rc;
+  n = cache->n;
   for (size_t i = 0; i < n && chosen < 0; i++) {
     int64_t at;
     if (tried(p, cands[i].id))
@@ -307,12 +337,13 @@ static void build_one(vc_ctx *ctx, plan *p)
   p->send = 1;
 }
 
-/* Step 2: the attempt is recorded before any byte leaves. */
+/* Step 2: the attempt is recorded before any byte leaves. A message
+ * canceled since step 1 is not sent. */
 static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
 {
-  vc__msg_status_change c = { VC_MSG_SENDING, NULL, NULL, 0, NULL, NULL };
+  int64_t now = vc__now(ctx);
   vc__db *db;
-  int rc, changed;
+  int rc;
 
   if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
     return rc;
@@ -322,11 +353,20 @@ static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
     plan *p = &plans[i];
     if (!p->send)
       continue;
-    c.channel_id = p->target.id;
-    if ((rc = vc__msg_set_status(db, ctx, p->job->tenant_id,
-                                 p->job->subject_id, &c, &changed)) == 0)
-      rc = vc__db_run(db, SQL_ATTEMPT, "ttt", p->job->tenant_id,
-                      p->job->subject_id, p->target.id);
+    if ((rc = vc__db_run(db, SQL_ATTEMPT, "ttti", p->job->tenant_id,
+                         p->job->subject_id, p->target.id, now)) < 0)
+      break;
+    if (vc__db_changes(db) == 0) {
+      /* Canceled (or finished elsewhere) meanwhile: nothing to send. */
+      p->send = 0;
+      p->out->result = VC__JOB_DONE;
+      continue;
+    }
+    if (p->status == VC_MSG_QUEUED)
+      rc = vc__event_append(db, ctx, p->job->tenant_id, "message.sending",
+                            p->job->subject_id,
+                            "{\"status\":\"sending\","
+                            "\"previous\":\"queued\",\"error\":0}");
   }
   if (rc == 0)
     rc = vc__db_commit(db);
@@ -459,12 +499,13 @@ static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
 {
   plan *plans = vc__calloc(n, sizeof(*plans));
   vc__transfer **xfers = vc__calloc(n, sizeof(*xfers));
+  candidates *cache = vc__calloc(1, sizeof(*cache));
   int64_t now = vc__now(ctx);
   size_t nx = 0;
   vc__db *db = NULL;
   int rc;
 
-  if (plans == NULL || xfers == NULL) {
+  if (plans == NULL || xfers == NULL || cache == NULL) {
     rc = vc_error_set_oom();
     goto out;
   }
@@ -475,7 +516,7 @@ static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
     plans[i].job = &jobs[i];
     plans[i].out = &out[i];
     vc__transfer_init(&plans[i].xfer);
-    if ((rc = plan_one(ctx, &plans[i], db, now)) < 0) {
+    if ((rc = plan_one(ctx, &plans[i], db, cache, now)) < 0) {
       /* This message only: retry it later. */
       retry_at(&plans[i], backoff(ctx, plans[i].attempts, now, NULL),
                vc_error_last()->message);
@@ -512,6 +553,7 @@ out:
     plan_free(ctx, &plans[i]);
   vc__free(plans);
   vc__free(xfers);
+  vc__free(cache);
   return rc;
 }
 
