@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/tenant.h"
 #include "core/text.h"
+#include "store/group.h"
 #include "address.h"
 #include "message.h"
 #include "route.h"
@@ -591,14 +592,37 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   return rc;
 }
 
+/* The store part of a send, run in a transaction shared with other
+ * threads' sends (group commit). 1 when an earlier message has the
+ * idempotency key: its id is then in w->id. */
+typedef struct send_write {
+  vc_ctx *ctx;
+  const char *tenant_id;
+  const prepared *p;
+  const vc_message_spec *spec;
+  int64_t now;
+  char new_id[VC_ID_SIZE];
+  char id[VC_ID_SIZE];
+} send_write;
+
+static int write_message(vc__db *db, void *arg)
+{
+  send_write *w = arg;
+  int rc;
+
+  if (w->spec->idempotency_key != NULL &&
+      (rc = find_idempotent(db, w->tenant_id, w->spec->idempotency_key,
+                            w->p->hash, w->id)) != 0)
+    return rc;
+  memcpy(w->id, w->new_id, VC_ID_SIZE);
+  return insert(db, w->ctx, w->tenant_id, w->id, w->p, w->spec, w->now);
+}
+
 int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
                     const vc_message_spec *spec)
 {
-  const char *tenant_id;
-  char id[VC_ID_SIZE];
+  send_write w;
   prepared p;
-  vc_ctx *ctx;
-  vc__db *db = NULL;
   int rc;
 
   VC_ASSERT_ARG(id_out);
@@ -606,33 +630,22 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   VC_ASSERT_ARG(t);
   VC_ASSERT_ARG(spec);
   VC_CHECK_VERSION(spec, VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
-  ctx = vc__tenant_ctx(t);
-  tenant_id = vc_tenant_id(t);
-  if ((rc = prepare(&p, t, spec)) < 0 || (rc = vc__new_id(ctx, id)) < 0)
+  memset(&w, 0, sizeof(w));
+  w.ctx = vc__tenant_ctx(t);
+  w.tenant_id = vc_tenant_id(t);
+  w.p = &p;
+  w.spec = spec;
+  if ((rc = prepare(&p, t, spec)) < 0 ||
+      (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+  w.now = vc__now(w.ctx);
+  if ((rc = vc__store_write_grouped(w.ctx->store, write_message, &w)) < 0)
     goto out;
-  if ((rc = vc__db_begin(db)) < 0)
-    goto out;
-  if (spec->idempotency_key != NULL &&
-      (rc = find_idempotent(db, tenant_id, spec->idempotency_key, p.hash,
-                            id)) != 0) {
-    vc__db_rollback(db);
-    if (rc == 1) {
-      memcpy(id_out, id, VC_ID_SIZE);
-      rc = 0;
-    }
-    goto out;
-  }
-  if ((rc = insert(db, ctx, tenant_id, id, &p, spec, vc__now(ctx))) < 0 ||
-      (rc = vc__db_commit(db)) < 0) {
-    vc__db_rollback(db);
-    goto out;
-  }
-  memcpy(id_out, id, VC_ID_SIZE);
-  vc_ctx_wakeup(ctx);
+  memcpy(id_out, w.id, VC_ID_SIZE);
+  if (rc == 0)
+    vc_ctx_wakeup(w.ctx);
+  rc = 0;
 out:
-  vc__db_release(db);
   prepared_free(&p);
   return rc;
 }

@@ -764,9 +764,9 @@ int main(int argc, char **argv)
               RAW_SINGLE_F, 8.0, 1);
   print_ratio("raw threads / raw single-commit rate (b)", RAW_THREADS_F,
               RAW_SINGLE_F, 0, 1);
-  printf("  (the library has no group commit: each send is its own "
-         "BEGIN IMMEDIATE ... COMMIT\n   and its own WAL fsync, so "
-         "producers queue on SQLite's write lock)\n");
+  printf("  (sends waiting at the same moment share one transaction and "
+         "one WAL fsync:\n   group commit; the raw threads each commit "
+         "alone)\n");
   snprintf(line, sizeof(line), "%.1f", (double)bench_rss_kb() / 1024.0);
   printf("\npeak RSS: of each measurement's own process (forked from this "
          "%s MiB one)\n", line);
