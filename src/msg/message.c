@@ -650,6 +650,97 @@ out:
   return rc;
 }
 
+/* Several sends in one write. A message whose idempotency check fails
+ * fails alone: the check only reads, so the transaction goes on. */
+typedef struct many_write {
+  send_write *w;
+  const int *prepared_rc;      /* messages refused before the store */
+  int *rc;
+  size_t n;
+} many_write;
+
+static int write_many(vc__db *db, void *arg)
+{
+  many_write *m = arg;
+  int accepted = 0;
+
+  for (size_t i = 0; i < m->n; i++) {
+    int rc;
+    if (m->prepared_rc[i] < 0)
+      continue;
+    rc = write_message(db, &m->w[i]);
+    if (rc < 0 && rc != VC_ECONFLICT)
+      return rc; /* a store failure: the whole call fails */
+    m->rc[i] = rc < 0 ? rc : 0;
+    accepted += rc >= 0;
+  }
+  return accepted;
+}
+
+int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
+                         size_t n, char (*ids)[VC_ID_SIZE], int *results)
+{
+  send_write *w = NULL;
+  prepared *p = NULL;
+  int *rc = NULL, accepted = 0;
+  many_write m;
+  vc_ctx *ctx;
+  int64_t now;
+
+  VC_ASSERT_ARG(t);
+  VC_ASSERT_ARG(specs || n == 0);
+  VC_ASSERT_ARG(ids || n == 0);
+  if (n > VC_MESSAGE_SEND_MANY_MAX)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "at most %d messages per call",
+                         VC_MESSAGE_SEND_MANY_MAX);
+  for (size_t i = 0; i < n; i++) {
+    ids[i][0] = '\0';
+    VC_CHECK_VERSION(&specs[i], VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
+  }
+  if (n == 0)
+    return 0;
+  ctx = vc__tenant_ctx(t);
+  w = vc__calloc(n, sizeof(*w));
+  p = vc__calloc(n, sizeof(*p));
+  rc = vc__calloc(2 * n, sizeof(*rc));
+  if (w == NULL || p == NULL || rc == NULL) {
+    accepted = vc_error_set_oom();
+    goto out;
+  }
+  now = vc__now(ctx);
+  for (size_t i = 0; i < n; i++) {
+    w[i].ctx = ctx;
+    w[i].tenant_id = vc_tenant_id(t);
+    w[i].p = &p[i];
+    w[i].spec = &specs[i];
+    w[i].now = now;
+    if ((rc[n + i] = prepare(&p[i], t, &specs[i])) == 0)
+      rc[n + i] = vc__new_id(ctx, w[i].new_id);
+    rc[i] = rc[n + i];
+  }
+  m.w = w;
+  m.prepared_rc = rc + n;
+  m.rc = rc;
+  m.n = n;
+  if ((accepted = vc__store_write_grouped(ctx->store, write_many, &m)) < 0)
+    goto out;
+  for (size_t i = 0; i < n; i++)
+    if (rc[i] == 0)
+      memcpy(ids[i], w[i].id, VC_ID_SIZE);
+  if (accepted > 0)
+    vc_ctx_wakeup(ctx);
+out:
+  for (size_t i = 0; results != NULL && i < n; i++)
+    results[i] = accepted < 0 ? accepted : rc[i];
+  for (size_t i = 0; p != NULL && i < n; i++)
+    prepared_free(&p[i]);
+  vc__free(w);
+  vc__free(p);
+  vc__free(rc);
+  return accepted;
+}
+
 /* ---- cancel ---------------------------------------------------------- */
 
 static const char SQL_CANCEL_JOBS[] =
