@@ -162,6 +162,15 @@ static int finish_one(vc__db *db, const char *owner, const vc__job *job,
                     o->retry_at, o->error);
 }
 
+int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
+                   vc__job_outcome *out)
+{
+  int rc = finish_one(db, owner, job, out);
+
+  out->recorded = rc == 0;
+  return rc;
+}
+
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
                    const vc__job_outcome *o)
 {
@@ -178,7 +187,8 @@ int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
     return rc;
   if ((rc = vc__db_begin(db)) == 0) {
     for (size_t i = 0; i < n && rc == 0; i++)
-      rc = finish_one(db, owner, &jobs[i], &out[i]);
+      if (!out[i].recorded)
+        rc = finish_one(db, owner, &jobs[i], &out[i]);
     if (rc == 0)
       rc = vc__db_commit(db);
     if (rc < 0)
@@ -379,8 +389,11 @@ static void run_singles(vc_ctx *ctx, vc__job_pending *p)
 static int finish_batch(vc_ctx *ctx, vc__engine *engine, vc__job_pending *p)
 {
   int n = (int)p->n;
+  size_t left = 0;
 
-  if (vc__job_finish_many(ctx, engine->owner, p->jobs, p->out, p->n) < 0)
+  for (size_t i = 0; i < p->n; i++)
+    left += !p->out[i].recorded;
+  if (left > 0 && vc__job_finish_many(ctx, engine->owner, p->jobs, p->out, p->n) < 0)
     VC_LOG(ctx, VC_LOG_ERROR, "cannot record %zu job outcomes: %s", p->n,
            vc_error_last()->message);
   pending_free(p);

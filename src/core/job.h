@@ -30,6 +30,8 @@ typedef struct vc__job_outcome {
   int result;            /* a vc__job_result */
   int64_t retry_at;
   char error[256];       /* recorded as last_error on retry */
+  int recorded;          /* the handler applied it to the job row in its
+                            own transaction (vc__job_record) */
 } vc__job_outcome;
 
 /* The engine running a batch: its lease owner name and its transport. */
@@ -82,6 +84,12 @@ int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 /* Claim up to `max` due jobs for `owner`. `*jobs` is allocated. */
 int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
                   vc__job **jobs, size_t *n);
+
+/* Apply an outcome inside the caller's transaction on `db`, so that it
+ * commits with the handler's own changes; sets out->recorded, which the
+ * caller clears again if that transaction rolls back. */
+int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
+                   vc__job_outcome *out);
 
 /* Apply an outcome; a no-op when the lease was lost to another owner. */
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,

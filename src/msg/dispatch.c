@@ -549,7 +549,10 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
   return rc;
 }
 
-static int apply_all(vc_ctx *ctx, plan *plans, size_t n, int64_t now)
+/* Step 4 for the batch, with its jobs' outcomes in the same transaction
+ * (one commit for both). */
+static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
+                     int64_t now)
 {
   vc__db *db;
   int rc;
@@ -561,10 +564,15 @@ static int apply_all(vc_ctx *ctx, plan *plans, size_t n, int64_t now)
   for (size_t i = 0; i < n && rc == 0; i++)
     if (plans[i].result.outcome != 0)
       rc = apply_one(ctx, db, &plans[i], now);
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = vc__job_record(db, engine->owner, plans[i].job, plans[i].out);
   if (rc == 0)
     rc = vc__db_commit(db);
-  if (rc < 0)
+  if (rc < 0) {
     vc__db_rollback(db);
+    for (size_t i = 0; i < n; i++)
+      plans[i].out->recorded = 0;
+  }
 out:
   vc__db_release(db);
   return rc;
@@ -589,12 +597,15 @@ typedef struct batch {
   size_t n, nx;
 } batch;
 
-static void batch_free(vc_ctx *ctx, batch *b)
+static void batch_free(vc_ctx *ctx, vc__engine *engine, batch *b)
 {
   if (b == NULL)
     return;
-  for (size_t i = 0; b->plans != NULL && i < b->n; i++)
+  for (size_t i = 0; b->plans != NULL && i < b->n; i++) {
+    if (engine->transport != NULL)
+      vc__transport_recycle(engine->transport, &b->plans[i].xfer);
     plan_free(ctx, &b->plans[i]);
+  }
   vc__free(b->plans);
   vc__free(b->xfers);
   vc__free(b->cache);
@@ -650,7 +661,7 @@ static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
 }
 
 /* Steps 3's results and 4, once every transfer ended. */
-static int batch_complete(vc_ctx *ctx, batch *b)
+static int batch_complete(vc_ctx *ctx, vc__engine *engine, batch *b)
 {
   int64_t now = vc__now(ctx);
 
@@ -663,7 +674,7 @@ static int batch_complete(vc_ctx *ctx, batch *b)
                       p->result.outcome == VC_SEND_ACCEPTED ||
                       p->result.outcome == VC_SEND_REJECTED, now);
   }
-  return apply_all(ctx, b->plans, b->n, now);
+  return apply_all(ctx, engine, b->plans, b->n, now);
 }
 
 static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
@@ -674,8 +685,8 @@ static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
 
   if ((rc = batch_prepare(ctx, engine, jobs, n, out, &b)) == 0 &&
       (rc = vc__transport_run(engine->transport, b->xfers, b->nx)) == 0)
-    rc = batch_complete(ctx, b);
-  batch_free(ctx, b);
+    rc = batch_complete(ctx, engine, b);
+  batch_free(ctx, engine, b);
   return rc;
 }
 
@@ -690,7 +701,7 @@ static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
 
   *state = NULL;
   if ((rc = batch_prepare(ctx, engine, jobs, n, out, &b)) < 0) {
-    batch_free(ctx, b);
+    batch_free(ctx, engine, b);
     return rc;
   }
   *state = b;
@@ -700,10 +711,9 @@ static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
 static int dispatch_end(vc_ctx *ctx, vc__engine *engine, void *state)
 {
   batch *b = state;
-  int rc = batch_complete(ctx, b);
+  int rc = batch_complete(ctx, engine, b);
 
-  (void)engine;
-  batch_free(ctx, b);
+  batch_free(ctx, engine, b);
   return rc;
 }
 

@@ -24,6 +24,9 @@ struct vc__transport {
    * are in the multi handle. */
   vc__transfer **xfers;
   size_t n, next, active;
+  /* Easy handles of finished transfers, reset for the next ones. */
+  CURL *spare[VC__TRANSPORT_SPARE];
+  size_t nspare;
   /* Loop mode: the host's socket and timer hooks. */
   vc__transport_socket_fn on_socket;
   vc__transport_timer_fn on_timer;
@@ -82,6 +85,8 @@ void vc__transport_free(vc__transport *t)
 {
   if (t == NULL)
     return;
+  while (t->nspare > 0)
+    curl_easy_cleanup(t->spare[--t->nspare]);
   curl_multi_cleanup(t->multi);
   vc__free(t);
 }
@@ -197,6 +202,8 @@ static int setup(vc__transport *t, vc__transfer *x)
   if (x->req.url == NULL)
     return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
                          "the adapter built no request URL");
+  if (e == NULL && t->nspare > 0)
+    e = x->easy = t->spare[--t->nspare];
   if (e == NULL && (e = x->easy = curl_easy_init()) == NULL)
     return vc_error_set_oom();
   for (size_t i = 0; i < x->req.nheaders; i++) {
@@ -335,6 +342,16 @@ int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
   t->xfers = NULL;
   t->n = 0;
   return 0;
+}
+
+void vc__transport_recycle(vc__transport *t, vc__transfer *x)
+{
+  /* Only a finished transfer's handle is out of the multi handle. */
+  if (x->easy == NULL || !x->done || t->nspare >= VC__TRANSPORT_SPARE)
+    return;
+  curl_easy_reset(x->easy);
+  t->spare[t->nspare++] = x->easy;
+  x->easy = NULL;
 }
 
 /* ---- the host's loop ------------------------------------------------- */

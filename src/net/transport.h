@@ -66,6 +66,11 @@ int vc__transport_start(vc__transport *t, vc__transfer **xfers, size_t n);
  * (fd < 0). 1 while transfers remain, 0 when the batch is done, < 0. */
 int vc__transport_action(vc__transport *t, int fd, int events);
 
+/* Keep a finished transfer's libcurl handle for a later transfer, which
+ * saves creating one per request; call before vc__transfer_reset. */
+#define VC__TRANSPORT_SPARE 256
+void vc__transport_recycle(vc__transport *t, vc__transfer *x);
+
 /* A response header of a finished transfer, or NULL. */
 const char *vc__transfer_header(const vc__transfer *x, const char *name);
 
