@@ -29,7 +29,8 @@
 static const char SQL_LOAD[] =
   "SELECT kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
-  " channel_attempts, tried_channels, parts_done FROM vc_message"
+  " channel_attempts, tried_channels, parts_done, attachments"
+  " FROM vc_message"
   " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_ATTACHMENTS[] =
   "SELECT filename, content_type, data, url FROM vc_message_attachment"
@@ -180,6 +181,7 @@ static int load_message(plan *p, vc__db *db)
     p->channel_attempts = (int)vc__stmt_int64(s, 11);
     p->tried = dup_col(s, 12);
     p->parts_done = (int)vc__stmt_int64(s, 13);
+    p->natt = (size_t)vc__stmt_int64(s, 14); /* how many to load */
     /* Once a part went out, the rest follow on the same channel. */
     if (p->parts_done > 0 && p->pinned_id[0] != '\0')
       p->pinned = 1;
@@ -188,8 +190,10 @@ static int load_message(plan *p, vc__db *db)
     rc = VC_ENOTFOUND;
   }
   vc__stmt_done(s);
-  if (rc == 0)
+  if (rc == 0 && p->natt > 0) {
+    p->natt = 0;
     rc = load_attachments(p, db);
+  }
   return rc;
 }
 

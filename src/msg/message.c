@@ -524,9 +524,9 @@ static const char SQL_INSERT[] =
   "INSERT INTO vc_message (tenant_id, id, kind, channel_id, pinned,"
   " to_addr, from_addr, subject, text_body, html_body, metadata,"
   " template_id, template_version, idempotency_key, content_hash, status,"
-  " segments, send_at, created_at, updated_at)"
+  " segments, send_at, created_at, updated_at, attachments)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-  " ?15, 1, ?16, ?17, ?18, ?18)";
+  " ?15, 1, ?16, ?17, ?18, ?18, ?19)";
 static const char SQL_ATTACH[] =
   "INSERT INTO vc_message_attachment (tenant_id, message_id, seq, filename,"
   " content_type, data, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -565,13 +565,14 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   char payload[96];
   int rc;
 
-  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiii", tenant_id, id,
+  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiiii", tenant_id, id,
                   (int64_t)p->kind, p->pinned ? p->channel.id : NULL,
                   (int64_t)p->pinned, p->to, s->from, p->body.subject,
                   p->body.text, p->body.html, s->metadata_json,
                   p->body.template_id[0] ? p->body.template_id : NULL,
                   (int64_t)p->body.template_version, s->idempotency_key,
-                  p->hash, (int64_t)p->segments, due, now);
+                  p->hash, (int64_t)p->segments, due, now,
+                  (int64_t)s->nattachments);
   for (size_t i = 0; rc == 0 && i < s->nattachments; i++) {
     const vc_attachment *a = &s->attachments[i];
     if (a->data != NULL)
