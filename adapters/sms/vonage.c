@@ -1379,10 +1379,10 @@ int vc__vonage_verify(const void *state, const vc_http_request *req,
 }
 
 static int vn_verify_webhook(void *state, const vc_http_request *req,
-                             const char *url, int64_t now_ms)
+                             vc_webhook_env *env)
 {
-  VC_UNUSED(url);
-  return vc__vonage_verify(state, req, now_ms);
+  VC_ASSERT_ARG(env);
+  return vc__vonage_verify(state, req, vc_webhook_env_now(env));
 }
 
 /* ------------------------------------------------------------------ */
