@@ -80,6 +80,7 @@ typedef struct vn_state {
   char *sig_secret;             /* secret, wiped; NULL: no webhooks */
   size_t sig_secret_len;
   int method;                   /* VC__VONAGE_* */
+  int sign_requests;            /* sig instead of api_secret on sends */
   char currency[4];
   char *send_url;               /* {base_url}/sms/json */
 } vn_state;
@@ -345,14 +346,20 @@ static const struct {
 static int read_config(vn_state *st, const cJSON *cfg)
 {
   static const char *const known[] = {
-    "base_url", "signature_method", "currency"
+    "base_url", "signature_method", "currency", "sign_requests"
   };
+  const cJSON *sign;
   const char *base, *method, *cur;
   int rc;
 
   if ((rc = check_keys(cfg, "config", known, VC_ARRAY_SIZE(known),
-                       1)) < 0 ||
-      (rc = get_str(&base, cfg, "config", "base_url")) < 0 ||
+                       1)) < 0)
+    return rc;
+  sign = cJSON_GetObjectItemCaseSensitive(cfg, "sign_requests");
+  if (sign != NULL && !cJSON_IsBool(sign))
+    return BAD_INPUT("config.sign_requests must be true or false");
+  st->sign_requests = cJSON_IsTrue(sign);
+  if ((rc = get_str(&base, cfg, "config", "base_url")) < 0 ||
       (rc = get_str(&method, cfg, "config", "signature_method")) < 0 ||
       (rc = get_str(&cur, cfg, "config", "currency")) < 0)
     return rc;
@@ -405,14 +412,14 @@ static int read_credentials(vn_state *st, const cJSON *cred)
       (rc = get_str(&secret, cred, "credentials", "api_secret")) < 0 ||
       (rc = get_str(&sig, cred, "credentials", "signature_secret")) < 0)
     return rc;
-  if (key == NULL || secret == NULL)
+  if (key == NULL || (secret == NULL && !st->sign_requests))
     return BAD_INPUT("credentials.api_key and credentials.api_secret "
                      "are required");
   if (strnlen(key, API_KEY_LEN + 1) != API_KEY_LEN ||
       !all_of(key, API_KEY_LEN, is_alnum))
     return BAD_INPUT("credentials.api_key must be %d letters or digits",
                      API_KEY_LEN);
-  if (!printable(secret, API_SECRET_MIN, API_SECRET_MAX))
+  if (secret != NULL && !printable(secret, API_SECRET_MIN, API_SECRET_MAX))
     return BAD_INPUT("credentials.api_secret must be %d to %d printable "
                      "characters without spaces", API_SECRET_MIN,
                      API_SECRET_MAX);
@@ -428,8 +435,13 @@ static int read_credentials(vn_state *st, const cJSON *cred)
   if (sig == NULL && st->method != VC__VONAGE_SIG_NONE)
     return BAD_INPUT("config.signature_method needs "
                      "credentials.signature_secret");
+  /* Vonage signs requests with the sig methods; a JWT is for webhooks
+   * only. */
+  if (st->sign_requests && (sig == NULL || st->method == VC__VONAGE_JWT))
+    return BAD_INPUT("config.sign_requests needs a signature_secret and "
+                     "a signature_method other than jwt");
   memcpy(st->api_key, key, API_KEY_LEN + 1);
-  if ((st->api_secret = vc__strdup(secret)) == NULL)
+  if (secret != NULL && (st->api_secret = vc__strdup(secret)) == NULL)
     return vc_error_set_oom();
   if (sig != NULL) {
     if ((st->sig_secret = vc__strdup(sig)) == NULL)
@@ -574,10 +586,21 @@ static int check_outbound(vn_out *o, const vc_outbound *msg)
   return 0;
 }
 
+/* Add a parameter to the list a request is built from. */
+static void param_add(vc__form *f, const char *name, const char *value)
+{
+  f->pairs[f->n].name = (char *)name;
+  f->pairs[f->n].value = (char *)value;
+  f->n++;
+}
+
 static int vn_build_send(void *state, const vc_outbound *msg,
                          vc_http_out *req)
 {
   const vn_state *st = state;
+  vc__form_pair pairs[12];
+  vc__form f = { pairs, 0 };
+  char ts[24], sig[VC__VONAGE_SIG_MAX];
   vn_out o;
   int rc;
 
@@ -587,23 +610,43 @@ static int vn_build_send(void *state, const vc_outbound *msg,
   VC_CHECK_VERSION(msg, VC_OUTBOUND_VERSION, "vc_outbound");
   if ((rc = check_outbound(&o, msg)) < 0)
     return rc;
+  param_add(&f, "api_key", st->api_key);
+  if (!st->sign_requests)
+    param_add(&f, "api_secret", st->api_secret);
+  param_add(&f, "from", o.from);
+  param_add(&f, "to", o.to);
+  param_add(&f, "text", msg->text);
+  if (o.unicode)
+    param_add(&f, "type", "unicode");
+  if (o.callback)
+    param_add(&f, "callback", msg->status_callback_url);
+  if (msg->message_id != NULL && msg->message_id[0] != '\0')
+    param_add(&f, "client-ref", msg->message_id);
+  if (st->sign_requests) {
+    /* A signed request: the signature secret signs every parameter and
+     * the time instead of the API secret travelling (providers.md 9.5);
+     * the clock is the context's. */
+    if (msg->now_ms <= 0)
+      return BAD_INPUT("a signed Vonage request needs the time "
+                       "(vc_outbound.now_ms)");
+    snprintf(ts, sizeof(ts), "%lld", (long long)(msg->now_ms / 1000));
+    param_add(&f, "timestamp", ts);
+    if ((rc = vc__vonage_sig(sig, st->method, st->sig_secret,
+                             st->sig_secret_len, &f, 0)) < 0)
+      return rc;
+    /* As Vonage writes them: md5hash in lower case, HMACs in upper. */
+    for (char *c = sig; st->method != VC__VONAGE_MD5HASH && *c; c++)
+      if (*c >= 'a' && *c <= 'f')
+        *c = (char)(*c - 'a' + 'A');
+    param_add(&f, "sig", sig);
+  }
   if ((rc = vc_http_out_set_target(req, "POST", st->send_url)) < 0 ||
-      (rc = vc_http_out_add_header(req, "Accept",
-                                   "application/json")) < 0 ||
-      (rc = vc_http_out_form_add(req, "api_key", st->api_key)) < 0 ||
-      (rc = vc_http_out_form_add(req, "api_secret", st->api_secret)) < 0 ||
-      (rc = vc_http_out_form_add(req, "from", o.from)) < 0 ||
-      (rc = vc_http_out_form_add(req, "to", o.to)) < 0 ||
-      (rc = vc_http_out_form_add(req, "text", msg->text)) < 0 ||
-      (o.unicode &&
-       (rc = vc_http_out_form_add(req, "type", "unicode")) < 0) ||
-      (o.callback &&
-       (rc = vc_http_out_form_add(req, "callback",
-                                  msg->status_callback_url)) < 0) ||
-      (msg->message_id != NULL && msg->message_id[0] != '\0' &&
-       (rc = vc_http_out_form_add(req, "client-ref",
-                                  msg->message_id)) < 0))
+      (rc = vc_http_out_add_header(req, "Accept", "application/json")) < 0)
     return rc;
+  for (size_t i = 0; i < f.n; i++)
+    if ((rc = vc_http_out_form_add(req, f.pairs[i].name,
+                                   f.pairs[i].value)) < 0)
+      return rc;
   return 0;
 }
 
@@ -1551,21 +1594,67 @@ static int parse_inbound(const vc__form *f, vc_event_sink *sink)
   return vc_event_sink_inbound(sink, &m);
 }
 
+/*
+ * The single-use value of a verified webhook: the `nonce` Vonage signs
+ * with a `sig`, or the JWT's jti. Vonage sends a new one with every
+ * request it makes, so a second request with the same one is a replay
+ * (or our own answer lost): "" when the request has none.
+ */
+static int replay_key(char out[ID_MAX + 8], const vn_state *st,
+                      const vc_http_request *req, const vc__form *f)
+{
+  const char *v = NULL;
+  jwt j;
+  int rc;
+
+  out[0] = '\0';
+  if (st == NULL || st->sig_secret == NULL)
+    return 0;
+  if (st->method != VC__VONAGE_JWT) {
+    v = vc__form_get(f, "nonce");
+    if (v != NULL && !printable(v, 1, ID_MAX))
+      return BAD_INPUT("webhook has a malformed nonce");
+    if (v != NULL)
+      snprintf(out, ID_MAX + 8, "nonce:%s", v);
+    return 0;
+  }
+  if ((rc = jwt_read(&j, req)) < 0)
+    return rc;
+  v = json_str(j.claims, "jti");
+  if (v != NULL && !printable(v, 1, ID_MAX))
+    rc = BAD_INPUT("JWT has a malformed jti");
+  else if (v != NULL)
+    snprintf(out, ID_MAX + 8, "jti:%s", v);
+  jwt_free(&j);
+  return rc;
+}
+
 static int vn_parse_webhook(void *state, const vc_http_request *req,
                             vc_event_sink *sink)
 {
   vc__form f = { NULL, 0 };
+  char once[ID_MAX + 8];
   int rc;
 
-  VC_UNUSED(state);
   VC_ASSERT_ARG(req);
   VC_ASSERT_ARG(sink);
   if ((rc = read_params(&f, req)) < 0)
     return rc;
+  if ((rc = replay_key(once, state, req, &f)) < 0)
+    goto out;
+  if (once[0] != '\0' && (rc = vc_event_sink_once(sink, once)) < 0) {
+    /* Seen before: answered, applied never. */
+    if (rc == VC_EEXISTS) {
+      vc_error_clear();
+      rc = 0;
+    }
+    goto out;
+  }
   if (vc__form_get(&f, "status") != NULL)
     rc = parse_receipt(&f, sink);
   else
     rc = parse_inbound(&f, sink);
+out:
   vc__form_free(&f);
   return rc;
 }

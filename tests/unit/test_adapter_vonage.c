@@ -262,6 +262,12 @@ static void test_vonage__init_ok(void)
   VN->fini(state_new("{\"base_url\": \"https://rest.nexmo.com/\", "
                      "\"currency\": \"usd\"}", CREDS));
   VN->fini(state_new("{\"base_url\": \"http://127.0.0.1:8080\"}", CREDS));
+  /* signed requests need no API secret */
+  VN->fini(state_new("{\"signature_method\": \"md5hash\", "
+                     "\"sign_requests\": true}",
+                     "{\"api_key\": \"" API_KEY "\", \"signature_secret\": "
+                     "\"" SIG_SECRET "\"}"));
+  VN->fini(state_new("{\"sign_requests\": false}", CREDS));
   for (size_t i = 0; i < VC_ARRAY_SIZE(methods); i++)
     VN->fini(signed_state(methods[i]));
   VN->fini(NULL);
@@ -294,6 +300,14 @@ static void test_vonage__init_bad(void)
       "needs credentials.signature_secret", VC_EINVALID },
     { "{}", SIGNED_CREDS, "needs config.signature_method", VC_EINVALID },
     { "{\"currency\": \"EURO\"}", CREDS, "ISO 4217", VC_EINVALID },
+    { "{\"sign_requests\": 1}", CREDS, "true or false", VC_EINVALID },
+    { "{\"sign_requests\": true}", CREDS, "needs a signature_secret",
+      VC_EINVALID },
+    { "{\"sign_requests\": true, \"signature_method\": \"jwt\"}",
+      SIGNED_CREDS, "other than jwt", VC_EINVALID },
+    { "{\"sign_requests\": false, \"signature_method\": \"md5hash\"}",
+      "{\"api_key\": \"" API_KEY "\", \"signature_secret\": \"" SIG_SECRET
+      "\"}", "are required", VC_EINVALID },
     { "{}", "{}", "are required", VC_EINVALID },
     { "{}", "{\"api_key\": \"abcd1234\"}", "are required", VC_EINVALID },
     { "{}", "{\"api_key\": \"abcd123\", \"api_secret\": \"" API_SECRET
@@ -367,6 +381,49 @@ static void test_vonage__build_send_basic(void)
             "&to=447700900000&text=hello");
   vc__http_out_reset(&req);
   VN->fini(st);
+}
+
+/* A signed request (Python: the parameters sorted by name, "&name=value"
+ * each with '&' and '=' in text as '_', then hashlib.md5(s +
+ * SIG_SECRET).hexdigest() and hmac.new(SIG_SECRET, s,
+ * hashlib.sha512).hexdigest().upper()). */
+static void test_vonage__build_send_signed(void)
+{
+  static const struct {
+    const char *method, *sig;
+  } cases[] = {
+    { "md5hash", "26dc07ef85ebfc913b2328ce6d6f790c" },
+    { "sha512hmac",
+      "A255265F73DE598904BB8DC9502A0087295600FE660F1A0EB62ACBB78B98C830"
+      "0808CF0FC5A3DA0A449722A840CBD145180639C613271EBDB1B21EA2B42B5232" },
+  };
+  char config[128], want[1024];
+
+  for (size_t i = 0; i < VC_ARRAY_SIZE(cases); i++) {
+    void *st;
+    vc_outbound m = outbound("+14155550100", "AcmeInc", "hi & bye=1");
+    vc_http_out req;
+
+    snprintf(config, sizeof(config), "{\"signature_method\": \"%s\", "
+             "\"sign_requests\": true}", cases[i].method);
+    st = state_new(config, SIGNED_CREDS);
+    m.now_ms = INT64_C(1700000000999);
+    CHECK_OK(build(st, &m, &req));
+    snprintf(want, sizeof(want), "api_key=abcd1234&from=AcmeInc"
+             "&to=14155550100&text=hi+%%26+bye%%3D1&callback=https%%3A%%2F%%2F"
+             "hooks.example.com%%2Fwebhooks%%2F01J9ZK0000000000000000CHAN"
+             "&client-ref=" MSG_ID "&timestamp=1700000000&sig=%s",
+             cases[i].sig);
+    /* the API secret never travels */
+    CHECK_STR(body_of(&req), want);
+    vc__http_out_reset(&req);
+    /* no clock, no signed request */
+    m.now_ms = 0;
+    CHECK(build(st, &m, &req) == VC_EINVALID);
+    CHECK(strstr(vc_error_last()->message, "now_ms") != NULL);
+    vc__http_out_reset(&req);
+    VN->fini(st);
+  }
 }
 
 static void test_vonage__build_send_unicode(void)
@@ -1248,6 +1305,66 @@ static void test_vonage__webhook_inbound(void)
   CHECK(s.ninbound == 0 && s.nstatus == 0);
 }
 
+/* The single-use values parse_webhook records. */
+static char g_once[4][96];
+static int g_nonce_seen;
+
+static int record_once(void *payload, const char *key)
+{
+  (void)payload;
+  snprintf(g_once[g_nonce_seen++ % 4], sizeof(g_once[0]), "%s", key);
+  /* the second time round, the core has seen it */
+  return g_nonce_seen > 1 ? vc_error_set_str(VC_ERRCLASS_ADAPTER, VC_EEXISTS,
+                                             "webhook nonce already used")
+                          : 0;
+}
+
+static void test_vonage__webhook_replays(void)
+{
+  void *st = signed_state("sha256hmac"), *jw = signed_state("jwt");
+  vc_event_sink sink;
+  seen s;
+  hook k;
+
+  /* the nonce of a `sig`: recorded, then a replay applies nothing */
+  g_nonce_seen = 0;
+  for (int round = 0; round < 2; round++) {
+    memset(&s, 0, sizeof(s));
+    vc__sink_init(&sink, on_status, on_inbound, &s);
+    vc__sink_set_once(&sink, record_once);
+    hook_set(&k, "POST", "/webhooks/ch", FORM,
+             DLR_Q "&sig=" DLR_SHA256, NULL);
+    CHECK_OK(VN->parse_webhook(st, &k.req, &sink));
+    vc__sink_fini(&sink);
+    CHECK(s.nstatus == (round == 0 ? 1 : 0));
+  }
+  CHECK(g_nonce_seen == 2);
+  CHECK_STR(g_once[0], "nonce:ec11dd3e-1e7f-4db5-9467-82b02cd223b9");
+  /* a JWT's jti */
+  g_nonce_seen = 0;
+  memset(&s, 0, sizeof(s));
+  vc__sink_init(&sink, on_status, on_inbound, &s);
+  vc__sink_set_once(&sink, record_once);
+  hook_set(&k, "POST", "/webhooks/ch", "application/json", JWT_BODY,
+           JWT_OK);
+  CHECK_OK(VN->parse_webhook(jw, &k.req, &sink));
+  vc__sink_fini(&sink);
+  CHECK(s.nstatus == 1 && g_nonce_seen == 1);
+  CHECK_STR(g_once[0], "jti:c3b0a7e2-5d1f-4c55-9b0e-2f8a1f0d9e11");
+  /* a nonce with a space is refused before anything is recorded */
+  g_nonce_seen = 0;
+  memset(&s, 0, sizeof(s));
+  vc__sink_init(&sink, on_status, on_inbound, &s);
+  vc__sink_set_once(&sink, record_once);
+  hook_set(&k, "POST", "/webhooks/ch", FORM,
+           "messageId=1&status=delivered&nonce=a+b", NULL);
+  CHECK(VN->parse_webhook(st, &k.req, &sink) == VC_EINVALID);
+  vc__sink_fini(&sink);
+  CHECK(s.nstatus == 0 && g_nonce_seen == 0);
+  VN->fini(st);
+  VN->fini(jw);
+}
+
 static void test_vonage__webhook_bad_input(void)
 {
   static const struct {
@@ -1325,6 +1442,7 @@ VC_TESTS(
   VC_TEST(test_vonage__init_ok),
   VC_TEST(test_vonage__init_bad),
   VC_TEST(test_vonage__build_send_basic),
+  VC_TEST(test_vonage__build_send_signed),
   VC_TEST(test_vonage__build_send_unicode),
   VC_TEST(test_vonage__build_send_callback_limit),
   VC_TEST(test_vonage__build_send_errors),
@@ -1339,5 +1457,6 @@ VC_TESTS(
   VC_TEST(test_vonage__jwt),
   VC_TEST(test_vonage__webhook_receipts),
   VC_TEST(test_vonage__webhook_inbound),
+  VC_TEST(test_vonage__webhook_replays),
   VC_TEST(test_vonage__webhook_bad_input),
 )
