@@ -1605,7 +1605,7 @@ static int replay_key(char out[ID_MAX + 8], const vn_state *st,
 {
   const char *v = NULL;
   jwt j;
-  int rc;
+  int rc = 0;
 
   out[0] = '\0';
   if (st == NULL || st->sig_secret == NULL)
@@ -1618,8 +1618,9 @@ static int replay_key(char out[ID_MAX + 8], const vn_state *st,
       snprintf(out, ID_MAX + 8, "nonce:%s", v);
     return 0;
   }
-  if ((rc = jwt_read(&j, req)) < 0)
-    return rc;
+  /* verify_webhook read it already: failing now is a malformed call */
+  if (jwt_read(&j, req) < 0)
+    return BAD_INPUT("webhook has no readable JWT");
   v = json_str(j.claims, "jti");
   if (v != NULL && !printable(v, 1, ID_MAX))
     rc = BAD_INPUT("JWT has a malformed jti");
