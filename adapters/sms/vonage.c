@@ -13,10 +13,12 @@
  * config:      {"base_url": "https://rest.nexmo.com",
  *               "signature_method": "md5hash" | "md5hmac" | "sha1hmac" |
  *                                   "sha256hmac" | "sha512hmac" | "jwt",
+ *               "sign_requests": false,
  *               "currency": "EUR"}                   every key optional
  * credentials: {"api_key": "...", "api_secret": "...",
  *               "signature_secret": "..."}
- * A channel without a signature secret accepts no webhooks at all.
+ * A channel without a signature secret accepts no webhooks at all. With
+ * sign_requests, sends carry timestamp and sig instead of api_secret.
  *
  * Vonage splits a long text itself: one request, one message id per
  * part, one delivery receipt per part. Every receipt names our message
