@@ -633,22 +633,36 @@ out:
 /* ------------------------------------------------------------------ */
 /* parse_send                                                          */
 
+/* A response body as a C string (the transport's may hold anything):
+ * 0 with a copy in *out, or -1 when there is none worth reading. */
+static int body_text(vc_buf *out, const vc_http_response *res)
+{
+  if (res->body.ptr == NULL || res->body.size == 0 ||
+      res->body.size > ERROR_BODY_MAX ||
+      memchr(res->body.ptr, '\0', res->body.size) != NULL ||
+      vc__buf_put(out, res->body.ptr, res->body.size) < 0) {
+    vc_buf_dispose(out);
+    return -1;
+  }
+  return 0;
+}
+
 /* Mailgun's text for an error: {"message": ...} (or "error"), else a
  * plain-text body such as 401's "Forbidden". */
 static void error_detail(const vc_http_response *res, vc_send_result *out)
 {
   const cJSON *m;
   cJSON *root = NULL;
-  const char *body = res->body.ptr;
-  size_t len = res->body.size;
+  vc_buf text = VC_BUF_INIT;
+  const char *body;
 
   snprintf(out->provider_code, sizeof(out->provider_code), "%d",
            res->status);
   snprintf(out->error_message, sizeof(out->error_message),
            "HTTP %d from Mailgun", res->status);
-  if (body == NULL || len == 0 || len > ERROR_BODY_MAX ||
-      memchr(body, '\0', len) != NULL)
+  if (body_text(&text, res) < 0)
     return;
+  body = text.ptr;
   if (vc__json_parse(&root, "error body", body, ERROR_BODY_MAX,
                      JSON_DEPTH_MAX, 1) == 0) {
     m = cJSON_GetObjectItemCaseSensitive(root, "message");
@@ -666,6 +680,7 @@ static void error_detail(const vc_http_response *res, vc_send_result *out)
       snprintf(out->error_message, sizeof(out->error_message),
                "HTTP %d from Mailgun", res->status);
   }
+  vc_buf_dispose(&text);
   vc_error_clear();
 }
 
@@ -673,16 +688,19 @@ static void error_detail(const vc_http_response *res, vc_send_result *out)
  * printable token that fits. */
 static void take_id(const vc_http_response *res, vc_send_result *out)
 {
+  int rc;
   const cJSON *id;
   cJSON *root = NULL;
+  vc_buf text = VC_BUF_INIT;
   const char *v;
   size_t n;
 
-  if (res->body.ptr == NULL || res->body.size == 0 ||
-      res->body.size > ERROR_BODY_MAX ||
-      memchr(res->body.ptr, '\0', res->body.size) != NULL ||
-      vc__json_parse(&root, "response", res->body.ptr, ERROR_BODY_MAX,
-                     JSON_DEPTH_MAX, 1) < 0) {
+  if (body_text(&text, res) < 0)
+    return;
+  rc = vc__json_parse(&root, "response", text.ptr, ERROR_BODY_MAX,
+                      JSON_DEPTH_MAX, 1);
+  vc_buf_dispose(&text);
+  if (rc < 0) {
     vc_error_clear();
     return;
   }
@@ -1316,8 +1334,9 @@ static int mg_parse_webhook(void *state, const vc_http_request *req,
   VC_ASSERT_ARG(req->body != NULL || req->body_len == 0);
   if ((rc = body_parse(&b, req)) < 0)
     goto out;
-  if (b.token == NULL || b.token[0] == '\0') {
-    rc = BAD_INPUT("webhook has no token");
+  if (b.token == NULL || b.token[0] == '\0' ||
+      strnlen(b.token, TOKEN_MAX + 1) > TOKEN_MAX) {
+    rc = BAD_INPUT("webhook has no token of 1 to %d bytes", TOKEN_MAX);
     goto out;
   }
   /* Every token once: the signature does not cover the body, so a token
