@@ -30,6 +30,9 @@ typedef struct vc_sim vc_sim;
 #define VC_SIM_TWILIO_AUTH_TOKEN "f0e1d2c3b4a5968778695a4b3c2d1e0f"
 #define VC_SIM_SENDGRID_API_KEY \
   "SG.c2ltdWxhdG9yLWtleS0w.c2ltdWxhdG9yLXNlY3JldC1mb3ItdGVzdHMtb25seS0w"
+#define VC_SIM_VONAGE_API_KEY "a1b2c3d4"
+#define VC_SIM_VONAGE_API_SECRET "S1mulat0rSecret0"
+#define VC_SIM_VONAGE_SIGNATURE_SECRET "simulator-signature-secret-0123456789"
 #define VC_SIM_MAILGUN_API_KEY "0123456789abcdef0123456789abcdef-0a1b2c3d-4e5f6a7b"
 #define VC_SIM_MAILGUN_DOMAIN "mg.sim.example"
 #define VC_SIM_MAILGUN_SIGNING_KEY "a1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -66,6 +69,9 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   sendgrid.api_key     the only Bearer token accepted
  *   sendgrid.public_key  read-only: base64 DER SPKI of the P-256 key that
  *                        signs event webhooks
+ *   vonage.*             api_key, api_secret, signature_secret,
+ *                        signature_method, webhook_format, barred, price,
+ *                        network (tests/sim/README.md)
  *   mailgun.api_key      the only Basic password accepted (user "api")
  *   mailgun.domain       the only sending domain; others are 404
  *   mailgun.signing_key  HMAC-SHA256 key of webhooks and inbound posts
@@ -77,6 +83,16 @@ int vc_sim_get(vc_sim *s, const char *key, char *buf, size_t size);
 
 /* The SendGrid event-webhook verification key (base64 DER SPKI). */
 const char *vc_sim_sendgrid_public_key(vc_sim *s);
+
+/*
+ * Post an inbound SMS the way Vonage does, to `url` (NULL: the Vonage
+ * webhook URL): msisdn = from, to, text, type, keyword, messageId and
+ * message-timestamp, signed per vonage.signature_method. Numbers may
+ * have a '+', which is dropped. Subject to the webhook delay and
+ * duplicates. 0, or -EINVAL (no URL), -ENOMEM.
+ */
+int vc_sim_vonage_inbound(vc_sim *s, const char *url, const char *from,
+                          const char *to, const char *text);
 
 /*
  * Mailgun: post a message received by a route (the forward() action) to
