@@ -1066,8 +1066,8 @@ static void test_mailgun__parse_malformed(void)
     "{\"signature\": {\"timestamp\": \"" TV_TS "\", \"token\": \"" TV_TOKEN
     "\", \"signature\": \"" TV_SIG "\"}, \"event-data\": {\"event\": "
     "\"delivered\"}} trailing",
-    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-    "]]]]]]]]]",
+    ("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+     "]]]]]]]]]"),
   };
   void *st = state_new(CONFIG, CREDS);
 
