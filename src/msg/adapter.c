@@ -19,6 +19,7 @@ typedef struct vc__adapter_registry {
 static const vc_adapter *const BUILTINS[] = {
   /* one line per adapter, e.g. &vc__adapter_twilio_sms, */
   &vc__adapter_sendgrid,
+  &vc__adapter_mailgun,
   &vc__adapter_twilio_sms,
   &vc__adapter_vonage_sms,
   &vc__adapter_sandbox_email,

@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/buf.h"
 #include "core/codec.h"
+#include "core/random.h"
 #include "http_out.h"
 
 #include <stdio.h>
@@ -115,6 +116,8 @@ int vc_http_out_set_body(vc_http_out *req, const void *data, size_t len)
   VC_ASSERT_ARG(data != NULL || len == 0);
   vc__buf_wipe(&req->body);
   req->form = 0;
+  req->multipart = 0;
+  req->tail = 0;
   return vc__buf_put(&req->body, data ? data : "", len);
 }
 
@@ -126,6 +129,10 @@ int vc_http_out_form_add(vc_http_out *req, const char *name,
   VC_ASSERT_ARG(req);
   VC_ASSERT_ARG(name);
   VC_ASSERT_ARG(value);
+  if (req->multipart)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "the body is multipart/form-data: add fields "
+                         "with vc_http_out_multipart_add");
   if (!req->form) {
     vc__buf_wipe(&req->body);
     if ((rc = vc_http_out_add_header(
@@ -139,6 +146,130 @@ int vc_http_out_form_add(vc_http_out *req, const char *name,
       (rc = vc__buf_puts(&req->body, "=")) < 0)
     return rc;
   return vc__form_encode(&req->body, value, strlen(value));
+}
+
+/* Drop every header named `name`. */
+static void remove_header(vc_http_out *req, const char *name)
+{
+  size_t n = strlen(name), j = 0;
+
+  for (size_t i = 0; i < req->nheaders; i++) {
+    if (strncasecmp(req->headers[i], name, n) == 0 &&
+        req->headers[i][n] == ':') {
+      vc__wipe(req->headers[i], strlen(req->headers[i]));
+      vc__free(req->headers[i]);
+    } else {
+      req->headers[j++] = req->headers[i];
+    }
+  }
+  req->nheaders = j;
+}
+
+/* A name or filename inside a quoted-string, as browsers write it
+ * (WHATWG's multipart/form-data encoding): LF, CR and '"' become %0A,
+ * %0D and %22; everything else is kept. */
+static int put_quoted(vc_buf *b, const char *s)
+{
+  int rc = vc__buf_puts(b, "\"");
+
+  for (; rc == 0 && *s; s++)
+    rc = *s == '\n' ? vc__buf_puts(b, "%0A")
+       : *s == '\r' ? vc__buf_puts(b, "%0D")
+       : *s == '"' ? vc__buf_puts(b, "%22")
+       : vc__buf_put(b, s, 1);
+  return rc == 0 ? vc__buf_puts(b, "\"") : rc;
+}
+
+/* The first multipart field: a fresh body and Content-Type. */
+static int multipart_start(vc_http_out *req)
+{
+  uint8_t rnd[16];
+  char hex[33], ct[96];
+  int rc;
+
+  if ((rc = vc__random_os(rnd, sizeof(rnd))) < 0)
+    return rc;
+  vc__hex_encode(hex, rnd, sizeof(rnd));
+  /* Dashes and a random part: no body the adapter did not choose can
+   * predict it. */
+  snprintf(req->boundary, sizeof(req->boundary), "----vc%s", hex);
+  snprintf(ct, sizeof(ct), "multipart/form-data; boundary=%s",
+           req->boundary);
+  remove_header(req, "Content-Type");
+  if ((rc = vc_http_out_add_header(req, "Content-Type", ct)) < 0)
+    return rc;
+  vc__buf_wipe(&req->body);
+  req->form = 0;
+  req->multipart = 1;
+  req->tail = 0;
+  return 0;
+}
+
+int vc_http_out_multipart_add(vc_http_out *req, const char *name,
+                              const char *filename,
+                              const char *content_type, const void *data,
+                              size_t len)
+{
+  vc_buf part = VC_BUF_INIT;
+  char delim[48];
+  size_t dl, closing;
+  int rc;
+
+  VC_ASSERT_ARG(req);
+  VC_ASSERT_ARG(name);
+  VC_ASSERT_ARG(data != NULL || len == 0);
+  if (name[0] == '\0')
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "a multipart field needs a name");
+  if (content_type != NULL &&
+      (content_type[0] == '\0' || !clean_line(content_type) ||
+       strlen(content_type) > 255))
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "invalid content type for field '%.64s'", name);
+  if (req->form)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "the body is a form: a request cannot mix "
+                         "urlencoded and multipart fields");
+  if (!req->multipart && (rc = multipart_start(req)) < 0)
+    return rc;
+  dl = (size_t)snprintf(delim, sizeof(delim), "--%s", req->boundary);
+  /* The boundary is random, so this never happens by chance; it is
+   * still checked, since the part would end the body early. */
+  if (len >= dl && memmem(data, len, delim, dl) != NULL)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "field '%.64s' contains the multipart boundary",
+                         name);
+  if ((rc = vc__buf_printf(&part, "%s\r\nContent-Disposition: form-data; "
+                           "name=", delim)) < 0 ||
+      (rc = put_quoted(&part, name)) < 0 ||
+      (filename != NULL &&
+       ((rc = vc__buf_puts(&part, "; filename=")) < 0 ||
+        (rc = put_quoted(&part, filename)) < 0)) ||
+      (rc = vc__buf_puts(&part, "\r\n")) < 0)
+    goto out;
+  if (content_type != NULL || filename != NULL)
+    rc = vc__buf_printf(&part, "Content-Type: %s\r\n",
+                        content_type ? content_type
+                                     : "application/octet-stream");
+  if (rc < 0 || (rc = vc__buf_puts(&part, "\r\n")) < 0)
+    goto out;
+  /* The body stays complete after every call: this part replaces the
+   * closing delimiter, which follows it again. Room is made first so
+   * that a failure leaves the body as it was. */
+  closing = dl + 4;                      /* "--b" "--" CR LF */
+  if (len > SIZE_MAX / 2 ||
+      (rc = vc__buf_grow(&req->body, part.size + len + 2 + closing)) < 0)
+    goto out;
+  req->body.size -= req->tail;
+  vc__buf_put(&req->body, part.ptr, part.size);
+  vc__buf_put(&req->body, data ? data : "", len);
+  vc__buf_put(&req->body, "\r\n", 2);
+  vc__buf_put(&req->body, delim, dl);
+  vc__buf_put(&req->body, "--\r\n", 4);
+  req->tail = closing;
+out:
+  vc_buf_dispose(&part);
+  return rc;
 }
 
 const char *vc__http_out_header(const vc_http_out *req, const char *name)

@@ -16,6 +16,9 @@ struct vc_http_out {
   size_t nheaders;
   vc_buf body;
   int form;            /* body is a form being appended to */
+  int multipart;       /* body is multipart/form-data being appended to */
+  char boundary[40];   /* its boundary */
+  size_t tail;         /* bytes of its closing delimiter, last in body */
 };
 
 void vc__http_out_init(vc_http_out *req);

@@ -1098,14 +1098,19 @@ static const sim_provider *route(vc_sim *s, const char *path,
                                  sim_prov **pp)
 {
   size_t i;
+  int pass;
 
-  for (i = 0; i < SIM_NPROV; i++) {
-    const char *pre = s->prov[i].p->prefix;
-    if (strncmp(path, pre, strlen(pre)) == 0) {
+  /* Providers that check the path first, then plain prefixes. */
+  for (pass = 0; pass < 2; pass++)
+    for (i = 0; i < SIM_NPROV; i++) {
+      const sim_provider *p = s->prov[i].p;
+      if ((p->match != NULL) != (pass == 0) ||
+          strncmp(path, p->prefix, strlen(p->prefix)) != 0 ||
+          (p->match != NULL && !p->match(path)))
+        continue;
       *pp = &s->prov[i];
-      return s->prov[i].p;
+      return p;
     }
-  }
   *pp = NULL;
   return NULL;
 }

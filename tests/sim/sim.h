@@ -11,7 +11,7 @@
  * from any thread, except vc_sim_stop() on a handle still in use.
  *
  * Errors are 0 or a negative errno value (-EINVAL, -ENOMEM, -ENOENT, ...).
- * Providers are named by string: "twilio", "sendgrid".
+ * Providers are named by string: "twilio", "sendgrid", "mailgun".
  */
 #ifndef VC_SIM_H
 #define VC_SIM_H
@@ -33,6 +33,9 @@ typedef struct vc_sim vc_sim;
 #define VC_SIM_VONAGE_API_KEY "a1b2c3d4"
 #define VC_SIM_VONAGE_API_SECRET "S1mulat0rSecret0"
 #define VC_SIM_VONAGE_SIGNATURE_SECRET "simulator-signature-secret-0123456789"
+#define VC_SIM_MAILGUN_API_KEY "0123456789abcdef0123456789abcdef-0a1b2c3d-4e5f6a7b"
+#define VC_SIM_MAILGUN_DOMAIN "mg.sim.example"
+#define VC_SIM_MAILGUN_SIGNING_KEY "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 
 typedef struct vc_sim_options {
   const char *host;             /* listen address; NULL: "127.0.0.1" */
@@ -69,6 +72,9 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   vonage.*             api_key, api_secret, signature_secret,
  *                        signature_method, webhook_format, barred, price,
  *                        network (tests/sim/README.md)
+ *   mailgun.api_key      the only Basic password accepted (user "api")
+ *   mailgun.domain       the only sending domain; others are 404
+ *   mailgun.signing_key  HMAC-SHA256 key of webhooks and inbound posts
  */
 int vc_sim_set(vc_sim *s, const char *key, const char *value);
 
@@ -87,6 +93,26 @@ const char *vc_sim_sendgrid_public_key(vc_sim *s);
  */
 int vc_sim_vonage_inbound(vc_sim *s, const char *url, const char *from,
                           const char *to, const char *text);
+
+/*
+ * Mailgun: post a message received by a route (the forward() action) to
+ * the webhook URL set with vc_sim_webhooks_set(s, "mailgun", ...), signed
+ * with mailgun.signing_key: form-encoded, or multipart/form-data with one
+ * text attachment when `attachment` is set. The Message-Id it carries
+ * (without angle brackets) is copied to message_id when not NULL.
+ * 0, -EINVAL, -ENOENT (no webhook URL), -ENOMEM.
+ */
+typedef struct vc_sim_mailgun_mail {
+  const char *from;        /* "Asha <asha@example.com>" or an address */
+  const char *to;          /* the route's recipient */
+  const char *subject;
+  const char *text;        /* body-plain */
+  const char *html;        /* body-html, or NULL */
+  const char *attachment;  /* a text attachment's content, or NULL */
+} vc_sim_mailgun_mail;
+
+int vc_sim_mailgun_inbound(vc_sim *s, const vc_sim_mailgun_mail *m,
+                           char *message_id, size_t size);
 
 /*
  * CPU time used so far by the simulator's server thread, in seconds: what
@@ -150,7 +176,10 @@ typedef struct vc_sim_webhooks {
   /*
    * The final status, in the provider's words. Twilio: "delivered"
    * (default), "undelivered", "failed". SendGrid: "delivered" (default),
-   * "bounce", "dropped", "deferred".
+   * "bounce", "dropped", "deferred". Mailgun: "delivered" (default),
+   * "permanent_fail" (a bounce), "suppress" (a permanent failure for a
+   * suppressed address), "temporary_fail", "opened" (after delivered),
+   * "accepted" (no receipt).
    */
   const char *final_status;
 } vc_sim_webhooks;

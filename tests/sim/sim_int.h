@@ -16,7 +16,8 @@
 #define SIM_PROVIDERS(X) \
   X(twilio)              \
   X(sendgrid)            \
-  X(vonage)
+  X(vonage)              \
+  X(mailgun)
 
 /* ---- growable text buffer ------------------------------------------- */
 
@@ -170,6 +171,12 @@ typedef struct sim_provider {
    * "Name: value\n" block or NULL. May be NULL.
    */
   char *(*sign)(void *state, const sim_post *post);
+  /*
+   * May be NULL. For providers that share a prefix (Mailgun's and
+   * SendGrid's /v3/): 1 when this provider serves `path`. Providers with
+   * a match function are tried before those without.
+   */
+  int (*match)(const char *path);
 } sim_provider;
 
 #define SIM_DECLARE(name) extern const sim_provider sim_##name;

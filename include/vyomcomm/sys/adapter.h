@@ -51,6 +51,27 @@ VC_EXTERN(int) vc_http_out_set_body(vc_http_out *req, const void *data,
  */
 VC_EXTERN(int) vc_http_out_form_add(vc_http_out *req, const char *name,
                                     const char *value);
+/**
+ * Append one multipart/form-data field (RFC 7578) to the body; the data
+ * is copied. The first call replaces the body and any Content-Type
+ * header with "multipart/form-data; boundary=..." (a random boundary);
+ * after every call the body is complete, closing delimiter included. A
+ * file part has a `filename`; its Content-Type is `content_type`, or
+ * application/octet-stream when NULL. A plain field has neither (NULL,
+ * NULL). In `name` and `filename`, CR, LF and '"' are written %0D, %0A
+ * and %22, as browsers do. A request is either a form or multipart: this
+ * refuses a body started with vc_http_out_form_add(), and that function
+ * refuses a multipart one.
+ *
+ * @return 0, VC_EINVALID (empty name, content type not one clean line,
+ *         urlencoded fields already added), VC_ENOMEM
+ * @since 0.2
+ */
+VC_EXTERN(int) vc_http_out_multipart_add(vc_http_out *req,
+                                         const char *name,
+                                         const char *filename,
+                                         const char *content_type,
+                                         const void *data, size_t len);
 
 /* --- what an adapter is given -------------------------------------------- */
 
