@@ -763,15 +763,15 @@ static int sg_parse_send(void *state, const vc_outbound *msg,
 /* verify_webhook                                                      */
 
 static int sg_verify_webhook(void *state, const vc_http_request *req,
-                             const char *url, int64_t now_ms)
+                             vc_webhook_env *env)
 {
+  int64_t now_ms = vc_webhook_env_now(env);
   const sg_state *s = state;
   const char *sig, *ts;
   vc_buf der = VC_BUF_INIT, signed_bytes = VC_BUF_INIT;
   int64_t t;
   int rc;
 
-  VC_UNUSED(url);
   VC_ASSERT_ARG(s);
   VC_ASSERT_ARG(req);
   VC_ASSERT_ARG(req->body != NULL || req->body_len == 0);

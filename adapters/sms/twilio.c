@@ -1182,14 +1182,14 @@ out:
 }
 
 static int tw_verify_webhook(void *state, const vc_http_request *req,
-                             const char *url, int64_t now_ms)
+                             vc_webhook_env *env)
 {
   const tw_state *st = state;
 
   /* Twilio signs no timestamp: replays are the core's dedupe. */
-  VC_UNUSED(now_ms);
   VC_ASSERT_ARG(st);
-  return vc__twilio_check_signature(st->auth_token, req, url);
+  return vc__twilio_check_signature(st->auth_token, req,
+                                    vc_webhook_env_url(env));
 }
 
 /* ------------------------------------------------------------------ */

@@ -10,6 +10,7 @@
 #include "msg/dispatch.h"
 #include "msg/limits.h"
 #include "msg/route.h"
+#include "net/fetch.h"
 #include "net/listen.h"
 #include "msg/template_cache.h"
 
@@ -98,6 +99,7 @@ static void ctx_destroy(vc_ctx *ctx)
 {
   pthread_mutex_destroy(&ctx->listen_lock);
   vc__route_cache_free(ctx);
+  vc__fetch_cache_free(ctx->fetch_cache);
   vc__limits_free(ctx->limits);
   vc__adapters_fini(ctx);
   vc__tcache_free(ctx->templates);
@@ -166,6 +168,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
   if ((rc = vc__adapters_init(ctx)) < 0 ||
       (rc = vc__tcache_new(&ctx->templates, 0, 0)) < 0 ||
       (rc = vc__limits_new(&ctx->limits)) < 0 ||
+      (rc = vc__fetch_cache_new(&ctx->fetch_cache)) < 0 ||
       (rc = vc__dispatch_register(ctx)) < 0 ||
       (rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
       (rc = host_engine_init(ctx)) < 0 ||

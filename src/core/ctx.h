@@ -57,6 +57,8 @@ struct vc_ctx {
   struct vc__limits *limits;
   /* Adapter instances bound to channels (msg/route.c). */
   struct vc__route_cache *routes;
+  /* Documents fetched for webhook verification (net/fetch.c). */
+  struct vc__fetch_cache *fetch_cache;
   int allow_private_network;
   /* The built-in webhook listener (net/listen.c), under listen_lock. */
   pthread_mutex_t listen_lock;

@@ -29,7 +29,7 @@
 static const char SQL_LOAD[] =
   "SELECT kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
-  " channel_attempts, tried_channels FROM vc_message"
+  " channel_attempts, tried_channels, parts_done FROM vc_message"
   " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_ATTACHMENTS[] =
   "SELECT filename, content_type, data, url FROM vc_message_attachment"
@@ -39,6 +39,15 @@ static const char SQL_ATTEMPT[] =
   "UPDATE vc_message SET status = 2, attempts = attempts + 1,"
   " channel_attempts = channel_attempts + 1, channel_id = ?3,"
   " updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND status IN (1, 2)";
+/* One part of a split message accepted: the next one goes on the same
+ * channel, which keeps the first part's provider id. */
+static const char SQL_PART_DONE[] =
+  "UPDATE vc_message SET parts_done = ?3, channel_attempts = 0,"
+  " provider_id = COALESCE(provider_id, ?4), updated_at = ?5"
+  " WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_LAST_INBOUND[] =
+  "SELECT MAX(received_at) FROM vc_inbound_message"
+  " WHERE tenant_id = ?1 AND channel_id = ?2 AND from_addr = ?3";
 static const char SQL_FAILOVER[] =
   "UPDATE vc_message SET tried_channels = tried_channels || ?3 || ' ',"
   " channel_attempts = 0 WHERE tenant_id = ?1 AND id = ?2";
@@ -51,6 +60,8 @@ typedef struct plan {
   int send;                   /* 1 when a request goes out */
   int local;                  /* adapter sends nothing (sandbox) */
   int kind, pinned, status, attempts, channel_attempts;
+  int parts_done;             /* parts of a split message accepted */
+  int nparts;                 /* requests this message takes */
   char *to, *from, *subject, *text, *html, *metadata, *tried;
   char pinned_id[VC_ID_SIZE];
   vc_attachment *att;
@@ -168,6 +179,10 @@ static int load_message(plan *p, vc__db *db)
     p->attempts = (int)vc__stmt_int64(s, 10);
     p->channel_attempts = (int)vc__stmt_int64(s, 11);
     p->tried = dup_col(s, 12);
+    p->parts_done = (int)vc__stmt_int64(s, 13);
+    /* Once a part went out, the rest follow on the same channel. */
+    if (p->parts_done > 0 && p->pinned_id[0] != '\0')
+      p->pinned = 1;
     rc = p->to && p->tried ? 0 : vc_error_set_oom();
   } else if (rc == VC_STORAGE_DONE) {
     rc = VC_ENOTFOUND;
@@ -291,6 +306,60 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, candidates *cache,
   return 0;
 }
 
+/* When `to` last wrote to the channel, for an adapter that limits
+ * free-form messages to a window after that. */
+static int last_inbound(vc_ctx *ctx, plan *p, int64_t *out)
+{
+  vc__db *db;
+  vc__stmt *s;
+  int rc;
+
+  *out = 0;
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    return rc;
+  if ((rc = vc__db_query(&s, db, SQL_LAST_INBOUND, "ttt", p->job->tenant_id,
+                         p->target.id, p->to)) == 0) {
+    if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+      *out = vc__stmt_int64(s, 0);
+      rc = 0;
+    } else if (rc == VC_STORAGE_DONE) {
+      rc = 0;
+    }
+    vc__stmt_done(s);
+  }
+  vc__db_release(db);
+  return rc;
+}
+
+/* A message the adapter refuses: it will never go out on this channel. */
+static void refuse(plan *p, int rc)
+{
+  p->result.outcome = VC_SEND_REJECTED;
+  p->result.error = rc;
+  snprintf(p->result.error_message, sizeof(p->result.error_message), "%s",
+           vc_error_last()->message);
+}
+
+/* Which part to send, for an adapter that splits long messages. */
+static int choose_part(plan *p)
+{
+  int n;
+
+  p->nparts = 1;
+  if (p->inst->adapter.count_parts == NULL)
+    return 0;
+  if ((n = p->inst->adapter.count_parts(p->inst->state, &p->ob)) < 0)
+    return n;
+  if (n == 0)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "the adapter counted no part to send");
+  p->nparts = n;
+  /* A message cannot shrink after a part went out; clamp in case its
+   * channel's settings changed meanwhile. */
+  p->ob.part = (unsigned)(p->parts_done < n ? p->parts_done : n - 1);
+  return 0;
+}
+
 /* Step 1, second half, with no connection held (binding an adapter
  * reads the store and takes the keyring lock itself): build the request
  * of a routed message. */
@@ -323,15 +392,22 @@ static void build_one(vc_ctx *ctx, plan *p)
   p->ob.nattachments = p->natt;
   p->ob.metadata_json = p->metadata;
   p->ob.status_callback_url = p->callback_url[0] ? p->callback_url : NULL;
+  p->ob.now_ms = vc__now(ctx);
   p->local = (p->inst->adapter.capabilities & VC_CAP_LOCAL) != 0;
+  if ((p->inst->adapter.capabilities & VC_CAP_SESSION_WINDOW) &&
+      (rc = last_inbound(ctx, p, &p->ob.last_inbound_ms)) < 0) {
+    retry_at(p, backoff(ctx, p->attempts, p->ob.now_ms, NULL),
+             vc_error_last()->message);
+    return;
+  }
+  if ((rc = choose_part(p)) < 0) {
+    refuse(p, rc);
+    return;
+  }
   if (!p->local &&
       (rc = p->inst->adapter.build_send(p->inst->state, &p->ob,
                                         &p->xfer.req)) < 0) {
-    /* The adapter refuses this message: it will never go out here. */
-    p->result.outcome = VC_SEND_REJECTED;
-    p->result.error = rc;
-    snprintf(p->result.error_message, sizeof(p->result.error_message),
-             "%s", vc_error_last()->message);
+    refuse(p, rc);
     return;
   }
   p->send = 1;
@@ -414,6 +490,16 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
 
   switch (r->outcome) {
   case VC_SEND_ACCEPTED:
+    if (p->ob.part + 1 < (unsigned)p->nparts) {
+      /* More parts to go: the next one right away. */
+      p->out->result = VC__JOB_RETRY;
+      p->out->retry_at = now;
+      snprintf(p->out->error, sizeof(p->out->error), "part %u of %d sent",
+               p->ob.part + 1, p->nparts);
+      return vc__db_run(db, SQL_PART_DONE, "ttiti", p->job->tenant_id,
+                        p->job->subject_id, (int64_t)p->ob.part + 1,
+                        r->provider_id[0] ? r->provider_id : NULL, now);
+    }
     c.status = VC_MSG_SENT;
     /* The id given when the provider took it; later reports never
      * replace it. */
@@ -434,7 +520,8 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
     return vc__db_run(db, SQL_FAILOVER, "ttt", p->job->tenant_id,
                       p->job->subject_id, p->target.id);
   case VC_SEND_RETRY:
-    if (attempts >= VC__MAX_ATTEMPTS) {
+    /* Accepted parts of a split message do not use up its retries. */
+    if (attempts - p->parts_done >= VC__MAX_ATTEMPTS) {
       c.status = VC_MSG_FAILED;
       p->out->result = VC__JOB_DONE;
       break;

@@ -19,6 +19,11 @@ void vc__sink_init(vc_event_sink *s, vc__sink_status_fn on_status,
   s->payload = payload;
 }
 
+void vc__sink_set_once(vc_event_sink *s, vc__sink_once_fn on_once)
+{
+  s->on_once = on_once;
+}
+
 void vc__sink_fini(vc_event_sink *s)
 {
   vc_buf_dispose(&s->reply_body);
@@ -81,6 +86,16 @@ int vc_event_sink_inbound(vc_event_sink *s, const vc_inbound *m)
   if ((rc = count_event(s)) < 0)
     return rc;
   return s->on_inbound ? s->on_inbound(s->payload, m) : 0;
+}
+
+int vc_event_sink_once(vc_event_sink *s, const char *key)
+{
+  int rc;
+
+  VC_ASSERT_ARG(s);
+  if ((rc = vc__check_text("single-use value", key, FIELD_MAX, 1)) < 0)
+    return rc;
+  return s->on_once ? s->on_once(s->payload, key) : 0;
 }
 
 int vc_event_sink_reply(vc_event_sink *s, int status,

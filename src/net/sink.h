@@ -12,10 +12,13 @@
 
 typedef int (*vc__sink_status_fn)(void *payload, const vc_status_update *u);
 typedef int (*vc__sink_inbound_fn)(void *payload, const vc_inbound *m);
+/* 0 the first time `key` is seen, VC_EEXISTS after. */
+typedef int (*vc__sink_once_fn)(void *payload, const char *key);
 
 struct vc_event_sink {
   vc__sink_status_fn on_status;
   vc__sink_inbound_fn on_inbound;
+  vc__sink_once_fn on_once;   /* NULL: nothing is remembered (tests) */
   void *payload;
   size_t nevents;
   int reply_status;           /* 0 until set: the handler answers 200 */
@@ -26,5 +29,6 @@ struct vc_event_sink {
 void vc__sink_init(vc_event_sink *s, vc__sink_status_fn on_status,
                    vc__sink_inbound_fn on_inbound, void *payload);
 void vc__sink_fini(vc_event_sink *s);
+void vc__sink_set_once(vc_event_sink *s, vc__sink_once_fn on_once);
 
 #endif

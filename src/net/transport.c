@@ -236,9 +236,9 @@ static void finish(vc__transfer *x, CURLcode code)
   index_headers(x);
   if (code == CURLE_OK)
     return;
-  x->error = code == CURLE_OPERATION_TIMEDOUT ? VC_ETIMEOUT : VC_ENET;
-  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
-    x->error = VC_ENET;
+  /* on_body refuses only a body over max_response (or out of memory). */
+  x->error = code == CURLE_OPERATION_TIMEDOUT ? VC_ETIMEOUT
+             : code == CURLE_WRITE_ERROR ? VC_ETOOBIG : VC_ENET;
   snprintf(x->error_text, sizeof(x->error_text), "%s",
            code == CURLE_WRITE_ERROR ? "response body too large"
                                      : curl_easy_strerror(code));

@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "msg/message.h"
 #include "msg/route.h"
+#include "fetch.h"
 #include "listen.h"
 #include "sink.h"
 
@@ -234,6 +235,25 @@ static int find_channel(vc_ctx *ctx, const char *id, char tenant[VC_ID_SIZE],
   return rc;
 }
 
+/* A single-use value (a signature nonce) of this channel. */
+static int on_once(void *payload, const char *value)
+{
+  apply_ctx *a = payload;
+  const char *parts[] = { a->channel_id, value };
+  char key[72];
+  int rc;
+
+  hash_key(key, "n:", parts, 2);
+  if ((rc = first_time(a, key)) < 0)
+    return rc;
+  if (rc == 0) {
+    a->duplicates++;
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EEXISTS,
+                         "webhook nonce already used");
+  }
+  return 0;
+}
+
 static int apply(vc_ctx *ctx, vc__route_instance *inst,
                  const vc_http_request *req, const char *tenant_id,
                  vc_event_sink *sink, apply_ctx *a)
@@ -249,6 +269,7 @@ static int apply(vc_ctx *ctx, vc__route_instance *inst,
     return rc;
   if ((rc = vc__db_begin(a->db)) == 0) {
     vc__sink_init(sink, on_status, on_inbound, a);
+    vc__sink_set_once(sink, on_once);
     rc = inst->adapter.parse_webhook(inst->state, req, sink);
     if (rc == 0)
       rc = vc__db_run(a->db, SQL_PURGE, "i", a->now - DEDUPE_KEEP_MS);
@@ -268,6 +289,7 @@ int vc_webhook_handle(vc_http_response *out, vc_ctx *ctx,
   vc__route_target target;
   vc__route_instance *inst = NULL;
   vc_event_sink sink;
+  vc_webhook_env env;
   vc_buf url = VC_BUF_INIT;
   apply_ctx a;
   int rc;
@@ -315,8 +337,10 @@ int vc_webhook_handle(vc_http_response *out, vc_ctx *ctx,
   if ((rc = vc__buf_printf(&url, "%s%s", ctx->public_base_url,
                            req->target)) < 0)
     goto out;
-  if ((rc = inst->adapter.verify_webhook(inst->state, req, url.ptr,
-                                         vc__now(ctx))) < 0) {
+  env.ctx = ctx;
+  env.url = url.ptr;
+  env.now_ms = vc__now(ctx);
+  if ((rc = inst->adapter.verify_webhook(inst->state, req, &env)) < 0) {
     VC_LOG(ctx, VC_LOG_WARN, "webhook for channel %s refused: %s",
            channel_id, vc_error_last()->message);
     rc = reply(out, rc == VC_ETOOBIG ? 413 : 401,

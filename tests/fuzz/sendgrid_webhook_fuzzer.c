@@ -22,6 +22,7 @@
  */
 #include "core/common.h"
 #include "core/text.h"
+#include "net/fetch.h"
 #include "net/sink.h"
 #include "adapters/builtin.h"
 
@@ -99,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   req.body = data;
   req.body_len = size;
 
-  rc = A->verify_webhook(state, &req, NULL, INT64_C(1600112502000));
+  rc = A->verify_webhook(state, &req, VC__WEBHOOK_ENV(NULL, INT64_C(1600112502000)));
   if (rc != 0 && rc != VC_EAUTH && rc != VC_ETOOBIG)
     abort();
   if (rc != 0)

@@ -22,6 +22,7 @@
  */
 #include "core/common.h"
 #include "core/text.h"
+#include "net/fetch.h"
 #include "net/sink.h"
 #include "adapters/builtin.h"
 
@@ -153,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   req.body = (const uint8_t *)body;
   req.body_len = body_len;
 
-  rc = TW->verify_webhook(state, &req, url, 0);
+  rc = TW->verify_webhook(state, &req, VC__WEBHOOK_ENV(url, 0));
   if (rc != 0)
     check_error(rc, verify_codes, VC_ARRAY_SIZE(verify_codes));
 

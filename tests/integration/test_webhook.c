@@ -53,17 +53,36 @@ static int ta_parse(void *state, const vc_outbound *msg,
 }
 
 static char g_signed_url[512];
+static int g_gets, g_fetch_rc;
+static char g_fetched[256];
 
+/* "X-Test-Fetch: <url>" makes verification fetch that URL (with the
+ * cache when "X-Test-Fetch-Cache" is present), as a signing certificate
+ * would be. An unsigned GET is the document being fetched. */
 static int ta_verify(void *state, const vc_http_request *req,
-                     const char *url, int64_t now)
+                     vc_webhook_env *env)
 {
   const char *sig = vc_http_request_header(req, "X-Test-Sig");
+  const char *fetch = vc_http_request_header(req, "X-Test-Fetch");
 
   (void)state;
-  (void)now;
-  snprintf(g_signed_url, sizeof(g_signed_url), "%s", url);
+  snprintf(g_signed_url, sizeof(g_signed_url), "%s",
+           vc_webhook_env_url(env));
+  if (strcmp(req->method, "GET") == 0 && sig == NULL) {
+    g_gets++;
+    return 0;
+  }
   if (sig == NULL || strcmp(sig, "good") != 0)
     return vc_error_set_str(VC_ERRCLASS_ADAPTER, VC_EAUTH, "bad signature");
+  if (fetch != NULL) {
+    vc_buf b = { NULL, 0, 0 };
+    unsigned flags = vc_http_request_header(req, "X-Test-Fetch-Cache")
+                       ? VC_WEBHOOK_FETCH_CACHE : 0;
+    g_fetch_rc = vc_webhook_env_fetch(env, fetch, 64, flags, &b);
+    snprintf(g_fetched, sizeof(g_fetched), "%.*s", (int)b.size,
+             b.ptr ? b.ptr : "");
+    vc_buf_dispose(&b);
+  }
   return 0;
 }
 
@@ -79,6 +98,16 @@ static int ta_parse_webhook(void *state, const vc_http_request *req,
   (void)state;
   if (body == NULL)
     return VC_ENOMEM;
+  if (strcmp(req->method, "GET") == 0) {
+    /* The document verification fetches; "?big" makes it 100 bytes. */
+    free(body);
+    return vc_event_sink_reply(sink, 200, "text/plain",
+                               strstr(req->target, "?big")
+                                 ? "0123456789012345678901234567890123456789"
+                                   "0123456789012345678901234567890123456789"
+                                   "01234567890123456789"
+                                 : "ok");
+  }
   memcpy(body, req->body, req->body_len);
   body[req->body_len] = '\0';
   for (char *line = strtok_r(body, "\n", &save); line != NULL && rc == 0;
@@ -92,6 +121,12 @@ static int ta_parse_webhook(void *state, const vc_http_request *req,
       u.status = atoi(c);
       u.event_id = strcmp(d, "-") ? d : NULL;
       rc = vc_event_sink_status(sink, &u);
+    } else if (sscanf(line, "once %63s", a) == 1) {
+      /* A nonce seen before: the rest of the webhook is ignored. */
+      if ((rc = vc_event_sink_once(sink, a)) == VC_EEXISTS) {
+        rc = 0;
+        break;
+      }
     } else if (sscanf(line, "inbound %63s %63s %63s", a, b, c) == 3) {
       vc_inbound m = { VC_INBOUND_VERSION, a, b, "+15550001111", c, NULL, 0,
                        0 };
@@ -121,7 +156,7 @@ typedef struct env {
   char path[64];
 } env;
 
-static void env_open(env *e)
+static void env_open_net(env *e, int allow_private)
 {
   vc_ctx_options o = VC_CTX_OPTIONS_INIT;
   vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
@@ -129,10 +164,12 @@ static void env_open(env *e)
   vc_channel *ch;
   vc_store *store;
 
-  CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("w.db"), NULL));
+  CHECK_OK(vc_store_open_sqlite(&store, vc_test_path(allow_private ? "wp.db"
+                                                     : "w.db"), NULL));
   o.store = store;
   o.clock_cb = test_clock;
   o.public_base_url = "https://erp.example.com";
+  o.allow_private_network = allow_private;
   CHECK_OK(vc_ctx_new(&e->ctx, &o));
   CHECK_OK(vc_adapter_register(e->ctx, &TEST_ADAPTER));
   ts.slug = "acme";
@@ -144,6 +181,11 @@ static void env_open(env *e)
   snprintf(e->channel, sizeof(e->channel), "%s", vc_channel_id(ch));
   snprintf(e->path, sizeof(e->path), "/webhooks/%s", e->channel);
   vc_channel_free(ch);
+}
+
+static void env_open(env *e)
+{
+  env_open_net(e, 0);
 }
 
 static void env_close(env *e)
@@ -384,10 +426,105 @@ static void test_webhook__listener(void)
   env_close(&e);
 }
 
+/* A signature nonce is accepted once: the same nonce with another body
+ * (a signature that does not cover the body) changes nothing. */
+static void test_webhook__nonce_once(void)
+{
+  env e;
+  vc_http_response res;
+  char id[VC_ID_SIZE], body[256];
+
+  env_open(&e);
+  send_one(&e, id);
+  snprintf(body, sizeof(body), "once n-1\nstatus %s - %d ev-n1\n", id,
+           VC_MSG_DELIVERED);
+  CHECK_OK(post(&e, NULL, "good", body, &res));
+  CHECK(res.status == 200);
+  vc_http_response_dispose(&res);
+  CHECK(status_of(&e, id) == VC_MSG_DELIVERED);
+  snprintf(body, sizeof(body), "once n-1\nstatus %s - %d ev-n2\n", id,
+           VC_MSG_READ);
+  CHECK_OK(post(&e, NULL, "good", body, &res));
+  CHECK(res.status == 200);
+  vc_http_response_dispose(&res);
+  CHECK(status_of(&e, id) == VC_MSG_DELIVERED);
+  /* A new nonce goes through. */
+  snprintf(body, sizeof(body), "once n-2\nstatus %s - %d ev-n2\n", id,
+           VC_MSG_READ);
+  CHECK_OK(post(&e, NULL, "good", body, &res));
+  vc_http_response_dispose(&res);
+  CHECK(status_of(&e, id) == VC_MSG_READ);
+  env_close(&e);
+}
+
+static int post_fetch(env *e, const char *url, int cache)
+{
+  vc_http_header h[3] = { { "X-Test-Sig", "good" }, { "X-Test-Fetch", url },
+                          { "X-Test-Fetch-Cache", "1" } };
+  vc_http_request req = VC_HTTP_REQUEST_INIT;
+  vc_http_response res;
+
+  req.method = "POST";
+  req.target = e->path;
+  req.headers = h;
+  req.nheaders = cache ? 3 : 2;
+  req.body = (const uint8_t *)"";
+  g_fetch_rc = 1;
+  g_fetched[0] = '\0';
+  CHECK_OK(vc_webhook_handle(&res, e->ctx, &req));
+  CHECK(res.status == 200);
+  vc_http_response_dispose(&res);
+  return g_fetch_rc;
+}
+
+/* What verification may fetch (a certificate): the rules and the cache. */
+static void test_webhook__verification_fetch(void)
+{
+  env e;
+  char url[160];
+  int port, gets;
+
+  /* Loopback is refused unless the context allows private addresses. */
+  env_open(&e);
+  port = vc_webhook_listen(e.ctx, "127.0.0.1:0");
+  CHECK(port > 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, e.path);
+  CHECK(post_fetch(&e, url, 0) == VC_ENET);
+  CHECK(g_fetched[0] == '\0');
+  env_close(&e);
+
+  env_open_net(&e, 1);
+  port = vc_webhook_listen(e.ctx, "127.0.0.1:0");
+  CHECK(port > 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, e.path);
+  gets = g_gets;
+  CHECK_OK(post_fetch(&e, url, 0));
+  CHECK_STR(g_fetched, "ok");
+  CHECK(g_gets == gets + 1);
+  /* Cached: the second fetch does not reach the server. */
+  CHECK_OK(post_fetch(&e, url, 1));
+  CHECK(g_gets == gets + 2);
+  CHECK_OK(post_fetch(&e, url, 1));
+  CHECK_STR(g_fetched, "ok");
+  CHECK(g_gets == gets + 2);
+  /* Without the flag it goes out again. */
+  CHECK_OK(post_fetch(&e, url, 0));
+  CHECK(g_gets == gets + 3);
+  /* Other schemes, error statuses and oversized bodies. */
+  CHECK(post_fetch(&e, "ftp://127.0.0.1/cert.pem", 0) == VC_EINVALID);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/webhooks/unknown", port);
+  CHECK(post_fetch(&e, url, 0) == VC_EPROVIDER);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s?big", port, e.path);
+  CHECK(post_fetch(&e, url, 0) == VC_ETOOBIG);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_webhook__delivered_once_and_monotonic),
   VC_TEST(test_webhook__refusals),
   VC_TEST(test_webhook__api_route_and_inbound),
   VC_TEST(test_webhook__other_tenant_ids_ignored),
   VC_TEST(test_webhook__listener),
+  VC_TEST(test_webhook__nonce_once),
+  VC_TEST(test_webhook__verification_fetch),
 )

@@ -13,6 +13,7 @@
 #include "core/ecdsa.h"
 #include "core/text.h"
 #include "net/http_out.h"
+#include "net/fetch.h"
 #include "net/sink.h"
 #include "adapters/builtin.h"
 
@@ -1218,22 +1219,21 @@ static void test_adapter_sendgrid__verify_tv1(void)
   webhook w;
 
   webhook_make(&w, tv1_sig, tv1_ts, tv1_payload, n);
-  CHECK_OK(A->verify_webhook(state, &w.req, "https://erp.example/x",
-                             ms(tv1_ts)));
+  CHECK_OK(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV("https://erp.example/x", ms(tv1_ts))));
   /* Header names are case-insensitive. */
   w.h[1].name = "x-twilio-email-event-webhook-signature";
   w.h[2].name = "X-TWILIO-EMAIL-EVENT-WEBHOOK-TIMESTAMP";
-  CHECK_OK(A->verify_webhook(state, &w.req, NULL, ms(tv1_ts)));
+  CHECK_OK(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms(tv1_ts))));
   /* The replay window is 300 s either side. */
-  CHECK_OK(A->verify_webhook(state, &w.req, NULL, ms(tv1_ts) + 300000));
-  CHECK_OK(A->verify_webhook(state, &w.req, NULL, ms(tv1_ts) - 300000));
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, ms(tv1_ts) + 300001),
+  CHECK_OK(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms(tv1_ts) + 300000)));
+  CHECK_OK(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms(tv1_ts) - 300000)));
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms(tv1_ts) + 300001)),
            VC_EAUTH);
   check_error(VC_EAUTH, "outside the 300 s replay window");
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, ms(tv1_ts) - 300001),
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms(tv1_ts) - 300001)),
            VC_EAUTH);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, INT64_MIN), VC_EAUTH);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, INT64_MAX), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, INT64_MIN)), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, INT64_MAX)), VC_EAUTH);
   A->fini(state);
 }
 
@@ -1245,7 +1245,7 @@ static void test_adapter_sendgrid__verify_tv2(void)
 
   tv2_payload(&p);
   webhook_make(&w, tv2_sig, tv2_ts, p.ptr, p.size);
-  CHECK_OK(A->verify_webhook(state, &w.req, NULL, ms(tv2_ts) + 12345));
+  CHECK_OK(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms(tv2_ts) + 12345)));
   vc_buf_dispose(&p);
   A->fini(state);
 }
@@ -1263,28 +1263,28 @@ static void test_adapter_sendgrid__verify_rejects(void)
   CHECK(tampered != NULL);
   tampered[strlen("[{\"email\":\"h")] = 'j';
   webhook_make(&w, tv1_sig, tv1_ts, tampered, n);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   check_error(VC_EAUTH, "signature does not verify");
   /* A body cut short, or one extra byte. */
   webhook_make(&w, tv1_sig, tv1_ts, tv1_payload, n - 1);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   webhook_make(&w, tv1_sig, tv1_ts, tv1_payload, n + 1);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   /* Another key. */
   webhook_make(&w, tv1_sig, tv1_ts, tv1_payload, n);
-  CHECK_RC(A->verify_webhook(wrong, &w.req, NULL, now), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(wrong, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   /* No key configured: every webhook is refused. */
-  CHECK_RC(A->verify_webhook(nokey, &w.req, NULL, now), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(nokey, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   check_error(VC_EAUTH, "no verification key configured");
   /* Missing headers. */
   webhook_make(&w, NULL, tv1_ts, tv1_payload, n);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   check_error(VC_EAUTH, "missing X-Twilio-Email-Event-Webhook-Signature");
   webhook_make(&w, tv1_sig, NULL, tv1_payload, n);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   check_error(VC_EAUTH, "missing X-Twilio-Email-Event-Webhook-Timestamp");
   webhook_make(&w, NULL, NULL, tv1_payload, n);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   /* Bad timestamps: the spec's "timestamp", signs, spaces, huge. */
   {
     static const char *const ts[] = { "timestamp", "", "-1600112502",
@@ -1293,7 +1293,7 @@ static void test_adapter_sendgrid__verify_rejects(void)
                                       "99999999999999999999" };
     for (size_t i = 0; i < VC_ARRAY_SIZE(ts); i++) {
       webhook_make(&w, tv1_sig, ts[i], tv1_payload, n);
-      CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+      CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
       check_error(VC_EAUTH, "not a Unix time");
     }
   }
@@ -1303,25 +1303,25 @@ static void test_adapter_sendgrid__verify_rejects(void)
     memset(longsig, 'A', sizeof(longsig) - 1);
     longsig[sizeof(longsig) - 1] = '\0';
     webhook_make(&w, "!!!", tv1_ts, tv1_payload, n);
-    CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+    CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
     check_error(VC_EAUTH, "is not base64");
     webhook_make(&w, "", tv1_ts, tv1_payload, n);
-    CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+    CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
     webhook_make(&w, longsig, tv1_ts, tv1_payload, n);
-    CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+    CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
     webhook_make(&w, other_sig, tv1_ts, tv1_payload, n);
-    CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EAUTH);
+    CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EAUTH);
   }
   /* Bodies past 1 MiB are refused before any work. */
   {
     char *huge = calloc(1, 1024 * 1024 + 1);
     CHECK(huge != NULL);
     webhook_make(&w, tv1_sig, tv1_ts, huge, 1024 * 1024 + 1);
-    CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_ETOOBIG);
+    CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_ETOOBIG);
     free(huge);
   }
   webhook_make(&w, tv1_sig, tv1_ts, NULL, 3);
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, now), VC_EINVALID);
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, now)), VC_EINVALID);
   free(tampered);
   A->fini(state);
   A->fini(wrong);
@@ -1350,7 +1350,7 @@ static void test_adapter_sendgrid__verify_roundtrip(void)
   state = adapter_with_key(k.spki_b64);
   sign_b64(&k, sig, "1700000009", body, strlen(body));
   webhook_make(&w, sig, "1700000009", body, strlen(body));
-  CHECK_OK(A->verify_webhook(state, &w.req, NULL, ms("1700000010")));
+  CHECK_OK(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms("1700000010"))));
   CHECK_OK(parse_body(state, c, body, strlen(body)));
   CHECK(c->n == 2);
   CHECK(c->u[0].status == VC_MSG_SENT && c->u[1].status == VC_MSG_DELIVERED);
@@ -1358,17 +1358,17 @@ static void test_adapter_sendgrid__verify_roundtrip(void)
   CHECK(c->u[1].error == NULL);
   /* Signed under another timestamp than the header says. */
   webhook_make(&w, sig, "1700000008", body, strlen(body));
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, ms("1700000010")),
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms("1700000010"))),
            VC_EAUTH);
   /* Signed by another key. */
   sign_b64(&other, sig, "1700000009", body, strlen(body));
   webhook_make(&w, sig, "1700000009", body, strlen(body));
-  CHECK_RC(A->verify_webhook(state, &w.req, NULL, ms("1700000010")),
+  CHECK_RC(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms("1700000010"))),
            VC_EAUTH);
   /* An empty body can be signed too, and verifies. */
   sign_b64(&k, sig, "1700000009", "", 0);
   webhook_make(&w, sig, "1700000009", NULL, 0);
-  CHECK_OK(A->verify_webhook(state, &w.req, NULL, ms("1700000010")));
+  CHECK_OK(A->verify_webhook(state, &w.req, VC__WEBHOOK_ENV(NULL, ms("1700000010"))));
   collected_free(c);
   free(c);
   key_free(&k);

@@ -14,6 +14,7 @@
 #include "core/crypto.h"
 #include "core/text.h"
 #include "net/http_out.h"
+#include "net/fetch.h"
 #include "net/sink.h"
 #include "adapters/builtin.h"
 #include "adapters/sms/twilio.h"
@@ -1167,17 +1168,17 @@ static void test_twilio__webhook_signed_status(void)
   memset(&s, 0, sizeof(s));
   hook_set(&k, HOOK_TARGET "?vc_msg=01J9ZK3M2V7Q8R4T6W0X1Y2Z3A", FORM,
            STATUS_BODY, strlen(STATUS_BODY), STATUS_SIG);
-  CHECK_OK(TW->verify_webhook(st, &k.req, HOOK_URL
-                              "?vc_msg=01J9ZK3M2V7Q8R4T6W0X1Y2Z3A", 0));
+  CHECK_OK(TW->verify_webhook(st, &k.req, VC__WEBHOOK_ENV(HOOK_URL
+                              "?vc_msg=01J9ZK3M2V7Q8R4T6W0X1Y2Z3A", 0)));
   /* given without the query, the request's own query is signed */
-  CHECK_OK(TW->verify_webhook(st, &k.req, HOOK_URL, 0));
+  CHECK_OK(TW->verify_webhook(st, &k.req, VC__WEBHOOK_ENV(HOOK_URL, 0)));
   /* another message id in the URL breaks the signature */
-  CHECK_RC(TW->verify_webhook(st, &k.req, HOOK_URL
-                              "?vc_msg=01J9ZK3M2V7Q8R4T6W0X1Y2Z3B", 0),
+  CHECK_RC(TW->verify_webhook(st, &k.req, VC__WEBHOOK_ENV(HOOK_URL
+                              "?vc_msg=01J9ZK3M2V7Q8R4T6W0X1Y2Z3B", 0)),
            VC_EAUTH);
   check_clean_error((const char *const[]){ TOKEN }, 1);
   k.req.target = HOOK_TARGET;
-  CHECK_RC(TW->verify_webhook(st, &k.req, HOOK_URL, 0), VC_EAUTH);
+  CHECK_RC(TW->verify_webhook(st, &k.req, VC__WEBHOOK_ENV(HOOK_URL, 0)), VC_EAUTH);
   k.req.target = HOOK_TARGET "?vc_msg=01J9ZK3M2V7Q8R4T6W0X1Y2Z3A";
 
   vc__sink_init(&sink, on_status, on_inbound, &s);
@@ -1201,14 +1202,14 @@ static void test_twilio__webhook_signed_inbound(void)
 
   memset(&s, 0, sizeof(s));
   hook_set(&k, HOOK_TARGET, FORM, MMS_BODY, strlen(MMS_BODY), MMS_SIG);
-  CHECK_OK(TW->verify_webhook(st, &k.req, HOOK_URL, 0));
+  CHECK_OK(TW->verify_webhook(st, &k.req, VC__WEBHOOK_ENV(HOOK_URL, 0)));
   /* one byte changed */
   {
     char *copy_body = strdup(MMS_BODY);
     CHECK(copy_body != NULL);
     copy_body[strlen(copy_body) - 1] = '2';   /* ApiVersion */
     k.req.body = (const uint8_t *)copy_body;
-    CHECK_RC(TW->verify_webhook(st, &k.req, HOOK_URL, 0), VC_EAUTH);
+    CHECK_RC(TW->verify_webhook(st, &k.req, VC__WEBHOOK_ENV(HOOK_URL, 0)), VC_EAUTH);
     free(copy_body);
     k.req.body = (const uint8_t *)MMS_BODY;
   }

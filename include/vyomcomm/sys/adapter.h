@@ -75,6 +75,15 @@ typedef struct vc_outbound {
   /** Where the provider should post status callbacks:
    *  {public_base_url}/webhooks/{channel_id}, or NULL when unknown. */
   const char *status_callback_url;
+  /** For adapters with VC_CAP_SESSION_WINDOW: when the latest message
+   *  from `to` arrived on this channel (Unix ms), 0 when none did. */
+  int64_t last_inbound_ms;
+  /** Which request of a message split by count_parts() is being built
+   *  (0-based); 0 otherwise. */
+  unsigned int part;
+  /** The context's clock when the request is built (Unix ms): adapters
+   *  never read the system clock themselves. */
+  int64_t now_ms;
 } vc_outbound;
 
 #define VC_OUTBOUND_VERSION 1
@@ -114,6 +123,9 @@ typedef struct vc_send_result {
 /** Where parse_webhook reports what a webhook said. */
 typedef struct vc_event_sink vc_event_sink;
 
+/** What the core offers verify_webhook; valid during that call only. */
+typedef struct vc_webhook_env vc_webhook_env;
+
 /** A delivery status change of a message sent earlier. */
 typedef struct vc_status_update {
   unsigned int version;        /**< VC_STATUS_UPDATE_VERSION */
@@ -151,12 +163,52 @@ VC_EXTERN(int) vc_event_sink_status(vc_event_sink *sink,
 VC_EXTERN(int) vc_event_sink_inbound(vc_event_sink *sink,
                                      const vc_inbound *message);
 /**
+ * Record a single-use value a webhook carries (a signature nonce, such
+ * as Mailgun's token) for the 72-hour dedupe window, in the same
+ * transaction as the webhook's effects. A signature that does not cover
+ * the body can be replayed with another body: a value seen before means
+ * the request must change nothing.
+ *
+ * @return 0 the first time; VC_EEXISTS when seen before: the adapter
+ *         then reports nothing and returns 0 (answered, never applied)
+ */
+VC_EXTERN(int) vc_event_sink_once(vc_event_sink *sink, const char *key);
+/**
  * Set the HTTP reply the provider expects (default: 200 with no body).
  * `body` is copied; `content_type` must be static.
  */
 VC_EXTERN(int) vc_event_sink_reply(vc_event_sink *sink, int status,
                                    const char *content_type,
                                    const char *body);
+
+/* --- what verify_webhook may ask of the core -------------------------------- */
+
+/** The full public URL the provider posted to: public_base_url followed
+ *  by the request target, query included. */
+VC_EXTERN(const char *) vc_webhook_env_url(const vc_webhook_env *env);
+/** The context's clock, Unix ms: timestamp windows use this. */
+VC_EXTERN(int64_t) vc_webhook_env_now(const vc_webhook_env *env);
+
+/** vc_webhook_env_fetch() flag: keep the body for later calls with the
+ *  same URL (signing certificates). */
+#define VC_WEBHOOK_FETCH_CACHE 1u
+
+/**
+ * GET a document the verification needs: a signing certificate, or a
+ * subscription confirmation URL. http and https only, no redirects,
+ * loopback and private addresses refused unless the context allows them
+ * (vc_ctx_options.allow_private_network), at most `max_bytes` of body,
+ * 10 seconds at most. The adapter checks the URL's host against the
+ * provider's own before calling. With VC_WEBHOOK_FETCH_CACHE a body is
+ * kept per URL for 24 hours (at most 32 URLs per context).
+ *
+ * @param out receives the body (replaced)
+ * @return 0, VC_EINVALID (not an http(s) URL), VC_ENET, VC_ETIMEOUT,
+ *         VC_ETOOBIG (body over max_bytes), VC_EPROVIDER (status not 2xx)
+ */
+VC_EXTERN(int) vc_webhook_env_fetch(vc_webhook_env *env, const char *url,
+                                    size_t max_bytes, unsigned int flags,
+                                    vc_buf *out);
 
 /* --- the vtable ------------------------------------------------------------ */
 
@@ -169,6 +221,9 @@ VC_EXTERN(int) vc_event_sink_reply(vc_event_sink *sink, int status,
 /** Sends nothing over the network: build_send is not called and
  *  parse_send receives a NULL response (the sandbox adapters). */
 #define VC_CAP_LOCAL            (1u << 5)
+/** The provider allows free-form messages only for a while after the
+ *  customer wrote (WhatsApp): the core fills vc_outbound.last_inbound_ms. */
+#define VC_CAP_SESSION_WINDOW   (1u << 6)
 
 /** A provider adapter. */
 typedef struct vc_adapter {
@@ -198,15 +253,28 @@ typedef struct vc_adapter {
                               vc_send_result *out);
   /**
    * OPTIONAL (NULL: the channel accepts no webhooks). Check the webhook's
-   * signature in constant time. `url` is the full public URL the provider
-   * posted to (from public_base_url). VC_EAUTH when it does not verify.
+   * signature in constant time, outside any store transaction. `env`
+   * gives the public URL the provider posted to, the clock, and a fetch
+   * for certificates. VC_EAUTH when it does not verify.
    */
   int VC_CALLBACK(verify_webhook)(void *state, const vc_http_request *req,
-                                  const char *url, int64_t now_ms);
+                                  vc_webhook_env *env);
   /** OPTIONAL with verify_webhook. Report what a verified webhook says.
    *  VC_EINVALID for a malformed body. */
   int VC_CALLBACK(parse_webhook)(void *state, const vc_http_request *req,
                                  vc_event_sink *sink);
+  /**
+   * OPTIONAL (NULL: one request per message). How many requests sending
+   * `msg` takes (1 or more), for a provider whose limit forces a long
+   * text into several messages. The core sends part 0, 1, ... in order,
+   * one after another, with msg->part set; a retry resumes at the first
+   * part not accepted (the part in flight at a crash may go twice); once
+   * a part is accepted the message stays on that channel; it is `sent`
+   * when every part is, with the first part's provider id. VC_ETOOBIG or
+   * VC_EINVALID (after vc_error_set_str) refuses the message: it ends
+   * `failed` with that error and nothing is sent.
+   */
+  int VC_CALLBACK(count_parts)(void *state, const vc_outbound *msg);
 } vc_adapter;
 
 #define VC_ADAPTER_VERSION 1

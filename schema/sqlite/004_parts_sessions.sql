@@ -1,0 +1,11 @@
+-- Schema 4: messages sent as several requests, and the customer-service
+-- window of providers that have one.
+
+-- How many requests of a split message the provider has accepted
+-- (vc_adapter.count_parts); a retry resumes at this part.
+ALTER TABLE vc_message ADD COLUMN parts_done INTEGER NOT NULL DEFAULT 0;
+
+-- The latest message from an address on a channel, for
+-- VC_CAP_SESSION_WINDOW adapters.
+CREATE INDEX vc_inbound_latest ON vc_inbound_message
+  (tenant_id, channel_id, from_addr, received_at);
