@@ -259,6 +259,13 @@ static sim_prov *prov_by_name(vc_sim *s, const char *name)
   return name ? prov_find(s, name, strlen(name)) : NULL;
 }
 
+void *sim_provider_state(vc_sim *s, const char *name)
+{
+  sim_prov *p = s ? prov_by_name(s, name) : NULL;
+
+  return p ? p->state : NULL;
+}
+
 /* Caller holds mu. */
 static sim_kv *setting_find(vc_sim *s, const char *key)
 {
@@ -1094,20 +1101,23 @@ static void ctl_handle(vc_sim *s, const sim_req *rq, sim_resp *rs)
 
 /* ---- one request ----------------------------------------------------- */
 
+/* The provider with the longest matching prefix: AWS APIs live at "/",
+ * the others under paths of their own. */
 static const sim_provider *route(vc_sim *s, const char *path,
                                  sim_prov **pp)
 {
-  size_t i;
+  size_t i, best = 0;
 
+  *pp = NULL;
   for (i = 0; i < SIM_NPROV; i++) {
     const char *pre = s->prov[i].p->prefix;
-    if (strncmp(path, pre, strlen(pre)) == 0) {
+    size_t n = strlen(pre);
+    if (strncmp(path, pre, n) == 0 && (*pp == NULL || n > best)) {
       *pp = &s->prov[i];
-      return s->prov[i].p;
+      best = n;
     }
   }
-  *pp = NULL;
-  return NULL;
+  return *pp ? (*pp)->p : NULL;
 }
 
 static int wants_close(const struct http_msg *msg)
