@@ -15,7 +15,8 @@
 /* The provider table: one line per provider file. */
 #define SIM_PROVIDERS(X) \
   X(twilio)              \
-  X(sendgrid)
+  X(sendgrid)            \
+  X(sns)
 
 /* ---- growable text buffer ------------------------------------------- */
 
