@@ -62,6 +62,9 @@ static const char *const sns_defaults[] = {
   /* The 429 fault's answer: "Throttled" (HTTP 429) or "Throttling"
    * (HTTP 400). */
   "throttling", "Throttled",
+  /* Numbers refused as not valid to publish to (comma-separated), as
+   * SNS refuses numbers no carrier serves. */
+  "invalid_numbers", "+15005550001",
   NULL
 };
 
@@ -635,8 +638,24 @@ static int check_attributes(const sim_form *f, uint64_t *id, sim_resp *rs)
   return 0;
 }
 
+/* 1 when `phone` is in the comma-separated list. */
+static int listed(const char *list, const char *phone)
+{
+  size_t n = strlen(phone);
+
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ",");
+    if (len == n && strncmp(p, phone, n) == 0)
+      return 1;
+    p += len + (p[len] == ',');
+  }
+  return 0;
+}
+
 static void sns_publish(vc_sim *sim, const sim_form *f, sim_resp *rs)
 {
+  char invalid[1024];
+
   const char *phone = sim_form_get(f, "PhoneNumber");
   const char *msg = sim_form_get(f, "Message");
   char mid[37], rid[37], m[256];
@@ -663,7 +682,8 @@ static void sns_publish(vc_sim *sim, const sim_form *f, sim_resp *rs)
               "Topic does not exist");
     return;
   }
-  if (!is_e164(phone)) {
+  sim_setting(sim, "sns.invalid_numbers", invalid, sizeof(invalid));
+  if (!is_e164(phone) || listed(invalid, phone)) {
     snprintf(m, sizeof(m), "Invalid parameter: PhoneNumber Reason: %.40s "
              "is not valid to publish to", phone);
     sns_error(rs, 400, "Sender", "InvalidParameter", m);

@@ -240,6 +240,11 @@ static void test_sim_sns__publish_refused(void)
   check_sns_error(&r, 400, "Sender", "InvalidParameter",
                   "PhoneNumber Reason: 12345 is not valid to publish to");
   resp_free(&r);
+  sns_post(&r, s, "Action=Publish&Version=2010-03-31&PhoneNumber="
+           "%2B15005550001&Message=hi");
+  check_sns_error(&r, 400, "Sender", "InvalidParameter",
+                  "+15005550001 is not valid to publish to");
+  resp_free(&r);
   snprintf(big, sizeof(big), "Action=Publish&Version=2010-03-31&"
            "PhoneNumber=%%2B14155550123&Message=");
   memset(big + strlen(big), 'a', 1601);
