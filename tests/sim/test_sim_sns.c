@@ -17,7 +17,8 @@
 #define PUB_PATH "/"
 #define PHONE "+14155550123"
 #define FORM_CT "application/x-www-form-urlencoded; charset=utf-8"
-#define GOOD_FORM "Action=Publish&Version=2010-03-31&PhoneNumber=%2B14155550123" \
+#define GOOD_FORM \
+  "Action=Publish&Version=2010-03-31&PhoneNumber=%2B14155550123" \
   "&Message=Hello+from+the+test"
 
 static int64_t wall_ms(void)
