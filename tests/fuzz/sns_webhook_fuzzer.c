@@ -144,7 +144,8 @@ static void fuzz_url(const char *in, size_t size)
       abort();
     if (rc == 0 && (strncmp(url, "https://sns.", 12) != 0 ||
                     path == NULL || path[0] != '/' ||
-                    strpbrk(url + 8, "@#\\") != NULL ||
+                    strpbrk(url + 8, "#\\") != NULL ||
+                    memchr(url + 8, '@', (size_t)(path - url - 8)) != NULL ||
                     memchr(url + 8, ':', (size_t)(path - url - 8)) != NULL))
       abort();
   }
