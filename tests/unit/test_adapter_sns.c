@@ -15,6 +15,7 @@
  */
 #include "core/common.h"
 #include "core/buf.h"
+#include "core/crypto.h"
 #include "core/x509.h"
 #include "net/fetch.h"
 #include "net/http_out.h"
@@ -800,6 +801,38 @@ static void test_sns__fixtures_tampered(void)
   free(cert);
 }
 
+static void test_sns__x509_helper(void)
+{
+  size_t clen;
+  char *cert = fixture("cert.pem", &clen), *two;
+  const uint8_t sig[256] = { 1 };
+
+  /* Only SHA-1 and SHA-256 signatures. */
+  CHECK_RC(vc__x509_rsa_verify(cert, clen, VC__MD_MD5,
+                               (const uint8_t *)"x", 1, sig, sizeof(sig),
+                               VC__X509_ANY_TIME), VC_EINVALID);
+  CHECK_RC(vc__x509_rsa_verify(cert, clen, VC__MD_SHA256,
+                               (const uint8_t *)"x", 1, sig, sizeof(sig),
+                               VC__X509_ANY_TIME), VC_EAUTH);
+  CHECK_RC(vc__x509_rsa_verify(cert, clen, VC__MD_SHA256,
+                               (const uint8_t *)"x", 1, NULL, 0,
+                               VC__X509_ANY_TIME), VC_EAUTH);
+  /* One certificate, not a bundle. */
+  two = malloc(2 * clen + 1);
+  CHECK(two != NULL);
+  memcpy(two, cert, clen);
+  memcpy(two + clen, cert, clen);
+  two[2 * clen] = '\0';
+  CHECK_RC(vc__x509_rsa_verify(two, 2 * clen, VC__MD_SHA256,
+                               (const uint8_t *)"x", 1, sig, sizeof(sig),
+                               VC__X509_ANY_TIME), VC_EINVALID);
+  CHECK_RC(vc__x509_rsa_verify(cert, clen - 40, VC__MD_SHA256,
+                               (const uint8_t *)"x", 1, sig, sizeof(sig),
+                               VC__X509_ANY_TIME), VC_EINVALID);
+  free(two);
+  free(cert);
+}
+
 /* ------------------------------------------------------------------ */
 /* Signatures: the published SNS messages (TV-SNS-1..4)                */
 
@@ -1000,6 +1033,7 @@ VC_TESTS(
   VC_TEST(test_sns__subscribe_url_rules),
   VC_TEST(test_sns__fixtures_verify),
   VC_TEST(test_sns__fixtures_tampered),
+  VC_TEST(test_sns__x509_helper),
   VC_TEST(test_sns__published_vectors),
   VC_TEST(test_sns__verify_webhook_checks),
   VC_TEST(test_sns__parse_inbound),
