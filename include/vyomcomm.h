@@ -16,6 +16,7 @@
 #include "vyomcomm/event.h"
 #include "vyomcomm/iter.h"
 #include "vyomcomm/ctx.h"
+#include "vyomcomm/loop.h"
 #include "vyomcomm/store.h"
 #include "vyomcomm/tenant.h"
 #include "vyomcomm/secret.h"

@@ -103,6 +103,30 @@ VC_EXTERN(int) vc_message_spec_init(vc_message_spec *s,
 VC_EXTERN(int) vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *tenant,
                                const vc_message_spec *spec);
 
+/** At most this many messages in one vc_message_send_many() call. */
+#define VC_MESSAGE_SEND_MANY_MAX 1000
+
+/**
+ * vc_message_send() for several messages with one transaction and one
+ * commit: the way to enqueue in bulk. Each message is validated and
+ * stored on its own terms: one that fails (a bad address, an
+ * idempotency conflict) is not stored and does not stop the others.
+ * Idempotency keys repeated within the call behave as if the messages
+ * were sent one after another.
+ *
+ * @param specs   `n` messages
+ * @param ids     receives each message's id, "" for one not stored
+ * @param results receives each message's result: 0 or what
+ *                vc_message_send() would have returned; may be NULL
+ * @return the number of messages stored (0..n), or a negative error when
+ *   the call failed as a whole (VC_EINVALID: n over
+ *   VC_MESSAGE_SEND_MANY_MAX; a store error: none was stored)
+ * @since 0.2
+ */
+VC_EXTERN(int) vc_message_send_many(vc_tenant *tenant,
+                                    const vc_message_spec *specs, size_t n,
+                                    char (*ids)[VC_ID_SIZE], int *results);
+
 /** Load a message by id. @return 0, VC_ENOTFOUND. @since 0.1 */
 VC_EXTERN(int) vc_message_lookup(vc_message **out, vc_tenant *tenant,
                                  const char *id);

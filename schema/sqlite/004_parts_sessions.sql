@@ -1,9 +1,13 @@
--- Schema 4: messages sent as several requests, and the customer-service
--- window of providers that have one.
+-- Schema 4: messages sent as several requests, attachment counts, and the
+-- customer-service window of providers that have one.
 
 -- How many requests of a split message the provider has accepted
 -- (vc_adapter.count_parts); a retry resumes at this part.
 ALTER TABLE vc_message ADD COLUMN parts_done INTEGER NOT NULL DEFAULT 0;
+
+-- How many attachments a message has, so that sending one without any
+-- skips the attachment query.
+ALTER TABLE vc_message ADD COLUMN attachments INTEGER NOT NULL DEFAULT 0;
 
 -- The latest message from an address on a channel, for
 -- VC_CAP_SESSION_WINDOW adapters.

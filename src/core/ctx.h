@@ -39,6 +39,10 @@ struct vc_ctx {
   /* The engine of vc_ctx_run() callers, one at a time. */
   pthread_mutex_t host_lock;
   vc__engine host_engine;
+  /* The host's loop (vc_ctx_set_loop): hooks written under both `lock`
+   * and host_lock; the batch in flight under host_lock. */
+  vc_loop_hooks loop;
+  struct vc__job_pending *loop_pending;
 
   /* Event delivery (event.c): one deliverer at a time. */
   pthread_mutex_t deliver_lock;

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "ctx.h"
 #include "event.h"
+#include "net/transport.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -78,12 +79,25 @@ static int host_iterate(vc_ctx *ctx)
   return did;
 }
 
+static int loop_is_set(vc_ctx *ctx)
+{
+  int set;
+
+  pthread_mutex_lock(&ctx->lock);
+  set = ctx->loop.timer != NULL;
+  pthread_mutex_unlock(&ctx->lock);
+  return set;
+}
+
 int vc_ctx_run(vc_ctx *ctx, int timeout_ms)
 {
   uint64_t seen;
   int did;
 
   VC_ASSERT_ARG(ctx);
+  if (loop_is_set(ctx))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
+                         "the host's loop drives this context");
   pthread_mutex_lock(&ctx->lock);
   seen = ctx->wake_seq;
   pthread_mutex_unlock(&ctx->lock);
@@ -213,12 +227,142 @@ int vc_ctx_stop(vc_ctx *ctx)
 
 int vc_ctx_wakeup(vc_ctx *ctx)
 {
+  vc_loop_hooks loop;
+
   VC_ASSERT_ARG(ctx);
   pthread_mutex_lock(&ctx->lock);
   ctx->wake_seq++;
   pthread_cond_broadcast(&ctx->wake);
+  loop = ctx->loop;
   pthread_mutex_unlock(&ctx->lock);
+  if (loop.timer != NULL)
+    loop.timer(loop.payload, 0);
   return 0;
+}
+
+/* ---- the host's loop (vyomcomm/loop.h) --------------------------------- */
+
+/* The transport's hooks are the host's (VC__POLL_* are VC_LOOP_*). */
+static int loop_socket(void *payload, int fd, int events)
+{
+  vc_ctx *ctx = payload;
+
+  return ctx->loop.socket(ctx->loop.payload, fd, events);
+}
+
+static int loop_timer(void *payload, long ms)
+{
+  vc_ctx *ctx = payload;
+
+  return ctx->loop.timer(ctx->loop.payload, ms);
+}
+
+/* With host_lock held and no batch in flight: start the next batch, or
+ * deliver events and sleep until the next due job. */
+static int loop_step(vc_ctx *ctx)
+{
+  int jobs, events;
+
+  jobs = vc__job_loop_start(ctx, &ctx->host_engine, &ctx->loop_pending);
+  if (jobs < 0) {
+    VC_LOG(ctx, VC_LOG_ERROR, "engine: %s", vc_error_last()->message);
+    ctx->loop.timer(ctx->loop.payload, ERROR_BACKOFF_MS);
+    return jobs;
+  }
+  if (ctx->loop_pending != NULL)
+    return jobs; /* the transport's timer and sockets take over */
+  if ((events = vc__event_deliver(ctx)) < 0)
+    return events;
+  /* More may be due at once; otherwise wake for the next due job. */
+  ctx->loop.timer(ctx->loop.payload, jobs > 0 || events > 0
+                                         ? 0 : (long)idle_ms(ctx, IDLE_WAIT_MS));
+  return jobs + events;
+}
+
+/* A socket is ready (fd >= 0) or the timer fired (fd < 0). */
+static int loop_action(vc_ctx *ctx, int fd, int events)
+{
+  int did = 0, rc;
+
+  VC_ASSERT_ARG(ctx);
+  pthread_mutex_lock(&ctx->host_lock);
+  if (ctx->loop.timer == NULL) {
+    pthread_mutex_unlock(&ctx->host_lock);
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
+                         "no loop is set (vc_ctx_set_loop)");
+  }
+  if (ctx->loop_pending != NULL) {
+    rc = vc__transport_action(ctx->host_engine.transport, fd, events);
+    if (rc == 0 || rc < 0) {
+      /* Done, or the transport failed: a failed transport leaves every
+       * unfinished transfer with an error, retried like any other. */
+      if (rc < 0)
+        VC_LOG(ctx, VC_LOG_ERROR, "engine: %s", vc_error_last()->message);
+      did = vc__job_loop_end(ctx, &ctx->host_engine, ctx->loop_pending);
+      ctx->loop_pending = NULL;
+    }
+  }
+  if (ctx->loop_pending == NULL && fd < 0)
+    did += (rc = loop_step(ctx)) < 0 ? 0 : rc;
+  else if (ctx->loop_pending == NULL)
+    ctx->loop.timer(ctx->loop.payload, 0); /* the next batch, from the timer */
+  pthread_mutex_unlock(&ctx->host_lock);
+  return did;
+}
+
+int vc_loop_hooks_init(vc_loop_hooks *hooks, unsigned int version)
+{
+  VC_INIT_STRUCT(hooks, version, VC_LOOP_HOOKS_VERSION, vc_loop_hooks,
+                 VC_LOOP_HOOKS_INIT);
+}
+
+int vc_ctx_set_loop(vc_ctx *ctx, const vc_loop_hooks *hooks)
+{
+  vc__transport_opts o;
+  int rc;
+
+  VC_ASSERT_ARG(ctx);
+  VC_ASSERT_ARG(hooks);
+  VC_CHECK_VERSION(hooks, VC_LOOP_HOOKS_VERSION, "vc_loop_hooks");
+  if (hooks->socket == NULL || hooks->timer == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "both loop hooks are required");
+  pthread_mutex_lock(&ctx->host_lock);
+  if (ctx->loop.timer != NULL) {
+    pthread_mutex_unlock(&ctx->host_lock);
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
+                         "a loop is set already");
+  }
+  /* A transport of the loop's own, replacing the one vc_ctx_run used. */
+  memset(&o, 0, sizeof(o));
+  o.allow_private = ctx->allow_private_network;
+  vc__transport_free(ctx->host_engine.transport);
+  ctx->host_engine.transport = NULL;
+  if ((rc = vc__transport_new(&ctx->host_engine.transport, &o)) == 0)
+    rc = vc__transport_use_loop(ctx->host_engine.transport, loop_socket,
+                                loop_timer, ctx);
+  if (rc == 0) {
+    pthread_mutex_lock(&ctx->lock);
+    ctx->loop = *hooks;
+    pthread_mutex_unlock(&ctx->lock);
+  }
+  pthread_mutex_unlock(&ctx->host_lock);
+  if (rc == 0)
+    hooks->timer(hooks->payload, 0);
+  return rc;
+}
+
+int vc_ctx_loop_socket(vc_ctx *ctx, int fd, int events)
+{
+  if (fd < 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "a negative socket");
+  return loop_action(ctx, fd, events);
+}
+
+int vc_ctx_loop_timeout(vc_ctx *ctx)
+{
+  return loop_action(ctx, -1, 0);
 }
 
 int vc_ctx_set_event_cb(vc_ctx *ctx, vc_event_cb cb, void *payload)

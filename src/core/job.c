@@ -59,6 +59,19 @@ int vc__job_register_batch(vc_ctx *ctx, const char *kind,
   return add_handler(ctx, kind, NULL, fn);
 }
 
+int vc__job_register_async(vc_ctx *ctx, const char *kind,
+                           const vc__job_async *async)
+{
+  for (size_t i = 0; i < ctx->nhandlers; i++)
+    if (strcmp(ctx->handlers[i].kind, kind) == 0 &&
+        ctx->handlers[i].batch != NULL) {
+      ctx->handlers[i].async = async;
+      return 0;
+    }
+  return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ERROR,
+                       "no batch handler for kind %s", kind);
+}
+
 void vc__engine_init(vc__engine *e, const char *owner)
 {
   memset(e, 0, sizeof(*e));
@@ -149,6 +162,15 @@ static int finish_one(vc__db *db, const char *owner, const vc__job *job,
                     o->retry_at, o->error);
 }
 
+int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
+                   vc__job_outcome *out)
+{
+  int rc = finish_one(db, owner, job, out);
+
+  out->recorded = rc == 0;
+  return rc;
+}
+
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
                    const vc__job_outcome *o)
 {
@@ -165,7 +187,8 @@ int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
     return rc;
   if ((rc = vc__db_begin(db)) == 0) {
     for (size_t i = 0; i < n && rc == 0; i++)
-      rc = finish_one(db, owner, &jobs[i], &out[i]);
+      if (!out[i].recorded)
+        rc = finish_one(db, owner, &jobs[i], &out[i]);
     if (rc == 0)
       rc = vc__db_commit(db);
     if (rc < 0)
@@ -216,97 +239,234 @@ static void machinery_retry(vc_ctx *ctx, const vc__job *job,
   snprintf(o->error, sizeof(o->error), "%s", why);
 }
 
-/* Run the jobs of one batch handler: gather its jobs, run them at once. */
+/* The jobs of one kind within a claimed batch, gathered for its handler:
+ * mine[k] is jobs[idx[k]], its outcome res[k]. */
+typedef struct kind_group {
+  const vc__job_handler *h;
+  size_t *idx;
+  vc__job *mine;
+  vc__job_outcome *res;
+  size_t m;
+} kind_group;
+
+static void group_free(kind_group *g)
+{
+  vc__free(g->idx);
+  vc__free(g->mine);
+  vc__free(g->res);
+  memset(g, 0, sizeof(*g));
+}
+
+static int group_gather(kind_group *g, const vc__job_handler *h,
+                        const vc__job *jobs, size_t n, const uint8_t *handled)
+{
+  memset(g, 0, sizeof(*g));
+  g->h = h;
+  g->idx = vc__calloc(n, sizeof(*g->idx));
+  g->mine = vc__calloc(n, sizeof(*g->mine));
+  g->res = vc__calloc(n, sizeof(*g->res));
+  if (g->idx == NULL || g->mine == NULL || g->res == NULL) {
+    group_free(g);
+    return vc_error_set_oom();
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!handled[i] && strcmp(jobs[i].kind, h->kind) == 0) {
+      g->idx[g->m] = i;
+      g->mine[g->m++] = jobs[i];
+    }
+  return 0;
+}
+
+/* The group's outcomes back into the batch; a failed handler retries
+ * all its jobs. */
+static void group_scatter(vc_ctx *ctx, kind_group *g, int rc,
+                          vc__job_outcome *out, uint8_t *handled)
+{
+  if (rc < 0) {
+    VC_LOG(ctx, VC_LOG_WARN, "jobs of kind %s failed: %s", g->h->kind,
+           vc_error_last()->message);
+    for (size_t k = 0; k < g->m; k++)
+      machinery_retry(ctx, &g->mine[k], &g->res[k],
+                      vc_error_last()->message);
+  }
+  for (size_t k = 0; k < g->m; k++) {
+    out[g->idx[k]] = g->res[k];
+    handled[g->idx[k]] = 1;
+  }
+}
+
+/* Run the jobs of one batch handler: gather its jobs, run them at once.
+ * On allocation failure they stay unhandled; single handling retries
+ * them. */
 static void run_kind(vc_ctx *ctx, vc__engine *engine,
                      const vc__job_handler *h, vc__job *jobs, size_t n,
                      vc__job_outcome *out, uint8_t *handled)
 {
-  size_t *idx = vc__calloc(n, sizeof(*idx)), m = 0;
-  vc__job *mine = vc__calloc(n, sizeof(*mine));
-  vc__job_outcome *res = vc__calloc(n, sizeof(*res));
+  kind_group g;
+
+  if (group_gather(&g, h, jobs, n, handled) < 0)
+    return;
+  group_scatter(ctx, &g, h->batch(ctx, engine, g.mine, g.m, g.res), out,
+                handled);
+  group_free(&g);
+}
+
+/* A claimed batch on its way through the handlers. */
+struct vc__job_pending {
+  vc__job *jobs;
+  size_t n;
+  vc__job_outcome *out;
+  uint8_t *handled;
+  kind_group async;            /* the kind started in the host's loop */
+  void *state;                 /* its handler's */
+};
+
+static void pending_free(vc__job_pending *p)
+{
+  if (p == NULL)
+    return;
+  group_free(&p->async);
+  vc__free(p->jobs);
+  vc__free(p->out);
+  vc__free(p->handled);
+  vc__free(p);
+}
+
+/* Claim a batch. 0 with *out NULL when nothing is due. */
+static int claim(vc_ctx *ctx, vc__engine *engine, vc__job_pending **out)
+{
+  vc__job_pending *p;
   int rc;
 
-  if (idx == NULL || mine == NULL || res == NULL)
-    goto out;
-  for (size_t i = 0; i < n; i++)
-    if (!handled[i] && strcmp(jobs[i].kind, h->kind) == 0) {
-      idx[m] = i;
-      mine[m++] = jobs[i];
+  *out = NULL;
+  /* A read first: an idle engine should not take the write lock. */
+  if (vc__job_next_due(ctx) > vc__now(ctx))
+    return 0;
+  if ((p = vc__calloc(1, sizeof(*p))) == NULL)
+    return vc_error_set_oom();
+  if ((rc = vc__job_claim(ctx, engine->owner, ctx->claim_batch, &p->jobs,
+                          &p->n)) < 0 || p->n == 0) {
+    pending_free(p);
+    return rc;
+  }
+  p->out = vc__calloc(p->n, sizeof(*p->out));
+  p->handled = vc__calloc(p->n, 1);
+  if (p->out == NULL || p->handled == NULL) {
+    /* The leases expire and the jobs run again. */
+    pending_free(p);
+    return vc_error_set_oom();
+  }
+  *out = p;
+  return 0;
+}
+
+/* Run every job not handled yet, one by one. */
+static void run_singles(vc_ctx *ctx, vc__job_pending *p)
+{
+  for (size_t i = 0; i < p->n; i++) {
+    const vc__job_handler *h;
+    int rc;
+    if (p->handled[i])
+      continue;
+    h = find_handler(ctx, p->jobs[i].kind);
+    if (h == NULL || h->fn == NULL) {
+      /* A kind from a newer library sharing the store: leave it be. */
+      machinery_retry(ctx, &p->jobs[i], &p->out[i],
+                      "no handler for this job kind");
+      VC_LOG(ctx, VC_LOG_WARN, "job %s: no handler for kind '%s'",
+             p->jobs[i].id, p->jobs[i].kind);
+    } else if ((rc = h->fn(ctx, &p->jobs[i], &p->out[i])) < 0) {
+      machinery_retry(ctx, &p->jobs[i], &p->out[i],
+                      vc_error_last()->message);
+      VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", p->jobs[i].id,
+             p->jobs[i].kind, p->out[i].error);
     }
-  if ((rc = h->batch(ctx, engine, mine, m, res)) < 0) {
-    VC_LOG(ctx, VC_LOG_WARN, "jobs of kind %s failed: %s", h->kind,
+  }
+}
+
+/* Record every outcome and free the batch. An unrecorded outcome is not
+ * lost: the lease expires and the job runs again. */
+static int finish_batch(vc_ctx *ctx, vc__engine *engine, vc__job_pending *p)
+{
+  int n = (int)p->n;
+  size_t left = 0;
+
+  for (size_t i = 0; i < p->n; i++)
+    left += !p->out[i].recorded;
+  if (left > 0 && vc__job_finish_many(ctx, engine->owner, p->jobs, p->out, p->n) < 0)
+    VC_LOG(ctx, VC_LOG_ERROR, "cannot record %zu job outcomes: %s", p->n,
            vc_error_last()->message);
-    for (size_t k = 0; k < m; k++)
-      machinery_retry(ctx, &mine[k], &res[k], vc_error_last()->message);
-  }
-  for (size_t k = 0; k < m; k++) {
-    out[idx[k]] = res[k];
-    handled[idx[k]] = 1;
-  }
-out:
-  /* On allocation failure the jobs stay unhandled; single handling
-   * below retries them. */
-  vc__free(idx);
-  vc__free(mine);
-  vc__free(res);
+  pending_free(p);
+  return n;
 }
 
 int vc__job_run_batch(vc_ctx *ctx, vc__engine *engine)
 {
-  vc__job *jobs;
-  vc__job_outcome *out = NULL;
-  uint8_t *handled = NULL;
-  size_t n;
+  vc__job_pending *p;
   int rc;
 
-  /* A read first: an idle engine should not take the write lock. */
-  if (vc__job_next_due(ctx) > vc__now(ctx))
-    return 0;
-  if ((rc = vc__job_claim(ctx, engine->owner, ctx->claim_batch, &jobs,
-                          &n)) < 0)
+  if ((rc = claim(ctx, engine, &p)) < 0 || p == NULL)
     return rc;
-  if (n == 0) {
-    vc__free(jobs);
-    return 0;
+  for (size_t i = 0; i < p->n; i++) {
+    const vc__job_handler *h = find_handler(ctx, p->jobs[i].kind);
+    if (!p->handled[i] && h != NULL && h->batch != NULL)
+      run_kind(ctx, engine, h, p->jobs, p->n, p->out, p->handled);
   }
-  out = vc__calloc(n, sizeof(*out));
-  handled = vc__calloc(n, 1);
-  if (out == NULL || handled == NULL) {
-    /* The leases expire and the jobs run again. */
-    vc__free(jobs);
-    vc__free(out);
-    vc__free(handled);
-    return vc_error_set_oom();
-  }
-  for (size_t i = 0; i < n; i++) {
-    const vc__job_handler *h = find_handler(ctx, jobs[i].kind);
-    if (!handled[i] && h != NULL && h->batch != NULL)
-      run_kind(ctx, engine, h, jobs, n, out, handled);
-  }
-  for (size_t i = 0; i < n; i++) {
-    const vc__job_handler *h;
-    if (handled[i])
+  run_singles(ctx, p);
+  return finish_batch(ctx, engine, p);
+}
+
+int vc__job_loop_start(vc_ctx *ctx, vc__engine *engine,
+                       vc__job_pending **pending)
+{
+  vc__job_pending *p;
+  int rc, n;
+
+  *pending = NULL;
+  if ((rc = claim(ctx, engine, &p)) < 0 || p == NULL)
+    return rc;
+  n = (int)p->n;
+  /* One kind runs in the loop (the engine has one transport); the
+   * others run to their end now. */
+  for (size_t i = 0; i < p->n; i++) {
+    const vc__job_handler *h = find_handler(ctx, p->jobs[i].kind);
+    if (p->handled[i] || h == NULL || h->batch == NULL)
       continue;
-    h = find_handler(ctx, jobs[i].kind);
-    if (h == NULL || h->fn == NULL) {
-      /* A kind from a newer library sharing the store: leave it be. */
-      machinery_retry(ctx, &jobs[i], &out[i],
-                      "no handler for this job kind");
-      VC_LOG(ctx, VC_LOG_WARN, "job %s: no handler for kind '%s'",
-             jobs[i].id, jobs[i].kind);
-    } else if ((rc = h->fn(ctx, &jobs[i], &out[i])) < 0) {
-      machinery_retry(ctx, &jobs[i], &out[i], vc_error_last()->message);
-      VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", jobs[i].id,
-             jobs[i].kind, out[i].error);
+    if (h->async == NULL || p->async.h != NULL) {
+      run_kind(ctx, engine, h, p->jobs, p->n, p->out, p->handled);
+      continue;
     }
+    if (group_gather(&p->async, h, p->jobs, p->n, p->handled) < 0)
+      break; /* run one by one below, as run_kind would */
+    rc = h->async->start(ctx, engine, p->async.mine, p->async.m,
+                         p->async.res, &p->state);
+    if (rc <= 0) {
+      /* Failed (no state then), or nothing to wait for: finish now. */
+      if (rc == 0 && p->state != NULL)
+        rc = h->async->end(ctx, engine, p->state);
+      p->state = NULL;
+      group_scatter(ctx, &p->async, rc, p->out, p->handled);
+      group_free(&p->async);
+      continue;
+    }
+    for (size_t k = 0; k < p->async.m; k++)
+      p->handled[p->async.idx[k]] = 1;
   }
-  /* An unrecorded outcome is not lost: the lease expires and the job
-   * runs again. */
-  if ((rc = vc__job_finish_many(ctx, engine->owner, jobs, out, n)) < 0)
-    VC_LOG(ctx, VC_LOG_ERROR, "cannot record %zu job outcomes: %s", n,
-           vc_error_last()->message);
-  vc__free(jobs);
-  vc__free(out);
-  vc__free(handled);
-  return (int)n;
+  run_singles(ctx, p);
+  if (p->state == NULL) {
+    finish_batch(ctx, engine, p);
+    return n;
+  }
+  *pending = p;
+  return n;
+}
+
+int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
+                     vc__job_pending *p)
+{
+  int rc = p->async.h->async->end(ctx, engine, p->state);
+
+  p->state = NULL;
+  group_scatter(ctx, &p->async, rc, p->out, p->handled);
+  return finish_batch(ctx, engine, p);
 }

@@ -30,6 +30,8 @@ typedef struct vc__job_outcome {
   int result;            /* a vc__job_result */
   int64_t retry_at;
   char error[256];       /* recorded as last_error on retry */
+  int recorded;          /* the handler applied it to the job row in its
+                            own transaction (vc__job_record) */
 } vc__job_outcome;
 
 /* The engine running a batch: its lease owner name and its transport. */
@@ -48,16 +50,31 @@ typedef int (*vc__job_batch_fn)(vc_ctx *ctx, vc__engine *engine,
                                 const vc__job *jobs, size_t n,
                                 vc__job_outcome *out);
 
+/* A batch handler's halves for the host's loop (vc_ctx_set_loop):
+ * `start` does the store work and starts the engine transport's
+ * transfers, returning 1 while they run (0: nothing to wait for) and its
+ * state; `end` records the outcomes once they are done and frees it. */
+typedef struct vc__job_async {
+  int (*start)(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
+               size_t n, vc__job_outcome *out, void **state);
+  int (*end)(vc_ctx *ctx, vc__engine *engine, void *state);
+} vc__job_async;
+
 typedef struct vc__job_handler {
   const char *kind;
   vc__job_fn fn;
   vc__job_batch_fn batch;
+  const vc__job_async *async;  /* NULL: runs to its end in the loop */
 } vc__job_handler;
 
 /* Register a handler for a kind (at context creation). */
 int vc__job_register(vc_ctx *ctx, const char *kind, vc__job_fn fn);
 int vc__job_register_batch(vc_ctx *ctx, const char *kind,
                            vc__job_batch_fn fn);
+
+/* Give a registered batch kind its halves for the host's loop. */
+int vc__job_register_async(vc_ctx *ctx, const char *kind,
+                           const vc__job_async *async);
 
 /* Insert a job inside the caller's transaction on `db`. */
 int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
@@ -67,6 +84,12 @@ int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 /* Claim up to `max` due jobs for `owner`. `*jobs` is allocated. */
 int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
                   vc__job **jobs, size_t *n);
+
+/* Apply an outcome inside the caller's transaction on `db`, so that it
+ * commits with the handler's own changes; sets out->recorded, which the
+ * caller clears again if that transaction rolls back. */
+int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
+                   vc__job_outcome *out);
 
 /* Apply an outcome; a no-op when the lease was lost to another owner. */
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
@@ -80,6 +103,16 @@ int64_t vc__job_next_due(vc_ctx *ctx);
 
 /* Claim and run one batch. Returns the number of jobs run, or < 0. */
 int vc__job_run_batch(vc_ctx *ctx, vc__engine *engine);
+
+/* The host's loop: claim a batch, run the kinds that cannot wait and
+ * start the one with async halves. Returns the number of jobs claimed;
+ * *pending is set while transfers run, and vc__job_loop_end() then
+ * finishes the batch once the transport is done. */
+typedef struct vc__job_pending vc__job_pending;
+int vc__job_loop_start(vc_ctx *ctx, vc__engine *engine,
+                       vc__job_pending **pending);
+int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
+                     vc__job_pending *pending);
 
 void vc__engine_init(vc__engine *e, const char *owner);
 void vc__engine_fini(vc__engine *e);

@@ -29,7 +29,8 @@
 static const char SQL_LOAD[] =
   "SELECT kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
-  " channel_attempts, tried_channels, parts_done FROM vc_message"
+  " channel_attempts, tried_channels, parts_done, attachments"
+  " FROM vc_message"
   " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_ATTACHMENTS[] =
   "SELECT filename, content_type, data, url FROM vc_message_attachment"
@@ -180,6 +181,7 @@ static int load_message(plan *p, vc__db *db)
     p->channel_attempts = (int)vc__stmt_int64(s, 11);
     p->tried = dup_col(s, 12);
     p->parts_done = (int)vc__stmt_int64(s, 13);
+    p->natt = (size_t)vc__stmt_int64(s, 14); /* how many to load */
     /* Once a part went out, the rest follow on the same channel. */
     if (p->parts_done > 0 && p->pinned_id[0] != '\0')
       p->pinned = 1;
@@ -188,8 +190,10 @@ static int load_message(plan *p, vc__db *db)
     rc = VC_ENOTFOUND;
   }
   vc__stmt_done(s);
-  if (rc == 0)
+  if (rc == 0 && p->natt > 0) {
+    p->natt = 0;
     rc = load_attachments(p, db);
+  }
   return rc;
 }
 
@@ -549,7 +553,10 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
   return rc;
 }
 
-static int apply_all(vc_ctx *ctx, plan *plans, size_t n, int64_t now)
+/* Step 4 for the batch, with its jobs' outcomes in the same transaction
+ * (one commit for both). */
+static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
+                     int64_t now)
 {
   vc__db *db;
   int rc;
@@ -561,10 +568,15 @@ static int apply_all(vc_ctx *ctx, plan *plans, size_t n, int64_t now)
   for (size_t i = 0; i < n && rc == 0; i++)
     if (plans[i].result.outcome != 0)
       rc = apply_one(ctx, db, &plans[i], now);
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = vc__job_record(db, engine->owner, plans[i].job, plans[i].out);
   if (rc == 0)
     rc = vc__db_commit(db);
-  if (rc < 0)
+  if (rc < 0) {
     vc__db_rollback(db);
+    for (size_t i = 0; i < n; i++)
+      plans[i].out->recorded = 0;
+  }
 out:
   vc__db_release(db);
   return rc;
@@ -581,51 +593,84 @@ static int ensure_transport(vc_ctx *ctx, vc__engine *engine)
   return vc__transport_new(&engine->transport, &o);
 }
 
-static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
-                    size_t n, vc__job_outcome *out)
+/* A batch between its store work and its outcomes. */
+typedef struct batch {
+  plan *plans;
+  vc__transfer **xfers;
+  candidates *cache;
+  size_t n, nx;
+} batch;
+
+static void batch_free(vc_ctx *ctx, vc__engine *engine, batch *b)
 {
-  plan *plans = vc__calloc(n, sizeof(*plans));
-  vc__transfer **xfers = vc__calloc(n, sizeof(*xfers));
-  candidates *cache = vc__calloc(1, sizeof(*cache));
+  if (b == NULL)
+    return;
+  for (size_t i = 0; b->plans != NULL && i < b->n; i++) {
+    if (engine->transport != NULL)
+      vc__transport_recycle(engine->transport, &b->plans[i].xfer);
+    plan_free(ctx, &b->plans[i]);
+  }
+  vc__free(b->plans);
+  vc__free(b->xfers);
+  vc__free(b->cache);
+  vc__free(b);
+}
+
+/* Steps 1 and 2: plan every job, build the requests, mark the messages
+ * sending. The transfers to run are b->xfers[0..nx). */
+static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
+                         size_t n, vc__job_outcome *out, batch **bp)
+{
+  batch *b = vc__calloc(1, sizeof(*b));
   int64_t now = vc__now(ctx);
-  size_t nx = 0;
   vc__db *db = NULL;
   int rc;
 
-  if (plans == NULL || xfers == NULL || cache == NULL) {
-    rc = vc_error_set_oom();
-    goto out;
+  *bp = b;
+  if (b == NULL)
+    return vc_error_set_oom();
+  b->n = n;
+  b->plans = vc__calloc(n, sizeof(*b->plans));
+  b->xfers = vc__calloc(n, sizeof(*b->xfers));
+  b->cache = vc__calloc(1, sizeof(*b->cache));
+  if (b->plans == NULL || b->xfers == NULL || b->cache == NULL)
+    return vc_error_set_oom();
+  for (size_t i = 0; i < n; i++) {
+    b->plans[i].job = &jobs[i];
+    b->plans[i].out = &out[i];
+    vc__transfer_init(&b->plans[i].xfer);
   }
   if ((rc = ensure_transport(ctx, engine)) < 0 ||
       (rc = vc__db_acquire(&db, ctx->store)) < 0)
-    goto out;
+    return rc;
   for (size_t i = 0; i < n; i++) {
-    plans[i].job = &jobs[i];
-    plans[i].out = &out[i];
-    vc__transfer_init(&plans[i].xfer);
-    if ((rc = plan_one(ctx, &plans[i], db, cache, now)) < 0) {
+    plan *p = &b->plans[i];
+    if ((rc = plan_one(ctx, p, db, b->cache, now)) < 0) {
       /* This message only: retry it later. */
-      retry_at(&plans[i], backoff(ctx, plans[i].attempts, now, NULL),
+      retry_at(p, backoff(ctx, p->attempts, now, NULL),
                vc_error_last()->message);
-      plans[i].send = 0;
-      rc = 0;
+      p->send = 0;
     }
   }
   vc__db_release(db);
-  db = NULL;
   for (size_t i = 0; i < n; i++)
-    if (plans[i].routed)
-      build_one(ctx, &plans[i]);
-  if ((rc = mark_sending(ctx, plans, n)) < 0)
-    goto out;
+    if (b->plans[i].routed)
+      build_one(ctx, &b->plans[i]);
+  if ((rc = mark_sending(ctx, b->plans, n)) < 0)
+    return rc;
   for (size_t i = 0; i < n; i++)
-    if (plans[i].send && !plans[i].local)
-      xfers[nx++] = &plans[i].xfer;
-  if ((rc = vc__transport_run(engine->transport, xfers, nx)) < 0)
-    goto out;
-  now = vc__now(ctx);
-  for (size_t i = 0; i < n; i++) {
-    plan *p = &plans[i];
+    if (b->plans[i].send && !b->plans[i].local)
+      b->xfers[b->nx++] = &b->plans[i].xfer;
+  return 0;
+}
+
+/* Steps 3's results and 4, once every transfer ended. */
+static int batch_complete(vc_ctx *ctx, vc__engine *engine, batch *b)
+{
+  int64_t now = vc__now(ctx);
+
+  for (size_t i = 0; i < b->n; i++) {
+    plan *p = &b->plans[i];
     if (!p->send)
       continue;
     parse_result(p);
@@ -633,18 +678,54 @@ static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
                       p->result.outcome == VC_SEND_ACCEPTED ||
                       p->result.outcome == VC_SEND_REJECTED, now);
   }
-  rc = apply_all(ctx, plans, n, now);
-out:
-  vc__db_release(db);
-  for (size_t i = 0; plans != NULL && i < n; i++)
-    plan_free(ctx, &plans[i]);
-  vc__free(plans);
-  vc__free(xfers);
-  vc__free(cache);
+  return apply_all(ctx, engine, b->plans, b->n, now);
+}
+
+static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
+                    size_t n, vc__job_outcome *out)
+{
+  batch *b;
+  int rc;
+
+  if ((rc = batch_prepare(ctx, engine, jobs, n, out, &b)) == 0 &&
+      (rc = vc__transport_run(engine->transport, b->xfers, b->nx)) == 0)
+    rc = batch_complete(ctx, engine, b);
+  batch_free(ctx, engine, b);
+  return rc;
+}
+
+/* In the host's loop: start the batch and return; the loop calls
+ * dispatch_end once the transport is done with it. */
+static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
+                          const vc__job *jobs, size_t n,
+                          vc__job_outcome *out, void **state)
+{
+  batch *b;
+  int rc;
+
+  *state = NULL;
+  if ((rc = batch_prepare(ctx, engine, jobs, n, out, &b)) < 0) {
+    batch_free(ctx, engine, b);
+    return rc;
+  }
+  *state = b;
+  return vc__transport_start(engine->transport, b->xfers, b->nx);
+}
+
+static int dispatch_end(vc_ctx *ctx, vc__engine *engine, void *state)
+{
+  batch *b = state;
+  int rc = batch_complete(ctx, engine, b);
+
+  batch_free(ctx, engine, b);
   return rc;
 }
 
 int vc__dispatch_register(vc_ctx *ctx)
 {
-  return vc__job_register_batch(ctx, VC__JOB_MESSAGE_SEND, dispatch);
+  static const vc__job_async async = { dispatch_start, dispatch_end };
+  int rc = vc__job_register_batch(ctx, VC__JOB_MESSAGE_SEND, dispatch);
+
+  return rc < 0 ? rc : vc__job_register_async(ctx, VC__JOB_MESSAGE_SEND,
+                                              &async);
 }

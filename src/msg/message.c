@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/tenant.h"
 #include "core/text.h"
+#include "store/group.h"
 #include "address.h"
 #include "message.h"
 #include "route.h"
@@ -523,9 +524,9 @@ static const char SQL_INSERT[] =
   "INSERT INTO vc_message (tenant_id, id, kind, channel_id, pinned,"
   " to_addr, from_addr, subject, text_body, html_body, metadata,"
   " template_id, template_version, idempotency_key, content_hash, status,"
-  " segments, send_at, created_at, updated_at)"
+  " segments, send_at, created_at, updated_at, attachments)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-  " ?15, 1, ?16, ?17, ?18, ?18)";
+  " ?15, 1, ?16, ?17, ?18, ?18, ?19)";
 static const char SQL_ATTACH[] =
   "INSERT INTO vc_message_attachment (tenant_id, message_id, seq, filename,"
   " content_type, data, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -564,13 +565,14 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   char payload[96];
   int rc;
 
-  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiii", tenant_id, id,
+  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiiii", tenant_id, id,
                   (int64_t)p->kind, p->pinned ? p->channel.id : NULL,
                   (int64_t)p->pinned, p->to, s->from, p->body.subject,
                   p->body.text, p->body.html, s->metadata_json,
                   p->body.template_id[0] ? p->body.template_id : NULL,
                   (int64_t)p->body.template_version, s->idempotency_key,
-                  p->hash, (int64_t)p->segments, due, now);
+                  p->hash, (int64_t)p->segments, due, now,
+                  (int64_t)s->nattachments);
   for (size_t i = 0; rc == 0 && i < s->nattachments; i++) {
     const vc_attachment *a = &s->attachments[i];
     if (a->data != NULL)
@@ -591,14 +593,37 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   return rc;
 }
 
+/* The store part of a send, run in a transaction shared with other
+ * threads' sends (group commit). 1 when an earlier message has the
+ * idempotency key: its id is then in w->id. */
+typedef struct send_write {
+  vc_ctx *ctx;
+  const char *tenant_id;
+  const prepared *p;
+  const vc_message_spec *spec;
+  int64_t now;
+  char new_id[VC_ID_SIZE];
+  char id[VC_ID_SIZE];
+} send_write;
+
+static int write_message(vc__db *db, void *arg)
+{
+  send_write *w = arg;
+  int rc;
+
+  if (w->spec->idempotency_key != NULL &&
+      (rc = find_idempotent(db, w->tenant_id, w->spec->idempotency_key,
+                            w->p->hash, w->id)) != 0)
+    return rc;
+  memcpy(w->id, w->new_id, VC_ID_SIZE);
+  return insert(db, w->ctx, w->tenant_id, w->id, w->p, w->spec, w->now);
+}
+
 int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
                     const vc_message_spec *spec)
 {
-  const char *tenant_id;
-  char id[VC_ID_SIZE];
+  send_write w;
   prepared p;
-  vc_ctx *ctx;
-  vc__db *db = NULL;
   int rc;
 
   VC_ASSERT_ARG(id_out);
@@ -606,35 +631,115 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   VC_ASSERT_ARG(t);
   VC_ASSERT_ARG(spec);
   VC_CHECK_VERSION(spec, VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
-  ctx = vc__tenant_ctx(t);
-  tenant_id = vc_tenant_id(t);
-  if ((rc = prepare(&p, t, spec)) < 0 || (rc = vc__new_id(ctx, id)) < 0)
+  memset(&w, 0, sizeof(w));
+  w.ctx = vc__tenant_ctx(t);
+  w.tenant_id = vc_tenant_id(t);
+  w.p = &p;
+  w.spec = spec;
+  if ((rc = prepare(&p, t, spec)) < 0 ||
+      (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+  w.now = vc__now(w.ctx);
+  if ((rc = vc__store_write_grouped(w.ctx->store, write_message, &w)) < 0)
     goto out;
-  if ((rc = vc__db_begin(db)) < 0)
-    goto out;
-  if (spec->idempotency_key != NULL &&
-      (rc = find_idempotent(db, tenant_id, spec->idempotency_key, p.hash,
-                            id)) != 0) {
-    vc__db_rollback(db);
-    if (rc == 1) {
-      memcpy(id_out, id, VC_ID_SIZE);
-      rc = 0;
-    }
-    goto out;
-  }
-  if ((rc = insert(db, ctx, tenant_id, id, &p, spec, vc__now(ctx))) < 0 ||
-      (rc = vc__db_commit(db)) < 0) {
-    vc__db_rollback(db);
-    goto out;
-  }
-  memcpy(id_out, id, VC_ID_SIZE);
-  vc_ctx_wakeup(ctx);
+  memcpy(id_out, w.id, VC_ID_SIZE);
+  if (rc == 0)
+    vc_ctx_wakeup(w.ctx);
+  rc = 0;
 out:
-  vc__db_release(db);
   prepared_free(&p);
   return rc;
+}
+
+/* Several sends in one write. A message whose idempotency check fails
+ * fails alone: the check only reads, so the transaction goes on. */
+typedef struct many_write {
+  send_write *w;
+  const int *prepared_rc;      /* messages refused before the store */
+  int *rc;
+  size_t n;
+} many_write;
+
+static int write_many(vc__db *db, void *arg)
+{
+  many_write *m = arg;
+  int accepted = 0;
+
+  for (size_t i = 0; i < m->n; i++) {
+    int rc;
+    if (m->prepared_rc[i] < 0)
+      continue;
+    rc = write_message(db, &m->w[i]);
+    if (rc < 0 && rc != VC_ECONFLICT)
+      return rc; /* a store failure: the whole call fails */
+    m->rc[i] = rc < 0 ? rc : 0;
+    accepted += rc >= 0;
+  }
+  return accepted;
+}
+
+int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
+                         size_t n, char (*ids)[VC_ID_SIZE], int *results)
+{
+  send_write *w = NULL;
+  prepared *p = NULL;
+  int *rc = NULL, accepted = 0;
+  many_write m;
+  vc_ctx *ctx;
+  int64_t now;
+
+  VC_ASSERT_ARG(t);
+  VC_ASSERT_ARG(specs || n == 0);
+  VC_ASSERT_ARG(ids || n == 0);
+  if (n > VC_MESSAGE_SEND_MANY_MAX)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "at most %d messages per call",
+                         VC_MESSAGE_SEND_MANY_MAX);
+  for (size_t i = 0; i < n; i++) {
+    ids[i][0] = '\0';
+    VC_CHECK_VERSION(&specs[i], VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
+  }
+  if (n == 0)
+    return 0;
+  ctx = vc__tenant_ctx(t);
+  w = vc__calloc(n, sizeof(*w));
+  p = vc__calloc(n, sizeof(*p));
+  rc = vc__calloc(2 * n, sizeof(*rc));
+  if (w == NULL || p == NULL || rc == NULL) {
+    accepted = vc_error_set_oom();
+    goto out;
+  }
+  now = vc__now(ctx);
+  for (size_t i = 0; i < n; i++) {
+    w[i].ctx = ctx;
+    w[i].tenant_id = vc_tenant_id(t);
+    w[i].p = &p[i];
+    w[i].spec = &specs[i];
+    w[i].now = now;
+    if ((rc[n + i] = prepare(&p[i], t, &specs[i])) == 0)
+      rc[n + i] = vc__new_id(ctx, w[i].new_id);
+    rc[i] = rc[n + i];
+  }
+  m.w = w;
+  m.prepared_rc = rc + n;
+  m.rc = rc;
+  m.n = n;
+  if ((accepted = vc__store_write_grouped(ctx->store, write_many, &m)) < 0)
+    goto out;
+  for (size_t i = 0; i < n; i++)
+    if (rc[i] == 0)
+      memcpy(ids[i], w[i].id, VC_ID_SIZE);
+  if (accepted > 0)
+    vc_ctx_wakeup(ctx);
+out:
+  for (size_t i = 0; results != NULL && i < n; i++)
+    results[i] = accepted < 0 ? accepted : rc[i];
+  for (size_t i = 0; p != NULL && i < n; i++)
+    prepared_free(&p[i]);
+  vc__free(w);
+  vc__free(p);
+  vc__free(rc);
+  return accepted;
 }
 
 /* ---- cancel ---------------------------------------------------------- */

@@ -20,6 +20,17 @@
 struct vc__transport {
   CURLM *multi;
   vc__transport_opts opts;
+  /* The batch being run: xfers[0..next) were started, `active` of them
+   * are in the multi handle. */
+  vc__transfer **xfers;
+  size_t n, next, active;
+  /* Easy handles of finished transfers, reset for the next ones. */
+  CURL *spare[VC__TRANSPORT_SPARE];
+  size_t nspare;
+  /* Loop mode: the host's socket and timer hooks. */
+  vc__transport_socket_fn on_socket;
+  vc__transport_timer_fn on_timer;
+  void *loop_payload;
 };
 
 void vc__transfer_init(vc__transfer *x)
@@ -74,6 +85,8 @@ void vc__transport_free(vc__transport *t)
 {
   if (t == NULL)
     return;
+  while (t->nspare > 0)
+    curl_easy_cleanup(t->spare[--t->nspare]);
   curl_multi_cleanup(t->multi);
   vc__free(t);
 }
@@ -189,6 +202,8 @@ static int setup(vc__transport *t, vc__transfer *x)
   if (x->req.url == NULL)
     return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
                          "the adapter built no request URL");
+  if (e == NULL && t->nspare > 0)
+    e = x->easy = t->spare[--t->nspare];
   if (e == NULL && (e = x->easy = curl_easy_init()) == NULL)
     return vc_error_set_oom();
   for (size_t i = 0; i < x->req.nheaders; i++) {
@@ -272,36 +287,136 @@ static int start_one(vc__transport *t, vc__transfer *x)
  * for a connection can leave curl_multi_poll sleeping its whole timeout,
  * and each costs libcurl work on every perform.
  */
+static void fill(vc__transport *t)
+{
+  while (t->next < t->n && t->active < (size_t)t->opts.max_connections)
+    t->active += (size_t)start_one(t, t->xfers[t->next++]);
+}
+
+/* Finish what libcurl completed and start as many more. Collect after
+ * every perform or socket action, or a wait would sleep with nothing
+ * left to wait for. */
+static void collect(vc__transport *t)
+{
+  CURLMsg *msg;
+  int left;
+
+  while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
+    vc__transfer *x = NULL;
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    curl_multi_remove_handle(t->multi, msg->easy_handle);
+    if (x != NULL) {
+      finish(x, msg->data.result);
+      t->active--;
+    }
+    fill(t);
+  }
+}
+
+static void begin(vc__transport *t, vc__transfer **xfers, size_t n)
+{
+  t->xfers = xfers;
+  t->n = n;
+  t->next = t->active = 0;
+  fill(t);
+}
+
 int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
 {
-  size_t next = 0, active = 0;
   int running = 0;
 
-  while (next < n && active < (size_t)t->opts.max_connections)
-    active += (size_t)start_one(t, xfers[next++]);
-  while (active > 0) {
-    CURLMsg *msg;
-    int left;
+  if (t->on_socket != NULL)
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ESTATE,
+                         "the transport runs in the host's loop");
+  begin(t, xfers, n);
+  while (t->active > 0) {
     if (curl_multi_perform(t->multi, &running) != CURLM_OK)
       return vc__error_set(VC_ERRCLASS_NET, VC_ENET, "curl_multi_perform");
-    /* Collect after every perform, or poll would sleep with nothing
-     * left to wait for. */
-    while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
-      vc__transfer *x = NULL;
-      if (msg->msg != CURLMSG_DONE)
-        continue;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-      curl_multi_remove_handle(t->multi, msg->easy_handle);
-      if (x != NULL) {
-        finish(x, msg->data.result);
-        active--;
-      }
-      while (next < n && active < (size_t)t->opts.max_connections)
-        active += (size_t)start_one(t, xfers[next++]);
-    }
-    if (active > 0 && running > 0 &&
+    collect(t);
+    if (t->active > 0 && running > 0 &&
         curl_multi_poll(t->multi, NULL, 0, 1000, NULL) != CURLM_OK)
       return vc__error_set(VC_ERRCLASS_NET, VC_ENET, "curl_multi_poll");
   }
+  t->xfers = NULL;
+  t->n = 0;
+  return 0;
+}
+
+void vc__transport_recycle(vc__transport *t, vc__transfer *x)
+{
+  /* Only a finished transfer's handle is out of the multi handle. */
+  if (x->easy == NULL || !x->done || t->nspare >= VC__TRANSPORT_SPARE)
+    return;
+  curl_easy_reset(x->easy);
+  t->spare[t->nspare++] = x->easy;
+  x->easy = NULL;
+}
+
+/* ---- the host's loop ------------------------------------------------- */
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what,
+                          void *payload, void *socketp)
+{
+  vc__transport *t = payload;
+  int events = what == CURL_POLL_IN ? VC__POLL_IN
+               : what == CURL_POLL_OUT ? VC__POLL_OUT
+               : what == CURL_POLL_INOUT ? VC__POLL_IN | VC__POLL_OUT
+               : VC__POLL_REMOVE;
+
+  (void)easy;
+  (void)socketp;
+  return t->on_socket(t->loop_payload, (int)fd, events) < 0 ? -1 : 0;
+}
+
+static int on_curl_timer(CURLM *multi, long ms, void *payload)
+{
+  vc__transport *t = payload;
+
+  (void)multi;
+  return t->on_timer(t->loop_payload, ms) < 0 ? -1 : 0;
+}
+
+int vc__transport_use_loop(vc__transport *t, vc__transport_socket_fn on_socket,
+                           vc__transport_timer_fn on_timer, void *payload)
+{
+  t->on_socket = on_socket;
+  t->on_timer = on_timer;
+  t->loop_payload = payload;
+  curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+  curl_multi_setopt(t->multi, CURLMOPT_SOCKETDATA, t);
+  curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
+  return 0;
+}
+
+int vc__transport_start(vc__transport *t, vc__transfer **xfers, size_t n)
+{
+  begin(t, xfers, n);
+  collect(t); /* transfers that failed to start are done already */
+  return t->active > 0 || t->next < t->n;
+}
+
+int vc__transport_action(vc__transport *t, int fd, int events)
+{
+  int running = 0, mask = 0;
+
+  if (t->xfers == NULL)
+    return 0;
+  if (events & VC__POLL_IN)
+    mask |= CURL_CSELECT_IN;
+  if (events & VC__POLL_OUT)
+    mask |= CURL_CSELECT_OUT;
+  if (curl_multi_socket_action(t->multi,
+                               fd < 0 ? CURL_SOCKET_TIMEOUT : fd, mask,
+                               &running) != CURLM_OK)
+    return vc__error_set(VC_ERRCLASS_NET, VC_ENET,
+                         "curl_multi_socket_action");
+  collect(t);
+  if (t->active > 0 || t->next < t->n)
+    return 1;
+  t->xfers = NULL;
+  t->n = 0;
   return 0;
 }

@@ -46,6 +46,31 @@ void vc__transfer_reset(vc__transfer *x);
  * error). Returns 0, or < 0 when the transport itself failed. */
 int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n);
 
+/*
+ * The host's loop (vc_ctx_set_loop): libcurl asks, through these, which
+ * sockets to watch and when to call back, and the host reports readiness
+ * with vc__transport_action() instead of the transport waiting itself.
+ */
+#define VC__POLL_IN 1
+#define VC__POLL_OUT 2
+#define VC__POLL_REMOVE 4
+typedef int (*vc__transport_socket_fn)(void *payload, int fd, int events);
+typedef int (*vc__transport_timer_fn)(void *payload, long ms);
+
+int vc__transport_use_loop(vc__transport *t, vc__transport_socket_fn on_socket,
+                           vc__transport_timer_fn on_timer, void *payload);
+/* Start the transfers (they must outlive the batch); 1 while some are
+ * pending, 0 when all ended at once. */
+int vc__transport_start(vc__transport *t, vc__transfer **xfers, size_t n);
+/* A watched socket is ready (events VC__POLL_*), or the timer fired
+ * (fd < 0). 1 while transfers remain, 0 when the batch is done, < 0. */
+int vc__transport_action(vc__transport *t, int fd, int events);
+
+/* Keep a finished transfer's libcurl handle for a later transfer, which
+ * saves creating one per request; call before vc__transfer_reset. */
+#define VC__TRANSPORT_SPARE 256
+void vc__transport_recycle(vc__transport *t, vc__transfer *x);
+
 /* A response header of a finished transfer, or NULL. */
 const char *vc__transfer_header(const vc__transfer *x, const char *name);
 

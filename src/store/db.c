@@ -133,14 +133,21 @@ int vc__db_prepare(vc__stmt **out, vc__db *db, const char *sql)
   void *handle;
   int rc;
 
-  for (uint32_t i = 0; i < n; i++) {
+  /* The library passes its static SQL strings: a pointer match first,
+   * and string comparisons only when that fails. */
+  for (uint32_t i = 0; i < n && slot == NULL; i++) {
+    vc__stmt *c = &db->cache[i];
+    if (c->handle != NULL && !c->in_use && c->sql == sql)
+      slot = c;
+  }
+  for (uint32_t i = 0; i < n && slot == NULL; i++) {
     vc__stmt *c = &db->cache[i];
     if (c->handle == NULL) {
       if (free_slot == NULL)
         free_slot = c;
       continue;
     }
-    if (!c->in_use && (c->sql == sql || strcmp(c->sql, sql) == 0)) {
+    if (!c->in_use && strcmp(c->sql, sql) == 0) {
       slot = c;
       break;
     }

@@ -22,6 +22,13 @@ struct vc_store {
   vc__db **idle;             /* idle connections, a stack */
   size_t nidle, idle_cap;
   uint32_t nopen;            /* connections open (idle or in use) */
+
+  /* Group commit (group.c): writes waiting for a leader. */
+  pthread_mutex_t group_lock;
+  pthread_cond_t group_cond;  /* a group finished */
+  struct vc__group_req *group_head, *group_tail;
+  size_t group_queued;        /* writes in that queue */
+  int group_leader;           /* a group is being written */
 };
 
 /* Make a store from an ops table (copied) and payload. */

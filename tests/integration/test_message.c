@@ -507,9 +507,56 @@ static void test_message__single_connection_store(void)
   CHECK(sqlite3_close(db) == SQLITE_OK);
 }
 
+/* Bulk enqueue: one commit, each message on its own terms. */
+static void test_message__send_many(void)
+{
+  env e;
+  vc_message_spec s[6];
+  char ids[6][VC_ID_SIZE];
+  int results[6];
+
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 10, "accepted", NULL);
+  sms_spec(&s[0], "one");
+  sms_spec(&s[1], "bad address");
+  s[1].to = "+1";
+  sms_spec(&s[2], "keyed");
+  s[2].idempotency_key = "k";
+  sms_spec(&s[3], "keyed");          /* the same key and content */
+  s[3].idempotency_key = "k";
+  sms_spec(&s[4], "keyed, other");   /* the same key, other content */
+  s[4].idempotency_key = "k";
+  sms_spec(&s[5], "six");
+  CHECK(vc_message_send_many(e.t, s, 6, ids, results) == 4);
+  CHECK(results[0] == 0 && strlen(ids[0]) == 26);
+  CHECK(results[1] == VC_EINVALID && ids[1][0] == '\0');
+  CHECK(results[2] == 0 && results[3] == 0);
+  CHECK_STR(ids[3], ids[2]);
+  CHECK(results[4] == VC_ECONFLICT && ids[4][0] == '\0');
+  CHECK(results[5] == 0 && strcmp(ids[5], ids[0]) != 0);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message") == 3);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 3);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_event WHERE type = "
+                   "'message.queued'") == 3);
+  /* Every stored message goes out. */
+  CHECK(vc_ctx_run(e.ctx, 0) >= 1);
+  CHECK(status_of(&e, ids[0]) == VC_MSG_SENT);
+  CHECK(status_of(&e, ids[2]) == VC_MSG_SENT);
+  CHECK(status_of(&e, ids[5]) == VC_MSG_SENT);
+  /* A replay of the whole call stores nothing new. */
+  CHECK(vc_message_send_many(e.t, s + 2, 2, ids, NULL) == 2);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message") == 3);
+  /* Bounds. */
+  CHECK(vc_message_send_many(e.t, s, 0, ids, results) == 0);
+  CHECK_RC(vc_message_send_many(e.t, s, VC_MESSAGE_SEND_MANY_MAX + 1, ids,
+                                results), VC_EINVALID);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_message__send_and_dispatch),
   VC_TEST(test_message__idempotency),
+  VC_TEST(test_message__send_many),
   VC_TEST(test_message__send_at),
   VC_TEST(test_message__cancel),
   VC_TEST(test_message__bad_input),

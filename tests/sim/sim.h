@@ -35,6 +35,9 @@ typedef struct vc_sim vc_sim;
 #define VC_SIM_SNS_REGION "us-east-1"
 #define VC_SIM_SNS_TOPIC_ARN \
   "arn:aws:sns:us-east-1:123456789012:vc-sim-inbound"
+#define VC_SIM_VONAGE_API_KEY "a1b2c3d4"
+#define VC_SIM_VONAGE_API_SECRET "S1mulat0rSecret0"
+#define VC_SIM_VONAGE_SIGNATURE_SECRET "simulator-signature-secret-0123456789"
 
 typedef struct vc_sim_options {
   const char *host;             /* listen address; NULL: "127.0.0.1" */
@@ -68,6 +71,9 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   sendgrid.api_key     the only Bearer token accepted
  *   sendgrid.public_key  read-only: base64 DER SPKI of the P-256 key that
  *                        signs event webhooks
+ *   vonage.*             api_key, api_secret, signature_secret,
+ *                        signature_method, webhook_format, barred, price,
+ *                        network (tests/sim/README.md)
  */
 int vc_sim_set(vc_sim *s, const char *key, const char *value);
 
@@ -76,6 +82,16 @@ int vc_sim_get(vc_sim *s, const char *key, char *buf, size_t size);
 
 /* The SendGrid event-webhook verification key (base64 DER SPKI). */
 const char *vc_sim_sendgrid_public_key(vc_sim *s);
+
+/*
+ * Post an inbound SMS the way Vonage does, to `url` (NULL: the Vonage
+ * webhook URL): msisdn = from, to, text, type, keyword, messageId and
+ * message-timestamp, signed per vonage.signature_method. Numbers may
+ * have a '+', which is dropped. Subject to the webhook delay and
+ * duplicates. 0, or -EINVAL (no URL), -ENOMEM.
+ */
+int vc_sim_vonage_inbound(vc_sim *s, const char *url, const char *from,
+                          const char *to, const char *text);
 
 /*
  * CPU time used so far by the simulator's server thread, in seconds: what

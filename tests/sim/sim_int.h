@@ -16,6 +16,7 @@
 #define SIM_PROVIDERS(X) \
   X(twilio)              \
   X(sendgrid)            \
+  X(vonage)              \
   X(sns)
 
 /* ---- growable text buffer ------------------------------------------- */

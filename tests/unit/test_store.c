@@ -8,6 +8,8 @@
 #include "core/common.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/group.h"
+#include "store/store.h"
 #include "core/random.h"
 
 #include <errno.h>
@@ -883,6 +885,110 @@ static void test_store__migrate_runner(void)
   vc_error_clear();
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Group commit                                                        */
+
+typedef struct group_write {
+  vc_store *store;
+  int v;          /* the row it inserts; 0 leads and waits for 15 more */
+  int fail;       /* fails instead */
+  int runs;       /* times the write ran */
+  int rc;
+  char message[64];
+} group_write;
+
+static size_t queued(vc_store *s)
+{
+  size_t n;
+
+  pthread_mutex_lock(&s->group_lock);
+  n = s->group_queued;
+  pthread_mutex_unlock(&s->group_lock);
+  return n;
+}
+
+static void wait_queued(vc_store *s, size_t n)
+{
+  struct timespec ms = { 0, 1000000 };
+
+  while (queued(s) < n)
+    nanosleep(&ms, NULL);
+}
+
+static int group_fn(vc__db *db, void *arg)
+{
+  group_write *w = arg;
+
+  w->runs++;
+  if (w->v == 0)
+    wait_queued(w->store, 15); /* the next group forms meanwhile */
+  if (w->fail)
+    return vc_error_set_str(VC_ERRCLASS_INVALID, VC_ECONFLICT, "planned");
+  if (vc__db_run(db, "INSERT INTO g (v) VALUES (?1)", "i",
+                 (int64_t)w->v) < 0)
+    return VC_ERROR;
+  return w->v;
+}
+
+static void *group_thread(void *arg)
+{
+  group_write *w = arg;
+
+  w->rc = vc__store_write_grouped(w->store, group_fn, w);
+  snprintf(w->message, sizeof(w->message), "%s", vc_error_last()->message);
+  return NULL;
+}
+
+/* Writes queued while a group is written share the next transaction; a
+ * write that fails fails alone, and the others of its group run again
+ * without it. */
+static void test_store__group_commit(void)
+{
+  vc_store *s = open_store("g.db", NULL);
+  group_write w[16];
+  pthread_t th[16];
+  vc__db *db = acquire(s);
+
+  CHECK_OK(vc__db_run(db, "CREATE TABLE g (v INTEGER PRIMARY KEY)", ""));
+  vc__db_release(db);
+  memset(w, 0, sizeof(w));
+  for (int i = 0; i < 16; i++) {
+    w[i].store = s;
+    w[i].v = i;
+  }
+  w[15].fail = 1;
+  /* 0 leads a group of one and holds it until 1..15 are queued, 15
+   * last, so that 1..14 run before 15 fails. */
+  CHECK(pthread_create(&th[0], NULL, group_thread, &w[0]) == 0);
+  for (int leading = 0; !leading;) {
+    struct timespec ms = { 0, 1000000 };
+    nanosleep(&ms, NULL);
+    pthread_mutex_lock(&s->group_lock);
+    leading = s->group_leader && s->group_queued == 0;
+    pthread_mutex_unlock(&s->group_lock);
+  }
+  for (int i = 1; i < 15; i++)
+    CHECK(pthread_create(&th[i], NULL, group_thread, &w[i]) == 0);
+  wait_queued(s, 14);
+  CHECK(pthread_create(&th[15], NULL, group_thread, &w[15]) == 0);
+  for (int i = 0; i < 16; i++)
+    pthread_join(th[i], NULL);
+  CHECK(w[0].rc == 0 && w[0].runs == 1);
+  for (int i = 1; i < 15; i++) {
+    CHECK(w[i].rc == i);
+    CHECK(w[i].runs == 2);
+  }
+  CHECK_RC(w[15].rc, VC_ECONFLICT);
+  CHECK_STR(w[15].message, "planned");
+  CHECK(w[15].runs == 1);
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM g") == 15);
+  CHECK(query_int(db, "SELECT count(*) FROM g WHERE v = 15") == 0);
+  vc__db_release(db);
+  vc_store_free(s);
+}
+
 VC_TESTS(
   VC_TEST(test_store__pragmas_default),
   VC_TEST(test_store__pragmas_full),
@@ -898,5 +1004,6 @@ VC_TESTS(
   VC_TEST(test_store__not_a_database),
   VC_TEST(test_store__memory_one_connection),
   VC_TEST(test_store__pool_threads),
+  VC_TEST(test_store__group_commit),
   VC_TEST(test_store__migrate_runner),
 )
