@@ -490,7 +490,7 @@ int vc__sigv4_sign(vc__sigv4 *out, const char *method, const char *url,
   };
   hdr h[VC__SIGV4_MAX_HEADERS + 3];
   vc_buf lines = VC_BUF_INIT, names = VC_BUF_INIT;
-  parsed_url u;
+  parsed_url u = { NULL, 0, NULL, 0 };
   uint8_t digest[32], key[32], mac[32];
   char hex[65], date[9];
   size_t nh = 0;
