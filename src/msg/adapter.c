@@ -21,6 +21,7 @@ static const vc_adapter *const BUILTINS[] = {
   &vc__adapter_sendgrid,
   &vc__adapter_mailgun,
   &vc__adapter_twilio_sms,
+  &vc__adapter_aws_sns,
   &vc__adapter_vonage_sms,
   &vc__adapter_sandbox_email,
   &vc__adapter_sandbox_sms,

@@ -259,6 +259,13 @@ static sim_prov *prov_by_name(vc_sim *s, const char *name)
   return name ? prov_find(s, name, strlen(name)) : NULL;
 }
 
+void *sim_provider_state(vc_sim *s, const char *name)
+{
+  sim_prov *p = s ? prov_by_name(s, name) : NULL;
+
+  return p ? p->state : NULL;
+}
+
 /* Caller holds mu. */
 static sim_kv *setting_find(vc_sim *s, const char *key)
 {
@@ -1094,25 +1101,30 @@ static void ctl_handle(vc_sim *s, const sim_req *rq, sim_resp *rs)
 
 /* ---- one request ----------------------------------------------------- */
 
+/* The provider with the longest matching prefix: AWS APIs live at "/",
+ * the others under paths of their own. */
 static const sim_provider *route(vc_sim *s, const char *path,
                                  sim_prov **pp)
 {
-  size_t i;
-  int pass;
+  size_t i, best = 0;
+  int best_matched = 0;
 
-  /* Providers that check the path first, then plain prefixes. */
-  for (pass = 0; pass < 2; pass++)
-    for (i = 0; i < SIM_NPROV; i++) {
-      const sim_provider *p = s->prov[i].p;
-      if ((p->match != NULL) != (pass == 0) ||
-          strncmp(path, p->prefix, strlen(p->prefix)) != 0 ||
-          (p->match != NULL && !p->match(path)))
-        continue;
-      *pp = &s->prov[i];
-      return p;
-    }
+  /* A provider that recognises the path wins, then the longest prefix. */
   *pp = NULL;
-  return NULL;
+  for (i = 0; i < SIM_NPROV; i++) {
+    const sim_provider *p = s->prov[i].p;
+    size_t n = strlen(p->prefix);
+    int matched = p->match != NULL;
+    if (strncmp(path, p->prefix, n) != 0 || (matched && !p->match(path)))
+      continue;
+    if (*pp == NULL || matched > best_matched ||
+        (matched == best_matched && n > best)) {
+      *pp = &s->prov[i];
+      best = n;
+      best_matched = matched;
+    }
+  }
+  return *pp ? (*pp)->p : NULL;
 }
 
 static int wants_close(const struct http_msg *msg)

@@ -30,6 +30,11 @@ typedef struct vc_sim vc_sim;
 #define VC_SIM_TWILIO_AUTH_TOKEN "f0e1d2c3b4a5968778695a4b3c2d1e0f"
 #define VC_SIM_SENDGRID_API_KEY \
   "SG.c2ltdWxhdG9yLWtleS0w.c2ltdWxhdG9yLXNlY3JldC1mb3ItdGVzdHMtb25seS0w"
+#define VC_SIM_SNS_ACCESS_KEY_ID "AKIAVCSIMULATOR00001"
+#define VC_SIM_SNS_SECRET_ACCESS_KEY "c2ltdWxhdG9yL3NlY3JldCtrZXkvZm9yL3Rlc3Rz"
+#define VC_SIM_SNS_REGION "us-east-1"
+#define VC_SIM_SNS_TOPIC_ARN \
+  "arn:aws:sns:us-east-1:123456789012:vc-sim-inbound"
 #define VC_SIM_VONAGE_API_KEY "a1b2c3d4"
 #define VC_SIM_VONAGE_API_SECRET "S1mulat0rSecret0"
 #define VC_SIM_VONAGE_SIGNATURE_SECRET "simulator-signature-secret-0123456789"
@@ -255,6 +260,52 @@ size_t vc_sim_sent_count(vc_sim *s, const char *key);
  * body for SendGrid. What a client's retry after a lost answer produces.
  */
 size_t vc_sim_duplicate_count(vc_sim *s, const char *provider);
+
+/* ---- AWS SNS topic messages ------------------------------------------ */
+
+/*
+ * A message SNS posts to a subscribed HTTP(S) endpoint, signed with the
+ * simulator's RSA key; its SigningCertURL is
+ * https://<cert_host>/SimpleNotificationService-<hex>.pem, which the
+ * simulator serves at that path.
+ */
+typedef struct vc_sim_sns_message {
+  /* "Notification" (NULL), "SubscriptionConfirmation" or
+   * "UnsubscribeConfirmation" */
+  const char *type;
+  const char *topic_arn;     /* NULL: setting sns.topic_arn */
+  const char *subject;       /* Notification only; NULL: none */
+  const char *message;       /* NULL: SNS's text for confirmations */
+  int signature_version;     /* 1 or 2; 0: setting sns.signature_version */
+  /* Host of SigningCertURL and SubscribeURL; NULL:
+   * sns.<region>.amazonaws.com (the client maps it to the simulator) */
+  const char *cert_host;
+  int64_t timestamp_ms;      /* Timestamp; 0: now */
+} vc_sim_sns_message;
+
+#define VC_SIM_SNS_MESSAGE_INIT { NULL, NULL, NULL, NULL, 0, NULL, 0 }
+
+/*
+ * The JSON body of a signed message (free() it), for tests that post it
+ * themselves. A SubscriptionConfirmation issues a token that the
+ * SubscribeURL then accepts.
+ */
+int vc_sim_sns_build(vc_sim *s, const vc_sim_sns_message *m, char **body);
+
+/* Post a message to `url` (NULL: the "sns" webhook URL) with SNS's
+ * headers, through the webhook workers (delay and duplicates apply). */
+int vc_sim_sns_post(vc_sim *s, const char *url, const vc_sim_sns_message *m);
+
+/* Post a two-way SMS: a Notification whose Message is AWS's inbound
+ * payload (originationNumber, destinationNumber, messageBody, ...). */
+int vc_sim_sns_inbound(vc_sim *s, const char *url, const char *from,
+                       const char *to, const char *text);
+
+/* Subscriptions of a topic (NULL: any) confirmed through SubscribeURL. */
+size_t vc_sim_sns_confirmed(vc_sim *s, const char *topic_arn);
+
+/* The PEM certificate of the key that signs SNS messages. */
+const char *vc_sim_sns_cert_pem(vc_sim *s);
 
 #ifdef __cplusplus
 }

@@ -17,7 +17,8 @@
   X(twilio)              \
   X(sendgrid)            \
   X(vonage)              \
-  X(mailgun)
+  X(mailgun)             \
+  X(sns)
 
 /* ---- growable text buffer ------------------------------------------- */
 
@@ -149,6 +150,8 @@ void sim_webhook_schedule(vc_sim *sim, const char *provider,
 void sim_setting(vc_sim *sim, const char *key, char *buf, size_t size);
 /* Publish a read-only setting (at init). */
 int sim_publish(vc_sim *sim, const char *key, const char *value);
+/* A provider's state (from its init), for its sim.h control functions. */
+void *sim_provider_state(vc_sim *sim, const char *provider);
 
 /* ---- the provider interface ----------------------------------------- */
 
