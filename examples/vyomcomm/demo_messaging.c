@@ -1,8 +1,9 @@
 /*
  * vyomcomm demo, messaging: starts the provider simulator, sends through
- * every messaging provider (Twilio SMS, SendGrid email, the sandbox) from
- * templates, receives the signed delivery webhooks on the library's own
- * listener, and prints a table per provider.
+ * every messaging provider (SMS: Twilio, Vonage, AWS SNS; email:
+ * SendGrid, Mailgun; chat: the sandbox) from templates, receives the
+ * signed delivery webhooks on the library's own listener, and prints a
+ * table per provider.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,10 +20,16 @@
 
 #define WAIT_MS 30000
 
+/* One provider of the demo: its channel, what it sends, what each
+ * message must reach (`delivered` where the provider reports delivery,
+ * `sent` where it reports nothing more). */
 typedef struct provider_row {
   const char *provider;  /* adapter name */
   const char *channel;   /* channel name */
-  int want;              /* the status each message must reach */
+  int kind;
+  int want;
+  const char *to[2];
+  char channel_id[VC_ID_SIZE];
   char ids[2][VC_ID_SIZE];
   int n;
 } provider_row;
@@ -53,26 +60,6 @@ static int free_port(void)
   return port;
 }
 
-static int add_channel(vc_tenant *t, const char *name, const char *provider,
-                       const char *config, const char *creds,
-                       const char *sender, char id[VC_ID_SIZE])
-{
-  vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
-  vc_channel *ch;
-  int rc;
-
-  s.name = name;
-  s.provider = provider;
-  s.config_json = config;
-  s.credentials_json = creds;
-  s.sender = sender;
-  if ((rc = vc_channel_new(&ch, t, &s)) == 0) {
-    snprintf(id, VC_ID_SIZE, "%s", vc_channel_id(ch));
-    vc_channel_free(ch);
-  }
-  return rc;
-}
-
 static int add_template(vc_tenant *t, const char *name, int kind,
                         const char *subject, const char *text,
                         const char *html)
@@ -92,44 +79,108 @@ static int add_template(vc_tenant *t, const char *name, int kind,
   return rc;
 }
 
-static int setup(demo_checks *c, vc_tenant *t, vc_sim *sim, const char *base)
+/* The settings and credentials of `row`'s channel on the simulator. */
+static void channel_settings(const provider_row *row, vc_sim *sim,
+                             char *config, size_t nc, char *creds, size_t nk,
+                             const char **sender)
 {
-  char config[512], creds[256], id[VC_ID_SIZE], url[160];
-  vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
+  const char *base = vc_sim_base_url(sim);
+
+  if (strcmp(row->provider, "twilio-sms") == 0) {
+    snprintf(config, nc, "{\"account_sid\":\"%s\",\"base_url\":\"%s\"}",
+             VC_SIM_TWILIO_ACCOUNT_SID, base);
+    snprintf(creds, nk, "{\"auth_token\":\"%s\"}", VC_SIM_TWILIO_AUTH_TOKEN);
+    *sender = "+15005550006";
+  } else if (strcmp(row->provider, "vonage-sms") == 0) {
+    snprintf(config, nc, "{\"base_url\":\"%s\",\"signature_method\":"
+             "\"sha256hmac\"}", base);
+    snprintf(creds, nk, "{\"api_key\":\"%s\",\"api_secret\":\"%s\","
+             "\"signature_secret\":\"%s\"}", VC_SIM_VONAGE_API_KEY,
+             VC_SIM_VONAGE_API_SECRET, VC_SIM_VONAGE_SIGNATURE_SECRET);
+    *sender = "AcmeInc";
+  } else if (strcmp(row->provider, "aws-sns") == 0) {
+    snprintf(config, nc, "{\"region\":\"%s\",\"endpoint\":\"%s\","
+             "\"sms_type\":\"Transactional\",\"topic_arns\":[\"%s\"],"
+             "\"fetch_base_url\":\"%s\"}", VC_SIM_SNS_REGION, base,
+             VC_SIM_SNS_TOPIC_ARN, base);
+    snprintf(creds, nk, "{\"access_key_id\":\"%s\",\"secret_access_key\":"
+             "\"%s\"}", VC_SIM_SNS_ACCESS_KEY_ID, VC_SIM_SNS_SECRET_ACCESS_KEY);
+    *sender = "ACME";
+  } else if (strcmp(row->provider, "sendgrid") == 0) {
+    snprintf(config, nc, "{\"base_url\":\"%s\",\"webhook_public_key\":"
+             "\"%s\"}", base, vc_sim_sendgrid_public_key(sim));
+    snprintf(creds, nk, "{\"api_key\":\"%s\"}", VC_SIM_SENDGRID_API_KEY);
+    *sender = "billing@acme.test";
+  } else if (strcmp(row->provider, "mailgun") == 0) {
+    snprintf(config, nc, "{\"domain\":\"%s\",\"base_url\":\"%s\"}",
+             VC_SIM_MAILGUN_DOMAIN, base);
+    snprintf(creds, nk, "{\"api_key\":\"%s\",\"webhook_signing_key\":"
+             "\"%s\"}", VC_SIM_MAILGUN_API_KEY, VC_SIM_MAILGUN_SIGNING_KEY);
+    *sender = "billing@" VC_SIM_MAILGUN_DOMAIN;
+  } else { /* the sandbox */
+    snprintf(config, nc, "{}");
+    snprintf(creds, nk, "{}");
+    *sender = "acme-bot";
+  }
+}
+
+/* Providers that post their webhooks to one configured URL (rather than
+ * a callback URL sent with each message) are told this channel's. */
+static const char *const URL_CONFIGURED[] = { "sendgrid", "mailgun" };
+
+static int setup_channels(demo_checks *c, vc_tenant *t, vc_sim *sim,
+                          const char *base, provider_row *rows, size_t n)
+{
+  char config[768], creds[512], url[160], what[96];
   int ok = 1;
 
-  snprintf(config, sizeof(config),
-           "{\"account_sid\":\"%s\",\"base_url\":\"%s\"}",
-           VC_SIM_TWILIO_ACCOUNT_SID, vc_sim_base_url(sim));
-  snprintf(creds, sizeof(creds), "{\"auth_token\":\"%s\"}",
-           VC_SIM_TWILIO_AUTH_TOKEN);
-  ok &= demo_check(c, add_channel(t, "sms-twilio", "twilio-sms", config,
-                                  creds, "+15005550006", id) == 0,
-                   "channel: Twilio SMS (credentials sealed)");
-  snprintf(config, sizeof(config),
-           "{\"base_url\":\"%s\",\"webhook_public_key\":\"%s\"}",
-           vc_sim_base_url(sim), vc_sim_sendgrid_public_key(sim));
-  snprintf(creds, sizeof(creds), "{\"api_key\":\"%s\"}",
-           VC_SIM_SENDGRID_API_KEY);
-  ok &= demo_check(c, add_channel(t, "mail-sendgrid", "sendgrid", config,
-                                  creds, "billing@acme.test", id) == 0,
-                   "channel: SendGrid email (ECDSA-signed events)");
-  snprintf(url, sizeof(url), "%s/webhooks/%s", base, id);
-  w.url = url;
-  vc_sim_webhooks_set(sim, "sendgrid", &w);
-  ok &= demo_check(c, add_channel(t, "chat-sandbox", "sandbox-chat", NULL,
-                                  NULL, "acme-bot", id) == 0,
-                   "channel: sandbox chat (no credentials)");
-  ok &= demo_check(c, add_template(t, "order-shipped", VC_CHANNEL_SMS, NULL,
-                                   "Hi {{name}}, order {{order}} has "
-                                   "shipped.{{#coupon}} Code: {{coupon}}"
-                                   "{{/coupon}}", NULL) == 0 &&
-                      add_template(t, "order-shipped", VC_CHANNEL_EMAIL,
-                                   "Order {{order}} shipped", NULL,
-                                   "<p>Hi {{name}}, order <b>{{order}}</b> "
-                                   "is on its way.</p>") != 0,
-                   "templates: SMS variant (a second template of the same "
-                   "name is refused)");
+  if (vc_sim_set(sim, "vonage.signature_method", "sha256hmac") != 0)
+    return demo_check(c, 0, "simulator: Vonage signs receipts");
+  for (size_t r = 0; r < n; r++) {
+    vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+    vc_channel *ch;
+    const char *sender;
+    int rc;
+    channel_settings(&rows[r], sim, config, sizeof(config), creds,
+                     sizeof(creds), &sender);
+    s.name = rows[r].channel;
+    s.provider = rows[r].provider;
+    s.config_json = config;
+    s.credentials_json = creds;
+    s.sender = sender;
+    if ((rc = vc_channel_new(&ch, t, &s)) == 0) {
+      snprintf(rows[r].channel_id, VC_ID_SIZE, "%s", vc_channel_id(ch));
+      vc_channel_free(ch);
+    }
+    snprintf(what, sizeof(what), "channel: %s (%s)", rows[r].channel,
+             rows[r].provider);
+    ok &= demo_check(c, rc == 0, what);
+    for (size_t k = 0; rc == 0 && k < sizeof(URL_CONFIGURED) /
+                                       sizeof(URL_CONFIGURED[0]); k++) {
+      vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
+      if (strcmp(rows[r].provider, URL_CONFIGURED[k]) != 0)
+        continue;
+      snprintf(url, sizeof(url), "%s/webhooks/%s", base, rows[r].channel_id);
+      w.url = url;
+      vc_sim_webhooks_set(sim, URL_CONFIGURED[k], &w);
+    }
+  }
+  return ok;
+}
+
+static int setup_templates(demo_checks *c, vc_tenant *t)
+{
+  int ok = demo_check(c, add_template(t, "order-shipped", VC_CHANNEL_SMS,
+                                      NULL, "Hi {{name}}, order {{order}} "
+                                      "has shipped.{{#coupon}} Code: "
+                                      "{{coupon}}{{/coupon}}", NULL) == 0 &&
+                           add_template(t, "order-shipped", VC_CHANNEL_EMAIL,
+                                        "Order {{order}} shipped", NULL,
+                                        "<p>Hi {{name}}, order <b>{{order}}"
+                                        "</b> is on its way.</p>") != 0,
+                      "templates: SMS variant (a second template of the "
+                      "same name is refused)");
+
   ok &= demo_check(c, add_template(t, "invoice", VC_CHANNEL_EMAIL,
                                    "Invoice {{order}}", "Dear {{name}}, "
                                    "invoice {{order}} is attached.",
@@ -139,35 +190,41 @@ static int setup(demo_checks *c, vc_tenant *t, vc_sim *sim, const char *base)
   return ok;
 }
 
-static int send_all(demo_checks *c, vc_tenant *t, provider_row *rows)
+/* Two messages on each provider's channel, from the kind's template (or
+ * a plain text for chat). */
+static int send_all(demo_checks *c, vc_tenant *t, provider_row *rows,
+                    size_t n)
 {
   static const char *const names[] = { "Asha", "Ravi <R&D>" };
-  char vars[160];
-  int ok = 1;
+  char vars[160], what[96];
+  int ok = 1, total = 0;
 
-  for (int i = 0; i < 2; i++) {
-    vc_message_spec s = VC_MESSAGE_SPEC_INIT;
-    snprintf(vars, sizeof(vars), "{\"name\":\"%s\",\"order\":\"A-10%d\"}",
-             names[i], i);
-    s.kind = VC_CHANNEL_SMS;
-    s.to = i ? "+14155550124" : "+14155550123";
-    s.template_name = "order-shipped";
-    s.vars_json = vars;
-    ok &= vc_message_send(rows[0].ids[rows[0].n++], t, &s) == 0;
-    vc_message_spec_init(&s, VC_MESSAGE_SPEC_VERSION);
-    s.kind = VC_CHANNEL_EMAIL;
-    s.to = i ? "ravi@example.com" : "asha@example.com";
-    s.template_name = "invoice";
-    s.vars_json = vars;
-    ok &= vc_message_send(rows[1].ids[rows[1].n++], t, &s) == 0;
-    vc_message_spec_init(&s, VC_MESSAGE_SPEC_VERSION);
-    s.kind = VC_CHANNEL_CHAT;
-    s.to = i ? "@acme_support" : "-1001234567890";
-    s.text = "Your ticket was updated.";
-    ok &= vc_message_send(rows[2].ids[rows[2].n++], t, &s) == 0;
-  }
-  return demo_check(c, ok, "6 messages accepted (stored as queued before "
-                           "anything is sent)");
+  for (size_t r = 0; r < n; r++)
+    for (int i = 0; i < 2; i++) {
+      vc_message_spec s = VC_MESSAGE_SPEC_INIT;
+      snprintf(vars, sizeof(vars), "{\"name\":\"%s\",\"order\":\"A-%zu%d\"}",
+               names[i], r, i);
+      s.channel = rows[r].channel_id;
+      s.to = rows[r].to[i];
+      if (rows[r].kind == VC_CHANNEL_CHAT) {
+        s.text = "Your ticket was updated.";
+      } else {
+        s.template_name = rows[r].kind == VC_CHANNEL_SMS ? "order-shipped"
+                                                         : "invoice";
+        s.vars_json = vars;
+      }
+      if (vc_message_send(rows[r].ids[rows[r].n], t, &s) == 0) {
+        rows[r].n++;
+        total++;
+      } else {
+        ok = 0;
+        fprintf(stderr, "  %s: %s\n", rows[r].provider,
+                vc_error_last()->message);
+      }
+    }
+  snprintf(what, sizeof(what), "%d messages accepted (stored as queued "
+           "before anything is sent)", total);
+  return demo_check(c, ok, what);
 }
 
 static int status_of(vc_tenant *t, const char *id)
@@ -194,7 +251,7 @@ static int all_reached(vc_tenant *t, provider_row *rows, size_t n)
 static void table(demo_checks *c, vc_tenant *t, provider_row *rows,
                   size_t n)
 {
-  int ok[8];
+  int ok[16];
 
   printf("\n  %-14s %-14s %5s %9s %6s\n", "provider", "channel", "sent",
          "delivered", "failed");
@@ -224,10 +281,20 @@ void demo_messaging(demo_checks *c, const char *dir)
 {
   static const uint8_t key[32] = { 0x5a, 0x17, 0x33 };
   provider_row rows[] = {
-    { "twilio-sms", "sms-twilio", VC_MSG_DELIVERED, { "", "" }, 0 },
-    { "sendgrid", "mail-sendgrid", VC_MSG_DELIVERED, { "", "" }, 0 },
-    { "sandbox-chat", "chat-sandbox", VC_MSG_SENT, { "", "" }, 0 },
+    { "twilio-sms", "sms-twilio", VC_CHANNEL_SMS, VC_MSG_DELIVERED,
+      { "+14155550123", "+14155550124" }, "", { "", "" }, 0 },
+    { "vonage-sms", "sms-vonage", VC_CHANNEL_SMS, VC_MSG_DELIVERED,
+      { "+447700900123", "+447700900124" }, "", { "", "" }, 0 },
+    { "aws-sns", "sms-sns", VC_CHANNEL_SMS, VC_MSG_SENT,
+      { "+14155550125", "+14155550126" }, "", { "", "" }, 0 },
+    { "sendgrid", "mail-sendgrid", VC_CHANNEL_EMAIL, VC_MSG_DELIVERED,
+      { "asha@example.com", "ravi@example.com" }, "", { "", "" }, 0 },
+    { "mailgun", "mail-mailgun", VC_CHANNEL_EMAIL, VC_MSG_DELIVERED,
+      { "asha@example.org", "ravi@example.org" }, "", { "", "" }, 0 },
+    { "sandbox-chat", "chat-sandbox", VC_CHANNEL_CHAT, VC_MSG_SENT,
+      { "-1001234567890", "@acme_support" }, "", { "", "" }, 0 },
   };
+  const size_t nrows = sizeof(rows) / sizeof(rows[0]);
   vc_sim_options so = VC_SIM_OPTIONS_INIT;
   vc_ctx_options o = VC_CTX_OPTIONS_INIT;
   vc_master_key mk = VC_MASTER_KEY_INIT;
@@ -263,15 +330,16 @@ void demo_messaging(demo_checks *c, const char *dir)
     goto out;
   ts.slug = "acme";
   if (!demo_check(c, vc_tenant_new(&t, ctx, &ts) == 0, "create a tenant") ||
-      !setup(c, t, sim, base) || !send_all(c, t, rows))
+      !setup_channels(c, t, sim, base, rows, nrows) ||
+      !setup_templates(c, t) || !send_all(c, t, rows, nrows))
     goto out;
   demo_check(c, vc_ctx_start(ctx, 2) == 0, "start two engine threads");
   deadline = wall_ms() + WAIT_MS;
-  while (!(reached = all_reached(t, rows, 3)) && wall_ms() < deadline)
+  while (!(reached = all_reached(t, rows, nrows)) && wall_ms() < deadline)
     usleep(50000);
   demo_check(c, reached, "deliveries confirmed by signed webhooks");
   vc_ctx_stop(ctx);
-  table(c, t, rows, 3);
+  table(c, t, rows, nrows);
 out:
   vc_tenant_free(t);
   vc_ctx_free(ctx);
