@@ -46,9 +46,13 @@ static const char SQL_PART_DONE[] =
   "UPDATE vc_message SET parts_done = ?3, channel_attempts = 0,"
   " provider_id = COALESCE(provider_id, ?4), updated_at = ?5"
   " WHERE tenant_id = ?1 AND id = ?2";
+/* A chat recipient is stored without the '+' of its number (the
+ * WhatsApp form, msg/address.h), while adapters report senders in E.164
+ * with it: either form is the same person. */
 static const char SQL_LAST_INBOUND[] =
   "SELECT MAX(received_at) FROM vc_inbound_message"
-  " WHERE tenant_id = ?1 AND channel_id = ?2 AND from_addr = ?3";
+  " WHERE tenant_id = ?1 AND channel_id = ?2"
+  " AND from_addr IN (?3, '+' || ?3)";
 static const char SQL_FAILOVER[] =
   "UPDATE vc_message SET tried_channels = tried_channels || ?3 || ' ',"
   " channel_attempts = 0 WHERE tenant_id = ?1 AND id = ?2";

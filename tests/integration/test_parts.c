@@ -281,6 +281,13 @@ static void test_parts__last_inbound(void)
   CHECK(g_nsent == 2);
   CHECK(g_sent[1].last_inbound_ms == t0 + 1000);
   CHECK(g_sent[1].now_ms == g_now);
+  /* A sender reported in E.164 is the chat recipient without its '+'. */
+  g_now += 1000;
+  inbound_from(&e, "+12345");
+  send_text(&e, "three", id);
+  CHECK(vc_ctx_run(e.ctx, 0) >= 1);
+  CHECK(g_nsent == 3);
+  CHECK(g_sent[2].last_inbound_ms == g_now);
   env_close(&e);
 }
 
