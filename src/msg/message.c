@@ -25,7 +25,9 @@
 #define ADDRESS_MAX 320
 #define SUBJECT_MAX 998
 #define SMS_TEXT_MAX_CHARS 1600
-#define CHAT_TEXT_MAX 4096
+/* Bytes. The adapter applies its provider's limit: Telegram splits a
+ * long text over several messages (count_parts), WhatsApp refuses it. */
+#define CHAT_TEXT_MAX (64 * 1024)
 #define EMAIL_BODY_MAX (1024 * 1024)
 #define METADATA_MAX 8192
 #define VARS_MAX (64 * 1024)
