@@ -11,7 +11,8 @@
  * from any thread, except vc_sim_stop() on a handle still in use.
  *
  * Errors are 0 or a negative errno value (-EINVAL, -ENOMEM, -ENOENT, ...).
- * Providers are named by string: "twilio", "sendgrid", "mailgun".
+ * Providers are named by string: "twilio", "sendgrid", "mailgun",
+ * "telegram", "whatsapp".
  */
 #ifndef VC_SIM_H
 #define VC_SIM_H
@@ -41,6 +42,12 @@ typedef struct vc_sim vc_sim;
 #define VC_SIM_MAILGUN_API_KEY "0123456789abcdef0123456789abcdef-0a1b2c3d-4e5f6a7b"
 #define VC_SIM_MAILGUN_DOMAIN "mg.sim.example"
 #define VC_SIM_MAILGUN_SIGNING_KEY "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+#define VC_SIM_TELEGRAM_BOT_TOKEN \
+  "8123456789:AAEsimulatorBotTokenForTests_only-0"
+#define VC_SIM_WHATSAPP_ACCESS_TOKEN \
+  "EAAGsimulatorAccessTokenForTestsOnly0ZDZD"
+#define VC_SIM_WHATSAPP_APP_SECRET "5eb63bbbe01eeed093cb22bb8f5acdc3"
+#define VC_SIM_WHATSAPP_PHONE_NUMBER_ID "109876543210987"
 
 typedef struct vc_sim_options {
   const char *host;             /* listen address; NULL: "127.0.0.1" */
@@ -80,6 +87,16 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   mailgun.api_key      the only Basic password accepted (user "api")
  *   mailgun.domain       the only sending domain; others are 404
  *   mailgun.signing_key  HMAC-SHA256 key of webhooks and inbound posts
+ *   telegram.bot_token   the only bot token accepted in /bot{token}/
+ *   telegram.secret_token  sent as X-Telegram-Bot-Api-Secret-Token ("":
+ *                        no header)
+ *   telegram.chats       "*" (any chat exists) or a comma-separated list
+ *   telegram.blocked     chats whose user blocked the bot (403)
+ *   whatsapp.access_token  the only Bearer token accepted
+ *   whatsapp.app_secret  the X-Hub-Signature-256 key
+ *   whatsapp.phone_number_id  the only {phone_number_id} served
+ *   whatsapp.templates   approved template names, comma-separated
+ *   whatsapp.window      "enforce" the 24-hour window (131047) or "off"
  */
 int vc_sim_set(vc_sim *s, const char *key, const char *value);
 
@@ -185,6 +202,7 @@ typedef struct vc_sim_webhooks {
    * "permanent_fail" (a bounce), "suppress" (a permanent failure for a
    * suppressed address), "temporary_fail", "opened" (after delivered),
    * "accepted" (no receipt).
+   * WhatsApp: "read" (default), "delivered", "sent", "failed".
    */
   const char *final_status;
 } vc_sim_webhooks;
@@ -306,6 +324,34 @@ size_t vc_sim_sns_confirmed(vc_sim *s, const char *topic_arn);
 
 /* The PEM certificate of the key that signs SNS messages. */
 const char *vc_sim_sns_cert_pem(vc_sim *s);
+
+/* ---- inbound messages and handshakes (chat providers) ---------------- */
+
+/*
+ * Telegram: post an Update with a text message from the private chat
+ * `chat_id` to the webhook URL (vc_sim_webhooks.url of "telegram"), with
+ * X-Telegram-Bot-Api-Secret-Token when telegram.secret_token is set. The
+ * chat becomes one the bot may write to. Returns the update_id (> 0), or
+ * -ENOTCONN without a webhook URL.
+ */
+long long vc_sim_telegram_inbound(vc_sim *s, long long chat_id,
+                                  const char *text);
+
+/*
+ * WhatsApp: post a signed messages webhook with a text message from
+ * `from` (digits, '+' allowed) and open that user's 24-hour customer
+ * service window. 0, -EINVAL, or -ENOTCONN without a webhook URL.
+ */
+int vc_sim_whatsapp_inbound(vc_sim *s, const char *from, const char *text);
+
+/*
+ * WhatsApp: Meta's subscription handshake, a GET of `url` with
+ * hub.mode=subscribe, a random hub.challenge and hub.verify_token.
+ * Returns the HTTP status (negative errno when nothing answered); *echoed
+ * (may be NULL) is 1 when the answer was 200 with exactly the challenge.
+ */
+int vc_sim_whatsapp_verify(vc_sim *s, const char *url,
+                           const char *verify_token, int *echoed);
 
 #ifdef __cplusplus
 }

@@ -18,7 +18,9 @@
   X(sendgrid)            \
   X(vonage)              \
   X(mailgun)             \
-  X(sns)
+  X(sns)                 \
+  X(telegram)            \
+  X(whatsapp)
 
 /* ---- growable text buffer ------------------------------------------- */
 
