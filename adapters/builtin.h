@@ -17,6 +17,7 @@ extern const vc_adapter vc__adapter_twilio_sms;
 extern const vc_adapter vc__adapter_aws_sns;
 extern const vc_adapter vc__adapter_vonage_sms;
 extern const vc_adapter vc__adapter_telegram;
+extern const vc_adapter vc__adapter_whatsapp;
 extern const vc_adapter vc__adapter_sandbox_email;
 extern const vc_adapter vc__adapter_sandbox_sms;
 extern const vc_adapter vc__adapter_sandbox_chat;

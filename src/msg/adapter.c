@@ -24,6 +24,7 @@ static const vc_adapter *const BUILTINS[] = {
   &vc__adapter_aws_sns,
   &vc__adapter_vonage_sms,
   &vc__adapter_telegram,
+  &vc__adapter_whatsapp,
   &vc__adapter_sandbox_email,
   &vc__adapter_sandbox_sms,
   &vc__adapter_sandbox_chat,
