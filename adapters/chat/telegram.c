@@ -2,10 +2,11 @@
  * Telegram Bot API: the "telegram" adapter.
  *
  * Pure translation (sys/adapter.h): POST {base}/bot{token}/sendMessage
- * with a JSON body, sendPhoto / sendDocument for an attachment given by
- * URL, the {"ok": ...} answer, the X-Telegram-Bot-Api-Secret-Token check
- * of a webhook, and the Update objects Telegram posts. Wire facts:
- * providers.md section 11 (and 0).
+ * with a JSON body, sendPhoto / sendDocument for an attachment (its URL
+ * in JSON, or its bytes uploaded as multipart/form-data), the {"ok": ...}
+ * answer, the X-Telegram-Bot-Api-Secret-Token check of a webhook, and the
+ * Update objects Telegram posts. Wire facts: providers.md section 11 (and
+ * 0).
  *
  * A text longer than Telegram's 4,096 characters is split into several
  * messages (count_parts) or refused, as the channel says. Attachments
@@ -53,6 +54,9 @@
 #define JSON_DEPTH_MAX 32            /* replies nest messages */
 #define FILE_ID_MAX 256
 #define MEDIA_MAX 10                 /* the sink's bound */
+#define UPLOAD_MAX 50000000          /* bytes, PTB FileSizeLimit */
+#define PHOTO_UPLOAD_MAX 10000000
+#define FILENAME_MAX_LEN 255
 #define RETRY_AFTER_MAX_S (24 * 3600)
 #define JSON_INT_MAX 9007199254740992.0 /* 2^53: exact in a double */
 
@@ -471,18 +475,28 @@ out:
 /* ------------------------------------------------------------------ */
 /* count_parts / build_send                                            */
 
-/* An attachment Telegram fetches itself: an http(s) URL on one line. */
+/* An attachment: an http(s) URL Telegram fetches itself, or bytes we
+ * upload (multipart/form-data) within Telegram's upload limit. */
 static int check_attachment(const vc_attachment *a, size_t i)
 {
-  if (a->url == NULL && a->data != NULL && a->len > 0)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTSUPPORTED,
-                         "attachment %zu has bytes only: Telegram uploads "
-                         "need multipart/form-data, which this adapter "
-                         "does not send; give a URL", i + 1);
-  if (a->url == NULL)
+  int rc;
+
+  if (a->url == NULL && (a->data == NULL || a->len == 0))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "attachment %zu has neither a URL nor bytes",
                          i + 1);
+  if (a->url == NULL) {
+    if (a->len > UPLOAD_MAX)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                           "attachment %zu is larger than Telegram's 50 MB "
+                           "upload limit", i + 1);
+    if ((rc = vc__check_text("attachment filename", a->filename,
+                             FILENAME_MAX_LEN, 0)) < 0 ||
+        (rc = vc__check_text("attachment content type", a->content_type,
+                             FILENAME_MAX_LEN, 0)) < 0)
+      return rc;
+    return 0;
+  }
   if (vc__check_token("attachment URL", a->url, URL_MAX, NULL, "!-~") < 0 ||
       (strncmp(a->url, "https://", 8) != 0 &&
        strncmp(a->url, "http://", 7) != 0))
@@ -540,7 +554,7 @@ static int plan(const tg_state *s, const vc_outbound *m, char *chat,
   if (*ntext == 0 && m->nattachments == 0)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "a Telegram message needs a text or an "
-                         "attachment URL");
+                         "attachment");
   total = *ntext + m->nattachments;
   if (total > PARTS_MAX)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
@@ -560,20 +574,39 @@ static int tg_count_parts(void *state, const vc_outbound *msg)
   return plan(state, msg, chat, &ntext);
 }
 
-/* image/jpeg, png, webp (and no type) go as photos; the rest as files. */
+/* JPEG, PNG and WebP images go as photos (uploaded, at most 10 MB);
+ * the rest as files. */
 static int is_photo(const vc_attachment *a)
 {
   const char *t = a->content_type;
 
+  if (a->url == NULL && a->len > PHOTO_UPLOAD_MAX)
+    return 0;
   return t != NULL && (strcasecmp(t, "image/jpeg") == 0 ||
                        strcasecmp(t, "image/png") == 0 ||
                        strcasecmp(t, "image/webp") == 0);
+}
+
+/* An attachment's bytes as multipart/form-data: chat_id, then the file. */
+static int upload(vc_http_out *req, const char *chat, const char *field,
+                  const vc_attachment *a)
+{
+  const char *name = present(a->filename) ? a->filename : "attachment";
+  int rc;
+
+  /* Content-Type: multipart/form-data; boundary=... (the builder's) */
+  if ((rc = vc_http_out_multipart_add(req, "chat_id", NULL, NULL, chat,
+                                      strlen(chat))) < 0)
+    return rc;
+  return vc_http_out_multipart_add(req, field, name, a->content_type,
+                                   a->data, a->len);
 }
 
 static int tg_build_send(void *state, const vc_outbound *msg,
                          vc_http_out *req)
 {
   const tg_state *s = state;
+  const vc_attachment *a = NULL;
   char chat[VC__ADDR_TELEGRAM_MAX];
   size_t ntext, starts[PARTS_MAX], ends[PARTS_MAX];
   const char *method;
@@ -610,19 +643,24 @@ static int tg_build_send(void *state, const vc_outbound *msg,
         cJSON_AddStringToObject(root, "parse_mode", s->parse_mode) == NULL)
       goto oom;
   } else {
-    const vc_attachment *a = &msg->attachments[msg->part - ntext];
-    int photo = is_photo(a);
-    method = photo ? "sendPhoto" : "sendDocument";
-    if (cJSON_AddStringToObject(root, photo ? "photo" : "document",
+    a = &msg->attachments[msg->part - ntext];
+    method = is_photo(a) ? "sendPhoto" : "sendDocument";
+    if (a->url != NULL &&
+        cJSON_AddStringToObject(root, is_photo(a) ? "photo" : "document",
                                 a->url) == NULL)
       goto oom;
   }
-  if ((body = cJSON_PrintUnformatted(root)) == NULL)
-    goto oom;
   if ((rc = vc__buf_put(&url, s->api, s->api_len)) < 0 ||
       (rc = vc__buf_puts(&url, method)) < 0 ||
-      (rc = vc_http_out_set_target(req, "POST", url.ptr)) < 0 ||
-      (rc = vc_http_out_add_header(req, "Content-Type",
+      (rc = vc_http_out_set_target(req, "POST", url.ptr)) < 0)
+    goto out;
+  if (a != NULL && a->url == NULL) {
+    rc = upload(req, chat, is_photo(a) ? "photo" : "document", a);
+    goto out;
+  }
+  if ((body = cJSON_PrintUnformatted(root)) == NULL)
+    goto oom;
+  if ((rc = vc_http_out_add_header(req, "Content-Type",
                                    "application/json")) < 0 ||
       (rc = vc_http_out_set_body(req, body, strlen(body))) < 0)
     goto out;

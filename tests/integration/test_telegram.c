@@ -85,6 +85,52 @@ static void test_telegram__sent_without_receipts(void)
   env_close(&t.e);
 }
 
+/* A text and two attachments: three messages, in order; the bytes go up
+ * as multipart/form-data, the URL in JSON. */
+static void test_telegram__attachments_uploaded(void)
+{
+  static const uint8_t png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
+                                 '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+  vc_message_spec s = VC_MESSAGE_SPEC_INIT;
+  vc_attachment a[2];
+  char id[VC_ID_SIZE];
+  vc_sim_request r[8];
+  tg_env t;
+
+  tg_open(&t, NULL);
+  memset(a, 0, sizeof(a));
+  a[0].filename = "chart.png";
+  a[0].content_type = "image/png";
+  a[0].data = png;
+  a[0].len = sizeof(png);
+  a[1].filename = "terms.pdf";
+  a[1].content_type = "application/pdf";
+  a[1].url = "https://example.com/terms.pdf";
+  s.kind = VC_CHANNEL_CHAT;
+  s.to = "555000111";
+  s.text = "This week's chart and the terms";
+  s.attachments = a;
+  s.nattachments = 2;
+  CHECK_OK(vc_message_send(id, t.e.t, &s));
+  CHECK_OK(vc_ctx_start(t.e.ctx, 1));
+  CHECK(wait_status(&t.e, id, VC_MSG_SENT, 20000));
+  CHECK_OK(vc_ctx_stop(t.e.ctx));
+  CHECK(sim_requests(&t.e, "telegram", NULL, r, 8) == 3);
+  CHECK(has_prefix(r[0].path, "/bot" VC_SIM_TELEGRAM_BOT_TOKEN
+                   "/sendMessage"));
+  CHECK(has_prefix(r[1].path, "/bot" VC_SIM_TELEGRAM_BOT_TOKEN
+                   "/sendPhoto"));
+  CHECK(has_prefix(r[1].content_type, "multipart/form-data; boundary="));
+  CHECK(strstr(r[1].body, "filename=\"chart.png\"") != NULL);
+  CHECK(has_prefix(r[2].path, "/bot" VC_SIM_TELEGRAM_BOT_TOKEN
+                   "/sendDocument"));
+  CHECK(strstr(r[2].body, "\"document\":\"https://example.com/terms.pdf\"")
+        != NULL);
+  for (int i = 0; i < 3; i++)
+    CHECK(r[i].status == 200);
+  env_close(&t.e);
+}
+
 static void test_telegram__long_text_split_in_order(void)
 {
   tg_env t;
@@ -281,6 +327,7 @@ static void test_telegram__bad_token_fails_over(void)
 
 VC_TESTS(
   VC_TEST(test_telegram__sent_without_receipts),
+  VC_TEST(test_telegram__attachments_uploaded),
   VC_TEST(test_telegram__long_text_split_in_order),
   VC_TEST(test_telegram__long_text_refused),
   VC_TEST(test_telegram__inbound_stored_once),

@@ -6,8 +6,9 @@
  * The token in the path is the only authentication: a path token that is
  * not shaped like one is 404 Not Found, a well-formed but unknown one 401
  * Unauthorized. Method names are case-insensitive. Parameters come as a
- * JSON object (application/json), a form body or the query string (the
- * simulator does not read multipart uploads). Every answer is
+ * JSON object (application/json), a form or multipart/form-data body
+ * (files up to 50 MB, photos up to 10 MB), or the query string. Every
+ * answer is
  * {"ok": true, "result": ...} or {"ok": false, "error_code": N,
  * "description": "...", ["parameters": {"retry_after": N}]} with the HTTP
  * status equal to error_code.
@@ -31,6 +32,8 @@
 
 #define TG_TEXT_MAX 4096        /* characters (code points) */
 #define TG_CAPTION_MAX 1024
+#define TG_UPLOAD_MAX 50e6      /* bytes */
+#define TG_PHOTO_UPLOAD_MAX 10e6
 #define TG_KNOWN_MAX 256        /* chats remembered from inbound */
 
 static const char *const tg_defaults[] = {
@@ -189,10 +192,82 @@ static int tg_blank(const char *s)
 
 /* ---- parameters --------------------------------------------------------- */
 
+/* A quoted parameter of a header value (`key="value"`), copied. */
+static int tg_hparam(const char *h, size_t n, const char *key, char *out,
+                     size_t cap)
+{
+  size_t kl = strlen(key);
+
+  for (size_t i = 0; i + kl + 1 < n; i++) {
+    size_t k = 0;
+    if ((i > 0 && h[i - 1] != ' ' && h[i - 1] != ';') ||
+        strncasecmp(h + i, key, kl) != 0 || h[i + kl] != '=')
+      continue;
+    i += kl + 1;
+    if (i < n && h[i] == '"')
+      for (i++; i < n && h[i] != '"' && k + 1 < cap; i++)
+        out[k++] = h[i];
+    else
+      for (; i < n && h[i] != ';' && h[i] != ' ' && k + 1 < cap; i++)
+        out[k++] = h[i];
+    out[k] = '\0';
+    return 0;
+  }
+  return -1;
+}
+
+/*
+ * multipart/form-data (RFC 7578) into `obj`: fields as strings, files as
+ * {"filename", "size"}. -1 when malformed.
+ */
+static int tg_multipart(cJSON *obj, const char *ct, size_t ctl,
+                        const char *body, size_t len)
+{
+  char bnd[128], delim[136], name[128], file[256];
+  const char *p, *end = body + len, *hend, *next;
+  size_t dl;
+
+  if (tg_hparam(ct, ctl, "boundary", bnd, sizeof(bnd)) != 0 || !bnd[0])
+    return -1;
+  dl = (size_t)snprintf(delim, sizeof(delim), "\r\n--%s", bnd);
+  /* the first delimiter has no CRLF before it */
+  if (len < dl - 2 || memcmp(body, delim + 2, dl - 2) != 0)
+    return -1;
+  p = body + dl - 2;
+  for (;;) {
+    if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+      return 0;
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+      return -1;
+    p += 2;
+    if ((hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4)) == NULL ||
+        (next = memmem(hend + 4, (size_t)(end - hend - 4), delim, dl)) ==
+          NULL)
+      return -1;
+    if (tg_hparam(p, (size_t)(hend - p), "name", name, sizeof(name)) != 0)
+      return -1;
+    if (tg_hparam(p, (size_t)(hend - p), "filename", file,
+                  sizeof(file)) == 0) {
+      cJSON *f = cJSON_CreateObject();
+      cJSON_AddStringToObject(f, "filename", file);
+      cJSON_AddNumberToObject(f, "size", (double)(next - hend - 4));
+      cJSON_AddItemToObject(obj, name, f);
+    } else {
+      char *v = strndup(hend + 4, (size_t)(next - hend - 4));
+      if (v == NULL)
+        return -1;
+      cJSON_AddStringToObject(obj, name, v);
+      free(v);
+    }
+    p = next + dl;
+  }
+}
+
 /*
  * The request's parameters as one JSON object of strings (numbers become
- * their decimal text; objects and arrays stay): the JSON body, or the
- * form body, or the query string.
+ * their decimal text; objects and arrays stay; uploaded files are
+ * {"filename", "size"}): the JSON body, the form or multipart body, or
+ * the query string.
  */
 static cJSON *tg_params(const sim_req *rq, int *bad_json)
 {
@@ -225,6 +300,12 @@ static cJSON *tg_params(const sim_req *rq, int *bad_json)
   }
   obj = cJSON_CreateObject();
   memset(&f, 0, sizeof(f));
+  if (ct != NULL && sim_prefix_ci(ct, ctl, "multipart/form-data")) {
+    if (tg_multipart(obj, ct, ctl, rq->body ? rq->body : "",
+                     rq->body_len) != 0)
+      *bad_json = 2;
+    return obj;
+  }
   if (ct != NULL &&
       sim_prefix_ci(ct, ctl, "application/x-www-form-urlencoded") &&
       rq->body_len > 0) {
@@ -281,6 +362,9 @@ static void tg_sent(vc_sim *sim, tg_state *st, const char *token,
   const char *chat = tg_str(p, "chat_id");
   const char *text = tg_str(p, "text"), *caption = tg_str(p, "caption");
   const char *photo = tg_str(p, "photo"), *doc = tg_str(p, "document");
+  const cJSON *file = cJSON_GetObjectItemCaseSensitive(
+    p, strcasecmp(method, "sendPhoto") == 0 ? "photo" : "document");
+  const char *fname = tg_str(file, "filename");
   char id[64];
   const char *keys[1];
   sim_accept_info a;
@@ -325,6 +409,7 @@ static void tg_sent(vc_sim *sim, tg_state *st, const char *token,
   h = sim_fnv1a(h, text ? text : "", text ? strlen(text) + 1 : 1);
   h = sim_fnv1a(h, photo ? photo : "", photo ? strlen(photo) + 1 : 1);
   h = sim_fnv1a(h, doc ? doc : "", doc ? strlen(doc) + 1 : 1);
+  h = sim_fnv1a(h, fname ? fname : "", fname ? strlen(fname) + 1 : 1);
   snprintf(id, sizeof(id), "%s:%lld", chat, mid);
   keys[0] = chat;
   a.message_id = id;
@@ -339,20 +424,32 @@ static void tg_send(vc_sim *sim, tg_state *st, const char *token,
 {
   char blocked[1024];
   const char *chat, *mode, *media = NULL, *caption;
+  const cJSON *upload = NULL;
+  double limit = 0;
   int is_text = strcasecmp(method, "sendMessage") == 0;
   int bad_json = 0;
   cJSON *p = tg_params(rq, &bad_json);
 
   if (bad_json) {
-    tg_error(rs, 400, "Bad Request: can't parse JSON object", 0);
+    tg_error(rs, 400, bad_json == 1 ? "Bad Request: can't parse JSON object"
+                                    : "Bad Request: can't parse multipart "
+                                      "form data", 0);
+    cJSON_Delete(p);
     return;
   }
   chat = tg_str(p, "chat_id");
   mode = tg_str(p, "parse_mode");
   caption = tg_str(p, "caption");
-  if (!is_text)
-    media = tg_str(p, strcasecmp(method, "sendPhoto") == 0 ? "photo"
-                                                          : "document");
+  if (!is_text) {
+    const char *field = strcasecmp(method, "sendPhoto") == 0 ? "photo"
+                                                            : "document";
+    upload = cJSON_GetObjectItemCaseSensitive(p, field);
+    if (!cJSON_IsObject(upload))
+      upload = NULL;
+    media = upload ? "" : tg_str(p, field);
+    limit = strcmp(field, "photo") == 0 ? TG_PHOTO_UPLOAD_MAX
+                                        : TG_UPLOAD_MAX;
+  }
   sim_setting(sim, "telegram.blocked", blocked, sizeof(blocked));
   if (chat == NULL || *chat == '\0') {
     tg_error(rs, 400, "Bad Request: chat_id is empty", 0);
@@ -366,11 +463,19 @@ static void tg_send(vc_sim *sim, tg_state *st, const char *token,
     tg_error(rs, 400, "Bad Request: message text is empty", 0);
   } else if (is_text && tg_chars(tg_str(p, "text")) > TG_TEXT_MAX) {
     tg_error(rs, 400, "Bad Request: message is too long", 0);
-  } else if (!is_text && (media == NULL || *media == '\0')) {
+  } else if (upload != NULL &&
+             cJSON_GetNumberValue(cJSON_GetObjectItem(upload, "size")) < 1) {
+    tg_error(rs, 400, "Bad Request: file must be non-empty", 0);
+  } else if (upload != NULL &&
+             cJSON_GetNumberValue(cJSON_GetObjectItem(upload, "size")) >
+               limit) {
+    tg_error(rs, 413, "Request Entity Too Large", 0);
+  } else if (!is_text && upload == NULL && (media == NULL || *media == '\0')) {
     tg_error(rs, 400, strcasecmp(method, "sendPhoto") == 0
              ? "Bad Request: there is no photo in the request"
              : "Bad Request: there is no document in the request", 0);
-  } else if (!is_text && strncmp(media, "http://", 7) != 0 &&
+  } else if (!is_text && upload == NULL &&
+             strncmp(media, "http://", 7) != 0 &&
              strncmp(media, "https://", 8) != 0) {
     /* not a URL: a file_id this bot never received */
     tg_error(rs, 400, "Bad Request: wrong remote file identifier "

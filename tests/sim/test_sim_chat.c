@@ -280,6 +280,68 @@ static void test_telegram__rejections(void)
   vc_sim_stop(s);
 }
 
+/* A multipart/form-data body: chat_id and one file of `size` bytes. */
+static char *tg_multipart(const char *field, size_t size, size_t *len)
+{
+  char h[512];
+  size_t hl = (size_t)snprintf(h, sizeof(h), "--XyZ\r\nContent-Disposition: "
+                               "form-data; name=\"chat_id\"\r\n\r\n42\r\n"
+                               "--XyZ\r\nContent-Disposition: form-data; "
+                               "name=\"%s\"; filename=\"a.png\"\r\n"
+                               "Content-Type: image/png\r\n\r\n", field);
+  char *b = malloc(hl + size + 16);
+
+  CHECK(b != NULL);
+  memcpy(b, h, hl);
+  memset(b + hl, 'P', size);
+  memcpy(b + hl + size, "\r\n--XyZ--\r\n", 12);
+  *len = hl + size + 12;
+  return b;
+}
+
+static void test_telegram__uploads(void)
+{
+  vc_sim *s = start();
+  char path[256], *body;
+  size_t len;
+  resp r;
+
+  snprintf(path, sizeof(path), "/bot%s/sendPhoto", TG_TOKEN);
+  body = tg_multipart("photo", 100, &len);
+  http(&r, "POST", url_of(s, path), "multipart/form-data; boundary=XyZ",
+       body, len, NULL);
+  CHECK(r.status == 200);
+  CHECK(strstr(r.body, "\"photo\":[{\"file_id\"") != NULL);
+  resp_free(&r);
+  free(body);
+  /* an empty file; a file under another name; a broken body */
+  body = tg_multipart("photo", 0, &len);
+  http(&r, "POST", url_of(s, path), "multipart/form-data; boundary=XyZ",
+       body, len, NULL);
+  check_tg_error(&r, 400, "Bad Request: file must be non-empty");
+  resp_free(&r);
+  free(body);
+  body = tg_multipart("document", 10, &len);
+  http(&r, "POST", url_of(s, path), "multipart/form-data; boundary=XyZ",
+       body, len, NULL);
+  check_tg_error(&r, 400, "Bad Request: there is no photo in the request");
+  resp_free(&r);
+  http(&r, "POST", url_of(s, path), "multipart/form-data; boundary=Other",
+       body, len, NULL);
+  check_tg_error(&r, 400, "Bad Request: can't parse multipart form data");
+  resp_free(&r);
+  free(body);
+  /* photos up to 10 MB */
+  body = tg_multipart("photo", 10000001, &len);
+  http(&r, "POST", url_of(s, path), "multipart/form-data; boundary=XyZ",
+       body, len, NULL);
+  check_tg_error(&r, 413, "Request Entity Too Large");
+  resp_free(&r);
+  free(body);
+  CHECK(vc_sim_accepted_count(s, "telegram") == 1);
+  vc_sim_stop(s);
+}
+
 static void test_telegram__faults(void)
 {
   vc_sim *s = start();
@@ -654,6 +716,7 @@ VC_TESTS(
   VC_TEST(test_telegram__token_and_methods),
   VC_TEST(test_telegram__send_ok),
   VC_TEST(test_telegram__rejections),
+  VC_TEST(test_telegram__uploads),
   VC_TEST(test_telegram__faults),
   VC_TEST(test_telegram__inbound),
   VC_TEST(test_whatsapp__auth_and_path),

@@ -406,16 +406,18 @@ static void test_telegram__bad_messages(void)
   CHECK(strstr(vc_error_last()->message, "only whitespace") != NULL);
   m = outbound("42", "bad \xff utf-8");
   CHECK(TG->count_parts(st, &m) < 0);
-  /* bytes would need a multipart upload */
-  bytes.filename = "a.png";
-  bytes.content_type = "image/png";
-  bytes.data = (const uint8_t *)"PNG";
-  bytes.len = 3;
+  /* bytes past Telegram's 50 MB upload limit (never read) */
+  bytes.filename = "a.bin";
+  bytes.data = (const uint8_t *)"BIN";
+  bytes.len = 50000001;
   m = outbound("42", "hi");
   m.attachments = &bytes;
   m.nattachments = 1;
-  CHECK_RC(TG->count_parts(st, &m), VC_ENOTSUPPORTED);
-  CHECK(strstr(vc_error_last()->message, "multipart") != NULL);
+  CHECK_RC(TG->count_parts(st, &m), VC_ETOOBIG);
+  CHECK(strstr(vc_error_last()->message, "50 MB") != NULL);
+  bytes.len = 3;
+  bytes.filename = "bad\xffname";
+  CHECK_RC(TG->count_parts(st, &m), VC_EENCODING);
   ftp.url = "ftp://example.com/a.png";
   m.attachments = &ftp;
   CHECK_RC(TG->count_parts(st, &m), VC_EINVALID);
@@ -671,6 +673,67 @@ static void test_telegram__attachments(void)
   TG->fini(st);
 }
 
+/* Attachment bytes go up as multipart/form-data: chat_id, then the
+ * file under "photo" (images up to 10 MB) or "document". */
+static void test_telegram__uploads(void)
+{
+  static const uint8_t png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
+                                 '\n', 0, 0, 0, 13 };
+  void *st = state_new(NULL, CREDS);
+  vc_attachment a[2];
+  vc_outbound m = outbound("-100777", NULL);
+  vc_http_out req;
+  const char *ct, *body;
+  char boundary[128], want[512];
+  size_t n;
+
+  memset(a, 0, sizeof(a));
+  a[0].filename = "chart.png";
+  a[0].content_type = "image/png";
+  a[0].data = png;
+  a[0].len = sizeof(png);
+  a[1].filename = "big \"photo\".jpg";
+  a[1].content_type = "image/jpeg";
+  a[1].data = png;
+  a[1].len = 10000001;      /* over the photo limit: a document */
+  m.attachments = a;
+  m.nattachments = 1;
+  CHECK(TG->count_parts(st, &m) == 1);
+  vc__http_out_init(&req);
+  CHECK_OK(TG->build_send(st, &m, &req));
+  CHECK_STR(req.url, API "sendPhoto");
+  ct = vc__http_out_header(&req, "Content-Type");
+  CHECK(ct != NULL && strncmp(ct, "multipart/form-data; boundary=", 30) == 0);
+  snprintf(boundary, sizeof(boundary), "--%s", ct + 30);
+  body = req.body.ptr;
+  n = req.body.size;
+  snprintf(want, sizeof(want), "%s\r\nContent-Disposition: form-data; "
+           "name=\"chat_id\"\r\n\r\n-100777\r\n%s\r\n"
+           "Content-Disposition: form-data; name=\"photo\"; "
+           "filename=\"chart.png\"\r\nContent-Type: image/png\r\n\r\n",
+           boundary, boundary);
+  CHECK(n > strlen(want) && memcmp(body, want, strlen(want)) == 0);
+  CHECK(memcmp(body + strlen(want), png, sizeof(png)) == 0);
+  snprintf(want, sizeof(want), "\r\n%s--\r\n", boundary);
+  CHECK(strcmp(body + n - strlen(want), want) == 0);
+  vc__http_out_reset(&req);
+  /* an image over 10 MB goes as a document, its name escaped */
+  m.attachments = &a[1];
+  CHECK((a[1].data = calloc(1, a[1].len)) != NULL);
+  vc__http_out_init(&req);
+  CHECK_OK(TG->build_send(st, &m, &req));
+  CHECK_STR(req.url, API "sendDocument");
+  CHECK(req.body.size > 10000001);
+  {
+    static const char want_doc[] = "name=\"document\"; filename=\"big "
+      "%22photo%22.jpg\"\r\nContent-Type: image/jpeg\r\n";
+    CHECK(memmem(req.body.ptr, 1000, want_doc, strlen(want_doc)) != NULL);
+  }
+  vc__http_out_reset(&req);
+  free((void *)a[1].data);
+  TG->fini(st);
+}
+
 /* ------------------------------------------------------------------ */
 /* parse_send                                                          */
 
@@ -898,6 +961,7 @@ VC_TESTS(
   VC_TEST(test_telegram__long_text_split),
   VC_TEST(test_telegram__long_text_refused),
   VC_TEST(test_telegram__attachments),
+  VC_TEST(test_telegram__uploads),
   VC_TEST(test_telegram__parse_send),
   VC_TEST(test_telegram__verify),
   VC_TEST(test_telegram__inbound_text),
