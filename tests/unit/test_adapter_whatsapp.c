@@ -5,6 +5,8 @@
  * times, the Graph error mapping, X-Hub-Signature-256 against TV-META-1
  * and TV-META-2 (providers.md) and bodies signed with Python's hmac, the
  * GET handshake, status and message notifications, and bad input.
+ * When VC_PROVIDER_VECTORS names providers' vectors.json, its
+ * hub_signature_256 entries are checked as well.
  */
 #include "core/common.h"
 #include "core/buf.h"
@@ -654,6 +656,62 @@ static void test_whatsapp__meta_vectors(void)
   WA->fini(v2);
 }
 
+/* The same vectors from the machine-readable file, when the caller points
+ * at it (VC_PROVIDER_VECTORS=/path/to/vectors.json). */
+static void test_whatsapp__hub_vectors_file(void)
+{
+  const char *path = getenv("VC_PROVIDER_VECTORS");
+  const cJSON *v;
+  cJSON *doc, *cred;
+  char *text, *creds;
+  FILE *fp;
+  long len;
+  int checked = 0;
+
+  if (path == NULL || path[0] == '\0' || (fp = fopen(path, "rb")) == NULL) {
+    printf("  note: reference vectors not found (VC_PROVIDER_VECTORS=%s): "
+           "skipped\n", path ? path : "");
+    return;
+  }
+  fseek(fp, 0, SEEK_END);
+  len = ftell(fp);
+  rewind(fp);
+  CHECK(len > 0 && (text = malloc((size_t)len + 1)) != NULL);
+  CHECK(fread(text, 1, (size_t)len, fp) == (size_t)len);
+  text[len] = '\0';
+  fclose(fp);
+  doc = cJSON_Parse(text);
+  free(text);
+  cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc,
+                                                         "hub_signature_256")) {
+    const char *secret = jstr(v, "secret"), *payload = jstr(v, "payload");
+    const char *want = jstr(v, "expected_header");
+    int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "ok"));
+    void *st;
+    hook k;
+
+    CHECK(secret != NULL && payload != NULL && want != NULL);
+    CHECK((cred = cJSON_CreateObject()) != NULL);
+    cJSON_AddStringToObject(cred, "access_token", "t");
+    cJSON_AddStringToObject(cred, "app_secret", secret);
+    CHECK((creds = cJSON_PrintUnformatted(cred)) != NULL);
+    st = state_new(CONFIG, creds);
+    hook_set(&k, "POST", "/webhooks/x", payload, want);
+    CHECK_RC(WA->verify_webhook(st, &k.req, NULL), ok ? 0 : VC_EAUTH);
+    if (ok && payload[0] != '\0') {
+      /* the payload with its last byte dropped no longer verifies */
+      k.req.body_len--;
+      CHECK_RC(WA->verify_webhook(st, &k.req, NULL), VC_EAUTH);
+    }
+    WA->fini(st);
+    cJSON_free(creds);
+    cJSON_Delete(cred);
+    checked++;
+  }
+  cJSON_Delete(doc);
+  CHECK(checked >= 2);
+}
+
 static void test_whatsapp__verify(void)
 {
   void *st = state_new(CONFIG, CREDS), *none;
@@ -931,6 +989,7 @@ VC_TESTS(
   VC_TEST(test_whatsapp__media_and_limits),
   VC_TEST(test_whatsapp__parse_send),
   VC_TEST(test_whatsapp__meta_vectors),
+  VC_TEST(test_whatsapp__hub_vectors_file),
   VC_TEST(test_whatsapp__verify),
   VC_TEST(test_whatsapp__handshake),
   VC_TEST(test_whatsapp__statuses),
