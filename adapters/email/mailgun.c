@@ -37,7 +37,7 @@
 #include "adapters/builtin.h"
 
 #include <cJSON.h>
-#include <math.h>
+#include <math.h> /* isfinite: a macro, no libm */
 #include <stdio.h>
 #include <strings.h>
 
@@ -86,6 +86,13 @@ typedef struct mg_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
+
+/* A whole number from lo to hi (a JSON number is a double); checked
+ * before the cast, which is undefined out of range. */
+static int whole_in(double v, double lo, double hi)
+{
+  return v >= lo && v <= hi && (double)(int64_t)v == v;
+}
 static int present(const char *s)
 {
   return s != NULL && s[0] != '\0';
@@ -360,8 +367,8 @@ static int read_config(mg_state *s, const cJSON *cfg)
                          "or \"htmlonly\"");
       break;
     default: /* K_WINDOW */
-      if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
-          it->valuedouble < WINDOW_MIN_S || it->valuedouble > WINDOW_MAX_S)
+      if (!cJSON_IsNumber(it) ||
+          !whole_in(it->valuedouble, WINDOW_MIN_S, WINDOW_MAX_S))
         return BAD_INPUT("config 'webhook_window_s' must be a whole number "
                          "of seconds from %d to %d", WINDOW_MIN_S,
                          WINDOW_MAX_S);
@@ -857,9 +864,7 @@ static int body_parse(mg_body *b, const vc_http_request *req)
     hex = cJSON_GetObjectItemCaseSensitive(sig, "signature");
     if (cJSON_IsString(ts)) {
       b->ts = ts->valuestring;
-    } else if (cJSON_IsNumber(ts) && ts->valuedouble >= 0 &&
-               ts->valuedouble < 1e11 &&
-               ts->valuedouble == floor(ts->valuedouble)) {
+    } else if (cJSON_IsNumber(ts) && whole_in(ts->valuedouble, 0, 1e11)) {
       /* Mailgun sends a string; a whole number is read as its digits. */
       snprintf(b->ts_buf, sizeof(b->ts_buf), "%lld",
                (long long)ts->valuedouble);
