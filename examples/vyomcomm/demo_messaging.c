@@ -1,7 +1,7 @@
 /*
  * vyomcomm demo, messaging: starts the provider simulator, sends through
  * every messaging provider (SMS: Twilio, Vonage, AWS SNS; email:
- * SendGrid, Mailgun; chat: the sandbox) from templates, receives the
+ * SendGrid, Mailgun; chat: Telegram, WhatsApp, the sandbox) from templates, receives the
  * signed delivery webhooks on the library's own listener, and prints a
  * table per provider.
  */
@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -79,6 +80,9 @@ static int add_template(vc_tenant *t, const char *name, int kind,
   return rc;
 }
 
+/* The secret Telegram sends with each update (setWebhook's secret_token). */
+#define TELEGRAM_SECRET "demo-telegram-secret"
+
 /* The settings and credentials of `row`'s channel on the simulator. */
 static void channel_settings(const provider_row *row, vc_sim *sim,
                              char *config, size_t nc, char *creds, size_t nk,
@@ -117,6 +121,18 @@ static void channel_settings(const provider_row *row, vc_sim *sim,
     snprintf(creds, nk, "{\"api_key\":\"%s\",\"webhook_signing_key\":"
              "\"%s\"}", VC_SIM_MAILGUN_API_KEY, VC_SIM_MAILGUN_SIGNING_KEY);
     *sender = "billing@" VC_SIM_MAILGUN_DOMAIN;
+  } else if (strcmp(row->provider, "telegram") == 0) {
+    snprintf(config, nc, "{\"base_url\":\"%s\"}", base);
+    snprintf(creds, nk, "{\"bot_token\":\"%s\",\"webhook_secret\":\"%s\"}",
+             VC_SIM_TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET);
+    *sender = "acme_bot";
+  } else if (strcmp(row->provider, "whatsapp") == 0) {
+    snprintf(config, nc, "{\"phone_number_id\":\"%s\",\"base_url\":"
+             "\"%s/graph\"}", VC_SIM_WHATSAPP_PHONE_NUMBER_ID, base);
+    snprintf(creds, nk, "{\"access_token\":\"%s\",\"app_secret\":\"%s\","
+             "\"verify_token\":\"demo-verify-token\"}",
+             VC_SIM_WHATSAPP_ACCESS_TOKEN, VC_SIM_WHATSAPP_APP_SECRET);
+    *sender = "+15550001234";
   } else { /* the sandbox */
     snprintf(config, nc, "{}");
     snprintf(creds, nk, "{}");
@@ -126,7 +142,8 @@ static void channel_settings(const provider_row *row, vc_sim *sim,
 
 /* Providers that post their webhooks to one configured URL (rather than
  * a callback URL sent with each message) are told this channel's. */
-static const char *const URL_CONFIGURED[] = { "sendgrid", "mailgun" };
+static const char *const URL_CONFIGURED[] = { "sendgrid", "mailgun",
+                                              "telegram", "whatsapp" };
 
 static int setup_channels(demo_checks *c, vc_tenant *t, vc_sim *sim,
                           const char *base, provider_row *rows, size_t n)
@@ -134,8 +151,9 @@ static int setup_channels(demo_checks *c, vc_tenant *t, vc_sim *sim,
   char config[768], creds[512], url[160], what[96];
   int ok = 1;
 
-  if (vc_sim_set(sim, "vonage.signature_method", "sha256hmac") != 0)
-    return demo_check(c, 0, "simulator: Vonage signs receipts");
+  if (vc_sim_set(sim, "vonage.signature_method", "sha256hmac") != 0 ||
+      vc_sim_set(sim, "telegram.secret_token", TELEGRAM_SECRET) != 0)
+    return demo_check(c, 0, "simulator: Vonage and Telegram settings");
   for (size_t r = 0; r < n; r++) {
     vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
     vc_channel *ch;
@@ -188,6 +206,30 @@ static int setup_templates(demo_checks *c, vc_tenant *t)
                                    "<b>{{order}}</b> is attached.</p>") == 0,
                    "templates: email (subject, text and HTML)");
   return ok;
+}
+
+/* Chat customers write first: the inbound messages are stored, and on
+ * WhatsApp they open the 24-hour window in which free text may be sent. */
+static int customers_write(demo_checks *c, vc_sim *sim, provider_row *rows,
+                           size_t n)
+{
+  int ok = 1, posted = 0;
+
+  for (size_t r = 0; r < n; r++)
+    for (int i = 0; i < 2; i++) {
+      if (strcmp(rows[r].provider, "telegram") == 0)
+        ok &= vc_sim_telegram_inbound(sim, atoll(rows[r].to[i]),
+                                      "Where is my order?") > 0;
+      else if (strcmp(rows[r].provider, "whatsapp") == 0)
+        ok &= vc_sim_whatsapp_inbound(sim, rows[r].to[i],
+                                      "Where is my order?") == 0;
+      else
+        continue;
+      posted++;
+    }
+  ok &= vc_sim_webhooks_wait(sim, WAIT_MS) == 0;
+  return demo_check(c, ok && posted > 0, "chat customers write first "
+                    "(signed inbound webhooks, stored)");
 }
 
 /* Two messages on each provider's channel, from the kind's template (or
@@ -291,6 +333,10 @@ void demo_messaging(demo_checks *c, const char *dir)
       { "asha@example.com", "ravi@example.com" }, "", { "", "" }, 0 },
     { "mailgun", "mail-mailgun", VC_CHANNEL_EMAIL, VC_MSG_DELIVERED,
       { "asha@example.org", "ravi@example.org" }, "", { "", "" }, 0 },
+    { "telegram", "chat-telegram", VC_CHANNEL_CHAT, VC_MSG_SENT,
+      { "731001", "731002" }, "", { "", "" }, 0 },
+    { "whatsapp", "chat-whatsapp", VC_CHANNEL_CHAT, VC_MSG_READ,
+      { "+919812345601", "+919812345602" }, "", { "", "" }, 0 },
     { "sandbox-chat", "chat-sandbox", VC_CHANNEL_CHAT, VC_MSG_SENT,
       { "-1001234567890", "@acme_support" }, "", { "", "" }, 0 },
   };
@@ -331,7 +377,8 @@ void demo_messaging(demo_checks *c, const char *dir)
   ts.slug = "acme";
   if (!demo_check(c, vc_tenant_new(&t, ctx, &ts) == 0, "create a tenant") ||
       !setup_channels(c, t, sim, base, rows, nrows) ||
-      !setup_templates(c, t) || !send_all(c, t, rows, nrows))
+      !setup_templates(c, t) || !customers_write(c, sim, rows, nrows) ||
+      !send_all(c, t, rows, nrows))
     goto out;
   demo_check(c, vc_ctx_start(ctx, 2) == 0, "start two engine threads");
   deadline = wall_ms() + WAIT_MS;
