@@ -73,12 +73,9 @@ typedef struct tg_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-
 static int is_token_char(int c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-         c == '_' || c == '-';
+  return vc__is_alnum(c) || c == '_' || c == '-';
 }
 
 static int all_token_chars(const char *s, size_t n)
@@ -97,29 +94,6 @@ static int present(const char *s)
 static int is_space(int c)
 {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Copy provider text for a one-line message: controls become spaces,
- * bytes outside valid UTF-8 '?', the cut between characters. */
-static void copy_line(char *dst, size_t cap, const char *s)
-{
-  size_t n = 0, len = strlen(s), i = 0;
-
-  while (i < len && n + 1 < cap) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
-      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
-      i++;
-      continue;
-    }
-    if (n + k + 1 > cap)
-      break;
-    memcpy(dst + n, s + i, k);
-    n += k;
-    i += k;
-  }
-  dst[n] = '\0';
 }
 
 /* Zero every string in a tree before it is freed (credentials). */
@@ -282,7 +256,7 @@ static int loopback_host(const char *host, size_t n)
   if (end < 4 || memcmp(host, "127.", 4) != 0)
     return 0;
   for (size_t i = 4; i < end; i++)
-    if (!is_digit((unsigned char)host[i]) && host[i] != '.')
+    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
       return 0;
   return 1;
 }
@@ -766,7 +740,8 @@ static int tg_parse_send(void *state, const vc_outbound *msg,
   else
     snprintf(out->provider_code, sizeof(out->provider_code), "%d", st);
   if ((desc = json_str(root, "description")) != NULL && desc[0] != '\0')
-    copy_line(out->error_message, sizeof(out->error_message), desc);
+    vc__copy_line(out->error_message, sizeof(out->error_message), desc,
+                  strlen(desc));
   else
     snprintf(out->error_message, sizeof(out->error_message),
              "HTTP %d from Telegram", st);

@@ -82,12 +82,10 @@ typedef struct wa_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-
 static int all_digits(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (!is_digit((unsigned char)s[i]))
+    if (!vc__is_digit((unsigned char)s[i]))
       return 0;
   return n > 0;
 }
@@ -106,32 +104,11 @@ static int is_word(const char *s, size_t max, const char *extra)
     return 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-          c == '_' || c == '-' || (extra && c && strchr(extra, c))))
+    if (!(vc__is_alnum(c) || c == '_' || c == '-' ||
+          (extra && c && strchr(extra, c))))
       return 0;
   }
   return 1;
-}
-
-static void copy_line(char *dst, size_t cap, const char *s)
-{
-  size_t n = 0, len = strlen(s), i = 0;
-
-  while (i < len && n + 1 < cap) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
-      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
-      i++;
-      continue;
-    }
-    if (n + k + 1 > cap)
-      break;
-    memcpy(dst + n, s + i, k);
-    n += k;
-    i += k;
-  }
-  dst[n] = '\0';
 }
 
 static void wipe_json(cJSON *j)
@@ -230,7 +207,7 @@ static int loopback_host(const char *host, size_t n)
   if (end < 4 || memcmp(host, "127.", 4) != 0)
     return 0;
   for (size_t i = 4; i < end; i++)
-    if (!is_digit((unsigned char)host[i]) && host[i] != '.')
+    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
       return 0;
   return 1;
 }
@@ -817,7 +794,8 @@ static int wa_parse_send(void *state, const vc_outbound *msg,
     snprintf(line, sizeof(line), "%s", text);
   else
     snprintf(line, sizeof(line), "HTTP %d from WhatsApp", st);
-  copy_line(out->error_message, sizeof(out->error_message), line);
+  vc__copy_line(out->error_message, sizeof(out->error_message), line,
+                strlen(line));
   classify(out, st, code);
   if (code == 131056)
     out->retry_after_ms = PAIR_RATE_WAIT_MS;
@@ -1006,7 +984,7 @@ static int one_status(const cJSON *v, size_t i, vc_event_sink *sink)
       snprintf(line, sizeof(line), "%s%s%s", present(title) ? title : "",
                present(title) && present(details) ? ": " : "",
                present(details) ? details : "");
-      copy_line(text, sizeof(text), line);
+      vc__copy_line(text, sizeof(text), line, strlen(line));
       u.error_message = text;
     }
   }

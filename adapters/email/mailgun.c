@@ -86,7 +86,6 @@ typedef struct mg_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-
 /* A whole number from lo to hi (a JSON number is a double); checked
  * before the cast, which is undefined out of range. */
 static int whole_in(double v, double lo, double hi)
@@ -98,27 +97,11 @@ static int present(const char *s)
   return s != NULL && s[0] != '\0';
 }
 
-/* Copy provider text into a fixed field for a one-line message:
- * controls become spaces, bytes that are not valid UTF-8 '?', the cut
- * falls between characters. */
+/* A one-line copy (vc__copy_line) without trailing spaces. */
 static void copy_line(char *dst, size_t cap, const char *s, size_t len)
 {
-  size_t n = 0, i = 0;
+  size_t n = vc__copy_line(dst, cap, s, len);
 
-  while (i < len && n + 1 < cap) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
-      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
-      i++;
-      continue;
-    }
-    if (n + k + 1 > cap)
-      break;
-    memcpy(dst + n, s + i, k);
-    n += k;
-    i += k;
-  }
   while (n > 0 && dst[n - 1] == ' ')
     n--;
   dst[n] = '\0';

@@ -61,30 +61,6 @@ typedef struct sg_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-/* Copy `s` into dst for a one-line message: controls become spaces,
- * bytes that are not part of a valid UTF-8 character become '?', and
- * the cut falls between characters. */
-static void copy_line(char *dst, size_t cap, const char *s)
-{
-  size_t n = 0, len = strlen(s), i = 0;
-
-  while (i < len && n + 1 < cap) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
-      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
-      i++;
-      continue;
-    }
-    if (n + k + 1 > cap)
-      break;
-    memcpy(dst + n, s + i, k);
-    n += k;
-    i += k;
-  }
-  dst[n] = '\0';
-}
-
 /* A JSON key's name for a message: at most 64 printable ASCII bytes. */
 static const char *key_name(char out[68], const char *name)
 {
@@ -698,7 +674,8 @@ static void error_detail(const vc_http_response *res, vc_send_result *out)
                field->valuestring);
     else
       snprintf(line, sizeof(line), "%s", msg->valuestring);
-    copy_line(out->error_message, sizeof(out->error_message), line);
+    vc__copy_line(out->error_message, sizeof(out->error_message), line,
+                  strlen(line));
   }
   cJSON_Delete(root);
 }
@@ -951,7 +928,9 @@ static int report_event(vc_event_sink *sink, const sg_event *e)
     u.provider_code = e->status;
     if (e->reason != NULL || e->response != NULL) {
       /* Remote MTAs write these: one line, cut to the sink's bound. */
-      copy_line(text, sizeof(text), e->reason ? e->reason : e->response);
+      const char *why = e->reason ? e->reason : e->response;
+
+      vc__copy_line(text, sizeof(text), why, strlen(why));
       u.error_message = text;
     }
   }

@@ -99,21 +99,6 @@ typedef struct sns_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alpha(int c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
-
-static int all_of(const char *s, size_t n, int (*pred)(int))
-{
-  for (size_t i = 0; i < n; i++)
-    if (!pred((unsigned char)s[i]))
-      return 0;
-  return 1;
-}
-
 /* 1..max bytes, each accepted by pred. */
 static int is_word(const char *s, size_t max, int (*pred)(int))
 {
@@ -122,14 +107,14 @@ static int is_word(const char *s, size_t max, int (*pred)(int))
   if (s == NULL)
     return 0;
   n = strnlen(s, max + 1);
-  return n > 0 && n <= max && all_of(s, n, pred);
+  return n > 0 && n <= max && vc__all_of(s, n, pred);
 }
 
-static int id_char(int c) { return is_alnum(c) || c == '-' || c == '_'; }
+static int id_char(int c) { return vc__is_alnum(c) || c == '-' || c == '_'; }
 static int visible(int c) { return c > 0x20 && c < 0x7f; }
 static int key_id_char(int c)
 {
-  return (c >= 'A' && c <= 'Z') || is_digit(c);
+  return (c >= 'A' && c <= 'Z') || vc__is_digit(c);
 }
 
 /* "+" and 2 to 15 digits, the first not 0. */
@@ -140,7 +125,7 @@ static int is_e164(const char *s)
   if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
     return 0;
   n = strnlen(s + 1, 16);
-  return n >= 2 && n <= 15 && all_of(s + 1, n, is_digit);
+  return n >= 2 && n <= 15 && vc__all_of(s + 1, n, vc__is_digit);
 }
 
 /* An alphanumeric sender ID: 1 to 11 letters and digits, a letter
@@ -149,40 +134,13 @@ static int is_sender_id(const char *s)
 {
   size_t n;
 
-  if (!is_word(s, SENDER_ID_MAX, is_alnum))
+  if (!is_word(s, SENDER_ID_MAX, vc__is_alnum))
     return 0;
   n = strlen(s);
   for (size_t i = 0; i < n; i++)
-    if (is_alpha((unsigned char)s[i]))
+    if (vc__is_alpha((unsigned char)s[i]))
       return 1;
   return 0;
-}
-
-/* Copy provider text into a fixed field: at most cap-1 bytes, cut on a
- * character boundary, controls as spaces, bad UTF-8 as '?'. */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-  size_t i = 0, o = 0, n = strlen(src);
-
-  while (i < n && o + 1 < cap) {
-    unsigned char c = (unsigned char)src[i];
-    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-    if (c < 0x80) {
-      dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-      i++;
-    } else if (i + len <= n && vc__utf8_valid(src + i, len)) {
-      if (o + len >= cap)
-        break;
-      memcpy(dst + o, src + i, len);
-      o += len;
-      i += len;
-    } else {
-      dst[o++] = '?';
-      i++;
-    }
-  }
-  dst[o] = '\0';
 }
 
 static const char *res_header(const vc_http_response *res,
@@ -303,7 +261,7 @@ static int loopback_host(const char *host, size_t n)
   if (end < 4 || memcmp(host, "127.", 4) != 0)
     return 0;
   for (size_t i = 4; i < end; i++)
-    if (!is_digit((unsigned char)host[i]) && host[i] != '.')
+    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
       return 0;
   return 1;
 }
@@ -328,7 +286,7 @@ static int check_base(const char *key, const char *url, size_t *len)
   hlen = n - skip;
   for (size_t i = skip; i < n; i++) {
     unsigned char c = (unsigned char)url[i];
-    if (!(is_alnum(c) || c == '.' || c == '-' || c == ':' || c == '[' ||
+    if (!(vc__is_alnum(c) || c == '.' || c == '-' || c == ':' || c == '[' ||
           c == ']'))
       return BAD_INPUT("config.%s must be a scheme and a host only "
                        "(byte %zu)", key, i);
@@ -344,7 +302,7 @@ static int check_base(const char *key, const char *url, size_t *len)
 
 static int region_char(int c)
 {
-  return (c >= 'a' && c <= 'z') || is_digit(c) || c == '-';
+  return (c >= 'a' && c <= 'z') || vc__is_digit(c) || c == '-';
 }
 
 /* An AWS region: "us-east-1", "cn-north-1", "us-gov-west-1". */
@@ -366,12 +324,12 @@ static int is_price(const char *s)
 
   if (n == 0 || n > 12 || dot == 0 || dot > 6)
     return 0;
-  if (!all_of(s, dot, is_digit))
+  if (!vc__all_of(s, dot, vc__is_digit))
     return 0;
   if (dot == n)
     return 1;
   return n - dot - 1 >= 1 && n - dot - 1 <= 5 &&
-         all_of(s + dot + 1, n - dot - 1, is_digit);
+         vc__all_of(s + dot + 1, n - dot - 1, vc__is_digit);
 }
 
 static int read_topics(sns_state *st, const cJSON *cfg)
@@ -449,13 +407,13 @@ static int read_config(sns_state *st, const cJSON *cfg)
     snprintf(st->max_price, sizeof(st->max_price), "%s", price);
   }
   if (entity != NULL) {
-    if (!is_word(entity, DLT_ID_MAX, is_alnum))
+    if (!is_word(entity, DLT_ID_MAX, vc__is_alnum))
       return BAD_INPUT("config.entity_id must be 1 to %d letters and "
                        "digits", DLT_ID_MAX);
     snprintf(st->entity_id, sizeof(st->entity_id), "%s", entity);
   }
   if (tmpl != NULL) {
-    if (!is_word(tmpl, DLT_ID_MAX, is_alnum))
+    if (!is_word(tmpl, DLT_ID_MAX, vc__is_alnum))
       return BAD_INPUT("config.template_id must be 1 to %d letters and "
                        "digits", DLT_ID_MAX);
     snprintf(st->template_id, sizeof(st->template_id), "%s", tmpl);
@@ -747,7 +705,7 @@ static long xml_entity(const char *d, size_t n, size_t i, size_t *next)
       return -1;
     for (size_t k = i + 3; k < semi; k++) {
       char c = d[k];
-      int v = is_digit((unsigned char)c) ? c - '0'
+      int v = vc__is_digit((unsigned char)c) ? c - '0'
               : (c >= 'a' && c <= 'f') ? c - 'a' + 10
               : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
       if (v < 0)
@@ -756,7 +714,7 @@ static long xml_entity(const char *d, size_t n, size_t i, size_t *next)
     }
   } else {
     for (size_t k = i + 2; k < semi; k++) {
-      if (!is_digit((unsigned char)d[k]))
+      if (!vc__is_digit((unsigned char)d[k]))
         return -1;
       cp = cp * 10 + (d[k] - '0');
     }
@@ -821,7 +779,7 @@ static int xml_text(char *out, size_t cap, const char *d, size_t from,
 
 static int name_char(int c)
 {
-  return is_alnum(c) || c == '_' || c == ':' || c == '.' || c == '-';
+  return vc__is_alnum(c) || c == '_' || c == ':' || c == '.' || c == '-';
 }
 
 /* An element name at d[i]; its local part (after any prefix) copied
@@ -831,7 +789,7 @@ static size_t xml_name(const char *d, size_t n, size_t i,
 {
   size_t start = i, local;
 
-  if (i >= n || !(is_alpha((unsigned char)d[i]) || d[i] == '_'))
+  if (i >= n || !(vc__is_alpha((unsigned char)d[i]) || d[i] == '_'))
     return 0;
   while (i < n && name_char((unsigned char)d[i]))
     i++;
@@ -1094,7 +1052,8 @@ static int sns_parse_send(void *state, const vc_outbound *msg,
     memcpy(out->provider_code, code, strlen(code) + 1);
   }
   if (parsed && text[0] != '\0')
-    copy_text(out->error_message, sizeof(out->error_message), text);
+    vc__copy_line(out->error_message, sizeof(out->error_message), text,
+                  strlen(text));
   else
     snprintf(out->error_message, sizeof(out->error_message),
              "HTTP %d from SNS", res->status);
@@ -1144,7 +1103,7 @@ static int digits(const char *s, int n, int *out)
   int v = 0;
 
   for (int i = 0; i < n; i++) {
-    if (!is_digit((unsigned char)s[i]))
+    if (!vc__is_digit((unsigned char)s[i]))
       return -1;
     v = v * 10 + (s[i] - '0');
   }
@@ -1168,7 +1127,7 @@ static int parse_timestamp(const char *s, int64_t *ms)
     return -1;
   if (s[k] == '.') {
     size_t f = ++k;
-    while (k < n && is_digit((unsigned char)s[k]) && k - f < 9) {
+    while (k < n && vc__is_digit((unsigned char)s[k]) && k - f < 9) {
       if (k - f < 3)
         frac = frac * 10 + (s[k] - '0');
       k++;
@@ -1353,7 +1312,7 @@ static int sns_host(const char *h, size_t n)
     return 0;
   mid = n - 4 - tail;
   for (size_t i = 0; i < mid; i++)
-    if (!is_alnum((unsigned char)h[4 + i]) && h[4 + i] != '-')
+    if (!vc__is_alnum((unsigned char)h[4 + i]) && h[4 + i] != '-')
       return 0;
   return 1;
 }

@@ -59,25 +59,6 @@ typedef struct tw_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alpha(int c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static int is_hex(int c)
-{
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
-
-static int all_of(const char *s, size_t n, int (*pred)(int))
-{
-  for (size_t i = 0; i < n; i++)
-    if (!pred((unsigned char)s[i]))
-      return 0;
-  return 1;
-}
-
 /* A Twilio SID: `prefix` (any two capitals when NULL), 32 hex digits. */
 static int is_sid(const char *s, const char *prefix)
 {
@@ -87,7 +68,7 @@ static int is_sid(const char *s, const char *prefix)
                      : !(s[0] >= 'A' && s[0] <= 'Z' &&
                          s[1] >= 'A' && s[1] <= 'Z'))
     return 0;
-  return all_of(s + 2, SID_LEN - 2, is_hex);
+  return vc__all_of(s + 2, SID_LEN - 2, vc__is_hex);
 }
 
 /* 1..max bytes of [A-Za-z0-9_-]: ids we echo or store. */
@@ -98,7 +79,7 @@ static int is_id(const char *s, size_t max)
   if (n == 0 || n > max)
     return 0;
   for (size_t i = 0; i < n; i++)
-    if (!is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+    if (!vc__is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
       return 0;
   return 1;
 }
@@ -116,34 +97,6 @@ static int check_url(const char *field, const char *url)
     if ((unsigned char)*p <= 0x20 || *p == 0x7f)
       return BAD_INPUT("%s has a space or control character", field);
   return 0;
-}
-
-/* Copy provider text into a fixed field: at most cap-1 bytes, cut on a
- * character boundary, controls as spaces, bad UTF-8 as '?', so the
- * core stores one clean line. */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-  size_t i = 0, o = 0, n = strlen(src);
-
-  while (i < n && o + 1 < cap) {
-    unsigned char c = (unsigned char)src[i];
-    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-    if (c < 0x80) {
-      dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-      i++;
-    } else if (i + len <= n && vc__utf8_valid(src + i, len)) {
-      if (o + len >= cap)
-        break;
-      memcpy(dst + o, src + i, len);
-      o += len;
-      i += len;
-    } else {
-      dst[o++] = '?';
-      i++;
-    }
-  }
-  dst[o] = '\0';
 }
 
 /* The first value of a query parameter of a URL or request target,
@@ -381,7 +334,7 @@ static int read_credentials(tw_state *st, const cJSON *cred,
     return BAD_INPUT("credentials.auth_token is required (it also "
                      "verifies webhooks)");
   if (strnlen(token, TOKEN_LEN + 1) != TOKEN_LEN ||
-      !all_of(token, TOKEN_LEN, is_hex))
+      !vc__all_of(token, TOKEN_LEN, vc__is_hex))
     return BAD_INPUT("credentials.auth_token must be 32 hex digits");
   if (key_sid != NULL && secret == NULL)
     return BAD_INPUT("credentials.api_key_secret is required with "
@@ -395,7 +348,7 @@ static int read_credentials(tw_state *st, const cJSON *cred,
   if (secret != NULL) {
     n = strnlen(secret, KEY_SECRET_MAX + 1);
     if (n < KEY_SECRET_MIN || n > KEY_SECRET_MAX ||
-        !all_of(secret, n, is_alnum))
+        !vc__all_of(secret, n, vc__is_alnum))
       return BAD_INPUT("credentials.api_key_secret must be %d to %d "
                        "letters or digits", KEY_SECRET_MIN,
                        KEY_SECRET_MAX);
@@ -650,13 +603,13 @@ static int parse_price(const char *s, int64_t *micros)
 
   if (*s == '-' || *s == '+')
     s++;
-  for (; is_digit((unsigned char)*s); s++)
+  for (; vc__is_digit((unsigned char)*s); s++)
     if (++nwhole > 12)
       return -1;
     else
       whole = whole * 10 + (*s - '0');
   if (*s == '.')
-    for (s++; is_digit((unsigned char)*s); s++) {
+    for (s++; vc__is_digit((unsigned char)*s); s++) {
       if (nfrac < 7)
         frac = frac * 10 + (*s - '0');
       if (++nfrac > 32)
@@ -684,7 +637,7 @@ static void read_price(vc_send_result *out, const cJSON *doc)
   int64_t micros;
 
   if (price == NULL || unit == NULL || strlen(unit) != 3 ||
-      !all_of(unit, 3, is_alpha) || parse_price(price, &micros) < 0)
+      !vc__all_of(unit, 3, vc__is_alpha) || parse_price(price, &micros) < 0)
     return;
   out->cost_micros = micros;
   for (int i = 0; i < 3; i++)  /* Twilio has sent "usd" as well */
@@ -706,13 +659,13 @@ static int take_int(const char **p, int min, int max, int *out)
 {
   int n = 0, v = 0;
 
-  while (n < max && is_digit((unsigned char)**p)) {
+  while (n < max && vc__is_digit((unsigned char)**p)) {
     v = v * 10 + (**p - '0');
     (*p)++;
     n++;
   }
   *out = v;
-  return n >= min && !is_digit((unsigned char)**p) ? 0 : -1;
+  return n >= min && !vc__is_digit((unsigned char)**p) ? 0 : -1;
 }
 
 static int take_month(const char **p, int *mon)
@@ -758,7 +711,7 @@ static int parse_http_date(const char *s, int64_t *out)
   const char *p = s;
   int day, mon, year, hh, mm, ss, nday = 0;
 
-  while (is_alpha((unsigned char)*p) && nday < 9) {
+  while (vc__is_alpha((unsigned char)*p) && nday < 9) {
     p++;
     nday++;
   }
@@ -825,7 +778,7 @@ static void read_retry_after(vc_send_result *out,
     return;
   memcpy(buf, v, n);
   buf[n] = '\0';
-  if (all_of(buf, n, is_digit)) {
+  if (vc__all_of(buf, n, vc__is_digit)) {
     for (size_t i = 0; i < n && secs < RETRY_AFTER_MAX_S; i++)
       secs = secs * 10 + (buf[i] - '0');
     if (secs > RETRY_AFTER_MAX_S)
@@ -876,13 +829,14 @@ static int tw_parse_send(void *state, const vc_outbound *msg,
     code = (long)code_item->valuedouble;
   else if (cJSON_IsString(code_item) &&
            is_id(code_item->valuestring, 9) &&
-           all_of(code_item->valuestring,
-                  strlen(code_item->valuestring), is_digit))
+           vc__all_of(code_item->valuestring,
+                  strlen(code_item->valuestring), vc__is_digit))
     code = strtol(code_item->valuestring, NULL, 10);
   if (code > 0)
     snprintf(out->provider_code, sizeof(out->provider_code), "%ld", code);
   if ((text = json_str(doc, "message")) != NULL && text[0] != '\0')
-    copy_text(out->error_message, sizeof(out->error_message), text);
+    vc__copy_line(out->error_message, sizeof(out->error_message), text,
+                  strlen(text));
   else
     snprintf(out->error_message, sizeof(out->error_message),
              "HTTP %d from Twilio", res->status);
@@ -982,7 +936,7 @@ static int check_body_hash(const char *want, const vc_http_request *req)
   char hex[65], got[65];
   int rc;
 
-  if (strlen(want) != 64 || !all_of(want, 64, is_hex))
+  if (strlen(want) != 64 || !vc__all_of(want, 64, vc__is_hex))
     return auth_fail("bodySHA256 is not a SHA-256 hex digest");
   for (int i = 0; i < 64; i++)
     got[i] = (char)(want[i] >= 'A' && want[i] <= 'F' ? want[i] | 0x20
@@ -1201,7 +1155,7 @@ static int check_form_syntax(const uint8_t *b, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
     if (b[i] == '%') {
-      if (i + 2 >= n || !is_hex(b[i + 1]) || !is_hex(b[i + 2]))
+      if (i + 2 >= n || !vc__is_hex(b[i + 1]) || !vc__is_hex(b[i + 2]))
         return BAD_INPUT("form body has a malformed escape at byte %zu",
                          i);
       if (b[i + 1] == '0' && b[i + 2] == '0')
@@ -1270,7 +1224,7 @@ static int parse_status(const vc__form *f, const char *status,
     goto out;
   }
   if (code != NULL && code[0] != '\0' &&
-      (strlen(code) > 10 || !all_of(code, strlen(code), is_digit))) {
+      (strlen(code) > 10 || !vc__all_of(code, strlen(code), vc__is_digit))) {
     rc = BAD_INPUT("status callback has a malformed ErrorCode");
     goto out;
   }
@@ -1318,7 +1272,7 @@ static int parse_inbound(const vc__form *f, vc_event_sink *sink)
     return BAD_INPUT("inbound message has no valid MessageSid");
   if (num != NULL) {
     if (num[0] == '\0' || strlen(num) > 2 ||
-        !all_of(num, strlen(num), is_digit) || atoi(num) > MEDIA_MAX)
+        !vc__all_of(num, strlen(num), vc__is_digit) || atoi(num) > MEDIA_MAX)
       return BAD_INPUT("NumMedia must be 0 to %d", MEDIA_MAX);
     nmedia = (size_t)atoi(num);
   } else {

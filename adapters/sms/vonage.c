@@ -90,25 +90,6 @@ typedef struct vn_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alpha(int c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
-static int is_hex(int c)
-{
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int all_of(const char *s, size_t n, int (*pred)(int))
-{
-  for (size_t i = 0; i < n; i++)
-    if (!pred((unsigned char)s[i]))
-      return 0;
-  return 1;
-}
-
 /* 1..max bytes of [A-Za-z0-9_-]: ids we echo, match or store. */
 static int is_id(const char *s, size_t max)
 {
@@ -117,7 +98,7 @@ static int is_id(const char *s, size_t max)
   if (s == NULL || (n = strnlen(s, max + 1)) == 0 || n > max)
     return 0;
   for (size_t i = 0; i < n; i++)
-    if (!is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+    if (!vc__is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
       return 0;
   return 1;
 }
@@ -130,34 +111,7 @@ static int is_digits(const char *s, size_t min, size_t max)
   if (s == NULL)
     return 0;
   n = strnlen(s, max + 1);
-  return n >= min && n <= max && all_of(s, n, is_digit);
-}
-
-/* Copy provider text into a fixed field: at most cap-1 bytes, cut on a
- * character boundary, controls as spaces, bad UTF-8 as '?'. */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-  size_t i = 0, o = 0, n = strlen(src);
-
-  while (i < n && o + 1 < cap) {
-    unsigned char c = (unsigned char)src[i];
-    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-    if (c < 0x80) {
-      dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-      i++;
-    } else if (i + len <= n && vc__utf8_valid(src + i, len)) {
-      if (o + len >= cap)
-        break;
-      memcpy(dst + o, src + i, len);
-      o += len;
-      i += len;
-    } else {
-      dst[o++] = '?';
-      i++;
-    }
-  }
-  dst[o] = '\0';
+  return n >= min && n <= max && vc__all_of(s, n, vc__is_digit);
 }
 
 /* A key's name for a message: at most 64 printable ASCII bytes. */
@@ -288,7 +242,7 @@ static int loopback_host(const char *host, size_t n)
   if (end < 4 || memcmp(host, "127.", 4) != 0)
     return 0;
   for (size_t i = 4; i < end; i++)
-    if (!is_digit((unsigned char)host[i]) && host[i] != '.')
+    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
       return 0;
   return 1;
 }
@@ -375,7 +329,7 @@ static int read_config(vn_state *st, const cJSON *cfg)
                        "jwt");
   }
   if (cur != NULL) {
-    if (strlen(cur) != 3 || !all_of(cur, 3, is_alpha))
+    if (strlen(cur) != 3 || !vc__all_of(cur, 3, vc__is_alpha))
       return BAD_INPUT("config.currency must be an ISO 4217 code");
     for (int i = 0; i < 3; i++)
       st->currency[i] = (char)(cur[i] & ~0x20);
@@ -418,7 +372,7 @@ static int read_credentials(vn_state *st, const cJSON *cred)
     return BAD_INPUT("credentials.api_key and credentials.api_secret "
                      "are required");
   if (strnlen(key, API_KEY_LEN + 1) != API_KEY_LEN ||
-      !all_of(key, API_KEY_LEN, is_alnum))
+      !vc__all_of(key, API_KEY_LEN, vc__is_alnum))
     return BAD_INPUT("credentials.api_key must be %d letters or digits",
                      API_KEY_LEN);
   if (secret != NULL && !printable(secret, API_SECRET_MIN, API_SECRET_MAX))
@@ -503,9 +457,9 @@ static int alnum_sender(const char *s)
   for (; *s; s++) {
     if (*s == ' ')
       continue;
-    if (!is_alnum((unsigned char)*s) || ++n > ALNUM_SENDER_MAX)
+    if (!vc__is_alnum((unsigned char)*s) || ++n > ALNUM_SENDER_MAX)
       return 0;
-    letters += is_alpha((unsigned char)*s) != 0;
+    letters += vc__is_alpha((unsigned char)*s) != 0;
   }
   return letters > 0;
 }
@@ -696,13 +650,13 @@ static int parse_price(const char *s, int64_t *micros)
   int64_t whole = 0, frac = 0;
   int nwhole = 0, nfrac = 0;
 
-  for (; is_digit((unsigned char)*s); s++)
+  for (; vc__is_digit((unsigned char)*s); s++)
     if (++nwhole > 9)
       return -1;
     else
       whole = whole * 10 + (*s - '0');
   if (*s == '.')
-    for (s++; is_digit((unsigned char)*s); s++) {
+    for (s++; vc__is_digit((unsigned char)*s); s++) {
       if (nfrac < 7)
         frac = frac * 10 + (*s - '0');
       if (++nfrac > 32)
@@ -800,7 +754,8 @@ static void part_failure(vc_send_result *out, const cJSON *part, int code)
       rule = &STATUS_RULES[i];
   snprintf(out->provider_code, sizeof(out->provider_code), "%d", code);
   if (text != NULL && text[0] != '\0')
-    copy_text(out->error_message, sizeof(out->error_message), text);
+    vc__copy_line(out->error_message, sizeof(out->error_message), text,
+                  strlen(text));
   else
     snprintf(out->error_message, sizeof(out->error_message), "%s",
              rule ? rule->text : "Vonage refused the message");
@@ -911,8 +866,8 @@ static int check_form_syntax(const char *b, size_t n)
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)b[i];
     if (c == '%') {
-      if (i + 2 >= n || !is_hex((unsigned char)b[i + 1]) ||
-          !is_hex((unsigned char)b[i + 2]))
+      if (i + 2 >= n || !vc__is_hex((unsigned char)b[i + 1]) ||
+          !vc__is_hex((unsigned char)b[i + 2]))
         return BAD_INPUT("webhook parameters have a malformed escape at "
                          "byte %zu", i);
       if (b[i + 1] == '0' && b[i + 2] == '0')
@@ -1198,7 +1153,7 @@ static int verify_sig(const vn_state *st, const vc_http_request *req,
     goto out;
   }
   /* md5hash signatures arrive in lower case, HMACs in upper case. */
-  if (strlen(sig) != len || !all_of(sig, len, is_hex)) {
+  if (strlen(sig) != len || !vc__all_of(sig, len, vc__is_hex)) {
     rc = AUTH_FAIL("sig is not a hex digest of the configured method");
     goto out;
   }
@@ -1244,7 +1199,7 @@ static int b64url_decode(vc_buf *out, const char *s, size_t n)
   if (n % 4 == 1)
     return BAD_INPUT("malformed base64url");
   for (size_t i = 0; i < n; i++)
-    if (!is_alnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+    if (!vc__is_alnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
       return BAD_INPUT("malformed base64url");
   if ((rc = vc__buf_put(&std, s, n)) < 0)
     goto out;
@@ -1382,7 +1337,8 @@ static int verify_jwt(const vn_state *st, const vc_http_request *req,
     goto out;
   }
   hash = json_str(j.claims, "payload_hash");
-  if (hash == NULL || strlen(hash) != 64 || !all_of(hash, 64, is_hex)) {
+  if (hash == NULL || strlen(hash) != 64 ||
+      !vc__all_of(hash, 64, vc__is_hex)) {
     rc = AUTH_FAIL("JWT has no payload_hash");
     goto out;
   }
@@ -1457,7 +1413,7 @@ static int64_t parse_stamp(const char *s)
     return 0;
   for (size_t i = 0, k = 0; i < sizeof(shape) - 1; i++) {
     if (shape[i] == 'd') {
-      if (!is_digit((unsigned char)s[i]))
+      if (!vc__is_digit((unsigned char)s[i]))
         return 0;
       v[k] = v[k] * 10 + (s[i] - '0');
     } else if (s[i] != shape[i]) {
