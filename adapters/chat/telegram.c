@@ -96,33 +96,10 @@ static int is_space(int c)
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Zero every string in a tree before it is freed (credentials). */
-static void wipe_json(cJSON *j)
-{
-  for (; j != NULL; j = j->next) {
-    if (j->valuestring != NULL)
-      vc__wipe(j->valuestring, strlen(j->valuestring));
-    if (j->string != NULL)
-      vc__wipe(j->string, strlen(j->string));
-    wipe_json(j->child);
-  }
-}
-
 /* A config or credentials object; NULL counts as "{}". Never quoted. */
 static int parse_object(cJSON **out, const char *json, const char *what)
 {
   return vc__json_parse(out, what, json ? json : "{}", CONFIG_MAX, 4, 1);
-}
-
-/* A JSON key's name for a message: at most 64 printable ASCII bytes. */
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
 }
 
 /* A JSON number that is an integer exactly representable in a double. */
@@ -136,13 +113,6 @@ static int json_int(const cJSON *v, double min, double *out)
     return 0;
   *out = v->valuedouble;
   return 1;
-}
-
-static const char *json_str(const cJSON *o, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-  return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* Characters as the Bot API counts a text: code points. */
@@ -317,7 +287,7 @@ static int read_config(tg_state *s, tg_config *c, const cJSON *cfg)
     if (k == VC_ARRAY_SIZE(keys))
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "unknown config key '%s'",
-                           key_name(name, it->string));
+                           vc__json_key_name(name, it->string));
     if (seen & (1u << k))
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "config key '%s' appears twice", it->string);
@@ -440,7 +410,7 @@ static int tg_init(void **state, const char *config_json,
   s = NULL;
 out:
   cJSON_Delete(cfg);
-  wipe_json(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   tg_fini(s);
   return rc;
@@ -739,7 +709,7 @@ static int tg_parse_send(void *state, const vc_outbound *msg,
     snprintf(out->provider_code, sizeof(out->provider_code), "%.0f", code);
   else
     snprintf(out->provider_code, sizeof(out->provider_code), "%d", st);
-  if ((desc = json_str(root, "description")) != NULL && desc[0] != '\0')
+  if ((desc = vc__json_str(root, "description")) != NULL && desc[0] != '\0')
     vc__copy_line(out->error_message, sizeof(out->error_message), desc,
                   strlen(desc));
   else
@@ -862,7 +832,7 @@ static int read_media(const cJSON *m, char urls[][FILE_ID_MAX + 16],
     if (!cJSON_IsArray(photo) || cJSON_GetArraySize(photo) == 0)
       return bad_update("photo is not a list of sizes");
     /* sizes come smallest first */
-    id = json_str(cJSON_GetArrayItem(photo, cJSON_GetArraySize(photo) - 1),
+    id = vc__json_str(cJSON_GetArrayItem(photo, cJSON_GetArraySize(photo) - 1),
                   "file_id");
     if (!file_id_ok(id))
       return bad_update("photo has no valid file_id");
@@ -872,7 +842,7 @@ static int read_media(const cJSON *m, char urls[][FILE_ID_MAX + 16],
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, kinds[k]);
     if (o == NULL)
       continue;
-    if (!file_id_ok(id = json_str(o, "file_id")))
+    if (!file_id_ok(id = vc__json_str(o, "file_id")))
       return bad_update("a file has no valid file_id");
     snprintf(urls[(*n)++], FILE_ID_MAX + 16, "telegram-file:%s", id);
   }
@@ -903,9 +873,9 @@ static int report_message(const tg_state *s, const cJSON *m,
       (!json_int(cJSON_GetObjectItemCaseSensitive(m, "date"), 0, &date) ||
        date >= 1e11))
     return bad_update("date is not a Unix time");
-  text = json_str(m, "text");
+  text = vc__json_str(m, "text");
   if (text == NULL)
-    text = json_str(m, "caption");
+    text = vc__json_str(m, "caption");
   if ((cJSON_GetObjectItemCaseSensitive(m, "text") != NULL ||
        cJSON_GetObjectItemCaseSensitive(m, "caption") != NULL) &&
       text == NULL)

@@ -111,34 +111,6 @@ static int is_word(const char *s, size_t max, const char *extra)
   return 1;
 }
 
-static void wipe_json(cJSON *j)
-{
-  for (; j != NULL; j = j->next) {
-    if (j->valuestring != NULL)
-      vc__wipe(j->valuestring, strlen(j->valuestring));
-    if (j->string != NULL)
-      vc__wipe(j->string, strlen(j->string));
-    wipe_json(j->child);
-  }
-}
-
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
-}
-
-static const char *json_str(const cJSON *o, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-  return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Text length as WhatsApp's limit reads most strictly: UTF-16 code
  * units (a character outside the BMP counts two). */
 static size_t utf16_units(const char *s)
@@ -272,7 +244,8 @@ static int read_config(wa_state *s, const cJSON *cfg)
     while (k < VC_ARRAY_SIZE(keys) && strcmp(it->string, keys[k]) != 0)
       k++;
     if (k == VC_ARRAY_SIZE(keys))
-      return BAD("unknown config key '%s'", key_name(name, it->string));
+      return BAD("unknown config key '%s'",
+                 vc__json_key_name(name, it->string));
     if (seen & (1u << k))
       return BAD("config key '%s' appears twice", it->string);
     seen |= 1u << k;
@@ -396,7 +369,7 @@ static int wa_init(void **state, const char *config_json,
   s = NULL;
 out:
   cJSON_Delete(cfg);
-  wipe_json(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   wa_fini(s);
   return rc;
@@ -428,11 +401,11 @@ static int read_template(cJSON **out, const char *metadata)
     goto out;
   }
   rc = VC_EINVALID;
-  name = json_str(t, "name");
+  name = vc__json_str(t, "name");
   l = cJSON_GetObjectItemCaseSensitive(t, "language");
-  code = cJSON_IsString(l) ? l->valuestring : json_str(l, "code");
+  code = cJSON_IsString(l) ? l->valuestring : vc__json_str(l, "code");
   if (cJSON_IsObject(l))
-    policy = json_str(l, "policy");
+    policy = vc__json_str(l, "policy");
   c = cJSON_GetObjectItemCaseSensitive(t, "components");
   if (!cJSON_IsObject(t)) {
     BAD("metadata 'whatsapp_template' must be an object");
@@ -452,7 +425,7 @@ static int read_template(cJSON **out, const char *metadata)
   } else {
     rc = 0;
     cJSON_ArrayForEach(it, c)
-      if (!cJSON_IsObject(it) || json_str(it, "type") == NULL) {
+      if (!cJSON_IsObject(it) || vc__json_str(it, "type") == NULL) {
         rc = BAD("each whatsapp_template component needs a 'type'");
         break;
       }
@@ -761,7 +734,7 @@ static int wa_parse_send(void *state, const vc_outbound *msg,
   }
   if (st >= 200 && st < 300) {
     /* {"messages": [{"id": "wamid..."}]}: the id statuses refer to */
-    id = json_str(cJSON_GetArrayItem(
+    id = vc__json_str(cJSON_GetArrayItem(
                     cJSON_GetObjectItemCaseSensitive(root, "messages"), 0),
                   "id");
     if (id != NULL && wamid_ok(id)) {
@@ -785,8 +758,8 @@ static int wa_parse_send(void *state, const vc_outbound *msg,
     code = (long)v->valuedouble;
   if (code >= 0)
     snprintf(out->provider_code, sizeof(out->provider_code), "%ld", code);
-  text = json_str(err, "message");
-  details = json_str(cJSON_GetObjectItemCaseSensitive(err, "error_data"),
+  text = vc__json_str(err, "message");
+  details = vc__json_str(cJSON_GetObjectItemCaseSensitive(err, "error_data"),
                      "details");
   if (present(text) && present(details) && strcmp(text, details) != 0)
     snprintf(line, sizeof(line), "%s: %s", text, details);
@@ -938,8 +911,8 @@ static int map_status(const char *s)
 
 static int one_status(const cJSON *v, size_t i, vc_event_sink *sink)
 {
-  const char *id = json_str(v, "id"), *status = json_str(v, "status");
-  const char *opaque = json_str(v, "biz_opaque_callback_data");
+  const char *id = vc__json_str(v, "id"), *status = vc__json_str(v, "status");
+  const char *opaque = vc__json_str(v, "biz_opaque_callback_data");
   const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
                                         v, "errors"), 0);
   char event_id[WAMID_MAX + 32], code[24], text[512];
@@ -974,10 +947,10 @@ static int one_status(const cJSON *v, size_t i, vc_event_sink *sink)
       snprintf(code, sizeof(code), "%ld", (long)c->valuedouble);
       u.provider_code = code;
     }
-    title = json_str(e, "title");
+    title = vc__json_str(e, "title");
     if (title == NULL)
-      title = json_str(e, "message");
-    details = json_str(cJSON_GetObjectItemCaseSensitive(e, "error_data"),
+      title = vc__json_str(e, "message");
+    details = vc__json_str(cJSON_GetObjectItemCaseSensitive(e, "error_data"),
                        "details");
     if (present(title) || present(details)) {
       char line[1024];
@@ -1002,29 +975,29 @@ static int message_content(const cJSON *m, const char *type, size_t i,
   *text = NULL;
   media[0] = '\0';
   if (strcmp(type, "text") == 0) {
-    if ((*text = json_str(o, "body")) == NULL)
+    if ((*text = vc__json_str(o, "body")) == NULL)
       return bad_hook("message", i, "text without a body");
     return 0;
   }
   for (size_t k = 0; k < VC_ARRAY_SIZE(kinds); k++)
     if (strcmp(type, kinds[k]) == 0) {
-      const char *id = json_str(o, "id");
+      const char *id = vc__json_str(o, "id");
       if (!is_word(id, 128, NULL))
         return bad_hook("message", i, "media without a valid id");
       /* the id fetches the file through Graph's media endpoint */
       snprintf(media, cap, "whatsapp-media:%s", id);
-      *text = json_str(o, "caption");
+      *text = vc__json_str(o, "caption");
       return 0;
     }
   if (strcmp(type, "button") == 0) {
-    *text = json_str(o, "text");
+    *text = vc__json_str(o, "text");
   } else if (strcmp(type, "interactive") == 0) {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "button_reply");
     if (r == NULL)
       r = cJSON_GetObjectItemCaseSensitive(o, "list_reply");
-    *text = json_str(r, "title");
+    *text = vc__json_str(r, "title");
   } else if (strcmp(type, "reaction") == 0) {
-    *text = json_str(o, "emoji");
+    *text = vc__json_str(o, "emoji");
   }
   /* location, contacts, order, unsupported...: the message counts (it
    * opens the service window) without text */
@@ -1034,8 +1007,8 @@ static int message_content(const cJSON *m, const char *type, size_t i,
 static int one_message(const cJSON *m, size_t i, const char *to,
                        vc_event_sink *sink)
 {
-  const char *from = json_str(m, "from"), *id = json_str(m, "id");
-  const char *type = json_str(m, "type"), *text;
+  const char *from = vc__json_str(m, "from"), *id = vc__json_str(m, "id");
+  const char *type = vc__json_str(m, "type"), *text;
   char sender[20], media[160];
   const char *urls[1];
   vc_inbound in;
@@ -1080,7 +1053,7 @@ static int one_message(const cJSON *m, size_t i, const char *to,
 static int walk(const wa_state *s, const cJSON *root, vc_event_sink *sink)
 {
   const cJSON *entry, *e, *change, *v, *list, *it;
-  const char *object = json_str(root, "object");
+  const char *object = vc__json_str(root, "object");
   size_t nitems = 0, i;
   int rc;
 
@@ -1095,7 +1068,7 @@ static int walk(const wa_state *s, const cJSON *root, vc_event_sink *sink)
     if (!cJSON_IsObject(e) || !cJSON_IsArray(changes))
       return BAD("WhatsApp notification: an entry has no 'changes' list");
     cJSON_ArrayForEach(change, changes) {
-      const char *field = json_str(change, "field"), *pnid, *disp;
+      const char *field = vc__json_str(change, "field"), *pnid, *disp;
       char to[20];
       v = cJSON_GetObjectItemCaseSensitive(change, "value");
       if (!cJSON_IsObject(change) || field == NULL)
@@ -1104,9 +1077,9 @@ static int walk(const wa_state *s, const cJSON *root, vc_event_sink *sink)
         continue;         /* template status, account updates... */
       if (!cJSON_IsObject(v))
         return BAD("WhatsApp notification: a change has no 'value'");
-      pnid = json_str(cJSON_GetObjectItemCaseSensitive(v, "metadata"),
+      pnid = vc__json_str(cJSON_GetObjectItemCaseSensitive(v, "metadata"),
                       "phone_number_id");
-      disp = json_str(cJSON_GetObjectItemCaseSensitive(v, "metadata"),
+      disp = vc__json_str(cJSON_GetObjectItemCaseSensitive(v, "metadata"),
                       "display_phone_number");
       if (pnid == NULL)
         return BAD("WhatsApp notification: no metadata.phone_number_id");

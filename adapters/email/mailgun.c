@@ -107,29 +107,6 @@ static void copy_line(char *dst, size_t cap, const char *s, size_t len)
   dst[n] = '\0';
 }
 
-/* A JSON key's name for a message: at most 64 printable ASCII bytes. */
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name != NULL && name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
-}
-
-/* Zero every string of a parsed credentials document before freeing. */
-static void wipe_json(cJSON *j)
-{
-  for (; j != NULL; j = j->next) {
-    if (j->valuestring != NULL)
-      vc__wipe(j->valuestring, strlen(j->valuestring));
-    if (j->string != NULL)
-      vc__wipe(j->string, strlen(j->string));
-    wipe_json(j->child);
-  }
-}
-
 static void free_secret(char *s)
 {
   if (s != NULL) {
@@ -311,7 +288,7 @@ static int read_config(mg_state *s, const cJSON *cfg)
     int bit = config_bit(it->string);
     if (bit == 0)
       return BAD_INPUT("unknown config key '%s'",
-                       key_name(name, it->string));
+                       vc__json_key_name(name, it->string));
     if (seen & (unsigned)bit)
       return BAD_INPUT("config key '%s' appears twice", it->string);
     seen |= (unsigned)bit;
@@ -457,7 +434,7 @@ static int mg_init(void **state, const char *config_json,
   s = NULL;
 out:
   cJSON_Delete(cfg);
-  wipe_json(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   mg_fini(s);
   return rc;

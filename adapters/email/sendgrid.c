@@ -61,17 +61,6 @@ typedef struct sg_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-/* A JSON key's name for a message: at most 64 printable ASCII bytes. */
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
-}
-
 /* Deepest bracket nesting of JSON text, strings skipped; stops early
  * once past `limit`. */
 static int json_depth(const char *s, size_t n, int limit)
@@ -123,18 +112,6 @@ static int parse_json(cJSON **out, const char *text, size_t len,
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "%s is not valid JSON", what);
   return 0;
-}
-
-/* Zero every string in a tree before it is freed (credentials). */
-static void wipe_json(cJSON *j)
-{
-  for (; j != NULL; j = j->next) {
-    if (j->valuestring != NULL)
-      vc__wipe(j->valuestring, strlen(j->valuestring));
-    if (j->string != NULL)
-      vc__wipe(j->string, strlen(j->string));
-    wipe_json(j->child);
-  }
 }
 
 /* A config or credentials object; NULL counts as "{}". */
@@ -324,7 +301,7 @@ static int read_config(sg_state *s, const cJSON *cfg)
     else
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "unknown config key '%s'",
-                           key_name(name, it->string));
+                           vc__json_key_name(name, it->string));
     if (seen & bit)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "config key '%s' appears twice", it->string);
@@ -359,7 +336,7 @@ static int read_credentials(sg_state *s, const cJSON *cred)
     if (strcmp(it->string, "api_key") != 0)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "unknown credential '%s'",
-                           key_name(name, it->string));
+                           vc__json_key_name(name, it->string));
     if (key != NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "credential 'api_key' appears twice");
@@ -409,7 +386,7 @@ static int sg_init(void **state, const char *config_json,
   s = NULL;
 out:
   cJSON_Delete(cfg);
-  wipe_json(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   sg_fini(s);
   return rc;

@@ -178,18 +178,6 @@ static void sns_fini(void *state)
   vc__free(st);
 }
 
-/* Zero every string of a parsed credentials document before freeing. */
-static void json_wipe(cJSON *it)
-{
-  for (; it != NULL; it = it->next) {
-    json_wipe(it->child);
-    if (it->valuestring != NULL)
-      vc__wipe(it->valuestring, strlen(it->valuestring));
-    if (it->string != NULL)
-      vc__wipe(it->string, strlen(it->string));
-  }
-}
-
 /* A config or credentials object (NULL reads as "{}"). The text is
  * never quoted: it may hold secrets. */
 static int parse_doc(cJSON **out, const char *json, const char *what)
@@ -506,7 +494,7 @@ static int sns_init(void **state, const char *config_json,
   *state = st;
   st = NULL;
 out:
-  json_wipe(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   cJSON_Delete(cfg);
   sns_fini(st);

@@ -152,26 +152,6 @@ static void tw_fini(void *state)
   vc__free(st);
 }
 
-/* Zero every string of a parsed credentials document before freeing
- * it: cJSON made copies of the secrets (and of the key names, where a
- * secret pasted in the wrong place would be). */
-static void json_wipe(cJSON *it)
-{
-  for (; it != NULL; it = it->next) {
-    json_wipe(it->child);
-    if (it->valuestring != NULL)
-      vc__wipe(it->valuestring, strlen(it->valuestring));
-    if (it->string != NULL)
-      vc__wipe(it->string, strlen(it->string));
-  }
-}
-
-static void json_wipe_delete(cJSON *doc)
-{
-  json_wipe(doc);
-  cJSON_Delete(doc);
-}
-
 /* Parse a config or credentials document (NULL reads as "{}"). The
  * text is never quoted in a message: it may hold secrets. */
 static int parse_doc(cJSON **out, const char *json, const char *what)
@@ -379,7 +359,8 @@ static int tw_init(void **state, const char *config_json,
   *state = st;
   st = NULL;
 out:
-  json_wipe_delete(cred);
+  vc__json_wipe(cred);
+  cJSON_Delete(cred);
   cJSON_Delete(cfg);
   tw_fini(st);
   return rc;
@@ -623,17 +604,10 @@ static int parse_price(const char *s, int64_t *micros)
   return 0;
 }
 
-static const char *json_str(const cJSON *doc, const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
 static void read_price(vc_send_result *out, const cJSON *doc)
 {
-  const char *price = json_str(doc, "price");
-  const char *unit = json_str(doc, "price_unit");
+  const char *price = vc__json_str(doc, "price");
+  const char *unit = vc__json_str(doc, "price_unit");
   int64_t micros;
 
   if (price == NULL || unit == NULL || strlen(unit) != 3 ||
@@ -809,7 +783,7 @@ static int tw_parse_send(void *state, const vc_outbound *msg,
   }
   if (res->status >= 200 && res->status < 300) {
     /* Only a sid proves Twilio took it and lets webhooks find it. */
-    sid = json_str(doc, "sid");
+    sid = vc__json_str(doc, "sid");
     if (sid != NULL && is_id(sid, sizeof(out->provider_id) - 1)) {
       out->outcome = VC_SEND_ACCEPTED;
       memcpy(out->provider_id, sid, strlen(sid) + 1);
@@ -834,7 +808,7 @@ static int tw_parse_send(void *state, const vc_outbound *msg,
     code = strtol(code_item->valuestring, NULL, 10);
   if (code > 0)
     snprintf(out->provider_code, sizeof(out->provider_code), "%ld", code);
-  if ((text = json_str(doc, "message")) != NULL && text[0] != '\0')
+  if ((text = vc__json_str(doc, "message")) != NULL && text[0] != '\0')
     vc__copy_line(out->error_message, sizeof(out->error_message), text,
                   strlen(text));
   else

@@ -114,17 +114,6 @@ static int is_digits(const char *s, size_t min, size_t max)
   return n >= min && n <= max && vc__all_of(s, n, vc__is_digit);
 }
 
-/* A key's name for a message: at most 64 printable ASCII bytes. */
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name != NULL && name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
-}
-
 /* ------------------------------------------------------------------ */
 /* init / fini                                                         */
 
@@ -147,19 +136,6 @@ static void vn_fini(void *state)
   vc__free(st->send_url);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
-}
-
-/* Zero every string of a parsed credentials document before it is
- * freed: cJSON made copies of the secrets. */
-static void json_wipe(cJSON *it)
-{
-  for (; it != NULL; it = it->next) {
-    json_wipe(it->child);
-    if (it->valuestring != NULL)
-      vc__wipe(it->valuestring, strlen(it->valuestring));
-    if (it->string != NULL)
-      vc__wipe(it->string, strlen(it->string));
-  }
 }
 
 /* A config or credentials object (NULL reads as "{}"). The text is
@@ -200,7 +176,7 @@ static int check_keys(const cJSON *doc, const char *what,
       k++;
     if (k == nknown)
       return quote ? BAD_INPUT("%s has an unknown key '%s'", what,
-                               key_name(name, it->string))
+                               vc__json_key_name(name, it->string))
                    : BAD_INPUT("%s has an unknown key", what);
     for (const cJSON *p = doc->child; p != it; p = p->next)
       if (strcmp(p->string, it->string) == 0)
@@ -426,7 +402,7 @@ static int vn_init(void **state, const char *config_json,
   *state = st;
   st = NULL;
 out:
-  json_wipe(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   cJSON_Delete(cfg);
   vn_fini(st);
@@ -670,13 +646,6 @@ static int parse_price(const char *s, int64_t *micros)
   return 0;
 }
 
-static const char *json_str(const cJSON *doc, const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
 /* A part's status: "0".."9999" (the spec's strings; a number is taken
  * too). -1 when missing or malformed. */
 static int part_status(const cJSON *part)
@@ -747,7 +716,7 @@ static void http_failure(vc_send_result *out, const vc_http_response *res)
 static void part_failure(vc_send_result *out, const cJSON *part, int code)
 {
   const status_rule *rule = NULL;
-  const char *text = json_str(part, "error-text");
+  const char *text = vc__json_str(part, "error-text");
 
   for (size_t i = 0; i < VC_ARRAY_SIZE(STATUS_RULES); i++)
     if (STATUS_RULES[i].code == code)
@@ -800,8 +769,8 @@ static int vn_parse_send(void *state, const vc_outbound *msg,
   }
   cJSON_ArrayForEach(part, parts) {
     int code = cJSON_IsObject(part) ? part_status(part) : -1;
-    const char *id = json_str(part, "message-id");
-    const char *price = json_str(part, "message-price");
+    const char *id = vc__json_str(part, "message-id");
+    const char *price = vc__json_str(part, "message-price");
     int64_t micros;
 
     nparts++;
@@ -943,7 +912,7 @@ static int json_params(vc__form *f, const vc_http_request *req)
       continue;
     if (!cJSON_IsString(it) || it->valuestring == NULL) {
       rc = BAD_INPUT("webhook field '%s' is not a string",
-                     key_name(name, it->string));
+                     vc__json_key_name(name, it->string));
       goto out;
     }
     if ((rc = add_pair(f, &cap, it->string, it->valuestring)) < 0)
@@ -1009,7 +978,7 @@ static int read_params(vc__form *f, const vc_http_request *req)
     for (size_t j = 0; j < i; j++)
       if (strcmp(f->pairs[i].name, f->pairs[j].name) == 0) {
         rc = BAD_INPUT("webhook parameter '%s' appears twice",
-                       key_name(name, f->pairs[i].name));
+                       vc__json_key_name(name, f->pairs[i].name));
         goto fail;
       }
   }
@@ -1302,7 +1271,7 @@ static int verify_jwt(const vn_state *st, const vc_http_request *req,
   if ((rc = jwt_read(&j, req)) < 0)
     return rc;
   /* HS256 only: "none" or another algorithm is a forgery attempt. */
-  alg = json_str(j.header, "alg");
+  alg = vc__json_str(j.header, "alg");
   if (alg == NULL || strcmp(alg, "HS256") != 0) {
     rc = AUTH_FAIL("JWT algorithm is not HS256");
     goto out;
@@ -1336,7 +1305,7 @@ static int verify_jwt(const vn_state *st, const vc_http_request *req,
     rc = AUTH_FAIL("JWT has expired");
     goto out;
   }
-  hash = json_str(j.claims, "payload_hash");
+  hash = vc__json_str(j.claims, "payload_hash");
   if (hash == NULL || strlen(hash) != 64 ||
       !vc__all_of(hash, 64, vc__is_hex)) {
     rc = AUTH_FAIL("JWT has no payload_hash");
@@ -1354,7 +1323,7 @@ static int verify_jwt(const vn_state *st, const vc_http_request *req,
     rc = AUTH_FAIL("body does not match the JWT's payload_hash");
     goto out;
   }
-  key = json_str(j.claims, "api_key");
+  key = vc__json_str(j.claims, "api_key");
   if (key != NULL && strcmp(key, st->api_key) != 0)
     rc = AUTH_FAIL("webhook is for another API key");
 out:
@@ -1579,7 +1548,7 @@ static int replay_key(char out[ID_MAX + 8], const vn_state *st,
   /* verify_webhook read it already: failing now is a malformed call */
   if (jwt_read(&j, req) < 0)
     return BAD_INPUT("webhook has no readable JWT");
-  v = json_str(j.claims, "jti");
+  v = vc__json_str(j.claims, "jti");
   if (v != NULL && !printable(v, 1, ID_MAX))
     rc = BAD_INPUT("JWT has a malformed jti");
   else if (v != NULL)
