@@ -622,16 +622,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* parse_send                                                          */
 
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
-}
-
 /* The answer's JSON object, or NULL. */
 static cJSON *answer_json(const vc_http_response *res)
 {
@@ -751,7 +741,7 @@ static int tg_parse_send(void *state, const vc_outbound *msg,
                                           ? RETRY_AFTER_MAX_S : after) *
                             1000;
     } else {
-      const char *h = res_header(res, "Retry-After");
+      const char *h = vc_http_response_header(res, "Retry-After");
       char *end = NULL;
       long v = h ? strtol(h, &end, 10) : -1;
       if (h != NULL && end != h && *end == '\0' && v >= 0)

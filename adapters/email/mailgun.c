@@ -131,17 +131,6 @@ static int64_t parse_digits(const char *s, int max_digits)
   return n > 0 && *s == '\0' ? v : -1;
 }
 
-/* Response header lookup (case-insensitive), or NULL. */
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
-}
-
 /* Whether a request's Content-Type is `type` (parameters allowed). */
 static int content_type_is(const vc_http_request *req, const char *type)
 {
@@ -737,7 +726,7 @@ static int mg_parse_send(void *state, const vc_outbound *msg,
   }
   /* Mailgun does not name its rate-limit header (UNCONFIRMED);
    * Retry-After in seconds is honoured when present. */
-  ra = res_header(res, "Retry-After");
+  ra = vc_http_response_header(res, "Retry-After");
   if (out->outcome == VC_SEND_RETRY && ra != NULL) {
     while (*ra == ' ')
       ra++;

@@ -133,17 +133,6 @@ static int parse_object(cJSON **out, const char *json, const char *what)
   return 0;
 }
 
-/* Response header lookup (case-insensitive), or NULL. */
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
-}
-
 /* A decimal of 1..max_digits digits, spaces around allowed. -1 if not. */
 static int64_t parse_uint(const char *s, int max_digits)
 {
@@ -675,7 +664,7 @@ static int sg_parse_send(void *state, const vc_outbound *msg,
      * message through the vc_message_id custom arg. */
     out->outcome = VC_SEND_ACCEPTED;
     out->error = 0;
-    id = res_header(res, "X-Message-Id");
+    id = vc_http_response_header(res, "X-Message-Id");
     if (id != NULL && vc__check_token("X-Message-Id", id,
                                       sizeof(out->provider_id) - 1, NULL,
                                       "!-~") == 0)
@@ -698,7 +687,8 @@ static int sg_parse_send(void *state, const vc_outbound *msg,
     out->outcome = VC_SEND_RETRY;
     out->error = VC_ERATELIMIT;
     /* SendGrid documents X-RateLimit-Reset in epoch seconds. */
-    if ((v = parse_uint(res_header(res, "X-RateLimit-Reset"), 11)) > 0)
+    if ((v = parse_uint(vc_http_response_header(res, "X-RateLimit-Reset"),
+                        11)) > 0)
       out->retry_at_ms = v * 1000;
   } else {
     /* 5xx, and anything SendGrid does not document for mail send. */
@@ -707,7 +697,7 @@ static int sg_parse_send(void *state, const vc_outbound *msg,
   }
   /* Not documented by SendGrid, but honoured when a proxy sends it. */
   if (out->outcome == VC_SEND_RETRY &&
-      (v = parse_uint(res_header(res, "Retry-After"), 9)) >= 0)
+      (v = parse_uint(vc_http_response_header(res, "Retry-After"), 9)) >= 0)
     out->retry_after_ms = (v > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : v) *
                           INT64_C(1000);
   return 0;

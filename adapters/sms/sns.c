@@ -143,16 +143,6 @@ static int is_sender_id(const char *s)
   return 0;
 }
 
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
-}
-
 /* ------------------------------------------------------------------ */
 /* init / fini                                                         */
 
@@ -976,7 +966,7 @@ static void classify(vc_send_result *out, int status, const char *code)
 static void read_retry_after(vc_send_result *out,
                              const vc_http_response *res)
 {
-  const char *v = res_header(res, "Retry-After");
+  const char *v = vc_http_response_header(res, "Retry-After");
   int64_t secs = 0;
   size_t n;
 

@@ -619,16 +619,6 @@ static void read_price(vc_send_result *out, const cJSON *doc)
   out->currency[3] = '\0';
 }
 
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
-}
-
 static int take_int(const char **p, int min, int max, int *out)
 {
   int n = 0, v = 0;
@@ -736,7 +726,7 @@ static int parse_http_date(const char *s, int64_t *out)
 static void read_retry_after(vc_send_result *out,
                              const vc_http_response *res)
 {
-  const char *v = res_header(res, "Retry-After");
+  const char *v = vc_http_response_header(res, "Retry-After");
   char buf[64];
   size_t n;
   int64_t secs = 0;

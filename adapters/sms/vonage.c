@@ -660,16 +660,6 @@ static int part_status(const cJSON *part)
   return -1;
 }
 
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
-}
-
 /* A non-2xx answer: Vonage's API answers 200 to anything it processed,
  * so this is the front end or a proxy. */
 static void http_failure(vc_send_result *out, const vc_http_response *res)
@@ -696,7 +686,7 @@ static void http_failure(vc_send_result *out, const vc_http_response *res)
     out->outcome = VC_SEND_FAILOVER;
   }
   if (out->outcome == VC_SEND_RETRY &&
-      (ra = res_header(res, "Retry-After")) != NULL) {
+      (ra = vc_http_response_header(res, "Retry-After")) != NULL) {
     int64_t secs = 0;
     size_t n;
 
