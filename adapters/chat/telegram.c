@@ -30,6 +30,7 @@
 #include "core/text.h"
 #include "msg/address.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 #include "adapters/chat/telegram.h"
 
 #include <cJSON.h>
@@ -84,11 +85,6 @@ static int all_token_chars(const char *s, size_t n)
     if (!is_token_char((unsigned char)s[i]))
       return 0;
   return 1;
-}
-
-static int present(const char *s)
-{
-  return s != NULL && s[0] != '\0';
 }
 
 static int is_space(int c)
@@ -211,61 +207,6 @@ static void tg_fini(void *state)
   vc__free(s);
 }
 
-/* http:// only for a loopback host (the simulator): the token must not
- * cross a network in clear text. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = strcspn(host, ":");
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  if (end > n)
-    end = n;
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
-      return 0;
-  return 1;
-}
-
-/* A base URL: http(s), a host, an optional path; no user, query or
- * fragment. *len is its length without trailing slashes. */
-static int check_base_url(const char *url, size_t *len)
-{
-  const char *host;
-  size_t hlen, n;
-  int rc;
-
-  if ((rc = vc__check_token("config 'base_url'", url, URL_MAX, NULL,
-                            "!-~")) < 0)
-    return rc;
-  if (strncmp(url, "https://", 8) == 0)
-    host = url + 8;
-  else if (strncmp(url, "http://", 7) == 0)
-    host = url + 7;
-  else
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' must start with https://");
-  hlen = strcspn(host, "/");
-  if (hlen == 0 || memchr(host, '@', hlen) != NULL ||
-      strpbrk(url, "?#\\") != NULL)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' needs a host and no user, "
-                         "query or fragment");
-  if (host == url + 7 && !loopback_host(host, hlen))
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' may use http:// only for "
-                         "a loopback host");
-  n = strlen(url);
-  while (n > 0 && url[n - 1] == '/')
-    n--;
-  *len = n;
-  return 0;
-}
-
 typedef struct tg_config {
   const char *base_url;
 } tg_config;
@@ -370,7 +311,7 @@ static int read_credentials(tg_state *s, const tg_config *c,
       return rc;
     s->has_secret = 1;
   }
-  if ((rc = check_base_url(c->base_url, &base_len)) < 0)
+  if ((rc = vc__adapter_check_base_url(c->base_url, URL_MAX, &base_len)) < 0)
     return rc;
   if ((rc = vc__buf_put(&api, c->base_url, base_len)) < 0 ||
       (rc = vc__buf_puts(&api, "/bot")) < 0 ||
@@ -457,7 +398,7 @@ static int text_parts(const tg_state *s, const vc_outbound *m, size_t *n)
   int rc;
 
   *n = 0;
-  if (!present(m->text))
+  if (!vc__present(m->text))
     return 0;
   if ((rc = vc__check_text("text", m->text, TEXT_BYTES_MAX, 1)) < 0)
     return rc;
@@ -535,7 +476,7 @@ static int is_photo(const vc_attachment *a)
 static int upload(vc_http_out *req, const char *chat, const char *field,
                   const vc_attachment *a)
 {
-  const char *name = present(a->filename) ? a->filename : "attachment";
+  const char *name = vc__present(a->filename) ? a->filename : "attachment";
   int rc;
 
   /* Content-Type: multipart/form-data; boundary=... (the builder's) */

@@ -35,6 +35,7 @@
 #include "core/text.h"
 #include "msg/address.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -88,11 +89,6 @@ static int all_digits(const char *s, size_t n)
     if (!vc__is_digit((unsigned char)s[i]))
       return 0;
   return n > 0;
-}
-
-static int present(const char *s)
-{
-  return s != NULL && s[0] != '\0';
 }
 
 /* 1..max of [A-Za-z0-9_-] (plus the bytes in `extra`). */
@@ -166,54 +162,6 @@ static void wa_fini(void *state)
   vc__free(s);
 }
 
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = strcspn(host, ":");
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  if (end > n)
-    end = n;
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
-      return 0;
-  return 1;
-}
-
-static int check_base_url(const char *url, size_t *len)
-{
-  const char *host;
-  size_t hlen, n;
-  int rc;
-
-  if ((rc = vc__check_token("config 'base_url'", url, URL_MAX, NULL,
-                            "!-~")) < 0)
-    return rc;
-  if (strncmp(url, "https://", 8) == 0)
-    host = url + 8;
-  else if (strncmp(url, "http://", 7) == 0)
-    host = url + 7;
-  else
-    return BAD("config 'base_url' must start with https://");
-  hlen = strcspn(host, "/");
-  if (hlen == 0 || memchr(host, '@', hlen) != NULL ||
-      strpbrk(url, "?#\\") != NULL)
-    return BAD("config 'base_url' needs a host and no user, query or "
-               "fragment");
-  if (host == url + 7 && !loopback_host(host, hlen))
-    return BAD("config 'base_url' may use http:// only for a loopback "
-               "host");
-  n = strlen(url);
-  while (n > 0 && url[n - 1] == '/')
-    n--;
-  *len = n;
-  return 0;
-}
-
 /* "v" and a dotted version: v26.0. */
 static int version_ok(const char *v)
 {
@@ -260,7 +208,7 @@ static int read_config(wa_state *s, const cJSON *cfg)
                PHONE_ID_MAX);
   if (!version_ok(val[1]))
     return BAD("config 'api_version' must look like \"v26.0\"");
-  if ((rc = check_base_url(val[2], &base_len)) < 0)
+  if ((rc = vc__adapter_check_base_url(val[2], URL_MAX, &base_len)) < 0)
     return rc;
   if ((rc = vc__buf_put(&url, val[2], base_len)) < 0 ||
       (rc = vc__buf_printf(&url, "/%s/%s/messages", val[1], val[0])) < 0) {
@@ -491,7 +439,7 @@ static int check_attachment(const vc_attachment *a, size_t i)
  */
 static int plan(const vc_outbound *m, char *to, cJSON **tpl)
 {
-  int has_text = present(m->text), rc;
+  int has_text = vc__present(m->text), rc;
 
   *tpl = NULL;
   if (vc__addr_whatsapp(to, m->to) < 0)
@@ -585,7 +533,7 @@ static int wa_build_send(void *state, const vc_outbound *msg,
     rc = BAD("part %u of a message of %d parts", msg->part, n);
     goto out;
   }
-  has_text = tpl == NULL && present(msg->text);
+  has_text = tpl == NULL && vc__present(msg->text);
   if ((root = cJSON_CreateObject()) == NULL ||
       cJSON_AddStringToObject(root, "messaging_product", "whatsapp") == NULL ||
       cJSON_AddStringToObject(root, "recipient_type", "individual") == NULL ||
@@ -608,12 +556,12 @@ static int wa_build_send(void *state, const vc_outbound *msg,
     if (cJSON_AddStringToObject(root, "type", type) == NULL ||
         (o = cJSON_AddObjectToObject(root, type)) == NULL ||
         cJSON_AddStringToObject(o, "link", a->url) == NULL ||
-        (strcmp(type, "document") == 0 && present(a->filename) &&
+        (strcmp(type, "document") == 0 && vc__present(a->filename) &&
          cJSON_AddStringToObject(o, "filename", a->filename) == NULL))
       goto oom;
   }
   /* Meta echoes it in every status of the message. */
-  if (present(msg->message_id) &&
+  if (vc__present(msg->message_id) &&
       cJSON_AddStringToObject(root, "biz_opaque_callback_data",
                               msg->message_id) == NULL)
     goto oom;
@@ -761,9 +709,9 @@ static int wa_parse_send(void *state, const vc_outbound *msg,
   text = vc__json_str(err, "message");
   details = vc__json_str(cJSON_GetObjectItemCaseSensitive(err, "error_data"),
                      "details");
-  if (present(text) && present(details) && strcmp(text, details) != 0)
+  if (vc__present(text) && vc__present(details) && strcmp(text, details) != 0)
     snprintf(line, sizeof(line), "%s: %s", text, details);
-  else if (present(text))
+  else if (vc__present(text))
     snprintf(line, sizeof(line), "%s", text);
   else
     snprintf(line, sizeof(line), "HTTP %d from WhatsApp", st);
@@ -952,11 +900,11 @@ static int one_status(const cJSON *v, size_t i, vc_event_sink *sink)
       title = vc__json_str(e, "message");
     details = vc__json_str(cJSON_GetObjectItemCaseSensitive(e, "error_data"),
                        "details");
-    if (present(title) || present(details)) {
+    if (vc__present(title) || vc__present(details)) {
       char line[1024];
-      snprintf(line, sizeof(line), "%s%s%s", present(title) ? title : "",
-               present(title) && present(details) ? ": " : "",
-               present(details) ? details : "");
+      snprintf(line, sizeof(line), "%s%s%s", vc__present(title) ? title : "",
+               vc__present(title) && vc__present(details) ? ": " : "",
+               vc__present(details) ? details : "");
       vc__copy_line(text, sizeof(text), line, strlen(line));
       u.error_message = text;
     }

@@ -20,6 +20,7 @@
 #include "core/text.h"
 #include "msg/address.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -171,59 +172,14 @@ static void sg_fini(void *state)
   vc__free(s);
 }
 
-/* http:// is only for loopback (the simulator): an API key must not
- * cross a network in clear text. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = n;
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  for (size_t i = 0; i < n; i++)
-    if (host[i] == ':') {
-      end = i;
-      break;
-    }
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if ((host[i] < '0' || host[i] > '9') && host[i] != '.')
-      return 0;
-  return 1;
-}
-
 static int set_base_url(sg_state *s, const char *url)
 {
-  const char *host;
-  size_t len, hlen;
+  size_t len;
   vc_buf b = VC_BUF_INIT;
   int rc;
 
-  if ((rc = vc__check_token("config 'base_url'", url, URL_MAX, NULL,
-                            "!-~")) < 0)
+  if ((rc = vc__adapter_check_base_url(url, URL_MAX, &len)) < 0)
     return rc;
-  if (strncmp(url, "https://", 8) == 0)
-    host = url + 8;
-  else if (strncmp(url, "http://", 7) == 0)
-    host = url + 7;
-  else
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' must start with https://");
-  hlen = strcspn(host, "/");
-  if (hlen == 0 || memchr(host, '@', hlen) != NULL ||
-      strpbrk(url, "?#") != NULL)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' needs a host and no user, "
-                         "query or fragment");
-  if (host == url + 7 && !loopback_host(host, hlen))
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' may use http:// only for "
-                         "a loopback host");
-  len = strlen(url);
-  while (len > 0 && url[len - 1] == '/')
-    len--;
   if ((rc = vc__buf_put(&b, url, len)) < 0 ||
       (rc = vc__buf_puts(&b, SEND_PATH)) < 0) {
     vc_buf_dispose(&b);
@@ -404,11 +360,6 @@ static int check_label(const char *field, const char *s, size_t max,
   return no_controls(field, s);
 }
 
-static int present(const char *s)
-{
-  return s != NULL && s[0] != '\0';
-}
-
 /* Everything SendGrid would refuse, refused here with a clear message
  * before anything is built. */
 static int check_message(const vc_outbound *m, vc_buf *to, vc_buf *from)
@@ -427,7 +378,7 @@ static int check_message(const vc_outbound *m, vc_buf *to, vc_buf *from)
       (rc = vc__check_text("text body", m->text, REQUEST_MAX, 0)) < 0 ||
       (rc = vc__check_text("HTML body", m->html, REQUEST_MAX, 0)) < 0)
     return rc;
-  if (!present(m->text) && !present(m->html))
+  if (!vc__present(m->text) && !vc__present(m->html))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "an email needs a text or an HTML body");
   need += (m->text ? strlen(m->text) : 0) + (m->html ? strlen(m->html) : 0);
@@ -465,7 +416,7 @@ static cJSON *add_address(cJSON *parent, const char *key,
   cJSON *o = cJSON_AddObjectToObject(parent, key);
 
   if (o == NULL || cJSON_AddStringToObject(o, "email", email) == NULL ||
-      (present(name) && cJSON_AddStringToObject(o, "name", name) == NULL))
+      (vc__present(name) && cJSON_AddStringToObject(o, "name", name) == NULL))
     return NULL;
   return o;
 }
@@ -474,7 +425,7 @@ static int add_content(cJSON *list, const char *type, const char *value)
 {
   cJSON *o;
 
-  if (!present(value))
+  if (!vc__present(value))
     return 0;
   if ((o = cJSON_CreateObject()) == NULL)
     return -1;
@@ -504,7 +455,7 @@ static int add_attachments(cJSON *root, const vc_outbound *m)
     cJSON_AddItemToArray(list, o);
     if (cJSON_AddStringToObject(o, "content", b64.ptr) == NULL ||
         cJSON_AddStringToObject(o, "filename", a->filename) == NULL ||
-        (present(a->content_type) &&
+        (vc__present(a->content_type) &&
          cJSON_AddStringToObject(o, "type", a->content_type) == NULL) ||
         cJSON_AddStringToObject(o, "disposition", "attachment") == NULL)
       goto oom;
@@ -537,12 +488,12 @@ static int make_body(cJSON **out, const sg_state *s, const vc_outbound *m,
   if (cJSON_AddStringToObject(rcpt, "email", to) == NULL)
     return vc_error_set_oom();
   /* Our ids come back as top-level keys of every event. */
-  if (present(m->message_id) || present(m->tenant_id)) {
+  if (vc__present(m->message_id) || vc__present(m->tenant_id)) {
     if ((args = cJSON_AddObjectToObject(p, "custom_args")) == NULL ||
-        (present(m->message_id) &&
+        (vc__present(m->message_id) &&
          cJSON_AddStringToObject(args, "vc_message_id",
                                  m->message_id) == NULL) ||
-        (present(m->tenant_id) &&
+        (vc__present(m->tenant_id) &&
          cJSON_AddStringToObject(args, "vc_tenant_id",
                                  m->tenant_id) == NULL))
       return vc_error_set_oom();
@@ -632,9 +583,9 @@ static void error_detail(const vc_http_response *res, vc_send_result *out)
                          0);
   msg = cJSON_GetObjectItemCaseSensitive(e, "message");
   field = cJSON_GetObjectItemCaseSensitive(e, "field");
-  if (cJSON_IsString(msg) && present(msg->valuestring)) {
+  if (cJSON_IsString(msg) && vc__present(msg->valuestring)) {
     /* The spec's examples send a JSON null as the string "null". */
-    if (cJSON_IsString(field) && present(field->valuestring) &&
+    if (cJSON_IsString(field) && vc__present(field->valuestring) &&
         strcmp(field->valuestring, "null") != 0)
       snprintf(line, sizeof(line), "%s (field %s)", msg->valuestring,
                field->valuestring);

@@ -37,6 +37,7 @@
 #include "core/text.h"
 #include "core/x509.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 #include "adapters/sms/sns.h"
 
 #include <cJSON.h>
@@ -221,29 +222,6 @@ static int get_str(const char **out, const cJSON *doc, const char *what,
   return 0;
 }
 
-/* http:// only for loopback (the simulator): the request carries a
- * session token and the message text. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = n;
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  for (size_t i = 0; i < n; i++)
-    if (host[i] == ':') {
-      end = i;
-      break;
-    }
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
-      return 0;
-  return 1;
-}
-
 /* A base URL: http(s)://host[:port], no path, userinfo, query or
  * fragment; *len without a trailing '/'. */
 static int check_base(const char *key, const char *url, size_t *len)
@@ -271,7 +249,7 @@ static int check_base(const char *key, const char *url, size_t *len)
   }
   if (hlen == 0 || url[skip] == ':')
     return BAD_INPUT("config.%s has no host", key);
-  if (skip == 7 && !loopback_host(url + skip, hlen))
+  if (skip == 7 && !vc__adapter_loopback_host(url + skip, hlen))
     return BAD_INPUT("config.%s may use http:// only for a loopback host",
                      key);
   *len = n;

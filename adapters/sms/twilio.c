@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/text.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 #include "adapters/sms/twilio.h"
 
 #include <cJSON.h>

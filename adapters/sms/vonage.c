@@ -36,6 +36,7 @@
 #include "core/text.h"
 #include "msg/segments.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 #include "adapters/sms/vonage.h"
 
 #include <cJSON.h>
@@ -200,29 +201,6 @@ static int get_str(const char **out, const cJSON *doc, const char *what,
   return 0;
 }
 
-/* http:// only for a loopback host (the simulator): the API secret
- * travels in the body. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = n;
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  for (size_t i = 0; i < n; i++)
-    if (host[i] == ':') {
-      end = i;
-      break;
-    }
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
-      return 0;
-  return 1;
-}
-
 static int set_base_url(vn_state *st, const char *base)
 {
   size_t n = strnlen(base, BASE_URL_MAX + 1), skip, hlen;
@@ -251,7 +229,7 @@ static int set_base_url(vn_state *st, const char *base)
   hlen = strcspn(base + skip, "/");
   if (hlen == 0)
     return BAD_INPUT("config.base_url has no host");
-  if (skip == 7 && !loopback_host(base + skip, hlen))
+  if (skip == 7 && !vc__adapter_loopback_host(base + skip, hlen))
     return BAD_INPUT("config.base_url may use http:// only for a "
                      "loopback host");
   if ((rc = vc__buf_put(&url, base, n)) < 0 ||

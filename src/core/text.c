@@ -98,6 +98,11 @@ int vc__check_token(const char *field, const char *s, size_t max,
   return 0;
 }
 
+int vc__present(const char *s)
+{
+  return s != NULL && s[0] != '\0';
+}
+
 int vc__is_digit(int c) { return c >= '0' && c <= '9'; }
 
 int vc__is_alpha(int c)

@@ -26,6 +26,9 @@ int vc__check_text(const char *field, const char *s, size_t max,
 int vc__check_token(const char *field, const char *s, size_t max,
                     const char *first, const char *allowed);
 
+/* 1 when s is neither NULL nor empty. */
+int vc__present(const char *s);
+
 /* ASCII character classes (no locale), for checks of provider fields. */
 int vc__is_digit(int c);
 int vc__is_alpha(int c);

@@ -1,0 +1,64 @@
+/*
+ * What the built-in adapters share. See common.h.
+ */
+#include "core/common.h"
+#include "core/json.h"
+#include "core/text.h"
+#include "adapters/common.h"
+
+#include <strings.h>
+
+#define BAD_INPUT(...) \
+  vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID, __VA_ARGS__)
+
+int vc__adapter_loopback_host(const char *host, size_t n)
+{
+  size_t end = n;
+
+  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
+    return n == 5 || host[5] == ':';
+  for (size_t i = 0; i < n; i++)
+    if (host[i] == ':') {
+      end = i;
+      break;
+    }
+  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
+    return 1;
+  if (end < 4 || memcmp(host, "127.", 4) != 0)
+    return 0;
+  for (size_t i = 4; i < end; i++)
+    if (!vc__is_digit((unsigned char)host[i]) && host[i] != '.')
+      return 0;
+  return 1;
+}
+
+int vc__adapter_check_base_url(const char *url, size_t max, size_t *len)
+{
+  const char *host;
+  size_t hlen, n;
+  int rc;
+
+  if ((rc = vc__check_token("config 'base_url'", url, max, NULL,
+                            "!-~")) < 0)
+    return rc;
+  if (strncmp(url, "https://", 8) == 0)
+    host = url + 8;
+  else if (strncmp(url, "http://", 7) == 0)
+    host = url + 7;
+  else
+    return BAD_INPUT("config 'base_url' must start with https://");
+  hlen = strcspn(host, "/");
+  /* a backslash: parsers that read it as '/' see another host */
+  if (hlen == 0 || memchr(host, '@', hlen) != NULL ||
+      strpbrk(url, "?#\\") != NULL)
+    return BAD_INPUT("config 'base_url' needs a host and no user, query "
+                     "or fragment");
+  if (host == url + 7 && !vc__adapter_loopback_host(host, hlen))
+    return BAD_INPUT("config 'base_url' may use http:// only for a "
+                     "loopback host");
+  n = strlen(url);
+  while (n > 0 && url[n - 1] == '/')
+    n--;
+  *len = n;
+  return 0;
+}
