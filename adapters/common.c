@@ -11,6 +11,61 @@
 #define BAD_INPUT(...) \
   vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID, __VA_ARGS__)
 
+int vc__adapter_parse_config(cJSON **out, const char *json,
+                             const char *what)
+{
+  return vc__json_parse(out, what, json ? json : "{}",
+                        VC__ADAPTER_CONFIG_MAX, 4, 1);
+}
+
+/* A key name safe to quote as it is. */
+static int id_char(int c) { return vc__is_alnum(c) || c == '_' || c == '-'; }
+
+static int quotable(const char *s)
+{
+  size_t n = s != NULL ? strnlen(s, 65) : 0;
+
+  return n > 0 && n <= 64 && vc__all_of(s, n, id_char);
+}
+
+int vc__adapter_check_keys(const cJSON *obj, const char *what,
+                           const char *const *keys, size_t nkeys,
+                           int quote)
+{
+  const cJSON *it;
+
+  cJSON_ArrayForEach(it, obj) {
+    size_t k = 0;
+
+    while (k < nkeys &&
+           (it->string == NULL || strcmp(it->string, keys[k]) != 0))
+      k++;
+    if (k == nkeys) {
+      if (quote && quotable(it->string))
+        return BAD_INPUT("%s has an unknown key '%s'", what, it->string);
+      return BAD_INPUT("%s has an unknown key", what);
+    }
+    for (const cJSON *p = obj->child; p != it; p = p->next)
+      if (strcmp(p->string, it->string) == 0)
+        return BAD_INPUT("%s.%s is given twice", what, it->string);
+  }
+  return 0;
+}
+
+int vc__adapter_get_str(const char **out, const cJSON *obj,
+                        const char *what, const char *key)
+{
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+  *out = NULL;
+  if (it == NULL || cJSON_IsNull(it))
+    return 0;
+  if (!cJSON_IsString(it) || it->valuestring == NULL)
+    return BAD_INPUT("%s.%s must be a string", what, key);
+  *out = it->valuestring;
+  return 0;
+}
+
 int vc__adapter_loopback_host(const char *host, size_t n)
 {
   size_t end = n;

@@ -11,6 +11,33 @@
 
 #include <cJSON.h>
 
+/* The bound on a config or credentials document. */
+#define VC__ADAPTER_CONFIG_MAX (16 * 1024)
+
+/*
+ * Parse a config or credentials object (NULL reads as "{}"): at most
+ * VC__ADAPTER_CONFIG_MAX bytes, 4 levels deep. `what` names it in
+ * messages; the text itself is never quoted (it may hold secrets).
+ */
+int vc__adapter_parse_config(cJSON **out, const char *json,
+                             const char *what);
+
+/*
+ * Refuse unknown and repeated keys in the "<what>.<key>" style:
+ * "<what> has an unknown key ['<name>']" (quoted when `quote` and the
+ * name is 1..64 of [A-Za-z0-9_-]) and "<what>.<key> is given twice".
+ */
+int vc__adapter_check_keys(const cJSON *obj, const char *what,
+                           const char *const *keys, size_t nkeys,
+                           int quote);
+
+/*
+ * The string member `key` of `obj` into *out, NULL when absent or null;
+ * VC_EINVALID ("<what>.<key> must be a string") when another type.
+ */
+int vc__adapter_get_str(const char **out, const cJSON *obj,
+                        const char *what, const char *key);
+
 /*
  * Whether `host` (n bytes, a port allowed) is loopback: localhost,
  * 127.x or [::1]. Plain http:// is allowed only there (the simulator),

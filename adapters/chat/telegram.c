@@ -42,7 +42,6 @@
 #define DEFAULT_BASE_URL "https://api.telegram.org"
 #define SECRET_HEADER "X-Telegram-Bot-Api-Secret-Token"
 
-#define CONFIG_MAX (16 * 1024)       /* config or credentials JSON */
 #define URL_MAX 2048
 #define BOT_ID_MAX 20                /* digits before the ':' */
 #define TOKEN_SECRET_MIN 30          /* after it (35 in practice) */
@@ -90,12 +89,6 @@ static int all_token_chars(const char *s, size_t n)
 static int is_space(int c)
 {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* A config or credentials object; NULL counts as "{}". Never quoted. */
-static int parse_object(cJSON **out, const char *json, const char *what)
-{
-  return vc__json_parse(out, what, json ? json : "{}", CONFIG_MAX, 4, 1);
 }
 
 /* A JSON number that is an integer exactly representable in a double. */
@@ -337,8 +330,9 @@ static int tg_init(void **state, const char *config_json,
 
   VC_ASSERT_ARG(state);
   *state = NULL;
-  if ((rc = parse_object(&cfg, config_json, "config")) < 0 ||
-      (rc = parse_object(&cred, credentials_json, "credentials")) < 0)
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0)
     goto out;
   if ((s = vc__calloc(1, sizeof(*s))) == NULL) {
     rc = vc_error_set_oom();

@@ -46,7 +46,6 @@
 #define DEFAULT_VERSION "v26.0"
 #define SIG_HEADER "X-Hub-Signature-256"
 
-#define CONFIG_MAX (16 * 1024)
 #define URL_MAX 2048
 #define PHONE_ID_MAX 32
 #define TOKEN_MAX 2048               /* Meta's tokens run to a few hundred */
@@ -301,11 +300,9 @@ static int wa_init(void **state, const char *config_json,
 
   VC_ASSERT_ARG(state);
   *state = NULL;
-  if ((rc = vc__json_parse(&cfg, "config", config_json ? config_json : "{}",
-                           CONFIG_MAX, 4, 1)) < 0 ||
-      (rc = vc__json_parse(&cred, "credentials",
-                           credentials_json ? credentials_json : "{}",
-                           CONFIG_MAX, 4, 1)) < 0)
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0)
     goto out;
   if ((s = vc__calloc(1, sizeof(*s))) == NULL) {
     rc = vc_error_set_oom();

@@ -45,7 +45,6 @@
 #define US_BASE_URL "https://api.mailgun.net"
 #define EU_BASE_URL "https://api.eu.mailgun.net"
 
-#define CONFIG_MAX (16 * 1024)       /* config or credentials JSON */
 #define URL_MAX 2048
 #define DOMAIN_MAX 253
 #define KEY_MAX 256                  /* API and signing keys */
@@ -340,12 +339,6 @@ static int read_credentials(mg_state *s, const cJSON *cred)
   return 0;
 }
 
-/* A config or credentials object (NULL reads as "{}"), never quoted. */
-static int parse_object(cJSON **out, const char *json, const char *what)
-{
-  return vc__json_parse(out, what, json ? json : "{}", CONFIG_MAX, 4, 1);
-}
-
 static int mg_init(void **state, const char *config_json,
                    const char *credentials_json)
 {
@@ -355,8 +348,9 @@ static int mg_init(void **state, const char *config_json,
 
   VC_ASSERT_ARG(state);
   *state = NULL;
-  if ((rc = parse_object(&cfg, config_json, "config")) < 0 ||
-      (rc = parse_object(&cred, credentials_json, "credentials")) < 0)
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0)
     goto out;
   if ((s = vc__calloc(1, sizeof(*s))) == NULL) {
     rc = vc_error_set_oom();

@@ -49,7 +49,6 @@
 #define SERVICE "sns"
 #define CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 
-#define CONFIG_MAX (16 * 1024)
 #define URL_MAX 512             /* endpoint, fetch_base_url */
 #define REGION_MAX 32
 #define KEY_ID_MIN 16
@@ -169,59 +168,6 @@ static void sns_fini(void *state)
   vc__free(st);
 }
 
-/* A config or credentials object (NULL reads as "{}"). The text is
- * never quoted: it may hold secrets. */
-static int parse_doc(cJSON **out, const char *json, const char *what)
-{
-  int rc;
-
-  *out = NULL;
-  if ((rc = vc__json_parse(out, what, json ? json : "{}", CONFIG_MAX, 4,
-                           1)) < 0)
-    return rc;
-  return 0;
-}
-
-/* Refuse unknown and repeated keys; unknown credential keys are not
- * quoted (a pasted secret could be one). */
-static int check_keys(const cJSON *doc, const char *what,
-                      const char *const *known, size_t nknown, int quote)
-{
-  const cJSON *it;
-
-  cJSON_ArrayForEach(it, doc) {
-    size_t k = 0;
-
-    while (k < nknown &&
-           (it->string == NULL || strcmp(it->string, known[k]) != 0))
-      k++;
-    if (k == nknown) {
-      if (quote && is_word(it->string, 64, id_char))
-        return BAD_INPUT("%s has an unknown key '%s'", what, it->string);
-      return BAD_INPUT("%s has an unknown key", what);
-    }
-    for (const cJSON *p = doc->child; p != it; p = p->next)
-      if (strcmp(p->string, it->string) == 0)
-        return BAD_INPUT("%s.%s is given twice", what, it->string);
-  }
-  return 0;
-}
-
-/* The string at `key`, or NULL when absent or null. */
-static int get_str(const char **out, const cJSON *doc, const char *what,
-                   const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  *out = NULL;
-  if (it == NULL || cJSON_IsNull(it))
-    return 0;
-  if (!cJSON_IsString(it) || it->valuestring == NULL)
-    return BAD_INPUT("%s.%s must be a string", what, key);
-  *out = it->valuestring;
-  return 0;
-}
-
 /* A base URL: http(s)://host[:port], no path, userinfo, query or
  * fragment; *len without a trailing '/'. */
 static int check_base(const char *key, const char *url, size_t *len)
@@ -327,16 +273,16 @@ static int read_config(sns_state *st, const cJSON *cfg)
   size_t n = 0;
   int rc;
 
-  if ((rc = check_keys(cfg, "config", known, VC_ARRAY_SIZE(known),
-                       1)) < 0 ||
-      (rc = get_str(&region, cfg, "config", "region")) < 0 ||
-      (rc = get_str(&endpoint, cfg, "config", "endpoint")) < 0 ||
-      (rc = get_str(&type, cfg, "config", "sms_type")) < 0 ||
-      (rc = get_str(&sender, cfg, "config", "sender_id")) < 0 ||
-      (rc = get_str(&price, cfg, "config", "max_price")) < 0 ||
-      (rc = get_str(&entity, cfg, "config", "entity_id")) < 0 ||
-      (rc = get_str(&tmpl, cfg, "config", "template_id")) < 0 ||
-      (rc = get_str(&fetch, cfg, "config", "fetch_base_url")) < 0)
+  if ((rc = vc__adapter_check_keys(cfg, "config", known,
+                                   VC_ARRAY_SIZE(known), 1)) < 0 ||
+      (rc = vc__adapter_get_str(&region, cfg, "config", "region")) < 0 ||
+      (rc = vc__adapter_get_str(&endpoint, cfg, "config", "endpoint")) < 0 ||
+      (rc = vc__adapter_get_str(&type, cfg, "config", "sms_type")) < 0 ||
+      (rc = vc__adapter_get_str(&sender, cfg, "config", "sender_id")) < 0 ||
+      (rc = vc__adapter_get_str(&price, cfg, "config", "max_price")) < 0 ||
+      (rc = vc__adapter_get_str(&entity, cfg, "config", "entity_id")) < 0 ||
+      (rc = vc__adapter_get_str(&tmpl, cfg, "config", "template_id")) < 0 ||
+      (rc = vc__adapter_get_str(&fetch, cfg, "config", "fetch_base_url")) < 0)
     return rc;
   if (region == NULL)
     return BAD_INPUT("config.region is required");
@@ -410,12 +356,14 @@ static int read_credentials(sns_state *st, const cJSON *cred)
   const char *id, *secret, *token;
   int rc;
 
-  if ((rc = check_keys(cred, "credentials", known, VC_ARRAY_SIZE(known),
-                       0)) < 0 ||
-      (rc = get_str(&id, cred, "credentials", "access_key_id")) < 0 ||
-      (rc = get_str(&secret, cred, "credentials",
+  if ((rc = vc__adapter_check_keys(cred, "credentials", known,
+                                   VC_ARRAY_SIZE(known), 0)) < 0 ||
+      (rc = vc__adapter_get_str(&id, cred, "credentials",
+                                "access_key_id")) < 0 ||
+      (rc = vc__adapter_get_str(&secret, cred, "credentials",
                     "secret_access_key")) < 0 ||
-      (rc = get_str(&token, cred, "credentials", "session_token")) < 0)
+      (rc = vc__adapter_get_str(&token, cred, "credentials",
+                                "session_token")) < 0)
     return rc;
   if (id == NULL || secret == NULL)
     return BAD_INPUT("credentials.access_key_id and "
@@ -448,10 +396,11 @@ static int sns_init(void **state, const char *config_json,
   *state = NULL;
   if ((st = vc__calloc(1, sizeof(*st))) == NULL)
     return vc_error_set_oom();
-  if ((rc = parse_doc(&cfg, config_json, "config")) < 0 ||
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
       (rc = read_config(st, cfg)) < 0)
     goto out;
-  if ((rc = parse_doc(&cred, credentials_json, "credentials")) < 0) {
+  if ((rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0) {
     /* Never point into text that may hold a secret. */
     if (rc == VC_EINVALID)
       rc = BAD_INPUT("credentials is not a valid JSON object");

@@ -176,52 +176,6 @@ static int parse_doc(cJSON **out, const char *json, const char *what)
   return 0;
 }
 
-static int safe_key(const char *s)
-{
-  return s != NULL && is_id(s, 64);
-}
-
-/* Refuse unknown and repeated keys, so that a typo cannot pass
- * silently. Unknown credential keys are not quoted: a pasted secret
- * could be one. */
-static int check_keys(const cJSON *doc, const char *what,
-                      const char *const *known, size_t nknown, int quote)
-{
-  const cJSON *it;
-
-  cJSON_ArrayForEach(it, doc) {
-    size_t k = 0;
-
-    while (k < nknown &&
-           (it->string == NULL || strcmp(it->string, known[k]) != 0))
-      k++;
-    if (k == nknown) {
-      if (quote && safe_key(it->string))
-        return BAD_INPUT("%s has an unknown key '%s'", what, it->string);
-      return BAD_INPUT("%s has an unknown key", what);
-    }
-    for (const cJSON *p = doc->child; p != it; p = p->next)
-      if (strcmp(p->string, it->string) == 0)
-        return BAD_INPUT("%s.%s is given twice", what, it->string);
-  }
-  return 0;
-}
-
-/* The string at `key`, or NULL when absent or null. */
-static int get_str(const char **out, const cJSON *doc, const char *what,
-                   const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  *out = NULL;
-  if (it == NULL || cJSON_IsNull(it))
-    return 0;
-  if (!cJSON_IsString(it) || it->valuestring == NULL)
-    return BAD_INPUT("%s.%s must be a string", what, key);
-  *out = it->valuestring;
-  return 0;
-}
-
 /* The API's base URL: http(s), a host, an optional path; no userinfo,
  * query or fragment (the adapter appends a path). *len is its length
  * without trailing slashes. */
@@ -265,11 +219,12 @@ static int read_config(tw_state *st, const cJSON *cfg)
   size_t n = 0;
   int rc;
 
-  if ((rc = check_keys(cfg, "config", known, VC_ARRAY_SIZE(known),
-                       1)) < 0 ||
-      (rc = get_str(&sid, cfg, "config", "account_sid")) < 0 ||
-      (rc = get_str(&base, cfg, "config", "base_url")) < 0 ||
-      (rc = get_str(&svc, cfg, "config", "messaging_service_sid")) < 0)
+  if ((rc = vc__adapter_check_keys(cfg, "config", known,
+                                   VC_ARRAY_SIZE(known), 1)) < 0 ||
+      (rc = vc__adapter_get_str(&sid, cfg, "config", "account_sid")) < 0 ||
+      (rc = vc__adapter_get_str(&base, cfg, "config", "base_url")) < 0 ||
+      (rc = vc__adapter_get_str(&svc, cfg, "config",
+                                "messaging_service_sid")) < 0)
     return rc;
   if (sid == NULL)
     return BAD_INPUT("config.account_sid is required");
@@ -305,11 +260,14 @@ static int read_credentials(tw_state *st, const cJSON *cred,
   size_t n;
   int rc;
 
-  if ((rc = check_keys(cred, "credentials", known, VC_ARRAY_SIZE(known),
-                       0)) < 0 ||
-      (rc = get_str(&token, cred, "credentials", "auth_token")) < 0 ||
-      (rc = get_str(&key_sid, cred, "credentials", "api_key_sid")) < 0 ||
-      (rc = get_str(&secret, cred, "credentials", "api_key_secret")) < 0)
+  if ((rc = vc__adapter_check_keys(cred, "credentials", known,
+                                   VC_ARRAY_SIZE(known), 0)) < 0 ||
+      (rc = vc__adapter_get_str(&token, cred, "credentials",
+                                "auth_token")) < 0 ||
+      (rc = vc__adapter_get_str(&key_sid, cred, "credentials",
+                                "api_key_sid")) < 0 ||
+      (rc = vc__adapter_get_str(&secret, cred, "credentials",
+                                "api_key_secret")) < 0)
     return rc;
   if (token == NULL)
     return BAD_INPUT("credentials.auth_token is required (it also "

@@ -161,46 +161,6 @@ static int parse_doc(cJSON **out, const char *json, const char *what)
   return 0;
 }
 
-/* Refuse unknown and repeated keys. Unknown credential keys are not
- * quoted: a pasted secret could be one. */
-static int check_keys(const cJSON *doc, const char *what,
-                      const char *const *known, size_t nknown, int quote)
-{
-  const cJSON *it;
-  char name[68];
-
-  cJSON_ArrayForEach(it, doc) {
-    size_t k = 0;
-
-    while (k < nknown &&
-           (it->string == NULL || strcmp(it->string, known[k]) != 0))
-      k++;
-    if (k == nknown)
-      return quote ? BAD_INPUT("%s has an unknown key '%s'", what,
-                               vc__json_key_name(name, it->string))
-                   : BAD_INPUT("%s has an unknown key", what);
-    for (const cJSON *p = doc->child; p != it; p = p->next)
-      if (strcmp(p->string, it->string) == 0)
-        return BAD_INPUT("%s.%s is given twice", what, it->string);
-  }
-  return 0;
-}
-
-/* The string at `key`, or NULL when absent or null. */
-static int get_str(const char **out, const cJSON *doc, const char *what,
-                   const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  *out = NULL;
-  if (it == NULL || cJSON_IsNull(it))
-    return 0;
-  if (!cJSON_IsString(it) || it->valuestring == NULL)
-    return BAD_INPUT("%s.%s must be a string", what, key);
-  *out = it->valuestring;
-  return 0;
-}
-
 static int set_base_url(vn_state *st, const char *base)
 {
   size_t n = strnlen(base, BASE_URL_MAX + 1), skip, hlen;
@@ -262,16 +222,17 @@ static int read_config(vn_state *st, const cJSON *cfg)
   const char *base, *method, *cur;
   int rc;
 
-  if ((rc = check_keys(cfg, "config", known, VC_ARRAY_SIZE(known),
-                       1)) < 0)
+  if ((rc = vc__adapter_check_keys(cfg, "config", known,
+                                   VC_ARRAY_SIZE(known), 1)) < 0)
     return rc;
   sign = cJSON_GetObjectItemCaseSensitive(cfg, "sign_requests");
   if (sign != NULL && !cJSON_IsBool(sign))
     return BAD_INPUT("config.sign_requests must be true or false");
   st->sign_requests = cJSON_IsTrue(sign);
-  if ((rc = get_str(&base, cfg, "config", "base_url")) < 0 ||
-      (rc = get_str(&method, cfg, "config", "signature_method")) < 0 ||
-      (rc = get_str(&cur, cfg, "config", "currency")) < 0)
+  if ((rc = vc__adapter_get_str(&base, cfg, "config", "base_url")) < 0 ||
+      (rc = vc__adapter_get_str(&method, cfg, "config",
+                                "signature_method")) < 0 ||
+      (rc = vc__adapter_get_str(&cur, cfg, "config", "currency")) < 0)
     return rc;
   if (method != NULL) {
     for (size_t i = 0; i < VC_ARRAY_SIZE(METHODS); i++)
@@ -316,11 +277,13 @@ static int read_credentials(vn_state *st, const cJSON *cred)
   const char *key, *secret, *sig;
   int rc;
 
-  if ((rc = check_keys(cred, "credentials", known, VC_ARRAY_SIZE(known),
-                       0)) < 0 ||
-      (rc = get_str(&key, cred, "credentials", "api_key")) < 0 ||
-      (rc = get_str(&secret, cred, "credentials", "api_secret")) < 0 ||
-      (rc = get_str(&sig, cred, "credentials", "signature_secret")) < 0)
+  if ((rc = vc__adapter_check_keys(cred, "credentials", known,
+                                   VC_ARRAY_SIZE(known), 0)) < 0 ||
+      (rc = vc__adapter_get_str(&key, cred, "credentials", "api_key")) < 0 ||
+      (rc = vc__adapter_get_str(&secret, cred, "credentials",
+                                "api_secret")) < 0 ||
+      (rc = vc__adapter_get_str(&sig, cred, "credentials",
+                                "signature_secret")) < 0)
     return rc;
   if (key == NULL || (secret == NULL && !st->sign_requests))
     return BAD_INPUT("credentials.api_key and credentials.api_secret "
