@@ -117,3 +117,32 @@ int vc__adapter_check_base_url(const char *url, size_t max, size_t *len)
   *len = n;
   return 0;
 }
+
+int vc__adapter_parse_price(const char *s, int signed_ok, int max_whole,
+                            int64_t *micros)
+{
+  int64_t whole = 0, frac = 0;
+  int nwhole = 0, nfrac = 0;
+
+  if (signed_ok && (*s == '-' || *s == '+'))
+    s++;
+  for (; vc__is_digit((unsigned char)*s); s++)
+    if (++nwhole > max_whole)
+      return -1;
+    else
+      whole = whole * 10 + (*s - '0');
+  /* digits past the seventh only need to be digits: 7 round to 6 */
+  if (*s == '.')
+    for (s++; vc__is_digit((unsigned char)*s); s++) {
+      if (nfrac < 7)
+        frac = frac * 10 + (*s - '0');
+      if (++nfrac > 32)
+        return -1;
+    }
+  if (*s != '\0' || (nwhole == 0 && nfrac == 0))
+    return -1;
+  for (int k = nfrac; k < 7; k++)
+    frac *= 10;
+  *micros = whole * 1000000 + (frac + 5) / 10;
+  return 0;
+}

@@ -53,4 +53,12 @@ int vc__adapter_loopback_host(const char *host, size_t n);
  */
 int vc__adapter_check_base_url(const char *url, size_t max, size_t *len);
 
+/*
+ * A provider's price, a decimal string ("0.03330000"), in micro-units,
+ * rounded half up: at most `max_whole` digits before the point, a sign
+ * only when `signed_ok` (then the absolute value). -1 if malformed.
+ */
+int vc__adapter_parse_price(const char *s, int signed_ok, int max_whole,
+                            int64_t *micros);
+
 #endif

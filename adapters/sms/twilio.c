@@ -41,6 +41,7 @@
 #define HOOK_PARAMS_MAX 200
 #define HOOK_URL_MAX 8192
 #define SIG_B64_LEN 28          /* base64 of a 20-byte HMAC-SHA1 */
+#define PRICE_DIGITS_MAX 12     /* before the point; a charge is "-0.0075" */
 #define RETRY_AFTER_MAX_S 86400 /* longer is surely a mistake: cap it */
 #define TWIML_EMPTY \
   "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
@@ -534,35 +535,6 @@ static void classify(vc_send_result *out, int status, long code)
   /* 408, 5xx and anything unexpected: retry */
 }
 
-/* Twilio's price: a decimal string, negative for a charge ("-0.00750").
- * Micro-units of its absolute value, rounded half up. -1 if malformed. */
-static int parse_price(const char *s, int64_t *micros)
-{
-  int64_t whole = 0, frac = 0;
-  int nwhole = 0, nfrac = 0;
-
-  if (*s == '-' || *s == '+')
-    s++;
-  for (; vc__is_digit((unsigned char)*s); s++)
-    if (++nwhole > 12)
-      return -1;
-    else
-      whole = whole * 10 + (*s - '0');
-  if (*s == '.')
-    for (s++; vc__is_digit((unsigned char)*s); s++) {
-      if (nfrac < 7)
-        frac = frac * 10 + (*s - '0');
-      if (++nfrac > 32)
-        return -1;
-    }
-  if (*s != '\0' || (nwhole == 0 && nfrac == 0))
-    return -1;
-  for (int k = nfrac; k < 7; k++)
-    frac *= 10;
-  *micros = whole * 1000000 + (frac + 5) / 10;
-  return 0;
-}
-
 static void read_price(vc_send_result *out, const cJSON *doc)
 {
   const char *price = vc__json_str(doc, "price");
@@ -570,7 +542,8 @@ static void read_price(vc_send_result *out, const cJSON *doc)
   int64_t micros;
 
   if (price == NULL || unit == NULL || strlen(unit) != 3 ||
-      !vc__all_of(unit, 3, vc__is_alpha) || parse_price(price, &micros) < 0)
+      !vc__all_of(unit, 3, vc__is_alpha) ||
+      vc__adapter_parse_price(price, 1, PRICE_DIGITS_MAX, &micros) < 0)
     return;
   out->cost_micros = micros;
   for (int i = 0; i < 3; i++)  /* Twilio has sent "usd" as well */

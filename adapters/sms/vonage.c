@@ -69,6 +69,7 @@
 #define HOOK_JSON_DEPTH 4
 #define JWT_MAX 4096
 #define REPLAY_WINDOW_MS INT64_C(300000)
+#define PRICE_DIGITS_MAX 9        /* unsigned; 255 parts sum safely */
 #define RETRY_AFTER_MAX_S 86400
 #define THROTTLE_WAIT_MS 1000     /* status 1 carries no Retry-After */
 
@@ -560,33 +561,6 @@ static const status_rule STATUS_RULES[] = {
   { 10, VC_SEND_RETRY, VC_ERATELIMIT, "Too many existing binds" },
 };
 
-/* Vonage's price: a decimal string ("0.03330000"). Micro-units, rounded
- * half up; -1 if malformed. */
-static int parse_price(const char *s, int64_t *micros)
-{
-  int64_t whole = 0, frac = 0;
-  int nwhole = 0, nfrac = 0;
-
-  for (; vc__is_digit((unsigned char)*s); s++)
-    if (++nwhole > 9)
-      return -1;
-    else
-      whole = whole * 10 + (*s - '0');
-  if (*s == '.')
-    for (s++; vc__is_digit((unsigned char)*s); s++) {
-      if (nfrac < 7)
-        frac = frac * 10 + (*s - '0');
-      if (++nfrac > 32)
-        return -1;
-    }
-  if (*s != '\0' || (nwhole == 0 && nfrac == 0))
-    return -1;
-  for (int k = nfrac; k < 7; k++)
-    frac *= 10;
-  *micros = whole * 1000000 + (frac + 5) / 10;
-  return 0;
-}
-
 /* A part's status: "0".."9999" (the spec's strings; a number is taken
  * too). -1 when missing or malformed. */
 static int part_status(const cJSON *part)
@@ -708,7 +682,8 @@ static int vn_parse_send(void *state, const vc_outbound *msg,
     if (code == 0 && is_id(id, sizeof(out->provider_id) - 1)) {
       if (naccepted++ == 0)
         first_id = id;
-      if (price != NULL && parse_price(price, &micros) == 0)
+      if (price != NULL &&
+          vc__adapter_parse_price(price, 0, PRICE_DIGITS_MAX, &micros) == 0)
         cost += micros;
       else
         priced = 0;
