@@ -30,6 +30,7 @@
 #include "core/text.h"
 #include "msg/address.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 #include "adapters/chat/telegram.h"
 
 #include <cJSON.h>
@@ -41,7 +42,6 @@
 #define DEFAULT_BASE_URL "https://api.telegram.org"
 #define SECRET_HEADER "X-Telegram-Bot-Api-Secret-Token"
 
-#define CONFIG_MAX (16 * 1024)       /* config or credentials JSON */
 #define URL_MAX 2048
 #define BOT_ID_MAX 20                /* digits before the ':' */
 #define TOKEN_SECRET_MIN 30          /* after it (35 in practice) */
@@ -73,12 +73,9 @@ typedef struct tg_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-
 static int is_token_char(int c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-         c == '_' || c == '-';
+  return vc__is_alnum(c) || c == '_' || c == '-';
 }
 
 static int all_token_chars(const char *s, size_t n)
@@ -89,66 +86,9 @@ static int all_token_chars(const char *s, size_t n)
   return 1;
 }
 
-static int present(const char *s)
-{
-  return s != NULL && s[0] != '\0';
-}
-
 static int is_space(int c)
 {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Copy provider text for a one-line message: controls become spaces,
- * bytes outside valid UTF-8 '?', the cut between characters. */
-static void copy_line(char *dst, size_t cap, const char *s)
-{
-  size_t n = 0, len = strlen(s), i = 0;
-
-  while (i < len && n + 1 < cap) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
-      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
-      i++;
-      continue;
-    }
-    if (n + k + 1 > cap)
-      break;
-    memcpy(dst + n, s + i, k);
-    n += k;
-    i += k;
-  }
-  dst[n] = '\0';
-}
-
-/* Zero every string in a tree before it is freed (credentials). */
-static void wipe_json(cJSON *j)
-{
-  for (; j != NULL; j = j->next) {
-    if (j->valuestring != NULL)
-      vc__wipe(j->valuestring, strlen(j->valuestring));
-    if (j->string != NULL)
-      vc__wipe(j->string, strlen(j->string));
-    wipe_json(j->child);
-  }
-}
-
-/* A config or credentials object; NULL counts as "{}". Never quoted. */
-static int parse_object(cJSON **out, const char *json, const char *what)
-{
-  return vc__json_parse(out, what, json ? json : "{}", CONFIG_MAX, 4, 1);
-}
-
-/* A JSON key's name for a message: at most 64 printable ASCII bytes. */
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
 }
 
 /* A JSON number that is an integer exactly representable in a double. */
@@ -162,13 +102,6 @@ static int json_int(const cJSON *v, double min, double *out)
     return 0;
   *out = v->valuedouble;
   return 1;
-}
-
-static const char *json_str(const cJSON *o, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-  return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* Characters as the Bot API counts a text: code points. */
@@ -267,61 +200,6 @@ static void tg_fini(void *state)
   vc__free(s);
 }
 
-/* http:// only for a loopback host (the simulator): the token must not
- * cross a network in clear text. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = strcspn(host, ":");
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  if (end > n)
-    end = n;
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if (!is_digit((unsigned char)host[i]) && host[i] != '.')
-      return 0;
-  return 1;
-}
-
-/* A base URL: http(s), a host, an optional path; no user, query or
- * fragment. *len is its length without trailing slashes. */
-static int check_base_url(const char *url, size_t *len)
-{
-  const char *host;
-  size_t hlen, n;
-  int rc;
-
-  if ((rc = vc__check_token("config 'base_url'", url, URL_MAX, NULL,
-                            "!-~")) < 0)
-    return rc;
-  if (strncmp(url, "https://", 8) == 0)
-    host = url + 8;
-  else if (strncmp(url, "http://", 7) == 0)
-    host = url + 7;
-  else
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' must start with https://");
-  hlen = strcspn(host, "/");
-  if (hlen == 0 || memchr(host, '@', hlen) != NULL ||
-      strpbrk(url, "?#\\") != NULL)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' needs a host and no user, "
-                         "query or fragment");
-  if (host == url + 7 && !loopback_host(host, hlen))
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' may use http:// only for "
-                         "a loopback host");
-  n = strlen(url);
-  while (n > 0 && url[n - 1] == '/')
-    n--;
-  *len = n;
-  return 0;
-}
-
 typedef struct tg_config {
   const char *base_url;
 } tg_config;
@@ -343,7 +221,7 @@ static int read_config(tg_state *s, tg_config *c, const cJSON *cfg)
     if (k == VC_ARRAY_SIZE(keys))
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "unknown config key '%s'",
-                           key_name(name, it->string));
+                           vc__json_key_name(name, it->string));
     if (seen & (1u << k))
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "config key '%s' appears twice", it->string);
@@ -426,7 +304,7 @@ static int read_credentials(tg_state *s, const tg_config *c,
       return rc;
     s->has_secret = 1;
   }
-  if ((rc = check_base_url(c->base_url, &base_len)) < 0)
+  if ((rc = vc__adapter_check_base_url(c->base_url, URL_MAX, &base_len)) < 0)
     return rc;
   if ((rc = vc__buf_put(&api, c->base_url, base_len)) < 0 ||
       (rc = vc__buf_puts(&api, "/bot")) < 0 ||
@@ -452,8 +330,9 @@ static int tg_init(void **state, const char *config_json,
 
   VC_ASSERT_ARG(state);
   *state = NULL;
-  if ((rc = parse_object(&cfg, config_json, "config")) < 0 ||
-      (rc = parse_object(&cred, credentials_json, "credentials")) < 0)
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0)
     goto out;
   if ((s = vc__calloc(1, sizeof(*s))) == NULL) {
     rc = vc_error_set_oom();
@@ -466,7 +345,7 @@ static int tg_init(void **state, const char *config_json,
   s = NULL;
 out:
   cJSON_Delete(cfg);
-  wipe_json(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   tg_fini(s);
   return rc;
@@ -513,7 +392,7 @@ static int text_parts(const tg_state *s, const vc_outbound *m, size_t *n)
   int rc;
 
   *n = 0;
-  if (!present(m->text))
+  if (!vc__present(m->text))
     return 0;
   if ((rc = vc__check_text("text", m->text, TEXT_BYTES_MAX, 1)) < 0)
     return rc;
@@ -591,7 +470,7 @@ static int is_photo(const vc_attachment *a)
 static int upload(vc_http_out *req, const char *chat, const char *field,
                   const vc_attachment *a)
 {
-  const char *name = present(a->filename) ? a->filename : "attachment";
+  const char *name = vc__present(a->filename) ? a->filename : "attachment";
   int rc;
 
   /* Content-Type: multipart/form-data; boundary=... (the builder's) */
@@ -678,16 +557,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* parse_send                                                          */
 
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
-}
-
 /* The answer's JSON object, or NULL. */
 static cJSON *answer_json(const vc_http_response *res)
 {
@@ -765,8 +634,9 @@ static int tg_parse_send(void *state, const vc_outbound *msg,
     snprintf(out->provider_code, sizeof(out->provider_code), "%.0f", code);
   else
     snprintf(out->provider_code, sizeof(out->provider_code), "%d", st);
-  if ((desc = json_str(root, "description")) != NULL && desc[0] != '\0')
-    copy_line(out->error_message, sizeof(out->error_message), desc);
+  if ((desc = vc__json_str(root, "description")) != NULL && desc[0] != '\0')
+    vc__copy_line(out->error_message, sizeof(out->error_message), desc,
+                  strlen(desc));
   else
     snprintf(out->error_message, sizeof(out->error_message),
              "HTTP %d from Telegram", st);
@@ -806,7 +676,7 @@ static int tg_parse_send(void *state, const vc_outbound *msg,
                                           ? RETRY_AFTER_MAX_S : after) *
                             1000;
     } else {
-      const char *h = res_header(res, "Retry-After");
+      const char *h = vc_http_response_header(res, "Retry-After");
       char *end = NULL;
       long v = h ? strtol(h, &end, 10) : -1;
       if (h != NULL && end != h && *end == '\0' && v >= 0)
@@ -887,7 +757,7 @@ static int read_media(const cJSON *m, char urls[][FILE_ID_MAX + 16],
     if (!cJSON_IsArray(photo) || cJSON_GetArraySize(photo) == 0)
       return bad_update("photo is not a list of sizes");
     /* sizes come smallest first */
-    id = json_str(cJSON_GetArrayItem(photo, cJSON_GetArraySize(photo) - 1),
+    id = vc__json_str(cJSON_GetArrayItem(photo, cJSON_GetArraySize(photo) - 1),
                   "file_id");
     if (!file_id_ok(id))
       return bad_update("photo has no valid file_id");
@@ -897,7 +767,7 @@ static int read_media(const cJSON *m, char urls[][FILE_ID_MAX + 16],
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, kinds[k]);
     if (o == NULL)
       continue;
-    if (!file_id_ok(id = json_str(o, "file_id")))
+    if (!file_id_ok(id = vc__json_str(o, "file_id")))
       return bad_update("a file has no valid file_id");
     snprintf(urls[(*n)++], FILE_ID_MAX + 16, "telegram-file:%s", id);
   }
@@ -928,9 +798,9 @@ static int report_message(const tg_state *s, const cJSON *m,
       (!json_int(cJSON_GetObjectItemCaseSensitive(m, "date"), 0, &date) ||
        date >= 1e11))
     return bad_update("date is not a Unix time");
-  text = json_str(m, "text");
+  text = vc__json_str(m, "text");
   if (text == NULL)
-    text = json_str(m, "caption");
+    text = vc__json_str(m, "caption");
   if ((cJSON_GetObjectItemCaseSensitive(m, "text") != NULL ||
        cJSON_GetObjectItemCaseSensitive(m, "caption") != NULL) &&
       text == NULL)

@@ -35,6 +35,7 @@
 #include "core/text.h"
 #include "msg/address.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -45,7 +46,6 @@
 #define DEFAULT_VERSION "v26.0"
 #define SIG_HEADER "X-Hub-Signature-256"
 
-#define CONFIG_MAX (16 * 1024)
 #define URL_MAX 2048
 #define PHONE_ID_MAX 32
 #define TOKEN_MAX 2048               /* Meta's tokens run to a few hundred */
@@ -82,19 +82,12 @@ typedef struct wa_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-
 static int all_digits(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (!is_digit((unsigned char)s[i]))
+    if (!vc__is_digit((unsigned char)s[i]))
       return 0;
   return n > 0;
-}
-
-static int present(const char *s)
-{
-  return s != NULL && s[0] != '\0';
 }
 
 /* 1..max of [A-Za-z0-9_-] (plus the bytes in `extra`). */
@@ -106,60 +99,11 @@ static int is_word(const char *s, size_t max, const char *extra)
     return 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-          c == '_' || c == '-' || (extra && c && strchr(extra, c))))
+    if (!(vc__is_alnum(c) || c == '_' || c == '-' ||
+          (extra && c && strchr(extra, c))))
       return 0;
   }
   return 1;
-}
-
-static void copy_line(char *dst, size_t cap, const char *s)
-{
-  size_t n = 0, len = strlen(s), i = 0;
-
-  while (i < len && n + 1 < cap) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
-      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
-      i++;
-      continue;
-    }
-    if (n + k + 1 > cap)
-      break;
-    memcpy(dst + n, s + i, k);
-    n += k;
-    i += k;
-  }
-  dst[n] = '\0';
-}
-
-static void wipe_json(cJSON *j)
-{
-  for (; j != NULL; j = j->next) {
-    if (j->valuestring != NULL)
-      vc__wipe(j->valuestring, strlen(j->valuestring));
-    if (j->string != NULL)
-      vc__wipe(j->string, strlen(j->string));
-    wipe_json(j->child);
-  }
-}
-
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
-}
-
-static const char *json_str(const cJSON *o, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-  return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* Text length as WhatsApp's limit reads most strictly: UTF-16 code
@@ -217,54 +161,6 @@ static void wa_fini(void *state)
   vc__free(s);
 }
 
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = strcspn(host, ":");
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  if (end > n)
-    end = n;
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if (!is_digit((unsigned char)host[i]) && host[i] != '.')
-      return 0;
-  return 1;
-}
-
-static int check_base_url(const char *url, size_t *len)
-{
-  const char *host;
-  size_t hlen, n;
-  int rc;
-
-  if ((rc = vc__check_token("config 'base_url'", url, URL_MAX, NULL,
-                            "!-~")) < 0)
-    return rc;
-  if (strncmp(url, "https://", 8) == 0)
-    host = url + 8;
-  else if (strncmp(url, "http://", 7) == 0)
-    host = url + 7;
-  else
-    return BAD("config 'base_url' must start with https://");
-  hlen = strcspn(host, "/");
-  if (hlen == 0 || memchr(host, '@', hlen) != NULL ||
-      strpbrk(url, "?#\\") != NULL)
-    return BAD("config 'base_url' needs a host and no user, query or "
-               "fragment");
-  if (host == url + 7 && !loopback_host(host, hlen))
-    return BAD("config 'base_url' may use http:// only for a loopback "
-               "host");
-  n = strlen(url);
-  while (n > 0 && url[n - 1] == '/')
-    n--;
-  *len = n;
-  return 0;
-}
-
 /* "v" and a dotted version: v26.0. */
 static int version_ok(const char *v)
 {
@@ -295,7 +191,8 @@ static int read_config(wa_state *s, const cJSON *cfg)
     while (k < VC_ARRAY_SIZE(keys) && strcmp(it->string, keys[k]) != 0)
       k++;
     if (k == VC_ARRAY_SIZE(keys))
-      return BAD("unknown config key '%s'", key_name(name, it->string));
+      return BAD("unknown config key '%s'",
+                 vc__json_key_name(name, it->string));
     if (seen & (1u << k))
       return BAD("config key '%s' appears twice", it->string);
     seen |= 1u << k;
@@ -310,7 +207,7 @@ static int read_config(wa_state *s, const cJSON *cfg)
                PHONE_ID_MAX);
   if (!version_ok(val[1]))
     return BAD("config 'api_version' must look like \"v26.0\"");
-  if ((rc = check_base_url(val[2], &base_len)) < 0)
+  if ((rc = vc__adapter_check_base_url(val[2], URL_MAX, &base_len)) < 0)
     return rc;
   if ((rc = vc__buf_put(&url, val[2], base_len)) < 0 ||
       (rc = vc__buf_printf(&url, "/%s/%s/messages", val[1], val[0])) < 0) {
@@ -403,11 +300,9 @@ static int wa_init(void **state, const char *config_json,
 
   VC_ASSERT_ARG(state);
   *state = NULL;
-  if ((rc = vc__json_parse(&cfg, "config", config_json ? config_json : "{}",
-                           CONFIG_MAX, 4, 1)) < 0 ||
-      (rc = vc__json_parse(&cred, "credentials",
-                           credentials_json ? credentials_json : "{}",
-                           CONFIG_MAX, 4, 1)) < 0)
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0)
     goto out;
   if ((s = vc__calloc(1, sizeof(*s))) == NULL) {
     rc = vc_error_set_oom();
@@ -419,7 +314,7 @@ static int wa_init(void **state, const char *config_json,
   s = NULL;
 out:
   cJSON_Delete(cfg);
-  wipe_json(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   wa_fini(s);
   return rc;
@@ -451,11 +346,11 @@ static int read_template(cJSON **out, const char *metadata)
     goto out;
   }
   rc = VC_EINVALID;
-  name = json_str(t, "name");
+  name = vc__json_str(t, "name");
   l = cJSON_GetObjectItemCaseSensitive(t, "language");
-  code = cJSON_IsString(l) ? l->valuestring : json_str(l, "code");
+  code = cJSON_IsString(l) ? l->valuestring : vc__json_str(l, "code");
   if (cJSON_IsObject(l))
-    policy = json_str(l, "policy");
+    policy = vc__json_str(l, "policy");
   c = cJSON_GetObjectItemCaseSensitive(t, "components");
   if (!cJSON_IsObject(t)) {
     BAD("metadata 'whatsapp_template' must be an object");
@@ -475,7 +370,7 @@ static int read_template(cJSON **out, const char *metadata)
   } else {
     rc = 0;
     cJSON_ArrayForEach(it, c)
-      if (!cJSON_IsObject(it) || json_str(it, "type") == NULL) {
+      if (!cJSON_IsObject(it) || vc__json_str(it, "type") == NULL) {
         rc = BAD("each whatsapp_template component needs a 'type'");
         break;
       }
@@ -541,7 +436,7 @@ static int check_attachment(const vc_attachment *a, size_t i)
  */
 static int plan(const vc_outbound *m, char *to, cJSON **tpl)
 {
-  int has_text = present(m->text), rc;
+  int has_text = vc__present(m->text), rc;
 
   *tpl = NULL;
   if (vc__addr_whatsapp(to, m->to) < 0)
@@ -635,7 +530,7 @@ static int wa_build_send(void *state, const vc_outbound *msg,
     rc = BAD("part %u of a message of %d parts", msg->part, n);
     goto out;
   }
-  has_text = tpl == NULL && present(msg->text);
+  has_text = tpl == NULL && vc__present(msg->text);
   if ((root = cJSON_CreateObject()) == NULL ||
       cJSON_AddStringToObject(root, "messaging_product", "whatsapp") == NULL ||
       cJSON_AddStringToObject(root, "recipient_type", "individual") == NULL ||
@@ -658,12 +553,12 @@ static int wa_build_send(void *state, const vc_outbound *msg,
     if (cJSON_AddStringToObject(root, "type", type) == NULL ||
         (o = cJSON_AddObjectToObject(root, type)) == NULL ||
         cJSON_AddStringToObject(o, "link", a->url) == NULL ||
-        (strcmp(type, "document") == 0 && present(a->filename) &&
+        (strcmp(type, "document") == 0 && vc__present(a->filename) &&
          cJSON_AddStringToObject(o, "filename", a->filename) == NULL))
       goto oom;
   }
   /* Meta echoes it in every status of the message. */
-  if (present(msg->message_id) &&
+  if (vc__present(msg->message_id) &&
       cJSON_AddStringToObject(root, "biz_opaque_callback_data",
                               msg->message_id) == NULL)
     goto oom;
@@ -784,7 +679,7 @@ static int wa_parse_send(void *state, const vc_outbound *msg,
   }
   if (st >= 200 && st < 300) {
     /* {"messages": [{"id": "wamid..."}]}: the id statuses refer to */
-    id = json_str(cJSON_GetArrayItem(
+    id = vc__json_str(cJSON_GetArrayItem(
                     cJSON_GetObjectItemCaseSensitive(root, "messages"), 0),
                   "id");
     if (id != NULL && wamid_ok(id)) {
@@ -808,16 +703,17 @@ static int wa_parse_send(void *state, const vc_outbound *msg,
     code = (long)v->valuedouble;
   if (code >= 0)
     snprintf(out->provider_code, sizeof(out->provider_code), "%ld", code);
-  text = json_str(err, "message");
-  details = json_str(cJSON_GetObjectItemCaseSensitive(err, "error_data"),
+  text = vc__json_str(err, "message");
+  details = vc__json_str(cJSON_GetObjectItemCaseSensitive(err, "error_data"),
                      "details");
-  if (present(text) && present(details) && strcmp(text, details) != 0)
+  if (vc__present(text) && vc__present(details) && strcmp(text, details) != 0)
     snprintf(line, sizeof(line), "%s: %s", text, details);
-  else if (present(text))
+  else if (vc__present(text))
     snprintf(line, sizeof(line), "%s", text);
   else
     snprintf(line, sizeof(line), "HTTP %d from WhatsApp", st);
-  copy_line(out->error_message, sizeof(out->error_message), line);
+  vc__copy_line(out->error_message, sizeof(out->error_message), line,
+                strlen(line));
   classify(out, st, code);
   if (code == 131056)
     out->retry_after_ms = PAIR_RATE_WAIT_MS;
@@ -960,8 +856,8 @@ static int map_status(const char *s)
 
 static int one_status(const cJSON *v, size_t i, vc_event_sink *sink)
 {
-  const char *id = json_str(v, "id"), *status = json_str(v, "status");
-  const char *opaque = json_str(v, "biz_opaque_callback_data");
+  const char *id = vc__json_str(v, "id"), *status = vc__json_str(v, "status");
+  const char *opaque = vc__json_str(v, "biz_opaque_callback_data");
   const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
                                         v, "errors"), 0);
   char event_id[WAMID_MAX + 32], code[24], text[512];
@@ -996,17 +892,17 @@ static int one_status(const cJSON *v, size_t i, vc_event_sink *sink)
       snprintf(code, sizeof(code), "%ld", (long)c->valuedouble);
       u.provider_code = code;
     }
-    title = json_str(e, "title");
+    title = vc__json_str(e, "title");
     if (title == NULL)
-      title = json_str(e, "message");
-    details = json_str(cJSON_GetObjectItemCaseSensitive(e, "error_data"),
+      title = vc__json_str(e, "message");
+    details = vc__json_str(cJSON_GetObjectItemCaseSensitive(e, "error_data"),
                        "details");
-    if (present(title) || present(details)) {
+    if (vc__present(title) || vc__present(details)) {
       char line[1024];
-      snprintf(line, sizeof(line), "%s%s%s", present(title) ? title : "",
-               present(title) && present(details) ? ": " : "",
-               present(details) ? details : "");
-      copy_line(text, sizeof(text), line);
+      snprintf(line, sizeof(line), "%s%s%s", vc__present(title) ? title : "",
+               vc__present(title) && vc__present(details) ? ": " : "",
+               vc__present(details) ? details : "");
+      vc__copy_line(text, sizeof(text), line, strlen(line));
       u.error_message = text;
     }
   }
@@ -1024,29 +920,29 @@ static int message_content(const cJSON *m, const char *type, size_t i,
   *text = NULL;
   media[0] = '\0';
   if (strcmp(type, "text") == 0) {
-    if ((*text = json_str(o, "body")) == NULL)
+    if ((*text = vc__json_str(o, "body")) == NULL)
       return bad_hook("message", i, "text without a body");
     return 0;
   }
   for (size_t k = 0; k < VC_ARRAY_SIZE(kinds); k++)
     if (strcmp(type, kinds[k]) == 0) {
-      const char *id = json_str(o, "id");
+      const char *id = vc__json_str(o, "id");
       if (!is_word(id, 128, NULL))
         return bad_hook("message", i, "media without a valid id");
       /* the id fetches the file through Graph's media endpoint */
       snprintf(media, cap, "whatsapp-media:%s", id);
-      *text = json_str(o, "caption");
+      *text = vc__json_str(o, "caption");
       return 0;
     }
   if (strcmp(type, "button") == 0) {
-    *text = json_str(o, "text");
+    *text = vc__json_str(o, "text");
   } else if (strcmp(type, "interactive") == 0) {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "button_reply");
     if (r == NULL)
       r = cJSON_GetObjectItemCaseSensitive(o, "list_reply");
-    *text = json_str(r, "title");
+    *text = vc__json_str(r, "title");
   } else if (strcmp(type, "reaction") == 0) {
-    *text = json_str(o, "emoji");
+    *text = vc__json_str(o, "emoji");
   }
   /* location, contacts, order, unsupported...: the message counts (it
    * opens the service window) without text */
@@ -1056,8 +952,8 @@ static int message_content(const cJSON *m, const char *type, size_t i,
 static int one_message(const cJSON *m, size_t i, const char *to,
                        vc_event_sink *sink)
 {
-  const char *from = json_str(m, "from"), *id = json_str(m, "id");
-  const char *type = json_str(m, "type"), *text;
+  const char *from = vc__json_str(m, "from"), *id = vc__json_str(m, "id");
+  const char *type = vc__json_str(m, "type"), *text;
   char sender[20], media[160];
   const char *urls[1];
   vc_inbound in;
@@ -1102,7 +998,7 @@ static int one_message(const cJSON *m, size_t i, const char *to,
 static int walk(const wa_state *s, const cJSON *root, vc_event_sink *sink)
 {
   const cJSON *entry, *e, *change, *v, *list, *it;
-  const char *object = json_str(root, "object");
+  const char *object = vc__json_str(root, "object");
   size_t nitems = 0, i;
   int rc;
 
@@ -1117,7 +1013,7 @@ static int walk(const wa_state *s, const cJSON *root, vc_event_sink *sink)
     if (!cJSON_IsObject(e) || !cJSON_IsArray(changes))
       return BAD("WhatsApp notification: an entry has no 'changes' list");
     cJSON_ArrayForEach(change, changes) {
-      const char *field = json_str(change, "field"), *pnid, *disp;
+      const char *field = vc__json_str(change, "field"), *pnid, *disp;
       char to[20];
       v = cJSON_GetObjectItemCaseSensitive(change, "value");
       if (!cJSON_IsObject(change) || field == NULL)
@@ -1126,9 +1022,9 @@ static int walk(const wa_state *s, const cJSON *root, vc_event_sink *sink)
         continue;         /* template status, account updates... */
       if (!cJSON_IsObject(v))
         return BAD("WhatsApp notification: a change has no 'value'");
-      pnid = json_str(cJSON_GetObjectItemCaseSensitive(v, "metadata"),
+      pnid = vc__json_str(cJSON_GetObjectItemCaseSensitive(v, "metadata"),
                       "phone_number_id");
-      disp = json_str(cJSON_GetObjectItemCaseSensitive(v, "metadata"),
+      disp = vc__json_str(cJSON_GetObjectItemCaseSensitive(v, "metadata"),
                       "display_phone_number");
       if (pnid == NULL)
         return BAD("WhatsApp notification: no metadata.phone_number_id");

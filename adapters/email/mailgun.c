@@ -35,6 +35,7 @@
 #include "core/text.h"
 #include "msg/address.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 
 #include <cJSON.h>
 #include <math.h> /* isfinite: a macro, no libm */
@@ -44,7 +45,6 @@
 #define US_BASE_URL "https://api.mailgun.net"
 #define EU_BASE_URL "https://api.eu.mailgun.net"
 
-#define CONFIG_MAX (16 * 1024)       /* config or credentials JSON */
 #define URL_MAX 2048
 #define DOMAIN_MAX 253
 #define KEY_MAX 256                  /* API and signing keys */
@@ -86,65 +86,21 @@ typedef struct mg_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-
 /* A whole number from lo to hi (a JSON number is a double); checked
  * before the cast, which is undefined out of range. */
 static int whole_in(double v, double lo, double hi)
 {
   return v >= lo && v <= hi && (double)(int64_t)v == v;
 }
-static int present(const char *s)
-{
-  return s != NULL && s[0] != '\0';
-}
 
-/* Copy provider text into a fixed field for a one-line message:
- * controls become spaces, bytes that are not valid UTF-8 '?', the cut
- * falls between characters. */
+/* A one-line copy (vc__copy_line) without trailing spaces. */
 static void copy_line(char *dst, size_t cap, const char *s, size_t len)
 {
-  size_t n = 0, i = 0;
+  size_t n = vc__copy_line(dst, cap, s, len);
 
-  while (i < len && n + 1 < cap) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
-      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
-      i++;
-      continue;
-    }
-    if (n + k + 1 > cap)
-      break;
-    memcpy(dst + n, s + i, k);
-    n += k;
-    i += k;
-  }
   while (n > 0 && dst[n - 1] == ' ')
     n--;
   dst[n] = '\0';
-}
-
-/* A JSON key's name for a message: at most 64 printable ASCII bytes. */
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name != NULL && name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
-}
-
-/* Zero every string of a parsed credentials document before freeing. */
-static void wipe_json(cJSON *j)
-{
-  for (; j != NULL; j = j->next) {
-    if (j->valuestring != NULL)
-      vc__wipe(j->valuestring, strlen(j->valuestring));
-    if (j->string != NULL)
-      vc__wipe(j->string, strlen(j->string));
-    wipe_json(j->child);
-  }
 }
 
 static void free_secret(char *s)
@@ -169,17 +125,6 @@ static int64_t parse_digits(const char *s, int max_digits)
     v = v * 10 + (*s - '0');
   }
   return n > 0 && *s == '\0' ? v : -1;
-}
-
-/* Response header lookup (case-insensitive), or NULL. */
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
 }
 
 /* Whether a request's Content-Type is `type` (parameters allowed). */
@@ -209,58 +154,6 @@ static void mg_fini(void *state)
   free_secret(s->signing_key);
   vc__free(s->send_url);
   vc__free(s);
-}
-
-/* http:// is only for loopback (the simulator): an API key must not
- * cross a network in clear text. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = n;
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  for (size_t i = 0; i < n; i++)
-    if (host[i] == ':') {
-      end = i;
-      break;
-    }
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if ((host[i] < '0' || host[i] > '9') && host[i] != '.')
-      return 0;
-  return 1;
-}
-
-static int check_base_url(const char *url, size_t *len)
-{
-  const char *host;
-  size_t hlen;
-  int rc;
-
-  if ((rc = vc__check_token("config 'base_url'", url, URL_MAX, NULL,
-                            "!-~")) < 0)
-    return rc;
-  if (strncmp(url, "https://", 8) == 0)
-    host = url + 8;
-  else if (strncmp(url, "http://", 7) == 0)
-    host = url + 7;
-  else
-    return BAD_INPUT("config 'base_url' must start with https://");
-  hlen = strcspn(host, "/");
-  if (hlen == 0 || memchr(host, '@', hlen) != NULL ||
-      strpbrk(url, "?#\\") != NULL)
-    return BAD_INPUT("config 'base_url' needs a host and no user, query "
-                     "or fragment");
-  if (host == url + 7 && !loopback_host(host, hlen))
-    return BAD_INPUT("config 'base_url' may use http:// only for a "
-                     "loopback host");
-  *len = strlen(url);
-  while (*len > 0 && url[*len - 1] == '/')
-    (*len)--;
-  return 0;
 }
 
 /* A sending domain: LDH labels of 1..63, at least two, at most 253. */
@@ -328,7 +221,7 @@ static int read_config(mg_state *s, const cJSON *cfg)
     int bit = config_bit(it->string);
     if (bit == 0)
       return BAD_INPUT("unknown config key '%s'",
-                       key_name(name, it->string));
+                       vc__json_key_name(name, it->string));
     if (seen & (unsigned)bit)
       return BAD_INPUT("config key '%s' appears twice", it->string);
     seen |= (unsigned)bit;
@@ -382,7 +275,8 @@ static int read_config(mg_state *s, const cJSON *cfg)
     return BAD_INPUT("config 'domain' is required (the Mailgun sending "
                      "domain)");
   if ((rc = check_domain(domain)) < 0 ||
-      (rc = check_base_url(base ? base : US_BASE_URL, &blen)) < 0)
+      (rc = vc__adapter_check_base_url(base ? base : US_BASE_URL, URL_MAX,
+                                       &blen)) < 0)
     return rc;
   if ((rc = vc__buf_put(&url, base ? base : US_BASE_URL, blen)) < 0 ||
       (rc = vc__buf_printf(&url, "/v3/%s/messages", domain)) < 0) {
@@ -445,12 +339,6 @@ static int read_credentials(mg_state *s, const cJSON *cred)
   return 0;
 }
 
-/* A config or credentials object (NULL reads as "{}"), never quoted. */
-static int parse_object(cJSON **out, const char *json, const char *what)
-{
-  return vc__json_parse(out, what, json ? json : "{}", CONFIG_MAX, 4, 1);
-}
-
 static int mg_init(void **state, const char *config_json,
                    const char *credentials_json)
 {
@@ -460,8 +348,9 @@ static int mg_init(void **state, const char *config_json,
 
   VC_ASSERT_ARG(state);
   *state = NULL;
-  if ((rc = parse_object(&cfg, config_json, "config")) < 0 ||
-      (rc = parse_object(&cred, credentials_json, "credentials")) < 0)
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0)
     goto out;
   if ((s = vc__calloc(1, sizeof(*s))) == NULL) {
     rc = vc_error_set_oom();
@@ -474,7 +363,7 @@ static int mg_init(void **state, const char *config_json,
   s = NULL;
 out:
   cJSON_Delete(cfg);
-  wipe_json(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   mg_fini(s);
   return rc;
@@ -515,7 +404,7 @@ static int check_message(const vc_outbound *m, vc_buf *to, vc_buf *from)
       (rc = vc__check_text("text body", m->text, REQUEST_MAX, 0)) < 0 ||
       (rc = vc__check_text("HTML body", m->html, REQUEST_MAX, 0)) < 0)
     return rc;
-  if (!present(m->text) && !present(m->html))
+  if (!vc__present(m->text) && !vc__present(m->html))
     return BAD_INPUT("an email needs a text or an HTML body");
   need += (m->text ? strlen(m->text) : 0) + (m->html ? strlen(m->html) : 0);
   if (m->nattachments > 0 && m->attachments == NULL)
@@ -556,7 +445,7 @@ static int format_from(vc_buf *out, const char *addr, const char *name)
 {
   int plain = 1, rc;
 
-  if (!present(name))
+  if (!vc__present(name))
     return vc__buf_puts(out, addr);
   for (const char *p = name; *p; p++)
     plain &= atext_or_space((unsigned char)*p);
@@ -602,17 +491,17 @@ static int mg_build_send(void *state, const vc_outbound *msg,
       (rc = vc_http_out_add_header(req, "Accept", "application/json")) < 0 ||
       (rc = add_field(req, mp, "from", sender.ptr)) < 0 ||
       (rc = add_field(req, mp, "to", to.ptr)) < 0 ||
-      (present(msg->subject) &&
+      (vc__present(msg->subject) &&
        (rc = add_field(req, mp, "subject", msg->subject)) < 0) ||
-      (present(msg->text) &&
+      (vc__present(msg->text) &&
        (rc = add_field(req, mp, "text", msg->text)) < 0) ||
-      (present(msg->html) &&
+      (vc__present(msg->html) &&
        (rc = add_field(req, mp, "html", msg->html)) < 0))
     goto out;
   /* Our ids come back in every event's user-variables. */
-  if ((present(msg->message_id) &&
+  if ((vc__present(msg->message_id) &&
        (rc = add_field(req, mp, "v:vc_message_id", msg->message_id)) < 0) ||
-      (present(msg->tenant_id) &&
+      (vc__present(msg->tenant_id) &&
        (rc = add_field(req, mp, "v:vc_tenant_id", msg->tenant_id)) < 0) ||
       (s->test_mode == 1 &&
        (rc = add_field(req, mp, "o:testmode", "yes")) < 0) ||
@@ -626,7 +515,7 @@ static int mg_build_send(void *state, const vc_outbound *msg,
   for (size_t i = 0; i < msg->nattachments && rc == 0; i++) {
     const vc_attachment *a = &msg->attachments[i];
     rc = vc_http_out_multipart_add(req, "attachment", a->filename,
-                                   present(a->content_type)
+                                   vc__present(a->content_type)
                                      ? a->content_type : NULL,
                                    a->data, a->len);
   }
@@ -673,9 +562,9 @@ static void error_detail(const vc_http_response *res, vc_send_result *out)
   if (vc__json_parse(&root, "error body", body, ERROR_BODY_MAX,
                      JSON_DEPTH_MAX, 1) == 0) {
     m = cJSON_GetObjectItemCaseSensitive(root, "message");
-    if (!cJSON_IsString(m) || !present(m->valuestring))
+    if (!cJSON_IsString(m) || !vc__present(m->valuestring))
       m = cJSON_GetObjectItemCaseSensitive(root, "error");
-    if (cJSON_IsString(m) && present(m->valuestring))
+    if (cJSON_IsString(m) && vc__present(m->valuestring))
       copy_line(out->error_message, sizeof(out->error_message),
                 m->valuestring, strlen(m->valuestring));
     cJSON_Delete(root);
@@ -777,7 +666,7 @@ static int mg_parse_send(void *state, const vc_outbound *msg,
   }
   /* Mailgun does not name its rate-limit header (UNCONFIRMED);
    * Retry-After in seconds is honoured when present. */
-  ra = res_header(res, "Retry-After");
+  ra = vc_http_response_header(res, "Retry-After");
   if (out->outcome == VC_SEND_RETRY && ra != NULL) {
     while (*ra == ' ')
       ra++;
@@ -1041,7 +930,7 @@ static int opt_string(const char **out, const cJSON *obj, const char *key,
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
                          "event-data: '%s' is longer than %zu bytes", key,
                          max);
-  *out = present(v->valuestring) ? v->valuestring : NULL;
+  *out = vc__present(v->valuestring) ? v->valuestring : NULL;
   return 0;
 }
 
@@ -1110,7 +999,7 @@ static int read_event(mg_event *e, const cJSON *ed)
   /* A user variable may hold any JSON our sends never put there: only a
    * string is our id. */
   v = cJSON_GetObjectItemCaseSensitive(uv, "vc_message_id");
-  if (cJSON_IsString(v) && present(v->valuestring) &&
+  if (cJSON_IsString(v) && vc__present(v->valuestring) &&
       strlen(v->valuestring) <= ID_MAX)
     e->message_id = v->valuestring;
   if (msg != NULL) {
@@ -1277,19 +1166,19 @@ static int parse_routed(const mg_body *b, vc_event_sink *sink)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EENCODING,
                            "field %zu of the routed message is not UTF-8",
                            i);
-  if (!present(sender) && !present(from))
+  if (!vc__present(sender) && !vc__present(from))
     return BAD_INPUT("routed message has neither 'sender' nor 'from'");
   /* The From header's address is whom a reply goes to; the envelope
    * sender (often a bounce address) when it has none we can read. */
-  if (!present(from) || header_address(&addr, from) < 0) {
+  if (!vc__present(from) || header_address(&addr, from) < 0) {
     vc_buf_dispose(&addr);
-    if (!present(sender) || vc__addr_email(&addr, sender) < 0) {
+    if (!vc__present(sender) || vc__addr_email(&addr, sender) < 0) {
       rc = vc__error_wrap("routed message sender");
       goto out;
     }
   }
   vc_error_clear();
-  if (present(rcpt) && strlen(rcpt) > FIELD_MAX) {
+  if (vc__present(rcpt) && strlen(rcpt) > FIELD_MAX) {
     rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
                        "routed message recipient is too long");
     goto out;
@@ -1311,7 +1200,7 @@ static int parse_routed(const mg_body *b, vc_event_sink *sink)
   m.version = VC_INBOUND_VERSION;
   m.provider_id = id.ptr;
   m.from = addr.ptr;
-  m.to = present(rcpt) ? rcpt : NULL;
+  m.to = vc__present(rcpt) ? rcpt : NULL;
   m.text = text.ptr;
   /* Attachments arrive as bytes, not URLs: not kept (vc_inbound carries
    * media URLs only). */

@@ -20,6 +20,7 @@
 #include "core/text.h"
 #include "msg/address.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -60,41 +61,6 @@ typedef struct sg_state {
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
-/* Copy `s` into dst for a one-line message: controls become spaces,
- * bytes that are not part of a valid UTF-8 character become '?', and
- * the cut falls between characters. */
-static void copy_line(char *dst, size_t cap, const char *s)
-{
-  size_t n = 0, len = strlen(s), i = 0;
-
-  while (i < len && n + 1 < cap) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
-      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
-      i++;
-      continue;
-    }
-    if (n + k + 1 > cap)
-      break;
-    memcpy(dst + n, s + i, k);
-    n += k;
-    i += k;
-  }
-  dst[n] = '\0';
-}
-
-/* A JSON key's name for a message: at most 64 printable ASCII bytes. */
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
-}
 
 /* Deepest bracket nesting of JSON text, strings skipped; stops early
  * once past `limit`. */
@@ -149,18 +115,6 @@ static int parse_json(cJSON **out, const char *text, size_t len,
   return 0;
 }
 
-/* Zero every string in a tree before it is freed (credentials). */
-static void wipe_json(cJSON *j)
-{
-  for (; j != NULL; j = j->next) {
-    if (j->valuestring != NULL)
-      vc__wipe(j->valuestring, strlen(j->valuestring));
-    if (j->string != NULL)
-      vc__wipe(j->string, strlen(j->string));
-    wipe_json(j->child);
-  }
-}
-
 /* A config or credentials object; NULL counts as "{}". */
 static int parse_object(cJSON **out, const char *json, const char *what)
 {
@@ -178,17 +132,6 @@ static int parse_object(cJSON **out, const char *json, const char *what)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "%s is not a JSON object", what);
   return 0;
-}
-
-/* Response header lookup (case-insensitive), or NULL. */
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
 }
 
 /* A decimal of 1..max_digits digits, spaces around allowed. -1 if not. */
@@ -229,59 +172,14 @@ static void sg_fini(void *state)
   vc__free(s);
 }
 
-/* http:// is only for loopback (the simulator): an API key must not
- * cross a network in clear text. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = n;
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  for (size_t i = 0; i < n; i++)
-    if (host[i] == ':') {
-      end = i;
-      break;
-    }
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if ((host[i] < '0' || host[i] > '9') && host[i] != '.')
-      return 0;
-  return 1;
-}
-
 static int set_base_url(sg_state *s, const char *url)
 {
-  const char *host;
-  size_t len, hlen;
+  size_t len;
   vc_buf b = VC_BUF_INIT;
   int rc;
 
-  if ((rc = vc__check_token("config 'base_url'", url, URL_MAX, NULL,
-                            "!-~")) < 0)
+  if ((rc = vc__adapter_check_base_url(url, URL_MAX, &len)) < 0)
     return rc;
-  if (strncmp(url, "https://", 8) == 0)
-    host = url + 8;
-  else if (strncmp(url, "http://", 7) == 0)
-    host = url + 7;
-  else
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' must start with https://");
-  hlen = strcspn(host, "/");
-  if (hlen == 0 || memchr(host, '@', hlen) != NULL ||
-      strpbrk(url, "?#") != NULL)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' needs a host and no user, "
-                         "query or fragment");
-  if (host == url + 7 && !loopback_host(host, hlen))
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "config 'base_url' may use http:// only for "
-                         "a loopback host");
-  len = strlen(url);
-  while (len > 0 && url[len - 1] == '/')
-    len--;
   if ((rc = vc__buf_put(&b, url, len)) < 0 ||
       (rc = vc__buf_puts(&b, SEND_PATH)) < 0) {
     vc_buf_dispose(&b);
@@ -348,7 +246,7 @@ static int read_config(sg_state *s, const cJSON *cfg)
     else
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "unknown config key '%s'",
-                           key_name(name, it->string));
+                           vc__json_key_name(name, it->string));
     if (seen & bit)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "config key '%s' appears twice", it->string);
@@ -383,7 +281,7 @@ static int read_credentials(sg_state *s, const cJSON *cred)
     if (strcmp(it->string, "api_key") != 0)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "unknown credential '%s'",
-                           key_name(name, it->string));
+                           vc__json_key_name(name, it->string));
     if (key != NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "credential 'api_key' appears twice");
@@ -433,7 +331,7 @@ static int sg_init(void **state, const char *config_json,
   s = NULL;
 out:
   cJSON_Delete(cfg);
-  wipe_json(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   sg_fini(s);
   return rc;
@@ -462,11 +360,6 @@ static int check_label(const char *field, const char *s, size_t max,
   return no_controls(field, s);
 }
 
-static int present(const char *s)
-{
-  return s != NULL && s[0] != '\0';
-}
-
 /* Everything SendGrid would refuse, refused here with a clear message
  * before anything is built. */
 static int check_message(const vc_outbound *m, vc_buf *to, vc_buf *from)
@@ -485,7 +378,7 @@ static int check_message(const vc_outbound *m, vc_buf *to, vc_buf *from)
       (rc = vc__check_text("text body", m->text, REQUEST_MAX, 0)) < 0 ||
       (rc = vc__check_text("HTML body", m->html, REQUEST_MAX, 0)) < 0)
     return rc;
-  if (!present(m->text) && !present(m->html))
+  if (!vc__present(m->text) && !vc__present(m->html))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "an email needs a text or an HTML body");
   need += (m->text ? strlen(m->text) : 0) + (m->html ? strlen(m->html) : 0);
@@ -523,7 +416,7 @@ static cJSON *add_address(cJSON *parent, const char *key,
   cJSON *o = cJSON_AddObjectToObject(parent, key);
 
   if (o == NULL || cJSON_AddStringToObject(o, "email", email) == NULL ||
-      (present(name) && cJSON_AddStringToObject(o, "name", name) == NULL))
+      (vc__present(name) && cJSON_AddStringToObject(o, "name", name) == NULL))
     return NULL;
   return o;
 }
@@ -532,7 +425,7 @@ static int add_content(cJSON *list, const char *type, const char *value)
 {
   cJSON *o;
 
-  if (!present(value))
+  if (!vc__present(value))
     return 0;
   if ((o = cJSON_CreateObject()) == NULL)
     return -1;
@@ -562,7 +455,7 @@ static int add_attachments(cJSON *root, const vc_outbound *m)
     cJSON_AddItemToArray(list, o);
     if (cJSON_AddStringToObject(o, "content", b64.ptr) == NULL ||
         cJSON_AddStringToObject(o, "filename", a->filename) == NULL ||
-        (present(a->content_type) &&
+        (vc__present(a->content_type) &&
          cJSON_AddStringToObject(o, "type", a->content_type) == NULL) ||
         cJSON_AddStringToObject(o, "disposition", "attachment") == NULL)
       goto oom;
@@ -595,12 +488,12 @@ static int make_body(cJSON **out, const sg_state *s, const vc_outbound *m,
   if (cJSON_AddStringToObject(rcpt, "email", to) == NULL)
     return vc_error_set_oom();
   /* Our ids come back as top-level keys of every event. */
-  if (present(m->message_id) || present(m->tenant_id)) {
+  if (vc__present(m->message_id) || vc__present(m->tenant_id)) {
     if ((args = cJSON_AddObjectToObject(p, "custom_args")) == NULL ||
-        (present(m->message_id) &&
+        (vc__present(m->message_id) &&
          cJSON_AddStringToObject(args, "vc_message_id",
                                  m->message_id) == NULL) ||
-        (present(m->tenant_id) &&
+        (vc__present(m->tenant_id) &&
          cJSON_AddStringToObject(args, "vc_tenant_id",
                                  m->tenant_id) == NULL))
       return vc_error_set_oom();
@@ -690,15 +583,16 @@ static void error_detail(const vc_http_response *res, vc_send_result *out)
                          0);
   msg = cJSON_GetObjectItemCaseSensitive(e, "message");
   field = cJSON_GetObjectItemCaseSensitive(e, "field");
-  if (cJSON_IsString(msg) && present(msg->valuestring)) {
+  if (cJSON_IsString(msg) && vc__present(msg->valuestring)) {
     /* The spec's examples send a JSON null as the string "null". */
-    if (cJSON_IsString(field) && present(field->valuestring) &&
+    if (cJSON_IsString(field) && vc__present(field->valuestring) &&
         strcmp(field->valuestring, "null") != 0)
       snprintf(line, sizeof(line), "%s (field %s)", msg->valuestring,
                field->valuestring);
     else
       snprintf(line, sizeof(line), "%s", msg->valuestring);
-    copy_line(out->error_message, sizeof(out->error_message), line);
+    vc__copy_line(out->error_message, sizeof(out->error_message), line,
+                  strlen(line));
   }
   cJSON_Delete(root);
 }
@@ -721,7 +615,7 @@ static int sg_parse_send(void *state, const vc_outbound *msg,
      * message through the vc_message_id custom arg. */
     out->outcome = VC_SEND_ACCEPTED;
     out->error = 0;
-    id = res_header(res, "X-Message-Id");
+    id = vc_http_response_header(res, "X-Message-Id");
     if (id != NULL && vc__check_token("X-Message-Id", id,
                                       sizeof(out->provider_id) - 1, NULL,
                                       "!-~") == 0)
@@ -744,7 +638,8 @@ static int sg_parse_send(void *state, const vc_outbound *msg,
     out->outcome = VC_SEND_RETRY;
     out->error = VC_ERATELIMIT;
     /* SendGrid documents X-RateLimit-Reset in epoch seconds. */
-    if ((v = parse_uint(res_header(res, "X-RateLimit-Reset"), 11)) > 0)
+    if ((v = parse_uint(vc_http_response_header(res, "X-RateLimit-Reset"),
+                        11)) > 0)
       out->retry_at_ms = v * 1000;
   } else {
     /* 5xx, and anything SendGrid does not document for mail send. */
@@ -753,7 +648,7 @@ static int sg_parse_send(void *state, const vc_outbound *msg,
   }
   /* Not documented by SendGrid, but honoured when a proxy sends it. */
   if (out->outcome == VC_SEND_RETRY &&
-      (v = parse_uint(res_header(res, "Retry-After"), 9)) >= 0)
+      (v = parse_uint(vc_http_response_header(res, "Retry-After"), 9)) >= 0)
     out->retry_after_ms = (v > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : v) *
                           INT64_C(1000);
   return 0;
@@ -951,7 +846,9 @@ static int report_event(vc_event_sink *sink, const sg_event *e)
     u.provider_code = e->status;
     if (e->reason != NULL || e->response != NULL) {
       /* Remote MTAs write these: one line, cut to the sink's bound. */
-      copy_line(text, sizeof(text), e->reason ? e->reason : e->response);
+      const char *why = e->reason ? e->reason : e->response;
+
+      vc__copy_line(text, sizeof(text), why, strlen(why));
       u.error_message = text;
     }
   }

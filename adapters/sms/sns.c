@@ -37,6 +37,7 @@
 #include "core/text.h"
 #include "core/x509.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 #include "adapters/sms/sns.h"
 
 #include <cJSON.h>
@@ -48,7 +49,6 @@
 #define SERVICE "sns"
 #define CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 
-#define CONFIG_MAX (16 * 1024)
 #define URL_MAX 512             /* endpoint, fetch_base_url */
 #define REGION_MAX 32
 #define KEY_ID_MIN 16
@@ -99,21 +99,6 @@ typedef struct sns_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alpha(int c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
-
-static int all_of(const char *s, size_t n, int (*pred)(int))
-{
-  for (size_t i = 0; i < n; i++)
-    if (!pred((unsigned char)s[i]))
-      return 0;
-  return 1;
-}
-
 /* 1..max bytes, each accepted by pred. */
 static int is_word(const char *s, size_t max, int (*pred)(int))
 {
@@ -122,14 +107,14 @@ static int is_word(const char *s, size_t max, int (*pred)(int))
   if (s == NULL)
     return 0;
   n = strnlen(s, max + 1);
-  return n > 0 && n <= max && all_of(s, n, pred);
+  return n > 0 && n <= max && vc__all_of(s, n, pred);
 }
 
-static int id_char(int c) { return is_alnum(c) || c == '-' || c == '_'; }
+static int id_char(int c) { return vc__is_alnum(c) || c == '-' || c == '_'; }
 static int visible(int c) { return c > 0x20 && c < 0x7f; }
 static int key_id_char(int c)
 {
-  return (c >= 'A' && c <= 'Z') || is_digit(c);
+  return (c >= 'A' && c <= 'Z') || vc__is_digit(c);
 }
 
 /* "+" and 2 to 15 digits, the first not 0. */
@@ -140,7 +125,7 @@ static int is_e164(const char *s)
   if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
     return 0;
   n = strnlen(s + 1, 16);
-  return n >= 2 && n <= 15 && all_of(s + 1, n, is_digit);
+  return n >= 2 && n <= 15 && vc__all_of(s + 1, n, vc__is_digit);
 }
 
 /* An alphanumeric sender ID: 1 to 11 letters and digits, a letter
@@ -149,50 +134,13 @@ static int is_sender_id(const char *s)
 {
   size_t n;
 
-  if (!is_word(s, SENDER_ID_MAX, is_alnum))
+  if (!is_word(s, SENDER_ID_MAX, vc__is_alnum))
     return 0;
   n = strlen(s);
   for (size_t i = 0; i < n; i++)
-    if (is_alpha((unsigned char)s[i]))
+    if (vc__is_alpha((unsigned char)s[i]))
       return 1;
   return 0;
-}
-
-/* Copy provider text into a fixed field: at most cap-1 bytes, cut on a
- * character boundary, controls as spaces, bad UTF-8 as '?'. */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-  size_t i = 0, o = 0, n = strlen(src);
-
-  while (i < n && o + 1 < cap) {
-    unsigned char c = (unsigned char)src[i];
-    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-    if (c < 0x80) {
-      dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-      i++;
-    } else if (i + len <= n && vc__utf8_valid(src + i, len)) {
-      if (o + len >= cap)
-        break;
-      memcpy(dst + o, src + i, len);
-      o += len;
-      i += len;
-    } else {
-      dst[o++] = '?';
-      i++;
-    }
-  }
-  dst[o] = '\0';
-}
-
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -220,94 +168,6 @@ static void sns_fini(void *state)
   vc__free(st);
 }
 
-/* Zero every string of a parsed credentials document before freeing. */
-static void json_wipe(cJSON *it)
-{
-  for (; it != NULL; it = it->next) {
-    json_wipe(it->child);
-    if (it->valuestring != NULL)
-      vc__wipe(it->valuestring, strlen(it->valuestring));
-    if (it->string != NULL)
-      vc__wipe(it->string, strlen(it->string));
-  }
-}
-
-/* A config or credentials object (NULL reads as "{}"). The text is
- * never quoted: it may hold secrets. */
-static int parse_doc(cJSON **out, const char *json, const char *what)
-{
-  int rc;
-
-  *out = NULL;
-  if ((rc = vc__json_parse(out, what, json ? json : "{}", CONFIG_MAX, 4,
-                           1)) < 0)
-    return rc;
-  return 0;
-}
-
-/* Refuse unknown and repeated keys; unknown credential keys are not
- * quoted (a pasted secret could be one). */
-static int check_keys(const cJSON *doc, const char *what,
-                      const char *const *known, size_t nknown, int quote)
-{
-  const cJSON *it;
-
-  cJSON_ArrayForEach(it, doc) {
-    size_t k = 0;
-
-    while (k < nknown &&
-           (it->string == NULL || strcmp(it->string, known[k]) != 0))
-      k++;
-    if (k == nknown) {
-      if (quote && is_word(it->string, 64, id_char))
-        return BAD_INPUT("%s has an unknown key '%s'", what, it->string);
-      return BAD_INPUT("%s has an unknown key", what);
-    }
-    for (const cJSON *p = doc->child; p != it; p = p->next)
-      if (strcmp(p->string, it->string) == 0)
-        return BAD_INPUT("%s.%s is given twice", what, it->string);
-  }
-  return 0;
-}
-
-/* The string at `key`, or NULL when absent or null. */
-static int get_str(const char **out, const cJSON *doc, const char *what,
-                   const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  *out = NULL;
-  if (it == NULL || cJSON_IsNull(it))
-    return 0;
-  if (!cJSON_IsString(it) || it->valuestring == NULL)
-    return BAD_INPUT("%s.%s must be a string", what, key);
-  *out = it->valuestring;
-  return 0;
-}
-
-/* http:// only for loopback (the simulator): the request carries a
- * session token and the message text. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = n;
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  for (size_t i = 0; i < n; i++)
-    if (host[i] == ':') {
-      end = i;
-      break;
-    }
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if (!is_digit((unsigned char)host[i]) && host[i] != '.')
-      return 0;
-  return 1;
-}
-
 /* A base URL: http(s)://host[:port], no path, userinfo, query or
  * fragment; *len without a trailing '/'. */
 static int check_base(const char *key, const char *url, size_t *len)
@@ -328,14 +188,14 @@ static int check_base(const char *key, const char *url, size_t *len)
   hlen = n - skip;
   for (size_t i = skip; i < n; i++) {
     unsigned char c = (unsigned char)url[i];
-    if (!(is_alnum(c) || c == '.' || c == '-' || c == ':' || c == '[' ||
+    if (!(vc__is_alnum(c) || c == '.' || c == '-' || c == ':' || c == '[' ||
           c == ']'))
       return BAD_INPUT("config.%s must be a scheme and a host only "
                        "(byte %zu)", key, i);
   }
   if (hlen == 0 || url[skip] == ':')
     return BAD_INPUT("config.%s has no host", key);
-  if (skip == 7 && !loopback_host(url + skip, hlen))
+  if (skip == 7 && !vc__adapter_loopback_host(url + skip, hlen))
     return BAD_INPUT("config.%s may use http:// only for a loopback host",
                      key);
   *len = n;
@@ -344,7 +204,7 @@ static int check_base(const char *key, const char *url, size_t *len)
 
 static int region_char(int c)
 {
-  return (c >= 'a' && c <= 'z') || is_digit(c) || c == '-';
+  return (c >= 'a' && c <= 'z') || vc__is_digit(c) || c == '-';
 }
 
 /* An AWS region: "us-east-1", "cn-north-1", "us-gov-west-1". */
@@ -366,12 +226,12 @@ static int is_price(const char *s)
 
   if (n == 0 || n > 12 || dot == 0 || dot > 6)
     return 0;
-  if (!all_of(s, dot, is_digit))
+  if (!vc__all_of(s, dot, vc__is_digit))
     return 0;
   if (dot == n)
     return 1;
   return n - dot - 1 >= 1 && n - dot - 1 <= 5 &&
-         all_of(s + dot + 1, n - dot - 1, is_digit);
+         vc__all_of(s + dot + 1, n - dot - 1, vc__is_digit);
 }
 
 static int read_topics(sns_state *st, const cJSON *cfg)
@@ -413,16 +273,16 @@ static int read_config(sns_state *st, const cJSON *cfg)
   size_t n = 0;
   int rc;
 
-  if ((rc = check_keys(cfg, "config", known, VC_ARRAY_SIZE(known),
-                       1)) < 0 ||
-      (rc = get_str(&region, cfg, "config", "region")) < 0 ||
-      (rc = get_str(&endpoint, cfg, "config", "endpoint")) < 0 ||
-      (rc = get_str(&type, cfg, "config", "sms_type")) < 0 ||
-      (rc = get_str(&sender, cfg, "config", "sender_id")) < 0 ||
-      (rc = get_str(&price, cfg, "config", "max_price")) < 0 ||
-      (rc = get_str(&entity, cfg, "config", "entity_id")) < 0 ||
-      (rc = get_str(&tmpl, cfg, "config", "template_id")) < 0 ||
-      (rc = get_str(&fetch, cfg, "config", "fetch_base_url")) < 0)
+  if ((rc = vc__adapter_check_keys(cfg, "config", known,
+                                   VC_ARRAY_SIZE(known), 1)) < 0 ||
+      (rc = vc__adapter_get_str(&region, cfg, "config", "region")) < 0 ||
+      (rc = vc__adapter_get_str(&endpoint, cfg, "config", "endpoint")) < 0 ||
+      (rc = vc__adapter_get_str(&type, cfg, "config", "sms_type")) < 0 ||
+      (rc = vc__adapter_get_str(&sender, cfg, "config", "sender_id")) < 0 ||
+      (rc = vc__adapter_get_str(&price, cfg, "config", "max_price")) < 0 ||
+      (rc = vc__adapter_get_str(&entity, cfg, "config", "entity_id")) < 0 ||
+      (rc = vc__adapter_get_str(&tmpl, cfg, "config", "template_id")) < 0 ||
+      (rc = vc__adapter_get_str(&fetch, cfg, "config", "fetch_base_url")) < 0)
     return rc;
   if (region == NULL)
     return BAD_INPUT("config.region is required");
@@ -449,13 +309,13 @@ static int read_config(sns_state *st, const cJSON *cfg)
     snprintf(st->max_price, sizeof(st->max_price), "%s", price);
   }
   if (entity != NULL) {
-    if (!is_word(entity, DLT_ID_MAX, is_alnum))
+    if (!is_word(entity, DLT_ID_MAX, vc__is_alnum))
       return BAD_INPUT("config.entity_id must be 1 to %d letters and "
                        "digits", DLT_ID_MAX);
     snprintf(st->entity_id, sizeof(st->entity_id), "%s", entity);
   }
   if (tmpl != NULL) {
-    if (!is_word(tmpl, DLT_ID_MAX, is_alnum))
+    if (!is_word(tmpl, DLT_ID_MAX, vc__is_alnum))
       return BAD_INPUT("config.template_id must be 1 to %d letters and "
                        "digits", DLT_ID_MAX);
     snprintf(st->template_id, sizeof(st->template_id), "%s", tmpl);
@@ -496,12 +356,14 @@ static int read_credentials(sns_state *st, const cJSON *cred)
   const char *id, *secret, *token;
   int rc;
 
-  if ((rc = check_keys(cred, "credentials", known, VC_ARRAY_SIZE(known),
-                       0)) < 0 ||
-      (rc = get_str(&id, cred, "credentials", "access_key_id")) < 0 ||
-      (rc = get_str(&secret, cred, "credentials",
+  if ((rc = vc__adapter_check_keys(cred, "credentials", known,
+                                   VC_ARRAY_SIZE(known), 0)) < 0 ||
+      (rc = vc__adapter_get_str(&id, cred, "credentials",
+                                "access_key_id")) < 0 ||
+      (rc = vc__adapter_get_str(&secret, cred, "credentials",
                     "secret_access_key")) < 0 ||
-      (rc = get_str(&token, cred, "credentials", "session_token")) < 0)
+      (rc = vc__adapter_get_str(&token, cred, "credentials",
+                                "session_token")) < 0)
     return rc;
   if (id == NULL || secret == NULL)
     return BAD_INPUT("credentials.access_key_id and "
@@ -534,10 +396,11 @@ static int sns_init(void **state, const char *config_json,
   *state = NULL;
   if ((st = vc__calloc(1, sizeof(*st))) == NULL)
     return vc_error_set_oom();
-  if ((rc = parse_doc(&cfg, config_json, "config")) < 0 ||
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
       (rc = read_config(st, cfg)) < 0)
     goto out;
-  if ((rc = parse_doc(&cred, credentials_json, "credentials")) < 0) {
+  if ((rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0) {
     /* Never point into text that may hold a secret. */
     if (rc == VC_EINVALID)
       rc = BAD_INPUT("credentials is not a valid JSON object");
@@ -548,7 +411,7 @@ static int sns_init(void **state, const char *config_json,
   *state = st;
   st = NULL;
 out:
-  json_wipe(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   cJSON_Delete(cfg);
   sns_fini(st);
@@ -747,7 +610,7 @@ static long xml_entity(const char *d, size_t n, size_t i, size_t *next)
       return -1;
     for (size_t k = i + 3; k < semi; k++) {
       char c = d[k];
-      int v = is_digit((unsigned char)c) ? c - '0'
+      int v = vc__is_digit((unsigned char)c) ? c - '0'
               : (c >= 'a' && c <= 'f') ? c - 'a' + 10
               : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
       if (v < 0)
@@ -756,7 +619,7 @@ static long xml_entity(const char *d, size_t n, size_t i, size_t *next)
     }
   } else {
     for (size_t k = i + 2; k < semi; k++) {
-      if (!is_digit((unsigned char)d[k]))
+      if (!vc__is_digit((unsigned char)d[k]))
         return -1;
       cp = cp * 10 + (d[k] - '0');
     }
@@ -821,7 +684,7 @@ static int xml_text(char *out, size_t cap, const char *d, size_t from,
 
 static int name_char(int c)
 {
-  return is_alnum(c) || c == '_' || c == ':' || c == '.' || c == '-';
+  return vc__is_alnum(c) || c == '_' || c == ':' || c == '.' || c == '-';
 }
 
 /* An element name at d[i]; its local part (after any prefix) copied
@@ -831,7 +694,7 @@ static size_t xml_name(const char *d, size_t n, size_t i,
 {
   size_t start = i, local;
 
-  if (i >= n || !(is_alpha((unsigned char)d[i]) || d[i] == '_'))
+  if (i >= n || !(vc__is_alpha((unsigned char)d[i]) || d[i] == '_'))
     return 0;
   while (i < n && name_char((unsigned char)d[i]))
     i++;
@@ -1030,7 +893,7 @@ static void classify(vc_send_result *out, int status, const char *code)
 static void read_retry_after(vc_send_result *out,
                              const vc_http_response *res)
 {
-  const char *v = res_header(res, "Retry-After");
+  const char *v = vc_http_response_header(res, "Retry-After");
   int64_t secs = 0;
   size_t n;
 
@@ -1094,7 +957,8 @@ static int sns_parse_send(void *state, const vc_outbound *msg,
     memcpy(out->provider_code, code, strlen(code) + 1);
   }
   if (parsed && text[0] != '\0')
-    copy_text(out->error_message, sizeof(out->error_message), text);
+    vc__copy_line(out->error_message, sizeof(out->error_message), text,
+                  strlen(text));
   else
     snprintf(out->error_message, sizeof(out->error_message),
              "HTTP %d from SNS", res->status);
@@ -1144,7 +1008,7 @@ static int digits(const char *s, int n, int *out)
   int v = 0;
 
   for (int i = 0; i < n; i++) {
-    if (!is_digit((unsigned char)s[i]))
+    if (!vc__is_digit((unsigned char)s[i]))
       return -1;
     v = v * 10 + (s[i] - '0');
   }
@@ -1168,7 +1032,7 @@ static int parse_timestamp(const char *s, int64_t *ms)
     return -1;
   if (s[k] == '.') {
     size_t f = ++k;
-    while (k < n && is_digit((unsigned char)s[k]) && k - f < 9) {
+    while (k < n && vc__is_digit((unsigned char)s[k]) && k - f < 9) {
       if (k - f < 3)
         frac = frac * 10 + (s[k] - '0');
       k++;
@@ -1353,7 +1217,7 @@ static int sns_host(const char *h, size_t n)
     return 0;
   mid = n - 4 - tail;
   for (size_t i = 0; i < mid; i++)
-    if (!is_alnum((unsigned char)h[4 + i]) && h[4 + i] != '-')
+    if (!vc__is_alnum((unsigned char)h[4 + i]) && h[4 + i] != '-')
       return 0;
   return 1;
 }

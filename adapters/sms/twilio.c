@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/text.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 #include "adapters/sms/twilio.h"
 
 #include <cJSON.h>
@@ -40,6 +41,7 @@
 #define HOOK_PARAMS_MAX 200
 #define HOOK_URL_MAX 8192
 #define SIG_B64_LEN 28          /* base64 of a 20-byte HMAC-SHA1 */
+#define PRICE_DIGITS_MAX 12     /* before the point; a charge is "-0.0075" */
 #define RETRY_AFTER_MAX_S 86400 /* longer is surely a mistake: cap it */
 #define TWIML_EMPTY \
   "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
@@ -59,25 +61,6 @@ typedef struct tw_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alpha(int c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static int is_hex(int c)
-{
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
-
-static int all_of(const char *s, size_t n, int (*pred)(int))
-{
-  for (size_t i = 0; i < n; i++)
-    if (!pred((unsigned char)s[i]))
-      return 0;
-  return 1;
-}
-
 /* A Twilio SID: `prefix` (any two capitals when NULL), 32 hex digits. */
 static int is_sid(const char *s, const char *prefix)
 {
@@ -87,7 +70,7 @@ static int is_sid(const char *s, const char *prefix)
                      : !(s[0] >= 'A' && s[0] <= 'Z' &&
                          s[1] >= 'A' && s[1] <= 'Z'))
     return 0;
-  return all_of(s + 2, SID_LEN - 2, is_hex);
+  return vc__all_of(s + 2, SID_LEN - 2, vc__is_hex);
 }
 
 /* 1..max bytes of [A-Za-z0-9_-]: ids we echo or store. */
@@ -98,7 +81,7 @@ static int is_id(const char *s, size_t max)
   if (n == 0 || n > max)
     return 0;
   for (size_t i = 0; i < n; i++)
-    if (!is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+    if (!vc__is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
       return 0;
   return 1;
 }
@@ -116,34 +99,6 @@ static int check_url(const char *field, const char *url)
     if ((unsigned char)*p <= 0x20 || *p == 0x7f)
       return BAD_INPUT("%s has a space or control character", field);
   return 0;
-}
-
-/* Copy provider text into a fixed field: at most cap-1 bytes, cut on a
- * character boundary, controls as spaces, bad UTF-8 as '?', so the
- * core stores one clean line. */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-  size_t i = 0, o = 0, n = strlen(src);
-
-  while (i < n && o + 1 < cap) {
-    unsigned char c = (unsigned char)src[i];
-    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-    if (c < 0x80) {
-      dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-      i++;
-    } else if (i + len <= n && vc__utf8_valid(src + i, len)) {
-      if (o + len >= cap)
-        break;
-      memcpy(dst + o, src + i, len);
-      o += len;
-      i += len;
-    } else {
-      dst[o++] = '?';
-      i++;
-    }
-  }
-  dst[o] = '\0';
 }
 
 /* The first value of a query parameter of a URL or request target,
@@ -199,26 +154,6 @@ static void tw_fini(void *state)
   vc__free(st);
 }
 
-/* Zero every string of a parsed credentials document before freeing
- * it: cJSON made copies of the secrets (and of the key names, where a
- * secret pasted in the wrong place would be). */
-static void json_wipe(cJSON *it)
-{
-  for (; it != NULL; it = it->next) {
-    json_wipe(it->child);
-    if (it->valuestring != NULL)
-      vc__wipe(it->valuestring, strlen(it->valuestring));
-    if (it->string != NULL)
-      vc__wipe(it->string, strlen(it->string));
-  }
-}
-
-static void json_wipe_delete(cJSON *doc)
-{
-  json_wipe(doc);
-  cJSON_Delete(doc);
-}
-
 /* Parse a config or credentials document (NULL reads as "{}"). The
  * text is never quoted in a message: it may hold secrets. */
 static int parse_doc(cJSON **out, const char *json, const char *what)
@@ -239,52 +174,6 @@ static int parse_doc(cJSON **out, const char *json, const char *what)
     return BAD_INPUT("%s is not valid JSON", what);
   if (!cJSON_IsObject(*out))
     return BAD_INPUT("%s must be a JSON object", what);
-  return 0;
-}
-
-static int safe_key(const char *s)
-{
-  return s != NULL && is_id(s, 64);
-}
-
-/* Refuse unknown and repeated keys, so that a typo cannot pass
- * silently. Unknown credential keys are not quoted: a pasted secret
- * could be one. */
-static int check_keys(const cJSON *doc, const char *what,
-                      const char *const *known, size_t nknown, int quote)
-{
-  const cJSON *it;
-
-  cJSON_ArrayForEach(it, doc) {
-    size_t k = 0;
-
-    while (k < nknown &&
-           (it->string == NULL || strcmp(it->string, known[k]) != 0))
-      k++;
-    if (k == nknown) {
-      if (quote && safe_key(it->string))
-        return BAD_INPUT("%s has an unknown key '%s'", what, it->string);
-      return BAD_INPUT("%s has an unknown key", what);
-    }
-    for (const cJSON *p = doc->child; p != it; p = p->next)
-      if (strcmp(p->string, it->string) == 0)
-        return BAD_INPUT("%s.%s is given twice", what, it->string);
-  }
-  return 0;
-}
-
-/* The string at `key`, or NULL when absent or null. */
-static int get_str(const char **out, const cJSON *doc, const char *what,
-                   const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  *out = NULL;
-  if (it == NULL || cJSON_IsNull(it))
-    return 0;
-  if (!cJSON_IsString(it) || it->valuestring == NULL)
-    return BAD_INPUT("%s.%s must be a string", what, key);
-  *out = it->valuestring;
   return 0;
 }
 
@@ -331,11 +220,12 @@ static int read_config(tw_state *st, const cJSON *cfg)
   size_t n = 0;
   int rc;
 
-  if ((rc = check_keys(cfg, "config", known, VC_ARRAY_SIZE(known),
-                       1)) < 0 ||
-      (rc = get_str(&sid, cfg, "config", "account_sid")) < 0 ||
-      (rc = get_str(&base, cfg, "config", "base_url")) < 0 ||
-      (rc = get_str(&svc, cfg, "config", "messaging_service_sid")) < 0)
+  if ((rc = vc__adapter_check_keys(cfg, "config", known,
+                                   VC_ARRAY_SIZE(known), 1)) < 0 ||
+      (rc = vc__adapter_get_str(&sid, cfg, "config", "account_sid")) < 0 ||
+      (rc = vc__adapter_get_str(&base, cfg, "config", "base_url")) < 0 ||
+      (rc = vc__adapter_get_str(&svc, cfg, "config",
+                                "messaging_service_sid")) < 0)
     return rc;
   if (sid == NULL)
     return BAD_INPUT("config.account_sid is required");
@@ -371,17 +261,20 @@ static int read_credentials(tw_state *st, const cJSON *cred,
   size_t n;
   int rc;
 
-  if ((rc = check_keys(cred, "credentials", known, VC_ARRAY_SIZE(known),
-                       0)) < 0 ||
-      (rc = get_str(&token, cred, "credentials", "auth_token")) < 0 ||
-      (rc = get_str(&key_sid, cred, "credentials", "api_key_sid")) < 0 ||
-      (rc = get_str(&secret, cred, "credentials", "api_key_secret")) < 0)
+  if ((rc = vc__adapter_check_keys(cred, "credentials", known,
+                                   VC_ARRAY_SIZE(known), 0)) < 0 ||
+      (rc = vc__adapter_get_str(&token, cred, "credentials",
+                                "auth_token")) < 0 ||
+      (rc = vc__adapter_get_str(&key_sid, cred, "credentials",
+                                "api_key_sid")) < 0 ||
+      (rc = vc__adapter_get_str(&secret, cred, "credentials",
+                                "api_key_secret")) < 0)
     return rc;
   if (token == NULL)
     return BAD_INPUT("credentials.auth_token is required (it also "
                      "verifies webhooks)");
   if (strnlen(token, TOKEN_LEN + 1) != TOKEN_LEN ||
-      !all_of(token, TOKEN_LEN, is_hex))
+      !vc__all_of(token, TOKEN_LEN, vc__is_hex))
     return BAD_INPUT("credentials.auth_token must be 32 hex digits");
   if (key_sid != NULL && secret == NULL)
     return BAD_INPUT("credentials.api_key_secret is required with "
@@ -395,7 +288,7 @@ static int read_credentials(tw_state *st, const cJSON *cred,
   if (secret != NULL) {
     n = strnlen(secret, KEY_SECRET_MAX + 1);
     if (n < KEY_SECRET_MIN || n > KEY_SECRET_MAX ||
-        !all_of(secret, n, is_alnum))
+        !vc__all_of(secret, n, vc__is_alnum))
       return BAD_INPUT("credentials.api_key_secret must be %d to %d "
                        "letters or digits", KEY_SECRET_MIN,
                        KEY_SECRET_MAX);
@@ -426,7 +319,8 @@ static int tw_init(void **state, const char *config_json,
   *state = st;
   st = NULL;
 out:
-  json_wipe_delete(cred);
+  vc__json_wipe(cred);
+  cJSON_Delete(cred);
   cJSON_Delete(cfg);
   tw_fini(st);
   return rc;
@@ -641,50 +535,15 @@ static void classify(vc_send_result *out, int status, long code)
   /* 408, 5xx and anything unexpected: retry */
 }
 
-/* Twilio's price: a decimal string, negative for a charge ("-0.00750").
- * Micro-units of its absolute value, rounded half up. -1 if malformed. */
-static int parse_price(const char *s, int64_t *micros)
-{
-  int64_t whole = 0, frac = 0;
-  int nwhole = 0, nfrac = 0;
-
-  if (*s == '-' || *s == '+')
-    s++;
-  for (; is_digit((unsigned char)*s); s++)
-    if (++nwhole > 12)
-      return -1;
-    else
-      whole = whole * 10 + (*s - '0');
-  if (*s == '.')
-    for (s++; is_digit((unsigned char)*s); s++) {
-      if (nfrac < 7)
-        frac = frac * 10 + (*s - '0');
-      if (++nfrac > 32)
-        return -1;
-    }
-  if (*s != '\0' || (nwhole == 0 && nfrac == 0))
-    return -1;
-  for (int k = nfrac; k < 7; k++)
-    frac *= 10;
-  *micros = whole * 1000000 + (frac + 5) / 10;
-  return 0;
-}
-
-static const char *json_str(const cJSON *doc, const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
 static void read_price(vc_send_result *out, const cJSON *doc)
 {
-  const char *price = json_str(doc, "price");
-  const char *unit = json_str(doc, "price_unit");
+  const char *price = vc__json_str(doc, "price");
+  const char *unit = vc__json_str(doc, "price_unit");
   int64_t micros;
 
   if (price == NULL || unit == NULL || strlen(unit) != 3 ||
-      !all_of(unit, 3, is_alpha) || parse_price(price, &micros) < 0)
+      !vc__all_of(unit, 3, vc__is_alpha) ||
+      vc__adapter_parse_price(price, 1, PRICE_DIGITS_MAX, &micros) < 0)
     return;
   out->cost_micros = micros;
   for (int i = 0; i < 3; i++)  /* Twilio has sent "usd" as well */
@@ -692,27 +551,17 @@ static void read_price(vc_send_result *out, const cJSON *doc)
   out->currency[3] = '\0';
 }
 
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
-}
-
 static int take_int(const char **p, int min, int max, int *out)
 {
   int n = 0, v = 0;
 
-  while (n < max && is_digit((unsigned char)**p)) {
+  while (n < max && vc__is_digit((unsigned char)**p)) {
     v = v * 10 + (**p - '0');
     (*p)++;
     n++;
   }
   *out = v;
-  return n >= min && !is_digit((unsigned char)**p) ? 0 : -1;
+  return n >= min && !vc__is_digit((unsigned char)**p) ? 0 : -1;
 }
 
 static int take_month(const char **p, int *mon)
@@ -758,7 +607,7 @@ static int parse_http_date(const char *s, int64_t *out)
   const char *p = s;
   int day, mon, year, hh, mm, ss, nday = 0;
 
-  while (is_alpha((unsigned char)*p) && nday < 9) {
+  while (vc__is_alpha((unsigned char)*p) && nday < 9) {
     p++;
     nday++;
   }
@@ -809,7 +658,7 @@ static int parse_http_date(const char *s, int64_t *out)
 static void read_retry_after(vc_send_result *out,
                              const vc_http_response *res)
 {
-  const char *v = res_header(res, "Retry-After");
+  const char *v = vc_http_response_header(res, "Retry-After");
   char buf[64];
   size_t n;
   int64_t secs = 0;
@@ -825,7 +674,7 @@ static void read_retry_after(vc_send_result *out,
     return;
   memcpy(buf, v, n);
   buf[n] = '\0';
-  if (all_of(buf, n, is_digit)) {
+  if (vc__all_of(buf, n, vc__is_digit)) {
     for (size_t i = 0; i < n && secs < RETRY_AFTER_MAX_S; i++)
       secs = secs * 10 + (buf[i] - '0');
     if (secs > RETRY_AFTER_MAX_S)
@@ -856,7 +705,7 @@ static int tw_parse_send(void *state, const vc_outbound *msg,
   }
   if (res->status >= 200 && res->status < 300) {
     /* Only a sid proves Twilio took it and lets webhooks find it. */
-    sid = json_str(doc, "sid");
+    sid = vc__json_str(doc, "sid");
     if (sid != NULL && is_id(sid, sizeof(out->provider_id) - 1)) {
       out->outcome = VC_SEND_ACCEPTED;
       memcpy(out->provider_id, sid, strlen(sid) + 1);
@@ -876,13 +725,14 @@ static int tw_parse_send(void *state, const vc_outbound *msg,
     code = (long)code_item->valuedouble;
   else if (cJSON_IsString(code_item) &&
            is_id(code_item->valuestring, 9) &&
-           all_of(code_item->valuestring,
-                  strlen(code_item->valuestring), is_digit))
+           vc__all_of(code_item->valuestring,
+                  strlen(code_item->valuestring), vc__is_digit))
     code = strtol(code_item->valuestring, NULL, 10);
   if (code > 0)
     snprintf(out->provider_code, sizeof(out->provider_code), "%ld", code);
-  if ((text = json_str(doc, "message")) != NULL && text[0] != '\0')
-    copy_text(out->error_message, sizeof(out->error_message), text);
+  if ((text = vc__json_str(doc, "message")) != NULL && text[0] != '\0')
+    vc__copy_line(out->error_message, sizeof(out->error_message), text,
+                  strlen(text));
   else
     snprintf(out->error_message, sizeof(out->error_message),
              "HTTP %d from Twilio", res->status);
@@ -982,7 +832,7 @@ static int check_body_hash(const char *want, const vc_http_request *req)
   char hex[65], got[65];
   int rc;
 
-  if (strlen(want) != 64 || !all_of(want, 64, is_hex))
+  if (strlen(want) != 64 || !vc__all_of(want, 64, vc__is_hex))
     return auth_fail("bodySHA256 is not a SHA-256 hex digest");
   for (int i = 0; i < 64; i++)
     got[i] = (char)(want[i] >= 'A' && want[i] <= 'F' ? want[i] | 0x20
@@ -1201,7 +1051,7 @@ static int check_form_syntax(const uint8_t *b, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
     if (b[i] == '%') {
-      if (i + 2 >= n || !is_hex(b[i + 1]) || !is_hex(b[i + 2]))
+      if (i + 2 >= n || !vc__is_hex(b[i + 1]) || !vc__is_hex(b[i + 2]))
         return BAD_INPUT("form body has a malformed escape at byte %zu",
                          i);
       if (b[i + 1] == '0' && b[i + 2] == '0')
@@ -1270,7 +1120,7 @@ static int parse_status(const vc__form *f, const char *status,
     goto out;
   }
   if (code != NULL && code[0] != '\0' &&
-      (strlen(code) > 10 || !all_of(code, strlen(code), is_digit))) {
+      (strlen(code) > 10 || !vc__all_of(code, strlen(code), vc__is_digit))) {
     rc = BAD_INPUT("status callback has a malformed ErrorCode");
     goto out;
   }
@@ -1318,7 +1168,7 @@ static int parse_inbound(const vc__form *f, vc_event_sink *sink)
     return BAD_INPUT("inbound message has no valid MessageSid");
   if (num != NULL) {
     if (num[0] == '\0' || strlen(num) > 2 ||
-        !all_of(num, strlen(num), is_digit) || atoi(num) > MEDIA_MAX)
+        !vc__all_of(num, strlen(num), vc__is_digit) || atoi(num) > MEDIA_MAX)
       return BAD_INPUT("NumMedia must be 0 to %d", MEDIA_MAX);
     nmedia = (size_t)atoi(num);
   } else {

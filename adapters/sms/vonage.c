@@ -36,6 +36,7 @@
 #include "core/text.h"
 #include "msg/segments.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 #include "adapters/sms/vonage.h"
 
 #include <cJSON.h>
@@ -68,6 +69,7 @@
 #define HOOK_JSON_DEPTH 4
 #define JWT_MAX 4096
 #define REPLAY_WINDOW_MS INT64_C(300000)
+#define PRICE_DIGITS_MAX 9        /* unsigned; 255 parts sum safely */
 #define RETRY_AFTER_MAX_S 86400
 #define THROTTLE_WAIT_MS 1000     /* status 1 carries no Retry-After */
 
@@ -90,25 +92,6 @@ typedef struct vn_state {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alpha(int c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
-static int is_hex(int c)
-{
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int all_of(const char *s, size_t n, int (*pred)(int))
-{
-  for (size_t i = 0; i < n; i++)
-    if (!pred((unsigned char)s[i]))
-      return 0;
-  return 1;
-}
-
 /* 1..max bytes of [A-Za-z0-9_-]: ids we echo, match or store. */
 static int is_id(const char *s, size_t max)
 {
@@ -117,7 +100,7 @@ static int is_id(const char *s, size_t max)
   if (s == NULL || (n = strnlen(s, max + 1)) == 0 || n > max)
     return 0;
   for (size_t i = 0; i < n; i++)
-    if (!is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+    if (!vc__is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
       return 0;
   return 1;
 }
@@ -130,45 +113,7 @@ static int is_digits(const char *s, size_t min, size_t max)
   if (s == NULL)
     return 0;
   n = strnlen(s, max + 1);
-  return n >= min && n <= max && all_of(s, n, is_digit);
-}
-
-/* Copy provider text into a fixed field: at most cap-1 bytes, cut on a
- * character boundary, controls as spaces, bad UTF-8 as '?'. */
-static void copy_text(char *dst, size_t cap, const char *src)
-{
-  size_t i = 0, o = 0, n = strlen(src);
-
-  while (i < n && o + 1 < cap) {
-    unsigned char c = (unsigned char)src[i];
-    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-    if (c < 0x80) {
-      dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-      i++;
-    } else if (i + len <= n && vc__utf8_valid(src + i, len)) {
-      if (o + len >= cap)
-        break;
-      memcpy(dst + o, src + i, len);
-      o += len;
-      i += len;
-    } else {
-      dst[o++] = '?';
-      i++;
-    }
-  }
-  dst[o] = '\0';
-}
-
-/* A key's name for a message: at most 64 printable ASCII bytes. */
-static const char *key_name(char out[68], const char *name)
-{
-  size_t n = 0;
-
-  for (; name != NULL && name[n] != '\0' && n < 64; n++)
-    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
-  out[n] = '\0';
-  return out;
+  return n >= min && n <= max && vc__all_of(s, n, vc__is_digit);
 }
 
 /* ------------------------------------------------------------------ */
@@ -195,19 +140,6 @@ static void vn_fini(void *state)
   vc__free(st);
 }
 
-/* Zero every string of a parsed credentials document before it is
- * freed: cJSON made copies of the secrets. */
-static void json_wipe(cJSON *it)
-{
-  for (; it != NULL; it = it->next) {
-    json_wipe(it->child);
-    if (it->valuestring != NULL)
-      vc__wipe(it->valuestring, strlen(it->valuestring));
-    if (it->string != NULL)
-      vc__wipe(it->string, strlen(it->string));
-  }
-}
-
 /* A config or credentials object (NULL reads as "{}"). The text is
  * never quoted: it may hold secrets. */
 static int parse_doc(cJSON **out, const char *json, const char *what)
@@ -228,69 +160,6 @@ static int parse_doc(cJSON **out, const char *json, const char *what)
   if (!cJSON_IsObject(*out))
     return BAD_INPUT("%s must be a JSON object", what);
   return 0;
-}
-
-/* Refuse unknown and repeated keys. Unknown credential keys are not
- * quoted: a pasted secret could be one. */
-static int check_keys(const cJSON *doc, const char *what,
-                      const char *const *known, size_t nknown, int quote)
-{
-  const cJSON *it;
-  char name[68];
-
-  cJSON_ArrayForEach(it, doc) {
-    size_t k = 0;
-
-    while (k < nknown &&
-           (it->string == NULL || strcmp(it->string, known[k]) != 0))
-      k++;
-    if (k == nknown)
-      return quote ? BAD_INPUT("%s has an unknown key '%s'", what,
-                               key_name(name, it->string))
-                   : BAD_INPUT("%s has an unknown key", what);
-    for (const cJSON *p = doc->child; p != it; p = p->next)
-      if (strcmp(p->string, it->string) == 0)
-        return BAD_INPUT("%s.%s is given twice", what, it->string);
-  }
-  return 0;
-}
-
-/* The string at `key`, or NULL when absent or null. */
-static int get_str(const char **out, const cJSON *doc, const char *what,
-                   const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  *out = NULL;
-  if (it == NULL || cJSON_IsNull(it))
-    return 0;
-  if (!cJSON_IsString(it) || it->valuestring == NULL)
-    return BAD_INPUT("%s.%s must be a string", what, key);
-  *out = it->valuestring;
-  return 0;
-}
-
-/* http:// only for a loopback host (the simulator): the API secret
- * travels in the body. */
-static int loopback_host(const char *host, size_t n)
-{
-  size_t end = n;
-
-  if (n >= 5 && memcmp(host, "[::1]", 5) == 0)
-    return n == 5 || host[5] == ':';
-  for (size_t i = 0; i < n; i++)
-    if (host[i] == ':') {
-      end = i;
-      break;
-    }
-  if (end == 9 && strncasecmp(host, "localhost", 9) == 0)
-    return 1;
-  if (end < 4 || memcmp(host, "127.", 4) != 0)
-    return 0;
-  for (size_t i = 4; i < end; i++)
-    if (!is_digit((unsigned char)host[i]) && host[i] != '.')
-      return 0;
-  return 1;
 }
 
 static int set_base_url(vn_state *st, const char *base)
@@ -321,7 +190,7 @@ static int set_base_url(vn_state *st, const char *base)
   hlen = strcspn(base + skip, "/");
   if (hlen == 0)
     return BAD_INPUT("config.base_url has no host");
-  if (skip == 7 && !loopback_host(base + skip, hlen))
+  if (skip == 7 && !vc__adapter_loopback_host(base + skip, hlen))
     return BAD_INPUT("config.base_url may use http:// only for a "
                      "loopback host");
   if ((rc = vc__buf_put(&url, base, n)) < 0 ||
@@ -354,16 +223,17 @@ static int read_config(vn_state *st, const cJSON *cfg)
   const char *base, *method, *cur;
   int rc;
 
-  if ((rc = check_keys(cfg, "config", known, VC_ARRAY_SIZE(known),
-                       1)) < 0)
+  if ((rc = vc__adapter_check_keys(cfg, "config", known,
+                                   VC_ARRAY_SIZE(known), 1)) < 0)
     return rc;
   sign = cJSON_GetObjectItemCaseSensitive(cfg, "sign_requests");
   if (sign != NULL && !cJSON_IsBool(sign))
     return BAD_INPUT("config.sign_requests must be true or false");
   st->sign_requests = cJSON_IsTrue(sign);
-  if ((rc = get_str(&base, cfg, "config", "base_url")) < 0 ||
-      (rc = get_str(&method, cfg, "config", "signature_method")) < 0 ||
-      (rc = get_str(&cur, cfg, "config", "currency")) < 0)
+  if ((rc = vc__adapter_get_str(&base, cfg, "config", "base_url")) < 0 ||
+      (rc = vc__adapter_get_str(&method, cfg, "config",
+                                "signature_method")) < 0 ||
+      (rc = vc__adapter_get_str(&cur, cfg, "config", "currency")) < 0)
     return rc;
   if (method != NULL) {
     for (size_t i = 0; i < VC_ARRAY_SIZE(METHODS); i++)
@@ -375,7 +245,7 @@ static int read_config(vn_state *st, const cJSON *cfg)
                        "jwt");
   }
   if (cur != NULL) {
-    if (strlen(cur) != 3 || !all_of(cur, 3, is_alpha))
+    if (strlen(cur) != 3 || !vc__all_of(cur, 3, vc__is_alpha))
       return BAD_INPUT("config.currency must be an ISO 4217 code");
     for (int i = 0; i < 3; i++)
       st->currency[i] = (char)(cur[i] & ~0x20);
@@ -408,17 +278,19 @@ static int read_credentials(vn_state *st, const cJSON *cred)
   const char *key, *secret, *sig;
   int rc;
 
-  if ((rc = check_keys(cred, "credentials", known, VC_ARRAY_SIZE(known),
-                       0)) < 0 ||
-      (rc = get_str(&key, cred, "credentials", "api_key")) < 0 ||
-      (rc = get_str(&secret, cred, "credentials", "api_secret")) < 0 ||
-      (rc = get_str(&sig, cred, "credentials", "signature_secret")) < 0)
+  if ((rc = vc__adapter_check_keys(cred, "credentials", known,
+                                   VC_ARRAY_SIZE(known), 0)) < 0 ||
+      (rc = vc__adapter_get_str(&key, cred, "credentials", "api_key")) < 0 ||
+      (rc = vc__adapter_get_str(&secret, cred, "credentials",
+                                "api_secret")) < 0 ||
+      (rc = vc__adapter_get_str(&sig, cred, "credentials",
+                                "signature_secret")) < 0)
     return rc;
   if (key == NULL || (secret == NULL && !st->sign_requests))
     return BAD_INPUT("credentials.api_key and credentials.api_secret "
                      "are required");
   if (strnlen(key, API_KEY_LEN + 1) != API_KEY_LEN ||
-      !all_of(key, API_KEY_LEN, is_alnum))
+      !vc__all_of(key, API_KEY_LEN, vc__is_alnum))
     return BAD_INPUT("credentials.api_key must be %d letters or digits",
                      API_KEY_LEN);
   if (secret != NULL && !printable(secret, API_SECRET_MIN, API_SECRET_MAX))
@@ -472,7 +344,7 @@ static int vn_init(void **state, const char *config_json,
   *state = st;
   st = NULL;
 out:
-  json_wipe(cred);
+  vc__json_wipe(cred);
   cJSON_Delete(cred);
   cJSON_Delete(cfg);
   vn_fini(st);
@@ -503,9 +375,9 @@ static int alnum_sender(const char *s)
   for (; *s; s++) {
     if (*s == ' ')
       continue;
-    if (!is_alnum((unsigned char)*s) || ++n > ALNUM_SENDER_MAX)
+    if (!vc__is_alnum((unsigned char)*s) || ++n > ALNUM_SENDER_MAX)
       return 0;
-    letters += is_alpha((unsigned char)*s) != 0;
+    letters += vc__is_alpha((unsigned char)*s) != 0;
   }
   return letters > 0;
 }
@@ -689,40 +561,6 @@ static const status_rule STATUS_RULES[] = {
   { 10, VC_SEND_RETRY, VC_ERATELIMIT, "Too many existing binds" },
 };
 
-/* Vonage's price: a decimal string ("0.03330000"). Micro-units, rounded
- * half up; -1 if malformed. */
-static int parse_price(const char *s, int64_t *micros)
-{
-  int64_t whole = 0, frac = 0;
-  int nwhole = 0, nfrac = 0;
-
-  for (; is_digit((unsigned char)*s); s++)
-    if (++nwhole > 9)
-      return -1;
-    else
-      whole = whole * 10 + (*s - '0');
-  if (*s == '.')
-    for (s++; is_digit((unsigned char)*s); s++) {
-      if (nfrac < 7)
-        frac = frac * 10 + (*s - '0');
-      if (++nfrac > 32)
-        return -1;
-    }
-  if (*s != '\0' || (nwhole == 0 && nfrac == 0))
-    return -1;
-  for (int k = nfrac; k < 7; k++)
-    frac *= 10;
-  *micros = whole * 1000000 + (frac + 5) / 10;
-  return 0;
-}
-
-static const char *json_str(const cJSON *doc, const char *key)
-{
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
-
-  return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
 /* A part's status: "0".."9999" (the spec's strings; a number is taken
  * too). -1 when missing or malformed. */
 static int part_status(const cJSON *part)
@@ -735,16 +573,6 @@ static int part_status(const cJSON *part)
       it->valuedouble <= 9999 && it->valuedouble == (int)it->valuedouble)
     return (int)it->valuedouble;
   return -1;
-}
-
-static const char *res_header(const vc_http_response *res,
-                              const char *name)
-{
-  for (size_t i = 0; res->headers != NULL && i < res->nheaders; i++)
-    if (res->headers[i].name != NULL && res->headers[i].value != NULL &&
-        strcasecmp(res->headers[i].name, name) == 0)
-      return res->headers[i].value;
-  return NULL;
 }
 
 /* A non-2xx answer: Vonage's API answers 200 to anything it processed,
@@ -773,7 +601,7 @@ static void http_failure(vc_send_result *out, const vc_http_response *res)
     out->outcome = VC_SEND_FAILOVER;
   }
   if (out->outcome == VC_SEND_RETRY &&
-      (ra = res_header(res, "Retry-After")) != NULL) {
+      (ra = vc_http_response_header(res, "Retry-After")) != NULL) {
     int64_t secs = 0;
     size_t n;
 
@@ -793,14 +621,15 @@ static void http_failure(vc_send_result *out, const vc_http_response *res)
 static void part_failure(vc_send_result *out, const cJSON *part, int code)
 {
   const status_rule *rule = NULL;
-  const char *text = json_str(part, "error-text");
+  const char *text = vc__json_str(part, "error-text");
 
   for (size_t i = 0; i < VC_ARRAY_SIZE(STATUS_RULES); i++)
     if (STATUS_RULES[i].code == code)
       rule = &STATUS_RULES[i];
   snprintf(out->provider_code, sizeof(out->provider_code), "%d", code);
   if (text != NULL && text[0] != '\0')
-    copy_text(out->error_message, sizeof(out->error_message), text);
+    vc__copy_line(out->error_message, sizeof(out->error_message), text,
+                  strlen(text));
   else
     snprintf(out->error_message, sizeof(out->error_message), "%s",
              rule ? rule->text : "Vonage refused the message");
@@ -845,15 +674,16 @@ static int vn_parse_send(void *state, const vc_outbound *msg,
   }
   cJSON_ArrayForEach(part, parts) {
     int code = cJSON_IsObject(part) ? part_status(part) : -1;
-    const char *id = json_str(part, "message-id");
-    const char *price = json_str(part, "message-price");
+    const char *id = vc__json_str(part, "message-id");
+    const char *price = vc__json_str(part, "message-price");
     int64_t micros;
 
     nparts++;
     if (code == 0 && is_id(id, sizeof(out->provider_id) - 1)) {
       if (naccepted++ == 0)
         first_id = id;
-      if (price != NULL && parse_price(price, &micros) == 0)
+      if (price != NULL &&
+          vc__adapter_parse_price(price, 0, PRICE_DIGITS_MAX, &micros) == 0)
         cost += micros;
       else
         priced = 0;
@@ -911,8 +741,8 @@ static int check_form_syntax(const char *b, size_t n)
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)b[i];
     if (c == '%') {
-      if (i + 2 >= n || !is_hex((unsigned char)b[i + 1]) ||
-          !is_hex((unsigned char)b[i + 2]))
+      if (i + 2 >= n || !vc__is_hex((unsigned char)b[i + 1]) ||
+          !vc__is_hex((unsigned char)b[i + 2]))
         return BAD_INPUT("webhook parameters have a malformed escape at "
                          "byte %zu", i);
       if (b[i + 1] == '0' && b[i + 2] == '0')
@@ -988,7 +818,7 @@ static int json_params(vc__form *f, const vc_http_request *req)
       continue;
     if (!cJSON_IsString(it) || it->valuestring == NULL) {
       rc = BAD_INPUT("webhook field '%s' is not a string",
-                     key_name(name, it->string));
+                     vc__json_key_name(name, it->string));
       goto out;
     }
     if ((rc = add_pair(f, &cap, it->string, it->valuestring)) < 0)
@@ -1054,7 +884,7 @@ static int read_params(vc__form *f, const vc_http_request *req)
     for (size_t j = 0; j < i; j++)
       if (strcmp(f->pairs[i].name, f->pairs[j].name) == 0) {
         rc = BAD_INPUT("webhook parameter '%s' appears twice",
-                       key_name(name, f->pairs[i].name));
+                       vc__json_key_name(name, f->pairs[i].name));
         goto fail;
       }
   }
@@ -1198,7 +1028,7 @@ static int verify_sig(const vn_state *st, const vc_http_request *req,
     goto out;
   }
   /* md5hash signatures arrive in lower case, HMACs in upper case. */
-  if (strlen(sig) != len || !all_of(sig, len, is_hex)) {
+  if (strlen(sig) != len || !vc__all_of(sig, len, vc__is_hex)) {
     rc = AUTH_FAIL("sig is not a hex digest of the configured method");
     goto out;
   }
@@ -1244,7 +1074,7 @@ static int b64url_decode(vc_buf *out, const char *s, size_t n)
   if (n % 4 == 1)
     return BAD_INPUT("malformed base64url");
   for (size_t i = 0; i < n; i++)
-    if (!is_alnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+    if (!vc__is_alnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
       return BAD_INPUT("malformed base64url");
   if ((rc = vc__buf_put(&std, s, n)) < 0)
     goto out;
@@ -1347,7 +1177,7 @@ static int verify_jwt(const vn_state *st, const vc_http_request *req,
   if ((rc = jwt_read(&j, req)) < 0)
     return rc;
   /* HS256 only: "none" or another algorithm is a forgery attempt. */
-  alg = json_str(j.header, "alg");
+  alg = vc__json_str(j.header, "alg");
   if (alg == NULL || strcmp(alg, "HS256") != 0) {
     rc = AUTH_FAIL("JWT algorithm is not HS256");
     goto out;
@@ -1381,8 +1211,9 @@ static int verify_jwt(const vn_state *st, const vc_http_request *req,
     rc = AUTH_FAIL("JWT has expired");
     goto out;
   }
-  hash = json_str(j.claims, "payload_hash");
-  if (hash == NULL || strlen(hash) != 64 || !all_of(hash, 64, is_hex)) {
+  hash = vc__json_str(j.claims, "payload_hash");
+  if (hash == NULL || strlen(hash) != 64 ||
+      !vc__all_of(hash, 64, vc__is_hex)) {
     rc = AUTH_FAIL("JWT has no payload_hash");
     goto out;
   }
@@ -1398,7 +1229,7 @@ static int verify_jwt(const vn_state *st, const vc_http_request *req,
     rc = AUTH_FAIL("body does not match the JWT's payload_hash");
     goto out;
   }
-  key = json_str(j.claims, "api_key");
+  key = vc__json_str(j.claims, "api_key");
   if (key != NULL && strcmp(key, st->api_key) != 0)
     rc = AUTH_FAIL("webhook is for another API key");
 out:
@@ -1457,7 +1288,7 @@ static int64_t parse_stamp(const char *s)
     return 0;
   for (size_t i = 0, k = 0; i < sizeof(shape) - 1; i++) {
     if (shape[i] == 'd') {
-      if (!is_digit((unsigned char)s[i]))
+      if (!vc__is_digit((unsigned char)s[i]))
         return 0;
       v[k] = v[k] * 10 + (s[i] - '0');
     } else if (s[i] != shape[i]) {
@@ -1623,7 +1454,7 @@ static int replay_key(char out[ID_MAX + 8], const vn_state *st,
   /* verify_webhook read it already: failing now is a malformed call */
   if (jwt_read(&j, req) < 0)
     return BAD_INPUT("webhook has no readable JWT");
-  v = json_str(j.claims, "jti");
+  v = vc__json_str(j.claims, "jti");
   if (v != NULL && !printable(v, 1, ID_MAX))
     rc = BAD_INPUT("JWT has a malformed jti");
   else if (v != NULL)

@@ -86,3 +86,31 @@ cJSON *vc__cjson_parse(const char *text, size_t len, const char **end,
   pthread_mutex_unlock(&parse_lock);
   return v;
 }
+
+const char *vc__json_str(const cJSON *obj, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void vc__json_wipe(cJSON *item)
+{
+  for (; item != NULL; item = item->next) {
+    if (item->valuestring != NULL)
+      vc__wipe(item->valuestring, strlen(item->valuestring));
+    if (item->string != NULL)
+      vc__wipe(item->string, strlen(item->string));
+    vc__json_wipe(item->child);
+  }
+}
+
+const char *vc__json_key_name(char out[68], const char *name)
+{
+  size_t n = 0;
+
+  for (; name != NULL && name[n] != '\0' && n < 64; n++)
+    out[n] = name[n] > 0x20 && name[n] < 0x7f ? name[n] : '?';
+  out[n] = '\0';
+  return out;
+}

@@ -27,4 +27,20 @@ int vc__json_parse(cJSON **out, const char *what, const char *text,
 cJSON *vc__cjson_parse(const char *text, size_t len, const char **end,
                        int require_nul);
 
+/* The string member `key` of `obj`, or NULL when absent or not a string. */
+const char *vc__json_str(const cJSON *obj, const char *key);
+
+/*
+ * Zero every string of a tree (values and key names) before it is freed:
+ * cJSON made copies of the credentials it parsed, and a secret pasted in
+ * the wrong place may be a key.
+ */
+void vc__json_wipe(cJSON *item);
+
+/*
+ * A JSON key's name fit for a message: at most 64 bytes, anything but
+ * printable ASCII as '?'. `name` may be NULL. Returns out.
+ */
+const char *vc__json_key_name(char out[68], const char *name);
+
 #endif

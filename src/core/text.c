@@ -97,3 +97,54 @@ int vc__check_token(const char *field, const char *s, size_t max,
                            field, i);
   return 0;
 }
+
+int vc__present(const char *s)
+{
+  return s != NULL && s[0] != '\0';
+}
+
+int vc__is_digit(int c) { return c >= '0' && c <= '9'; }
+
+int vc__is_alpha(int c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+int vc__is_alnum(int c) { return vc__is_alpha(c) || vc__is_digit(c); }
+
+int vc__is_hex(int c)
+{
+  return vc__is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int vc__all_of(const char *s, size_t n, int (*pred)(int))
+{
+  for (size_t i = 0; i < n; i++)
+    if (!pred((unsigned char)s[i]))
+      return 0;
+  return 1;
+}
+
+size_t vc__copy_line(char *dst, size_t cap, const char *s, size_t len)
+{
+  size_t n = 0, i = 0;
+
+  if (cap == 0)
+    return 0;
+  while (i < len && n + 1 < cap) {
+    unsigned char c = (unsigned char)s[i];
+    size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (c < 0x80 || k > len - i || !vc__utf8_valid(s + i, k)) {
+      dst[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
+      i++;
+      continue;
+    }
+    if (n + k + 1 > cap)  /* a whole character or none */
+      break;
+    memcpy(dst + n, s + i, k);
+    n += k;
+    i += k;
+  }
+  dst[n] = '\0';
+  return n;
+}

@@ -26,4 +26,23 @@ int vc__check_text(const char *field, const char *s, size_t max,
 int vc__check_token(const char *field, const char *s, size_t max,
                     const char *first, const char *allowed);
 
+/* 1 when s is neither NULL nor empty. */
+int vc__present(const char *s);
+
+/* ASCII character classes (no locale), for checks of provider fields. */
+int vc__is_digit(int c);
+int vc__is_alpha(int c);
+int vc__is_alnum(int c);
+int vc__is_hex(int c);
+
+/* 1 when every one of the n bytes of s is accepted by `pred`. */
+int vc__all_of(const char *s, size_t n, int (*pred)(int));
+
+/*
+ * Copy `len` bytes of provider text into a fixed field as one clean
+ * line: at most cap-1 bytes, cut between characters, controls as
+ * spaces, bytes outside valid UTF-8 as '?'. Returns the bytes written.
+ */
+size_t vc__copy_line(char *dst, size_t cap, const char *s, size_t len);
+
 #endif
