@@ -39,8 +39,47 @@ static void fail_rest(group_req *list, int rc)
     }
 }
 
-/* Run one group to its end: committed, or every write failed. */
-static void run_group(vc_store *store, group_req *list)
+/* Move up to `room` queued writes to the end of a group (after *last).
+ * 0 when none is waiting. */
+static size_t take_queued(vc_store *store, group_req **last, size_t room)
+{
+  size_t n = 0;
+
+  pthread_mutex_lock(&store->group_lock);
+  while (store->group_head != NULL && n < room) {
+    group_req *r = store->group_head;
+    store->group_head = r->next;
+    r->next = NULL;
+    (*last)->next = r;
+    *last = r;
+    n++;
+  }
+  if (store->group_head == NULL)
+    store->group_tail = NULL;
+  store->group_queued -= n;
+  pthread_mutex_unlock(&store->group_lock);
+  return n;
+}
+
+/* Run the writes from `r` on; the one that failed, or NULL. `*last` and
+ * `*total` follow the group. */
+static group_req *run_writes(vc__db *db, group_req *r, group_req **last,
+                             size_t *total)
+{
+  for (; r != NULL; r = r->next) {
+    *last = r;
+    (*total)++;
+    if (!r->failed && (r->rc = r->fn(db, r->arg)) < 0)
+      return r;
+  }
+  return NULL;
+}
+
+/* Run one group to its end: committed, or every write failed. With
+ * `join`, writes queued while the group runs join it before the commit,
+ * so that producers woken by the previous commit, still preparing their
+ * next write when this group began, share this one's fsync. */
+static void run_group(vc_store *store, group_req *list, int join)
 {
   vc__db *db;
   int rc;
@@ -50,16 +89,18 @@ static void run_group(vc_store *store, group_req *list)
     return;
   }
   for (;;) {
-    group_req *bad = NULL;
+    group_req *bad, *last = list;
+    size_t total = 0;
     if ((rc = vc__db_begin(db)) < 0) {
       fail_rest(list, rc);
       break;
     }
-    for (group_req *r = list; r != NULL && bad == NULL; r = r->next) {
-      if (r->failed)
-        continue;
-      if ((r->rc = r->fn(db, r->arg)) < 0)
-        bad = r;
+    bad = run_writes(db, list, &last, &total);
+    while (bad == NULL && join && total < VC__GROUP_MAX) {
+      group_req *before = last;
+      if (take_queued(store, &last, VC__GROUP_MAX - total) == 0)
+        break;
+      bad = run_writes(db, before->next, &last, &total);
     }
     if (bad != NULL) {
       /* Undo the group, drop the failed write, run the others again. */
@@ -85,7 +126,7 @@ static int write_alone(vc_store *store, vc__group_fn fn, void *arg)
   memset(&r, 0, sizeof(r));
   r.fn = fn;
   r.arg = arg;
-  run_group(store, &r);
+  run_group(store, &r, 0);
   if (r.rc < 0)
     vc_error_set_str(r.err.klass, r.err.code, r.message);
   return r.rc;
@@ -127,7 +168,7 @@ int vc__store_write_grouped(vc_store *store, vc__group_fn fn, void *arg)
       store->group_tail = NULL;
     last->next = NULL;
     pthread_mutex_unlock(&store->group_lock);
-    run_group(store, list);
+    run_group(store, list, 1);
     pthread_mutex_lock(&store->group_lock);
     for (group_req *g = list, *next; g != NULL; g = next) {
       next = g->next;
