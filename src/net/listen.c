@@ -20,6 +20,7 @@
 
 #define MQ_STOP 1
 #define MAX_HEADERS 100
+#define LISTEN_BACKLOG 1024
 
 struct vc__listener {
   vc_ctx *ctx;
@@ -119,6 +120,11 @@ static void *listener_main(void *arg)
     err = sa_decode(&laddr, l->addr, strlen(l->addr));
   if (err == 0)
     err = http_listen(&l->sock, &laddr, on_request, l);
+  /* http_listen() listens with a backlog of 5: a burst of providers'
+   * connections would lose SYNs and wait a second for the retransmission.
+   * Listening again only raises the backlog. */
+  if (err == 0)
+    err = tcp_sock_listen(http_sock_tcp(l->sock), LISTEN_BACKLOG);
   if (err == 0)
     err = tcp_local_get(http_sock_tcp(l->sock), &laddr);
   if (err == 0)
