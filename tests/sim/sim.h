@@ -12,7 +12,7 @@
  *
  * Errors are 0 or a negative errno value (-EINVAL, -ENOMEM, -ENOENT, ...).
  * Providers are named by string: "twilio", "sendgrid", "mailgun",
- * "telegram", "whatsapp", "twilio-voice" (Calls resource).
+ * "telegram", "whatsapp", "twilio-voice" (Calls resource), "exotel".
  */
 #ifndef VC_SIM_H
 #define VC_SIM_H
@@ -112,6 +112,10 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   twilio-voice.unverified_from  caller ids refused with 21210
  *   twilio-voice.blocked_prefixes destinations refused with 21215
  *                        (comma-separated prefixes)
+ *   exotel.account_sid, exotel.api_key, exotel.api_token  the only
+ *                        account and Basic credentials
+ *   exotel.caller_ids    the account's ExoPhones (comma-separated)
+ *   exotel.ring_ms, exotel.talk_ms  as for twilio-voice
  */
 int vc_sim_set(vc_sim *s, const char *key, const char *value);
 

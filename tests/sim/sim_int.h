@@ -22,7 +22,8 @@
   X(sns)                 \
   X(telegram)            \
   X(whatsapp)            \
-  X(twilio_voice)
+  X(twilio_voice)        \
+  X(exotel)
 
 /* ---- growable text buffer ------------------------------------------- */
 
@@ -293,6 +294,18 @@ void sim_voice_plan(sim_voice *v, const char *number, vc_sim_call_plan *out);
 sim_vcall *sim_voice_add(sim_voice *v);
 /* A call by id (caller holds mu), or NULL. */
 sim_vcall *sim_voice_find(sim_voice *v, const char *id);
+/*
+ * Steps of a call's life for Exotel and mCube. A tag is "id gen kind
+ * status" with kind "step", "answer" (marks the answer) or "final"; the
+ * status word ('_' for spaces) becomes the call's status when the step
+ * comes due. sim_voice_silent() makes an unposted step.
+ */
+int sim_voice_tag(sim_post *p, const sim_vcall *c, const char *kind,
+                  const char *status);
+int sim_voice_silent(sim_post *p, const sim_vcall *c, const char *kind,
+                     const char *status, unsigned wait_ms);
+/* The prepare hook of a provider whose state is a sim_voice. */
+int sim_voice_prepare(void *state, const sim_post *post);
 /* "YYYY-MM-DD HH:MM:SS" (UTC) as Exotel and mCube write times. */
 void sim_voice_datetime(char out[24], int64_t unix_ms);
 

@@ -561,6 +561,242 @@ static void test_twilio_voice__gather_and_update(void)
   vc_sim_stop(s);
 }
 
+/* ---- Exotel ---------------------------------------------------------- */
+
+#define EX_CONNECT "/v1/Accounts/" VC_SIM_EXOTEL_ACCOUNT_SID "/Calls/connect"
+#define EX_AUTH VC_SIM_EXOTEL_API_KEY ":" VC_SIM_EXOTEL_API_TOKEN
+
+static void ex_post(resp *r, vc_sim *s, const char *path, const char *form)
+{
+  req_opts o = { EX_AUTH, { NULL }, 0 };
+
+  http(r, "POST", url_of(s, path), FORM, form, strlen(form), &o);
+}
+
+static void ex_refused(vc_sim *s, const char *form, const char *msg)
+{
+  resp r;
+  cJSON *j, *e;
+
+  ex_post(&r, s, EX_CONNECT ".json", form);
+  if (r.status != 400)
+    fprintf(stderr, "  got %ld: %s\n", r.status, r.body ? r.body : "");
+  CHECK(r.status == 400);
+  CHECK((j = json(&r)) != NULL);
+  e = cJSON_GetObjectItemCaseSensitive(j, "RestException");
+  CHECK(jnum(e, "Status") == 400);
+  CHECK_STR(jstr(e, "Message"), msg);
+  cJSON_Delete(j);
+  resp_free(&r);
+}
+
+#define EX_OK "From=09876543210&To=%2B919812345678&CallerId=08047112345"
+
+static void test_exotel__refusals(void)
+{
+  vc_sim *s = start();
+  req_opts bad = { VC_SIM_EXOTEL_API_KEY ":nope", { NULL }, 0 };
+  resp r;
+  cJSON *j;
+
+  http(&r, "POST", url_of(s, EX_CONNECT ".json"), FORM, EX_OK,
+       strlen(EX_OK), &bad);
+  CHECK(r.status == 401);
+  CHECK((j = json(&r)) != NULL);
+  CHECK(jnum(cJSON_GetObjectItemCaseSensitive(j, "RestException"),
+             "Status") == 401);
+  cJSON_Delete(j);
+  resp_free(&r);
+  /* The XML answer without .json. */
+  http(&r, "POST", url_of(s, EX_CONNECT), FORM, EX_OK, strlen(EX_OK), NULL);
+  CHECK(r.status == 401);
+  CHECK(strstr(r.body, "<RestException><Status>401</Status>") != NULL);
+  resp_free(&r);
+  ex_post(&r, s, "/v1/Accounts/other/Calls/connect.json", EX_OK);
+  CHECK(r.status == 401);
+  resp_free(&r);
+
+  ex_refused(s, "To=%2B919812345678&CallerId=08047112345",
+             "Missing parameter From");
+  ex_refused(s, "From=09876543210&CallerId=08047112345",
+             "Missing parameter To");
+  ex_refused(s, "From=09876543210&To=%2B919812345678",
+             "Missing parameter CallerId");
+  ex_refused(s, "From=98765&To=%2B919812345678&CallerId=08047112345",
+             "Invalid phone number: 98765");
+  ex_refused(s, "From=09876543210&To=%2B919812345678&CallerId=0800",
+             "CallerId 0800 is not an ExoPhone of this account");
+  ex_refused(s, EX_OK "&TimeLimit=14401",
+             "TimeLimit must be between 1 and 14400");
+  ex_refused(s, EX_OK "&StatusCallbackEvents%5B%5D=ringing",
+             "Invalid StatusCallbackEvents");
+  ex_refused(s, EX_OK "&StatusCallbackContentType=text%2Fplain",
+             "Invalid StatusCallbackContentType");
+  ex_post(&r, s, EX_CONNECT, "From=%3Cx%3E&To=1&CallerId=1");
+  CHECK(r.status == 400);
+  CHECK(strstr(r.body, "<Message>Invalid phone number: &lt;x&gt;</Message>")
+        != NULL);
+  resp_free(&r);
+  CHECK(vc_sim_accepted_count(s, "exotel") == 0);
+  vc_sim_stop(s);
+}
+
+static void test_exotel__connect(void)
+{
+  vc_sim *s = start();
+  resp r;
+  cJSON *j, *c;
+  char sid[64], path[200], st[32];
+
+  ex_post(&r, s, EX_CONNECT ".json", EX_OK);
+  CHECK(r.status == 200);
+  CHECK(strncmp(rhdr(&r, "Content-Type"), "application/json", 16) == 0);
+  CHECK((j = json(&r)) != NULL);
+  c = cJSON_GetObjectItemCaseSensitive(j, "Call");
+  CHECK(jstr(c, "Sid") != NULL && strlen(jstr(c, "Sid")) == 32);
+  snprintf(sid, sizeof(sid), "%s", jstr(c, "Sid"));
+  CHECK_STR(jstr(c, "Status"), "queued");
+  CHECK_STR(jstr(c, "From"), "09876543210");
+  CHECK_STR(jstr(c, "To"), "+919812345678");
+  CHECK_STR(jstr(c, "PhoneNumberSid"), "08047112345");
+  CHECK_STR(jstr(c, "AccountSid"), VC_SIM_EXOTEL_ACCOUNT_SID);
+  CHECK_STR(jstr(c, "Direction"), "outbound-api");
+  CHECK(strlen(jstr(c, "DateCreated")) == 19);
+  cJSON_Delete(j);
+  resp_free(&r);
+  CHECK(vc_sim_sent_count(s, "+919812345678") == 1);
+  CHECK(vc_sim_sent_count(s, sid) == 1);
+
+  ex_post(&r, s, EX_CONNECT, EX_OK);
+  CHECK(r.status == 200);
+  CHECK(strncmp(rhdr(&r, "Content-Type"), "application/xml", 15) == 0);
+  CHECK(strstr(r.body, "<TwilioResponse>") != NULL &&
+        strstr(r.body, "<Status>queued</Status>") != NULL);
+  resp_free(&r);
+
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(vc_sim_call_status(s, "exotel", sid, st, sizeof(st)) > 0);
+  CHECK_STR(st, "completed");
+  snprintf(path, sizeof(path), "/v1/Accounts/" VC_SIM_EXOTEL_ACCOUNT_SID
+           "/Calls/%s.json", sid);
+  {
+    req_opts o = { EX_AUTH, { NULL }, 0 };
+    http(&r, "GET", url_of(s, path), NULL, NULL, 0, &o);
+  }
+  CHECK(r.status == 200);
+  CHECK((j = json(&r)) != NULL);
+  c = cJSON_GetObjectItemCaseSensitive(j, "Call");
+  CHECK_STR(jstr(c, "Status"), "completed");
+  CHECK_STR(jstr(c, "Duration"), "1");
+  cJSON_Delete(j);
+  resp_free(&r);
+  vc_sim_stop(s);
+}
+
+/* A multipart/form-data field's value (static storage). */
+static const char *mp_field(const rx_req *q, const char *name)
+{
+  static _Thread_local char out[4][256];
+  static _Thread_local int next;
+  char *o = out[next++ % 4], pat[128];
+  const char *p, *e;
+
+  snprintf(pat, sizeof(pat), "name=\"%s\"\r\n\r\n", name);
+  o[0] = '\0';
+  if ((p = strstr(q->body, pat)) == NULL)
+    return "(none)";
+  p += strlen(pat);
+  e = strstr(p, "\r\n");
+  snprintf(o, 256, "%.*s", (int)(e ? e - p : 0), p);
+  return o;
+}
+
+static void test_exotel__callbacks(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan busy = { VC_SIM_CALL_BUSY, 0, 0 };
+  vc_sim_call_plan none = { VC_SIM_CALL_NO_ANSWER, 0, 0 };
+  char form[1024];
+  const rx_req *q;
+  cJSON *j, *legs;
+
+  /* Answered, JSON, both events. */
+  snprintf(form, sizeof(form), "%s&StatusCallback=http%%3A%%2F%%2F"
+           "127.0.0.1%%3A%u%%2Fex%%3Fk%%3Dsecret&StatusCallbackEvents%%5B%%5D="
+           "terminal&StatusCallbackEvents%%5B%%5D=answered"
+           "&StatusCallbackContentType=application%%2Fjson&CustomField=ord-42"
+           "&Record=true", EX_OK,
+           rv->port);
+  resp r;
+  ex_post(&r, s, EX_CONNECT ".json", form);
+  CHECK(r.status == 200);
+  resp_free(&r);
+  CHECK(rx_wait(rv, 2, 5000) == 2);
+  q = rx_get(rv, 0);
+  CHECK_STR(q->path, "/ex?k=secret");
+  CHECK(strncmp(rx_hdr(q, "Content-Type"), "application/json", 16) == 0);
+  CHECK((j = cJSON_Parse(q->body)) != NULL);
+  CHECK_STR(jstr(j, "EventType"), "answered");
+  CHECK_STR(jstr(j, "Status"), "in-progress");
+  cJSON_Delete(j);
+  q = rx_get(rv, 1);
+  CHECK((j = cJSON_Parse(q->body)) != NULL);
+  CHECK_STR(jstr(j, "EventType"), "terminal");
+  CHECK_STR(jstr(j, "Status"), "completed");
+  CHECK(jstr(j, "CallSid") != NULL && strlen(jstr(j, "CallSid")) == 32);
+  CHECK_STR(jstr(j, "CustomField"), "ord-42");
+  CHECK_STR(jstr(j, "From"), "09876543210");
+  CHECK_STR(jstr(j, "To"), "+919812345678");
+  CHECK_STR(jstr(j, "ConversationDuration"), "1");
+  CHECK_STR(jstr(j, "Direction"), "outbound-api");
+  CHECK(jstr(j, "RecordingUrl") != NULL);
+  CHECK(jstr(j, "DateUpdated") != NULL && strlen(jstr(j, "DateUpdated")) ==
+        19);
+  legs = cJSON_GetObjectItemCaseSensitive(j, "Legs");
+  CHECK(cJSON_GetArraySize(legs) == 2);
+  CHECK_STR(jstr(cJSON_GetArrayItem(legs, 0), "Status"), "completed");
+  CHECK(jnum(cJSON_GetArrayItem(legs, 1), "OnCallDuration") == 1);
+  cJSON_Delete(j);
+
+  /* The agent is busy: one terminal post, multipart, the four fields. */
+  CHECK_OK(vc_sim_call_plan_set(s, "exotel", "09876543210", &busy));
+  snprintf(form, sizeof(form), "%s&StatusCallback=http%%3A%%2F%%2F"
+           "127.0.0.1%%3A%u%%2Fex2", EX_OK,
+           rv->port);
+  ex_post(&r, s, EX_CONNECT ".json", form);
+  resp_free(&r);
+  CHECK(rx_wait(rv, 3, 5000) == 3);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(rx_wait(rv, 4, 100) == 3);
+  q = rx_get(rv, 2);
+  CHECK(strncmp(rx_hdr(q, "Content-Type"), "multipart/form-data; boundary=",
+                30) == 0);
+  CHECK_STR(mp_field(q, "Status"), "busy");
+  CHECK(strlen(mp_field(q, "CallSid")) == 32);
+  CHECK(strlen(mp_field(q, "DateUpdated")) == 19);
+  CHECK_STR(mp_field(q, "RecordingUrl"), "");
+  CHECK_STR(mp_field(q, "EventType"), "(none)");
+
+  /* The agent answers, the customer does not: Legs tell which. */
+  CHECK_OK(vc_sim_call_plan_set(s, "exotel", "09876543210", NULL));
+  CHECK_OK(vc_sim_call_plan_set(s, "exotel", "+91 98123 45678", &none));
+  snprintf(form, sizeof(form), "%s&StatusCallback=http%%3A%%2F%%2F"
+           "127.0.0.1%%3A%u%%2Fex3&StatusCallbackEvents%%5B%%5D=terminal",
+           EX_OK, rv->port);
+  ex_post(&r, s, EX_CONNECT ".json", form);
+  resp_free(&r);
+  CHECK(rx_wait(rv, 4, 5000) == 4);
+  q = rx_get(rv, 3);
+  CHECK_STR(mp_field(q, "Status"), "no-answer");
+  CHECK_STR(mp_field(q, "EventType"), "terminal");
+  CHECK_STR(mp_field(q, "Legs[0][Status]"), "completed");
+  CHECK_STR(mp_field(q, "Legs[1][Status]"), "no-answer");
+  CHECK_STR(mp_field(q, "ConversationDuration"), "0");
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__refusals),
   VC_TEST(test_twilio_voice__created),
@@ -568,4 +804,7 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__outcomes),
   VC_TEST(test_twilio_voice__duplicates),
   VC_TEST(test_twilio_voice__gather_and_update),
+  VC_TEST(test_exotel__refusals),
+  VC_TEST(test_exotel__connect),
+  VC_TEST(test_exotel__callbacks),
 )

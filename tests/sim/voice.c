@@ -215,3 +215,61 @@ int vc_sim_call_status(vc_sim *s, const char *provider, const char *call_id,
   pthread_mutex_unlock(&v->mu);
   return rc;
 }
+
+/* ---- a generic call life (Exotel, mCube) ------------------------------ */
+
+int sim_voice_tag(sim_post *p, const sim_vcall *c, const char *kind,
+                  const char *status)
+{
+  if (asprintf(&p->tag, "%s %u %s %s", c->id, c->gen, kind, status) < 0) {
+    p->tag = NULL;
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+int sim_voice_silent(sim_post *p, const sim_vcall *c, const char *kind,
+                     const char *status, unsigned wait_ms)
+{
+  memset(p, 0, sizeof(*p));
+  p->url = strdup("");
+  p->no_dup = 1;
+  p->wait_ms = wait_ms;
+  if (p->url == NULL)
+    return -ENOMEM;
+  return sim_voice_tag(p, c, kind, status);
+}
+
+int sim_voice_prepare(void *state, const sim_post *post)
+{
+  sim_voice *v = state;
+  char id[48], kind[16], status[24];
+  unsigned gen;
+  sim_vcall *c;
+  int rc;
+
+  if (post->tag == NULL ||
+      sscanf(post->tag, "%47s %u %15s %23s", id, &gen, kind, status) != 4)
+    return 0;
+  pthread_mutex_lock(&v->mu);
+  c = sim_voice_find(v, id);
+  if (c == NULL || c->gen != gen) {
+    rc = 2;
+  } else {
+    int64_t now = sim_now_ms();
+    /* '_' stands for a space in a tag ("Executive_Busy"). */
+    for (char *p = status; *p; p++)
+      if (*p == '_')
+        *p = ' ';
+    snprintf(c->status, sizeof(c->status), "%s", status);
+    if (strcmp(kind, "answer") == 0)
+      c->answered_ms = now;
+    if (strcmp(kind, "final") == 0) {
+      c->ended = 1;
+      c->ended_ms = now;
+    }
+    rc = *post->url ? 0 : 1;
+  }
+  pthread_mutex_unlock(&v->mu);
+  return rc;
+}
