@@ -517,12 +517,13 @@ void sim_webhook_opts(vc_sim *sim, const char *provider, sim_wh_opts *out)
   pthread_mutex_unlock(&sim->mu);
 }
 
-static void post_free(sim_post *p)
+void sim_post_free(sim_post *p)
 {
   free(p->url);
   free(p->content_type);
   free(p->headers);
   free(p->body);
+  free(p->tag);
   memset(p, 0, sizeof(*p));
 }
 
@@ -535,19 +536,21 @@ void sim_webhook_schedule(vc_sim *sim, const char *provider,
                           sim_post *posts, size_t n, const sim_wh_opts *o)
 {
   sim_prov *p = prov_by_name(sim, provider);
-  size_t copies = 1 + (o ? o->duplicates : 0), total, i, k, j = 0;
+  size_t copies = 1 + (o ? o->duplicates : 0), total = 0, i, k, j = 0;
   sim_post *all = NULL;
 
   if (p == NULL || n == 0 || (o && o->off) || copies > 64)
     goto drop;
-  total = n * copies;
+  for (i = 0; i < n; i++)
+    total += posts[i].no_dup ? 1 : copies;
   all = calloc(total, sizeof(*all));
   if (all == NULL)
     goto drop;
   /* Each callback followed by its duplicates, as a retrying sender. */
   for (i = 0; i < n; i++) {
     all[j++] = posts[i];
-    for (k = 1; k < copies; k++, j++) {
+    for (k = 1; k < copies && !posts[i].no_dup; k++, j++) {
+      all[j].tag = dup_or_null(posts[i].tag);
       all[j].url = dup_or_null(posts[i].url);
       all[j].content_type = dup_or_null(posts[i].content_type);
       all[j].headers = dup_or_null(posts[i].headers);
@@ -565,7 +568,16 @@ void sim_webhook_schedule(vc_sim *sim, const char *provider,
   return;
 drop:
   for (i = 0; i < n; i++)
-    post_free(&posts[i]);
+    sim_post_free(&posts[i]);
+}
+
+void sim_webhook_cancel(vc_sim *sim, const char *provider,
+                        const char *tag_prefix)
+{
+  sim_prov *p = prov_by_name(sim, provider);
+
+  if (p != NULL && tag_prefix != NULL)
+    sim_wq_cancel(sim->wq, p->p, tag_prefix);
 }
 
 int vc_sim_webhooks_wait(vc_sim *s, int timeout_ms)

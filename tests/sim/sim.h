@@ -12,7 +12,7 @@
  *
  * Errors are 0 or a negative errno value (-EINVAL, -ENOMEM, -ENOENT, ...).
  * Providers are named by string: "twilio", "sendgrid", "mailgun",
- * "telegram", "whatsapp".
+ * "telegram", "whatsapp", "twilio-voice" (Calls resource), "exotel".
  */
 #ifndef VC_SIM_H
 #define VC_SIM_H
@@ -48,6 +48,16 @@ typedef struct vc_sim vc_sim;
   "EAAGsimulatorAccessTokenForTestsOnly0ZDZD"
 #define VC_SIM_WHATSAPP_APP_SECRET "5eb63bbbe01eeed093cb22bb8f5acdc3"
 #define VC_SIM_WHATSAPP_PHONE_NUMBER_ID "109876543210987"
+/* Voice: ring and talk time of a simulated call leg, in milliseconds. */
+#define VC_SIM_VOICE_RING_MS "50"
+#define VC_SIM_VOICE_TALK_MS "50"
+#define VC_SIM_EXOTEL_ACCOUNT_SID "vyomsim1"
+#define VC_SIM_EXOTEL_API_KEY "0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f50617"
+#define VC_SIM_EXOTEL_API_TOKEN "f1e2d3c4b5a697887766554433221100ffeeddccbbaa9988"
+#define VC_SIM_EXOTEL_CALLER_ID "08047112345"
+#define VC_SIM_MCUBE_API_KEY "mcubesimkey0123456789abcdef"
+#define VC_SIM_MCUBE_TOKEN \
+  "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2eW9tY29tbS1zaW0ifQ.c2ltdWxhdG9y"
 
 typedef struct vc_sim_options {
   const char *host;             /* listen address; NULL: "127.0.0.1" */
@@ -97,6 +107,15 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   whatsapp.phone_number_id  the only {phone_number_id} served
  *   whatsapp.templates   approved template names, comma-separated
  *   whatsapp.window      "enforce" the 24-hour window (131047) or "off"
+ *   twilio-voice.ring_ms, twilio-voice.talk_ms  a call's ring and talk
+ *                        time when its plan says 0 (default 50 ms)
+ *   twilio-voice.unverified_from  caller ids refused with 21210
+ *   twilio-voice.blocked_prefixes destinations refused with 21215
+ *                        (comma-separated prefixes)
+ *   exotel.account_sid, exotel.api_key, exotel.api_token  the only
+ *                        account and Basic credentials
+ *   exotel.caller_ids    the account's ExoPhones (comma-separated)
+ *   exotel.ring_ms, exotel.talk_ms  as for twilio-voice
  */
 int vc_sim_set(vc_sim *s, const char *key, const char *value);
 
@@ -352,6 +371,65 @@ int vc_sim_whatsapp_inbound(vc_sim *s, const char *from, const char *text);
  */
 int vc_sim_whatsapp_verify(vc_sim *s, const char *url,
                            const char *verify_token, int *echoed);
+
+/* ---- voice calls (twilio-voice, exotel, mcube) ------------------------ */
+
+/* How a called number behaves. */
+typedef enum vc_sim_call_outcome {
+  VC_SIM_CALL_ANSWER = 0,   /* rings ring_ms, answers, talks talk_ms */
+  VC_SIM_CALL_BUSY,         /* rings ring_ms, then busy */
+  VC_SIM_CALL_NO_ANSWER,    /* rings ring_ms, then no-answer */
+  VC_SIM_CALL_FAILED,       /* fails at once (unreachable), never rings */
+  VC_SIM_CALL_CANCELED      /* rings ring_ms, then the caller hangs up */
+} vc_sim_call_outcome;
+
+typedef struct vc_sim_call_plan {
+  vc_sim_call_outcome outcome;
+  unsigned ring_ms;   /* 0: setting "<provider>.ring_ms" (default 50) */
+  unsigned talk_ms;   /* 0: setting "<provider>.talk_ms" (default 50) */
+} vc_sim_call_plan;
+
+#define VC_SIM_CALL_PLAN_INIT { VC_SIM_CALL_ANSWER, 0, 0 }
+
+/*
+ * How calls to `number` go from now on, for one voice provider
+ * ("twilio-voice", "exotel", "mcube"). Numbers compare by their digits
+ * alone ("+91 98765-43210" is "919876543210"). `number` NULL sets the
+ * plan of every number without its own; `p` NULL removes a plan. A call
+ * that is already ringing keeps the plan it started with. 0, -EINVAL,
+ * -ENOENT (not a voice provider), -ENOMEM.
+ */
+int vc_sim_call_plan_set(vc_sim *s, const char *provider, const char *number,
+                         const vc_sim_call_plan *p);
+
+/*
+ * A call's status now, in the provider's words (Twilio "queued",
+ * "ringing", "in-progress", "completed", "busy", ...; Exotel the same
+ * words; mCube its dialstatus, "ANSWER", "Busy", ...). Returns the
+ * length, -ENOENT for an unknown call, -ENOSPC.
+ */
+int vc_sim_call_status(vc_sim *s, const char *provider, const char *call_id,
+                       char *buf, size_t size);
+
+/*
+ * Twilio: the i-th TwiML document the call received (oldest first): the
+ * answer of its Url when it was answered, of a redirect, of a <Gather>
+ * action, or its Twiml parameter. Returns the length (the copy is
+ * truncated to size - 1), -ENOENT past the end or for an unknown call.
+ */
+int vc_sim_twilio_voice_twiml(vc_sim *s, const char *call_sid, size_t i,
+                              char *buf, size_t size);
+
+/*
+ * Twilio: the callee presses `digits` (0-9 * #, at most 32) during the
+ * <Gather> of the call's latest TwiML: Digits and the call's parameters
+ * are posted, signed, to the Gather's action (default: the document's
+ * own URL), and the answer becomes the call's next TwiML document.
+ * 0, -ENOENT (unknown call), -EINVAL (bad digits), -EAGAIN (the call is
+ * not in progress or its latest TwiML has no <Gather>), -ENOMEM.
+ */
+int vc_sim_twilio_voice_press(vc_sim *s, const char *call_sid,
+                              const char *digits);
 
 #ifdef __cplusplus
 }

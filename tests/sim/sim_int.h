@@ -9,6 +9,7 @@
 
 #include "sim.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,9 @@
   X(mailgun)             \
   X(sns)                 \
   X(telegram)            \
-  X(whatsapp)
+  X(whatsapp)            \
+  X(twilio_voice)        \
+  X(exotel)
 
 /* ---- growable text buffer ------------------------------------------- */
 
@@ -137,6 +140,9 @@ typedef struct sim_post {
   char *headers;            /* "Name: value\n" lines; may be NULL */
   char *body;
   size_t body_len;
+  unsigned wait_ms;         /* extra wait before this post (a call's life) */
+  int no_dup;               /* never duplicated (a TwiML fetch) */
+  char *tag;                /* the provider's, for prepare/response; owned */
 } sim_post;
 
 /*
@@ -147,6 +153,11 @@ typedef struct sim_post {
 void sim_webhook_schedule(vc_sim *sim, const char *provider,
                           sim_post *posts, size_t n,
                           const sim_wh_opts *o);
+
+/* Drop a provider's queued jobs whose next post's tag starts with
+ * `tag_prefix` (a call that ended early). */
+void sim_webhook_cancel(vc_sim *sim, const char *provider,
+                        const char *tag_prefix);
 
 /* Copy a setting "provider.key" into buf ("" when unset). */
 void sim_setting(vc_sim *sim, const char *key, char *buf, size_t size);
@@ -182,11 +193,121 @@ typedef struct sim_provider {
    * a match function are tried before those without.
    */
   int (*match)(const char *path);
+  /*
+   * May be NULL. On a worker thread before each post (before sign): 0 to
+   * post it, 1 to drop it unposted and uncounted (a step of a call that
+   * ended meanwhile, a step nobody subscribed to). Moves the provider's
+   * own state, such as a call's status, when its step comes due.
+   */
+  int (*prepare)(void *state, const sim_post *post);
+  /*
+   * May be NULL. On a worker thread after each post: the answer's status
+   * (0: none) and body (at most 64 KB, NUL-terminated). A TwiML fetch.
+   */
+  void (*response)(void *state, const sim_post *post, long status,
+                   const char *body, size_t len);
 } sim_provider;
 
 #define SIM_DECLARE(name) extern const sim_provider sim_##name;
 SIM_PROVIDERS(SIM_DECLARE)
 #undef SIM_DECLARE
+
+/* ---- Twilio helpers shared by Messaging and Voice (util.c) ----------- */
+
+typedef struct sim_kvp {
+  const char *k, *v;
+} sim_kvp;
+
+/* Twilio's error JSON {code, message, more_info, status}. */
+void sim_tw_error(sim_resp *rs, int status, int code, const char *msg);
+/* The provider error hook: 413 (HTML), 429 (20429), 5xx (20500/20503). */
+void sim_tw_fault(vc_sim *sim, void *state, int status,
+                  unsigned retry_after_s, sim_resp *rs);
+/* Basic auth against twilio.account_sid/auth_token and the path's
+ * account; 0, or -1 with the 401 filled. */
+int sim_tw_auth(vc_sim *sim, const sim_req *rq, const char *path_sid,
+                sim_resp *rs);
+/* E.164, optionally behind a channel prefix such as "whatsapp:". */
+int sim_tw_e164(const char *s);
+/* X-Twilio-Signature over url + the pairs sorted by name (sorts p). */
+int sim_tw_sign(const char *token, const char *url, sim_kvp *p, size_t n,
+                char out[64]);
+/* A signed form post of the pairs to url (X-Twilio-Signature, User-Agent,
+ * I-Twilio-Idempotency-Token). Fills *out; 0, -EIO or -ENOMEM. */
+int sim_tw_form_post(sim_post *out, const char *token, const char *url,
+                     sim_kvp *p, size_t n);
+
+/* Free a post's strings. */
+void sim_post_free(sim_post *p);
+
+/* ---- voice calls shared by twilio_voice.c, exotel.c, mcube.c (voice.c) */
+
+enum { SIM_VOICE_DOCS = 16, SIM_VOICE_MAX_CALLS = 100000 };
+
+/* One simulated call; fields under sim_voice.mu. */
+typedef struct sim_vcall {
+  char id[48];
+  char to[64], from[64], caller_id[64];
+  char status[24];          /* the provider's word for it now */
+  unsigned gen;             /* bumped when the call is ended early */
+  int ended;                /* a final status was reached */
+  int64_t created_ms, answered_ms, ended_ms;   /* Unix ms; 0: not yet */
+  unsigned seq;             /* callbacks built so far (SequenceNumber) */
+  /* Twilio */
+  char account[64];
+  char *cb_url;             /* StatusCallback, or NULL */
+  unsigned events;          /* SIM_TWV_EV_* bits */
+  char *url;                /* where its TwiML comes from, or NULL */
+  int record, amd;
+  char *doc[SIM_VOICE_DOCS], *doc_url[SIM_VOICE_DOCS];
+  size_t ndocs;
+  /* Exotel / mCube: the second leg (the customer) */
+  char leg2_status[24];
+  char custom[160];
+} sim_vcall;
+
+typedef struct sim_voice_plan_entry {
+  char digits[40];
+  vc_sim_call_plan plan;
+} sim_voice_plan_entry;
+
+/* The first member of each voice provider's state. */
+typedef struct sim_voice {
+  pthread_mutex_t mu;
+  vc_sim *sim;
+  const char *provider;
+  sim_voice_plan_entry *plans;
+  size_t nplans;
+  int has_default;
+  vc_sim_call_plan dflt;
+  sim_vcall **calls;
+  size_t ncalls, capcalls;
+} sim_voice;
+
+int sim_voice_init(sim_voice *v, vc_sim *sim, const char *provider);
+void sim_voice_fini(sim_voice *v);
+/* The plan for a number, with the provider's ring/talk settings filled
+ * in. Takes mu itself. */
+void sim_voice_plan(sim_voice *v, const char *number, vc_sim_call_plan *out);
+/* A new call appended to the table (caller holds mu); NULL when full or
+ * out of memory. */
+sim_vcall *sim_voice_add(sim_voice *v);
+/* A call by id (caller holds mu), or NULL. */
+sim_vcall *sim_voice_find(sim_voice *v, const char *id);
+/*
+ * Steps of a call's life for Exotel and mCube. A tag is "id gen kind
+ * status" with kind "step", "answer" (marks the answer) or "final"; the
+ * status word ('_' for spaces) becomes the call's status when the step
+ * comes due. sim_voice_silent() makes an unposted step.
+ */
+int sim_voice_tag(sim_post *p, const sim_vcall *c, const char *kind,
+                  const char *status);
+int sim_voice_silent(sim_post *p, const sim_vcall *c, const char *kind,
+                     const char *status, unsigned wait_ms);
+/* The prepare hook of a provider whose state is a sim_voice. */
+int sim_voice_prepare(void *state, const sim_post *post);
+/* "YYYY-MM-DD HH:MM:SS" (UTC) as Exotel and mCube write times. */
+void sim_voice_datetime(char out[24], int64_t unix_ms);
 
 /* ---- webhook worker (webhook.c) -------------------------------------- */
 
@@ -198,6 +319,7 @@ void sim_wq_push(sim_wq *q, const sim_provider *prov, void *state,
                  sim_post *posts, size_t n, unsigned delay_ms,
                  unsigned gap_ms);
 int  sim_wq_wait(sim_wq *q, int timeout_ms);
+void sim_wq_cancel(sim_wq *q, const sim_provider *prov, const char *prefix);
 void sim_wq_stats(sim_wq *q, vc_sim_webhook_stats *out);
 
 #endif

@@ -184,10 +184,11 @@ static void test_twilio__not_found(void)
   req_opts o = { SID ":" TOKEN, { NULL }, 0 };
   resp r;
 
-  http(&r, "POST", url_of(s, "/2010-04-01/Accounts/" SID "/Calls.json"),
+  /* Calls.json is the voice simulator's; Queues are nobody's. */
+  http(&r, "POST", url_of(s, "/2010-04-01/Accounts/" SID "/Queues.json"),
        "application/x-www-form-urlencoded", "To=1", 4, &o);
   check_twilio_error(&r, 404, 20404, "The requested resource /2010-04-01/"
-                     "Accounts/" SID "/Calls.json was not found");
+                     "Accounts/" SID "/Queues.json was not found");
   resp_free(&r);
   http(&r, "GET", url_of(s, "/nowhere"), NULL, NULL, 0, NULL);
   CHECK(r.status == 404);

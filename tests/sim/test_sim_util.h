@@ -323,7 +323,24 @@ typedef struct receiver {
   pthread_cond_t cond;
   rx_req req[RX_MAX];
   size_t n;
+  /* Answers with a body for some paths (rx_route), under mu. */
+  struct { char path[256], ctype[64], body[4096]; } route[8];
+  size_t nroute;
 } receiver;
+
+/* Answer requests for `path` (query ignored) with this body. */
+static inline void rx_route(receiver *rv, const char *path, const char *ctype,
+                            const char *body)
+{
+  pthread_mutex_lock(&rv->mu);
+  if (rv->nroute < 8) {
+    snprintf(rv->route[rv->nroute].path, 256, "%s", path);
+    snprintf(rv->route[rv->nroute].ctype, 64, "%s", ctype);
+    snprintf(rv->route[rv->nroute].body, 4096, "%s", body);
+    rv->nroute++;
+  }
+  pthread_mutex_unlock(&rv->mu);
+}
 
 typedef struct rx_conn {
   int fd;
@@ -336,8 +353,9 @@ static inline int rx_take(receiver *rv, rx_conn *c)
 {
   char *end, *cl, *sp;
   size_t hl, bl = 0, total;
-  char ans[128];
+  char ans[4400];
   rx_req q;
+  size_t i;
   int n;
 
   if (c->buf == NULL)
@@ -360,14 +378,20 @@ static inline int rx_take(receiver *rv, rx_conn *c)
   q.len = bl;
   q.at = now_s();
   pthread_mutex_lock(&rv->mu);
+  n = snprintf(ans, sizeof(ans), "HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n",
+               atomic_load(&rv->answer));
+  for (i = 0; i < rv->nroute; i++)
+    if (strncmp(q.path, rv->route[i].path, strcspn(q.path, "?")) == 0 &&
+        rv->route[i].path[strcspn(q.path, "?")] == '\0')
+      n = snprintf(ans, sizeof(ans), "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+                   "Content-Length: %zu\r\n\r\n%s", rv->route[i].ctype,
+                   strlen(rv->route[i].body), rv->route[i].body);
   if (rv->n < RX_MAX)
     rv->req[rv->n++] = q;
   else
     free(q.path), free(q.headers), free(q.body);
   pthread_cond_broadcast(&rv->cond);
   pthread_mutex_unlock(&rv->mu);
-  n = snprintf(ans, sizeof(ans), "HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n",
-               atomic_load(&rv->answer));
   if (write(c->fd, ans, (size_t)n) != n)
     return -1;
   memmove(c->buf, c->buf + total, c->len - total + 1);

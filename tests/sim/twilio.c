@@ -38,88 +38,7 @@ static const char *const tw_defaults[] = {
 
 /* ---- answers ---------------------------------------------------------- */
 
-static void tw_error(sim_resp *rs, int status, int code, const char *msg)
-{
-  sim_resp_reset(rs);
-  rs->status = status;
-  rs->content_type = "application/json";
-  sim_buf_printf(&rs->body, "{\"code\": %d, \"message\": ", code);
-  sim_buf_json_str(&rs->body, msg);
-  sim_buf_printf(&rs->body,
-                 ", \"more_info\": \"https://www.twilio.com/docs/errors/%d\", "
-                 "\"status\": %d}", code, status);
-}
-
-static void tw_fault(vc_sim *sim, void *state, int status,
-                     unsigned retry_after_s, sim_resp *rs)
-{
-  (void)sim;
-  (void)state;
-  if (status == 413) {
-    /* The front end refuses it before the API sees it. */
-    sim_resp_reset(rs);
-    rs->status = 413;
-    rs->content_type = "text/html";
-    sim_buf_str(&rs->body, "<html><head><title>413 Request Entity Too "
-                "Large</title></head><body>413 Request Entity Too Large"
-                "</body></html>\n");
-  } else if (status == 429) {
-    tw_error(rs, 429, 20429, "Too Many Requests");
-    sim_buf_printf(&rs->headers, "Retry-After: %u\r\n", retry_after_s);
-  } else if (status == 503) {
-    tw_error(rs, 503, 20503, "Service Unavailable");
-  } else {
-    tw_error(rs, status, 20500, "Internal Server Error");
-  }
-}
-
 /* ---- checks ----------------------------------------------------------- */
-
-/* Basic credentials; 0 when they match, else the 401 already filled. */
-static int tw_auth(vc_sim *sim, const sim_req *rq, const char *path_sid,
-                   sim_resp *rs)
-{
-  char sid[128], token[128], pair[260], want[360];
-  size_t len = 0, wl;
-  const char *h = sim_req_header(rq, "Authorization", &len);
-
-  if (h == NULL || len == 0) {
-    tw_error(rs, 401, 20003,
-             "Authentication Error - No credentials provided");
-    goto challenge;
-  }
-  sim_setting(sim, "twilio.account_sid", sid, sizeof(sid));
-  sim_setting(sim, "twilio.auth_token", token, sizeof(token));
-  /* Compare encoded: the canonical base64 of "sid:token". */
-  snprintf(pair, sizeof(pair), "%s:%s", sid, token);
-  if (sim_base64(want, sizeof(want), pair, strlen(pair)) != 0)
-    goto denied;
-  wl = strlen(want);
-  if (!sim_prefix_ci(h, len, "Basic ") || len - 6 != wl ||
-      memcmp(h + 6, want, wl) != 0 || strcmp(path_sid, sid) != 0)
-    goto denied;
-  return 0;
-denied:
-  tw_error(rs, 401, 20003, "Authenticate");
-challenge:
-  sim_buf_str(&rs->headers, "WWW-Authenticate: Basic realm=\"Twilio API\"\r\n");
-  return -1;
-}
-
-/* E.164, optionally behind a channel prefix such as "whatsapp:". */
-static int tw_e164(const char *s)
-{
-  size_t n = 0;
-
-  if (strncmp(s, "whatsapp:", 9) == 0)
-    s += 9;
-  if (s[0] != '+' || s[1] < '1' || s[1] > '9')
-    return 0;
-  for (s++; *s; s++, n++)
-    if (*s < '0' || *s > '9')
-      return 0;
-  return n >= 2 && n <= 15;
-}
 
 /* A sender: E.164 (maybe behind a channel prefix), a short code of 3-8
  * digits, or an alphanumeric sender id of up to 11 characters. */
@@ -127,7 +46,7 @@ static int tw_sender_ok(const char *s)
 {
   size_t n = strlen(s), i, letters = 0;
 
-  if (tw_e164(s))
+  if (sim_tw_e164(s))
     return 1;
   if (n >= 3 && n <= 8 && strspn(s, "0123456789") == n)
     return 1;
@@ -229,46 +148,6 @@ static void tw_measure(const char *body, size_t *chars, unsigned *segments)
 
 /* ---- status callbacks ------------------------------------------------- */
 
-typedef struct tw_param {
-  const char *k, *v;
-} tw_param;
-
-static int param_cmp(const void *a, const void *b)
-{
-  const tw_param *x = a, *y = b;
-  int c = strcmp(x->k, y->k);
-
-  return c ? c : strcmp(x->v, y->v);
-}
-
-/* X-Twilio-Signature of a form POST to url. */
-static int tw_sign(const char *token, const char *url, tw_param *p,
-                   size_t n, char out[64])
-{
-  unsigned char mac[20];
-  sim_buf s = { 0 };
-  size_t i;
-  int rc;
-
-  qsort(p, n, sizeof(*p), param_cmp);
-  sim_buf_str(&s, url);
-  for (i = 0; i < n; i++) {
-    sim_buf_str(&s, p[i].k);
-    sim_buf_str(&s, p[i].v);
-  }
-  if (s.oom) {
-    sim_buf_free(&s);
-    return -ENOMEM;
-  }
-  rc = mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA1),
-                       (const unsigned char *)token, strlen(token),
-                       (const unsigned char *)s.ptr, s.len, mac);
-  sim_buf_free(&s);
-  if (rc != 0)
-    return -EIO;
-  return sim_base64(out, 64, mac, sizeof(mac));
-}
-
 typedef struct tw_msg {
   const char *sid, *account, *from, *to, *service;
 } tw_msg;
@@ -276,50 +155,27 @@ typedef struct tw_msg {
 static int tw_callback(sim_post *out, const char *token, const char *url,
                        const tw_msg *m, const char *status)
 {
-  tw_param p[12];
-  size_t n = 0, i;
+  sim_kvp p[12];
+  size_t n = 0;
   const char *err = NULL;
-  char sig[64], idem[40];
-  sim_buf body = { 0 }, hdr = { 0 };
 
   if (strcmp(status, "undelivered") == 0)
     err = "30003";            /* unreachable destination handset */
   else if (strcmp(status, "failed") == 0)
     err = "30008";            /* unknown error */
-  p[n++] = (tw_param){ "AccountSid", m->account };
-  p[n++] = (tw_param){ "ApiVersion", TW_API_VERSION };
+  p[n++] = (sim_kvp){ "AccountSid", m->account };
+  p[n++] = (sim_kvp){ "ApiVersion", TW_API_VERSION };
   if (err)
-    p[n++] = (tw_param){ "ErrorCode", err };
-  p[n++] = (tw_param){ "From", m->from };
-  p[n++] = (tw_param){ "MessageSid", m->sid };
-  p[n++] = (tw_param){ "MessageStatus", status };
+    p[n++] = (sim_kvp){ "ErrorCode", err };
+  p[n++] = (sim_kvp){ "From", m->from };
+  p[n++] = (sim_kvp){ "MessageSid", m->sid };
+  p[n++] = (sim_kvp){ "MessageStatus", status };
   if (m->service && *m->service)
-    p[n++] = (tw_param){ "MessagingServiceSid", m->service };
-  p[n++] = (tw_param){ "SmsSid", m->sid };
-  p[n++] = (tw_param){ "SmsStatus", status };
-  p[n++] = (tw_param){ "To", m->to };
-  if (tw_sign(token, url, p, n, sig) != 0)
-    return -EIO;
-  for (i = 0; i < n; i++) {
-    if (i)
-      sim_buf_str(&body, "&");
-    sim_buf_form_enc(&body, p[i].k);
-    sim_buf_str(&body, "=");
-    sim_buf_form_enc(&body, p[i].v);
-  }
-  sim_random_hex(idem, 32);
-  sim_buf_printf(&hdr, "X-Twilio-Signature: %s\nUser-Agent: TwilioProxy/1.1\n"
-                 "I-Twilio-Idempotency-Token: %.8s-%.4s-%.4s-%.4s-%.12s\n",
-                 sig, idem, idem + 8, idem + 12, idem + 16, idem + 20);
-  out->url = strdup(url);
-  out->content_type = strdup("application/x-www-form-urlencoded");
-  out->headers = hdr.ptr;
-  out->body = body.ptr;
-  out->body_len = body.len;
-  if (body.oom || hdr.oom || !out->url || !out->content_type ||
-      !out->body || !out->headers)
-    return -ENOMEM;
-  return 0;
+    p[n++] = (sim_kvp){ "MessagingServiceSid", m->service };
+  p[n++] = (sim_kvp){ "SmsSid", m->sid };
+  p[n++] = (sim_kvp){ "SmsStatus", status };
+  p[n++] = (sim_kvp){ "To", m->to };
+  return sim_tw_form_post(out, token, url, p, n);
 }
 
 static void tw_schedule(vc_sim *sim, const tw_msg *m, const char *cb_url)
@@ -470,16 +326,16 @@ static void tw_handle(vc_sim *sim, void *state, const sim_req *rq,
     memcpy(account, p, (size_t)(slash - p));
     account[slash - p] = '\0';
   }
-  if (tw_auth(sim, rq, account, rs) != 0)
+  if (sim_tw_auth(sim, rq, account, rs) != 0)
     return;
   if (slash == NULL || strcmp(slash, "/Messages.json") != 0) {
     snprintf(msg, sizeof(msg), "The requested resource %.200s was not found",
              rq->path);
-    tw_error(rs, 404, 20404, msg);
+    sim_tw_error(rs, 404, 20404, msg);
     return;
   }
   if (strcmp(rq->method, "POST") != 0) {
-    tw_error(rs, 405, 20004, "Method not allowed");
+    sim_tw_error(rs, 405, 20004, "Method not allowed");
     return;
   }
   /* Twilio reads parameters from form bodies only. */
@@ -487,7 +343,7 @@ static void tw_handle(vc_sim *sim, void *state, const sim_req *rq,
   if (ct != NULL &&
       sim_prefix_ci(ct, ctlen, "application/x-www-form-urlencoded")) {
     if (sim_form_parse(&f, rq->body ? rq->body : "", rq->body_len) != 0) {
-      tw_fault(sim, state, 500, 0, rs);
+      sim_tw_fault(sim, state, 500, 0, rs);
       return;
     }
   }
@@ -496,28 +352,28 @@ static void tw_handle(vc_sim *sim, void *state, const sim_req *rq,
   have_media = sim_form_count(&f, "MediaUrl") > 0 ||
     (sim_form_get(&f, "ContentSid") && *sim_form_get(&f, "ContentSid"));
   if (to == NULL || *to == '\0') {
-    tw_error(rs, 400, 21604, "A 'To' phone number is required.");
+    sim_tw_error(rs, 400, 21604, "A 'To' phone number is required.");
   } else if ((sim_form_get(&f, "From") == NULL ||
               *sim_form_get(&f, "From") == '\0') &&
              (sim_form_get(&f, "MessagingServiceSid") == NULL ||
               *sim_form_get(&f, "MessagingServiceSid") == '\0')) {
-    tw_error(rs, 400, 21603, "A 'From' phone number is required.");
+    sim_tw_error(rs, 400, 21603, "A 'From' phone number is required.");
   } else if ((body == NULL || *body == '\0') && !have_media) {
-    tw_error(rs, 400, 21619, "A text message body or media URL must be "
+    sim_tw_error(rs, 400, 21619, "A text message body or media URL must be "
                              "specified.");
-  } else if (!tw_e164(to)) {
+  } else if (!sim_tw_e164(to)) {
     snprintf(msg, sizeof(msg),
              "The 'To' number %.64s is not a valid phone number.", to);
-    tw_error(rs, 400, 21211, msg);
+    sim_tw_error(rs, 400, 21211, msg);
   } else if (sim_form_get(&f, "From") && *sim_form_get(&f, "From") &&
              !tw_sender_ok(sim_form_get(&f, "From"))) {
     snprintf(msg, sizeof(msg), "The 'From' number %.64s is not a valid "
              "phone number, shortcode, or alphanumeric sender ID.",
              sim_form_get(&f, "From"));
-    tw_error(rs, 400, 21212, msg);
+    sim_tw_error(rs, 400, 21212, msg);
   } else if (body != NULL &&
              (tw_measure(body, &chars, &segments), chars > TW_MAX_BODY_CHARS)) {
-    tw_error(rs, 400, 21617, "The concatenated message body exceeds the "
+    sim_tw_error(rs, 400, 21617, "The concatenated message body exceeds the "
              "1600 character limit.");
   } else {
     tw_created(sim, &f, account, rs);
@@ -533,6 +389,6 @@ const sim_provider sim_twilio = {
   .init = NULL,
   .fini = NULL,
   .handle = tw_handle,
-  .error = tw_fault,
+  .error = sim_tw_fault,
   .sign = NULL,
 };

@@ -11,6 +11,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <mbedtls/md.h>
+
 /* ---- sim_buf --------------------------------------------------------- */
 
 void sim_buf_free(sim_buf *b)
@@ -453,4 +455,156 @@ const char *sim_reason(int status)
   case 504: return "Gateway Timeout";
   default: return status >= 500 ? "Server Error" : "Unknown";
   }
+}
+
+/* ---- Twilio: shared by Messaging and Voice --------------------------- */
+
+void sim_tw_error(sim_resp *rs, int status, int code, const char *msg)
+{
+  sim_resp_reset(rs);
+  rs->status = status;
+  rs->content_type = "application/json";
+  sim_buf_printf(&rs->body, "{\"code\": %d, \"message\": ", code);
+  sim_buf_json_str(&rs->body, msg);
+  sim_buf_printf(&rs->body,
+                 ", \"more_info\": \"https://www.twilio.com/docs/errors/%d\", "
+                 "\"status\": %d}", code, status);
+}
+
+void sim_tw_fault(vc_sim *sim, void *state, int status,
+                  unsigned retry_after_s, sim_resp *rs)
+{
+  (void)sim;
+  (void)state;
+  if (status == 413) {
+    /* The front end refuses it before the API sees it. */
+    sim_resp_reset(rs);
+    rs->status = 413;
+    rs->content_type = "text/html";
+    sim_buf_str(&rs->body, "<html><head><title>413 Request Entity Too "
+                "Large</title></head><body>413 Request Entity Too Large"
+                "</body></html>\n");
+  } else if (status == 429) {
+    sim_tw_error(rs, 429, 20429, "Too Many Requests");
+    sim_buf_printf(&rs->headers, "Retry-After: %u\r\n", retry_after_s);
+  } else if (status == 503) {
+    sim_tw_error(rs, 503, 20503, "Service Unavailable");
+  } else {
+    sim_tw_error(rs, status, 20500, "Internal Server Error");
+  }
+}
+
+/* Basic credentials; 0 when they match, else the 401 already filled. */
+int sim_tw_auth(vc_sim *sim, const sim_req *rq, const char *path_sid,
+                sim_resp *rs)
+{
+  char sid[128], token[128], pair[260], want[360];
+  size_t len = 0, wl;
+  const char *h = sim_req_header(rq, "Authorization", &len);
+
+  if (h == NULL || len == 0) {
+    sim_tw_error(rs, 401, 20003,
+                 "Authentication Error - No credentials provided");
+    goto challenge;
+  }
+  sim_setting(sim, "twilio.account_sid", sid, sizeof(sid));
+  sim_setting(sim, "twilio.auth_token", token, sizeof(token));
+  /* Compare encoded: the canonical base64 of "sid:token". */
+  snprintf(pair, sizeof(pair), "%s:%s", sid, token);
+  if (sim_base64(want, sizeof(want), pair, strlen(pair)) != 0)
+    goto denied;
+  wl = strlen(want);
+  if (!sim_prefix_ci(h, len, "Basic ") || len - 6 != wl ||
+      memcmp(h + 6, want, wl) != 0 || strcmp(path_sid, sid) != 0)
+    goto denied;
+  return 0;
+denied:
+  sim_tw_error(rs, 401, 20003, "Authenticate");
+challenge:
+  sim_buf_str(&rs->headers, "WWW-Authenticate: Basic realm=\"Twilio API\"\r\n");
+  return -1;
+}
+
+/* E.164, optionally behind a channel prefix such as "whatsapp:". */
+int sim_tw_e164(const char *s)
+{
+  size_t n = 0;
+
+  if (strncmp(s, "whatsapp:", 9) == 0)
+    s += 9;
+  if (s[0] != '+' || s[1] < '1' || s[1] > '9')
+    return 0;
+  for (s++; *s; s++, n++)
+    if (*s < '0' || *s > '9')
+      return 0;
+  return n >= 2 && n <= 15;
+}
+
+static int kvp_cmp(const void *a, const void *b)
+{
+  const sim_kvp *x = a, *y = b;
+  int c = strcmp(x->k, y->k);
+
+  return c ? c : strcmp(x->v, y->v);
+}
+
+/* X-Twilio-Signature of a form POST to url. */
+int sim_tw_sign(const char *token, const char *url, sim_kvp *p,
+                size_t n, char out[64])
+{
+  unsigned char mac[20];
+  sim_buf s = { 0 };
+  size_t i;
+  int rc;
+
+  qsort(p, n, sizeof(*p), kvp_cmp);
+  sim_buf_str(&s, url);
+  for (i = 0; i < n; i++) {
+    sim_buf_str(&s, p[i].k);
+    sim_buf_str(&s, p[i].v);
+  }
+  if (s.oom) {
+    sim_buf_free(&s);
+    return -ENOMEM;
+  }
+  rc = mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA1),
+                       (const unsigned char *)token, strlen(token),
+                       (const unsigned char *)s.ptr, s.len, mac);
+  sim_buf_free(&s);
+  if (rc != 0)
+    return -EIO;
+  return sim_base64(out, 64, mac, sizeof(mac));
+}
+
+/* A signed Twilio form post of the pairs (sorted in place) to url. */
+int sim_tw_form_post(sim_post *out, const char *token, const char *url,
+                     sim_kvp *p, size_t n)
+{
+  char sig[64], idem[40];
+  sim_buf body = { 0 }, hdr = { 0 };
+  size_t i;
+
+  memset(out, 0, sizeof(*out));
+  if (sim_tw_sign(token, url, p, n, sig) != 0)
+    return -EIO;
+  for (i = 0; i < n; i++) {
+    if (i)
+      sim_buf_str(&body, "&");
+    sim_buf_form_enc(&body, p[i].k);
+    sim_buf_str(&body, "=");
+    sim_buf_form_enc(&body, p[i].v);
+  }
+  sim_random_hex(idem, 32);
+  sim_buf_printf(&hdr, "X-Twilio-Signature: %s\nUser-Agent: TwilioProxy/1.1\n"
+                 "I-Twilio-Idempotency-Token: %.8s-%.4s-%.4s-%.4s-%.12s\n",
+                 sig, idem, idem + 8, idem + 12, idem + 16, idem + 20);
+  out->url = strdup(url);
+  out->content_type = strdup("application/x-www-form-urlencoded");
+  out->headers = hdr.ptr;
+  out->body = body.ptr ? body.ptr : strdup("");
+  out->body_len = body.len;
+  if (body.oom || hdr.oom || !out->url || !out->content_type ||
+      !out->body || !out->headers)
+    return -ENOMEM;
+  return 0;
 }

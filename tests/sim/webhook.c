@@ -20,7 +20,7 @@
 
 #include "sim_int.h"
 
-enum { WQ_POST_TIMEOUT_MS = 10000 };
+enum { WQ_POST_TIMEOUT_MS = 10000, WQ_MAX_ANSWER = 64 * 1024 };
 
 typedef struct wq_job {
   uint64_t due;              /* monotonic ms */
@@ -105,12 +105,8 @@ static void job_free(wq_job *j)
 {
   size_t i;
 
-  for (i = 0; i < j->n; i++) {
-    free(j->posts[i].url);
-    free(j->posts[i].content_type);
-    free(j->posts[i].headers);
-    free(j->posts[i].body);
-  }
+  for (i = 0; i < j->n; i++)
+    sim_post_free(&j->posts[i]);
   free(j->posts);
   free(j);
 }
@@ -122,6 +118,18 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
   (void)p;
   (void)arg;
   return size * n;
+}
+
+/* Keep up to WQ_MAX_ANSWER bytes of an answer for the response hook. */
+static size_t keep(char *p, size_t size, size_t n, void *arg)
+{
+  sim_buf *b = arg;
+  size_t len = size * n;
+
+  if (b->len < WQ_MAX_ANSWER)
+    sim_buf_add(b, p, len < WQ_MAX_ANSWER - b->len ? len
+                                                  : WQ_MAX_ANSWER - b->len);
+  return len;
 }
 
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn,
@@ -163,6 +171,7 @@ static int post_one(sim_wq *q, CURL *curl, const wq_job *j,
   struct curl_slist *h = NULL;
   char ctype[256], *extra = NULL;
   long code = 0;
+  sim_buf answer = { 0 };
   CURLcode rc;
 
   snprintf(ctype, sizeof(ctype), "Content-Type: %s",
@@ -183,7 +192,12 @@ static int post_one(sim_wq *q, CURL *curl, const wq_job *j,
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)WQ_POST_TIMEOUT_MS);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  if (j->prov->response != NULL) {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  }
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, q);
@@ -191,6 +205,10 @@ static int post_one(sim_wq *q, CURL *curl, const wq_job *j,
   if (rc == CURLE_OK)
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   curl_slist_free_all(h);
+  if (j->prov->response != NULL)
+    j->prov->response(j->state, p, code, answer.ptr ? answer.ptr : "",
+                      answer.len);
+  sim_buf_free(&answer);
   if (q->verbose)
     fprintf(stderr, "vyomcomm-sim: webhook %s -> %ld%s%s\n", p->url, code,
             rc != CURLE_OK ? " " : "",
@@ -214,7 +232,7 @@ static void *worker(void *arg)
     wq_job *j;
     uint64_t now;
     struct timespec ts;
-    int ok;
+    int ok, skip;
 
     if (q->n == 0) {
       pthread_cond_wait(&q->work, &q->mu);
@@ -230,17 +248,25 @@ static void *worker(void *arg)
     q->inflight++;
     pthread_mutex_unlock(&q->mu);
 
-    ok = curl != NULL && post_one(q, curl, j, &j->posts[j->idx]);
+    /* 0: post, 1: skip this one, 2: skip the rest of the job. */
+    skip = j->prov->prepare ? j->prov->prepare(j->state, &j->posts[j->idx])
+                            : 0;
+    ok = skip == 0 && curl != NULL &&
+      post_one(q, curl, j, &j->posts[j->idx]);
 
     pthread_mutex_lock(&q->mu);
     q->inflight--;
     q->pending--;
-    if (ok)
+    if (skip == 2) {
+      q->pending -= j->n - j->idx - 1;
+      j->idx = j->n - 1;
+    } else if (skip == 0 && ok) {
       q->posted++;
-    else
+    } else if (skip == 0) {
       q->failed++;
+    }
     if (++j->idx < j->n) {
-      j->due = sim_mono_ms() + j->gap_ms;
+      j->due = sim_mono_ms() + j->gap_ms + j->posts[j->idx].wait_ms;
       if (heap_push(q, j) != 0) {
         q->failed += j->n - j->idx;
         q->pending -= j->n - j->idx;
@@ -332,7 +358,7 @@ void sim_wq_push(sim_wq *q, const sim_provider *prov, void *state,
     free(j);
     goto drop;
   }
-  j->due = sim_mono_ms() + delay_ms;
+  j->due = sim_mono_ms() + delay_ms + (n > 0 ? posts[0].wait_ms : 0);
   j->prov = prov;
   j->state = state;
   j->posts = posts;
@@ -349,13 +375,41 @@ void sim_wq_push(sim_wq *q, const sim_provider *prov, void *state,
   pthread_mutex_unlock(&q->mu);
   return;
 drop:
-  for (i = 0; i < n; i++) {
-    free(posts[i].url);
-    free(posts[i].content_type);
-    free(posts[i].headers);
-    free(posts[i].body);
-  }
+  for (i = 0; i < n; i++)
+    sim_post_free(&posts[i]);
   free(posts);
+}
+
+void sim_wq_cancel(sim_wq *q, const sim_provider *prov, const char *prefix)
+{
+  size_t i, n, pl = strlen(prefix);
+  wq_job **keep;
+
+  if (q == NULL)
+    return;
+  pthread_mutex_lock(&q->mu);
+  keep = malloc((q->n ? q->n : 1) * sizeof(*keep));
+  if (keep == NULL) {
+    pthread_mutex_unlock(&q->mu);
+    return;
+  }
+  n = q->n;
+  memcpy(keep, q->heap, n * sizeof(*keep));
+  q->n = 0;
+  /* Rebuild the heap from the jobs that stay. */
+  for (i = 0; i < n; i++) {
+    wq_job *j = keep[i];
+    const char *tag = j->posts[j->idx].tag;
+    if (j->prov == prov && tag != NULL && strncmp(tag, prefix, pl) == 0) {
+      q->pending -= j->n - j->idx;
+      job_free(j);
+    } else {
+      (void)heap_push(q, j);   /* cannot fail: capacity is unchanged */
+    }
+  }
+  free(keep);
+  pthread_cond_broadcast(&q->idle);
+  pthread_mutex_unlock(&q->mu);
 }
 
 int sim_wq_wait(sim_wq *q, int timeout_ms)

@@ -1,0 +1,810 @@
+/*
+ * The simulator's voice providers: every refusal with the provider's
+ * body, the created call, each call's callbacks per outcome, Twilio's
+ * signatures recomputed here with mbedTLS, the TwiML fetch, a <Gather>
+ * keypress and the live-call update.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+#include "sim.h"
+#include "test_sim_util.h"
+
+#define CALLS "/2010-04-01/Accounts/" SID "/Calls"
+#define FORM "application/x-www-form-urlencoded"
+
+static void tv_post(resp *r, vc_sim *s, const char *path, const char *form)
+{
+  req_opts o = { SID ":" TOKEN, { NULL }, 0 };
+
+  http(r, "POST", url_of(s, path), FORM, form, strlen(form), &o);
+}
+
+static void tv_get(resp *r, vc_sim *s, const char *path)
+{
+  req_opts o = { SID ":" TOKEN, { NULL }, 0 };
+
+  http(r, "GET", url_of(s, path), NULL, NULL, 0, &o);
+}
+
+static void refused(vc_sim *s, const char *form, int code, const char *msg)
+{
+  resp r;
+
+  tv_post(&r, s, CALLS ".json", form);
+  check_twilio_error(&r, 400, code, msg);
+  resp_free(&r);
+}
+
+/* Create a call; returns its sid (static storage, one at a time). */
+static const char *create_call(vc_sim *s, const char *form)
+{
+  static char sid[40];
+  resp r;
+  cJSON *j;
+
+  tv_post(&r, s, CALLS ".json", form);
+  if (r.status != 201)
+    fprintf(stderr, "  got %ld: %s\n", r.status, r.body ? r.body : "");
+  CHECK(r.status == 201);
+  CHECK((j = json(&r)) != NULL);
+  snprintf(sid, sizeof(sid), "%s", jstr(j, "sid"));
+  cJSON_Delete(j);
+  resp_free(&r);
+  return sid;
+}
+
+static char *rx_url(receiver *rv, const char *path)
+{
+  static _Thread_local char slots[4][256];
+  static _Thread_local int next;
+  char *u = slots[next++ % 4];
+
+  snprintf(u, 256, "http://127.0.0.1:%u%s", rv->port, path);
+  return u;
+}
+
+/* A received form post's value (static storage). */
+static const char *rx_form(const rx_req *q, const char *k)
+{
+  static _Thread_local char out[4][512];
+  static _Thread_local int next;
+  char *o = out[next++ % 4];
+  kv f[40];
+  size_t n = parse_form(q->body, f, 40);
+  const char *v = form_val(f, n, k);
+
+  snprintf(o, 512, "%s", v ? v : "(none)");
+  free_form(f, n);
+  return o;
+}
+
+/* ---- Twilio Voice: refusals ------------------------------------------- */
+
+static void test_twilio_voice__refusals(void)
+{
+  vc_sim *s = start();
+  req_opts bad = { SID ":wrong", { NULL }, 0 };
+  resp r;
+
+  http(&r, "POST", url_of(s, CALLS ".json"), FORM, "To=x", 4, NULL);
+  check_twilio_error(&r, 401, 20003,
+                     "Authentication Error - No credentials provided");
+  CHECK(strncmp(rhdr(&r, "WWW-Authenticate"), "Basic", 5) == 0);
+  resp_free(&r);
+  http(&r, "POST", url_of(s, CALLS ".json"), FORM, "To=x", 4, &bad);
+  check_twilio_error(&r, 401, 20003, "Authenticate");
+  resp_free(&r);
+
+  refused(s, "From=%2B15005550006&Url=http%3A%2F%2Fa.example%2Ft", 21201,
+          "No 'To' number is specified");
+  refused(s, "To=%2B14155550100&Url=http%3A%2F%2Fa.example%2Ft", 21213,
+          "No 'From' number is specified");
+  refused(s, "To=%2B14155550100&From=%2B15005550006", 21205,
+          "Url parameter is required.");
+  refused(s, "To=4155550100&From=%2B15005550006&Twiml=%3CResponse%2F%3E",
+          21211, "The phone number you are attempting to call, 4155550100, "
+          "is not valid.");
+  refused(s, "To=%2B14155550100&From=ACME&Twiml=%3CResponse%2F%3E", 21212,
+          "From is not a valid phone number: ACME");
+  /* A client may call a client, not a phone number. */
+  refused(s, "To=%2B14155550100&From=client%3Aagent&Twiml=%3CResponse%2F%3E",
+          21212, NULL);
+  refused(s, "To=%2B14155550100&From=%2B15005550006&Url=ftp%3A%2F%2Fx", 21205,
+          "Url is not a valid URL: ftp://x");
+  refused(s, "To=%2B14155550100&From=%2B15005550006&ApplicationSid=AP12",
+          21218, NULL);
+  refused(s, "To=%2B14155550100&From=%2B15005550006&Twiml=x&Timeout=601",
+          21208, NULL);
+  refused(s, "To=%2B14155550100&From=%2B15005550006&Twiml=x&Method=PUT",
+          21209, NULL);
+  refused(s, "To=%2B14155550100&From=%2B15005550006&Twiml=x&SendDigits=12x",
+          21206, NULL);
+  refused(s, "To=%2B14155550100&From=%2B15005550006&Twiml=x"
+          "&StatusCallbackEvent=answered&StatusCallbackEvent=bridged", 21626,
+          NULL);
+  /* Parameters come from form bodies only. */
+  {
+    req_opts o = { SID ":" TOKEN, { NULL }, 0 };
+    const char *js = "{\"To\":\"+14155550100\"}";
+    http(&r, "POST", url_of(s, CALLS ".json"), "application/json", js,
+         strlen(js), &o);
+    check_twilio_error(&r, 400, 21201, NULL);
+    resp_free(&r);
+  }
+
+  CHECK_OK(vc_sim_set(s, "twilio-voice.unverified_from", "+15005550007"));
+  refused(s, "To=%2B14155550100&From=%2B15005550007&Twiml=x", 21210,
+          "The source phone number provided, +15005550007, is not yet "
+          "verified for your account. You may only make calls from phone "
+          "numbers that you've verified or purchased from Twilio.");
+  CHECK_OK(vc_sim_set(s, "twilio-voice.blocked_prefixes", "+882,+979"));
+  refused(s, "To=%2B8821234567&From=%2B15005550006&Twiml=x", 21215, NULL);
+
+  tv_get(&r, s, CALLS "/CA00000000000000000000000000000000.json");
+  check_twilio_error(&r, 404, 20404, "The requested resource " CALLS
+                     "/CA00000000000000000000000000000000.json was not found");
+  resp_free(&r);
+  tv_post(&r, s, CALLS "/CA00000000000000000000000000000000.json",
+          "Status=completed");
+  check_twilio_error(&r, 404, 20404, NULL);
+  resp_free(&r);
+  tv_get(&r, s, CALLS "/CA00000000000000000000000000000000/Events.json");
+  check_twilio_error(&r, 404, 20404, NULL);
+  resp_free(&r);
+  tv_get(&r, s, CALLS ".json");
+  check_twilio_error(&r, 405, 20004, NULL);
+  resp_free(&r);
+  /* Messaging still answers on its own path. */
+  tw_post(&r, s, good_form);
+  CHECK(r.status == 201);
+  resp_free(&r);
+  CHECK(vc_sim_accepted_count(s, "twilio-voice") == 0);
+  vc_sim_stop(s);
+}
+
+/* ---- Twilio Voice: the created call ------------------------------------ */
+
+static void test_twilio_voice__created(void)
+{
+  vc_sim *s = start();
+  vc_sim_request rq;
+  char status[32];
+  const char *sid;
+  size_t i;
+  resp r;
+  cJSON *j, *subs;
+
+  tv_post(&r, s, CALLS ".json", "To=%2B14155550100&From=%2B15005550006"
+          "&Twiml=%3CResponse%3E%3CSay%3Ehi%3C%2FSay%3E%3C%2FResponse%3E");
+  CHECK(r.status == 201);
+  CHECK(strncmp(rhdr(&r, "Content-Type"), "application/json", 16) == 0);
+  CHECK((j = json(&r)) != NULL);
+  sid = jstr(j, "sid");
+  CHECK(sid != NULL && strlen(sid) == 34 && strncmp(sid, "CA", 2) == 0);
+  for (i = 2; i < 34; i++)
+    CHECK(strchr("0123456789abcdef", sid[i]) != NULL);
+  CHECK_STR(jstr(j, "status"), "queued");
+  CHECK_STR(jstr(j, "account_sid"), SID);
+  CHECK_STR(jstr(j, "to"), "+14155550100");
+  CHECK_STR(jstr(j, "from"), "+15005550006");
+  CHECK_STR(jstr(j, "direction"), "outbound-api");
+  CHECK_STR(jstr(j, "api_version"), "2010-04-01");
+  CHECK_STR(jstr(j, "price_unit"), "USD");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "price")));
+  CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "end_time")));
+  CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "duration")));
+  CHECK(jstr(j, "date_created") != NULL &&
+        strstr(jstr(j, "date_created"), " +0000") != NULL);
+  {
+    char uri[200];
+    snprintf(uri, sizeof(uri), CALLS "/%s.json", sid);
+    CHECK_STR(jstr(j, "uri"), uri);
+  }
+  subs = cJSON_GetObjectItemCaseSensitive(j, "subresource_uris");
+  CHECK(jstr(subs, "recordings") != NULL &&
+        strstr(jstr(subs, "recordings"), "/Recordings.json") != NULL);
+  CHECK(vc_sim_accepted_count(s, "twilio-voice") == 1);
+  CHECK(vc_sim_sent_count(s, "+14155550100") == 1);
+  CHECK(vc_sim_sent_count(s, sid) == 1);
+  CHECK_OK(vc_sim_received_get(s, 0, &rq));
+  CHECK_STR(rq.provider, "twilio-voice");
+  CHECK_STR(rq.message_id, sid);
+  /* Inline TwiML is the call's first document. */
+  {
+    char doc[256];
+    CHECK(vc_sim_twilio_voice_twiml(s, sid, 0, doc, sizeof(doc)) > 0);
+    CHECK_STR(doc, "<Response><Say>hi</Say></Response>");
+  }
+
+  /* Without a StatusCallback the call still lives and ends. */
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(vc_sim_call_status(s, "twilio-voice", sid, status, sizeof(status))
+        > 0);
+  CHECK_STR(status, "completed");
+  {
+    char path[200];
+    snprintf(path, sizeof(path), CALLS "/%s.json", sid);
+    resp g;
+    tv_get(&g, s, path);
+    CHECK(g.status == 200);
+    cJSON *k = json(&g);
+    CHECK_STR(jstr(k, "status"), "completed");
+    CHECK_STR(jstr(k, "sid"), sid);
+    CHECK_STR(jstr(k, "duration"), "1");
+    CHECK(jstr(k, "start_time") != NULL && jstr(k, "end_time") != NULL);
+    cJSON_Delete(k);
+    resp_free(&g);
+  }
+  cJSON_Delete(j);
+  resp_free(&r);
+  vc_sim_stop(s);
+}
+
+/* ---- Twilio Voice: a call's life --------------------------------------- */
+
+static void check_callback(const rx_req *q, const char *url, const char *sid,
+                           const char *status, const char *seq)
+{
+  check_twilio_signed(q, url);
+  CHECK_STR(rx_form(q, "CallSid"), sid);
+  CHECK_STR(rx_form(q, "CallStatus"), status);
+  CHECK_STR(rx_form(q, "AccountSid"), SID);
+  CHECK_STR(rx_form(q, "To"), "+14155550100");
+  CHECK_STR(rx_form(q, "From"), "+15005550006");
+  CHECK_STR(rx_form(q, "Direction"), "outbound-api");
+  CHECK_STR(rx_form(q, "ApiVersion"), "2010-04-01");
+  CHECK_STR(rx_form(q, "CallbackSource"), "call-progress-events");
+  if (seq != NULL)
+    CHECK_STR(rx_form(q, "SequenceNumber"), seq);
+  CHECK(strcmp(rx_form(q, "Timestamp"), "(none)") != 0);
+}
+
+static void test_twilio_voice__answered(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  const char *twiml = "<Response><Dial>+14155550199</Dial></Response>";
+  char form[1024], cb[256], tw[256], doc[256];
+  const char *sid;
+
+  rx_route(rv, "/twiml", "text/xml", twiml);
+  snprintf(cb, sizeof(cb), "%s", rx_url(rv, "/status?leg=agent"));
+  snprintf(tw, sizeof(tw), "%s", rx_url(rv, "/twiml"));
+  snprintf(form, sizeof(form), "To=%%2B14155550100&From=%%2B15005550006"
+           "&Url=http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Ftwiml"
+           "&StatusCallback=http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Fstatus%%3Fleg"
+           "%%3Dagent&StatusCallbackEvent=initiated&StatusCallbackEvent="
+           "ringing&StatusCallbackEvent=answered&StatusCallbackEvent="
+           "completed&Record=true&MachineDetection=Enable", rv->port,
+           rv->port);
+  sid = create_call(s, form);
+  CHECK(rx_wait(rv, 5, 5000) == 5);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(rx_wait(rv, 6, 200) == 5);
+  check_callback(rx_get(rv, 0), cb, sid, "initiated", "0");
+  check_callback(rx_get(rv, 1), cb, sid, "ringing", "1");
+  check_callback(rx_get(rv, 2), cb, sid, "in-progress", "2");
+  CHECK_STR(rx_form(rx_get(rv, 2), "AnsweredBy"), "human");
+  /* The answer fetches the TwiML: the call's parameters, signed. */
+  CHECK_STR(rx_get(rv, 3)->path, "/twiml");
+  check_twilio_signed(rx_get(rv, 3), tw);
+  CHECK_STR(rx_form(rx_get(rv, 3), "CallSid"), sid);
+  CHECK_STR(rx_form(rx_get(rv, 3), "CallStatus"), "in-progress");
+  CHECK(vc_sim_twilio_voice_twiml(s, sid, 0, doc, sizeof(doc)) ==
+        (int)strlen(twiml));
+  CHECK_STR(doc, twiml);
+  CHECK(vc_sim_twilio_voice_twiml(s, sid, 1, doc, sizeof(doc)) == -ENOENT);
+  check_callback(rx_get(rv, 4), cb, sid, "completed", "3");
+  CHECK_STR(rx_form(rx_get(rv, 4), "CallDuration"), "1");
+  CHECK(strncmp(rx_form(rx_get(rv, 4), "RecordingSid"), "RE", 2) == 0);
+  CHECK(strstr(rx_form(rx_get(rv, 4), "RecordingUrl"), "/Recordings/RE") !=
+        NULL);
+  CHECK(strlen(rx_hdr(rx_get(rv, 4), "I-Twilio-Idempotency-Token")) == 36);
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+/* Callbacks' CallStatus in order, "a,b,c", for a call to `to`. */
+static void life(vc_sim *s, receiver *rv, const char *to, const char *events,
+                 const char *want)
+{
+  char form[1024], got[256] = "", status[32], cb[256];
+  size_t before = rx_wait(rv, 0, 0), n, i, expect = 1;
+  const char *sid, *p;
+
+  for (p = want; *p; p++)
+    expect += *p == ',';
+  snprintf(cb, sizeof(cb), "%s", rx_url(rv, "/status"));
+  snprintf(form, sizeof(form), "To=%s&From=%%2B15005550006&Twiml=%%3C"
+           "Response%%2F%%3E&StatusCallback=http%%3A%%2F%%2F127.0.0.1%%3A%u"
+           "%%2Fstatus%s", to, rv->port, events);
+  sid = create_call(s, form);
+  n = rx_wait(rv, before + expect, 5000);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  n = rx_wait(rv, before + expect + 1, 100);
+  for (i = before; i < n; i++) {
+    check_twilio_signed(rx_get(rv, i), cb);
+    CHECK_STR(rx_form(rx_get(rv, i), "CallSid"), sid);
+    if (got[0])
+      strcat(got, ",");
+    strncat(got, rx_form(rx_get(rv, i), "CallStatus"), 40);
+  }
+  if (strcmp(got, want) != 0)
+    fprintf(stderr, "  %s: got %s\n", to, got);
+  CHECK_STR(got, want);
+  CHECK(vc_sim_call_status(s, "twilio-voice", sid, status, sizeof(status))
+        > 0);
+  CHECK(strstr(want, status) != NULL || strcmp(status, "completed") == 0);
+  /* The final callback carries the duration: 0 when nobody answered. */
+  if (strstr(want, "completed") != NULL)
+    CHECK_STR(rx_form(rx_get(rv, n - 1), "CallDuration"), "1");
+  else if (strstr(want, "in-progress") == NULL)
+    CHECK_STR(rx_form(rx_get(rv, n - 1), "CallDuration"), "0");
+}
+
+#define ALL_EVENTS "&StatusCallbackEvent=initiated&StatusCallbackEvent=" \
+  "ringing&StatusCallbackEvent=answered&StatusCallbackEvent=completed"
+
+static void test_twilio_voice__outcomes(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan busy = { VC_SIM_CALL_BUSY, 0, 0 };
+  vc_sim_call_plan none = { VC_SIM_CALL_NO_ANSWER, 0, 0 };
+  vc_sim_call_plan fail = { VC_SIM_CALL_FAILED, 0, 0 };
+  vc_sim_call_plan cancel = { VC_SIM_CALL_CANCELED, 0, 0 };
+  vc_sim_call_plan slow = { VC_SIM_CALL_ANSWER, 1500, 0 };
+
+  CHECK(vc_sim_call_plan_set(s, "twilio", "+1", &busy) == -ENOENT);
+  CHECK(vc_sim_call_plan_set(s, "twilio-voice", "+--", &busy) == -EINVAL);
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+1 415 555 0101", &busy));
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+14155550102", &none));
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+14155550103", &fail));
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+14155550104", &cancel));
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+14155550105", &slow));
+
+  life(s, rv, "%2B14155550100", ALL_EVENTS,
+       "initiated,ringing,in-progress,completed");
+  life(s, rv, "%2B14155550100", "", "completed");
+  life(s, rv, "%2B14155550100", "&StatusCallbackEvent=answered",
+       "in-progress");
+  life(s, rv, "%2B14155550101", ALL_EVENTS, "initiated,ringing,busy");
+  life(s, rv, "%2B14155550101", "", "busy");
+  life(s, rv, "%2B14155550102", ALL_EVENTS, "initiated,ringing,no-answer");
+  life(s, rv, "%2B14155550103", ALL_EVENTS, "initiated,failed");
+  life(s, rv, "%2B14155550104", ALL_EVENTS, "initiated,ringing,canceled");
+  /* Rings longer than Timeout: no-answer when Timeout runs out. */
+  life(s, rv, "%2B14155550105", ALL_EVENTS "&Timeout=1",
+       "initiated,ringing,no-answer");
+  /* Removing a plan restores the default (answer). */
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+14155550101", NULL));
+  life(s, rv, "%2B14155550101", "", "completed");
+  /* Webhooks off: the call ends unheard. */
+  {
+    vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
+    w.off = 1;
+    CHECK_OK(vc_sim_webhooks_set(s, "twilio-voice", &w));
+    size_t before = rx_wait(rv, 0, 0);
+    char st[32];
+    const char *sid = create_call(s, "To=%2B14155550100&From=%2B15005550006"
+                                  "&Twiml=x&StatusCallback=http%3A%2F%2F"
+                                  "127.0.0.1%3A1%2Fs");
+    CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+    CHECK(rx_wait(rv, before + 1, 100) == before);
+    CHECK(vc_sim_call_status(s, "twilio-voice", sid, st, sizeof(st)) > 0);
+    CHECK_STR(st, "completed");
+  }
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+static void test_twilio_voice__duplicates(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
+  char form[512];
+  const char *sid;
+
+  rx_route(rv, "/twiml", "text/xml", "<Response/>");
+  w.duplicates = 1;
+  CHECK_OK(vc_sim_webhooks_set(s, "twilio-voice", &w));
+  snprintf(form, sizeof(form), "To=%%2B14155550100&From=%%2B15005550006"
+           "&Url=http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Ftwiml&StatusCallback="
+           "http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Fs&StatusCallbackEvent="
+           "answered&StatusCallbackEvent=completed", rv->port, rv->port);
+  sid = create_call(s, form);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  /* Each callback twice with one idempotency token; the fetch once. */
+  CHECK(rx_wait(rv, 6, 200) == 5);
+  CHECK_STR(rx_form(rx_get(rv, 0), "CallStatus"), "in-progress");
+  CHECK_STR(rx_form(rx_get(rv, 1), "CallStatus"), "in-progress");
+  CHECK_STR(rx_hdr(rx_get(rv, 0), "I-Twilio-Idempotency-Token"),
+            rx_hdr(rx_get(rv, 1), "I-Twilio-Idempotency-Token"));
+  CHECK_STR(rx_get(rv, 2)->path, "/twiml");
+  CHECK_STR(rx_form(rx_get(rv, 3), "CallStatus"), "completed");
+  CHECK_STR(rx_form(rx_get(rv, 4), "CallStatus"), "completed");
+  CHECK_STR(rx_form(rx_get(rv, 4), "CallSid"), sid);
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+/* ---- Twilio Voice: Gather, redirect, hang up ---------------------------- */
+
+static void test_twilio_voice__gather_and_update(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 0, 20000 };
+  char gather[512], form[1024], path[200], doc[512], st[32], want[256];
+  const char *said = "<Response><Say>Connecting</Say></Response>";
+  const char *sid;
+  const rx_req *q;
+  resp r;
+  cJSON *j;
+
+  snprintf(gather, sizeof(gather), "<Response><Gather numDigits=\"1\" "
+           "action=\"http://127.0.0.1:%u/gathered?step=1&amp;lang=hi\">"
+           "<Say>Press 1</Say></Gather></Response>", rv->port);
+  rx_route(rv, "/ivr", "text/xml", gather);
+  rx_route(rv, "/gathered", "text/xml", said);
+  rx_route(rv, "/moved", "text/xml", "<Response><Hangup/></Response>");
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", NULL, &talk));
+  snprintf(form, sizeof(form), "To=%%2B14155550100&From=%%2B15005550006"
+           "&Url=http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Fivr&StatusCallback="
+           "http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Fs", rv->port, rv->port);
+  sid = create_call(s, form);
+  CHECK(vc_sim_twilio_voice_press(s, sid, "1") == -EAGAIN);   /* ringing */
+  CHECK(rx_wait(rv, 1, 5000) == 1);                           /* fetched */
+  for (int i = 0; i < 100 &&
+       vc_sim_twilio_voice_twiml(s, sid, 0, doc, sizeof(doc)) < 0; i++)
+    sleep_ms(10);
+  CHECK_STR(doc, gather);
+  CHECK(vc_sim_twilio_voice_press(s, sid, "1x") == -EINVAL);
+  CHECK(vc_sim_twilio_voice_press(s, "CA0", "1") == -ENOENT);
+  CHECK_OK(vc_sim_twilio_voice_press(s, sid, "1"));
+  CHECK(rx_wait(rv, 2, 5000) == 2);
+  q = rx_get(rv, 1);
+  CHECK_STR(q->path, "/gathered?step=1&lang=hi");
+  snprintf(want, sizeof(want), "http://127.0.0.1:%u/gathered?step=1&lang=hi",
+           rv->port);
+  check_twilio_signed(q, want);
+  CHECK_STR(rx_form(q, "Digits"), "1");
+  CHECK_STR(rx_form(q, "CallSid"), sid);
+  CHECK_STR(rx_form(q, "CallStatus"), "in-progress");
+  for (int i = 0; i < 100 &&
+       vc_sim_twilio_voice_twiml(s, sid, 1, doc, sizeof(doc)) < 0; i++)
+    sleep_ms(10);
+  CHECK_STR(doc, said);
+  /* The latest document has no Gather. */
+  CHECK(vc_sim_twilio_voice_press(s, sid, "2") == -EAGAIN);
+
+  snprintf(path, sizeof(path), CALLS "/%s.json", sid);
+  tv_get(&r, s, path);
+  CHECK((j = json(&r)) != NULL);
+  CHECK_STR(jstr(j, "status"), "in-progress");
+  CHECK(jstr(j, "start_time") != NULL);
+  cJSON_Delete(j);
+  resp_free(&r);
+
+  /* Redirect: the new Url is fetched at once. */
+  snprintf(form, sizeof(form), "Url=http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Fmoved",
+           rv->port);
+  tv_post(&r, s, path, form);
+  CHECK(r.status == 200);
+  resp_free(&r);
+  CHECK(rx_wait(rv, 3, 5000) == 3);
+  CHECK_STR(rx_get(rv, 2)->path, "/moved");
+  tv_post(&r, s, path, "Twiml=%3CResponse%3E%3CPause%2F%3E%3C%2FResponse%3E");
+  CHECK(r.status == 200);
+  resp_free(&r);
+  for (int i = 0; i < 100 &&
+       vc_sim_twilio_voice_twiml(s, sid, 3, doc, sizeof(doc)) < 0; i++)
+    sleep_ms(10);
+  CHECK_STR(doc, "<Response><Pause/></Response>");
+  tv_post(&r, s, path, "Status=hold");
+  check_twilio_error(&r, 400, 20001, NULL);
+  resp_free(&r);
+
+  /* canceled leaves an answered call alone; completed hangs it up. */
+  tv_post(&r, s, path, "Status=canceled");
+  CHECK(r.status == 200);
+  CHECK((j = json(&r)) != NULL);
+  CHECK_STR(jstr(j, "status"), "in-progress");
+  cJSON_Delete(j);
+  resp_free(&r);
+  tv_post(&r, s, path, "Status=completed");
+  CHECK(r.status == 200);
+  CHECK((j = json(&r)) != NULL);
+  CHECK_STR(jstr(j, "status"), "completed");
+  CHECK(jstr(j, "end_time") != NULL && jstr(j, "duration") != NULL);
+  cJSON_Delete(j);
+  resp_free(&r);
+  CHECK(rx_wait(rv, 4, 5000) == 4);
+  q = rx_get(rv, 3);
+  CHECK_STR(q->path, "/s");
+  CHECK_STR(rx_form(q, "CallStatus"), "completed");
+  CHECK(atoi(rx_form(q, "CallDuration")) >= 1);
+  /* The planned end of the call (20 s away) never comes. */
+  CHECK_OK(vc_sim_webhooks_wait(s, 2000));
+  CHECK(rx_wait(rv, 5, 100) == 4);
+  CHECK(vc_sim_call_status(s, "twilio-voice", sid, st, sizeof(st)) > 0);
+  CHECK_STR(st, "completed");
+  /* An ended call cannot be redirected. */
+  tv_post(&r, s, path, form);
+  check_twilio_error(&r, 400, 21220, "Call is not in-progress. Cannot "
+                     "redirect.");
+  resp_free(&r);
+
+  /* A ringing call: canceled. */
+  {
+    vc_sim_call_plan ring = { VC_SIM_CALL_ANSWER, 20000, 0 };
+    CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", NULL, &ring));
+    sid = create_call(s, "To=%2B14155550100&From=%2B15005550006&Twiml=x");
+    snprintf(path, sizeof(path), CALLS "/%s.json", sid);
+    for (int i = 0; i < 100; i++) {
+      vc_sim_call_status(s, "twilio-voice", sid, st, sizeof(st));
+      if (strcmp(st, "ringing") == 0)
+        break;
+      sleep_ms(10);
+    }
+    CHECK_STR(st, "ringing");
+    tv_post(&r, s, path, "Status=canceled");
+    CHECK((j = json(&r)) != NULL);
+    CHECK_STR(jstr(j, "status"), "canceled");
+    CHECK_STR(jstr(j, "duration"), "0");
+    cJSON_Delete(j);
+    resp_free(&r);
+    CHECK_OK(vc_sim_webhooks_wait(s, 2000));
+  }
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+/* ---- Exotel ---------------------------------------------------------- */
+
+#define EX_CONNECT "/v1/Accounts/" VC_SIM_EXOTEL_ACCOUNT_SID "/Calls/connect"
+#define EX_AUTH VC_SIM_EXOTEL_API_KEY ":" VC_SIM_EXOTEL_API_TOKEN
+
+static void ex_post(resp *r, vc_sim *s, const char *path, const char *form)
+{
+  req_opts o = { EX_AUTH, { NULL }, 0 };
+
+  http(r, "POST", url_of(s, path), FORM, form, strlen(form), &o);
+}
+
+static void ex_refused(vc_sim *s, const char *form, const char *msg)
+{
+  resp r;
+  cJSON *j, *e;
+
+  ex_post(&r, s, EX_CONNECT ".json", form);
+  if (r.status != 400)
+    fprintf(stderr, "  got %ld: %s\n", r.status, r.body ? r.body : "");
+  CHECK(r.status == 400);
+  CHECK((j = json(&r)) != NULL);
+  e = cJSON_GetObjectItemCaseSensitive(j, "RestException");
+  CHECK(jnum(e, "Status") == 400);
+  CHECK_STR(jstr(e, "Message"), msg);
+  cJSON_Delete(j);
+  resp_free(&r);
+}
+
+#define EX_OK "From=09876543210&To=%2B919812345678&CallerId=08047112345"
+
+static void test_exotel__refusals(void)
+{
+  vc_sim *s = start();
+  req_opts bad = { VC_SIM_EXOTEL_API_KEY ":nope", { NULL }, 0 };
+  resp r;
+  cJSON *j;
+
+  http(&r, "POST", url_of(s, EX_CONNECT ".json"), FORM, EX_OK,
+       strlen(EX_OK), &bad);
+  CHECK(r.status == 401);
+  CHECK((j = json(&r)) != NULL);
+  CHECK(jnum(cJSON_GetObjectItemCaseSensitive(j, "RestException"),
+             "Status") == 401);
+  cJSON_Delete(j);
+  resp_free(&r);
+  /* The XML answer without .json. */
+  http(&r, "POST", url_of(s, EX_CONNECT), FORM, EX_OK, strlen(EX_OK), NULL);
+  CHECK(r.status == 401);
+  CHECK(strstr(r.body, "<RestException><Status>401</Status>") != NULL);
+  resp_free(&r);
+  ex_post(&r, s, "/v1/Accounts/other/Calls/connect.json", EX_OK);
+  CHECK(r.status == 401);
+  resp_free(&r);
+
+  ex_refused(s, "To=%2B919812345678&CallerId=08047112345",
+             "Missing parameter From");
+  ex_refused(s, "From=09876543210&CallerId=08047112345",
+             "Missing parameter To");
+  ex_refused(s, "From=09876543210&To=%2B919812345678",
+             "Missing parameter CallerId");
+  ex_refused(s, "From=98765&To=%2B919812345678&CallerId=08047112345",
+             "Invalid phone number: 98765");
+  ex_refused(s, "From=09876543210&To=%2B919812345678&CallerId=0800",
+             "CallerId 0800 is not an ExoPhone of this account");
+  ex_refused(s, EX_OK "&TimeLimit=14401",
+             "TimeLimit must be between 1 and 14400");
+  ex_refused(s, EX_OK "&StatusCallbackEvents%5B%5D=ringing",
+             "Invalid StatusCallbackEvents");
+  ex_refused(s, EX_OK "&StatusCallbackContentType=text%2Fplain",
+             "Invalid StatusCallbackContentType");
+  ex_post(&r, s, EX_CONNECT, "From=%3Cx%3E&To=1&CallerId=1");
+  CHECK(r.status == 400);
+  CHECK(strstr(r.body, "<Message>Invalid phone number: &lt;x&gt;</Message>")
+        != NULL);
+  resp_free(&r);
+  CHECK(vc_sim_accepted_count(s, "exotel") == 0);
+  vc_sim_stop(s);
+}
+
+static void test_exotel__connect(void)
+{
+  vc_sim *s = start();
+  resp r;
+  cJSON *j, *c;
+  char sid[64], path[200], st[32];
+
+  ex_post(&r, s, EX_CONNECT ".json", EX_OK);
+  CHECK(r.status == 200);
+  CHECK(strncmp(rhdr(&r, "Content-Type"), "application/json", 16) == 0);
+  CHECK((j = json(&r)) != NULL);
+  c = cJSON_GetObjectItemCaseSensitive(j, "Call");
+  CHECK(jstr(c, "Sid") != NULL && strlen(jstr(c, "Sid")) == 32);
+  snprintf(sid, sizeof(sid), "%s", jstr(c, "Sid"));
+  CHECK_STR(jstr(c, "Status"), "queued");
+  CHECK_STR(jstr(c, "From"), "09876543210");
+  CHECK_STR(jstr(c, "To"), "+919812345678");
+  CHECK_STR(jstr(c, "PhoneNumberSid"), "08047112345");
+  CHECK_STR(jstr(c, "AccountSid"), VC_SIM_EXOTEL_ACCOUNT_SID);
+  CHECK_STR(jstr(c, "Direction"), "outbound-api");
+  CHECK(strlen(jstr(c, "DateCreated")) == 19);
+  cJSON_Delete(j);
+  resp_free(&r);
+  CHECK(vc_sim_sent_count(s, "+919812345678") == 1);
+  CHECK(vc_sim_sent_count(s, sid) == 1);
+
+  ex_post(&r, s, EX_CONNECT, EX_OK);
+  CHECK(r.status == 200);
+  CHECK(strncmp(rhdr(&r, "Content-Type"), "application/xml", 15) == 0);
+  CHECK(strstr(r.body, "<TwilioResponse>") != NULL &&
+        strstr(r.body, "<Status>queued</Status>") != NULL);
+  resp_free(&r);
+
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(vc_sim_call_status(s, "exotel", sid, st, sizeof(st)) > 0);
+  CHECK_STR(st, "completed");
+  snprintf(path, sizeof(path), "/v1/Accounts/" VC_SIM_EXOTEL_ACCOUNT_SID
+           "/Calls/%s.json", sid);
+  {
+    req_opts o = { EX_AUTH, { NULL }, 0 };
+    http(&r, "GET", url_of(s, path), NULL, NULL, 0, &o);
+  }
+  CHECK(r.status == 200);
+  CHECK((j = json(&r)) != NULL);
+  c = cJSON_GetObjectItemCaseSensitive(j, "Call");
+  CHECK_STR(jstr(c, "Status"), "completed");
+  CHECK_STR(jstr(c, "Duration"), "1");
+  cJSON_Delete(j);
+  resp_free(&r);
+  vc_sim_stop(s);
+}
+
+/* A multipart/form-data field's value (static storage). */
+static const char *mp_field(const rx_req *q, const char *name)
+{
+  static _Thread_local char out[4][256];
+  static _Thread_local int next;
+  char *o = out[next++ % 4], pat[128];
+  const char *p, *e;
+
+  snprintf(pat, sizeof(pat), "name=\"%s\"\r\n\r\n", name);
+  o[0] = '\0';
+  if ((p = strstr(q->body, pat)) == NULL)
+    return "(none)";
+  p += strlen(pat);
+  e = strstr(p, "\r\n");
+  snprintf(o, 256, "%.*s", (int)(e ? e - p : 0), p);
+  return o;
+}
+
+static void test_exotel__callbacks(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan busy = { VC_SIM_CALL_BUSY, 0, 0 };
+  vc_sim_call_plan none = { VC_SIM_CALL_NO_ANSWER, 0, 0 };
+  char form[1024];
+  const rx_req *q;
+  cJSON *j, *legs;
+
+  /* Answered, JSON, both events. */
+  snprintf(form, sizeof(form), "%s&StatusCallback=http%%3A%%2F%%2F"
+           "127.0.0.1%%3A%u%%2Fex%%3Fk%%3Dsecret&StatusCallbackEvents%%5B%%5D="
+           "terminal&StatusCallbackEvents%%5B%%5D=answered"
+           "&StatusCallbackContentType=application%%2Fjson&CustomField=ord-42"
+           "&Record=true", EX_OK,
+           rv->port);
+  resp r;
+  ex_post(&r, s, EX_CONNECT ".json", form);
+  CHECK(r.status == 200);
+  resp_free(&r);
+  CHECK(rx_wait(rv, 2, 5000) == 2);
+  q = rx_get(rv, 0);
+  CHECK_STR(q->path, "/ex?k=secret");
+  CHECK(strncmp(rx_hdr(q, "Content-Type"), "application/json", 16) == 0);
+  CHECK((j = cJSON_Parse(q->body)) != NULL);
+  CHECK_STR(jstr(j, "EventType"), "answered");
+  CHECK_STR(jstr(j, "Status"), "in-progress");
+  cJSON_Delete(j);
+  q = rx_get(rv, 1);
+  CHECK((j = cJSON_Parse(q->body)) != NULL);
+  CHECK_STR(jstr(j, "EventType"), "terminal");
+  CHECK_STR(jstr(j, "Status"), "completed");
+  CHECK(jstr(j, "CallSid") != NULL && strlen(jstr(j, "CallSid")) == 32);
+  CHECK_STR(jstr(j, "CustomField"), "ord-42");
+  CHECK_STR(jstr(j, "From"), "09876543210");
+  CHECK_STR(jstr(j, "To"), "+919812345678");
+  CHECK_STR(jstr(j, "ConversationDuration"), "1");
+  CHECK_STR(jstr(j, "Direction"), "outbound-api");
+  CHECK(jstr(j, "RecordingUrl") != NULL);
+  CHECK(jstr(j, "DateUpdated") != NULL && strlen(jstr(j, "DateUpdated")) ==
+        19);
+  legs = cJSON_GetObjectItemCaseSensitive(j, "Legs");
+  CHECK(cJSON_GetArraySize(legs) == 2);
+  CHECK_STR(jstr(cJSON_GetArrayItem(legs, 0), "Status"), "completed");
+  CHECK(jnum(cJSON_GetArrayItem(legs, 1), "OnCallDuration") == 1);
+  cJSON_Delete(j);
+
+  /* The agent is busy: one terminal post, multipart, the four fields. */
+  CHECK_OK(vc_sim_call_plan_set(s, "exotel", "09876543210", &busy));
+  snprintf(form, sizeof(form), "%s&StatusCallback=http%%3A%%2F%%2F"
+           "127.0.0.1%%3A%u%%2Fex2", EX_OK,
+           rv->port);
+  ex_post(&r, s, EX_CONNECT ".json", form);
+  resp_free(&r);
+  CHECK(rx_wait(rv, 3, 5000) == 3);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(rx_wait(rv, 4, 100) == 3);
+  q = rx_get(rv, 2);
+  CHECK(strncmp(rx_hdr(q, "Content-Type"), "multipart/form-data; boundary=",
+                30) == 0);
+  CHECK_STR(mp_field(q, "Status"), "busy");
+  CHECK(strlen(mp_field(q, "CallSid")) == 32);
+  CHECK(strlen(mp_field(q, "DateUpdated")) == 19);
+  CHECK_STR(mp_field(q, "RecordingUrl"), "");
+  CHECK_STR(mp_field(q, "EventType"), "(none)");
+
+  /* The agent answers, the customer does not: Legs tell which. */
+  CHECK_OK(vc_sim_call_plan_set(s, "exotel", "09876543210", NULL));
+  CHECK_OK(vc_sim_call_plan_set(s, "exotel", "+91 98123 45678", &none));
+  snprintf(form, sizeof(form), "%s&StatusCallback=http%%3A%%2F%%2F"
+           "127.0.0.1%%3A%u%%2Fex3&StatusCallbackEvents%%5B%%5D=terminal",
+           EX_OK, rv->port);
+  ex_post(&r, s, EX_CONNECT ".json", form);
+  resp_free(&r);
+  CHECK(rx_wait(rv, 4, 5000) == 4);
+  q = rx_get(rv, 3);
+  CHECK_STR(mp_field(q, "Status"), "no-answer");
+  CHECK_STR(mp_field(q, "EventType"), "terminal");
+  CHECK_STR(mp_field(q, "Legs[0][Status]"), "completed");
+  CHECK_STR(mp_field(q, "Legs[1][Status]"), "no-answer");
+  CHECK_STR(mp_field(q, "ConversationDuration"), "0");
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+VC_TESTS(
+  VC_TEST(test_twilio_voice__refusals),
+  VC_TEST(test_twilio_voice__created),
+  VC_TEST(test_twilio_voice__answered),
+  VC_TEST(test_twilio_voice__outcomes),
+  VC_TEST(test_twilio_voice__duplicates),
+  VC_TEST(test_twilio_voice__gather_and_update),
+  VC_TEST(test_exotel__refusals),
+  VC_TEST(test_exotel__connect),
+  VC_TEST(test_exotel__callbacks),
+)
