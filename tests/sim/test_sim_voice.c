@@ -495,6 +495,12 @@ static void test_twilio_voice__gather_and_update(void)
   resp_free(&r);
   CHECK(rx_wait(rv, 3, 5000) == 3);
   CHECK_STR(rx_get(rv, 2)->path, "/moved");
+  /* The receiver logs the fetch before answering it: wait until the
+   * answer is the call's document 2, or the Twiml below may come first. */
+  for (int i = 0; i < 100 &&
+       vc_sim_twilio_voice_twiml(s, sid, 2, doc, sizeof(doc)) < 0; i++)
+    sleep_ms(10);
+  CHECK_STR(doc, "<Response><Hangup/></Response>");
   tv_post(&r, s, path, "Twiml=%3CResponse%3E%3CPause%2F%3E%3C%2FResponse%3E");
   CHECK(r.status == 200);
   resp_free(&r);
