@@ -23,7 +23,8 @@
   X(telegram)            \
   X(whatsapp)            \
   X(twilio_voice)        \
-  X(exotel)
+  X(exotel)              \
+  X(mcube)
 
 /* ---- growable text buffer ------------------------------------------- */
 
