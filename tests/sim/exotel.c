@@ -83,19 +83,6 @@ static void ex_fault(vc_sim *sim, void *state, int status,
   }
 }
 
-/* An Indian or international number: +CC and 8-15 digits, 0 and 10
- * digits, or 10 digits. */
-static int ex_number(const char *s)
-{
-  size_t n = strlen(s);
-
-  if (s[0] == '+')
-    return n >= 9 && n <= 16 && strspn(s + 1, "0123456789") == n - 1;
-  if (strspn(s, "0123456789") != n)
-    return 0;
-  return n == 10 || (n == 11 && s[0] == '0') || (n == 12 && s[0] == '9');
-}
-
 static int in_list(const char *list, const char *s)
 {
   size_t sl = strlen(s);
@@ -242,78 +229,32 @@ static const char *ex_final(vc_sim_call_outcome o)
     : "no-answer";            /* no-answer, or the caller gave up */
 }
 
-/* The steps of a call (caller holds v.mu). */
-static size_t ex_life(const ex_call *x, sim_vcall *c,
-                      const vc_sim_call_plan *p1, const vc_sim_call_plan *p2,
-                      int want_answered, sim_post *s)
+/* The builder of sim_voice_two_legs: Exotel's words for each moment. */
+static int ex_moment(void *ctx, const sim_voice_moment *m, sim_post *out,
+                     const char **status)
 {
+  const ex_call *x = ctx;
   const char *legs[2] = { "no-answer", "no-answer" };
-  long secs[2] = { 0, 0 };
-  int64_t at = sim_now_ms();
-  size_t n = 0;
-  int rc = 0;
+  long secs[2] = { m->leg_s[0], m->leg_s[1] };
 
-  rc |= sim_voice_silent(&s[n++], c, "step", "ringing", 0);
-  if (p1->outcome != VC_SIM_CALL_ANSWER) {
-    unsigned w = p1->outcome == VC_SIM_CALL_FAILED ? 0 : p1->ring_ms;
-    legs[0] = ex_final(p1->outcome);
-    legs[1] = "no-answer";      /* never dialled (UNCONFIRMED word) */
-    at += w;
-    if (x->cb != NULL)
-      rc |= ex_callback(x, &s[n], "terminal", legs[0], at, legs, secs, 0);
-    else
-      rc |= sim_voice_silent(&s[n], c, "final", legs[0], 0);
-    s[n].wait_ms = w;
-    rc |= s[n].tag ? 0 : sim_voice_tag(&s[n], c, "final", legs[0]);
-    n++;
-    goto done;
-  }
-  /* The agent answered; the customer's leg rings. */
-  at += p1->ring_ms;
-  rc |= sim_voice_silent(&s[n++], c, "step", "ringing", p1->ring_ms);
-  if (p2->outcome != VC_SIM_CALL_ANSWER) {
-    unsigned w = p2->outcome == VC_SIM_CALL_FAILED ? 0 : p2->ring_ms;
+  if (!m->final) {
+    legs[0] = legs[1] = "in-progress";
+    *status = "in-progress";
+  } else if (m->leg == 1) {
+    legs[0] = ex_final(m->outcome);   /* leg 2 never dialled: UNCONFIRMED */
+    *status = legs[0];
+  } else if (m->leg == 2) {
     legs[0] = "completed";
-    legs[1] = ex_final(p2->outcome);
-    secs[0] = (long)((w + 999) / 1000);
-    at += w;
-    if (x->cb != NULL)
-      rc |= ex_callback(x, &s[n], "terminal", legs[1], at, legs, secs, 0);
-    else
-      rc |= sim_voice_silent(&s[n], c, "final", legs[1], 0);
-    s[n].wait_ms = w;
-    rc |= s[n].tag ? 0 : sim_voice_tag(&s[n], c, "final", legs[1]);
-    n++;
-    goto done;
+    legs[1] = ex_final(m->outcome);
+    *status = legs[1];
+  } else {
+    legs[0] = legs[1] = "completed";
+    *status = "completed";
   }
-  at += p2->ring_ms;
-  legs[0] = legs[1] = "in-progress";
-  if (x->cb != NULL && want_answered)
-    rc |= ex_callback(x, &s[n], "answered", "in-progress", at, legs, secs, 0);
-  else
-    rc |= sim_voice_silent(&s[n], c, "answer", "in-progress", 0);
-  s[n].wait_ms = p2->ring_ms;
-  rc |= s[n].tag ? 0 : sim_voice_tag(&s[n], c, "answer", "in-progress");
-  n++;
-  at += p2->talk_ms;
-  legs[0] = legs[1] = "completed";
-  secs[1] = (long)((p2->talk_ms + 999) / 1000);
-  secs[0] = (long)((p2->ring_ms + p2->talk_ms + 999) / 1000);
-  if (x->cb != NULL)
-    rc |= ex_callback(x, &s[n], "terminal", "completed", at, legs, secs,
-                      secs[1]);
-  else
-    rc |= sim_voice_silent(&s[n], c, "final", "completed", 0);
-  s[n].wait_ms = p2->talk_ms;
-  rc |= s[n].tag ? 0 : sim_voice_tag(&s[n], c, "final", "completed");
-  n++;
-done:
-  if (rc) {
-    while (n--)
-      sim_post_free(&s[n]);
+  if (x->cb == NULL)
     return 0;
-  }
-  return n;
+  return ex_callback(x, out, m->final ? "terminal" : "answered", *status,
+                     m->at, legs, secs, m->talk_s);
 }
 
 /* ---- the endpoints ---------------------------------------------------- */
@@ -399,9 +340,9 @@ static int ex_check(vc_sim *sim, const sim_form *f, int json, sim_resp *rs)
     ex_error(rs, json, 400, "Missing parameter CallerId");
     return -1;
   }
-  if (!ex_number(from) || !ex_number(to)) {
+  if (!sim_voice_number(from) || !sim_voice_number(to)) {
     snprintf(msg, sizeof(msg), "Invalid phone number: %.64s",
-             ex_number(from) ? to : from);
+             sim_voice_number(from) ? to : from);
     ex_error(rs, json, 400, msg);
     return -1;
   }
@@ -445,11 +386,12 @@ static void ex_connect(ex_state *st, const sim_form *f, const char *account,
   const char *ct = sim_form_get(f, "StatusCallbackContentType");
   const char *rec = sim_form_get(f, "Record");
   const char *cf = sim_form_get(f, "CustomField");
+  const char *tl = sim_form_get(f, "TimeLimit");
+  const char *tmo = sim_form_get(f, "TimeOut");
   vc_sim_call_plan p1, p2;
-  sim_post steps[6];
+  sim_post steps[SIM_VOICE_STEPS];
   sim_accept_info a;
   const char *keys[2];
-  sim_wh_opts o;
   sim_vcall *c;
   ex_call x;
   size_t i, n;
@@ -464,20 +406,9 @@ static void ex_connect(ex_state *st, const sim_form *f, const char *account,
     }
   sim_voice_plan(&st->v, from, &p1);
   sim_voice_plan(&st->v, to, &p2);
-  {
-    /* TimeLimit cuts the conversation; TimeOut each leg's ringing. */
-    const char *tl = sim_form_get(f, "TimeLimit");
-    const char *to_s = sim_form_get(f, "TimeOut");
-    if (tl && atol(tl) > 0 && (unsigned long)atol(tl) * 1000 < p2.talk_ms)
-      p2.talk_ms = (unsigned)atol(tl) * 1000;
-    if (to_s && atol(to_s) > 0) {
-      unsigned long lim = (unsigned long)atol(to_s) * 1000;
-      if (p1.outcome == VC_SIM_CALL_ANSWER && lim < p1.ring_ms)
-        p1.outcome = VC_SIM_CALL_NO_ANSWER, p1.ring_ms = (unsigned)lim;
-      if (p2.outcome == VC_SIM_CALL_ANSWER && lim < p2.ring_ms)
-        p2.outcome = VC_SIM_CALL_NO_ANSWER, p2.ring_ms = (unsigned)lim;
-    }
-  }
+  /* TimeLimit cuts the conversation; TimeOut each leg's ringing. */
+  sim_voice_limits(&p1, &p2, tmo ? strtoul(tmo, NULL, 10) : 0,
+                   tl ? strtoul(tl, NULL, 10) : 0);
   pthread_mutex_lock(&st->v.mu);
   c = sim_voice_add(&st->v);
   if (c == NULL) {
@@ -501,7 +432,7 @@ static void ex_connect(ex_state *st, const sim_form *f, const char *account,
   x.all_fields = events;
   x.record = rec != NULL && strcasecmp(rec, "true") == 0;
   snprintf(x.base, sizeof(x.base), "%s", vc_sim_base_url(sim));
-  n = ex_life(&x, c, &p1, &p2, answered, steps);
+  n = sim_voice_two_legs(c, &p1, &p2, answered, ex_moment, &x, steps);
   ex_resource(rs, json, c);
   pthread_mutex_unlock(&st->v.mu);
 
@@ -513,18 +444,7 @@ static void ex_connect(ex_state *st, const sim_form *f, const char *account,
   a.identity = sim_fnv1a(sim_fnv1a(SIM_FNV_INIT, from, strlen(from) + 1),
                          to, strlen(to) + 1);
   sim_accept(sim, "exotel", rs, &a);
-  if (n == 0)
-    return;
-  sim_webhook_opts(sim, "exotel", &o);
-  if (o.off) {
-    for (i = 0; i < n; i++)
-      if (*steps[i].url) {
-        steps[i].url[0] = '\0';
-        steps[i].no_dup = 1;
-      }
-    o.off = 0;
-  }
-  sim_webhook_schedule(sim, "exotel", steps, n, &o);
+  sim_voice_schedule(sim, "exotel", steps, n);
 }
 
 static void ex_handle(vc_sim *sim, void *state, const sim_req *rq,

@@ -12,7 +12,8 @@
  *
  * Errors are 0 or a negative errno value (-EINVAL, -ENOMEM, -ENOENT, ...).
  * Providers are named by string: "twilio", "sendgrid", "mailgun",
- * "telegram", "whatsapp", "twilio-voice" (Calls resource), "exotel".
+ * "telegram", "whatsapp", "twilio-voice" (Calls resource), "exotel",
+ * "mcube".
  */
 #ifndef VC_SIM_H
 #define VC_SIM_H
@@ -58,6 +59,7 @@ typedef struct vc_sim vc_sim;
 #define VC_SIM_MCUBE_API_KEY "mcubesimkey0123456789abcdef"
 #define VC_SIM_MCUBE_TOKEN \
   "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2eW9tY29tbS1zaW0ifQ.c2ltdWxhdG9y"
+#define VC_SIM_MCUBE_DID "8047112000"
 
 typedef struct vc_sim_options {
   const char *host;             /* listen address; NULL: "127.0.0.1" */
@@ -116,6 +118,12 @@ const char *vc_sim_base_url(const vc_sim *s);
  *                        account and Basic credentials
  *   exotel.caller_ids    the account's ExoPhones (comma-separated)
  *   exotel.ring_ms, exotel.talk_ms  as for twilio-voice
+ *   mcube.api_key, mcube.token  the classic apikey and the cloud token
+ *   mcube.did            clicktocalldid of calls that name no did
+ *   mcube.record         "1": calls are recorded (filename); else "0"
+ *   mcube.callback_format  "json" or "form"
+ *   mcube.error_status   "http" (refusals as 400/401) or "200"
+ *   mcube.ring_ms, mcube.talk_ms  as for twilio-voice
  */
 int vc_sim_set(vc_sim *s, const char *key, const char *value);
 

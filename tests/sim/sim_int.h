@@ -23,7 +23,8 @@
   X(telegram)            \
   X(whatsapp)            \
   X(twilio_voice)        \
-  X(exotel)
+  X(exotel)              \
+  X(mcube)
 
 /* ---- growable text buffer ------------------------------------------- */
 
@@ -308,6 +309,49 @@ int sim_voice_silent(sim_post *p, const sim_vcall *c, const char *kind,
 int sim_voice_prepare(void *state, const sim_post *post);
 /* "YYYY-MM-DD HH:MM:SS" (UTC) as Exotel and mCube write times. */
 void sim_voice_datetime(char out[24], int64_t unix_ms);
+/* An Indian or international number: + and 8-15 digits, 10 digits, 0
+ * and 10 digits, or 91 and 10 digits. */
+int sim_voice_number(const char *s);
+/* Cap each leg's ringing at ring_s and the conversation at talk_s
+ * seconds (0: no cap); a leg that would ring longer is not answered. */
+void sim_voice_limits(vc_sim_call_plan *p1, vc_sim_call_plan *p2,
+                      unsigned long ring_s, unsigned long talk_s);
+
+/*
+ * A two-leg click-to-call (Exotel, mCube): the agent's leg rings by its
+ * plan, then, if answered, the customer's. One moment of that life, as
+ * the provider's post builder sees it.
+ */
+typedef struct sim_voice_moment {
+  int final;                   /* the call ended (else: both answered) */
+  int leg;                     /* the leg that ended it: 1 agent, 2
+                                  customer; 0 a completed conversation */
+  vc_sim_call_outcome outcome; /* that leg's plan outcome */
+  int64_t at;                  /* Unix ms */
+  long leg_s[2];               /* each leg's seconds on the call */
+  long talk_s;                 /* seconds both were connected */
+} sim_voice_moment;
+
+/* Fill *out with the moment's post (out->url NULL: nothing to post) and
+ * name the call's status then; 0 or -ENOMEM. */
+typedef int (*sim_voice_post_fn)(void *ctx, const sim_voice_moment *m,
+                                 sim_post *out, const char **status);
+
+/*
+ * The steps of such a call (caller holds v.mu): "ringing" while the legs
+ * ring, the builder's word once both answered and at the end. The
+ * builder is asked for the answer moment only when `answer_moment`.
+ * Returns the number of steps in s (at most SIM_VOICE_STEPS), 0 when
+ * out of memory.
+ */
+enum { SIM_VOICE_STEPS = 4 };
+size_t sim_voice_two_legs(sim_vcall *c, const vc_sim_call_plan *p1,
+                          const vc_sim_call_plan *p2, int answer_moment,
+                          sim_voice_post_fn fn, void *ctx, sim_post *s);
+/* Queue a call's steps with the provider's webhook options; with `off`
+ * the call still lives, its posts unposted. */
+void sim_voice_schedule(vc_sim *sim, const char *provider, sim_post *s,
+                        size_t n);
 
 /* ---- webhook worker (webhook.c) -------------------------------------- */
 

@@ -495,6 +495,12 @@ static void test_twilio_voice__gather_and_update(void)
   resp_free(&r);
   CHECK(rx_wait(rv, 3, 5000) == 3);
   CHECK_STR(rx_get(rv, 2)->path, "/moved");
+  /* The receiver logs the fetch before answering it: wait until the
+   * answer is the call's document 2, or the Twiml below may come first. */
+  for (int i = 0; i < 100 &&
+       vc_sim_twilio_voice_twiml(s, sid, 2, doc, sizeof(doc)) < 0; i++)
+    sleep_ms(10);
+  CHECK_STR(doc, "<Response><Hangup/></Response>");
   tv_post(&r, s, path, "Twiml=%3CResponse%3E%3CPause%2F%3E%3C%2FResponse%3E");
   CHECK(r.status == 200);
   resp_free(&r);
@@ -797,6 +803,366 @@ static void test_exotel__callbacks(void)
   vc_sim_stop(s);
 }
 
+/* ---- mCube ----------------------------------------------------------- */
+
+#define MC_KEY VC_SIM_MCUBE_API_KEY
+#define MC_TOKEN VC_SIM_MCUBE_TOKEN
+#define MC_OK "exenumber=9876543210&custnumber=9812345678"
+
+/* A classic GET of /api/outboundcall with this query. */
+static void mc_get(resp *r, vc_sim *s, const char *query)
+{
+  char path[2048];
+
+  snprintf(path, sizeof(path), "/api/outboundcall?%s", query);
+  http(r, "GET", url_of(s, path), NULL, NULL, 0, NULL);
+}
+
+/* A cloud POST of this JSON, with an optional Authorization header. */
+static void mc_cloud(resp *r, vc_sim *s, const char *js, const char *auth)
+{
+  char h[512];
+  req_opts o = { NULL, { NULL }, 0 };
+
+  if (auth != NULL) {
+    snprintf(h, sizeof(h), "Authorization: %s", auth);
+    o.extra[0] = h;
+  }
+  http(r, "POST", url_of(s, "/Restmcube-api/outbound-calls"),
+       "application/json", js, strlen(js), &o);
+}
+
+/* mCube's refusal: this HTTP status and {"status": false, "msg"}. */
+static void mc_check_refusal(resp *r, long status, const char *msg)
+{
+  cJSON *j;
+
+  if (r->status != status)
+    fprintf(stderr, "  got %ld: %s\n", r->status, r->body ? r->body : "");
+  CHECK(r->status == status);
+  CHECK(strncmp(rhdr(r, "Content-Type"), "application/json", 16) == 0);
+  CHECK((j = json(r)) != NULL);
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "status")));
+  if (msg != NULL)
+    CHECK_STR(jstr(j, "msg"), msg);
+  cJSON_Delete(j);
+  resp_free(r);
+}
+
+static void mc_refused(vc_sim *s, const char *query, long status,
+                       const char *msg)
+{
+  resp r;
+
+  mc_get(&r, s, query);
+  mc_check_refusal(&r, status, msg);
+}
+
+static void mc_cloud_refused(vc_sim *s, const char *js, const char *auth,
+                             long status, const char *msg)
+{
+  resp r;
+
+  mc_cloud(&r, s, js, auth);
+  mc_check_refusal(&r, status, msg);
+}
+
+static void test_mcube__refusals(void)
+{
+  vc_sim *s = start();
+  char big[256], q[512];
+  resp r;
+
+  /* Classic: the key, then the numbers, then the options. */
+  mc_refused(s, MC_OK, 401, "apikey is required");
+  mc_refused(s, "apikey=nope&" MC_OK, 401, "Invalid apikey");
+  mc_refused(s, "apikey=" MC_KEY "&custnumber=9812345678", 400,
+             "exenumber is required");
+  mc_refused(s, "apikey=" MC_KEY "&exenumber=9876543210", 400,
+             "custnumber is required");
+  mc_refused(s, "apikey=" MC_KEY "&exenumber=98765&custnumber=9812345678",
+             400, "Invalid exenumber: 98765");
+  mc_refused(s, "apikey=" MC_KEY "&exenumber=9876543210&custnumber=12ab",
+             400, "Invalid custnumber: 12ab");
+  mc_refused(s, "apikey=" MC_KEY "&" MC_OK "&did=x", 400, "Invalid did");
+  mc_refused(s, "apikey=" MC_KEY "&" MC_OK "&url=ftp%3A%2F%2Fx", 400,
+             "Invalid url");
+  mc_refused(s, "apikey=" MC_KEY "&" MC_OK "&mct=0", 400, "Invalid mct");
+  mc_refused(s, "apikey=" MC_KEY "&" MC_OK "&wct=x", 400, "Invalid wct");
+  memset(big, 'r', 101);
+  big[101] = '\0';
+  snprintf(q, sizeof(q), "apikey=" MC_KEY "&" MC_OK "&refid=%s", big);
+  mc_refused(s, q, 400, "refid must be at most 100 characters");
+  http(&r, "DELETE", url_of(s, "/api/outboundcall?apikey=" MC_KEY "&" MC_OK),
+       NULL, NULL, 0, NULL);
+  mc_check_refusal(&r, 405, NULL);
+
+  /* Cloud: a JSON object, then the token (body or raw header). */
+  mc_cloud_refused(s, "[1]", NULL, 400, "Invalid request body");
+  mc_cloud_refused(s, "{\"exenumber\": \"9876543210\", \"custnumber\": "
+                   "\"9812345678\"}", NULL, 401,
+                   "Authorization token is required");
+  mc_cloud_refused(s, "{\"HTTP_AUTHORIZATION\": \"nope\", \"exenumber\": "
+                   "\"9876543210\", \"custnumber\": \"9812345678\"}", NULL,
+                   401, "Invalid token");
+  /* The header carries the token alone, not a Bearer credential. */
+  mc_cloud_refused(s, "{\"exenumber\": \"9876543210\", \"custnumber\": "
+                   "\"9812345678\"}", "Bearer " MC_TOKEN, 401,
+                   "Invalid token");
+  mc_cloud_refused(s, "{\"HTTP_AUTHORIZATION\": \"" MC_TOKEN "\", "
+                   "\"custnumber\": \"9812345678\"}", NULL, 400,
+                   "exenumber is required");
+  mc_cloud_refused(s, "{\"HTTP_AUTHORIZATION\": \"" MC_TOKEN "\", "
+                   "\"exenumber\": [1], \"custnumber\": \"9812345678\"}",
+                   NULL, 400, "Invalid exenumber: ?");
+  mc_cloud_refused(s, "{\"HTTP_AUTHORIZATION\": \"" MC_TOKEN "\", "
+                   "\"exenumber\": \"9876543210\", \"custnumber\": "
+                   "\"9812345678\", \"refurl\": \"ftp://x\"}", NULL, 400,
+                   "Invalid refurl");
+  http(&r, "GET", url_of(s, "/Restmcube-api/outbound-calls"), NULL, NULL, 0,
+       NULL);
+  mc_check_refusal(&r, 405, NULL);
+  mc_cloud(&r, s, "{}", NULL);
+  resp_free(&r);
+  http(&r, "POST", url_of(s, "/Restmcube-api/other"), "application/json",
+       "{}", 2, NULL);
+  mc_check_refusal(&r, 404, NULL);
+
+  /* Refusals in the body alone, HTTP 200. */
+  CHECK_OK(vc_sim_set(s, "mcube.error_status", "200"));
+  mc_refused(s, "apikey=nope&" MC_OK, 200, "Invalid apikey");
+  CHECK(vc_sim_accepted_count(s, "mcube") == 0);
+  vc_sim_stop(s);
+}
+
+/* An accepted request's body, its refid checked unless NULL ("": null);
+ * returns the callid (static storage). */
+static const char *mc_accepted(resp *r, const char *refid)
+{
+  static char id[48];
+  cJSON *j;
+  const char *c;
+  long long secs, now = (long long)time(NULL);
+
+  if (r->status != 200)
+    fprintf(stderr, "  got %ld: %s\n", r->status, r->body ? r->body : "");
+  CHECK(r->status == 200);
+  CHECK(strncmp(rhdr(r, "Content-Type"), "application/json", 16) == 0);
+  CHECK((j = json(r)) != NULL);
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "status")));
+  CHECK_STR(jstr(j, "msg"), "Call initiated successfully");
+  c = jstr(j, "callid");
+  CHECK(c != NULL && strlen(c) == 20 && strspn(c, "0123456789") == 20);
+  /* Ten digits, then the Unix seconds of the call's start. */
+  secs = atoll(c + 10);
+  CHECK(secs >= now - 5 && secs <= now + 1);
+  if (refid != NULL && *refid)
+    CHECK_STR(jstr(j, "refid"), refid);
+  else if (refid != NULL)
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "refid")));
+  snprintf(id, sizeof(id), "%s", c ? c : "");
+  cJSON_Delete(j);
+  resp_free(r);
+  return id;
+}
+
+static void test_mcube__initiated(void)
+{
+  vc_sim *s = start();
+  char id[48], st[32];
+  const char *form = "apikey=" MC_KEY "&" MC_OK "&refid=lead-7";
+  resp r;
+
+  mc_get(&r, s, "apikey=" MC_KEY "&" MC_OK "&refid=lead-7&mct=60&wct=50");
+  snprintf(id, sizeof(id), "%s", mc_accepted(&r, "lead-7"));
+  CHECK(vc_sim_accepted_count(s, "mcube") == 1);
+  CHECK(vc_sim_sent_count(s, "9812345678") == 1);
+  CHECK(vc_sim_sent_count(s, "lead-7") == 1);
+  CHECK(vc_sim_sent_count(s, id) == 1);
+  /* The call lives without a callback URL and ends answered. */
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(vc_sim_call_status(s, "mcube", id, st, sizeof(st)) > 0);
+  CHECK_STR(st, "ANSWER");
+
+  /* Classic as a form POST; the trailing slash is the same endpoint. */
+  http(&r, "POST", url_of(s, "/api/outboundcall/"), FORM, form, strlen(form),
+       NULL);
+  mc_accepted(&r, "lead-7");
+  /* Cloud: the token in the body, or as the raw header; refurl 1. */
+  mc_cloud(&r, s, "{\"HTTP_AUTHORIZATION\": \"" MC_TOKEN "\", \"exenumber\":"
+           " \"9876543210\", \"custnumber\": \"+919812345678\", \"refurl\": "
+           "\"1\", \"refid\": \"lead-8\"}", NULL);
+  mc_accepted(&r, "lead-8");
+  mc_cloud(&r, s, "{\"exenumber\": 9876543210, \"custnumber\": 9812345678, "
+           "\"refurl\": 1}", MC_TOKEN);
+  mc_accepted(&r, "");
+  CHECK(vc_sim_accepted_count(s, "mcube") == 4);
+  CHECK(vc_sim_duplicate_count(s, "mcube") == 2);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  vc_sim_stop(s);
+}
+
+/* A JSON callback's field (static storage; "(none)" when absent). */
+static const char *mc_field_of(const rx_req *q, const char *k)
+{
+  static _Thread_local char out[4][512];
+  static _Thread_local int next;
+  char *o = out[next++ % 4];
+  cJSON *j = cJSON_Parse(q->body);
+  const char *v = jstr(j, k);
+
+  snprintf(o, 512, "%s", v ? v : "(none)");
+  cJSON_Delete(j);
+  return o;
+}
+
+/* Place a classic call with a callback URL on the receiver. */
+static const char *mc_call(vc_sim *s, receiver *rv, const char *path,
+                           const char *extra)
+{
+  char q[1024];
+  resp r;
+
+  snprintf(q, sizeof(q), "apikey=" MC_KEY "&" MC_OK "&url=http%%3A%%2F%%2F"
+           "127.0.0.1%%3A%u%s%s", rv->port, path, extra);
+  mc_get(&r, s, q);
+  return mc_accepted(&r, NULL);
+}
+
+static void test_mcube__callbacks(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan busy = { VC_SIM_CALL_BUSY, 0, 0 };
+  vc_sim_call_plan none = { VC_SIM_CALL_NO_ANSWER, 0, 0 };
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 0, 1500 };
+  char id[48], st[32], want[256];
+  const rx_req *q;
+
+  /* Answered: one post when it ends, the reference echoed. */
+  CHECK_OK(vc_sim_call_plan_set(s, "mcube", "9812345678", &talk));
+  snprintf(id, sizeof(id), "%s", mc_call(s, rv, "%2Fmc%3Fk%3Dsecret",
+                                         "&refid=lead-42&did=8047112999"));
+  CHECK(rx_wait(rv, 1, 5000) == 1);
+  q = rx_get(rv, 0);
+  CHECK_STR(q->path, "/mc?k=secret");
+  CHECK(strncmp(rx_hdr(q, "Content-Type"), "application/json", 16) == 0);
+  CHECK_STR(mc_field_of(q, "callid"), id);
+  CHECK_STR(mc_field_of(q, "refid"), "lead-42");
+  CHECK_STR(mc_field_of(q, "dialstatus"), "ANSWER");
+  CHECK_STR(mc_field_of(q, "status"), "Call complete");
+  CHECK_STR(mc_field_of(q, "duration"), "2");
+  CHECK_STR(mc_field_of(q, "answeredtime"), "00:00:02");
+  CHECK_STR(mc_field_of(q, "emp_phone"), "9876543210");
+  CHECK_STR(mc_field_of(q, "callto"), "9812345678");
+  CHECK_STR(mc_field_of(q, "clicktocalldid"), "8047112999");
+  CHECK_STR(mc_field_of(q, "direction"), "outbound");
+  CHECK_STR(mc_field_of(q, "disconnectedby"), "Customer");
+  CHECK(strlen(mc_field_of(q, "starttime")) == 19);
+  CHECK(strlen(mc_field_of(q, "endtime")) == 19);
+  CHECK(strcmp(mc_field_of(q, "starttime"), mc_field_of(q, "endtime")) < 0);
+  snprintf(want, sizeof(want), "%s/mcube/recordings/%s.wav",
+           vc_sim_base_url(s), id);
+  CHECK_STR(mc_field_of(q, "filename"), want);
+  CHECK(vc_sim_call_status(s, "mcube", id, st, sizeof(st)) > 0);
+  CHECK_STR(st, "ANSWER");
+  CHECK_OK(vc_sim_call_plan_set(s, "mcube", "9812345678", NULL));
+
+  /* The agent is busy: the customer is never rung, nothing recorded. */
+  CHECK_OK(vc_sim_call_plan_set(s, "mcube", "98765 43210", &busy));
+  snprintf(id, sizeof(id), "%s", mc_call(s, rv, "%2Fmc2", ""));
+  CHECK(rx_wait(rv, 2, 5000) == 2);
+  q = rx_get(rv, 1);
+  CHECK_STR(mc_field_of(q, "callid"), id);
+  CHECK_STR(mc_field_of(q, "dialstatus"), "Executive Busy");
+  CHECK_STR(mc_field_of(q, "status"), "Executive Busy");
+  CHECK_STR(mc_field_of(q, "duration"), "0");
+  CHECK_STR(mc_field_of(q, "answeredtime"), "00:00:00");
+  CHECK_STR(mc_field_of(q, "filename"), "");
+  CHECK_STR(mc_field_of(q, "refid"), "");
+  CHECK_STR(mc_field_of(q, "clicktocalldid"), VC_SIM_MCUBE_DID);
+  CHECK(vc_sim_call_status(s, "mcube", id, st, sizeof(st)) > 0);
+  CHECK_STR(st, "Executive Busy");
+  CHECK_OK(vc_sim_call_plan_set(s, "mcube", "9876543210", NULL));
+
+  /* The customer does not answer; a form body this time. */
+  CHECK_OK(vc_sim_set(s, "mcube.callback_format", "form"));
+  CHECK_OK(vc_sim_call_plan_set(s, "mcube", "9812345678", &none));
+  snprintf(id, sizeof(id), "%s", mc_call(s, rv, "%2Fmc3", "&refid=a%26b"));
+  CHECK(rx_wait(rv, 3, 5000) == 3);
+  q = rx_get(rv, 2);
+  CHECK(strncmp(rx_hdr(q, "Content-Type"),
+                "application/x-www-form-urlencoded", 33) == 0);
+  CHECK_STR(rx_form(q, "callid"), id);
+  CHECK_STR(rx_form(q, "refid"), "a&b");
+  CHECK_STR(rx_form(q, "dialstatus"), "NoAnswer");
+  CHECK_STR(rx_form(q, "status"), "Customer Not Answered");
+  CHECK_STR(rx_form(q, "duration"), "0");
+  CHECK_STR(rx_form(q, "emp_phone"), "9876543210");
+  CHECK_OK(vc_sim_call_plan_set(s, "mcube", "9812345678", NULL));
+  CHECK_OK(vc_sim_set(s, "mcube.callback_format", "json"));
+
+  /* refurl "1": the dashboard's URL; no recording when the account
+   * does not record. */
+  {
+    vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
+    char js[512], url[128];
+    resp r;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/dash", rv->port);
+    w.url = url;
+    CHECK_OK(vc_sim_webhooks_set(s, "mcube", &w));
+    CHECK_OK(vc_sim_set(s, "mcube.record", "0"));
+    snprintf(js, sizeof(js), "{\"HTTP_AUTHORIZATION\": \"%s\", "
+             "\"exenumber\": \"9876543210\", \"custnumber\": "
+             "\"09812345678\", \"refurl\": \"1\", \"refid\": \"crm-9\"}",
+             MC_TOKEN);
+    mc_cloud(&r, s, js, NULL);
+    snprintf(id, sizeof(id), "%s", mc_accepted(&r, "crm-9"));
+    CHECK(rx_wait(rv, 4, 5000) == 4);
+    q = rx_get(rv, 3);
+    CHECK_STR(q->path, "/dash");
+    CHECK_STR(mc_field_of(q, "callid"), id);
+    CHECK_STR(mc_field_of(q, "refid"), "crm-9");
+    CHECK_STR(mc_field_of(q, "dialstatus"), "ANSWER");
+    CHECK_STR(mc_field_of(q, "callto"), "09812345678");
+    CHECK_STR(mc_field_of(q, "filename"), "");
+  }
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(rx_wait(rv, 5, 100) == 4);
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+static void test_mcube__duplicates(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
+  char id[48], st[32];
+
+  w.duplicates = 1;
+  CHECK_OK(vc_sim_webhooks_set(s, "mcube", &w));
+  snprintf(id, sizeof(id), "%s", mc_call(s, rv, "%2Fd", "&refid=r1"));
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  /* The one end-of-call post, twice, byte for byte. */
+  CHECK(rx_wait(rv, 3, 200) == 2);
+  CHECK_STR(rx_get(rv, 0)->body, rx_get(rv, 1)->body);
+  CHECK_STR(mc_field_of(rx_get(rv, 1), "callid"), id);
+  CHECK_STR(mc_field_of(rx_get(rv, 1), "refid"), "r1");
+
+  /* Off: the call still lives and ends, unheard. */
+  w.duplicates = 0;
+  w.off = 1;
+  CHECK_OK(vc_sim_webhooks_set(s, "mcube", &w));
+  snprintf(id, sizeof(id), "%s", mc_call(s, rv, "%2Fd", ""));
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(rx_wait(rv, 3, 200) == 2);
+  CHECK(vc_sim_call_status(s, "mcube", id, st, sizeof(st)) > 0);
+  CHECK_STR(st, "ANSWER");
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__refusals),
   VC_TEST(test_twilio_voice__created),
@@ -807,4 +1173,8 @@ VC_TESTS(
   VC_TEST(test_exotel__refusals),
   VC_TEST(test_exotel__connect),
   VC_TEST(test_exotel__callbacks),
+  VC_TEST(test_mcube__refusals),
+  VC_TEST(test_mcube__initiated),
+  VC_TEST(test_mcube__callbacks),
+  VC_TEST(test_mcube__duplicates),
 )

@@ -221,10 +221,16 @@ int vc_sim_call_status(vc_sim *s, const char *provider, const char *call_id,
 int sim_voice_tag(sim_post *p, const sim_vcall *c, const char *kind,
                   const char *status)
 {
+  char *s;
+
   if (asprintf(&p->tag, "%s %u %s %s", c->id, c->gen, kind, status) < 0) {
     p->tag = NULL;
     return -ENOMEM;
   }
+  /* The status is the tag's last word: '_' stands for its spaces. */
+  for (s = p->tag + strlen(p->tag) - strlen(status); *s; s++)
+    if (*s == ' ')
+      *s = '_';
   return 0;
 }
 
@@ -272,4 +278,125 @@ int sim_voice_prepare(void *state, const sim_post *post)
   }
   pthread_mutex_unlock(&v->mu);
   return rc;
+}
+
+int sim_voice_number(const char *s)
+{
+  size_t n = strlen(s);
+
+  if (s[0] == '+')
+    return n >= 9 && n <= 16 && strspn(s + 1, "0123456789") == n - 1;
+  if (strspn(s, "0123456789") != n)
+    return 0;
+  return n == 10 || (n == 11 && s[0] == '0') ||
+    (n == 12 && s[0] == '9' && s[1] == '1');
+}
+
+void sim_voice_limits(vc_sim_call_plan *p1, vc_sim_call_plan *p2,
+                      unsigned long ring_s, unsigned long talk_s)
+{
+  vc_sim_call_plan *p[2] = { p1, p2 };
+  int i;
+
+  /* Bounded by the settings' hour, so the products cannot overflow. */
+  if (talk_s > 0 && talk_s < 86400 && talk_s * 1000 < p2->talk_ms)
+    p2->talk_ms = (unsigned)(talk_s * 1000);
+  for (i = 0; i < 2 && ring_s > 0 && ring_s < 86400; i++)
+    if (p[i]->outcome == VC_SIM_CALL_ANSWER && ring_s * 1000 < p[i]->ring_ms) {
+      p[i]->outcome = VC_SIM_CALL_NO_ANSWER;
+      p[i]->ring_ms = (unsigned)(ring_s * 1000);
+    }
+}
+
+/* One step from the builder, silent when it posts nothing. */
+static int two_legs_step(sim_vcall *c, const sim_voice_moment *m,
+                         const char *kind, unsigned wait_ms, int ask,
+                         sim_voice_post_fn fn, void *ctx, sim_post *out)
+{
+  const char *status = "in-progress";
+  int rc = 0;
+
+  memset(out, 0, sizeof(*out));
+  if (ask)
+    rc = fn(ctx, m, out, &status);
+  if (rc == 0 && out->url == NULL) {
+    sim_post_free(out);
+    rc = sim_voice_silent(out, c, kind, status, 0);
+  }
+  out->wait_ms = wait_ms;
+  if (rc == 0 && out->tag == NULL)
+    rc = sim_voice_tag(out, c, kind, status);
+  return rc;
+}
+
+size_t sim_voice_two_legs(sim_vcall *c, const vc_sim_call_plan *p1,
+                          const vc_sim_call_plan *p2, int answer_moment,
+                          sim_voice_post_fn fn, void *ctx, sim_post *s)
+{
+  sim_voice_moment m;
+  size_t n = 0;
+  int rc = 0;
+
+  memset(&m, 0, sizeof(m));
+  m.at = sim_now_ms();
+  rc |= sim_voice_silent(&s[n++], c, "step", "ringing", 0);
+  if (p1->outcome != VC_SIM_CALL_ANSWER) {
+    /* A failed leg fails at once; the others after ringing. */
+    unsigned w = p1->outcome == VC_SIM_CALL_FAILED ? 0 : p1->ring_ms;
+    m.final = 1;
+    m.leg = 1;
+    m.outcome = p1->outcome;
+    m.at += w;
+    rc |= two_legs_step(c, &m, "final", w, 1, fn, ctx, &s[n++]);
+    goto done;
+  }
+  /* The agent answered; the customer's leg rings. */
+  m.at += p1->ring_ms;
+  rc |= sim_voice_silent(&s[n++], c, "step", "ringing", p1->ring_ms);
+  if (p2->outcome != VC_SIM_CALL_ANSWER) {
+    unsigned w = p2->outcome == VC_SIM_CALL_FAILED ? 0 : p2->ring_ms;
+    m.final = 1;
+    m.leg = 2;
+    m.outcome = p2->outcome;
+    m.leg_s[0] = (long)((w + 999) / 1000);
+    m.at += w;
+    rc |= two_legs_step(c, &m, "final", w, 1, fn, ctx, &s[n++]);
+    goto done;
+  }
+  m.at += p2->ring_ms;
+  m.outcome = VC_SIM_CALL_ANSWER;
+  rc |= two_legs_step(c, &m, "answer", p2->ring_ms, answer_moment, fn, ctx,
+                      &s[n++]);
+  m.final = 1;
+  m.at += p2->talk_ms;
+  m.talk_s = m.leg_s[1] = (long)((p2->talk_ms + 999) / 1000);
+  m.leg_s[0] = (long)((p2->ring_ms + p2->talk_ms + 999) / 1000);
+  rc |= two_legs_step(c, &m, "final", p2->talk_ms, 1, fn, ctx, &s[n++]);
+done:
+  if (rc) {
+    while (n--)
+      sim_post_free(&s[n]);
+    return 0;
+  }
+  return n;
+}
+
+void sim_voice_schedule(vc_sim *sim, const char *provider, sim_post *s,
+                        size_t n)
+{
+  sim_wh_opts o;
+  size_t i;
+
+  if (n == 0)
+    return;
+  sim_webhook_opts(sim, provider, &o);
+  if (o.off) {
+    for (i = 0; i < n; i++)
+      if (*s[i].url) {
+        s[i].url[0] = '\0';
+        s[i].no_dup = 1;
+      }
+    o.off = 0;
+  }
+  sim_webhook_schedule(sim, provider, s, n, &o);
 }
