@@ -31,7 +31,6 @@
 #define KEY_SECRET_MIN 16
 #define KEY_SECRET_MAX 128
 #define BASE_URL_MAX 512
-#define JSON_MAX (16 * 1024)    /* a config or credentials document */
 #define ADDR_MAX 256            /* To and From ("whatsapp:+1...") */
 #define URL_MAX 2048            /* MediaUrl, StatusCallback */
 #define MSG_ID_MAX 64
@@ -152,29 +151,6 @@ static void tw_fini(void *state)
   vc__free(st->messages_url);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
-}
-
-/* Parse a config or credentials document (NULL reads as "{}"). The
- * text is never quoted in a message: it may hold secrets. */
-static int parse_doc(cJSON **out, const char *json, const char *what)
-{
-  size_t n;
-
-  *out = NULL;
-  if (json == NULL)
-    json = "{}";
-  n = strnlen(json, JSON_MAX + 1);
-  if (n > JSON_MAX)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
-                         "%s is longer than %d bytes", what, JSON_MAX);
-  if (!vc__utf8_valid(json, n))
-    return BAD_INPUT("%s is not valid UTF-8", what);
-  /* n + 1 with the NUL required: nothing may follow the object */
-  if ((*out = vc__cjson_parse(json, n + 1, NULL, 1)) == NULL)
-    return BAD_INPUT("%s is not valid JSON", what);
-  if (!cJSON_IsObject(*out))
-    return BAD_INPUT("%s must be a JSON object", what);
-  return 0;
 }
 
 /* The API's base URL: http(s), a host, an optional path; no userinfo,
@@ -311,9 +287,9 @@ static int tw_init(void **state, const char *config_json,
   *state = NULL;
   if ((st = vc__calloc(1, sizeof(*st))) == NULL)
     return vc_error_set_oom();
-  if ((rc = parse_doc(&cfg, config_json, "config")) < 0 ||
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
       (rc = read_config(st, cfg)) < 0 ||
-      (rc = parse_doc(&cred, credentials_json, "credentials")) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json, "credentials")) < 0 ||
       (rc = read_credentials(st, cred, st->account_sid)) < 0)
     goto out;
   *state = st;

@@ -47,7 +47,6 @@
 #define DEFAULT_BASE_URL "https://rest.nexmo.com"
 #define DEFAULT_CURRENCY "EUR"
 #define SEND_PATH "/sms/json"
-#define JSON_MAX (16 * 1024)      /* a config or credentials document */
 #define BASE_URL_MAX 512
 #define API_KEY_LEN 8             /* the spec's minLength = maxLength */
 #define API_SECRET_MIN 6
@@ -138,28 +137,6 @@ static void vn_fini(void *state)
   vc__free(st->send_url);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
-}
-
-/* A config or credentials object (NULL reads as "{}"). The text is
- * never quoted: it may hold secrets. */
-static int parse_doc(cJSON **out, const char *json, const char *what)
-{
-  size_t n;
-
-  *out = NULL;
-  if (json == NULL)
-    json = "{}";
-  n = strnlen(json, JSON_MAX + 1);
-  if (n > JSON_MAX)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
-                         "%s is longer than %d bytes", what, JSON_MAX);
-  if (!vc__utf8_valid(json, n))
-    return BAD_INPUT("%s is not valid UTF-8", what);
-  if ((*out = vc__cjson_parse(json, n + 1, NULL, 1)) == NULL)
-    return BAD_INPUT("%s is not valid JSON", what);
-  if (!cJSON_IsObject(*out))
-    return BAD_INPUT("%s must be a JSON object", what);
-  return 0;
 }
 
 static int set_base_url(vn_state *st, const char *base)
@@ -336,9 +313,9 @@ static int vn_init(void **state, const char *config_json,
   *state = NULL;
   if ((st = vc__calloc(1, sizeof(*st))) == NULL)
     return vc_error_set_oom();
-  if ((rc = parse_doc(&cfg, config_json, "config")) < 0 ||
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
       (rc = read_config(st, cfg)) < 0 ||
-      (rc = parse_doc(&cred, credentials_json, "credentials")) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json, "credentials")) < 0 ||
       (rc = read_credentials(st, cred)) < 0)
     goto out;
   *state = st;

@@ -272,10 +272,10 @@ static void test_twilio__init_bad_config(void)
     { "", VC_EINVALID, "config is not valid JSON" },
     { "{\"account_sid\": ", VC_EINVALID, "config is not valid JSON" },
     { CONFIG " {}", VC_EINVALID, "config is not valid JSON" },
-    { "{\"account_sid\": \"AC\xff\"}", VC_EINVALID,
+    { "{\"account_sid\": \"AC\xff\"}", VC_EENCODING,
       "config is not valid UTF-8" },
-    { "[]", VC_EINVALID, "config must be a JSON object" },
-    { "\"" ACCOUNT "\"", VC_EINVALID, "config must be a JSON object" },
+    { "[]", VC_EINVALID, "config is not a JSON object" },
+    { "\"" ACCOUNT "\"", VC_EINVALID, "config is not a JSON object" },
     { "{\"account_sid\": 12}", VC_EINVALID,
       "config.account_sid must be a string" },
     { "{\"account_sid\": \"AC0123\"}", VC_EINVALID, "config.account_sid" },
@@ -366,7 +366,7 @@ static void test_twilio__init_bad_credentials(void)
       "credentials has an unknown key", TOKEN, KEY_SECRET },
     { "{\"auth_token\": \"" TOKEN "\"", "credentials is not valid JSON",
       TOKEN, NULL },
-    { "\"" TOKEN "\"", "credentials must be a JSON object", TOKEN, NULL },
+    { "\"" TOKEN "\"", "credentials is not a JSON object", TOKEN, NULL },
   };
 
   for (size_t i = 0; i < VC_ARRAY_SIZE(bad); i++) {
