@@ -24,6 +24,7 @@
 #include "vyomcomm/channel.h"
 #include "vyomcomm/template.h"
 #include "vyomcomm/message.h"
+#include "vyomcomm/call.h"
 #include "vyomcomm/webhook.h"
 
 #endif /* VYOMCOMM_H */

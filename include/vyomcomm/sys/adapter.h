@@ -25,6 +25,8 @@
 #include "../http.h"
 #include "../channel.h"
 #include "../message.h"
+#include "../call.h"
+#include "../buffer.h"
 
 VC_BEGIN_DECL
 
@@ -231,6 +233,172 @@ VC_EXTERN(int) vc_webhook_env_fetch(vc_webhook_env *env, const char *url,
                                     size_t max_bytes, unsigned int flags,
                                     vc_buf *out);
 
+/* --- voice ----------------------------------------------------------------- */
+
+/**
+ * A click-to-call to place. The provider rings `agent` first and, once
+ * the agent answers, `customer`, and bridges them; a provider that asks
+ * for instructions (render_script) is told to dial the customer then.
+ * All strings are UTF-8 and borrowed.
+ */
+typedef struct vc_call_outbound {
+  unsigned int version;        /**< VC_CALL_OUTBOUND_VERSION */
+  const char *call_id;         /**< the library's id */
+  const char *tenant_id;
+  const char *agent;           /**< E.164 number or sip: URI */
+  const char *customer;        /**< E.164 number */
+  const char *caller_id;       /**< shown to the customer (and agent) */
+  int record;                  /**< 1: record from the bridge on */
+  int ring_timeout_s;          /**< per leg */
+  int time_limit_s;            /**< of the conversation */
+  /** {public_base_url}/webhooks/{channel_id}?vc_call={call_id}: where
+   *  every callback and instruction fetch of this call goes. An adapter
+   *  adds `&vc_step=...` of its own to tell them apart; the core reads
+   *  vc_call from the query, so adapters need not report it. NULL when
+   *  the context has no public_base_url. */
+  const char *webhook_url;
+  const char *metadata_json;   /**< the caller's metadata, or NULL */
+  int64_t now_ms;              /**< the context's clock */
+} vc_call_outbound;
+
+#define VC_CALL_OUTBOUND_VERSION 1
+
+/** Operations on a live call. Values are pinned. */
+typedef enum vc_call_op {
+  VC_CALL_OP_HANGUP = 1,
+  VC_CALL_OP_HOLD = 2,
+  VC_CALL_OP_UNHOLD = 3,
+  VC_CALL_OP_TRANSFER = 4,        /**< blind, to `target` */
+  VC_CALL_OP_RECORD_START = 5,
+  VC_CALL_OP_RECORD_STOP = 6,
+  VC_CALL_OP_DELETE_RECORDING = 7 /**< remove `recording_id` at the
+                                       provider (retention purge) */
+} vc_call_op;
+
+/** A request about a call placed earlier. Strings are borrowed. */
+typedef struct vc_call_control {
+  unsigned int version;        /**< VC_CALL_CONTROL_VERSION */
+  int op;                      /**< a vc_call_op */
+  const char *call_id;
+  const char *provider_call_id;  /**< the id parse_call reported */
+  /** The provider's id of the customer's leg when it has its own (a
+   *  Twilio <Dial> child call), else NULL. */
+  const char *customer_leg_id;
+  const char *target;          /**< TRANSFER: E.164 or sip: URI */
+  const char *caller_id;
+  const char *recording_id;    /**< DELETE_RECORDING */
+  const char *webhook_url;     /**< as in vc_call_outbound */
+  int64_t now_ms;
+} vc_call_control;
+
+#define VC_CALL_CONTROL_VERSION 1
+
+/** What a call update reports. Values are pinned. */
+typedef enum vc_call_update_type {
+  VC_UPDATE_RINGING = 1,       /**< `leg` rings */
+  VC_UPDATE_ANSWERED = 2,      /**< `leg` answered */
+  VC_UPDATE_ENDED = 3,         /**< `leg` (or the call: VC_LEG_NONE)
+                                    ended; `cause` says how */
+  VC_UPDATE_DTMF = 4,          /**< `digits` were pressed */
+  VC_UPDATE_RECORDING = 5,     /**< recording_status says what */
+  VC_UPDATE_QUALITY = 6,       /**< quality figures of the call */
+  VC_UPDATE_PRICE = 7,         /**< the provider's price of the call */
+  VC_UPDATE_SCRIPT = 8,        /**< the provider waits for instructions
+                                    (the answer of this webhook) */
+  VC_UPDATE_HOLD = 9,          /**< the provider confirms a hold */
+  VC_UPDATE_UNHOLD = 10
+} vc_call_update_type;
+
+/** Recording statuses of VC_UPDATE_RECORDING. */
+#define VC_RECORDING_STARTED 1
+#define VC_RECORDING_STOPPED 2
+#define VC_RECORDING_AVAILABLE 3
+#define VC_RECORDING_FAILED 4
+
+/** Something a provider reported about a call. */
+typedef struct vc_call_update {
+  unsigned int version;        /**< VC_CALL_UPDATE_VERSION */
+  int type;                    /**< a vc_call_update_type */
+  const char *call_id;         /**< the library's id when known, or NULL */
+  const char *provider_call_id;  /**< the provider's id, or NULL */
+  /** The provider's id of this leg when it has its own, or NULL. */
+  const char *leg_provider_id;
+  int leg;                     /**< a vc_call_leg */
+  /** The provider's unique id of this event, or NULL: then the core
+   *  hashes the update's fields for deduplication. */
+  const char *event_id;
+  int64_t occurred_at;         /**< Unix ms, 0 when unknown */
+  int cause;                   /**< ENDED: a vc_call_cause */
+  int duration_s;              /**< ENDED: seconds this leg talked */
+  const char *provider_code;   /**< the provider's status or cause text */
+  const char *digits;          /**< DTMF */
+  int recording_status;        /**< RECORDING: VC_RECORDING_* */
+  const char *recording_id;
+  const char *recording_url;
+  int recording_duration_s;
+  /** QUALITY: a figure the provider did not give is negative. */
+  double jitter_ms, packet_loss_pct, rtt_ms, mos;
+  int64_t price_micros;        /**< PRICE: what the provider charged */
+  char currency[4];            /**< PRICE: ISO 4217 */
+} vc_call_update;
+
+#define VC_CALL_UPDATE_VERSION 1
+
+/** Report something a webhook said about a call. */
+VC_EXTERN(int) vc_event_sink_call(vc_event_sink *sink,
+                                  const vc_call_update *update);
+
+/* --- call scripts: what a call does next ----------------------------------- */
+
+/** The kinds of step of a call script. Values are pinned. */
+typedef enum vc_call_step_kind {
+  VC_STEP_SAY = 1,      /**< speak `text` in `language` */
+  VC_STEP_PLAY = 2,     /**< play the audio at `url` */
+  VC_STEP_PAUSE = 3,    /**< silence for `timeout_s` */
+  /** Collect up to `num_digits` keys (or until `finish_on_key`) within
+   *  `timeout_s` while playing `text`/`url` as the prompt; the keys go
+   *  to `action_url`. Without a key the script goes on. */
+  VC_STEP_GATHER = 4,
+  /** Connect the call to `target` (E.164 or sip: URI) with `caller_id`,
+   *  ringing `timeout_s` at most, talking `time_limit_s` at most;
+   *  progress of the new leg goes to `status_url`, its end to
+   *  `action_url`; `answer_url` runs on the called party before the
+   *  bridge (an IVR, a whisper); `record` records from the answer. */
+  VC_STEP_DIAL = 5,
+  VC_STEP_HANGUP = 6,
+  VC_STEP_REDIRECT = 7, /**< fetch the next script from `url` */
+  VC_STEP_HOLD = 8      /**< music on hold from `url` (NULL: default)
+                             until redirected */
+} vc_call_step_kind;
+
+/** One step. Unused fields are NULL or 0. */
+typedef struct vc_call_step {
+  int kind;             /**< a vc_call_step_kind */
+  const char *text;
+  const char *language; /**< BCP 47, NULL: the provider's default */
+  const char *url;
+  unsigned int loop;    /**< repeats of SAY, PLAY, HOLD; 0 = once */
+  unsigned int num_digits;
+  const char *finish_on_key;
+  int timeout_s;
+  const char *action_url;
+  const char *target;
+  const char *caller_id;
+  int time_limit_s;
+  const char *status_url;
+  const char *answer_url;
+  int record;
+} vc_call_step;
+
+/** A script: steps run in order. */
+typedef struct vc_call_script {
+  unsigned int version;        /**< VC_CALL_SCRIPT_VERSION */
+  const vc_call_step *steps;
+  size_t nsteps;
+} vc_call_script;
+
+#define VC_CALL_SCRIPT_VERSION 1
+
 /* --- the vtable ------------------------------------------------------------ */
 
 /** Capability bits. */
@@ -245,6 +413,19 @@ VC_EXTERN(int) vc_webhook_env_fetch(vc_webhook_env *env, const char *url,
 /** The provider allows free-form messages only for a while after the
  *  customer wrote (WhatsApp): the core fills vc_outbound.last_inbound_ms. */
 #define VC_CAP_SESSION_WINDOW   (1u << 6)
+
+/** Voice: vc_call_hold() works (call_control HOLD, UNHOLD). */
+#define VC_CAP_CALL_HOLD        (1u << 7)
+/** Voice: vc_call_transfer() works. */
+#define VC_CAP_CALL_TRANSFER    (1u << 8)
+/** Voice: vc_call_hangup() works on a live call. */
+#define VC_CAP_CALL_HANGUP      (1u << 9)
+/** Voice: recording can start and stop during a call. */
+#define VC_CAP_CALL_RECORD      (1u << 10)
+/** Voice: recordings can be deleted at the provider. */
+#define VC_CAP_RECORDING_DELETE (1u << 11)
+/** Voice: the provider follows scripts (render_script). */
+#define VC_CAP_CALL_SCRIPT      (1u << 12)
 
 /** A provider adapter. */
 typedef struct vc_adapter {
@@ -263,12 +444,12 @@ typedef struct vc_adapter {
                         const char *credentials_json);
   /** REQUIRED. Release the state (wipe credentials). */
   void VC_CALLBACK(fini)(void *state);
-  /** REQUIRED. Build the request that sends `msg`. */
+  /** REQUIRED except for voice. Build the request that sends `msg`. */
   int VC_CALLBACK(build_send)(void *state, const vc_outbound *msg,
                               vc_http_out *req);
-  /** REQUIRED. Interpret the provider's response to that request. A
-   *  response it cannot parse is VC_SEND_RETRY with error VC_EPROVIDER
-   *  unless its status says otherwise. */
+  /** REQUIRED except for voice. Interpret the provider's response to
+   *  that request. A response it cannot parse is VC_SEND_RETRY with
+   *  error VC_EPROVIDER unless its status says otherwise. */
   int VC_CALLBACK(parse_send)(void *state, const vc_outbound *msg,
                               const vc_http_response *res,
                               vc_send_result *out);
@@ -296,9 +477,39 @@ typedef struct vc_adapter {
    * `failed` with that error and nothing is sent.
    */
   int VC_CALLBACK(count_parts)(void *state, const vc_outbound *msg);
+
+  /* --- since VC_ADAPTER_VERSION 2: voice (kind VC_CHANNEL_VOICE) --------- */
+
+  /** REQUIRED for voice (where build_send and parse_send are not):
+   *  build the request that places `call`. */
+  int VC_CALLBACK(build_call)(void *state, const vc_call_outbound *call,
+                              vc_http_out *req);
+  /** REQUIRED for voice. Interpret the answer: ACCEPTED with the call's
+   *  provider id, or RETRY, REJECTED, FAILOVER as for messages. */
+  int VC_CALLBACK(parse_call)(void *state, const vc_call_outbound *call,
+                              const vc_http_response *res,
+                              vc_send_result *out);
+  /** OPTIONAL. Build the request for an operation on a live call, or
+   *  VC_ENOTSUPPORTED (after vc_error_set_str) when the provider has
+   *  none; the capability bits say which ones it has. */
+  int VC_CALLBACK(build_control)(void *state, const vc_call_control *c,
+                                 vc_http_out *req);
+  /** OPTIONAL with build_control: interpret its answer. */
+  int VC_CALLBACK(parse_control)(void *state, const vc_call_control *c,
+                                 const vc_http_response *res,
+                                 vc_send_result *out);
+  /** OPTIONAL (VC_CAP_CALL_SCRIPT): write `script` in the provider's own
+   *  form (TwiML) into `out`, and its media type into `*content_type`
+   *  (static). The core answers a VC_UPDATE_SCRIPT webhook with it. */
+  int VC_CALLBACK(render_script)(void *state, const vc_call_script *script,
+                                 vc_buf *out, const char **content_type);
+  /** OPTIONAL, for VC_CAP_LOCAL voice adapters (the sandbox): report the
+   *  whole life of a call just accepted, as a webhook would. */
+  int VC_CALLBACK(local_progress)(void *state, const vc_call_outbound *call,
+                                  vc_event_sink *sink);
 } vc_adapter;
 
-#define VC_ADAPTER_VERSION 1
+#define VC_ADAPTER_VERSION 2
 
 /**
  * Register an adapter on a context, or replace the one of the same name.
