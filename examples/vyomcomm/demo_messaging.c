@@ -6,18 +6,15 @@
  * table per provider.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vyomcomm.h"
 #include "sim.h"
 #include "cli.h"
+#include "demo_net.h"
 
 #define WAIT_MS 30000
 
@@ -34,32 +31,6 @@ typedef struct provider_row {
   char ids[2][VC_ID_SIZE];
   int n;
 } provider_row;
-
-static int64_t wall_ms(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A loopback port free right now, for the webhook listener. */
-static int free_port(void)
-{
-  struct sockaddr_in a;
-  socklen_t len = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0)
-    close(fd);
-  return port;
-}
 
 static int add_template(vc_tenant *t, const char *name, int kind,
                         const char *subject, const char *text,
@@ -350,7 +321,7 @@ void demo_messaging(demo_checks *c, const char *dir)
   vc_ctx *ctx = NULL;
   vc_sim *sim = NULL;
   char path[600], base[64], addr[32];
-  int port = free_port(), reached = 0;
+  int port = demo_free_port(), reached = 0;
   int64_t deadline;
 
   printf("messaging (provider simulator on loopback)\n");
@@ -381,8 +352,8 @@ void demo_messaging(demo_checks *c, const char *dir)
       !send_all(c, t, rows, nrows))
     goto out;
   demo_check(c, vc_ctx_start(ctx, 2) == 0, "start two engine threads");
-  deadline = wall_ms() + WAIT_MS;
-  while (!(reached = all_reached(t, rows, nrows)) && wall_ms() < deadline)
+  deadline = demo_wall_ms() + WAIT_MS;
+  while (!(reached = all_reached(t, rows, nrows)) && demo_wall_ms() < deadline)
     usleep(50000);
   demo_check(c, reached, "deliveries confirmed by signed webhooks");
   vc_ctx_stop(ctx);
