@@ -356,7 +356,10 @@ static int plan(ctl *k, vc__db *db)
   if (rc < 0)
     return rc;
   if (k->op != VC_CALL_OP_DELETE_RECORDING) {
-    if (!vc__call_state_live(k->row.state)) {
+    /* A hangup still goes out for a call canceled while the provider
+     * was taking it (placing.c queues it then). */
+    if (!vc__call_state_live(k->row.state) &&
+        (k->op != VC_CALL_OP_HANGUP || k->row.provider_call_id[0] == '\0')) {
       fail_with(k, VC_ESTATE, "the call ended first");
       return 0;
     }
