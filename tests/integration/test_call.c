@@ -385,6 +385,7 @@ static void test_call__idempotency(void)
   CHECK_OK(vc_call_start(&a, e.t, &s));
   CHECK_OK(vc_call_start(&b, e.t, &s));
   CHECK_STR(vc_call_id(a), vc_call_id(b));
+  vc_call_free(b);
   s.customer_number = "+14155550124";
   CHECK_RC(vc_call_start(&b, e.t, &s), VC_ECONFLICT);
   CHECK(b == NULL);
