@@ -12,6 +12,7 @@
 
 typedef int (*vc__sink_status_fn)(void *payload, const vc_status_update *u);
 typedef int (*vc__sink_inbound_fn)(void *payload, const vc_inbound *m);
+typedef int (*vc__sink_call_fn)(void *payload, const vc_call_update *u);
 /* 0 the first time `key` is seen, VC_EEXISTS after. */
 typedef int (*vc__sink_once_fn)(void *payload, const char *key);
 
@@ -19,6 +20,7 @@ struct vc_event_sink {
   vc__sink_status_fn on_status;
   vc__sink_inbound_fn on_inbound;
   vc__sink_once_fn on_once;   /* NULL: nothing is remembered (tests) */
+  vc__sink_call_fn on_call;   /* NULL: call updates are checked only */
   void *payload;
   size_t nevents;
   int reply_status;           /* 0 until set: the handler answers 200 */
@@ -30,5 +32,6 @@ void vc__sink_init(vc_event_sink *s, vc__sink_status_fn on_status,
                    vc__sink_inbound_fn on_inbound, void *payload);
 void vc__sink_fini(vc_event_sink *s);
 void vc__sink_set_once(vc_event_sink *s, vc__sink_once_fn on_once);
+void vc__sink_set_call(vc_event_sink *s, vc__sink_call_fn on_call);
 
 #endif
