@@ -24,6 +24,11 @@ void vc__sink_set_once(vc_event_sink *s, vc__sink_once_fn on_once)
   s->on_once = on_once;
 }
 
+void vc__sink_set_call(vc_event_sink *s, vc__sink_call_fn on_call)
+{
+  s->on_call = on_call;
+}
+
 void vc__sink_fini(vc_event_sink *s)
 {
   vc_buf_dispose(&s->reply_body);
