@@ -47,8 +47,11 @@ static int validate(const vc_adapter *a)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "adapter '%s' has an unknown kind %d", a->name,
                          a->kind);
-  if (a->init == NULL || a->fini == NULL || a->build_send == NULL ||
-      a->parse_send == NULL)
+  /* Voice adapters place calls, others send messages (adapter.h). */
+  if (a->init == NULL || a->fini == NULL ||
+      (a->kind == VC_CHANNEL_VOICE
+         ? a->build_call == NULL || a->parse_call == NULL
+         : a->build_send == NULL || a->parse_send == NULL))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "adapter '%s' lacks a required method", a->name);
   if ((a->verify_webhook == NULL) != (a->parse_webhook == NULL))
