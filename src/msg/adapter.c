@@ -28,6 +28,7 @@ static const vc_adapter *const BUILTINS[] = {
   &vc__adapter_sandbox_email,
   &vc__adapter_sandbox_sms,
   &vc__adapter_sandbox_chat,
+  &vc__adapter_exotel, &vc__adapter_mcube,
   NULL
 };
 
