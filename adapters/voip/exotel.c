@@ -49,6 +49,7 @@
 #define PROVIDER_ID_MAX 127
 #define TIME_LIMIT_MAX 14400  /* Exotel's TimeLimit bound */
 #define CUSTOM_FIELD_MAX 128
+#define SECONDS_MAX 86400    /* a duration in a callback, at most */
 
 #define BAD_INPUT(...) \
   vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID, __VA_ARGS__)
@@ -457,8 +458,8 @@ static int read_secs(long *out, const vc__form *f, const char *name)
   *out = -1;
   if (v == NULL || v[0] == '\0')
     return 0;
-  if ((*out = vc__voip_seconds(v)) < 0)
-    return BAD_HOOK("%s is not a count of seconds", name);
+  if ((*out = vc__voip_seconds(v)) < 0 || *out > SECONDS_MAX)
+    return BAD_HOOK("%s is not a count of seconds up to a day", name);
   return 0;
 }
 
@@ -502,6 +503,9 @@ static int read_hook(ex_hook *h, const vc__form *f, int zone_min)
     if ((rc = read_secs(&h->leg_s[i], f, name)) < 0)
       return rc;
   }
+  if (h->start != 0 && ((h->end != 0 && h->start > h->end) ||
+                        (h->updated != 0 && h->start > h->updated)))
+    return BAD_HOOK("StartTime is after EndTime or DateUpdated");
   h->rec_url = vc__voip_field(f, "RecordingUrl");
   if (h->rec_url != NULL && h->rec_url[0] == '\0')
     h->rec_url = NULL;

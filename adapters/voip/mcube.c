@@ -134,6 +134,7 @@ static const struct {
 #define CALLER_IDS_MAX 100
 #define PROVIDER_ID_MAX 127
 #define REFID_MAX 100
+#define SECONDS_MAX 86400    /* a call's length in a callback, at most */
 
 #define BAD_INPUT(...) \
   vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID, __VA_ARGS__)
@@ -647,10 +648,10 @@ static int read_hook(mc_hook *h, const vc__form *f, int zone_min)
   a = vc__voip_field(f, MC_CB_TALK_HMS);
   h->talk_s = 0;
   if (d != NULL && d[0] != '\0') {
-    if ((h->talk_s = vc__voip_seconds(d)) < 0)
+    if ((h->talk_s = vc__voip_seconds(d)) < 0 || h->talk_s > SECONDS_MAX)
       return BAD_HOOK("%s is not a count of seconds", MC_CB_TALK_S);
   } else if (a != NULL && a[0] != '\0') {
-    if ((h->talk_s = hms(a)) < 0)
+    if ((h->talk_s = hms(a)) < 0 || h->talk_s > SECONDS_MAX)
       return BAD_HOOK("%s is not HH:MM:SS", MC_CB_TALK_HMS);
   }
   h->rec_url = vc__voip_field(f, MC_CB_RECORDING);

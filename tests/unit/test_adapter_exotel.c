@@ -656,6 +656,12 @@ static void test_exotel__bad_callbacks(void)
       "\"busy\", \"ConversationDuration\": -1}", VC_EINVALID,
       "ConversationDuration is not" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
+      "\"busy\", \"ConversationDuration\": 86401}", VC_EINVALID,
+      "up to a day" },
+    { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
+      "\"busy\", \"StartTime\": \"2024-01-15 14:30:01\", \"EndTime\": "
+      "\"2024-01-15 14:30:00\"}", VC_EINVALID, "StartTime is after" },
+    { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"busy\", \"Legs\": [{\"OnCallDuration\": \"1e3\"}]}", VC_EINVALID,
       "OnCallDuration" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
