@@ -8,6 +8,7 @@ CREATE TABLE vc_call (
   agent_number     TEXT NOT NULL,            -- dialled first
   customer_number  TEXT NOT NULL,
   caller_id        TEXT,                     -- as asked, or from the pool
+  caller_id_asked  TEXT,                     -- the spec's, or NULL
   channel_id       TEXT,                     -- pinned, or the one placing it
   pinned           INTEGER NOT NULL DEFAULT 0,
   tried_channels   TEXT NOT NULL DEFAULT '', -- failed over from, space-separated
@@ -22,6 +23,8 @@ CREATE TABLE vc_call (
   ring_timeout_s   INTEGER NOT NULL,
   time_limit_s     INTEGER NOT NULL,
   on_hold          INTEGER NOT NULL DEFAULT 0,
+  transferred      INTEGER NOT NULL DEFAULT 0, -- 1 once a transfer took
+  hangup_requested INTEGER NOT NULL DEFAULT 0, -- vc_call_hangup() asked
   cause            INTEGER NOT NULL DEFAULT 0, -- a vc_call_cause
   failed_leg       INTEGER NOT NULL DEFAULT 0,
   error_code       INTEGER NOT NULL DEFAULT 0,
@@ -72,6 +75,21 @@ CREATE TABLE vc_call_control (
   call_id    TEXT NOT NULL,
   op         INTEGER NOT NULL,               -- a vc_call_op
   arg        TEXT,                           -- target, recording id
+  status     INTEGER NOT NULL DEFAULT 0,     -- 0 queued, 1 done, 2 failed
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  error_message TEXT,
   created_at INTEGER NOT NULL,
+  done_at    INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX vc_call_control_call ON vc_call_control (tenant_id, call_id);
+
+-- Round-robin position in a voice channel's caller-id pool, per country
+-- calling code of the customers called ('' for the whole pool).
+CREATE TABLE vc_call_caller_cursor (
+  tenant_id    TEXT NOT NULL,
+  channel_id   TEXT NOT NULL,
+  country_code TEXT NOT NULL,
+  next_index   INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, channel_id, country_code)
 );

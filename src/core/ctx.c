@@ -8,6 +8,7 @@
 #include "store/migrate.h"
 #include "msg/adapter.h"
 #include "msg/dispatch.h"
+#include "call/placing.h"
 #include "msg/limits.h"
 #include "msg/route.h"
 #include "net/fetch.h"
@@ -170,6 +171,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
       (rc = vc__limits_new(&ctx->limits)) < 0 ||
       (rc = vc__fetch_cache_new(&ctx->fetch_cache)) < 0 ||
       (rc = vc__dispatch_register(ctx)) < 0 ||
+      (rc = vc__call_jobs_register(ctx)) < 0 ||
       (rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
       (rc = host_engine_init(ctx)) < 0 ||
       (rc = open_store(ctx, opts->master_key)) < 0)

@@ -28,6 +28,7 @@ static const vc_adapter *const BUILTINS[] = {
   &vc__adapter_sandbox_email,
   &vc__adapter_sandbox_sms,
   &vc__adapter_sandbox_chat,
+  &vc__adapter_sandbox_voice,
   &vc__adapter_exotel, &vc__adapter_mcube,
   NULL
 };
@@ -36,6 +37,14 @@ static const vc_adapter *const *builtins(size_t *n)
 {
   *n = VC_ARRAY_SIZE(BUILTINS) - 1;
   return BUILTINS;
+}
+
+/* The bytes of a vtable of `version`: a version-1 adapter ends before
+ * the voice methods, and reading past its end would read foreign
+ * memory. */
+static size_t vtable_size(unsigned int version)
+{
+  return version < 2 ? offsetof(vc_adapter, build_call) : sizeof(vc_adapter);
 }
 
 static int validate(const vc_adapter *a)
@@ -48,13 +57,25 @@ static int validate(const vc_adapter *a)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "adapter '%s' has an unknown kind %d", a->name,
                          a->kind);
-  /* Voice adapters place calls, others send messages (adapter.h). */
-  if (a->init == NULL || a->fini == NULL ||
-      (a->kind == VC_CHANNEL_VOICE
-         ? a->build_call == NULL || a->parse_call == NULL
-         : a->build_send == NULL || a->parse_send == NULL))
+  if (a->init == NULL || a->fini == NULL)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "adapter '%s' lacks a required method", a->name);
+  if (a->kind == VC_CHANNEL_VOICE) {
+    /* Voice methods exist from version 2 on: a version-1 vtable has
+     * none to read. */
+    if (a->version < 2 || a->parse_call == NULL ||
+        (a->build_call == NULL && !(a->capabilities & VC_CAP_LOCAL)))
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "voice adapter '%s' needs build_call and "
+                           "parse_call (vc_adapter version 2)", a->name);
+    if (a->build_control != NULL && a->parse_control == NULL)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "adapter '%s' has build_control without "
+                           "parse_control", a->name);
+  } else if (a->build_send == NULL || a->parse_send == NULL) {
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "adapter '%s' lacks a required method", a->name);
+  }
   if ((a->verify_webhook == NULL) != (a->parse_webhook == NULL))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "adapter '%s' must have both verify_webhook and "
@@ -67,7 +88,7 @@ static int add(vc__adapter_registry *r, const vc_adapter *a)
   vc_adapter copy;
 
   memset(&copy, 0, sizeof(copy));
-  memcpy(&copy, a, sizeof(copy));
+  memcpy(&copy, a, vtable_size(a->version));
   for (size_t i = 0; i < r->n; i++)
     if (strcmp(r->items[i].name, a->name) == 0) {
       r->items[i] = copy;

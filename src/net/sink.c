@@ -6,6 +6,8 @@
 #include "core/text.h"
 #include "sink.h"
 
+#include <math.h>
+
 #define FIELD_MAX 1024
 #define TEXT_MAX (64 * 1024)
 #define MEDIA_MAX 10
@@ -114,4 +116,114 @@ int vc_event_sink_reply(vc_event_sink *s, int status,
   s->reply_status = status;
   s->reply_content_type = body ? content_type : NULL;
   return body ? vc__buf_puts(&s->reply_body, body) : 0;
+}
+
+/* Bounds of call updates. */
+#define CALL_ID_MAX 127          /* provider ids of calls and legs */
+#define URL_MAX 2048
+#define DIGITS_MAX 64
+#define SECONDS_MAX (2 * VC_CALL_TIME_LIMIT_MAX)
+#define TIME_MAX 32503680000000LL /* year 3000, Unix ms */
+#define PRICE_MAX 1000000000000LL /* a million units */
+
+/* A quality figure: negative (unknown) or within [0, max]. */
+static int check_figure(const char *field, double v, double max)
+{
+  if (isnan(v) || v > max)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "%s is out of range", field);
+  return 0;
+}
+
+static int check_call_kind_fields(const vc_call_update *u)
+{
+  int rc;
+
+  switch (u->type) {
+  case VC_UPDATE_ENDED:
+    if (u->cause < VC_CAUSE_NONE || u->cause > VC_CAUSE_IVR)
+      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                           "unknown call cause %d", u->cause);
+    break;
+  case VC_UPDATE_DTMF:
+    if ((rc = vc__check_token("DTMF digits", u->digits, DIGITS_MAX,
+                              NULL, "0-9*#A-Dw")) < 0)
+      return rc;
+    break;
+  case VC_UPDATE_RECORDING:
+    if (u->recording_status < VC_RECORDING_STARTED ||
+        u->recording_status > VC_RECORDING_FAILED)
+      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                           "unknown recording status %d",
+                           u->recording_status);
+    if (u->recording_url != NULL &&
+        strncmp(u->recording_url, "https://", 8) != 0 &&
+        strncmp(u->recording_url, "http://", 7) != 0)
+      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                           "recording URL is not http(s)");
+    break;
+  case VC_UPDATE_QUALITY:
+    if ((rc = check_figure("jitter", u->jitter_ms, 10000)) < 0 ||
+        (rc = check_figure("packet loss", u->packet_loss_pct, 100)) < 0 ||
+        (rc = check_figure("round-trip time", u->rtt_ms, 60000)) < 0 ||
+        (rc = check_figure("MOS", u->mos, 5)) < 0)
+      return rc;
+    break;
+  case VC_UPDATE_PRICE:
+    if (u->price_micros < 0 || u->price_micros > PRICE_MAX)
+      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                           "call price is out of range");
+    for (int i = 0; i < 3; i++)
+      if (u->currency[i] < 'A' || u->currency[i] > 'Z')
+        return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                             "call price currency is not ISO 4217");
+    if (u->currency[3] != '\0')
+      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                           "call price currency is not ISO 4217");
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+int vc_event_sink_call(vc_event_sink *s, const vc_call_update *u)
+{
+  int rc;
+
+  VC_ASSERT_ARG(s);
+  VC_ASSERT_ARG(u);
+  VC_CHECK_VERSION(u, VC_CALL_UPDATE_VERSION, "vc_call_update");
+  if (u->type < VC_UPDATE_RINGING || u->type > VC_UPDATE_UNHOLD)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "unknown call update type %d", u->type);
+  if (u->leg < VC_LEG_NONE || u->leg > VC_LEG_CUSTOMER)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "unknown call leg %d", u->leg);
+  if ((u->type == VC_UPDATE_RINGING || u->type == VC_UPDATE_ANSWERED) &&
+      u->leg == VC_LEG_NONE)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "ringing and answered name a leg");
+  if (u->occurred_at < 0 || u->occurred_at > TIME_MAX ||
+      u->duration_s < 0 || u->duration_s > SECONDS_MAX ||
+      u->recording_duration_s < 0 || u->recording_duration_s > SECONDS_MAX)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "call update time or duration out of range");
+  if ((rc = vc__check_text("call id", u->call_id, FIELD_MAX, 0)) < 0 ||
+      (rc = vc__check_text("provider call id", u->provider_call_id,
+                           CALL_ID_MAX, 0)) < 0 ||
+      (rc = vc__check_text("leg id", u->leg_provider_id, CALL_ID_MAX,
+                           0)) < 0 ||
+      (rc = vc__check_text("event id", u->event_id, FIELD_MAX, 0)) < 0 ||
+      (rc = vc__check_text("provider code", u->provider_code, FIELD_MAX,
+                           0)) < 0 ||
+      (rc = vc__check_text("digits", u->digits, DIGITS_MAX, 0)) < 0 ||
+      (rc = vc__check_text("recording id", u->recording_id, CALL_ID_MAX,
+                           0)) < 0 ||
+      (rc = vc__check_text("recording URL", u->recording_url, URL_MAX,
+                           0)) < 0 ||
+      (rc = check_call_kind_fields(u)) < 0 ||
+      (rc = count_event(s)) < 0)
+    return rc;
+  return s->on_call ? s->on_call(s->payload, u) : 0;
 }

@@ -12,21 +12,20 @@
 
 typedef int (*vc__sink_status_fn)(void *payload, const vc_status_update *u);
 typedef int (*vc__sink_inbound_fn)(void *payload, const vc_inbound *m);
+typedef int (*vc__sink_call_fn)(void *payload, const vc_call_update *u);
 /* 0 the first time `key` is seen, VC_EEXISTS after. */
 typedef int (*vc__sink_once_fn)(void *payload, const char *key);
-/* A call update (vc_event_sink_call) after the sink's checks. */
-typedef int (*vc__sink_call_fn)(void *payload, const vc_call_update *u);
 
 struct vc_event_sink {
   vc__sink_status_fn on_status;
   vc__sink_inbound_fn on_inbound;
   vc__sink_once_fn on_once;   /* NULL: nothing is remembered (tests) */
+  vc__sink_call_fn on_call;   /* NULL: call updates are checked only */
   void *payload;
   size_t nevents;
   int reply_status;           /* 0 until set: the handler answers 200 */
   const char *reply_content_type;
   vc_buf reply_body;
-  vc__sink_call_fn on_call;   /* NULL: call updates are dropped */
 };
 
 void vc__sink_init(vc_event_sink *s, vc__sink_status_fn on_status,

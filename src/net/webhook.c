@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "msg/message.h"
 #include "msg/route.h"
+#include "call/script.h"
 #include "fetch.h"
 #include "listen.h"
 #include "sink.h"
@@ -49,6 +50,7 @@ typedef struct apply_ctx {
   const char *channel_id;
   int64_t now;
   size_t applied, duplicates, unmatched;
+  vc__call_webhook call;      /* the call the URL names, if any */
 } apply_ctx;
 
 /* 1 the first time `key` is seen for the tenant, 0 for a repeat. */
@@ -169,6 +171,53 @@ static int on_inbound(void *payload, const vc_inbound *m)
                           id, event);
 }
 
+/* A call update: deduplicated like status updates (the provider's
+ * event id, else a hash of the update and of the URL's call, step, node
+ * and try), then applied to the call. A SCRIPT is an instruction fetch
+ * that always gets its answer, so it is never deduplicated. */
+static int on_call(void *payload, const vc_call_update *u)
+{
+  apply_ctx *a = payload;
+  char key[72], num[7][24];
+  int rc;
+
+  if (u->type != VC_UPDATE_SCRIPT) {
+    if (u->event_id != NULL) {
+      const char *parts[] = { a->channel_id, u->event_id };
+      hash_key(key, "c:", parts, 2);
+    } else {
+      const char *parts[] = {
+        a->channel_id, a->call.call_id, u->call_id, u->provider_call_id,
+        a->call.step, a->call.node, num[0], num[1], num[2], num[3], num[4],
+        num[5], num[6], u->leg_provider_id, u->provider_code, u->digits,
+        u->recording_id
+      };
+      snprintf(num[0], sizeof(num[0]), "%d", a->call.attempt);
+      snprintf(num[1], sizeof(num[1]), "%d", u->type);
+      snprintf(num[2], sizeof(num[2]), "%d", u->leg);
+      snprintf(num[3], sizeof(num[3]), "%d", u->cause);
+      snprintf(num[4], sizeof(num[4]), "%d", u->recording_status);
+      snprintf(num[5], sizeof(num[5]), "%lld", (long long)u->occurred_at);
+      snprintf(num[6], sizeof(num[6]), "%d", u->duration_s);
+      hash_key(key, "ch:", parts, VC_ARRAY_SIZE(parts));
+    }
+    if ((rc = first_time(a, key)) <= 0) {
+      if (rc == 0)
+        a->duplicates++;
+      return rc;
+    }
+  }
+  rc = vc__call_webhook_update(&a->call, u);
+  if (rc == VC_ENOTFOUND) {
+    /* Not a call of this channel: recorded as seen, ignored. */
+    a->unmatched++;
+    return 0;
+  }
+  if (rc == 0)
+    a->applied++;
+  return rc;
+}
+
 /* The channel id in a webhook's target, "" when there is none. */
 static void channel_from_target(char out[VC_ID_SIZE], const char *target)
 {
@@ -270,6 +319,16 @@ static int apply(vc_ctx *ctx, vc__route_instance *inst,
   if ((rc = vc__db_begin(a->db)) == 0) {
     vc__sink_init(sink, on_status, on_inbound, a);
     vc__sink_set_once(sink, on_once);
+    vc__sink_set_call(sink, on_call);
+    vc__call_webhook_init(&a->call, req->target);
+    a->call.ctx = ctx;
+    a->call.db = a->db;
+    a->call.tenant_id = tenant_id;
+    a->call.channel_id = inst->channel_id;
+    a->call.adapter = &inst->adapter;
+    a->call.state = inst->state;
+    a->call.sink = sink;
+    a->call.now = a->now;
     rc = inst->adapter.parse_webhook(inst->state, req, sink);
     if (rc == 0)
       rc = vc__db_run(a->db, SQL_PURGE, "i", a->now - DEDUPE_KEEP_MS);

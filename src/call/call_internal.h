@@ -1,0 +1,20 @@
+/*
+ * What the call core's files share about the public handle.
+ */
+#ifndef VC_CALL_INTERNAL_H
+#define VC_CALL_INTERNAL_H
+
+#include "vyomcomm/call.h"
+
+/* Load a call of the tenant into a new handle. VC_ENOTFOUND. */
+int vc__call_load(vc_call **out, vc_ctx *ctx, const char *tenant_id,
+                  const char *id);
+vc_ctx *vc__call_ctx(const vc_call *c);
+const char *vc__call_tenant_id(const vc_call *c);
+
+/* An E.164 number (or, with sip_ok, a sip:/sips: URI) into out;
+ * VC_EINVALID naming `field`. */
+int vc__call_check_address(char out[VC_CALL_ADDRESS_MAX + 1],
+                           const char *field, const char *in, int sip_ok);
+
+#endif

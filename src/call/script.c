@@ -1,0 +1,293 @@
+/*
+ * The call side of webhooks. See script.h.
+ *
+ * Scripts by step (the brief "how a call flows"):
+ *   answer           DIAL the customer (status_url ...&vc_step=customer,
+ *                    action_url ...&vc_step=dial_end, answer_url
+ *                    ...&vc_step=customer_answer when there is a consent
+ *                    announcement or an IVR menu);
+ *   customer_answer  SAY the consent text, then the IVR menu's entry;
+ *   ivr              the IVR's next step for the keys pressed;
+ *   dial_end         HANGUP, or HOLD for the agent while the customer is
+ *                    held (a transfer ends the agent's leg: HANGUP);
+ *   anything else    an empty script.
+ * An IVR's CONNECT bridges the call (empty script: the provider bridges),
+ * HANGUP ends it (cause ivr), TRANSFER queues a transfer control and
+ * answers HANGUP for the customer's whisper.
+ */
+#include "core/common.h"
+#include "core/buf.h"
+#include "core/codec.h"
+#include "core/ctx.h"
+#include "core/text.h"
+#include "core/ulid.h"
+#include "control.h"
+#include "hooks.h"
+#include "machine.h"
+#include "script.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define SCRIPT_STEPS (VC__IVR_MAX_STEPS + 4)
+#define URL_SIZE 1200
+
+static const char SQL_BY_PROVIDER_ID[] =
+  "SELECT id FROM vc_call WHERE tenant_id = ?1 AND channel_id = ?2"
+  " AND provider_call_id = ?3";
+
+void vc__call_webhook_init(vc__call_webhook *w, const char *target)
+{
+  const char *q = strchr(target, '?');
+  vc__form f;
+  const char *v;
+
+  w->call_id[0] = w->step[0] = w->node[0] = '\0';
+  w->attempt = 0;
+  w->have_digits = 0;
+  if (q == NULL || vc__form_parse(&f, q + 1, strlen(q + 1), 32) < 0) {
+    vc_error_clear();
+    return;
+  }
+  if ((v = vc__form_get(&f, "vc_call")) != NULL && vc__ulid_valid(v))
+    snprintf(w->call_id, sizeof(w->call_id), "%s", v);
+  if ((v = vc__form_get(&f, "vc_step")) != NULL &&
+      vc__check_token("vc_step", v, VC__CALL_STEP_MAX - 1, "a-z",
+                      "a-z_") == 0)
+    snprintf(w->step, sizeof(w->step), "%s", v);
+  if ((v = vc__form_get(&f, "vc_node")) != NULL &&
+      vc__check_token("vc_node", v, VC__CALL_NODE_MAX - 1, NULL,
+                      "A-Za-z0-9_.:-") == 0)
+    snprintf(w->node, sizeof(w->node), "%s", v);
+  if ((v = vc__form_get(&f, "vc_try")) != NULL &&
+      vc__check_token("vc_try", v, 2, "0-9", "0-9") == 0)
+    w->attempt = atoi(v);
+  vc_error_clear();
+  vc__form_free(&f);
+}
+
+/* The call an update is about, on this channel: 0 with *r loaded, or
+ * VC_ENOTFOUND. */
+static int find_call(vc__call_webhook *w, const vc_call_update *u,
+                     vc__call_row *r)
+{
+  char id[VC_ID_SIZE] = "";
+  vc__stmt *s;
+  int rc;
+
+  if (w->call_id[0] != '\0')
+    snprintf(id, sizeof(id), "%s", w->call_id);
+  else if (u->call_id != NULL && vc__ulid_valid(u->call_id))
+    snprintf(id, sizeof(id), "%s", u->call_id);
+  else if (u->provider_call_id != NULL) {
+    if ((rc = vc__db_query(&s, w->db, SQL_BY_PROVIDER_ID, "ttt",
+                           w->tenant_id, w->channel_id,
+                           u->provider_call_id)) < 0)
+      return rc;
+    if (vc__stmt_step(s) == VC_STORAGE_ROW)
+      snprintf(id, sizeof(id), "%s", vc__stmt_text(s, 0));
+    vc__stmt_done(s);
+  }
+  if (id[0] == '\0')
+    return VC_ENOTFOUND;
+  if ((rc = vc__call_row_load(r, w->db, w->tenant_id, id)) < 0)
+    return rc;
+  /* Only the channel placing the call may move it. */
+  if (strcmp(r->channel_id, w->channel_id) != 0)
+    return VC_ENOTFOUND;
+  return 0;
+}
+
+/* A script under construction; steps point into its own strings. */
+typedef struct script {
+  vc_call_step steps[SCRIPT_STEPS];
+  size_t n;
+  char base[URL_SIZE];
+  char status_url[URL_SIZE], action_url[URL_SIZE], answer_url[URL_SIZE];
+  char consent[1024];
+  vc__ivr_result ivr;
+} script;
+
+static vc_call_step *add(script *sc, int kind)
+{
+  vc_call_step *st;
+
+  if (sc->n == SCRIPT_STEPS)
+    return NULL;
+  st = &sc->steps[sc->n++];
+  memset(st, 0, sizeof(*st));
+  st->kind = kind;
+  return st;
+}
+
+static int has_consent(vc__call_webhook *w, const vc__call_row *r,
+                       script *sc)
+{
+  int mode = 0;
+
+  sc->consent[0] = '\0';
+  if (vc__recording_mode(w->db, w->tenant_id, r->record_mode, &mode,
+                         sc->consent) < 0)
+    return -1;
+  return sc->consent[0] != '\0';
+}
+
+static int dial_customer(vc__call_webhook *w, const vc__call_row *r,
+                         script *sc)
+{
+  vc_call_step *st;
+  int consent;
+
+  if ((consent = has_consent(w, r, sc)) < 0)
+    return VC_ERROR;
+  snprintf(sc->status_url, URL_SIZE, "%s&vc_step=customer", sc->base);
+  snprintf(sc->action_url, URL_SIZE, "%s&vc_step=dial_end", sc->base);
+  snprintf(sc->answer_url, URL_SIZE, "%s&vc_step=customer_answer",
+           sc->base);
+  st = add(sc, VC_STEP_DIAL);
+  st->target = r->customer_number;
+  st->caller_id = r->caller_id[0] ? r->caller_id : NULL;
+  st->timeout_s = r->ring_timeout_s;
+  st->time_limit_s = r->time_limit_s;
+  st->record = r->record_mode == VC_RECORD_ALWAYS;
+  st->status_url = sc->status_url;
+  st->action_url = sc->action_url;
+  if (consent || r->ivr_menu_id[0] != '\0')
+    st->answer_url = sc->answer_url;
+  return 0;
+}
+
+/* One IVR step and what the call does after it. */
+static int run_ivr(vc__call_webhook *w, const vc__call_row *r, script *sc,
+                   const char *node, const char *digits, int attempt)
+{
+  vc__call_ending e;
+  int rc;
+
+  if ((rc = vc__ivr_step(w->db, w->ctx, w->tenant_id, r->id, r->ivr_menu_id,
+                         node, digits, attempt, sc->base, &sc->ivr)) < 0)
+    return rc;
+  switch (sc->ivr.action) {
+  case VC__IVR_SCRIPT:
+    for (size_t i = 0; i < sc->ivr.nsteps && i < VC__IVR_MAX_STEPS; i++) {
+      vc_call_step *st = add(sc, sc->ivr.steps[i].kind);
+      if (st != NULL)
+        *st = sc->ivr.steps[i];
+    }
+    return 0;
+  case VC__IVR_CONNECT:
+    return vc__call_bridge(w->db, w->ctx, w->tenant_id, r->id, w->now);
+  case VC__IVR_TRANSFER:
+    if ((rc = vc__call_control_enqueue(w->db, w->ctx, w->tenant_id, r->id,
+                                       VC_CALL_OP_TRANSFER,
+                                       sc->ivr.target)) < 0)
+      return rc;
+    add(sc, VC_STEP_HANGUP);
+    return 0;
+  default: /* VC__IVR_HANGUP */
+    memset(&e, 0, sizeof(e));
+    e.state = VC_CALL_CANCELED;
+    e.cause = VC_CAUSE_IVR;
+    e.leg = VC_LEG_CUSTOMER;
+    e.at = w->now;
+    add(sc, VC_STEP_HANGUP);
+    return vc__call_end(w->db, w->ctx, w->tenant_id, r->id, &e);
+  }
+}
+
+static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
+{
+  int rc, detached;
+
+  vc__call_webhook_url(sc->base, sizeof(sc->base), w->ctx, w->channel_id,
+                       r->id);
+  if (!vc__call_state_live(r->state)) {
+    add(sc, VC_STEP_HANGUP);
+    return 0;
+  }
+  if (strcmp(w->step, "answer") == 0)
+    return dial_customer(w, r, sc);
+  if (strcmp(w->step, "customer_answer") == 0) {
+    if ((rc = has_consent(w, r, sc)) < 0)
+      return VC_ERROR;
+    if (rc == 1) {
+      vc_call_step *st = add(sc, VC_STEP_SAY);
+      st->text = sc->consent;
+    }
+    if (r->ivr_menu_id[0] != '\0')
+      return run_ivr(w, r, sc, "", NULL, 0);
+    return 0;
+  }
+  if (strcmp(w->step, "ivr") == 0) {
+    if (r->ivr_menu_id[0] == '\0')
+      return 0;
+    return run_ivr(w, r, sc, w->node, w->have_digits ? w->digits : NULL,
+                   w->attempt);
+  }
+  if (strcmp(w->step, "dial_end") == 0) {
+    if ((rc = vc__call_legs_detached(w->db, w->tenant_id, r,
+                                     &detached)) < 0)
+      return rc;
+    if (detached && !r->transferred && r->on_hold) {
+      vc_call_step *st = add(sc, VC_STEP_HOLD);
+      st->loop = 0;
+      return 0;
+    }
+    add(sc, VC_STEP_HANGUP);
+    return 0;
+  }
+  return 0;
+}
+
+static int answer(vc__call_webhook *w, script *sc)
+{
+  vc_call_script s = { VC_CALL_SCRIPT_VERSION, sc->steps, sc->n };
+  const char *type = NULL;
+  vc_buf body = VC_BUF_INIT;
+  int rc;
+
+  if (w->adapter->version < 2 || w->adapter->render_script == NULL ||
+      w->sink == NULL)
+    return 0;
+  if ((rc = w->adapter->render_script(w->state, &s, &body, &type)) == 0)
+    rc = vc_event_sink_reply(w->sink, 200, type ? type : "text/plain",
+                             body.ptr ? body.ptr : "");
+  vc_buf_dispose(&body);
+  return rc;
+}
+
+int vc__call_webhook_update(vc__call_webhook *w, const vc_call_update *u)
+{
+  vc__call_row r;
+  script *sc;
+  int rc;
+
+  if ((rc = find_call(w, u, &r)) == VC_ENOTFOUND) {
+    vc_error_clear();
+    if (u->type == VC_UPDATE_SCRIPT && (sc = vc__calloc(1, sizeof(*sc)))) {
+      add(sc, VC_STEP_HANGUP);
+      rc = answer(w, sc);
+      vc__free(sc);
+      return rc < 0 ? rc : VC_ENOTFOUND;
+    }
+    return VC_ENOTFOUND;
+  }
+  if (rc < 0)
+    return rc;
+  if (u->type == VC_UPDATE_DTMF && strcmp(w->step, "ivr") == 0 &&
+      r.ivr_menu_id[0] != '\0') {
+    /* The IVR logs the keys with its node when it runs (the SCRIPT). */
+    snprintf(w->digits, sizeof(w->digits), "%s", u->digits);
+    w->have_digits = 1;
+    return 0;
+  }
+  if (u->type != VC_UPDATE_SCRIPT)
+    return vc__call_apply(w->db, w->ctx, w->tenant_id, r.id, u, w->now,
+                          NULL);
+  if ((sc = vc__calloc(1, sizeof(*sc))) == NULL)
+    return vc_error_set_oom();
+  if ((rc = compose(w, &r, sc)) == 0)
+    rc = answer(w, sc);
+  vc__free(sc);
+  return rc;
+}
