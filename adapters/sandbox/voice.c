@@ -19,6 +19,17 @@
  *       transfer, hangup and recording requests;
  *   "caller_ids": the core's caller-id pool (see docs/calls.md).
  *
+ * Webhooks: a sandbox channel takes unsigned webhooks (it has no
+ * credentials and its calls dial nobody) whose body is one JSON object,
+ * or an array of at most 16, each a call update:
+ *   {"type": "ringing" | "answered" | "ended" | "dtmf" | "hold" |
+ *            "unhold" | "script",
+ *    "leg": "agent" | "customer" | "none", "cause": "busy" (a
+ *    vc_call_cause_name), "duration_s": 12, "digits": "1",
+ *    "event_id": "...", "occurred_at": <Unix ms>,
+ *    "provider_call_id": "..."}
+ * so that tests and demos can drive a sandbox call from outside.
+ *
  * The timeline of an accepted call placed at t (ring r, talk k):
  *   t       agent ringing
  *   t+r     agent answered (or its outcome: the call ends there)
@@ -343,6 +354,121 @@ static int sv_local_progress(void *state, const vc_call_outbound *call,
   return 0;
 }
 
+static int sv_verify(void *state, const vc_http_request *req,
+                     vc_webhook_env *env)
+{
+  VC_UNUSED(state);
+  VC_UNUSED(env);
+  if (req->body_len > 64 * 1024)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_ETOOBIG,
+                         "sandbox-voice webhook body is too large");
+  return 0;
+}
+
+static int name_index(const char *v, const char *const *names, size_t n)
+{
+  for (size_t i = 0; v != NULL && i < n; i++)
+    if (names[i] != NULL && strcmp(v, names[i]) == 0)
+      return (int)i;
+  return -1;
+}
+
+static int bad(const char *what)
+{
+  return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                       "sandbox-voice webhook: bad %s", what);
+}
+
+static int one_update(const cJSON *o, vc_event_sink *sink)
+{
+  static const char *const types[] = {
+    NULL, "ringing", "answered", "ended", "dtmf", NULL, NULL, NULL,
+    "script", "hold", "unhold"
+  };
+  static const char *const legs[] = { "none", "agent", "customer" };
+  const cJSON *n;
+  vc_call_update u;
+  int i;
+
+  if (!cJSON_IsObject(o))
+    return bad("update (not an object)");
+  memset(&u, 0, sizeof(u));
+  u.version = VC_CALL_UPDATE_VERSION;
+  u.jitter_ms = u.packet_loss_pct = u.rtt_ms = u.mos = -1;
+  if ((i = name_index(vc__json_str(o, "type"), types,
+                      VC_ARRAY_SIZE(types))) <= 0)
+    return bad("type");
+  u.type = i;
+  n = cJSON_GetObjectItemCaseSensitive(o, "leg");
+  if (n != NULL &&
+      (i = name_index(vc__json_str(o, "leg"), legs, 3)) < 0)
+    return bad("leg");
+  u.leg = n != NULL ? i : VC_LEG_NONE;
+  if ((n = cJSON_GetObjectItemCaseSensitive(o, "cause")) != NULL) {
+    for (i = VC_CAUSE_NONE; i <= VC_CAUSE_IVR; i++)
+      if (cJSON_IsString(n) && strcmp(n->valuestring,
+                                      vc_call_cause_name(i)) == 0)
+        break;
+    if (i > VC_CAUSE_IVR)
+      return bad("cause");
+    u.cause = i;
+  }
+  if ((n = cJSON_GetObjectItemCaseSensitive(o, "duration_s")) != NULL) {
+    if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 1e6)
+      return bad("duration_s");
+    u.duration_s = (int)n->valuedouble;
+  }
+  if ((n = cJSON_GetObjectItemCaseSensitive(o, "occurred_at")) != NULL) {
+    if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 4e13)
+      return bad("occurred_at");
+    u.occurred_at = (int64_t)n->valuedouble;
+  }
+  u.digits = vc__json_str(o, "digits");
+  u.event_id = vc__json_str(o, "event_id");
+  u.provider_call_id = vc__json_str(o, "provider_call_id");
+  return vc_event_sink_call(sink, &u);
+}
+
+static int sv_parse_webhook(void *state, const vc_http_request *req,
+                            vc_event_sink *sink)
+{
+  cJSON *body = NULL, *it;
+  char *text;
+  int rc, n = 0;
+
+  VC_UNUSED(state);
+  if (req->body_len > 64 * 1024)
+    return bad("body (too large)");
+  if ((text = vc__malloc(req->body_len + 1)) == NULL)
+    return vc_error_set_oom();
+  if (req->body_len > 0)
+    memcpy(text, req->body, req->body_len);
+  text[req->body_len] = '\0';
+  if (strlen(text) != req->body_len) {
+    vc__free(text);
+    return bad("body (a NUL byte)");
+  }
+  rc = vc__json_parse(&body, "sandbox-voice webhook", text, 64 * 1024, 4,
+                      0);
+  vc__free(text);
+  if (rc < 0)
+    return rc;
+  if (cJSON_IsArray(body)) {
+    cJSON_ArrayForEach(it, body) {
+      if (++n > 16) {
+        rc = bad("update list (more than 16)");
+        break;
+      }
+      if ((rc = one_update(it, sink)) < 0)
+        break;
+    }
+  } else {
+    rc = one_update(body, sink);
+  }
+  cJSON_Delete(body);
+  return rc;
+}
+
 const vc_adapter vc__adapter_sandbox_voice = {
   .version = VC_ADAPTER_VERSION,
   .name = "sandbox-voice",
@@ -353,6 +479,8 @@ const vc_adapter vc__adapter_sandbox_voice = {
   .init = sv_init,
   .fini = sv_fini,
   .parse_call = sv_parse_call,
+  .verify_webhook = sv_verify,
+  .parse_webhook = sv_parse_webhook,
   .parse_control = sv_parse_control,
   .local_progress = sv_local_progress,
 };

@@ -211,7 +211,7 @@ int vc__call_entry_add(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   vc__stmt_done(s);
   if (rc < 0)
     return rc;
-  return vc__db_run(db, SQL_ENTRY, "tttti" "itii", tenant_id, call_id, seq,
+  return vc__db_run(db, SQL_ENTRY, "ttitiitii", tenant_id, call_id, seq,
                     type, (int64_t)leg, state,
                     detail_json ? detail_json : "{}", at, vc__now(ctx));
 }
