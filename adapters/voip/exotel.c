@@ -607,7 +607,8 @@ static int on_answered(vc_event_sink *sink, const ex_hook *h)
 
 /*
  * The terminal event: every leg event it implies, oldest first, then
- * the call's end and its recording. The agent answered OnCallDuration
+ * the call's end (with the failing leg when the Legs say which, else
+ * VC_LEG_NONE) and its recording. The agent answered OnCallDuration
  * (Legs[0]) before EndTime, the customer ConversationDuration before
  * it; the customer's leg rings once the agent answers.
  */
@@ -617,7 +618,7 @@ static int on_terminal(vc_event_sink *sink, const ex_hook *h)
   int64_t end = h->end ? h->end : h->updated, ta = 0, tc = 0;
   int legs = h->leg_status[0] != NULL || h->leg_status[1] != NULL;
   long talk = h->talk_s > 0 ? h->talk_s : 0;
-  int a0, a1, cause, rc;
+  int a0, a1, cause, leg = VC_LEG_NONE, rc;
 
   a1 = (legs && h->leg_status[1] != NULL &&
         strcmp(h->leg_status[1], "completed") == 0) || talk > 0 ||
@@ -645,20 +646,24 @@ static int on_terminal(vc_event_sink *sink, const ex_hook *h)
   if (a1 && (rc = leg_event(sink, h, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER,
                             tc)) < 0)
     return rc;
-  /* The failing leg's own status says most; else the call's. */
-  if (a1)
+  /* The failing leg's own status says most; else the call's. The core
+   * takes the failed leg from the end's leg: named when Legs tell it. */
+  if (a1) {
     cause = VC_CAUSE_NORMAL;
-  else if (legs && !a0 && h->leg_status[0] != NULL)
-    cause = cause_of(h->leg_status[0]);
-  else if (legs && a0 && h->leg_status[1] != NULL)
-    cause = cause_of(h->leg_status[1]);
-  else
+  } else if (legs && !a0) {
+    leg = VC_LEG_AGENT;
+    cause = cause_of(h->leg_status[0] ? h->leg_status[0] : h->status);
+  } else if (legs && a0) {
+    leg = VC_LEG_CUSTOMER;
+    cause = cause_of(h->leg_status[1] ? h->leg_status[1] : h->status);
+  } else {
     cause = cause_of(h->status);
+  }
   if (!a1 && cause == VC_CAUSE_NORMAL)
     cause = VC_CAUSE_NO_ANSWER;   /* "completed" without a conversation */
   memset(&u, 0, sizeof(u));
   u.type = VC_UPDATE_ENDED;
-  u.leg = VC_LEG_NONE;
+  u.leg = leg;
   u.occurred_at = end;
   u.cause = cause;
   u.duration_s = (int)talk;

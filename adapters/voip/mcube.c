@@ -737,7 +737,7 @@ static int mc_report(vc_event_sink *sink, const mc_hook *h)
   }
   memset(&u, 0, sizeof(u));
   u.type = VC_UPDATE_ENDED;
-  u.leg = VC_LEG_NONE;
+  u.leg = leg;                /* the failing leg, when dialstatus says */
   u.occurred_at = h->end;
   u.cause = cause;
   u.duration_s = (int)talk;

@@ -68,7 +68,7 @@ static int fz_on_call(void *payload, const vc_call_update *u)
       abort();
     break;
   case VC_UPDATE_ENDED:
-    if (u->leg != VC_LEG_NONE || s->ended ||
+    if (s->ended ||
         u->cause < VC_CAUSE_NORMAL || u->cause > VC_CAUSE_IVR)
       abort();
     s->ended = 1;

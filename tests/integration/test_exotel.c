@@ -257,7 +257,8 @@ static void test_exotel__leg_failures(void)
     start_call(&e, &c, 0);
     CHECK(run_until_final(&e, vc_call_id(c), 20000));
     CHECK_OK(vc_call_refresh(c));
-    if (vc_call_state_of(c) != cases[i].state)
+    if (vc_call_state_of(c) != cases[i].state ||
+        vc_call_failed_leg(c) != cases[i].leg)
       fprintf(stderr, "  case %zu: state %d cause %d leg %d\n", i,
               vc_call_state_of(c), vc_call_cause_of(c),
               vc_call_failed_leg(c));

@@ -536,7 +536,7 @@ static void test_exotel__terminal_json(void)
     "{\"OnCallDuration\": 0, \"Status\": \"no-answer\"}]}"));
   CHECK(s.n == 2);
   VS_CHECK(&s, 0, VC_UPDATE_RINGING, VC_LEG_AGENT, T_1430_00, 0, 0);
-  VS_CHECK(&s, 1, VC_UPDATE_ENDED, VC_LEG_NONE, T_1430_20, VC_CAUSE_BUSY, 0);
+  VS_CHECK(&s, 1, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20, VC_CAUSE_BUSY, 0);
   CHECK_STR(s.u[1].code, "busy");
 
   /* The agent's number failed: it never rang. */
@@ -546,7 +546,7 @@ static void test_exotel__terminal_json(void)
     "\"EndTime\": \"2024-01-15 14:30:00\", \"Legs\": ["
     "{\"Status\": \"failed\"}, {\"Status\": \"no-answer\"}]}"));
   CHECK(s.n == 1);
-  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_NONE, T_1430_00,
+  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_00,
            VC_CAUSE_UNREACHABLE, 0);
 
   /* The customer was busy after the agent answered. */
@@ -559,7 +559,7 @@ static void test_exotel__terminal_json(void)
   CHECK(s.n == 4);
   VS_CHECK(&s, 1, VC_UPDATE_ANSWERED, VC_LEG_AGENT, T_1430_15, 0, 0);
   VS_CHECK(&s, 2, VC_UPDATE_RINGING, VC_LEG_CUSTOMER, T_1430_15, 0, 0);
-  VS_CHECK(&s, 3, VC_UPDATE_ENDED, VC_LEG_NONE, T_1430_40, VC_CAUSE_BUSY, 0);
+  VS_CHECK(&s, 3, VC_UPDATE_ENDED, VC_LEG_CUSTOMER, T_1430_40, VC_CAUSE_BUSY, 0);
   EX->fini(st);
 }
 
@@ -601,7 +601,7 @@ static void test_exotel__terminal_multipart(void)
   VS_CHECK(&s, 0, VC_UPDATE_RINGING, VC_LEG_AGENT, T_1430_00, 0, 0);
   VS_CHECK(&s, 1, VC_UPDATE_ANSWERED, VC_LEG_AGENT, T_1430_15, 0, 0);
   VS_CHECK(&s, 2, VC_UPDATE_RINGING, VC_LEG_CUSTOMER, T_1430_15, 0, 0);
-  VS_CHECK(&s, 3, VC_UPDATE_ENDED, VC_LEG_NONE, T_1430_40,
+  VS_CHECK(&s, 3, VC_UPDATE_ENDED, VC_LEG_CUSTOMER, T_1430_40,
            VC_CAUSE_NO_ANSWER, 0);
   CHECK_STR(s.u[3].code, "no-answer");
 

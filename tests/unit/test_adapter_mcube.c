@@ -389,20 +389,20 @@ static void test_mcube__callback_failures(void)
 {
   static const struct {
     const char *dialstatus;
-    int n, cause;
+    int n, cause, leg;
   } cases[] = {
     /* agent's leg: it rang (or not, for a failure), then the end */
-    { "Executive Busy", 2, VC_CAUSE_BUSY },
-    { "Executive NoAnswer", 2, VC_CAUSE_NO_ANSWER },
-    { "Executive Failed", 1, VC_CAUSE_UNREACHABLE },
+    { "Executive Busy", 2, VC_CAUSE_BUSY, VC_LEG_AGENT },
+    { "Executive NoAnswer", 2, VC_CAUSE_NO_ANSWER, VC_LEG_AGENT },
+    { "Executive Failed", 1, VC_CAUSE_UNREACHABLE, VC_LEG_AGENT },
     /* customer's leg: the agent answered and it rang, at the end */
-    { "Busy", 4, VC_CAUSE_BUSY },
-    { "NoAnswer", 4, VC_CAUSE_NO_ANSWER },
-    { "No Answer", 4, VC_CAUSE_NO_ANSWER },
-    { "Failed", 4, VC_CAUSE_UNREACHABLE },
-    { "CANCEL", 2, VC_CAUSE_CANCELED },
-    { "cancel", 2, VC_CAUSE_CANCELED },
-    { "Something New", 2, VC_CAUSE_REJECTED },
+    { "Busy", 4, VC_CAUSE_BUSY, VC_LEG_CUSTOMER },
+    { "NoAnswer", 4, VC_CAUSE_NO_ANSWER, VC_LEG_CUSTOMER },
+    { "No Answer", 4, VC_CAUSE_NO_ANSWER, VC_LEG_CUSTOMER },
+    { "Failed", 4, VC_CAUSE_UNREACHABLE, VC_LEG_CUSTOMER },
+    { "CANCEL", 2, VC_CAUSE_CANCELED, VC_LEG_NONE },
+    { "cancel", 2, VC_CAUSE_CANCELED, VC_LEG_NONE },
+    { "Something New", 2, VC_CAUSE_REJECTED, VC_LEG_NONE },
   };
   void *st = state_new(NULL, CLASSIC_CREDS);
   char body[1024];
@@ -425,7 +425,7 @@ static void test_mcube__callback_failures(void)
       VS_CHECK(&s, 1, VC_UPDATE_ANSWERED, VC_LEG_AGENT, T_END, 0, 0);
       VS_CHECK(&s, 2, VC_UPDATE_RINGING, VC_LEG_CUSTOMER, T_END, 0, 0);
     }
-    VS_CHECK(&s, s.n - 1, VC_UPDATE_ENDED, VC_LEG_NONE, T_END,
+    VS_CHECK(&s, s.n - 1, VC_UPDATE_ENDED, cases[i].leg, T_END,
              cases[i].cause, 0);
     CHECK_STR(s.u[s.n - 1].code, cases[i].dialstatus);
   }
