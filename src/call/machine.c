@@ -337,12 +337,12 @@ static int finish(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 }
 
 int vc__call_legs_detached(vc__db *db, const char *tenant_id,
-                           const vc__call_row *r, int *out)
+                           const vc__call_row *r, int leg, int *out)
 {
   vc__stmt *s;
   int rc;
 
-  *out = r->on_hold || r->transferred;
+  *out = r->on_hold || (r->transferred && leg == VC_LEG_AGENT);
   if (*out)
     return 0;
   if ((rc = vc__db_query(&s, db, SQL_PENDING_LEG_OPS, "tt", tenant_id,
@@ -382,7 +382,8 @@ static int leg_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   int detached, target, rc, bridging;
   cJSON *d;
 
-  if ((rc = vc__call_legs_detached(db, tenant_id, r, &detached)) < 0)
+  if ((rc = vc__call_legs_detached(db, tenant_id, r, u->leg,
+                                    &detached)) < 0)
     return rc;
   target = vc__call_update_target(r->state, u, r->ivr_menu_id[0] != '\0',
                                   detached);

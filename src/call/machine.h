@@ -93,9 +93,11 @@ int vc__call_bridge(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 int vc__call_set_hold(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                       const char *call_id, int on, int64_t at);
 
-/* 1 while the call's legs may come apart without the call ending: on
- * hold, transferred, or a hold or transfer queued for the provider. */
+/* 1 when the end of `leg` does not end the call: while the customer is
+ * on hold or a hold, unhold or transfer is queued for the provider (the
+ * provider may take the legs apart to do it), and, once transferred,
+ * for the agent's leg. */
 int vc__call_legs_detached(vc__db *db, const char *tenant_id,
-                           const vc__call_row *r, int *out);
+                           const vc__call_row *r, int leg, int *out);
 
 #endif

@@ -226,7 +226,7 @@ static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
   }
   if (strcmp(w->step, "dial_end") == 0) {
     if ((rc = vc__call_legs_detached(w->db, w->tenant_id, r,
-                                     &detached)) < 0)
+                                     VC_LEG_CUSTOMER, &detached)) < 0)
       return rc;
     if (detached && !r->transferred && r->on_hold) {
       vc_call_step *st = add(sc, VC_STEP_HOLD);
