@@ -22,5 +22,7 @@ extern const vc_adapter vc__adapter_sandbox_email;
 extern const vc_adapter vc__adapter_sandbox_sms;
 extern const vc_adapter vc__adapter_sandbox_chat;
 extern const vc_adapter vc__adapter_sandbox_voice;
+extern const vc_adapter vc__adapter_exotel;
+extern const vc_adapter vc__adapter_mcube;
 
 #endif

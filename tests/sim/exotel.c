@@ -17,7 +17,8 @@
  * RestException inner names (Status, Code, Message) and every error
  * text and code here; the call status of a connected call whose second
  * leg failed (taken to be that leg's outcome); how Legs is written in a
- * multipart body (Legs[0][Status], ...).
+ * multipart body (Legs[0][Status], ...); the zone of the times (the
+ * account's local time, exotel.utc_offset, +05:30 by default).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,8 +43,25 @@ static const char *const ex_defaults[] = {
   "caller_ids", VC_SIM_EXOTEL_CALLER_ID,
   "ring_ms", VC_SIM_VOICE_RING_MS,
   "talk_ms", VC_SIM_VOICE_TALK_MS,
+  /* The account's local time, which Exotel writes its times in (the
+   * zone is UNCONFIRMED: providers.md 2.3); "+HH:MM" or "-HH:MM". */
+  "utc_offset", "+05:30",
   NULL
 };
+
+/* A time as Exotel writes it: local to the account, without a zone. */
+static void ex_datetime(vc_sim *sim, char out[24], int64_t unix_ms)
+{
+  char off[16];
+  int64_t min = 0;
+
+  sim_setting(sim, "exotel.utc_offset", off, sizeof(off));
+  if (strlen(off) == 6 && (off[0] == '+' || off[0] == '-') && off[3] == ':')
+    min = (off[0] == '-' ? -1 : 1) *
+      (((off[1] - '0') * 10 + (off[2] - '0')) * 60 +
+       (off[4] - '0') * 10 + (off[5] - '0'));
+  sim_voice_datetime(out, unix_ms + min * 60000);
+}
 
 static void ex_error(sim_resp *rs, int json, int status, const char *msg)
 {
@@ -122,6 +140,7 @@ typedef struct ex_call {
   int all_fields;             /* StatusCallbackEvents given */
   int record;
   char base[128];
+  vc_sim *sim;
 } ex_call;
 
 static void field(sim_buf *b, int json, const char *bnd, const char *k,
@@ -156,10 +175,10 @@ static int ex_callback(const ex_call *x, sim_post *out, const char *event,
   memset(out, 0, sizeof(*out));
   memcpy(bnd, "----vcsim", 9);
   sim_random_hex(bnd + 9, 24);
-  sim_voice_datetime(upd, at);
-  sim_voice_datetime(created, c->created_ms);
-  sim_voice_datetime(start, c->created_ms);
-  sim_voice_datetime(end, at);
+  ex_datetime(x->sim, upd, at);
+  ex_datetime(x->sim, created, c->created_ms);
+  ex_datetime(x->sim, start, c->created_ms);
+  ex_datetime(x->sim, end, at);
   rec[0] = '\0';
   if (x->record && talk_s > 0)
     snprintf(rec, sizeof(rec), "%s/exotel/recordings/%s.mp3", x->base,
@@ -259,14 +278,15 @@ static int ex_moment(void *ctx, const sim_voice_moment *m, sim_post *out,
 
 /* ---- the endpoints ---------------------------------------------------- */
 
-static void ex_resource(sim_resp *rs, int json, const sim_vcall *c)
+static void ex_resource(vc_sim *sim, sim_resp *rs, int json,
+                        const sim_vcall *c)
 {
   char created[24], upd[24], start[24], end[24], dur[24];
 
-  sim_voice_datetime(created, c->created_ms);
-  sim_voice_datetime(upd, c->ended_ms ? c->ended_ms : c->created_ms);
-  sim_voice_datetime(start, c->created_ms);
-  sim_voice_datetime(end, c->ended_ms);
+  ex_datetime(sim, created, c->created_ms);
+  ex_datetime(sim, upd, c->ended_ms ? c->ended_ms : c->created_ms);
+  ex_datetime(sim, start, c->created_ms);
+  ex_datetime(sim, end, c->ended_ms);
   snprintf(dur, sizeof(dur), "%ld", c->ended && c->answered_ms
            ? (long)((c->ended_ms - c->answered_ms + 999) / 1000) : 0L);
   sim_resp_reset(rs);
@@ -427,13 +447,14 @@ static void ex_connect(ex_state *st, const sim_form *f, const char *account,
   c->created_ms = sim_now_ms();
   memset(&x, 0, sizeof(x));
   x.c = c;
+  x.sim = sim;
   x.cb = cb && *cb ? cb : NULL;
   x.ctype = ct && strcmp(ct, "application/json") == 0 ? "json" : "multipart";
   x.all_fields = events;
   x.record = rec != NULL && strcasecmp(rec, "true") == 0;
   snprintf(x.base, sizeof(x.base), "%s", vc_sim_base_url(sim));
   n = sim_voice_two_legs(c, &p1, &p2, answered, ex_moment, &x, steps);
-  ex_resource(rs, json, c);
+  ex_resource(sim, rs, json, c);
   pthread_mutex_unlock(&st->v.mu);
 
   keys[0] = to;
@@ -507,7 +528,7 @@ static void ex_handle(vc_sim *sim, void *state, const sim_req *rq,
     if (c == NULL || strcmp(c->account, account) != 0)
       ex_error(rs, json, 404, "Resource not found");
     else
-      ex_resource(rs, json, c);
+      ex_resource(sim, rs, json, c);
   }
   pthread_mutex_unlock(&st->v.mu);
 }

@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "sim.h"
 #include "test_sim_util.h"
+#include <time.h>
 
 #define CALLS "/2010-04-01/Accounts/" SID "/Calls"
 #define FORM "application/x-www-form-urlencoded"
@@ -647,6 +648,20 @@ static void test_exotel__refusals(void)
   vc_sim_stop(s);
 }
 
+/* How far (seconds) a "YYYY-MM-DD HH:MM:SS" local time at `offset_min`
+ * is from now. */
+static long ex_local_skew(const char *s, int offset_min)
+{
+  struct tm tm;
+  time_t t;
+
+  memset(&tm, 0, sizeof(tm));
+  if (s == NULL || strptime(s, "%Y-%m-%d %H:%M:%S", &tm) == NULL)
+    return 1000000;
+  t = timegm(&tm) - (time_t)offset_min * 60;
+  return labs((long)(t - time(NULL)));
+}
+
 static void test_exotel__connect(void)
 {
   vc_sim *s = start();
@@ -668,6 +683,8 @@ static void test_exotel__connect(void)
   CHECK_STR(jstr(c, "AccountSid"), VC_SIM_EXOTEL_ACCOUNT_SID);
   CHECK_STR(jstr(c, "Direction"), "outbound-api");
   CHECK(strlen(jstr(c, "DateCreated")) == 19);
+  /* Times are the account's local time: +05:30 unless set. */
+  CHECK(ex_local_skew(jstr(c, "DateCreated"), 330) <= 5);
   cJSON_Delete(j);
   resp_free(&r);
   CHECK(vc_sim_sent_count(s, "+919812345678") == 1);
@@ -696,6 +713,14 @@ static void test_exotel__connect(void)
   CHECK_STR(jstr(c, "Duration"), "1");
   cJSON_Delete(j);
   resp_free(&r);
+  CHECK_OK(vc_sim_set(s, "exotel.utc_offset", "-03:00"));
+  ex_post(&r, s, EX_CONNECT ".json", EX_OK);
+  CHECK((j = json(&r)) != NULL);
+  CHECK(ex_local_skew(jstr(cJSON_GetObjectItemCaseSensitive(j, "Call"),
+                           "DateCreated"), -180) <= 5);
+  cJSON_Delete(j);
+  resp_free(&r);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
   vc_sim_stop(s);
 }
 
