@@ -812,13 +812,12 @@ static int twv_prepare(void *state, const sim_post *post)
       c->ended_ms = now;
     }
     rc = *post->url ? 0 : 1;
-  } else if (strcmp(t.kind, "action") == 0 ||
-             strcmp(t.kind, "recording") == 0) {
-    /* a <Dial>'s end speaks for the parent, which must still be there */
+  } else if (strcmp(t.kind, "action") == 0) {
+    /* a <Dial>'s action runs on the parent, which must still be there */
     sim_vcall *p = sim_voice_find(&st->v, c->parent);
-    rc = p == NULL || p->ended ? 1 : 0;
-    if (rc == 0 && !*post->url)
-      rc = 1;
+    rc = p == NULL || p->ended || !*post->url ? 1 : 0;
+  } else if (strcmp(t.kind, "recording") == 0) {
+    rc = *post->url ? 0 : 1;  /* the recording is there either way */
   } else if (c->ended) {
     rc = 1;                   /* no TwiML for a call that hung up */
   }
@@ -864,9 +863,10 @@ static void twv_response(void *state, const sim_post *post, long status,
   if (target != NULL && add_doc(target, doc, post->url) == 0 &&
       !target->ended) {
     if (target->parent[0]) {
-      /* a child's own TwiML (the whisper, a Gather's answer) that hangs
-       * up ends it before the bridge */
-      if (twiml_hangs_up(doc) && !target->redirected)
+      /* a child's own TwiML (the whisper, a Gather's answer) with
+       * <Hangup/> ends it before the bridge; when it just ends, the
+       * bridge happens */
+      if (tag_find(doc, "Hangup") != NULL && !target->redirected)
         n = child_stop(&x, st, target, "completed", 1, steps);
     } else if (number[0]) {
       n = dial_start(&x, st, target, doc, &plan, steps);
