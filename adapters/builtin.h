@@ -14,6 +14,7 @@
 extern const vc_adapter vc__adapter_sendgrid;
 extern const vc_adapter vc__adapter_mailgun;
 extern const vc_adapter vc__adapter_twilio_sms;
+extern const vc_adapter vc__adapter_twilio_voice;
 extern const vc_adapter vc__adapter_aws_sns;
 extern const vc_adapter vc__adapter_vonage_sms;
 extern const vc_adapter vc__adapter_telegram;

@@ -262,6 +262,13 @@ typedef struct sim_vcall {
   int record, amd;
   char *doc[SIM_VOICE_DOCS], *doc_url[SIM_VOICE_DOCS];
   size_t ndocs;
+  /* Twilio <Dial>: a child call's parent and the parent's current child;
+   * on the child, its <Dial>'s action, recordingStatusCallback and
+   * record flag, when it was bridged, whether it left the bridge */
+  char parent[48], child[48], rec_sid[40];
+  char *dial_action, *rec_cb;
+  int dial_record, redirected;
+  int64_t bridged_ms;
   /* Exotel / mCube: the second leg (the customer) */
   char leg2_status[24];
   char custom[160];

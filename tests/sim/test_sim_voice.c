@@ -568,6 +568,349 @@ static void test_twilio_voice__gather_and_update(void)
   vc_sim_stop(s);
 }
 
+/* ---- Twilio <Dial><Number>: the customer's child call ---------------- */
+
+/* The i-th received request whose path starts with `path`, waiting up
+ * to 5 s for it; NULL when none came. */
+static const rx_req *rx_find(receiver *rv, const char *path, size_t nth)
+{
+  for (int t = 0; t < 500; t++) {
+    size_t n = rx_wait(rv, 0, 0), seen = 0;
+    for (size_t i = 0; i < n; i++)
+      if (strncmp(rx_get(rv, i)->path, path, strlen(path)) == 0 &&
+          seen++ == nth)
+        return rx_get(rv, i);
+    sleep_ms(10);
+  }
+  return NULL;
+}
+
+static void wait_doc(vc_sim *s, const char *sid, size_t i, char *doc,
+                     size_t size)
+{
+  doc[0] = '\0';
+  for (int t = 0; t < 300 &&
+       vc_sim_twilio_voice_twiml(s, sid, i, doc, size) < 0; t++)
+    sleep_ms(10);
+}
+
+/* A click-to-call's answer TwiML: dial the customer, recorded, with a
+ * whisper; `port` is the receiver's. */
+static void dial_twiml(char *out, size_t size, unsigned port)
+{
+  snprintf(out, size, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>"
+           "<Dial callerId=\"+15005550006\" timeout=\"20\" timeLimit=\"60\" "
+           "action=\"http://127.0.0.1:%u/dial_end?vc_call=c1&amp;vc_step="
+           "dial_end\" record=\"record-from-answer\" recordingStatusCallback"
+           "=\"http://127.0.0.1:%u/rec?vc_step=recording\"><Number "
+           "statusCallback=\"http://127.0.0.1:%u/cust?vc_step=customer\" "
+           "statusCallbackEvent=\"initiated ringing answered completed\" "
+           "url=\"http://127.0.0.1:%u/whisper\">+919812345678</Number>"
+           "</Dial></Response>", port, port, port, port);
+}
+
+static const char *start_click(vc_sim *s, receiver *rv)
+{
+  char form[1024];
+
+  snprintf(form, sizeof(form), "To=%%2B14155550100&From=%%2B15005550006"
+           "&Url=http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Fanswer&StatusCallback="
+           "http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Fstatus" ALL_EVENTS, rv->port,
+           rv->port);
+  return create_call(s, form);
+}
+
+static void test_twilio_voice__dial_child(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan cust = { VC_SIM_CALL_ANSWER, 50, 1500 };
+  char answer[1200], gather[400], want[300], doc[1200], parent[40],
+    child[40], path[200], st[32];
+  const rx_req *q;
+  resp r;
+  cJSON *j;
+
+  dial_twiml(answer, sizeof(answer), rv->port);
+  snprintf(gather, sizeof(gather), "<Response><Gather numDigits=\"1\" "
+           "action=\"http://127.0.0.1:%u/ivr?vc_node=root\"><Say>Press 1"
+           "</Say></Gather></Response>", rv->port);
+  rx_route(rv, "/answer", "text/xml", answer);
+  rx_route(rv, "/whisper", "text/xml", gather);
+  rx_route(rv, "/ivr", "text/xml", "<Response/>");
+  rx_route(rv, "/dial_end", "text/xml", "<Response><Hangup/></Response>");
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+919812345678", &cust));
+  snprintf(parent, sizeof(parent), "%s", start_click(s, rv));
+
+  /* the child rings by the customer's plan: its own CA sid, signed
+   * callbacks to <Number statusCallback> with ParentCallSid */
+  CHECK((q = rx_find(rv, "/cust", 0)) != NULL);
+  snprintf(want, sizeof(want), "http://127.0.0.1:%u/cust?vc_step=customer",
+           rv->port);
+  check_twilio_signed(q, want);
+  snprintf(child, sizeof(child), "%s", rx_form(q, "CallSid"));
+  CHECK(strlen(child) == 34 && strncmp(child, "CA", 2) == 0);
+  CHECK(strcmp(child, parent) != 0);
+  CHECK_STR(rx_form(q, "ParentCallSid"), parent);
+  CHECK_STR(rx_form(q, "CallStatus"), "initiated");
+  CHECK_STR(rx_form(q, "To"), "+919812345678");
+  CHECK_STR(rx_form(q, "From"), "+15005550006");
+  CHECK_STR(rx_form(q, "Direction"), "outbound-dial");
+  CHECK_STR(rx_form(rx_find(rv, "/cust", 1), "CallStatus"), "ringing");
+  CHECK_STR(rx_form(rx_find(rv, "/cust", 2), "CallStatus"), "in-progress");
+  /* the whisper: fetched signed, recorded as the child's document, and
+   * its Gather takes keys */
+  CHECK((q = rx_find(rv, "/whisper", 0)) != NULL);
+  snprintf(want, sizeof(want), "http://127.0.0.1:%u/whisper", rv->port);
+  check_twilio_signed(q, want);
+  CHECK_STR(rx_form(q, "CallSid"), child);
+  CHECK_STR(rx_form(q, "ParentCallSid"), parent);
+  wait_doc(s, child, 0, doc, sizeof(doc));
+  CHECK_STR(doc, gather);
+  CHECK_OK(vc_sim_twilio_voice_press(s, child, "1"));
+  CHECK((q = rx_find(rv, "/ivr", 0)) != NULL);
+  CHECK_STR(rx_form(q, "Digits"), "1");
+  CHECK_STR(rx_form(q, "CallSid"), child);
+  /* the child resource names its parent */
+  snprintf(path, sizeof(path), CALLS "/%s.json", child);
+  tv_get(&r, s, path);
+  CHECK((j = json(&r)) != NULL);
+  CHECK_STR(jstr(j, "parent_call_sid"), parent);
+  cJSON_Delete(j);
+  resp_free(&r);
+
+  /* the conversation ends: the child completes, the Dial action runs on
+   * the parent's behalf with the recording, the recording callback
+   * follows, and the action's Hangup ends the parent */
+  CHECK((q = rx_find(rv, "/cust", 3)) != NULL);
+  CHECK_STR(rx_form(q, "CallStatus"), "completed");
+  CHECK_STR(rx_form(q, "CallDuration"), "2");
+  CHECK((q = rx_find(rv, "/dial_end", 0)) != NULL);
+  snprintf(want, sizeof(want), "http://127.0.0.1:%u/dial_end?vc_call=c1&"
+           "vc_step=dial_end", rv->port);
+  check_twilio_signed(q, want);
+  CHECK_STR(rx_form(q, "CallSid"), parent);
+  CHECK_STR(rx_form(q, "DialCallStatus"), "completed");
+  CHECK_STR(rx_form(q, "DialCallSid"), child);
+  CHECK_STR(rx_form(q, "DialCallDuration"), "2");
+  {
+    char rsid[40], rurl[300];
+    snprintf(rsid, sizeof(rsid), "%s", rx_form(q, "RecordingSid"));
+    snprintf(rurl, sizeof(rurl), "%s", rx_form(q, "RecordingUrl"));
+    CHECK(strlen(rsid) == 34 && strncmp(rsid, "RE", 2) == 0 &&
+          strspn(rsid + 2, "0123456789abcdef") == 32);
+    CHECK(strstr(rurl, "/2010-04-01/Accounts/" SID "/Recordings/") != NULL);
+    CHECK((q = rx_find(rv, "/rec", 0)) != NULL);
+    snprintf(want, sizeof(want), "http://127.0.0.1:%u/rec?vc_step="
+             "recording", rv->port);
+    check_twilio_signed(q, want);
+    CHECK_STR(rx_form(q, "RecordingSid"), rsid);
+    CHECK_STR(rx_form(q, "RecordingUrl"), rurl);
+    CHECK_STR(rx_form(q, "RecordingStatus"), "completed");
+    CHECK_STR(rx_form(q, "RecordingDuration"), "2");
+    CHECK_STR(rx_form(q, "CallSid"), parent);
+    /* the Recording resource: fetched, deleted (204), then gone */
+    snprintf(path, sizeof(path), "/2010-04-01/Accounts/" SID
+             "/Recordings/%s.json", rsid);
+    tv_get(&r, s, path);
+    CHECK(r.status == 200);
+    CHECK((j = json(&r)) != NULL);
+    CHECK_STR(jstr(j, "sid"), rsid);
+    CHECK_STR(jstr(j, "call_sid"), parent);
+    CHECK_STR(jstr(j, "duration"), "2");
+    cJSON_Delete(j);
+    resp_free(&r);
+    {
+      req_opts o = { SID ":" TOKEN, { NULL }, 0 };
+      http(&r, "POST", url_of(s, path), FORM, "", 0, &o);
+      check_twilio_error(&r, 405, 20004, NULL);
+      resp_free(&r);
+      http(&r, "DELETE", url_of(s, path), NULL, NULL, 0, &o);
+      CHECK(r.status == 204);
+      resp_free(&r);
+      http(&r, "DELETE", url_of(s, path), NULL, NULL, 0, &o);
+      check_twilio_error(&r, 404, 20404, NULL);
+      resp_free(&r);
+    }
+    tv_get(&r, s, path);
+    check_twilio_error(&r, 404, 20404, NULL);
+    resp_free(&r);
+  }
+  wait_doc(s, parent, 1, doc, sizeof(doc));
+  CHECK_STR(doc, "<Response><Hangup/></Response>");
+  for (int t = 0; t < 300; t++) {
+    vc_sim_call_status(s, "twilio-voice", parent, st, sizeof(st));
+    if (strcmp(st, "completed") == 0)
+      break;
+    sleep_ms(10);
+  }
+  CHECK_STR(st, "completed");
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  /* the parent's last callback is its own completed, once */
+  CHECK((q = rx_find(rv, "/status", 3)) != NULL);
+  CHECK_STR(rx_form(q, "CallStatus"), "completed");
+  CHECK(rx_find(rv, "/status", 4) == NULL);
+  /* refusals of the Recordings resource */
+  tv_get(&r, s, "/2010-04-01/Accounts/" SID "/Recordings/RE00.json");
+  check_twilio_error(&r, 404, 20404, NULL);
+  resp_free(&r);
+  tv_get(&r, s, "/2010-04-01/Accounts/" SID
+         "/Recordings/RE00112233445566778899aabbccddeeff.json");
+  check_twilio_error(&r, 404, 20404, NULL);
+  resp_free(&r);
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+static void test_twilio_voice__dial_busy(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan busy = { VC_SIM_CALL_BUSY, 50, 0 };
+  char answer[1200], parent[40], st[32];
+  const rx_req *q;
+
+  dial_twiml(answer, sizeof(answer), rv->port);
+  rx_route(rv, "/answer", "text/xml", answer);
+  rx_route(rv, "/dial_end", "text/xml", "<Response/>");
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+919812345678", &busy));
+  snprintf(parent, sizeof(parent), "%s", start_click(s, rv));
+  CHECK((q = rx_find(rv, "/cust", 2)) != NULL);
+  CHECK_STR(rx_form(q, "CallStatus"), "busy");
+  CHECK_STR(rx_form(q, "CallDuration"), "0");
+  CHECK((q = rx_find(rv, "/dial_end", 0)) != NULL);
+  CHECK_STR(rx_form(q, "DialCallStatus"), "busy");
+  CHECK_STR(rx_form(q, "DialCallDuration"), "0");
+  CHECK_STR(rx_form(q, "RecordingSid"), "(none)");
+  /* an empty answer ends the parent too; no recording was made */
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(rx_find(rv, "/rec", 0) == NULL);
+  vc_sim_call_status(s, "twilio-voice", parent, st, sizeof(st));
+  CHECK_STR(st, "completed");
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+/* Hold and transfer as the twilio-voice adapter does them: the child
+ * leaves the bridge for new TwiML; the parent's Dial action runs. */
+static void test_twilio_voice__dial_updates(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan cust = { VC_SIM_CALL_ANSWER, 50, 20000 };
+  char answer[1200], parent[40], child[40], path[200], doc[1200], st[32];
+  const rx_req *q;
+  resp r;
+
+  dial_twiml(answer, sizeof(answer), rv->port);
+  rx_route(rv, "/answer", "text/xml", answer);
+  rx_route(rv, "/whisper", "text/xml", "<Response/>");
+  rx_route(rv, "/dial_end", "text/xml",
+           "<Response><Play loop=\"0\">http://127.0.0.1/m.mp3</Play>"
+           "</Response>");
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+919812345678", &cust));
+  snprintf(parent, sizeof(parent), "%s", start_click(s, rv));
+  CHECK((q = rx_find(rv, "/cust", 2)) != NULL);
+  CHECK_STR(rx_form(q, "CallStatus"), "in-progress");
+  snprintf(child, sizeof(child), "%s", rx_form(q, "CallSid"));
+  CHECK(rx_find(rv, "/whisper", 0) != NULL);
+  sleep_ms(1100);
+
+  /* hold: the child goes to a queue; the parent's Dial ends */
+  snprintf(path, sizeof(path), CALLS "/%s.json", child);
+  tv_post(&r, s, path, "Twiml=%3CResponse%3E%3CEnqueue%3Evc-c1%3C%2F"
+          "Enqueue%3E%3C%2FResponse%3E");
+  CHECK(r.status == 200);
+  resp_free(&r);
+  CHECK((q = rx_find(rv, "/dial_end", 0)) != NULL);
+  CHECK_STR(rx_form(q, "DialCallStatus"), "completed");
+  CHECK_STR(rx_form(q, "DialCallSid"), child);
+  CHECK(atoi(rx_form(q, "DialCallDuration")) >= 1);
+  CHECK(strncmp(rx_form(q, "RecordingSid"), "RE", 2) == 0);
+  CHECK(rx_find(rv, "/rec", 0) != NULL);
+  wait_doc(s, child, 1, doc, sizeof(doc));
+  CHECK_STR(doc, "<Response><Enqueue>vc-c1</Enqueue></Response>");
+  wait_doc(s, parent, 1, doc, sizeof(doc));
+  CHECK(strstr(doc, "<Play loop=\"0\">") != NULL);
+  /* both legs live on: the parent waits in its music, the child queued */
+  vc_sim_call_status(s, "twilio-voice", parent, st, sizeof(st));
+  CHECK_STR(st, "in-progress");
+  vc_sim_call_status(s, "twilio-voice", child, st, sizeof(st));
+  CHECK_STR(st, "in-progress");
+  /* unhold: the parent's new TwiML is recorded */
+  snprintf(path, sizeof(path), CALLS "/%s.json", parent);
+  tv_post(&r, s, path, "Twiml=%3CResponse%3E%3CDial%3E%3CQueue%3Evc-c1%3C%2F"
+          "Queue%3E%3C%2FDial%3E%3C%2FResponse%3E");
+  CHECK(r.status == 200);
+  resp_free(&r);
+  CHECK(vc_sim_twilio_voice_twiml(s, parent, 2, doc, sizeof(doc)) > 0);
+  CHECK_STR(doc, "<Response><Dial><Queue>vc-c1</Queue></Dial></Response>");
+  /* the customer hangs up out of the bridge: its final callback only,
+   * no second Dial action */
+  snprintf(path, sizeof(path), CALLS "/%s.json", child);
+  tv_post(&r, s, path, "Status=completed");
+  CHECK(r.status == 200);
+  resp_free(&r);
+  CHECK((q = rx_find(rv, "/cust", 3)) != NULL);
+  CHECK_STR(rx_form(q, "CallStatus"), "completed");
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(rx_find(rv, "/dial_end", 1) == NULL);
+  /* an ended child cannot be moved */
+  tv_post(&r, s, path, "Twiml=%3CResponse%2F%3E");
+  check_twilio_error(&r, 400, 21220, NULL);
+  resp_free(&r);
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
+/* The agent hangs up during the bridge: the child goes with it and the
+ * Dial action never runs; a whisper that hangs up ends the child. */
+static void test_twilio_voice__dial_hangups(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_call_plan cust = { VC_SIM_CALL_ANSWER, 50, 20000 };
+  char answer[1200], parent[40], path[200], st[32];
+  const rx_req *q;
+  resp r;
+
+  dial_twiml(answer, sizeof(answer), rv->port);
+  rx_route(rv, "/answer", "text/xml", answer);
+  rx_route(rv, "/whisper", "text/xml", "<Response/>");
+  rx_route(rv, "/dial_end", "text/xml", "<Response><Hangup/></Response>");
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+919812345678", &cust));
+  snprintf(parent, sizeof(parent), "%s", start_click(s, rv));
+  CHECK(rx_find(rv, "/whisper", 0) != NULL);
+  snprintf(path, sizeof(path), CALLS "/%s.json", parent);
+  tv_post(&r, s, path, "Status=completed");
+  CHECK(r.status == 200);
+  resp_free(&r);
+  CHECK((q = rx_find(rv, "/cust", 3)) != NULL);
+  CHECK_STR(rx_form(q, "CallStatus"), "completed");
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  CHECK(rx_find(rv, "/dial_end", 0) == NULL);
+  vc_sim_call_status(s, "twilio-voice", parent, st, sizeof(st));
+  CHECK_STR(st, "completed");
+  rx_stop(rv);
+
+  /* the whisper hangs up (an IVR's hang-up option) */
+  rv = rx_start();
+  dial_twiml(answer, sizeof(answer), rv->port);
+  rx_route(rv, "/answer", "text/xml", answer);
+  rx_route(rv, "/whisper", "text/xml", "<Response><Hangup/></Response>");
+  rx_route(rv, "/dial_end", "text/xml", "<Response><Hangup/></Response>");
+  snprintf(parent, sizeof(parent), "%s", start_click(s, rv));
+  CHECK((q = rx_find(rv, "/dial_end", 0)) != NULL);
+  CHECK_STR(rx_form(q, "DialCallStatus"), "completed");
+  CHECK((q = rx_find(rv, "/cust", 3)) != NULL);
+  CHECK_STR(rx_form(q, "CallStatus"), "completed");
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  vc_sim_call_status(s, "twilio-voice", parent, st, sizeof(st));
+  CHECK_STR(st, "completed");
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
 /* ---- Exotel ---------------------------------------------------------- */
 
 #define EX_CONNECT "/v1/Accounts/" VC_SIM_EXOTEL_ACCOUNT_SID "/Calls/connect"
@@ -1195,6 +1538,10 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__outcomes),
   VC_TEST(test_twilio_voice__duplicates),
   VC_TEST(test_twilio_voice__gather_and_update),
+  VC_TEST(test_twilio_voice__dial_child),
+  VC_TEST(test_twilio_voice__dial_busy),
+  VC_TEST(test_twilio_voice__dial_updates),
+  VC_TEST(test_twilio_voice__dial_hangups),
   VC_TEST(test_exotel__refusals),
   VC_TEST(test_exotel__connect),
   VC_TEST(test_exotel__callbacks),

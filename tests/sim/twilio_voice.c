@@ -38,8 +38,19 @@ enum {
   TWV_MAX_STEPS = 8,
 };
 
+/* A recording made by <Dial record>: served and deleted through
+ * /Recordings/{sid}.json (under v.mu). */
+typedef struct twv_rec {
+  char sid[40], account[64], call[48];
+  long secs;
+  int64_t created_ms;
+  int deleted;
+} twv_rec;
+
 typedef struct twv_state {
   sim_voice v;                /* first: the shared voice state */
+  twv_rec *recs;
+  size_t nrecs, caprecs;
 } twv_state;
 
 static const char *const twv_defaults[] = {
@@ -154,8 +165,9 @@ static void twv_resource(sim_resp *rs, const sim_vcall *c, int status)
   /* Twilio pretty-prints North American numbers; others stay E.164. */
   sim_buf_str(b, ", \"from_formatted\": ");
   sim_buf_json_str(b, c->from);
-  sim_buf_str(b, ", \"group_sid\": null, \"parent_call_sid\": null, "
-              "\"phone_number_sid\": null, \"price\": null, "
+  sim_buf_str(b, ", \"group_sid\": null, \"parent_call_sid\": ");
+  sim_buf_json_str(b, c->parent[0] ? c->parent : NULL);
+  sim_buf_str(b, ", \"phone_number_sid\": null, \"price\": null, "
               "\"price_unit\": \"USD\", \"queue_time\": \"0\", \"sid\": ");
   sim_buf_json_str(b, c->id);
   sim_buf_str(b, ", \"start_time\": ");
@@ -193,9 +205,12 @@ static size_t call_params(const sim_vcall *c, const char *status,
   p[n++] = (sim_kvp){ "CallStatus", status };
   p[n++] = (sim_kvp){ "Called", c->to };
   p[n++] = (sim_kvp){ "Caller", c->from };
-  p[n++] = (sim_kvp){ "Direction", "outbound-api" };
+  p[n++] = (sim_kvp){ "Direction", c->parent[0] ? "outbound-dial"
+                                                : "outbound-api" };
   p[n++] = (sim_kvp){ "From", c->from };
   p[n++] = (sim_kvp){ "To", c->to };
+  if (c->parent[0])
+    p[n++] = (sim_kvp){ "ParentCallSid", c->parent };
   return n;
 }
 
@@ -218,7 +233,7 @@ static int status_step(twv_ctx *x, sim_vcall *c, sim_post *out,
                        const char *status, unsigned ev, int64_t at_ms,
                        long secs)
 {
-  sim_kvp p[20];
+  sim_kvp p[24];
   char seq[16], ts[40], dur[24], rsid[40], rurl[300];
   size_t n;
   int rc;
@@ -264,7 +279,7 @@ static int status_step(twv_ctx *x, sim_vcall *c, sim_post *out,
 static int twiml_step(twv_ctx *x, sim_vcall *c, sim_post *out,
                       const char *url, const char *digits)
 {
-  sim_kvp p[16];
+  sim_kvp p[20];
   size_t n;
   int rc;
 
@@ -363,6 +378,393 @@ static size_t plan_life(twv_ctx *x, sim_vcall *c, const vc_sim_call_plan *pl,
   return n;
 }
 
+/* ---- TwiML the simulator follows: <Dial><Number> -------------------- */
+
+static const struct { const char *e; char c; } xml_ents[] = {
+  { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
+  { "&apos;", '\'' } };
+
+/* Copy XML text [a, end) into out, entities decoded. */
+static void xml_copy(const char *a, const char *end, char *out, size_t size)
+{
+  size_t n = 0, k;
+
+  for (; a < end && n + 1 < size; a++) {
+    for (k = 0; k < 5; k++)
+      if (strncmp(a, xml_ents[k].e, strlen(xml_ents[k].e)) == 0)
+        break;
+    if (k < 5) {
+      out[n++] = xml_ents[k].c;
+      a += strlen(xml_ents[k].e) - 1;
+    } else {
+      out[n++] = *a;
+    }
+  }
+  out[n] = '\0';
+}
+
+/* The first <tag ...> of doc (not a longer name), or NULL. */
+static const char *tag_find(const char *doc, const char *tag)
+{
+  size_t tl = strlen(tag);
+  const char *g;
+
+  for (g = doc; (g = strstr(g, tag)) != NULL; g += tl)
+    if (g > doc && g[-1] == '<' && (g[tl] == ' ' || g[tl] == '>' ||
+                                    g[tl] == '/' || g[tl] == '\t' ||
+                                    g[tl] == '\n'))
+      return g - 1;
+  return NULL;
+}
+
+/* An attribute of the first <tag>, entities decoded: 1 found, 0 not,
+ * -1 no such tag. */
+static int tag_attr(const char *doc, const char *tag, const char *name,
+                    char *out, size_t size)
+{
+  const char *g = tag_find(doc, tag), *end, *a, *close;
+  size_t nl = strlen(name);
+  char q;
+
+  out[0] = '\0';
+  if (g == NULL || (end = strchr(g, '>')) == NULL)
+    return -1;
+  for (a = g + 1 + strlen(tag); a < end; a++)
+    if ((a[-1] == ' ' || a[-1] == '\t' || a[-1] == '\n') &&
+        strncmp(a, name, nl) == 0 && a[nl] == '=' &&
+        (a[nl + 1] == '"' || a[nl + 1] == '\''))
+      break;
+  if (a >= end)
+    return 0;
+  q = a[nl + 1];
+  a += nl + 2;
+  close = memchr(a, q, (size_t)(end - a));
+  xml_copy(a, close ? close : end, out, size);
+  return 1;
+}
+
+/* The text of the first <tag>...</tag>, decoded and trimmed; 1 found. */
+static int tag_text(const char *doc, const char *tag, char *out, size_t size)
+{
+  const char *g = tag_find(doc, tag), *a, *end;
+  char close[32];
+
+  out[0] = '\0';
+  if (g == NULL || (a = strchr(g, '>')) == NULL || a[-1] == '/')
+    return 0;
+  snprintf(close, sizeof(close), "</%s>", tag);
+  if ((end = strstr(++a, close)) == NULL)
+    return 0;
+  while (a < end && (*a == ' ' || *a == '\n' || *a == '\t'))
+    a++;
+  while (end > a && (end[-1] == ' ' || end[-1] == '\n' || end[-1] == '\t'))
+    end--;
+  xml_copy(a, end, out, size);
+  return 1;
+}
+
+/* A document that ends the call: <Hangup/>, or no verb at all. */
+static int twiml_hangs_up(const char *doc)
+{
+  const char *r = tag_find(doc, "Response"), *gt;
+
+  if (tag_find(doc, "Hangup") != NULL)
+    return 1;
+  if (r == NULL || (gt = strchr(r, '>')) == NULL)
+    return 0;
+  if (gt[-1] == '/')
+    return 1;
+  while (*++gt == ' ' || *gt == '\n' || *gt == '\t' || *gt == '\r')
+    ;
+  return strncmp(gt, "</Response>", 11) == 0;
+}
+
+static unsigned event_bits(const char *list)
+{
+  unsigned ev = 0;
+
+  if (strstr(list, "initiated"))
+    ev |= EV_INITIATED;
+  if (strstr(list, "ringing"))
+    ev |= EV_RINGING;
+  if (strstr(list, "answered"))
+    ev |= EV_ANSWERED;
+  if (strstr(list, "completed"))
+    ev |= EV_COMPLETED;
+  return ev ? ev : EV_COMPLETED;
+}
+
+static int add_doc(sim_vcall *c, const char *doc, const char *url);
+static void twv_after_dial(twv_state *st, const char *child_sid);
+
+/* A new recording of `secs` seconds for `parent` (caller holds v.mu). */
+static const twv_rec *rec_add(twv_state *st, const sim_vcall *parent,
+                              long secs)
+{
+  twv_rec *r;
+
+  if (st->nrecs == st->caprecs) {
+    size_t ncap = st->caprecs ? st->caprecs * 2 : 16;
+    twv_rec *nr = realloc(st->recs, ncap * sizeof(*nr));
+    if (nr == NULL)
+      return NULL;
+    st->recs = nr;
+    st->caprecs = ncap;
+  }
+  r = &st->recs[st->nrecs++];
+  memset(r, 0, sizeof(*r));
+  memcpy(r->sid, "RE", 2);
+  sim_random_hex(r->sid + 2, 32);
+  snprintf(r->account, sizeof(r->account), "%s", parent->account);
+  snprintf(r->call, sizeof(r->call), "%s", parent->id);
+  r->secs = secs;
+  r->created_ms = sim_now_ms();
+  return r;
+}
+
+/*
+ * The end of a <Dial> (caller holds v.mu): the action request on the
+ * parent's behalf (DialCallStatus, DialCallSid, DialCallDuration and,
+ * when recorded, the recording) and the recording's status callback.
+ * Tagged with the child's sid; out[] gets 0 to 2 posts.
+ */
+static size_t dial_end_posts(twv_ctx *x, twv_state *st, sim_vcall *child,
+                             const char *dial_status, long secs,
+                             sim_post *out)
+{
+  sim_vcall *parent = sim_voice_find(&st->v, child->parent);
+  const twv_rec *rec = NULL;
+  sim_kvp p[24];
+  char dur[24], rdur[24], rurl[300];
+  size_t n = 0, k;
+  int rc = 0;
+
+  if (parent == NULL)
+    return 0;
+  snprintf(dur, sizeof(dur), "%ld", secs);
+  /* a recording planned for an end that did not come never existed */
+  for (k = 0; child->rec_sid[0] && k < st->nrecs; k++)
+    if (strcmp(st->recs[k].sid, child->rec_sid) == 0)
+      st->recs[k].deleted = 1;
+  child->rec_sid[0] = '\0';
+  if (child->dial_record && secs > 0) {
+    rec = rec_add(st, parent, secs);
+    if (rec != NULL)
+      snprintf(child->rec_sid, sizeof(child->rec_sid), "%s", rec->sid);
+    if (rec != NULL) {
+      snprintf(rurl, sizeof(rurl), "%s/2010-04-01/Accounts/%s/Recordings/%s",
+               x->base, rec->account, rec->sid);
+      snprintf(rdur, sizeof(rdur), "%ld", secs);
+    }
+  }
+  memset(&out[0], 0, sizeof(out[0]));
+  if (child->dial_action != NULL) {
+    k = call_params(parent, "in-progress", p);
+    p[k++] = (sim_kvp){ "DialBridged", child->answered_ms ? "true" : "false" };
+    p[k++] = (sim_kvp){ "DialCallDuration", dur };
+    p[k++] = (sim_kvp){ "DialCallSid", child->id };
+    p[k++] = (sim_kvp){ "DialCallStatus", dial_status };
+    if (rec != NULL) {
+      p[k++] = (sim_kvp){ "RecordingDuration", rdur };
+      p[k++] = (sim_kvp){ "RecordingSid", rec->sid };
+      p[k++] = (sim_kvp){ "RecordingUrl", rurl };
+    }
+    rc = sim_tw_form_post(&out[0], x->token, child->dial_action, p, k);
+    out[0].no_dup = 1;
+  } else {
+    /* No action: the parent goes on after <Dial>; the step still ends
+     * the parent when it comes due. */
+    out[0].url = strdup("");
+    out[0].no_dup = 1;
+    rc = out[0].url ? 0 : -ENOMEM;
+  }
+  if (rc == 0)
+    rc = set_tag(&out[0], child, "action", dial_status);
+  n = 1;
+  if (rc == 0 && rec != NULL && child->rec_cb != NULL) {
+    k = 0;
+    p[k++] = (sim_kvp){ "AccountSid", parent->account };
+    p[k++] = (sim_kvp){ "CallSid", parent->id };
+    p[k++] = (sim_kvp){ "RecordingChannels", "1" };
+    p[k++] = (sim_kvp){ "RecordingDuration", rdur };
+    p[k++] = (sim_kvp){ "RecordingSid", rec->sid };
+    p[k++] = (sim_kvp){ "RecordingSource", "DialVerb" };
+    p[k++] = (sim_kvp){ "RecordingStatus", "completed" };
+    p[k++] = (sim_kvp){ "RecordingUrl", rurl };
+    rc = sim_tw_form_post(&out[1], x->token, child->rec_cb, p, k);
+    if (rc == 0)
+      rc = set_tag(&out[1], child, "recording", "completed");
+    n = 2;
+  }
+  if (rc != 0) {
+    posts_free(out, n);
+    return 0;
+  }
+  return n;
+}
+
+/* Seconds since the child answered (rounded up), 0 when it did not. */
+static long child_secs(const sim_vcall *c, int64_t now)
+{
+  if (c->answered_ms == 0 || now < c->answered_ms)
+    return 0;
+  return (long)((now - c->answered_ms + 999) / 1000);
+}
+
+/*
+ * Start the <Dial><Number> of `doc` on `parent` (caller holds v.mu):
+ * the child call with its own life, ending in the Dial's action. The
+ * parent's own planned end is dropped (its gen moves): the Dial decides
+ * when it ends. Fills s[] and returns the number of steps.
+ */
+static size_t dial_start(twv_ctx *x, twv_state *st, sim_vcall *parent,
+                         const char *doc, const vc_sim_call_plan *plan,
+                         sim_post *s)
+{
+  char number[64], caller[64], buf[1100], rec[40];
+  vc_sim_call_plan pl = *plan;
+  vc_sim_call_outcome out;
+  unsigned ring, talk;
+  sim_vcall *c;
+  long timeout = 30, limit = 14400, secs;
+  int64_t at = sim_now_ms();
+  size_t n = 0, k;
+  int rc = 0;
+
+  if (tag_text(doc, "Number", number, sizeof(number)) != 1 ||
+      !is_e164(number) || (c = sim_voice_add(&st->v)) == NULL)
+    return 0;
+  parent->gen++;              /* the planned end goes: the Dial decides */
+  memcpy(c->id, "CA", 2);
+  sim_random_hex(c->id + 2, 32);
+  snprintf(c->parent, sizeof(c->parent), "%s", parent->id);
+  snprintf(parent->child, sizeof(parent->child), "%s", c->id);
+  snprintf(c->to, sizeof(c->to), "%s", number);
+  if (tag_attr(doc, "Dial", "callerId", caller, sizeof(caller)) == 1 &&
+      caller[0])
+    snprintf(c->from, sizeof(c->from), "%s", caller);
+  else
+    snprintf(c->from, sizeof(c->from), "%s", parent->from);
+  snprintf(c->account, sizeof(c->account), "%s", parent->account);
+  snprintf(c->status, sizeof(c->status), "queued");
+  c->created_ms = at;
+  if (tag_attr(doc, "Number", "statusCallback", buf, sizeof(buf)) == 1 &&
+      http_url(buf))
+    c->cb_url = strdup(buf);
+  c->events = tag_attr(doc, "Number", "statusCallbackEvent", buf,
+                       sizeof(buf)) == 1 ? event_bits(buf) : EV_COMPLETED;
+  if (tag_attr(doc, "Number", "url", buf, sizeof(buf)) == 1 && http_url(buf))
+    c->url = strdup(buf);
+  if (tag_attr(doc, "Dial", "action", buf, sizeof(buf)) == 1 &&
+      http_url(buf))
+    c->dial_action = strdup(buf);
+  if (tag_attr(doc, "Dial", "recordingStatusCallback", buf,
+               sizeof(buf)) == 1 && http_url(buf))
+    c->rec_cb = strdup(buf);
+  c->dial_record = tag_attr(doc, "Dial", "record", rec, sizeof(rec)) == 1 &&
+    strncmp(rec, "record-from-", 12) == 0;
+  if (tag_attr(doc, "Dial", "timeout", buf, sizeof(buf)) == 1)
+    timeout = strtol(buf, NULL, 10);
+  if (tag_attr(doc, "Dial", "timeLimit", buf, sizeof(buf)) == 1)
+    limit = strtol(buf, NULL, 10);
+  if (timeout < 1 || timeout > 600)
+    timeout = 30;
+  if (limit < 1 || limit > 86400)
+    limit = 14400;
+  out = pl.outcome;
+  ring = pl.ring_ms;
+  talk = pl.talk_ms;
+  if (out == VC_SIM_CALL_ANSWER && (uint64_t)timeout * 1000 < ring) {
+    out = VC_SIM_CALL_NO_ANSWER;
+    ring = (unsigned)timeout * 1000;
+  }
+  if ((uint64_t)limit * 1000 < talk)
+    talk = (unsigned)limit * 1000;
+  /* child legs skip queued: initiated, ringing, then the outcome */
+  rc |= status_step(x, c, &s[n++], "initiated", EV_INITIATED, at, -1);
+  if (out == VC_SIM_CALL_FAILED) {
+    rc |= status_step(x, c, &s[n++], "failed", EV_COMPLETED, at, 0);
+    k = rc ? 0 : dial_end_posts(x, st, c, "failed", 0, &s[n]);
+    n += k;
+    goto done;
+  }
+  rc |= status_step(x, c, &s[n++], "ringing", EV_RINGING, at, -1);
+  at += ring;
+  if (out != VC_SIM_CALL_ANSWER) {
+    const char *fin = out == VC_SIM_CALL_BUSY ? "busy"
+      : out == VC_SIM_CALL_NO_ANSWER ? "no-answer" : "canceled";
+    rc |= status_step(x, c, &s[n], fin, EV_COMPLETED, at, 0);
+    s[n++].wait_ms = ring;
+    k = rc ? 0 : dial_end_posts(x, st, c, fin, 0, &s[n]);
+    n += k;
+    goto done;
+  }
+  rc |= status_step(x, c, &s[n], "in-progress", EV_ANSWERED, at, -1);
+  s[n++].wait_ms = ring;
+  if (c->url != NULL)         /* the whisper, before the bridge */
+    rc |= twiml_step(x, c, &s[n++], c->url, NULL);
+  at += talk;
+  secs = (long)((talk + 999) / 1000);
+  rc |= status_step(x, c, &s[n], "completed", EV_COMPLETED, at, secs);
+  s[n++].wait_ms = talk;
+  k = rc ? 0 : dial_end_posts(x, st, c, "completed", secs, &s[n]);
+  n += k;
+done:
+  if (rc || k == 0) {
+    posts_free(s, n);
+    return 0;
+  }
+  return n;
+}
+
+/* The parent's end now (caller holds v.mu): its final callback. */
+static int parent_end(twv_ctx *x, sim_vcall *p, sim_post *out)
+{
+  if (p->ended)
+    return -1;
+  p->gen++;
+  p->ended = 1;
+  p->ended_ms = sim_now_ms();
+  snprintf(p->status, sizeof(p->status), "completed");
+  if (status_step(x, p, out, "completed", EV_COMPLETED, p->ended_ms,
+                  call_seconds(p)) != 0) {
+    sim_post_free(out);
+    return -1;
+  }
+  return 0;
+}
+
+/*
+ * A child that ends or leaves the bridge before its plan says (caller
+ * holds v.mu): its pending life goes; with `final`, its final callback;
+ * with `action`, the parent's <Dial> ends (action, recording). Returns
+ * the number of posts in s (at most 3).
+ */
+static size_t child_stop(twv_ctx *x, twv_state *st, sim_vcall *c,
+                         const char *final, int action, sim_post *s)
+{
+  char prefix[64];
+  int64_t now = sim_now_ms();
+  long secs = child_secs(c, now);
+  size_t n = 0;
+
+  snprintf(prefix, sizeof(prefix), "%s ", c->id);
+  sim_webhook_cancel(st->v.sim, "twilio-voice", prefix);
+  c->gen++;
+  if (final != NULL && !c->ended) {
+    c->ended = 1;
+    c->ended_ms = now;
+    snprintf(c->status, sizeof(c->status), "%s", final);
+    if (status_step(x, c, &s[n], final, EV_COMPLETED, now, secs) == 0)
+      n++;
+    else
+      sim_post_free(&s[n]);
+  }
+  if (action)
+    n += dial_end_posts(x, st, c, "completed", secs, &s[n]);
+  return n;
+}
+
 /* ---- worker hooks ----------------------------------------------------- */
 
 typedef struct twv_tag {
@@ -395,7 +797,8 @@ static int twv_prepare(void *state, const sim_post *post)
     return 0;
   pthread_mutex_lock(&st->v.mu);
   c = sim_voice_find(&st->v, t.sid);
-  if (c == NULL || (c->gen != t.gen && strcmp(t.kind, "status") == 0)) {
+  if (c == NULL || (c->gen != t.gen && strcmp(t.kind, "fetch") != 0 &&
+                    strcmp(t.kind, "gather") != 0)) {
     rc = 2;                   /* ended early: the rest of its life goes */
   } else if (strcmp(t.kind, "status") == 0) {
     int64_t now = sim_now_ms();
@@ -403,40 +806,99 @@ static int twv_prepare(void *state, const sim_post *post)
     if (strcmp(t.status, "initiated") != 0)
       snprintf(c->status, sizeof(c->status), "%s", t.status);
     if (strcmp(t.status, "in-progress") == 0)
-      c->answered_ms = now;
+      c->answered_ms = c->bridged_ms = now;
     if (is_final(t.status)) {
       c->ended = 1;
       c->ended_ms = now;
     }
     rc = *post->url ? 0 : 1;
+  } else if (strcmp(t.kind, "action") == 0) {
+    /* a <Dial>'s action runs on the parent, which must still be there */
+    sim_vcall *p = sim_voice_find(&st->v, c->parent);
+    rc = p == NULL || p->ended || !*post->url ? 1 : 0;
+  } else if (strcmp(t.kind, "recording") == 0) {
+    rc = *post->url ? 0 : 1;  /* the recording is there either way */
   } else if (c->ended) {
     rc = 1;                   /* no TwiML for a call that hung up */
   }
   pthread_mutex_unlock(&st->v.mu);
+  /* An action with no URL: the parent goes on after <Dial> and, having
+   * nothing more, hangs up. */
+  if (strcmp(t.kind, "action") == 0 && !*post->url && rc == 1)
+    twv_after_dial(st, t.sid);
   return rc;
 }
 
+/* Keep a fetched document and follow it (worker thread). */
 static void twv_response(void *state, const sim_post *post, long status,
                          const char *body, size_t len)
 {
   twv_state *st = state;
-  sim_vcall *c;
+  sim_post steps[TWV_MAX_STEPS + 4];
+  vc_sim_call_plan plan;
+  sim_vcall *c, *target;
+  char number[64];
+  size_t n = 0;
   twv_tag t;
+  twv_ctx x;
+  char *doc;
 
   if (tag_parse(post, &t) != 0 || strcmp(t.kind, "status") == 0 ||
-      status < 200 || status > 299)
+      strcmp(t.kind, "recording") == 0 || status < 200 || status > 299)
     return;
+  if ((doc = strndup(body, len)) == NULL)
+    return;
+  ctx_init(&x, st->v.sim);
+  /* the plan of a number to dial is read before taking the lock */
+  if (tag_find(doc, "Dial") != NULL &&
+      tag_text(doc, "Number", number, sizeof(number)) == 1)
+    sim_voice_plan(&st->v, number, &plan);
+  else
+    number[0] = '\0';
   pthread_mutex_lock(&st->v.mu);
   c = sim_voice_find(&st->v, t.sid);
-  if (c != NULL && c->ndocs < SIM_VOICE_DOCS) {
-    c->doc[c->ndocs] = strndup(body, len);
-    c->doc_url[c->ndocs] = strdup(post->url);
-    if (c->doc[c->ndocs] && c->doc_url[c->ndocs])
-      c->ndocs++;
-    else
-      free(c->doc[c->ndocs]), free(c->doc_url[c->ndocs]);
+  /* A <Dial> action's answer is the parent's document. */
+  target = c != NULL && strcmp(t.kind, "action") == 0
+             ? sim_voice_find(&st->v, c->parent) : c;
+  if (target != NULL && add_doc(target, doc, post->url) == 0 &&
+      !target->ended) {
+    if (target->parent[0]) {
+      /* a child's own TwiML (the whisper, a Gather's answer) with
+       * <Hangup/> ends it before the bridge; when it just ends, the
+       * bridge happens */
+      if (tag_find(doc, "Hangup") != NULL && !target->redirected)
+        n = child_stop(&x, st, target, "completed", 1, steps);
+    } else if (number[0]) {
+      n = dial_start(&x, st, target, doc, &plan, steps);
+    } else if (strcmp(t.kind, "action") == 0 && twiml_hangs_up(doc)) {
+      if (parent_end(&x, target, &steps[0]) == 0)
+        n = 1;
+    }
   }
   pthread_mutex_unlock(&st->v.mu);
+  free(doc);
+  if (n > 0)
+    push(st, steps, n, 1);
+}
+
+/* The parent of a child whose <Dial> had no action: nothing follows the
+ * Dial in the simulator's TwiML, so the parent hangs up. */
+static void twv_after_dial(twv_state *st, const char *child_sid)
+{
+  sim_post step;
+  sim_vcall *c, *p;
+  twv_ctx x;
+  int ok = 0;
+
+  ctx_init(&x, st->v.sim);
+  pthread_mutex_lock(&st->v.mu);
+  c = sim_voice_find(&st->v, child_sid);
+  p = c ? sim_voice_find(&st->v, c->parent) : NULL;
+  if (p != NULL && parent_end(&x, p, &step) == 0)
+    ok = 1;
+  pthread_mutex_unlock(&st->v.mu);
+  if (ok)
+    push(st, &step, 1, 1);
 }
 
 /* ---- the endpoints ---------------------------------------------------- */
@@ -663,12 +1125,15 @@ static void twv_update(twv_state *st, const sim_form *f, sim_vcall *c,
 {
   const char *status = sim_form_get(f, "Status");
   const char *url = sim_form_get(f, "Url"), *twiml = sim_form_get(f, "Twiml");
-  sim_post step;
+  sim_post steps[8];
+  sim_vcall *kid;
   twv_ctx x;
-  int queue = 0;
+  size_t n = 0;
+  /* a child still in its parent's <Dial> bridge */
+  int bridged = c->parent[0] && !c->redirected && !c->ended;
 
   ctx_init(&x, st->v.sim);
-  memset(&step, 0, sizeof(step));
+  memset(steps, 0, sizeof(steps));
   if (status != NULL && *status != '\0') {
     int live = strcmp(c->status, "in-progress") == 0;
     if (strcmp(status, "completed") != 0 && strcmp(status, "canceled") != 0) {
@@ -683,17 +1148,28 @@ static void twv_update(twv_state *st, const sim_form *f, sim_vcall *c,
     if (!c->ended && (strcmp(status, "completed") == 0 || !live)) {
       const char *fin = live ? "completed" : "canceled";
       char prefix[64];
+      if (bridged) {
+        /* the customer hangs up: the parent's <Dial> ends */
+        n = child_stop(&x, st, c, fin, 1, steps);
+        goto answer;
+      }
       snprintf(prefix, sizeof(prefix), "%s ", c->id);
       sim_webhook_cancel(st->v.sim, "twilio-voice", prefix);
       c->gen++;
       c->ended = 1;
       c->ended_ms = sim_now_ms();
       snprintf(c->status, sizeof(c->status), "%s", fin);
-      if (status_step(&x, c, &step, fin, EV_COMPLETED, c->ended_ms,
+      if (status_step(&x, c, &steps[n], fin, EV_COMPLETED, c->ended_ms,
                       call_seconds(c)) == 0)
-        queue = 1;
+        n++;
       else
-        sim_post_free(&step);
+        sim_post_free(&steps[n]);
+      /* the parent hangs up: its <Dial>'s child goes with it */
+      kid = c->child[0] ? sim_voice_find(&st->v, c->child) : NULL;
+      if (kid != NULL && !kid->ended && !kid->redirected)
+        n += child_stop(&x, st, kid, kid->answered_ms ? "completed"
+                                                      : "canceled", 0,
+                        &steps[n]);
     }
   } else if ((url && *url) || (twiml && *twiml)) {
     if (c->ended || strcmp(c->status, "in-progress") != 0) {
@@ -702,24 +1178,31 @@ static void twv_update(twv_state *st, const sim_form *f, sim_vcall *c,
                    "redirect.");
       return;
     }
+    if (url && *url && !http_url(url)) {
+      sim_tw_error(rs, 400, 21205, "Url is not a valid URL");
+      return;
+    }
+    if (bridged) {
+      /* The child leaves the bridge for its new TwiML; the parent's
+       * <Dial> ends and its action runs. */
+      n = child_stop(&x, st, c, NULL, 1, steps);
+      c->redirected = 1;
+    }
     if (url && *url) {
-      if (!http_url(url)) {
-        sim_tw_error(rs, 400, 21205, "Url is not a valid URL");
-        return;
-      }
-      if (twiml_step(&x, c, &step, url, NULL) == 0)
-        queue = 1;
+      if (twiml_step(&x, c, &steps[n], url, NULL) == 0)
+        n++;
       else
-        sim_post_free(&step);
+        sim_post_free(&steps[n]);
     } else {
       (void)add_doc(c, twiml, "");
     }
   }
+answer:
   twv_resource(rs, c, 200);
-  if (queue) {
+  if (n > 0) {
     /* Schedule after the answer is built; the lock is the caller's. */
     pthread_mutex_unlock(&st->v.mu);
-    push(st, &step, 1, 1);
+    push(st, steps, n, 1);
     pthread_mutex_lock(&st->v.mu);
   }
 }
@@ -732,7 +1215,67 @@ static int twv_match(const char *path)
       (slash = strchr(p, '/')) == NULL)
     return 0;
   return strcmp(slash, "/Calls.json") == 0 ||
-    strncmp(slash, "/Calls/", 7) == 0;
+    strncmp(slash, "/Calls/", 7) == 0 ||
+    strncmp(slash, "/Recordings/", 12) == 0;
+}
+
+/* GET .../Recordings/{sid}.json (the resource), GET .../Recordings/{sid}
+ * (the audio), DELETE .../Recordings/{sid}.json (204, then 404). */
+static void twv_recording(twv_state *st, const sim_req *rq,
+                          const char *account, const char *rest,
+                          const char *msg, sim_resp *rs)
+{
+  size_t sl = strcspn(rest, "."), i;
+  int json = strcmp(rest + sl, ".json") == 0;
+  twv_rec *r = NULL;
+  char sid[40], d[40];
+
+  if (sl != 34 || strncmp(rest, "RE", 2) != 0 || (rest[sl] && !json)) {
+    sim_tw_error(rs, 404, 20404, msg);
+    return;
+  }
+  memcpy(sid, rest, sl);
+  sid[sl] = '\0';
+  if (strcmp(rq->method, "GET") != 0 &&
+      !(json && strcmp(rq->method, "DELETE") == 0)) {
+    sim_tw_error(rs, 405, 20004, "Method not allowed");
+    return;
+  }
+  pthread_mutex_lock(&st->v.mu);
+  for (i = 0; i < st->nrecs; i++)
+    if (strcmp(st->recs[i].sid, sid) == 0 && !st->recs[i].deleted &&
+        strcmp(st->recs[i].account, account) == 0)
+      r = &st->recs[i];
+  if (r == NULL) {
+    sim_tw_error(rs, 404, 20404, msg);
+  } else if (strcmp(rq->method, "DELETE") == 0) {
+    r->deleted = 1;
+    sim_resp_reset(rs);
+    rs->status = 204;
+  } else if (!json) {
+    /* a tiny stand-in for the audio */
+    sim_resp_reset(rs);
+    rs->status = 200;
+    rs->content_type = "audio/x-wav";
+    sim_buf_str(&rs->body, "RIFF");
+  } else {
+    sim_resp_reset(rs);
+    rs->status = 200;
+    rs->content_type = "application/json";
+    sim_rfc2822(d, r->created_ms / 1000);
+    sim_buf_str(&rs->body, "{\"account_sid\": ");
+    sim_buf_json_str(&rs->body, r->account);
+    sim_buf_str(&rs->body, ", \"api_version\": \"" TWV_API_VERSION "\", "
+                "\"call_sid\": ");
+    sim_buf_json_str(&rs->body, r->call);
+    sim_buf_printf(&rs->body, ", \"channels\": 1, \"date_created\": \"%s\", "
+                   "\"duration\": \"%ld\", \"sid\": ", d, r->secs);
+    sim_buf_json_str(&rs->body, r->sid);
+    sim_buf_printf(&rs->body, ", \"source\": \"DialVerb\", \"status\": "
+                   "\"completed\", \"uri\": \"/2010-04-01/Accounts/%s/"
+                   "Recordings/%s.json\"}", r->account, r->sid);
+  }
+  pthread_mutex_unlock(&st->v.mu);
 }
 
 static void twv_handle(vc_sim *sim, void *state, const sim_req *rq,
@@ -765,6 +1308,10 @@ static void twv_handle(vc_sim *sim, void *state, const sim_req *rq,
       sim_form_parse(&f, rq->body ? rq->body : "", rq->body_len) != 0) {
     sim_tw_fault(sim, state, 500, 0, rs);
     return;
+  }
+  if (strncmp(slash, "/Recordings/", 12) == 0) {
+    twv_recording(st, rq, account, slash + 12, msg, rs);
+    goto out;
   }
   if (strcmp(slash, "/Calls.json") == 0) {
     /* Listing calls is not simulated. */
@@ -943,6 +1490,7 @@ static void twv_fini(void *state)
   twv_state *st = state;
 
   sim_voice_fini(&st->v);
+  free(st->recs);
   free(st);
 }
 

@@ -54,6 +54,8 @@ static void call_free(sim_vcall *c)
 
   free(c->cb_url);
   free(c->url);
+  free(c->dial_action);
+  free(c->rec_cb);
   for (i = 0; i < c->ndocs; i++) {
     free(c->doc[i]);
     free(c->doc_url[i]);

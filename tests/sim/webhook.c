@@ -30,6 +30,7 @@ typedef struct wq_job {
   sim_post *posts;
   size_t idx, n;
   unsigned gap_ms;
+  int canceled;              /* sim_wq_cancel() while it was posting */
 } wq_job;
 
 struct sim_wq {
@@ -40,6 +41,7 @@ struct sim_wq {
   size_t n, cap;
   uint64_t seq;
   size_t inflight;
+  wq_job **flying;           /* the jobs being posted (nthreads slots) */
   atomic_int stop;
   pthread_t *threads;
   unsigned nthreads;
@@ -245,7 +247,7 @@ static void *worker(void *arg)
       continue;
     }
     j = heap_pop(q);
-    q->inflight++;
+    q->flying[q->inflight++] = j;
     pthread_mutex_unlock(&q->mu);
 
     /* 0: post, 1: skip this one, 2: skip the rest of the job. */
@@ -255,9 +257,13 @@ static void *worker(void *arg)
       post_one(q, curl, j, &j->posts[j->idx]);
 
     pthread_mutex_lock(&q->mu);
-    q->inflight--;
+    for (size_t k = 0; k < q->inflight; k++)
+      if (q->flying[k] == j) {
+        q->flying[k] = q->flying[--q->inflight];
+        break;
+      }
     q->pending--;
-    if (skip == 2) {
+    if (skip == 2 || j->canceled) {
       q->pending -= j->n - j->idx - 1;
       j->idx = j->n - 1;
     } else if (skip == 0 && ok) {
@@ -297,7 +303,10 @@ int sim_wq_start(sim_wq **out, unsigned workers, int verbose)
   if (q == NULL)
     return -ENOMEM;
   q->threads = calloc(workers, sizeof(pthread_t));
-  if (q->threads == NULL) {
+  q->flying = calloc(workers, sizeof(*q->flying));
+  if (q->threads == NULL || q->flying == NULL) {
+    free(q->threads);
+    free(q->flying);
     free(q);
     return -ENOMEM;
   }
@@ -341,6 +350,7 @@ void sim_wq_stop(sim_wq *q)
     job_free(heap_pop(q));
   free(q->heap);
   free(q->threads);
+  free(q->flying);
   pthread_cond_destroy(&q->work);
   pthread_cond_destroy(&q->idle);
   pthread_mutex_destroy(&q->mu);
@@ -408,6 +418,14 @@ void sim_wq_cancel(sim_wq *q, const sim_provider *prov, const char *prefix)
     }
   }
   free(keep);
+  /* A job being posted (by a provider's response hook, say) loses the
+   * rest of its posts once the current one is done. */
+  for (i = 0; i < q->inflight; i++) {
+    wq_job *j = q->flying[i];
+    const char *tag = j->idx + 1 < j->n ? j->posts[j->idx + 1].tag : NULL;
+    if (j->prov == prov && tag != NULL && strncmp(tag, prefix, pl) == 0)
+      j->canceled = 1;
+  }
   pthread_cond_broadcast(&q->idle);
   pthread_mutex_unlock(&q->mu);
 }
