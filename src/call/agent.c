@@ -1336,6 +1336,13 @@ int vc_agent_activity(vc_iter **out, const vc_agent *a,
   return 0;
 }
 
+int vc_agent_activity_filter_init(vc_agent_activity_filter *f,
+                                  unsigned int version)
+{
+  VC_INIT_STRUCT(f, version, VC_AGENT_ACTIVITY_FILTER_VERSION,
+                 vc_agent_activity_filter, VC_AGENT_ACTIVITY_FILTER_INIT);
+}
+
 int vc_agent_change_next(vc_agent_change **out, vc_iter *base)
 {
   void *c;
