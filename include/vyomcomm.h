@@ -25,6 +25,8 @@
 #include "vyomcomm/template.h"
 #include "vyomcomm/message.h"
 #include "vyomcomm/call.h"
+#include "vyomcomm/agent.h"
+#include "vyomcomm/quality.h"
 #include "vyomcomm/webhook.h"
 
 #endif /* VYOMCOMM_H */

@@ -46,7 +46,9 @@ int vc__agent_on_call_state(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 /*
  * Store quality figures of a call (negative: unknown); MOS is computed
  * with the E-model from delay, jitter and loss when not given.
- * *mos_out receives the stored MOS (0 when none could be had).
+ * *mos_out receives the stored MOS (0 when none could be had). It
+ * appends the call's `quality` timeline entry (vc__call_entry_add) and
+ * the `call.quality` event itself: the core adds neither.
  */
 int vc__quality_record(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        const char *call_id, double jitter_ms,

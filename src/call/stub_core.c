@@ -2,47 +2,6 @@
 #include "core/common.h"
 #include "hooks.h"
 
-int vc__agent_resolve(vc__db *db, const char *tenant_id,
-                      const char *id_or_name, char agent_id[VC_ID_SIZE],
-                      char *number)
-{
-  VC_UNUSED(db);
-  VC_UNUSED(tenant_id);
-  agent_id[0] = '\0';
-  number[0] = '\0';
-  return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
-                       "no agent '%.64s'", id_or_name);
-}
-
-int vc__agent_claim(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                    const char *agent_id, const char *call_id, int64_t now)
-{
-  VC_UNUSED(db); VC_UNUSED(ctx); VC_UNUSED(tenant_id); VC_UNUSED(agent_id);
-  VC_UNUSED(call_id); VC_UNUSED(now);
-  return 0;
-}
-
-int vc__agent_on_call_state(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                            const char *agent_id, const char *call_id,
-                            int state, int64_t at)
-{
-  VC_UNUSED(db); VC_UNUSED(ctx); VC_UNUSED(tenant_id); VC_UNUSED(agent_id);
-  VC_UNUSED(call_id); VC_UNUSED(state); VC_UNUSED(at);
-  return 0;
-}
-
-int vc__quality_record(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                       const char *call_id, double jitter_ms,
-                       double packet_loss_pct, double rtt_ms, double mos,
-                       int64_t at, double *mos_out)
-{
-  VC_UNUSED(db); VC_UNUSED(ctx); VC_UNUSED(tenant_id); VC_UNUSED(call_id);
-  VC_UNUSED(jitter_ms); VC_UNUSED(packet_loss_pct); VC_UNUSED(rtt_ms);
-  VC_UNUSED(at);
-  *mos_out = mos > 0 ? mos : 0;
-  return 0;
-}
-
 int vc__ivr_resolve(vc__db *db, const char *tenant_id,
                     const char *id_or_name, char menu_id[VC_ID_SIZE])
 {

@@ -14,6 +14,7 @@
 #include "net/fetch.h"
 #include "net/listen.h"
 #include "msg/template_cache.h"
+#include "call/agent.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -172,6 +173,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
       (rc = vc__fetch_cache_new(&ctx->fetch_cache)) < 0 ||
       (rc = vc__dispatch_register(ctx)) < 0 ||
       (rc = vc__call_jobs_register(ctx)) < 0 ||
+      (rc = vc__agent_register(ctx)) < 0 ||
       (rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
       (rc = host_engine_init(ctx)) < 0 ||
       (rc = open_store(ctx, opts->master_key)) < 0)

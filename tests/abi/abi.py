@@ -112,11 +112,27 @@ def normalize(raw, out):
 
 # ----------------------------------------------------------- versioned structs
 
+def _type_names(root):
+    """type-id -> name for named base types and typedefs. abidw's hash
+    type-ids are not stable for these: `unsigned int` and `unsigned long
+    int` share a hash, and which one gets the collision suffix depends on
+    the order abidw meets them in, which any new source file can change."""
+    names = {}
+    for tag in ("type-decl", "typedef-decl"):
+        for e in root.iter(tag):
+            if e.get("id") and e.get("name"):
+                names[e.get("id")] = tag + ":" + e.get("name")
+    return names
+
+
 def _versioned_structs(path):
-    """name -> (size, [(member, offset, type-id), ...]) for structs whose
-    first member is `version`."""
+    """name -> (size, [(member, offset, type), ...]) for structs whose
+    first member is `version`; a member's type is its name for base types
+    and typedefs (see _type_names), else its type-id."""
     out = {}
-    for e in ET.parse(path).getroot().iter("class-decl"):
+    root = ET.parse(path).getroot()
+    names = _type_names(root)
+    for e in root.iter("class-decl"):
         if e.get("is-declaration-only") == "yes":
             continue
         members = []
@@ -124,8 +140,9 @@ def _versioned_structs(path):
             v = dm.find("var-decl")
             if v is None:
                 continue
+            tid = v.get("type-id")
             members.append((v.get("name"), dm.get("layout-offset-in-bits"),
-                            v.get("type-id")))
+                            names.get(tid, tid)))
         if members and members[0][0] == "version" and members[0][1] == "0":
             out[e.get("name")] = (int(e.get("size-in-bits", "0")), members)
     return out
