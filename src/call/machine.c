@@ -484,29 +484,14 @@ static int recording(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   return vc__recording_on_update(db, ctx, tenant_id, r->id, u);
 }
 
+/* The quality module adds the timeline entry and the event itself. */
 static int quality(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                    vc__call_row *r, const vc_call_update *u, int64_t at)
 {
   double mos = 0;
-  cJSON *d;
-  int rc;
 
-  if ((rc = vc__quality_record(db, ctx, tenant_id, r->id, u->jitter_ms,
-                               u->packet_loss_pct, u->rtt_ms, u->mos, at,
-                               &mos)) < 0)
-    return rc;
-  if ((d = cJSON_CreateObject()) == NULL)
-    return vc_error_set_oom();
-  if (u->jitter_ms >= 0)
-    cJSON_AddNumberToObject(d, "jitter_ms", u->jitter_ms);
-  if (u->packet_loss_pct >= 0)
-    cJSON_AddNumberToObject(d, "packet_loss_pct", u->packet_loss_pct);
-  if (u->rtt_ms >= 0)
-    cJSON_AddNumberToObject(d, "rtt_ms", u->rtt_ms);
-  if (mos > 0)
-    cJSON_AddNumberToObject(d, "mos", mos);
-  return entry_json(db, ctx, tenant_id, r->id, "quality", VC_LEG_NONE, d,
-                    at);
+  return vc__quality_record(db, ctx, tenant_id, r->id, u->jitter_ms,
+                            u->packet_loss_pct, u->rtt_ms, u->mos, at, &mos);
 }
 
 int vc__call_set_hold(vc__db *db, vc_ctx *ctx, const char *tenant_id,
