@@ -23,7 +23,21 @@ def c_string(text):
 def main():
     dialect, output, scripts = sys.argv[1], sys.argv[2], sys.argv[3:]
     scripts.sort(key=os.path.basename)
+    # TEMPORARY (branch i5-billing): numbers other branches own (006, 007)
+    # are absent here; stand in for them with empty scripts. Drop this
+    # commit when the branches merge.
+    filled = []
+    for path in scripts:
+        m = re.match(r'(\d{3})_[a-z0-9_]+\.sql$', os.path.basename(path))
+        if not m:
+            sys.exit('embed.py: %s: expected NNN_<name>.sql' % path)
+        while len(filled) + 1 < int(m.group(1)):
+            filled.append(None)
+        filled.append(path)
+    scripts = filled
     for i, path in enumerate(scripts, 1):
+        if path is None:
+            continue
         m = re.match(r'(\d{3})_[a-z0-9_]+\.sql$', os.path.basename(path))
         if not m or int(m.group(1)) != i:
             sys.exit('embed.py: %s: expected %03d_<name>.sql' % (path, i))
@@ -34,6 +48,9 @@ def main():
         f.write('extern const int vc__schema_%s_count;\n\n' % dialect)
         f.write('const char *const vc__schema_%s[] = {\n' % dialect)
         for path in scripts:
+            if path is None:
+                f.write('  "-- a number another branch owns\\nSELECT 1;\\n",\n')
+                continue
             with open(path, encoding='utf-8') as s:
                 f.write('  /* %s */\n' % os.path.basename(path))
                 f.write(c_string(s.read()) + ',\n')
