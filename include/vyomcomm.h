@@ -25,6 +25,9 @@
 #include "vyomcomm/template.h"
 #include "vyomcomm/message.h"
 #include "vyomcomm/call.h"
+#include "vyomcomm/ratecard.h"
+#include "vyomcomm/ledger.h"
+#include "vyomcomm/billing.h"
 #include "vyomcomm/webhook.h"
 
 #endif /* VYOMCOMM_H */
