@@ -35,8 +35,9 @@ VC_BEGIN_DECL
 #define VC_GL_DEFAULT_EXPENSE "COMMS-EXPENSE"
 /** The payable account when none is set. */
 #define VC_GL_DEFAULT_PAYABLE "PROVIDER-PAYABLE"
-/** Account codes and cost centers: 1-64 bytes of A-Z a-z 0-9 and
- *  ". _ - : /", starting with a letter or digit. */
+/** Account codes and cost centers: 1-64 bytes of A-Z a-z 0-9, space and
+ *  ". _ - : / , & ( ) #", starting with a letter or digit (so that no
+ *  spreadsheet reads one as a formula). */
 #define VC_GL_CODE_MAX 64
 
 /**

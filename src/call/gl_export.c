@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 #define CODE_FIRST "A-Za-z0-9"
-#define CODE_CHARS "A-Za-z0-9._:/-"
+#define CODE_CHARS "A-Za-z0-9._:/ ,&()#-"
 #define SCOPE_MAX (VC_ID_SIZE + VC__PROVIDER_MAX + 16)
 
 /* ---- account codes ----------------------------------------------------- */

@@ -91,7 +91,7 @@ int vc__ledger_post_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                          "ledger entries need a kind and an amount > 0");
   vc__ledger_period(period, p->occurred_at);
   if ((rc = vc__new_id(ctx, id)) < 0 ||
-      (rc = vc__db_run(db, SQL_INSERT, "tttttittititttii", tenant_id, id,
+      (rc = vc__db_run(db, SQL_INSERT, "ttttiittitttttii", tenant_id, id,
                        p->source, p->source_id, (int64_t)p->kind,
                        p->amount_micros, p->currency, period,
                        p->occurred_at, p->reverses,

@@ -435,7 +435,7 @@ static int store_card(char id_out[VC_ID_SIZE], vc__db *db, vc_ctx *ctx,
       rc = vc__db_run(db, SQL_CARD_UPDATE, "ttii", tenant_id, id,
                       (int64_t)rows->n, now);
   } else if ((rc = vc__new_id(ctx, id)) == 0) {
-    rc = vc__db_run(db, SQL_CARD_INSERT, "tttiiii", tenant_id, id,
+    rc = vc__db_run(db, SQL_CARD_INSERT, "ttttiii", tenant_id, id,
                     k.provider, k.channel_id, k.effective_from,
                     (int64_t)rows->n, now);
   }
@@ -443,7 +443,7 @@ static int store_card(char id_out[VC_ID_SIZE], vc__db *db, vc_ctx *ctx,
     return rc;
   for (size_t i = 0; i < rows->n; i++) {
     const vc__rc_row *r = &rows->row[i];
-    if ((rc = vc__db_run(db, SQL_ENTRY_INSERT, "ttititiit", tenant_id, id,
+    if ((rc = vc__db_run(db, SQL_ENTRY_INSERT, "ttitiiiit", tenant_id, id,
                          (int64_t)i, r->prefix, r->pub.rate_per_min_micros,
                          (int64_t)r->pub.initial_s,
                          (int64_t)r->pub.subsequent_s,
