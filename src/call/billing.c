@@ -22,7 +22,8 @@ static const char SQL_CALL_CHANNEL[] =
   "SELECT COALESCE(channel_id, '') FROM vc_call"
   " WHERE tenant_id = ?1 AND id = ?2";
 
-/* One text column of a one-row query into out ("" when no row). */
+/* One text column of a one-row query into out: 1, or 0 ("") when there
+ * is no row. */
 static int one_text(char *out, size_t cap, vc__db *db, const char *sql,
                     const char *tenant_id, const char *id)
 {
@@ -38,6 +39,19 @@ static int one_text(char *out, size_t cap, vc__db *db, const char *sql,
   if (rc == VC_STORAGE_ROW)
     snprintf(out, cap, "%s", vc__stmt_text(s, 0));
   vc__stmt_done(s);
+  return rc < 0 ? rc : rc == VC_STORAGE_ROW;
+}
+
+/* The call must be the tenant's: its channel ("" when none yet). */
+static int call_channel(char channel_id[VC_ID_SIZE], vc__db *db,
+                        const char *tenant_id, const char *call_id)
+{
+  int rc = one_text(channel_id, VC_ID_SIZE, db, SQL_CALL_CHANNEL,
+                    tenant_id, call_id);
+
+  if (rc == 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                         "no call '%.32s'", call_id);
   return rc < 0 ? rc : 0;
 }
 
@@ -71,12 +85,15 @@ static int on_end(void *arg)
 {
   end_args *a = arg;
   char provider[VC__PROVIDER_MAX + 1], digits[VC_RATECARD_PREFIX_MAX + 1];
+  char call_chan[VC_ID_SIZE];
   vc__ledger_current cur;
   vc__ledger_post p;
   vc__rate_match m;
   int64_t billed;
   int any, rc;
 
+  if ((rc = call_channel(call_chan, a->db, a->tenant_id, a->call_id)) < 0)
+    return rc;
   /* Ended twice, or priced by the provider already: what is in force
    * stands. */
   if ((rc = vc__ledger_current_of(&cur, &any, a->db, a->tenant_id, "call",
@@ -160,20 +177,19 @@ static int on_price(void *arg)
   vc__ledger_post p;
   int rc;
 
-  if ((rc = vc__ledger_current_of(&cur, NULL, a->db, a->tenant_id, "call",
+  if ((rc = call_channel(channel_id, a->db, a->tenant_id, a->call_id)) < 0 ||
+      (rc = vc__ledger_current_of(&cur, NULL, a->db, a->tenant_id, "call",
                                   a->call_id)) < 0)
     return rc;
   /* The same price reported again changes nothing. */
   if (rc == 1 && cur.kind == VC_LEDGER_PROVIDER_PRICE &&
       cur.amount_micros == a->price && strcmp(cur.currency, a->currency) == 0)
     return 0;
+  /* Booked where the estimate was; else on the call's channel. */
   if (rc == 1) {
     snprintf(channel_id, sizeof(channel_id), "%s", cur.channel_id);
     snprintf(provider, sizeof(provider), "%s", cur.provider);
-  } else if ((rc = one_text(channel_id, sizeof(channel_id), a->db,
-                            SQL_CALL_CHANNEL, a->tenant_id,
-                            a->call_id)) < 0 ||
-             (rc = one_text(provider, sizeof(provider), a->db,
+  } else if ((rc = one_text(provider, sizeof(provider), a->db,
                             SQL_CHANNEL_PROVIDER, a->tenant_id,
                             channel_id)) < 0) {
     return rc;

@@ -502,11 +502,14 @@ static void test_billing__provider_price(void)
   CHECK_RC(price_call(&f, f.a, c2, 5, "inr", DAY2), VC_EINVALID);
   CHECK_RC(price_call(&f, f.a, c2, 5, NULL, DAY2), VC_EINVALID);
   CHECK(entries_of(&f, f.a, c2, kinds, amounts, 8) == 1);
-  /* The other tenant cannot reprice acme's call: it has no entries of
-   * it, and posting for it leaves acme's untouched. */
-  CHECK_OK(price_call(&f, f.b, c2, 1, "INR", DAY2));
+  /* The other tenant cannot price or end acme's call: not its call. */
+  CHECK_RC(price_call(&f, f.b, c2, 1, "INR", DAY2), VC_ENOTFOUND);
+  CHECK_RC(end_call(&f, f.b, c2, f.b_tw, "+919876543210", 61, DAY2, &cost,
+                    cur), VC_ENOTFOUND);
+  CHECK(cost == 0 && cur[0] == '\0');
   CHECK(entries_of(&f, f.a, c2, kinds, amounts, 8) == 1);
   CHECK(amounts[0] == 700000);
+  CHECK(entries_of(&f, f.b, c2, kinds, amounts, 8) == 0);
   teardown(&f);
 }
 
