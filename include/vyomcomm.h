@@ -27,6 +27,9 @@
 #include "vyomcomm/call.h"
 #include "vyomcomm/agent.h"
 #include "vyomcomm/quality.h"
+#include "vyomcomm/ratecard.h"
+#include "vyomcomm/ledger.h"
+#include "vyomcomm/billing.h"
 #include "vyomcomm/webhook.h"
 
 #endif /* VYOMCOMM_H */

@@ -51,25 +51,3 @@ int vc__recording_on_deleted(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   return 0;
 }
 
-int vc__billing_on_call_end(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                            const char *call_id, const char *channel_id,
-                            const char *destination, int talk_s,
-                            int64_t ended_at, int64_t *cost_micros,
-                            char currency[4])
-{
-  VC_UNUSED(db); VC_UNUSED(ctx); VC_UNUSED(tenant_id); VC_UNUSED(call_id);
-  VC_UNUSED(channel_id); VC_UNUSED(destination); VC_UNUSED(talk_s);
-  VC_UNUSED(ended_at);
-  *cost_micros = 0;
-  currency[0] = '\0';
-  return 0;
-}
-
-int vc__billing_on_call_price(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                              const char *call_id, int64_t price_micros,
-                              const char *currency, int64_t at)
-{
-  VC_UNUSED(db); VC_UNUSED(ctx); VC_UNUSED(tenant_id); VC_UNUSED(call_id);
-  VC_UNUSED(price_micros); VC_UNUSED(currency); VC_UNUSED(at);
-  return 0;
-}
