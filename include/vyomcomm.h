@@ -25,6 +25,8 @@
 #include "vyomcomm/template.h"
 #include "vyomcomm/message.h"
 #include "vyomcomm/call.h"
+#include "vyomcomm/ivr.h"
+#include "vyomcomm/recording.h"
 #include "vyomcomm/webhook.h"
 
 #endif /* VYOMCOMM_H */

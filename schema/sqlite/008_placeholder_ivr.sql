@@ -1,0 +1,3 @@
+-- TEMPORARY placeholder on branch i5-ivr for another branch's migration
+-- 008; delete it when the branches merge.
+SELECT 1;
