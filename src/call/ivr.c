@@ -271,7 +271,7 @@ int vc_ivr_menu_new(vc_ivr_menu **out, vc_tenant *t,
   event_payload(payload, sizeof(payload), spec->name);
   if ((rc = prepare_definition(&definition, db, tenant_id,
                                spec->definition_json)) < 0 ||
-      (rc = vc__db_run(db, SQL_INSERT, "ttttii", tenant_id, id, spec->name,
+      (rc = vc__db_run(db, SQL_INSERT, "tttti", tenant_id, id, spec->name,
                        definition, vc__now(ctx))) < 0 ||
       (rc = vc__event_append(db, ctx, tenant_id, "ivr_menu.created", id,
                              payload)) < 0) {
