@@ -30,6 +30,8 @@
 #include "vyomcomm/ratecard.h"
 #include "vyomcomm/ledger.h"
 #include "vyomcomm/billing.h"
+#include "vyomcomm/ivr.h"
+#include "vyomcomm/recording.h"
 #include "vyomcomm/webhook.h"
 
 #endif /* VYOMCOMM_H */

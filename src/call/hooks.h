@@ -106,6 +106,11 @@ int vc__ivr_step(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 int vc__recording_mode(vc__db *db, const char *tenant_id, int requested,
                        int *mode, char *consent);
 
+/* The language (BCP 47; `language` holds 36 bytes) to speak that
+ * announcement in: the tenant's policy's, "en-US" by default. */
+int vc__recording_consent_language(vc__db *db, const char *tenant_id,
+                                   char *language);
+
 /*
  * A recording update of a call (VC_UPDATE_RECORDING): keep the
  * recording's id, URL, duration and consent, and its expiry by the

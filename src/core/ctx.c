@@ -6,6 +6,7 @@
 #include "global.h"
 #include "text.h"
 #include "store/migrate.h"
+#include "call/recording.h"
 #include "msg/adapter.h"
 #include "msg/dispatch.h"
 #include "call/placing.h"
@@ -174,6 +175,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
       (rc = vc__dispatch_register(ctx)) < 0 ||
       (rc = vc__call_jobs_register(ctx)) < 0 ||
       (rc = vc__agent_register(ctx)) < 0 ||
+      (rc = vc__recording_register(ctx)) < 0 ||
       (rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
       (rc = host_engine_init(ctx)) < 0 ||
       (rc = open_store(ctx, opts->master_key)) < 0)

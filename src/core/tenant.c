@@ -247,6 +247,18 @@ static int lookup(vc_tenant **out, vc_ctx *ctx, const char *sql,
   return rc;
 }
 
+int vc__tenant_load(vc_tenant **out, vc_ctx *ctx, vc__db *db,
+                    const char *id)
+{
+  tenant_row *row;
+  int rc;
+
+  *out = NULL;
+  if ((rc = load_one(&row, db, SQL_BY_ID, id)) < 0)
+    return rc;
+  return handle_new(out, ctx, row);
+}
+
 int vc_tenant_lookup(vc_tenant **out, vc_ctx *ctx, const char *slug)
 {
   int rc;

@@ -469,13 +469,15 @@ static int content_hash(char out[65], const vc_message_spec *s)
   return rc;
 }
 
-static int prepare(prepared *p, vc_tenant *t, const vc_message_spec *s)
+/* `db`: a connection the caller holds, or NULL. */
+static int prepare(prepared *p, vc_tenant *t, vc__db *db,
+                   const vc_message_spec *s)
 {
   int rc;
 
   memset(p, 0, sizeof(*p));
   if (s->channel != NULL) {
-    if ((rc = vc__route_lookup(&p->channel, t, s->channel)) < 0)
+    if ((rc = vc__route_lookup_on(&p->channel, db, t, s->channel)) < 0)
       return rc;
     if (s->kind != 0 && s->kind != p->channel.kind)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
@@ -506,8 +508,8 @@ static int prepare(prepared *p, vc_tenant *t, const vc_message_spec *s)
     if (s->text != NULL || s->html != NULL || s->subject != NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "give a template or a raw body, not both");
-    rc = vc__route_render(&p->body, t, s->template_name, p->kind, s->locale,
-                          s->vars_json);
+    rc = vc__route_render_on(&p->body, db, t, s->template_name, p->kind,
+                             s->locale, s->vars_json);
   } else {
     if (s->vars_json != NULL || s->locale != NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
@@ -638,7 +640,7 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   w.tenant_id = vc_tenant_id(t);
   w.p = &p;
   w.spec = spec;
-  if ((rc = prepare(&p, t, spec)) < 0 ||
+  if ((rc = prepare(&p, t, NULL, spec)) < 0 ||
       (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
   w.now = vc__now(w.ctx);
@@ -647,6 +649,38 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   memcpy(id_out, w.id, VC_ID_SIZE);
   if (rc == 0)
     vc_ctx_wakeup(w.ctx);
+  rc = 0;
+out:
+  prepared_free(&p);
+  return rc;
+}
+
+int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
+                      const vc_message_spec *spec)
+{
+  send_write w;
+  prepared p;
+  int rc;
+
+  id_out[0] = '\0';
+  VC_CHECK_VERSION(spec, VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
+  memset(&w, 0, sizeof(w));
+  w.ctx = vc__tenant_ctx(t);
+  w.tenant_id = vc_tenant_id(t);
+  w.p = &p;
+  w.spec = spec;
+  w.now = vc__now(w.ctx);
+  if ((rc = prepare(&p, t, db, spec)) < 0 ||
+      (rc = vc__new_id(w.ctx, w.new_id)) < 0)
+    goto out;
+  /* A savepoint: a refusal leaves the caller's transaction as it was. */
+  if ((rc = vc__db_begin(db)) < 0)
+    goto out;
+  if ((rc = write_message(db, &w)) < 0 || (rc = vc__db_commit(db)) < 0) {
+    vc__db_rollback(db);
+    goto out;
+  }
+  memcpy(id_out, w.id, VC_ID_SIZE);
   rc = 0;
 out:
   prepared_free(&p);
@@ -718,7 +752,7 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
     w[i].p = &p[i];
     w[i].spec = &specs[i];
     w[i].now = now;
-    if ((rc[n + i] = prepare(&p[i], t, &specs[i])) == 0)
+    if ((rc[n + i] = prepare(&p[i], t, NULL, &specs[i])) == 0)
       rc[n + i] = vc__new_id(ctx, w[i].new_id);
     rc[i] = rc[n + i];
   }

@@ -34,4 +34,14 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        const char *message_id,
                        const vc__msg_status_change *c, int *changed);
 
+/*
+ * vc_message_send() inside the caller's transaction on `db` (which it
+ * must hold; a savepoint keeps a refusal from touching the rest): the
+ * message is queued only if that transaction commits. The caller wakes
+ * the engine (vc_ctx_wakeup) after its commit. Same codes as
+ * vc_message_send().
+ */
+int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
+                      const vc_message_spec *spec);
+
 #endif

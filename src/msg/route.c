@@ -59,8 +59,14 @@ int vc__route_candidates(vc__route_target *out, size_t *n, vc__db *db,
 int vc__route_lookup(vc__route_channel *out, vc_tenant *t,
                      const char *id_or_name)
 {
+  return vc__route_lookup_on(out, NULL, t, id_or_name);
+}
+
+int vc__route_lookup_on(vc__route_channel *out, vc__db *held, vc_tenant *t,
+                        const char *id_or_name)
+{
   vc_ctx *ctx = vc__tenant_ctx(t);
-  vc__db *db;
+  vc__db *db = held;
   vc__stmt *s;
   int rc;
 
@@ -68,7 +74,7 @@ int vc__route_lookup(vc__route_channel *out, vc_tenant *t,
       strlen(id_or_name) > 64)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "channel must be an id or a name");
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+  if (held == NULL && (rc = vc__db_acquire(&db, ctx->store)) < 0)
     return rc;
   if ((rc = vc__db_query(&s, db, SQL_LOOKUP, "tt", vc_tenant_id(t),
                          id_or_name)) == 0) {
@@ -83,7 +89,8 @@ int vc__route_lookup(vc__route_channel *out, vc_tenant *t,
     }
     vc__stmt_done(s);
   }
-  vc__db_release(db);
+  if (held == NULL)
+    vc__db_release(db);
   return rc;
 }
 
@@ -286,6 +293,13 @@ static char *take(vc_buf *b)
 int vc__route_render(vc__rendered *out, vc_tenant *t, const char *name,
                      int kind, const char *locale, const char *vars_json)
 {
+  return vc__route_render_on(out, NULL, t, name, kind, locale, vars_json);
+}
+
+int vc__route_render_on(vc__rendered *out, vc__db *db, vc_tenant *t,
+                        const char *name, int kind, const char *locale,
+                        const char *vars_json)
+{
   vc__template_request req;
   vc__template_output r;
   int rc;
@@ -297,7 +311,7 @@ int vc__route_render(vc__rendered *out, vc_tenant *t, const char *name,
   req.kind = kind;
   req.locale = locale;
   req.vars_json = vars_json;
-  if ((rc = vc__template_render_message(&r, t, NULL, &req)) < 0)
+  if ((rc = vc__template_render_message(&r, t, db, &req)) < 0)
     return rc;
   out->subject = take(&r.subject);
   out->text = take(&r.text);

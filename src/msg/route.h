@@ -27,6 +27,14 @@ int vc__rendered_raw(vc__rendered *out, const char *subject,
                      const char *text, const char *html);
 int vc__route_render(vc__rendered *out, vc_tenant *t, const char *name,
                      int kind, const char *locale, const char *vars_json);
+
+/* The same on a connection the caller holds (NULL: one of the store's). */
+struct vc__db;
+int vc__route_lookup_on(vc__route_channel *out, struct vc__db *db,
+                        vc_tenant *t, const char *id_or_name);
+int vc__route_render_on(vc__rendered *out, struct vc__db *db,
+                        vc_tenant *t, const char *name, int kind,
+                        const char *locale, const char *vars_json);
 void vc__rendered_free(vc__rendered *r);
 
 /* ---- for the dispatcher -------------------------------------------- */
