@@ -491,13 +491,10 @@ static int took(ctl *k, vc__db *db, int64_t now)
     int on = k->op == VC_CALL_OP_RECORD_START;
     if (k->row.recording == on)
       return 0;
-    if ((rc = vc__db_run(db, SQL_RECORDING, "ttii", tenant_id, k->call_id,
-                         (int64_t)on, now)) < 0)
-      return rc;
-    return vc__call_entry_add(db, k->ctx, tenant_id, k->call_id,
-                              on ? "recording.started"
-                                 : "recording.stopped",
-                              VC_LEG_NONE, NULL, now);
+    /* The timeline entry comes with the provider's report of the
+     * recording (recording.c), which names it. */
+    return vc__db_run(db, SQL_RECORDING, "ttii", tenant_id, k->call_id,
+                      (int64_t)on, now);
   }
   case VC_CALL_OP_DELETE_RECORDING:
     return vc__recording_on_deleted(db, k->ctx, tenant_id, k->arg, 1, now);

@@ -445,16 +445,12 @@ static int leg_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   return advance(db, ctx, tenant_id, r, target, at, now, 0);
 }
 
+/* The recording module keeps the recording and logs its timeline
+ * entries; the call keeps whether it is being recorded. */
 static int recording(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                     vc__call_row *r, const vc_call_update *u, int64_t at,
-                     int64_t now)
+                     vc__call_row *r, const vc_call_update *u, int64_t now)
 {
-  static const char *const types[] = {
-    NULL, "recording.started", "recording.stopped", "recording.available",
-    "recording.failed"
-  };
-  cJSON *d;
-  int rc, on = r->recording;
+  int rc, on;
 
   if (u->recording_status < VC_RECORDING_STARTED ||
       u->recording_status > VC_RECORDING_FAILED)
@@ -462,24 +458,9 @@ static int recording(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                          "unknown recording status %d",
                          u->recording_status);
   on = u->recording_status == VC_RECORDING_STARTED;
-  /* A start or stop the core logged when the provider took the request
-   * (control.c) is not logged again when its webhook confirms it. */
-  if (u->recording_status <= VC_RECORDING_STOPPED && on == r->recording)
-    return vc__recording_on_update(db, ctx, tenant_id, r->id, u);
   if (on != r->recording &&
       (rc = vc__db_run(db, SQL_RECORDING, "ttii", tenant_id, r->id,
                        (int64_t)on, now)) < 0)
-    return rc;
-  if ((d = cJSON_CreateObject()) == NULL)
-    return vc_error_set_oom();
-  if (u->recording_id != NULL)
-    cJSON_AddStringToObject(d, "recording_id", u->recording_id);
-  if (u->recording_url != NULL)
-    cJSON_AddStringToObject(d, "url", u->recording_url);
-  if (u->recording_duration_s > 0)
-    cJSON_AddNumberToObject(d, "duration_s", u->recording_duration_s);
-  if ((rc = entry_json(db, ctx, tenant_id, r->id,
-                       types[u->recording_status], VC_LEG_NONE, d, at)) < 0)
     return rc;
   return vc__recording_on_update(db, ctx, tenant_id, r->id, u);
 }
@@ -559,7 +540,7 @@ int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     }
   case VC_UPDATE_RECORDING:
     *changed = 1;
-    return recording(db, ctx, tenant_id, &r, u, at, now);
+    return recording(db, ctx, tenant_id, &r, u, now);
   case VC_UPDATE_QUALITY:
     *changed = 1;
     return quality(db, ctx, tenant_id, &r, u, at);

@@ -105,6 +105,7 @@ typedef struct script {
   char base[URL_SIZE];
   char status_url[URL_SIZE], action_url[URL_SIZE], answer_url[URL_SIZE];
   char consent[1024];
+  char language[36];
   vc__ivr_result ivr;
 } script;
 
@@ -212,7 +213,11 @@ static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
       return VC_ERROR;
     if (rc == 1) {
       vc_call_step *st = add(sc, VC_STEP_SAY);
+      if (vc__recording_consent_language(w->db, w->tenant_id,
+                                         sc->language) < 0)
+        return VC_ERROR;
       st->text = sc->consent;
+      st->language = sc->language;
     }
     if (r->ivr_menu_id[0] != '\0')
       return run_ivr(w, r, sc, "", NULL, 0);

@@ -37,15 +37,16 @@ static int t_init(void **state, const char *config, const char *creds)
   return 0;
 }
 static void t_fini(void *state) { (void)state; }
-static int t_build(void *state, const vc_outbound *msg, vc_http_out *req)
+static int t_build(void *state, const vc_call_outbound *call,
+                   vc_http_out *req)
 {
-  (void)state; (void)msg; (void)req;
+  (void)state; (void)call; (void)req;
   return 0;
 }
-static int t_parse(void *state, const vc_outbound *msg,
+static int t_parse(void *state, const vc_call_outbound *call,
                    const vc_http_response *res, vc_send_result *out)
 {
-  (void)state; (void)msg; (void)res; (void)out;
+  (void)state; (void)call; (void)res; (void)out;
   return 0;
 }
 
@@ -75,8 +76,8 @@ static void setup(fixture *f)
   ad.kind = VC_CHANNEL_VOICE;
   ad.init = t_init;
   ad.fini = t_fini;
-  ad.build_send = t_build;
-  ad.parse_send = t_parse;
+  ad.build_call = t_build;
+  ad.parse_call = t_parse;
   ad.name = "twilio-voice";
   CHECK_OK(vc_adapter_register(f->ctx, &ad));
   ad.name = "exotel";

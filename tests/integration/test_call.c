@@ -202,7 +202,7 @@ static void test_call__full_lifecycle(void)
     }
   vc_iter_free(it);
   CHECK_STR(events, "initiated agent_ringing agent_answered "
-                    "customer_ringing bridged completed ");
+                    "customer_ringing bridged completed quality ");
   /* Nothing left to run: the watchdog went with the end. */
   CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 0);
   vc_call_free(c);

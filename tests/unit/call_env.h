@@ -50,15 +50,16 @@ static int v_init(void **state, const char *config, const char *creds)
   return 0;
 }
 static void v_fini(void *state) { (void)state; }
-static int v_build(void *state, const vc_outbound *m, vc_http_out *req)
+static int v_build(void *state, const vc_call_outbound *call,
+                   vc_http_out *req)
 {
-  (void)state; (void)m; (void)req;
+  (void)state; (void)call; (void)req;
   return 0;
 }
-static int v_parse(void *state, const vc_outbound *m,
+static int v_parse(void *state, const vc_call_outbound *call,
                    const vc_http_response *res, vc_send_result *out)
 {
-  (void)state; (void)m; (void)res; (void)out;
+  (void)state; (void)call; (void)res; (void)out;
   return 0;
 }
 
@@ -98,8 +99,8 @@ static void env_open(env *e, uint64_t caps)
   a.capabilities = caps;
   a.init = v_init;
   a.fini = v_fini;
-  a.build_send = v_build;
-  a.parse_send = v_parse;
+  a.build_call = v_build;
+  a.parse_call = v_parse;
   CHECK_OK(vc_adapter_register(e->ctx, &a));
   cs.name = "voice";
   cs.provider = "test-voice";
