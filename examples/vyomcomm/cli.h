@@ -23,4 +23,8 @@ int demo_check(demo_checks *c, int ok, const char *what);
  * provider simulator, every messaging provider, delivery webhooks. */
 void demo_messaging(demo_checks *c, const char *dir);
 
+/* The click-to-call part, in its own store under `dir`: a call through
+ * each voice provider on the simulator, agents, costs, the journal. */
+void demo_calls(demo_checks *c, const char *dir);
+
 #endif

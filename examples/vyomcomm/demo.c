@@ -298,6 +298,7 @@ int cmd_demo(int argc, char **argv)
     step_reopen(&d);
   }
   demo_messaging(&d.c, d.dir);
+  demo_calls(&d.c, d.dir);
 
   printf("\n%d checks, %d failed: %s\n", d.c.checks, d.c.failures,
          d.c.failures ? "FAILED" : "all passed");
