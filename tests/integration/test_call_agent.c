@@ -5,12 +5,14 @@
  * wrap-up seconds have passed; a second call for an agent who has one
  * is refused with VC_EBUSY and stores nothing; a call the agent never
  * answered puts the agent back where it was; the agent's figures count
- * the calls and their talk time.
+ * the calls and their talk time; an idempotent retry gets the live call
+ * back, and racing threads cannot give an agent two calls.
  */
 #define _GNU_SOURCE
 #include "vyomcomm.h"
 #include "harness.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #define T0 1700000000000LL
@@ -318,6 +320,90 @@ static void test_call_agent__unanswered_returns_prior_state(void)
   env_close(&e);
 }
 
+/* A retry with the idempotency key of the agent's live call returns
+ * that call; another key is refused. */
+static void test_call_agent__idempotent_retry(void)
+{
+  vc_call_spec s = VC_CALL_SPEC_INIT;
+  vc_agent *a;
+  vc_call *c, *again;
+  env e;
+
+  env_open(&e);
+  voice_channel(e.t, "voice", "{\"talk_s\":-1}");
+  a = agent_new(&e, "asha", "+14155550111", 0, VC_AGENT_AVAILABLE, NULL);
+  s.agent = "asha";
+  s.customer_number = "+14155550123";
+  s.idempotency_key = "k1";
+  CHECK_OK(vc_call_start(&c, e.t, &s));
+  CHECK_OK(vc_call_start(&again, e.t, &s));
+  CHECK_STR(vc_call_id(again), vc_call_id(c));
+  vc_call_free(again);
+  s.idempotency_key = "k2";
+  CHECK_RC(vc_call_start(&again, e.t, &s), VC_EBUSY);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_call") == 1);
+  /* Wrap-up 0: available as soon as the call ends. */
+  drain(&e);
+  CHECK_OK(vc_call_hangup(c));
+  g_now += 30000;
+  drain(&e);
+  CHECK_OK(vc_agent_refresh(a));
+  CHECK(vc_agent_state_of(a) == VC_AGENT_AVAILABLE);
+  CHECK(vc_agent_state_since(a) == g_now);
+  CHECK_OK(vc_call_start(&again, e.t, &s));
+  vc_call_free(again);
+  vc_call_free(c);
+  vc_agent_free(a);
+  env_close(&e);
+}
+
+/* Threads starting calls for one agent at once: exactly one wins. */
+typedef struct racer {
+  vc_tenant *t;
+  int rc;
+} racer;
+
+static void *race(void *p)
+{
+  racer *r = p;
+  vc_call_spec s = VC_CALL_SPEC_INIT;
+  vc_call *c = NULL;
+
+  s.agent = "asha";
+  s.customer_number = "+14155550123";
+  r->rc = vc_call_start(&c, r->t, &s);
+  vc_call_free(c);
+  return NULL;
+}
+
+static void test_call_agent__concurrent_starts(void)
+{
+  pthread_t th[6];
+  racer r[6];
+  vc_agent *a;
+  int won = 0;
+  env e;
+
+  env_open(&e);
+  voice_channel(e.t, "voice", NULL);
+  a = agent_new(&e, "asha", "+14155550111", 0, VC_AGENT_AVAILABLE, NULL);
+  for (int i = 0; i < 6; i++) {
+    r[i].t = e.t;
+    CHECK(pthread_create(&th[i], NULL, race, &r[i]) == 0);
+  }
+  for (int i = 0; i < 6; i++) {
+    CHECK(pthread_join(th[i], NULL) == 0);
+    if (r[i].rc == 0)
+      won++;
+    else
+      CHECK_RC(r[i].rc, VC_EBUSY);
+  }
+  CHECK(won == 1);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_call") == 1);
+  vc_agent_free(a);
+  env_close(&e);
+}
+
 /* Another tenant's call cannot name this tenant's agent. */
 static void test_call_agent__tenant_isolation(void)
 {
@@ -349,5 +435,7 @@ static void test_call_agent__tenant_isolation(void)
 VC_TESTS(
   VC_TEST(test_call_agent__answered_call_and_wrap_up),
   VC_TEST(test_call_agent__unanswered_returns_prior_state),
+  VC_TEST(test_call_agent__idempotent_retry),
+  VC_TEST(test_call_agent__concurrent_starts),
   VC_TEST(test_call_agent__tenant_isolation),
 )
