@@ -320,6 +320,84 @@ static void test_call_agent__unanswered_returns_prior_state(void)
   env_close(&e);
 }
 
+/* Calls that never reached the agent's phone free the agent too: one
+ * hung up before it was placed, one no channel would place. */
+static void test_call_agent__never_placed(void)
+{
+  vc_agent *a;
+  vc_call *c;
+  env e;
+
+  env_open(&e);
+  voice_channel(e.t, "rejects", "{\"outcome\":\"rejected\"}");
+  voice_channel(e.t, "ok", "{\"talk_s\":-1}");
+  a = agent_new(&e, "asha", "+14155550111", 20, VC_AGENT_BREAK, "coffee");
+  CHECK_OK(start(&e, &c, "asha", "ok"));
+  CHECK_OK(vc_call_hangup(c));
+  drain(&e);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_CANCELED);
+  CHECK_OK(vc_agent_refresh(a));
+  CHECK_STR(vc_agent_call_id(a), "");
+  CHECK(vc_agent_state_of(a) == VC_AGENT_BREAK);
+  CHECK_STR(vc_agent_reason(a), "coffee");
+  vc_call_free(c);
+  CHECK_OK(start(&e, &c, "asha", "rejects"));
+  drain(&e);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_FAILED);
+  CHECK_OK(vc_agent_refresh(a));
+  CHECK_STR(vc_agent_call_id(a), "");
+  CHECK(vc_agent_state_of(a) == VC_AGENT_BREAK);
+  vc_call_free(c);
+  /* Free for the next. */
+  CHECK_OK(start(&e, &c, "asha", "ok"));
+  drain(&e);
+  CHECK_OK(vc_agent_refresh(a));
+  CHECK(vc_agent_state_of(a) == VC_AGENT_ON_CALL);
+  vc_call_free(c);
+  vc_agent_free(a);
+  env_close(&e);
+}
+
+/* A bridged call the watchdog ends (the provider went silent) ends the
+ * agent's call like a hangup: wrap-up, then available. */
+static void test_call_agent__watchdog(void)
+{
+  vc_call_spec s = VC_CALL_SPEC_INIT;
+  vc_agent *a;
+  vc_call *c;
+  int64_t end;
+  env e;
+
+  env_open(&e);
+  voice_channel(e.t, "voice", "{\"talk_s\":-1}");
+  a = agent_new(&e, "asha", "+14155550111", 20, VC_AGENT_AVAILABLE, NULL);
+  s.agent = "asha";
+  s.customer_number = "+14155550123";
+  s.ring_timeout_s = 20;
+  s.time_limit_s = 600;
+  CHECK_OK(vc_call_start(&c, e.t, &s));
+  drain(&e);
+  /* Due after both ring timeouts, the time limit and 5 minutes. */
+  end = T0 + (2 * 20 + 600) * 1000LL + 300000;
+  g_now = end;
+  drain(&e);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_FAILED);
+  CHECK_OK(vc_agent_refresh(a));
+  CHECK_STR(vc_agent_call_id(a), "");
+  CHECK(vc_agent_state_of(a) == VC_AGENT_WRAP_UP);
+  CHECK(vc_agent_wrap_up_until(a) == end + 20000);
+  g_now = end + 20000;
+  drain(&e);
+  CHECK_OK(vc_agent_refresh(a));
+  CHECK(vc_agent_state_of(a) == VC_AGENT_AVAILABLE);
+  vc_call_free(c);
+  vc_agent_free(a);
+  env_close(&e);
+}
+
 /* A retry with the idempotency key of the agent's live call returns
  * that call; another key is refused. */
 static void test_call_agent__idempotent_retry(void)
@@ -435,6 +513,8 @@ static void test_call_agent__tenant_isolation(void)
 VC_TESTS(
   VC_TEST(test_call_agent__answered_call_and_wrap_up),
   VC_TEST(test_call_agent__unanswered_returns_prior_state),
+  VC_TEST(test_call_agent__never_placed),
+  VC_TEST(test_call_agent__watchdog),
   VC_TEST(test_call_agent__idempotent_retry),
   VC_TEST(test_call_agent__concurrent_starts),
   VC_TEST(test_call_agent__tenant_isolation),
