@@ -6,15 +6,15 @@
  * The full life with every transition, each leg's failure, failover
  * from a channel Exotel refuses to the next, and a forged callback.
  * SQLite on disk.
- *
- * Cost is not checked here: billing is another module, not yet merged
- * on this branch (its stand-in prices nothing).
+ * The cost of each call from a rate card: on the call, in the ledger
+ * and in a balanced GL export (cost_check.h).
  */
 #define _GNU_SOURCE
 #include "vyomcomm.h"
 #include "sim.h"
 #include "harness.h"
 #include "net_util.h"
+#include "cost_check.h"
 
 #include <curl/curl.h>
 
@@ -175,6 +175,9 @@ static void test_exotel__lifecycle(void)
 
   env_open(&e);
   exotel_channel(&e, "exotel", 10, VC_SIM_EXOTEL_API_TOKEN, ch);
+  /* INR 1.45 a minute to India, a 30 s first pulse then 15 s pulses,
+   * INR 0.10 to connect. */
+  cost_card(e.t, "exotel", 1450000, 30, 15, 100000);
   start_call(&e, &c, 1);
   CHECK(run_until_final(&e, vc_call_id(c), 20000));
   CHECK_OK(vc_call_refresh(c));
@@ -187,6 +190,10 @@ static void test_exotel__lifecycle(void)
   CHECK_STR(vc_call_caller_id(c), VC_SIM_EXOTEL_CALLER_ID);
   /* ConversationDuration: 2.1 s rounded up */
   CHECK(vc_call_talk_seconds(c) == 3);
+  /* 3 s of talk fall in the first pulse: 30 s billed, so the cost is
+   * 100000 + 30 * 1450000 / 60 = 100000 + 725000 = 825000 micro-INR,
+   * INR 0.825, which the journal rounds half up to 0.83. */
+  cost_check(e.t, c, "exotel", ch, 825000, "0.83");
   /* Every state, in order, at Exotel's times (whole seconds, read as
    * +05:30 like the simulator writes them: near the wall clock). */
   for (int s = VC_CALL_AGENT_RINGING; s <= VC_CALL_BRIDGED; s++) {
@@ -249,6 +256,7 @@ static void test_exotel__leg_failures(void)
   env_open(&e);
   CHECK_OK(vc_sim_set(e.sim, "exotel.ring_ms", "200"));
   exotel_channel(&e, "exotel", 10, VC_SIM_EXOTEL_API_TOKEN, NULL);
+  cost_card(e.t, "exotel", 1450000, 30, 15, 100000);
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     vc_sim_call_plan p = { cases[i].outcome, 0, 0 };
     vc_call *c;
@@ -267,6 +275,7 @@ static void test_exotel__leg_failures(void)
     CHECK(vc_call_failed_leg(c) == cases[i].leg);
     CHECK(vc_call_state_at(c, VC_CALL_BRIDGED) == 0);
     CHECK(vc_call_talk_seconds(c) == 0);
+    cost_none(e.t, c);   /* no talk: no connection fee either */
     CHECK((vc_call_state_at(c, VC_CALL_CUSTOMER_RINGING) != 0) ==
           (cases[i].leg == VC_LEG_CUSTOMER));
     vc_call_free(c);

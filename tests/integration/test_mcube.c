@@ -7,15 +7,15 @@
  * transition over both APIs, each leg's failure, failover from a
  * channel mCube refuses to the next, and a forged callback. SQLite on
  * disk.
- *
- * Cost is not checked here: billing is another module, not yet merged
- * on this branch (its stand-in prices nothing).
+ * The cost of each call from a rate card: on the call, in the ledger
+ * and in a balanced GL export (cost_check.h).
  */
 #define _GNU_SOURCE
 #include "vyomcomm.h"
 #include "sim.h"
 #include "harness.h"
 #include "net_util.h"
+#include "cost_check.h"
 
 #include <curl/curl.h>
 
@@ -175,6 +175,9 @@ static void lifecycle(const char *api, const char *key, const char *path)
 
   env_open(&e);
   mcube_channel(&e, "mcube", 10, api, key, ch);
+  /* INR 1.23 a minute to India in whole minutes, INR 0.005 to
+   * connect. */
+  cost_card(e.t, "mcube", 1230000, 60, 60, 5000);
   start_call(&e, &c, 1);
   CHECK(run_until_final(&e, vc_call_id(c), 20000));
   CHECK_OK(vc_call_refresh(c));
@@ -186,6 +189,9 @@ static void lifecycle(const char *api, const char *key, const char *path)
   CHECK(strlen(vc_call_provider_id(c)) == 20);   /* the simulator's callid */
   /* duration: 2.1 s rounded up */
   CHECK(vc_call_talk_seconds(c) == 3);
+  /* 3 s of talk bill one minute: 5000 + 60 * 1230000 / 60 = 1235000
+   * micro-INR, INR 1.235, which the journal rounds half up to 1.24. */
+  cost_check(e.t, c, "mcube", ch, 1235000, "1.24");
   for (int s = VC_CALL_AGENT_RINGING; s <= VC_CALL_COMPLETED; s++) {
     int64_t at = vc_call_state_at(c, s);
     if (at < prev || at < t0 || at > wall_ms() + 1000)
@@ -260,6 +266,7 @@ static void test_mcube__leg_failures(void)
   env_open(&e);
   CHECK_OK(vc_sim_set(e.sim, "mcube.ring_ms", "200"));
   mcube_channel(&e, "mcube", 10, "classic", VC_SIM_MCUBE_API_KEY, NULL);
+  cost_card(e.t, "mcube", 1230000, 60, 60, 5000);
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     vc_sim_call_plan p = { cases[i].outcome, 0, 0 };
     vc_call *c;
@@ -278,6 +285,7 @@ static void test_mcube__leg_failures(void)
     CHECK(vc_call_failed_leg(c) == cases[i].leg);
     CHECK(vc_call_state_at(c, VC_CALL_BRIDGED) == 0);
     CHECK(vc_call_talk_seconds(c) == 0);
+    cost_none(e.t, c);   /* no talk: no connection fee either */
     CHECK((vc_call_state_at(c, VC_CALL_CUSTOMER_RINGING) != 0) ==
           (cases[i].leg == VC_LEG_CUSTOMER));
     vc_call_free(c);

@@ -3,9 +3,9 @@
  * the call modules (IVR, recording), which run their hooks directly on a
  * store connection as the call core does.
  *
- * Timeline entries and control requests are read from the TEMPORARY
- * stand-ins of src/call/stub_ivr.c while they exist (weak references),
- * else from the store, where the call core keeps them.
+ * Timeline entries are read through vc_call_timeline() and control
+ * requests from vc_call_control with their call.control jobs, where the
+ * call core keeps them.
  */
 #ifndef VC_TEST_CALL_ENV_H
 #define VC_TEST_CALL_ENV_H
@@ -26,15 +26,6 @@ static int64_t g_now = T0;
 static uint64_t g_voice_caps;
 
 static int64_t env_clock(void *p) { (void)p; return g_now; }
-
-void vc__stub_ivr_reset(void) __attribute__((weak));
-int vc__stub_ivr_entry(size_t i, const char **call_id, const char **type,
-                       const char **detail) __attribute__((weak));
-int vc__stub_ivr_control(size_t i, const char **call_id, int *op,
-                         const char **arg) __attribute__((weak));
-void vc__stub_ivr_agent_add(const char *tenant_id, const char *id,
-                            const char *name, const char *number)
-  __attribute__((weak));
 
 typedef struct env {
   vc_ctx *ctx;
@@ -79,8 +70,6 @@ static void env_open(env *e, uint64_t caps)
   memset(e, 0, sizeof(*e));
   g_now = T0;
   g_voice_caps = caps;
-  if (vc__stub_ivr_reset)
-    vc__stub_ivr_reset();
   CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("c.db"), NULL));
   mk.key = key;
   mk.key_len = 32;
@@ -141,68 +130,58 @@ static void env_call(env *e, vc_tenant *t, const char *customer,
   vc__db_release(db);
 }
 
-/* The i-th timeline entry of a call: 0 and its type and detail. */
+/* The i-th timeline entry of a call other than a state change: 0 and
+ * its type and detail, read through the public timeline. */
 static int env_entry(env *e, const char *call_id, size_t i, char *type,
                      size_t tsize, char *detail, size_t dsize)
 {
-  if (vc__stub_ivr_entry) {
-    const char *c, *ty, *d;
-    for (size_t k = 0, seen = 0; vc__stub_ivr_entry(k, &c, &ty, &d) == 0;
-         k++)
-      if (strcmp(c, call_id) == 0 && seen++ == i) {
-        snprintf(type, tsize, "%s", ty);
-        snprintf(detail, dsize, "%s", d);
-        return 0;
-      }
-    return -1;
-  } else {
-    vc__db *db = env_db(e);
-    vc__stmt *s;
-    int rc = -1;
-    CHECK_OK(vc__db_query(&s, db,
-      "SELECT type, detail FROM vc_call_event WHERE tenant_id = ?1"
-      " AND call_id = ?2 AND type <> 'state' ORDER BY seq LIMIT 1 OFFSET ?3",
-      "tti", e->tid, call_id, (int64_t)i));
-    if (vc__stmt_step(s) == VC_STORAGE_ROW) {
-      snprintf(type, tsize, "%s", vc__stmt_text(s, 0));
-      snprintf(detail, dsize, "%s", vc__stmt_text(s, 1));
+  vc_call_entry *en;
+  vc_iter *it;
+  size_t seen = 0;
+  int rc = -1;
+
+  CHECK_OK(vc_call_timeline(&it, e->t, call_id));
+  while (rc < 0 && vc_call_entry_next(&en, it) == 0) {
+    if (strcmp(vc_call_entry_type(en), "state") != 0 && seen++ == i) {
+      snprintf(type, tsize, "%s", vc_call_entry_type(en));
+      snprintf(detail, dsize, "%s", vc_call_entry_detail_json(en));
       rc = 0;
     }
-    vc__stmt_done(s);
-    vc__db_release(db);
-    return rc;
+    vc_call_entry_free(en);
   }
+  vc_iter_free(it);
+  return rc;
 }
 
-/* The i-th control request: 0 with its call, op and argument. */
-static __attribute__((unused)) int env_control(env *e, size_t i, char *call_id, int *op, char *arg,
-                       size_t asize)
+/* The i-th control request of the tenant (oldest first): 0 with its
+ * call, op and argument. Each one is queued, with its call.control job
+ * due now for the engine. */
+static __attribute__((unused)) int env_control(env *e, size_t i,
+                                               char *call_id, int *op,
+                                               char *arg, size_t asize)
 {
-  if (vc__stub_ivr_control) {
-    const char *c, *a;
-    if (vc__stub_ivr_control(i, &c, op, &a) < 0)
-      return -1;
-    snprintf(call_id, VC_ID_SIZE, "%s", c);
-    snprintf(arg, asize, "%s", a);
-    return 0;
-  } else {
-    vc__db *db = env_db(e);
-    vc__stmt *s;
-    int rc = -1;
-    CHECK_OK(vc__db_query(&s, db,
-      "SELECT call_id, op, COALESCE(arg, '') FROM vc_call_control"
-      " WHERE tenant_id = ?1 ORDER BY id LIMIT 1 OFFSET ?2", "ti", e->tid,
-      (int64_t)i));
-    if (vc__stmt_step(s) == VC_STORAGE_ROW) {
-      snprintf(call_id, VC_ID_SIZE, "%s", vc__stmt_text(s, 0));
-      *op = (int)vc__stmt_int64(s, 1);
-      snprintf(arg, asize, "%s", vc__stmt_text(s, 2));
-      rc = 0;
-    }
-    vc__stmt_done(s);
-    vc__db_release(db);
-    return rc;
+  vc__db *db = env_db(e);
+  vc__stmt *s;
+  int rc = -1;
+
+  CHECK_OK(vc__db_query(&s, db,
+    "SELECT c.call_id, c.op, COALESCE(c.arg, ''), c.status,"
+    " (SELECT COUNT(*) FROM vc_job j WHERE j.tenant_id = c.tenant_id"
+    "  AND j.kind = 'call.control' AND j.subject_id = c.id)"
+    " FROM vc_call_control c WHERE c.tenant_id = ?1"
+    " ORDER BY c.created_at, c.id LIMIT 1 OFFSET ?2", "ti", e->tid,
+    (int64_t)i));
+  if (vc__stmt_step(s) == VC_STORAGE_ROW) {
+    snprintf(call_id, VC_ID_SIZE, "%s", vc__stmt_text(s, 0));
+    *op = (int)vc__stmt_int64(s, 1);
+    snprintf(arg, asize, "%s", vc__stmt_text(s, 2));
+    CHECK(vc__stmt_int64(s, 3) == 0);
+    CHECK(vc__stmt_int64(s, 4) == 1);
+    rc = 0;
   }
+  vc__stmt_done(s);
+  vc__db_release(db);
+  return rc;
 }
 
 /* A string member of a JSON object text, "" when absent. */

@@ -27,12 +27,20 @@ static const char MENU[] =
   "  \"9\":{\"action\":\"repeat\"},"
   "  \"*\":{\"action\":\"menu\",\"node\":\"main\"}}}}}";
 
-/* The agent "asha" (through the stand-in until agents exist). */
+/* The id of the agent "asha" of the current test. */
+static char g_asha[VC_ID_SIZE];
+
+/* The agent "asha", a real one: menus name agents that exist. */
 static void agent_asha(env *e)
 {
-  if (vc__stub_ivr_agent_add)
-    vc__stub_ivr_agent_add(e->tid, "01HAGENTASHA00000000000000", "asha",
-                           "+14155550111");
+  vc_agent_spec as = VC_AGENT_SPEC_INIT;
+  vc_agent *a;
+
+  as.name = "asha";
+  as.number = "+14155550111";
+  CHECK_OK(vc_agent_new(&a, e->t, &as));
+  snprintf(g_asha, sizeof(g_asha), "%s", vc_agent_id(a));
+  vc_agent_free(a);
 }
 
 static void setup(env *e, char menu_id[VC_ID_SIZE])
@@ -114,27 +122,6 @@ static void entry_is(env *e, const char *call, size_t i, const char *field,
   CHECK_STR(json_field(v, sizeof(v), detail, field), want);
 }
 
-/* Copy the stand-in's entries into the timeline, as the core will have
- * written them, so that vc_ivr_path() reads them from the store. */
-static void store_entries(env *e, const char *call)
-{
-  char type[32], detail[2048];
-  vc__db *db;
-
-  if (!vc__stub_ivr_entry)
-    return; /* the core wrote them */
-  db = env_db(e);
-  for (size_t i = 0;
-       env_entry(e, call, i, type, sizeof(type), detail, sizeof(detail)) == 0;
-       i++)
-    CHECK_OK(vc__db_run(db, "INSERT INTO vc_call_event (tenant_id, call_id,"
-                        " seq, type, leg, state, detail, occurred_at,"
-                        " created_at) VALUES (?1, ?2, ?3, ?4, 2, 5, ?5, ?6,"
-                        " ?6)", "ttitti", e->tid, call, (int64_t)i + 1, type,
-                        detail, g_now + (int64_t)i));
-  vc__db_release(db);
-}
-
 static void test_ivr__path_through_levels(void)
 {
   char menu[VC_ID_SIZE], call[VC_ID_SIZE], resolved[VC_ID_SIZE], v[64];
@@ -181,7 +168,6 @@ static void test_ivr__path_through_levels(void)
   CHECK_STR(r.steps[0].text, "Connecting you.");
   entry_is(&e, call, 3, "action", "connect");
   /* The path, from the timeline. */
-  store_entries(&e, call);
   CHECK_OK(vc_ivr_path(&path, e.t, call));
   doc = cJSON_Parse(path.ptr);
   steps = cJSON_GetObjectItem(doc, "steps");
@@ -296,25 +282,32 @@ static void test_ivr__transfer_targets(void)
   CHECK(r.action == VC__IVR_TRANSFER);
   CHECK_STR(r.target, "+14155550111");
   entry_is(&e, call, 0, "target", "+14155550111");
-  entry_is(&e, call, 0, "agent", "01HAGENTASHA00000000000000");
+  entry_is(&e, call, 0, "agent", g_asha);
   /* A number as written. */
   CHECK_OK(step(&e, call, menu, "billing", "1", 0, &r));
   CHECK(r.action == VC__IVR_TRANSFER);
   CHECK_STR(r.target, "+14155550100");
   entry_is(&e, call, 1, "target", "+14155550100");
-  /* The agent is gone by the time the key is pressed: the fallback. */
-  if (vc__stub_ivr_reset) {
-    vc__stub_ivr_reset();
+  /* No agent is called "asha" any more by the time the key is pressed
+   * (renamed): the fallback. */
+  {
+    vc_agent_spec as = VC_AGENT_SPEC_INIT;
+    char type[32], detail[2048];
+    vc_agent *a;
+
+    CHECK_OK(vc_agent_lookup(&a, e.t, "asha"));
+    as.name = "asha.old";
+    CHECK_OK(vc_agent_update(a, &as));
+    vc_agent_free(a);
     CHECK_OK(step(&e, call, menu, "main", "2", 0, &r));
     CHECK(r.action == VC__IVR_HANGUP);
-    entry_is(&e, call, 0, "action", "transfer");
-    {
-      char type[32], detail[2048];
-      CHECK(env_entry(&e, call, 0, type, sizeof(type), detail,
-                      sizeof(detail)) == 0);
-      CHECK(strstr(detail, "\"error\":\"no agent 'asha'\"") != NULL);
-      CHECK(strstr(detail, "\"fallback\":1") != NULL);
-    }
+    entry_is(&e, call, 2, "action", "transfer");
+    CHECK(env_entry(&e, call, 2, type, sizeof(type), detail,
+                    sizeof(detail)) == 0);
+    CHECK(strstr(detail, "\"error\":\"no agent 'asha'\"") != NULL);
+    CHECK(strstr(detail, "\"fallback\":1") != NULL);
+    CHECK(env_entry(&e, call, 3, type, sizeof(type), detail,
+                    sizeof(detail)) < 0);
   }
   env_close(&e);
 }
