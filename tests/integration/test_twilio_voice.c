@@ -1,0 +1,483 @@
+/*
+ * Twilio Voice click-to-call end to end over loopback, public API only:
+ * the engine places the call with libcurl at the simulator's Calls.json,
+ * the simulator fetches the call's TwiML and posts its signed status
+ * callbacks, <Dial> actions, whisper fetches, Gather keys and recording
+ * callbacks back through vc_webhook_listen(). SQLite on disk; the
+ * context's clock is the wall clock plus an offset the test controls
+ * (the simulator keeps real time).
+ *
+ * Cases: the full life with an agent, its cost and ledger; failover
+ * from a channel Twilio refuses to the next, and a refused number that
+ * does not fail over; busy and no-answer on each leg; hold, unhold and
+ * blind transfer; an IVR with a sub-menu (connect and hangup); recording
+ * with consent, its purge at the provider and the compliance report; a
+ * forged webhook.
+ */
+#define _GNU_SOURCE
+#include "vyomcomm.h"
+#include "sim.h"
+#include "harness.h"
+#include "net_util.h"
+
+#include <curl/curl.h>
+#include <stdatomic.h>
+
+#define AGENT "+14155550111"
+#define CUSTOMER "+14155550123"
+#define CALLER_ID "+15005550006"
+/* 32 hex digits, but not the simulator's auth token */
+#define WRONG_TOKEN "0123456789abcdef0123456789abcdef"
+
+typedef struct env {
+  vc_sim *sim;
+  vc_ctx *ctx;
+  vc_tenant *t;
+  char base[64];
+} env;
+
+/* The library's clock: the wall clock plus an offset the test moves. */
+static _Atomic int64_t clock_offset;
+
+static int64_t test_clock(void *payload)
+{
+  (void)payload;
+  return wall_ms() + atomic_load(&clock_offset);
+}
+
+static void twilio_channel(env *e, const char *name, int priority,
+                           const char *token, char id[VC_ID_SIZE])
+{
+  vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+  char config[512], creds[256];
+  vc_channel *ch;
+
+  snprintf(config, sizeof(config), "{\"account_sid\":\"%s\",\"base_url\":"
+           "\"%s\",\"caller_ids\":[\"%s\"]}", VC_SIM_TWILIO_ACCOUNT_SID,
+           vc_sim_base_url(e->sim), CALLER_ID);
+  snprintf(creds, sizeof(creds), "{\"auth_token\":\"%s\"}", token);
+  s.name = name;
+  s.provider = "twilio-voice";
+  s.config_json = config;
+  s.credentials_json = creds;
+  s.sender = CALLER_ID;
+  s.priority = priority;
+  CHECK_OK(vc_channel_new(&ch, e->t, &s));
+  if (id != NULL)
+    snprintf(id, VC_ID_SIZE, "%s", vc_channel_id(ch));
+  vc_channel_free(ch);
+}
+
+static void env_open(env *e)
+{
+  static const uint8_t key[32] = { 7, 7, 7 };
+  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
+  vc_master_key mk = VC_MASTER_KEY_INIT;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  char addr[32];
+  vc_store *store;
+  int port = 0, tries = 0;
+
+  memset(e, 0, sizeof(*e));
+  atomic_store(&clock_offset, 0);
+  CHECK_OK(vc_sim_start(&e->sim, NULL));
+  CHECK_OK(vc_sim_set(e->sim, "twilio-voice.ring_ms", "100"));
+  CHECK_OK(vc_sim_set(e->sim, "twilio-voice.talk_ms", "100"));
+  mk.key = key;
+  mk.key_len = 32;
+  o.master_key = &mk;
+  o.allow_private_network = 1;
+  o.clock_cb = test_clock;
+  do {
+    vc_ctx_free(e->ctx);
+    e->ctx = NULL;
+    port = free_port();
+    snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%d", port);
+    CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("tv.db"), NULL));
+    o.store = store;
+    o.public_base_url = e->base;
+    CHECK_OK(vc_ctx_new(&e->ctx, &o));
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+  } while (vc_webhook_listen(e->ctx, addr) != port && ++tries < 5);
+  CHECK(tries < 5);
+  ts.slug = "acme";
+  CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
+}
+
+static void env_close(env *e)
+{
+  CHECK_OK(vc_sim_webhooks_wait(e->sim, 10000));
+  vc_tenant_free(e->t);
+  vc_ctx_free(e->ctx);
+  vc_sim_stop(e->sim);
+}
+
+static int state_of(env *e, const char *id)
+{
+  vc_call *c;
+  int st;
+
+  CHECK_OK(vc_call_lookup(&c, e->t, id));
+  st = vc_call_state_of(c);
+  vc_call_free(c);
+  return st;
+}
+
+/* Run the engine until the call is in `state` or later (real time). */
+static int run_until_state(env *e, const char *id, int state, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+  int st;
+
+  for (;;) {
+    st = state_of(e, id);
+    if (st >= state || vc_call_state_final(st))
+      return st;
+    if (wall_ms() >= deadline)
+      return st;
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
+static int run_until_final(env *e, const char *id, int ms)
+{
+  return vc_call_state_final(run_until_state(e, id, VC_CALL_COMPLETED, ms));
+}
+
+static void start_call(env *e, vc_call **c, const vc_call_spec *extra)
+{
+  vc_call_spec s = VC_CALL_SPEC_INIT;
+
+  if (extra != NULL)
+    s = *extra;
+  if (s.agent == NULL && s.agent_number == NULL)
+    s.agent_number = AGENT;
+  if (s.customer_number == NULL)
+    s.customer_number = CUSTOMER;
+  if (s.record == 0)
+    s.record = VC_RECORD_OFF;
+  if (s.time_limit_s == 0)
+    s.time_limit_s = 600;
+  if (s.ring_timeout_s == 0)
+    s.ring_timeout_s = 20;
+  CHECK_OK(vc_call_start(c, e->t, &s));
+}
+
+/* The timeline as "type/leg ..." and, for a type, the detail of its
+ * first entry. Checks seq 1, 2, ... and times that never go back. */
+static void timeline(env *e, const char *id, char *out, size_t size,
+                     const char *type, char *detail, size_t dsize)
+{
+  vc_iter *it;
+  vc_call_entry *en;
+  int64_t last = 0, seq = 0;
+  size_t len = 0;
+
+  out[0] = '\0';
+  if (detail != NULL)
+    detail[0] = '\0';
+  CHECK_OK(vc_call_timeline(&it, e->t, id));
+  while (vc_call_entry_next(&en, it) == 0) {
+    CHECK(vc_call_entry_seq(en) == ++seq);
+    CHECK(vc_call_entry_at(en) >= last);     /* oldest first */
+    last = vc_call_entry_at(en);
+    if (type != NULL && detail != NULL && detail[0] == '\0' &&
+        strcmp(vc_call_entry_type(en), type) == 0)
+      snprintf(detail, dsize, "%s", vc_call_entry_detail_json(en));
+    len += (size_t)snprintf(out + len, size - len, "%s%s/%d", len ? " " : "",
+                            vc_call_entry_type(en), vc_call_entry_leg(en));
+    CHECK(len < size);
+    vc_call_entry_free(en);
+  }
+  vc_iter_free(it);
+}
+
+/* `words` (space-separated) occur in `line` in this order. */
+static int in_order(const char *line, const char *words)
+{
+  char w[64];
+  const char *p = line;
+
+  while (*words != '\0') {
+    size_t n = strcspn(words, " ");
+    const char *hit;
+    snprintf(w, sizeof(w), "%.*s", (int)n, words);
+    words += n + (words[n] == ' ');
+    if (n == 0)
+      continue;
+    /* a whole word: "state/0" must not match "state/01" */
+    for (hit = strstr(p, w); hit != NULL; hit = strstr(hit + 1, w))
+      if ((hit == line || hit[-1] == ' ') &&
+          (hit[n] == ' ' || hit[n] == '\0'))
+        break;
+    if (hit == NULL) {
+      fprintf(stderr, "  '%s' not found in order in: %s\n", w, line);
+      return 0;
+    }
+    p = hit + n;
+  }
+  return 1;
+}
+
+/* The customer's child call: the leg_id of its first timeline entry. */
+static int customer_leg(env *e, const char *id, char sid[48])
+{
+  vc_iter *it;
+  vc_call_entry *en;
+  int found = 0;
+
+  sid[0] = '\0';
+  CHECK_OK(vc_call_timeline(&it, e->t, id));
+  while (!found && vc_call_entry_next(&en, it) == 0) {
+    const char *d = vc_call_entry_detail_json(en), *p;
+    if (vc_call_entry_leg(en) == VC_LEG_CUSTOMER &&
+        (p = strstr(d, "\"leg_id\":\"")) != NULL) {
+      snprintf(sid, 48, "%.34s", p + 10);
+      found = strlen(sid) == 34 && strncmp(sid, "CA", 2) == 0;
+    }
+    vc_call_entry_free(en);
+  }
+  vc_iter_free(it);
+  return found;
+}
+
+/* Run the engine until the call's customer leg is known. */
+static int wait_customer_leg(env *e, const char *id, char sid[48], int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  while (!customer_leg(e, id, sid)) {
+    if (wall_ms() >= deadline)
+      return 0;
+    vc_ctx_run(e->ctx, 20);
+  }
+  return 1;
+}
+
+/* The i-th TwiML document the simulator has for a call, waiting for it
+ * while running the engine. */
+static int twiml_wait(env *e, const char *sid, size_t i, char *buf,
+                      size_t size, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  while (vc_sim_twilio_voice_twiml(e->sim, sid, i, buf, size) < 0) {
+    if (wall_ms() >= deadline)
+      return 0;
+    vc_ctx_run(e->ctx, 20);
+  }
+  return 1;
+}
+
+/* The Calls.json requests the simulator answered, in order: their
+ * statuses into st[] (at most n), and how many there were. */
+static size_t create_requests(env *e, int *st, size_t n)
+{
+  vc_sim_request r;
+  size_t k = 0;
+
+  for (size_t i = 0; i < vc_sim_received_count(e->sim); i++) {
+    CHECK_OK(vc_sim_received_get(e->sim, i, &r));
+    if (strcmp(r.provider, "twilio-voice") == 0 &&
+        strcmp(r.method, "POST") == 0 &&
+        strstr(r.path, "/Calls.json") != NULL) {
+      if (k < n)
+        st[k] = r.status;
+      k++;
+    }
+  }
+  return k;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void agent_new(env *e, vc_agent **a, const char *name, int wrap_up)
+{
+  vc_agent_spec s = VC_AGENT_SPEC_INIT;
+
+  s.name = name;
+  s.number = AGENT;
+  s.wrap_up_s = wrap_up;
+  CHECK_OK(vc_agent_new(a, e->t, &s));
+  CHECK_OK(vc_agent_set_state(*a, VC_AGENT_AVAILABLE, NULL));
+}
+
+static void ratecard(env *e)
+{
+  vc_ratecard_entry en[2];
+  vc_ratecard_spec s = VC_RATECARD_SPEC_INIT;
+  char id[VC_ID_SIZE];
+
+  CHECK_OK(vc_ratecard_entry_init(&en[0], VC_RATECARD_ENTRY_VERSION));
+  CHECK_OK(vc_ratecard_entry_init(&en[1], VC_RATECARD_ENTRY_VERSION));
+  en[0].prefix = "1415";
+  en[0].rate_per_min_micros = 1234567;
+  en[0].initial_s = 6;
+  en[0].subsequent_s = 6;
+  en[0].connection_fee_micros = 10000;
+  en[0].currency = "USD";
+  en[1].prefix = "";
+  en[1].rate_per_min_micros = 9000000;
+  en[1].initial_s = 60;
+  en[1].subsequent_s = 60;
+  en[1].currency = "USD";
+  s.provider = "twilio-voice";
+  s.entries = en;
+  s.nentries = 2;
+  CHECK_OK(vc_ratecard_set(id, e->t, &s));
+}
+
+static void test_twilio_voice__lifecycle(void)
+{
+  env e;
+  vc_call *c;
+  vc_agent *alice;
+  vc_call_spec s = VC_CALL_SPEC_INIT;
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 300, 1500 };
+  char ch[VC_ID_SIZE], line[4096], detail[512], st[32], leg[48];
+  int64_t t0, prev = 0;
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, ch);
+  ratecard(&e);
+  agent_new(&e, &alice, "alice", 30);
+  /* The customer talks 1.5 s: Twilio's CallDuration rounds up to 2 s. */
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", CUSTOMER, &talk));
+  t0 = test_clock(NULL);
+  s.agent = "alice";
+  start_call(&e, &c, &s);
+  CHECK_STR(vc_call_agent_id(c), vc_agent_id(alice));
+  CHECK_STR(vc_call_agent_number(c), AGENT);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  CHECK(vc_call_failed_leg(c) == VC_LEG_NONE);
+  CHECK(vc_call_attempts(c) == 1);
+  CHECK_STR(vc_call_channel_id(c), ch);
+  CHECK_STR(vc_call_caller_id(c), CALLER_ID);
+  CHECK(strncmp(vc_call_provider_id(c), "CA", 2) == 0 &&
+        strlen(vc_call_provider_id(c)) == 34);
+  /* Talk time: the simulator talked 1500 ms; Twilio bills whole seconds
+   * rounded up (CallDuration, DialCallDuration) = 2. */
+  CHECK(vc_call_talk_seconds(c) == 2);
+  /* Every state has a time, none earlier than the one before. */
+  for (int k = VC_CALL_INITIATED; k <= VC_CALL_COMPLETED; k++) {
+    int64_t at = vc_call_state_at(c, k);
+    if (at < prev || at < t0 - 1000 || at > test_clock(NULL))
+      fprintf(stderr, "  state %s at %lld (t0 %lld prev %lld)\n",
+              vc_call_state_name(k), (long long)at, (long long)t0,
+              (long long)prev);
+    CHECK(at != 0);
+    CHECK(at >= prev && at >= t0 - 1000 && at <= test_clock(NULL));
+    prev = at;
+  }
+  /* Twilio's Timestamp is whole seconds: the talk shows as >= 1 s. */
+  CHECK(vc_call_state_at(c, VC_CALL_COMPLETED) >=
+        vc_call_state_at(c, VC_CALL_BRIDGED) + 1000);
+  timeline(&e, vc_call_id(c), line, sizeof(line), "hangup", detail,
+           sizeof(detail));
+  CHECK(in_order(line, "state/0 ringing/1 state/0 answered/1 state/0 "
+                 "ringing/2 state/0 answered/2 bridged/0 state/0 hangup/2 "
+                 "state/0"));
+  CHECK(strstr(detail, "\"cause\":\"normal\"") != NULL);
+  CHECK(strstr(detail, "\"duration_s\":2") != NULL);
+  CHECK(customer_leg(&e, vc_call_id(c), leg));
+  CHECK(vc_sim_call_status(e.sim, "twilio-voice", leg, st, sizeof(st)) > 0);
+  CHECK_STR(st, "completed");
+  CHECK(vc_sim_call_status(e.sim, "twilio-voice", vc_call_provider_id(c), st,
+                           sizeof(st)) > 0);
+
+  /* The agent: ringing, on the call, then wrap-up. */
+  CHECK_OK(vc_agent_refresh(alice));
+  CHECK(vc_agent_state_of(alice) == VC_AGENT_WRAP_UP);
+  CHECK_STR(vc_agent_call_id(alice), "");
+  CHECK(vc_agent_wrap_up_until(alice) >=
+        vc_call_state_at(c, VC_CALL_COMPLETED) + 30000);
+  {
+    vc_iter *it;
+    vc_agent_change *ac;
+    int want[] = { VC_AGENT_OFFLINE, VC_AGENT_AVAILABLE, VC_AGENT_RINGING,
+                   VC_AGENT_ON_CALL, VC_AGENT_WRAP_UP };
+    size_t k = 0;
+    int64_t at = 0;
+
+    CHECK_OK(vc_agent_activity(&it, alice, NULL));
+    while (vc_agent_change_next(&ac, it) == 0) {
+      CHECK(k < sizeof(want) / sizeof(want[0]));
+      CHECK(vc_agent_change_to(ac) == want[k]);
+      CHECK(vc_agent_change_at(ac) >= at);
+      at = vc_agent_change_at(ac);
+      if (k >= 2) {
+        CHECK(vc_agent_change_cause(ac) == VC_AGENT_CAUSE_CALL);
+        CHECK_STR(vc_agent_change_call_id(ac), vc_call_id(c));
+      }
+      k++;
+      vc_agent_change_free(ac);
+    }
+    vc_iter_free(it);
+    CHECK(k == sizeof(want) / sizeof(want[0]));
+  }
+
+  /* Cost: +1415... takes the "1415" entry (the longest prefix; the
+   * default would be 9.00/min). 2 s of talk on 6/6 pulses bills 6 s:
+   * 6 * 1,234,567 / 60 = 123,456.7 -> 123,457 (half up), plus the
+   * 10,000 connection fee = 133,457 micro-USD. */
+  CHECK(vc_call_cost_micros(c) == 133457);
+  CHECK_STR(vc_call_currency(c), "USD");
+  CHECK(vc_call_cost_reported(c) == 0);
+  {
+    int64_t q = 0;
+    char cur[4];
+    CHECK_OK(vc_ratecard_quote(&q, cur, e.t, "twilio-voice", CUSTOMER, 2));
+    CHECK(q == 133457);
+  }
+  {
+    vc_ledger_filter f = VC_LEDGER_FILTER_INIT;
+    vc_iter *it;
+    vc_ledger_entry *le;
+    int n = 0;
+
+    f.source_id = vc_call_id(c);
+    CHECK_OK(vc_ledger_list(&it, e.t, &f));
+    while (vc_ledger_next(&le, it) == 0) {
+      CHECK(vc_ledger_entry_kind(le) == VC_LEDGER_ESTIMATE);
+      CHECK(vc_ledger_entry_amount_micros(le) == 133457);
+      CHECK_STR(vc_ledger_entry_currency(le), "USD");
+      CHECK_STR(vc_ledger_entry_source(le), "call");
+      CHECK_STR(vc_ledger_entry_provider(le), "twilio-voice");
+      CHECK_STR(vc_ledger_entry_channel_id(le), ch);
+      n++;
+      vc_ledger_entry_free(le);
+    }
+    vc_iter_free(it);
+    CHECK(n == 1);
+  }
+  {
+    vc_gl_export_options o = VC_GL_EXPORT_OPTIONS_INIT;
+    vc_buf b = VC_BUF_INIT;
+    char want[128];
+
+    o.format = VC_GL_CSV;
+    o.from = t0 - 86400000;
+    o.to = test_clock(NULL) + 86400000;
+    CHECK_OK(vc_gl_export(&b, e.t, &o));
+    /* debit the expense account 0.13 (2 digits of USD) */
+    snprintf(want, sizeof(want), ",COMMS-EXPENSE,0.13,0.00,,USD,%s,",
+             vc_call_id(c));
+    CHECK(strstr(b.ptr, want) != NULL);
+    snprintf(want, sizeof(want), ",PROVIDER-PAYABLE,0.00,0.13,,USD,%s,",
+             vc_call_id(c));
+    CHECK(strstr(b.ptr, want) != NULL);
+    CHECK(strstr(b.ptr, ",133457,0\r\n") != NULL);
+    CHECK(strstr(b.ptr, ",0,133457\r\n") != NULL);
+    vc_buf_dispose(&b);
+  }
+  vc_agent_free(alice);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+VC_TESTS(
+  VC_TEST(test_twilio_voice__lifecycle),
+)
