@@ -478,6 +478,134 @@ static void test_twilio_voice__lifecycle(void)
   env_close(&e);
 }
 
+
+/* Twilio refuses the first channel's credentials (401, 20003): the call
+ * fails over to the next channel and completes there. A number Twilio
+ * refuses (21215, geo permissions) fails the call on the first channel:
+ * no other channel would take it. */
+static void test_twilio_voice__failover(void)
+{
+  env e;
+  vc_call *c;
+  vc_call_spec s = VC_CALL_SPEC_INIT;
+  char bad[VC_ID_SIZE], good[VC_ID_SIZE], line[4096];
+  int st[4];
+  size_t before;
+
+  env_open(&e);
+  twilio_channel(&e, "wrong", 1, WRONG_TOKEN, bad);
+  twilio_channel(&e, "right", 2, VC_SIM_TWILIO_AUTH_TOKEN, good);
+  start_call(&e, &c, NULL);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_attempts(c) == 2);
+  CHECK_STR(vc_call_channel_id(c), good);
+  CHECK(vc_call_error(c) == 0);
+  CHECK(create_requests(&e, st, 4) == 2);
+  CHECK(st[0] == 401 && st[1] == 201);
+  timeline(&e, vc_call_id(c), line, sizeof(line), NULL, NULL, 0);
+  CHECK(in_order(line, "ringing/1 answered/1 ringing/2 answered/2 "
+                 "bridged/0 hangup/2"));
+  vc_call_free(c);
+
+  /* Refused: the first working channel refuses the number and the
+   * next one (priority 3) is never asked. */
+  twilio_channel(&e, "spare", 3, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  CHECK_OK(vc_sim_set(e.sim, "twilio-voice.blocked_prefixes", "+882"));
+  before = create_requests(&e, NULL, 0);
+  s.agent_number = "+8823456789";
+  start_call(&e, &c, &s);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_FAILED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_PROVIDER_ERROR);
+  CHECK(vc_call_error(c) == VC_EPROVIDER);
+  CHECK_STR(vc_call_provider_code(c), "21215");
+  CHECK(vc_call_error_message(c)[0] != '\0');
+  CHECK_STR(vc_call_provider_id(c), "");
+  CHECK(vc_call_state_at(c, VC_CALL_AGENT_RINGING) == 0);
+  /* the bad channel, then the good one, which refused the number;
+   * not the spare */
+  CHECK(vc_call_attempts(c) == 2);
+  CHECK(create_requests(&e, st, 4) == before + 2);
+  CHECK(st[before] == 401 && st[before + 1] == 400);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* Busy and no answer on either leg end the call in that state, naming
+ * the leg. */
+static void test_twilio_voice__leg_failures(void)
+{
+  static const struct {
+    const char *number;
+    vc_sim_call_outcome outcome;
+    int state, cause, leg;
+  } cases[] = {
+    { AGENT, VC_SIM_CALL_BUSY, VC_CALL_BUSY, VC_CAUSE_BUSY, VC_LEG_AGENT },
+    { AGENT, VC_SIM_CALL_NO_ANSWER, VC_CALL_NO_ANSWER, VC_CAUSE_NO_ANSWER,
+      VC_LEG_AGENT },
+    { CUSTOMER, VC_SIM_CALL_BUSY, VC_CALL_BUSY, VC_CAUSE_BUSY,
+      VC_LEG_CUSTOMER },
+    { CUSTOMER, VC_SIM_CALL_NO_ANSWER, VC_CALL_NO_ANSWER, VC_CAUSE_NO_ANSWER,
+      VC_LEG_CUSTOMER },
+  };
+  env e;
+  vc_agent *bob;
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  agent_new(&e, &bob, "bob", 0);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    vc_sim_call_plan p = { cases[i].outcome, 100, 0 };
+    vc_call_spec s = VC_CALL_SPEC_INIT;
+    char line[4096], detail[512];
+    vc_call *c;
+
+    s.agent = "bob";
+    CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", cases[i].number,
+                                  &p));
+    start_call(&e, &c, &s);
+    CHECK(run_until_final(&e, vc_call_id(c), 20000));
+    CHECK_OK(vc_call_refresh(c));
+    if (vc_call_state_of(c) != cases[i].state ||
+        vc_call_failed_leg(c) != cases[i].leg)
+      fprintf(stderr, "  case %zu: state %d cause %d leg %d\n", i,
+              vc_call_state_of(c), vc_call_cause_of(c),
+              vc_call_failed_leg(c));
+    CHECK(vc_call_state_of(c) == cases[i].state);
+    CHECK(vc_call_cause_of(c) == cases[i].cause);
+    CHECK(vc_call_failed_leg(c) == cases[i].leg);
+    CHECK(vc_call_state_at(c, VC_CALL_BRIDGED) == 0);
+    CHECK(vc_call_state_at(c, cases[i].state) != 0);
+    CHECK(vc_call_talk_seconds(c) == 0);
+    CHECK(vc_call_cost_micros(c) == 0);
+    CHECK((vc_call_state_at(c, VC_CALL_CUSTOMER_RINGING) != 0) ==
+          (cases[i].leg == VC_LEG_CUSTOMER));
+    timeline(&e, vc_call_id(c), line, sizeof(line), "hangup", detail,
+             sizeof(detail));
+    CHECK(in_order(line, cases[i].leg == VC_LEG_AGENT
+                           ? "ringing/1 hangup/1 state/0"
+                           : "ringing/1 answered/1 ringing/2 hangup/2 "
+                             "state/0"));
+    CHECK(strstr(detail, cases[i].outcome == VC_SIM_CALL_BUSY
+                           ? "\"cause\":\"busy\"" : "\"cause\":\"no_answer\"")
+          != NULL);
+    /* The agent is free again: back to available (no wrap-up). */
+    CHECK_OK(vc_agent_refresh(bob));
+    CHECK(vc_agent_state_of(bob) == VC_AGENT_AVAILABLE);
+    CHECK_STR(vc_agent_call_id(bob), "");
+    vc_call_free(c);
+    CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", cases[i].number,
+                                  NULL));
+  }
+  vc_agent_free(bob);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__lifecycle),
+  VC_TEST(test_twilio_voice__failover),
+  VC_TEST(test_twilio_voice__leg_failures),
 )
