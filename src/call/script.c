@@ -35,6 +35,11 @@
 static const char SQL_BY_PROVIDER_ID[] =
   "SELECT id FROM vc_call WHERE tenant_id = ?1 AND channel_id = ?2"
   " AND provider_call_id = ?3";
+/* A hold the engine is still sending: the provider may end the bridge
+ * (Twilio's <Dial> action) before the engine hears that it took it. */
+static const char SQL_HOLD_PENDING[] =
+  "SELECT COUNT(*) FROM vc_call_control WHERE tenant_id = ?1"
+  " AND call_id = ?2 AND status = 0 AND op = ?3";
 
 void vc__call_webhook_init(vc__call_webhook *w, const char *target)
 {
@@ -131,6 +136,26 @@ static int has_consent(vc__call_webhook *w, const vc__call_row *r,
                          sc->consent) < 0)
     return -1;
   return sc->consent[0] != '\0';
+}
+
+/* 1 when the customer is on hold or a hold is being sent. */
+static int holding(vc__call_webhook *w, const vc__call_row *r, int *out)
+{
+  vc__stmt *s;
+  int rc;
+
+  *out = r->on_hold;
+  if (*out)
+    return 0;
+  if ((rc = vc__db_query(&s, w->db, SQL_HOLD_PENDING, "tti", w->tenant_id,
+                         r->id, (int64_t)VC_CALL_OP_HOLD)) < 0)
+    return rc;
+  if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    *out = vc__stmt_int64(s, 0) > 0;
+    rc = 0;
+  }
+  vc__stmt_done(s);
+  return rc < 0 ? rc : 0;
 }
 
 static int dial_customer(vc__call_webhook *w, const vc__call_row *r,
@@ -230,10 +255,12 @@ static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
                    w->attempt);
   }
   if (strcmp(w->step, "dial_end") == 0) {
+    int held;
     if ((rc = vc__call_legs_detached(w->db, w->tenant_id, r,
-                                     VC_LEG_CUSTOMER, &detached)) < 0)
+                                     VC_LEG_CUSTOMER, &detached)) < 0 ||
+        (rc = holding(w, r, &held)) < 0)
       return rc;
-    if (detached && !r->transferred && r->on_hold) {
+    if (detached && !r->transferred && held) {
       vc_call_step *st = add(sc, VC_STEP_HOLD);
       st->loop = 0;
       return 0;
