@@ -604,8 +604,194 @@ static void test_twilio_voice__leg_failures(void)
   env_close(&e);
 }
 
+/* Run the engine until the customer is (on 1) or is not (0) on hold. */
+static int run_until_hold(env *e, const char *id, int on, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+  vc_call *c;
+  int h;
+
+  for (;;) {
+    CHECK_OK(vc_call_lookup(&c, e->t, id));
+    h = vc_call_on_hold(c);
+    vc_call_free(c);
+    if (h == on || wall_ms() >= deadline)
+      return h == on;
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
+/* Run the engine until the timeline has an entry of `type`. */
+static int run_until_entry(env *e, const char *id, const char *type, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+  char line[4096], want[64];
+
+  snprintf(want, sizeof(want), "%s/", type);
+  for (;;) {
+    timeline(e, id, line, sizeof(line), NULL, NULL, 0);
+    if (strstr(line, want) != NULL)
+      return 1;
+    if (wall_ms() >= deadline)
+      return 0;
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
+
+/* A request to the simulator's Twilio REST API with the account's
+ * credentials, as Twilio's side of the world; the HTTP status. */
+static size_t discard(char *p, size_t size, size_t n, void *u)
+{
+  (void)p;
+  (void)u;
+  return size * n;
+}
+
+static long sim_rest(env *e, const char *method, const char *path,
+                     const char *form)
+{
+  char url[512];
+  CURL *h;
+  long code = 0;
+
+  snprintf(url, sizeof(url), "%s/2010-04-01/Accounts/%s%s",
+           vc_sim_base_url(e->sim), VC_SIM_TWILIO_ACCOUNT_SID, path);
+  CHECK((h = curl_easy_init()) != NULL);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(h, CURLOPT_USERNAME, VC_SIM_TWILIO_ACCOUNT_SID);
+  curl_easy_setopt(h, CURLOPT_PASSWORD, VC_SIM_TWILIO_AUTH_TOKEN);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+  if (form != NULL)
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+  else
+    curl_easy_setopt(h, CURLOPT_NOBODY, strcmp(method, "GET") != 0 ? 1L
+                                                                   : 0L);
+  CHECK(curl_easy_perform(h) == CURLE_OK);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(h);
+  return code;
+}
+
+/* Hold, unhold and a blind transfer of a bridged call, with the TwiML
+ * pattern docs/calls.md gives: the customer's leg is enqueued in the
+ * call's own queue (the agent's <Dial> ends and the agent hears the hold
+ * step), the agent's leg dials that queue again, and the customer's leg
+ * dials the transfer target. The call ends when the transferred
+ * customer hangs up. */
+static void test_twilio_voice__hold_transfer(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 100, 60000 };
+  char line[4096], detail[512], leg[48], doc[16384], want[1024], st[32];
+  char agent_sid[48], path[128], hook[512];
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", CUSTOMER, &talk));
+  start_call(&e, &c, NULL);
+  CHECK_RC(vc_call_hold(c, 1), VC_ESTATE);       /* not bridged yet */
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_BRIDGED, 20000) ==
+        VC_CALL_BRIDGED);
+  CHECK_OK(vc_call_refresh(c));
+  snprintf(agent_sid, sizeof(agent_sid), "%s", vc_call_provider_id(c));
+  snprintf(hook, sizeof(hook), "%s/webhooks/%s?vc_call=%s", e.base,
+           vc_call_channel_id(c), vc_call_id(c));
+  CHECK(customer_leg(&e, vc_call_id(c), leg));
+  CHECK(vc_call_on_hold(c) == 0);
+  CHECK_RC(vc_call_hold(c, 0), VC_ESTATE);       /* not on hold */
+
+  /* Hold: the customer's leg waits in the call's queue. Twilio may end
+   * the agent's <Dial> (its action) before the engine hears that Twilio
+   * took the hold: made certain here by moving the customer's leg from
+   * the test, as the engine would, before the engine runs. The action
+   * must get the hold step (silence: the channel has no hold music),
+   * not a hangup. */
+  CHECK_OK(vc_call_hold(c, 1));
+  snprintf(path, sizeof(path), "/Calls/%s.json", leg);
+  snprintf(want, sizeof(want), "Twiml=%%3CResponse%%3E%%3CEnqueue%%3Evc-%s"
+           "%%3C%%2FEnqueue%%3E%%3C%%2FResponse%%3E", vc_call_id(c));
+  CHECK(sim_rest(&e, "POST", path, want) == 200);
+  {
+    int64_t deadline = wall_ms() + 10000;
+    while (vc_sim_twilio_voice_twiml(e.sim, agent_sid, 1, doc,
+                                     sizeof(doc)) < 0 && wall_ms() < deadline)
+      usleep(10000);
+  }
+  CHECK(vc_sim_twilio_voice_twiml(e.sim, agent_sid, 1, doc, sizeof(doc)) > 0);
+  CHECK(strstr(doc, "<Response><Pause length=\"60\"/><Pause") != NULL);
+  CHECK(strstr(doc, "Hangup") == NULL);
+  CHECK(run_until_hold(&e, vc_call_id(c), 1, 10000));
+  CHECK(vc_call_on_hold(c) == 0);                /* a snapshot ... */
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_on_hold(c) == 1);                /* ... refreshed */
+  CHECK_RC(vc_call_hold(c, 1), VC_ESTATE);       /* already */
+  /* The engine's own request: the same TwiML. */
+  snprintf(want, sizeof(want), "<Response><Enqueue>vc-%s</Enqueue>"
+           "</Response>", vc_call_id(c));
+  CHECK(twiml_wait(&e, leg, 1, doc, sizeof(doc), 10000));
+  CHECK_STR(doc, want);
+  CHECK(vc_sim_twilio_voice_twiml(e.sim, leg, 0, doc, sizeof(doc)) > 0);
+  CHECK_STR(doc, want);
+  CHECK(vc_sim_call_status(e.sim, "twilio-voice", agent_sid, st,
+                           sizeof(st)) > 0);
+  CHECK_STR(st, "in-progress");
+  CHECK(vc_sim_call_status(e.sim, "twilio-voice", leg, st, sizeof(st)) > 0);
+  CHECK_STR(st, "in-progress");
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_COMPLETED, 200) ==
+        VC_CALL_BRIDGED);
+
+  /* Unhold: the agent's leg dials the queue again. */
+  CHECK_OK(vc_call_hold(c, 0));
+  CHECK(run_until_hold(&e, vc_call_id(c), 0, 10000));
+  CHECK(twiml_wait(&e, agent_sid, 2, doc, sizeof(doc), 10000));
+  snprintf(want, sizeof(want), "<Response><Dial action=\"%s&amp;vc_step="
+           "dial_end\" method=\"POST\"><Queue>vc-%s</Queue></Dial>"
+           "</Response>", hook, vc_call_id(c));
+  CHECK_STR(doc, want);
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_COMPLETED, 200) ==
+        VC_CALL_BRIDGED);
+
+  /* Blind transfer: the customer's leg dials the target. */
+  CHECK_RC(vc_call_transfer(c, "not a number"), VC_EINVALID);
+  CHECK_OK(vc_call_transfer(c, "+14155550199"));
+  CHECK(run_until_entry(&e, vc_call_id(c), "transfer", 10000));
+  CHECK(twiml_wait(&e, leg, 2, doc, sizeof(doc), 10000));
+  CHECK_STR(doc, "<Response><Dial callerId=\"" CALLER_ID "\"><Number>"
+            "+14155550199</Number></Dial></Response>");
+  timeline(&e, vc_call_id(c), line, sizeof(line), "transfer", detail,
+           sizeof(detail));
+  CHECK_STR(detail, "{\"to\":\"+14155550199\"}");
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_BRIDGED);
+
+  /* The transferred customer hangs up: the customer's leg ends at
+   * Twilio, and with it the call. */
+  CHECK(sim_rest(&e, "POST", path, "Status=completed") == 200);
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  CHECK(vc_call_on_hold(c) == 0);
+  CHECK(vc_call_talk_seconds(c) >= 0);
+  timeline(&e, vc_call_id(c), line, sizeof(line), NULL, NULL, 0);
+  /* (the <Dial>'s end at the hold is a hangup/2 line of its own, just
+   * before or after hold/2) */
+  CHECK(in_order(line, "bridged/0 state/0 hold/2 unhold/2 transfer/2 "
+                 "hangup/2 state/0"));
+  /* Timestamps never go back, though Twilio's are whole seconds and the
+   * hold entries ours (timeline() checks each entry). */
+  CHECK(vc_call_state_at(c, VC_CALL_COMPLETED) >=
+        vc_call_state_at(c, VC_CALL_BRIDGED));
+  vc_call_free(c);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__lifecycle),
   VC_TEST(test_twilio_voice__failover),
   VC_TEST(test_twilio_voice__leg_failures),
+  VC_TEST(test_twilio_voice__hold_transfer),
 )
