@@ -183,7 +183,9 @@ static int dial_customer(vc__call_webhook *w, const vc__call_row *r,
   return 0;
 }
 
-/* One IVR step and what the call does after it. */
+/* One IVR step and what the call does after it. The IVR's steps (a
+ * node's prompt, or the words an option says before it connects,
+ * transfers or hangs up) come first in every case. */
 static int run_ivr(vc__call_webhook *w, const vc__call_row *r, script *sc,
                    const char *node, const char *digits, int attempt)
 {
@@ -193,13 +195,13 @@ static int run_ivr(vc__call_webhook *w, const vc__call_row *r, script *sc,
   if ((rc = vc__ivr_step(w->db, w->ctx, w->tenant_id, r->id, r->ivr_menu_id,
                          node, digits, attempt, sc->base, &sc->ivr)) < 0)
     return rc;
+  for (size_t i = 0; i < sc->ivr.nsteps && i < VC__IVR_MAX_STEPS; i++) {
+    vc_call_step *st = add(sc, sc->ivr.steps[i].kind);
+    if (st != NULL)
+      *st = sc->ivr.steps[i];
+  }
   switch (sc->ivr.action) {
   case VC__IVR_SCRIPT:
-    for (size_t i = 0; i < sc->ivr.nsteps && i < VC__IVR_MAX_STEPS; i++) {
-      vc_call_step *st = add(sc, sc->ivr.steps[i].kind);
-      if (st != NULL)
-        *st = sc->ivr.steps[i];
-    }
     return 0;
   case VC__IVR_CONNECT:
     return vc__call_bridge(w->db, w->ctx, w->tenant_id, r->id, w->now);
@@ -216,7 +218,8 @@ static int run_ivr(vc__call_webhook *w, const vc__call_row *r, script *sc,
     e.cause = VC_CAUSE_IVR;
     e.leg = VC_LEG_CUSTOMER;
     e.at = w->now;
-    add(sc, VC_STEP_HANGUP);
+    if (sc->n == 0 || sc->steps[sc->n - 1].kind != VC_STEP_HANGUP)
+      add(sc, VC_STEP_HANGUP);
     return vc__call_end(w->db, w->ctx, w->tenant_id, r->id, &e);
   }
 }
