@@ -789,9 +789,122 @@ static void test_twilio_voice__hold_transfer(void)
   env_close(&e);
 }
 
+static const char MENU[] =
+  "{\"version\": 1, \"entry\": \"main\", \"language\": \"en-US\","
+  " \"nodes\": {"
+  "  \"main\": {\"prompt\": {\"say\": \"For sales press 1. To leave press"
+  "   9.\"}, \"timeout\": 10,"
+  "   \"options\": {\"1\": {\"action\": \"menu\", \"node\": \"sales\"},"
+  "    \"9\": {\"action\": \"hangup\", \"say\": \"Goodbye.\"}}},"
+  "  \"sales\": {\"prompt\": {\"say\": \"To talk to us press 2.\"},"
+  "   \"timeout\": 10,"
+  "   \"options\": {\"2\": {\"action\": \"connect\", \"say\":"
+  "    \"Connecting you.\"},"
+  "    \"*\": {\"action\": \"menu\", \"node\": \"main\"}}}}}";
+
+/* Press keys on the customer's leg once its latest TwiML (document i)
+ * is there. */
+static void press(env *e, const char *leg, size_t i, const char *digits)
+{
+  char doc[8192];
+
+  CHECK(twiml_wait(e, leg, i, doc, sizeof(doc), 10000));
+  CHECK(strstr(doc, "<Gather") != NULL);
+  CHECK_OK(vc_sim_twilio_voice_press(e->sim, leg, digits));
+}
+
+/* An IVR with a sub-menu: the customer's keys go through the whisper's
+ * <Gather>s, the path comes back from the log, CONNECT bridges the call
+ * and HANGUP ends it. */
+static void test_twilio_voice__ivr(void)
+{
+  env e;
+  vc_call *c;
+  vc_ivr_menu *m;
+  vc_ivr_menu_spec ms = VC_IVR_MENU_SPEC_INIT;
+  vc_call_spec s = VC_CALL_SPEC_INIT;
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 100, 20000 };
+  vc_buf path = VC_BUF_INIT;
+  char leg[48], doc[8192], line[4096], want[512];
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", CUSTOMER, &talk));
+  ms.name = "front";
+  ms.definition_json = MENU;
+  CHECK_OK(vc_ivr_menu_new(&m, e.t, &ms));
+  s.ivr_menu = "front";
+
+  /* 1 (main -> sales), then 2 (connect). */
+  start_call(&e, &c, &s);
+  CHECK(wait_customer_leg(&e, vc_call_id(c), leg, 20000));
+  press(&e, leg, 0, "1");
+  CHECK(twiml_wait(&e, leg, 0, doc, sizeof(doc), 100));
+  CHECK(strstr(doc, "For sales press 1.") != NULL);
+  CHECK(strstr(doc, "vc_step=ivr&amp;vc_node=main") != NULL);
+  /* answered, but not bridged before the IVR says so */
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_CUSTOMER_RINGING);
+  press(&e, leg, 1, "2");
+  CHECK(twiml_wait(&e, leg, 1, doc, sizeof(doc), 100));
+  CHECK(strstr(doc, "To talk to us press 2.") != NULL);
+  CHECK(strstr(doc, "vc_node=sales") != NULL);
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_BRIDGED, 10000) ==
+        VC_CALL_BRIDGED);
+  CHECK(twiml_wait(&e, leg, 2, doc, sizeof(doc), 10000));
+  /* the option's words before the bridge */
+  CHECK(strstr(doc, "<Response><Say language=\"en-US\">Connecting you."
+               "</Say></Response>") != NULL);
+  CHECK(strstr(doc, "<Gather") == NULL && strstr(doc, "Hangup") == NULL);
+  CHECK_OK(vc_ivr_path(&path, e.t, vc_call_id(c)));
+  snprintf(want, sizeof(want), "\"menu\":\"%s\",\"node\":\"main\","
+           "\"digits\":\"1\",\"action\":\"menu\",\"to\":\"sales\"",
+           vc_ivr_menu_id(m));
+  CHECK(strstr(path.ptr, want) != NULL);
+  snprintf(want, sizeof(want), "\"menu\":\"%s\",\"node\":\"sales\","
+           "\"digits\":\"2\",\"action\":\"connect\"", vc_ivr_menu_id(m));
+  CHECK(strstr(path.ptr, want) != NULL);
+  CHECK(strstr(path.ptr, "\"node\":\"main\"") < strstr(path.ptr,
+                                                       "\"node\":\"sales\""));
+  vc_buf_dispose(&path);
+  timeline(&e, vc_call_id(c), line, sizeof(line), NULL, NULL, 0);
+  CHECK(in_order(line, "ringing/2 answered/2 dtmf/2 dtmf/2 bridged/0 "
+                 "state/0"));
+  /* The host ends it. */
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_API_HANGUP);
+  vc_call_free(c);
+
+  /* 9: the IVR hangs up before any bridge. */
+  start_call(&e, &c, &s);
+  CHECK(wait_customer_leg(&e, vc_call_id(c), leg, 20000));
+  press(&e, leg, 0, "9");
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_CANCELED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_IVR);
+  CHECK(vc_call_failed_leg(c) == VC_LEG_CUSTOMER);
+  CHECK(vc_call_state_at(c, VC_CALL_BRIDGED) == 0);
+  CHECK(twiml_wait(&e, leg, 1, doc, sizeof(doc), 10000));
+  CHECK(strstr(doc, "<Response><Say language=\"en-US\">Goodbye.</Say>"
+               "<Hangup/></Response>") != NULL);
+  CHECK_OK(vc_ivr_path(&path, e.t, vc_call_id(c)));
+  snprintf(want, sizeof(want), "\"menu\":\"%s\",\"node\":\"main\","
+           "\"digits\":\"9\",\"action\":\"hangup\"", vc_ivr_menu_id(m));
+  CHECK(strstr(path.ptr, want) != NULL);
+  CHECK(strstr(path.ptr, "\"node\":\"sales\"") == NULL);
+  vc_buf_dispose(&path);
+  vc_call_free(c);
+  vc_ivr_menu_free(m);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__lifecycle),
   VC_TEST(test_twilio_voice__failover),
   VC_TEST(test_twilio_voice__leg_failures),
   VC_TEST(test_twilio_voice__hold_transfer),
+  VC_TEST(test_twilio_voice__ivr),
 )
