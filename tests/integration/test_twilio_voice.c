@@ -154,8 +154,6 @@ static void start_call(env *e, vc_call **c, const vc_call_spec *extra)
     s.agent_number = AGENT;
   if (s.customer_number == NULL)
     s.customer_number = CUSTOMER;
-  if (s.record == 0)
-    s.record = VC_RECORD_OFF;
   if (s.time_limit_s == 0)
     s.time_limit_s = 600;
   if (s.ring_timeout_s == 0)
@@ -901,10 +899,151 @@ static void test_twilio_voice__ivr(void)
   env_close(&e);
 }
 
+#define CONSENT "This call is recorded for training."
+#define DAY_MS 86400000LL
+
+static vc_recording *recording_of(env *e, const char *call_id)
+{
+  vc_recording_filter f = VC_RECORDING_FILTER_INIT;
+  vc_recording *r = NULL, *extra = NULL;
+  vc_iter *it;
+
+  f.call_id = call_id;
+  CHECK_OK(vc_recording_list(&it, e->t, &f));
+  CHECK_OK(vc_recording_next(&r, it));
+  CHECK_RC(vc_recording_next(&extra, it), VC_ITEROVER);
+  vc_iter_free(it);
+  return r;
+}
+
+/* Recording by the tenant's policy: the consent is said to the customer
+ * first, the recording arrives with its URL and duration, and past its
+ * retention (the context's clock moved on; the simulator keeps real
+ * time) the library deletes it at Twilio; the compliance report shows
+ * it with its consent and purge. */
+static void test_twilio_voice__recording(void)
+{
+  env e;
+  vc_call *c;
+  vc_recording *r;
+  vc_recording_policy_spec ps = VC_RECORDING_POLICY_SPEC_INIT;
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 100, 1500 };
+  vc_buf rep = VC_BUF_INIT;
+  char leg[48], doc[8192], rid[VC_ID_SIZE], rsid[48], path[128], want[256];
+  int n = -1;
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", CUSTOMER, &talk));
+  ps.mode = VC_RECORD_ALWAYS;
+  ps.consent_text = CONSENT;
+  ps.retention_days = 1;
+  CHECK_OK(vc_recording_policy_set(e.t, &ps));
+  start_call(&e, &c, NULL);                      /* record: the policy's */
+  CHECK(vc_call_record_mode(c) == VC_RECORD_ALWAYS);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_COMPLETED);
+  CHECK(run_until_entry(&e, vc_call_id(c), "recording.available", 10000));
+  CHECK_OK(vc_call_refresh(c));
+  /* The agent's <Dial> records and asks the whisper; the whisper says
+   * the consent to the customer before the bridge. */
+  CHECK(vc_sim_twilio_voice_twiml(e.sim, vc_call_provider_id(c), 0, doc,
+                                  sizeof(doc)) > 0);
+  CHECK(strstr(doc, " record=\"record-from-answer\" "
+               "recordingStatusCallback=\"") != NULL);
+  CHECK(strstr(doc, "vc_step=customer_answer\" method=\"POST\">") != NULL);
+  CHECK(customer_leg(&e, vc_call_id(c), leg));
+  CHECK(vc_sim_twilio_voice_twiml(e.sim, leg, 0, doc, sizeof(doc)) > 0);
+  CHECK_STR(doc, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>"
+            "<Say language=\"en-US\">" CONSENT "</Say></Response>");
+
+  /* recording.available: the URL at Twilio, 2 s (1.5 s rounded up). */
+  r = recording_of(&e, vc_call_id(c));
+  snprintf(rid, sizeof(rid), "%s", vc_recording_id(r));
+  snprintf(rsid, sizeof(rsid), "%s", vc_recording_provider_id(r));
+  CHECK(strncmp(rsid, "RE", 2) == 0 && strlen(rsid) == 34);
+  CHECK(vc_recording_status_of(r) == VC_RECORDING_STATUS_AVAILABLE);
+  snprintf(want, sizeof(want), "%s/2010-04-01/Accounts/%s/Recordings/%s",
+           vc_sim_base_url(e.sim), VC_SIM_TWILIO_ACCOUNT_SID, rsid);
+  CHECK_STR(vc_recording_url(r), want);
+  CHECK(vc_recording_duration_s(r) == 2);
+  CHECK(vc_recording_consent(r) == 1);
+  CHECK_STR(vc_recording_channel_id(r), vc_call_channel_id(c));
+  CHECK(vc_recording_available_at(r) > 0);
+  CHECK(vc_recording_expires_at(r) == vc_recording_available_at(r) + DAY_MS);
+  CHECK(vc_recording_purged_at(r) == 0);
+  vc_recording_free(r);
+  snprintf(path, sizeof(path), "/Recordings/%s.json", rsid);
+  CHECK(sim_rest(&e, "GET", path, NULL) == 200);
+
+  /* Not expired yet: nothing to purge. */
+  CHECK_OK(vc_recording_purge(&n, e.t));
+  CHECK(n == 0);
+  /* A day and a minute later by the context's clock. */
+  atomic_store(&clock_offset, DAY_MS + 60000);
+  CHECK_OK(vc_recording_purge(&n, e.t));
+  CHECK(n == 1);
+  CHECK_OK(vc_recording_lookup(&r, e.t, rid));
+  CHECK(vc_recording_status_of(r) == VC_RECORDING_STATUS_DELETING);
+  vc_recording_free(r);
+  {
+    int64_t deadline = wall_ms() + 10000;
+    int st;
+    do {
+      vc_ctx_run(e.ctx, 20);
+      CHECK_OK(vc_recording_lookup(&r, e.t, rid));
+      st = vc_recording_status_of(r);
+      vc_recording_free(r);
+    } while (st == VC_RECORDING_STATUS_DELETING && wall_ms() < deadline);
+    CHECK(st == VC_RECORDING_STATUS_PURGED);
+  }
+  CHECK_OK(vc_recording_lookup(&r, e.t, rid));
+  CHECK(vc_recording_purge_kind(r) == VC_RECORDING_PURGE_PROVIDER);
+  CHECK_STR(vc_recording_url(r), "");
+  CHECK(vc_recording_purged_at(r) >= vc_recording_expires_at(r));
+  /* Twilio no longer has it. */
+  CHECK(sim_rest(&e, "GET", path, NULL) == 404);
+  {
+    vc_sim_request q;
+    int deletes = 0;
+    for (size_t i = 0; i < vc_sim_received_count(e.sim); i++) {
+      CHECK_OK(vc_sim_received_get(e.sim, i, &q));
+      if (strcmp(q.method, "DELETE") == 0) {
+        snprintf(want, sizeof(want), "/2010-04-01/Accounts/%s/Recordings/"
+                 "%s.json", VC_SIM_TWILIO_ACCOUNT_SID, rsid);
+        CHECK_STR(q.path, want);
+        CHECK(q.status == 204);
+        deletes++;
+      }
+    }
+    CHECK(deletes == 1);
+  }
+
+  /* The compliance report. */
+  CHECK_OK(vc_recording_report(&rep, e.t, 0, 0, VC_RECORDING_REPORT_JSON));
+  snprintf(want, sizeof(want), "\"recording_id\":\"%s\"", rid);
+  CHECK(strstr(rep.ptr, want) != NULL);
+  snprintf(want, sizeof(want), "\"provider_recording_id\":\"%s\"", rsid);
+  CHECK(strstr(rep.ptr, want) != NULL);
+  CHECK(strstr(rep.ptr, "\"consent\":true") != NULL);
+  CHECK(strstr(rep.ptr, "\"status\":\"purged\"") != NULL);
+  CHECK(strstr(rep.ptr, "\"purge\":\"provider\"") != NULL);
+  snprintf(want, sizeof(want), "\"purged_at\":%lld",
+           (long long)vc_recording_purged_at(r));
+  CHECK(strstr(rep.ptr, want) != NULL);
+  CHECK(strstr(rep.ptr, "\"totals\":{\"recorded\":1,\"with_consent\":1,"
+               "\"duration_s\":2,\"purged\":1}") != NULL);
+  vc_buf_dispose(&rep);
+  vc_recording_free(r);
+  vc_call_free(c);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__lifecycle),
   VC_TEST(test_twilio_voice__failover),
   VC_TEST(test_twilio_voice__leg_failures),
   VC_TEST(test_twilio_voice__hold_transfer),
   VC_TEST(test_twilio_voice__ivr),
+  VC_TEST(test_twilio_voice__recording),
 )
