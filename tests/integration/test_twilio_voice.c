@@ -1039,6 +1039,78 @@ static void test_twilio_voice__recording(void)
   env_close(&e);
 }
 
+/* POST a form to the library's webhook URL with an optional
+ * X-Twilio-Signature; the HTTP status. */
+static long post_hook(const char *url, const char *form, const char *sig)
+{
+  struct curl_slist *hd = NULL;
+  char h[256];
+  CURL *c;
+  long code = 0;
+
+  CHECK((c = curl_easy_init()) != NULL);
+  hd = curl_slist_append(hd, "Content-Type: "
+                         "application/x-www-form-urlencoded");
+  if (sig != NULL) {
+    snprintf(h, sizeof(h), "X-Twilio-Signature: %s", sig);
+    hd = curl_slist_append(hd, h);
+  }
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+  CHECK(curl_easy_perform(c) == CURLE_OK);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_slist_free_all(hd);
+  curl_easy_cleanup(c);
+  return code;
+}
+
+/* Webhooks to a call's URL that Twilio did not sign (none, a made-up
+ * signature, an empty one) are refused with 401 and change
+ * nothing. */
+static void test_twilio_voice__forged_webhook(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_call_plan slow = { VC_SIM_CALL_ANSWER, 3000, 0 };
+  char url[512], form[512], before[4096], after[4096];
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", AGENT, &slow));
+  start_call(&e, &c, NULL);
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_AGENT_RINGING, 10000) ==
+        VC_CALL_AGENT_RINGING);
+  CHECK_OK(vc_call_refresh(c));
+  timeline(&e, vc_call_id(c), before, sizeof(before), NULL, NULL, 0);
+  snprintf(url, sizeof(url), "%s/webhooks/%s?vc_call=%s&vc_step=agent",
+           e.base, vc_call_channel_id(c), vc_call_id(c));
+  snprintf(form, sizeof(form), "AccountSid=%s&CallSid=%s&CallStatus=busy"
+           "&SequenceNumber=9&ApiVersion=2010-04-01", VC_SIM_TWILIO_ACCOUNT_SID,
+           vc_call_provider_id(c));
+  CHECK(post_hook(url, form, NULL) == 401);
+  CHECK(post_hook(url, form, "bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==") == 401);
+  CHECK(post_hook(url, form, "") == 401);
+  /* the instruction fetch gets no TwiML either */
+  snprintf(url, sizeof(url), "%s/webhooks/%s?vc_call=%s&vc_step=answer",
+           e.base, vc_call_channel_id(c), vc_call_id(c));
+  CHECK(post_hook(url, form, NULL) == 401);
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_AGENT_RINGING);
+  timeline(&e, vc_call_id(c), after, sizeof(after), NULL, NULL, 0);
+  CHECK_STR(after, before);
+  /* The host hangs up the ringing call: canceled. */
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_CANCELED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_API_HANGUP);
+  CHECK(vc_call_failed_leg(c) == VC_LEG_AGENT);
+  vc_call_free(c);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__lifecycle),
   VC_TEST(test_twilio_voice__failover),
@@ -1046,4 +1118,5 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__hold_transfer),
   VC_TEST(test_twilio_voice__ivr),
   VC_TEST(test_twilio_voice__recording),
+  VC_TEST(test_twilio_voice__forged_webhook),
 )
