@@ -23,7 +23,8 @@
   " on_hold, transferred, hangup_requested, ring_timeout_s, time_limit_s," \
   " cause, attempts, channel_attempts, error_code, agent_ringing_at," \
   " agent_answered_at, customer_ringing_at, bridged_at, ended_at," \
-  " created_at"
+  " created_at, (SELECT COALESCE(MAX(e.occurred_at), 0) FROM vc_call_event e" \
+  "  WHERE e.tenant_id = vc_call.tenant_id AND e.call_id = vc_call.id)"
 
 static const char SQL_ROW[] =
   "SELECT " COLUMNS " FROM vc_call WHERE tenant_id = ?1 AND id = ?2";
@@ -67,7 +68,8 @@ static const char SQL_PENDING_LEG_OPS[] =
   "SELECT COUNT(*) FROM vc_call_control WHERE tenant_id = ?1"
   " AND call_id = ?2 AND status = 0 AND op IN (2, 3, 4)";
 static const char SQL_ENTRY_SEQ[] =
-  "SELECT COALESCE(MAX(e.seq), 0) + 1, c.state FROM vc_call c"
+  "SELECT COALESCE(MAX(e.seq), 0) + 1, c.state,"
+  " COALESCE(MAX(e.occurred_at), 0) FROM vc_call c"
   " LEFT JOIN vc_call_event e ON e.tenant_id = c.tenant_id"
   "  AND e.call_id = c.id"
   " WHERE c.tenant_id = ?1 AND c.id = ?2 GROUP BY c.state";
@@ -122,6 +124,7 @@ int vc__call_row_load(vc__call_row *r, vc__db *db, const char *tenant_id,
     r->at[0] = vc__stmt_int64(s, 26);
     r->created_at = vc__stmt_int64(s, 27);
     r->at[VC_CALL_INITIATED] = r->created_at;
+    r->last_entry_at = vc__stmt_int64(s, 28);
     rc = 0;
   } else if (rc == VC_STORAGE_DONE) {
     rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
@@ -203,6 +206,10 @@ int vc__call_entry_add(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if (rc == VC_STORAGE_ROW) {
     seq = vc__stmt_int64(s, 0);
     state = vc__stmt_int64(s, 1);
+    /* The timeline never goes back in time, whoever's clock said when
+     * (a provider's whole seconds after an entry of ours). */
+    if (vc__stmt_int64(s, 2) > at)
+      at = vc__stmt_int64(s, 2);
     rc = 0;
   } else if (rc == VC_STORAGE_DONE) {
     rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
@@ -237,10 +244,12 @@ static int entry_json(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 
 /* ---- moving the call ---------------------------------------------------- */
 
-/* The latest time the call already has: reports never go before it. */
+/* The latest time the call already has (its states and its timeline's
+ * entries): reports never go before it. */
 static int64_t latest(const vc__call_row *r)
 {
-  int64_t t = r->created_at;
+  int64_t t = r->created_at > r->last_entry_at ? r->created_at
+                                               : r->last_entry_at;
 
   for (int i = VC_CALL_AGENT_RINGING; i <= VC_CALL_BRIDGED; i++)
     if (r->at[i] > t)

@@ -36,6 +36,7 @@ typedef struct vc__call_row {
    * when it ended. */
   int64_t at[VC_CALL_BRIDGED + 1];
   int64_t created_at;
+  int64_t last_entry_at;          /* of its latest timeline entry, or 0 */
 } vc__call_row;
 
 /* Load a call of the tenant. VC_ENOTFOUND (with a message) when none. */

@@ -35,6 +35,11 @@
 static const char SQL_BY_PROVIDER_ID[] =
   "SELECT id FROM vc_call WHERE tenant_id = ?1 AND channel_id = ?2"
   " AND provider_call_id = ?3";
+/* A hold the engine is still sending: the provider may end the bridge
+ * (Twilio's <Dial> action) before the engine hears that it took it. */
+static const char SQL_HOLD_PENDING[] =
+  "SELECT COUNT(*) FROM vc_call_control WHERE tenant_id = ?1"
+  " AND call_id = ?2 AND status = 0 AND op = ?3";
 
 void vc__call_webhook_init(vc__call_webhook *w, const char *target)
 {
@@ -133,6 +138,26 @@ static int has_consent(vc__call_webhook *w, const vc__call_row *r,
   return sc->consent[0] != '\0';
 }
 
+/* 1 when the customer is on hold or a hold is being sent. */
+static int holding(vc__call_webhook *w, const vc__call_row *r, int *out)
+{
+  vc__stmt *s;
+  int rc;
+
+  *out = r->on_hold;
+  if (*out)
+    return 0;
+  if ((rc = vc__db_query(&s, w->db, SQL_HOLD_PENDING, "tti", w->tenant_id,
+                         r->id, (int64_t)VC_CALL_OP_HOLD)) < 0)
+    return rc;
+  if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    *out = vc__stmt_int64(s, 0) > 0;
+    rc = 0;
+  }
+  vc__stmt_done(s);
+  return rc < 0 ? rc : 0;
+}
+
 static int dial_customer(vc__call_webhook *w, const vc__call_row *r,
                          script *sc)
 {
@@ -158,7 +183,9 @@ static int dial_customer(vc__call_webhook *w, const vc__call_row *r,
   return 0;
 }
 
-/* One IVR step and what the call does after it. */
+/* One IVR step and what the call does after it. The IVR's steps (a
+ * node's prompt, or the words an option says before it connects,
+ * transfers or hangs up) come first in every case. */
 static int run_ivr(vc__call_webhook *w, const vc__call_row *r, script *sc,
                    const char *node, const char *digits, int attempt)
 {
@@ -168,13 +195,13 @@ static int run_ivr(vc__call_webhook *w, const vc__call_row *r, script *sc,
   if ((rc = vc__ivr_step(w->db, w->ctx, w->tenant_id, r->id, r->ivr_menu_id,
                          node, digits, attempt, sc->base, &sc->ivr)) < 0)
     return rc;
+  for (size_t i = 0; i < sc->ivr.nsteps && i < VC__IVR_MAX_STEPS; i++) {
+    vc_call_step *st = add(sc, sc->ivr.steps[i].kind);
+    if (st != NULL)
+      *st = sc->ivr.steps[i];
+  }
   switch (sc->ivr.action) {
   case VC__IVR_SCRIPT:
-    for (size_t i = 0; i < sc->ivr.nsteps && i < VC__IVR_MAX_STEPS; i++) {
-      vc_call_step *st = add(sc, sc->ivr.steps[i].kind);
-      if (st != NULL)
-        *st = sc->ivr.steps[i];
-    }
     return 0;
   case VC__IVR_CONNECT:
     return vc__call_bridge(w->db, w->ctx, w->tenant_id, r->id, w->now);
@@ -191,7 +218,8 @@ static int run_ivr(vc__call_webhook *w, const vc__call_row *r, script *sc,
     e.cause = VC_CAUSE_IVR;
     e.leg = VC_LEG_CUSTOMER;
     e.at = w->now;
-    add(sc, VC_STEP_HANGUP);
+    if (sc->n == 0 || sc->steps[sc->n - 1].kind != VC_STEP_HANGUP)
+      add(sc, VC_STEP_HANGUP);
     return vc__call_end(w->db, w->ctx, w->tenant_id, r->id, &e);
   }
 }
@@ -230,10 +258,12 @@ static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
                    w->attempt);
   }
   if (strcmp(w->step, "dial_end") == 0) {
+    int held;
     if ((rc = vc__call_legs_detached(w->db, w->tenant_id, r,
-                                     VC_LEG_CUSTOMER, &detached)) < 0)
+                                     VC_LEG_CUSTOMER, &detached)) < 0 ||
+        (rc = holding(w, r, &held)) < 0)
       return rc;
-    if (detached && !r->transferred && r->on_hold) {
+    if (detached && !r->transferred && held) {
       vc_call_step *st = add(sc, VC_STEP_HOLD);
       st->loop = 0;
       return 0;
