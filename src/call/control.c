@@ -40,6 +40,10 @@ static const char SQL_DONE[] =
 static const char SQL_CHANNEL[] =
   "SELECT id, provider, COALESCE(sender, ''), rate_per_second, updated_at"
   " FROM vc_channel WHERE tenant_id = ?1 AND id = ?2";
+/* The argument of the second HANGUP of a call whose customer is on a leg
+ * of its own. */
+#define HANGUP_CUSTOMER_LEG "customer-leg"
+
 static const char SQL_HANGUP_ASKED[] =
   "UPDATE vc_call SET hangup_requested = 1 WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_TRANSFERRED[] =
@@ -212,6 +216,12 @@ static int request(vc_call *call, int op, const char *arg)
     break;
   case VC_CALL_OP_HANGUP:
     if ((rc = vc__db_run(db, SQL_HANGUP_ASKED, "tt", tenant_id, r.id)) < 0)
+      goto fail;
+    /* A customer held or transferred is on a leg of its own, which the
+     * agent's hangup does not end. */
+    if ((r.on_hold || r.transferred) && r.customer_leg_id[0] != '\0' &&
+        (rc = vc__call_control_enqueue(db, ctx, tenant_id, r.id, op,
+                                       HANGUP_CUSTOMER_LEG)) < 0)
       goto fail;
     break;
   default:
@@ -414,6 +424,9 @@ static void build_and_run(ctl *k)
   k->c.call_id = k->call_id;
   k->c.provider_call_id = k->row.provider_call_id[0]
                             ? k->row.provider_call_id : NULL;
+  if (k->op == VC_CALL_OP_HANGUP &&
+      strcmp(k->arg, HANGUP_CUSTOMER_LEG) == 0)
+    k->c.provider_call_id = k->row.customer_leg_id;
   k->c.customer_leg_id = k->row.customer_leg_id[0]
                            ? k->row.customer_leg_id : NULL;
   k->c.target = k->op == VC_CALL_OP_TRANSFER ? k->arg : NULL;

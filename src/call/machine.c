@@ -351,8 +351,10 @@ int vc__call_legs_detached(vc__db *db, const char *tenant_id,
   vc__stmt *s;
   int rc;
 
-  *out = r->on_hold || (r->transferred && leg == VC_LEG_AGENT);
-  if (*out)
+  /* After a hangup was asked, any leg's end is the call's. */
+  *out = !r->hangup_requested &&
+         (r->on_hold || (r->transferred && leg == VC_LEG_AGENT));
+  if (*out || r->hangup_requested)
     return 0;
   if ((rc = vc__db_query(&s, db, SQL_PENDING_LEG_OPS, "tt", tenant_id,
                          r->id)) < 0)

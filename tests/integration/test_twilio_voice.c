@@ -789,6 +789,66 @@ static void test_twilio_voice__hold_transfer(void)
   env_close(&e);
 }
 
+/* vc_call_hangup() while the customer's leg is apart from the agent's
+ * (held, or transferred) ends both legs at Twilio, and the call. */
+static void hangup_apart(int transfer)
+{
+  env e;
+  vc_call *c;
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 100, 60000 };
+  char leg[48], agent_sid[48], st[32];
+  int64_t deadline;
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", CUSTOMER, &talk));
+  start_call(&e, &c, NULL);
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_BRIDGED, 20000) ==
+        VC_CALL_BRIDGED);
+  CHECK_OK(vc_call_refresh(c));
+  snprintf(agent_sid, sizeof(agent_sid), "%s", vc_call_provider_id(c));
+  CHECK(customer_leg(&e, vc_call_id(c), leg));
+  if (transfer) {
+    CHECK_OK(vc_call_transfer(c, "+14155550199"));
+    CHECK(run_until_entry(&e, vc_call_id(c), "transfer", 10000));
+  } else {
+    CHECK_OK(vc_call_hold(c, 1));
+    CHECK(run_until_hold(&e, vc_call_id(c), 1, 10000));
+  }
+  CHECK_OK(vc_call_refresh(c));
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_API_HANGUP);
+  /* Both legs ended at the provider (the customer's by the second
+   * hangup, which the engine sends after the call ended). */
+  deadline = wall_ms() + 10000;
+  while (wall_ms() < deadline) {
+    vc_ctx_run(e.ctx, 20);
+    if (vc_sim_call_status(e.sim, "twilio-voice", leg, st, sizeof(st)) > 0 &&
+        strcmp(st, "completed") == 0)
+      break;
+  }
+  CHECK(vc_sim_call_status(e.sim, "twilio-voice", leg, st, sizeof(st)) > 0);
+  CHECK_STR(st, "completed");
+  CHECK(vc_sim_call_status(e.sim, "twilio-voice", agent_sid, st,
+                           sizeof(st)) > 0);
+  CHECK_STR(st, "completed");
+  vc_call_free(c);
+  env_close(&e);
+}
+
+static void test_twilio_voice__hangup_while_held(void)
+{
+  hangup_apart(0);
+}
+
+static void test_twilio_voice__hangup_after_transfer(void)
+{
+  hangup_apart(1);
+}
+
 static const char MENU[] =
   "{\"version\": 1, \"entry\": \"main\", \"language\": \"en-US\","
   " \"nodes\": {"
@@ -1118,6 +1178,8 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__failover),
   VC_TEST(test_twilio_voice__leg_failures),
   VC_TEST(test_twilio_voice__hold_transfer),
+  VC_TEST(test_twilio_voice__hangup_while_held),
+  VC_TEST(test_twilio_voice__hangup_after_transfer),
   VC_TEST(test_twilio_voice__ivr),
   VC_TEST(test_twilio_voice__recording),
   VC_TEST(test_twilio_voice__forged_webhook),

@@ -274,15 +274,37 @@ static void test_call_machine__hangup_asked_and_detached(void)
 
   env_open(&e, "{}");
   CHECK(apply(&e, upd(VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, 0, T0)) == 1);
-  CHECK_OK(vc__db_run(e.db, "UPDATE vc_call SET transferred = 1,"
-                      " hangup_requested = 1", ""));
+  CHECK_OK(vc__db_run(e.db, "UPDATE vc_call SET transferred = 1", ""));
   /* Transferred: the agent's leg ending leaves the call up. */
   CHECK(apply(&e, upd(VC_UPDATE_ENDED, VC_LEG_AGENT, VC_CAUSE_NORMAL,
                       T0 + 5000)) == 0);
   r = row(&e);
   CHECK(r.state == VC_CALL_BRIDGED);
   /* The customer's leg ends it; asked by vc_call_hangup: api_hangup. */
+  CHECK_OK(vc__db_run(e.db, "UPDATE vc_call SET hangup_requested = 1", ""));
   CHECK(apply(&e, upd(VC_UPDATE_ENDED, VC_LEG_CUSTOMER, VC_CAUSE_NORMAL,
+                      T0 + 9000)) == 1);
+  r = row(&e);
+  CHECK(r.state == VC_CALL_COMPLETED);
+  CHECK(r.cause == VC_CAUSE_API_HANGUP);
+  env_close(&e);
+}
+
+/* On hold, a leg's end leaves the call up until a hangup is asked: then
+ * the first leg to end ends the call. */
+static void test_call_machine__hangup_while_held(void)
+{
+  env e;
+  vc__call_row r;
+
+  env_open(&e, "{}");
+  CHECK(apply(&e, upd(VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, 0, T0)) == 1);
+  CHECK_OK(vc__db_run(e.db, "UPDATE vc_call SET on_hold = 1", ""));
+  CHECK(apply(&e, upd(VC_UPDATE_ENDED, VC_LEG_CUSTOMER, VC_CAUSE_NORMAL,
+                      T0 + 5000)) == 0);
+  CHECK(row(&e).state == VC_CALL_BRIDGED);
+  CHECK_OK(vc__db_run(e.db, "UPDATE vc_call SET hangup_requested = 1", ""));
+  CHECK(apply(&e, upd(VC_UPDATE_ENDED, VC_LEG_AGENT, VC_CAUSE_NORMAL,
                       T0 + 9000)) == 1);
   r = row(&e);
   CHECK(r.state == VC_CALL_COMPLETED);
@@ -384,6 +406,7 @@ VC_TESTS(
   VC_TEST(test_call_machine__monotonic_and_filled),
   VC_TEST(test_call_machine__customer_leg_fails),
   VC_TEST(test_call_machine__hangup_asked_and_detached),
+  VC_TEST(test_call_machine__hangup_while_held),
   VC_TEST(test_call_machine__unknown_call),
   VC_TEST(test_call_machine__dedupe),
 )

@@ -280,7 +280,11 @@ typedef struct vc_call_control {
   unsigned int version;        /**< VC_CALL_CONTROL_VERSION */
   int op;                      /**< a vc_call_op */
   const char *call_id;
-  const char *provider_call_id;  /**< the id parse_call reported */
+  /** The id parse_call reported. HANGUP ends the call this id names:
+   *  while the customer's leg is apart from the agent's (on hold,
+   *  transferred) the core sends a second HANGUP whose provider_call_id
+   *  is the customer's leg. */
+  const char *provider_call_id;
   /** The provider's id of the customer's leg when it has its own (a
    *  Twilio <Dial> child call), else NULL. */
   const char *customer_leg_id;
