@@ -933,6 +933,48 @@ static void test_call__caller_id_pool(void)
   env_close(&e);
 }
 
+/* A channel's calls-per-second limit spaces the calls out: with one per
+ * second, three calls started together are placed a second apart. */
+static void test_call__calls_per_second(void)
+{
+  env e;
+  vc_channel_spec cs = VC_CHANNEL_SPEC_INIT;
+  vc_channel *ch;
+  vc_call_spec s;
+  vc_call *c[3];
+
+  env_open(&e);
+  cs.name = "voice";
+  cs.provider = "sandbox-voice";
+  cs.sender = "+14155550000";
+  cs.rate_per_second = 1;
+  CHECK_OK(vc_channel_new(&ch, e.t, &cs));
+  vc_channel_free(ch);
+  for (int i = 0; i < 3; i++) {
+    spec_init(&s);
+    CHECK_OK(vc_call_start(&c[i], e.t, &s));
+  }
+  for (int second = 0; second < 3; second++) {
+    int placed = 0;
+    drain(&e);
+    for (int i = 0; i < 3; i++) {
+      reload(&e, &c[i]);
+      placed += vc_call_provider_id(c[i])[0] != '\0';
+    }
+    CHECK(placed == second + 1);
+    g_now += 1001; /* the limiter's wait is rounded up to the next ms */
+  }
+  /* Placed about a second apart, each at its first attempt. */
+  for (int i = 0; i < 3; i++) {
+    int64_t rang = vc_call_state_at(c[i], VC_CALL_AGENT_RINGING) - T0;
+    CHECK(rang >= i * 1000 && rang < i * 1000 + 1000);
+    CHECK(vc_call_state_of(c[i]) == VC_CALL_COMPLETED);
+    CHECK(vc_call_attempts(c[i]) == 1);
+    vc_call_free(c[i]);
+  }
+  env_close(&e);
+}
+
 static int on_socket(void *payload, int fd, int events)
 {
   (void)payload;
@@ -998,6 +1040,7 @@ VC_TESTS(
   VC_TEST(test_call__webhooks),
   VC_TEST(test_call__list_and_filters),
   VC_TEST(test_call__caller_id_pool),
+  VC_TEST(test_call__calls_per_second),
   VC_TEST(test_call__host_loop),
   VC_TEST(test_call__names),
 )
