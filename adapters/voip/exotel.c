@@ -67,14 +67,6 @@ typedef struct ex_state {
 /* ------------------------------------------------------------------ */
 /* init / fini                                                         */
 
-static void wipe_str(char *s)
-{
-  if (s != NULL) {
-    vc__wipe(s, strlen(s));
-    vc__free(s);
-  }
-}
-
 static void ex_fini(void *state)
 {
   ex_state *st = state;
@@ -82,9 +74,9 @@ static void ex_fini(void *state)
   if (st == NULL)
     return;
   vc__free(st->connect_url);
-  wipe_str(st->api_key);
-  wipe_str(st->api_token);
-  wipe_str(st->secret);
+  vc__adapter_free_secret(st->api_key);
+  vc__adapter_free_secret(st->api_token);
+  vc__adapter_free_secret(st->secret);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
 }
@@ -114,8 +106,9 @@ static int check_caller_ids(const cJSON *cfg)
   return 0;
 }
 
-static int read_config(ex_state *st, const cJSON *cfg)
+static int read_config(void *state, const cJSON *cfg)
 {
+  ex_state *st = state;
   static const char *const known[] = {
     "account_sid", "subdomain", "base_url", "caller_ids", "timezone"
   };
@@ -165,34 +158,20 @@ out:
   return rc;
 }
 
-/* A credential: 1..max printable ASCII bytes; never quoted. */
+/* A required credential (vc__adapter_read_secret). */
 static int read_secret(char **out, const cJSON *cred, const char *key,
                        size_t min, size_t max, int colon_ok)
 {
-  const char *v;
-  size_t n;
-  int rc;
+  int rc = vc__adapter_read_secret(out, cred, key, min, max, colon_ok);
 
-  if ((rc = vc__adapter_get_str(&v, cred, "credentials", key)) < 0)
-    return rc;
-  if (v == NULL)
+  if (rc == 0 && *out == NULL)
     return BAD_INPUT("credentials.%s is required", key);
-  n = strnlen(v, max + 1);
-  if (n < min || n > max)
-    return BAD_INPUT("credentials.%s must be %zu to %zu bytes", key, min,
-                     max);
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f ||
-        (!colon_ok && v[i] == ':'))
-      return BAD_INPUT("credentials.%s must be printable ASCII without "
-                       "spaces%s", key, colon_ok ? "" : " or ':'");
-  if ((*out = vc__strdup(v)) == NULL)
-    return vc_error_set_oom();
-  return 0;
+  return rc;
 }
 
-static int read_credentials(ex_state *st, const cJSON *cred)
+static int read_credentials(void *state, const cJSON *cred)
 {
+  ex_state *st = state;
   static const char *const known[] = {
     "api_key", "api_token", "webhook_secret"
   };
@@ -212,28 +191,9 @@ static int read_credentials(ex_state *st, const cJSON *cred)
 static int ex_init(void **state, const char *config_json,
                    const char *credentials_json)
 {
-  cJSON *cfg = NULL, *cred = NULL;
-  ex_state *st;
-  int rc;
-
-  VC_ASSERT_ARG(state);
-  *state = NULL;
-  if ((st = vc__calloc(1, sizeof(*st))) == NULL)
-    return vc_error_set_oom();
-  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
-      (rc = read_config(st, cfg)) < 0 ||
-      (rc = vc__adapter_parse_config(&cred, credentials_json,
-                                     "credentials")) < 0 ||
-      (rc = read_credentials(st, cred)) < 0)
-    goto out;
-  *state = st;
-  st = NULL;
-out:
-  vc__json_wipe(cred);
-  cJSON_Delete(cred);
-  cJSON_Delete(cfg);
-  ex_fini(st);
-  return rc;
+  return vc__adapter_init(state, sizeof(ex_state), config_json,
+                          credentials_json, read_config, read_credentials,
+                          ex_fini);
 }
 
 /* ------------------------------------------------------------------ */

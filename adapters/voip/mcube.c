@@ -175,14 +175,6 @@ static int national(char out[MC_NATIONAL_DIGITS + 1], const char *s)
 /* ------------------------------------------------------------------ */
 /* init / fini                                                         */
 
-static void wipe_str(char *s)
-{
-  if (s != NULL) {
-    vc__wipe(s, strlen(s));
-    vc__free(s);
-  }
-}
-
 static void mc_fini(void *state)
 {
   mc_state *st = state;
@@ -190,8 +182,8 @@ static void mc_fini(void *state)
   if (st == NULL)
     return;
   vc__free(st->url);
-  wipe_str(st->key);
-  wipe_str(st->secret);
+  vc__adapter_free_secret(st->key);
+  vc__adapter_free_secret(st->secret);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
 }
@@ -218,8 +210,9 @@ static int check_caller_ids(const cJSON *cfg)
   return 0;
 }
 
-static int read_config(mc_state *st, const cJSON *cfg)
+static int read_config(void *state, const cJSON *cfg)
 {
+  mc_state *st = state;
   static const char *const known[] = {
     "api", "base_url", "did", "caller_ids", "timezone"
   };
@@ -259,33 +252,9 @@ static int read_config(mc_state *st, const cJSON *cfg)
   return 0;
 }
 
-/* A credential: min..max printable ASCII bytes; never quoted. */
-static int read_secret(char **out, const cJSON *cred, const char *key,
-                       size_t min, size_t max)
+static int read_credentials(void *state, const cJSON *cred)
 {
-  const char *v;
-  size_t n;
-  int rc;
-
-  if ((rc = vc__adapter_get_str(&v, cred, "credentials", key)) < 0)
-    return rc;
-  if (v == NULL)
-    return 0;
-  n = strnlen(v, max + 1);
-  if (n < min || n > max)
-    return BAD_INPUT("credentials.%s must be %zu to %zu bytes", key, min,
-                     max);
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
-      return BAD_INPUT("credentials.%s must be printable ASCII without "
-                       "spaces", key);
-  if ((*out = vc__strdup(v)) == NULL)
-    return vc_error_set_oom();
-  return 0;
-}
-
-static int read_credentials(mc_state *st, const cJSON *cred)
-{
+  mc_state *st = state;
   static const char *const known[] = {
     "api_key", "token", "webhook_secret"
   };
@@ -299,9 +268,11 @@ static int read_credentials(mc_state *st, const cJSON *cred)
   if (cJSON_GetObjectItemCaseSensitive(cred, other) != NULL)
     return BAD_INPUT("credentials.%s is for the %s API (config.api)",
                      other, st->cloud ? "classic" : "cloud");
-  if ((rc = read_secret(&st->key, cred, want, 1, SECRET_MAX)) < 0 ||
-      (rc = read_secret(&st->secret, cred, "webhook_secret",
-                        VC__VOIP_SECRET_MIN, VC__VOIP_SECRET_MAX)) < 0)
+  if ((rc = vc__adapter_read_secret(&st->key, cred, want, 1, SECRET_MAX,
+                                    1)) < 0 ||
+      (rc = vc__adapter_read_secret(&st->secret, cred, "webhook_secret",
+                                    VC__VOIP_SECRET_MIN, VC__VOIP_SECRET_MAX,
+                                    1)) < 0)
     return rc;
   if (st->key == NULL)
     return BAD_INPUT("credentials.%s is required", want);
@@ -313,28 +284,9 @@ static int read_credentials(mc_state *st, const cJSON *cred)
 static int mc_init(void **state, const char *config_json,
                    const char *credentials_json)
 {
-  cJSON *cfg = NULL, *cred = NULL;
-  mc_state *st;
-  int rc;
-
-  VC_ASSERT_ARG(state);
-  *state = NULL;
-  if ((st = vc__calloc(1, sizeof(*st))) == NULL)
-    return vc_error_set_oom();
-  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
-      (rc = read_config(st, cfg)) < 0 ||
-      (rc = vc__adapter_parse_config(&cred, credentials_json,
-                                     "credentials")) < 0 ||
-      (rc = read_credentials(st, cred)) < 0)
-    goto out;
-  *state = st;
-  st = NULL;
-out:
-  vc__json_wipe(cred);
-  cJSON_Delete(cred);
-  cJSON_Delete(cfg);
-  mc_fini(st);
-  return rc;
+  return vc__adapter_init(state, sizeof(mc_state), config_json,
+                          credentials_json, read_config, read_credentials,
+                          mc_fini);
 }
 
 /* ------------------------------------------------------------------ */
