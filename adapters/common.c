@@ -18,6 +18,44 @@ int vc__adapter_parse_config(cJSON **out, const char *json,
                         VC__ADAPTER_CONFIG_MAX, 4, 1);
 }
 
+int vc__adapter_init(void **state, size_t size, const char *config_json,
+                     const char *credentials_json,
+                     int (*read_config)(void *st, const cJSON *cfg),
+                     int (*read_credentials)(void *st, const cJSON *cred),
+                     void (*fini)(void *st))
+{
+  cJSON *cfg = NULL, *cred = NULL;
+  void *st;
+  int rc;
+
+  VC_ASSERT_ARG(state);
+  *state = NULL;
+  if ((st = vc__calloc(1, size)) == NULL)
+    return vc_error_set_oom();
+  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
+      (rc = read_config(st, cfg)) < 0 ||
+      (rc = vc__adapter_parse_config(&cred, credentials_json,
+                                     "credentials")) < 0 ||
+      (rc = read_credentials(st, cred)) < 0)
+    goto out;
+  *state = st;
+  st = NULL;
+out:
+  vc__json_wipe(cred);
+  cJSON_Delete(cred);
+  cJSON_Delete(cfg);
+  fini(st);
+  return rc;
+}
+
+void vc__adapter_free_secret(char *s)
+{
+  if (s != NULL) {
+    vc__wipe(s, strlen(s));
+    vc__free(s);
+  }
+}
+
 /* A key name safe to quote as it is. */
 static int id_char(int c) { return vc__is_alnum(c) || c == '_' || c == '-'; }
 
@@ -63,6 +101,31 @@ int vc__adapter_get_str(const char **out, const cJSON *obj,
   if (!cJSON_IsString(it) || it->valuestring == NULL)
     return BAD_INPUT("%s.%s must be a string", what, key);
   *out = it->valuestring;
+  return 0;
+}
+
+int vc__adapter_read_secret(char **out, const cJSON *cred, const char *key,
+                            size_t min, size_t max, int colon_ok)
+{
+  const char *v;
+  size_t n;
+  int rc;
+
+  *out = NULL;
+  if ((rc = vc__adapter_get_str(&v, cred, "credentials", key)) < 0 ||
+      v == NULL)
+    return rc;
+  n = strnlen(v, max + 1);
+  if (n < min || n > max)
+    return BAD_INPUT("credentials.%s must be %zu to %zu bytes", key, min,
+                     max);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f ||
+        (!colon_ok && v[i] == ':'))
+      return BAD_INPUT("credentials.%s must be printable ASCII without "
+                       "spaces%s", key, colon_ok ? "" : " or ':'");
+  if ((*out = vc__strdup(v)) == NULL)
+    return vc_error_set_oom();
   return 0;
 }
 

@@ -61,4 +61,28 @@ int vc__adapter_check_base_url(const char *url, size_t max, size_t *len);
 int vc__adapter_parse_price(const char *s, int signed_ok, int max_whole,
                             int64_t *micros);
 
+/*
+ * An adapter's init: a zeroed state of `size` bytes; the config parsed
+ * and read by read_config, then the credentials parsed and read by
+ * read_credentials (so config errors come first). The credentials
+ * document is wiped before it is freed. On failure the state is handed
+ * to fini (which takes a half-filled one) and *state stays NULL.
+ */
+int vc__adapter_init(void **state, size_t size, const char *config_json,
+                     const char *credentials_json,
+                     int (*read_config)(void *st, const cJSON *cfg),
+                     int (*read_credentials)(void *st, const cJSON *cred),
+                     void (*fini)(void *st));
+
+/*
+ * Credential `key` copied into *out (NULL when absent or null): min..max
+ * printable ASCII bytes without spaces, and without ':' unless
+ * `colon_ok`. VC_EINVALID otherwise; the value is never quoted.
+ */
+int vc__adapter_read_secret(char **out, const cJSON *cred, const char *key,
+                            size_t min, size_t max, int colon_ok);
+
+/* Wipe a NUL-terminated secret and free it (NULL is fine). */
+void vc__adapter_free_secret(char *s);
+
 #endif

@@ -103,14 +103,6 @@ static void copy_line(char *dst, size_t cap, const char *s, size_t len)
   dst[n] = '\0';
 }
 
-static void free_secret(char *s)
-{
-  if (s != NULL) {
-    vc__wipe(s, strlen(s));
-    vc__free(s);
-  }
-}
-
 /* A decimal of 1..max_digits digits and nothing else, or -1. */
 static int64_t parse_digits(const char *s, int max_digits)
 {
@@ -150,8 +142,8 @@ static void mg_fini(void *state)
 
   if (s == NULL)
     return;
-  free_secret(s->api_key);
-  free_secret(s->signing_key);
+  vc__adapter_free_secret(s->api_key);
+  vc__adapter_free_secret(s->signing_key);
   vc__free(s->send_url);
   vc__free(s);
 }

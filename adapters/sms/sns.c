@@ -152,14 +152,8 @@ static void sns_fini(void *state)
 
   if (st == NULL)
     return;
-  if (st->secret != NULL) {
-    vc__wipe(st->secret, strlen(st->secret));
-    vc__free(st->secret);
-  }
-  if (st->session_token != NULL) {
-    vc__wipe(st->session_token, strlen(st->session_token));
-    vc__free(st->session_token);
-  }
+  vc__adapter_free_secret(st->secret);
+  vc__adapter_free_secret(st->session_token);
   for (size_t i = 0; i < st->ntopics; i++)
     vc__free(st->topics[i]);
   vc__free(st->publish_url);

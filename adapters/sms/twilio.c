@@ -97,10 +97,7 @@ static void tw_fini(void *state)
 
   if (st == NULL)
     return;
-  if (st->auth_secret != NULL) {
-    vc__wipe(st->auth_secret, strlen(st->auth_secret));
-    vc__free(st->auth_secret);
-  }
+  vc__adapter_free_secret(st->auth_secret);
   vc__free(st->messages_url);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
@@ -139,8 +136,9 @@ static int check_base_url(const char *base, size_t *len)
   return 0;
 }
 
-static int read_config(tw_state *st, const cJSON *cfg)
+static int read_config(void *state, const cJSON *cfg)
 {
+  tw_state *st = state;
   static const char *const known[] = {
     "account_sid", "base_url", "messaging_service_sid"
   };
@@ -180,9 +178,9 @@ static int read_config(tw_state *st, const cJSON *cfg)
 }
 
 /* Credential checks never quote the value. */
-static int read_credentials(tw_state *st, const cJSON *cred,
-                            const char *account_sid)
+static int read_credentials(void *state, const cJSON *cred)
 {
+  tw_state *st = state;
   static const char *const known[] = {
     "auth_token", "api_key_sid", "api_key_secret"
   };
@@ -223,7 +221,7 @@ static int read_credentials(tw_state *st, const cJSON *cred,
                        KEY_SECRET_MAX);
   }
   memcpy(st->auth_token, token, TOKEN_LEN + 1);
-  memcpy(st->auth_user, key_sid ? key_sid : account_sid, SID_LEN + 1);
+  memcpy(st->auth_user, key_sid ? key_sid : st->account_sid, SID_LEN + 1);
   if ((st->auth_secret = vc__strdup(secret ? secret : token)) == NULL)
     return vc_error_set_oom();
   return 0;
@@ -232,27 +230,9 @@ static int read_credentials(tw_state *st, const cJSON *cred,
 static int tw_init(void **state, const char *config_json,
                    const char *credentials_json)
 {
-  cJSON *cfg = NULL, *cred = NULL;
-  tw_state *st;
-  int rc;
-
-  VC_ASSERT_ARG(state);
-  *state = NULL;
-  if ((st = vc__calloc(1, sizeof(*st))) == NULL)
-    return vc_error_set_oom();
-  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
-      (rc = read_config(st, cfg)) < 0 ||
-      (rc = vc__adapter_parse_config(&cred, credentials_json, "credentials")) < 0 ||
-      (rc = read_credentials(st, cred, st->account_sid)) < 0)
-    goto out;
-  *state = st;
-  st = NULL;
-out:
-  vc__json_wipe(cred);
-  cJSON_Delete(cred);
-  cJSON_Delete(cfg);
-  tw_fini(st);
-  return rc;
+  return vc__adapter_init(state, sizeof(tw_state), config_json,
+                          credentials_json, read_config, read_credentials,
+                          tw_fini);
 }
 
 /* ------------------------------------------------------------------ */

@@ -118,22 +118,14 @@ static int is_digits(const char *s, size_t min, size_t max)
 /* ------------------------------------------------------------------ */
 /* init / fini                                                         */
 
-static void wipe_free(char *s)
-{
-  if (s != NULL) {
-    vc__wipe(s, strlen(s));
-    vc__free(s);
-  }
-}
-
 static void vn_fini(void *state)
 {
   vn_state *st = state;
 
   if (st == NULL)
     return;
-  wipe_free(st->api_secret);
-  wipe_free(st->sig_secret);
+  vc__adapter_free_secret(st->api_secret);
+  vc__adapter_free_secret(st->sig_secret);
   vc__free(st->send_url);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
@@ -191,8 +183,9 @@ static const struct {
   { "jwt", VC__VONAGE_JWT },
 };
 
-static int read_config(vn_state *st, const cJSON *cfg)
+static int read_config(void *state, const cJSON *cfg)
 {
+  vn_state *st = state;
   static const char *const known[] = {
     "base_url", "signature_method", "currency", "sign_requests"
   };
@@ -247,8 +240,9 @@ static int printable(const char *s, size_t min, size_t max)
 }
 
 /* Credential checks never quote the value. */
-static int read_credentials(vn_state *st, const cJSON *cred)
+static int read_credentials(void *state, const cJSON *cred)
 {
+  vn_state *st = state;
   static const char *const known[] = {
     "api_key", "api_secret", "signature_secret"
   };
@@ -305,27 +299,9 @@ static int read_credentials(vn_state *st, const cJSON *cred)
 static int vn_init(void **state, const char *config_json,
                    const char *credentials_json)
 {
-  cJSON *cfg = NULL, *cred = NULL;
-  vn_state *st;
-  int rc;
-
-  VC_ASSERT_ARG(state);
-  *state = NULL;
-  if ((st = vc__calloc(1, sizeof(*st))) == NULL)
-    return vc_error_set_oom();
-  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
-      (rc = read_config(st, cfg)) < 0 ||
-      (rc = vc__adapter_parse_config(&cred, credentials_json, "credentials")) < 0 ||
-      (rc = read_credentials(st, cred)) < 0)
-    goto out;
-  *state = st;
-  st = NULL;
-out:
-  vc__json_wipe(cred);
-  cJSON_Delete(cred);
-  cJSON_Delete(cfg);
-  vn_fini(st);
-  return rc;
+  return vc__adapter_init(state, sizeof(vn_state), config_json,
+                          credentials_json, read_config, read_credentials,
+                          vn_fini);
 }
 
 /* ------------------------------------------------------------------ */

@@ -33,6 +33,9 @@ static int bad_body(const char *why)
   return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID, "%s", why);
 }
 
+#define BAD_HOOK(...) \
+  vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID, __VA_ARGS__)
+
 int vc__voip_token(char out[65], const char *secret, const char *call_id)
 {
   uint8_t mac[32];
@@ -412,6 +415,134 @@ void vc__voip_retry_after(vc_send_result *out, const vc_http_response *res)
   if (secs > RETRY_AFTER_MAX_S)
     secs = RETRY_AFTER_MAX_S;
   out->retry_after_ms = secs * 1000;
+}
+
+int vc__voip_read_time(int64_t *out, const vc__form *f, const char *name,
+                       int zone_min)
+{
+  const char *v = vc__voip_field(f, name);
+
+  *out = 0;
+  if (v == NULL || v[0] == '\0')
+    return 0;
+  if (vc__voip_local_time(out, v, zone_min) < 0)
+    return BAD_HOOK("%s is not a YYYY-MM-DD HH:MM:SS time", name);
+  return 0;
+}
+
+/* ---- webhooks and answers -------------------------------------------- */
+
+int vc__voip_status_fields(vc__form *f, const vc_http_request *req,
+                           const char *provider)
+{
+  vc_buf step = VC_BUF_INIT;
+  int nstep = 0, rc;
+
+  if ((rc = vc__voip_query(&step, &nstep, req->target, "vc_step")) < 0)
+    goto out;
+  if (nstep != 1 || strcmp(step.ptr, "status") != 0) {
+    rc = BAD_HOOK("an %s callback URL has vc_step=status", provider);
+    goto out;
+  }
+  rc = vc__voip_fields(f, req);
+out:
+  vc_buf_dispose(&step);
+  return rc;
+}
+
+cJSON *vc__voip_answer(const vc_http_response *res)
+{
+  cJSON *doc = NULL;
+
+  if (res->body.ptr != NULL && res->body.size > 0)
+    doc = vc__cjson_parse(res->body.ptr, res->body.size, NULL, 0);
+  if (doc != NULL && !cJSON_IsObject(doc)) {
+    cJSON_Delete(doc);
+    doc = NULL;
+  }
+  return doc;
+}
+
+int vc__voip_caller_ids(const cJSON *cfg, int max,
+                        int (*is_number)(const char *s),
+                        const char *array_of, const char *each)
+{
+  const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cfg, "caller_ids");
+  const cJSON *it;
+  int n = 0;
+
+  if (ids == NULL)
+    return 0;
+  if (!cJSON_IsArray(ids))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "config.caller_ids must be an array of %s",
+                         array_of);
+  cJSON_ArrayForEach(it, ids) {
+    if (!cJSON_IsString(it) || !is_number(it->valuestring))
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "config.caller_ids[%d] must be %s", n, each);
+    if (++n > max)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "config.caller_ids has more than %d numbers",
+                           max);
+  }
+  return 0;
+}
+
+/* ---- call updates ---------------------------------------------------- */
+
+int vc__voip_report(vc_event_sink *sink, const char *id, vc_call_update *u,
+                    const char *what)
+{
+  char eid[VC__VOIP_PROVIDER_ID_MAX + 24];
+
+  snprintf(eid, sizeof(eid), "%s:%s", id, what);
+  u->version = VC_CALL_UPDATE_VERSION;
+  u->provider_call_id = id;
+  u->event_id = eid;
+  return vc_event_sink_call(sink, u);
+}
+
+int vc__voip_leg_event(vc_event_sink *sink, const char *id, int type,
+                       int leg, int64_t at)
+{
+  vc_call_update u;
+  char what[24];
+
+  memset(&u, 0, sizeof(u));
+  u.type = type;
+  u.leg = leg;
+  u.occurred_at = at;
+  snprintf(what, sizeof(what), "%s:%s",
+           leg == VC_LEG_AGENT ? "agent" : "customer",
+           type == VC_UPDATE_RINGING ? "ringing" : "answered");
+  return vc__voip_report(sink, id, &u, what);
+}
+
+int vc__voip_report_end(vc_event_sink *sink, const char *id, int leg,
+                        int64_t at, int cause, long talk_s,
+                        const char *provider_code, const char *rec_url)
+{
+  vc_call_update u;
+  int rc;
+
+  memset(&u, 0, sizeof(u));
+  u.type = VC_UPDATE_ENDED;
+  u.leg = leg;
+  u.occurred_at = at;
+  u.cause = cause;
+  u.duration_s = (int)talk_s;
+  u.provider_code = provider_code;
+  if ((rc = vc__voip_report(sink, id, &u, "ended")) < 0 || rec_url == NULL)
+    return rc;
+  memset(&u, 0, sizeof(u));
+  u.type = VC_UPDATE_RECORDING;
+  u.leg = VC_LEG_NONE;
+  u.occurred_at = at;
+  u.recording_status = VC_RECORDING_AVAILABLE;
+  u.recording_url = rec_url;
+  u.recording_duration_s = (int)talk_s;
+  return vc__voip_report(sink, id, &u, "recording");
 }
 
 /* ---- small checks ---------------------------------------------------- */

@@ -10,12 +10,16 @@
 #include "vyomcomm/sys/adapter.h"
 #include "core/codec.h"
 
+#include <cJSON.h>
+
 /* A webhook secret: at least this many bytes (16 bytes of entropy in
  * hex), at most the other. */
 #define VC__VOIP_SECRET_MIN 32
 #define VC__VOIP_SECRET_MAX 256
 /* A call id in vc_call: the library's ids are 26 characters. */
 #define VC__VOIP_CALL_ID_MAX 64
+/* A provider's call id: what the adapters accept and report. */
+#define VC__VOIP_PROVIDER_ID_MAX 127
 /* The largest callback body read, and the most fields in it. */
 #define VC__VOIP_BODY_MAX (64 * 1024)
 #define VC__VOIP_FIELDS_MAX 200
@@ -77,6 +81,56 @@ int vc__voip_zone(int *minutes, const char *zone, const char *what);
  * ms. -1 when it is not such a time (a valid date, years 2000-2199).
  */
 int vc__voip_local_time(int64_t *ms, const char *s, int offset_min);
+
+/*
+ * A time field of a callback into *out: absent or empty is 0, anything
+ * else must be a local time (VC_EINVALID naming the field otherwise).
+ */
+int vc__voip_read_time(int64_t *out, const vc__form *f, const char *name,
+                       int zone_min);
+
+/*
+ * The webhook's query has exactly one vc_step, "status" (else
+ * VC_EINVALID: "an <provider> callback URL has vc_step=status"); then
+ * its body's fields into `f` as vc__voip_fields() reads them.
+ */
+int vc__voip_status_fields(vc__form *f, const vc_http_request *req,
+                           const char *provider);
+
+/* A call's answer body when it is a JSON object, else NULL. */
+cJSON *vc__voip_answer(const vc_http_response *res);
+
+/*
+ * config.caller_ids, the pool the core picks caller ids from: absent,
+ * or an array of at most `max` strings that `is_number` accepts.
+ * VC_EINVALID: "config.caller_ids must be an array of <array_of>",
+ * "config.caller_ids[i] must be <each>", or too many.
+ */
+int vc__voip_caller_ids(const cJSON *cfg, int max,
+                        int (*is_number)(const char *s),
+                        const char *array_of, const char *each);
+
+/*
+ * Report one update of provider call `id` to the sink; its event id is
+ * "<id>:<what>", so that a provider's retries of a callback dedupe.
+ * `id` is at most VC__VOIP_PROVIDER_ID_MAX bytes.
+ */
+int vc__voip_report(vc_event_sink *sink, const char *id, vc_call_update *u,
+                    const char *what);
+
+/* A leg's VC_UPDATE_RINGING or VC_UPDATE_ANSWERED at `at`, reported as
+ * "<id>:agent:ringing" (or customer, answered). */
+int vc__voip_leg_event(vc_event_sink *sink, const char *id, int type,
+                       int leg, int64_t at);
+
+/*
+ * The call's end at `at` (with the failing leg, the cause, the talk
+ * time and the provider's word), then, when there is a recording URL,
+ * the recording (as long as the talk).
+ */
+int vc__voip_report_end(vc_event_sink *sink, const char *id, int leg,
+                        int64_t at, int cause, long talk_s,
+                        const char *provider_code, const char *rec_url);
 
 /* A count of seconds ("42", at most 9 digits); -1 when not one. */
 long vc__voip_seconds(const char *s);

@@ -46,7 +46,7 @@
 #define CALLER_IDS_MAX 100
 #define CALLER_ID_MAX 32
 #define NUMBER_MAX 16         /* '+' and at most 15 digits */
-#define PROVIDER_ID_MAX 127
+#define PROVIDER_ID_MAX VC__VOIP_PROVIDER_ID_MAX
 #define TIME_LIMIT_MAX 14400  /* Exotel's TimeLimit bound */
 #define CUSTOM_FIELD_MAX 128
 #define SECONDS_MAX 86400    /* a duration in a callback, at most */
@@ -67,14 +67,6 @@ typedef struct ex_state {
 /* ------------------------------------------------------------------ */
 /* init / fini                                                         */
 
-static void wipe_str(char *s)
-{
-  if (s != NULL) {
-    vc__wipe(s, strlen(s));
-    vc__free(s);
-  }
-}
-
 static void ex_fini(void *state)
 {
   ex_state *st = state;
@@ -82,40 +74,25 @@ static void ex_fini(void *state)
   if (st == NULL)
     return;
   vc__free(st->connect_url);
-  wipe_str(st->api_key);
-  wipe_str(st->api_token);
-  wipe_str(st->secret);
+  vc__adapter_free_secret(st->api_key);
+  vc__adapter_free_secret(st->api_token);
+  vc__adapter_free_secret(st->secret);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
 }
 
-/* The pool the core picks caller ids from: checked here, read there. */
-static int check_caller_ids(const cJSON *cfg)
+/* A caller id: 1..CALLER_ID_MAX digits, an optional '+' first. */
+static int is_caller_id(const char *s)
 {
-  const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cfg, "caller_ids");
-  const cJSON *it;
-  int n = 0;
+  size_t len = s ? strnlen(s, CALLER_ID_MAX + 1) : 0;
 
-  if (ids == NULL)
-    return 0;
-  if (!cJSON_IsArray(ids))
-    return BAD_INPUT("config.caller_ids must be an array of ExoPhone "
-                     "numbers");
-  cJSON_ArrayForEach(it, ids) {
-    const char *s = cJSON_IsString(it) ? it->valuestring : NULL;
-    size_t len = s ? strnlen(s, CALLER_ID_MAX + 1) : 0;
-    if (len == 0 || len > CALLER_ID_MAX ||
-        strspn(s + (s[0] == '+'), "0123456789") != len - (s[0] == '+'))
-      return BAD_INPUT("config.caller_ids[%d] must be a phone number", n);
-    if (++n > CALLER_IDS_MAX)
-      return BAD_INPUT("config.caller_ids has more than %d numbers",
-                       CALLER_IDS_MAX);
-  }
-  return 0;
+  return len > 0 && len <= CALLER_ID_MAX &&
+         strspn(s + (s[0] == '+'), "0123456789") == len - (s[0] == '+');
 }
 
-static int read_config(ex_state *st, const cJSON *cfg)
+static int read_config(void *state, const cJSON *cfg)
 {
+  ex_state *st = state;
   static const char *const known[] = {
     "account_sid", "subdomain", "base_url", "caller_ids", "timezone"
   };
@@ -130,7 +107,9 @@ static int read_config(ex_state *st, const cJSON *cfg)
       (rc = vc__adapter_get_str(&sub, cfg, "config", "subdomain")) < 0 ||
       (rc = vc__adapter_get_str(&base, cfg, "config", "base_url")) < 0 ||
       (rc = vc__adapter_get_str(&zone, cfg, "config", "timezone")) < 0 ||
-      (rc = check_caller_ids(cfg)) < 0)
+      (rc = vc__voip_caller_ids(cfg, CALLER_IDS_MAX, is_caller_id,
+                                "ExoPhone numbers",
+                                "a phone number")) < 0)
     return rc;
   if (sid == NULL)
     return BAD_INPUT("config.account_sid is required");
@@ -165,34 +144,20 @@ out:
   return rc;
 }
 
-/* A credential: 1..max printable ASCII bytes; never quoted. */
+/* A required credential (vc__adapter_read_secret). */
 static int read_secret(char **out, const cJSON *cred, const char *key,
                        size_t min, size_t max, int colon_ok)
 {
-  const char *v;
-  size_t n;
-  int rc;
+  int rc = vc__adapter_read_secret(out, cred, key, min, max, colon_ok);
 
-  if ((rc = vc__adapter_get_str(&v, cred, "credentials", key)) < 0)
-    return rc;
-  if (v == NULL)
+  if (rc == 0 && *out == NULL)
     return BAD_INPUT("credentials.%s is required", key);
-  n = strnlen(v, max + 1);
-  if (n < min || n > max)
-    return BAD_INPUT("credentials.%s must be %zu to %zu bytes", key, min,
-                     max);
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f ||
-        (!colon_ok && v[i] == ':'))
-      return BAD_INPUT("credentials.%s must be printable ASCII without "
-                       "spaces%s", key, colon_ok ? "" : " or ':'");
-  if ((*out = vc__strdup(v)) == NULL)
-    return vc_error_set_oom();
-  return 0;
+  return rc;
 }
 
-static int read_credentials(ex_state *st, const cJSON *cred)
+static int read_credentials(void *state, const cJSON *cred)
 {
+  ex_state *st = state;
   static const char *const known[] = {
     "api_key", "api_token", "webhook_secret"
   };
@@ -212,28 +177,9 @@ static int read_credentials(ex_state *st, const cJSON *cred)
 static int ex_init(void **state, const char *config_json,
                    const char *credentials_json)
 {
-  cJSON *cfg = NULL, *cred = NULL;
-  ex_state *st;
-  int rc;
-
-  VC_ASSERT_ARG(state);
-  *state = NULL;
-  if ((st = vc__calloc(1, sizeof(*st))) == NULL)
-    return vc_error_set_oom();
-  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
-      (rc = read_config(st, cfg)) < 0 ||
-      (rc = vc__adapter_parse_config(&cred, credentials_json,
-                                     "credentials")) < 0 ||
-      (rc = read_credentials(st, cred)) < 0)
-    goto out;
-  *state = st;
-  st = NULL;
-out:
-  vc__json_wipe(cred);
-  cJSON_Delete(cred);
-  cJSON_Delete(cfg);
-  ex_fini(st);
-  return rc;
+  return vc__adapter_init(state, sizeof(ex_state), config_json,
+                          credentials_json, read_config, read_credentials,
+                          ex_fini);
 }
 
 /* ------------------------------------------------------------------ */
@@ -272,8 +218,7 @@ static int ex_build_call(void *state, const vc_call_outbound *call,
   if (n == 0)
     return BAD_INPUT("Exotel needs a caller id (an ExoPhone): set "
                      "config.caller_ids or the call's caller_id");
-  if (n > CALLER_ID_MAX ||
-      strspn(cid + (cid[0] == '+'), "0123456789") != n - (cid[0] == '+'))
+  if (!is_caller_id(cid))
     return BAD_INPUT("the caller id is not a phone number");
   if (!vc__voip_is_id(call->call_id, CUSTOM_FIELD_MAX))
     return BAD_INPUT("the call id is not an id");
@@ -372,12 +317,7 @@ static int ex_parse_call(void *state, const vc_call_outbound *call,
   VC_UNUSED(call);
   VC_ASSERT_ARG(res);
   VC_ASSERT_ARG(out);
-  if (res->body.ptr != NULL && res->body.size > 0)
-    doc = vc__cjson_parse(res->body.ptr, res->body.size, NULL, 0);
-  if (doc != NULL && !cJSON_IsObject(doc)) {
-    cJSON_Delete(doc);
-    doc = NULL;
-  }
+  doc = vc__voip_answer(res);
   if (res->status >= 200 && res->status < 300) {
     c = cJSON_GetObjectItemCaseSensitive(doc, "Call");
     sid = vc__json_str(c, "Sid");
@@ -437,20 +377,6 @@ typedef struct ex_hook {
   int64_t updated, start, end;  /* Unix ms, 0 when not given */
 } ex_hook;
 
-/* A time field: absent or empty is 0; anything else must parse. */
-static int read_time(int64_t *out, const vc__form *f, const char *name,
-                     int zone_min)
-{
-  const char *v = vc__voip_field(f, name);
-
-  *out = 0;
-  if (v == NULL || v[0] == '\0')
-    return 0;
-  if (vc__voip_local_time(out, v, zone_min) < 0)
-    return BAD_HOOK("%s is not a YYYY-MM-DD HH:MM:SS time", name);
-  return 0;
-}
-
 static int read_secs(long *out, const vc__form *f, const char *name)
 {
   const char *v = vc__voip_field(f, name);
@@ -488,9 +414,9 @@ static int read_hook(ex_hook *h, const vc__form *f, int zone_min)
     return BAD_HOOK("the callback has no valid CallSid");
   if ((rc = read_word(&h->status, f, "Status")) < 0 ||
       (rc = read_word(&h->event, f, "EventType")) < 0 ||
-      (rc = read_time(&h->updated, f, "DateUpdated", zone_min)) < 0 ||
-      (rc = read_time(&h->start, f, "StartTime", zone_min)) < 0 ||
-      (rc = read_time(&h->end, f, "EndTime", zone_min)) < 0 ||
+      (rc = vc__voip_read_time(&h->updated, f, "DateUpdated", zone_min)) < 0 ||
+      (rc = vc__voip_read_time(&h->start, f, "StartTime", zone_min)) < 0 ||
+      (rc = vc__voip_read_time(&h->end, f, "EndTime", zone_min)) < 0 ||
       (rc = read_secs(&h->talk_s, f, "ConversationDuration")) < 0)
     return rc;
   if (h->status == NULL)
@@ -538,34 +464,12 @@ static int answered(const char *s)
                        strcmp(s, "answered") == 0);
 }
 
-/* Report one update; the event id is "<CallSid>:<what>" so that the
- * answered and terminal callbacks, and Exotel's retries, dedupe. */
-static int report(vc_event_sink *sink, const ex_hook *h, vc_call_update *u,
-                  const char *what)
-{
-  char eid[PROVIDER_ID_MAX + 24];
-
-  snprintf(eid, sizeof(eid), "%s:%s", h->sid, what);
-  u->version = VC_CALL_UPDATE_VERSION;
-  u->provider_call_id = h->sid;
-  u->event_id = eid;
-  return vc_event_sink_call(sink, u);
-}
-
+/* The answered and terminal callbacks, and Exotel's retries, dedupe by
+ * their event ids ("<CallSid>:<what>", vc__voip_report). */
 static int leg_event(vc_event_sink *sink, const ex_hook *h, int type,
                      int leg, int64_t at)
 {
-  vc_call_update u;
-  char what[24];
-
-  memset(&u, 0, sizeof(u));
-  u.type = type;
-  u.leg = leg;
-  u.occurred_at = at;
-  snprintf(what, sizeof(what), "%s:%s",
-           leg == VC_LEG_AGENT ? "agent" : "customer",
-           type == VC_UPDATE_RINGING ? "ringing" : "answered");
-  return report(sink, h, &u, what);
+  return vc__voip_leg_event(sink, h->sid, type, leg, at);
 }
 
 static int64_t clamp(int64_t t, int64_t lo, int64_t hi)
@@ -614,7 +518,6 @@ static int on_answered(vc_event_sink *sink, const ex_hook *h)
  */
 static int on_terminal(vc_event_sink *sink, const ex_hook *h)
 {
-  vc_call_update u;
   int64_t end = h->end ? h->end : h->updated, ta = 0, tc = 0;
   int legs = h->leg_status[0] != NULL || h->leg_status[1] != NULL;
   long talk = h->talk_s > 0 ? h->talk_s : 0;
@@ -661,25 +564,8 @@ static int on_terminal(vc_event_sink *sink, const ex_hook *h)
   }
   if (!a1 && cause == VC_CAUSE_NORMAL)
     cause = VC_CAUSE_NO_ANSWER;   /* "completed" without a conversation */
-  memset(&u, 0, sizeof(u));
-  u.type = VC_UPDATE_ENDED;
-  u.leg = leg;
-  u.occurred_at = end;
-  u.cause = cause;
-  u.duration_s = (int)talk;
-  u.provider_code = h->status;
-  if ((rc = report(sink, h, &u, "ended")) < 0)
-    return rc;
-  if (h->rec_url == NULL)
-    return 0;
-  memset(&u, 0, sizeof(u));
-  u.type = VC_UPDATE_RECORDING;
-  u.leg = VC_LEG_NONE;
-  u.occurred_at = end;
-  u.recording_status = VC_RECORDING_AVAILABLE;
-  u.recording_url = h->rec_url;
-  u.recording_duration_s = (int)talk;
-  return report(sink, h, &u, "recording");
+  return vc__voip_report_end(sink, h->sid, leg, end, cause, talk, h->status,
+                             h->rec_url);
 }
 
 static int ex_parse_webhook(void *state, const vc_http_request *req,
@@ -687,20 +573,13 @@ static int ex_parse_webhook(void *state, const vc_http_request *req,
 {
   const ex_state *st = state;
   vc__form f = { NULL, 0 };
-  vc_buf step = VC_BUF_INIT;
   ex_hook h;
-  int nstep = 0, rc;
+  int rc;
 
   VC_ASSERT_ARG(st);
   VC_ASSERT_ARG(req);
   VC_ASSERT_ARG(sink);
-  if ((rc = vc__voip_query(&step, &nstep, req->target, "vc_step")) < 0)
-    goto out;
-  if (nstep != 1 || strcmp(step.ptr, "status") != 0) {
-    rc = BAD_HOOK("an Exotel callback URL has vc_step=status");
-    goto out;
-  }
-  if ((rc = vc__voip_fields(&f, req)) < 0 ||
+  if ((rc = vc__voip_status_fields(&f, req, "Exotel")) < 0 ||
       (rc = read_hook(&h, &f, st->zone_min)) < 0)
     goto out;
   if (h.event == NULL || strcmp(h.event, "terminal") == 0)
@@ -710,7 +589,6 @@ static int ex_parse_webhook(void *state, const vc_http_request *req,
   /* another EventType (Exotel may add some): nothing we know of */
 out:
   vc__form_free(&f);
-  vc_buf_dispose(&step);
   return rc;
 }
 

@@ -132,7 +132,7 @@ static const struct {
 #define BASE_URL_MAX 512
 #define SECRET_MAX 1024       /* a cloud token looks like a JWT */
 #define CALLER_IDS_MAX 100
-#define PROVIDER_ID_MAX 127
+#define PROVIDER_ID_MAX VC__VOIP_PROVIDER_ID_MAX
 #define REFID_MAX 100
 #define SECONDS_MAX 86400    /* a call's length in a callback, at most */
 
@@ -175,14 +175,6 @@ static int national(char out[MC_NATIONAL_DIGITS + 1], const char *s)
 /* ------------------------------------------------------------------ */
 /* init / fini                                                         */
 
-static void wipe_str(char *s)
-{
-  if (s != NULL) {
-    vc__wipe(s, strlen(s));
-    vc__free(s);
-  }
-}
-
 static void mc_fini(void *state)
 {
   mc_state *st = state;
@@ -190,36 +182,22 @@ static void mc_fini(void *state)
   if (st == NULL)
     return;
   vc__free(st->url);
-  wipe_str(st->key);
-  wipe_str(st->secret);
+  vc__adapter_free_secret(st->key);
+  vc__adapter_free_secret(st->secret);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
 }
 
-static int check_caller_ids(const cJSON *cfg)
+static int is_indian(const char *s)
 {
-  const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cfg, "caller_ids");
-  const cJSON *it;
   char d[MC_NATIONAL_DIGITS + 1];
-  int n = 0;
 
-  if (ids == NULL)
-    return 0;
-  if (!cJSON_IsArray(ids))
-    return BAD_INPUT("config.caller_ids must be an array of numbers");
-  cJSON_ArrayForEach(it, ids) {
-    if (!cJSON_IsString(it) || national(d, it->valuestring) < 0)
-      return BAD_INPUT("config.caller_ids[%d] must be an Indian number "
-                       "(+91 and 10 digits)", n);
-    if (++n > CALLER_IDS_MAX)
-      return BAD_INPUT("config.caller_ids has more than %d numbers",
-                       CALLER_IDS_MAX);
-  }
-  return 0;
+  return national(d, s) == 0;
 }
 
-static int read_config(mc_state *st, const cJSON *cfg)
+static int read_config(void *state, const cJSON *cfg)
 {
+  mc_state *st = state;
   static const char *const known[] = {
     "api", "base_url", "did", "caller_ids", "timezone"
   };
@@ -234,7 +212,9 @@ static int read_config(mc_state *st, const cJSON *cfg)
       (rc = vc__adapter_get_str(&base, cfg, "config", "base_url")) < 0 ||
       (rc = vc__adapter_get_str(&did, cfg, "config", "did")) < 0 ||
       (rc = vc__adapter_get_str(&zone, cfg, "config", "timezone")) < 0 ||
-      (rc = check_caller_ids(cfg)) < 0)
+      (rc = vc__voip_caller_ids(cfg, CALLER_IDS_MAX, is_indian, "numbers",
+                                "an Indian number (+91 and 10 "
+                                "digits)")) < 0)
     return rc;
   if (api != NULL && strcmp(api, "classic") != 0 &&
       strcmp(api, "cloud") != 0)
@@ -259,33 +239,9 @@ static int read_config(mc_state *st, const cJSON *cfg)
   return 0;
 }
 
-/* A credential: min..max printable ASCII bytes; never quoted. */
-static int read_secret(char **out, const cJSON *cred, const char *key,
-                       size_t min, size_t max)
+static int read_credentials(void *state, const cJSON *cred)
 {
-  const char *v;
-  size_t n;
-  int rc;
-
-  if ((rc = vc__adapter_get_str(&v, cred, "credentials", key)) < 0)
-    return rc;
-  if (v == NULL)
-    return 0;
-  n = strnlen(v, max + 1);
-  if (n < min || n > max)
-    return BAD_INPUT("credentials.%s must be %zu to %zu bytes", key, min,
-                     max);
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
-      return BAD_INPUT("credentials.%s must be printable ASCII without "
-                       "spaces", key);
-  if ((*out = vc__strdup(v)) == NULL)
-    return vc_error_set_oom();
-  return 0;
-}
-
-static int read_credentials(mc_state *st, const cJSON *cred)
-{
+  mc_state *st = state;
   static const char *const known[] = {
     "api_key", "token", "webhook_secret"
   };
@@ -299,9 +255,11 @@ static int read_credentials(mc_state *st, const cJSON *cred)
   if (cJSON_GetObjectItemCaseSensitive(cred, other) != NULL)
     return BAD_INPUT("credentials.%s is for the %s API (config.api)",
                      other, st->cloud ? "classic" : "cloud");
-  if ((rc = read_secret(&st->key, cred, want, 1, SECRET_MAX)) < 0 ||
-      (rc = read_secret(&st->secret, cred, "webhook_secret",
-                        VC__VOIP_SECRET_MIN, VC__VOIP_SECRET_MAX)) < 0)
+  if ((rc = vc__adapter_read_secret(&st->key, cred, want, 1, SECRET_MAX,
+                                    1)) < 0 ||
+      (rc = vc__adapter_read_secret(&st->secret, cred, "webhook_secret",
+                                    VC__VOIP_SECRET_MIN, VC__VOIP_SECRET_MAX,
+                                    1)) < 0)
     return rc;
   if (st->key == NULL)
     return BAD_INPUT("credentials.%s is required", want);
@@ -313,28 +271,9 @@ static int read_credentials(mc_state *st, const cJSON *cred)
 static int mc_init(void **state, const char *config_json,
                    const char *credentials_json)
 {
-  cJSON *cfg = NULL, *cred = NULL;
-  mc_state *st;
-  int rc;
-
-  VC_ASSERT_ARG(state);
-  *state = NULL;
-  if ((st = vc__calloc(1, sizeof(*st))) == NULL)
-    return vc_error_set_oom();
-  if ((rc = vc__adapter_parse_config(&cfg, config_json, "config")) < 0 ||
-      (rc = read_config(st, cfg)) < 0 ||
-      (rc = vc__adapter_parse_config(&cred, credentials_json,
-                                     "credentials")) < 0 ||
-      (rc = read_credentials(st, cred)) < 0)
-    goto out;
-  *state = st;
-  st = NULL;
-out:
-  vc__json_wipe(cred);
-  cJSON_Delete(cred);
-  cJSON_Delete(cfg);
-  mc_fini(st);
-  return rc;
+  return vc__adapter_init(state, sizeof(mc_state), config_json,
+                          credentials_json, read_config, read_credentials,
+                          mc_fini);
 }
 
 /* ------------------------------------------------------------------ */
@@ -515,12 +454,7 @@ static int mc_parse_call(void *state, const vc_call_outbound *call,
   VC_ASSERT_ARG(call);
   VC_ASSERT_ARG(res);
   VC_ASSERT_ARG(out);
-  if (res->body.ptr != NULL && res->body.size > 0)
-    doc = vc__cjson_parse(res->body.ptr, res->body.size, NULL, 0);
-  if (doc != NULL && !cJSON_IsObject(doc)) {
-    cJSON_Delete(doc);
-    doc = NULL;
-  }
+  doc = vc__voip_answer(res);
   ok = status_of(doc);
   if (res->status >= 200 && res->status < 300 && ok == 1) {
     id = cJSON_GetObjectItemCaseSensitive(doc, MC_A_CALL_ID);
@@ -611,19 +545,6 @@ typedef struct mc_hook {
   long talk_s;
 } mc_hook;
 
-static int read_time(int64_t *out, const vc__form *f, const char *name,
-                     int zone_min)
-{
-  const char *v = vc__voip_field(f, name);
-
-  *out = 0;
-  if (v == NULL || v[0] == '\0')
-    return 0;
-  if (vc__voip_local_time(out, v, zone_min) < 0)
-    return BAD_HOOK("%s is not a YYYY-MM-DD HH:MM:SS time", name);
-  return 0;
-}
-
 static int read_hook(mc_hook *h, const vc__form *f, int zone_min)
 {
   const char *d, *a;
@@ -637,8 +558,8 @@ static int read_hook(mc_hook *h, const vc__form *f, int zone_min)
   if (h->dialstatus == NULL || h->dialstatus[0] == '\0' ||
       strlen(h->dialstatus) > 64)
     return BAD_HOOK("the callback has no valid %s", MC_CB_DIALSTATUS);
-  if ((rc = read_time(&h->start, f, MC_CB_START, zone_min)) < 0 ||
-      (rc = read_time(&h->end, f, MC_CB_END, zone_min)) < 0)
+  if ((rc = vc__voip_read_time(&h->start, f, MC_CB_START, zone_min)) < 0 ||
+      (rc = vc__voip_read_time(&h->end, f, MC_CB_END, zone_min)) < 0)
     return rc;
   if (h->end == 0)
     return BAD_HOOK("the callback has no %s", MC_CB_END);
@@ -662,32 +583,10 @@ static int read_hook(mc_hook *h, const vc__form *f, int zone_min)
   return 0;
 }
 
-static int report(vc_event_sink *sink, const mc_hook *h, vc_call_update *u,
-                  const char *what)
-{
-  char eid[PROVIDER_ID_MAX + 24];
-
-  snprintf(eid, sizeof(eid), "%s:%s", h->callid, what);
-  u->version = VC_CALL_UPDATE_VERSION;
-  u->provider_call_id = h->callid;
-  u->event_id = eid;
-  return vc_event_sink_call(sink, u);
-}
-
 static int leg_event(vc_event_sink *sink, const mc_hook *h, int type,
                      int leg, int64_t at)
 {
-  vc_call_update u;
-  char what[24];
-
-  memset(&u, 0, sizeof(u));
-  u.type = type;
-  u.leg = leg;
-  u.occurred_at = at;
-  snprintf(what, sizeof(what), "%s:%s",
-           leg == VC_LEG_AGENT ? "agent" : "customer",
-           type == VC_UPDATE_RINGING ? "ringing" : "answered");
-  return report(sink, h, &u, what);
+  return vc__voip_leg_event(sink, h->callid, type, leg, at);
 }
 
 /*
@@ -699,7 +598,6 @@ static int leg_event(vc_event_sink *sink, const mc_hook *h, int type,
  */
 static int mc_report(vc_event_sink *sink, const mc_hook *h)
 {
-  vc_call_update u;
   int leg = VC_LEG_NONE, cause = VC_CAUSE_REJECTED, known = 0, rc;
   int64_t start = h->start ? h->start : h->end, tc;
   long talk = h->talk_s;
@@ -735,23 +633,9 @@ static int mc_report(vc_event_sink *sink, const mc_hook *h)
   } else {
     talk = 0;
   }
-  memset(&u, 0, sizeof(u));
-  u.type = VC_UPDATE_ENDED;
-  u.leg = leg;                /* the failing leg, when dialstatus says */
-  u.occurred_at = h->end;
-  u.cause = cause;
-  u.duration_s = (int)talk;
-  u.provider_code = h->dialstatus;
-  if ((rc = report(sink, h, &u, "ended")) < 0 || h->rec_url == NULL)
-    return rc;
-  memset(&u, 0, sizeof(u));
-  u.type = VC_UPDATE_RECORDING;
-  u.leg = VC_LEG_NONE;
-  u.occurred_at = h->end;
-  u.recording_status = VC_RECORDING_AVAILABLE;
-  u.recording_url = h->rec_url;
-  u.recording_duration_s = (int)talk;
-  return report(sink, h, &u, "recording");
+  /* leg: the failing one, when dialstatus says */
+  return vc__voip_report_end(sink, h->callid, leg, h->end, cause, talk,
+                             h->dialstatus, h->rec_url);
 }
 
 static int mc_parse_webhook(void *state, const vc_http_request *req,
@@ -759,26 +643,18 @@ static int mc_parse_webhook(void *state, const vc_http_request *req,
 {
   const mc_state *st = state;
   vc__form f = { NULL, 0 };
-  vc_buf step = VC_BUF_INIT;
   mc_hook h;
-  int nstep = 0, rc;
+  int rc;
 
   VC_ASSERT_ARG(st);
   VC_ASSERT_ARG(req);
   VC_ASSERT_ARG(sink);
-  if ((rc = vc__voip_query(&step, &nstep, req->target, "vc_step")) < 0)
-    goto out;
-  if (nstep != 1 || strcmp(step.ptr, "status") != 0) {
-    rc = BAD_HOOK("an mCube callback URL has vc_step=status");
-    goto out;
-  }
-  if ((rc = vc__voip_fields(&f, req)) < 0 ||
+  if ((rc = vc__voip_status_fields(&f, req, "mCube")) < 0 ||
       (rc = read_hook(&h, &f, st->zone_min)) < 0)
     goto out;
   rc = mc_report(sink, &h);
 out:
   vc__form_free(&f);
-  vc_buf_dispose(&step);
   return rc;
 }
 

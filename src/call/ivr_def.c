@@ -10,6 +10,7 @@
 #include "core/text.h"
 #include "msg/address.h"
 #include "ivr_def.h"
+#include "language.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #define TEMPLATE_MAX 128
 #define CHANNEL_MAX 64
 #define VARS_MAX 4096
-#define LANGUAGE_MAX 35
+#define LANGUAGE_MAX VC__LANGUAGE_MAX
 
 static const char DEFAULT_LANGUAGE[] = "en-US";
 static const char DEFAULT_INVALID[] = "Sorry, that is not a valid choice.";
@@ -163,31 +164,9 @@ static int check_url(const where *w, const char *s)
   return 0;
 }
 
-/* BCP 47 in shape: a 2-3 letter language, then subtags of 1-8. */
-static int language_ok(const char *s)
-{
-  size_t n = strlen(s), i = 0, sub;
-
-  if (n == 0 || n > LANGUAGE_MAX)
-    return 0;
-  while (i < n && vc__is_alpha(s[i]))
-    i++;
-  if (i < 2 || i > 3)
-    return 0;
-  while (i < n) {
-    if (s[i++] != '-')
-      return 0;
-    for (sub = 0; i < n && vc__is_alnum(s[i]); i++)
-      sub++;
-    if (sub < 1 || sub > 8)
-      return 0;
-  }
-  return 1;
-}
-
 static int check_language(const where *w, const char *s)
 {
-  return language_ok(s) ? 0
+  return vc__language_ok(s) ? 0
          : fail(w, "'language' is not a language tag such as en-US");
 }
 

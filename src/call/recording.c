@@ -14,12 +14,13 @@
 #include "msg/adapter.h"
 #include "hooks.h"
 #include "recording.h"
+#include "language.h"
 
 #include <cJSON.h>
 #include <stdio.h>
 #include <time.h>
 
-#define LANGUAGE_MAX 35
+#define LANGUAGE_MAX VC__LANGUAGE_MAX
 #define PROVIDER_ID_MAX 128
 #define URL_MAX 2048
 #define DURATION_MAX (7 * 86400)
@@ -93,27 +94,6 @@ static int policy_load(vc_recording_policy *p, vc__db *db,
   return rc < 0 ? rc : 0;
 }
 
-static int language_ok(const char *s)
-{
-  size_t n = strlen(s), i = 0, sub;
-
-  if (n == 0 || n > LANGUAGE_MAX)
-    return 0;
-  while (i < n && vc__is_alpha(s[i]))
-    i++;
-  if (i < 2 || i > 3)
-    return 0;
-  while (i < n) {
-    if (s[i++] != '-')
-      return 0;
-    for (sub = 0; i < n && vc__is_alnum(s[i]); i++)
-      sub++;
-    if (sub < 1 || sub > 8)
-      return 0;
-  }
-  return 1;
-}
-
 int vc_recording_policy_set(vc_tenant *t, const vc_recording_policy_spec *p)
 {
   const char *text, *lang;
@@ -144,7 +124,7 @@ int vc_recording_policy_set(vc_tenant *t, const vc_recording_policy_spec *p)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "consent text has a control character");
   lang = p->consent_language ? p->consent_language : DEFAULT_LANGUAGE;
-  if (!language_ok(lang))
+  if (!vc__language_ok(lang))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "consent language is not a language tag such as "
                          "en-US");
