@@ -511,6 +511,10 @@ typedef struct vc_adapter {
    *  whole life of a call just accepted, as a webhook would. */
   int VC_CALLBACK(local_progress)(void *state, const vc_call_outbound *call,
                                   vc_event_sink *sink);
+  /** OPTIONAL, voice only: a provider reached over a long-lived
+   *  connection (vyomcomm/sys/transport.h). An adapter with `session`
+   *  has no build_call or parse_call. */
+  const struct vc_session_ops *session;
 } vc_adapter;
 
 #define VC_ADAPTER_VERSION 2

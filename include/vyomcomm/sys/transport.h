@@ -1,0 +1,118 @@
+/**
+ * @file vyomcomm/sys/transport.h
+ * @brief For implementers: voice providers reached over a long-lived
+ *        connection (Asterisk's ARI WebSocket, a SIP user agent) rather
+ *        than one HTTP request per operation.
+ *
+ * A session adapter is a vc_adapter of kind VC_CHANNEL_VOICE whose
+ * `session` member points to these methods (it then has no build_call
+ * or parse_call). The core opens one session per channel, on first use,
+ * on the context's network thread: the thread that runs libre's loop.
+ * Every method runs on that thread and must not block it; a built-in
+ * adapter may use libre's sockets, timers, SIP stack and WebSocket
+ * client directly, since it runs inside that loop.
+ *
+ * A session reports back through its vc_session_host: what became of a
+ * call it was asked to place or an operation it was asked to run, and
+ * everything it learns about a call afterwards, with the same
+ * vc_call_update reports a webhook makes. The core applies reports in
+ * the order they are made, each once (deduplicated like webhook
+ * reports), in a transaction of its own.
+ *
+ * @defgroup vc_transport Session adapters
+ * @{
+ */
+#ifndef VYOMCOMM_SYS_TRANSPORT_H
+#define VYOMCOMM_SYS_TRANSPORT_H
+
+#include "adapter.h"
+
+VC_BEGIN_DECL
+
+/** The core's side of one session; valid until the session's `close`
+ *  returns. */
+typedef struct vc_session_host vc_session_host;
+
+/**
+ * What became of a place_call(): ACCEPTED with the provider's id of the
+ * call in `result->provider_id` (the agent's channel or dialog), or
+ * RETRY, REJECTED, FAILOVER as vc_adapter.parse_call reports them. Each
+ * place_call() gets exactly one answer; a call not answered within its
+ * ring timeout plus 30 seconds is taken as RETRY with VC_ETIMEOUT.
+ * Safe from any thread.
+ *
+ * @return 0, VC_ENOTFOUND (no such call pending on this session)
+ * @since 0.2
+ */
+VC_EXTERN(int) vc_session_placed(vc_session_host *host, const char *call_id,
+                                 const vc_send_result *result);
+
+/**
+ * What became of an operation(): ACCEPTED, or RETRY, REJECTED as
+ * vc_adapter.parse_control reports them. `token` is the one the core
+ * passed. Each operation gets exactly one answer. Safe from any thread.
+ *
+ * @return 0, VC_ENOTFOUND
+ * @since 0.2
+ */
+VC_EXTERN(int) vc_session_done(vc_session_host *host, uint64_t token,
+                               const vc_send_result *result);
+
+/**
+ * Report something that happened to a call placed on this session:
+ * ringing, answered and ended legs, DTMF, recordings, quality. Set
+ * `call_id` (the session knows it from place_call). Safe from any
+ * thread; the report is copied.
+ *
+ * @return 0; VC_EINVALID (a malformed update, as vc_event_sink_call())
+ * @since 0.2
+ */
+VC_EXTERN(int) vc_session_report(vc_session_host *host,
+                                 const vc_call_update *update);
+
+/**
+ * The session's connection went down (`up` 0) or came back (`up` 1),
+ * for the log and the channel's circuit breaker. While it is down the
+ * core fails calls over to the next channel. Safe from any thread.
+ * @since 0.2
+ */
+VC_EXTERN(void) vc_session_link(vc_session_host *host, int up,
+                                const char *why);
+
+/** The methods of a session adapter. */
+typedef struct vc_session_ops {
+  unsigned int version;        /**< VC_SESSION_OPS_VERSION */
+  /**
+   * REQUIRED. Open a session for a channel from its settings and
+   * credentials (already validated by the adapter's `init`, whose state
+   * is `adapter_state`), and start connecting. Returns at once; the
+   * connection's fate is told through vc_session_link().
+   */
+  int VC_CALLBACK(open)(void **session, void *adapter_state,
+                        vc_session_host *host);
+  /** REQUIRED. End the session: hang nothing up, release everything. */
+  void VC_CALLBACK(close)(void *session);
+  /**
+   * REQUIRED. Start placing `call` (the agent first, the customer once
+   * the agent answers, then bridge them). Strings are borrowed for the
+   * call only: copy what you keep. The answer comes through
+   * vc_session_placed(); returning an error here is the same as
+   * answering REJECTED with it.
+   */
+  int VC_CALLBACK(place_call)(void *session, const vc_call_outbound *call);
+  /**
+   * OPTIONAL (NULL: no operation is supported). Start an operation on a
+   * call; the answer comes through vc_session_done() with `token`.
+   * VC_ENOTSUPPORTED (after vc_error_set_str) for one the provider
+   * cannot do; the adapter's VC_CAP_CALL_* bits say which it can.
+   */
+  int VC_CALLBACK(operation)(void *session, const vc_call_control *c,
+                             uint64_t token);
+} vc_session_ops;
+
+#define VC_SESSION_OPS_VERSION 1
+
+VC_END_DECL
+
+/** @} */
+#endif /* VYOMCOMM_SYS_TRANSPORT_H */
