@@ -290,7 +290,10 @@ typedef enum vc_call_op {
    * - REJECTED (the call is unknown there) or FAILOVER (the channel's
    *   credentials or account) otherwise, as for the other operations.
    * The core asks a little after the call ended, a bounded number of
-   * times; the price replaces the rate-card estimate.
+   * times; the price replaces the rate-card estimate. When the
+   * customer's leg has an id of its own (customer_leg_id, a Twilio
+   * <Dial> child) the provider prices it apart: the core asks for that
+   * id too (as provider_call_id) and adds the two prices.
    */
   VC_CALL_OP_FETCH_PRICE = 8
 } vc_call_op;
