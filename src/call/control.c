@@ -450,13 +450,12 @@ static int plan(ctl *k, vc__db *db)
   return 1;
 }
 
+static void exchange(ctl *k, const vc_adapter *a);
+static void price_legs(ctl *k, const vc_adapter *a);
+
 static void build_and_run(ctl *k)
 {
   const vc_adapter *a;
-  const vc_http_response *res = NULL;
-  vc__transport_opts o;
-  vc__transport *t = NULL;
-  vc__transfer *x = &k->xfer;
   int rc;
 
   if ((rc = vc__route_instance_get(&k->inst, k->ctx, k->job->tenant_id,
@@ -491,6 +490,66 @@ static void build_and_run(ctl *k)
   k->c.webhook_url = k->webhook_url[0] ? k->webhook_url : NULL;
   k->c.now_ms = vc__now(k->ctx);
   k->local = (a->capabilities & VC_CAP_LOCAL) != 0;
+  exchange(k, a);
+  if (k->op == VC_CALL_OP_FETCH_PRICE)
+    price_legs(k, a);
+}
+
+/* A price read from an adapter must be one the ledger can take. */
+static void check_price(ctl *k)
+{
+  if (k->result.outcome == VC_SEND_ACCEPTED &&
+      (k->result.cost_micros < 0 ||
+       k->result.cost_micros > VC__CALL_PRICE_MAX_MICROS ||
+       !vc__currency_valid(k->result.currency))) {
+    k->result.outcome = VC_SEND_RETRY;
+    k->result.error = VC_EPROVIDER;
+    snprintf(k->result.error_message, sizeof(k->result.error_message),
+             "the adapter's price is out of bounds or has no ISO 4217 "
+             "currency");
+  }
+}
+
+/* A customer's leg with an id of its own (a Twilio <Dial> child) is a
+ * call of its own at the provider, priced apart: the call costs both. */
+static void price_legs(ctl *k, const vc_adapter *a)
+{
+  vc_send_result first;
+
+  check_price(k);
+  if (k->result.outcome != VC_SEND_ACCEPTED || k->c.customer_leg_id == NULL ||
+      strcmp(k->c.customer_leg_id, k->row.provider_call_id) == 0)
+    return;
+  first = k->result;
+  k->c.provider_call_id = k->c.customer_leg_id;
+  vc__transfer_reset(&k->xfer);
+  vc__transfer_init(&k->xfer);
+  memset(&k->result, 0, sizeof(k->result));
+  exchange(k, a);
+  check_price(k);
+  if (k->result.outcome != VC_SEND_ACCEPTED)
+    return;
+  if (strcmp(k->result.currency, first.currency) != 0 ||
+      k->result.cost_micros > VC__CALL_PRICE_MAX_MICROS - first.cost_micros) {
+    k->result.outcome = VC_SEND_RETRY;
+    k->result.error = VC_EPROVIDER;
+    snprintf(k->result.error_message, sizeof(k->result.error_message),
+             "the call's legs are priced in %s and %s, or too high",
+             first.currency, k->result.currency);
+    return;
+  }
+  k->result.cost_micros += first.cost_micros;
+}
+
+/* Build, send and parse the request k->c describes, into k->result. */
+static void exchange(ctl *k, const vc_adapter *a)
+{
+  const vc_http_response *res = NULL;
+  vc__transport_opts o;
+  vc__transport *t = NULL;
+  vc__transfer *x = &k->xfer;
+  int rc;
+
   if (!k->local) {
     if (a->build_control == NULL) {
       fail_with(k, VC_ENOTSUPPORTED, "the provider cannot do this");
@@ -524,17 +583,6 @@ static void build_and_run(ctl *k)
     k->result.error = VC_EPROVIDER;
     snprintf(k->result.error_message, sizeof(k->result.error_message),
              "unreadable provider response (HTTP %d)", x->res.status);
-  }
-  if (k->op == VC_CALL_OP_FETCH_PRICE &&
-      k->result.outcome == VC_SEND_ACCEPTED &&
-      (k->result.cost_micros < 0 ||
-       k->result.cost_micros > VC__CALL_PRICE_MAX_MICROS ||
-       !vc__currency_valid(k->result.currency))) {
-    k->result.outcome = VC_SEND_RETRY;
-    k->result.error = VC_EPROVIDER;
-    snprintf(k->result.error_message, sizeof(k->result.error_message),
-             "the adapter's price is out of bounds or has no ISO 4217 "
-             "currency");
   }
 }
 
