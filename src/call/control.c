@@ -517,7 +517,8 @@ static void price_legs(ctl *k, const vc_adapter *a)
   vc_send_result first;
 
   check_price(k);
-  if (k->result.outcome != VC_SEND_ACCEPTED || k->c.customer_leg_id == NULL ||
+  if (k->result.outcome != VC_SEND_ACCEPTED ||
+      k->c.customer_leg_id == NULL ||
       strcmp(k->c.customer_leg_id, k->row.provider_call_id) == 0)
     return;
   first = k->result;
@@ -530,7 +531,8 @@ static void price_legs(ctl *k, const vc_adapter *a)
   if (k->result.outcome != VC_SEND_ACCEPTED)
     return;
   if (strcmp(k->result.currency, first.currency) != 0 ||
-      k->result.cost_micros > VC__CALL_PRICE_MAX_MICROS - first.cost_micros) {
+      k->result.cost_micros >
+        VC__CALL_PRICE_MAX_MICROS - first.cost_micros) {
     k->result.outcome = VC_SEND_RETRY;
     k->result.error = VC_EPROVIDER;
     snprintf(k->result.error_message, sizeof(k->result.error_message),

@@ -1,8 +1,8 @@
 /*
  * Fuzz target for the Exotel voice adapter (adapters/voip/exotel.c):
- * the callback token, parse_webhook (JSON, form and multipart bodies)
- * parse_call and parse_control (a call's price) on the same bytes. Input format and invariants:
- * voice_callback_fuzz.h.
+ * the callback token, parse_webhook (JSON, form and multipart bodies),
+ * parse_call and parse_control (a call's price) on the same bytes.
+ * Input format and invariants: voice_callback_fuzz.h.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
  * with tests/fuzz/exotel_fuzzer.c and -o exotel_fuzzer, then
