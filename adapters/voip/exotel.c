@@ -40,6 +40,7 @@
 #define DEFAULT_HOST "api.exotel.com"      /* Singapore cluster */
 #define MUMBAI_HOST "api.in.exotel.com"
 #define DEFAULT_ZONE "+05:30"               /* UNCONFIRMED: see above */
+#define DEFAULT_CURRENCY "INR"              /* UNCONFIRMED: see price */
 #define BASE_URL_MAX 512
 #define SID_MAX 64            /* account sids are short words */
 #define KEY_MAX 128           /* API key and token */
@@ -62,6 +63,7 @@ typedef struct ex_state {
   char *api_token;
   char *secret;               /* webhook_secret */
   int zone_min;               /* offset of Exotel's times from UTC */
+  char currency[4];           /* of Exotel's prices: config.currency */
 } ex_state;
 
 /* ------------------------------------------------------------------ */
@@ -90,11 +92,31 @@ static int is_caller_id(const char *s)
          strspn(s + (s[0] == '+'), "0123456789") == len - (s[0] == '+');
 }
 
+/* The currency Exotel bills the account in: its prices carry none
+ * (providers.md 2.3). */
+static int read_currency(ex_state *st, const cJSON *cfg)
+{
+  const char *v;
+  int rc;
+
+  if ((rc = vc__adapter_get_str(&v, cfg, "config", "currency")) < 0)
+    return rc;
+  if (v == NULL)
+    v = DEFAULT_CURRENCY;
+  if (strlen(v) != 3 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' ||
+      v[1] > 'Z' || v[2] < 'A' || v[2] > 'Z')
+    return BAD_INPUT("config.currency must be an ISO 4217 code such as "
+                     "\"INR\"");
+  memcpy(st->currency, v, 4);
+  return 0;
+}
+
 static int read_config(void *state, const cJSON *cfg)
 {
   ex_state *st = state;
   static const char *const known[] = {
-    "account_sid", "subdomain", "base_url", "caller_ids", "timezone"
+    "account_sid", "subdomain", "base_url", "caller_ids", "timezone",
+    "currency"
   };
   const char *sid, *sub, *base, *zone;
   vc_buf url = VC_BUF_INIT;
@@ -139,6 +161,7 @@ static int read_config(void *state, const cJSON *cfg)
     goto out;
   st->connect_url = url.ptr;
   url = (vc_buf)VC_BUF_INIT;
+  rc = read_currency(st, cfg);
 out:
   vc_buf_dispose(&url);
   return rc;
@@ -593,16 +616,158 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* the price of a call: build_control / parse_control                  */
+
+/*
+ * Exotel's only operation here is VC_CALL_OP_FETCH_PRICE: GET
+ * .../Calls/{CallSid}.json answers {"Call": {..., "Status", "Price"}}
+ * (providers.md 2.3). Price is a decimal string of the account's
+ * currency (config.currency; Exotel names none); Exotel fills it in
+ * some minutes after the end. UNCONFIRMED: that Price is null (or
+ * empty) until then; a call that talked ("completed") priced at zero
+ * is taken as not priced yet.
+ */
+#define PRICE_RETRY_MS 120000
+#define PRICE_WHOLE_MAX 9
+
+static int ex_build_control(void *state, const vc_call_control *c,
+                            vc_http_out *req)
+{
+  const ex_state *st = state;
+  size_t base = strlen(st ? st->connect_url : "") - strlen("connect.json");
+  vc_buf url = VC_BUF_INIT;
+  int rc;
+
+  VC_ASSERT_ARG(st);
+  VC_ASSERT_ARG(c);
+  VC_ASSERT_ARG(req);
+  VC_CHECK_VERSION(c, VC_CALL_CONTROL_VERSION, "vc_call_control");
+  if (c->op != VC_CALL_OP_FETCH_PRICE)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTSUPPORTED,
+                         "Exotel has no %s for a call",
+                         c->op == VC_CALL_OP_HANGUP ? "hangup"
+                                                    : "such operation");
+  if (c->provider_call_id == NULL ||
+      !vc__voip_is_id(c->provider_call_id, PROVIDER_ID_MAX))
+    return BAD_INPUT("the call has no Exotel CallSid");
+  if ((rc = vc__buf_put(&url, st->connect_url, base)) < 0 ||
+      (rc = vc__buf_printf(&url, "%s.json", c->provider_call_id)) < 0 ||
+      (rc = vc_http_out_set_target(req, "GET", url.ptr)) < 0 ||
+      (rc = vc_http_out_basic_auth(req, st->api_key, st->api_token)) < 0)
+    goto out;
+  rc = vc_http_out_add_header(req, "Accept", "application/json");
+out:
+  vc_buf_dispose(&url);
+  return rc;
+}
+
+/* A 2xx answer: the call's Price, or not yet. */
+static void read_price(vc_send_result *out, const ex_state *st,
+                       const vc_call_control *c, const cJSON *doc)
+{
+  const cJSON *call = cJSON_GetObjectItemCaseSensitive(doc, "Call");
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(call, "Price");
+  const char *sid = vc__json_str(call, "Sid");
+  const char *status = vc__json_str(call, "Status");
+  int64_t micros;
+
+  out->outcome = VC_SEND_RETRY;
+  if (!cJSON_IsObject(call) || sid == NULL ||
+      strcmp(sid, c->provider_call_id) != 0) {
+    out->error = VC_EPROVIDER;
+    snprintf(out->error_message, sizeof(out->error_message),
+             "Exotel's answer is not the call's details");
+    return;
+  }
+  if (p == NULL || cJSON_IsNull(p) ||
+      (cJSON_IsString(p) && p->valuestring[0] == '\0')) {
+    out->retry_after_ms = PRICE_RETRY_MS;
+    snprintf(out->error_message, sizeof(out->error_message),
+             "Exotel has not priced the call yet");
+    return;
+  }
+  if (!cJSON_IsString(p) ||
+      vc__adapter_parse_price(p->valuestring, 0, PRICE_WHOLE_MAX,
+                              &micros) < 0) {
+    out->error = VC_EPROVIDER;
+    snprintf(out->error_message, sizeof(out->error_message),
+             "Exotel's price of the call is unreadable");
+    return;
+  }
+  if (micros == 0 && status != NULL && strcmp(status, "completed") == 0) {
+    out->retry_after_ms = PRICE_RETRY_MS;
+    snprintf(out->error_message, sizeof(out->error_message),
+             "Exotel has not priced the call yet (0 for a call that "
+             "talked)");
+    return;
+  }
+  out->outcome = VC_SEND_ACCEPTED;
+  out->cost_micros = micros;
+  memcpy(out->currency, st->currency, 4);
+  snprintf(out->provider_id, sizeof(out->provider_id), "%s", sid);
+}
+
+static int ex_parse_control(void *state, const vc_call_control *c,
+                            const vc_http_response *res,
+                            vc_send_result *out)
+{
+  const ex_state *st = state;
+  cJSON *doc = NULL;
+  const char *msg;
+
+  VC_ASSERT_ARG(st);
+  VC_ASSERT_ARG(c);
+  VC_ASSERT_ARG(res);
+  VC_ASSERT_ARG(out);
+  if (c->op != VC_CALL_OP_FETCH_PRICE || c->provider_call_id == NULL)
+    return BAD_INPUT("Exotel answers only FETCH_PRICE for a named call");
+  if (res->body.ptr != NULL && res->body.size > 0)
+    doc = vc__cjson_parse(res->body.ptr, res->body.size, NULL, 0);
+  if (res->status >= 200 && res->status < 300) {
+    read_price(out, st, c, doc);
+    goto out;
+  }
+  msg = vc__json_str(cJSON_GetObjectItemCaseSensitive(doc, "RestException"),
+                     "Message");
+  if (msg != NULL && msg[0] != '\0')
+    vc__copy_line(out->error_message, sizeof(out->error_message), msg,
+                  strlen(msg));
+  else
+    snprintf(out->error_message, sizeof(out->error_message),
+             "HTTP %d from Exotel", res->status);
+  out->outcome = VC_SEND_RETRY;
+  out->error = VC_EPROVIDER;
+  if (res->status == 401 || res->status == 403) {
+    out->outcome = VC_SEND_FAILOVER;
+    out->error = VC_EAUTH;
+  } else if (res->status == 404) {
+    out->outcome = VC_SEND_REJECTED;
+    out->error = VC_ENOTFOUND;
+  } else if (res->status == 429) {
+    out->error = VC_ERATELIMIT;
+  } else if (res->status >= 400 && res->status < 500 && res->status != 408) {
+    out->outcome = VC_SEND_REJECTED;
+  }
+  if (out->outcome == VC_SEND_RETRY)
+    vc__voip_retry_after(out, res);
+out:
+  cJSON_Delete(doc);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
 
 const vc_adapter vc__adapter_exotel = {
   .version = VC_ADAPTER_VERSION,
   .name = "exotel",
   .kind = VC_CHANNEL_VOICE,
-  .capabilities = VC_CAP_DELIVERY_REPORTS,
+  .capabilities = VC_CAP_DELIVERY_REPORTS | VC_CAP_CALL_PRICE,
   .init = ex_init,
   .fini = ex_fini,
   .verify_webhook = ex_verify_webhook,
   .parse_webhook = ex_parse_webhook,
   .build_call = ex_build_call,
   .parse_call = ex_parse_call,
+  .build_control = ex_build_control,
+  .parse_control = ex_parse_control,
 };

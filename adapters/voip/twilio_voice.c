@@ -803,7 +803,7 @@ static int check_control(const vc_call_control *c)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTSUPPORTED,
                          "twilio-voice does not start or stop recording "
                          "during a call: record the call from the start");
-  if (c->op < VC_CALL_OP_HANGUP || c->op > VC_CALL_OP_DELETE_RECORDING)
+  if (c->op < VC_CALL_OP_HANGUP || c->op > VC_CALL_OP_FETCH_PRICE)
     return BAD_INPUT("unknown call operation %d", c->op);
   if (c->op == VC_CALL_OP_DELETE_RECORDING) {
     if (c->recording_id == NULL || !vc__twilio_is_sid(c->recording_id,
@@ -814,7 +814,7 @@ static int check_control(const vc_call_control *c)
   if (c->provider_call_id == NULL ||
       !vc__twilio_is_sid(c->provider_call_id, "CA"))
     return BAD_INPUT("the call has no Twilio call sid");
-  if (c->op == VC_CALL_OP_HANGUP)
+  if (c->op == VC_CALL_OP_HANGUP || c->op == VC_CALL_OP_FETCH_PRICE)
     return 0;
   if (!is_id(c->call_id, CALL_ID_MAX))
     return BAD_INPUT("call id must be 1 to %d of [A-Za-z0-9_-]",
@@ -861,6 +861,15 @@ static int twv_build_control(void *state, const vc_call_control *c,
     rc = auth(st, req);
     goto out;
   }
+  if (c->op == VC_CALL_OP_FETCH_PRICE) {
+    /* The Call resource: its price once Twilio has rated the call. */
+    if ((rc = vc__buf_printf(&url, "%s/Calls/%s.json", st->account_url,
+                             c->provider_call_id)) < 0 ||
+        (rc = vc_http_out_set_target(req, "GET", url.ptr)) < 0)
+      goto out;
+    rc = auth(st, req);
+    goto out;
+  }
   sid = c->op == VC_CALL_OP_HOLD || c->op == VC_CALL_OP_TRANSFER
           ? c->customer_leg_id : c->provider_call_id;
   if ((rc = vc__buf_printf(&url, "%s/Calls/%s.json", st->account_url,
@@ -879,6 +888,61 @@ out:
   vc_buf_dispose(&url);
   vc_buf_dispose(&tw);
   return rc;
+}
+
+/* Not priced yet: ask again in a minute. */
+#define PRICE_RETRY_MS 60000
+/* Digits before the point of a price: up to 10^9 - 1 of the currency. */
+#define PRICE_WHOLE_MAX 9
+
+static int currency_ok(const char *s)
+{
+  return s != NULL && strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' &&
+         s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
+}
+
+/*
+ * A 2xx answer to the GET of a call: `price` is null until Twilio has
+ * rated the call, then a decimal string in `price_unit`, negative for a
+ * charge ("-0.01400"); zero for a call that cost nothing.
+ */
+static void read_price(vc_send_result *out, const vc_call_control *c,
+                       const cJSON *doc)
+{
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "price");
+  const char *sid = vc__json_str(doc, "sid");
+  const char *unit = vc__json_str(doc, "price_unit");
+  const char *v;
+  int64_t micros;
+
+  out->outcome = VC_SEND_RETRY;
+  if (doc == NULL || (sid != NULL && strcmp(sid, c->provider_call_id))) {
+    out->error = VC_EPROVIDER;
+    snprintf(out->error_message, sizeof(out->error_message),
+             "Twilio's answer is not the call's resource");
+    return;
+  }
+  if (p == NULL || cJSON_IsNull(p)) {
+    out->retry_after_ms = PRICE_RETRY_MS;
+    snprintf(out->error_message, sizeof(out->error_message),
+             "Twilio has not priced the call yet");
+    return;
+  }
+  v = cJSON_IsString(p) ? p->valuestring : NULL;
+  /* A charge is negative; zero may carry either sign; a credit for a
+   * call we placed is not believed. */
+  if (v == NULL || vc__adapter_parse_price(v, 1, PRICE_WHOLE_MAX,
+                                           &micros) < 0 ||
+      (micros != 0 && v[0] != '-') || !currency_ok(unit)) {
+    out->error = VC_EPROVIDER;
+    snprintf(out->error_message, sizeof(out->error_message),
+             "Twilio's price of the call is unreadable");
+    return;
+  }
+  out->outcome = VC_SEND_ACCEPTED;
+  out->cost_micros = micros;
+  memcpy(out->currency, unit, 4);
+  memcpy(out->provider_id, c->provider_call_id, SID_LEN + 1);
 }
 
 static int twv_parse_control(void *state, const vc_call_control *c,
@@ -901,7 +965,15 @@ static int twv_parse_control(void *state, const vc_call_control *c,
     return 0;
   }
   doc = read_doc(res);
-  if (res->status >= 200 && res->status < 300) {
+  if (c->op == VC_CALL_OP_FETCH_PRICE && res->status >= 200 &&
+      res->status < 300) {
+    if (c->provider_call_id == NULL ||
+        !vc__twilio_is_sid(c->provider_call_id, "CA")) {
+      cJSON_Delete(doc);
+      return BAD_INPUT("the call has no Twilio call sid");
+    }
+    read_price(out, c, doc);
+  } else if (res->status >= 200 && res->status < 300) {
     const char *sid = vc__json_str(doc, "sid");
     out->outcome = VC_SEND_ACCEPTED;
     if (sid != NULL && vc__twilio_is_sid(sid, "CA"))
@@ -1341,7 +1413,7 @@ const vc_adapter vc__adapter_twilio_voice = {
   .capabilities = VC_CAP_DELIVERY_REPORTS | VC_CAP_SIGNED_WEBHOOKS |
                   VC_CAP_CALL_HOLD | VC_CAP_CALL_TRANSFER |
                   VC_CAP_CALL_HANGUP | VC_CAP_RECORDING_DELETE |
-                  VC_CAP_CALL_SCRIPT,
+                  VC_CAP_CALL_SCRIPT | VC_CAP_CALL_PRICE,
   .init = twv_init,
   .fini = twv_fini,
   .verify_webhook = twv_verify_webhook,

@@ -21,6 +21,7 @@
 #include "hooks.h"
 #include "machine.h"
 #include "placing.h"
+#include "ratecard.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -52,6 +53,10 @@ static const char SQL_TRANSFERRED[] =
 static const char SQL_RECORDING[] =
   "UPDATE vc_call SET recording = ?3, updated_at = ?4"
   " WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_PRICED_BY[] =
+  "SELECT COALESCE(c.provider_call_id, ''), ch.provider FROM vc_call c"
+  " JOIN vc_channel ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id"
+  " WHERE c.tenant_id = ?1 AND c.id = ?2";
 static const char SQL_DROP_START[] =
   "DELETE FROM vc_job WHERE tenant_id = ?1 AND subject_id = ?2"
   " AND kind = 'call.start'";
@@ -60,10 +65,10 @@ const char *vc__call_op_name(int op)
 {
   static const char *const names[] = {
     "unknown", "hangup", "hold", "unhold", "transfer", "record_start",
-    "record_stop", "delete_recording"
+    "record_stop", "delete_recording", "fetch_price"
   };
 
-  return op >= VC_CALL_OP_HANGUP && op <= VC_CALL_OP_DELETE_RECORDING
+  return op >= VC_CALL_OP_HANGUP && op <= VC_CALL_OP_FETCH_PRICE
            ? names[op] : names[0];
 }
 
@@ -77,21 +82,64 @@ void vc__call_webhook_url(char *out, size_t size, vc_ctx *ctx,
              channel_id, call_id);
 }
 
-int vc__call_control_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                             const char *call_id, int op, const char *arg)
+static int enqueue_at(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                      const char *call_id, int op, const char *arg,
+                      int64_t due)
 {
   char id[VC_ID_SIZE];
   int rc;
 
-  if (op < VC_CALL_OP_HANGUP || op > VC_CALL_OP_DELETE_RECORDING)
+  if (op < VC_CALL_OP_HANGUP || op > VC_CALL_OP_FETCH_PRICE)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "unknown call operation %d", op);
   if ((rc = vc__new_id(ctx, id)) < 0 ||
       (rc = vc__db_run(db, SQL_INSERT, "tttiti", tenant_id, id, call_id,
                        (int64_t)op, arg, vc__now(ctx))) < 0)
     return rc;
-  return vc__job_enqueue(db, ctx, tenant_id, VC__JOB_CALL_CONTROL, id,
-                         vc__now(ctx), NULL);
+  return vc__job_enqueue(db, ctx, tenant_id, VC__JOB_CALL_CONTROL, id, due,
+                         NULL);
+}
+
+int vc__call_control_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                             const char *call_id, int op, const char *arg)
+{
+  return enqueue_at(db, ctx, tenant_id, call_id, op, arg, vc__now(ctx));
+}
+
+int vc__call_price_schedule(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                            const char *call_id)
+{
+  char provider_call_id[VC__CALL_PROVIDER_ID_MAX] = "";
+  char provider[128] = "";
+  vc_adapter a;
+  vc__stmt *s;
+  int rc;
+
+  if ((rc = vc__db_query(&s, db, SQL_PRICED_BY, "tt", tenant_id,
+                         call_id)) < 0)
+    return rc;
+  if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    snprintf(provider_call_id, sizeof(provider_call_id), "%s",
+             vc__stmt_text(s, 0));
+    snprintf(provider, sizeof(provider), "%s", vc__stmt_text(s, 1));
+    rc = 0;
+  }
+  vc__stmt_done(s);
+  if (rc < 0)
+    return rc;
+  /* Never placed, or no channel: nobody charged for it. */
+  if (provider_call_id[0] == '\0' || provider[0] == '\0')
+    return 0;
+  if (vc__adapter_find(&a, ctx, provider) < 0) {
+    vc_error_clear(); /* an adapter gone since: nothing to ask */
+    return 0;
+  }
+  if (a.version < 2 || (a.capabilities & VC_CAP_CALL_PRICE) == 0 ||
+      (a.capabilities & VC_CAP_LOCAL) != 0 || a.build_control == NULL ||
+      a.parse_control == NULL)
+    return 0;
+  return enqueue_at(db, ctx, tenant_id, call_id, VC_CALL_OP_FETCH_PRICE,
+                    NULL, vc__now(ctx) + VC__CALL_PRICE_DELAY_MS);
 }
 
 /* A channel of the tenant, enabled or not: a live call stays on it. */
@@ -130,6 +178,7 @@ static uint64_t capability_of(int op)
   case VC_CALL_OP_TRANSFER: return VC_CAP_CALL_TRANSFER;
   case VC_CALL_OP_HANGUP: return VC_CAP_CALL_HANGUP;
   case VC_CALL_OP_DELETE_RECORDING: return VC_CAP_RECORDING_DELETE;
+  case VC_CALL_OP_FETCH_PRICE: return VC_CAP_CALL_PRICE;
   default: return VC_CAP_CALL_RECORD;
   }
 }
@@ -365,7 +414,14 @@ static int plan(ctl *k, vc__db *db)
   }
   if (rc < 0)
     return rc;
-  if (k->op != VC_CALL_OP_DELETE_RECORDING) {
+  if (k->op == VC_CALL_OP_FETCH_PRICE) {
+    if (vc__call_state_live(k->row.state) ||
+        k->row.provider_call_id[0] == '\0') {
+      fail_with(k, VC_ESTATE, "only an ended call the provider named has "
+                "a price");
+      return 0;
+    }
+  } else if (k->op != VC_CALL_OP_DELETE_RECORDING) {
     /* A hangup still goes out for a call canceled while the provider
      * was taking it (placing.c queues it then). */
     if (!vc__call_state_live(k->row.state) &&
@@ -394,13 +450,12 @@ static int plan(ctl *k, vc__db *db)
   return 1;
 }
 
+static void exchange(ctl *k, const vc_adapter *a);
+static void price_legs(ctl *k, const vc_adapter *a);
+
 static void build_and_run(ctl *k)
 {
   const vc_adapter *a;
-  const vc_http_response *res = NULL;
-  vc__transport_opts o;
-  vc__transport *t = NULL;
-  vc__transfer *x = &k->xfer;
   int rc;
 
   if ((rc = vc__route_instance_get(&k->inst, k->ctx, k->job->tenant_id,
@@ -435,6 +490,68 @@ static void build_and_run(ctl *k)
   k->c.webhook_url = k->webhook_url[0] ? k->webhook_url : NULL;
   k->c.now_ms = vc__now(k->ctx);
   k->local = (a->capabilities & VC_CAP_LOCAL) != 0;
+  exchange(k, a);
+  if (k->op == VC_CALL_OP_FETCH_PRICE)
+    price_legs(k, a);
+}
+
+/* A price read from an adapter must be one the ledger can take. */
+static void check_price(ctl *k)
+{
+  if (k->result.outcome == VC_SEND_ACCEPTED &&
+      (k->result.cost_micros < 0 ||
+       k->result.cost_micros > VC__CALL_PRICE_MAX_MICROS ||
+       !vc__currency_valid(k->result.currency))) {
+    k->result.outcome = VC_SEND_RETRY;
+    k->result.error = VC_EPROVIDER;
+    snprintf(k->result.error_message, sizeof(k->result.error_message),
+             "the adapter's price is out of bounds or has no ISO 4217 "
+             "currency");
+  }
+}
+
+/* A customer's leg with an id of its own (a Twilio <Dial> child) is a
+ * call of its own at the provider, priced apart: the call costs both. */
+static void price_legs(ctl *k, const vc_adapter *a)
+{
+  vc_send_result first;
+
+  check_price(k);
+  if (k->result.outcome != VC_SEND_ACCEPTED ||
+      k->c.customer_leg_id == NULL ||
+      strcmp(k->c.customer_leg_id, k->row.provider_call_id) == 0)
+    return;
+  first = k->result;
+  k->c.provider_call_id = k->c.customer_leg_id;
+  vc__transfer_reset(&k->xfer);
+  vc__transfer_init(&k->xfer);
+  memset(&k->result, 0, sizeof(k->result));
+  exchange(k, a);
+  check_price(k);
+  if (k->result.outcome != VC_SEND_ACCEPTED)
+    return;
+  if (strcmp(k->result.currency, first.currency) != 0 ||
+      k->result.cost_micros >
+        VC__CALL_PRICE_MAX_MICROS - first.cost_micros) {
+    k->result.outcome = VC_SEND_RETRY;
+    k->result.error = VC_EPROVIDER;
+    snprintf(k->result.error_message, sizeof(k->result.error_message),
+             "the call's legs are priced in %s and %s, or too high",
+             first.currency, k->result.currency);
+    return;
+  }
+  k->result.cost_micros += first.cost_micros;
+}
+
+/* Build, send and parse the request k->c describes, into k->result. */
+static void exchange(ctl *k, const vc_adapter *a)
+{
+  const vc_http_response *res = NULL;
+  vc__transport_opts o;
+  vc__transport *t = NULL;
+  vc__transfer *x = &k->xfer;
+  int rc;
+
   if (!k->local) {
     if (a->build_control == NULL) {
       fail_with(k, VC_ENOTSUPPORTED, "the provider cannot do this");
@@ -511,6 +628,19 @@ static int took(ctl *k, vc__db *db, int64_t now)
   }
   case VC_CALL_OP_DELETE_RECORDING:
     return vc__recording_on_deleted(db, k->ctx, tenant_id, k->arg, 1, now);
+  case VC_CALL_OP_FETCH_PRICE: {
+    /* As if the provider had reported it (VC_UPDATE_PRICE). */
+    vc_call_update u;
+    memset(&u, 0, sizeof(u));
+    u.version = VC_CALL_UPDATE_VERSION;
+    u.type = VC_UPDATE_PRICE;
+    u.leg = VC_LEG_NONE;
+    u.occurred_at = now;
+    u.price_micros = k->result.cost_micros;
+    memcpy(u.currency, k->result.currency, sizeof(u.currency));
+    u.currency[3] = '\0';
+    return vc__call_apply(db, k->ctx, tenant_id, k->call_id, &u, now, NULL);
+  }
   default: /* HANGUP */
     if (k->local) {
       /* No webhook will say so: the call ends now. */
@@ -558,9 +688,14 @@ static int refused(ctl *k, vc__db *db, int64_t now)
 
 static int64_t pause_ms(ctl *k)
 {
-  int64_t ms = 1000;
+  int64_t ms = 1000, cap = 30000;
 
-  for (int i = 0; i < k->attempts && ms < 30000; i++)
+  if (k->op == VC_CALL_OP_FETCH_PRICE) {
+    /* Providers price a call minutes after it ended. */
+    ms = 60000;
+    cap = 16 * 60000;
+  }
+  for (int i = 0; i < k->attempts && ms < cap; i++)
     ms *= 2;
   if (k->result.retry_after_ms > ms)
     ms = k->result.retry_after_ms;
@@ -588,6 +723,28 @@ static int record_outcome(ctl *k)
     if ((rc = vc__db_run(db, SQL_ATTEMPT, "tt", k->job->tenant_id,
                          k->job->subject_id)) < 0)
       break;
+    if (k->op == VC_CALL_OP_FETCH_PRICE) {
+      if (k->attempts + 1 < VC__CALL_PRICE_TRIES &&
+          now + pause_ms(k) <= k->row.at[0] + VC__CALL_PRICE_WINDOW_MS) {
+        k->out->result = VC__JOB_RETRY;
+        k->out->retry_at = now + pause_ms(k);
+        snprintf(k->out->error, sizeof(k->out->error), "%s",
+                 k->result.error_message);
+        break;
+      }
+      /* Given up: the estimate stands. */
+      {
+        char why[sizeof(k->result.error_message)];
+        snprintf(why, sizeof(why), "no price from the provider after %d "
+                 "tries, the estimate stands: %s", k->attempts + 1,
+                 k->result.error_message);
+        memcpy(k->result.error_message, why, sizeof(why));
+      }
+      if (k->result.error == 0)
+        k->result.error = VC_ETIMEOUT;
+      rc = refused(k, db, now);
+      break;
+    }
     if (k->attempts + 1 < VC__CALL_CONTROL_ATTEMPTS ||
         k->row.provider_call_id[0] == '\0') {
       k->out->result = VC__JOB_RETRY;

@@ -9,6 +9,7 @@
 #include "core/common.h"
 #include "core/ctx.h"
 #include "core/event.h"
+#include "control.h"
 #include "hooks.h"
 #include "machine.h"
 
@@ -48,6 +49,9 @@ static const char SQL_COST[] =
 static const char SQL_PRICE[] =
   "UPDATE vc_call SET cost_micros = ?3, currency = ?4, cost_reported = 1,"
   " updated_at = ?5 WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_COST_NOW[] =
+  "SELECT cost_micros, COALESCE(currency, ''), cost_reported FROM vc_call"
+  " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_IDS[] =
   "UPDATE vc_call SET provider_call_id = COALESCE(provider_call_id, ?3),"
   " customer_leg_id = COALESCE(customer_leg_id, ?4)"
@@ -339,10 +343,13 @@ static int finish(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                                     r->customer_number, talk_s, e->at,
                                     &cost, currency)) < 0)
     return rc;
-  if (cost != 0 || currency[0] != '\0')
-    rc = vc__db_run(db, SQL_COST, "ttit", tenant_id, r->id, cost,
-                    currency[0] ? currency : NULL);
-  return rc;
+  if ((cost != 0 || currency[0] != '\0') &&
+      (rc = vc__db_run(db, SQL_COST, "ttit", tenant_id, r->id, cost,
+                       currency[0] ? currency : NULL)) < 0)
+    return rc;
+  /* The provider's own price, where it tells one, replaces the
+   * estimate later (control.c). */
+  return vc__call_price_schedule(db, ctx, tenant_id, r->id);
 }
 
 int vc__call_legs_detached(vc__db *db, const char *tenant_id,
@@ -486,6 +493,59 @@ static int quality(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                             u->packet_loss_pct, u->rtt_ms, u->mos, at, &mos);
 }
 
+/* The provider's price replaces the estimate: the ledger (billing), the
+ * call's cost, a `price` entry and a call.price event; the same price
+ * again changes nothing. */
+static int price(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                 const char *call_id, const vc_call_update *u, int64_t at,
+                 int64_t now)
+{
+  char was_currency[4] = "", payload[256];
+  int64_t was = 0;
+  int reported = 0, rc;
+  vc__stmt *s;
+  cJSON *d;
+
+  if ((rc = vc__db_query(&s, db, SQL_COST_NOW, "tt", tenant_id,
+                         call_id)) < 0)
+    return rc;
+  if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    was = vc__stmt_int64(s, 0);
+    copy(was_currency, sizeof(was_currency), vc__stmt_text(s, 1));
+    reported = (int)vc__stmt_int64(s, 2);
+    rc = 0;
+  }
+  vc__stmt_done(s);
+  if (rc < 0)
+    return rc;
+  if ((rc = vc__billing_on_call_price(db, ctx, tenant_id, call_id,
+                                      u->price_micros, u->currency,
+                                      at)) < 0)
+    return rc;
+  if (reported && was == u->price_micros &&
+      strcmp(was_currency, u->currency) == 0)
+    return 0;
+  if ((rc = vc__db_run(db, SQL_PRICE, "ttiti", tenant_id, call_id,
+                       u->price_micros, u->currency, now)) < 0)
+    return rc;
+  if ((d = cJSON_CreateObject()) == NULL)
+    return vc_error_set_oom();
+  cJSON_AddNumberToObject(d, "price_micros", (double)u->price_micros);
+  cJSON_AddStringToObject(d, "currency", u->currency);
+  cJSON_AddNumberToObject(d, "previous_micros", (double)was);
+  cJSON_AddStringToObject(d, "previous_currency", was_currency);
+  if ((rc = entry_json(db, ctx, tenant_id, call_id, "price", VC_LEG_NONE, d,
+                       at)) < 0)
+    return rc;
+  snprintf(payload, sizeof(payload),
+           "{\"price_micros\":%lld,\"currency\":\"%s\","
+           "\"previous_micros\":%lld,\"previous_currency\":\"%s\"}",
+           (long long)u->price_micros, u->currency, (long long)was,
+           was_currency);
+  return vc__event_append(db, ctx, tenant_id, "call.price", call_id,
+                          payload);
+}
+
 int vc__call_set_hold(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                       const char *call_id, int on, int64_t at)
 {
@@ -557,12 +617,7 @@ int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     return quality(db, ctx, tenant_id, &r, u, at);
   case VC_UPDATE_PRICE:
     *changed = 1;
-    if ((rc = vc__billing_on_call_price(db, ctx, tenant_id, call_id,
-                                        u->price_micros, u->currency,
-                                        at)) < 0)
-      return rc;
-    return vc__db_run(db, SQL_PRICE, "ttiti", tenant_id, call_id,
-                      u->price_micros, u->currency, now);
+    return price(db, ctx, tenant_id, call_id, u, at, now);
   case VC_UPDATE_HOLD:
   case VC_UPDATE_UNHOLD:
     *changed = 1;

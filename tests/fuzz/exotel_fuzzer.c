@@ -1,8 +1,8 @@
 /*
  * Fuzz target for the Exotel voice adapter (adapters/voip/exotel.c):
- * the callback token, parse_webhook (JSON, form and multipart bodies)
- * and parse_call on the same bytes. Input format and invariants:
- * voice_callback_fuzz.h.
+ * the callback token, parse_webhook (JSON, form and multipart bodies),
+ * parse_call and parse_control (a call's price) on the same bytes.
+ * Input format and invariants: voice_callback_fuzz.h.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
  * with tests/fuzz/exotel_fuzzer.c and -o exotel_fuzzer, then
@@ -17,5 +17,6 @@
 #define FUZZ_TOKEN \
   "77d50d21f8056d964bd8f2dbb63834484338b1aaddd25c64f27a09a8663d46e0"
 #define FUZZ_KEY FZ_KEY
+#define FZ_PRICE_SID "80bfbec2d78bbbf10fb851f4fa165211"
 
 #include "voice_callback_fuzz.h"

@@ -1,7 +1,8 @@
 /*
  * Fuzz target for the Twilio Voice adapter (adapters/voip/twilio_voice.c):
- * verify_webhook and parse_webhook on a request, and render_script on a
- * script built from the same bytes.
+ * verify_webhook and parse_webhook on a request, render_script on a
+ * script built from the same bytes, and parse_control of a call's price
+ * (FETCH_PRICE) on the body.
  *
  * Input: the first line is the X-Twilio-Signature header, the second the
  * request target ("/webhooks/ch?vc_call=...&vc_step=agent"), the rest
@@ -122,6 +123,37 @@ static void fuzz_render(void *state, char *in)
   vc_buf_dispose(&out);
 }
 
+/* parse_control of VC_CALL_OP_FETCH_PRICE on the body: a price is a
+ * bounded, non-negative amount with an ISO 4217 code, or none. */
+static void fuzz_price(void *state, const char *body, size_t len)
+{
+  static const int statuses[] = { 200, 404, 401, 429, 503 };
+  vc_call_control c;
+
+  memset(&c, 0, sizeof(c));
+  c.version = VC_CALL_CONTROL_VERSION;
+  c.op = VC_CALL_OP_FETCH_PRICE;
+  c.call_id = "c1";
+  c.provider_call_id = "CA0123456789abcdef0123456789abcdef";
+  for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+    vc_http_response res = VC_HTTP_RESPONSE_INIT;
+    vc_send_result r;
+
+    res.status = statuses[i];
+    res.body.ptr = (char *)body;
+    res.body.size = len;
+    memset(&r, 0, sizeof(r));
+    if (TV->parse_control(state, &c, &res, &r) != 0 ||
+        r.outcome < VC_SEND_ACCEPTED || r.outcome > VC_SEND_FAILOVER ||
+        memchr(r.error_message, '\0', sizeof(r.error_message)) == NULL ||
+        (r.outcome == VC_SEND_ACCEPTED && c.op == VC_CALL_OP_FETCH_PRICE &&
+         res.status == 200 &&
+         (r.cost_micros < 0 || r.cost_micros >= INT64_C(1000000000000000) ||
+          strlen(r.currency) != 3)))
+      abort();
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static const int verify_codes[] = { VC_EAUTH, VC_ETOOBIG, VC_EINVALID,
@@ -194,6 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     abort();
   vc__sink_fini(&sink);
   fuzz_render(state, copy);
+  fuzz_price(state, body, body_len);
 out:
   free(copy);
   free(url);

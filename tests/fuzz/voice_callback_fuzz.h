@@ -1,6 +1,7 @@
 /*
  * The body of the Exotel and mCube fuzz targets: verify_webhook,
- * parse_webhook and parse_call of one adapter on the same bytes.
+ * parse_webhook and parse_call of one adapter on the same bytes (and
+ * parse_control of FETCH_PRICE when FZ_PRICE_SID names a call).
  *
  * Input: the first line is the Content-Type (and the Retry-After of the
  * parse_call pass), the second the request target
@@ -122,6 +123,40 @@ static void fz_parse_call(const char *retry_after, const char *body,
   }
 }
 
+#ifdef FZ_PRICE_SID
+/* parse_control of VC_CALL_OP_FETCH_PRICE: a price is a bounded,
+ * non-negative amount with an ISO 4217 code, or no price at all. */
+static void fz_parse_price(const char *body, size_t len, void *state)
+{
+  static const int statuses[] = { 200, 404, 401, 429, 503 };
+  vc_call_control c;
+
+  memset(&c, 0, sizeof(c));
+  c.version = VC_CALL_CONTROL_VERSION;
+  c.op = VC_CALL_OP_FETCH_PRICE;
+  c.call_id = FUZZ_CALL_ID;
+  c.provider_call_id = FZ_PRICE_SID;
+  for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+    vc_http_response res = VC_HTTP_RESPONSE_INIT;
+    vc_send_result r;
+
+    res.status = statuses[i];
+    res.body.ptr = (char *)body;
+    res.body.size = len;
+    memset(&r, 0, sizeof(r));
+    if (FZ_ADAPTER->parse_control(state, &c, &res, &r) != 0 ||
+        r.outcome < VC_SEND_ACCEPTED || r.outcome > VC_SEND_FAILOVER ||
+        memchr(r.error_message, '\0', sizeof(r.error_message)) == NULL ||
+        !vc__utf8_valid(r.error_message, strlen(r.error_message)) ||
+        (r.outcome == VC_SEND_ACCEPTED &&
+         (r.cost_micros < 0 || r.cost_micros >= INT64_C(1000000000000000) ||
+          strlen(r.currency) != 3)) ||
+        (r.outcome != VC_SEND_ACCEPTED && r.cost_micros != 0))
+      abort();
+  }
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static const int verify_codes[] = { VC_EAUTH, VC_ENOMEM };
@@ -188,6 +223,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   vc__sink_fini(&sink);
 
   fz_parse_call(ctype, body, body_len, state);
+#ifdef FZ_PRICE_SID
+  fz_parse_price(body, body_len, state);
+#endif
   free(in);
   return 0;
 }

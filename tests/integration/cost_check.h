@@ -20,8 +20,9 @@
  * a dearer default entry for every other number; and a card taking
  * effect tomorrow at ten times the price, which no call of today meets.
  */
-static void cost_card(vc_tenant *t, const char *provider, int64_t rate,
-                      int initial_s, int subsequent_s, int64_t fee)
+static inline void cost_card(vc_tenant *t, const char *provider,
+                             int64_t rate, int initial_s, int subsequent_s,
+                             int64_t fee)
 {
   vc_ratecard_entry en[2] = { VC_RATECARD_ENTRY_INIT,
                               VC_RATECARD_ENTRY_INIT };
@@ -47,14 +48,14 @@ static void cost_card(vc_tenant *t, const char *provider, int64_t rate,
 }
 
 /* A journal line or total's member as an integer (-1 when absent). */
-static int64_t cost_int(const cJSON *o, const char *name)
+static inline int64_t cost_int(const cJSON *o, const char *name)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
   return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
 }
 
-static const char *cost_str(const cJSON *o, const char *name)
+static inline const char *cost_str(const cJSON *o, const char *name)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
@@ -69,9 +70,9 @@ static const char *cost_str(const cJSON *o, const char *name)
  * account and on the credit line of the payable account, and the INR
  * totals equal on both sides.
  */
-static void cost_check(vc_tenant *t, const vc_call *c, const char *provider,
-                       const char *channel_id, int64_t want,
-                       const char *decimal)
+static inline void cost_check(vc_tenant *t, const vc_call *c,
+                              const char *provider, const char *channel_id,
+                              int64_t want, const char *decimal)
 {
   vc_ledger_filter f = VC_LEDGER_FILTER_INIT;
   vc_gl_export_options o = VC_GL_EXPORT_OPTIONS_INIT;
@@ -143,8 +144,71 @@ static void cost_check(vc_tenant *t, const vc_call *c, const char *provider,
   vc_buf_dispose(&b);
 }
 
+/* The call's ledger entries in posting order: "estimate:133457:USD
+ * reversal:133457:USD ..." (kinds by name). */
+static inline void cost_ledger(vc_tenant *t, const char *call_id,
+                               char *out, size_t size)
+{
+  static const char *const kinds[] = { "?", "estimate", "provider_price",
+                                       "reversal" };
+  vc_ledger_filter f = VC_LEDGER_FILTER_INIT;
+  vc_ledger_entry *le;
+  vc_iter *it;
+  size_t len = 0;
+
+  out[0] = '\0';
+  f.source = "call";
+  f.source_id = call_id;
+  CHECK_OK(vc_ledger_list(&it, t, &f));
+  while (vc_ledger_next(&le, it) == 0) {
+    int k = vc_ledger_entry_kind(le);
+    len += (size_t)snprintf(out + len, size - len, "%s%s:%lld:%s",
+                            len ? " " : "",
+                            kinds[k >= 1 && k <= 3 ? k : 0],
+                            (long long)vc_ledger_entry_amount_micros(le),
+                            vc_ledger_entry_currency(le));
+    CHECK(len < size);
+    vc_ledger_entry_free(le);
+  }
+  vc_iter_free(it);
+}
+
+/* The GL export of [from, to) has `nlines` journal lines and balances in
+ * its one currency: debits and credits both `want` micro-units. */
+static inline void cost_gl_balanced(vc_tenant *t, int64_t from,
+                                    int64_t to, const char *currency,
+                                    int nlines, int64_t want)
+{
+  vc_gl_export_options o = VC_GL_EXPORT_OPTIONS_INIT;
+  vc_buf b = VC_BUF_INIT;
+  cJSON *doc, *totals, *l;
+  int64_t debit = 0, credit = 0;
+
+  o.format = VC_GL_JSON;
+  o.from = from;
+  o.to = to;
+  CHECK_OK(vc_gl_export(&b, t, &o));
+  CHECK((doc = cJSON_Parse(b.ptr)) != NULL);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "lines"))
+        == nlines);
+  cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(doc, "lines")) {
+    debit += cost_int(l, "debit_micros");
+    credit += cost_int(l, "credit_micros");
+  }
+  CHECK(debit == want && credit == want);
+  totals = cJSON_GetObjectItemCaseSensitive(doc, "totals");
+  CHECK(cJSON_GetArraySize(totals) == 1);
+  l = cJSON_GetArrayItem(totals, 0);
+  CHECK_STR(cost_str(l, "currency"), currency);
+  CHECK(cost_int(l, "debit_micros") == want);
+  CHECK(cost_int(l, "credit_micros") == want);
+  CHECK_STR(cost_str(l, "debit"), cost_str(l, "credit"));
+  cJSON_Delete(doc);
+  vc_buf_dispose(&b);
+}
+
 /* A call that never talked costs nothing and leaves no ledger entry. */
-static void cost_none(vc_tenant *t, const vc_call *c)
+static inline void cost_none(vc_tenant *t, const vc_call *c)
 {
   vc_ledger_filter f = VC_LEDGER_FILTER_INIT;
   vc_ledger_entry *le;

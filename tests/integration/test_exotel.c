@@ -7,7 +7,8 @@
  * from a channel Exotel refuses to the next, and a forged callback.
  * SQLite on disk.
  * The cost of each call from a rate card: on the call, in the ledger
- * and in a balanced GL export (cost_check.h).
+ * and in a balanced GL export (cost_check.h); then Exotel's own Price
+ * in its place.
  */
 #define _GNU_SOURCE
 #include "vyomcomm.h"
@@ -17,10 +18,21 @@
 #include "cost_check.h"
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 
 #define AGENT "+919876543210"
 #define CUSTOMER "+919812345678"
 #define SECRET "exotel-webhook-secret-0123456789abcdef"
+
+/* The library's clock: the wall clock plus an offset the test moves
+ * (the simulator keeps real time). */
+static _Atomic int64_t clock_offset;
+
+static int64_t test_clock(void *payload)
+{
+  (void)payload;
+  return wall_ms() + atomic_load(&clock_offset);
+}
 
 typedef struct env {
   vc_sim *sim;
@@ -65,6 +77,7 @@ static void env_open(env *e)
   int port = 0, tries = 0;
 
   memset(e, 0, sizeof(*e));
+  atomic_store(&clock_offset, 0);
   CHECK_OK(vc_sim_start(&e->sim, NULL));
   /* Long enough to tell the moments apart in Exotel's whole seconds. */
   CHECK_OK(vc_sim_set(e->sim, "exotel.ring_ms", "1100"));
@@ -73,6 +86,7 @@ static void env_open(env *e)
   mk.key_len = 32;
   o.master_key = &mk;
   o.allow_private_network = 1;
+  o.clock_cb = test_clock;
   do {
     vc_ctx_free(e->ctx);
     e->ctx = NULL;
@@ -285,6 +299,103 @@ static void test_exotel__leg_failures(void)
   env_close(&e);
 }
 
+/* How many GETs of the call's details the simulator answered. */
+static size_t price_fetches(env *e, const char *sid)
+{
+  vc_sim_request r;
+  char path[128];
+  size_t n = 0;
+
+  snprintf(path, sizeof(path), "/v1/Accounts/" VC_SIM_EXOTEL_ACCOUNT_SID
+           "/Calls/%s.json", sid);
+  for (size_t i = 0; i < vc_sim_received_count(e->sim); i++) {
+    CHECK_OK(vc_sim_received_get(e->sim, i, &r));
+    if (strcmp(r.method, "GET") == 0 && strcmp(r.path, path) == 0)
+      n++;
+  }
+  return n;
+}
+
+/* Run the engine until the call's cost is the provider's (real time). */
+static int run_until_priced(env *e, vc_call *c, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  for (;;) {
+    CHECK_OK(vc_call_refresh(c));
+    if (vc_call_cost_reported(c) || wall_ms() >= deadline)
+      return vc_call_cost_reported(c);
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
+/* Exotel's Price replaces the estimate half a minute after the end (by
+ * the context's clock): 1.200 INR, the simulator's price of a started
+ * minute, for the 825,000 micro-INR estimate of the lifecycle case; the
+ * ledger has the estimate, its reversal and Exotel's price, and the GL
+ * export balances. A call nobody answered has no estimate and Exotel's
+ * price 0.000 for it. */
+static void test_exotel__provider_price(void)
+{
+  env e;
+  vc_call *c, *b;
+  vc_sim_call_plan busy = { VC_SIM_CALL_BUSY, 0, 0 };
+  char ch[VC_ID_SIZE], line[512];
+  int64_t t0;
+
+  env_open(&e);
+  t0 = test_clock(NULL);
+  CHECK_OK(vc_sim_set(e.sim, "exotel.price_delay_ms", "0"));
+  exotel_channel(&e, "exotel", 10, VC_SIM_EXOTEL_API_TOKEN, ch);
+  cost_card(e.t, "exotel", 1450000, 30, 15, 100000);
+  start_call(&e, &c, 0);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  cost_check(e.t, c, "exotel", ch, 825000, "0.83");
+  /* not asked before 30 s */
+  atomic_store(&clock_offset, 20000);
+  vc_ctx_run(e.ctx, 200);
+  CHECK(price_fetches(&e, vc_call_provider_id(c)) == 0);
+  atomic_store(&clock_offset, 31000);
+  CHECK(run_until_priced(&e, c, 5000));
+  CHECK(price_fetches(&e, vc_call_provider_id(c)) == 1);
+  CHECK(vc_call_cost_micros(c) == 1200000);
+  CHECK_STR(vc_call_currency(c), "INR");
+  cost_ledger(e.t, vc_call_id(c), line, sizeof(line));
+  CHECK_STR(line, "estimate:825000:INR reversal:825000:INR "
+            "provider_price:1200000:INR");
+  /* each side: the estimate, its reversal (the other side) and the
+   * price */
+  cost_gl_balanced(e.t, t0 - DAY_MS, test_clock(NULL) + DAY_MS, "INR", 6,
+                   2 * 825000 + 1200000);
+  timeline(&e, vc_call_id(c), line, sizeof(line));
+  CHECK(strstr(line, "state/0 price/0") != NULL);
+
+  /* Busy: no talk, no estimate; Exotel prices it at 0 */
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "exotel", CUSTOMER, &busy));
+  start_call(&e, &b, 0);
+  CHECK(run_until_final(&e, vc_call_id(b), 20000));
+  CHECK_OK(vc_call_refresh(b));
+  CHECK(vc_call_state_of(b) == VC_CALL_BUSY);
+  cost_none(e.t, b);
+  CHECK(vc_call_cost_reported(b) == 0);
+  atomic_store(&clock_offset, 31000 + 60000);
+  CHECK(run_until_priced(&e, b, 5000));
+  CHECK(vc_call_cost_micros(b) == 0);
+  CHECK_STR(vc_call_currency(b), "INR");
+  cost_ledger(e.t, vc_call_id(b), line, sizeof(line));
+  CHECK_STR(line, "");
+  /* the first call is not asked again; the GL export is as it was */
+  CHECK(price_fetches(&e, vc_call_provider_id(c)) == 1);
+  cost_gl_balanced(e.t, t0 - DAY_MS, test_clock(NULL) + DAY_MS, "INR", 6,
+                   2 * 825000 + 1200000);
+  vc_call_free(b);
+  vc_call_free(c);
+  CHECK_OK(vc_sim_webhooks_wait(e.sim, 5000));
+  env_close(&e);
+}
+
 /* Exotel refuses the first channel's credentials (401): the call goes
  * to the next channel and completes there. */
 static void test_exotel__failover(void)
@@ -361,6 +472,7 @@ static void test_exotel__forged_callback(void)
 
 VC_TESTS(
   VC_TEST(test_exotel__lifecycle),
+  VC_TEST(test_exotel__provider_price),
   VC_TEST(test_exotel__leg_failures),
   VC_TEST(test_exotel__failover),
   VC_TEST(test_exotel__forged_callback),

@@ -19,6 +19,7 @@
 #include "sim.h"
 #include "harness.h"
 #include "net_util.h"
+#include "cost_check.h"
 
 #include <curl/curl.h>
 #include <stdatomic.h>
@@ -478,6 +479,183 @@ static void test_twilio_voice__lifecycle(void)
   env_close(&e);
 }
 
+/* How many GETs of the Call resource `sid` the simulator answered. */
+static size_t price_fetches(env *e, const char *sid)
+{
+  vc_sim_request r;
+  size_t n = 0;
+  char tail[64];
+
+  snprintf(tail, sizeof(tail), "/Calls/%s.json", sid);
+  for (size_t i = 0; i < vc_sim_received_count(e->sim); i++) {
+    CHECK_OK(vc_sim_received_get(e->sim, i, &r));
+    if (strcmp(r.method, "GET") == 0 && strlen(r.path) > strlen(tail) &&
+        strcmp(r.path + strlen(r.path) - strlen(tail), tail) == 0)
+      n++;
+  }
+  return n;
+}
+
+/* Run the engine (real time) until `sid` was fetched `n` times and the
+ * outcome recorded, or `ms` passed. */
+static size_t run_until_fetched(env *e, const char *sid, size_t n, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  while (price_fetches(e, sid) < n && wall_ms() < deadline)
+    vc_ctx_run(e->ctx, 20);
+  vc_ctx_run(e->ctx, 50);
+  return price_fetches(e, sid);
+}
+
+/* The provider's price replaces the estimate. Twilio rates a call after
+ * it ended: the first ask (30 s after the end by the context's clock)
+ * finds price null and is retried a minute later; then each leg's
+ * price (the agent's call and the customer's <Dial> child, 1 started
+ * minute each at the simulator's 0.0140 USD) adds up to 28,000
+ * micro-USD, which replaces the 133,457 estimate: on the call, in the
+ * ledger (estimate, its reversal, the provider's price) and in a GL
+ * export that still balances. */
+static void test_twilio_voice__provider_price(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 300, 1500 };
+  char ch[VC_ID_SIZE], line[4096], detail[512], leg[48], sid[48];
+  int64_t t0;
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, ch);
+  ratecard(&e);
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", CUSTOMER, &talk));
+  /* not rated until told */
+  CHECK_OK(vc_sim_set(e.sim, "twilio-voice.price_delay_ms", "3600000"));
+  t0 = test_clock(NULL);
+  start_call(&e, &c, NULL);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  snprintf(sid, sizeof(sid), "%s", vc_call_provider_id(c));
+  CHECK(customer_leg(&e, vc_call_id(c), leg));
+  /* the estimate first (as in the lifecycle case) */
+  CHECK(vc_call_cost_micros(c) == 133457);
+  CHECK(vc_call_cost_reported(c) == 0);
+  cost_ledger(e.t, vc_call_id(c), line, sizeof(line));
+  CHECK_STR(line, "estimate:133457:USD");
+
+  /* Not before 30 s after the end. */
+  atomic_store(&clock_offset, 25000);
+  CHECK(run_until_fetched(&e, sid, 1, 300) == 0);
+  /* Then: price null, nothing changes; asked again a minute later. */
+  atomic_store(&clock_offset, 31000);
+  CHECK(run_until_fetched(&e, sid, 1, 5000) == 1);
+  CHECK(price_fetches(&e, leg) == 0);       /* the agent's leg first */
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_cost_micros(c) == 133457);
+  CHECK(vc_call_cost_reported(c) == 0);
+  atomic_store(&clock_offset, 31000 + 50000);
+  CHECK(run_until_fetched(&e, sid, 2, 300) == 1);
+
+  /* Twilio has rated both legs now. */
+  CHECK_OK(vc_sim_set(e.sim, "twilio-voice.price_delay_ms", "0"));
+  atomic_store(&clock_offset, 31000 + 61000);
+  CHECK(run_until_fetched(&e, leg, 1, 5000) == 1);
+  CHECK(price_fetches(&e, sid) == 2);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_cost_reported(c) == 1);
+  CHECK(vc_call_cost_micros(c) == 28000);   /* 2 x 0.01400 USD */
+  CHECK_STR(vc_call_currency(c), "USD");
+  cost_ledger(e.t, vc_call_id(c), line, sizeof(line));
+  CHECK_STR(line, "estimate:133457:USD reversal:133457:USD "
+            "provider_price:28000:USD");
+  /* the timeline says so last */
+  timeline(&e, vc_call_id(c), line, sizeof(line), "price", detail,
+           sizeof(detail));
+  CHECK(in_order(line, "hangup/2 state/0 price/0"));
+  CHECK(strstr(detail, "\"price_micros\":28000") != NULL);
+  CHECK(strstr(detail, "\"previous_micros\":133457") != NULL);
+  CHECK(strstr(detail, "\"currency\":\"USD\"") != NULL);
+  /* and an event */
+  {
+    vc_iter *it;
+    const vc_event *ev;
+    int n = 0;
+    CHECK_OK(vc_events_since(&it, e.t, 0));
+    while (vc_event_next(&ev, it) == 0)
+      if (strcmp(ev->type, "call.price") == 0) {
+        CHECK_STR(ev->subject_id, vc_call_id(c));
+        CHECK(strstr(ev->payload_json, "\"price_micros\":28000") != NULL);
+        n++;
+      }
+    vc_iter_free(it);
+    CHECK(n == 1);
+  }
+  /* The export of the whole time balances: three entries of two lines,
+   * the reversal on the other sides, so each side has 133457 (the
+   * estimate) + 133457 (its reversal) + 28000. */
+  cost_gl_balanced(e.t, t0 - 86400000, test_clock(NULL) + 86400000, "USD",
+                   6, 2 * 133457 + 28000);
+  /* Done: never asked again. */
+  atomic_store(&clock_offset, 3 * 3600000);
+  vc_ctx_run(e.ctx, 200);
+  CHECK(price_fetches(&e, sid) == 2 && price_fetches(&e, leg) == 1);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* Twilio never rates the call: six asks, 30 s after the end then 1, 2,
+ * 4, 8 and 16 minutes apart, then the estimate stands and the control
+ * is recorded as failed. */
+static void test_twilio_voice__price_never(void)
+{
+  env e;
+  vc_call *c;
+  char ch[VC_ID_SIZE], line[256], sid[48];
+  int64_t off = 0;
+  int failed = 0;
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, ch);
+  ratecard(&e);
+  CHECK_OK(vc_sim_set(e.sim, "twilio-voice.price_per_min", ""));
+  start_call(&e, &c, NULL);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  snprintf(sid, sizeof(sid), "%s", vc_call_provider_id(c));
+  for (size_t n = 1; n <= 6; n++) {
+    int64_t pause = n == 1 ? 30000 : 60000 << (n - 2);
+    /* not a second early */
+    atomic_store(&clock_offset, off + pause - 5000);
+    CHECK(run_until_fetched(&e, sid, n, 100) == n - 1);
+    off += pause + 1000;
+    atomic_store(&clock_offset, off);
+    CHECK(run_until_fetched(&e, sid, n, 5000) == n);
+  }
+  atomic_store(&clock_offset, off + 3600000);
+  vc_ctx_run(e.ctx, 200);
+  CHECK(price_fetches(&e, sid) == 6);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_cost_reported(c) == 0);
+  CHECK(vc_call_cost_micros(c) > 0);
+  cost_ledger(e.t, vc_call_id(c), line, sizeof(line));
+  CHECK(strncmp(line, "estimate:", 9) == 0 && strchr(line, ' ') == NULL);
+  {
+    vc_iter *it;
+    const vc_event *ev;
+    CHECK_OK(vc_events_since(&it, e.t, 0));
+    while (vc_event_next(&ev, it) == 0)
+      if (strcmp(ev->type, "call.control_failed") == 0) {
+        CHECK(strstr(ev->payload_json, "\"op\":\"fetch_price\"") != NULL);
+        CHECK(strstr(ev->payload_json, "no price from the provider after 6 "
+                     "tries, the estimate stands") != NULL);
+        failed++;
+      }
+    vc_iter_free(it);
+  }
+  CHECK(failed == 1);
+  vc_call_free(c);
+  env_close(&e);
+}
 
 /* Twilio refuses the first channel's credentials (401, 20003): the call
  * fails over to the next channel and completes there. A number Twilio
@@ -962,7 +1140,6 @@ static void test_twilio_voice__ivr(void)
 }
 
 #define CONSENT "This call is recorded for training."
-#define DAY_MS 86400000LL
 
 static vc_recording *recording_of(env *e, const char *call_id)
 {
@@ -1175,6 +1352,8 @@ static void test_twilio_voice__forged_webhook(void)
 
 VC_TESTS(
   VC_TEST(test_twilio_voice__lifecycle),
+  VC_TEST(test_twilio_voice__provider_price),
+  VC_TEST(test_twilio_voice__price_never),
   VC_TEST(test_twilio_voice__failover),
   VC_TEST(test_twilio_voice__leg_failures),
   VC_TEST(test_twilio_voice__hold_transfer),

@@ -46,6 +46,11 @@ static const char *const ex_defaults[] = {
   /* The account's local time, which Exotel writes its times in (the
    * zone is UNCONFIRMED: providers.md 2.3); "+HH:MM" or "-HH:MM". */
   "utc_offset", "+05:30",
+  /* What a call costs per started minute of its Duration, in the
+   * account's currency, shown as its Price this long after it ended
+   * ("": never priced). Exotel says about five minutes. */
+  "price_per_min", "1.200",
+  "price_delay_ms", "2000",
   NULL
 };
 
@@ -281,14 +286,18 @@ static int ex_moment(void *ctx, const sim_voice_moment *m, sim_post *out,
 static void ex_resource(vc_sim *sim, sim_resp *rs, int json,
                         const sim_vcall *c)
 {
-  char created[24], upd[24], start[24], end[24], dur[24];
+  char created[24], upd[24], start[24], end[24], dur[24], price[40];
+  long secs = c->ended && c->answered_ms
+              ? (long)((c->ended_ms - c->answered_ms + 999) / 1000) : 0L;
+  /* null until Exotel priced the call, minutes after its end */
+  int priced = sim_voice_price(sim, "exotel", c, secs, 3, 0, price,
+                               sizeof(price));
 
   ex_datetime(sim, created, c->created_ms);
   ex_datetime(sim, upd, c->ended_ms ? c->ended_ms : c->created_ms);
   ex_datetime(sim, start, c->created_ms);
   ex_datetime(sim, end, c->ended_ms);
-  snprintf(dur, sizeof(dur), "%ld", c->ended && c->answered_ms
-           ? (long)((c->ended_ms - c->answered_ms + 999) / 1000) : 0L);
+  snprintf(dur, sizeof(dur), "%ld", secs);
   sim_resp_reset(rs);
   rs->status = 200;
   if (json) {
@@ -315,7 +324,9 @@ static void ex_resource(vc_sim *sim, sim_resp *rs, int json,
     sim_buf_json_str(&rs->body, c->ended ? end : NULL);
     sim_buf_str(&rs->body, ", \"Duration\": ");
     sim_buf_json_str(&rs->body, c->ended ? dur : NULL);
-    sim_buf_printf(&rs->body, ", \"Price\": null, \"Direction\": "
+    sim_buf_str(&rs->body, ", \"Price\": ");
+    sim_buf_json_str(&rs->body, priced ? price : NULL);
+    sim_buf_printf(&rs->body, ", \"Direction\": "
                    "\"outbound-api\", \"AnsweredBy\": null, "
                    "\"RecordingUrl\": null, \"Uri\": \"/v1/Accounts/%s/"
                    "Calls/%s.json\"}}", c->account, c->id);
@@ -330,12 +341,13 @@ static void ex_resource(vc_sim *sim, sim_resp *rs, int json,
                  "  <From>%s</From>\n  <PhoneNumberSid>%s</PhoneNumberSid>\n"
                  "  <Status>%s</Status>\n  <StartTime>%s</StartTime>\n"
                  "  <EndTime>%s</EndTime>\n  <Duration>%s</Duration>\n"
-                 "  <Price/>\n  <Direction>outbound-api</Direction>\n"
+                 "  <Price>%s</Price>\n  <Direction>outbound-api</Direction>\n"
                  "  <AnsweredBy/>\n  <RecordingUrl/>\n"
                  "  <Uri>/v1/Accounts/%s/Calls/%s</Uri>\n </Call>\n"
                  "</TwilioResponse>\n", c->id, created, upd, c->account,
                  c->to, c->from, c->caller_id, c->status, start,
-                 c->ended ? end : "", c->ended ? dur : "", c->account, c->id);
+                 c->ended ? end : "", c->ended ? dur : "",
+                 priced ? price : "", c->account, c->id);
 }
 
 static int ex_check(vc_sim *sim, const sim_form *f, int json, sim_resp *rs)

@@ -316,6 +316,13 @@ int sim_voice_silent(sim_post *p, const sim_vcall *c, const char *kind,
 int sim_voice_prepare(void *state, const sim_post *post);
 /* "YYYY-MM-DD HH:MM:SS" (UTC) as Exotel and mCube write times. */
 void sim_voice_datetime(char out[24], int64_t unix_ms);
+/* The price of an ended call once <provider>.price_delay_ms passed since
+ * its end: <provider>.price_per_min per started minute of `secs`, as
+ * "[-]W.FFF..." with `decimals` digits (a minus for Twilio); 0 when not
+ * priced (yet, or never: an empty price_per_min). */
+int sim_voice_price(vc_sim *sim, const char *provider, const sim_vcall *c,
+                    long secs, int decimals, int negative, char *out,
+                    size_t size);
 /* An Indian or international number: + and 8-15 digits, 10 digits, 0
  * and 10 digits, or 91 and 10 digits. */
 int sim_voice_number(const char *s);

@@ -9,6 +9,7 @@
 #include "sim.h"
 #include "test_sim_util.h"
 #include <time.h>
+#include <unistd.h>
 
 #define CALLS "/2010-04-01/Accounts/" SID "/Calls"
 #define FORM "application/x-www-form-urlencoded"
@@ -911,6 +912,73 @@ static void test_twilio_voice__dial_hangups(void)
   vc_sim_stop(s);
 }
 
+/* The call's price and price_unit as the GET shows them ("null" when
+ * null). */
+static void tv_price(vc_sim *s, const char *sid, char *price, size_t size,
+                     char *unit, size_t usize)
+{
+  char path[200];
+  const cJSON *p;
+  cJSON *j;
+  resp r;
+
+  snprintf(path, sizeof(path), CALLS "/%s.json", sid);
+  tv_get(&r, s, path);
+  CHECK(r.status == 200);
+  CHECK((j = json(&r)) != NULL);
+  p = cJSON_GetObjectItemCaseSensitive(j, "price");
+  CHECK(cJSON_IsNull(p) || cJSON_IsString(p));
+  snprintf(price, size, "%s", cJSON_IsString(p) ? p->valuestring : "null");
+  snprintf(unit, usize, "%s", jstr(j, "price_unit") ? jstr(j, "price_unit")
+                                                     : "null");
+  cJSON_Delete(j);
+  resp_free(&r);
+}
+
+static void test_twilio_voice__price(void)
+{
+  vc_sim *s = start();
+  vc_sim_call_plan busy = { VC_SIM_CALL_BUSY, 0, 0 };
+  char price[40], unit[8], keep[40];
+  const char *sid;
+
+  CHECK_OK(vc_sim_set(s, "twilio-voice.price_delay_ms", "300"));
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "+14155550101", &busy));
+  sid = create_call(s, "To=%2B14155550100&From=%2B15005550006"
+                    "&Twiml=%3CResponse%2F%3E");
+  snprintf(keep, sizeof(keep), "%s", sid);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  /* ended, not rated yet */
+  tv_price(s, keep, price, sizeof(price), unit, sizeof(unit));
+  CHECK_STR(price, "null");
+  CHECK_STR(unit, "USD");
+  usleep(400 * 1000);
+  /* the default rate, 0.0140 a started minute, as a charge */
+  tv_price(s, keep, price, sizeof(price), unit, sizeof(unit));
+  CHECK_STR(price, "-0.01400");
+  CHECK_STR(unit, "USD");
+  /* the rate is read when asked; five decimals, truncated */
+  CHECK_OK(vc_sim_set(s, "twilio-voice.price_per_min", "0.1234567"));
+  CHECK_OK(vc_sim_set(s, "twilio-voice.price_unit", "EUR"));
+  tv_price(s, keep, price, sizeof(price), unit, sizeof(unit));
+  CHECK_STR(price, "-0.12345");
+  CHECK_STR(unit, "EUR");
+  /* never rated */
+  CHECK_OK(vc_sim_set(s, "twilio-voice.price_per_min", ""));
+  tv_price(s, keep, price, sizeof(price), unit, sizeof(unit));
+  CHECK_STR(price, "null");
+  /* a call nobody answered costs nothing */
+  CHECK_OK(vc_sim_set(s, "twilio-voice.price_per_min", "0.0140"));
+  CHECK_OK(vc_sim_set(s, "twilio-voice.price_delay_ms", "0"));
+  sid = create_call(s, "To=%2B14155550101&From=%2B15005550006"
+                    "&Twiml=%3CResponse%2F%3E");
+  snprintf(keep, sizeof(keep), "%s", sid);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  tv_price(s, keep, price, sizeof(price), unit, sizeof(unit));
+  CHECK_STR(price, "0.00000");
+  vc_sim_stop(s);
+}
+
 /* ---- Exotel ---------------------------------------------------------- */
 
 #define EX_CONNECT "/v1/Accounts/" VC_SIM_EXOTEL_ACCOUNT_SID "/Calls/connect"
@@ -1064,6 +1132,85 @@ static void test_exotel__connect(void)
   cJSON_Delete(j);
   resp_free(&r);
   CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  vc_sim_stop(s);
+}
+
+/* The Price of a call as Exotel's details show it, JSON ("null" when
+ * null) and XML (the element's text). */
+static void ex_price(vc_sim *s, const char *sid, char *json_price,
+                     size_t size, char *xml, size_t xsize)
+{
+  req_opts o = { EX_AUTH, { NULL }, 0 };
+  char path[200];
+  const cJSON *p;
+  const char *a, *b;
+  cJSON *j;
+  resp r;
+
+  snprintf(path, sizeof(path), "/v1/Accounts/" VC_SIM_EXOTEL_ACCOUNT_SID
+           "/Calls/%s.json", sid);
+  http(&r, "GET", url_of(s, path), NULL, NULL, 0, &o);
+  CHECK(r.status == 200);
+  CHECK((j = json(&r)) != NULL);
+  p = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "Call"), "Price");
+  CHECK(cJSON_IsNull(p) || cJSON_IsString(p));
+  snprintf(json_price, size, "%s",
+           cJSON_IsString(p) ? p->valuestring : "null");
+  cJSON_Delete(j);
+  resp_free(&r);
+  path[strlen(path) - 5] = '\0';           /* XML without .json */
+  http(&r, "GET", url_of(s, path), NULL, NULL, 0, &o);
+  CHECK(r.status == 200);
+  CHECK((a = strstr(r.body, "<Price>")) != NULL);
+  CHECK((b = strstr(a, "</Price>")) != NULL);
+  snprintf(xml, xsize, "%.*s", (int)(b - a - 7), a + 7);
+  resp_free(&r);
+}
+
+static void test_exotel__price(void)
+{
+  vc_sim *s = start();
+  vc_sim_call_plan busy = { VC_SIM_CALL_BUSY, 0, 0 };
+  char sid[64], price[40], xml[40];
+  resp r;
+  cJSON *j;
+
+  CHECK_OK(vc_sim_set(s, "exotel.price_delay_ms", "300"));
+  ex_post(&r, s, EX_CONNECT ".json", EX_OK);
+  CHECK(r.status == 200 && (j = json(&r)) != NULL);
+  snprintf(sid, sizeof(sid), "%s",
+           jstr(cJSON_GetObjectItemCaseSensitive(j, "Call"), "Sid"));
+  cJSON_Delete(j);
+  resp_free(&r);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  ex_price(s, sid, price, sizeof(price), xml, sizeof(xml));
+  CHECK_STR(price, "null");
+  CHECK_STR(xml, "");
+  usleep(400 * 1000);
+  /* 1.200 a started minute of its Duration (1 s), three decimals */
+  ex_price(s, sid, price, sizeof(price), xml, sizeof(xml));
+  CHECK_STR(price, "1.200");
+  CHECK_STR(xml, "1.200");
+  CHECK_OK(vc_sim_set(s, "exotel.price_per_min", "0.45"));
+  ex_price(s, sid, price, sizeof(price), xml, sizeof(xml));
+  CHECK_STR(price, "0.450");
+  CHECK_OK(vc_sim_set(s, "exotel.price_per_min", ""));
+  ex_price(s, sid, price, sizeof(price), xml, sizeof(xml));
+  CHECK_STR(price, "null");
+  /* the customer was busy: nobody talked, nothing to pay */
+  CHECK_OK(vc_sim_set(s, "exotel.price_per_min", "1.200"));
+  CHECK_OK(vc_sim_call_plan_set(s, "exotel", "+919812345678", &busy));
+  ex_post(&r, s, EX_CONNECT ".json", EX_OK);
+  CHECK(r.status == 200 && (j = json(&r)) != NULL);
+  snprintf(sid, sizeof(sid), "%s",
+           jstr(cJSON_GetObjectItemCaseSensitive(j, "Call"), "Sid"));
+  cJSON_Delete(j);
+  resp_free(&r);
+  CHECK_OK(vc_sim_webhooks_wait(s, 5000));
+  usleep(400 * 1000);
+  ex_price(s, sid, price, sizeof(price), xml, sizeof(xml));
+  CHECK_STR(price, "0.000");
   vc_sim_stop(s);
 }
 
@@ -1542,9 +1689,11 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__dial_busy),
   VC_TEST(test_twilio_voice__dial_updates),
   VC_TEST(test_twilio_voice__dial_hangups),
+  VC_TEST(test_twilio_voice__price),
   VC_TEST(test_exotel__refusals),
   VC_TEST(test_exotel__connect),
   VC_TEST(test_exotel__callbacks),
+  VC_TEST(test_exotel__price),
   VC_TEST(test_mcube__refusals),
   VC_TEST(test_mcube__initiated),
   VC_TEST(test_mcube__callbacks),

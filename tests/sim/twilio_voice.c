@@ -61,6 +61,11 @@ static const char *const twv_defaults[] = {
   /* Destinations outside the account's geo permissions (21215), as
    * comma-separated prefixes such as "+882,+979". */
   "blocked_prefixes", "",
+  /* What a call costs per started minute of each leg (answer to end),
+   * shown as its price this long after it ended ("" : never priced). */
+  "price_per_min", "0.0140",
+  "price_delay_ms", "2000",
+  "price_unit", "USD",
   NULL
 };
 
@@ -127,7 +132,8 @@ static long call_seconds(const sim_vcall *c)
 }
 
 /* Caller holds v.mu. */
-static void twv_resource(sim_resp *rs, const sim_vcall *c, int status)
+static void twv_resource(vc_sim *sim, sim_resp *rs, const sim_vcall *c,
+                         int status)
 {
   static const char *const subs[] = {
     "notifications", "Notifications", "recordings", "Recordings",
@@ -137,6 +143,7 @@ static void twv_resource(sim_resp *rs, const sim_vcall *c, int status)
     "user_defined_messages", "UserDefinedMessages", NULL
   };
   sim_buf *b = &rs->body;
+  char price[40], unit[8];
   size_t i;
 
   sim_resp_reset(rs);
@@ -167,8 +174,18 @@ static void twv_resource(sim_resp *rs, const sim_vcall *c, int status)
   sim_buf_json_str(b, c->from);
   sim_buf_str(b, ", \"group_sid\": null, \"parent_call_sid\": ");
   sim_buf_json_str(b, c->parent[0] ? c->parent : NULL);
-  sim_buf_str(b, ", \"phone_number_sid\": null, \"price\": null, "
-              "\"price_unit\": \"USD\", \"queue_time\": \"0\", \"sid\": ");
+  /* null until the call is rated, some time after its end; then a
+   * negative amount (a charge) with five decimals */
+  sim_buf_str(b, ", \"phone_number_sid\": null, \"price\": ");
+  if (sim_voice_price(sim, "twilio-voice", c, call_seconds(c), 5, 1, price,
+                      sizeof(price)))
+    sim_buf_json_str(b, price);
+  else
+    sim_buf_str(b, "null");
+  sim_setting(sim, "twilio-voice.price_unit", unit, sizeof(unit));
+  sim_buf_str(b, ", \"price_unit\": ");
+  sim_buf_json_str(b, unit);
+  sim_buf_str(b, ", \"queue_time\": \"0\", \"sid\": ");
   sim_buf_json_str(b, c->id);
   sim_buf_str(b, ", \"start_time\": ");
   json_date(b, c->answered_ms);
@@ -1103,7 +1120,7 @@ static void twv_create(twv_state *st, const sim_form *f, const char *account,
     (void)add_doc(c, twiml, "");
   n = plan_life(&x, c, &plan, int_param(f, "Timeout", 1, 600),
                 int_param(f, "TimeLimit", 1, 86400), steps);
-  twv_resource(rs, c, 201);
+  twv_resource(st->v.sim, rs, c, 201);
   pthread_mutex_unlock(&st->v.mu);
 
   id = sim_fnv1a(SIM_FNV_INIT, to, strlen(to) + 1);
@@ -1198,7 +1215,7 @@ static void twv_update(twv_state *st, const sim_form *f, sim_vcall *c,
     }
   }
 answer:
-  twv_resource(rs, c, 200);
+  twv_resource(st->v.sim, rs, c, 200);
   if (n > 0) {
     /* Schedule after the answer is built; the lock is the caller's. */
     pthread_mutex_unlock(&st->v.mu);
@@ -1341,7 +1358,7 @@ static void twv_handle(vc_sim *sim, void *state, const sim_req *rq,
     if (c == NULL || strcmp(c->account, account) != 0)
       sim_tw_error(rs, 404, 20404, msg);
     else if (strcmp(rq->method, "GET") == 0)
-      twv_resource(rs, c, 200);
+      twv_resource(st->v.sim, rs, c, 200);
     else
       twv_update(st, &f, c, rs);
   }

@@ -147,6 +147,52 @@ void sim_voice_datetime(char out[24], int64_t unix_ms)
   strftime(out, 24, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* A decimal such as "0.0140" in micro-units (digits beyond the sixth
+ * dropped); -1 when it is not one. */
+static long long micros_of(const char *s)
+{
+  long long whole = 0, frac = 0;
+  int nw = 0, nf = 0;
+
+  for (; *s >= '0' && *s <= '9' && nw < 12; s++, nw++)
+    whole = whole * 10 + (*s - '0');
+  if (*s == '.')
+    for (s++; *s >= '0' && *s <= '9'; s++, nf++)
+      if (nf < 6)
+        frac = frac * 10 + (*s - '0');
+  if (*s != '\0' || nw + nf == 0)
+    return -1;
+  for (; nf < 6; nf++)
+    frac *= 10;
+  return whole * 1000000 + frac;
+}
+
+int sim_voice_price(vc_sim *sim, const char *provider, const sim_vcall *c,
+                    long secs, int decimals, int negative, char *out,
+                    size_t size)
+{
+  char key[64], rate[32], delay[32];
+  long long per_min, total, unit = 1;
+
+  if (!c->ended || c->ended_ms == 0)
+    return 0;
+  snprintf(key, sizeof(key), "%s.price_per_min", provider);
+  sim_setting(sim, key, rate, sizeof(rate));
+  snprintf(key, sizeof(key), "%s.price_delay_ms", provider);
+  sim_setting(sim, key, delay, sizeof(delay));
+  if ((per_min = micros_of(rate)) < 0 ||
+      sim_now_ms() < c->ended_ms + strtoll(delay, NULL, 10))
+    return 0;
+  total = per_min * ((secs + 59) / 60);
+  for (int i = decimals; i < 6; i++)
+    total /= 10;                 /* the provider's precision: truncated */
+  for (int i = 0; i < decimals; i++)
+    unit *= 10;
+  snprintf(out, size, "%s%lld.%0*lld", negative && total ? "-" : "",
+           total / unit, decimals, total % unit);
+  return 1;
+}
+
 /* ---- sim.h ----------------------------------------------------------- */
 
 int vc_sim_call_plan_set(vc_sim *s, const char *provider, const char *number,

@@ -96,13 +96,15 @@ static void test_exotel__vtable(void)
   CHECK_STR(EX->name, "exotel");
   CHECK(EX->version == VC_ADAPTER_VERSION);
   CHECK(EX->kind == VC_CHANNEL_VOICE);
-  CHECK(EX->capabilities == VC_CAP_DELIVERY_REPORTS);
+  CHECK(EX->capabilities == (VC_CAP_DELIVERY_REPORTS | VC_CAP_CALL_PRICE));
   CHECK((EX->capabilities & (VC_CAP_CALL_HOLD | VC_CAP_CALL_TRANSFER |
                              VC_CAP_CALL_HANGUP | VC_CAP_CALL_RECORD |
                              VC_CAP_CALL_SCRIPT)) == 0);
   CHECK(EX->build_send == NULL && EX->parse_send == NULL);
   CHECK(EX->build_call != NULL && EX->parse_call != NULL);
-  CHECK(EX->build_control == NULL && EX->render_script == NULL);
+  /* controls: only asking a call's price */
+  CHECK(EX->build_control != NULL && EX->parse_control != NULL);
+  CHECK(EX->render_script == NULL);
   CHECK(EX->verify_webhook != NULL && EX->parse_webhook != NULL);
 }
 
@@ -146,6 +148,12 @@ static void test_exotel__init_bad(void)
       "config.timezone must be" },
     { "{\"account_sid\": \"a\", \"caller_ids\": \"080\"}", CREDS,
       "caller_ids must be an array" },
+    { "{\"account_sid\": \"a\", \"currency\": \"inr\"}", CREDS,
+      "config.currency must be an ISO 4217 code" },
+    { "{\"account_sid\": \"a\", \"currency\": \"RUPEE\"}", CREDS,
+      "config.currency must be an ISO 4217 code" },
+    { "{\"account_sid\": \"a\", \"currency\": 356}", CREDS,
+      "must be a string" },
     { "{\"account_sid\": \"a\", \"caller_ids\": [\"080-47\"]}", CREDS,
       "caller_ids[0] must be a phone number" },
     { CONFIG, "{}", "credentials.api_key is required" },
@@ -735,6 +743,158 @@ static void test_exotel__bounds(void)
   EX->fini(st);
 }
 
+/* ------------------------------------------------------------------ */
+/* the price of a call                                                  */
+
+static vc_call_control price_control(void)
+{
+  vc_call_control c;
+
+  memset(&c, 0, sizeof(c));
+  c.version = VC_CALL_CONTROL_VERSION;
+  c.op = VC_CALL_OP_FETCH_PRICE;
+  c.call_id = CALL_ID;
+  c.provider_call_id = SID;
+  c.webhook_url = HOOK_URL "?vc_call=" CALL_ID;
+  return c;
+}
+
+static int price_build(void *st, const vc_call_control *c, vc_http_out *req)
+{
+  int rc;
+
+  vc__http_out_init(req);
+  rc = EX->build_control(st, c, req);
+  if (rc != 0)
+    CHECK(req->url == NULL && req->body.size == 0);
+  return rc;
+}
+
+/* The call details answer with `price` (raw JSON) and `status`. */
+static vc_send_result price_parse(void *st, int code, const char *sid,
+                                  const char *status, const char *price)
+{
+  vc_http_response res = VC_HTTP_RESPONSE_INIT;
+  vc_call_control c = price_control();
+  vc_send_result r;
+  char body[512];
+
+  if (sid != NULL)
+    snprintf(body, sizeof(body), "{\"Call\": {\"Sid\": \"%s\", "
+             "\"ParentCallSid\": null, \"Status\": \"%s\", \"Duration\": "
+             "\"17\", \"Price\": %s, \"Direction\": \"outbound-api\"}}",
+             sid, status, price);
+  else
+    snprintf(body, sizeof(body), "%s", price);
+  res.status = code;
+  res.content_type = "application/json";
+  res.body.ptr = body;
+  res.body.size = strlen(body);
+  memset(&r, 0, sizeof(r));
+  r.version = VC_SEND_RESULT_VERSION;
+  CHECK_OK(EX->parse_control(st, &c, &res, &r));
+  return r;
+}
+
+static void test_exotel__fetch_price(void)
+{
+  void *st = state_new(CONFIG, CREDS);
+  void *usd = state_new("{\"account_sid\": \"vyomsim1\", \"subdomain\": "
+                        "\"api.in.exotel.com\", \"currency\": \"USD\"}",
+                        CREDS);
+  vc_call_control c = price_control();
+  vc_send_result r;
+  vc_http_out req;
+
+  /* the exact request: a GET of the call's details, as JSON */
+  CHECK_OK(price_build(st, &c, &req));
+  CHECK_STR(req.method, "GET");
+  CHECK_STR(req.url, "https://api.exotel.com/v1/Accounts/vyomsim1/Calls/"
+            SID ".json");
+  CHECK_STR(vc__http_out_header(&req, "Authorization"),
+            "Basic MGExYjJjM2Q0ZTVmNjA3MTgyOTNhNGI1YzZkN2U4ZjlhMGIxYzJkM2U0Zj"
+            "UwNjE3OmYxZTJkM2M0YjVhNjk3ODg3NzY2NTU0NDMzMjIxMTAwZmZlZWRkY2NiYm"
+            "FhOTk4OA==");
+  CHECK_STR(vc__http_out_header(&req, "Accept"), "application/json");
+  CHECK(req.body.size == 0);
+  vc__http_out_reset(&req);
+  CHECK_OK(price_build(usd, &c, &req));
+  CHECK_STR(req.url, "https://api.in.exotel.com/v1/Accounts/vyomsim1/Calls/"
+            SID ".json");
+  vc__http_out_reset(&req);
+  /* refusals: no or a bad CallSid, any other operation, a version */
+  c.provider_call_id = NULL;
+  CHECK_RC(price_build(st, &c, &req), VC_EINVALID);
+  vc__http_out_reset(&req);
+  c.provider_call_id = "../connect";
+  CHECK_RC(price_build(st, &c, &req), VC_EINVALID);
+  vc__http_out_reset(&req);
+  c = price_control();
+  for (int op = VC_CALL_OP_HANGUP; op <= VC_CALL_OP_DELETE_RECORDING; op++) {
+    c.op = op;
+    CHECK_RC(price_build(st, &c, &req), VC_ENOTSUPPORTED);
+    vc__http_out_reset(&req);
+  }
+  c = price_control();
+  c.version = 9;
+  CHECK_RC(price_build(st, &c, &req), VC_EVERSION);
+  vc__http_out_reset(&req);
+
+  /* "1.500" of the account's currency (INR by default) */
+  r = price_parse(st, 200, SID, "completed", "\"1.500\"");
+  CHECK(r.outcome == VC_SEND_ACCEPTED && r.cost_micros == 1500000);
+  CHECK_STR(r.currency, "INR");
+  CHECK_STR(r.provider_id, SID);
+  r = price_parse(usd, 200, SID, "completed", "\"0.0123456\"");
+  CHECK(r.outcome == VC_SEND_ACCEPTED && r.cost_micros == 12346);
+  CHECK_STR(r.currency, "USD");
+  r = price_parse(st, 200, SID, "completed", "\"999999999.999999\"");
+  CHECK(r.outcome == VC_SEND_ACCEPTED &&
+        r.cost_micros == INT64_C(999999999999999));
+  /* a call that never talked may cost nothing */
+  r = price_parse(st, 200, SID, "no-answer", "\"0\"");
+  CHECK(r.outcome == VC_SEND_ACCEPTED && r.cost_micros == 0);
+  r = price_parse(st, 200, SID, "busy", "\"0.000\"");
+  CHECK(r.outcome == VC_SEND_ACCEPTED && r.cost_micros == 0);
+  /* not priced yet: null, empty, or zero for a call that talked */
+  r = price_parse(st, 200, SID, "completed", "null");
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == 0 &&
+        r.retry_after_ms == 120000);
+  r = price_parse(st, 200, SID, "completed", "\"\"");
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == 0);
+  r = price_parse(st, 200, SID, "completed", "\"0.000\"");
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == 0);
+  /* malformed */
+  {
+    static const char *const bad[] = {
+      "\"-1.5\"", "\"1.5.0\"", "\"1,50\"", "\"1000000000\"", "1.5",
+      "\"INR 1.5\"", "\"1e2\"", "true", "\".\""
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+      r = price_parse(st, 200, SID, "completed", bad[i]);
+      CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_EPROVIDER);
+    }
+  }
+  r = price_parse(st, 200, "0000bec2d78bbbf10fb851f4fa165211", "completed",
+                  "\"1.5\"");                 /* another call */
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_EPROVIDER);
+  r = price_parse(st, 200, NULL, NULL, "<TwilioResponse/>");
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_EPROVIDER);
+  /* refusals */
+  r = price_parse(st, 404, NULL, NULL, REST(404, "Call not found"));
+  CHECK(r.outcome == VC_SEND_REJECTED && r.error == VC_ENOTFOUND);
+  CHECK_STR(r.error_message, "Call not found");
+  r = price_parse(st, 401, NULL, NULL, REST(401, "Authentication failed"));
+  CHECK(r.outcome == VC_SEND_FAILOVER && r.error == VC_EAUTH);
+  r = price_parse(st, 429, NULL, NULL, REST(429, "Too many requests"));
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_ERATELIMIT);
+  r = price_parse(st, 502, NULL, NULL, "");
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_EPROVIDER);
+  CHECK_STR(r.error_message, "HTTP 502 from Exotel");
+  EX->fini(st);
+  EX->fini(usd);
+}
+
 VC_TESTS(
   VC_TEST(test_exotel__vtable),
   VC_TEST(test_exotel__init_ok),
@@ -748,4 +908,5 @@ VC_TESTS(
   VC_TEST(test_exotel__terminal_multipart),
   VC_TEST(test_exotel__bad_callbacks),
   VC_TEST(test_exotel__bounds),
+  VC_TEST(test_exotel__fetch_price),
 )

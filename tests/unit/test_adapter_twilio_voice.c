@@ -244,7 +244,8 @@ static void test_twilio_voice__vtable(void)
   CHECK(TV->capabilities == (VC_CAP_DELIVERY_REPORTS |
                              VC_CAP_SIGNED_WEBHOOKS | VC_CAP_CALL_HOLD |
                              VC_CAP_CALL_TRANSFER | VC_CAP_CALL_HANGUP |
-                             VC_CAP_RECORDING_DELETE | VC_CAP_CALL_SCRIPT));
+                             VC_CAP_RECORDING_DELETE | VC_CAP_CALL_SCRIPT |
+                             VC_CAP_CALL_PRICE));
 }
 
 static void test_twilio_voice__init(void)
@@ -1083,6 +1084,96 @@ static void test_twilio_voice__parse_control(void)
   CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_ERATELIMIT);
 }
 
+/* A Call resource as Twilio answers the GET, with `price` (raw JSON:
+ * null, a string) and `unit`. */
+static vc_send_result price_answer(const char *sid, const char *price,
+                                   const char *unit, int status)
+{
+  char body[512];
+
+  snprintf(body, sizeof(body), "{\"sid\": \"%s\", \"status\": "
+           "\"completed\", \"duration\": \"61\", \"price\": %s, "
+           "\"price_unit\": %s}", sid, price, unit);
+  return parse_control(VC_CALL_OP_FETCH_PRICE, status, body);
+}
+
+static void test_twilio_voice__fetch_price(void)
+{
+  void *st = state_new(CONFIG, CREDS);
+  vc_call_control c;
+  vc_send_result r;
+
+  /* the exact request: a GET of the call's resource, nothing in it */
+  c = control(VC_CALL_OP_FETCH_PRICE);
+  build_control(st, &c, "GET", API "/Calls/" CALL_SID ".json", "");
+  c.provider_call_id = CHILD_SID;           /* the customer's leg */
+  build_control(st, &c, "GET", API "/Calls/" CHILD_SID ".json", "");
+  c.provider_call_id = NULL;
+  CHECK_RC(control_rc(st, &c), VC_EINVALID);
+  c.provider_call_id = "CA../../Accounts";
+  CHECK_RC(control_rc(st, &c), VC_EINVALID);
+  c = control(VC_CALL_OP_FETCH_PRICE + 1);
+  CHECK_RC(control_rc(st, &c), VC_EINVALID);
+
+  /* a charge is negative: "-0.01400" USD is 14000 micro-USD, exactly */
+  r = price_answer(CALL_SID, "\"-0.01400\"", "\"USD\"", 200);
+  CHECK(r.outcome == VC_SEND_ACCEPTED);
+  CHECK(r.cost_micros == 14000);
+  CHECK_STR(r.currency, "USD");
+  CHECK_STR(r.provider_id, CALL_SID);
+  r = price_answer(CALL_SID, "\"-1.2345678\"", "\"EUR\"", 200);
+  CHECK(r.outcome == VC_SEND_ACCEPTED && r.cost_micros == 1234568);
+  CHECK_STR(r.currency, "EUR");
+  /* the bound: 9 digits before the point */
+  r = price_answer(CALL_SID, "\"-999999999.999999\"", "\"USD\"", 200);
+  CHECK(r.outcome == VC_SEND_ACCEPTED &&
+        r.cost_micros == INT64_C(999999999999999));
+  r = price_answer(CALL_SID, "\"-1000000000.00\"", "\"USD\"", 200);
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_EPROVIDER);
+  /* a call that cost nothing (never answered) */
+  r = price_answer(CALL_SID, "\"0.00000\"", "\"USD\"", 200);
+  CHECK(r.outcome == VC_SEND_ACCEPTED && r.cost_micros == 0);
+  r = price_answer(CALL_SID, "\"-0.00000\"", "\"USD\"", 200);
+  CHECK(r.outcome == VC_SEND_ACCEPTED && r.cost_micros == 0);
+  /* not rated yet: ask again in a minute, nothing wrong */
+  r = price_answer(CALL_SID, "null", "\"USD\"", 200);
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == 0);
+  CHECK(r.retry_after_ms == 60000);
+  r = parse_control(VC_CALL_OP_FETCH_PRICE, 200, "{\"sid\": \"" CALL_SID
+                    "\", \"status\": \"in-progress\"}");
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == 0);
+  /* malformed: retried, as the provider's fault */
+  {
+    static const char *const bad[][2] = {
+      { "\"-0.01.4\"", "\"USD\"" }, { "\"-\"", "\"USD\"" },
+      { "\"\"", "\"USD\"" }, { "\"-1e3\"", "\"USD\"" },
+      { "-0.014", "\"USD\"" },            /* a number, not a string */
+      { "\"0.01400\"", "\"USD\"" },      /* a credit for our call */
+      { "\"- 0.014\"", "\"USD\"" }, { "\"-0.014\"", "\"usd\"" },
+      { "\"-0.014\"", "null" }, { "\"-0.014\"", "\"US\"" },
+      { "\"-0.014\"", "\"USDX\"" }, { "true", "\"USD\"" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+      r = price_answer(CALL_SID, bad[i][0], bad[i][1], 200);
+      CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_EPROVIDER);
+    }
+  }
+  /* another call's resource, or not JSON */
+  r = price_answer(CHILD_SID, "\"-0.01400\"", "\"USD\"", 200);
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_EPROVIDER);
+  r = parse_control(VC_CALL_OP_FETCH_PRICE, 200, "<Response/>");
+  CHECK(r.outcome == VC_SEND_RETRY && r.error == VC_EPROVIDER);
+  /* refusals as for the other controls */
+  r = parse_control(VC_CALL_OP_FETCH_PRICE, 404, "{\"code\": 20404, "
+                    "\"message\": \"Not found\"}");
+  CHECK(r.outcome == VC_SEND_REJECTED && r.error == VC_ENOTFOUND);
+  r = parse_control(VC_CALL_OP_FETCH_PRICE, 401, "{\"code\": 20003}");
+  CHECK(r.outcome == VC_SEND_FAILOVER && r.error == VC_EAUTH);
+  r = parse_control(VC_CALL_OP_FETCH_PRICE, 503, "");
+  CHECK(r.outcome == VC_SEND_RETRY);
+  TV->fini(st);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__vtable),
   VC_TEST(test_twilio_voice__init),
@@ -1100,5 +1191,6 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__render_each_step),
   VC_TEST(test_twilio_voice__render_refusals),
   VC_TEST(test_twilio_voice__controls),
-  VC_TEST(test_twilio_voice__parse_control)
+  VC_TEST(test_twilio_voice__parse_control),
+  VC_TEST(test_twilio_voice__fetch_price)
 )

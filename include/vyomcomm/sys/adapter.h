@@ -271,8 +271,31 @@ typedef enum vc_call_op {
   VC_CALL_OP_TRANSFER = 4,        /**< blind, to `target` */
   VC_CALL_OP_RECORD_START = 5,
   VC_CALL_OP_RECORD_STOP = 6,
-  VC_CALL_OP_DELETE_RECORDING = 7 /**< remove `recording_id` at the
+  VC_CALL_OP_DELETE_RECORDING = 7, /**< remove `recording_id` at the
                                        provider (retention purge) */
+  /**
+   * Ask the provider what it charged for the call `provider_call_id`
+   * names, after the call ended (VC_CAP_CALL_PRICE; @since 0.2).
+   * build_control builds the request (a GET of the provider's call
+   * resource); parse_control answers:
+   * - ACCEPTED with vc_send_result.cost_micros, the charge as a
+   *   non-negative count of micro-units (a provider that writes charges
+   *   as negative amounts is turned around; the decimal converted
+   *   exactly, never through floating point) and `currency` (ISO 4217),
+   *   when the provider has priced the call (0 is a price: a call that
+   *   cost nothing);
+   * - RETRY, with retry_after_ms when the adapter knows how long the
+   *   provider takes, while the provider has not priced the call yet;
+   *   RETRY with error VC_EPROVIDER for a price it cannot read;
+   * - REJECTED (the call is unknown there) or FAILOVER (the channel's
+   *   credentials or account) otherwise, as for the other operations.
+   * The core asks a little after the call ended, a bounded number of
+   * times; the price replaces the rate-card estimate. When the
+   * customer's leg has an id of its own (customer_leg_id, a Twilio
+   * <Dial> child) the provider prices it apart: the core asks for that
+   * id too (as provider_call_id) and adds the two prices.
+   */
+  VC_CALL_OP_FETCH_PRICE = 8
 } vc_call_op;
 
 /** A request about a call placed earlier. Strings are borrowed. */
@@ -430,6 +453,9 @@ typedef struct vc_call_script {
 #define VC_CAP_RECORDING_DELETE (1u << 11)
 /** Voice: the provider follows scripts (render_script). */
 #define VC_CAP_CALL_SCRIPT      (1u << 12)
+/** Voice: the provider tells a call's price after it ended
+ *  (call_control VC_CALL_OP_FETCH_PRICE). @since 0.2 */
+#define VC_CAP_CALL_PRICE       (1u << 13)
 
 /** A provider adapter. */
 typedef struct vc_adapter {
