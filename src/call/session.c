@@ -375,6 +375,14 @@ static void handoff_free(handoff *o)
   vc__free(o);
 }
 
+/* What a method that failed with `rc` said, or the code's name. */
+static const char *error_text(int rc)
+{
+  const vc_error *e = vc_error_last();
+
+  return e->code == rc && e->message[0] ? e->message : vc_strerror(rc);
+}
+
 /* On the network thread. */
 static void place_run(void *arg)
 {
@@ -388,7 +396,7 @@ static void place_run(void *arg)
                h->open_error[0] ? h->open_error : "closed");
     answer(h, o->p, &r);
   } else if ((rc = h->ops->place_call(h->session, &o->ob)) < 0) {
-    set_result(&r, VC_SEND_REJECTED, rc, "", vc_error_last()->message);
+    set_result(&r, VC_SEND_REJECTED, rc, "", error_text(rc));
     answer(h, o->p, &r);
   }
   handoff_free(o);
@@ -410,7 +418,7 @@ static void op_run(void *arg)
                "the provider cannot do this", NULL);
     answer(h, o->p, &r);
   } else if ((rc = h->ops->operation(h->session, &o->c, o->p->token)) < 0) {
-    set_result(&r, VC_SEND_REJECTED, rc, "", vc_error_last()->message);
+    set_result(&r, VC_SEND_REJECTED, rc, "", error_text(rc));
     answer(h, o->p, &r);
   }
   handoff_free(o);
