@@ -11,7 +11,7 @@
  *   customer numbers pick other endings:
  *            TS_BUSY          the customer's leg ends busy;
  *            TS_NO_ANSWER     the agent's leg ends unanswered;
- *            TS_REJECT        place_call() returns VC_EINVALID;
+ *            TS_REJECT        place_call() refuses it (VC_EINVALID);
  *   ts_ctl.silent            that many placements get no answer at all
  *                            (then later ones are answered again);
  *   operations               answered ACCEPTED after TS_STEP_MS and logged
@@ -28,6 +28,7 @@
 
 #include "vyomcomm.h"
 #include "vyomcomm/sys/adapter.h"
+#include "vyomcomm/sys/errors.h"
 #include "vyomcomm/sys/transport.h"
 
 #include <pthread.h>
@@ -49,7 +50,10 @@ static struct {
   int reported_down[10];      /* link downs reported */
   int opened, closed, placed, live_calls;
   char ops[1024];             /* "hold unhold transfer:+91... hangup" */
-} ts_ctl = { PTHREAD_MUTEX_INITIALIZER, 0, { 0 }, { 0 }, 0, 0, 0, 0, "" };
+  int second_answer_rc;       /* a second vc_session_placed() */
+  int bad_report_rc;          /* a report without call_id */
+} ts_ctl = { PTHREAD_MUTEX_INITIALIZER, 0, { 0 }, { 0 }, 0, 0, 0, 0, "",
+             0, 0 };
 
 typedef struct ts_sess ts_sess;
 
@@ -152,6 +156,7 @@ static void ts_step(void *arg)
   char ev[96];
   int busy = strcmp(c->customer, TS_BUSY) == 0;
   int no_answer = strcmp(c->customer, TS_NO_ANSWER) == 0;
+  int rc;
 
   switch (c->step++) {
   case 0:
@@ -160,8 +165,22 @@ static void ts_step(void *arg)
     r.outcome = VC_SEND_ACCEPTED;
     snprintf(r.provider_id, sizeof(r.provider_id), "%s", c->provider_id);
     (void)vc_session_placed(c->s->host, c->call_id, &r);
+    rc = vc_session_placed(c->s->host, c->call_id, &r); /* once only */
+    ts_ctl_lock();
+    ts_ctl.second_answer_rc = rc;
+    ts_ctl_unlock();
     break;
-  case 1:
+  case 1: {
+    vc_call_update bad;
+    memset(&bad, 0, sizeof(bad));
+    bad.version = VC_CALL_UPDATE_VERSION;
+    bad.type = VC_UPDATE_RINGING;
+    bad.leg = VC_LEG_AGENT;
+    rc = vc_session_report(c->s->host, &bad); /* no call_id */
+    ts_ctl_lock();
+    ts_ctl.bad_report_rc = rc;
+    ts_ctl_unlock();
+  }
     snprintf(ev, sizeof(ev), "%s-agent-ringing", c->provider_id);
     ts_report(c, VC_UPDATE_RINGING, VC_LEG_AGENT, 0, ev);
     ts_report(c, VC_UPDATE_RINGING, VC_LEG_AGENT, 0, ev); /* again */
@@ -256,7 +275,8 @@ static int ts_place_call(void *session, const vc_call_outbound *ob)
   int n;
 
   if (strcmp(ob->customer, TS_REJECT) == 0)
-    return VC_EINVALID;
+    return vc_error_set_str(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                            "test: the number is refused");
   if ((c = calloc(1, sizeof(*c))) == NULL)
     return VC_ENOMEM;
   ts_ctl_lock();

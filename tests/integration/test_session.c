@@ -49,6 +49,7 @@ static void ts_reset(void)
   memset(ts_ctl.reported_down, 0, sizeof(ts_ctl.reported_down));
   ts_ctl.opened = ts_ctl.closed = ts_ctl.placed = ts_ctl.live_calls = 0;
   ts_ctl.ops[0] = '\0';
+  ts_ctl.second_answer_rc = ts_ctl.bad_report_rc = 0;
   ts_ctl_unlock();
 }
 
@@ -220,6 +221,9 @@ static void test_session__lifecycle(void)
   CHECK_STR(vc_call_channel_id(c), ch);
   CHECK(vc_call_attempts(c) == 1);
   CHECK(ctl_int(&ts_ctl.opened) == 1);
+  /* Each placement is answered once; a report names its call. */
+  CHECK(ctl_int(&ts_ctl.second_answer_rc) == VC_ENOTFOUND);
+  CHECK(ctl_int(&ts_ctl.bad_report_rc) == VC_EINVALID);
   /* Every state once, in order, although the session sent the agent's
    * ringing twice (one event id) and its answer twice (no event id). */
   timeline(&e, vc_call_id(c), line, sizeof(line));
@@ -297,6 +301,7 @@ static void test_session__busy_no_answer(void)
   /* place_call's error is a REJECTED answer: failed, not retried. */
   CHECK(vc_call_state_of(refused) == VC_CALL_FAILED);
   CHECK(vc_call_error(refused) == VC_EINVALID);
+  CHECK_STR(vc_call_error_message(refused), "test: the number is refused");
   CHECK(vc_call_attempts(refused) == 1);
   vc_call_free(busy);
   vc_call_free(noans);
@@ -390,6 +395,42 @@ static void test_session__failover_link_down(void)
   env_close(&e);
 }
 
+/* A channel changed: its session is closed, the next call opens one with
+ * the new settings. */
+static void test_session__channel_change(void)
+{
+  env e;
+  vc_call *c;
+  vc_channel *chan;
+  vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+  char ch[VC_ID_SIZE];
+
+  env_open(&e);
+  channel(&e, 1, 10, ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  start_call(&e, &c, CUSTOMER, 0);
+  CHECK(wait_state(c, VC_CALL_BRIDGED, 10000));
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(wait_state(c, 0, 10000));
+  vc_call_free(c);
+  CHECK(ctl_int(&ts_ctl.opened) == 1);
+  CHECK_OK(vc_channel_lookup(&chan, e.t, ch));
+  s.config_json = "{\"name\":\"3\"}";
+  CHECK_OK(vc_channel_update(chan, &s));
+  vc_channel_free(chan);
+  start_call(&e, &c, CUSTOMER, 0);
+  CHECK(wait_state(c, VC_CALL_BRIDGED, 10000));
+  CHECK_STR(vc_call_provider_id(c), "ts-3-2");
+  CHECK(ctl_int(&ts_ctl.opened) == 2);
+  CHECK(wait_ctl(&ts_ctl.closed, 1, 5000));
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(wait_state(c, 0, 10000));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  vc_call_free(c);
+  env_close(&e);
+  CHECK(ctl_int(&ts_ctl.closed) == 2);
+}
+
 /* vc_ctx_free with a bridged call, a placement waiting for its answer
  * and an operation in flight returns at once; ASan finds no leak. */
 static void test_session__free_in_flight(void)
@@ -463,6 +504,7 @@ VC_TESTS(
   VC_TEST(test_session__busy_no_answer),
   VC_TEST(test_session__placement_timeout),
   VC_TEST(test_session__failover_link_down),
+  VC_TEST(test_session__channel_change),
   VC_TEST(test_session__free_in_flight),
   VC_TEST(test_session__adapter_validation),
 )
