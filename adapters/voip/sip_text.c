@@ -328,7 +328,7 @@ int vc__sip_sdp_inactive_answer(vc_buf *out, const char *sdp, size_t n,
   size_t fn = 0;
   vc_buf b = VC_BUF_INIT;
   sdp_line l;
-  int rc, r, in_media = 0, rejected = 0;
+  int rc, r, in_media = 0, rejected = 0, seen_o = 0;
   uint64_t version = origin->version;
 
   if (sdp_start(sdp, n) < 0)
@@ -340,6 +340,8 @@ int vc__sip_sdp_inactive_answer(vc_buf *out, const char *sdp, size_t n,
                            origin->addr)) < 0)
     goto fail;
   while ((r = next_line(&pos, end, &l)) == 1) {
+    if (l.p[0] == 'o' && seen_o++)
+      break;
     if (l.p[0] == 'm') {
       const char *media, *port, *proto;
       size_t mn, pn, prn;
@@ -364,7 +366,7 @@ int vc__sip_sdp_inactive_answer(vc_buf *out, const char *sdp, size_t n,
         goto fail;
     }
   }
-  if (r != 0 || !in_media) {
+  if (r != 0 || !in_media || seen_o != 1) {
     rc = BAD("the SDP offer is malformed");
     goto fail;
   }
