@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * two restatements that differ only there. */
 static int same_but_version(const vc_buf *a, const vc_buf *b)
 {
-  const char *pa = strstr(a->ptr, "o=vyomcomm "), *pb =
-      strstr(b->ptr, "o=vyomcomm ");
+  const char *pa = strstr(a->ptr, "\no=vyomcomm "), *pb =
+      strstr(b->ptr, "\no=vyomcomm ");
   const char *ea, *eb;
 
   if (pa == NULL || pb == NULL || pa - a->ptr != pb - b->ptr ||
