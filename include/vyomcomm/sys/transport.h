@@ -41,7 +41,9 @@ typedef struct vc_session_host vc_session_host;
  * ring timeout plus 30 seconds is taken as RETRY with VC_ETIMEOUT.
  * Safe from any thread.
  *
- * @return 0, VC_ENOTFOUND (no such call pending on this session)
+ * @return 0, VC_ENOTFOUND (no such call pending on this session: it was
+ *   answered already, or the core stopped waiting and will place the
+ *   call again, so hang up what was placed)
  * @since 0.2
  */
 VC_EXTERN(int) vc_session_placed(vc_session_host *host, const char *call_id,
@@ -62,7 +64,8 @@ VC_EXTERN(int) vc_session_done(vc_session_host *host, uint64_t token,
  * Report something that happened to a call placed on this session:
  * ringing, answered and ended legs, DTMF, recordings, quality. Set
  * `call_id` (the session knows it from place_call). Safe from any
- * thread; the report is copied.
+ * thread; the report is copied. A report made after vc_session_placed()
+ * is applied once that answer is stored; VC_UPDATE_SCRIPT is ignored.
  *
  * @return 0; VC_EINVALID (a malformed update, as vc_event_sink_call())
  * @since 0.2
@@ -73,7 +76,8 @@ VC_EXTERN(int) vc_session_report(vc_session_host *host,
 /**
  * The session's connection went down (`up` 0) or came back (`up` 1),
  * for the log and the channel's circuit breaker. While it is down the
- * core fails calls over to the next channel. Safe from any thread.
+ * core fails calls over to the next channel; until the first report the
+ * link counts as up. Safe from any thread.
  * @since 0.2
  */
 VC_EXTERN(void) vc_session_link(vc_session_host *host, int up,
