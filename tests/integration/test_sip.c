@@ -404,6 +404,34 @@ static void test_sip__digest_auth(void)
   env_close(&e);
 }
 
+/* A wrong password: sipp refuses the second INVITE (403), the library
+ * gives up on this channel and, with no other, the call fails. */
+static void test_sip__digest_refused(void)
+{
+  env e;
+  sipp a;
+  vc_call *c;
+  char ch[VC_ID_SIZE];
+
+  if (!have_sipp())
+    return;
+  sipp_start(&a, "uas_auth.xml");
+  env_open(&e);
+  channel(&e, "trunk", 10, a.port, free_port(),
+          "{\"username\": \"trunkuser\", \"password\": \"wrong\"}", ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  start_call(&e, &c, 10);
+  CHECK(wait_state(c, 0, 10000));
+  fprintf(stderr, "  state %s, error %d: %s\n",
+          vc_call_state_name(vc_call_state_of(c)), vc_call_error(c),
+          vc_call_error_message(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_FAILED);
+  CHECK(vc_call_error(c) == VC_EAUTH);
+  CHECK(sipp_wait(&a, 10000) == 0);
+  vc_call_free(c);
+  env_close(&e);
+}
+
 /* Hold and resume: re-INVITEs with a=sendonly then a=sendrecv (the
  * customer's sipp checks them), the timeline records both. */
 static void test_sip__hold(void)
@@ -549,6 +577,7 @@ VC_TESTS(
   VC_TEST(test_sip__no_answer_cancel),
   VC_TEST(test_sip__no_answer_480),
   VC_TEST(test_sip__digest_auth),
+  VC_TEST(test_sip__digest_refused),
   VC_TEST(test_sip__hold),
   VC_TEST(test_sip__transfer),
   VC_TEST(test_sip__dtmf),
