@@ -57,11 +57,12 @@ static int have_sipp(void)
   return 0;
 }
 
-/* Whether a UDP socket is bound to 127.0.0.1:port (/proc/net/udp). */
-static int udp_bound(int port)
+/* Whether a UDP socket is bound to (or a TCP one listens on)
+ * 127.0.0.1:port (/proc/net/udp, /proc/net/tcp). */
+static int bound(int port, int tcp)
 {
   char line[512], want[32];
-  FILE *f = fopen("/proc/net/udp", "r");
+  FILE *f = fopen(tcp ? "/proc/net/tcp" : "/proc/net/udp", "r");
   int found = 0;
 
   if (f == NULL)
@@ -73,8 +74,9 @@ static int udp_bound(int port)
   return found;
 }
 
-/* Start sipp as a UAS with tests/sip/<scenario> for one call. */
-static void sipp_start(sipp *p, const char *scenario)
+/* Start sipp as a UAS with tests/sip/<scenario> for one call, on UDP
+ * or TCP. */
+static void sipp_start_tp(sipp *p, const char *scenario, int tcp)
 {
   const char *root = getenv("VC_SOURCE_ROOT");
   char sf[1024], port[16], errf[512];
@@ -95,14 +97,19 @@ static void sipp_start(sipp *p, const char *scenario)
     (void)out;
     dup2(fileno(stdout), 2);
     execl(SIPP, "sipp", "-sf", sf, "-i", "127.0.0.1", "-p", port,
-          "-m", "1", "-nostdin", "-timeout", "60s", "-trace_err",
-          "-error_file", errf, (char *)NULL);
+          "-t", tcp ? "t1" : "u1", "-m", "1", "-nostdin", "-timeout",
+          "60s", "-trace_err", "-error_file", errf, (char *)NULL);
     _exit(127);
   }
   deadline = wall_ms() + 5000;
-  while (!udp_bound(p->port) && wall_ms() < deadline)
+  while (!bound(p->port, tcp) && wall_ms() < deadline)
     usleep(10000);
-  CHECK(udp_bound(p->port));
+  CHECK(bound(p->port, tcp));
+}
+
+static void sipp_start(sipp *p, const char *scenario)
+{
+  sipp_start_tp(p, scenario, 0);
 }
 
 /* Wait for sipp to end by itself; its exit status, or -1 if it had to
@@ -166,20 +173,20 @@ static void env_close(env *e)
 
 /* A sip channel whose agents are at agent_port and customers at
  * customer_port on loopback. */
-static void channel(env *e, const char *name, int priority, int agent_port,
-                    int customer_port, const char *creds,
-                    char id[VC_ID_SIZE])
+static void channel_tp(env *e, const char *name, int priority,
+                       int agent_port, int customer_port, const char *creds,
+                       int tcp, char id[VC_ID_SIZE])
 {
   vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
   char config[512];
   vc_channel *ch;
 
   snprintf(config, sizeof(config),
-           "{\"transport\": \"udp\", \"local_address\": \"127.0.0.1\", "
+           "{\"transport\": \"%s\", \"local_address\": \"127.0.0.1\", "
            "\"from\": \"sip:{number}@127.0.0.1\", "
            "\"agent_uri\": \"sip:{number}@127.0.0.1:%d\", "
            "\"customer_uri\": \"sip:{number}@127.0.0.1:%d\"}",
-           agent_port, customer_port);
+           tcp ? "tcp" : "udp", agent_port, customer_port);
   s.name = name;
   s.provider = "sip";
   s.config_json = config;
@@ -189,6 +196,13 @@ static void channel(env *e, const char *name, int priority, int agent_port,
   CHECK_OK(vc_channel_new(&ch, e->t, &s));
   snprintf(id, VC_ID_SIZE, "%s", vc_channel_id(ch));
   vc_channel_free(ch);
+}
+
+static void channel(env *e, const char *name, int priority, int agent_port,
+                    int customer_port, const char *creds,
+                    char id[VC_ID_SIZE])
+{
+  channel_tp(e, name, priority, agent_port, customer_port, creds, 0, id);
 }
 
 static void start_call(env *e, vc_call **c, int ring_timeout_s)
@@ -290,6 +304,33 @@ static void test_sip__lifecycle(void)
   CHECK(strstr(line, "ringing/1 agent_ringing/0 answered/1 agent_answered/0 "
                      "ringing/2 customer_ringing/0 answered/2 bridged/0")
         != NULL);
+  CHECK(sipp_wait(&a, 10000) == 0);
+  CHECK(sipp_wait(&b, 10000) == 0);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* The same over TCP: both phones on sipp's TCP transport. */
+static void test_sip__tcp(void)
+{
+  env e;
+  sipp a, b;
+  vc_call *c;
+  char ch[VC_ID_SIZE];
+
+  if (!have_sipp())
+    return;
+  sipp_start_tp(&a, "uas_answer.xml", 1);
+  sipp_start_tp(&b, "uas_answer.xml", 1);
+  env_open(&e);
+  channel_tp(&e, "pbx", 10, a.port, b.port, NULL, 1, ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  start_call(&e, &c, 10);
+  CHECK(wait_state(c, VC_CALL_BRIDGED, 10000));
+  usleep(300000);
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(wait_state(c, 0, 10000));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
   CHECK(sipp_wait(&a, 10000) == 0);
   CHECK(sipp_wait(&b, 10000) == 0);
   vc_call_free(c);
@@ -573,6 +614,7 @@ static void test_sip__cleanup(void)
 
 VC_TESTS(
   VC_TEST(test_sip__lifecycle),
+  VC_TEST(test_sip__tcp),
   VC_TEST(test_sip__busy),
   VC_TEST(test_sip__no_answer_cancel),
   VC_TEST(test_sip__no_answer_480),
