@@ -2,7 +2,8 @@
  * Placing a call (job call.start), one call per job: calls are few and
  * an agent waits for each, so the request runs on a transport of its
  * own, in vc_ctx_run(), on an engine thread or in the host's loop alike
- * (there it blocks the loop for that one request, at most 30 s).
+ * (there it blocks the loop for that one request, at most 30 s; for a
+ * session adapter, the ring timeout and 30 s).
  *
  *   1. load the call; choose a channel (priority order, or the pinned
  *      one; skipping channels failed over from, open breakers and empty

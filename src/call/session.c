@@ -159,11 +159,30 @@ static int answer_locked(vc__sessions *reg, pending *p,
   return 0;
 }
 
-static void answer(vc_session_host *h, pending *p, const vc_send_result *r)
+/* Under mu: the entry still waiting for an answer, or NULL. */
+static pending *find_locked(vc_session_host *h, int kind,
+                            const char *call_id, uint64_t token)
 {
+  for (pending *p = h->pending; p != NULL; p = p->next)
+    if (p->kind == kind && (kind == PEND_PLACE
+                              ? strcmp(p->call_id, call_id) == 0
+                              : p->token == token))
+      return p;
+  return NULL;
+}
+
+/* Answer a placement (by call id) or an operation (by token). */
+static int answer(vc_session_host *h, int kind, const char *call_id,
+                  uint64_t token, const vc_send_result *r)
+{
+  pending *p;
+  int rc = VC_ENOTFOUND;
+
   pthread_mutex_lock(&h->reg->mu);
-  (void)answer_locked(h->reg, p, r);
+  if ((p = find_locked(h, kind, call_id, token)) != NULL)
+    rc = answer_locked(h->reg, p, r);
   pthread_mutex_unlock(&h->reg->mu);
+  return rc;
 }
 
 /* Under mu: answer every waiter of a closing host. */
@@ -239,9 +258,12 @@ static void unlist_locked(vc__sessions *reg, vc_session_host *h)
 static void host_open_run(void *arg)
 {
   vc_session_host *h = arg;
-  int rc = 0;
+  int rc = 0, closed;
 
-  if (!h->closed)
+  pthread_mutex_lock(&h->reg->mu);
+  closed = h->closed;
+  pthread_mutex_unlock(&h->reg->mu);
+  if (!closed)
     rc = h->ops->open(&h->session, h->inst->state, h);
   if (rc < 0 || h->session == NULL) {
     vc__sessions *reg = h->reg;
@@ -353,7 +375,10 @@ close_old:
 /* A copy of what goes to the network thread. */
 typedef struct handoff {
   vc_session_host *host;       /* a reference */
-  pending *p;
+  /* Its pending entry, found again by these: the waiter may have given
+   * up and freed it meanwhile. */
+  int kind;
+  uint64_t token;
   vc_call_outbound ob;
   vc_call_control c;
   char *strs[8];
@@ -394,10 +419,10 @@ static void place_run(void *arg)
   if (h->session == NULL) {
     set_result(&r, VC_SEND_FAILOVER, VC_ENET, "the session did not open: ",
                h->open_error[0] ? h->open_error : "closed");
-    answer(h, o->p, &r);
+    answer(h, o->kind, o->ob.call_id, o->token, &r);
   } else if ((rc = h->ops->place_call(h->session, &o->ob)) < 0) {
     set_result(&r, VC_SEND_REJECTED, rc, "", error_text(rc));
-    answer(h, o->p, &r);
+    answer(h, o->kind, o->ob.call_id, o->token, &r);
   }
   handoff_free(o);
 }
@@ -412,14 +437,14 @@ static void op_run(void *arg)
   if (h->session == NULL) {
     set_result(&r, VC_SEND_RETRY, VC_ENET, "the session did not open: ",
                h->open_error[0] ? h->open_error : "closed");
-    answer(h, o->p, &r);
+    answer(h, o->kind, o->ob.call_id, o->token, &r);
   } else if (h->ops->operation == NULL) {
     set_result(&r, VC_SEND_REJECTED, VC_ENOTSUPPORTED,
                "the provider cannot do this", NULL);
-    answer(h, o->p, &r);
-  } else if ((rc = h->ops->operation(h->session, &o->c, o->p->token)) < 0) {
+    answer(h, o->kind, o->ob.call_id, o->token, &r);
+  } else if ((rc = h->ops->operation(h->session, &o->c, o->token)) < 0) {
     set_result(&r, VC_SEND_REJECTED, rc, "", error_text(rc));
-    answer(h, o->p, &r);
+    answer(h, o->kind, o->ob.call_id, o->token, &r);
   }
   handoff_free(o);
 }
@@ -431,7 +456,7 @@ static void handoff_drop(void *arg)
 
   set_result(&r, VC_SEND_RETRY, VC_ESTATE, "the network thread ended",
              NULL);
-  answer(o->host, o->p, &r);
+  answer(o->host, o->kind, o->ob.call_id, o->token, &r);
   handoff_free(o);
 }
 
@@ -506,6 +531,13 @@ static pending *pending_new(vc_session_host *h, int kind,
   pthread_cond_init(&p->cond, NULL);
   p->reg = h->reg;
   pthread_mutex_lock(&h->reg->mu);
+  if (h->closed) {
+    /* Nobody would answer it. */
+    pthread_mutex_unlock(&h->reg->mu);
+    pthread_cond_destroy(&p->cond);
+    vc__free(w);
+    return NULL;
+  }
   p->token = ++h->reg->next_token;
   p->host = h;
   h->refs++;
@@ -573,11 +605,13 @@ static void session_call(vc__session_wait **w, vc_ctx *ctx,
                        ob ? ob->call_id : c->call_id)) == NULL) {
     vc__free(o);
     host_unref(h);
-    set_result(result, VC_SEND_RETRY, VC_ENOMEM, "out of memory", NULL);
+    set_result(result, VC_SEND_RETRY, VC_ENET,
+               "the session closed, or out of memory", NULL);
     return;
   }
   o->host = h; /* the caller's reference goes with the handoff */
-  o->p = p;
+  o->kind = p->kind;
+  o->token = p->token;
   if (ob != NULL) {
     o->ob = *ob;
     o->ob.call_id = keep(o, 0, ob->call_id);
@@ -601,7 +635,7 @@ static void session_call(vc__session_wait **w, vc_ctx *ctx,
                          o)) < 0) {
     vc_send_result r;
     set_result(&r, VC_SEND_RETRY, rc, "", vc_error_last()->message);
-    answer(h, p, &r);
+    answer(h, o->kind, o->ob.call_id, o->token, &r);
     handoff_free(o);
   }
   wait_answer(p, ctx, deadline, result);
@@ -629,21 +663,11 @@ void vc__session_operate(vc__session_wait **w, vc_ctx *ctx,
 int vc_session_placed(vc_session_host *host, const char *call_id,
                       const vc_send_result *result)
 {
-  pending *p;
-  int rc = VC_ENOTFOUND;
-
   VC_ASSERT_ARG(host);
   VC_ASSERT_ARG(call_id);
   VC_ASSERT_ARG(result);
   VC_CHECK_VERSION(result, VC_SEND_RESULT_VERSION, "vc_send_result");
-  pthread_mutex_lock(&host->reg->mu);
-  for (p = host->pending; p != NULL; p = p->next)
-    if (p->kind == PEND_PLACE && strcmp(p->call_id, call_id) == 0) {
-      rc = answer_locked(host->reg, p, result);
-      break;
-    }
-  pthread_mutex_unlock(&host->reg->mu);
-  if (rc < 0)
+  if (answer(host, PEND_PLACE, call_id, 0, result) < 0)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
                          "no placement of call %.40s is pending", call_id);
   return 0;
@@ -652,20 +676,10 @@ int vc_session_placed(vc_session_host *host, const char *call_id,
 int vc_session_done(vc_session_host *host, uint64_t token,
                     const vc_send_result *result)
 {
-  pending *p;
-  int rc = VC_ENOTFOUND;
-
   VC_ASSERT_ARG(host);
   VC_ASSERT_ARG(result);
   VC_CHECK_VERSION(result, VC_SEND_RESULT_VERSION, "vc_send_result");
-  pthread_mutex_lock(&host->reg->mu);
-  for (p = host->pending; p != NULL; p = p->next)
-    if (p->kind == PEND_OP && p->token == token) {
-      rc = answer_locked(host->reg, p, result);
-      break;
-    }
-  pthread_mutex_unlock(&host->reg->mu);
-  if (rc < 0)
+  if (answer(host, PEND_OP, NULL, token, result) < 0)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
                          "no operation %llu is pending",
                          (unsigned long long)token);
