@@ -27,4 +27,8 @@ void demo_messaging(demo_checks *c, const char *dir);
  * each voice provider on the simulator, agents, costs, the journal. */
 void demo_calls(demo_checks *c, const char *dir);
 
+/* A click-to-call over SIP with sipp as both phones, when sipp is
+ * installed. */
+void demo_sip(demo_checks *c, const char *dir);
+
 #endif
