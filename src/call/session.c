@@ -200,6 +200,7 @@ static void fail_pending_locked(vc_session_host *h, int outcome,
 static void host_release(vc_session_host *h, int outcome, const char *why)
 {
   vc__sessions *reg = h->reg;
+  vc_ctx *ctx = h->ctx;
   vc__route_instance *inst;
   int free_it;
 
@@ -210,8 +211,9 @@ static void host_release(vc_session_host *h, int outcome, const char *why)
   h->inst = NULL;
   host_unref_locked(reg, h, &free_it); /* the registry's reference */
   pthread_mutex_unlock(&reg->mu);
+  /* Past the unlock `h` may be freed by a waiter's unref: use copies. */
   if (inst != NULL)
-    vc__route_instance_put(h->ctx, inst);
+    vc__route_instance_put(ctx, inst);
   if (free_it)
     vc__free(h);
 }
