@@ -25,5 +25,6 @@ extern const vc_adapter vc__adapter_sandbox_chat;
 extern const vc_adapter vc__adapter_sandbox_voice;
 extern const vc_adapter vc__adapter_exotel;
 extern const vc_adapter vc__adapter_mcube;
+extern const vc_adapter vc__adapter_asterisk_ari;
 
 #endif
