@@ -4,7 +4,8 @@
  * The public functions check what they can at once (the call's state,
  * the channel adapter's VC_CAP_CALL_* bits) and queue the request; the
  * call.control job sends it, one request per job on a transport of its
- * own (as placing.c does). The timeline gets `hold`, `unhold`,
+ * own (as placing.c does), or hands it to a session adapter's session
+ * and waits for its answer (session.h). The timeline gets `hold`, `unhold`,
  * `transfer`, `recording.started` or `recording.stopped` once the
  * provider took the request; a hangup ends the call when the provider
  * reports the end (a local adapter's at once).
@@ -21,6 +22,7 @@
 #include "hooks.h"
 #include "machine.h"
 #include "placing.h"
+#include "session.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -311,6 +313,7 @@ typedef struct ctl {
   vc_call_control c;
   vc__transfer xfer;
   int local;
+  vc__session_wait *wait;           /* a session's answer, until recorded */
   vc_send_result result;
 } ctl;
 
@@ -412,7 +415,9 @@ static void build_and_run(ctl *k)
     return;
   }
   a = &k->inst->adapter;
-  if (a->version < 2 || a->parse_control == NULL ||
+  if (a->version < 2 ||
+      (vc__session_adapter(a) ? a->session->operation == NULL
+                              : a->parse_control == NULL) ||
       (a->capabilities & capability_of(k->op)) == 0) {
     fail_with(k, VC_ENOTSUPPORTED, "the provider cannot do this");
     return;
@@ -434,6 +439,20 @@ static void build_and_run(ctl *k)
   k->c.recording_id = k->op == VC_CALL_OP_DELETE_RECORDING ? k->arg : NULL;
   k->c.webhook_url = k->webhook_url[0] ? k->webhook_url : NULL;
   k->c.now_ms = vc__now(k->ctx);
+  if (vc__session_adapter(a)) {
+    /* The session runs it; its answer is what parse_control would say. */
+    vc__session_operate(&k->wait, k->ctx, k->job->tenant_id, k->inst,
+                        &k->c, k->c.now_ms + VC__SESSION_OP_WAIT_MS,
+                        &k->result);
+    if (k->result.outcome < VC_SEND_ACCEPTED ||
+        k->result.outcome > VC_SEND_FAILOVER) {
+      k->result.outcome = VC_SEND_RETRY;
+      k->result.error = VC_EPROVIDER;
+      snprintf(k->result.error_message, sizeof(k->result.error_message),
+               "the session answered an unknown outcome");
+    }
+    return;
+  }
   k->local = (a->capabilities & VC_CAP_LOCAL) != 0;
   if (!k->local) {
     if (a->build_control == NULL) {
@@ -643,6 +662,7 @@ static int call_control(vc_ctx *ctx, const char *owner, const vc__job *job,
     build_and_run(k);
   rc = record_outcome(k);
 out:
+  vc__session_release(k->wait);
   if (k->inst != NULL)
     vc__route_instance_put(ctx, k->inst);
   vc__transfer_reset(&k->xfer);

@@ -8,7 +8,8 @@
  *      one; skipping channels failed over from, open breakers and empty
  *      calls-per-second buckets) and a caller id;
  *   2. record the attempt (nothing goes out for a call hung up since);
- *   3. run the request (an adapter with VC_CAP_LOCAL sends nothing);
+ *   3. run the request (an adapter with VC_CAP_LOCAL sends nothing; a
+ *      session adapter's session places it: session.h);
  *   4. record the outcome with the job's in one transaction: accepted
  *      (provider id, watchdog, and for a local adapter its whole
  *      progress), a retry, a failover to the next channel, or failed.
@@ -24,6 +25,7 @@
 #include "hooks.h"
 #include "machine.h"
 #include "placing.h"
+#include "session.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -154,6 +156,8 @@ typedef struct place {
   vc_call_outbound ob;
   vc__transfer xfer;
   int local, sent;
+  int session;                      /* a session adapter places it */
+  vc__session_wait *wait;           /* released once recorded */
   vc_send_result result;
 } place;
 
@@ -337,7 +341,9 @@ static void build(place *p)
              "channel unusable: %s", vc_error_last()->message);
     return;
   }
-  if (p->inst->adapter.version < 2 || p->inst->adapter.parse_call == NULL) {
+  p->session = vc__session_adapter(&p->inst->adapter);
+  if (p->inst->adapter.version < 2 ||
+      (p->inst->adapter.parse_call == NULL && !p->session)) {
     p->result.outcome = VC_SEND_FAILOVER;
     p->result.error = VC_ENOTSUPPORTED;
     snprintf(p->result.error_message, sizeof(p->result.error_message),
@@ -358,8 +364,9 @@ static void build(place *p)
   p->ob.webhook_url = p->webhook_url[0] ? p->webhook_url : NULL;
   p->ob.metadata_json = NULL;
   p->ob.now_ms = vc__now(ctx);
-  p->local = (p->inst->adapter.capabilities & VC_CAP_LOCAL) != 0;
-  if (!p->local &&
+  p->local = !p->session &&
+             (p->inst->adapter.capabilities & VC_CAP_LOCAL) != 0;
+  if (!p->local && !p->session &&
       (p->inst->adapter.build_call == NULL ||
        (rc = p->inst->adapter.build_call(p->inst->state, &p->ob,
                                          &p->xfer.req)) < 0)) {
@@ -399,6 +406,28 @@ out:
   return rc < 0 ? rc : gone;
 }
 
+/* Step 3 for a session adapter: the session places it, and this waits
+ * for its answer (the ring timeout and 30 s at most), keeping the job's
+ * lease meanwhile. */
+static void run_session(place *p)
+{
+  vc_ctx *ctx = p->ctx;
+  int64_t deadline = vc__now(ctx) + (int64_t)p->ob.ring_timeout_s * 1000 +
+                     VC__SESSION_PLACE_MARGIN_MS;
+
+  if (vc__job_extend(ctx, p->owner, p->job, deadline + ctx->lease_ms) < 0)
+    vc_error_clear(); /* the wait is bounded anyway */
+  vc__session_place(&p->wait, ctx, p->job->tenant_id, p->inst, &p->ob,
+                    deadline, &p->result);
+  if (p->result.outcome < VC_SEND_ACCEPTED ||
+      p->result.outcome > VC_SEND_FAILOVER) {
+    p->result.outcome = VC_SEND_RETRY;
+    p->result.error = VC_EPROVIDER;
+    snprintf(p->result.error_message, sizeof(p->result.error_message),
+             "the session answered an unknown outcome");
+  }
+}
+
 /* Step 3. */
 static void run(place *p)
 {
@@ -408,6 +437,10 @@ static void run(place *p)
   const vc_http_response *res = NULL;
   int rc;
 
+  if (p->session) {
+    run_session(p);
+    return;
+  }
   if (!p->local) {
     memset(&o, 0, sizeof(o));
     o.allow_private = p->ctx->allow_private_network;
@@ -627,6 +660,8 @@ static int call_start(vc_ctx *ctx, const char *owner, const vc__job *job,
   }
   rc = record(p);
 out:
+  /* The session's reports after its answer wait for this. */
+  vc__session_release(p->wait);
   if (p->inst != NULL)
     vc__route_instance_put(ctx, p->inst);
   vc__transfer_reset(&p->xfer);

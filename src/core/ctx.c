@@ -14,6 +14,8 @@
 #include "msg/route.h"
 #include "net/fetch.h"
 #include "net/listen.h"
+#include "net/netthread.h"
+#include "call/session.h"
 #include "msg/template_cache.h"
 #include "call/agent.h"
 
@@ -100,7 +102,9 @@ static int host_engine_init(vc_ctx *ctx)
 
 static void ctx_destroy(vc_ctx *ctx)
 {
+  vc__sessions_free(ctx);
   pthread_mutex_destroy(&ctx->listen_lock);
+  pthread_mutex_destroy(&ctx->net_lock);
   vc__route_cache_free(ctx);
   vc__fetch_cache_free(ctx->fetch_cache);
   vc__limits_free(ctx->limits);
@@ -163,6 +167,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
   pthread_mutex_init(&ctx->deliver_lock, NULL);
   pthread_mutex_init(&ctx->host_lock, NULL);
   pthread_mutex_init(&ctx->listen_lock, NULL);
+  pthread_mutex_init(&ctx->net_lock, NULL);
   if (opts->public_base_url != NULL &&
       (ctx->public_base_url = vc__strdup(opts->public_base_url)) == NULL) {
     rc = vc_error_set_oom();
@@ -172,6 +177,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
       (rc = vc__tcache_new(&ctx->templates, 0, 0)) < 0 ||
       (rc = vc__limits_new(&ctx->limits)) < 0 ||
       (rc = vc__fetch_cache_new(&ctx->fetch_cache)) < 0 ||
+      (rc = vc__sessions_new(ctx)) < 0 ||
       (rc = vc__dispatch_register(ctx)) < 0 ||
       (rc = vc__call_jobs_register(ctx)) < 0 ||
       (rc = vc__agent_register(ctx)) < 0 ||
@@ -192,11 +198,15 @@ void vc_ctx_free(vc_ctx *ctx)
 {
   if (ctx == NULL)
     return;
-  /* The listener first: it calls into the context. */
+  /* Sessions and the listener first: they call into the context. The
+   * sessions' waiting placements are answered, so engine threads stop
+   * at once; the network thread goes last, when nothing of it is left. */
+  vc__sessions_shutdown(ctx);
   vc__listener_stop(ctx->listener);
   ctx->listener = NULL;
   if (ctx->threads != NULL)
     vc_ctx_stop(ctx);
+  vc__net_stop(ctx);
   vc_store_free(ctx->store);
   ctx_destroy(ctx);
 }

@@ -64,9 +64,16 @@ struct vc_ctx {
   /* Documents fetched for webhook verification (net/fetch.c). */
   struct vc__fetch_cache *fetch_cache;
   int allow_private_network;
+  /* The network thread (net/netthread.c), under net_lock; net_closed
+   * once vc_ctx_free() stopped it for good. */
+  pthread_mutex_t net_lock;
+  struct vc__netthread *net;
+  int net_closed;
   /* The built-in webhook listener (net/listen.c), under listen_lock. */
   pthread_mutex_t listen_lock;
   struct vc__listener *listener;
+  /* Session adapters' hosts (call/session.c), locked inside. */
+  struct vc__sessions *sessions;
 };
 
 /* Current time from the context's clock, in Unix milliseconds. */

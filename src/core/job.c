@@ -33,6 +33,10 @@ static const char SQL_DONE[] =
 static const char SQL_RETRY[] =
   "UPDATE vc_job SET due_at = ?4, lease_owner = NULL, lease_until = 0,"
   " last_error = ?5 WHERE tenant_id = ?1 AND id = ?2 AND lease_owner = ?3";
+static const char SQL_EXTEND[] =
+  "UPDATE vc_job SET lease_until = ?4, due_at = ?4"
+  " WHERE tenant_id = ?1 AND id = ?2 AND lease_owner = ?3"
+  " AND lease_until < ?4";
 static const char SQL_NEXT_DUE[] = "SELECT MIN(due_at) FROM vc_job";
 
 static int add_handler(vc_ctx *ctx, const char *kind, vc__job_fn fn,
@@ -469,4 +473,18 @@ int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
   p->state = NULL;
   group_scatter(ctx, &p->async, rc, p->out, p->handled);
   return finish_batch(ctx, engine, p);
+}
+
+int vc__job_extend(vc_ctx *ctx, const char *owner, const vc__job *job,
+                   int64_t until)
+{
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    return rc;
+  rc = vc__db_run(db, SQL_EXTEND, "ttti", job->tenant_id, job->id, owner,
+                  until);
+  vc__db_release(db);
+  return rc;
 }

@@ -94,6 +94,12 @@ int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
 /* Apply an outcome; a no-op when the lease was lost to another owner. */
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
                    const vc__job_outcome *out);
+/* Keep the lease of a job this owner runs until `until` (a handler that
+ * waits longer than a lease: a session's placement). A no-op when the
+ * lease was lost. */
+int vc__job_extend(vc_ctx *ctx, const char *owner, const vc__job *job,
+                   int64_t until);
+
 /* Apply n outcomes in one transaction. */
 int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
                         const vc__job_outcome *out, size_t n);

@@ -5,6 +5,7 @@
 #include "core/ctx.h"
 #include "core/text.h"
 #include "adapter.h"
+#include "vyomcomm/sys/transport.h"
 #include "adapters/builtin.h"
 
 #define MAX_ADAPTERS 64
@@ -63,15 +64,37 @@ static int validate(const vc_adapter *a)
   if (a->kind == VC_CHANNEL_VOICE) {
     /* Voice methods exist from version 2 on: a version-1 vtable has
      * none to read. */
-    if (a->version < 2 || a->parse_call == NULL ||
-        (a->build_call == NULL && !(a->capabilities & VC_CAP_LOCAL)))
+    if (a->version >= 2 && a->session != NULL) {
+      /* A session adapter (sys/transport.h) places calls itself. */
+      VC_CHECK_VERSION(a->session, VC_SESSION_OPS_VERSION,
+                       "vc_session_ops");
+      if (a->session->open == NULL || a->session->close == NULL ||
+          a->session->place_call == NULL)
+        return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                             "session adapter '%s' needs open, close and "
+                             "place_call", a->name);
+      if (a->build_call != NULL || a->parse_call != NULL ||
+          a->build_control != NULL || a->parse_control != NULL ||
+          (a->capabilities & VC_CAP_LOCAL))
+        return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                             "session adapter '%s' places calls through "
+                             "its session only: no build_call, "
+                             "parse_call, build_control, parse_control "
+                             "or VC_CAP_LOCAL", a->name);
+    } else if (a->version < 2 || a->parse_call == NULL ||
+               (a->build_call == NULL && !(a->capabilities & VC_CAP_LOCAL)))
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "voice adapter '%s' needs build_call and "
-                           "parse_call (vc_adapter version 2)", a->name);
+                           "parse_call, or session (vc_adapter version "
+                           "2)", a->name);
     if (a->build_control != NULL && a->parse_control == NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "adapter '%s' has build_control without "
                            "parse_control", a->name);
+  } else if (a->version >= 2 && a->session != NULL) {
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "adapter '%s': only a voice adapter has a session",
+                         a->name);
   } else if (a->build_send == NULL || a->parse_send == NULL) {
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "adapter '%s' lacks a required method", a->name);

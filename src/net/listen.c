@@ -1,37 +1,32 @@
 /*
  * vc_webhook_listen: a small HTTP listener on libre for hosts without an
- * HTTP server of their own (and for tests and the demo). It runs libre's
- * loop on a thread of its own, started by the first call, and hands each
- * request to vc_webhook_handle().
+ * HTTP server of their own (and for tests and the demo). It lives on the
+ * context's network thread (netthread.h), started by the first call, and
+ * hands each request to vc_webhook_handle() there.
  *
- * libre objects live on that thread only; vc_ctx_free() stops it through
- * an mqueue. libre 1.1.0's server drops (without an answer) a request
- * whose buffered size passes 512 KB, which bounds webhook bodies here.
+ * libre objects live on that thread only; vc_ctx_free() closes the
+ * socket there before the thread stops. libre 1.1.0's server drops
+ * (without an answer) a request whose buffered size passes 512 KB, which
+ * bounds webhook bodies here.
  */
 #include "core/common.h"
 #include "core/ctx.h"
 #include "listen.h"
+#include "netthread.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <re.h>
 
-#define MQ_STOP 1
 #define MAX_HEADERS 100
 #define LISTEN_BACKLOG 1024
 
 struct vc__listener {
   vc_ctx *ctx;
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  int ready, err;
   uint16_t port;
   char addr[128];
-  struct mqueue *mq;
-  struct http_sock *sock;
+  struct http_sock *sock;   /* the network thread's */
 };
 
 static char *pl_copy_str(const struct pl *pl)
@@ -88,36 +83,13 @@ static void on_request(struct http_conn *conn, const struct http_msg *msg,
   vc__free(target);
 }
 
-static void on_mqueue(int id, void *data, void *arg)
-{
-  VC_UNUSED(data);
-  VC_UNUSED(arg);
-  if (id == MQ_STOP)
-    re_cancel();
-}
-
-static void started(vc__listener *l, int err)
-{
-  pthread_mutex_lock(&l->mu);
-  l->err = err;
-  l->ready = 1;
-  pthread_cond_broadcast(&l->cond);
-  pthread_mutex_unlock(&l->mu);
-}
-
-static void *listener_main(void *arg)
+static int listen_on_loop(void *arg)
 {
   vc__listener *l = arg;
   struct sa laddr;
   int err;
 
-  if ((err = re_thread_init()) != 0) {
-    started(l, err);
-    return NULL;
-  }
-  err = mqueue_alloc(&l->mq, on_mqueue, l);
-  if (err == 0)
-    err = sa_decode(&laddr, l->addr, strlen(l->addr));
+  err = sa_decode(&laddr, l->addr, strlen(l->addr));
   if (err == 0)
     err = http_listen(&l->sock, &laddr, on_request, l);
   /* http_listen() listens with a backlog of 5: a burst of providers'
@@ -129,41 +101,34 @@ static void *listener_main(void *arg)
     err = tcp_local_get(http_sock_tcp(l->sock), &laddr);
   if (err == 0)
     l->port = sa_port(&laddr);
-  started(l, err);
-  if (err == 0)
-    (void)re_main(NULL);
+  if (err != 0) {
+    l->sock = mem_deref(l->sock);
+    return vc__error_set(VC_ERRCLASS_NET, VC_ENET, "cannot listen on %s: %s",
+                         l->addr, strerror(err));
+  }
+  return 0;
+}
+
+static int close_on_loop(void *arg)
+{
+  vc__listener *l = arg;
+
   l->sock = mem_deref(l->sock);
-  l->mq = mem_deref(l->mq);
-  re_thread_close();
-  return NULL;
+  return 0;
 }
 
 int vc__listener_start(vc__listener **out, vc_ctx *ctx, const char *addr)
 {
   vc__listener *l = vc__calloc(1, sizeof(*l));
-  int err;
+  int rc;
 
   if (l == NULL)
     return vc_error_set_oom();
   l->ctx = ctx;
   snprintf(l->addr, sizeof(l->addr), "%s", addr);
-  pthread_mutex_init(&l->mu, NULL);
-  pthread_cond_init(&l->cond, NULL);
-  if (pthread_create(&l->thread, NULL, listener_main, l) != 0) {
+  if ((rc = vc__net_call(ctx, listen_on_loop, l)) < 0) {
     vc__free(l);
-    return vc__error_set(VC_ERRCLASS_OS, VC_ERROR,
-                         "cannot start the listener thread");
-  }
-  pthread_mutex_lock(&l->mu);
-  while (!l->ready)
-    pthread_cond_wait(&l->cond, &l->mu);
-  err = l->err;
-  pthread_mutex_unlock(&l->mu);
-  if (err != 0) {
-    pthread_join(l->thread, NULL);
-    vc__free(l);
-    return vc__error_set(VC_ERRCLASS_NET, VC_ENET,
-                         "cannot listen on %s: %s", addr, strerror(err));
+    return rc;
   }
   *out = l;
   return 0;
@@ -178,9 +143,7 @@ void vc__listener_stop(vc__listener *l)
 {
   if (l == NULL)
     return;
-  (void)mqueue_push(l->mq, MQ_STOP, NULL);
-  pthread_join(l->thread, NULL);
-  pthread_cond_destroy(&l->cond);
-  pthread_mutex_destroy(&l->mu);
+  /* libre's objects go on the thread that made them. */
+  (void)vc__net_call(l->ctx, close_on_loop, l);
   vc__free(l);
 }

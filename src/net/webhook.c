@@ -15,6 +15,7 @@
 #include "fetch.h"
 #include "listen.h"
 #include "sink.h"
+#include "webhook.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -54,13 +55,19 @@ typedef struct apply_ctx {
 } apply_ctx;
 
 /* 1 the first time `key` is seen for the tenant, 0 for a repeat. */
-static int first_time(apply_ctx *a, const char *key)
+static int seen_first(vc__db *db, const char *tenant_id, const char *key,
+                      int64_t now)
 {
-  int rc = vc__db_run(a->db, SQL_SEEN, "tti", a->tenant_id, key, a->now);
+  int rc = vc__db_run(db, SQL_SEEN, "tti", tenant_id, key, now);
 
   if (rc < 0)
     return rc;
-  return vc__db_changes(a->db) > 0;
+  return vc__db_changes(db) > 0;
+}
+
+static int first_time(apply_ctx *a, const char *key)
+{
+  return seen_first(a->db, a->tenant_id, key, a->now);
 }
 
 static void hash_key(char out[72], const char *prefix, const char *parts[],
@@ -175,24 +182,23 @@ static int on_inbound(void *payload, const vc_inbound *m)
  * event id, else a hash of the update and of the URL's call, step, node
  * and try), then applied to the call. A SCRIPT is an instruction fetch
  * that always gets its answer, so it is never deduplicated. */
-static int on_call(void *payload, const vc_call_update *u)
+int vc__webhook_call_update(vc__call_webhook *w, const vc_call_update *u)
 {
-  apply_ctx *a = payload;
   char key[72], num[7][24];
   int rc;
 
   if (u->type != VC_UPDATE_SCRIPT) {
     if (u->event_id != NULL) {
-      const char *parts[] = { a->channel_id, u->event_id };
+      const char *parts[] = { w->channel_id, u->event_id };
       hash_key(key, "c:", parts, 2);
     } else {
       const char *parts[] = {
-        a->channel_id, a->call.call_id, u->call_id, u->provider_call_id,
-        a->call.step, a->call.node, num[0], num[1], num[2], num[3], num[4],
+        w->channel_id, w->call_id, u->call_id, u->provider_call_id,
+        w->step, w->node, num[0], num[1], num[2], num[3], num[4],
         num[5], num[6], u->leg_provider_id, u->provider_code, u->digits,
         u->recording_id
       };
-      snprintf(num[0], sizeof(num[0]), "%d", a->call.attempt);
+      snprintf(num[0], sizeof(num[0]), "%d", w->attempt);
       snprintf(num[1], sizeof(num[1]), "%d", u->type);
       snprintf(num[2], sizeof(num[2]), "%d", u->leg);
       snprintf(num[3], sizeof(num[3]), "%d", u->cause);
@@ -201,21 +207,32 @@ static int on_call(void *payload, const vc_call_update *u)
       snprintf(num[6], sizeof(num[6]), "%d", u->duration_s);
       hash_key(key, "ch:", parts, VC_ARRAY_SIZE(parts));
     }
-    if ((rc = first_time(a, key)) <= 0) {
-      if (rc == 0)
-        a->duplicates++;
-      return rc;
-    }
+    if ((rc = seen_first(w->db, w->tenant_id, key, w->now)) <= 0)
+      return rc < 0 ? rc : VC__CALL_UPDATE_DUPLICATE;
   }
-  rc = vc__call_webhook_update(&a->call, u);
-  if (rc == VC_ENOTFOUND) {
-    /* Not a call of this channel: recorded as seen, ignored. */
+  rc = vc__call_webhook_update(w, u);
+  if (rc == VC_ENOTFOUND)
+    return VC__CALL_UPDATE_UNMATCHED; /* recorded as seen, ignored */
+  return rc < 0 ? rc : VC__CALL_UPDATE_APPLIED;
+}
+
+int vc__webhook_seen_purge(vc__db *db, int64_t now)
+{
+  return vc__db_run(db, SQL_PURGE, "i", now - DEDUPE_KEEP_MS);
+}
+
+static int on_call(void *payload, const vc_call_update *u)
+{
+  apply_ctx *a = payload;
+  int rc = vc__webhook_call_update(&a->call, u);
+
+  if (rc == VC__CALL_UPDATE_DUPLICATE)
+    a->duplicates++;
+  else if (rc == VC__CALL_UPDATE_UNMATCHED)
     a->unmatched++;
-    return 0;
-  }
-  if (rc == 0)
+  else if (rc == VC__CALL_UPDATE_APPLIED)
     a->applied++;
-  return rc;
+  return rc < 0 ? rc : 0;
 }
 
 /* The channel id in a webhook's target, "" when there is none. */
@@ -331,7 +348,7 @@ static int apply(vc_ctx *ctx, vc__route_instance *inst,
     a->call.now = a->now;
     rc = inst->adapter.parse_webhook(inst->state, req, sink);
     if (rc == 0)
-      rc = vc__db_run(a->db, SQL_PURGE, "i", a->now - DEDUPE_KEEP_MS);
+      rc = vc__webhook_seen_purge(a->db, a->now);
     if (rc == 0)
       rc = vc__db_commit(a->db);
     if (rc < 0)

@@ -1,0 +1,904 @@
+/*
+ * Session adapters' hosts. See session.h and vyomcomm/sys/transport.h.
+ *
+ * Threads: a session's methods run on the network thread; the engine
+ * thread placing a call (or running an operation) waits on its pending
+ * entry; one worker thread per context applies what sessions report,
+ * in order. Everything shared is under the registry's mutex `mu`, which
+ * is taken before the context's engine lock (for `stopping`), never
+ * after it, and never held across a session method or a store call.
+ *
+ * An answer travels the report queue too, so a report the session made
+ * after answering is applied only once the waiter recorded the answer
+ * (the provider's id is stored before the first report that may need
+ * it, and a call never looks ended before it was placed).
+ */
+#include "core/common.h"
+#include "core/ctx.h"
+#include "core/ulid.h"
+#include "msg/limits.h"
+#include "net/netthread.h"
+#include "net/sink.h"
+#include "net/webhook.h"
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#define WAIT_SLICE_MS 100
+
+enum { PEND_PLACE = 1, PEND_OP = 2 };
+enum { ITEM_REPORT = 1, ITEM_ANSWER = 2 };
+
+typedef struct item {
+  int kind;
+  struct item *next;
+  vc_session_host *host;       /* REPORT: a reference */
+  struct pending *p;           /* ANSWER */
+  vc_call_update u;            /* REPORT: a deep copy */
+  char *strs[8];
+} item;
+
+typedef struct pending {
+  int kind;
+  char call_id[VC_ID_SIZE];
+  uint64_t token;
+  struct vc__sessions *reg;
+  vc_session_host *host;       /* a reference while it waits */
+  int listed;                  /* in host->pending */
+  int answered, handed, released, abandoned;
+  vc_send_result result;
+  pthread_cond_t cond;
+  item answer;                 /* queued when answered */
+  struct pending *next;
+} pending;
+
+struct vc__session_wait {
+  pending p;
+};
+
+struct vc_session_host {
+  struct vc__sessions *reg;
+  vc_ctx *ctx;
+  char tenant_id[VC_ID_SIZE];
+  char channel_id[VC_ID_SIZE];
+  vc__route_instance *inst;    /* a reference until closed */
+  const vc_session_ops *ops;
+  void *session;               /* the network thread's */
+  char open_error[200];        /* the network thread's */
+  int refs;                    /* under mu */
+  int listed, closed;          /* under mu */
+  int link_down;               /* under mu */
+  pending *pending;            /* under mu */
+  vc_session_host *next;
+};
+
+typedef struct vc__sessions {
+  vc_ctx *ctx;
+  pthread_mutex_t mu;
+  pthread_cond_t work;
+  vc_session_host *hosts;
+  item *head, *tail;
+  int closing, stop_worker, worker_running;
+  pthread_t worker;
+  uint64_t next_token;
+} vc__sessions;
+
+int vc__session_adapter(const vc_adapter *a)
+{
+  return a->version >= 2 && a->session != NULL;
+}
+
+/* The message is `text` followed by `arg` (may be NULL). */
+static void set_result(vc_send_result *r, int outcome, int error,
+                       const char *text, const char *arg)
+{
+  memset(r, 0, sizeof(*r));
+  r->version = VC_SEND_RESULT_VERSION;
+  r->outcome = outcome;
+  r->error = error;
+  snprintf(r->error_message, sizeof(r->error_message), "%s%s", text,
+           arg ? arg : "");
+}
+
+/* ---- hosts ---------------------------------------------------------------- */
+
+/* Under mu. */
+static void host_unref_locked(vc__sessions *reg, vc_session_host *h,
+                              int *free_it)
+{
+  VC_UNUSED(reg);
+  *free_it = --h->refs == 0;
+}
+
+static void host_unref(vc_session_host *h)
+{
+  vc__sessions *reg = h->reg;
+  int free_it;
+
+  pthread_mutex_lock(&reg->mu);
+  host_unref_locked(reg, h, &free_it);
+  pthread_mutex_unlock(&reg->mu);
+  if (free_it)
+    vc__free(h);
+}
+
+/* Under mu: queue an item for the worker. */
+static void enqueue_locked(vc__sessions *reg, item *it)
+{
+  it->next = NULL;
+  if (reg->tail != NULL)
+    reg->tail->next = it;
+  else
+    reg->head = it;
+  reg->tail = it;
+  pthread_cond_signal(&reg->work);
+}
+
+/* Under mu. 0, or VC_ENOTFOUND when it was answered or given up. */
+static int answer_locked(vc__sessions *reg, pending *p,
+                         const vc_send_result *r)
+{
+  pending **pp;
+
+  if (!p->listed || p->answered)
+    return VC_ENOTFOUND;
+  for (pp = &p->host->pending; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == p) {
+      *pp = p->next;
+      break;
+    }
+  p->listed = 0;
+  p->answered = 1;
+  p->result = *r;
+  p->result.version = VC_SEND_RESULT_VERSION;
+  p->answer.kind = ITEM_ANSWER;
+  p->answer.p = p;
+  enqueue_locked(reg, &p->answer);
+  return 0;
+}
+
+static void answer(vc_session_host *h, pending *p, const vc_send_result *r)
+{
+  pthread_mutex_lock(&h->reg->mu);
+  (void)answer_locked(h->reg, p, r);
+  pthread_mutex_unlock(&h->reg->mu);
+}
+
+/* Under mu: answer every waiter of a closing host. */
+static void fail_pending_locked(vc_session_host *h, int outcome,
+                                const char *why)
+{
+  vc_send_result r;
+
+  set_result(&r, outcome, VC_ENET, "", why);
+  while (h->pending != NULL)
+    (void)answer_locked(h->reg, h->pending, &r);
+}
+
+/* The part of closing that needs no loop. */
+static void host_release(vc_session_host *h, int outcome, const char *why)
+{
+  vc__sessions *reg = h->reg;
+  vc__route_instance *inst;
+  int free_it;
+
+  pthread_mutex_lock(&reg->mu);
+  h->closed = 1;
+  fail_pending_locked(h, outcome, why);
+  inst = h->inst;
+  h->inst = NULL;
+  host_unref_locked(reg, h, &free_it); /* the registry's reference */
+  pthread_mutex_unlock(&reg->mu);
+  if (inst != NULL)
+    vc__route_instance_put(h->ctx, inst);
+  if (free_it)
+    vc__free(h);
+}
+
+/* On the network thread. */
+static void host_close_run(void *arg)
+{
+  vc_session_host *h = arg;
+
+  if (h->session != NULL) {
+    h->ops->close(h->session);
+    h->session = NULL;
+    VC_LOG(h->ctx, VC_LOG_INFO, "session of channel %s closed",
+           h->channel_id);
+  }
+  host_release(h, VC_SEND_RETRY, "the session closed");
+}
+
+static void host_close_drop(void *arg)
+{
+  host_release(arg, VC_SEND_RETRY, "the session closed");
+}
+
+static int host_close_sync(void *arg)
+{
+  host_close_run(arg);
+  return 0;
+}
+
+/* Under mu. */
+static void unlist_locked(vc__sessions *reg, vc_session_host *h)
+{
+  vc_session_host **hp;
+
+  for (hp = &reg->hosts; *hp != NULL; hp = &(*hp)->next)
+    if (*hp == h) {
+      *hp = h->next;
+      break;
+    }
+  h->listed = 0;
+}
+
+/* On the network thread. */
+static void host_open_run(void *arg)
+{
+  vc_session_host *h = arg;
+  int rc = 0;
+
+  if (!h->closed)
+    rc = h->ops->open(&h->session, h->inst->state, h);
+  if (rc < 0 || h->session == NULL) {
+    vc__sessions *reg = h->reg;
+    int listed;
+    snprintf(h->open_error, sizeof(h->open_error), "%s",
+             rc < 0 ? vc_error_last()->message : "the session is closed");
+    h->session = NULL;
+    VC_LOG(h->ctx, VC_LOG_WARN, "session of channel %s did not open: %s",
+           h->channel_id, h->open_error);
+    /* The next call tries again. */
+    pthread_mutex_lock(&reg->mu);
+    listed = h->listed;
+    if (listed)
+      unlist_locked(reg, h);
+    pthread_mutex_unlock(&reg->mu);
+    if (listed) /* its calls go to the next channel */
+      host_release(h, VC_SEND_FAILOVER, h->open_error);
+  } else {
+    VC_LOG(h->ctx, VC_LOG_INFO, "session of channel %s opened",
+           h->channel_id);
+  }
+  host_unref(h); /* the open's own reference */
+}
+
+static void host_open_drop(void *arg)
+{
+  host_unref(arg);
+}
+
+static void *worker_main(void *arg);
+
+/* The open host of the channel `inst` is bound to, opening one (and
+ * closing one bound to an older version of the channel). A reference
+ * for the caller. */
+static int host_get(vc_session_host **out, vc_ctx *ctx,
+                    const char *tenant_id, vc__route_instance *inst)
+{
+  vc__sessions *reg = ctx->sessions;
+  vc_session_host *h, *old = NULL, *made;
+  int rc = 0;
+
+  if ((made = vc__calloc(1, sizeof(*made))) == NULL)
+    return vc_error_set_oom();
+  pthread_mutex_lock(&reg->mu);
+  if (reg->closing) {
+    pthread_mutex_unlock(&reg->mu);
+    vc__free(made);
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
+                         "the context is closing");
+  }
+  for (h = reg->hosts; h != NULL; h = h->next)
+    if (strcmp(h->channel_id, inst->channel_id) == 0)
+      break;
+  if (h != NULL && h->inst == inst) {
+    h->refs++;
+    *out = h;
+    pthread_mutex_unlock(&reg->mu);
+    vc__free(made);
+    return 0;
+  }
+  if (h != NULL) {
+    old = h; /* the channel changed: its old session goes */
+    unlist_locked(reg, old);
+  }
+  if (!reg->worker_running) {
+    if (pthread_create(&reg->worker, NULL, worker_main, reg) != 0) {
+      pthread_mutex_unlock(&reg->mu);
+      vc__free(made);
+      rc = vc__error_set(VC_ERRCLASS_OS, VC_ERROR,
+                         "cannot start the session worker");
+      goto close_old;
+    }
+    reg->worker_running = 1;
+  }
+  made->reg = reg;
+  made->ctx = ctx;
+  snprintf(made->tenant_id, sizeof(made->tenant_id), "%s", tenant_id);
+  snprintf(made->channel_id, sizeof(made->channel_id), "%s",
+           inst->channel_id);
+  made->inst = inst;
+  made->ops = inst->adapter.session;
+  made->refs = 3; /* the registry's, the open's, the caller's */
+  made->listed = 1;
+  made->next = reg->hosts;
+  reg->hosts = made;
+  pthread_mutex_unlock(&reg->mu);
+  pthread_mutex_lock(&ctx->lock);
+  inst->refs++; /* kept until the session closes */
+  pthread_mutex_unlock(&ctx->lock);
+  if ((rc = vc__net_post(ctx, host_open_run, host_open_drop, made)) < 0) {
+    pthread_mutex_lock(&reg->mu);
+    unlist_locked(reg, made);
+    made->refs--; /* no open */
+    pthread_mutex_unlock(&reg->mu);
+    host_release(made, VC_SEND_RETRY, "the network thread is not running");
+    host_unref(made);
+  } else {
+    *out = made;
+  }
+close_old:
+  if (old != NULL &&
+      vc__net_post(ctx, host_close_run, host_close_drop, old) < 0)
+    host_close_drop(old);
+  return rc;
+}
+
+/* ---- placing and operations ---------------------------------------------- */
+
+/* A copy of what goes to the network thread. */
+typedef struct handoff {
+  vc_session_host *host;       /* a reference */
+  pending *p;
+  vc_call_outbound ob;
+  vc_call_control c;
+  char *strs[8];
+} handoff;
+
+static const char *keep(handoff *o, int i, const char *s)
+{
+  if (s == NULL)
+    return NULL;
+  o->strs[i] = vc__strdup(s);
+  return o->strs[i] ? o->strs[i] : "";
+}
+
+static void handoff_free(handoff *o)
+{
+  host_unref(o->host);
+  for (size_t i = 0; i < VC_ARRAY_SIZE(o->strs); i++)
+    vc__free(o->strs[i]);
+  vc__free(o);
+}
+
+/* On the network thread. */
+static void place_run(void *arg)
+{
+  handoff *o = arg;
+  vc_session_host *h = o->host;
+  vc_send_result r;
+  int rc;
+
+  if (h->session == NULL) {
+    set_result(&r, VC_SEND_FAILOVER, VC_ENET, "the session did not open: ",
+               h->open_error[0] ? h->open_error : "closed");
+    answer(h, o->p, &r);
+  } else if ((rc = h->ops->place_call(h->session, &o->ob)) < 0) {
+    set_result(&r, VC_SEND_REJECTED, rc, "", vc_error_last()->message);
+    answer(h, o->p, &r);
+  }
+  handoff_free(o);
+}
+
+static void op_run(void *arg)
+{
+  handoff *o = arg;
+  vc_session_host *h = o->host;
+  vc_send_result r;
+  int rc;
+
+  if (h->session == NULL) {
+    set_result(&r, VC_SEND_RETRY, VC_ENET, "the session did not open: ",
+               h->open_error[0] ? h->open_error : "closed");
+    answer(h, o->p, &r);
+  } else if (h->ops->operation == NULL) {
+    set_result(&r, VC_SEND_REJECTED, VC_ENOTSUPPORTED,
+               "the provider cannot do this", NULL);
+    answer(h, o->p, &r);
+  } else if ((rc = h->ops->operation(h->session, &o->c, o->p->token)) < 0) {
+    set_result(&r, VC_SEND_REJECTED, rc, "", vc_error_last()->message);
+    answer(h, o->p, &r);
+  }
+  handoff_free(o);
+}
+
+static void handoff_drop(void *arg)
+{
+  handoff *o = arg;
+  vc_send_result r;
+
+  set_result(&r, VC_SEND_RETRY, VC_ESTATE, "the network thread ended",
+             NULL);
+  answer(o->host, o->p, &r);
+  handoff_free(o);
+}
+
+static int engine_stopping(vc_ctx *ctx)
+{
+  int s;
+
+  pthread_mutex_lock(&ctx->lock);
+  s = ctx->stopping;
+  pthread_mutex_unlock(&ctx->lock);
+  return s;
+}
+
+/* Wait for p's answer; under nothing. */
+static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
+                        vc_send_result *result)
+{
+  vc__sessions *reg = ctx->sessions;
+  vc_session_host *h = p->host;
+  struct timespec ts;
+
+  pthread_mutex_lock(&reg->mu);
+  while (!p->handed) {
+    if (!p->answered) {
+      int stopping = engine_stopping(ctx);
+      if (stopping || vc__now(ctx) >= deadline) {
+        pending **pp;
+        for (pp = &h->pending; *pp != NULL; pp = &(*pp)->next)
+          if (*pp == p) {
+            *pp = p->next;
+            break;
+          }
+        p->listed = 0;
+        p->abandoned = 1;
+        if (stopping)
+          set_result(result, VC_SEND_RETRY, VC_ESTATE,
+                     "the engine stopped before the session answered",
+                     NULL);
+        else
+          set_result(result, VC_SEND_RETRY, VC_ETIMEOUT,
+                     "the session did not answer in time", NULL);
+        break;
+      }
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += WAIT_SLICE_MS * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    (void)pthread_cond_timedwait(&p->cond, &reg->mu, &ts);
+  }
+  if (p->handed)
+    *result = p->result;
+  p->host = NULL;
+  pthread_mutex_unlock(&reg->mu);
+  host_unref(h);
+}
+
+/* Register a pending entry on a host (a reference for it). */
+static pending *pending_new(vc_session_host *h, int kind,
+                            const char *call_id)
+{
+  vc__session_wait *w = vc__calloc(1, sizeof(*w));
+  pending *p;
+
+  if (w == NULL)
+    return NULL;
+  p = &w->p;
+  p->kind = kind;
+  snprintf(p->call_id, sizeof(p->call_id), "%s", call_id ? call_id : "");
+  pthread_cond_init(&p->cond, NULL);
+  p->reg = h->reg;
+  pthread_mutex_lock(&h->reg->mu);
+  p->token = ++h->reg->next_token;
+  p->host = h;
+  h->refs++;
+  p->listed = 1;
+  p->next = h->pending;
+  h->pending = p;
+  pthread_mutex_unlock(&h->reg->mu);
+  return p;
+}
+
+static void pending_free(pending *p)
+{
+  pthread_cond_destroy(&p->cond);
+  vc__free(p); /* the vc__session_wait around it */
+}
+
+void vc__session_release(vc__session_wait *w)
+{
+  vc__sessions *reg;
+  pending *p;
+  int free_it;
+
+  if (w == NULL)
+    return;
+  p = &w->p;
+  reg = p->reg;
+  pthread_mutex_lock(&reg->mu);
+  p->released = 1;
+  /* An answered entry is the worker's, which waits for this. */
+  free_it = !p->answered;
+  if (!free_it)
+    pthread_cond_broadcast(&p->cond);
+  pthread_mutex_unlock(&reg->mu);
+  if (free_it)
+    pending_free(p);
+}
+
+static void session_call(vc__session_wait **w, vc_ctx *ctx,
+                         const char *tenant_id, vc__route_instance *inst,
+                         const vc_call_outbound *ob, const vc_call_control *c,
+                         int64_t deadline, vc_send_result *result)
+{
+  vc_session_host *h = NULL;
+  handoff *o = NULL;
+  pending *p = NULL;
+  int rc, down;
+
+  *w = NULL;
+  if ((rc = host_get(&h, ctx, tenant_id, inst)) < 0) {
+    set_result(result, VC_SEND_RETRY, rc, "", vc_error_last()->message);
+    return;
+  }
+  pthread_mutex_lock(&ctx->sessions->mu);
+  down = h->link_down;
+  pthread_mutex_unlock(&ctx->sessions->mu);
+  if (down && ob != NULL) {
+    /* Placing on a session whose link is down: the next channel. */
+    set_result(result, VC_SEND_FAILOVER, VC_ENET,
+               "the session's link is down", NULL);
+    host_unref(h);
+    return;
+  }
+  if ((o = vc__calloc(1, sizeof(*o))) == NULL ||
+      (p = pending_new(h, ob ? PEND_PLACE : PEND_OP,
+                       ob ? ob->call_id : c->call_id)) == NULL) {
+    vc__free(o);
+    host_unref(h);
+    set_result(result, VC_SEND_RETRY, VC_ENOMEM, "out of memory", NULL);
+    return;
+  }
+  o->host = h; /* the caller's reference goes with the handoff */
+  o->p = p;
+  if (ob != NULL) {
+    o->ob = *ob;
+    o->ob.call_id = keep(o, 0, ob->call_id);
+    o->ob.tenant_id = keep(o, 1, ob->tenant_id);
+    o->ob.agent = keep(o, 2, ob->agent);
+    o->ob.customer = keep(o, 3, ob->customer);
+    o->ob.caller_id = keep(o, 4, ob->caller_id);
+    o->ob.webhook_url = keep(o, 5, ob->webhook_url);
+    o->ob.metadata_json = keep(o, 6, ob->metadata_json);
+  } else {
+    o->c = *c;
+    o->c.call_id = keep(o, 0, c->call_id);
+    o->c.provider_call_id = keep(o, 1, c->provider_call_id);
+    o->c.customer_leg_id = keep(o, 2, c->customer_leg_id);
+    o->c.target = keep(o, 3, c->target);
+    o->c.caller_id = keep(o, 4, c->caller_id);
+    o->c.recording_id = keep(o, 5, c->recording_id);
+    o->c.webhook_url = keep(o, 6, c->webhook_url);
+  }
+  if ((rc = vc__net_post(ctx, ob ? place_run : op_run, handoff_drop,
+                         o)) < 0) {
+    vc_send_result r;
+    set_result(&r, VC_SEND_RETRY, rc, "", vc_error_last()->message);
+    answer(h, p, &r);
+    handoff_free(o);
+  }
+  wait_answer(p, ctx, deadline, result);
+  *w = (vc__session_wait *)p;
+}
+
+void vc__session_place(vc__session_wait **w, vc_ctx *ctx,
+                       const char *tenant_id, vc__route_instance *inst,
+                       const vc_call_outbound *ob, int64_t deadline,
+                       vc_send_result *result)
+{
+  session_call(w, ctx, tenant_id, inst, ob, NULL, deadline, result);
+}
+
+void vc__session_operate(vc__session_wait **w, vc_ctx *ctx,
+                         const char *tenant_id, vc__route_instance *inst,
+                         const vc_call_control *c, int64_t deadline,
+                         vc_send_result *result)
+{
+  session_call(w, ctx, tenant_id, inst, NULL, c, deadline, result);
+}
+
+/* ---- what sessions report -------------------------------------------------- */
+
+int vc_session_placed(vc_session_host *host, const char *call_id,
+                      const vc_send_result *result)
+{
+  pending *p;
+  int rc = VC_ENOTFOUND;
+
+  VC_ASSERT_ARG(host);
+  VC_ASSERT_ARG(call_id);
+  VC_ASSERT_ARG(result);
+  VC_CHECK_VERSION(result, VC_SEND_RESULT_VERSION, "vc_send_result");
+  pthread_mutex_lock(&host->reg->mu);
+  for (p = host->pending; p != NULL; p = p->next)
+    if (p->kind == PEND_PLACE && strcmp(p->call_id, call_id) == 0) {
+      rc = answer_locked(host->reg, p, result);
+      break;
+    }
+  pthread_mutex_unlock(&host->reg->mu);
+  if (rc < 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                         "no placement of call %.40s is pending", call_id);
+  return 0;
+}
+
+int vc_session_done(vc_session_host *host, uint64_t token,
+                    const vc_send_result *result)
+{
+  pending *p;
+  int rc = VC_ENOTFOUND;
+
+  VC_ASSERT_ARG(host);
+  VC_ASSERT_ARG(result);
+  VC_CHECK_VERSION(result, VC_SEND_RESULT_VERSION, "vc_send_result");
+  pthread_mutex_lock(&host->reg->mu);
+  for (p = host->pending; p != NULL; p = p->next)
+    if (p->kind == PEND_OP && p->token == token) {
+      rc = answer_locked(host->reg, p, result);
+      break;
+    }
+  pthread_mutex_unlock(&host->reg->mu);
+  if (rc < 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                         "no operation %llu is pending",
+                         (unsigned long long)token);
+  return 0;
+}
+
+static void item_free(item *it)
+{
+  for (size_t i = 0; i < VC_ARRAY_SIZE(it->strs); i++)
+    vc__free(it->strs[i]);
+  if (it->host != NULL)
+    host_unref(it->host);
+  vc__free(it);
+}
+
+static const char *keep_str(item *it, int i, const char *s, int *oom)
+{
+  if (s == NULL)
+    return NULL;
+  if ((it->strs[i] = vc__strdup(s)) == NULL)
+    *oom = 1;
+  return it->strs[i];
+}
+
+int vc_session_report(vc_session_host *host, const vc_call_update *u)
+{
+  vc_event_sink check;
+  item *it;
+  int rc, oom = 0;
+
+  VC_ASSERT_ARG(host);
+  VC_ASSERT_ARG(u);
+  /* The checks of vc_event_sink_call(), on a sink that keeps nothing. */
+  vc__sink_init(&check, NULL, NULL, NULL);
+  rc = vc_event_sink_call(&check, u);
+  vc__sink_fini(&check);
+  if (rc < 0)
+    return rc;
+  if (u->call_id == NULL || !vc__ulid_valid(u->call_id))
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "a session's call update names its call_id");
+  if ((it = vc__calloc(1, sizeof(*it))) == NULL)
+    return vc_error_set_oom();
+  it->kind = ITEM_REPORT;
+  it->u = *u;
+  it->u.call_id = keep_str(it, 0, u->call_id, &oom);
+  it->u.provider_call_id = keep_str(it, 1, u->provider_call_id, &oom);
+  it->u.leg_provider_id = keep_str(it, 2, u->leg_provider_id, &oom);
+  it->u.event_id = keep_str(it, 3, u->event_id, &oom);
+  it->u.provider_code = keep_str(it, 4, u->provider_code, &oom);
+  it->u.digits = keep_str(it, 5, u->digits, &oom);
+  it->u.recording_id = keep_str(it, 6, u->recording_id, &oom);
+  it->u.recording_url = keep_str(it, 7, u->recording_url, &oom);
+  if (oom) {
+    item_free(it);
+    return vc_error_set_oom();
+  }
+  pthread_mutex_lock(&host->reg->mu);
+  host->refs++;
+  it->host = host;
+  enqueue_locked(host->reg, it);
+  pthread_mutex_unlock(&host->reg->mu);
+  return 0;
+}
+
+void vc_session_link(vc_session_host *host, int up, const char *why)
+{
+  vc_ctx *ctx;
+  int was_down;
+
+  if (host == NULL)
+    return;
+  ctx = host->ctx;
+  pthread_mutex_lock(&host->reg->mu);
+  was_down = host->link_down;
+  host->link_down = !up;
+  pthread_mutex_unlock(&host->reg->mu);
+  if (up)
+    VC_LOG(ctx, was_down ? VC_LOG_INFO : VC_LOG_DEBUG,
+           "session of channel %s: link up%s%.200s", host->channel_id,
+           why ? ": " : "", why ? why : "");
+  else
+    VC_LOG(ctx, VC_LOG_WARN, "session of channel %s: link down%s%.200s",
+           host->channel_id, why ? ": " : "", why ? why : "");
+  /* A link that went down counts as a failed request to the channel, one
+   * that came back as a success (it closes the breaker). */
+  vc__limits_report(ctx->limits, host->channel_id, up != 0, vc__now(ctx));
+}
+
+/* ---- the worker ------------------------------------------------------------ */
+
+static void apply_report(vc__sessions *reg, item *it)
+{
+  vc_ctx *ctx = reg->ctx;
+  vc_session_host *h = it->host;
+  vc__call_webhook w;
+  vc__db *db;
+  int rc, outcome = 0;
+
+  if (it->u.type == VC_UPDATE_SCRIPT) {
+    VC_LOG(ctx, VC_LOG_DEBUG, "session of channel %s: a script report is "
+           "not a session's; ignored", h->channel_id);
+    return;
+  }
+  memset(&w, 0, sizeof(w));
+  w.ctx = ctx;
+  w.tenant_id = h->tenant_id;
+  w.channel_id = h->channel_id;
+  w.now = vc__now(ctx);
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    goto out;
+  w.db = db;
+  if ((rc = vc__db_begin(db)) == 0) {
+    if ((rc = vc__webhook_call_update(&w, &it->u)) >= 0) {
+      outcome = rc;
+      rc = vc__webhook_seen_purge(db, w.now);
+    }
+    if (rc == 0)
+      rc = vc__db_commit(db);
+    if (rc < 0)
+      vc__db_rollback(db);
+  }
+  vc__db_release(db);
+out:
+  if (rc < 0) {
+    VC_LOG(ctx, VC_LOG_WARN, "session report for call %s not applied: %s",
+           it->u.call_id, vc_error_last()->message);
+    vc_error_clear();
+    return;
+  }
+  if (outcome == VC__CALL_UPDATE_APPLIED)
+    vc_ctx_wakeup(ctx);
+  VC_LOG(ctx, VC_LOG_DEBUG, "session report (type %d) for call %s: %s",
+         it->u.type, it->u.call_id,
+         outcome == VC__CALL_UPDATE_APPLIED ? "applied"
+         : outcome == VC__CALL_UPDATE_DUPLICATE ? "duplicate"
+         : "no such call");
+}
+
+static void *worker_main(void *arg)
+{
+  vc__sessions *reg = arg;
+  item *it;
+
+  pthread_mutex_lock(&reg->mu);
+  for (;;) {
+    while (reg->head == NULL && !reg->stop_worker)
+      pthread_cond_wait(&reg->work, &reg->mu);
+    if ((it = reg->head) == NULL)
+      break; /* stopping, and everything was applied */
+    if ((reg->head = it->next) == NULL)
+      reg->tail = NULL;
+    if (it->kind == ITEM_ANSWER) {
+      pending *p = it->p;
+      /* Hand it over; what the session said next waits until the
+       * waiter has recorded it. */
+      p->handed = 1;
+      pthread_cond_broadcast(&p->cond);
+      while (!p->released)
+        pthread_cond_wait(&p->cond, &reg->mu);
+      pthread_mutex_unlock(&reg->mu);
+      pending_free(p);
+    } else {
+      pthread_mutex_unlock(&reg->mu);
+      apply_report(reg, it);
+      item_free(it);
+    }
+    pthread_mutex_lock(&reg->mu);
+  }
+  pthread_mutex_unlock(&reg->mu);
+  return NULL;
+}
+
+/* ---- the context's registry ------------------------------------------------ */
+
+int vc__sessions_new(vc_ctx *ctx)
+{
+  vc__sessions *reg = vc__calloc(1, sizeof(*reg));
+
+  if (reg == NULL)
+    return vc_error_set_oom();
+  reg->ctx = ctx;
+  pthread_mutex_init(&reg->mu, NULL);
+  pthread_cond_init(&reg->work, NULL);
+  ctx->sessions = reg;
+  return 0;
+}
+
+void vc__sessions_shutdown(vc_ctx *ctx)
+{
+  vc__sessions *reg = ctx->sessions;
+  vc_session_host *h;
+  item *it;
+  int running;
+
+  if (reg == NULL)
+    return;
+  pthread_mutex_lock(&reg->mu);
+  reg->closing = 1;
+  pthread_mutex_unlock(&reg->mu);
+  for (;;) {
+    pthread_mutex_lock(&reg->mu);
+    if ((h = reg->hosts) != NULL)
+      unlist_locked(reg, h);
+    pthread_mutex_unlock(&reg->mu);
+    if (h == NULL)
+      break;
+    /* Closed on its own thread, now: its waiters are answered RETRY. */
+    if (vc__net_call(ctx, host_close_sync, h) < 0)
+      host_close_drop(h);
+  }
+  pthread_mutex_lock(&reg->mu);
+  reg->stop_worker = 1;
+  running = reg->worker_running;
+  pthread_cond_signal(&reg->work);
+  pthread_mutex_unlock(&reg->mu);
+  if (running)
+    pthread_join(reg->worker, NULL);
+  pthread_mutex_lock(&reg->mu);
+  reg->worker_running = 0;
+  it = reg->head;
+  reg->head = reg->tail = NULL;
+  pthread_mutex_unlock(&reg->mu);
+  /* Reported after the worker ended (a session's close, too late):
+   * nothing applies them. */
+  while (it != NULL) {
+    item *next = it->next;
+    if (it->kind == ITEM_REPORT)
+      item_free(it);
+    it = next;
+  }
+}
+
+void vc__sessions_free(vc_ctx *ctx)
+{
+  vc__sessions *reg = ctx->sessions;
+
+  if (reg == NULL)
+    return;
+  pthread_cond_destroy(&reg->work);
+  pthread_mutex_destroy(&reg->mu);
+  vc__free(reg);
+  ctx->sessions = NULL;
+}
