@@ -31,6 +31,7 @@ static const vc_adapter *const BUILTINS[] = {
   &vc__adapter_sandbox_chat,
   &vc__adapter_sandbox_voice,
   &vc__adapter_exotel, &vc__adapter_mcube, &vc__adapter_twilio_voice,
+  &vc__adapter_asterisk_ari,
   NULL
 };
 
