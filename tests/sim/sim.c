@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <mbedtls/sha1.h>
 #include <re.h>
 
 #include "sim_int.h"
@@ -37,6 +38,8 @@ enum {
   SIM_MAX_BODY_OTHER = 1024 * 1024,
   SIM_DRAIN_MS = 2000,            /* linger after an early answer */
   SIM_MQ_STOP = 1,
+  SIM_MQ_TASK = 2,
+  SIM_WS_MAX_MSG = 64 * 1024,     /* a client's WebSocket message */
   SIM_BACKLOG = 1024,
 };
 
@@ -106,10 +109,12 @@ struct vc_sim {
   pthread_t thread;
   int thread_started;
   struct mqueue *mq;         /* set by the libre thread before `ready` */
+  pthread_cond_t run_cond;   /* sim_run(): a task is done */
 
   /* libre thread only */
   struct tcp_sock *ts;
   struct list conns;
+  struct list tasks;         /* sim_later() timers */
 };
 
 typedef struct sim_conn {
@@ -124,9 +129,36 @@ typedef struct sim_conn {
   int close_after;           /* close once the answer is out */
   int draining;              /* answered early: discard input, close */
   int cont_sent;             /* 100 Continue sent for this request */
+  sim_ws *ws;                /* upgraded: input is WebSocket frames */
 } sim_conn;
 
-enum { CONN_NEXT, CONN_WAIT, CONN_GONE };
+/* A WebSocket connection (libre thread). */
+struct sim_ws {
+  sim_conn *conn;            /* NULL until the 101 is sent */
+  sim_ws_handler h;
+  void *arg;
+  struct mbuf *msg;          /* a fragmented message being assembled */
+  int msg_text;
+  int quiet;                 /* closed by the provider: no closed() */
+};
+
+/* A sim_later() or sim_run() task; `data` follows. */
+typedef struct sim_task {
+  struct le le;
+  struct tmr tmr;
+  vc_sim *sim;
+  void (*fn)(vc_sim *, void *);
+  void *arg;                 /* sim_run(): the caller's; else data */
+  unsigned ms;
+  int sync, done;
+  size_t n;
+} sim_task;
+
+enum { CONN_NEXT, CONN_WAIT, CONN_GONE, CONN_UPGRADED };
+
+static void ws_gone(sim_ws *ws);
+static void ws_input(sim_conn *c);
+static int rx_compact(sim_conn *c);
 
 static void conn_process(sim_conn *c);
 
@@ -864,22 +896,26 @@ static const char *http_date(void)
 
 static struct mbuf *resp_encode(const sim_resp *rs, int close)
 {
-  char head[512];
+  char head[512], clen[48] = "";
   struct mbuf *mb;
   int n;
+
+  /* A 101 has no body and no length (RFC 7230 3.3.2). */
+  if (rs->status != 101)
+    snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", rs->body.len);
 
   n = snprintf(head, sizeof(head),
                "HTTP/1.1 %d %s\r\n"
                "Date: %s\r\n"
                "Server: vyomcomm-sim\r\n"
                "%s%s%s"
-               "Content-Length: %zu\r\n"
+               "%s"
                "%s",
                rs->status, sim_reason(rs->status), http_date(),
                rs->content_type ? "Content-Type: " : "",
                rs->content_type ? rs->content_type : "",
-               rs->content_type ? "\r\n" : "",
-               rs->body.len, close ? "Connection: close\r\n" : "");
+               rs->content_type ? "\r\n" : "", clen,
+               close ? "Connection: close\r\n" : "");
   if (n < 0 || (size_t)n >= sizeof(head))
     return NULL;
   mb = mbuf_alloc((size_t)n + rs->headers.len + 2 + rs->body.len);
@@ -914,6 +950,8 @@ static void conn_destructor(void *arg)
 
   list_unlink(&c->le);
   tmr_cancel(&c->tmr);
+  if (c->ws != NULL)
+    ws_gone(c->ws);
   mem_deref(c->tc);
   mem_deref(c->rx);
   mem_deref(c->slow);
@@ -1009,6 +1047,387 @@ static void hold_expired(void *arg)
 {
   /* The server gives up without answering, as a timed-out proxy. */
   conn_close(arg);
+}
+
+/* ---- WebSocket connections (RFC 6455) --------------------------------- */
+
+#define SIM_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+/* 1 when a comma-separated header value holds `token` (any case). */
+static int hdr_token(const char *v, size_t len, const char *token)
+{
+  size_t tl = strlen(token), i = 0;
+
+  while (v != NULL && i < len) {
+    size_t s, e;
+    while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+      i++;
+    s = i;
+    while (i < len && v[i] != ',')
+      i++;
+    e = i;
+    while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+      e--;
+    if (e - s == tl && strncasecmp(v + s, token, tl) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* A key that decodes to 16 bytes: 22 base64 characters and "==". */
+static int ws_key_ok(const char *k, size_t n)
+{
+  static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i;
+
+  if (k == NULL || n != 24 || k[22] != '=' || k[23] != '=')
+    return 0;
+  for (i = 0; i < 22; i++)
+    if (k[i] == '\0' || strchr(b64, k[i]) == NULL)
+      return 0;
+  /* The last character carries 2 bits: its low 4 bits must be zero. */
+  return (strchr(b64, k[21]) - b64) % 16 == 0;
+}
+
+int sim_ws_accept(vc_sim *sim, const sim_req *rq, sim_resp *rs,
+                  const char *protocol, const sim_ws_handler *h, void *arg,
+                  sim_ws **out)
+{
+  const struct http_msg *msg = rq->msg_;
+  const char *up, *conn, *ver, *key, *proto;
+  size_t upl = 0, connl = 0, verl = 0, keyl = 0, protol = 0;
+  unsigned char digest[20];
+  char accept[40], src[64];
+  sim_ws *ws;
+
+  (void)sim;
+  *out = NULL;
+  up = sim_req_header(rq, "Upgrade", &upl);
+  conn = sim_req_header(rq, "Connection", &connl);
+  ver = sim_req_header(rq, "Sec-WebSocket-Version", &verl);
+  key = sim_req_header(rq, "Sec-WebSocket-Key", &keyl);
+  proto = sim_req_header(rq, "Sec-WebSocket-Protocol", &protol);
+  if (strcmp(rq->method, "GET") != 0 || pl_strcmp(&msg->ver, "1.1") != 0)
+    return 400;
+  if (up == NULL || !hdr_token(up, upl, "websocket")) {
+    sim_buf_str(&rs->headers, "Upgrade: websocket\r\n"
+                "Connection: Upgrade\r\n");
+    return 426;
+  }
+  if (conn == NULL || !hdr_token(conn, connl, "upgrade"))
+    return 400;
+  if (ver == NULL || verl != 2 || strncmp(ver, "13", 2) != 0) {
+    sim_buf_str(&rs->headers, "Sec-WebSocket-Version: 13\r\n");
+    return 426;
+  }
+  if (!ws_key_ok(key, keyl))
+    return 400;
+  if (proto != NULL && (protocol == NULL ||
+                        !hdr_token(proto, protol, protocol)))
+    return 400;
+  memcpy(src, key, 24);
+  memcpy(src + 24, SIM_WS_GUID, 36);
+  if (mbedtls_sha1_ret((const unsigned char *)src, 60, digest) != 0 ||
+      sim_base64(accept, sizeof(accept), digest, sizeof(digest)) != 0)
+    return 500;
+  ws = calloc(1, sizeof(*ws));
+  if (ws == NULL)
+    return 500;
+  ws->h = *h;
+  ws->arg = arg;
+  sim_resp_reset(rs);
+  rs->status = 101;
+  sim_buf_printf(&rs->headers, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n", accept);
+  if (proto != NULL)
+    sim_buf_printf(&rs->headers, "Sec-WebSocket-Protocol: %s\r\n", protocol);
+  rs->upgrade_ = ws;
+  *out = ws;
+  return 0;
+}
+
+/* The connection (or the upgrade) is over: tell the provider, free. */
+static void ws_gone(sim_ws *ws)
+{
+  if (ws->conn != NULL)
+    ws->conn->ws = NULL;
+  if (!ws->quiet && ws->h.closed != NULL)
+    ws->h.closed(ws->arg, ws);
+  mem_deref(ws->msg);
+  free(ws);
+}
+
+/* One unmasked frame from the server. */
+static int ws_frame(sim_conn *c, int opcode, const void *data, size_t len)
+{
+  uint8_t head[10];
+  size_t hl = 2, i;
+  struct mbuf *mb;
+
+  head[0] = (uint8_t)(0x80 | opcode);
+  if (len < 126) {
+    head[1] = (uint8_t)len;
+  } else if (len <= 0xffff) {
+    head[1] = 126;
+    head[2] = (uint8_t)(len >> 8);
+    head[3] = (uint8_t)len;
+    hl = 4;
+  } else {
+    head[1] = 127;
+    for (i = 0; i < 8; i++)
+      head[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+    hl = 10;
+  }
+  mb = mbuf_alloc(hl + len);
+  if (mb == NULL)
+    return ENOMEM;
+  (void)mbuf_write_mem(mb, head, hl);
+  if (len)
+    (void)mbuf_write_mem(mb, data, len);
+  mb->pos = 0;
+  return conn_send(c, mb);
+}
+
+int sim_ws_send(sim_ws *ws, const char *text, size_t len)
+{
+  if (ws == NULL || ws->conn == NULL || ws->conn->draining)
+    return ENOTCONN;
+  return ws_frame(ws->conn, 0x1, text, len);
+}
+
+static void close_frame(sim_conn *c, unsigned code)
+{
+  uint8_t b[2] = { (uint8_t)(code >> 8), (uint8_t)code };
+
+  (void)ws_frame(c, 0x8, b, code ? 2 : 0);
+}
+
+void sim_ws_close(sim_ws *ws, unsigned code)
+{
+  sim_conn *c;
+
+  if (ws == NULL)
+    return;
+  c = ws->conn;
+  ws->quiet = 1;
+  ws_gone(ws);
+  if (c == NULL || c->draining)
+    return;
+  if (code != 0) {
+    close_frame(c, code);
+    conn_close_soon(c);
+    return;
+  }
+  /* Dropped as by a crash: no Close frame; the TCP connection closes on
+   * the next turn of the loop, never under the caller. */
+  c->draining = 1;
+  tmr_start(&c->tmr, 0, drain_expired, c);
+}
+
+/* A protocol error: Close with `code`, tell the provider, close. */
+static void ws_fail(sim_conn *c, unsigned code)
+{
+  close_frame(c, code);
+  if (c->ws != NULL)
+    ws_gone(c->ws);
+  conn_close_soon(c);
+}
+
+/* Parse the client's frames in c->rx. */
+static void ws_input(sim_conn *c)
+{
+  while (c->rx != NULL && c->ws != NULL && !c->draining) {
+    struct mbuf *rx = c->rx;
+    const uint8_t *p = mbuf_buf(rx);
+    size_t left = mbuf_get_left(rx), hl = 2, i;
+    uint64_t len;
+    int fin, op;
+    uint8_t *data;
+    sim_ws *ws = c->ws;
+
+    if (left < 2)
+      break;
+    fin = (p[0] & 0x80) != 0;
+    op = p[0] & 0x0f;
+    len = p[1] & 0x7f;
+    if (len == 126) {
+      if (left < 4)
+        break;
+      len = (uint64_t)p[2] << 8 | p[3];
+      hl = 4;
+    } else if (len == 127) {
+      if (left < 10)
+        break;
+      for (len = 0, i = 0; i < 8; i++)
+        len = len << 8 | p[2 + i];
+      hl = 10;
+    }
+    /* Reserved bits need an extension; clients must mask (5.1). */
+    if ((p[0] & 0x70) != 0 || (p[1] & 0x80) == 0) {
+      ws_fail(c, 1002);
+      return;
+    }
+    if (len > SIM_WS_MAX_MSG) {
+      ws_fail(c, 1009);
+      return;
+    }
+    if (left < hl + 4 + len)
+      break;
+    data = malloc((size_t)len + 1);
+    if (data == NULL) {
+      ws_fail(c, 1011);
+      return;
+    }
+    for (i = 0; i < len; i++)
+      data[i] = p[hl + 4 + i] ^ p[hl + i % 4];
+    data[len] = '\0';
+    mbuf_advance(rx, (ssize_t)(hl + 4 + len));
+
+    if (op >= 0x8) {
+      /* Control frames: whole and short (5.5). */
+      if (!fin || len > 125) {
+        free(data);
+        ws_fail(c, 1002);
+        return;
+      }
+      if (op == 0x8) {
+        unsigned code = len >= 2 ? (unsigned)(data[0] << 8 | data[1]) : 0;
+        free(data);
+        close_frame(c, code ? code : 1000);
+        ws_gone(ws);
+        conn_close_soon(c);
+        return;
+      }
+      if (op == 0x9)
+        (void)ws_frame(c, 0xa, data, (size_t)len);
+      else if (op != 0xa) {
+        free(data);
+        ws_fail(c, 1002);
+        return;
+      }
+    } else if (op == 0x1 || op == 0x2 || op == 0x0) {
+      if ((op == 0x0) != (ws->msg != NULL)) {
+        free(data);
+        ws_fail(c, 1002);
+        return;
+      }
+      if (op != 0x0 && fin) {
+        ws->h.recv(ws->arg, ws, op == 0x1, (const char *)data, (size_t)len);
+      } else {
+        /* Fragments gather in ws->msg, written at its end. */
+        if (ws->msg == NULL) {
+          ws->msg = mbuf_alloc(len ? (size_t)len : 64);
+          ws->msg_text = op == 0x1;
+        }
+        if (ws->msg == NULL || ws->msg->end + len > SIM_WS_MAX_MSG ||
+            mbuf_write_mem(ws->msg, data, (size_t)len) != 0) {
+          free(data);
+          ws_fail(c, ws->msg ? 1009 : 1011);
+          return;
+        }
+        if (fin) {
+          struct mbuf *m = ws->msg;
+          ws->msg = NULL;
+          if (mbuf_write_u8(m, 0) == 0)
+            ws->h.recv(ws->arg, ws, ws->msg_text, (const char *)m->buf,
+                       m->end - 1);
+          mem_deref(m);
+        }
+      }
+    } else {
+      free(data);
+      ws_fail(c, 1002);
+      return;
+    }
+    free(data);
+  }
+  if (c->rx != NULL && !c->draining && rx_compact(c) != 0)
+    conn_close(c);
+}
+
+/* ---- loop tasks ------------------------------------------------------- */
+
+static void task_expired(void *arg)
+{
+  sim_task *t = arg;
+
+  list_unlink(&t->le);
+  t->fn(t->sim, t->arg);
+  free(t);
+}
+
+/* On the libre thread. */
+static void task_start(vc_sim *s, sim_task *t)
+{
+  if (t->sync) {
+    t->fn(s, t->arg);
+    pthread_mutex_lock(&s->mu);
+    t->done = 1;
+    pthread_cond_broadcast(&s->run_cond);
+    pthread_mutex_unlock(&s->mu);
+    return;
+  }
+  tmr_init(&t->tmr);
+  list_append(&s->tasks, &t->le, t);
+  tmr_start(&t->tmr, t->ms, task_expired, t);
+}
+
+static int on_loop(vc_sim *s)
+{
+  return s->thread_started && pthread_equal(pthread_self(), s->thread);
+}
+
+int sim_later(vc_sim *sim, unsigned ms, void (*fn)(vc_sim *, void *),
+              const void *data, size_t n)
+{
+  sim_task *t;
+
+  if (sim == NULL || fn == NULL || sim->mq == NULL)
+    return -EINVAL;
+  t = calloc(1, sizeof(*t) + n);
+  if (t == NULL)
+    return -ENOMEM;
+  t->sim = sim;
+  t->fn = fn;
+  t->ms = ms;
+  t->n = n;
+  t->arg = t + 1;
+  if (n)
+    memcpy(t->arg, data, n);
+  if (on_loop(sim)) {
+    task_start(sim, t);
+    return 0;
+  }
+  if (mqueue_push(sim->mq, SIM_MQ_TASK, t) != 0) {
+    free(t);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+int sim_run(vc_sim *sim, void (*fn)(vc_sim *, void *), void *arg)
+{
+  sim_task t;
+
+  if (sim == NULL || fn == NULL || sim->mq == NULL)
+    return -EINVAL;
+  if (on_loop(sim)) {
+    fn(sim, arg);
+    return 0;
+  }
+  memset(&t, 0, sizeof(t));
+  t.sim = sim;
+  t.fn = fn;
+  t.arg = arg;
+  t.sync = 1;
+  if (mqueue_push(sim->mq, SIM_MQ_TASK, &t) != 0)
+    return -ENOMEM;
+  pthread_mutex_lock(&sim->mu);
+  while (!t.done)
+    pthread_cond_wait(&sim->run_cond, &sim->mu);
+  pthread_mutex_unlock(&sim->mu);
+  return 0;
 }
 
 /* ---- the control API: /__sim/... ------------------------------------- */
@@ -1167,6 +1586,7 @@ static int conn_request(sim_conn *c, const struct http_msg *msg,
   sim_resp rs;
   struct mbuf *mb;
   size_t rawlen;
+  sim_ws *up;
   int status, fail_reply, too_long, ret = CONN_NEXT;
 
   memset(&f, 0, sizeof(f));
@@ -1211,6 +1631,8 @@ static int conn_request(sim_conn *c, const struct http_msg *msg,
       prov->error(s, sp->state, f.status, f.retry_after_s, &rs);
     }
   }
+  up = rs.upgrade_;
+  rs.upgrade_ = NULL;
   if (rs.status == 0)
     resp_plain(&rs, 500, "simulator: no answer built");
 
@@ -1252,11 +1674,18 @@ static int conn_request(sim_conn *c, const struct http_msg *msg,
     if (mb == NULL || conn_send(c, mb) != 0) {
       conn_close(c);
       ret = CONN_GONE;
+    } else if (up != NULL && rs.status == 101 && !c->close_after) {
+      c->ws = up;
+      up->conn = c;
+      up = NULL;
+      ret = CONN_UPGRADED;
     } else if (c->close_after) {
       conn_close_soon(c);
       ret = CONN_WAIT;
     }
   }
+  if (up != NULL)
+    ws_gone(up);    /* the upgrade did not happen */
   sim_resp_reset(&rs);
   return ret;
 }
@@ -1387,6 +1816,10 @@ static void conn_process(sim_conn *c)
       conn_close(c);
       return;
     }
+    if (r == CONN_UPGRADED) {
+      ws_input(c);
+      return;
+    }
   }
 }
 
@@ -1408,7 +1841,10 @@ static void on_recv(struct mbuf *mb, void *arg)
     }
     c->rx->pos = pos;
   }
-  conn_process(c);
+  if (c->ws != NULL)
+    ws_input(c);
+  else
+    conn_process(c);
 }
 
 static void on_close(int err, void *arg)
@@ -1447,10 +1883,10 @@ static void on_connect(const struct sa *peer, void *arg)
 
 static void on_mqueue(int id, void *data, void *arg)
 {
-  (void)data;
-  (void)arg;
   if (id == SIM_MQ_STOP)
     re_cancel();
+  else if (id == SIM_MQ_TASK)
+    task_start(arg, data);
 }
 
 static void start_done(vc_sim *s, int err)
@@ -1500,6 +1936,12 @@ static void *sim_thread(void *arg)
     (void)re_main(NULL);
 
   list_flush(&s->conns);
+  while (s->tasks.head != NULL) {
+    sim_task *t = s->tasks.head->data;
+    tmr_cancel(&t->tmr);
+    list_unlink(&t->le);
+    free(t);
+  }
   s->ts = mem_deref(s->ts);
   s->mq = mem_deref(s->mq);
   re_thread_close();
@@ -1537,7 +1979,9 @@ int vc_sim_start(vc_sim **out, const vc_sim_options *o)
     return -ENOMEM;
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->ready_cond, NULL);
+  pthread_cond_init(&s->run_cond, NULL);
   list_init(&s->conns);
+  list_init(&s->tasks);
   snprintf(s->host, sizeof(s->host), "%s", o->host ? o->host : "127.0.0.1");
   s->port = o->port;
   s->verbose = o->verbose;
@@ -1627,6 +2071,7 @@ void vc_sim_stop(vc_sim *s)
   if (s->curl_init)
     curl_global_cleanup();
   pthread_cond_destroy(&s->ready_cond);
+  pthread_cond_destroy(&s->run_cond);
   pthread_mutex_destroy(&s->mu);
   free(s);
 }

@@ -13,7 +13,7 @@
  * Errors are 0 or a negative errno value (-EINVAL, -ENOMEM, -ENOENT, ...).
  * Providers are named by string: "twilio", "sendgrid", "mailgun",
  * "telegram", "whatsapp", "twilio-voice" (Calls resource), "exotel",
- * "mcube".
+ * "mcube", "ari" (Asterisk REST Interface).
  */
 #ifndef VC_SIM_H
 #define VC_SIM_H
@@ -60,6 +60,9 @@ typedef struct vc_sim vc_sim;
 #define VC_SIM_MCUBE_TOKEN \
   "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2eW9tY29tbS1zaW0ifQ.c2ltdWxhdG9y"
 #define VC_SIM_MCUBE_DID "8047112000"
+#define VC_SIM_ARI_USERNAME "vyomcomm"
+#define VC_SIM_ARI_PASSWORD "s1m-ari-Passw0rd"
+#define VC_SIM_ARI_ASTERISK_ID "02:42:ac:11:00:02"
 
 typedef struct vc_sim_options {
   const char *host;             /* listen address; NULL: "127.0.0.1" */
@@ -124,6 +127,10 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   mcube.callback_format  "json" or "form"
  *   mcube.error_status   "http" (refusals as 400/401) or "200"
  *   mcube.ring_ms, mcube.talk_ms  as for twilio-voice
+ *   ari.username, ari.password  the only ARI user (Basic or api_key)
+ *   ari.asterisk_id      asterisk_id of every event
+ *   ari.ring_ms, ari.talk_ms  as for twilio-voice
+ *   ari.record_fail      "1": bridge recordings fail (RecordingFailed)
  */
 int vc_sim_set(vc_sim *s, const char *key, const char *value);
 
@@ -438,6 +445,57 @@ int vc_sim_twilio_voice_twiml(vc_sim *s, const char *call_sid, size_t i,
  */
 int vc_sim_twilio_voice_press(vc_sim *s, const char *call_sid,
                               const char *digits);
+
+/* ---- Asterisk ARI ("ari") ---------------------------------------------- */
+
+/*
+ * The callee of an ARI channel presses `digits` (0-9 * # A-D, at most
+ * 32): one ChannelDtmfReceived each, in order, to the channel's app.
+ * 0, -ENOENT (no live channel), -EAGAIN (not answered), -EINVAL.
+ */
+int vc_sim_ari_dtmf(vc_sim *s, const char *channel_id, const char *digits);
+
+/*
+ * The far end hangs a channel up with Q.850 `cause` (0: 16, normal
+ * clearing): while it rings, the callee declines (Dial BUSY for 17, else
+ * CANCEL) and the channel is destroyed; once answered,
+ * ChannelHangupRequest, ChannelLeftBridge (when bridged), StasisEnd and
+ * ChannelDestroyed. 0, -ENOENT, -EINVAL.
+ */
+int vc_sim_ari_hangup(vc_sim *s, const char *channel_id, int cause);
+
+/*
+ * Drop every events WebSocket: `graceful` sends a Close frame (1001)
+ * first, otherwise the TCP connection just closes, as when Asterisk
+ * restarts. Returns how many were open, or a negative error.
+ */
+int vc_sim_ari_drop(vc_sim *s, int graceful);
+
+/* REST requests received under /ari (every one after authentication,
+ * the events WebSocket excepted), or a negative error. */
+long vc_sim_ari_requests(vc_sim *s);
+
+/* Events WebSockets open now, or a negative error. */
+int vc_sim_ari_sockets(vc_sim *s);
+
+/* What the simulator knows of one channel. */
+typedef struct vc_sim_ari_channel {
+  char id[64];
+  char endpoint[128];       /* as originated: "PJSIP/agent100" */
+  char state[16];           /* "Down", "Ringing", "Up" */
+  char bridge[64];          /* the bridge it is in, or "" */
+  char dtmf_sent[128];      /* digits sent with POST .../dtmf */
+  char redirect[128];       /* the endpoint of POST .../redirect */
+  int in_stasis, held, moh, ended;
+  int cause;                /* ChannelDestroyed's cause once ended */
+} vc_sim_ari_channel;
+
+/*
+ * The channel whose id or endpoint is `key` (the newest such; NULL: the
+ * newest channel), live or ended. 0, -ENOENT, -EINVAL.
+ */
+int vc_sim_ari_channel_get(vc_sim *s, const char *key,
+                           vc_sim_ari_channel *out);
 
 #ifdef __cplusplus
 }

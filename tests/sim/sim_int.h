@@ -24,7 +24,8 @@
   X(whatsapp)            \
   X(twilio_voice)        \
   X(exotel)              \
-  X(mcube)
+  X(mcube)               \
+  X(ari)
 
 /* ---- growable text buffer ------------------------------------------- */
 
@@ -106,6 +107,7 @@ typedef struct sim_resp {
   sim_buf headers;            /* extra "Name: value\r\n" lines */
   sim_buf body;
   char message_id[72];        /* set by sim_accept() */
+  void *upgrade_;             /* set by sim_ws_accept() */
 } sim_resp;
 
 void sim_resp_reset(sim_resp *rs);
@@ -359,6 +361,52 @@ size_t sim_voice_two_legs(sim_vcall *c, const vc_sim_call_plan *p1,
  * the call still lives, its posts unposted. */
 void sim_voice_schedule(vc_sim *sim, const char *provider, sim_post *s,
                         size_t n);
+
+/* ---- WebSocket connections and the loop (sim.c) ----------------------- */
+
+/*
+ * The WebSocket server side (RFC 6455) on the simulator's own HTTP
+ * connections. Everything here runs on the libre thread: a provider
+ * calls these from handle() and from its loop tasks.
+ */
+typedef struct sim_ws sim_ws;
+
+typedef struct sim_ws_handler {
+  /* A complete text (1) or binary (0) message from the client. */
+  void (*recv)(void *arg, sim_ws *ws, int text, const char *data,
+               size_t len);
+  /* The client closed or the connection broke; `ws` is gone after
+   * this. Not called for sim_ws_close(). */
+  void (*closed)(void *arg, sim_ws *ws);
+} sim_ws_handler;
+
+/*
+ * From handle(): check that `rq` is a valid upgrade (GET, HTTP/1.1,
+ * Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Version 13, a
+ * 16-byte Sec-WebSocket-Key). On success fill rs with the 101 answer
+ * (offering `protocol` when the client asked for it) and return 0: once
+ * the answer is sent the connection is a WebSocket (*out). Otherwise
+ * return the HTTP status to refuse with (400, 426; for 426 the needed
+ * headers are already in rs->headers) and leave *out NULL. If the
+ * answer is then not sent, handler->closed is called.
+ */
+int sim_ws_accept(vc_sim *sim, const sim_req *rq, sim_resp *rs,
+                  const char *protocol, const sim_ws_handler *h, void *arg,
+                  sim_ws **out);
+/* One text message; 0 or an errno value. */
+int sim_ws_send(sim_ws *ws, const char *text, size_t len);
+/* Close: with a Close frame carrying `code`, or (code 0) by dropping the
+ * TCP connection without one. `ws` is gone after this. */
+void sim_ws_close(sim_ws *ws, unsigned code);
+
+/* Run fn(sim, data) on the libre thread after `ms` milliseconds; `data`
+ * (n bytes) is copied. From any thread; 0 or -ENOMEM. Tasks still
+ * pending at stop are dropped. */
+int sim_later(vc_sim *sim, unsigned ms, void (*fn)(vc_sim *, void *),
+              const void *data, size_t n);
+/* Run fn(sim, arg) on the libre thread and wait for it (directly when
+ * called there). 0, or -ENOMEM. */
+int sim_run(vc_sim *sim, void (*fn)(vc_sim *, void *), void *arg);
 
 /* ---- webhook worker (webhook.c) -------------------------------------- */
 

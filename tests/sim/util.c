@@ -434,6 +434,7 @@ const char *sim_reason(int status)
 {
   switch (status) {
   case 100: return "Continue";
+  case 101: return "Switching Protocols";
   case 200: return "OK";
   case 201: return "Created";
   case 202: return "Accepted";
@@ -443,10 +444,13 @@ const char *sim_reason(int status)
   case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
   case 411: return "Length Required";
   case 413: return "Payload Too Large";
   case 414: return "URI Too Long";
   case 415: return "Unsupported Media Type";
+  case 422: return "Unprocessable Entity";
+  case 426: return "Upgrade Required";
   case 429: return "Too Many Requests";
   case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";

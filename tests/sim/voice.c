@@ -14,7 +14,7 @@
 #include "sim_int.h"
 
 static const char *const voice_providers[] = {
-  "twilio-voice", "exotel", "mcube", NULL
+  "twilio-voice", "exotel", "mcube", "ari", NULL
 };
 
 static sim_voice *voice_of(vc_sim *s, const char *provider)
