@@ -264,6 +264,24 @@ static int chan_wait(env *e, const char *key, chan_pred pred,
 
 static int ch_ended(const vc_sim_ari_channel *ch) { return ch->ended; }
 
+/* The index of the first ARI request from `from` on whose method is
+ * `method`, whose path (with query) starts with `prefix` and whose status
+ * is `status` (-1: any); -1 when there is none. */
+static int req_index(env *e, size_t from, const char *method,
+                     const char *prefix, int status)
+{
+  vc_sim_request r;
+
+  for (size_t i = from; i < vc_sim_received_count(e->sim); i++) {
+    CHECK_OK(vc_sim_received_get(e->sim, i, &r));
+    if (strcmp(r.provider, "ari") == 0 && strcmp(r.method, method) == 0 &&
+        strncmp(r.path, prefix, strlen(prefix)) == 0 &&
+        (status < 0 || r.status == status))
+      return (int)i;
+  }
+  return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* cases                                                               */
 
@@ -333,10 +351,182 @@ static void test_ari__lifecycle(void)
   CHECK(chan_wait(&e, want, ch_ended, &cu, 5000));
   CHECK_STR(cu.endpoint, "PJSIP/" CUSTOMER "@trunk");
   CHECK(cu.cause == 16);
+  /* The wire: originate the agent, then the customer with the agent as
+   * originator, a mixing bridge with both, and the agent hung up after
+   * the customer's end. */
+  {
+    const char *id = vc_call_id(c);
+    char p[512];
+    int i;
+    snprintf(p, sizeof(p), "/ari/channels?endpoint=PJSIP%%2F" AGENT_DIGITS
+             "&app=vyomcomm&appArgs=%s&callerId=%%2B914066000000&timeout=20"
+             "&channelId=vc-%s-a", id, id);
+    CHECK((i = req_index(&e, 0, "POST", p, 200)) >= 0);
+    snprintf(p, sizeof(p), "/ari/channels?endpoint=PJSIP%%2F%%2B919812345678"
+             "%%40trunk&app=vyomcomm&appArgs=%s&callerId=%%2B914066000000"
+             "&timeout=20&channelId=vc-%s-c&originator=vc-%s-a", id, id, id);
+    CHECK((i = req_index(&e, (size_t)i + 1, "POST", p, 200)) >= 0);
+    snprintf(p, sizeof(p), "/ari/bridges?type=mixing%%2Cdtmf_events"
+             "&bridgeId=vc-%s-b", id);
+    CHECK((i = req_index(&e, (size_t)i + 1, "POST", p, 200)) >= 0);
+    snprintf(p, sizeof(p), "/ari/bridges/vc-%s-b/addChannel?channel=vc-%s-a"
+             "%%2Cvc-%s-c", id, id, id);
+    CHECK((i = req_index(&e, (size_t)i + 1, "POST", p, 204)) >= 0);
+    snprintf(p, sizeof(p), "/ari/channels/vc-%s-a", id);
+    CHECK((i = req_index(&e, (size_t)i + 1, "DELETE", p, 204)) >= 0);
+    snprintf(p, sizeof(p), "/ari/bridges/vc-%s-b", id);
+    CHECK(req_index(&e, (size_t)i, "DELETE", p, 204) >= 0);
+  }
   vc_call_free(c);
   env_close(&e);
 }
 
+/* Busy and no answer on each leg: the Q.850 causes 17 and 19 of the
+ * simulator's ChannelDestroyed. */
+static void test_ari__leg_failures(void)
+{
+  static const struct {
+    const char *number;
+    vc_sim_call_outcome outcome;
+    int state, cause, leg;
+  } cases[] = {
+    { AGENT, VC_SIM_CALL_BUSY, VC_CALL_BUSY, VC_CAUSE_BUSY, VC_LEG_AGENT },
+    { AGENT, VC_SIM_CALL_NO_ANSWER, VC_CALL_NO_ANSWER, VC_CAUSE_NO_ANSWER,
+      VC_LEG_AGENT },
+    { CUSTOMER, VC_SIM_CALL_BUSY, VC_CALL_BUSY, VC_CAUSE_BUSY,
+      VC_LEG_CUSTOMER },
+    { CUSTOMER, VC_SIM_CALL_NO_ANSWER, VC_CALL_NO_ANSWER,
+      VC_CAUSE_NO_ANSWER, VC_LEG_CUSTOMER },
+    { CUSTOMER, VC_SIM_CALL_FAILED, VC_CALL_FAILED, VC_CAUSE_UNREACHABLE,
+      VC_LEG_CUSTOMER },
+  };
+  env e;
+  char line[4096], detail[512], want[128];
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, NULL);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    vc_call *c;
+    vc_sim_ari_channel a;
+
+    plan(&e, cases[i].number, cases[i].outcome, 100, 30000);
+    start_call(&e, &c, VC_RECORD_OFF);
+    CHECK(run_until_final(&e, vc_call_id(c), 20000));
+    CHECK_OK(vc_call_refresh(c));
+    if (vc_call_state_of(c) != cases[i].state ||
+        vc_call_failed_leg(c) != cases[i].leg)
+      fprintf(stderr, "  case %zu: state %s cause %s leg %d\n", i,
+              vc_call_state_name(vc_call_state_of(c)),
+              vc_call_cause_name(vc_call_cause_of(c)),
+              vc_call_failed_leg(c));
+    CHECK(vc_call_state_of(c) == cases[i].state);
+    CHECK(vc_call_cause_of(c) == cases[i].cause);
+    CHECK(vc_call_failed_leg(c) == cases[i].leg);
+    CHECK(vc_call_state_at(c, VC_CALL_BRIDGED) == 0);
+    CHECK(vc_call_talk_seconds(c) == 0);
+    CHECK(vc_call_state_at(c, vc_call_state_of(c)) != 0);
+    CHECK((vc_call_state_at(c, VC_CALL_AGENT_ANSWERED) != 0) ==
+          (cases[i].leg == VC_LEG_CUSTOMER));
+    /* Failed never rings. */
+    CHECK((vc_call_state_at(c, VC_CALL_CUSTOMER_RINGING) != 0) ==
+          (cases[i].leg == VC_LEG_CUSTOMER &&
+           cases[i].outcome != VC_SIM_CALL_FAILED));
+    timeline(&e, vc_call_id(c), line, sizeof(line), "hangup", detail,
+             sizeof(detail));
+    snprintf(want, sizeof(want), "hangup/%d state/0", cases[i].leg);
+    CHECK(in_order(line, want));
+    snprintf(want, sizeof(want), "\"cause\":\"%s\"",
+             vc_call_cause_name(cases[i].cause));
+    CHECK(strstr(detail, want) != NULL);
+    /* The agent is hung up when the customer's leg fails. */
+    snprintf(want, sizeof(want), "vc-%s-a", vc_call_id(c));
+    CHECK(chan_wait(&e, want, ch_ended, &a, 5000));
+    vc_call_free(c);
+    CHECK_OK(vc_sim_call_plan_set(e.sim, "ari", cases[i].number, NULL));
+  }
+  env_close(&e);
+}
+
+/* The ARI of priority 1 cannot be used before anyone answered (nobody
+ * listens on its port; it refuses the password): the call goes to the
+ * next channel and completes there. */
+static void failover_case(const char *what)
+{
+  env e;
+  vc_call *c;
+  char good[VC_ID_SIZE], dead[128], want[128];
+
+  env_open(&e);
+  plan(&e, CUSTOMER, VC_SIM_CALL_ANSWER, 100, 300);
+  if (strcmp(what, "dead") == 0) {
+    snprintf(dead, sizeof(dead), "http://127.0.0.1:%d/ari", free_port());
+    ari_channel(&e, "dead", 1, dead, NULL, NULL);
+  } else {
+    ari_channel(&e, "wrong", 1, NULL, "not-the-password", NULL);
+  }
+  if (strcmp(what, "sandbox") == 0) {
+    vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+    vc_channel *ch;
+    s.name = "sandbox";
+    s.provider = "sandbox-voice";
+    s.config_json = "{\"ring_s\": 0, \"talk_s\": 1}";
+    s.sender = CALLER_ID;
+    s.priority = 2;
+    CHECK_OK(vc_channel_new(&ch, e.t, &s));
+    snprintf(good, sizeof(good), "%s", vc_channel_id(ch));
+    vc_channel_free(ch);
+  } else {
+    ari_channel(&e, "good", 2, NULL, NULL, good);
+  }
+  start_call(&e, &c, VC_RECORD_OFF);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  if (vc_call_state_of(c) != VC_CALL_COMPLETED)
+    fprintf(stderr, "  %s: state %s cause %s: %s\n", what,
+            vc_call_state_name(vc_call_state_of(c)),
+            vc_call_cause_name(vc_call_cause_of(c)),
+            vc_call_error_message(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_attempts(c) == 2);
+  CHECK_STR(vc_call_channel_id(c), good);
+  /* The refused upgrade first (none at a dead port), then the good
+   * channel's upgrade and originate; no originate was refused. */
+  if (strcmp(what, "dead") != 0)
+    CHECK(req_index(&e, 0, "GET", "/ari/events?app=vyomcomm", 401) == 0);
+  if (strcmp(what, "sandbox") != 0) {
+    CHECK(req_index(&e, 0, "GET", "/ari/events?app=vyomcomm", 101) >= 0);
+    CHECK(req_index(&e, 0, "POST", "/ari/channels?", 200) > 0);
+  } else {
+    CHECK(req_index(&e, 0, "POST", "/ari/channels?", -1) < 0);
+  }
+  CHECK(req_index(&e, 0, "POST", "/ari/channels?", 401) < 0);
+  if (strcmp(what, "sandbox") != 0) {
+    snprintf(want, sizeof(want), "vc-%s-a", vc_call_id(c));
+    CHECK_STR(vc_call_provider_id(c), want);
+  }
+  vc_call_free(c);
+  env_close(&e);
+}
+
+static void test_ari__failover_dead_port(void)
+{
+  failover_case("dead");
+}
+
+static void test_ari__failover_wrong_password(void)
+{
+  failover_case("wrong");
+}
+
+static void test_ari__failover_to_sandbox(void)
+{
+  failover_case("sandbox");
+}
+
 VC_TESTS(
   VC_TEST(test_ari__lifecycle),
+  VC_TEST(test_ari__leg_failures),
+  VC_TEST(test_ari__failover_dead_port),
+  VC_TEST(test_ari__failover_wrong_password),
+  VC_TEST(test_ari__failover_to_sandbox),
 )
