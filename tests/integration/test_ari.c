@@ -16,7 +16,7 @@
 #include "net_util.h"
 
 #include <curl/curl.h>
-#include <stdatomic.h>
+#include <errno.h>
 
 #define AGENT "+919876543210"
 #define AGENT_DIGITS "919876543210"
@@ -523,10 +523,192 @@ static void test_ari__failover_to_sandbox(void)
   failover_case("sandbox");
 }
 
+/* Run the engine until the customer is (on 1) or is not (0) on hold. */
+static int run_until_hold(env *e, const char *id, int on, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+  vc_call *c;
+  int h;
+
+  for (;;) {
+    CHECK_OK(vc_call_lookup(&c, e->t, id));
+    h = vc_call_on_hold(c);
+    vc_call_free(c);
+    if (h == on || wall_ms() >= deadline)
+      return h == on;
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
+static int ch_up(const vc_sim_ari_channel *ch)
+{
+  return strcmp(ch->state, "Up") == 0 && ch->bridge[0] != '\0';
+}
+
+/* A bridged call (both legs talk 30 s). */
+static void bridged_call(env *e, vc_call **c, int record)
+{
+  start_call(e, c, record);
+  CHECK(run_until_state(e, vc_call_id(*c), VC_CALL_BRIDGED, 20000) ==
+        VC_CALL_BRIDGED);
+  CHECK_OK(vc_call_refresh(*c));
+}
+
+/* Hold takes the customer out of the bridge and plays music on hold;
+ * unhold stops it and puts the customer back. Then a blind transfer:
+ * the target is originated with the customer as originator, the agent
+ * is hung up, the target joins the customer's bridge; the call goes on
+ * until vc_call_hangup(). */
+static void test_ari__hold_transfer_hangup(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_ari_channel a, cu, t;
+  char line[4096], detail[512], chan_a[80], chan_c[80], chan_t[80];
+  char bridge[80], p[256];
+  int i;
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, NULL);
+  bridged_call(&e, &c, VC_RECORD_OFF);
+  snprintf(chan_a, sizeof(chan_a), "vc-%s-a", vc_call_id(c));
+  snprintf(chan_c, sizeof(chan_c), "vc-%s-c", vc_call_id(c));
+  snprintf(chan_t, sizeof(chan_t), "vc-%s-t", vc_call_id(c));
+  snprintf(bridge, sizeof(bridge), "vc-%s-b", vc_call_id(c));
+  CHECK(chan_wait(&e, chan_c, ch_up, &cu, 5000));
+  CHECK_STR(cu.bridge, bridge);
+  CHECK_RC(vc_call_hold(c, 0), VC_ESTATE);       /* not on hold */
+
+  /* Hold. */
+  CHECK_OK(vc_call_hold(c, 1));
+  CHECK(run_until_hold(&e, vc_call_id(c), 1, 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK_RC(vc_call_hold(c, 1), VC_ESTATE);       /* already */
+  CHECK_OK(vc_sim_ari_channel_get(e.sim, chan_c, &cu));
+  CHECK_STR(cu.bridge, "");
+  CHECK(cu.moh == 1 && !cu.ended);
+  CHECK_OK(vc_sim_ari_channel_get(e.sim, chan_a, &a));
+  CHECK_STR(a.bridge, bridge);
+  CHECK(a.moh == 0 && !a.ended);
+  snprintf(p, sizeof(p), "/ari/bridges/%s/removeChannel?channel=%s", bridge,
+           chan_c);
+  CHECK((i = req_index(&e, 0, "POST", p, 204)) >= 0);
+  snprintf(p, sizeof(p), "/ari/channels/%s/moh?mohClass=default", chan_c);
+  CHECK((i = req_index(&e, (size_t)i + 1, "POST", p, 204)) >= 0);
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_BRIDGED);
+
+  /* Unhold. */
+  CHECK_OK(vc_call_hold(c, 0));
+  CHECK(run_until_hold(&e, vc_call_id(c), 0, 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK_OK(vc_sim_ari_channel_get(e.sim, chan_c, &cu));
+  CHECK_STR(cu.bridge, bridge);
+  CHECK(cu.moh == 0 && !cu.ended);
+  snprintf(p, sizeof(p), "/ari/channels/%s/moh", chan_c);
+  CHECK((i = req_index(&e, (size_t)i + 1, "DELETE", p, 204)) >= 0);
+  snprintf(p, sizeof(p), "/ari/bridges/%s/addChannel?channel=%s", bridge,
+           chan_c);
+  CHECK((i = req_index(&e, (size_t)i + 1, "POST", p, 204)) >= 0);
+
+  /* Blind transfer. */
+  plan(&e, TARGET, VC_SIM_CALL_ANSWER, 100, 30000);
+  CHECK_RC(vc_call_transfer(c, "not a number"), VC_EINVALID);
+  CHECK_OK(vc_call_transfer(c, TARGET));
+  CHECK(run_until_entry(&e, vc_call_id(c), "transfer", 10000));
+  CHECK(chan_wait(&e, chan_t, ch_up, &t, 10000));
+  CHECK_STR(t.bridge, bridge);
+  CHECK_STR(t.endpoint, "PJSIP/" TARGET "@trunk");
+  CHECK(chan_wait(&e, chan_a, ch_ended, &a, 10000));
+  CHECK_OK(vc_sim_ari_channel_get(e.sim, chan_c, &cu));
+  CHECK_STR(cu.bridge, bridge);
+  CHECK(!cu.ended);
+  snprintf(p, sizeof(p), "/ari/channels?endpoint=PJSIP%%2F%%2B919800000001"
+           "%%40trunk&app=vyomcomm&appArgs=%s&callerId=%%2B914066000000&"
+           "timeout=20&channelId=%s&originator=%s", vc_call_id(c), chan_t,
+           chan_c);
+  CHECK((i = req_index(&e, (size_t)i + 1, "POST", p, 200)) >= 0);
+  snprintf(p, sizeof(p), "/ari/bridges/%s/addChannel?channel=%s", bridge,
+           chan_t);
+  CHECK(req_index(&e, (size_t)i + 1, "POST", p, 204) >= 0);
+  /* The agent's end is expected: the call goes on. */
+  run_for(&e, 300);
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_BRIDGED);
+
+  /* Hangup. */
+  CHECK_OK(vc_call_refresh(c));
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_API_HANGUP);
+  CHECK(vc_call_on_hold(c) == 0);
+  CHECK(chan_wait(&e, chan_c, ch_ended, &cu, 10000));
+  CHECK(chan_wait(&e, chan_t, ch_ended, &t, 10000));
+  CHECK_RC(vc_call_hangup(c), VC_ESTATE);
+  timeline(&e, vc_call_id(c), line, sizeof(line), "transfer", detail,
+           sizeof(detail));
+  /* the agent's end after the transfer, then the customer's */
+  CHECK(in_order(line, "bridged/0 state/0 hold/2 unhold/2 transfer/2 "
+                 "hangup/1 hangup/2 state/0"));
+  CHECK(strstr(detail, "\"to\":\"" TARGET "\"") != NULL);
+  CHECK(count_of(line, "hangup/2") == 1);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* vc_call_hangup() of a bridged call, and of one whose agent rings. */
+static void test_ari__hangup(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_ari_channel a, cu;
+  char chan[80];
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, NULL);
+  bridged_call(&e, &c, VC_RECORD_OFF);
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_API_HANGUP);
+  snprintf(chan, sizeof(chan), "vc-%s-a", vc_call_id(c));
+  CHECK(chan_wait(&e, chan, ch_ended, &a, 10000));
+  snprintf(chan, sizeof(chan), "vc-%s-c", vc_call_id(c));
+  CHECK(chan_wait(&e, chan, ch_ended, &cu, 10000));
+  vc_call_free(c);
+
+  /* The agent rings for 5 s: the hangup cancels the call. */
+  plan(&e, AGENT, VC_SIM_CALL_ANSWER, 5000, 30000);
+  start_call(&e, &c, VC_RECORD_OFF);
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_AGENT_RINGING, 10000) ==
+        VC_CALL_AGENT_RINGING);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  if (vc_call_state_of(c) != VC_CALL_CANCELED)
+    fprintf(stderr, "  state %s cause %s leg %d\n",
+            vc_call_state_name(vc_call_state_of(c)),
+            vc_call_cause_name(vc_call_cause_of(c)), vc_call_failed_leg(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_CANCELED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_API_HANGUP);
+  CHECK(vc_call_state_at(c, VC_CALL_AGENT_ANSWERED) == 0);
+  snprintf(chan, sizeof(chan), "vc-%s-a", vc_call_id(c));
+  CHECK(chan_wait(&e, chan, ch_ended, &a, 10000));
+  /* Nobody dialled the customer. */
+  snprintf(chan, sizeof(chan), "vc-%s-c", vc_call_id(c));
+  CHECK(vc_sim_ari_channel_get(e.sim, chan, &cu) == -ENOENT);
+  vc_call_free(c);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_ari__lifecycle),
   VC_TEST(test_ari__leg_failures),
   VC_TEST(test_ari__failover_dead_port),
   VC_TEST(test_ari__failover_wrong_password),
   VC_TEST(test_ari__failover_to_sandbox),
+  VC_TEST(test_ari__hold_transfer_hangup),
+  VC_TEST(test_ari__hangup),
 )
