@@ -714,7 +714,10 @@ int vc__ari_event_update(vc_call_update *u, const vc__ari_event *ev,
   u->occurred_at = ev->at_ms;
   u->leg_provider_id = ev->channel_id[0] ? ev->channel_id : NULL;
   u->jitter_ms = u->packet_loss_pct = u->rtt_ms = u->mos = -1;
-  vc__ari_event_id(event_id, event_id_cap, ev, NULL);
+  /* Two keys can share a timestamp (ARI's is to the millisecond): the
+   * digit keeps them apart. */
+  vc__ari_event_id(event_id, event_id_cap, ev,
+                   ev->type == VC__ARI_EV_DTMF ? ev->digit : NULL);
   u->event_id = event_id;
   switch (ev->type) {
   case VC__ARI_EV_STATE:

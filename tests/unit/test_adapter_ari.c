@@ -305,6 +305,9 @@ static void test_ari__events(void)
   CHECK_RC(vc__ari_event_update(&u, &ev, CALL, VC_LEG_CUSTOMER, eid,
                                 sizeof(eid), &url, c), 0);
   CHECK(u.type == VC_UPDATE_DTMF && strcmp(u.digits, "#") == 0);
+  /* Keys pressed in the same millisecond are not one key twice. */
+  CHECK(strcmp(u.event_id, "ari:vc-" CALL "-a:ChannelDtmfReceived:"
+               "2024-05-01T10:00:00.123+0000:#") == 0);
 
   {
     static const char rec[] =
