@@ -17,6 +17,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 
 #define AGENT "+919876543210"
 #define AGENT_DIGITS "919876543210"
@@ -29,6 +31,23 @@ typedef struct env {
   vc_ctx *ctx;
   vc_tenant *t;
 } env;
+
+/* Warnings about dropped ARI events, and links lost and made, from the
+ * context's log (any thread). */
+static atomic_int dropped_events, links_down, links_up;
+
+static void on_log(int level, const char *message, void *payload)
+{
+  (void)payload;
+  if (level <= VC_LOG_WARN && strstr(message, "ARI event dropped") != NULL)
+    atomic_fetch_add(&dropped_events, 1);
+  if (strstr(message, "ARI events connection lost") != NULL)
+    atomic_fetch_add(&links_down, 1);
+  if (strstr(message, "ARI events connected") != NULL)
+    atomic_fetch_add(&links_up, 1);
+  if (getenv("VC_TEST_LOG") != NULL)
+    fprintf(stderr, "  log %d: %s\n", level, message);
+}
 
 /* ------------------------------------------------------------------ */
 /* set-up                                                              */
@@ -82,6 +101,11 @@ static void env_open(env *e)
   mk.key_len = 32;
   o.master_key = &mk;
   o.allow_private_network = 1;
+  o.log_cb = on_log;
+  o.log_level = VC_LOG_INFO;
+  atomic_store(&dropped_events, 0);
+  atomic_store(&links_down, 0);
+  atomic_store(&links_up, 0);
   /* No public_base_url and no listener: ARI needs no webhooks. */
   CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("ari.db"), NULL));
   o.store = store;
@@ -703,6 +727,263 @@ static void test_ari__hangup(void)
   env_close(&e);
 }
 
+/* Keys the customer presses come as ChannelDtmfReceived: one dtmf
+ * entry each, on the customer's leg. */
+static void test_ari__dtmf(void)
+{
+  env e;
+  vc_call *c;
+  vc_iter *it;
+  vc_call_entry *en;
+  char chan[80], got[16] = "";
+  size_t n = 0;
+  int64_t deadline;
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, NULL);
+  bridged_call(&e, &c, VC_RECORD_OFF);
+  snprintf(chan, sizeof(chan), "vc-%s-c", vc_call_id(c));
+  CHECK_RC(vc_sim_ari_dtmf(e.sim, chan, "12#"), 0);
+  snprintf(chan, sizeof(chan), "vc-%s-a", vc_call_id(c));
+  CHECK_RC(vc_sim_ari_dtmf(e.sim, chan, "*"), 0);
+  deadline = wall_ms() + 10000;
+  while (n < 4 && wall_ms() < deadline) {
+    vc_ctx_run(e.ctx, 20);
+    n = 0;
+    CHECK_OK(vc_call_timeline(&it, e.t, vc_call_id(c)));
+    while (vc_call_entry_next(&en, it) == 0) {
+      if (strcmp(vc_call_entry_type(en), "dtmf") == 0 && n < 4) {
+        const char *d = strstr(vc_call_entry_detail_json(en),
+                               "\"digits\":\"");
+        CHECK(d != NULL);
+        if (d != NULL)
+          got[n] = d[10];
+        CHECK(vc_call_entry_leg(en) ==
+              (n < 3 ? VC_LEG_CUSTOMER : VC_LEG_AGENT));
+        n++;
+      }
+      vc_call_entry_free(en);
+    }
+    vc_iter_free(it);
+  }
+  CHECK(n == 4);
+  got[n] = '\0';
+  CHECK_STR(got, "12#*");
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_BRIDGED);
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  vc_call_free(c);
+  env_close(&e);
+}
+
+static vc_recording *recording_of(env *e, const char *call_id)
+{
+  vc_recording_filter f = VC_RECORDING_FILTER_INIT;
+  vc_recording *r = NULL, *extra = NULL;
+  vc_iter *it;
+
+  f.call_id = call_id;
+  CHECK_OK(vc_recording_list(&it, e->t, &f));
+  CHECK_OK(vc_recording_next(&r, it));
+  CHECK_RC(vc_recording_next(&extra, it), VC_ITEROVER);
+  vc_iter_free(it);
+  return r;
+}
+
+/* An on-demand recording of the bridge: started and stopped through
+ * vc_call_record(), stored with the ARI URL of its file. */
+static void test_ari__recording_on_demand(void)
+{
+  env e;
+  vc_call *c;
+  vc_recording *r;
+  char name[96], p[256], want[256], line[4096];
+  int i;
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, NULL);
+  bridged_call(&e, &c, VC_RECORD_ON_DEMAND);
+  CHECK(vc_call_record_mode(c) == VC_RECORD_ON_DEMAND);
+  CHECK_RC(vc_call_record(c, 0), VC_ESTATE);     /* not recording */
+  CHECK_OK(vc_call_record(c, 1));
+  CHECK(run_until_entry(&e, vc_call_id(c), "recording.started", 10000));
+  snprintf(name, sizeof(name), "vc-%s-r1", vc_call_id(c));
+  snprintf(p, sizeof(p), "/ari/bridges/vc-%s-b/record?name=%s&format=wav",
+           vc_call_id(c), name);
+  CHECK((i = req_index(&e, 0, "POST", p, 201)) >= 0);
+  run_for(&e, 1100);                             /* about a second */
+  CHECK_OK(vc_call_refresh(c));
+  CHECK_OK(vc_call_record(c, 0));
+  CHECK(run_until_entry(&e, vc_call_id(c), "recording.available", 10000));
+  snprintf(p, sizeof(p), "/ari/recordings/live/%s/stop", name);
+  CHECK(req_index(&e, (size_t)i + 1, "POST", p, 204) >= 0);
+  r = recording_of(&e, vc_call_id(c));
+  CHECK(vc_recording_status_of(r) == VC_RECORDING_STATUS_AVAILABLE);
+  CHECK_STR(vc_recording_provider_id(r), name);
+  snprintf(want, sizeof(want), "%s/ari/recordings/stored/%s/file",
+           vc_sim_base_url(e.sim), name);
+  CHECK_STR(vc_recording_url(r), want);
+  CHECK(vc_recording_duration_s(r) >= 1 && vc_recording_duration_s(r) <= 2);
+  CHECK_STR(vc_recording_channel_id(r), vc_call_channel_id(c));
+  vc_recording_free(r);
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_BRIDGED);
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  timeline(&e, vc_call_id(c), line, sizeof(line), NULL, NULL, 0);
+  CHECK(in_order(line, "bridged/0 state/0 recording.started/0 "
+                 "recording.available/0 state/0"));
+  vc_call_free(c);
+  env_close(&e);
+}
+
+static int sockets_wait(env *e, int n, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  while (vc_sim_ari_sockets(e->sim) != n && wall_ms() < deadline)
+    vc_ctx_run(e->ctx, 20);
+  return vc_sim_ari_sockets(e->sim) == n;
+}
+
+/* The events WebSocket dropped mid-call (the TCP connection just
+ * closes) and the customer hangs up meanwhile: the session reconnects,
+ * asks after each leg, learns the customer is gone (404) and ends the
+ * call; then a graceful drop (Close 1001) with nothing missed: the call
+ * ends by its own events after the reconnect. */
+static void test_ari__drop_resync(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_ari_channel a;
+  char chan_c[80], chan_a[80], p[128], line[4096], detail[512];
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, NULL);
+  bridged_call(&e, &c, VC_RECORD_OFF);
+  snprintf(chan_a, sizeof(chan_a), "vc-%s-a", vc_call_id(c));
+  snprintf(chan_c, sizeof(chan_c), "vc-%s-c", vc_call_id(c));
+  CHECK(vc_sim_ari_sockets(e.sim) == 1);
+  CHECK(vc_sim_ari_drop(e.sim, 0) == 1);
+  CHECK_OK(vc_sim_ari_hangup(e.sim, chan_c, 16));  /* nobody hears it */
+  CHECK(sockets_wait(&e, 1, 10000));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  snprintf(p, sizeof(p), "/ari/channels/%s", chan_c);
+  CHECK(req_index(&e, 0, "GET", p, 404) >= 0);
+  CHECK(chan_wait(&e, chan_a, ch_ended, &a, 5000));   /* torn down */
+  timeline(&e, vc_call_id(c), line, sizeof(line), "hangup", detail,
+           sizeof(detail));
+  CHECK(in_order(line, "bridged/0 state/0 hangup/2 state/0"));
+  CHECK(strstr(detail, "\"provider_code\":\"gone at resync\"") != NULL);
+  CHECK(atomic_load(&links_down) >= 1);
+  CHECK(atomic_load(&links_up) >= 1);    /* (the first is debug) */
+  vc_call_free(c);
+
+  /* Graceful, and the call goes on: the customer talks 1.5 s. */
+  plan(&e, CUSTOMER, VC_SIM_CALL_ANSWER, 100, 1500);
+  bridged_call(&e, &c, VC_RECORD_OFF);
+  CHECK(vc_sim_ari_drop(e.sim, 1) == 1);
+  CHECK(sockets_wait(&e, 1, 10000));
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_BRIDGED);
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  timeline(&e, vc_call_id(c), line, sizeof(line), "hangup", detail,
+           sizeof(detail));
+  CHECK(strstr(detail, "\"provider_code\":\"Normal Clearing\"") != NULL);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* The customer answers while the WebSocket is down (its StasisStart is
+ * lost): the resync finds the channel Up and bridges the call. */
+static void test_ari__drop_while_ringing(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_ari_channel cu;
+  char chan_c[80];
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, NULL);
+  plan(&e, CUSTOMER, VC_SIM_CALL_ANSWER, 200, 1500);
+  start_call(&e, &c, VC_RECORD_OFF);
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_CUSTOMER_RINGING,
+                        10000) == VC_CALL_CUSTOMER_RINGING);
+  CHECK(vc_sim_ari_drop(e.sim, 0) == 1);
+  snprintf(chan_c, sizeof(chan_c), "vc-%s-c", vc_call_id(c));
+  CHECK(sockets_wait(&e, 1, 10000));
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_BRIDGED, 10000) ==
+        VC_CALL_BRIDGED);
+  CHECK(chan_wait(&e, chan_c, ch_up, &cu, 5000));
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* Junk on the WebSocket is dropped with a warning and changes nothing:
+ * the call goes on and ends as it would have. */
+static void test_ari__junk_events(void)
+{
+  static const char *const junk[] = {
+    "", "not json", "[]", "{}", "null", "{\"type\": 17}",
+    "{\"type\": \"StasisStart\"}",
+    "{\"type\": \"StasisStart\", \"channel\": \"x\"}",
+    "{\"type\": \"ChannelDestroyed\", \"channel\": {\"id\": 5}}",
+    "{\"type\": \"Whatever\", \"timestamp\": \"2024-05-01T10:00:00.000"
+    "+0000\"}",
+    "{\"type\": \"ChannelDestroyed\", \"timestamp\": \"2024-05-01T10:00:"
+    "00.000+0000\", \"cause\": 16, \"channel\": {\"id\": "
+    "\"someone-else\", \"state\": \"Up\"}}",
+    "{\"type\": \"ChannelDtmfReceived\", \"digit\": \"12\", "
+    "\"channel\": {\"id\": \"nobody\"}}",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    "{\"type\": \"RecordingFinished\", \"recording\": {\"name\": "
+    "\"vc-x-r1\"}}",
+    "{\"type\": \"ChannelDestroyed\", \"timestamp\": \"yesterday\", "
+    "\"cause\": \"x\", \"channel\": {\"id\": \"vc-nobody-a\"}}",
+  };
+  env e;
+  vc_call *c;
+  char big[70000], chan_c[128], ev[512];
+
+  env_open(&e);
+  ari_channel(&e, "pbx", 10, NULL, NULL, NULL);
+  plan(&e, CUSTOMER, VC_SIM_CALL_ANSWER, 100, 1500);
+  bridged_call(&e, &c, VC_RECORD_OFF);
+  for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+    CHECK(vc_sim_ari_send(e.sim, junk[i], strlen(junk[i])) == 1);
+  /* Too big (64 KiB at most); bytes that are not UTF-8. */
+  memset(big, ' ', sizeof(big));
+  memcpy(big, "{\"type\": \"Whatever\", \"x\": \"", 29);
+  memcpy(big + sizeof(big) - 2, "\"}", 2);
+  CHECK(vc_sim_ari_send(e.sim, big, sizeof(big)) == 1);
+  CHECK(vc_sim_ari_send(e.sim, "{\"type\": \"\xff\xfe\"}", 14) == 1);
+  /* Our own channel, with a cause that is not a number and no time. */
+  snprintf(chan_c, sizeof(chan_c), "vc-%s-c", vc_call_id(c));
+  snprintf(ev, sizeof(ev), "{\"type\": \"ChannelDestroyed\", \"cause\": "
+           "\"sixteen\", \"channel\": {\"id\": \"%s\", \"state\": "
+           "[1]}}", chan_c);
+  CHECK(vc_sim_ari_send(e.sim, ev, strlen(ev)) == 1);
+  run_for(&e, 200);
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_BRIDGED);
+  CHECK(run_until_final(&e, vc_call_id(c), 10000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  CHECK(vc_call_talk_seconds(c) >= 1);
+  CHECK(atomic_load(&dropped_events) == 15);  /* the malformed ones */
+  CHECK(vc_sim_ari_sockets(e.sim) == 1);        /* still connected */
+  vc_call_free(c);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_ari__lifecycle),
   VC_TEST(test_ari__leg_failures),
@@ -711,4 +992,9 @@ VC_TESTS(
   VC_TEST(test_ari__failover_to_sandbox),
   VC_TEST(test_ari__hold_transfer_hangup),
   VC_TEST(test_ari__hangup),
+  VC_TEST(test_ari__dtmf),
+  VC_TEST(test_ari__recording_on_demand),
+  VC_TEST(test_ari__drop_resync),
+  VC_TEST(test_ari__drop_while_ringing),
+  VC_TEST(test_ari__junk_events),
 )
