@@ -961,7 +961,10 @@ static void test_ari__junk_events(void)
     CHECK(vc_sim_ari_send(e.sim, junk[i], strlen(junk[i])) == 1);
   /* Too big (64 KiB at most); bytes that are not UTF-8. */
   memset(big, ' ', sizeof(big));
-  memcpy(big, "{\"type\": \"Whatever\", \"x\": \"", 29);
+  {
+    static const char head[] = "{\"type\": \"Whatever\", \"x\": \"";
+    memcpy(big, head, sizeof(head) - 1);
+  }
   memcpy(big + sizeof(big) - 2, "\"}", 2);
   CHECK(vc_sim_ari_send(e.sim, big, sizeof(big)) == 1);
   CHECK(vc_sim_ari_send(e.sim, "{\"type\": \"\xff\xfe\"}", 14) == 1);
