@@ -1105,6 +1105,14 @@ static void record_started(ari_req *r, int err, int status, const char *body,
 /* ------------------------------------------------------------------ */
 /* open / close                                                        */
 
+static bool refuse_send(int *err, struct mbuf *mb, void *arg)
+{
+  VC_UNUSED(mb);
+  VC_UNUSED(arg);
+  *err = ECONNABORTED;
+  return true;
+}
+
 static void ari_close(void *session)
 {
   ari_sess *s = session;
@@ -1118,6 +1126,17 @@ static void ari_close(void *session)
   while ((le = s->calls.head) != NULL) {
     list_unlink(le);
     vc__free(le->data);
+  }
+  if (s->conn != NULL && websock_tcp(s->conn) != NULL) {
+    /* libre keeps an open WebSocket alive after its last reference until
+     * the peer answers its Close frame (up to 10 s, on this loop's
+     * timers); a session closes as its context ends, when the loop stops
+     * too, which would abandon the connection (a leak). A helper that
+     * refuses every send makes that Close frame fail, and libre then
+     * releases the connection at once; Asterisk sees the TCP connection
+     * end. */
+    (void)tcp_register_helper(NULL, websock_tcp(s->conn), 1 << 30, NULL,
+                              refuse_send, NULL, NULL);
   }
   s->conn = mem_deref(s->conn);
   s->ws = mem_deref(s->ws);
