@@ -1113,6 +1113,30 @@ static bool refuse_send(int *err, struct mbuf *mb, void *arg)
   return true;
 }
 
+/* A client's Close frame, status 1001, masked (RFC 6455 5.5.1). */
+static void send_going_away(struct tcp_conn *tc)
+{
+  uint8_t f[8];
+  uint32_t k = rand_u32();
+  struct mbuf *mb = mbuf_alloc(sizeof(f));
+
+  f[0] = 0x88;                 /* FIN, Close */
+  f[1] = 0x80 | 2;             /* masked, 2 bytes */
+  f[2] = (uint8_t)(k >> 24);
+  f[3] = (uint8_t)(k >> 16);
+  f[4] = (uint8_t)(k >> 8);
+  f[5] = (uint8_t)k;
+  f[6] = (uint8_t)(0x03 ^ f[2]);   /* 1001 */
+  f[7] = (uint8_t)(0xe9 ^ f[3]);
+  if (mb == NULL)
+    return;
+  if (mbuf_write_mem(mb, f, sizeof(f)) == 0) {
+    mb->pos = 0;
+    (void)tcp_send(tc, mb);
+  }
+  mem_deref(mb);
+}
+
 static void ari_close(void *session)
 {
   ari_sess *s = session;
@@ -1131,10 +1155,12 @@ static void ari_close(void *session)
     /* libre keeps an open WebSocket alive after its last reference until
      * the peer answers its Close frame (up to 10 s, on this loop's
      * timers); a session closes as its context ends, when the loop stops
-     * too, which would abandon the connection (a leak). A helper that
-     * refuses every send makes that Close frame fail, and libre then
-     * releases the connection at once; Asterisk sees the TCP connection
-     * end. */
+     * too, which would abandon the connection (a leak). So the Close
+     * (1001, going away) is sent here, and a helper that refuses every
+     * later send makes libre's own fail: libre then releases the
+     * connection at once, and Asterisk sees the Close and the TCP end. */
+    if (s->up)
+      send_going_away(websock_tcp(s->conn));
     (void)tcp_register_helper(NULL, websock_tcp(s->conn), 1 << 30, NULL,
                               refuse_send, NULL, NULL);
   }
