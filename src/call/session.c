@@ -181,6 +181,7 @@ static void fail_pending_locked(vc_session_host *h, int outcome,
 static void host_release(vc_session_host *h, int outcome, const char *why)
 {
   vc__sessions *reg = h->reg;
+  vc_ctx *ctx = h->ctx;
   vc__route_instance *inst;
   int free_it;
 
@@ -191,8 +192,10 @@ static void host_release(vc_session_host *h, int outcome, const char *why)
   h->inst = NULL;
   host_unref_locked(reg, h, &free_it); /* the registry's reference */
   pthread_mutex_unlock(&reg->mu);
+  /* h is a waiter's from here on (it may be freed by now): only what
+   * was read under mu. */
   if (inst != NULL)
-    vc__route_instance_put(h->ctx, inst);
+    vc__route_instance_put(ctx, inst);
   if (free_it)
     vc__free(h);
 }
