@@ -26,5 +26,6 @@ extern const vc_adapter vc__adapter_sandbox_voice;
 extern const vc_adapter vc__adapter_exotel;
 extern const vc_adapter vc__adapter_mcube;
 extern const vc_adapter vc__adapter_sip;
+extern const vc_adapter vc__adapter_asterisk_ari;
 
 #endif

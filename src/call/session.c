@@ -771,6 +771,14 @@ void vc_session_link(vc_session_host *host, int up, const char *why)
   vc__limits_report(ctx->limits, host->channel_id, up != 0, vc__now(ctx));
 }
 
+void vc_session_log(vc_session_host *host, int level, const char *text)
+{
+  if (host == NULL || text == NULL)
+    return;
+  VC_LOG(host->ctx, level, "session of channel %s: %.300s",
+         host->channel_id, text);
+}
+
 /* ---- the worker ------------------------------------------------------------ */
 
 static void apply_report(vc__sessions *reg, item *it)

@@ -32,6 +32,7 @@ static const vc_adapter *const BUILTINS[] = {
   &vc__adapter_sandbox_voice,
   &vc__adapter_exotel, &vc__adapter_mcube, &vc__adapter_twilio_voice,
   &vc__adapter_sip,
+  &vc__adapter_asterisk_ari,
   NULL
 };
 

@@ -1915,6 +1915,35 @@ int vc_sim_ari_drop(vc_sim *s, int graceful)
   return x.rc;
 }
 
+typedef struct ari_raw {
+  const char *text;
+  size_t len;
+  int rc;
+} ari_raw;
+
+static void ctl_send(vc_sim *sim, void *arg)
+{
+  ari_state *st = sim_provider_state(sim, "ari");
+  ari_raw *x = arg;
+  size_t i;
+
+  x->rc = 0;
+  for (i = 0; i < st->nsocks; i++)
+    if (sim_ws_send(st->socks[i]->ws, x->text, x->len) == 0)
+      x->rc++;
+}
+
+int vc_sim_ari_send(vc_sim *s, const char *text, size_t len)
+{
+  ari_raw x = { text, len, 0 };
+
+  if (s == NULL || (text == NULL && len > 0))
+    return -EINVAL;
+  if (sim_run(s, ctl_send, &x) != 0)
+    return -ENOMEM;
+  return x.rc;
+}
+
 static void ctl_counts(vc_sim *sim, void *arg)
 {
   ari_state *st = sim_provider_state(sim, "ari");

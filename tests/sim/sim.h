@@ -471,6 +471,13 @@ int vc_sim_ari_hangup(vc_sim *s, const char *channel_id, int cause);
  */
 int vc_sim_ari_drop(vc_sim *s, int graceful);
 
+/*
+ * Send `text` (len bytes, as it is: any JSON or none) as one text
+ * message to every events WebSocket, for clients' handling of malformed
+ * and unknown events. Returns to how many it went, or a negative error.
+ */
+int vc_sim_ari_send(vc_sim *s, const char *text, size_t len);
+
 /* REST requests received under /ari (every one after authentication,
  * the events WebSocket excepted), or a negative error. */
 long vc_sim_ari_requests(vc_sim *s);

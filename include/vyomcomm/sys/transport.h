@@ -83,6 +83,16 @@ VC_EXTERN(int) vc_session_report(vc_session_host *host,
 VC_EXTERN(void) vc_session_link(vc_session_host *host, int up,
                                 const char *why);
 
+/**
+ * Write a line to the context's log at `level` (a vc_log_level): what a
+ * session dropped or could not do (a malformed event, a failed clean-up)
+ * and nobody else would hear of. Never pass a secret. Safe from any
+ * thread.
+ * @since 0.2
+ */
+VC_EXTERN(void) vc_session_log(vc_session_host *host, int level,
+                               const char *text);
+
 /** The methods of a session adapter. */
 typedef struct vc_session_ops {
   unsigned int version;        /**< VC_SESSION_OPS_VERSION */
