@@ -42,6 +42,8 @@ typedef enum vc_error_code {
   VC_ECORRUPT = -20,   /**< the store is not a database or is damaged */
   VC_ESTATE = -21,     /**< not allowed in the object's current state */
   VC_ENET = -22,       /**< a network or transport failure */
+  VC_ECONSENT = -23,   /**< the recipient opted out, is on the do-not-call
+                            list, or has not opted in where that is needed */
 
   /* Control codes: never an error of the library itself. */
   VC_EUSER = -30,       /**< returned by a host callback to abort */

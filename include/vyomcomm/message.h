@@ -16,6 +16,7 @@
 #include "common.h"
 #include "types.h"
 #include "channel.h"
+#include "category.h"
 
 VC_BEGIN_DECL
 
@@ -78,12 +79,20 @@ typedef struct vc_message_spec {
    *  VC_ECONFLICT. At most 255 bytes. */
   const char *idempotency_key;
   int64_t send_at;            /**< Unix ms; 0 = as soon as possible */
+
+  /* Added in version 2 (vyomcomm 0.3). */
+  /** A vc_category; 0 = the template's, or transactional for a raw
+   *  body. Consent and quiet hours are checked for it. */
+  int category;
+  /** The contact the message is for, or NULL to find the contact that
+   *  holds `to` (vyomcomm/contact.h). */
+  const char *contact_id;
 } vc_message_spec;
 
-#define VC_MESSAGE_SPEC_VERSION 1
+#define VC_MESSAGE_SPEC_VERSION 2
 #define VC_MESSAGE_SPEC_INIT \
   { VC_MESSAGE_SPEC_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-    NULL, NULL, NULL, 0, NULL, NULL, 0 }
+    NULL, NULL, NULL, 0, NULL, NULL, 0, 0, NULL }
 
 /** Initialise a vc_message_spec for `version`. @since 0.1 */
 VC_EXTERN(int) vc_message_spec_init(vc_message_spec *s,
@@ -95,9 +104,14 @@ VC_EXTERN(int) vc_message_spec_init(vc_message_spec *s,
  * (vc_ctx_run or vc_ctx_start) delivers it.
  *
  * @param id_out receives the message id
+ * A message to a contact who opted out of its channel kind and category,
+ * or who has not opted in where the tenant's policy needs it, is refused
+ * with VC_ECONSENT and nothing is stored. One whose send time falls in
+ * the contact's quiet hours is stored and deferred to their end.
+ *
  * @return 0; VC_EINVALID (bad address, missing body, unknown variable),
- *   VC_ENOTFOUND (unknown channel or template), VC_ETOOBIG, VC_ECONFLICT
- *   (idempotency key reused with other content)
+ *   VC_ENOTFOUND (unknown channel, template or contact), VC_ETOOBIG,
+ *   VC_ECONFLICT (idempotency key reused with other content), VC_ECONSENT
  * @since 0.1
  */
 VC_EXTERN(int) vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *tenant,
@@ -185,6 +199,11 @@ VC_EXTERN(int) vc_message_segments(const vc_message *m);
 VC_EXTERN(int) vc_message_attempts(const vc_message *m);
 /** The template version used, 0 for a raw body. */
 VC_EXTERN(int) vc_message_template_version(const vc_message *m);
+/** The vc_category the message was sent under. @since 0.3 */
+VC_EXTERN(int) vc_message_category(const vc_message *m);
+/** The contact the message is for, "" when no contact holds its
+ *  address. @since 0.3 */
+VC_EXTERN(const char *) vc_message_contact_id(const vc_message *m);
 VC_EXTERN(int64_t) vc_message_created_at(const vc_message *m);
 VC_EXTERN(int64_t) vc_message_updated_at(const vc_message *m);
 

@@ -41,6 +41,7 @@
 #include "types.h"
 #include "buffer.h"
 #include "channel.h"
+#include "category.h"
 
 VC_BEGIN_DECL
 
@@ -81,11 +82,17 @@ typedef struct vc_template_spec {
   /** Declared variables, a JSON array of names ("x?" = optional), or
    *  NULL for none declared. See the top of this header. */
   const char *variables_json;
+
+  /* Added in version 2 (vyomcomm 0.3). */
+  /** The template's vc_category: set by vc_template_new() (0 =
+   *  transactional); for vc_template_add_variant(), 0 keeps it and any
+   *  other value changes it for later sends. */
+  int category;
 } vc_template_spec;
 
-#define VC_TEMPLATE_SPEC_VERSION 1
+#define VC_TEMPLATE_SPEC_VERSION 2
 #define VC_TEMPLATE_SPEC_INIT \
-  { VC_TEMPLATE_SPEC_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL }
+  { VC_TEMPLATE_SPEC_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /** Initialise a vc_template_spec for `version`. @since 0.1 */
 VC_EXTERN(int) vc_template_spec_init(vc_template_spec *s,
@@ -223,6 +230,8 @@ VC_EXTERN(const char *) vc_template_name(const vc_template *tpl);
 VC_EXTERN(int) vc_template_kind(const vc_template *tpl);
 /** Unix milliseconds. @since 0.1 */
 VC_EXTERN(int64_t) vc_template_created_at(const vc_template *tpl);
+/** The template's vc_category. @since 0.3 */
+VC_EXTERN(int) vc_template_category(const vc_template *tpl);
 
 VC_END_DECL
 

@@ -47,10 +47,13 @@
   } while (0)
 
 /*
- * Body of a vc_x_init(ptr, version) function: zero the struct, then set
- * it to its INIT value when the version is known.
+ * Body of a vc_x_init(ptr, version) function: set the caller's struct,
+ * `size` bytes long at that version, to its INIT value (the last
+ * argument, variadic because it is a braced list) (whose `version`
+ * member then says `version`). A caller built against an older header
+ * has a shorter struct, so only its own members are written.
  */
-#define VC_INIT_STRUCT(ptr, version, latest, type, init)                 \
+#define VC_INIT_STRUCT_SIZED(ptr, version, latest, type, size, ...)      \
   do {                                                                   \
     VC_ASSERT_ARG(ptr);                                                  \
     if ((version) == 0 || (version) > (latest))                          \
@@ -58,10 +61,15 @@
                            "invalid version %u on %s",                   \
                            (unsigned)(version), #type);                  \
     {                                                                    \
-      type tmpl_ = init;                                                 \
-      memcpy((ptr), &tmpl_, sizeof(tmpl_));                              \
+      type tmpl_ = __VA_ARGS__;                                          \
+      tmpl_.version = (version);                                         \
+      memcpy((ptr), &tmpl_, (size));                                     \
     }                                                                    \
     return 0;                                                            \
   } while (0)
+
+/* The same for a struct that has had only one version. */
+#define VC_INIT_STRUCT(ptr, version, latest, type, init)                 \
+  VC_INIT_STRUCT_SIZED(ptr, version, latest, type, sizeof(type), init)
 
 #endif /* VC_CORE_COMMON_H */

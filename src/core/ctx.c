@@ -122,16 +122,19 @@ static void ctx_destroy(vc_ctx *ctx)
   vc__free(ctx);
 }
 
+/* The size of a caller's options at its version. */
+static size_t options_size(unsigned int version)
+{
+  return version >= 2 ? sizeof(vc_ctx_options)
+                      : offsetof(vc_ctx_options, allow_private_network);
+}
+
 /* Copy a caller's options into the latest layout: members its version
  * does not have stay zero. */
 static void copy_options(vc_ctx_options *o, const vc_ctx_options *in)
 {
-  size_t size = in->version >= 2
-                  ? sizeof(*o)
-                  : offsetof(vc_ctx_options, allow_private_network);
-
   memset(o, 0, sizeof(*o));
-  memcpy(o, in, size);
+  memcpy(o, in, options_size(in->version));
 }
 
 int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
@@ -213,8 +216,8 @@ void vc_ctx_free(vc_ctx *ctx)
 
 int vc_ctx_options_init(vc_ctx_options *o, unsigned int version)
 {
-  VC_INIT_STRUCT(o, version, VC_CTX_OPTIONS_VERSION, vc_ctx_options,
-                 VC_CTX_OPTIONS_INIT);
+  VC_INIT_STRUCT_SIZED(o, version, VC_CTX_OPTIONS_VERSION, vc_ctx_options,
+                       options_size(version), VC_CTX_OPTIONS_INIT);
 }
 
 int vc_master_key_init(vc_master_key *k, unsigned int version)

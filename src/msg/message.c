@@ -15,11 +15,15 @@
 #include "core/text.h"
 #include "store/group.h"
 #include "address.h"
+#include "consent.h"
+#include "contact.h"
 #include "message.h"
+#include "quiet.h"
 #include "route.h"
 #include "segments.h"
 
 #include <cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define ADDRESS_MAX 320
@@ -78,7 +82,8 @@ int vc__msg_status_dispatch_final(int s)
 struct vc_message {
   char id[VC_ID_SIZE];
   char channel_id[VC_ID_SIZE];
-  int status, kind, error, segments, attempts, template_version;
+  char contact_id[VC_ID_SIZE];
+  int status, kind, error, segments, attempts, template_version, category;
   char *to, *provider_id, *provider_code, *error_message;
   int64_t created_at, updated_at;
 };
@@ -87,7 +92,7 @@ struct vc_message {
   "id, COALESCE(channel_id, ''), status, kind, error_code, segments," \
   " attempts, template_version, to_addr, COALESCE(provider_id, '')," \
   " COALESCE(provider_code, ''), COALESCE(error_message, '')," \
-  " created_at, updated_at"
+  " created_at, updated_at, category, COALESCE(contact_id, '')"
 
 static const char SQL_BY_ID[] =
   "SELECT " COLUMNS " FROM vc_message WHERE tenant_id = ?1 AND id = ?2";
@@ -128,6 +133,8 @@ static int message_from_stmt(vc_message **out, vc__stmt *s)
   m->error_message = vc__strdup(vc__stmt_text(s, 11));
   m->created_at = vc__stmt_int64(s, 12);
   m->updated_at = vc__stmt_int64(s, 13);
+  m->category = (int)vc__stmt_int64(s, 14);
+  snprintf(m->contact_id, sizeof(m->contact_id), "%s", vc__stmt_text(s, 15));
   if (!m->to || !m->provider_id || !m->provider_code || !m->error_message) {
     vc_message_free(m);
     return vc_error_set_oom();
@@ -170,6 +177,11 @@ int64_t vc_message_created_at(const vc_message *m)
 int64_t vc_message_updated_at(const vc_message *m)
 {
   return m ? m->updated_at : 0;
+}
+int vc_message_category(const vc_message *m) { return m ? m->category : 0; }
+const char *vc_message_contact_id(const vc_message *m)
+{
+  return m ? m->contact_id : NULL;
 }
 
 static int load(vc_message **out, vc__db *db, const char *tenant_id,
@@ -275,8 +287,25 @@ typedef struct prepared {
   char to[ADDRESS_MAX + 1];
   vc__rendered body;           /* subject, text, html, template */
   int segments;
+  int category;                /* a vc_category */
+  char contact_id[VC_ID_SIZE]; /* "" when no contact holds `to` */
+  int64_t due;                 /* send_at, or the end of quiet hours */
   char hash[65];
 } prepared;
+
+/* A caller's spec in the latest layout: members its version does not
+ * have are zero. */
+static size_t spec_size(unsigned int version)
+{
+  return version >= 2 ? sizeof(vc_message_spec)
+                      : offsetof(vc_message_spec, category);
+}
+
+static void spec_latest(vc_message_spec *out, const vc_message_spec *in)
+{
+  memset(out, 0, sizeof(*out));
+  memcpy(out, in, spec_size(in->version));
+}
 
 static void prepared_free(prepared *p)
 {
@@ -442,6 +471,10 @@ static int content_hash(char out[65], const vc_message_spec *s)
   int rc;
 
   vc__buf_printf(&b, "v1|%d|%lld|", s->kind, (long long)s->send_at);
+  if (s->category != 0 || s->contact_id != NULL) {
+    vc__buf_printf(&b, "c%d|", s->category);
+    hash_str(&b, s->contact_id);
+  }
   hash_str(&b, s->channel);
   hash_str(&b, s->to);
   hash_str(&b, s->from);
@@ -470,8 +503,35 @@ static int content_hash(char out[65], const vc_message_spec *s)
 }
 
 /* `db`: a connection the caller holds, or NULL. */
+/* Who the message is for, whether they may get it, and when. */
+static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *db,
+                                 const vc_message_spec *s, int64_t now)
+{
+  const char *tenant_id = vc_tenant_id(t);
+  int rc;
+
+  p->category = s->category != 0 ? s->category
+                : p->body.category != 0 ? p->body.category
+                : VC_CATEGORY_TRANSACTIONAL;
+  if (vc_category_name(p->category) == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "unknown category %d", s->category);
+  if (s->contact_id != NULL)
+    rc = vc__contact_resolve(p->contact_id, db, tenant_id, s->contact_id);
+  else
+    rc = vc__contact_for_recipient(p->contact_id, db, tenant_id, p->kind,
+                                   p->to);
+  if (rc < 0 ||
+      (rc = vc__consent_check(db, t, p->contact_id, p->kind, p->category,
+                              p->to)) < 0)
+    return rc;
+  p->due = s->send_at > now ? s->send_at : now;
+  return vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
+                             p->due);
+}
+
 static int prepare(prepared *p, vc_tenant *t, vc__db *db,
-                   const vc_message_spec *s)
+                   const vc_message_spec *s, int64_t now)
 {
   int rc;
 
@@ -516,7 +576,8 @@ static int prepare(prepared *p, vc_tenant *t, vc__db *db,
                            "variables and locale need a template");
     rc = vc__rendered_raw(&p->body, s->subject, s->text, s->html);
   }
-  if (rc < 0 || (rc = check_body(p)) < 0)
+  if (rc < 0 || (rc = check_body(p)) < 0 ||
+      (rc = check_recipient_rules(p, t, db, s, now)) < 0)
     return rc;
   return content_hash(p->hash, s);
 }
@@ -528,9 +589,10 @@ static const char SQL_INSERT[] =
   "INSERT INTO vc_message (tenant_id, id, kind, channel_id, pinned,"
   " to_addr, from_addr, subject, text_body, html_body, metadata,"
   " template_id, template_version, idempotency_key, content_hash, status,"
-  " segments, send_at, created_at, updated_at, attachments)"
+  " segments, send_at, created_at, updated_at, attachments, category,"
+  " contact_id)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-  " ?15, 1, ?16, ?17, ?18, ?18, ?19)";
+  " ?15, 1, ?16, ?17, ?18, ?18, ?19, ?20, ?21)";
 static const char SQL_ATTACH[] =
   "INSERT INTO vc_message_attachment (tenant_id, message_id, seq, filename,"
   " content_type, data, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -565,18 +627,20 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                   const char *id, const prepared *p,
                   const vc_message_spec *s, int64_t now)
 {
-  int64_t due = s->send_at > now ? s->send_at : now;
+  int64_t due = p->due;
   char payload[96];
   int rc;
 
-  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiiii", tenant_id, id,
+  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiiii" "it", tenant_id,
+                  id,
                   (int64_t)p->kind, p->pinned ? p->channel.id : NULL,
                   (int64_t)p->pinned, p->to, s->from, p->body.subject,
                   p->body.text, p->body.html, s->metadata_json,
                   p->body.template_id[0] ? p->body.template_id : NULL,
                   (int64_t)p->body.template_version, s->idempotency_key,
                   p->hash, (int64_t)p->segments, due, now,
-                  (int64_t)s->nattachments);
+                  (int64_t)s->nattachments, (int64_t)p->category,
+                  p->contact_id[0] ? p->contact_id : NULL);
   for (size_t i = 0; rc == 0 && i < s->nattachments; i++) {
     const vc_attachment *a = &s->attachments[i];
     if (a->data != NULL)
@@ -626,6 +690,7 @@ static int write_message(vc__db *db, void *arg)
 int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
                     const vc_message_spec *spec)
 {
+  vc_message_spec copy;
   send_write w;
   prepared p;
   int rc;
@@ -635,15 +700,16 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   VC_ASSERT_ARG(t);
   VC_ASSERT_ARG(spec);
   VC_CHECK_VERSION(spec, VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
+  spec_latest(&copy, spec);
   memset(&w, 0, sizeof(w));
   w.ctx = vc__tenant_ctx(t);
   w.tenant_id = vc_tenant_id(t);
   w.p = &p;
-  w.spec = spec;
-  if ((rc = prepare(&p, t, NULL, spec)) < 0 ||
+  w.spec = &copy;
+  w.now = vc__now(w.ctx);
+  if ((rc = prepare(&p, t, NULL, &copy, w.now)) < 0 ||
       (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
-  w.now = vc__now(w.ctx);
   if ((rc = vc__store_write_grouped(w.ctx->store, write_message, &w)) < 0)
     goto out;
   memcpy(id_out, w.id, VC_ID_SIZE);
@@ -658,19 +724,21 @@ out:
 int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
                       const vc_message_spec *spec)
 {
+  vc_message_spec copy;
   send_write w;
   prepared p;
   int rc;
 
   id_out[0] = '\0';
   VC_CHECK_VERSION(spec, VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
+  spec_latest(&copy, spec);
   memset(&w, 0, sizeof(w));
   w.ctx = vc__tenant_ctx(t);
   w.tenant_id = vc_tenant_id(t);
   w.p = &p;
-  w.spec = spec;
+  w.spec = &copy;
   w.now = vc__now(w.ctx);
-  if ((rc = prepare(&p, t, db, spec)) < 0 ||
+  if ((rc = prepare(&p, t, db, &copy, w.now)) < 0 ||
       (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
   /* A savepoint: a refusal leaves the caller's transaction as it was. */
@@ -717,12 +785,14 @@ static int write_many(vc__db *db, void *arg)
 int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
                          size_t n, char (*ids)[VC_ID_SIZE], int *results)
 {
+  vc_message_spec *copies = NULL;
   send_write *w = NULL;
   prepared *p = NULL;
   int *rc = NULL, accepted = 0;
   many_write m;
   vc_ctx *ctx;
   int64_t now;
+  size_t stride;
 
   VC_ASSERT_ARG(t);
   VC_ASSERT_ARG(specs || n == 0);
@@ -731,28 +801,40 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "at most %d messages per call",
                          VC_MESSAGE_SEND_MANY_MAX);
-  for (size_t i = 0; i < n; i++) {
-    ids[i][0] = '\0';
-    VC_CHECK_VERSION(&specs[i], VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
-  }
   if (n == 0)
     return 0;
+  /* The array is of the caller's struct layout: the first element's
+   * version gives its size, and every element must have that version. */
+  VC_CHECK_VERSION(&specs[0], VC_MESSAGE_SPEC_VERSION, "vc_message_spec");
+  stride = spec_size(specs[0].version);
+  for (size_t i = 0; i < n; i++) {
+    const vc_message_spec *s =
+      (const vc_message_spec *)((const char *)specs + i * stride);
+    ids[i][0] = '\0';
+    if (s->version != specs[0].version)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EVERSION,
+                           "vc_message_spec %zu has version %u, not %u", i,
+                           s->version, specs[0].version);
+  }
   ctx = vc__tenant_ctx(t);
+  copies = vc__calloc(n, sizeof(*copies));
   w = vc__calloc(n, sizeof(*w));
   p = vc__calloc(n, sizeof(*p));
   rc = vc__calloc(2 * n, sizeof(*rc));
-  if (w == NULL || p == NULL || rc == NULL) {
+  if (copies == NULL || w == NULL || p == NULL || rc == NULL) {
     accepted = vc_error_set_oom();
     goto out;
   }
   now = vc__now(ctx);
   for (size_t i = 0; i < n; i++) {
+    spec_latest(&copies[i],
+                (const vc_message_spec *)((const char *)specs + i * stride));
     w[i].ctx = ctx;
     w[i].tenant_id = vc_tenant_id(t);
     w[i].p = &p[i];
-    w[i].spec = &specs[i];
+    w[i].spec = &copies[i];
     w[i].now = now;
-    if ((rc[n + i] = prepare(&p[i], t, NULL, &specs[i])) == 0)
+    if ((rc[n + i] = prepare(&p[i], t, NULL, &copies[i], now)) == 0)
       rc[n + i] = vc__new_id(ctx, w[i].new_id);
     rc[i] = rc[n + i];
   }
@@ -772,6 +854,7 @@ out:
     results[i] = accepted < 0 ? accepted : rc[i];
   for (size_t i = 0; p != NULL && i < n; i++)
     prepared_free(&p[i]);
+  vc__free(copies);
   vc__free(w);
   vc__free(p);
   vc__free(rc);
@@ -914,8 +997,8 @@ int vc_message_next(vc_message **out, vc_iter *base)
 
 int vc_message_spec_init(vc_message_spec *s, unsigned int version)
 {
-  VC_INIT_STRUCT(s, version, VC_MESSAGE_SPEC_VERSION, vc_message_spec,
-                 VC_MESSAGE_SPEC_INIT);
+  VC_INIT_STRUCT_SIZED(s, version, VC_MESSAGE_SPEC_VERSION, vc_message_spec,
+                       spec_size(version), VC_MESSAGE_SPEC_INIT);
 }
 
 int vc_message_filter_init(vc_message_filter *f, unsigned int version)

@@ -21,6 +21,7 @@ typedef struct vc__rendered {
   char *subject, *text, *html;
   char template_id[VC_ID_SIZE];  /* "" for a raw body */
   int template_version;
+  int category;                  /* the template's vc_category; 0 raw */
 } vc__rendered;
 
 int vc__rendered_raw(vc__rendered *out, const char *subject,

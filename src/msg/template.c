@@ -20,6 +20,7 @@
 #include "msg/template.h"
 #include "msg/template_cache.h"
 
+#include <stddef.h>
 #include <stdio.h>
 
 #define PAGE 50
@@ -1417,10 +1418,18 @@ int vc_template_next(vc_template **out, vc_iter *base)
 
 /* ---- struct initialisers ---------------------------------------------- */
 
+/* The size of a caller's spec at its version. */
+static size_t spec_size(unsigned int version)
+{
+  return version >= 2 ? sizeof(vc_template_spec)
+                      : offsetof(vc_template_spec, category);
+}
+
 int vc_template_spec_init(vc_template_spec *s, unsigned int version)
 {
-  VC_INIT_STRUCT(s, version, VC_TEMPLATE_SPEC_VERSION, vc_template_spec,
-                 VC_TEMPLATE_SPEC_INIT);
+  VC_INIT_STRUCT_SIZED(s, version, VC_TEMPLATE_SPEC_VERSION,
+                       vc_template_spec, spec_size(version),
+                       VC_TEMPLATE_SPEC_INIT);
 }
 
 int vc_template_render_spec_init(vc_template_render_spec *s,

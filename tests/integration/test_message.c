@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 static int64_t g_now = 1700000000000LL;
 
@@ -553,8 +554,53 @@ static void test_message__send_many(void)
   env_close(&e);
 }
 
+/* A caller built against the version-1 header: its structs are shorter,
+ * so the library must neither read nor write past them. The buffers are
+ * sized exactly so that ASan sees any access beyond. */
+static void test_message__spec_version_1(void)
+{
+  const size_t v1 = offsetof(vc_message_spec, category);
+  vc_message_spec full;
+  unsigned char *one = malloc(v1), *two = malloc(2 * v1);
+  char ids[2][VC_ID_SIZE], id[VC_ID_SIZE];
+  unsigned int version;
+  vc_message *m;
+  env e;
+
+  CHECK(one != NULL && two != NULL);
+  env_open(&e);
+  sandbox_channel(&e, e.t, "sms", "sandbox-sms", 10, "accepted", NULL);
+  CHECK_OK(vc_message_spec_init((vc_message_spec *)one, 1));
+  memcpy(&version, one, sizeof(version));  /* the first member */
+  CHECK(version == 1);
+  sms_spec(&full, "v1");
+  full.version = 1;
+  memcpy(one, &full, v1);
+  CHECK_OK(vc_message_send(id, e.t, (vc_message_spec *)one));
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_category(m) == VC_CATEGORY_TRANSACTIONAL);
+  CHECK_STR(vc_message_contact_id(m), "");
+  vc_message_free(m);
+  /* An array of version-1 specs has their stride. */
+  memcpy(two, &full, v1);
+  full.text = "v1 second";
+  memcpy(two + v1, &full, v1);
+  CHECK(vc_message_send_many(e.t, (vc_message_spec *)two, 2, ids, NULL) == 2);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message WHERE text_body ="
+                   " 'v1 second'") == 1);
+  /* Mixed versions in one array are refused. */
+  version = 2;
+  memcpy(two + v1, &version, sizeof(version));
+  CHECK_RC(vc_message_send_many(e.t, (vc_message_spec *)two, 2, ids, NULL),
+           VC_EVERSION);
+  env_close(&e);
+  free(one);
+  free(two);
+}
+
 VC_TESTS(
   VC_TEST(test_message__send_and_dispatch),
+  VC_TEST(test_message__spec_version_1),
   VC_TEST(test_message__idempotency),
   VC_TEST(test_message__send_many),
   VC_TEST(test_message__send_at),

@@ -745,7 +745,7 @@ static void test_template__bad_input(void)
   /* Versions and arguments. */
   s.version = 0;
   CHECK_FAIL(vc_template_new(&x, t, &s), VC_EVERSION);
-  s.version = 2;
+  s.version = VC_TEMPLATE_SPEC_VERSION + 1;
   CHECK_FAIL(vc_template_new(&x, t, &s), VC_EVERSION);
   s.version = 1;
   CHECK_FAIL(vc_template_new(&x, NULL, &s), VC_EINVALID);

@@ -1,0 +1,18 @@
+/*
+ * The audit trail: one append-only row per mutating API call, written in
+ * the call's own transaction.
+ */
+#ifndef VC_CORE_AUDIT_H
+#define VC_CORE_AUDIT_H
+
+#include "vyomcomm/ctx.h"
+#include "store/db.h"
+
+/* Record `action` ("contact.upsert", "channel.update", ...) on an entity
+ * by the calling thread's actor (vc_audit_actor_set). `summary_json` is
+ * a JSON object, or NULL: never secrets, never message bodies. */
+int vc__audit(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+              const char *action, const char *entity_id,
+              const char *summary_json);
+
+#endif /* VC_CORE_AUDIT_H */
