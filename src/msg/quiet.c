@@ -75,10 +75,29 @@ static int prefs_get(vc__contact_prefs *p, vc__db *db, vc_ctx *ctx,
 int vc__quiet_next_open(int64_t *open_at, vc__db *db, vc_tenant *t,
                         const char *contact_id, int category, int64_t at)
 {
+  vc__contact_prefs prefs;
+  unsigned int exempt = 0;
+  int rc;
+
+  *open_at = at;
+  vc_tenant_quiet_exempt_categories(t, &exempt);
+  if (category > 0 && category < 32 && (exempt & (1u << category)) != 0)
+    return 0;
+  if (contact_id == NULL || contact_id[0] == '\0')
+    return vc__quiet_open_for(open_at, t, NULL, category, at);
+  if ((rc = prefs_get(&prefs, db, vc__tenant_ctx(t), vc_tenant_id(t),
+                      contact_id)) < 0)
+    return rc;
+  return vc__quiet_open_for(open_at, t, &prefs, category, at);
+}
+
+int vc__quiet_open_for(int64_t *open_at, vc_tenant *t,
+                       const vc__contact_prefs *prefs, int category,
+                       int64_t at)
+{
   vc_ctx *ctx = vc__tenant_ctx(t);
   const char *tz_name = vc_tenant_timezone(t);
   const vc__tz *z = NULL;
-  vc__contact_prefs prefs;
   unsigned int exempt = 0;
   int qs, qe, rc;
 
@@ -87,18 +106,16 @@ int vc__quiet_next_open(int64_t *open_at, vc__db *db, vc_tenant *t,
   if (category > 0 && category < 32 && (exempt & (1u << category)) != 0)
     return 0;
   vc_tenant_quiet_hours(t, &qs, &qe);
-  if (contact_id != NULL && contact_id[0] != '\0') {
-    if ((rc = prefs_get(&prefs, db, ctx, vc_tenant_id(t), contact_id)) < 0)
-      return rc;
-    if (prefs.quiet_start_min != VC_TENANT_KEEP) {
-      qs = prefs.quiet_start_min;
-      qe = prefs.quiet_end_min;
+  if (prefs != NULL) {
+    if (prefs->quiet_start_min != VC_TENANT_KEEP) {
+      qs = prefs->quiet_start_min;
+      qe = prefs->quiet_end_min;
     }
-    if (prefs.timezone[0] != '\0' && window_valid(qs, qe) &&
-        vc__tz_acquire(&z, ctx, prefs.timezone) < 0) {
+    if (prefs->timezone[0] != '\0' && window_valid(qs, qe) &&
+        vc__tz_acquire(&z, ctx, prefs->timezone) < 0) {
       /* A contact's zone the system no longer knows: the tenant's. */
-      VC_LOG(ctx, VC_LOG_WARN, "contact %s: %s; quiet hours use the "
-             "tenant's timezone", contact_id, vc_error_last()->message);
+      VC_LOG(ctx, VC_LOG_WARN, "%s; quiet hours use the tenant's "
+             "timezone", vc_error_last()->message);
       vc_error_clear();
       z = NULL;
     }
