@@ -575,7 +575,9 @@ static int check_name(const char *name)
                            "timezone '%.64s' is not an IANA name "
                            "(character %zu)", name, i + 1);
   }
-  if (name[0] == '/' || name[n - 1] == '/' || strstr(name, "//") != NULL)
+  /* "localtime" is the host's own setting, not a zone. */
+  if (name[0] == '/' || name[n - 1] == '/' || strstr(name, "//") != NULL ||
+      strcmp(name, "localtime") == 0)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "timezone '%.64s' is not an IANA name", name);
   return 0;

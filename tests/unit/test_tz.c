@@ -225,7 +225,7 @@ static void test_tz__names(void)
   static const char *const bad[] = {
     "", "../etc/passwd", "/etc/localtime", "America/../UTC", "Europe/",
     "Europe//London", "Foo/Bar", "America", "zone.tab", "UTC ",
-    "Asia/Kolkata\n", "Europe/Lon don",
+    "Asia/Kolkata\n", "Europe/Lon don", "localtime",
     "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
   };
   static const char *const good[] = {
