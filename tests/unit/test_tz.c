@@ -275,6 +275,24 @@ static void test_tz__bad_files(void)
   /* A type pointing past the abbreviations. */
   buf[44 + 5] = 9;
   CHECK_RC(vc__tz_parse(&z, "mini", buf, 44 + 6 + 4), VC_EINVALID);
+  buf[44 + 5] = 0;
+  /* More transitions than the limit, and a file over the size limit. */
+  buf[34] = (VC__TZ_TRANSITIONS_MAX + 1) >> 8 & 0xff;
+  buf[35] = (VC__TZ_TRANSITIONS_MAX + 1) & 0xff;
+  CHECK_RC(vc__tz_parse(&z, "mini", buf, 44 + 6 + 4), VC_EINVALID);
+  CHECK(strstr(vc_error_last()->message, "out of range") != NULL);
+  {
+    unsigned char *big = calloc(1, VC__TZ_FILE_MAX + 1);
+    CHECK(big != NULL);
+    memcpy(big, buf, 44 + 6 + 4);
+    big[34] = big[35] = 0;
+    CHECK_OK(vc__tz_parse(&z, "mini", big, VC__TZ_FILE_MAX));
+    vc__tz_free(z);
+    CHECK_RC(vc__tz_parse(&z, "mini", big, VC__TZ_FILE_MAX + 1),
+             VC_EINVALID);
+    CHECK(strstr(vc_error_last()->message, "too large") != NULL);
+    free(big);
+  }
 }
 
 /* ---- the cache under threads ------------------------------------------- */
