@@ -494,7 +494,7 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
                               NULL, r->error, r->provider_code[0]
                               ? r->provider_code : NULL,
                               r->error_message[0] ? r->error_message : NULL };
-  int changed, rc = 0, attempts = p->attempts + (p->send ? 1 : 0);
+  int changed, attempts = p->attempts + (p->send ? 1 : 0);
 
   switch (r->outcome) {
   case VC_SEND_ACCEPTED:
@@ -552,9 +552,12 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
     p->out->result = VC__JOB_DONE;
     break;
   }
-  rc = vc__msg_set_status(db, ctx, p->job->tenant_id, p->job->subject_id,
-                          &c, &changed);
-  return rc;
+  /* A message sent in this batch was marked sending (step 2); one
+   * not sent is as step 1 read it. */
+  return vc__msg_set_status_from(db, ctx, p->job->tenant_id,
+                                 p->job->subject_id,
+                                 p->send ? VC_MSG_SENDING : p->status, &c,
+                                 &changed);
 }
 
 /* Step 4 for the batch, with its jobs' outcomes in the same transaction
