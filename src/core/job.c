@@ -66,6 +66,9 @@ int vc__job_register_batch(vc_ctx *ctx, const char *kind,
 int vc__job_register_async(vc_ctx *ctx, const char *kind,
                            const vc__job_async *async)
 {
+  if (async->start == NULL || async->ready == NULL || async->end == NULL)
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ERROR,
+                         "async halves of kind %s incomplete", kind);
   for (size_t i = 0; i < ctx->nhandlers; i++)
     if (strcmp(ctx->handlers[i].kind, kind) == 0 &&
         ctx->handlers[i].batch != NULL) {
@@ -473,6 +476,11 @@ int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
   p->state = NULL;
   group_scatter(ctx, &p->async, rc, p->out, p->handled);
   return finish_batch(ctx, engine, p);
+}
+
+int vc__job_pending_ready(vc__job_pending *p)
+{
+  return p->state == NULL || p->async.h->async->ready(p->state);
 }
 
 int vc__job_extend(vc_ctx *ctx, const char *owner, const vc__job *job,

@@ -50,13 +50,16 @@ typedef int (*vc__job_batch_fn)(vc_ctx *ctx, vc__engine *engine,
                                 const vc__job *jobs, size_t n,
                                 vc__job_outcome *out);
 
-/* A batch handler's halves for the host's loop (vc_ctx_set_loop):
- * `start` does the store work and starts the engine transport's
- * transfers, returning 1 while they run (0: nothing to wait for) and its
- * state; `end` records the outcomes once they are done and frees it. */
+/* A batch handler's halves for the host's loop (vc_ctx_set_loop) and for
+ * engine threads, which keep two batches in flight: `start` does the
+ * store work and queues its transfers on the engine's transport,
+ * returning 1 while they run (0: nothing to wait for) and its state;
+ * `ready` says whether they all ended; `end` records the outcomes once
+ * they did and frees the state. */
 typedef struct vc__job_async {
   int (*start)(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
                size_t n, vc__job_outcome *out, void **state);
+  int (*ready)(void *state);
   int (*end)(vc_ctx *ctx, vc__engine *engine, void *state);
 } vc__job_async;
 
@@ -119,6 +122,9 @@ int vc__job_loop_start(vc_ctx *ctx, vc__engine *engine,
                        vc__job_pending **pending);
 int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
                      vc__job_pending *pending);
+/* 1 when a pending batch's transfers all ended (vc__job_loop_end may
+ * run): engine threads keep several batches pending on one transport. */
+int vc__job_pending_ready(vc__job_pending *pending);
 
 void vc__engine_init(vc__engine *e, const char *owner);
 void vc__engine_fini(vc__engine *e);

@@ -606,6 +606,7 @@ typedef struct batch {
   vc__transfer **xfers;
   candidates *cache;
   size_t n, nx;
+  vc__transport_batch running;  /* xfers on the engine's transport */
 } batch;
 
 static void batch_free(vc_ctx *ctx, vc__engine *engine, batch *b)
@@ -701,8 +702,8 @@ static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
   return rc;
 }
 
-/* In the host's loop: start the batch and return; the loop calls
- * dispatch_end once the transport is done with it. */
+/* In the host's loop or an engine thread's pipeline: start the batch
+ * and return; dispatch_end runs once its transfers all ended. */
 static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
                           const vc__job *jobs, size_t n,
                           vc__job_outcome *out, void **state)
@@ -716,7 +717,13 @@ static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
     return rc;
   }
   *state = b;
-  return vc__transport_start(engine->transport, b->xfers, b->nx);
+  vc__transport_submit(engine->transport, &b->running, b->xfers, b->nx);
+  return !vc__transport_batch_done(&b->running);
+}
+
+static int dispatch_ready(void *state)
+{
+  return vc__transport_batch_done(&((batch *)state)->running);
 }
 
 static int dispatch_end(vc_ctx *ctx, vc__engine *engine, void *state)
@@ -730,7 +737,8 @@ static int dispatch_end(vc_ctx *ctx, vc__engine *engine, void *state)
 
 int vc__dispatch_register(vc_ctx *ctx)
 {
-  static const vc__job_async async = { dispatch_start, dispatch_end };
+  static const vc__job_async async = { dispatch_start, dispatch_ready,
+                                        dispatch_end };
   int rc = vc__job_register_batch(ctx, VC__JOB_MESSAGE_SEND, dispatch);
 
   return rc < 0 ? rc : vc__job_register_async(ctx, VC__JOB_MESSAGE_SEND,

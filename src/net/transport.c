@@ -23,6 +23,7 @@ struct vc__transport {
   /* Batches with transfers not started yet, oldest first; `queued` such
    * transfers in all, `active` transfers in the multi handle. */
   vc__transport_batch *head, *tail;
+  vc__transport_batch *live;   /* every batch not ended yet */
   size_t queued, active;
   uint64_t ended;              /* transfers ended so far */
   vc__transport_batch own;     /* vc__transport_run's and the loop's */
@@ -311,6 +312,21 @@ static int start_one(vc__transport *t, vc__transfer *x)
  * waiting for a connection can leave curl_multi_poll sleeping its whole
  * timeout, and each costs libcurl work on every perform.
  */
+/* One more transfer of `b` ended. */
+static void ended(vc__transport *t, vc__transport_batch *b)
+{
+  t->ended++;
+  if (b == NULL || ++b->ended < b->n)
+    return;
+  for (vc__transport_batch **pp = &t->live; *pp != NULL;
+       pp = &(*pp)->next_live)
+    if (*pp == b) {
+      *pp = b->next_live;
+      break;
+    }
+  b->next_live = NULL;
+}
+
 static void fill(vc__transport *t)
 {
   while (t->head != NULL && t->active < (size_t)t->opts.max_connections) {
@@ -324,12 +340,10 @@ static void fill(vc__transport *t)
     }
     t->queued--;
     x->batch = b;
-    if (start_one(t, x)) {
+    if (start_one(t, x))
       t->active++;
-    } else {
-      b->ended++;
-      t->ended++;
-    }
+    else
+      ended(t, b);
   }
 }
 
@@ -350,9 +364,7 @@ static void collect(vc__transport *t)
     if (x != NULL) {
       finish(x, msg->data.result);
       t->active--;
-      t->ended++;
-      if (x->batch != NULL)
-        x->batch->ended++;
+      ended(t, x->batch);
     }
     fill(t);
   }
@@ -364,9 +376,11 @@ void vc__transport_submit(vc__transport *t, vc__transport_batch *b,
   b->xfers = xfers;
   b->n = n;
   b->started = b->ended = 0;
-  b->next = NULL;
+  b->next = b->next_live = NULL;
   if (n == 0)
     return;
+  b->next_live = t->live;
+  t->live = b;
   if (t->tail != NULL)
     t->tail->next = b;
   else
@@ -391,37 +405,29 @@ size_t vc__transport_width(const vc__transport *t)
   return (size_t)t->opts.max_connections;
 }
 
-/* A batch given up (the transport failed): its transfers end with an
- * error, out of the multi handle and out of the queue. */
-static void abandon(vc__transport *t, vc__transport_batch *b)
+/* The transport failed: every unfinished transfer ends with an error,
+ * out of the multi handle and out of the queue. */
+static void abandon(vc__transport *t)
 {
-  vc__transport_batch **pp;
-
-  for (size_t i = 0; i < b->n; i++) {
-    vc__transfer *x = b->xfers[i];
-    if (x->done)
-      continue;
-    if (i < b->started) {
-      curl_multi_remove_handle(t->multi, x->easy);
-      t->active--;
-    } else {
-      t->queued--;
+  while (t->live != NULL) {
+    vc__transport_batch *b = t->live;
+    for (size_t i = 0; i < b->n; i++) {
+      vc__transfer *x = b->xfers[i];
+      if (x->done)
+        continue;
+      if (i < b->started) {
+        curl_multi_remove_handle(t->multi, x->easy);
+        t->active--;
+      } else {
+        t->queued--;
+      }
+      x->done = 1;
+      x->error = VC_ENET;
+      snprintf(x->error_text, sizeof(x->error_text), "transport failed");
+      ended(t, b);
     }
-    x->done = 1;
-    x->error = VC_ENET;
-    snprintf(x->error_text, sizeof(x->error_text), "transport failed");
-    b->ended++;
-    t->ended++;
   }
-  for (pp = &t->head; *pp != NULL; pp = &(*pp)->next)
-    if (*pp == b) {
-      *pp = b->next;
-      break;
-    }
-  t->tail = t->head;
-  while (t->tail != NULL && t->tail->next != NULL)
-    t->tail = t->tail->next;
-  b->next = NULL;
+  t->head = t->tail = NULL;
 }
 
 /* One curl_multi_perform and what it finished. */
@@ -444,13 +450,19 @@ int vc__transport_wait(vc__transport *t, int timeout_ms)
   if (t->active == 0)
     return 0;
   if ((rc = perform(t, &running)) < 0)
-    return rc;
+    goto fail;
   if (t->ended != before || timeout_ms <= 0 || t->active == 0 ||
       running == 0)
     return 0;
-  if (curl_multi_poll(t->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK)
-    return vc__error_set(VC_ERRCLASS_NET, VC_ENET, "curl_multi_poll");
-  return perform(t, &running);
+  if (curl_multi_poll(t->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK) {
+    rc = vc__error_set(VC_ERRCLASS_NET, VC_ENET, "curl_multi_poll");
+    goto fail;
+  }
+  if ((rc = perform(t, &running)) == 0)
+    return 0;
+fail:
+  abandon(t);
+  return rc;
 }
 
 int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
@@ -464,8 +476,6 @@ int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
   vc__transport_submit(t, b, xfers, n);
   while (rc == 0 && !vc__transport_batch_done(b))
     rc = vc__transport_wait(t, 1000);
-  if (rc < 0)
-    abandon(t, b);
   return rc;
 }
 
@@ -516,13 +526,6 @@ int vc__transport_use_loop(vc__transport *t, vc__transport_socket_fn on_socket,
   return 0;
 }
 
-int vc__transport_start(vc__transport *t, vc__transfer **xfers, size_t n)
-{
-  vc__transport_submit(t, &t->own, xfers, n);
-  collect(t); /* transfers that failed to start are done already */
-  return t->active > 0 || t->queued > 0;
-}
-
 int vc__transport_action(vc__transport *t, int fd, int events)
 {
   int running = 0, mask = 0;
@@ -536,7 +539,7 @@ int vc__transport_action(vc__transport *t, int fd, int events)
   if (curl_multi_socket_action(t->multi,
                                fd < 0 ? CURL_SOCKET_TIMEOUT : fd, mask,
                                &running) != CURLM_OK) {
-    abandon(t, &t->own);
+    abandon(t);
     return vc__error_set(VC_ERRCLASS_NET, VC_ENET,
                          "curl_multi_socket_action");
   }

@@ -33,7 +33,7 @@ typedef struct vc__transport_batch {
   vc__transfer **xfers;
   size_t n;
   size_t started, ended;      /* the transport's */
-  struct vc__transport_batch *next;
+  struct vc__transport_batch *next, *next_live;
 } vc__transport_batch;
 
 typedef struct vc__transport_opts {
@@ -63,7 +63,9 @@ int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n);
  * a batch behind the others, and its transfers start in order as
  * connections free up; wait drives every running transfer for up to
  * `timeout_ms` (0: only what is ready now), returning once at least one
- * ended or the time is up. 1 when every transfer of `b` ended.
+ * ended or the time is up (< 0 when the transport failed: every
+ * unfinished transfer then ended with an error). batch_done: 1 when every
+ * transfer of `b` ended.
  */
 void vc__transport_submit(vc__transport *t, vc__transport_batch *b,
                           vc__transfer **xfers, size_t n);
@@ -87,11 +89,11 @@ typedef int (*vc__transport_timer_fn)(void *payload, long ms);
 
 int vc__transport_use_loop(vc__transport *t, vc__transport_socket_fn on_socket,
                            vc__transport_timer_fn on_timer, void *payload);
-/* Start the transfers (they must outlive the batch); 1 while some are
- * pending, 0 when all ended at once. */
-int vc__transport_start(vc__transport *t, vc__transfer **xfers, size_t n);
-/* A watched socket is ready (events VC__POLL_*), or the timer fired
- * (fd < 0). 1 while transfers remain, 0 when the batch is done, < 0. */
+/* Batches are queued with vc__transport_submit as in the engine's own
+ * threads. A watched socket is ready (events VC__POLL_*), or the timer
+ * fired (fd < 0): 1 while transfers remain, 0 when none does, < 0 when
+ * the transport failed (every unfinished transfer then ended with an
+ * error). */
 int vc__transport_action(vc__transport *t, int fd, int events);
 
 /* Keep a finished transfer's libcurl handle, with the options every
