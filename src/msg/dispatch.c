@@ -26,12 +26,13 @@
 
 #include <stdio.h>
 
+/* Up to VC__DB_IDS messages of one tenant. */
 static const char SQL_LOAD[] =
-  "SELECT kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
+  "SELECT id, kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
   " channel_attempts, tried_channels, parts_done, attachments"
   " FROM vc_message"
-  " WHERE tenant_id = ?1 AND id = ?2";
+  " WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")";
 static const char SQL_ATTACHMENTS[] =
   "SELECT filename, content_type, data, url FROM vc_message_attachment"
   " WHERE tenant_id = ?1 AND message_id = ?2 ORDER BY seq";
@@ -61,6 +62,7 @@ static const char SQL_FAILOVER[] =
 typedef struct plan {
   const vc__job *job;
   vc__job_outcome *out;
+  int loaded;                 /* the message was read */
   int routed;                 /* a channel was chosen */
   int send;                   /* 1 when a request goes out */
   int local;                  /* adapter sends nothing (sandbox) */
@@ -160,45 +162,69 @@ static int load_attachments(plan *p, vc__db *db)
   return 0;
 }
 
-/* Load the message of a job. 0, or VC_ENOTFOUND when it is gone. */
-static int load_message(plan *p, vc__db *db)
+/* A plan's message from a row of SQL_LOAD. */
+static int take_row(plan *p, vc__stmt *s)
 {
+  p->loaded = 1;
+  p->kind = (int)vc__stmt_int64(s, 1);
+  snprintf(p->pinned_id, sizeof(p->pinned_id), "%s", vc__stmt_text(s, 2));
+  p->pinned = (int)vc__stmt_int64(s, 3);
+  p->to = dup_col(s, 4);
+  p->from = dup_col(s, 5);
+  p->subject = dup_col(s, 6);
+  p->text = dup_col(s, 7);
+  p->html = dup_col(s, 8);
+  p->metadata = dup_col(s, 9);
+  p->status = (int)vc__stmt_int64(s, 10);
+  p->attempts = (int)vc__stmt_int64(s, 11);
+  p->channel_attempts = (int)vc__stmt_int64(s, 12);
+  p->tried = dup_col(s, 13);
+  p->parts_done = (int)vc__stmt_int64(s, 14);
+  p->natt = (size_t)vc__stmt_int64(s, 15); /* how many to load */
+  /* Once a part went out, the rest follow on the same channel. */
+  if (p->parts_done > 0 && p->pinned_id[0] != '\0')
+    p->pinned = 1;
+  return p->to && p->tried ? 0 : vc_error_set_oom();
+}
+
+/* Read the messages of plans[0..n) (n <= VC__DB_IDS, one tenant) in one
+ * statement. A plan left unloaded has no message any more. */
+static int load_chunk(plan *plans, size_t n, vc__db *db)
+{
+  const char *ids[VC__DB_IDS];
+  size_t hint = 0;
   vc__stmt *s;
   int rc;
 
-  if ((rc = vc__db_query(&s, db, SQL_LOAD, "tt", p->job->tenant_id,
-                         p->job->subject_id)) < 0)
+  for (size_t i = 0; i < n; i++)
+    ids[i] = plans[i].job->subject_id;
+  if ((rc = vc__db_prepare(&s, db, SQL_LOAD)) < 0)
     return rc;
-  rc = vc__stmt_step(s);
-  if (rc == VC_STORAGE_ROW) {
-    p->kind = (int)vc__stmt_int64(s, 0);
-    snprintf(p->pinned_id, sizeof(p->pinned_id), "%s", vc__stmt_text(s, 1));
-    p->pinned = (int)vc__stmt_int64(s, 2);
-    p->to = dup_col(s, 3);
-    p->from = dup_col(s, 4);
-    p->subject = dup_col(s, 5);
-    p->text = dup_col(s, 6);
-    p->html = dup_col(s, 7);
-    p->metadata = dup_col(s, 8);
-    p->status = (int)vc__stmt_int64(s, 9);
-    p->attempts = (int)vc__stmt_int64(s, 10);
-    p->channel_attempts = (int)vc__stmt_int64(s, 11);
-    p->tried = dup_col(s, 12);
-    p->parts_done = (int)vc__stmt_int64(s, 13);
-    p->natt = (size_t)vc__stmt_int64(s, 14); /* how many to load */
-    /* Once a part went out, the rest follow on the same channel. */
-    if (p->parts_done > 0 && p->pinned_id[0] != '\0')
-      p->pinned = 1;
-    rc = p->to && p->tried ? 0 : vc_error_set_oom();
-  } else if (rc == VC_STORAGE_DONE) {
-    rc = VC_ENOTFOUND;
+  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1,
+                               plans[0].job->tenant_id)) == 0) {
+    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+      const char *id = vc__stmt_text(s, 0);
+      /* Rows come in about the jobs' order: look from the last match. */
+      for (size_t k = 0; k < n; k++) {
+        plan *p = &plans[(hint + k) % n];
+        if (!p->loaded && strcmp(p->job->subject_id, id) == 0) {
+          hint = (hint + k + 1) % n;
+          if ((rc = take_row(p, s)) < 0)
+            goto out;
+          break;
+        }
+      }
+    }
   }
+out:
   vc__stmt_done(s);
-  if (rc == 0 && p->natt > 0) {
-    p->natt = 0;
-    rc = load_attachments(p, db);
-  }
-  return rc;
+  for (size_t i = 0; i < n && rc >= 0; i++)
+    if (plans[i].loaded && plans[i].natt > 0) {
+      plans[i].natt = 0;
+      rc = load_attachments(&plans[i], db);
+    }
+  return rc < 0 ? rc : 0;
 }
 
 static int64_t backoff(vc_ctx *ctx, int attempts, int64_t now,
@@ -272,12 +298,10 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, candidates *cache,
   size_t n;
   int rc, chosen = -1, untried = 0;
 
-  if ((rc = load_message(p, db)) == VC_ENOTFOUND) {
+  if (!p->loaded) {
     p->out->result = VC__JOB_DONE; /* deleted with its tenant */
     return 0;
   }
-  if (rc < 0)
-    return rc;
   if (p->status != VC_MSG_QUEUED && p->status != VC_MSG_SENDING) {
     p->out->result = VC__JOB_DONE; /* canceled, or already sent */
     return 0;
@@ -651,6 +675,17 @@ static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
   if ((rc = ensure_transport(ctx, engine)) < 0 ||
       (rc = vc__db_acquire(&db, ctx->store)) < 0)
     return rc;
+  for (size_t i = 0, k; i < n; i = k) {
+    /* The next run of jobs of one tenant, at most VC__DB_IDS. */
+    for (k = i + 1; k < n && k - i < VC__DB_IDS &&
+                    strcmp(jobs[k].tenant_id, jobs[i].tenant_id) == 0;
+         k++)
+      ;
+    if ((rc = load_chunk(&b->plans[i], k - i, db)) < 0) {
+      vc__db_release(db);
+      return rc;
+    }
+  }
   for (size_t i = 0; i < n; i++) {
     plan *p = &b->plans[i];
     if ((rc = plan_one(ctx, p, db, b->cache, now)) < 0) {
