@@ -36,11 +36,21 @@ static const char SQL_LOAD[] =
 static const char SQL_ATTACHMENTS[] =
   "SELECT filename, content_type, data, url FROM vc_message_attachment"
   " WHERE tenant_id = ?1 AND message_id = ?2 ORDER BY seq";
-/* Status 1 is queued and 2 sending (pinned values of vc_msg_status). */
+/* Step 2 for up to VC__DB_IDS messages of one tenant going out on one
+ * channel: the event of each still queued, then the attempt. Status 1 is
+ * queued and 2 sending (pinned values of vc_msg_status). */
+static const char SQL_SENDING_EVENTS[] =
+  "INSERT INTO vc_event (tenant_id, type, subject_id, payload, created_at)"
+  " SELECT tenant_id, 'message.sending', id,"
+  " '{\"status\":\"sending\",\"previous\":\"queued\",\"error\":0}', ?66"
+  " FROM vc_message WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")"
+  " AND status = 1 ORDER BY id";
 static const char SQL_ATTEMPT[] =
   "UPDATE vc_message SET status = 2, attempts = attempts + 1,"
-  " channel_attempts = channel_attempts + 1, channel_id = ?3,"
-  " updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND status IN (1, 2)";
+  " channel_attempts = channel_attempts + 1, channel_id = ?67,"
+  " updated_at = ?66"
+  " WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")"
+  " AND status IN (1, 2) RETURNING id";
 /* One part of a split message accepted: the next one goes on the same
  * channel, which keeps the first part's provider id. */
 static const char SQL_PART_DONE[] =
@@ -445,43 +455,94 @@ static void build_one(vc_ctx *ctx, plan *p)
   p->send = 1;
 }
 
-/* Step 2: the attempt is recorded before any byte leaves. A message
+/* Step 2 for group[0..n): one tenant, one channel. */
+static int mark_group(vc__db *db, plan **group, size_t n, int64_t now)
+{
+  const char *ids[VC__DB_IDS];
+  const char *tenant = group[0]->job->tenant_id;
+  size_t hint = 0;
+  vc__stmt *s;
+  int rc;
+
+  for (size_t i = 0; i < n; i++)
+    ids[i] = group[i]->job->subject_id;
+  if ((rc = vc__db_prepare(&s, db, SQL_SENDING_EVENTS)) < 0)
+    return rc;
+  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1, tenant)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 2, now)) == 0)
+    rc = vc__stmt_step(s);
+  vc__stmt_done(s);
+  if (rc < 0 || (rc = vc__db_prepare(&s, db, SQL_ATTEMPT)) < 0)
+    return rc;
+  /* Not sent unless the UPDATE returns it: canceled (or finished
+   * elsewhere) since step 1. */
+  for (size_t i = 0; i < n; i++)
+    group[i]->send = 0;
+  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1, tenant)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 2, now)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 3,
+                               group[0]->target.id)) == 0) {
+    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+      const char *id = vc__stmt_text(s, 0);
+      for (size_t k = 0; k < n; k++) {
+        plan *p = group[(hint + k) % n];
+        if (!p->send && strcmp(p->job->subject_id, id) == 0) {
+          p->send = 1;
+          hint = (hint + k + 1) % n;
+          break;
+        }
+      }
+    }
+  }
+  vc__stmt_done(s);
+  for (size_t i = 0; i < n; i++)
+    if (!group[i]->send)
+      group[i]->out->result = VC__JOB_DONE;
+  return rc < 0 ? rc : 0;
+}
+
+/* Step 2: the attempt is recorded before any byte leaves, one statement
+ * per tenant and channel for up to VC__DB_IDS messages. A message
  * canceled since step 1 is not sent. */
 static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
 {
   int64_t now = vc__now(ctx);
+  plan *group[VC__DB_IDS];
+  uint8_t *grouped;
   vc__db *db;
   int rc;
 
+  if ((grouped = vc__calloc(n ? n : 1, 1)) == NULL)
+    return vc_error_set_oom();
   if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    return rc;
-  if ((rc = vc__db_begin(db)) < 0)
     goto out;
+  if ((rc = vc__db_begin(db)) < 0)
+    goto release;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    plan *p = &plans[i];
-    if (!p->send)
+    size_t m = 0;
+    if (!plans[i].send || grouped[i])
       continue;
-    if ((rc = vc__db_run(db, SQL_ATTEMPT, "ttti", p->job->tenant_id,
-                         p->job->subject_id, p->target.id, now)) < 0)
-      break;
-    if (vc__db_changes(db) == 0) {
-      /* Canceled (or finished elsewhere) meanwhile: nothing to send. */
-      p->send = 0;
-      p->out->result = VC__JOB_DONE;
-      continue;
+    for (size_t j = i; j < n && m < VC__DB_IDS; j++) {
+      plan *p = &plans[j];
+      if (p->send && !grouped[j] &&
+          strcmp(p->job->tenant_id, plans[i].job->tenant_id) == 0 &&
+          strcmp(p->target.id, plans[i].target.id) == 0) {
+        grouped[j] = 1;
+        group[m++] = p;
+      }
     }
-    if (p->status == VC_MSG_QUEUED)
-      rc = vc__event_append(db, ctx, p->job->tenant_id, "message.sending",
-                            p->job->subject_id,
-                            "{\"status\":\"sending\","
-                            "\"previous\":\"queued\",\"error\":0}");
+    rc = mark_group(db, group, m, now);
   }
   if (rc == 0)
     rc = vc__db_commit(db);
   if (rc < 0)
     vc__db_rollback(db);
-out:
+release:
   vc__db_release(db);
+out:
+  vc__free(grouped);
   return rc;
 }
 
