@@ -93,6 +93,10 @@ int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
  * caller clears again if that transaction rolls back. */
 int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
                    vc__job_outcome *out);
+/* The same for jobs[0..n) and out[0..n): the done ones deleted with one
+ * statement per run of up to VC__DB_IDS jobs of a tenant. */
+int vc__job_record_many(vc__db *db, const char *owner, const vc__job *jobs,
+                        vc__job_outcome *out, size_t n);
 
 /* Apply an outcome; a no-op when the lease was lost to another owner. */
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,

@@ -660,8 +660,10 @@ static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
   for (size_t i = 0; i < n && rc == 0; i++)
     if (plans[i].result.outcome != 0)
       rc = apply_one(ctx, db, &plans[i], now);
-  for (size_t i = 0; i < n && rc == 0; i++)
-    rc = vc__job_record(db, engine->owner, plans[i].job, plans[i].out);
+  /* plans[i].job is jobs[i] and plans[i].out out[i] (batch_prepare). */
+  if (rc == 0 && n > 0)
+    rc = vc__job_record_many(db, engine->owner, plans[0].job, plans[0].out,
+                             n);
   if (rc == 0)
     rc = vc__db_commit(db);
   if (rc < 0) {
