@@ -684,6 +684,10 @@ static int ensure_transport(vc_ctx *ctx, vc__engine *engine)
     return 0;
   memset(&o, 0, sizeof(o));
   o.allow_private = ctx->allow_private_network;
+  /* An engine thread prepares its next batch while one runs, but sends
+   * nothing of it before the running one's outcomes are committed: a
+   * crash repeats at most one claim's worth of requests per thread. */
+  o.window = ctx->claim_batch;
   return vc__transport_new(&engine->transport, &o);
 }
 
@@ -700,6 +704,10 @@ static void batch_free(vc_ctx *ctx, vc__engine *engine, batch *b)
 {
   if (b == NULL)
     return;
+  /* Its outcomes are recorded (or never will be): the transfers of the
+   * thread's next batch may start. */
+  if (engine->transport != NULL)
+    vc__transport_release(engine->transport, &b->running);
   for (size_t i = 0; b->plans != NULL && i < b->n; i++) {
     if (engine->transport != NULL)
       vc__transport_recycle(engine->transport, &b->plans[i].xfer);

@@ -25,6 +25,7 @@ struct vc__transport {
   vc__transport_batch *head, *tail;
   vc__transport_batch *live;   /* every batch not ended yet */
   size_t queued, active;
+  size_t held;                 /* started and not released */
   uint64_t ended;              /* transfers ended so far */
   vc__transport_batch own;     /* vc__transport_run's and the loop's */
   /* Easy handles of finished transfers, kept for the next ones. */
@@ -329,9 +330,12 @@ static void ended(vc__transport *t, vc__transport_batch *b)
 
 static void fill(vc__transport *t)
 {
-  while (t->head != NULL && t->active < (size_t)t->opts.max_connections) {
+  while (t->head != NULL && t->active < (size_t)t->opts.max_connections &&
+         (t->opts.window == 0 || t->held < t->opts.window)) {
     vc__transport_batch *b = t->head;
     vc__transfer *x = b->xfers[b->started++];
+    b->held++;
+    t->held++;
     if (b->started == b->n) {
       t->head = b->next;
       if (t->head == NULL)
@@ -375,7 +379,7 @@ void vc__transport_submit(vc__transport *t, vc__transport_batch *b,
 {
   b->xfers = xfers;
   b->n = n;
-  b->started = b->ended = 0;
+  b->started = b->ended = b->held = 0;
   b->next = b->next_live = NULL;
   if (n == 0)
     return;
@@ -387,6 +391,13 @@ void vc__transport_submit(vc__transport *t, vc__transport_batch *b,
     t->head = b;
   t->tail = b;
   t->queued += n;
+  fill(t);
+}
+
+void vc__transport_release(vc__transport *t, vc__transport_batch *b)
+{
+  t->held -= b->held;
+  b->held = 0;
   fill(t);
 }
 
@@ -476,6 +487,7 @@ int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
   vc__transport_submit(t, b, xfers, n);
   while (rc == 0 && !vc__transport_batch_done(b))
     rc = vc__transport_wait(t, 1000);
+  vc__transport_release(t, b);
   return rc;
 }
 

@@ -32,7 +32,7 @@ typedef struct vc__transfer {
 typedef struct vc__transport_batch {
   vc__transfer **xfers;
   size_t n;
-  size_t started, ended;      /* the transport's */
+  size_t started, ended, held; /* the transport's */
   struct vc__transport_batch *next, *next_live;
 } vc__transport_batch;
 
@@ -42,6 +42,9 @@ typedef struct vc__transport_opts {
   long connect_timeout_ms;    /* (default 10000) */
   size_t max_response;        /* bytes of response body (default 1 MiB) */
   int allow_private;          /* 1: loopback and private ranges allowed */
+  /* At most this many transfers started and not released yet
+   * (vc__transport_release), 0: no limit. */
+  size_t window;
 } vc__transport_opts;
 
 typedef struct vc__transport vc__transport;
@@ -71,6 +74,10 @@ void vc__transport_submit(vc__transport *t, vc__transport_batch *b,
                           vc__transfer **xfers, size_t n);
 int vc__transport_wait(vc__transport *t, int timeout_ms);
 int vc__transport_batch_done(const vc__transport_batch *b);
+/* The caller is done with the batch (its outcomes are recorded): its
+ * transfers leave the window, and queued ones may start. A no-op for a
+ * batch never submitted or released already. */
+void vc__transport_release(vc__transport *t, vc__transport_batch *b);
 /* Transfers queued and not started yet, of every batch. */
 size_t vc__transport_backlog(const vc__transport *t);
 /* The most transfers running at once (its connections). */
