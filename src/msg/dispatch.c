@@ -2,13 +2,21 @@
  * The dispatcher. One batch of claimed message.send jobs goes through
  * four steps:
  *
- *   1. plan (reads only): load each message, pick its channel (priority
- *      order, skipping channels failed over from, open breakers and empty
- *      rate buckets) and let the channel's adapter build the request;
- *   2. mark the messages `sending`, in one transaction;
- *   3. run every request at once on the engine's transport;
+ *   1. plan (reads only): load the messages (one SELECT per 64 of a
+ *      tenant, load_chunk), pick each one's channel (priority order,
+ *      skipping channels failed over from, open breakers and empty rate
+ *      buckets) and let the channel's adapter build the request;
+ *   2. mark the messages `sending`, in one transaction (one UPDATE per 64
+ *      of a tenant and channel, mark_group);
+ *   3. run the requests on the engine's transport;
  *   4. record each outcome in one transaction: `sent`, a retry with
  *      backoff, a failover to the next channel, or `failed`.
+ *
+ * A condition every message must still meet when it goes out belongs in
+ * the per-64 statements of step 1 (or step 2's UPDATE, which decides what
+ * is sent). An engine thread runs step 1 and 2 of its next batch while
+ * this one's requests run (engine.c); the transport sends nothing of it
+ * before this batch's step 4 committed.
  *
  * A crash between 3 and 4 leaves the jobs leased; when the lease expires
  * they run again, and a provider may see a message twice: delivery is at
