@@ -235,12 +235,36 @@ static const char SQL_STATUS_SET[] =
   " provider_code = COALESCE(?7, provider_code),"
   " error_message = COALESCE(?8, error_message), updated_at = ?9"
   " WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_STATUS_SET_IF[] =
+  "UPDATE vc_message SET status = ?3,"
+  " channel_id = COALESCE(?4, channel_id),"
+  " provider_id = CASE WHEN provider_id IS NULL OR provider_id = ''"
+  "  THEN ?5 ELSE provider_id END,"
+  " error_code = CASE WHEN ?6 = 0 THEN error_code ELSE ?6 END,"
+  " provider_code = COALESCE(?7, provider_code),"
+  " error_message = COALESCE(?8, error_message), updated_at = ?9"
+  " WHERE tenant_id = ?1 AND id = ?2 AND status = ?10";
+
+/* The message.<status> event of a change from `previous`. */
+static int status_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                        const char *message_id, int previous,
+                        const vc__msg_status_change *c)
+{
+  char type[40], payload[160];
+
+  snprintf(type, sizeof(type), "message.%s",
+           vc_message_status_name(c->status));
+  snprintf(payload, sizeof(payload),
+           "{\"status\":\"%s\",\"previous\":\"%s\",\"error\":%d}",
+           vc_message_status_name(c->status),
+           vc_message_status_name(previous), c->error);
+  return vc__event_append(db, ctx, tenant_id, type, message_id, payload);
+}
 
 int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        const char *message_id,
                        const vc__msg_status_change *c, int *changed)
 {
-  char type[40], payload[160];
   vc__stmt *s;
   int current = 0, rc;
 
@@ -262,16 +286,31 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if ((rc = vc__db_run(db, SQL_STATUS_SET, "ttittitti", tenant_id,
                        message_id, (int64_t)c->status, c->channel_id,
                        c->provider_id, (int64_t)c->error, c->provider_code,
-                       c->error_message, vc__now(ctx))) < 0)
+                       c->error_message, vc__now(ctx))) < 0 ||
+      (rc = status_event(db, ctx, tenant_id, message_id, current, c)) < 0)
     return rc;
-  snprintf(type, sizeof(type), "message.%s",
-           vc_message_status_name(c->status));
-  snprintf(payload, sizeof(payload),
-           "{\"status\":\"%s\",\"previous\":\"%s\",\"error\":%d}",
-           vc_message_status_name(c->status),
-           vc_message_status_name(current), c->error);
-  if ((rc = vc__event_append(db, ctx, tenant_id, type, message_id,
-                             payload)) < 0)
+  *changed = 1;
+  return 0;
+}
+
+int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                            const char *message_id, int expected,
+                            const vc__msg_status_change *c, int *changed)
+{
+  int rc;
+
+  *changed = 0;
+  if (!vc__msg_status_may_follow(expected, c->status))
+    return vc__msg_set_status(db, ctx, tenant_id, message_id, c, changed);
+  if ((rc = vc__db_run(db, SQL_STATUS_SET_IF, "ttittittii", tenant_id,
+                       message_id, (int64_t)c->status, c->channel_id,
+                       c->provider_id, (int64_t)c->error, c->provider_code,
+                       c->error_message, vc__now(ctx),
+                       (int64_t)expected)) < 0)
+    return rc;
+  if (vc__db_changes(db) == 0)
+    return vc__msg_set_status(db, ctx, tenant_id, message_id, c, changed);
+  if ((rc = status_event(db, ctx, tenant_id, message_id, expected, c)) < 0)
     return rc;
   *changed = 1;
   return 0;
