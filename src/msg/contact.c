@@ -457,7 +457,7 @@ static int raw_load(contact_raw *r, vc__db *db, const char *tenant_id,
  * within the bounds. */
 static int fields_merge(char **fields, const cJSON *patch, int only_missing)
 {
-  cJSON *cur = vc__cjson_parse(*fields, strlen(*fields), NULL, 1);
+  cJSON *cur = vc__cjson_parse(*fields, strlen(*fields), NULL, 0);
   const cJSON *m;
   char *text = NULL;
   int rc = 0;
@@ -1028,7 +1028,7 @@ static int merge_write(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     s.quiet_start = m.quiet_start;
     s.quiet_end = m.quiet_end;
   }
-  mf = vc__cjson_parse(m.fields, strlen(m.fields), NULL, 1);
+  mf = vc__cjson_parse(m.fields, strlen(m.fields), NULL, 0);
   if (mf != NULL && cJSON_IsObject(mf) &&
       (rc = fields_merge(&s.fields, mf, 1)) < 0)
     goto out;
