@@ -949,6 +949,16 @@ static void test_contact__bounds(void)
   CHECK_RC(vc_contact_upsert(none, e.t, &s), VC_EINVALID);
   s.fields_json = "{\"\":1}";
   CHECK_RC(vc_contact_upsert(none, e.t, &s), VC_EINVALID);
+  strcpy(big, "{\"");
+  memset(big + 2, 'k', VC_CONTACT_FIELD_NAME_MAX + 1);
+  strcpy(big + 3 + VC_CONTACT_FIELD_NAME_MAX, "\":1}");
+  s.fields_json = big;
+  CHECK_RC(vc_contact_upsert(none, e.t, &s), VC_ETOOBIG);
+  /* Locale: VC_CONTACT_LOCALE_MAX bytes. */
+  s.fields_json = NULL;
+  s.locale = "en-aaaaaaaa-bbbbbbbb-cccccccc-dddddd"; /* 36 bytes */
+  CHECK_RC(vc_contact_upsert(none, e.t, &s), VC_ETOOBIG);
+  s.locale = NULL;
   /* The fields bound also holds once merged with the current ones. */
   strcpy(big, "{");
   for (int i = 0; i < VC_CONTACT_FIELDS_MAX; i++)
