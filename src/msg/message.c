@@ -542,12 +542,12 @@ static int content_hash(char out[65], const vc_message_spec *s)
   return rc;
 }
 
-/* `db`: a connection the caller holds, or NULL. */
 /* Who the message is for, whether they may get it, and when. */
-static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *db,
-                                 const vc_message_spec *s, int64_t now)
+static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
+                              const vc_message_spec *s, int64_t now)
 {
   const char *tenant_id = vc_tenant_id(t);
+  int64_t asked;
   int rc;
 
   p->category = s->category != 0 ? s->category
@@ -565,13 +565,27 @@ static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *db,
       (rc = vc__consent_check(db, t, p->contact_id, p->kind, p->category,
                               p->to)) < 0)
     return rc;
-  p->due = s->send_at > now ? s->send_at : now;
-  {
-    int64_t asked = p->due;
-    rc = vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
-                             asked);
-    p->deferred = rc == 0 && p->due > asked;
-  }
+  asked = s->send_at > now ? s->send_at : now;
+  rc = vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
+                           asked);
+  p->deferred = rc == 0 && p->due > asked;
+  return rc;
+}
+
+/* The same, on a connection the caller holds (`held`) or on one of the
+ * store's: the contact, consent and quiet-hours hooks take a connection. */
+static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *held,
+                                 const vc_message_spec *s, int64_t now)
+{
+  vc__db *db = held;
+  int rc;
+
+  if (held == NULL &&
+      (rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
+    return rc;
+  rc = recipient_rules_on(p, t, db, s, now);
+  if (held == NULL)
+    vc__db_release(db);
   return rc;
 }
 
