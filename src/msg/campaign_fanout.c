@@ -46,7 +46,7 @@
 #define ADDRESS(n)                                                        \
   " (SELECT MIN(a.address) FROM vc_contact_address a"                     \
   "  WHERE a.tenant_id = ?1 AND a.contact_id = k.contact_id"              \
-  "  AND a.addr_kind = ?" #n ")"
+  "  AND +a.addr_kind = ?" #n ")"
 #define GONE                                                              \
   " (c.id IS NULL OR c.erased_at IS NOT NULL OR c.merged_into IS NOT NULL)"
 #define ADDRESSES ADDRESS(5) "," ADDRESS(6) "," ADDRESS(7) "," ADDRESS(8)
