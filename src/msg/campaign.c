@@ -481,16 +481,36 @@ typedef struct csv_arg {
   const char *tenant_id, *campaign_id;
 } csv_arg;
 
+/* A stored row of the import becomes a recipient, its other columns
+ * its variables; an empty cell leaves the campaign's value. */
 static int csv_row(void *arg, vc__db *db, const char *contact_id,
                    const char *extra_json, uint64_t line)
 {
   csv_arg *a = arg;
+  cJSON *vars = NULL, *it, *next;
+  char *text = NULL;
+  int rc;
 
   VC_UNUSED(line);
-  return vc__db_run(db, SQL_RCPT_ADD, "tttt", a->tenant_id, a->campaign_id,
-                    contact_id,
-                    extra_json && strcmp(extra_json, "{}") != 0 ? extra_json
-                                                                : NULL);
+  if (extra_json != NULL &&
+      (rc = vc__json_parse(&vars, "row variables", extra_json,
+                           VC_CAMPAIGN_VARS_MAX, 2, 1)) < 0)
+    return rc;
+  for (it = vars ? vars->child : NULL; it != NULL; it = next) {
+    next = it->next;
+    if (cJSON_IsString(it) && it->valuestring[0] == '\0')
+      cJSON_Delete(cJSON_DetachItemViaPointer(vars, it));
+  }
+  if (vars != NULL && vars->child != NULL &&
+      (text = cJSON_PrintUnformatted(vars)) == NULL) {
+    cJSON_Delete(vars);
+    return vc_error_set_oom();
+  }
+  cJSON_Delete(vars);
+  rc = vc__db_run(db, SQL_RCPT_ADD, "tttt", a->tenant_id, a->campaign_id,
+                  contact_id, text);
+  cJSON_free(text);
+  return rc;
 }
 
 int vc_campaign_import_csv(vc_contact_import_result *out, vc_campaign *c,
