@@ -83,9 +83,11 @@ int vc__campaign_fallback(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                           const char *campaign_id, const char *contact_id,
                           int first_link);
 
-/* When the daily window [start, end) minutes (UTC until the tenant's
- * timezone is known here) next opens at or after `at`. */
-int64_t vc__campaign_window_open(int64_t at, int start_min, int end_min);
+/* When the daily window [start, end) minutes after local midnight in
+ * zone `z` (NULL: UTC) next opens at or after `at`. */
+struct vc__tz;
+int64_t vc__campaign_window_open(const struct vc__tz *z, int64_t at,
+                                 int start_min, int end_min);
 
 /* Register the fan-out job kind. */
 int vc__campaign_register(vc_ctx *ctx);

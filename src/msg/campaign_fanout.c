@@ -22,6 +22,7 @@
 #include "core/job.h"
 #include "core/json.h"
 #include "core/tenant.h"
+#include "core/tz.h"
 #include "campaign.h"
 #include "consent.h"
 #include "message.h"
@@ -117,6 +118,7 @@ typedef struct fanout {
   size_t nlinks;
   vc__template_plan *plans[VC_CAMPAIGN_CHAIN_MAX]; /* opened on first use */
   cJSON *vars;                  /* the campaign's, or NULL */
+  const vc__tz *tz;             /* the tenant's, for the send window */
   vc_buf arena;
   rcpt rows[PAGE];
   size_t n;
@@ -127,25 +129,41 @@ typedef struct fanout {
 
 /* ---- the daily window ---------------------------------------------------- */
 
-/* TODO(tz): the window is in UTC until the tenant's timezone helper
- * (src/core/tz.h) lands; only this function changes then. */
-int64_t vc__campaign_window_open(int64_t at, int start_min, int end_min)
+int64_t vc__campaign_window_open(const vc__tz *z, int64_t at,
+                                 int start_min, int end_min)
 {
   const int64_t day = 86400000, minute = 60000;
-  int64_t midnight, m;
+  vc__tm local, want;
+  int64_t m;
   int inside;
 
   if (start_min == end_min || at < 0)
     return at;
-  midnight = at - at % day;
-  m = (at - midnight) / minute;
+  if (z == NULL) {
+    int64_t midnight = at - at % day;
+    m = (at - midnight) / minute;
+    inside = start_min < end_min ? m >= start_min && m < end_min
+                                 : m >= start_min || m < end_min;
+    if (inside)
+      return at;
+    return m < start_min ? midnight + start_min * minute
+                         : midnight + day + start_min * minute;
+  }
+  vc__tz_local(&local, z, at);
+  m = local.hour * 60 + local.min;
   inside = start_min < end_min ? m >= start_min && m < end_min
                                : m >= start_min || m < end_min;
   if (inside)
     return at;
-  /* Outside: the next start, today's or tomorrow's. */
-  return m < start_min ? midnight + start_min * minute
-                       : midnight + day + start_min * minute;
+  /* Outside: the next start, today's or tomorrow's, in local time (a
+   * start inside a DST gap opens when the gap ends). */
+  memset(&want, 0, sizeof(want));
+  want.year = local.year;
+  want.month = local.month;
+  want.day = local.day + (m < start_min ? 0 : 1);
+  want.hour = start_min / 60;
+  want.min = start_min % 60;
+  return vc__tz_to_utc(z, &want);
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -155,6 +173,8 @@ static void fanout_close(fanout *f)
   for (size_t i = 0; i < VC_CAMPAIGN_CHAIN_MAX; i++)
     vc__template_plan_free(f->plans[i]);
   cJSON_Delete(f->vars);
+  if (f->tz != NULL)
+    vc__tz_release(f->ctx, f->tz);
   vc_buf_dispose(&f->arena);
   vc_tenant_free(f->t);
 }
@@ -173,6 +193,14 @@ static int fanout_open(fanout *f, vc_ctx *ctx, vc__db *db,
       (rc = vc__campaign_chain_parse(f->links, &f->nlinks,
                                      f->row.chain)) < 0)
     return rc;
+  if (f->row.window_start != f->row.window_end &&
+      vc__tz_acquire(&f->tz, ctx, vc_tenant_timezone(f->t)) < 0) {
+    /* A zone the system lost since it was checked: UTC, and say so. */
+    VC_LOG(ctx, VC_LOG_WARN, "campaign %s: %s; send window in UTC",
+           campaign_id, vc_error_last()->message);
+    vc_error_clear();
+    f->tz = NULL;
+  }
   if ((rc = vc__db_query(&s, db, SQL_VARS, "tt", tenant_id,
                          campaign_id)) < 0)
     return rc;
@@ -309,7 +337,8 @@ static int64_t next_slot(fanout *f)
     r->base_at = due = f->now;
     r->base_n = n;
   }
-  open = vc__campaign_window_open(due, r->window_start, r->window_end);
+  open = vc__campaign_window_open(f->tz, due, r->window_start,
+                                  r->window_end);
   if (open != due) {
     r->base_at = due = open;
     r->base_n = n;
@@ -456,7 +485,8 @@ static int recipient(fanout *f, const rcpt *r, size_t first, int fresh)
     if (rc < 0)
       return rc;
     due = fresh ? next_slot(f)
-                : vc__campaign_window_open(f->now, f->row.window_start,
+                : vc__campaign_window_open(f->tz, f->now,
+                                           f->row.window_start,
                                            f->row.window_end);
     if (f->row.end_at > 0 && due >= f->row.end_at) {
       if (fresh)

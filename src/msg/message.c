@@ -300,6 +300,7 @@ typedef struct prepared {
   int category;                /* a vc_category */
   char contact_id[VC_ID_SIZE]; /* "" when no contact holds `to` */
   int64_t due;                 /* send_at, or the end of quiet hours */
+  int deferred;                /* quiet hours moved `due` */
   char hash[65];
 } prepared;
 
@@ -561,8 +562,13 @@ static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
                               p->to)) < 0)
     return rc;
   p->due = s->send_at > now ? s->send_at : now;
-  return vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
-                             p->due);
+  {
+    int64_t asked = p->due;
+    rc = vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
+                             asked);
+    p->deferred = rc == 0 && p->due > asked;
+  }
+  return rc;
 }
 
 static int prepare(prepared *p, vc_tenant *t, vc__db *db,
@@ -693,6 +699,14 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if (rc == 0)
     rc = vc__event_append(db, ctx, tenant_id, "message.queued", id,
                           payload);
+  if (rc == 0 && p->deferred) {
+    /* Counted by hosts and campaigns: held back by quiet hours. */
+    snprintf(payload, sizeof(payload),
+             "{\"reason\":\"quiet_hours\",\"due_at\":%lld}",
+             (long long)due);
+    rc = vc__event_append(db, ctx, tenant_id, "message.deferred", id,
+                          payload);
+  }
   return rc;
 }
 

@@ -489,12 +489,13 @@ static void test_campaign__window_and_end(void)
   vc_campaign_spec s;
   vc_campaign_counters k;
   vc_campaign *c;
-  /* g_now is 22:13 UTC: a 09:00-17:00 window opens tomorrow 09:00. */
-  int64_t midnight = g_now - g_now % 86400000;
-  int64_t open = midnight + 86400000 + 9 * 3600000;
+  int64_t midnight, open;
   env e;
 
   env_open(&e);
+  /* g_now is 22:13 UTC: a 09:00-17:00 window opens tomorrow 09:00. */
+  midnight = g_now - g_now % 86400000;
+  open = midnight + 86400000 + 9 * 3600000;
   channel(e.t, "sms", "sandbox-sms", "accepted");
   template(e.t, "offer");
   tagged(&e, e.t, 1, 10, "t");
@@ -516,6 +517,43 @@ static void test_campaign__window_and_end(void)
   k = counters(c);
   CHECK(k.sent == 6 && k.state == VC_CAMPAIGN_COMPLETED);
   vc_campaign_free(c);
+  env_close(&e);
+}
+
+static void test_campaign__window_in_tenant_timezone(void)
+{
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_campaign_spec s;
+  vc_campaign *c;
+  vc_tenant *t;
+  int64_t midnight, open;
+  env e;
+
+  env_open(&e);
+  /* 22:13 UTC is 03:43 in Kolkata (UTC+5:30): 09:00 there is 03:30 UTC
+   * the next day. */
+  midnight = g_now - g_now % 86400000;
+  open = midnight + 86400000 + 3 * 3600000 + 30 * 60000;
+  ts.slug = "kolkata";
+  ts.timezone = "Asia/Kolkata";
+  CHECK_OK(vc_tenant_new(&t, e.ctx, &ts));
+  channel(t, "sms", "sandbox-sms", "accepted");
+  template(t, "offer");
+  tagged(&e, t, 1, 3, "t");
+  tag_spec(&s, "t");
+  s.window_start_min = 9 * 60;
+  s.window_end_min = 17 * 60;
+  CHECK_OK(vc_campaign_new(&c, t, &s));
+  CHECK_OK(vc_campaign_start(c));
+  drain(&e);
+  CHECK(counters(c).queued == 3 && counters(c).sent == 0);
+  CHECK(count(&e, "SELECT MIN(send_at) FROM vc_message") == open);
+  CHECK(count(&e, "SELECT MAX(send_at) FROM vc_message") == open);
+  g_now = open;
+  drain(&e);
+  CHECK(counters(c).sent == 3);
+  vc_campaign_free(c);
+  vc_tenant_free(t);
   env_close(&e);
 }
 
@@ -763,6 +801,7 @@ VC_TESTS(
   VC_TEST(test_campaign__pause_resume_cancel),
   VC_TEST(test_campaign__pause_stops_fanout_within_a_page),
   VC_TEST(test_campaign__window_and_end),
+  VC_TEST(test_campaign__window_in_tenant_timezone),
   VC_TEST(test_campaign__end_expires_rest_of_a_list),
   VC_TEST(test_campaign__csv_audience),
   VC_TEST(test_campaign__invalid_specs),
