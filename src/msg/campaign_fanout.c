@@ -3,7 +3,8 @@
  * into queued messages, one page per transaction.
  *
  * Each page reads up to PAGE recipients after the stored keyset cursor
- * (a contact id) together with their addresses for every chain link,
+ * (a contact id) together with their addresses for every chain link
+ * and their quiet-hour settings (no query per recipient for either),
  * then, per recipient, picks the first link with an address and consent,
  * renders the template (compiled once per run), and inserts the message,
  * its send job and the recipient's row; the cursor, the throttle's base
@@ -25,6 +26,7 @@
 #include "core/tz.h"
 #include "campaign.h"
 #include "consent.h"
+#include "contact.h"
 #include "message.h"
 #include "quiet.h"
 #include "template.h"
@@ -45,12 +47,15 @@
 /* The audience's page, with each link's address. ?5..?8: the links'
  * address kinds (0 for absent links). */
 #define ADDRESS(n)                                                        \
-  " (SELECT MIN(a.address) FROM vc_contact_address a"                     \
+  " (SELECT a.address FROM vc_contact_address a"                          \
   "  WHERE a.tenant_id = ?1 AND a.contact_id = k.contact_id"              \
-  "  AND +a.addr_kind = ?" #n ")"
+  "  AND +a.addr_kind = ?" #n " ORDER BY a.created_at, a.address LIMIT 1)"
+/* The contact's own quiet-hour settings (NULL: the tenant's). */
+#define PREFS " c.timezone, c.quiet_start_min, c.quiet_end_min"
 #define GONE                                                              \
   " (c.id IS NULL OR c.erased_at IS NOT NULL OR c.merged_into IS NOT NULL)"
-#define ADDRESSES ADDRESS(5) "," ADDRESS(6) "," ADDRESS(7) "," ADDRESS(8)
+#define ADDRESSES \
+  ADDRESS(5) "," ADDRESS(6) "," ADDRESS(7) "," ADDRESS(8) "," PREFS
 #define CONTACT                                                           \
   " LEFT JOIN vc_contact c ON c.tenant_id = ?1 AND c.id = k.contact_id"
 
@@ -100,8 +105,9 @@ static const char SQL_EXPIRE_REST[] =
 
 /* A recipient of the page: offsets into the arena, NONE when absent. */
 typedef struct rcpt {
-  size_t contact, vars, addr[VC_CAMPAIGN_CHAIN_MAX];
+  size_t contact, vars, addr[VC_CAMPAIGN_CHAIN_MAX], timezone;
   int gone;
+  int quiet_start, quiet_end;   /* VC_TENANT_KEEP: the tenant's */
 } rcpt;
 
 /* Counter moves of the transaction in progress. */
@@ -291,10 +297,15 @@ static int read_rows(fanout *f, vc__stmt *s, int *short_page)
     r->gone = (int)vc__stmt_int64(s, 2);
     for (size_t i = 0; i < VC_CAMPAIGN_CHAIN_MAX; i++)
       r->addr[i] = arena_add(f, vc__stmt_text(s, 3 + (int)i));
+    r->timezone = arena_add(f, vc__stmt_text(s, 7));
+    r->quiet_start = vc__stmt_is_null(s, 8) ? VC_TENANT_KEEP
+                                            : (int)vc__stmt_int64(s, 8);
+    r->quiet_end = vc__stmt_is_null(s, 9) ? VC_TENANT_KEEP
+                                          : (int)vc__stmt_int64(s, 9);
     if (f->arena.ptr == NULL || r->contact == NONE - 1 ||
         r->vars == NONE - 1 || r->addr[0] == NONE - 1 ||
         r->addr[1] == NONE - 1 || r->addr[2] == NONE - 1 ||
-        r->addr[3] == NONE - 1)
+        r->addr[3] == NONE - 1 || r->timezone == NONE - 1)
       return vc_error_set_oom();
     f->n++;
   }
@@ -460,6 +471,22 @@ static int queue_on(fanout *f, const rcpt *r, size_t link, int64_t due)
   return 1;
 }
 
+/* The end of the contact's quiet hours at or after `at`: the rules of
+ * vc__quiet_next_open() with the settings the page query read. */
+static int quiet_open(int64_t *open, const fanout *f, const rcpt *r,
+                      int64_t at)
+{
+  vc__contact_prefs p;
+
+  memset(&p, 0, sizeof(p));
+  if (r->timezone != NONE)
+    snprintf(p.timezone, sizeof(p.timezone), "%s",
+             arena_str(f, r->timezone));
+  p.quiet_start_min = r->quiet_start;
+  p.quiet_end_min = r->quiet_end;
+  return vc__quiet_open_for(open, f->t, &p, f->row.category, at);
+}
+
 /*
  * One recipient from link `first` on: 1 queued, 0 not (its row says
  * why), < 0 on failure. `fresh`: the fan-out's first visit (throttled
@@ -497,8 +524,7 @@ static int recipient(fanout *f, const rcpt *r, size_t first, int fresh)
       }
       return 0;
     }
-    if ((rc = vc__quiet_next_open(&open, f->db, f->t, contact_id,
-                                  f->row.category, due)) < 0)
+    if ((rc = quiet_open(&open, f, r, due)) < 0)
       return rc;
     if (open > due) {
       f->d.quiet++;

@@ -557,6 +557,50 @@ static void test_campaign__window_in_tenant_timezone(void)
   env_close(&e);
 }
 
+static void test_campaign__quiet_hours_defer(void)
+{
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_campaign_spec s;
+  vc_campaign_counters k;
+  vc_campaign *c;
+  vc_tenant *t;
+  char q[300], id[VC_ID_SIZE];
+  int64_t eight;
+  env e;
+
+  env_open(&e);
+  /* 22:13 UTC is inside the tenant's 21:00-08:00 quiet hours. */
+  eight = g_now - g_now % 86400000 + 86400000 + 8 * 3600000;
+  ts.slug = "quiet";
+  ts.quiet_start_min = 21 * 60;
+  ts.quiet_end_min = 8 * 60;
+  CHECK_OK(vc_tenant_new(&t, e.ctx, &ts));
+  channel(t, "sms", "sandbox-sms", "accepted");
+  template(t, "offer");
+  tagged(&e, t, 1, 3, "t");
+  /* Contact 3 has no quiet hours of its own. */
+  contact_id(id, 3);
+  snprintf(q, sizeof(q), "UPDATE vc_contact SET quiet_start_min = -1,"
+           " quiet_end_min = -1 WHERE id = '%s'", id);
+  sql(&e, q);
+  tag_spec(&s, "t");
+  CHECK_OK(vc_campaign_new(&c, t, &s));
+  CHECK_OK(vc_campaign_start(c));
+  drain(&e);
+  k = counters(c);
+  CHECK(k.queued == 3 && k.deferred_quiet == 2 && k.sent == 1);
+  snprintf(q, sizeof(q), "SELECT COUNT(*) FROM vc_message WHERE send_at ="
+           " %lld", (long long)eight);
+  CHECK(count(&e, q) == 2);
+  g_now = eight;
+  drain(&e);
+  CHECK(counters(c).sent == 3);
+  CHECK(counters(c).state == VC_CAMPAIGN_COMPLETED);
+  vc_campaign_free(c);
+  vc_tenant_free(t);
+  env_close(&e);
+}
+
 static void test_campaign__end_expires_rest_of_a_list(void)
 {
   const char *ids[4];
@@ -802,6 +846,7 @@ VC_TESTS(
   VC_TEST(test_campaign__pause_stops_fanout_within_a_page),
   VC_TEST(test_campaign__window_and_end),
   VC_TEST(test_campaign__window_in_tenant_timezone),
+  VC_TEST(test_campaign__quiet_hours_defer),
   VC_TEST(test_campaign__end_expires_rest_of_a_list),
   VC_TEST(test_campaign__csv_audience),
   VC_TEST(test_campaign__invalid_specs),
