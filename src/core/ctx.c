@@ -9,6 +9,7 @@
 #include "store/migrate.h"
 #include "call/recording.h"
 #include "msg/adapter.h"
+#include "msg/campaign.h"
 #include "msg/dispatch.h"
 #include "call/placing.h"
 #include "msg/limits.h"
@@ -185,6 +186,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
       (rc = vc__fetch_cache_new(&ctx->fetch_cache)) < 0 ||
       (rc = vc__sessions_new(ctx)) < 0 ||
       (rc = vc__dispatch_register(ctx)) < 0 ||
+      (rc = vc__campaign_register(ctx)) < 0 ||
       (rc = vc__call_jobs_register(ctx)) < 0 ||
       (rc = vc__agent_register(ctx)) < 0 ||
       (rc = vc__recording_register(ctx)) < 0 ||

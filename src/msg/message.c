@@ -15,6 +15,7 @@
 #include "core/text.h"
 #include "store/group.h"
 #include "address.h"
+#include "campaign.h"
 #include "consent.h"
 #include "contact.h"
 #include "message.h"
@@ -225,7 +226,8 @@ int vc_message_lookup(vc_message **out, vc_tenant *t, const char *id)
 /* ---- status changes -------------------------------------------------- */
 
 static const char SQL_STATUS_GET[] =
-  "SELECT status FROM vc_message WHERE tenant_id = ?1 AND id = ?2";
+  "SELECT status, campaign_id FROM vc_message"
+  " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_STATUS_SET[] =
   "UPDATE vc_message SET status = ?3,"
   " channel_id = COALESCE(?4, channel_id),"
@@ -243,7 +245,8 @@ static const char SQL_STATUS_SET_IF[] =
   " error_code = CASE WHEN ?6 = 0 THEN error_code ELSE ?6 END,"
   " provider_code = COALESCE(?7, provider_code),"
   " error_message = COALESCE(?8, error_message), updated_at = ?9"
-  " WHERE tenant_id = ?1 AND id = ?2 AND status = ?10";
+  " WHERE tenant_id = ?1 AND id = ?2 AND status = ?10"
+  " RETURNING COALESCE(campaign_id, '')";
 
 /* The message.<status> event of a change from `previous`. */
 static int status_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
@@ -265,6 +268,7 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        const char *message_id,
                        const vc__msg_status_change *c, int *changed)
 {
+  char campaign_id[VC_ID_SIZE] = "";
   vc__stmt *s;
   int current = 0, rc;
 
@@ -273,8 +277,11 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                          message_id)) < 0)
     return rc;
   rc = vc__stmt_step(s);
-  if (rc == VC_STORAGE_ROW)
+  if (rc == VC_STORAGE_ROW) {
     current = (int)vc__stmt_int64(s, 0);
+    if (!vc__stmt_is_null(s, 1))
+      snprintf(campaign_id, sizeof(campaign_id), "%s", vc__stmt_text(s, 1));
+  }
   vc__stmt_done(s);
   if (rc == VC_STORAGE_DONE)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
@@ -289,6 +296,11 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        c->error_message, vc__now(ctx))) < 0 ||
       (rc = status_event(db, ctx, tenant_id, message_id, current, c)) < 0)
     return rc;
+  /* A campaign's message: its counters move in this transaction. */
+  if (campaign_id[0] != '\0' &&
+      (rc = vc__campaign_on_status(db, ctx, tenant_id, campaign_id,
+                                   message_id, current, c->status)) < 0)
+    return rc;
   *changed = 1;
   return 0;
 }
@@ -297,20 +309,33 @@ int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                             const char *message_id, int expected,
                             const vc__msg_status_change *c, int *changed)
 {
+  char campaign_id[VC_ID_SIZE] = "";
+  vc__stmt *s;
   int rc;
 
   *changed = 0;
   if (!vc__msg_status_may_follow(expected, c->status))
     return vc__msg_set_status(db, ctx, tenant_id, message_id, c, changed);
-  if ((rc = vc__db_run(db, SQL_STATUS_SET_IF, "ttittittii", tenant_id,
-                       message_id, (int64_t)c->status, c->channel_id,
-                       c->provider_id, (int64_t)c->error, c->provider_code,
-                       c->error_message, vc__now(ctx),
-                       (int64_t)expected)) < 0)
+  if ((rc = vc__db_query(&s, db, SQL_STATUS_SET_IF, "ttittittii", tenant_id,
+                         message_id, (int64_t)c->status, c->channel_id,
+                         c->provider_id, (int64_t)c->error, c->provider_code,
+                         c->error_message, vc__now(ctx),
+                         (int64_t)expected)) < 0)
     return rc;
-  if (vc__db_changes(db) == 0)
+  rc = vc__stmt_step(s);
+  if (rc == VC_STORAGE_ROW)
+    snprintf(campaign_id, sizeof(campaign_id), "%s", vc__stmt_text(s, 0));
+  vc__stmt_done(s);
+  if (rc == VC_STORAGE_DONE)  /* it moved meanwhile: decide on its status */
     return vc__msg_set_status(db, ctx, tenant_id, message_id, c, changed);
+  if (rc < 0)
+    return rc;
   if ((rc = status_event(db, ctx, tenant_id, message_id, expected, c)) < 0)
+    return rc;
+  /* A campaign's message: its counters move in this transaction. */
+  if (campaign_id[0] != '\0' &&
+      (rc = vc__campaign_on_status(db, ctx, tenant_id, campaign_id,
+                                   message_id, expected, c->status)) < 0)
     return rc;
   *changed = 1;
   return 0;
@@ -445,46 +470,52 @@ static int check_attachments(const vc_message_spec *s)
 }
 
 /* Body limits per kind, after rendering. */
-static int check_body(prepared *p)
+int vc__msg_check_body(int kind, const char *subject, const char *text,
+                       const char *html, int *segments)
 {
-  const vc__rendered *b = &p->body;
   int rc;
 
-  if ((b->text == NULL || b->text[0] == '\0') &&
-      (b->html == NULL || b->html[0] == '\0'))
+  *segments = 0;
+  if ((text == NULL || text[0] == '\0') && (html == NULL || html[0] == '\0'))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "the message has no body");
-  if (b->subject != NULL &&
-      ((rc = vc__check_text("subject", b->subject, SUBJECT_MAX, 0)) < 0 ||
-       strpbrk(b->subject, "\r\n") != NULL))
+  if (subject != NULL &&
+      ((rc = vc__check_text("subject", subject, SUBJECT_MAX, 0)) < 0 ||
+       strpbrk(subject, "\r\n") != NULL))
     return rc < 0 ? rc : vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                                        "subject has a line break");
-  switch (p->kind) {
+  switch (kind) {
   case VC_CHANNEL_EMAIL:
-    if ((rc = vc__check_text("text body", b->text, EMAIL_BODY_MAX, 0)) < 0 ||
-        (rc = vc__check_text("HTML body", b->html, EMAIL_BODY_MAX, 0)) < 0)
+    if ((rc = vc__check_text("text body", text, EMAIL_BODY_MAX, 0)) < 0 ||
+        (rc = vc__check_text("HTML body", html, EMAIL_BODY_MAX, 0)) < 0)
       return rc;
     return 0;
   case VC_CHANNEL_SMS: {
     vc__sms_info info;
-    if (b->text == NULL)
+    if (text == NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "an SMS needs a text body");
-    if ((rc = vc__sms_analyze(&info, b->text, strlen(b->text))) < 0)
+    if ((rc = vc__sms_analyze(&info, text, strlen(text))) < 0)
       return rc;
     if (info.characters > SMS_TEXT_MAX_CHARS)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
                            "SMS text is longer than %d characters",
                            SMS_TEXT_MAX_CHARS);
-    p->segments = (int)info.segments;
+    *segments = (int)info.segments;
     return 0;
   }
   default:
-    if (b->text == NULL)
+    if (text == NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "a chat message needs a text body");
-    return vc__check_text("text body", b->text, CHAT_TEXT_MAX, 1);
+    return vc__check_text("text body", text, CHAT_TEXT_MAX, 1);
   }
+}
+
+static int check_body(prepared *p)
+{
+  return vc__msg_check_body(p->kind, p->body.subject, p->body.text,
+                            p->body.html, &p->segments);
 }
 
 /* Feed one field into the content hash, length-prefixed. */

@@ -52,4 +52,10 @@ int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
                       const vc_message_spec *spec);
 
+/* The limits of a rendered body for a message of `kind` (a
+ * vc_channel_kind); sets the SMS segment count. 0 or VC_EINVALID /
+ * VC_ETOOBIG with the error set. */
+int vc__msg_check_body(int kind, const char *subject, const char *text,
+                       const char *html, int *segments);
+
 #endif

@@ -1337,6 +1337,83 @@ void vc__template_output_dispose(vc__template_output *out)
   memset(out, 0, sizeof(*out));
 }
 
+/* ---- a plan kept for many renders ------------------------------------- */
+
+struct vc__template_plan {
+  plan p;
+};
+
+int vc__template_plan_open(vc__template_plan **out, vc_tenant *t,
+                           vc__db *db, const vc__template_request *req)
+{
+  char loc[VC__LOCALE_MAX + 1];
+  vc__template_plan *tp;
+  plan_request r;
+  int rc;
+
+  *out = NULL;
+  if ((rc = check_key(req->template_name)) < 0)
+    return rc;
+  if (!kind_valid(req->kind))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "unknown channel kind %d", req->kind);
+  if (req->locale != NULL &&
+      (rc = check_locale(loc, req->locale, "locale")) < 0)
+    return rc;
+  if ((tp = vc__calloc(1, sizeof(*tp))) == NULL)
+    return vc_error_set_oom();
+  r.tenant_id = vc_tenant_id(t);
+  r.key = req->template_name;
+  r.kind = req->kind;
+  r.locale = req->locale != NULL ? loc : NULL;
+  r.version = req->version;
+  r.parts = ALL_PARTS;
+  r.html_if_no_text = 0;
+  if ((rc = plan_resolve(&tp->p, vc__tenant_ctx(t), db, &r)) < 0) {
+    vc__free(tp);
+    return rc;
+  }
+  *out = tp;
+  return 0;
+}
+
+int vc__template_plan_render(vc__template_output *out,
+                             const vc__template_plan *tp, const cJSON *vars)
+{
+  const plan *p = &tp->p;
+  vc_buf *bufs[NPARTS];
+  int rc = 0;
+
+  memset(out, 0, sizeof(*out));
+  bufs[0] = &out->text;
+  bufs[1] = &out->html;
+  bufs[2] = &out->subject;
+  for (int i = 0; i < NPARTS && rc == 0; i++)
+    if (p->parts[i].main->tpl != NULL)
+      rc = render_part(bufs[i], p, i + 1, vars);
+  if (rc < 0) {
+    vc__template_output_dispose(out);
+    return rc;
+  }
+  snprintf(out->template_id, sizeof(out->template_id), "%s", p->tpl.id);
+  snprintf(out->locale, sizeof(out->locale), "%s", p->locale);
+  out->version = p->version;
+  return 0;
+}
+
+const char *vc__template_plan_id(const vc__template_plan *tp)
+{
+  return tp->p.tpl.id;
+}
+
+void vc__template_plan_free(vc__template_plan *tp)
+{
+  if (tp == NULL)
+    return;
+  plan_release(&tp->p);
+  vc__free(tp);
+}
+
 /* ---- vc_template_list ------------------------------------------------ */
 
 typedef struct template_iter {

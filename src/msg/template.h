@@ -51,4 +51,23 @@ int vc__template_render_message(vc__template_output *out, vc_tenant *t,
 
 void vc__template_output_dispose(vc__template_output *out);
 
+/*
+ * A template resolved once (variant, version, compiled parts and
+ * partials) and rendered many times with different variables: what a
+ * campaign does for each recipient. `req->vars_json` is ignored. The
+ * plan holds references to the compiled parts; free it with
+ * vc__template_plan_free(). Same codes as vc__template_render_message().
+ */
+#include <cJSON.h>
+typedef struct vc__template_plan vc__template_plan;
+
+int vc__template_plan_open(vc__template_plan **out, vc_tenant *t,
+                           vc__db *db, const vc__template_request *req);
+/* Render every part against `vars` (a JSON object, or NULL). */
+int vc__template_plan_render(vc__template_output *out,
+                             const vc__template_plan *p, const cJSON *vars);
+/* The template's id. */
+const char *vc__template_plan_id(const vc__template_plan *p);
+void vc__template_plan_free(vc__template_plan *p);
+
 #endif
