@@ -24,6 +24,7 @@
 #include "vyomcomm/channel.h"
 #include "vyomcomm/template.h"
 #include "vyomcomm/category.h"
+#include "vyomcomm/audit.h"
 #include "vyomcomm/message.h"
 #include "vyomcomm/contact.h"
 #include "vyomcomm/call.h"

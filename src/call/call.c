@@ -4,6 +4,7 @@
  * operations control.c.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/crypto.h"
@@ -584,6 +585,7 @@ int vc_call_start(vc_call **out, vc_tenant *t, const vc_call_spec *spec)
   now = vc__now(ctx);
   if ((rc = prepare_store(&p, db, tenant_id, spec)) < 0 ||
       (rc = insert(db, ctx, tenant_id, id, &p, spec, now)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "call.start", id, NULL)) < 0 ||
       (rc = vc__db_commit(db)) < 0) {
     vc__db_rollback(db);
     goto release;

@@ -3,6 +3,7 @@
  * cancel; and the ranked status changes the dispatcher and webhooks make.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/crypto.h"
@@ -687,6 +688,23 @@ static int write_message(vc__db *db, void *arg)
   return insert(db, w->ctx, w->tenant_id, w->id, w->p, w->spec, w->now);
 }
 
+/* vc_message_send's write: the message and its audit row (none for an
+ * idempotent replay, which changes nothing). */
+static int write_send(vc__db *db, void *arg)
+{
+  send_write *w = arg;
+  char summary[80];
+  int rc;
+
+  if ((rc = write_message(db, w)) != 0)
+    return rc;
+  snprintf(summary, sizeof(summary),
+           "{\"kind\":\"%s\",\"category\":\"%s\"}",
+           vc_channel_kind_name(w->p->kind),
+           vc_category_name(w->p->category));
+  return vc__audit(db, w->ctx, w->tenant_id, "message.send", w->id, summary);
+}
+
 int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
                     const vc_message_spec *spec)
 {
@@ -710,7 +728,7 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   if ((rc = prepare(&p, t, NULL, &copy, w.now)) < 0 ||
       (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
-  if ((rc = vc__store_write_grouped(w.ctx->store, write_message, &w)) < 0)
+  if ((rc = vc__store_write_grouped(w.ctx->store, write_send, &w)) < 0)
     goto out;
   memcpy(id_out, w.id, VC_ID_SIZE);
   if (rc == 0)
@@ -778,6 +796,15 @@ static int write_many(vc__db *db, void *arg)
       return rc; /* a store failure: the whole call fails */
     m->rc[i] = rc < 0 ? rc : 0;
     accepted += rc >= 0;
+  }
+  if (accepted > 0) {
+    char summary[64];
+    int rc;
+    snprintf(summary, sizeof(summary), "{\"count\":%d,\"refused\":%zu}",
+             accepted, m->n - (size_t)accepted);
+    if ((rc = vc__audit(db, m->w[0].ctx, m->w[0].tenant_id,
+                        "message.send_many", NULL, summary)) < 0)
+      return rc;
   }
   return accepted;
 }
@@ -897,6 +924,7 @@ int vc_message_cancel(vc_tenant *t, const char *id)
   }
   if ((rc = vc__msg_set_status(db, ctx, tenant_id, id, &c, &changed)) < 0 ||
       (rc = vc__db_run(db, SQL_CANCEL_JOBS, "tt", tenant_id, id)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "message.cancel", id, NULL)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   vc_ctx_wakeup(ctx);

@@ -9,6 +9,7 @@
  * (compiling what is missing); then, holding no connection, it renders.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/ctx.h"
 #include "core/event.h"
@@ -681,6 +682,8 @@ int vc_template_new(vc_template **out, vc_tenant *t,
       (rc = insert_version(db, tenant_id, id, 1, &v, now)) < 0 ||
       (rc = vc__event_append(db, ctx, tenant_id, "template.created", id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "template.create", id,
+                      payload)) < 0 ||
       (out != NULL &&
        (rc = load_row(&row, db, SQL_BY_KEY, tenant_id, id)) < 0) ||
       (rc = vc__db_commit(db)) < 0) {
@@ -763,6 +766,8 @@ int vc_template_add_variant(vc_template *tpl, const vc_template_spec *spec)
       (rc = vc__event_append(db, tpl->ctx, tpl->row.tenant_id,
                              "template.version_added", tpl->row.id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, tpl->ctx, tpl->row.tenant_id,
+                      "template.add_variant", tpl->row.id, payload)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   tpl->row.latest = (int)next;
