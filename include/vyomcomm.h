@@ -25,6 +25,7 @@
 #include "vyomcomm/template.h"
 #include "vyomcomm/category.h"
 #include "vyomcomm/audit.h"
+#include "vyomcomm/unsubscribe.h"
 #include "vyomcomm/message.h"
 #include "vyomcomm/contact.h"
 #include "vyomcomm/call.h"

@@ -23,13 +23,15 @@
 #include "message.h"
 #include "net/transport.h"
 #include "route.h"
+#include "unsubscribe.h"
 
 #include <stdio.h>
 
 static const char SQL_LOAD[] =
   "SELECT kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
-  " channel_attempts, tried_channels, parts_done, attachments"
+  " channel_attempts, tried_channels, parts_done, attachments,"
+  " category, COALESCE(contact_id, '')"
   " FROM vc_message"
   " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_ATTACHMENTS[] =
@@ -69,6 +71,9 @@ typedef struct plan {
   int nparts;                 /* requests this message takes */
   char *to, *from, *subject, *text, *html, *metadata, *tried;
   char pinned_id[VC_ID_SIZE];
+  int category;
+  char contact_id[VC_ID_SIZE];
+  char *unsubscribe;          /* List-Unsubscribe (marketing email) */
   vc_attachment *att;
   size_t natt;
   vc_buf att_data;            /* the attachments' bytes and strings */
@@ -89,6 +94,7 @@ static void plan_free(vc_ctx *ctx, plan *p)
   vc__free(p->html);
   vc__free(p->metadata);
   vc__free(p->tried);
+  vc__free(p->unsubscribe);
   vc__free(p->att);
   vc_buf_dispose(&p->att_data);
   if (p->inst != NULL)
@@ -186,6 +192,9 @@ static int load_message(plan *p, vc__db *db)
     p->tried = dup_col(s, 12);
     p->parts_done = (int)vc__stmt_int64(s, 13);
     p->natt = (size_t)vc__stmt_int64(s, 14); /* how many to load */
+    p->category = (int)vc__stmt_int64(s, 15);
+    snprintf(p->contact_id, sizeof(p->contact_id), "%s",
+             vc__stmt_text(s, 16));
     /* Once a part went out, the rest follow on the same channel. */
     if (p->parts_done > 0 && p->pinned_id[0] != '\0')
       p->pinned = 1;
@@ -401,6 +410,16 @@ static void build_one(vc_ctx *ctx, plan *p)
   p->ob.metadata_json = p->metadata;
   p->ob.status_callback_url = p->callback_url[0] ? p->callback_url : NULL;
   p->ob.now_ms = vc__now(ctx);
+  if (p->kind == VC_CHANNEL_EMAIL && p->unsubscribe == NULL) {
+    char h[VC__UNSUBSCRIBE_HEADER_MAX];
+    vc__unsubscribe_header(h, ctx, p->job->tenant_id, p->contact_id,
+                           p->kind, p->category);
+    if (h[0] != '\0')
+      p->unsubscribe = vc__strdup(h); /* NULL: sent without, not lost */
+  }
+  p->ob.list_unsubscribe = p->unsubscribe;
+  p->ob.list_unsubscribe_post = p->unsubscribe ? VC_UNSUBSCRIBE_ONE_CLICK
+                                               : NULL;
   p->local = (p->inst->adapter.capabilities & VC_CAP_LOCAL) != 0;
   if ((p->inst->adapter.capabilities & VC_CAP_SESSION_WINDOW) &&
       (rc = last_inbound(ctx, p, &p->ob.last_inbound_ms)) < 0) {

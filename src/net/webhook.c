@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "msg/message.h"
 #include "msg/route.h"
+#include "msg/unsubscribe.h"
 #include "call/script.h"
 #include "fetch.h"
 #include "listen.h"
@@ -390,6 +391,8 @@ int vc_webhook_handle(vc_http_response *out, vc_ctx *ctx,
       vc__check_text("webhook target", req->target, TARGET_MAX, 1) < 0)
     return reply(out, 400, vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                                          "webhook request out of bounds"));
+  if ((rc = vc__unsubscribe_route(out, ctx, req)) != VC__NOT_UNSUBSCRIBE)
+    return rc;
   channel_from_target(channel_id, req->target);
   if (channel_id[0] == '\0')
     return reply(out, 404, vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
