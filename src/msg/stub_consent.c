@@ -1,6 +1,5 @@
 /* TEMPORARY stand-in until consent lands: everyone may be contacted. */
 #include "core/common.h"
-#include "vyomcomm/template.h"
 #include "consent.h"
 
 int vc__consent_check(vc__db *db, vc_tenant *t, const char *contact_id,
@@ -8,11 +7,6 @@ int vc__consent_check(vc__db *db, vc_tenant *t, const char *contact_id,
 {
   (void)db, (void)t, (void)contact_id, (void)kind, (void)category, (void)to;
   return 0;
-}
-
-int vc_template_category(const vc_template *tpl)
-{
-  return tpl ? VC_CATEGORY_TRANSACTIONAL : 0;
 }
 
 int vc__consent_record(vc__db *db, vc_ctx *ctx, const char *tenant_id,
