@@ -26,6 +26,7 @@
 #include "vyomcomm/category.h"
 #include "vyomcomm/message.h"
 #include "vyomcomm/contact.h"
+#include "vyomcomm/consent.h"
 #include "vyomcomm/call.h"
 #include "vyomcomm/agent.h"
 #include "vyomcomm/quality.h"
