@@ -28,6 +28,7 @@
 #include "vyomcomm/unsubscribe.h"
 #include "vyomcomm/message.h"
 #include "vyomcomm/contact.h"
+#include "vyomcomm/consent.h"
 #include "vyomcomm/call.h"
 #include "vyomcomm/agent.h"
 #include "vyomcomm/quality.h"

@@ -27,10 +27,17 @@
 
 #include <stdio.h>
 
+/* The last column: the contact opted out of the message's kind and
+ * category (one-time passwords: transactional) since it was queued. */
 static const char SQL_LOAD[] =
   "SELECT kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
   " channel_attempts, tried_channels, parts_done, attachments,"
+  " CASE WHEN consent_exempt = 0 AND EXISTS (SELECT 1 FROM vc_consent c"
+  "  WHERE c.tenant_id = ?1 AND c.contact_id = vc_message.contact_id"
+  "  AND c.channel_kind = vc_message.kind AND c.state = 2"
+  "  AND c.category = CASE WHEN vc_message.category = 3 THEN 1"
+  "  ELSE vc_message.category END) THEN 1 ELSE 0 END,"
   " category, COALESCE(contact_id, '')"
   " FROM vc_message"
   " WHERE tenant_id = ?1 AND id = ?2";
@@ -68,6 +75,7 @@ typedef struct plan {
   int local;                  /* adapter sends nothing (sandbox) */
   int kind, pinned, status, attempts, channel_attempts;
   int parts_done;             /* parts of a split message accepted */
+  int opted_out;              /* its contact withdrew consent since */
   int nparts;                 /* requests this message takes */
   char *to, *from, *subject, *text, *html, *metadata, *tried;
   char pinned_id[VC_ID_SIZE];
@@ -192,9 +200,10 @@ static int load_message(plan *p, vc__db *db)
     p->tried = dup_col(s, 12);
     p->parts_done = (int)vc__stmt_int64(s, 13);
     p->natt = (size_t)vc__stmt_int64(s, 14); /* how many to load */
-    p->category = (int)vc__stmt_int64(s, 15);
+    p->opted_out = vc__stmt_int64(s, 15) != 0;
+    p->category = (int)vc__stmt_int64(s, 16);
     snprintf(p->contact_id, sizeof(p->contact_id), "%s",
-             vc__stmt_text(s, 16));
+             vc__stmt_text(s, 17));
     /* Once a part went out, the rest follow on the same channel. */
     if (p->parts_done > 0 && p->pinned_id[0] != '\0')
       p->pinned = 1;
@@ -290,6 +299,13 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, candidates *cache,
   if (p->status != VC_MSG_QUEUED && p->status != VC_MSG_SENDING) {
     p->out->result = VC__JOB_DONE; /* canceled, or already sent */
     return 0;
+  }
+  if (p->opted_out) {
+    p->result.outcome = VC_SEND_REJECTED;
+    p->result.error = VC_ECONSENT;
+    snprintf(p->result.error_message, sizeof(p->result.error_message),
+             "no consent: the contact opted out after it was queued");
+    return 0; /* a result without a request */
   }
   if ((rc = load_candidates(cache, db, p)) < 0)
     return rc;

@@ -291,6 +291,8 @@ typedef struct prepared {
   int category;                /* a vc_category */
   char contact_id[VC_ID_SIZE]; /* "" when no contact holds `to` */
   int64_t due;                 /* send_at, or the end of quiet hours */
+  int required;                /* a carrier-required reply: no consent
+                                  check, no quiet hours */
   char hash[65];
 } prepared;
 
@@ -522,21 +524,24 @@ static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *db,
   else
     rc = vc__contact_for_recipient(p->contact_id, db, tenant_id, p->kind,
                                    p->to);
-  if (rc < 0 ||
-      (rc = vc__consent_check(db, t, p->contact_id, p->kind, p->category,
-                              p->to)) < 0)
+  if (rc < 0 || (!p->required &&
+                  (rc = vc__consent_check(db, t, p->contact_id, p->kind,
+                                          p->category, p->to)) < 0))
     return rc;
   p->due = s->send_at > now ? s->send_at : now;
+  if (p->required)
+    return 0;
   return vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
                              p->due);
 }
 
 static int prepare(prepared *p, vc_tenant *t, vc__db *db,
-                   const vc_message_spec *s, int64_t now)
+                   const vc_message_spec *s, int64_t now, int required)
 {
   int rc;
 
   memset(p, 0, sizeof(*p));
+  p->required = required;
   if (s->channel != NULL) {
     if ((rc = vc__route_lookup_on(&p->channel, db, t, s->channel)) < 0)
       return rc;
@@ -591,9 +596,9 @@ static const char SQL_INSERT[] =
   " to_addr, from_addr, subject, text_body, html_body, metadata,"
   " template_id, template_version, idempotency_key, content_hash, status,"
   " segments, send_at, created_at, updated_at, attachments, category,"
-  " contact_id)"
+  " contact_id, consent_exempt)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-  " ?15, 1, ?16, ?17, ?18, ?18, ?19, ?20, ?21)";
+  " ?15, 1, ?16, ?17, ?18, ?18, ?19, ?20, ?21, ?22)";
 static const char SQL_ATTACH[] =
   "INSERT INTO vc_message_attachment (tenant_id, message_id, seq, filename,"
   " content_type, data, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -632,7 +637,7 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   char payload[96];
   int rc;
 
-  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiiii" "it", tenant_id,
+  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiiii" "iti", tenant_id,
                   id,
                   (int64_t)p->kind, p->pinned ? p->channel.id : NULL,
                   (int64_t)p->pinned, p->to, s->from, p->body.subject,
@@ -641,7 +646,8 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                   (int64_t)p->body.template_version, s->idempotency_key,
                   p->hash, (int64_t)p->segments, due, now,
                   (int64_t)s->nattachments, (int64_t)p->category,
-                  p->contact_id[0] ? p->contact_id : NULL);
+                  p->contact_id[0] ? p->contact_id : NULL,
+                  (int64_t)p->required);
   for (size_t i = 0; rc == 0 && i < s->nattachments; i++) {
     const vc_attachment *a = &s->attachments[i];
     if (a->data != NULL)
@@ -725,7 +731,7 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   w.p = &p;
   w.spec = &copy;
   w.now = vc__now(w.ctx);
-  if ((rc = prepare(&p, t, NULL, &copy, w.now)) < 0 ||
+  if ((rc = prepare(&p, t, NULL, &copy, w.now, 0)) < 0 ||
       (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
   if ((rc = vc__store_write_grouped(w.ctx->store, write_send, &w)) < 0)
@@ -739,8 +745,8 @@ out:
   return rc;
 }
 
-int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
-                      const vc_message_spec *spec)
+static int queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
+                 const vc_message_spec *spec, int required)
 {
   vc_message_spec copy;
   send_write w;
@@ -756,7 +762,7 @@ int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
   w.p = &p;
   w.spec = &copy;
   w.now = vc__now(w.ctx);
-  if ((rc = prepare(&p, t, db, &copy, w.now)) < 0 ||
+  if ((rc = prepare(&p, t, db, &copy, w.now, required)) < 0 ||
       (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
   /* A savepoint: a refusal leaves the caller's transaction as it was. */
@@ -771,6 +777,18 @@ int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
 out:
   prepared_free(&p);
   return rc;
+}
+
+int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
+                      const vc_message_spec *spec)
+{
+  return queue(id_out, db, t, spec, 0);
+}
+
+int vc__message_queue_required(char id_out[VC_ID_SIZE], vc__db *db,
+                               vc_tenant *t, const vc_message_spec *spec)
+{
+  return queue(id_out, db, t, spec, 1);
 }
 
 /* Several sends in one write. A message whose idempotency check fails
@@ -861,7 +879,7 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
     w[i].p = &p[i];
     w[i].spec = &copies[i];
     w[i].now = now;
-    if ((rc[n + i] = prepare(&p[i], t, NULL, &copies[i], now)) == 0)
+    if ((rc[n + i] = prepare(&p[i], t, NULL, &copies[i], now, 0)) == 0)
       rc[n + i] = vc__new_id(ctx, w[i].new_id);
     rc[i] = rc[n + i];
   }
