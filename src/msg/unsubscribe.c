@@ -263,12 +263,15 @@ static int apply(vc_ctx *ctx, const token *t, const char *actor)
     rc = refused("its tenant is gone");
   if (rc < 0)
     goto fail;
-  /* A merged contact's opt-out goes to the survivor; one no longer
-   * found (erased) is recorded under the id the link named. */
+  /* A merged contact's opt-out goes to the survivor. One that is gone
+   * (erased) gets no more mail: nothing to record, and the link still
+   * answers that it worked. */
   rc = vc__contact_resolve(contact, db, t->tenant_id, t->contact_id);
-  if (rc == VC_ENOTFOUND || (rc == 0 && contact[0] == '\0')) {
-    memcpy(contact, t->contact_id, VC_ID_SIZE);
-    rc = 0;
+  if (rc == VC_ENOTFOUND) {
+    vc__db_rollback(db);
+    vc__db_release(db);
+    vc_error_clear();
+    return 0;
   }
   snprintf(summary, sizeof(summary),
            "{\"kind\":\"%s\",\"category\":\"%s\"}",
