@@ -825,10 +825,10 @@ static void test_contact__csv_100k_flat_memory(void)
   after = peak_rss_kib();
   CHECK(res.rows == 100000 && res.created == 99400 && res.updated == 600 &&
         res.rejected == 0);
-  printf("  100,000 rows (about 14 MB of CSV): peak RSS %ld KiB -> %ld KiB\n",
+  printf("  100,000 rows (12 MB of CSV): peak RSS %ld KiB -> %ld KiB\n",
          before, after);
 #if !defined(__SANITIZE_ADDRESS__)
-  /* The input is about 14 MB; the importer holds one batch. */
+  /* The input is 12 MB; the importer holds one batch. */
   CHECK(after - before < 8 * 1024);
 #endif
   CHECK_OK(vc_contact_find_by_address(&c, e.t, VC_ADDRESS_PHONE,
