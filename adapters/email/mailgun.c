@@ -462,6 +462,15 @@ static int add_field(vc_http_out *req, int multipart, const char *name,
            : vc_http_out_form_add(req, name, value);
 }
 
+/* A header value of one line (no CR, LF or other control). */
+static int one_line(const char *v)
+{
+  for (; *v != '\0'; v++)
+    if ((unsigned char)*v < 0x20 || *v == 0x7f)
+      return 0;
+  return 1;
+}
+
 static int mg_build_send(void *state, const vc_outbound *msg,
                          vc_http_out *req)
 {
@@ -504,6 +513,23 @@ static int mg_build_send(void *state, const vc_outbound *msg,
        (rc = add_field(req, mp, "o:tracking-clicks",
                        clicks[s->track_clicks])) < 0))
     goto out;
+  /* RFC 8058 one-click unsubscribe (vc_outbound version 2): custom
+   * headers are h: fields. */
+  if (msg->version >= 2 && msg->list_unsubscribe != NULL) {
+    if (!one_line(msg->list_unsubscribe) ||
+        (msg->list_unsubscribe_post != NULL &&
+         !one_line(msg->list_unsubscribe_post))) {
+      rc = vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "List-Unsubscribe value is not one line");
+      goto out;
+    }
+    if ((rc = add_field(req, mp, "h:List-Unsubscribe",
+                        msg->list_unsubscribe)) < 0 ||
+        (msg->list_unsubscribe_post != NULL &&
+         (rc = add_field(req, mp, "h:List-Unsubscribe-Post",
+                         msg->list_unsubscribe_post)) < 0))
+      goto out;
+  }
   for (size_t i = 0; i < msg->nattachments && rc == 0; i++) {
     const vc_attachment *a = &msg->attachments[i];
     rc = vc_http_out_multipart_add(req, "attachment", a->filename,

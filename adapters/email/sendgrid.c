@@ -469,6 +469,38 @@ out:
   return rc;
 }
 
+/* A header value of one line (no CR, LF or other control). */
+static int header_value_ok(const char *v)
+{
+  for (; *v != '\0'; v++)
+    if ((unsigned char)*v < 0x20 || *v == 0x7f)
+      return 0;
+  return 1;
+}
+
+/* List-Unsubscribe and List-Unsubscribe-Post (vc_outbound version 2), in
+ * the message's "headers" object. */
+static int add_unsubscribe(cJSON *root, const vc_outbound *m)
+{
+  cJSON *h;
+
+  if (m->version < 2 || m->list_unsubscribe == NULL)
+    return 0;
+  if (!header_value_ok(m->list_unsubscribe) ||
+      (m->list_unsubscribe_post != NULL &&
+       !header_value_ok(m->list_unsubscribe_post)))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "List-Unsubscribe value is not one line");
+  if ((h = cJSON_AddObjectToObject(root, "headers")) == NULL ||
+      cJSON_AddStringToObject(h, "List-Unsubscribe",
+                              m->list_unsubscribe) == NULL ||
+      (m->list_unsubscribe_post != NULL &&
+       cJSON_AddStringToObject(h, "List-Unsubscribe-Post",
+                               m->list_unsubscribe_post) == NULL))
+    return vc_error_set_oom();
+  return 0;
+}
+
 static int make_body(cJSON **out, const sg_state *s, const vc_outbound *m,
                      const char *to, const char *from)
 {
@@ -505,7 +537,8 @@ static int make_body(cJSON **out, const sg_state *s, const vc_outbound *m,
       add_content(content, "text/plain", m->text) < 0 ||
       add_content(content, "text/html", m->html) < 0)
     return vc_error_set_oom();
-  if ((rc = add_attachments(root, m)) < 0)
+  if ((rc = add_attachments(root, m)) < 0 ||
+      (rc = add_unsubscribe(root, m)) < 0)
     return rc;
   if (s->sandbox >= 0 &&
       ((ms = cJSON_AddObjectToObject(root, "mail_settings")) == NULL ||

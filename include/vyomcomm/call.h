@@ -21,6 +21,7 @@
 #include "common.h"
 #include "types.h"
 #include "iter.h"
+#include "category.h"
 
 VC_BEGIN_DECL
 
@@ -114,12 +115,20 @@ typedef struct vc_call_spec {
   const char *idempotency_key;
   int ring_timeout_s;          /**< per leg; 0 = 30 */
   int time_limit_s;            /**< of the conversation; 0 = 14400 */
+
+  /* Added in version 2 (vyomcomm 0.3). */
+  /** A vc_category; 0 = transactional. Consent and the do-not-call list
+   *  are checked for it (vyomcomm/consent.h). */
+  int category;
+  /** The contact called, or NULL to find the contact that holds
+   *  `customer_number` (vyomcomm/contact.h). */
+  const char *contact_id;
 } vc_call_spec;
 
-#define VC_CALL_SPEC_VERSION 1
+#define VC_CALL_SPEC_VERSION 2
 #define VC_CALL_SPEC_INIT \
   { VC_CALL_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, \
-    NULL, 0, 0 }
+    NULL, 0, 0, 0, NULL }
 
 /** Initialise a vc_call_spec for `version`. @since 0.2 */
 VC_EXTERN(int) vc_call_spec_init(vc_call_spec *s, unsigned int version);
@@ -128,9 +137,16 @@ VC_EXTERN(int) vc_call_spec_init(vc_call_spec *s, unsigned int version);
  * Validate and store a call as `initiated`, in one transaction, and
  * return it. Nothing is dialled before this returns.
  *
+ * A call to a number on the tenant's do-not-call list (unless its
+ * category is VC_CATEGORY_OTP), or to a contact who opted out of voice
+ * for its category, or who has not opted in where the tenant's policy
+ * needs it (marketing, by default), is refused with VC_ECONSENT and
+ * nothing is stored.
+ *
  * @return 0; VC_EINVALID (bad number, bad spec), VC_ENOTFOUND (unknown
- *   agent, channel or IVR menu; no voice channel), VC_EBUSY (the agent
- *   is on another call), VC_ECONFLICT (idempotency key reused)
+ *   agent, channel, IVR menu or contact; no voice channel), VC_EBUSY
+ *   (the agent is on another call), VC_ECONFLICT (idempotency key
+ *   reused), VC_ECONSENT
  * @since 0.2
  */
 VC_EXTERN(int) vc_call_start(vc_call **out, vc_tenant *tenant,
@@ -244,6 +260,10 @@ VC_EXTERN(int) vc_call_cost_reported(const vc_call *call);
 VC_EXTERN(int64_t) vc_call_state_at(const vc_call *call, int state);
 VC_EXTERN(int64_t) vc_call_created_at(const vc_call *call);
 VC_EXTERN(int64_t) vc_call_updated_at(const vc_call *call);
+/** The vc_category the call was placed under. @since 0.3 */
+VC_EXTERN(int) vc_call_category(const vc_call *call);
+/** The contact called, "" when no contact holds the number. @since 0.3 */
+VC_EXTERN(const char *) vc_call_contact_id(const vc_call *call);
 
 /* --- the timeline ------------------------------------------------------ */
 

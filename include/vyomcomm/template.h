@@ -152,7 +152,7 @@ VC_EXTERN(int) vc_template_filter_init(vc_template_filter *f,
  *
  * @param out receives the handle (may be NULL if not wanted)
  * @return 0; VC_EINVALID (syntax, an undeclared variable, a part the
- *   kind does not have); VC_ETOOBIG; VC_EENCODING (not UTF-8);
+ *   kind does not have, an unknown category); VC_ETOOBIG; VC_EENCODING (not UTF-8);
  *   VC_EEXISTS (name taken)
  * @since 0.1
  */

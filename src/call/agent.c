@@ -13,6 +13,7 @@
  * are exact whenever it is written, across restarts.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/ctx.h"
 #include "core/event.h"
 #include "core/iter.h"
@@ -522,6 +523,7 @@ int vc_agent_new(vc_agent **out, vc_tenant *t, const vc_agent_spec *spec)
   name_payload(payload, sizeof(payload), spec->name);
   if ((rc = vc__event_append(db, ctx, tenant_id, "agent.created", id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "agent.create", id, payload)) < 0 ||
       (rc = move(db, ctx, tenant_id, &raw, VC_AGENT_OFFLINE, NULL,
                  VC_AGENT_CAUSE_API, NULL, now)) < 0 ||
       (rc = load_row(&row, db, ctx, tenant_id, id)) < 0 ||
@@ -572,7 +574,7 @@ static void handle_swap(vc_agent *a, agent_row *row)
 
 int vc_agent_update(vc_agent *a, const vc_agent_spec *spec)
 {
-  char number[VC_CALL_ADDRESS_MAX + 1], payload[128];
+  char number[VC_CALL_ADDRESS_MAX + 1], payload[128], fields[128];
   agent_row *cur, *row = NULL;
   const char *name, *display, *metadata;
   vc__db *db = NULL;
@@ -607,8 +609,18 @@ int vc_agent_update(vc_agent *a, const vc_agent_spec *spec)
   if (rc < 0)
     goto fail;
   name_payload(payload, sizeof(payload), name);
+  {
+    static const char *const names[] = { "name", "display_name", "number",
+                                         "wrap_up_s", "metadata" };
+    const int set[] = { spec->name != NULL, spec->display_name != NULL,
+                        spec->number != NULL, spec->wrap_up_s >= 0,
+                        spec->metadata_json != NULL };
+    vc__audit_fields(fields, sizeof(fields), names, set, 5);
+  }
   if ((rc = vc__event_append(db, a->ctx, cur->tenant_id, "agent.updated",
                              cur->id, payload)) < 0 ||
+      (rc = vc__audit(db, a->ctx, cur->tenant_id, "agent.update", cur->id,
+                      fields)) < 0 ||
       (rc = load_row(&row, db, a->ctx, cur->tenant_id, cur->id)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
@@ -669,6 +681,7 @@ static int api_move_allowed(const agent_raw *r, int to, const char *reason)
 
 int vc_agent_set_state(vc_agent *a, int state, const char *reason)
 {
+  char summary[96];
   const char *tenant_id;
   agent_row *row = NULL;
   agent_raw raw;
@@ -697,8 +710,12 @@ int vc_agent_set_state(vc_agent *a, int state, const char *reason)
     if (raw.state == VC_AGENT_WRAP_UP &&
         (rc = vc__db_run(db, SQL_WRAP_CLEAR, "tt", tenant_id, raw.id)) < 0)
       goto fail;
+    snprintf(summary, sizeof(summary), "{\"from\":\"%s\",\"to\":\"%s\"}",
+             vc_agent_state_name(raw.state), vc_agent_state_name(state));
     if ((rc = move(db, a->ctx, tenant_id, &raw, state, reason,
-                   VC_AGENT_CAUSE_API, NULL, vc__now(a->ctx))) < 0)
+                   VC_AGENT_CAUSE_API, NULL, vc__now(a->ctx))) < 0 ||
+        (rc = vc__audit(db, a->ctx, tenant_id, "agent.set_state", raw.id,
+                        summary)) < 0)
       goto fail;
   }
   if ((rc = load_row(&row, db, a->ctx, tenant_id, raw.id)) < 0 ||

@@ -4,6 +4,7 @@
  * operations control.c.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/crypto.h"
@@ -15,6 +16,7 @@
 #include "core/tenant.h"
 #include "core/text.h"
 #include "msg/address.h"
+#include "msg/consent.h"
 #include "msg/contact.h"
 #include "msg/quiet.h"
 #include "msg/route.h"
@@ -23,6 +25,7 @@
 #include "machine.h"
 
 #include <cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -70,7 +73,7 @@ const char *vc_call_cause_name(int cause)
   " COALESCE(error_message, ''), attempts, talk_s, cost_micros," \
   " COALESCE(currency, ''), cost_reported, agent_ringing_at," \
   " agent_answered_at, customer_ringing_at, bridged_at, ended_at," \
-  " created_at, updated_at, tenant_id"
+  " created_at, updated_at, tenant_id, category, COALESCE(contact_id, '')"
 
 static const char SQL_BY_ID[] =
   "SELECT " COLUMNS " FROM vc_call WHERE tenant_id = ?1 AND id = ?2";
@@ -88,6 +91,8 @@ struct vc_call {
   char id[VC_ID_SIZE];
   char agent_id[VC_ID_SIZE];
   char channel_id[VC_ID_SIZE];
+  char contact_id[VC_ID_SIZE];
+  int category;
   int state, record_mode, on_hold, cause, failed_leg, error, attempts;
   int talk_s, cost_reported;
   char *agent_number, *customer_number, *caller_id, *provider_id;
@@ -152,6 +157,8 @@ static int fill_from_stmt(vc_call *c, vc__stmt *s)
   c->updated_at = vc__stmt_int64(s, 27);
   c->at[VC_CALL_INITIATED] = c->created_at;
   copy(c->tenant_id, sizeof(c->tenant_id), vc__stmt_text(s, 28));
+  c->category = (int)vc__stmt_int64(s, 29);
+  copy(c->contact_id, sizeof(c->contact_id), vc__stmt_text(s, 30));
   if (!c->agent_number || !c->customer_number || !c->caller_id ||
       !c->provider_id || !c->metadata || !c->provider_code ||
       !c->error_message)
@@ -264,6 +271,8 @@ STR_GETTER(currency, currency)
 INT_GETTER(int, cost_reported, cost_reported)
 INT_GETTER(int64_t, created_at, created_at)
 INT_GETTER(int64_t, updated_at, updated_at)
+INT_GETTER(int, category, category)
+STR_GETTER(contact_id, contact_id)
 
 int64_t vc_call_state_at(const vc_call *c, int state)
 {
@@ -349,6 +358,11 @@ static int content_hash(char out[65], const vc_call_spec *s)
 
   vc__buf_printf(&b, "call1|%d|%d|%d|", s->record, s->ring_timeout_s,
                  s->time_limit_s);
+  /* Only when set, so that earlier keys keep their hash. */
+  if (s->category != 0 || s->contact_id != NULL) {
+    vc__buf_printf(&b, "c%d|", s->category);
+    hash_str(&b, s->contact_id);
+  }
   hash_str(&b, s->agent);
   hash_str(&b, s->agent_number);
   hash_str(&b, s->customer_number);
@@ -374,9 +388,10 @@ typedef struct prepared {
   char menu_id[VC_ID_SIZE];
   vc__route_channel channel;
   int pinned, record_mode, ring_timeout_s, time_limit_s;
-  int category;                 /* a vc_category, for quiet hours */
-  int64_t due;                  /* when to place it: now, or the end of
-                                   the customer's quiet hours */
+  int category;                /* a vc_category */
+  char contact_id[VC_ID_SIZE]; /* "" when no contact holds the number */
+  int64_t due;                 /* when to place it: now, or the end of
+                                  the customer's quiet hours */
   char hash[65];
 } prepared;
 
@@ -385,13 +400,25 @@ static const char SQL_VOICE_CHANNELS[] =
   " AND enabled = 1";
 
 /* The checks that read the store (agent, IVR menu, recording policy,
- * channels), on the start's connection before its transaction. */
-static int prepare_store(prepared *p, vc__db *db, const char *tenant_id,
+ * channels, the contact's consent and the do-not-call list), on the
+ * start's connection inside its transaction. */
+static int prepare_store(prepared *p, vc__db *db, vc_tenant *t,
                          const vc_call_spec *s)
 {
   char number[VC_CALL_ADDRESS_MAX + 1] = "", consent[1024];
+  const char *tenant_id = vc_tenant_id(t);
   vc__stmt *st;
   int rc;
+
+  if (s->contact_id != NULL)
+    rc = vc__contact_resolve(p->contact_id, db, tenant_id, s->contact_id);
+  else
+    rc = vc__contact_for_recipient(p->contact_id, db, tenant_id,
+                                   VC_CHANNEL_VOICE, p->customer);
+  if (rc < 0 ||
+      (rc = vc__consent_check(db, t, p->contact_id, VC_CHANNEL_VOICE,
+                              p->category, p->customer)) < 0)
+    return rc;
 
   if (s->agent != NULL) {
     if ((rc = vc__check_text("agent", s->agent, 255, 1)) < 0 ||
@@ -465,6 +492,13 @@ static int prepare_spec(prepared *p, vc_tenant *t, const vc_call_spec *s)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "time_limit_s must be 0..%d",
                          VC_CALL_TIME_LIMIT_MAX);
+  if (s->category != 0 && vc_category_name(s->category) == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "unknown category %d", s->category);
+  if (s->contact_id != NULL && !vc__ulid_valid(s->contact_id))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "contact_id is not a valid id");
+  p->category = s->category ? s->category : VC_CATEGORY_TRANSACTIONAL;
   p->ring_timeout_s = s->ring_timeout_s ? s->ring_timeout_s
                                         : DEFAULT_RING_TIMEOUT_S;
   p->time_limit_s = s->time_limit_s ? s->time_limit_s
@@ -490,9 +524,9 @@ static const char SQL_INSERT[] =
   " customer_number, caller_id, caller_id_asked, channel_id, pinned,"
   " record_mode,"
   " ivr_menu_id, metadata, idempotency_key, content_hash, ring_timeout_s,"
-  " time_limit_s, created_at, updated_at)"
+  " time_limit_s, created_at, updated_at, category, contact_id)"
   " VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-  " ?14, ?15, ?16, ?16)";
+  " ?14, ?15, ?16, ?16, ?17, ?18)";
 
 /* An earlier call with the same key: 1 and its id, 0, or VC_ECONFLICT. */
 static int find_idempotent(vc__db *db, const char *tenant_id,
@@ -545,7 +579,8 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 
   snprintf(payload, sizeof(payload),
            "{\"state\":\"initiated\",\"agent_id\":\"%s\"}", p->agent_id);
-  if ((rc = vc__db_run(db, SQL_INSERT, "tttttttiit" "tttiii", tenant_id, id,
+  if ((rc = vc__db_run(db, SQL_INSERT, "tttttttiit" "tttiii" "it", tenant_id,
+                       id,
                        p->agent_id[0] ? p->agent_id : NULL,
                        p->agent_number, p->customer,
                        p->caller_id[0] ? p->caller_id : NULL,
@@ -554,7 +589,8 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        p->menu_id[0] ? p->menu_id : NULL, s->metadata_json,
                        s->idempotency_key, p->hash,
                        (int64_t)p->ring_timeout_s,
-                       (int64_t)p->time_limit_s, now)) < 0)
+                       (int64_t)p->time_limit_s, now, (int64_t)p->category,
+                       p->contact_id[0] ? p->contact_id : NULL)) < 0)
     return rc;
   if (p->agent_id[0] != '\0' && !deferred &&
       (rc = vc__agent_claim(db, ctx, tenant_id, p->agent_id, id, now)) < 0)
@@ -576,9 +612,19 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   return vc__event_append(db, ctx, tenant_id, "call.deferred", id, payload);
 }
 
-int vc_call_start(vc_call **out, vc_tenant *t, const vc_call_spec *spec)
+/* A caller's spec in the latest layout: members its version does not
+ * have are zero. */
+static size_t spec_size(unsigned int version)
+{
+  return version >= 2 ? sizeof(vc_call_spec)
+                      : offsetof(vc_call_spec, category);
+}
+
+int vc_call_start(vc_call **out, vc_tenant *t, const vc_call_spec *in)
 {
   char id[VC_ID_SIZE], existing[VC_ID_SIZE];
+  const vc_call_spec *spec;
+  vc_call_spec latest;
   const char *tenant_id;
   prepared p;
   vc_ctx *ctx;
@@ -589,8 +635,11 @@ int vc_call_start(vc_call **out, vc_tenant *t, const vc_call_spec *spec)
   VC_ASSERT_ARG(out);
   *out = NULL;
   VC_ASSERT_ARG(t);
-  VC_ASSERT_ARG(spec);
-  VC_CHECK_VERSION(spec, VC_CALL_SPEC_VERSION, "vc_call_spec");
+  VC_ASSERT_ARG(in);
+  VC_CHECK_VERSION(in, VC_CALL_SPEC_VERSION, "vc_call_spec");
+  memset(&latest, 0, sizeof(latest));
+  memcpy(&latest, in, spec_size(in->version));
+  spec = &latest;
   memset(&p, 0, sizeof(p));
   ctx = vc__tenant_ctx(t);
   tenant_id = vc_tenant_id(t);
@@ -610,12 +659,11 @@ int vc_call_start(vc_call **out, vc_tenant *t, const vc_call_spec *spec)
     goto release;
   }
   now = vc__now(ctx);
-  /* Merge note: with vc_call_spec version 2 the spec's category. */
-  p.category = VC_CATEGORY_TRANSACTIONAL;
-  if ((rc = prepare_store(&p, db, tenant_id, spec)) < 0 ||
-      (rc = vc__call_quiet_open(&p.due, db, t, p.customer, p.category,
+  if ((rc = prepare_store(&p, db, t, spec)) < 0 ||
+      (rc = vc__quiet_next_open(&p.due, db, t, p.contact_id, p.category,
                                 now)) < 0 ||
       (rc = insert(db, ctx, tenant_id, id, &p, spec, now)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "call.start", id, NULL)) < 0 ||
       (rc = vc__db_commit(db)) < 0) {
     vc__db_rollback(db);
     goto release;
@@ -629,8 +677,8 @@ release:
 
 int vc_call_spec_init(vc_call_spec *s, unsigned int version)
 {
-  VC_INIT_STRUCT(s, version, VC_CALL_SPEC_VERSION, vc_call_spec,
-                 VC_CALL_SPEC_INIT);
+  VC_INIT_STRUCT_SIZED(s, version, VC_CALL_SPEC_VERSION, vc_call_spec,
+                       spec_size(version), VC_CALL_SPEC_INIT);
 }
 
 int vc_call_filter_init(vc_call_filter *f, unsigned int version)

@@ -11,6 +11,7 @@
  * reports the end (a local adapter's at once).
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/ctx.h"
 #include "core/event.h"
 #include "core/job.h"
@@ -188,6 +189,7 @@ static uint64_t capability_of(int op)
 /* Check and queue `op` on the call, in one transaction. */
 static int request(vc_call *call, int op, const char *arg)
 {
+  char action[32];
   vc_ctx *ctx = vc__call_ctx(call);
   const char *tenant_id = vc__call_tenant_id(call);
   vc__route_target target;
@@ -281,7 +283,10 @@ static int request(vc_call *call, int op, const char *arg)
   if ((rc = vc__call_control_enqueue(db, ctx, tenant_id, r.id, op, arg)) < 0)
     goto fail;
 commit:
-  if ((rc = vc__db_commit(db)) < 0)
+  /* "call.hold", "call.hangup", ...: the call's own id, never a number. */
+  snprintf(action, sizeof(action), "call.%s", vc__call_op_name(op));
+  if ((rc = vc__audit(db, ctx, tenant_id, action, r.id, NULL)) < 0 ||
+      (rc = vc__db_commit(db)) < 0)
     goto fail;
   vc__db_release(db);
   vc_ctx_wakeup(ctx);

@@ -7,6 +7,7 @@
  * in memory, only the output and one total per currency.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/ctx.h"
 #include "core/event.h"
@@ -99,6 +100,8 @@ int vc_gl_accounts_set(vc_tenant *t, const vc_gl_accounts *a)
   if (rc < 0 ||
       (rc = vc__event_append(db, ctx, tenant_id, "gl_accounts.updated",
                              tenant_id, payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "gl_accounts.set", tenant_id,
+                      payload)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     vc__db_rollback(db);
 release:

@@ -4,6 +4,7 @@
  * caller's path read back from the call's timeline.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/ctx.h"
 #include "core/event.h"
@@ -274,7 +275,9 @@ int vc_ivr_menu_new(vc_ivr_menu **out, vc_tenant *t,
       (rc = vc__db_run(db, SQL_INSERT, "tttti", tenant_id, id, spec->name,
                        definition, vc__now(ctx))) < 0 ||
       (rc = vc__event_append(db, ctx, tenant_id, "ivr_menu.created", id,
-                             payload)) < 0) {
+                             payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "ivr_menu.create", id,
+                      payload)) < 0) {
     if (rc == VC_EEXISTS)
       rc = vc__error_set(VC_ERRCLASS_INVALID, VC_EEXISTS,
                          "an IVR menu named '%s' exists", spec->name);
@@ -301,7 +304,7 @@ release:
 int vc_ivr_menu_update(vc_ivr_menu *m, const vc_ivr_menu_spec *spec)
 {
   vc_ivr_menu *fresh = NULL, *cur = NULL;
-  char *definition = NULL, payload[128];
+  char *definition = NULL, payload[128], fields[64];
   vc__db *db;
   int rc;
 
@@ -321,12 +324,19 @@ int vc_ivr_menu_update(vc_ivr_menu *m, const vc_ivr_menu_spec *spec)
     goto fail;
   event_payload(payload, sizeof(payload),
                 spec->name ? spec->name : cur->name);
+  {
+    static const char *const names[] = { "name", "definition" };
+    const int set[] = { spec->name != NULL, spec->definition_json != NULL };
+    vc__audit_fields(fields, sizeof(fields), names, set, 2);
+  }
   if ((rc = vc__db_run(db, SQL_UPDATE, "tttti", m->tenant_id, m->id,
                        spec->name ? spec->name : cur->name,
                        definition ? definition : cur->definition,
                        vc__now(m->ctx))) < 0 ||
       (rc = vc__event_append(db, m->ctx, m->tenant_id, "ivr_menu.updated",
                              m->id, payload)) < 0 ||
+      (rc = vc__audit(db, m->ctx, m->tenant_id, "ivr_menu.update", m->id,
+                      fields)) < 0 ||
       (rc = load(&fresh, m->ctx, db, SQL_BY_ID, m->tenant_id, m->id)) < 0 ||
       (rc = vc__db_commit(db)) < 0) {
     if (rc == VC_EEXISTS)
@@ -375,6 +385,8 @@ int vc_ivr_menu_delete(vc_ivr_menu *m)
   }
   if ((rc = vc__event_append(db, m->ctx, m->tenant_id, "ivr_menu.deleted",
                              m->id, payload)) < 0 ||
+      (rc = vc__audit(db, m->ctx, m->tenant_id, "ivr_menu.delete", m->id,
+                      payload)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   goto release;

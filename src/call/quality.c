@@ -3,6 +3,7 @@
  * computed with the E-model (emodel.c) when nobody measured one.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/ctx.h"
 #include "core/event.h"
 #include "core/tenant.h"
@@ -286,6 +287,8 @@ int vc_call_quality_report(vc_tenant *t, const char *call_id,
                      m->packet_loss_pct, m->rtt_ms, m->mos,
                      m->measured_at > 0 ? m->measured_at : vc__now(ctx),
                      VC_QUALITY_HOST, NULL)) < 0 ||
+        (rc = vc__audit(db, ctx, vc_tenant_id(t), "call.quality_report",
+                        call_id, NULL)) < 0 ||
         (rc = vc__db_commit(db)) < 0)
       vc__db_rollback(db);
   }

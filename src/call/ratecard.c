@@ -4,6 +4,7 @@
  * arithmetic, in integers only.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/ctx.h"
 #include "core/event.h"
 #include "core/iter.h"
@@ -409,7 +410,7 @@ static int resolve_key(card_key *k, vc__db *db, const char *tenant_id,
 
 static int store_card(char id_out[VC_ID_SIZE], vc__db *db, vc_ctx *ctx,
                       const char *tenant_id, const vc_ratecard_spec *spec,
-                      const vc__rc_rows *rows)
+                      const vc__rc_rows *rows, const char *action)
 {
   char id[VC_ID_SIZE], payload[160];
   int64_t now = vc__now(ctx);
@@ -456,7 +457,8 @@ static int store_card(char id_out[VC_ID_SIZE], vc__db *db, vc_ctx *ctx,
   if ((rc = vc__event_append(db, ctx, tenant_id,
                              existing ? "ratecard.updated"
                                       : "ratecard.created",
-                             id, payload)) < 0)
+                             id, payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, action, id, payload)) < 0)
     return rc;
   memcpy(id_out, id, VC_ID_SIZE);
   return 0;
@@ -464,7 +466,8 @@ static int store_card(char id_out[VC_ID_SIZE], vc__db *db, vc_ctx *ctx,
 
 /* Check, then store in one transaction. */
 static int save(char id_out[VC_ID_SIZE], vc_tenant *t,
-                const vc_ratecard_spec *spec, const vc__rc_rows *rows)
+                const vc_ratecard_spec *spec, const vc__rc_rows *rows,
+                const char *action)
 {
   vc_ctx *ctx = vc__tenant_ctx(t);
   vc__db *db;
@@ -473,8 +476,8 @@ static int save(char id_out[VC_ID_SIZE], vc_tenant *t,
   if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
     return rc;
   if ((rc = vc__db_begin(db)) == 0) {
-    if ((rc = store_card(id_out, db, ctx, vc_tenant_id(t), spec, rows)) <
-          0 ||
+    if ((rc = store_card(id_out, db, ctx, vc_tenant_id(t), spec, rows,
+                         action)) < 0 ||
         (rc = vc__db_commit(db)) < 0)
       vc__db_rollback(db);
   }
@@ -497,7 +500,7 @@ int vc_ratecard_set(char id_out[VC_ID_SIZE], vc_tenant *t,
   VC_CHECK_VERSION(spec, VC_RATECARD_SPEC_VERSION, "vc_ratecard_spec");
   if ((rc = vc__ratecard_check(&rows, spec->entries, spec->nentries)) < 0)
     return rc;
-  rc = save(id_out, t, spec, &rows);
+  rc = save(id_out, t, spec, &rows, "ratecard.set");
   vc__rc_rows_free(&rows);
   return rc;
 }
@@ -520,7 +523,7 @@ int vc_ratecard_import(char id_out[VC_ID_SIZE], vc_tenant *t,
                          "the spec");
   if ((rc = vc__ratecard_parse(&rows, format, text, len)) < 0)
     return rc;
-  rc = save(id_out, t, spec, &rows);
+  rc = save(id_out, t, spec, &rows, "ratecard.import");
   vc__rc_rows_free(&rows);
   return rc;
 }
@@ -551,6 +554,8 @@ int vc_ratecard_delete(vc_tenant *t, const char *id)
                        id)) < 0 ||
       (rc = vc__event_append(db, ctx, vc_tenant_id(t), "ratecard.deleted",
                              id, NULL)) < 0 ||
+      (rc = vc__audit(db, ctx, vc_tenant_id(t), "ratecard.delete", id,
+                      NULL)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   vc_ctx_wakeup(ctx);

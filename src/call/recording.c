@@ -3,6 +3,7 @@
  * report them, the purge past retention, and the compliance report.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/ctx.h"
 #include "core/event.h"
@@ -144,6 +145,8 @@ int vc_recording_policy_set(vc_tenant *t, const vc_recording_policy_spec *p)
         (rc = vc__event_append(db, ctx, vc_tenant_id(t),
                                "recording_policy.updated", vc_tenant_id(t),
                                payload)) < 0 ||
+        (rc = vc__audit(db, ctx, vc_tenant_id(t), "recording_policy.set",
+                        vc_tenant_id(t), payload)) < 0 ||
         (rc = vc__db_commit(db)) < 0)
       vc__db_rollback(db);
   }
@@ -660,8 +663,13 @@ out:
 
 /* Purge everything expired by `now`, then queue the job for the next
  * expiry. Returns the number handled, or < 0. */
-static int purge_tenant(vc_ctx *ctx, const char *tenant_id, int *handled)
+/* `audited`: called by the API, whose audit row goes with the last
+ * transaction (the purges before it commit in batches: the work is
+ * unbounded). */
+static int purge_tenant(vc_ctx *ctx, const char *tenant_id, int *handled,
+                        int audited)
 {
+  char summary[48];
   int64_t now = vc__now(ctx), next = 0;
   vc__db *db;
   vc__stmt *s;
@@ -682,6 +690,10 @@ static int purge_tenant(vc_ctx *ctx, const char *tenant_id, int *handled)
     }
     if (rc >= 0 && next > 0)
       rc = ensure_job(db, ctx, tenant_id, next);
+    snprintf(summary, sizeof(summary), "{\"purged\":%d}", *handled);
+    if (rc >= 0 && audited)
+      rc = vc__audit(db, ctx, tenant_id, "recording.purge", tenant_id,
+                     summary);
     if (rc >= 0)
       rc = vc__db_commit(db);
     if (rc < 0)
@@ -695,7 +707,7 @@ static int purge_job(vc_ctx *ctx, const vc__job *job, vc__job_outcome *out)
 {
   int handled, rc;
 
-  if ((rc = purge_tenant(ctx, job->tenant_id, &handled)) < 0)
+  if ((rc = purge_tenant(ctx, job->tenant_id, &handled, 0)) < 0)
     return rc;
   if (handled > 0)
     VC_LOG(ctx, VC_LOG_INFO, "tenant %s: %d expired recordings purged",
@@ -716,7 +728,7 @@ int vc_recording_purge(int *purged_out, vc_tenant *t)
   if (purged_out != NULL)
     *purged_out = 0;
   VC_ASSERT_ARG(t);
-  rc = purge_tenant(vc__tenant_ctx(t), vc_tenant_id(t), &handled);
+  rc = purge_tenant(vc__tenant_ctx(t), vc_tenant_id(t), &handled, 1);
   if (purged_out != NULL)
     *purged_out = handled;
   if (handled > 0)

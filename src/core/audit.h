@@ -15,4 +15,16 @@ int vc__audit(vc__db *db, vc_ctx *ctx, const char *tenant_id,
               const char *action, const char *entity_id,
               const char *summary_json);
 
+/* The same with an explicit actor: VC_AUDIT_ACTOR_SYSTEM for the
+ * library's own work (done on no host thread). */
+int vc__audit_as(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                 const char *actor, const char *action,
+                 const char *entity_id, const char *summary_json);
+
+/* Write {"fields":["a","b"]} into out: the names[i] whose set[i] is
+ * non-zero (static names, nothing to escape). Cut short, never
+ * overflowed, when `size` is too small. */
+void vc__audit_fields(char *out, size_t size, const char *const *names,
+                      const int *set, size_t n);
+
 #endif /* VC_CORE_AUDIT_H */

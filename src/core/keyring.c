@@ -7,6 +7,8 @@
  */
 #include "common.h"
 #include "keyring.h"
+#include "audit.h"
+#include "ctx.h"
 #include "buf.h"
 #include "random.h"
 
@@ -427,9 +429,11 @@ static int rotate_column(vc__db *db, const sealed_column *col,
   return rc;
 }
 
-int vc__keyring_rotate(vc__keyring *kr, vc_store *store,
+int vc__keyring_rotate(vc__keyring *kr, vc_ctx *ctx,
                        const vc_master_key *mk)
 {
+  vc_store *store = ctx->store;
+  char summary[48];
   vc__keyring next;
   vc__db *db = NULL;
   int rc;
@@ -449,7 +453,10 @@ int vc__keyring_rotate(vc__keyring *kr, vc_store *store,
   next.has_key = 1;
   for (size_t i = 0; i < VC_ARRAY_SIZE(SEALED) && rc == 0; i++)
     rc = rotate_column(db, &SEALED[i], kr, &next);
+  snprintf(summary, sizeof(summary), "{\"key_version\":%u}",
+           (unsigned)next.version);
   if (rc < 0 || (rc = write_check(db, next.key, next.version)) < 0 ||
+      (rc = vc__audit(db, ctx, "", "master_key.rotate", "", summary)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   memcpy(kr->key, next.key, sizeof(kr->key));

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 
+#include "vyomcomm/types.h"
 #include "crypto.h"
 #include "store/db.h"
 
@@ -56,9 +57,10 @@ int vc__keyring_seal(vc__keyring *kr, vc_buf *out, const vc__seal_site *at,
 int vc__keyring_open(vc__keyring *kr, vc_buf *out, const vc__seal_site *at,
                      const void *blob, size_t len);
 
-/* Re-encrypt every sealed column under `mk` in one transaction, then make
- * it the current key. Takes the write lock and a connection itself. */
-int vc__keyring_rotate(vc__keyring *kr, vc_store *store,
+/* Re-encrypt every sealed column of ctx's store under `mk` in one
+ * transaction (with its context-wide audit row), then make it the
+ * current key. Takes the write lock and a connection itself. */
+int vc__keyring_rotate(vc__keyring *kr, vc_ctx *ctx,
                        const vc_master_key *mk);
 
 #endif

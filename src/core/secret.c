@@ -2,6 +2,7 @@
  * Per-tenant named credentials, sealed under the master key.
  */
 #include "common.h"
+#include "audit.h"
 #include "buf.h"
 #include "ctx.h"
 #include "event.h"
@@ -123,6 +124,7 @@ int vc_secret_set(vc_tenant *t, const char *name, const void *value,
   if (rc < 0 ||
       (rc = vc__event_append(db, ctx, tenant_id, "secret.set", id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "secret.set", id, payload)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   vc_ctx_wakeup(ctx);
@@ -223,6 +225,8 @@ int vc_secret_delete(vc_tenant *t, const char *name)
   if (rc < 0 ||
       (rc = vc__event_append(db, ctx, tenant_id, "secret.deleted", tenant_id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "secret.delete", tenant_id,
+                      payload)) < 0 ||
       (rc = vc__db_commit(db)) < 0) {
     vc__db_rollback(db);
     goto release;
@@ -239,7 +243,7 @@ int vc_secret_rotate_key(vc_ctx *ctx, const vc_master_key *new_key)
 
   VC_ASSERT_ARG(ctx);
   VC_ASSERT_ARG(new_key);
-  rc = vc__keyring_rotate(&ctx->keys, ctx->store, new_key);
+  rc = vc__keyring_rotate(&ctx->keys, ctx, new_key);
   if (rc == 0)
     VC_LOG(ctx, VC_LOG_INFO, "master key rotated");
   return rc;

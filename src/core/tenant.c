@@ -4,6 +4,7 @@
  * a caller borrowed stay valid (handles may be shared between threads).
  */
 #include "common.h"
+#include "audit.h"
 #include "ctx.h"
 #include "event.h"
 #include "iter.h"
@@ -246,6 +247,7 @@ int vc_tenant_new(vc_tenant **out, vc_ctx *ctx, const vc_tenant_spec *in)
   if (rc < 0 ||
       (rc = vc__event_append(db, ctx, id, "tenant.created", id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, ctx, id, "tenant.create", id, payload)) < 0 ||
       (out != NULL && (rc = load_one(&row, db, SQL_BY_ID, id)) < 0) ||
       (rc = vc__db_commit(db)) < 0) {
     vc__db_rollback(db);
@@ -318,7 +320,7 @@ int vc_tenant_lookup_id(vc_tenant **out, vc_ctx *ctx, const char *id)
 
 int vc_tenant_update(vc_tenant *t, const vc_tenant_spec *in)
 {
-  char payload[128];
+  char payload[128], fields[160];
   vc_tenant_spec copy, *spec = &copy;
   tenant_row *cur, *row = NULL;
   unsigned int exempt;
@@ -358,9 +360,23 @@ int vc_tenant_update(vc_tenant *t, const vc_tenant_spec *in)
     rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
                        "tenant %s was deleted", cur->id);
   slug_payload(payload, sizeof(payload), spec->slug ? spec->slug : cur->slug);
+  {
+    static const char *const names[] = { "slug", "name", "timezone",
+                                         "locale", "currency",
+                                         "quiet_hours",
+                                         "quiet_exempt_categories" };
+    const int set[] = { spec->slug != NULL, spec->name != NULL,
+                        spec->timezone != NULL, spec->locale != NULL,
+                        spec->currency != NULL,
+                        qs != cur->quiet_start || qe != cur->quiet_end,
+                        exempt != cur->quiet_exempt };
+    vc__audit_fields(fields, sizeof(fields), names, set, 7);
+  }
   if (rc < 0 ||
       (rc = vc__event_append(db, t->ctx, cur->id, "tenant.updated", cur->id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, t->ctx, cur->id, "tenant.update", cur->id,
+                      fields)) < 0 ||
       (rc = load_one(&row, db, SQL_BY_ID, cur->id)) < 0 ||
       (rc = vc__db_commit(db)) < 0) {
     vc__db_rollback(db);
@@ -397,6 +413,8 @@ int vc_tenant_delete(vc_tenant *t)
   if (rc < 0 ||
       (rc = vc__event_append(db, t->ctx, t->row->id, "tenant.deleted",
                              t->row->id, NULL)) < 0 ||
+      (rc = vc__audit(db, t->ctx, t->row->id, "tenant.delete", t->row->id,
+                      NULL)) < 0 ||
       (rc = vc__db_commit(db)) < 0) {
     vc__db_rollback(db);
     goto release;

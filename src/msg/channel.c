@@ -5,6 +5,7 @@
  * channel.h decrypt, never a public one.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/ctx.h"
 #include "core/event.h"
@@ -414,6 +415,8 @@ int vc_channel_new(vc_channel **out, vc_tenant *t,
   event_payload(payload, sizeof(payload), row);
   if ((rc = vc__event_append(db, ctx, tenant_id, "channel.created", id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "channel.create", id,
+                      payload)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   vc_ctx_wakeup(ctx);
@@ -627,7 +630,7 @@ int vc_channel_update(vc_channel *c, const vc_channel_spec *spec)
   vc_buf old_creds = VC_BUF_INIT, cblob = VC_BUF_INIT;
   const char *name, *provider, *config, *sender;
   channel_row *cur, *row = NULL;
-  char payload[256];
+  char payload[256], fields[192];
   int32_t priority;
   int empty = 1, rc;
   double rate;
@@ -712,8 +715,22 @@ int vc_channel_update(vc_channel *c, const vc_channel_spec *spec)
   if ((rc = load_row(&row, db, cur->tenant_id, cur->id)) < 0)
     goto fail;
   event_payload(payload, sizeof(payload), row);
+  {
+    /* Which settings the call gave: credentials by name only. */
+    static const char *const names[] = { "name", "provider", "config",
+                                         "credentials", "sender",
+                                         "priority", "rate_per_second" };
+    const int set[] = { spec->name != NULL, spec->provider != NULL,
+                        spec->config_json != NULL,
+                        spec->credentials_json != NULL,
+                        spec->sender != NULL, spec->priority >= 0,
+                        spec->rate_per_second >= 0 };
+    vc__audit_fields(fields, sizeof(fields), names, set, 7);
+  }
   if ((rc = vc__event_append(db, ctx, cur->tenant_id, "channel.updated",
                              cur->id, payload)) < 0 ||
+      (rc = vc__audit(db, ctx, cur->tenant_id, "channel.update", cur->id,
+                      fields)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   row->retired = cur;
@@ -765,7 +782,10 @@ static int set_enabled(vc_channel *c, int enabled)
     if ((rc = vc__event_append(db, c->ctx, cur->tenant_id,
                                enabled ? "channel.enabled"
                                        : "channel.disabled",
-                               cur->id, payload)) < 0)
+                               cur->id, payload)) < 0 ||
+        (rc = vc__audit(db, c->ctx, cur->tenant_id,
+                        enabled ? "channel.enable" : "channel.disable",
+                        cur->id, NULL)) < 0)
       goto fail;
   }
   if ((rc = vc__db_commit(db)) < 0)

@@ -31,14 +31,23 @@
 #include "message.h"
 #include "net/transport.h"
 #include "route.h"
+#include "unsubscribe.h"
 
 #include <stdio.h>
 
-/* Up to VC__DB_IDS messages of one tenant. */
+/* Up to VC__DB_IDS messages of one tenant. Column 16: the contact opted
+ * out of the message's kind and category (one-time passwords:
+ * transactional) since it was queued. */
 static const char SQL_LOAD[] =
   "SELECT id, kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
-  " channel_attempts, tried_channels, parts_done, attachments"
+  " channel_attempts, tried_channels, parts_done, attachments,"
+  " CASE WHEN consent_exempt = 0 AND EXISTS (SELECT 1 FROM vc_consent c"
+  "  WHERE c.tenant_id = ?65 AND c.contact_id = vc_message.contact_id"
+  "  AND c.channel_kind = vc_message.kind AND c.state = 2"
+  "  AND c.category = CASE WHEN vc_message.category = 3 THEN 1"
+  "  ELSE vc_message.category END) THEN 1 ELSE 0 END,"
+  " category, COALESCE(contact_id, '')"
   " FROM vc_message"
   " WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")";
 static const char SQL_ATTACHMENTS[] =
@@ -86,9 +95,13 @@ typedef struct plan {
   int local;                  /* adapter sends nothing (sandbox) */
   int kind, pinned, status, attempts, channel_attempts;
   int parts_done;             /* parts of a split message accepted */
+  int opted_out;              /* its contact withdrew consent since */
   int nparts;                 /* requests this message takes */
   char *to, *from, *subject, *text, *html, *metadata, *tried;
   char pinned_id[VC_ID_SIZE];
+  int category;
+  char contact_id[VC_ID_SIZE];
+  char *unsubscribe;          /* List-Unsubscribe (marketing email) */
   vc_attachment *att;
   size_t natt;
   vc_buf att_data;            /* the attachments' bytes and strings */
@@ -109,6 +122,7 @@ static void plan_free(vc_ctx *ctx, plan *p)
   vc__free(p->html);
   vc__free(p->metadata);
   vc__free(p->tried);
+  vc__free(p->unsubscribe);
   vc__free(p->att);
   vc_buf_dispose(&p->att_data);
   if (p->inst != NULL)
@@ -199,6 +213,10 @@ static int take_row(plan *p, vc__stmt *s)
   p->tried = dup_col(s, 13);
   p->parts_done = (int)vc__stmt_int64(s, 14);
   p->natt = (size_t)vc__stmt_int64(s, 15); /* how many to load */
+  p->opted_out = vc__stmt_int64(s, 16) != 0;
+  p->category = (int)vc__stmt_int64(s, 17);
+  snprintf(p->contact_id, sizeof(p->contact_id), "%s",
+           vc__stmt_text(s, 18));
   /* Once a part went out, the rest follow on the same channel. */
   if (p->parts_done > 0 && p->pinned_id[0] != '\0')
     p->pinned = 1;
@@ -324,6 +342,13 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, candidates *cache,
     p->out->result = VC__JOB_DONE; /* canceled, or already sent */
     return 0;
   }
+  if (p->opted_out) {
+    p->result.outcome = VC_SEND_REJECTED;
+    p->result.error = VC_ECONSENT;
+    snprintf(p->result.error_message, sizeof(p->result.error_message),
+             "no consent: the contact opted out after it was queued");
+    return 0; /* a result without a request */
+  }
   if ((rc = load_candidates(cache, db, p)) < 0)
     return rc;
   n = cache->n;
@@ -443,6 +468,16 @@ static void build_one(vc_ctx *ctx, plan *p)
   p->ob.metadata_json = p->metadata;
   p->ob.status_callback_url = p->callback_url[0] ? p->callback_url : NULL;
   p->ob.now_ms = vc__now(ctx);
+  if (p->kind == VC_CHANNEL_EMAIL && p->unsubscribe == NULL) {
+    char h[VC__UNSUBSCRIBE_HEADER_MAX];
+    vc__unsubscribe_header(h, ctx, p->job->tenant_id, p->contact_id,
+                           p->kind, p->category);
+    if (h[0] != '\0')
+      p->unsubscribe = vc__strdup(h); /* NULL: sent without, not lost */
+  }
+  p->ob.list_unsubscribe = p->unsubscribe;
+  p->ob.list_unsubscribe_post = p->unsubscribe ? VC_UNSUBSCRIBE_ONE_CLICK
+                                               : NULL;
   p->local = (p->inst->adapter.capabilities & VC_CAP_LOCAL) != 0;
   if ((p->inst->adapter.capabilities & VC_CAP_SESSION_WINDOW) &&
       (rc = last_inbound(ctx, p, &p->ob.last_inbound_ms)) < 0) {

@@ -3,6 +3,7 @@
  * cancel; and the ranked status changes the dispatcher and webhooks make.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/crypto.h"
@@ -355,6 +356,8 @@ typedef struct prepared {
   char contact_id[VC_ID_SIZE]; /* "" when no contact holds `to` */
   int64_t due;                 /* send_at, or the end of quiet hours */
   int deferred;                /* quiet hours moved `due` */
+  int required;                /* a carrier-required reply: no consent
+                                  check, no quiet hours */
   char hash[65];
 } prepared;
 
@@ -592,11 +595,15 @@ static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
   else
     rc = vc__contact_for_recipient(p->contact_id, db, tenant_id, p->kind,
                                    p->to);
-  if (rc < 0 ||
-      (rc = vc__consent_check(db, t, p->contact_id, p->kind, p->category,
-                              p->to)) < 0)
+  if (rc < 0 || (!p->required &&
+                  (rc = vc__consent_check(db, t, p->contact_id, p->kind,
+                                          p->category, p->to)) < 0))
     return rc;
   asked = s->send_at > now ? s->send_at : now;
+  if (p->required) {
+    p->due = asked;
+    return 0;
+  }
   rc = vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
                            asked);
   p->deferred = rc == 0 && p->due > asked;
@@ -621,11 +628,12 @@ static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *held,
 }
 
 static int prepare(prepared *p, vc_tenant *t, vc__db *db,
-                   const vc_message_spec *s, int64_t now)
+                   const vc_message_spec *s, int64_t now, int required)
 {
   int rc;
 
   memset(p, 0, sizeof(*p));
+  p->required = required;
   if (s->channel != NULL) {
     if ((rc = vc__route_lookup_on(&p->channel, db, t, s->channel)) < 0)
       return rc;
@@ -680,9 +688,9 @@ static const char SQL_INSERT[] =
   " to_addr, from_addr, subject, text_body, html_body, metadata,"
   " template_id, template_version, idempotency_key, content_hash, status,"
   " segments, send_at, created_at, updated_at, attachments, category,"
-  " contact_id)"
+  " contact_id, consent_exempt)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-  " ?15, 1, ?16, ?17, ?18, ?18, ?19, ?20, ?21)";
+  " ?15, 1, ?16, ?17, ?18, ?18, ?19, ?20, ?21, ?22)";
 static const char SQL_ATTACH[] =
   "INSERT INTO vc_message_attachment (tenant_id, message_id, seq, filename,"
   " content_type, data, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -721,7 +729,7 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   char payload[96];
   int rc;
 
-  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiiii" "it", tenant_id,
+  rc = vc__db_run(db, SQL_INSERT, "ttitittttttti" "ttiiii" "iti", tenant_id,
                   id,
                   (int64_t)p->kind, p->pinned ? p->channel.id : NULL,
                   (int64_t)p->pinned, p->to, s->from, p->body.subject,
@@ -730,7 +738,8 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                   (int64_t)p->body.template_version, s->idempotency_key,
                   p->hash, (int64_t)p->segments, due, now,
                   (int64_t)s->nattachments, (int64_t)p->category,
-                  p->contact_id[0] ? p->contact_id : NULL);
+                  p->contact_id[0] ? p->contact_id : NULL,
+                  (int64_t)p->required);
   for (size_t i = 0; rc == 0 && i < s->nattachments; i++) {
     const vc_attachment *a = &s->attachments[i];
     if (a->data != NULL)
@@ -785,6 +794,23 @@ static int write_message(vc__db *db, void *arg)
   return insert(db, w->ctx, w->tenant_id, w->id, w->p, w->spec, w->now);
 }
 
+/* vc_message_send's write: the message and its audit row (none for an
+ * idempotent replay, which changes nothing). */
+static int write_send(vc__db *db, void *arg)
+{
+  send_write *w = arg;
+  char summary[80];
+  int rc;
+
+  if ((rc = write_message(db, w)) != 0)
+    return rc;
+  snprintf(summary, sizeof(summary),
+           "{\"kind\":\"%s\",\"category\":\"%s\"}",
+           vc_channel_kind_name(w->p->kind),
+           vc_category_name(w->p->category));
+  return vc__audit(db, w->ctx, w->tenant_id, "message.send", w->id, summary);
+}
+
 int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
                     const vc_message_spec *spec)
 {
@@ -805,10 +831,10 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   w.p = &p;
   w.spec = &copy;
   w.now = vc__now(w.ctx);
-  if ((rc = prepare(&p, t, NULL, &copy, w.now)) < 0 ||
+  if ((rc = prepare(&p, t, NULL, &copy, w.now, 0)) < 0 ||
       (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
-  if ((rc = vc__store_write_grouped(w.ctx->store, write_message, &w)) < 0)
+  if ((rc = vc__store_write_grouped(w.ctx->store, write_send, &w)) < 0)
     goto out;
   memcpy(id_out, w.id, VC_ID_SIZE);
   if (rc == 0)
@@ -819,8 +845,8 @@ out:
   return rc;
 }
 
-int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
-                      const vc_message_spec *spec)
+static int queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
+                 const vc_message_spec *spec, int required)
 {
   vc_message_spec copy;
   send_write w;
@@ -836,7 +862,7 @@ int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
   w.p = &p;
   w.spec = &copy;
   w.now = vc__now(w.ctx);
-  if ((rc = prepare(&p, t, db, &copy, w.now)) < 0 ||
+  if ((rc = prepare(&p, t, db, &copy, w.now, required)) < 0 ||
       (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
   /* A savepoint: a refusal leaves the caller's transaction as it was. */
@@ -851,6 +877,18 @@ int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
 out:
   prepared_free(&p);
   return rc;
+}
+
+int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
+                      const vc_message_spec *spec)
+{
+  return queue(id_out, db, t, spec, 0);
+}
+
+int vc__message_queue_required(char id_out[VC_ID_SIZE], vc__db *db,
+                               vc_tenant *t, const vc_message_spec *spec)
+{
+  return queue(id_out, db, t, spec, 1);
 }
 
 /* Several sends in one write. A message whose idempotency check fails
@@ -876,6 +914,15 @@ static int write_many(vc__db *db, void *arg)
       return rc; /* a store failure: the whole call fails */
     m->rc[i] = rc < 0 ? rc : 0;
     accepted += rc >= 0;
+  }
+  if (accepted > 0) {
+    char summary[64];
+    int rc;
+    snprintf(summary, sizeof(summary), "{\"count\":%d,\"refused\":%zu}",
+             accepted, m->n - (size_t)accepted);
+    if ((rc = vc__audit(db, m->w[0].ctx, m->w[0].tenant_id,
+                        "message.send_many", NULL, summary)) < 0)
+      return rc;
   }
   return accepted;
 }
@@ -932,7 +979,7 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
     w[i].p = &p[i];
     w[i].spec = &copies[i];
     w[i].now = now;
-    if ((rc[n + i] = prepare(&p[i], t, NULL, &copies[i], now)) == 0)
+    if ((rc[n + i] = prepare(&p[i], t, NULL, &copies[i], now, 0)) == 0)
       rc[n + i] = vc__new_id(ctx, w[i].new_id);
     rc[i] = rc[n + i];
   }
@@ -995,6 +1042,7 @@ int vc_message_cancel(vc_tenant *t, const char *id)
   }
   if ((rc = vc__msg_set_status(db, ctx, tenant_id, id, &c, &changed)) < 0 ||
       (rc = vc__db_run(db, SQL_CANCEL_JOBS, "tt", tenant_id, id)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "message.cancel", id, NULL)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   vc_ctx_wakeup(ctx);

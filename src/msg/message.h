@@ -58,4 +58,14 @@ int vc__message_queue(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
 int vc__msg_check_body(int kind, const char *subject, const char *text,
                        const char *html, int *segments);
 
+/*
+ * vc__message_queue() for a reply the carriers require whatever the
+ * recipient's consent: the confirmation of an opt-out keyword or the
+ * answer to HELP (keyword.c, its only user). It is queued without the
+ * consent check and outside quiet hours, and marked so that the
+ * dispatcher does not check consent again.
+ */
+int vc__message_queue_required(char id_out[VC_ID_SIZE], vc__db *db,
+                               vc_tenant *t, const vc_message_spec *spec);
+
 #endif

@@ -318,6 +318,7 @@ int vc__route_render_on(vc__rendered *out, vc__db *db, vc_tenant *t,
   out->html = take(&r.html);
   snprintf(out->template_id, sizeof(out->template_id), "%s", r.template_id);
   out->template_version = r.version;
+  out->category = r.category;
   vc__template_output_dispose(&r);
   return 0;
 }

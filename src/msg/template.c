@@ -9,6 +9,7 @@
  * (compiling what is missing); then, holding no connection, it renders.
  */
 #include "core/common.h"
+#include "core/audit.h"
 #include "core/buf.h"
 #include "core/ctx.h"
 #include "core/event.h"
@@ -44,7 +45,7 @@ static const char *const PART_FIELD[NPARTS] = { "text_body", "html_body",
   "  WHERE v.tenant_id = tp.tenant_id AND v.template_id = tp.id)," \
   " (SELECT v.kind FROM vc_template_version v" \
   "  WHERE v.tenant_id = tp.tenant_id AND v.template_id = tp.id" \
-  "  AND v.version = 1), t.locale"
+  "  AND v.version = 1), t.locale, tp.category"
 /* Only templates of live tenants. */
 #define LIVE " JOIN vc_tenant t ON t.id = tp.tenant_id AND t.deleted_at IS NULL"
 
@@ -63,8 +64,10 @@ static const char SQL_PAGE[] =
 static const char SQL_TENANT_LOCALE[] =
   "SELECT locale FROM vc_tenant WHERE id = ?1 AND deleted_at IS NULL";
 static const char SQL_INSERT_TEMPLATE[] =
-  "INSERT INTO vc_template (tenant_id, id, name, created_at)"
-  " VALUES (?1, ?2, ?3, ?4)";
+  "INSERT INTO vc_template (tenant_id, id, name, created_at, category)"
+  " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_SET_CATEGORY[] =
+  "UPDATE vc_template SET category = ?3 WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_INSERT_VERSION[] =
   "INSERT INTO vc_template_version (tenant_id, template_id, version, kind,"
   " locale, subject, text_body, html_body, variables, created_at)"
@@ -95,12 +98,13 @@ typedef struct tpl_row {
   int latest;                      /* its newest version */
   int kind;                        /* of version 1 */
   char tenant_locale[VC__LOCALE_MAX + 1];
+  int category;                    /* a vc_category */
 } tpl_row;
 
 struct vc_template {
   vc_ctx *ctx;
   pthread_mutex_t lock;
-  tpl_row row;                     /* only `latest` changes, under lock */
+  tpl_row row;          /* only `latest` and `category` change, under lock */
 };
 
 static void row_from_stmt(tpl_row *r, vc__stmt *s)
@@ -116,6 +120,7 @@ static void row_from_stmt(tpl_row *r, vc__stmt *s)
   r->kind = (int)vc__stmt_int64(s, 5);
   snprintf(r->tenant_locale, sizeof(r->tenant_locale), "%s",
            loc ? loc : "");
+  r->category = (int)vc__stmt_int64(s, 7);
 }
 
 /* One template row by `sql` (?1 tenant, ?2 key). VC_ENOTFOUND quietly
@@ -643,11 +648,38 @@ static int tenant_locale(char out[VC__LOCALE_MAX + 1], vc__db *db,
 
 /* ---- create, add, lookup ------------------------------------------------ */
 
+/* The size of a caller's spec at its version. */
+static size_t spec_size(unsigned int version)
+{
+  return version >= 2 ? sizeof(vc_template_spec)
+                      : offsetof(vc_template_spec, category);
+}
+
+/* A caller's spec in the latest layout: members its version does not
+ * have are zero. */
+static void spec_latest(vc_template_spec *out, const vc_template_spec *in)
+{
+  memset(out, 0, sizeof(*out));
+  memcpy(out, in, spec_size(in->version));
+}
+
+/* 0 (keep, or transactional for a new template) or a vc_category. */
+static int check_category(int category)
+{
+  if (category != 0 && vc_category_name(category) == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "unknown template category %d", category);
+  return 0;
+}
+
 int vc_template_new(vc_template **out, vc_tenant *t,
-                    const vc_template_spec *spec)
+                    const vc_template_spec *in)
 {
   char id[VC_ID_SIZE], payload[256], loc[VC__LOCALE_MAX + 1];
+  const vc_template_spec *spec;
+  vc_template_spec copy;
   const char *tenant_id;
+  int category;
   tpl_row row;
   variant v;
   vc_ctx *ctx;
@@ -658,14 +690,18 @@ int vc_template_new(vc_template **out, vc_tenant *t,
   if (out != NULL)
     *out = NULL;
   VC_ASSERT_ARG(t);
-  VC_ASSERT_ARG(spec);
-  VC_CHECK_VERSION(spec, VC_TEMPLATE_SPEC_VERSION, "vc_template_spec");
+  VC_ASSERT_ARG(in);
+  VC_CHECK_VERSION(in, VC_TEMPLATE_SPEC_VERSION, "vc_template_spec");
+  spec_latest(&copy, in);
+  spec = &copy;
   ctx = vc__tenant_ctx(t);
   tenant_id = vc_tenant_id(t);
   snprintf(loc, sizeof(loc), "%s", vc_tenant_locale(t));
   if ((rc = check_name(spec->name)) < 0 ||
+      (rc = check_category(spec->category)) < 0 ||
       (rc = variant_prepare(&v, spec, loc)) < 0)
     return rc;
+  category = spec->category ? spec->category : VC_CATEGORY_TRANSACTIONAL;
   if ((rc = vc__new_id(ctx, id)) < 0)
     goto out;
   now = vc__now(ctx);
@@ -676,8 +712,8 @@ int vc_template_new(vc_template **out, vc_tenant *t,
   /* The tenant's locale doubles as the check that it is live. */
   rc = tenant_locale(loc, db, tenant_id);
   if (rc == 0) {
-    rc = vc__db_run(db, SQL_INSERT_TEMPLATE, "ttti", tenant_id, id,
-                    spec->name, now);
+    rc = vc__db_run(db, SQL_INSERT_TEMPLATE, "tttii", tenant_id, id,
+                    spec->name, now, (int64_t)category);
     if (rc == VC_EEXISTS)
       rc = vc__error_set(VC_ERRCLASS_INVALID, VC_EEXISTS,
                          "template name '%s' is taken", spec->name);
@@ -687,6 +723,8 @@ int vc_template_new(vc_template **out, vc_tenant *t,
       (rc = insert_version(db, tenant_id, id, 1, &v, now)) < 0 ||
       (rc = vc__event_append(db, ctx, tenant_id, "template.created", id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "template.create", id,
+                      payload)) < 0 ||
       (out != NULL &&
        (rc = load_row(&row, db, SQL_BY_KEY, tenant_id, id)) < 0) ||
       (rc = vc__db_commit(db)) < 0) {
@@ -707,9 +745,11 @@ out:
   return rc;
 }
 
-int vc_template_add_variant(vc_template *tpl, const vc_template_spec *spec)
+int vc_template_add_variant(vc_template *tpl, const vc_template_spec *in)
 {
   char payload[256], loc[VC__LOCALE_MAX + 1] = "";
+  const vc_template_spec *spec;
+  vc_template_spec copy;
   variant v;
   vc__db *db = NULL;
   vc__stmt *s;
@@ -717,8 +757,12 @@ int vc_template_add_variant(vc_template *tpl, const vc_template_spec *spec)
   int rc;
 
   VC_ASSERT_ARG(tpl);
-  VC_ASSERT_ARG(spec);
-  VC_CHECK_VERSION(spec, VC_TEMPLATE_SPEC_VERSION, "vc_template_spec");
+  VC_ASSERT_ARG(in);
+  VC_CHECK_VERSION(in, VC_TEMPLATE_SPEC_VERSION, "vc_template_spec");
+  spec_latest(&copy, in);
+  spec = &copy;
+  if ((rc = check_category(spec->category)) < 0)
+    return rc;
   if (spec->name != NULL && strcmp(spec->name, tpl->row.name) != 0)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "a variant cannot rename template '%s'",
@@ -766,12 +810,19 @@ int vc_template_add_variant(vc_template *tpl, const vc_template_spec *spec)
   event_payload(payload, sizeof(payload), tpl->row.name, (int)next, &v);
   if ((rc = insert_version(db, tpl->row.tenant_id, tpl->row.id, (int)next,
                            &v, vc__now(tpl->ctx))) < 0 ||
+      (spec->category != 0 &&
+       (rc = vc__db_run(db, SQL_SET_CATEGORY, "tti", tpl->row.tenant_id,
+                        tpl->row.id, (int64_t)spec->category)) < 0) ||
       (rc = vc__event_append(db, tpl->ctx, tpl->row.tenant_id,
                              "template.version_added", tpl->row.id,
                              payload)) < 0 ||
+      (rc = vc__audit(db, tpl->ctx, tpl->row.tenant_id,
+                      "template.add_variant", tpl->row.id, payload)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
   tpl->row.latest = (int)next;
+  if (spec->category != 0)
+    tpl->row.category = spec->category;
   vc__db_release(db);
   db = NULL;
   vc_ctx_wakeup(tpl->ctx);
@@ -855,6 +906,18 @@ int vc_template_kind(const vc_template *tpl)
 int64_t vc_template_created_at(const vc_template *tpl)
 {
   return tpl ? tpl->row.created_at : 0;
+}
+
+int vc_template_category(const vc_template *tpl)
+{
+  int c;
+
+  if (tpl == NULL)
+    return 0;
+  pthread_mutex_lock((pthread_mutex_t *)&tpl->lock);
+  c = tpl->row.category;
+  pthread_mutex_unlock((pthread_mutex_t *)&tpl->lock);
+  return c;
 }
 
 /* ---- render: resolution ------------------------------------------------- */
@@ -1318,6 +1381,7 @@ int vc__template_render_message(vc__template_output *out, vc_tenant *t,
     snprintf(out->template_id, sizeof(out->template_id), "%s", p.tpl.id);
     snprintf(out->locale, sizeof(out->locale), "%s", p.locale);
     out->version = p.version;
+    out->category = p.tpl.category;
   }
   plan_release(&p);
 out:
@@ -1500,13 +1564,6 @@ int vc_template_next(vc_template **out, vc_iter *base)
 }
 
 /* ---- struct initialisers ---------------------------------------------- */
-
-/* The size of a caller's spec at its version. */
-static size_t spec_size(unsigned int version)
-{
-  return version >= 2 ? sizeof(vc_template_spec)
-                      : offsetof(vc_template_spec, category);
-}
 
 int vc_template_spec_init(vc_template_spec *s, unsigned int version)
 {

@@ -27,6 +27,7 @@ typedef struct vc__template_request {
 typedef struct vc__template_output {
   char template_id[VC_ID_SIZE];
   int version;               /* the template version rendered: record it */
+  int category;              /* the template's vc_category, as it is now */
   char locale[VC__LOCALE_MAX + 1];  /* the variant's locale */
   /* The rendered parts; ptr is NULL when the variant has no such part
    * (a subject or HTML body outside email). */

@@ -9,8 +9,10 @@
 #include "core/ctx.h"
 #include "core/event.h"
 #include "core/text.h"
+#include "msg/keyword.h"
 #include "msg/message.h"
 #include "msg/route.h"
+#include "msg/unsubscribe.h"
 #include "call/script.h"
 #include "fetch.h"
 #include "listen.h"
@@ -49,6 +51,8 @@ typedef struct apply_ctx {
   vc__db *db;
   const char *tenant_id;
   const char *channel_id;
+  int kind;                   /* the channel's vc_channel_kind */
+  const char *provider;       /* its adapter's name */
   int64_t now;
   size_t applied, duplicates, unmatched;
   vc__call_webhook call;      /* the call the URL names, if any */
@@ -174,8 +178,14 @@ static int on_inbound(void *payload, const vc_inbound *m)
   }
   snprintf(event, sizeof(event), "{\"channel_id\":\"%s\"}", a->channel_id);
   a->applied++;
-  return vc__event_append(a->db, a->ctx, a->tenant_id, "inbound.received",
-                          id, event);
+  if ((rc = vc__event_append(a->db, a->ctx, a->tenant_id,
+                             "inbound.received", id, event)) < 0)
+    return rc;
+  /* STOP, START, HELP: in this transaction, so that the consent change
+   * and its reply are kept only with the message. */
+  rc = vc__keyword_inbound(a->db, a->ctx, a->tenant_id, a->channel_id,
+                           a->kind, a->provider, id, m->from, m->text);
+  return rc < 0 ? rc : 0;
 }
 
 /* A call update: deduplicated like status updates (the provider's
@@ -330,6 +340,8 @@ static int apply(vc_ctx *ctx, vc__route_instance *inst,
   a->ctx = ctx;
   a->tenant_id = tenant_id;
   a->channel_id = inst->channel_id;
+  a->kind = inst->adapter.kind;
+  a->provider = inst->adapter.name;
   a->now = vc__now(ctx);
   if ((rc = vc__db_acquire(&a->db, ctx->store)) < 0)
     return rc;
@@ -390,6 +402,8 @@ int vc_webhook_handle(vc_http_response *out, vc_ctx *ctx,
       vc__check_text("webhook target", req->target, TARGET_MAX, 1) < 0)
     return reply(out, 400, vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                                          "webhook request out of bounds"));
+  if ((rc = vc__unsubscribe_route(out, ctx, req)) != VC__NOT_UNSUBSCRIBE)
+    return rc;
   channel_from_target(channel_id, req->target);
   if (channel_id[0] == '\0')
     return reply(out, 404, vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,

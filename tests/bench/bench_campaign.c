@@ -137,8 +137,11 @@ static int make_template(void)
   tp.name = "offer";
   tp.kind = VC_CHANNEL_SMS;
   tp.text_body = "Hi {{name}}, {{offer}} off today";
+  /* Marketing SMS without an opt-in: every contact is sent to, and the
+   * opt-out check still runs for each. */
   if (vc_tenant_new(&t, ctx, &ts) < 0 || vc_channel_new(&ch, t, &cs) < 0 ||
-      vc_template_new(&tpl, t, &tp) < 0)
+      vc_template_new(&tpl, t, &tp) < 0 ||
+      vc_consent_policy_set(t, VC_CHANNEL_SMS, VC_CATEGORY_MARKETING, 0) < 0)
     return fail("setup", NULL);
   snprintf(g_tenant_id, sizeof(g_tenant_id), "%s", vc_tenant_id(t));
   vc_template_free(tpl);

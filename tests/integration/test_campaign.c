@@ -13,6 +13,16 @@
 
 #include <sqlite3.h>
 
+/* Marketing SMS and chat without an opt-in: these tests are not about
+ * consent (an opt-out still refuses). */
+static void no_opt_in(vc_tenant *t)
+{
+  CHECK_OK(vc_consent_policy_set(t, VC_CHANNEL_SMS, VC_CATEGORY_MARKETING,
+                                 0));
+  CHECK_OK(vc_consent_policy_set(t, VC_CHANNEL_CHAT, VC_CATEGORY_MARKETING,
+                                 0));
+}
+
 static int64_t g_now = 1700000000000LL; /* 2023-11-14 22:13:20 UTC */
 
 static int64_t test_clock(void *payload)
@@ -47,6 +57,7 @@ static void env_open(env *e)
   CHECK_OK(vc_ctx_new(&e->ctx, &o));
   ts.slug = "acme";
   CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
+  no_opt_in(e->t);
   CHECK(sqlite3_open(vc_test_path("c.db"), &e->db) == SQLITE_OK);
   sqlite3_busy_timeout(e->db, 5000);
 }
@@ -537,6 +548,7 @@ static void test_campaign__window_in_tenant_timezone(void)
   ts.slug = "kolkata";
   ts.timezone = "Asia/Kolkata";
   CHECK_OK(vc_tenant_new(&t, e.ctx, &ts));
+  no_opt_in(t);
   channel(t, "sms", "sandbox-sms", "accepted");
   template(t, "offer");
   tagged(&e, t, 1, 3, "t");
@@ -575,6 +587,7 @@ static void test_campaign__quiet_hours_defer(void)
   ts.quiet_start_min = 21 * 60;
   ts.quiet_end_min = 8 * 60;
   CHECK_OK(vc_tenant_new(&t, e.ctx, &ts));
+  no_opt_in(t);
   channel(t, "sms", "sandbox-sms", "accepted");
   template(t, "offer");
   tagged(&e, t, 1, 3, "t");
@@ -814,6 +827,7 @@ static void test_campaign__tenant_isolation(void)
   env_open(&e);
   ts.slug = "globex";
   CHECK_OK(vc_tenant_new(&other, e.ctx, &ts));
+  no_opt_in(other);
   channel(e.t, "sms", "sandbox-sms", "accepted");
   template(e.t, "offer");
   tagged(&e, e.t, 1, 3, "t");

@@ -50,6 +50,16 @@
 #define FINAL_TIMEOUT_MS 300000
 #define TENANT "crash"
 
+/* Marketing SMS and chat without an opt-in: these tests are not about
+ * consent (an opt-out still refuses). */
+static void no_opt_in(vc_tenant *t)
+{
+  CHECK_OK(vc_consent_policy_set(t, VC_CHANNEL_SMS, VC_CATEGORY_MARKETING,
+                                 0));
+  CHECK_OK(vc_consent_policy_set(t, VC_CHANNEL_CHAT, VC_CATEGORY_MARKETING,
+                                 0));
+}
+
 static const uint8_t master_key[32] = { 0x63, 0x61, 0x6d, 0x70 };
 
 static int64_t wall_ms(void)
@@ -199,6 +209,7 @@ static void setup(run *r)
   CHECK_OK(open_ctx(&ctx, r->db, NULL));
   ts.slug = TENANT;
   CHECK_OK(vc_tenant_new(&t, ctx, &ts));
+  no_opt_in(t);
   snprintf(tid, sizeof(tid), "%s", vc_tenant_id(t));
   cs.name = "sms";
   cs.provider = "sandbox-sms";

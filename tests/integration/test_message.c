@@ -479,6 +479,80 @@ static void test_message__template(void)
   env_close(&e);
 }
 
+/* A template's category reaches the messages sent from it; a spec's own
+ * category wins; a version-1 template spec makes a transactional one. */
+static void test_message__template_category(void)
+{
+  const size_t v1 = offsetof(vc_template_spec, category);
+  vc_template_spec ts = VC_TEMPLATE_SPEC_INIT;
+  unsigned char *old = malloc(v1);
+  vc_template *tpl, *again;
+  vc_message_spec s;
+  vc_message *m;
+  char id[VC_ID_SIZE];
+  env e;
+
+  CHECK(old != NULL);
+  env_open(&e);
+  sandbox_channel(&e, e.t, "mail", "sandbox-email", 1, "accepted", NULL);
+  ts.name = "promo";
+  ts.kind = VC_CHANNEL_EMAIL;
+  ts.subject = "Sale";
+  ts.text_body = "Everything half price";
+  ts.category = 9;
+  CHECK_RC(vc_template_new(&tpl, e.t, &ts), VC_EINVALID);
+  ts.category = VC_CATEGORY_MARKETING;
+  CHECK_OK(vc_template_new(&tpl, e.t, &ts));
+  CHECK(vc_template_category(tpl) == VC_CATEGORY_MARKETING);
+  vc_message_spec_init(&s, VC_MESSAGE_SPEC_VERSION);
+  s.kind = VC_CHANNEL_EMAIL;
+  s.to = "asha@example.com";
+  s.template_name = "promo";
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_category(m) == VC_CATEGORY_MARKETING);
+  vc_message_free(m);
+  s.category = VC_CATEGORY_TRANSACTIONAL;
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_category(m) == VC_CATEGORY_TRANSACTIONAL);
+  vc_message_free(m);
+  /* A variant with category 0 keeps it; another value changes it. */
+  ts.name = NULL;
+  ts.category = 0;
+  ts.text_body = "Everything half price, again";
+  CHECK_OK(vc_template_add_variant(tpl, &ts));
+  CHECK(vc_template_category(tpl) == VC_CATEGORY_MARKETING);
+  ts.category = 7;
+  CHECK_RC(vc_template_add_variant(tpl, &ts), VC_EINVALID);
+  CHECK(vc_template_version(tpl) == 2);
+  ts.category = VC_CATEGORY_TRANSACTIONAL;
+  CHECK_OK(vc_template_add_variant(tpl, &ts));
+  CHECK(vc_template_category(tpl) == VC_CATEGORY_TRANSACTIONAL);
+  CHECK_OK(vc_template_lookup(&again, e.t, "promo"));
+  CHECK(vc_template_category(again) == VC_CATEGORY_TRANSACTIONAL);
+  vc_template_free(again);
+  s.category = 0;
+  CHECK_OK(vc_message_send(id, e.t, &s));
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_category(m) == VC_CATEGORY_TRANSACTIONAL);
+  vc_message_free(m);
+  vc_template_free(tpl);
+  /* A caller built against the version-1 header: transactional. */
+  vc_template_spec_init(&ts, VC_TEMPLATE_SPEC_VERSION);
+  ts.name = "old";
+  ts.kind = VC_CHANNEL_EMAIL;
+  ts.text_body = "From an older caller";
+  ts.version = 1;
+  memcpy(old, &ts, v1);
+  CHECK_OK(vc_template_new(&tpl, e.t, (vc_template_spec *)old));
+  CHECK(vc_template_category(tpl) == VC_CATEGORY_TRANSACTIONAL);
+  vc_template_free(tpl);
+  CHECK(vc_template_category(NULL) == 0);
+  env_close(&e);
+  free(old);
+}
+
 /* A store with one connection (the host's): the dispatcher must never
  * need a second one while it holds the first. */
 static void test_message__single_connection_store(void)
@@ -613,5 +687,6 @@ VC_TESTS(
   VC_TEST(test_message__email_and_list),
   VC_TEST(test_message__isolation),
   VC_TEST(test_message__template),
+  VC_TEST(test_message__template_category),
   VC_TEST(test_message__single_connection_store),
 )

@@ -40,6 +40,16 @@ __attribute__((constructor)) static void need_zoneinfo(void)
   }
 }
 
+/* Marketing SMS and chat without an opt-in: these tests are not about
+ * consent (an opt-out still refuses). */
+static void no_opt_in(vc_tenant *t)
+{
+  CHECK_OK(vc_consent_policy_set(t, VC_CHANNEL_SMS, VC_CATEGORY_MARKETING,
+                                 0));
+  CHECK_OK(vc_consent_policy_set(t, VC_CHANNEL_CHAT, VC_CATEGORY_MARKETING,
+                                 0));
+}
+
 static int64_t g_now = JUN10_2300;
 
 static int64_t test_clock(void *payload)
@@ -63,6 +73,7 @@ static vc_tenant *tenant_new(env *e, const char *slug, int qs, int qe)
   ts.quiet_start_min = qs;
   ts.quiet_end_min = qe;
   CHECK_OK(vc_tenant_new(&t, e->ctx, &ts));
+  no_opt_in(t);
   return t;
 }
 
@@ -311,6 +322,7 @@ static void test_quiet__spec_version_1(void)
   full.slug = "old";
   memcpy(one, &full, v1);
   CHECK_OK(vc_tenant_new(&t, e.ctx, (vc_tenant_spec *)one));
+  no_opt_in(t);
   CHECK_OK(vc_tenant_quiet_exempt_categories(t, &mask));
   CHECK(mask == VC_QUIET_EXEMPT_DEFAULT);
   full = (vc_tenant_spec)VC_TENANT_SPEC_INIT;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <mbedtls/base64.h>
@@ -330,6 +331,34 @@ static void sg_check_attachments(sg_errs *e, const cJSON *root)
   }
 }
 
+/* "headers": an object of string values that may not override the
+ * headers SendGrid sets itself. */
+static void sg_check_headers(sg_errs *e, const cJSON *root)
+{
+  static const char *const reserved[] = {
+    "x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
+    "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc",
+    "bcc"
+  };
+  const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "headers"), *v;
+
+  if (h == NULL)
+    return;
+  if (!cJSON_IsObject(h)) {
+    sg_err(e, "Headers must be an object.", "headers", "message.headers");
+    return;
+  }
+  cJSON_ArrayForEach(v, h) {
+    if (!cJSON_IsString(v))
+      sg_err(e, "Header values must be strings.", "headers",
+             "message.headers");
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+      if (strcasecmp(v->string, reserved[i]) == 0)
+        sg_err(e, "You may not override this header.", "headers",
+               "message.headers");
+  }
+}
+
 /* Every check; returns the number of errors found. */
 static int sg_validate(sg_errs *e, const cJSON *root)
 {
@@ -360,6 +389,7 @@ static int sg_validate(sg_errs *e, const cJSON *root)
            "message.subject");
   sg_check_content(e, root, templ);
   sg_check_attachments(e, root);
+  sg_check_headers(e, root);
   if (cJSON_IsArray(cats) && cJSON_GetArraySize(cats) > SG_MAX_CATEGORIES)
     sg_err(e, "Too many categories on this message. There is a maximum "
            "of 10 categories per message.", "categories",

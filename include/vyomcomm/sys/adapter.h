@@ -107,9 +107,20 @@ typedef struct vc_outbound {
   /** The context's clock when the request is built (Unix ms): adapters
    *  never read the system clock themselves. */
   int64_t now_ms;
+  /* Version 2 (@since 0.3). */
+  /** The `List-Unsubscribe` header value of a marketing email
+   *  ("<https://.../unsubscribe/TOKEN>"), or NULL: an email adapter sends
+   *  it as that header when set. */
+  const char *list_unsubscribe;
+  /** The `List-Unsubscribe-Post` header value
+   *  ("List-Unsubscribe=One-Click", RFC 8058), or NULL. */
+  const char *list_unsubscribe_post;
 } vc_outbound;
 
-#define VC_OUTBOUND_VERSION 1
+/** The core fills the latest version. An adapter reads the members of the
+ *  version it was built for, and accepts a higher version (the struct
+ *  only grows). */
+#define VC_OUTBOUND_VERSION 2
 
 /* --- what an adapter reports back ----------------------------------------- */
 

@@ -1,20 +1,15 @@
 /*
- * A campaign's fan-out against consent refusals and quiet hours. The
- * consent and quiet-hours stand-ins never refuse nor defer, so this test
- * links the library's objects statically and supplies its own
- * vc__consent_check and vc__quiet_next_open (the linker then leaves the
- * stand-ins out): contact 1 refuses everything, contact 2 refuses chat,
- * contact 3 (in Tokyo) is in quiet hours for the next hour.
+ * A campaign's fan-out against real consent refusals and quiet hours:
+ * contact 1 opted out of marketing on every kind, contact 2 of marketing
+ * on chat only, contact 3 (in Tokyo) is in its own quiet hours, contact 4
+ * has no address.
  */
 #define _GNU_SOURCE
 #include "vyomcomm.h"
 #include "harness.h"
-#include "core/common.h"
-#include "msg/consent.h"
-#include "msg/contact.h"
-#include "msg/quiet.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 
 static int64_t g_now = 1700000000000LL;
 
@@ -29,55 +24,18 @@ static void contact_id(char out[VC_ID_SIZE], int n)
   snprintf(out, VC_ID_SIZE, "01HZZZZZZZZZZZZZZZZ%07d", n);
 }
 
-static int is_contact(const char *id, int n)
+/* Contact n opts out of marketing on `kind`. */
+static void opt_out(vc_tenant *t, int n, int kind)
 {
-  char want[VC_ID_SIZE];
+  vc_consent_spec c = VC_CONSENT_SPEC_INIT;
+  char id[VC_ID_SIZE];
 
-  contact_id(want, n);
-  return id != NULL && strcmp(id, want) == 0;
-}
-
-int vc__consent_check(vc__db *db, vc_tenant *t, const char *contact_id,
-                      int kind, int category, const char *to)
-{
-  (void)db, (void)t, (void)category, (void)to;
-  if (is_contact(contact_id, 1) ||
-      (is_contact(contact_id, 2) && kind == VC_CHANNEL_CHAT))
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_ECONSENT, "opted out");
-  return 0;
-}
-
-int vc__consent_record(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                       const char *contact_id, int kind, int category,
-                       int state, const char *source, const char *proof)
-{
-  (void)db, (void)ctx, (void)tenant_id, (void)contact_id, (void)kind;
-  (void)category, (void)state, (void)source, (void)proof;
-  return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ENOTSUPPORTED, "test");
-}
-
-int vc_template_category(const vc_template *tpl)
-{
-  return tpl ? VC_CATEGORY_TRANSACTIONAL : 0;
-}
-
-/* Contact 3, the one in Tokyo, is in quiet hours for an hour. */
-int vc__quiet_open_for(int64_t *open_at, vc_tenant *t,
-                       const vc__contact_prefs *prefs, int category,
-                       int64_t at)
-{
-  (void)t, (void)category;
-  *open_at = prefs != NULL && strcmp(prefs->timezone, "Asia/Tokyo") == 0 &&
-             at < g_now + 3600000 ? g_now + 3600000 : at;
-  return 0;
-}
-
-int vc__quiet_next_open(int64_t *open_at, vc__db *db, vc_tenant *t,
-                        const char *contact_id, int category, int64_t at)
-{
-  (void)db, (void)t, (void)category, (void)contact_id;
-  *open_at = at;
-  return 0;
+  contact_id(id, n);
+  c.contact_id = id;
+  c.kind = kind;
+  c.category = VC_CATEGORY_MARKETING;
+  c.state = VC_CONSENT_OPTED_OUT;
+  CHECK_OK(vc_consent_set(t, &c));
 }
 
 static void sql(sqlite3 *db, const char *q)
@@ -136,10 +94,11 @@ static void test_campaign_rules__consent_and_quiet_hours(void)
   for (int i = 1; i <= 4; i++) {
     contact_id(id, i);
     snprintf(q, sizeof(q), "INSERT INTO vc_contact (tenant_id, id,"
-             " timezone, created_at, updated_at) VALUES ('%s', '%s', %s, 1,"
-             " 1);"
+             " timezone, quiet_start_min, quiet_end_min, created_at,"
+             " updated_at) VALUES ('%s', '%s', %s, 1, 1);"
              " INSERT INTO vc_contact_tag VALUES ('%s', 't', '%s')",
-             vc_tenant_id(t), id, i == 3 ? "'Asia/Tokyo'" : "NULL",
+             vc_tenant_id(t), id,
+             i == 3 ? "'Asia/Tokyo', 0, 480" : "NULL, NULL, NULL",
              vc_tenant_id(t), id);
     sql(db, q);
     if (i == 4)
@@ -150,6 +109,14 @@ static void test_campaign_rules__consent_and_quiet_hours(void)
              i, id, vc_tenant_id(t), i, id);
     sql(db, q);
   }
+  /* Marketing SMS and chat need no opt-in here: only opt-outs refuse. */
+  CHECK_OK(vc_consent_policy_set(t, VC_CHANNEL_SMS, VC_CATEGORY_MARKETING,
+                                 0));
+  CHECK_OK(vc_consent_policy_set(t, VC_CHANNEL_CHAT, VC_CATEGORY_MARKETING,
+                                 0));
+  opt_out(t, 1, VC_CHANNEL_SMS);
+  opt_out(t, 1, VC_CHANNEL_CHAT);
+  opt_out(t, 2, VC_CHANNEL_CHAT);
   s.name = "rules";
   s.template_name = "offer";
   s.chain = chain;
@@ -178,7 +145,8 @@ static void test_campaign_rules__consent_and_quiet_hours(void)
              " contact_id = '%s' AND kind = 3", id);
     CHECK(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(st) == SQLITE_ROW &&
-          sqlite3_column_int64(st, 0) == g_now + 3600000);
+          /* 08:00 in Tokyo (UTC+9), 2023-11-14 23:00:00 UTC */
+          sqlite3_column_int64(st, 0) == 1700002800000LL);
     sqlite3_finalize(st);
     CHECK(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM vc_campaign_recipient"
                              " WHERE state = 3", -1, &st, NULL) == SQLITE_OK);
