@@ -475,9 +475,12 @@ static int engine_stopping(vc_ctx *ctx)
   return s;
 }
 
-/* Wait for p's answer; under nothing. */
-static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
-                        vc_send_result *result)
+/* Wait for p's answer until `until` on the context's clock; under
+ * nothing. 0 once it is over: *result is the answer, or RETRY when the
+ * engine stopped or `until` passed with `give_up` set (the entry is then
+ * abandoned). 1 when `until` passed without `give_up`: still waiting. */
+static int wait_answer(pending *p, vc_ctx *ctx, int64_t until, int give_up,
+                       vc_send_result *result)
 {
   vc__sessions *reg = ctx->sessions;
   vc_session_host *h = p->host;
@@ -487,7 +490,11 @@ static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
   while (!p->handed) {
     if (!p->answered) {
       int stopping = engine_stopping(ctx);
-      if (stopping || vc__now(ctx) >= deadline) {
+      if (!stopping && !give_up && vc__now(ctx) >= until) {
+        pthread_mutex_unlock(&reg->mu);
+        return 1;
+      }
+      if (stopping || vc__now(ctx) >= until) {
         pending **pp;
         for (pp = &h->pending; *pp != NULL; pp = &(*pp)->next)
           if (*pp == p) {
@@ -506,6 +513,8 @@ static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
         break;
       }
     }
+    /* Answers wake this at once; the slice only rechecks the clock
+     * (a host's clock may move without real time passing). */
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_nsec += WAIT_SLICE_MS * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
@@ -519,6 +528,7 @@ static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
   p->host = NULL;
   pthread_mutex_unlock(&reg->mu);
   host_unref(h);
+  return 0;
 }
 
 /* Register a pending entry on a host (a reference for it). */
@@ -581,10 +591,12 @@ void vc__session_release(vc__session_wait *w)
     pending_free(p);
 }
 
-static void session_call(vc__session_wait **w, vc_ctx *ctx,
-                         const char *tenant_id, vc__route_instance *inst,
-                         const vc_call_outbound *ob, const vc_call_control *c,
-                         int64_t deadline, vc_send_result *result)
+/* Hand `ob` or `c` to the session; *w is its pending entry, or NULL
+ * with *result set when it could not go. */
+static void session_start(vc__session_wait **w, vc_ctx *ctx,
+                          const char *tenant_id, vc__route_instance *inst,
+                          const vc_call_outbound *ob,
+                          const vc_call_control *c, vc_send_result *result)
 {
   vc_session_host *h = NULL;
   handoff *o = NULL;
@@ -644,8 +656,17 @@ static void session_call(vc__session_wait **w, vc_ctx *ctx,
     answer(h, o->kind, o->ob.call_id, o->token, &r);
     handoff_free(o);
   }
-  wait_answer(p, ctx, deadline, result);
   *w = (vc__session_wait *)p;
+}
+
+static void session_call(vc__session_wait **w, vc_ctx *ctx,
+                         const char *tenant_id, vc__route_instance *inst,
+                         const vc_call_outbound *ob, const vc_call_control *c,
+                         int64_t deadline, vc_send_result *result)
+{
+  session_start(w, ctx, tenant_id, inst, ob, c, result);
+  if (*w != NULL)
+    (void)wait_answer(&(*w)->p, ctx, deadline, 1, result);
 }
 
 void vc__session_place(vc__session_wait **w, vc_ctx *ctx,
@@ -662,6 +683,22 @@ void vc__session_operate(vc__session_wait **w, vc_ctx *ctx,
                          vc_send_result *result)
 {
   session_call(w, ctx, tenant_id, inst, NULL, c, deadline, result);
+}
+
+void vc__session_place_start(vc__session_wait **w, vc_ctx *ctx,
+                             const char *tenant_id, vc__route_instance *inst,
+                             const vc_call_outbound *ob,
+                             vc_send_result *result)
+{
+  session_start(w, ctx, tenant_id, inst, ob, NULL, result);
+}
+
+int vc__session_await(vc__session_wait *w, vc_ctx *ctx, int64_t until,
+                      int give_up, vc_send_result *result)
+{
+  if (w == NULL || w->p.host == NULL)
+    return 0; /* answered already, or never started */
+  return wait_answer(&w->p, ctx, until, give_up, result);
 }
 
 /* ---- what sessions report -------------------------------------------------- */
