@@ -315,7 +315,17 @@ static void placed(ari_call *c, int outcome, int error, const char *code,
   result_of(&r, outcome, error, code, msg);
   if (outcome == VC_SEND_ACCEPTED)
     snprintf(r.provider_id, sizeof(r.provider_id), "%s", c->chan[LEG_A]);
-  vc_session_placed(c->s->host, c->id, &r);
+  if (vc_session_placed(c->s->host, c->id, &r) == VC_ENOTFOUND &&
+      outcome == VC_SEND_ACCEPTED && !c->heard[LEG_A]) {
+    /* The core gave up waiting and will place the call again: this
+     * agent's channel goes, before anything of it was reported (its
+     * events find no call then). */
+    vc_error_clear();
+    vc_session_log(c->s->host, VC_LOG_INFO, "an originate answered too "
+                   "late for the core: its channel is hung up");
+    hang_up(c, LEG_A);
+    c->gone[LEG_A] = 1;
+  }
 }
 
 /* How an ARI answer to an originate goes: 2xx accepted; 400 (the
@@ -466,9 +476,24 @@ static int ari_place_call(void *session, const vc_call_outbound *call)
       (call->caller_id && strnlen(call->caller_id, 64) >= 64))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "place_call: an id or number is too long");
-  if (find_call(s, call->call_id) != NULL)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_ECONFLICT,
-                         "call '%s' is being placed already", call->call_id);
+  if ((c = find_call(s, call->call_id)) != NULL) {
+    /* The core places again a call this session still follows (its wait
+     * ran out, or its job's lease did): the same call, never a second
+     * originate. The answer goes to the new placement, now if it was
+     * given already. */
+    vc_send_result r;
+    if (c->placed && !c->gone[LEG_A]) {
+      result_of(&r, VC_SEND_ACCEPTED, 0, NULL, NULL);
+      snprintf(r.provider_id, sizeof(r.provider_id), "%s", c->chan[LEG_A]);
+      (void)vc_session_placed(s->host, c->id, &r);
+    } else if (c->placed) {
+      /* Its last attempt is still being cleared away: a little later. */
+      result_of(&r, VC_SEND_RETRY, VC_ESTATE, NULL,
+                "the call's last attempt is still being cleared away");
+      (void)vc_session_placed(s->host, c->id, &r);
+    }
+    return 0;
+  }
   if ((c = vc__calloc(1, sizeof(*c))) == NULL)
     return vc_error_set_oom();
   c->s = s;

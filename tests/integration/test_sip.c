@@ -145,7 +145,23 @@ typedef struct env {
   vc_tenant *t;
 } env;
 
+/* The context's clock: real time, plus what a case adds to skip ahead. */
+static _Atomic int64_t clock_skew;
+
+static int64_t skewed_clock(void *payload)
+{
+  (void)payload;
+  return wall_ms() + clock_skew;
+}
+
+static void env_open_clock(env *e, int skewed);
+
 static void env_open(env *e)
+{
+  env_open_clock(e, 0);
+}
+
+static void env_open_clock(env *e, int skewed)
 {
   static const uint8_t key[32] = { 7, 7, 7 };
   vc_master_key mk = VC_MASTER_KEY_INIT;
@@ -160,6 +176,10 @@ static void env_open(env *e)
   mk.key_len = sizeof(key);
   o.master_key = &mk;
   o.public_base_url = "http://127.0.0.1:9";
+  if (skewed) {
+    clock_skew = 0;
+    o.clock_cb = skewed_clock;
+  }
   CHECK_OK(vc_ctx_new(&e->ctx, &o));
   ts.slug = "acme";
   CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
@@ -606,6 +626,48 @@ static void test_sip__failover(void)
   env_close(&e);
 }
 
+/* The agent's phone says nothing for 2.5 s; meanwhile the core's wait
+ * for the placement runs out (its clock jumps past the ring timeout and
+ * the 30 s margin) and the retry places the call again on the same
+ * channel. The session knows the call: the new placement adopts the
+ * INVITE in flight instead of sending a second one (sipp on TCP fails
+ * on a second INVITE), its answer goes to the retry, and the call goes
+ * on to completion. */
+static void test_sip__place_again(void)
+{
+  env e;
+  sipp a, b;
+  vc_call *c;
+  char ch[VC_ID_SIZE], line[2048];
+
+  if (!have_sipp())
+    return;
+  sipp_start_tp(&a, "uas_slow.xml", 1);
+  sipp_start_tp(&b, "uas_answer.xml", 1);
+  env_open_clock(&e, 1);
+  channel_tp(&e, "pbx", 10, a.port, b.port, NULL, 1, ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 1));
+  start_call(&e, &c, 5);
+  usleep(500000);               /* the INVITE is out, unanswered */
+  clock_skew += 40000;          /* past 5 s + 30 s: the wait gives up */
+  usleep(400000);
+  clock_skew += 5000;           /* the retry (after up to 1 s) is due */
+  CHECK_OK(vc_ctx_wakeup(e.ctx));
+  CHECK(wait_state(c, VC_CALL_BRIDGED, 15000));
+  CHECK_STR(vc_call_channel_id(c), ch);
+  CHECK(vc_call_attempts(c) == 2);
+  usleep(300000);
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(wait_state(c, 0, 10000));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  timeline(&e, vc_call_id(c), line, sizeof(line));
+  CHECK(strstr(line, "agent_ringing/0 answered/1 agent_answered/0") != NULL);
+  CHECK(sipp_wait(&a, 10000) == 0);   /* one INVITE, as written */
+  CHECK(sipp_wait(&b, 10000) == 0);
+  vc_call_free(c);
+  env_close(&e);
+}
+
 /* Last: no sipp is left behind. */
 static void test_sip__cleanup(void)
 {
@@ -624,5 +686,6 @@ VC_TESTS(
   VC_TEST(test_sip__transfer),
   VC_TEST(test_sip__dtmf),
   VC_TEST(test_sip__failover),
+  VC_TEST(test_sip__place_again),
   VC_TEST(test_sip__cleanup),
 )
