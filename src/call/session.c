@@ -693,6 +693,15 @@ void vc__session_place_start(vc__session_wait **w, vc_ctx *ctx,
   session_start(w, ctx, tenant_id, inst, ob, NULL, result);
 }
 
+void vc__session_operate_start(vc__session_wait **w, vc_ctx *ctx,
+                               const char *tenant_id,
+                               vc__route_instance *inst,
+                               const vc_call_control *c,
+                               vc_send_result *result)
+{
+  session_start(w, ctx, tenant_id, inst, NULL, c, result);
+}
+
 int vc__session_await(vc__session_wait *w, vc_ctx *ctx, int64_t until,
                       int give_up, vc_send_result *result)
 {
