@@ -29,6 +29,7 @@
 #include "adapters/voip/ari.h"
 #include "vyomcomm/sys/transport.h"
 
+#include <errno.h>
 #include <re.h>
 #include <stdio.h>
 
@@ -49,6 +50,7 @@ typedef struct ari_call {
   char id[CALL_ID_MAX];
   char chan[LEGS][ID_MAX];       /* agent, customer, transfer target */
   int up[LEGS], gone[LEGS], hup_cause[LEGS];
+  int heard[LEGS];               /* an event of the leg's channel came */
   char bridge[ID_MAX];
   char rec[ID_MAX];              /* the live recording's name, or "" */
   char agent[260], customer[260], caller_id[64];
@@ -65,6 +67,7 @@ struct ari_req {
   struct le le;
   ari_sess *s;
   struct http_req *http;
+  struct tmr tmr;                /* config.request_timeout_ms */
   char call_id[CALL_ID_MAX];
   req_done_h *done;
   int leg;                       /* the leg it is about */
@@ -179,8 +182,22 @@ static void error_text(char *out, size_t cap, int status, const char *body,
 
 static void req_free(ari_req *r)
 {
+  tmr_cancel(&r->tmr);
   list_unlink(&r->le);
   r->http = mem_deref(r->http);
+  vc__free(r);
+}
+
+/* A request unanswered in config.request_timeout_ms: dropped, and its
+ * `done` runs with ETIMEDOUT, so that no call waits on a silent ARI up
+ * to the core's own deadline. */
+static void req_timeout(void *arg)
+{
+  ari_req *r = arg;
+
+  r->http = mem_deref(r->http); /* its handler is not called then */
+  list_unlink(&r->le);
+  r->done(r, ETIMEDOUT, 0, NULL, 0);
   vc__free(r);
 }
 
@@ -192,6 +209,7 @@ static void http_resp(int err, const struct http_msg *msg, void *arg)
   int status = 0;
 
   r->http = NULL; /* libre frees it after this returns */
+  tmr_cancel(&r->tmr);
   if (err == 0 && msg != NULL) {
     status = msg->scode;
     if (msg->mb != NULL && msg->mb->end <= BODY_MAX) {
@@ -242,6 +260,7 @@ static int rest(ari_sess *s, int kind, const char *a, const char *b,
                          "ARI request could not start: %s", strerror(err));
   }
   list_append(&s->reqs, &r->le, r);
+  tmr_start(&r->tmr, (uint64_t)s->cfg->request_timeout_ms, req_timeout, r);
   if (out != NULL)
     *out = r;
   return 0;
@@ -296,7 +315,17 @@ static void placed(ari_call *c, int outcome, int error, const char *code,
   result_of(&r, outcome, error, code, msg);
   if (outcome == VC_SEND_ACCEPTED)
     snprintf(r.provider_id, sizeof(r.provider_id), "%s", c->chan[LEG_A]);
-  vc_session_placed(c->s->host, c->id, &r);
+  if (vc_session_placed(c->s->host, c->id, &r) == VC_ENOTFOUND &&
+      outcome == VC_SEND_ACCEPTED && !c->heard[LEG_A]) {
+    /* The core gave up waiting and will place the call again: this
+     * agent's channel goes, before anything of it was reported (its
+     * events find no call then). */
+    vc_error_clear();
+    vc_session_log(c->s->host, VC_LOG_INFO, "an originate answered too "
+                   "late for the core: its channel is hung up");
+    hang_up(c, LEG_A);
+    c->gone[LEG_A] = 1;
+  }
 }
 
 /* How an ARI answer to an originate goes: 2xx accepted; 400 (the
@@ -327,19 +356,32 @@ static void agent_originated(ari_req *r, int err, int status,
 
   if (c == NULL)
     return;
-  if (outcome == VC_SEND_ACCEPTED) {
-    placed(c, outcome, 0, NULL, NULL);
+  if (outcome == VC_SEND_ACCEPTED ||
+      (err == ETIMEDOUT && (c->heard[LEG_A] || c->placed))) {
+    /* A lost answer to an originate whose channel is heard of was
+     * taken all the same: its events go on. */
+    placed(c, VC_SEND_ACCEPTED, 0, NULL, NULL);
     return;
   }
-  if (err != 0)
+  if (err == ETIMEDOUT)
+    snprintf(m, sizeof(m), "ARI did not answer the originate in %d ms",
+             r->s->cfg->request_timeout_ms);
+  else if (err != 0)
     snprintf(m, sizeof(m), "ARI unreachable: %s", strerror(err));
   else
     error_text(m, sizeof(m), status, body, len);
+  if (err == ETIMEDOUT) {
+    /* It may have been made all the same, unheard of yet: the next
+     * channel must not find the agent's phone ringing from this one (its
+     * events, if any come, find no call and are ignored). */
+    hang_up(c, LEG_A);
+  }
   {
     char code[16];
     snprintf(code, sizeof(code), "%d", status);
     placed(c, outcome,
-           outcome == VC_SEND_RETRY ? VC_ENET
+           err == ETIMEDOUT ? VC_ETIMEOUT
+           : outcome == VC_SEND_RETRY ? VC_ENET
            : outcome == VC_SEND_FAILOVER && err != 0 ? VC_ENET
            : VC_EPROVIDER, err ? NULL : code, m);
   }
@@ -434,9 +476,24 @@ static int ari_place_call(void *session, const vc_call_outbound *call)
       (call->caller_id && strnlen(call->caller_id, 64) >= 64))
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "place_call: an id or number is too long");
-  if (find_call(s, call->call_id) != NULL)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_ECONFLICT,
-                         "call '%s' is being placed already", call->call_id);
+  if ((c = find_call(s, call->call_id)) != NULL) {
+    /* The core places again a call this session still follows (its wait
+     * ran out, or its job's lease did): the same call, never a second
+     * originate. The answer goes to the new placement, now if it was
+     * given already. */
+    vc_send_result r;
+    if (c->placed && !c->gone[LEG_A]) {
+      result_of(&r, VC_SEND_ACCEPTED, 0, NULL, NULL);
+      snprintf(r.provider_id, sizeof(r.provider_id), "%s", c->chan[LEG_A]);
+      (void)vc_session_placed(s->host, c->id, &r);
+    } else if (c->placed) {
+      /* Its last attempt is still being cleared away: a little later. */
+      result_of(&r, VC_SEND_RETRY, VC_ESTATE, NULL,
+                "the call's last attempt is still being cleared away");
+      (void)vc_session_placed(s->host, c->id, &r);
+    }
+    return 0;
+  }
   if ((c = vc__calloc(1, sizeof(*c))) == NULL)
     return vc_error_set_oom();
   c->s = s;
@@ -687,6 +744,7 @@ static void on_event(ari_sess *s, const vc__ari_event *ev)
   if (ev->channel_id[0] == '\0' ||
       (c = call_of_channel(s, ev->channel_id, &leg)) == NULL)
     return; /* not ours: another application's channel */
+  c->heard[leg] = 1;
   switch (ev->type) {
   case VC__ARI_EV_STASIS_START:
     /* Ours carry the call id first; anything else is not our call. */

@@ -28,7 +28,13 @@ typedef struct vc__ari_config {
   char *moh_class;         /* NULL: Asterisk's default class */
   char *username, *password;
   char *authorization;     /* "Basic <base64(user:password)>" */
+  int request_timeout_ms;  /* a REST request unanswered this long fails */
 } vc__ari_config;
+
+/* config.request_timeout_ms: its default and bounds. */
+#define VC__ARI_REQUEST_TIMEOUT_MS 5000
+#define VC__ARI_REQUEST_TIMEOUT_MIN_MS 100
+#define VC__ARI_REQUEST_TIMEOUT_MAX_MS 60000
 
 int vc__ari_init(void **state, const char *config_json,
                  const char *credentials_json);

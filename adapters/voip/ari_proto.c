@@ -111,10 +111,11 @@ static int read_config(void *state, const cJSON *cfg)
 {
   static const char *const known[] = {
     "base_url", "app", "agent_endpoint", "customer_endpoint",
-    "caller_ids", "moh_class"
+    "caller_ids", "moh_class", "request_timeout_ms"
   };
   vc__ari_config *st = state;
   const char *base, *app, *agent, *customer, *moh;
+  const cJSON *tmo;
   size_t n = 0;
   int rc;
 
@@ -137,6 +138,17 @@ static int read_config(void *state, const cJSON *cfg)
     app = DEFAULT_APP;
   if (agent == NULL)
     agent = DEFAULT_AGENT_ENDPOINT;
+  st->request_timeout_ms = VC__ARI_REQUEST_TIMEOUT_MS;
+  if ((tmo = cJSON_GetObjectItemCaseSensitive(cfg, "request_timeout_ms")) !=
+      NULL) {
+    if (!cJSON_IsNumber(tmo) || tmo->valuedouble != (double)(int)tmo->valuedouble ||
+        tmo->valueint < VC__ARI_REQUEST_TIMEOUT_MIN_MS ||
+        tmo->valueint > VC__ARI_REQUEST_TIMEOUT_MAX_MS)
+      return BAD_INPUT("config.request_timeout_ms must be an integer from "
+                       "%d to %d", VC__ARI_REQUEST_TIMEOUT_MIN_MS,
+                       VC__ARI_REQUEST_TIMEOUT_MAX_MS);
+    st->request_timeout_ms = tmo->valueint;
+  }
   if ((rc = check_base_url(base, &n)) < 0 ||
       (rc = check_name("app", app)) < 0 ||
       (rc = check_template("agent_endpoint", agent)) < 0 ||

@@ -330,13 +330,18 @@ static void link_state(sip_session *s, int up, const char *why)
   vc_session_link(s->host, up, why);
 }
 
-static void placed(sip_call *call, int outcome, int error, int scode,
-                   const char *text)
+static void call_drop(sip_call *call);
+
+/* Answer the core's place_call. -1 when an ACCEPTED found nobody waiting
+ * (the core gave up on this placement and will place the call again):
+ * the call is then dropped here, silently, and the caller returns. */
+static int placed(sip_call *call, int outcome, int error, int scode,
+                  const char *text)
 {
   vc_send_result r;
 
   if (call->placed)
-    return;
+    return 0;
   call->placed = 1;
   memset(&r, 0, sizeof(r));
   r.version = VC_SEND_RESULT_VERSION;
@@ -348,7 +353,15 @@ static void placed(sip_call *call, int outcome, int error, int scode,
     snprintf(r.provider_code, sizeof(r.provider_code), "%d", scode);
   if (text != NULL)
     snprintf(r.error_message, sizeof(r.error_message), "%s", text);
-  (void)vc_session_placed(call->s->host, call->call_id, &r);
+  if (vc_session_placed(call->s->host, call->call_id, &r) == VC_ENOTFOUND &&
+      outcome == VC_SEND_ACCEPTED) {
+    vc_error_clear();
+    vc_session_log(call->s->host, VC_LOG_INFO, "a placement answered too "
+                   "late for the core: its INVITE is canceled");
+    call_drop(call);
+    return -1;
+  }
+  return 0;
 }
 
 static void op_done(sip_call *call, int outcome, int error, const char *why)
@@ -627,8 +640,9 @@ static void progress_handler(const struct sip_msg *msg, void *arg)
   if (leg->ended)
     return;
   leg->heard = 1;
-  if (leg->which == VC_LEG_AGENT)
-    placed(call, VC_SEND_ACCEPTED, 0, 0, NULL);
+  if (leg->which == VC_LEG_AGENT &&
+      placed(call, VC_SEND_ACCEPTED, 0, 0, NULL) < 0)
+    return;
   if ((msg->scode == 180 || msg->scode == 183) && !leg->ringing) {
     leg->ringing = 1;
     report(call, VC_UPDATE_RINGING, leg->which, 0, 0, NULL, NULL);
@@ -675,7 +689,8 @@ static void establish_handler(const struct sip_msg *msg, void *arg)
   leg->heard = leg->answered = 1;
   leg->answered_at = tmr_jiffies();
   if (leg->which == VC_LEG_AGENT) {
-    placed(call, VC_SEND_ACCEPTED, 0, 0, NULL);
+    if (placed(call, VC_SEND_ACCEPTED, 0, 0, NULL) < 0)
+      return;
     report(call, VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, 0, NULL, NULL);
     /* The customer gets the agent's offer, under our origin. */
     if ((err = leg_desc(&desc, &call->customer, VC__SDP_KEEP)) != 0 ||
@@ -756,7 +771,8 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
       call_drop(call);
       return;
     }
-    placed(call, VC_SEND_ACCEPTED, 0, 0, NULL);
+    if (placed(call, VC_SEND_ACCEPTED, 0, 0, NULL) < 0)
+      return;
   }
   if (msg != NULL && msg->scode >= 300)
     cause = vc__sip_cause(msg->scode);
@@ -1060,9 +1076,20 @@ static int sip_place_call(void *session, const vc_call_outbound *o)
   VC_ASSERT_ARG(s && o && o->call_id);
   if (strlen(o->call_id) > VC__VOIP_CALL_ID_MAX)
     return BAD_INPUT("call id too long");
-  if (find_call(s, o->call_id) != NULL)
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EEXISTS,
-                         "sip: call %s is already being placed", o->call_id);
+  if ((call = find_call(s, o->call_id)) != NULL) {
+    if (!call->ended) {
+      /* The core places again a call this session is still placing (its
+       * wait ran out, or its job's lease did): it is the same call, and
+       * the agent must not be dialled twice. The answer goes to the new
+       * placement, now if it was given already. */
+      if (call->placed) {
+        call->placed = 0;
+        (void)placed(call, VC_SEND_ACCEPTED, 0, 0, NULL);
+      }
+      return 0;
+    }
+    list_unlink(&call->le); /* ended, waiting for its clean-up */
+  }
   if ((call = mem_zalloc(sizeof(*call), call_free)) == NULL)
     return vc_error_set_oom();
   call->s = s;

@@ -369,6 +369,7 @@ typedef struct ctl {
   int local;
   vc__session_wait *wait;           /* a session's answer, until recorded */
   vc_send_result result;
+  int later;                        /* started on a session: await it */
 } ctl;
 
 static int load_control(ctl *k, vc__db *db)
@@ -461,7 +462,20 @@ static int plan(ctl *k, vc__db *db)
 static void exchange(ctl *k, const vc_adapter *a);
 static void price_legs(ctl *k, const vc_adapter *a);
 
-static void build_and_run(ctl *k)
+static void session_checked(ctl *k)
+{
+  if (k->result.outcome < VC_SEND_ACCEPTED ||
+      k->result.outcome > VC_SEND_FAILOVER) {
+    k->result.outcome = VC_SEND_RETRY;
+    k->result.error = VC_EPROVIDER;
+    snprintf(k->result.error_message, sizeof(k->result.error_message),
+             "the session answered an unknown outcome");
+  }
+}
+
+/* With `start_only`, an operation for a session is only prepared
+ * (k->later set): start_one() hands it over, vc__session_await() waits. */
+static void build_and_run(ctl *k, int start_only)
 {
   const vc_adapter *a;
   int rc;
@@ -501,16 +515,14 @@ static void build_and_run(ctl *k)
   k->c.now_ms = vc__now(k->ctx);
   if (vc__session_adapter(a)) {
     /* The session runs it; its answer is what parse_control would say. */
+    if (start_only) {
+      k->later = 1; /* start_one() hands it over */
+      return;
+    }
     vc__session_operate(&k->wait, k->ctx, k->job->tenant_id, k->inst,
                         &k->c, k->c.now_ms + VC__SESSION_OP_WAIT_MS,
                         &k->result);
-    if (k->result.outcome < VC_SEND_ACCEPTED ||
-        k->result.outcome > VC_SEND_FAILOVER) {
-      k->result.outcome = VC_SEND_RETRY;
-      k->result.error = VC_EPROVIDER;
-      snprintf(k->result.error_message, sizeof(k->result.error_message),
-               "the session answered an unknown outcome");
-    }
+    session_checked(k);
     return;
   }
   k->local = (a->capabilities & VC_CAP_LOCAL) != 0;
@@ -726,16 +738,11 @@ static int64_t pause_ms(ctl *k)
   return ms;
 }
 
-static int record_outcome(ctl *k)
+/* The outcome and the job's, inside the caller's transaction. */
+static int record_in(ctl *k, vc__db *db, int64_t now)
 {
-  int64_t now = vc__now(k->ctx);
-  vc__db *db;
   int rc;
 
-  if ((rc = vc__db_acquire(&db, k->ctx->store)) < 0)
-    return rc;
-  if ((rc = vc__db_begin(db)) < 0)
-    goto out;
   k->out->result = VC__JOB_DONE;
   switch (k->result.outcome) {
   case VC_SEND_ACCEPTED:
@@ -785,58 +792,206 @@ static int record_outcome(ctl *k)
   }
   if (rc == 0)
     rc = vc__job_record(db, k->owner, k->job, k->out);
-  if (rc == 0)
-    rc = vc__db_commit(db);
-  if (rc < 0) {
-    vc__db_rollback(db);
-    k->out->recorded = 0;
+  return rc;
+}
+
+static int record_outcome(ctl *k)
+{
+  int64_t now = vc__now(k->ctx);
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, k->ctx->store)) < 0)
+    return rc;
+  if ((rc = vc__db_begin(db)) == 0) {
+    if ((rc = record_in(k, db, now)) == 0)
+      rc = vc__db_commit(db);
+    if (rc < 0) {
+      vc__db_rollback(db);
+      k->out->recorded = 0;
+    }
   }
-out:
   vc__db_release(db);
   return rc;
 }
 
-static int call_control(vc_ctx *ctx, const char *owner, const vc__job *job,
-                        vc__job_outcome *out)
+static ctl *ctl_new(vc_ctx *ctx, const char *owner, const vc__job *job,
+                    vc__job_outcome *out)
 {
   ctl *k = vc__calloc(1, sizeof(*k));
-  vc__db *db;
-  int rc;
 
   if (k == NULL)
-    return vc_error_set_oom();
+    return NULL;
   k->ctx = ctx;
   k->owner = owner;
   k->job = job;
   k->out = out;
   vc__transfer_init(&k->xfer);
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    goto out;
+  return k;
+}
+
+static void ctl_free(ctl *k)
+{
+  if (k == NULL)
+    return;
+  vc__session_release(k->wait);
+  if (k->inst != NULL)
+    vc__route_instance_put(k->ctx, k->inst);
+  vc__transfer_reset(&k->xfer);
+  vc__free(k);
+}
+
+/* Plan and, with `start_only`, start (k->later) or run the operation.
+ * 1: an outcome to record; 0: decided, nothing to record but the job. */
+static int prepare_run(ctl *k, int start_only)
+{
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, k->ctx->store)) < 0)
+    return rc;
   rc = plan(k, db);
   vc__db_release(db);
   if (rc < 0)
-    goto out;
-  if (rc == 0 && k->result.outcome == 0) {
-    rc = 0; /* decided: nothing to record but the job */
-    goto out;
-  }
+    return rc;
+  if (rc == 0 && k->result.outcome == 0)
+    return 0;
   if (rc == 1)
-    build_and_run(k);
-  rc = record_outcome(k);
-out:
-  vc__session_release(k->wait);
-  if (k->inst != NULL)
-    vc__route_instance_put(ctx, k->inst);
-  vc__transfer_reset(&k->xfer);
-  vc__free(k);
+    build_and_run(k, start_only);
+  return 1;
+}
+
+static int call_control(vc_ctx *ctx, const char *owner, const vc__job *job,
+                        vc__job_outcome *out)
+{
+  ctl *k = ctl_new(ctx, owner, job, out);
+  int rc;
+
+  if (k == NULL)
+    return vc_error_set_oom();
+  if ((rc = prepare_run(k, 0)) == 1)
+    rc = record_outcome(k);
+  ctl_free(k);
   return rc;
 }
+
+static void start_one(ctl *k)
+{
+  vc__session_operate_start(&k->wait, k->ctx, k->job->tenant_id, k->inst,
+                            &k->c, &k->result);
+  if (k->wait == NULL) {
+    k->later = 0; /* k->result says why */
+    session_checked(k);
+  }
+}
+
+/* This job's machinery failed: again a little later. */
+static void control_retry(vc_ctx *ctx, const vc__job *job,
+                          vc__job_outcome *out)
+{
+  out->recorded = 0;
+  out->result = VC__JOB_RETRY;
+  out->retry_at = vc__now(ctx) + 1000;
+  snprintf(out->error, sizeof(out->error), "%s", vc_error_last()->message);
+  VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", job->id, job->kind,
+         out->error);
+}
+
+/* Record the outcomes of the operations sessions ran, in one
+ * transaction; should it fail, each in its own. */
+static void record_many(ctl **ks, size_t n)
+{
+  vc_ctx *ctx = ks[0]->ctx;
+  int64_t now = vc__now(ctx);
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    goto alone;
+  if ((rc = vc__db_begin(db)) == 0) {
+    for (size_t i = 0; i < n && rc == 0; i++)
+      rc = record_in(ks[i], db, now);
+    if (rc == 0)
+      rc = vc__db_commit(db);
+    if (rc < 0)
+      vc__db_rollback(db);
+  }
+  vc__db_release(db);
+  if (rc == 0)
+    return;
+alone:
+  vc_error_clear();
+  for (size_t i = 0; i < n; i++) {
+    ks[i]->out->recorded = 0;
+    if (record_outcome(ks[i]) < 0)
+      control_retry(ctx, ks[i]->job, ks[i]->out);
+  }
+}
+
+/* Operations run by sessions go out a few at a time and their outcomes
+ * are recorded together (as placements do: placing.c); the others run
+ * one by one. */
+#define SESSION_WINDOW 4
 
 static int control_batch(vc_ctx *ctx, vc__engine *engine,
                          const vc__job *jobs, size_t n,
                          vc__job_outcome *out)
 {
-  vc__call_jobs_each(ctx, engine, jobs, n, out, call_control);
+  ctl **ks = vc__calloc(n, sizeof(*ks));
+  size_t m = 0, next = 0;
+  int rc;
+
+  if (ks == NULL) {
+    vc__call_jobs_each(ctx, engine, jobs, n, out, call_control);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    ctl *k = ctl_new(ctx, engine->owner, &jobs[i], &out[i]);
+    if (k == NULL) {
+      (void)vc_error_set_oom();
+      control_retry(ctx, &jobs[i], &out[i]);
+      continue;
+    }
+    /* A session's operation is started later, with the others; one per
+     * call: the call's next waits for this one's outcome, recorded. */
+    if ((rc = prepare_run(k, 1)) == 1 && k->later) {
+      size_t j = 0;
+      while (j < m && strcmp(ks[j]->call_id, k->call_id) != 0)
+        j++;
+      if (j == m) {
+        ks[m++] = k;
+        continue;
+      }
+      out[i].result = VC__JOB_RETRY;
+      out[i].retry_at = vc__now(ctx);
+      snprintf(out[i].error, sizeof(out[i].error),
+               "after the call's operation before it");
+      rc = 0;
+      ctl_free(k);
+      continue;
+    }
+    if (rc == 1)
+      rc = record_outcome(k);
+    if (rc < 0)
+      control_retry(ctx, &jobs[i], &out[i]);
+    ctl_free(k);
+  }
+  for (size_t i = 0; i < m; i++) {
+    ctl *k = ks[i];
+    for (; next < m && next < i + SESSION_WINDOW; next++)
+      start_one(ks[next]);
+    if (k->later) {
+      (void)vc__session_await(k->wait, ctx,
+                              k->c.now_ms + VC__SESSION_OP_WAIT_MS, 1,
+                              &k->result);
+      session_checked(k);
+    }
+  }
+  if (m > 0)
+    record_many(ks, m);
+  for (size_t i = 0; i < m; i++)
+    ctl_free(ks[i]);
+  vc__free(ks);
   return 0;
 }
 

@@ -34,6 +34,8 @@
 #include <stdio.h>
 
 #define POOL_MAX 64
+/* Placements through sessions out at once per engine thread. */
+#define SESSION_WINDOW 4
 
 static const char SQL_TRIED[] =
   "SELECT tried_channels, COALESCE(error_message, ''),"
@@ -162,6 +164,10 @@ typedef struct place {
   int session;                      /* a session adapter places it */
   vc__session_wait *wait;           /* released once recorded */
   vc_send_result result;
+  int gone;                         /* hung up before it went out */
+  int broken;                       /* machinery failed: retried */
+  int waiting;                      /* its agent is on another call: the
+                                       job is retried (agent_wait) */
 } place;
 
 static int64_t backoff(vc_ctx *ctx, int attempts, int64_t now,
@@ -647,23 +653,44 @@ static int record(place *p)
   return rc;
 }
 
-static int call_start(vc_ctx *ctx, const char *owner, const vc__job *job,
-                      vc__job_outcome *out)
+static place *place_new(vc_ctx *ctx, const char *owner, const vc__job *job,
+                        vc__job_outcome *out)
 {
   place *p = vc__calloc(1, sizeof(*p));
-  int64_t now = vc__now(ctx);
-  vc__db *db;
-  int rc;
 
   if (p == NULL)
-    return vc_error_set_oom();
+    return NULL;
   p->ctx = ctx;
   p->owner = owner;
   p->job = job;
   p->out = out;
   vc__transfer_init(&p->xfer);
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    goto out;
+  return p;
+}
+
+static void place_free(place *p)
+{
+  if (p == NULL)
+    return;
+  /* The session's reports after its answer wait for this. */
+  vc__session_release(p->wait);
+  if (p->inst != NULL)
+    vc__route_instance_put(p->ctx, p->inst);
+  vc__transfer_reset(&p->xfer);
+  vc__free(p);
+}
+
+/* Step 1: 1 when a request goes out (p->sent), 0 when the outcome is
+ * decided without one (p->result.outcome set: to record; else p->out
+ * says it all), or < 0. */
+static int prepare(place *p)
+{
+  int64_t now = vc__now(p->ctx);
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, p->ctx->store)) < 0)
+    return rc;
   if ((rc = plan(p, db, now)) == 1) {
     int crc;
     if ((crc = asked_caller_id(p, db)) < 0 ||
@@ -671,39 +698,263 @@ static int call_start(vc_ctx *ctx, const char *owner, const vc__job *job,
       rc = crc;
   }
   vc__db_release(db);
-  if (rc < 0)
+  if (rc == 1) {
+    build(p);
+    rc = p->sent;
+  }
+  return rc;
+}
+
+static int call_start(vc_ctx *ctx, const char *owner, const vc__job *job,
+                      vc__job_outcome *out)
+{
+  place *p = place_new(ctx, owner, job, out);
+  int rc;
+
+  if (p == NULL)
+    return vc_error_set_oom();
+  if ((rc = prepare(p)) < 0)
     goto out;
   if (rc == 0 && p->result.outcome == 0)
     goto out; /* decided without a request: done, or wait */
   if (rc == 1) {
-    build(p);
-    if (p->sent) {
-      if ((rc = mark_attempt(p)) < 0)
-        goto out;
-      if (rc == 1) {
-        out->result = VC__JOB_DONE; /* hung up before it went out */
-        rc = 0;
-        goto out;
-      }
-      if (rc == 2) {
-        rc = 0; /* waits for the agent: the engine records the retry */
-        goto out;
-      }
-      run(p);
-      vc__limits_report(ctx->limits, p->target.id,
-                        p->result.outcome == VC_SEND_ACCEPTED ||
-                        p->result.outcome == VC_SEND_REJECTED, now);
+    if ((rc = mark_attempt(p)) < 0)
+      goto out;
+    if (rc == 1) {
+      out->result = VC__JOB_DONE; /* hung up before it went out */
+      rc = 0;
+      goto out;
     }
+    if (rc == 2) {
+      rc = 0; /* waits for the agent: the engine records the retry */
+      goto out;
+    }
+    run(p);
+    vc__limits_report(ctx->limits, p->target.id,
+                      p->result.outcome == VC_SEND_ACCEPTED ||
+                      p->result.outcome == VC_SEND_REJECTED, vc__now(ctx));
   }
   rc = record(p);
 out:
-  /* The session's reports after its answer wait for this. */
-  vc__session_release(p->wait);
-  if (p->inst != NULL)
-    vc__route_instance_put(ctx, p->inst);
-  vc__transfer_reset(&p->xfer);
-  vc__free(p);
+  place_free(p);
   return rc;
+}
+
+/* ---- a batch of session placements ----------------------------------------
+ *
+ * Placements through sessions go out together: their attempts are
+ * recorded in one transaction, every one is handed to its session before
+ * any is waited for, and their outcomes are recorded with their jobs' in
+ * one transaction. Should a shared transaction fail, each placement's
+ * steps run in transactions of their own, as for one job. */
+
+/* This job's machinery failed: try it again a little later. */
+static void machinery_retry(vc_ctx *ctx, const vc__job *job,
+                            vc__job_outcome *out)
+{
+  out->recorded = 0;
+  out->result = VC__JOB_RETRY;
+  out->retry_at = backoff(ctx, (int)job->attempts, vc__now(ctx), NULL);
+  snprintf(out->error, sizeof(out->error), "%s", vc_error_last()->message);
+  VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", job->id, job->kind,
+         out->error);
+}
+
+/* Step 2 for many. p->gone: hung up before it went out. */
+static void mark_many(place **ps, size_t n)
+{
+  vc_ctx *ctx = ps[0]->ctx;
+  int64_t now = vc__now(ctx);
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    goto alone;
+  if ((rc = vc__db_begin(db)) == 0) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
+      place *p = ps[i];
+      rc = vc__db_run(db, SQL_ATTEMPT, "tttti", p->job->tenant_id,
+                      p->job->subject_id, p->target.id,
+                      p->caller_id[0] ? p->caller_id : NULL, now);
+      p->gone = rc == 0 && vc__db_changes(db) == 0;
+      /* A deferred call claims its agent now (mark_attempt); a busy
+       * agent sends the whole batch down the one-by-one path. */
+      if (rc == 0 && !p->gone && p->row.agent_id[0] != '\0')
+        rc = vc__agent_claim(db, ctx, p->job->tenant_id, p->row.agent_id,
+                             p->job->subject_id, now);
+      if (rc == 0 && !p->gone && p->pooled)
+        rc = vc__db_run(db, SQL_CURSOR_BUMP, "ttt", p->job->tenant_id,
+                        p->target.id, p->pool_set);
+    }
+    if (rc == 0)
+      rc = vc__db_commit(db);
+    if (rc < 0)
+      vc__db_rollback(db);
+  }
+  vc__db_release(db);
+  if (rc == 0)
+    return;
+alone:
+  vc_error_clear();
+  for (size_t i = 0; i < n; i++) {
+    if ((rc = mark_attempt(ps[i])) < 0) {
+      ps[i]->broken = 1;
+      machinery_retry(ctx, ps[i]->job, ps[i]->out);
+      continue;
+    }
+    ps[i]->gone = rc == 1;
+    ps[i]->waiting = rc == 2;
+  }
+}
+
+/* Step 4 for many, each with its job's outcome. */
+static void record_many(place **ps, size_t n)
+{
+  vc_ctx *ctx = ps[0]->ctx;
+  int64_t now = vc__now(ctx);
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    goto alone;
+  if ((rc = vc__db_begin(db)) == 0) {
+    for (size_t i = 0; i < n && rc == 0; i++)
+      if ((rc = apply(ps[i], db, now)) == 0)
+        rc = vc__job_record(db, ps[i]->owner, ps[i]->job, ps[i]->out);
+    if (rc == 0)
+      rc = vc__db_commit(db);
+    if (rc < 0)
+      vc__db_rollback(db);
+  }
+  vc__db_release(db);
+  if (rc == 0)
+    return;
+alone:
+  vc_error_clear();
+  for (size_t i = 0; i < n; i++) {
+    ps[i]->out->recorded = 0;
+    if (record(ps[i]) < 0)
+      machinery_retry(ctx, ps[i]->job, ps[i]->out);
+  }
+}
+
+/* Wait for p's answer, keeping its job's lease while the session takes
+ * longer than half a lease. */
+static void await_one(place *p, int64_t started)
+{
+  vc_ctx *ctx = p->ctx;
+  int64_t extend_at = started + ctx->lease_ms / 2;
+  int64_t deadline = p->ob.now_ms + (int64_t)p->ob.ring_timeout_s * 1000 +
+                     VC__SESSION_PLACE_MARGIN_MS;
+
+  if (p->wait != NULL) {
+    if (extend_at < deadline &&
+        vc__session_await(p->wait, ctx, extend_at, 0, &p->result) == 1 &&
+        vc__job_extend(ctx, p->owner, p->job, deadline + ctx->lease_ms) < 0)
+      vc_error_clear(); /* the wait is bounded anyway */
+    (void)vc__session_await(p->wait, ctx, deadline, 1, &p->result);
+  }
+  if (p->result.outcome < VC_SEND_ACCEPTED ||
+      p->result.outcome > VC_SEND_FAILOVER) {
+    p->result.outcome = VC_SEND_RETRY;
+    p->result.error = VC_EPROVIDER;
+    snprintf(p->result.error_message, sizeof(p->result.error_message),
+             "the session answered an unknown outcome");
+  }
+  vc__limits_report(ctx->limits, p->target.id,
+                    p->result.outcome == VC_SEND_ACCEPTED ||
+                    p->result.outcome == VC_SEND_REJECTED, vc__now(ctx));
+}
+
+/* ps[] keeps its order and entries; `live` has room for n. At most
+ * SESSION_WINDOW placements are out at once: a burst of hundreds of
+ * INVITEs overflows a peer's (or our own) socket buffers, and the lost
+ * ones cost seconds of retransmission. */
+static void place_sessions(place **ps, size_t n, place **live,
+                           int64_t started)
+{
+  vc_ctx *ctx;
+  size_t m = 0, next = 0;
+
+  if (n == 0)
+    return;
+  ctx = ps[0]->ctx;
+  mark_many(ps, n);
+  for (size_t i = 0; i < n; i++) {
+    place *p = ps[i];
+    if (p->broken || p->waiting)
+      continue;
+    if (p->gone) {
+      p->out->result = VC__JOB_DONE; /* hung up before it went out */
+      continue;
+    }
+    live[m++] = p;
+  }
+  for (size_t i = 0; i < m; i++) {
+    for (; next < m && next < i + SESSION_WINDOW; next++)
+      vc__session_place_start(&live[next]->wait, ctx,
+                              live[next]->job->tenant_id, live[next]->inst,
+                              &live[next]->ob, &live[next]->result);
+    await_one(live[i], started);
+  }
+  if (m > 0)
+    record_many(live, m);
+}
+
+/* Each kind is a batch handler only to learn the engine's lease owner,
+ * so that a job's outcome commits with its effects. Without async
+ * halves a batch runs to its end in the host's loop too. */
+static int start_batch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
+                       size_t n, vc__job_outcome *out)
+{
+  int64_t started = vc__now(ctx);
+  place **ps = vc__calloc(2 * n, sizeof(*ps)), **sess;
+  size_t ns = 0;
+  int rc;
+
+  if (ps == NULL) {
+    vc__call_jobs_each(ctx, engine, jobs, n, out, call_start);
+    return 0;
+  }
+  sess = ps;
+  for (size_t i = 0; i < n; i++) {
+    place *p = place_new(ctx, engine->owner, &jobs[i], &out[i]);
+    if (p == NULL) {
+      (void)vc_error_set_oom();
+      machinery_retry(ctx, &jobs[i], &out[i]);
+      continue;
+    }
+    if ((rc = prepare(p)) == 1 && p->session) {
+      sess[ns++] = p; /* later, with the others */
+      continue;
+    }
+    /* Anything else runs to its end now, as a job of its own. */
+    if (rc == 1 || (rc == 0 && p->result.outcome != 0)) {
+      if (rc == 1 && (rc = mark_attempt(p)) == 1) {
+        out[i].result = VC__JOB_DONE;
+        rc = 0;
+      } else if (rc == 2) {
+        rc = 0; /* waits for the agent: its retry is set */
+      } else if (rc >= 0) {
+        if (p->sent) {
+          run(p);
+          vc__limits_report(ctx->limits, p->target.id,
+                            p->result.outcome == VC_SEND_ACCEPTED ||
+                            p->result.outcome == VC_SEND_REJECTED,
+                            vc__now(ctx));
+        }
+        rc = record(p);
+      }
+    }
+    if (rc < 0)
+      machinery_retry(ctx, &jobs[i], &out[i]);
+    place_free(p);
+  }
+  place_sessions(sess, ns, ps + n, started);
+  for (size_t i = 0; i < ns; i++)
+    place_free(sess[i]);
+  vc__free(ps);
+  return 0;
 }
 
 /* ---- the watchdog -------------------------------------------------------- */
@@ -763,15 +1014,9 @@ void vc__call_jobs_each(vc_ctx *ctx, vc__engine *engine,
 }
 
 /* Each kind is a batch handler only to learn the engine's lease owner,
- * so that a job's outcome commits with its effects. Without async
- * halves a batch runs to its end in the host's loop too. */
-static int start_batch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
-                       size_t n, vc__job_outcome *out)
-{
-  vc__call_jobs_each(ctx, engine, jobs, n, out, call_start);
-  return 0;
-}
-
+ * so that a job's outcome commits with its effects (call.start also to
+ * place through sessions together). Without async halves a batch runs
+ * to its end in the host's loop too. */
 static int watchdog_batch(vc_ctx *ctx, vc__engine *engine,
                           const vc__job *jobs, size_t n,
                           vc__job_outcome *out)

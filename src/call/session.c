@@ -36,6 +36,7 @@ typedef struct item {
   struct item *next;
   vc_session_host *host;       /* REPORT: a reference */
   struct pending *p;           /* ANSWER */
+  int64_t at;                  /* REPORT: when it was made (context clock) */
   vc_call_update u;            /* REPORT: a deep copy */
   char *strs[8];
 } item;
@@ -52,6 +53,7 @@ typedef struct pending {
   pthread_cond_t cond;
   item answer;                 /* queued when answered */
   struct pending *next;
+  struct pending *hnext;       /* in reg->handed (the worker's) */
 } pending;
 
 struct vc__session_wait {
@@ -80,6 +82,7 @@ typedef struct vc__sessions {
   pthread_cond_t work;
   vc_session_host *hosts;
   item *head, *tail;
+  pending *handed;             /* handed to waiters, not reaped yet */
   int closing, stop_worker, worker_running;
   pthread_t worker;
   uint64_t next_token;
@@ -472,9 +475,12 @@ static int engine_stopping(vc_ctx *ctx)
   return s;
 }
 
-/* Wait for p's answer; under nothing. */
-static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
-                        vc_send_result *result)
+/* Wait for p's answer until `until` on the context's clock; under
+ * nothing. 0 once it is over: *result is the answer, or RETRY when the
+ * engine stopped or `until` passed with `give_up` set (the entry is then
+ * abandoned). 1 when `until` passed without `give_up`: still waiting. */
+static int wait_answer(pending *p, vc_ctx *ctx, int64_t until, int give_up,
+                       vc_send_result *result)
 {
   vc__sessions *reg = ctx->sessions;
   vc_session_host *h = p->host;
@@ -484,7 +490,11 @@ static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
   while (!p->handed) {
     if (!p->answered) {
       int stopping = engine_stopping(ctx);
-      if (stopping || vc__now(ctx) >= deadline) {
+      if (!stopping && !give_up && vc__now(ctx) >= until) {
+        pthread_mutex_unlock(&reg->mu);
+        return 1;
+      }
+      if (stopping || vc__now(ctx) >= until) {
         pending **pp;
         for (pp = &h->pending; *pp != NULL; pp = &(*pp)->next)
           if (*pp == p) {
@@ -503,6 +513,8 @@ static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
         break;
       }
     }
+    /* Answers wake this at once; the slice only rechecks the clock
+     * (a host's clock may move without real time passing). */
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_nsec += WAIT_SLICE_MS * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
@@ -516,6 +528,7 @@ static void wait_answer(pending *p, vc_ctx *ctx, int64_t deadline,
   p->host = NULL;
   pthread_mutex_unlock(&reg->mu);
   host_unref(h);
+  return 0;
 }
 
 /* Register a pending entry on a host (a reference for it). */
@@ -568,19 +581,22 @@ void vc__session_release(vc__session_wait *w)
   reg = p->reg;
   pthread_mutex_lock(&reg->mu);
   p->released = 1;
-  /* An answered entry is the worker's, which waits for this. */
+  /* An answered entry is the worker's, which holds the call's later
+   * reports back until this. */
   free_it = !p->answered;
   if (!free_it)
-    pthread_cond_broadcast(&p->cond);
+    pthread_cond_signal(&reg->work);
   pthread_mutex_unlock(&reg->mu);
   if (free_it)
     pending_free(p);
 }
 
-static void session_call(vc__session_wait **w, vc_ctx *ctx,
-                         const char *tenant_id, vc__route_instance *inst,
-                         const vc_call_outbound *ob, const vc_call_control *c,
-                         int64_t deadline, vc_send_result *result)
+/* Hand `ob` or `c` to the session; *w is its pending entry, or NULL
+ * with *result set when it could not go. */
+static void session_start(vc__session_wait **w, vc_ctx *ctx,
+                          const char *tenant_id, vc__route_instance *inst,
+                          const vc_call_outbound *ob,
+                          const vc_call_control *c, vc_send_result *result)
 {
   vc_session_host *h = NULL;
   handoff *o = NULL;
@@ -640,8 +656,17 @@ static void session_call(vc__session_wait **w, vc_ctx *ctx,
     answer(h, o->kind, o->ob.call_id, o->token, &r);
     handoff_free(o);
   }
-  wait_answer(p, ctx, deadline, result);
   *w = (vc__session_wait *)p;
+}
+
+static void session_call(vc__session_wait **w, vc_ctx *ctx,
+                         const char *tenant_id, vc__route_instance *inst,
+                         const vc_call_outbound *ob, const vc_call_control *c,
+                         int64_t deadline, vc_send_result *result)
+{
+  session_start(w, ctx, tenant_id, inst, ob, c, result);
+  if (*w != NULL)
+    (void)wait_answer(&(*w)->p, ctx, deadline, 1, result);
 }
 
 void vc__session_place(vc__session_wait **w, vc_ctx *ctx,
@@ -658,6 +683,31 @@ void vc__session_operate(vc__session_wait **w, vc_ctx *ctx,
                          vc_send_result *result)
 {
   session_call(w, ctx, tenant_id, inst, NULL, c, deadline, result);
+}
+
+void vc__session_place_start(vc__session_wait **w, vc_ctx *ctx,
+                             const char *tenant_id, vc__route_instance *inst,
+                             const vc_call_outbound *ob,
+                             vc_send_result *result)
+{
+  session_start(w, ctx, tenant_id, inst, ob, NULL, result);
+}
+
+void vc__session_operate_start(vc__session_wait **w, vc_ctx *ctx,
+                               const char *tenant_id,
+                               vc__route_instance *inst,
+                               const vc_call_control *c,
+                               vc_send_result *result)
+{
+  session_start(w, ctx, tenant_id, inst, NULL, c, result);
+}
+
+int vc__session_await(vc__session_wait *w, vc_ctx *ctx, int64_t until,
+                      int give_up, vc_send_result *result)
+{
+  if (w == NULL || w->p.host == NULL)
+    return 0; /* answered already, or never started */
+  return wait_answer(&w->p, ctx, until, give_up, result);
 }
 
 /* ---- what sessions report -------------------------------------------------- */
@@ -726,6 +776,7 @@ int vc_session_report(vc_session_host *host, const vc_call_update *u)
   if ((it = vc__calloc(1, sizeof(*it))) == NULL)
     return vc_error_set_oom();
   it->kind = ITEM_REPORT;
+  it->at = vc__now(host->ctx);
   it->u = *u;
   it->u.call_id = keep_str(it, 0, u->call_id, &oom);
   it->u.provider_call_id = keep_str(it, 1, u->provider_call_id, &oom);
@@ -781,82 +832,203 @@ void vc_session_log(vc_session_host *host, int level, const char *text)
 
 /* ---- the worker ------------------------------------------------------------ */
 
-static void apply_report(vc__sessions *reg, item *it)
+/* At most this many reports share one transaction. */
+#define BATCH_MAX 256
+
+/* Apply one report on `db`, inside the caller's transaction. */
+static int apply_one(vc__sessions *reg, vc__db *db, item *it, int *outcome)
 {
-  vc_ctx *ctx = reg->ctx;
   vc_session_host *h = it->host;
   vc__call_webhook w;
-  vc__db *db;
-  int rc, outcome = 0;
+  int rc;
 
+  *outcome = 0;
   if (it->u.type == VC_UPDATE_SCRIPT) {
-    VC_LOG(ctx, VC_LOG_DEBUG, "session of channel %s: a script report is "
-           "not a session's; ignored", h->channel_id);
-    return;
+    VC_LOG(reg->ctx, VC_LOG_DEBUG, "session of channel %s: a script report "
+           "is not a session's; ignored", h->channel_id);
+    return 0;
   }
   memset(&w, 0, sizeof(w));
-  w.ctx = ctx;
+  w.ctx = reg->ctx;
+  w.db = db;
   w.tenant_id = h->tenant_id;
   w.channel_id = h->channel_id;
-  w.now = vc__now(ctx);
+  /* The time the session made it, however long it queued. */
+  w.now = it->at;
+  if ((rc = vc__webhook_call_update(&w, &it->u)) < 0)
+    return rc;
+  *outcome = rc;
+  VC_LOG(reg->ctx, VC_LOG_DEBUG, "session report (type %d) for call %s: %s",
+         it->u.type, it->u.call_id,
+         rc == VC__CALL_UPDATE_APPLIED ? "applied"
+         : rc == VC__CALL_UPDATE_DUPLICATE ? "duplicate" : "no such call");
+  return 0;
+}
+
+/* Apply `n` reports in one transaction. 1 when one of them changed a
+ * call; < 0 when the transaction failed (nothing of it stays). */
+static int apply_together(vc__sessions *reg, item *const *its, size_t n)
+{
+  vc_ctx *ctx = reg->ctx;
+  vc__db *db;
+  int rc, outcome, applied = 0;
+
   if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    goto out;
-  w.db = db;
+    return rc;
   if ((rc = vc__db_begin(db)) == 0) {
-    if ((rc = vc__webhook_call_update(&w, &it->u)) >= 0) {
-      outcome = rc;
-      rc = vc__webhook_seen_purge(db, w.now);
-    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+      if ((rc = apply_one(reg, db, its[i], &outcome)) == 0 &&
+          outcome == VC__CALL_UPDATE_APPLIED)
+        applied = 1;
+    if (rc == 0)
+      rc = vc__webhook_seen_purge(db, vc__now(ctx));
     if (rc == 0)
       rc = vc__db_commit(db);
     if (rc < 0)
       vc__db_rollback(db);
   }
   vc__db_release(db);
-out:
-  if (rc < 0) {
-    VC_LOG(ctx, VC_LOG_WARN, "session report for call %s not applied: %s",
-           it->u.call_id, vc_error_last()->message);
-    vc_error_clear();
-    return;
-  }
-  if (outcome == VC__CALL_UPDATE_APPLIED)
-    vc_ctx_wakeup(ctx);
-  VC_LOG(ctx, VC_LOG_DEBUG, "session report (type %d) for call %s: %s",
-         it->u.type, it->u.call_id,
-         outcome == VC__CALL_UPDATE_APPLIED ? "applied"
-         : outcome == VC__CALL_UPDATE_DUPLICATE ? "duplicate"
-         : "no such call");
+  return rc < 0 ? rc : applied;
 }
 
+/* Apply a batch of reports, in order: in one transaction, or when that
+ * fails, each in its own, so that one report the store refuses is the
+ * only one lost (and logged). */
+static void apply_batch(vc__sessions *reg, item *const *its, size_t n)
+{
+  vc_ctx *ctx = reg->ctx;
+  int rc, applied = 0;
+
+  if (n == 0)
+    return;
+  if ((rc = apply_together(reg, its, n)) >= 0) {
+    applied = rc;
+  } else {
+    vc_error_clear();
+    for (size_t i = 0; i < n; i++) {
+      if ((rc = apply_together(reg, its + i, 1)) >= 0) {
+        applied |= rc;
+        continue;
+      }
+      VC_LOG(ctx, VC_LOG_WARN, "session report for call %s not applied: %s",
+             its[i]->u.call_id, vc_error_last()->message);
+      vc_error_clear();
+    }
+  }
+  if (applied)
+    vc_ctx_wakeup(ctx);
+}
+
+/* Under mu: take the handed entries their waiters released. */
+static pending *reap_locked(vc__sessions *reg)
+{
+  pending *done = NULL, **pp = &reg->handed;
+
+  while (*pp != NULL) {
+    pending *p = *pp;
+    if (p->released) {
+      *pp = p->hnext;
+      p->hnext = done;
+      done = p;
+    } else {
+      pp = &p->hnext;
+    }
+  }
+  return done;
+}
+
+static const char *item_call(const item *it)
+{
+  return it->kind == ITEM_ANSWER ? it->p->call_id : it->u.call_id;
+}
+
+/* Under mu: whether a call's reports must wait, because a waiter has not
+ * recorded its answer yet, or an earlier item of the call waits. */
+static int held_locked(vc__sessions *reg, const item *kept,
+                       const char *call_id)
+{
+  for (const pending *p = reg->handed; p != NULL; p = p->hnext)
+    if (strcmp(p->call_id, call_id) == 0)
+      return 1;
+  for (const item *it = kept; it != NULL; it = it->next)
+    if (strcmp(item_call(it), call_id) == 0)
+      return 1;
+  return 0;
+}
+
+/*
+ * Items are applied in the order the sessions made them, call by call:
+ * each turn hands every answer that can go to its waiter, and applies
+ * every report that can go in one transaction. A call's items after an
+ * answer wait (kept in `todo`) until its waiter recorded that answer
+ * (vc__session_release); an answer waits for the call's reports made
+ * before it to commit. Other calls' items do not wait for either.
+ */
 static void *worker_main(void *arg)
 {
   vc__sessions *reg = arg;
-  item *it;
+  item *todo = NULL, *batch[BATCH_MAX];
+  int again = 0;
 
   pthread_mutex_lock(&reg->mu);
   for (;;) {
-    while (reg->head == NULL && !reg->stop_worker)
-      pthread_cond_wait(&reg->work, &reg->mu);
-    if ((it = reg->head) == NULL)
-      break; /* stopping, and everything was applied */
-    if ((reg->head = it->next) == NULL)
-      reg->tail = NULL;
-    if (it->kind == ITEM_ANSWER) {
-      pending *p = it->p;
-      /* Hand it over; what the session said next waits until the
-       * waiter has recorded it. */
-      p->handed = 1;
-      pthread_cond_broadcast(&p->cond);
-      while (!p->released)
-        pthread_cond_wait(&p->cond, &reg->mu);
-      pthread_mutex_unlock(&reg->mu);
-      pending_free(p);
-    } else {
-      pthread_mutex_unlock(&reg->mu);
-      apply_report(reg, it);
-      item_free(it);
+    pending *reaped = reap_locked(reg);
+    item *kept = NULL, **kept_tail = &kept, *it, *next;
+    size_t n = 0;
+    int fresh = reg->head != NULL;
+
+    if (fresh) {
+      item **tp = &todo;
+      while (*tp != NULL)
+        tp = &(*tp)->next;
+      *tp = reg->head;
+      reg->head = reg->tail = NULL;
     }
+    if (!fresh && reaped == NULL && !again) {
+      if (reg->stop_worker && todo == NULL && reg->handed == NULL)
+        break; /* stopping, and everything was applied */
+      pthread_cond_wait(&reg->work, &reg->mu);
+      continue;
+    }
+    again = 0;
+    for (it = todo; it != NULL; it = next) {
+      const char *call_id = item_call(it);
+      int keep = 0;
+      next = it->next;
+      it->next = NULL;
+      if (n == BATCH_MAX) {
+        keep = again = 1; /* the rest next turn */
+      } else if (held_locked(reg, kept, call_id)) {
+        keep = 1;
+      } else if (it->kind == ITEM_ANSWER) {
+        for (size_t i = 0; i < n && !keep; i++)
+          if (strcmp(batch[i]->u.call_id, call_id) == 0)
+            keep = again = 1; /* once the batch committed */
+        if (!keep) {
+          pending *p = it->p;
+          p->handed = 1;
+          p->hnext = reg->handed;
+          reg->handed = p;
+          pthread_cond_broadcast(&p->cond);
+        }
+      } else {
+        batch[n++] = it;
+      }
+      if (keep) {
+        *kept_tail = it;
+        kept_tail = &it->next;
+      }
+    }
+    todo = kept;
+    pthread_mutex_unlock(&reg->mu);
+    while (reaped != NULL) {
+      pending *p = reaped;
+      reaped = p->hnext;
+      pending_free(p);
+    }
+    apply_batch(reg, batch, n);
+    for (size_t i = 0; i < n; i++)
+      item_free(batch[i]);
     pthread_mutex_lock(&reg->mu);
   }
   pthread_mutex_unlock(&reg->mu);

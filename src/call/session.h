@@ -48,6 +48,27 @@ void vc__session_operate(vc__session_wait **w, vc_ctx *ctx,
                          const vc_call_control *c, int64_t deadline,
                          vc_send_result *result);
 
+/*
+ * vc__session_place() in two halves, so that an engine thread can have
+ * many placements out at once: start hands `ob` to the session (*w
+ * NULL, *result set, when it cannot go); await waits for its answer
+ * until `until` and returns 0 with *result set (RETRY with VC_ETIMEOUT
+ * once `until` passed when `give_up`), or 1 when `until` passed and
+ * `give_up` is 0 (still waiting; await again). Then release *w.
+ */
+void vc__session_place_start(vc__session_wait **w, vc_ctx *ctx,
+                             const char *tenant_id, vc__route_instance *inst,
+                             const vc_call_outbound *ob,
+                             vc_send_result *result);
+/* The start of vc__session_operate(), likewise. */
+void vc__session_operate_start(vc__session_wait **w, vc_ctx *ctx,
+                               const char *tenant_id,
+                               vc__route_instance *inst,
+                               const vc_call_control *c,
+                               vc_send_result *result);
+int vc__session_await(vc__session_wait *w, vc_ctx *ctx, int64_t until,
+                      int give_up, vc_send_result *result);
+
 /* The waiter recorded its outcome (NULL: nothing to do). */
 void vc__session_release(vc__session_wait *w);
 

@@ -193,7 +193,9 @@ int main(int argc, char **argv)
         state = vc_call_state_of(calls[i]);
         if (vc_call_state_final(state)) {
           if (state != VC_CALL_COMPLETED)
-            FAIL("call %d ended %s", i, vc_call_state_name(state));
+            FAIL("call %d ended %s (%s: %s)", i, vc_call_state_name(state),
+                 vc_call_cause_name(vc_call_cause_of(calls[i])),
+                 vc_call_error_message(calls[i]));
           done[i] = 2;
           left--;
         } else if (state == VC_CALL_BRIDGED && done[i] == 0) {

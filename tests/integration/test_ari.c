@@ -56,12 +56,24 @@ static void on_log(int level, const char *message, void *payload)
 /* set-up                                                              */
 
 /* An asterisk-ari channel at `base_url` ({sim}/ari when NULL). */
+static void ari_channel_with(env *e, const char *name, int priority,
+                             const char *base_url, const char *password,
+                             const char *extra, char id[VC_ID_SIZE]);
+
 static void ari_channel(env *e, const char *name, int priority,
                         const char *base_url, const char *password,
                         char id[VC_ID_SIZE])
 {
+  ari_channel_with(e, name, priority, base_url, password, "", id);
+}
+
+/* The same, `extra` (",\"key\": value" or "") ending its config. */
+static void ari_channel_with(env *e, const char *name, int priority,
+                             const char *base_url, const char *password,
+                             const char *extra, char id[VC_ID_SIZE])
+{
   vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
-  char config[512], creds[256], base[128];
+  char config[640], creds[256], base[128];
   vc_channel *ch;
 
   if (base_url == NULL) {
@@ -71,8 +83,8 @@ static void ari_channel(env *e, const char *name, int priority,
   snprintf(config, sizeof(config), "{\"base_url\":\"%s\",\"app\":"
            "\"vyomcomm\",\"agent_endpoint\":\"PJSIP/{digits}\","
            "\"customer_endpoint\":\"PJSIP/{number}@trunk\","
-           "\"moh_class\":\"default\",\"caller_ids\":[\"%s\"]}", base_url,
-           CALLER_ID);
+           "\"moh_class\":\"default\",\"caller_ids\":[\"%s\"]%s}",
+           base_url, CALLER_ID, extra);
   snprintf(creds, sizeof(creds), "{\"username\":\"%s\",\"password\":"
            "\"%s\"}", VC_SIM_ARI_USERNAME,
            password ? password : VC_SIM_ARI_PASSWORD);
@@ -548,6 +560,108 @@ static void test_ari__failover_wrong_password(void)
 static void test_ari__failover_to_sandbox(void)
 {
   failover_case("sandbox");
+}
+
+/* An ARI that never answers an originate. `how`: "alone" (one channel:
+ * the request is dropped after config.request_timeout_ms and the call
+ * fails at once with VC_ETIMEOUT, not after its ring timeout plus 30 s),
+ * "failover" (a second channel takes it and the call completes there),
+ * "heard" (the ARI made the agent's channel all the same and its events
+ * come: the lost answer counts as taken, the call completes on the same
+ * channel and nobody is dialled twice). */
+static void request_timeout_case(const char *how)
+{
+  env e;
+  vc_call *c;
+  vc_sim_fault f = VC_SIM_FAULT_INIT;
+  char silent[VC_ID_SIZE], good[VC_ID_SIZE], prefix[128];
+  int64_t t0, took;
+  size_t from;
+  int backup = strcmp(how, "failover") == 0, heard = strcmp(how, "heard") == 0;
+
+  env_open(&e);
+  plan(&e, CUSTOMER, VC_SIM_CALL_ANSWER, 100, 300);
+  ari_channel_with(&e, "silent", 1, NULL, NULL,
+                   ",\"request_timeout_ms\": 300", silent);
+  if (backup)
+    ari_channel(&e, "good", 2, NULL, NULL, good);
+  /* A first call opens the session (its events connection). */
+  start_call(&e, &c, VC_RECORD_OFF);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK_STR(vc_call_channel_id(c), silent);
+  vc_call_free(c);
+  /* Its clean-up requests (hang-ups, the bridge) are done. */
+  run_for(&e, 500);
+  from = vc_sim_received_count(e.sim);
+
+  /* The agent rings long enough for the timeout to come first. */
+  plan(&e, AGENT, VC_SIM_CALL_ANSWER, 1000, 300);
+  f.kind = VC_SIM_FAULT_TIMEOUT; /* hold_ms 0: never answered */
+  f.accept_first = heard;        /* the channel is made all the same */
+  CHECK_OK(vc_sim_fault_add(e.sim, "ari", &f));
+  t0 = wall_ms();
+  start_call(&e, &c, VC_RECORD_OFF);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  took = wall_ms() - t0;
+  CHECK_OK(vc_call_refresh(c));
+  if (vc_call_state_of(c) != (backup || heard ? VC_CALL_COMPLETED
+                                              : VC_CALL_FAILED))
+    fprintf(stderr, "  %s: state %s cause %s error %d: %s (%lld ms)\n", how,
+            vc_call_state_name(vc_call_state_of(c)),
+            vc_call_cause_name(vc_call_cause_of(c)), vc_call_error(c),
+            vc_call_error_message(c), (long long)took);
+  snprintf(prefix, sizeof(prefix), "/ari/channels/vc-%s-a", vc_call_id(c));
+  if (backup) {
+    CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+    CHECK_STR(vc_call_channel_id(c), good);
+    CHECK(vc_call_attempts(c) == 2);
+  } else if (heard) {
+    CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+    CHECK_STR(vc_call_channel_id(c), silent);
+    CHECK(vc_call_attempts(c) == 1);
+    CHECK(vc_call_state_at(c, VC_CALL_BRIDGED) > 0);
+  } else {
+    CHECK(vc_call_state_of(c) == VC_CALL_FAILED);
+    CHECK(vc_call_error(c) == VC_ETIMEOUT);
+    CHECK(strstr(vc_call_error_message(c), "did not answer") != NULL);
+    CHECK(vc_call_state_at(c, VC_CALL_FAILED) > 0);
+    /* Well inside the ring timeout (20 s) and the core's 30 s more. */
+    CHECK(took < 8000);
+  }
+  if (!heard) {
+    /* The agent's channel the silent originate might have made was
+     * hung up, before any other channel dialled the agent. */
+    int del = req_index(&e, from, "DELETE", prefix, -1);
+    int again = req_index(&e, from + 1, "POST",
+                          "/ari/channels?endpoint=PJSIP%2F919876543210", -1);
+    CHECK(del > (int)from);
+    CHECK(!backup || again > del);
+  } else {
+    int one = req_index(&e, from, "POST",
+                        "/ari/channels?endpoint=PJSIP%2F919876543210", -1);
+    CHECK(one >= 0);
+    CHECK(req_index(&e, (size_t)one + 1, "POST",
+                    "/ari/channels?endpoint=PJSIP%2F919876543210", -1) < 0);
+  }
+  vc_call_free(c);
+  env_close(&e);
+}
+
+static void test_ari__request_timeout(void)
+{
+  request_timeout_case("alone");
+}
+
+static void test_ari__request_timeout_failover(void)
+{
+  request_timeout_case("failover");
+}
+
+static void test_ari__request_timeout_heard(void)
+{
+  request_timeout_case("heard");
 }
 
 /* Run the engine until the customer is (on 1) or is not (0) on hold. */
@@ -1077,6 +1191,9 @@ VC_TESTS(
   VC_TEST(test_ari__failover_dead_port),
   VC_TEST(test_ari__failover_wrong_password),
   VC_TEST(test_ari__failover_to_sandbox),
+  VC_TEST(test_ari__request_timeout),
+  VC_TEST(test_ari__request_timeout_failover),
+  VC_TEST(test_ari__request_timeout_heard),
   VC_TEST(test_ari__hold_transfer_hangup),
   VC_TEST(test_ari__hangup),
   VC_TEST(test_ari__dtmf),

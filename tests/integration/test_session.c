@@ -205,6 +205,51 @@ static int count_of(const char *hay, const char *needle)
   return n;
 }
 
+/* Forty calls at once on two engine threads: placed in batches, their
+ * reports applied several to a transaction, their hangups run together.
+ * Every call still gets every state once, in order, and each transition
+ * keeps the time the session reported it (the session reports them
+ * TS_STEP_MS apart, however they were batched). */
+static void test_session__many_at_once(void)
+{
+  enum { N = 40 };
+  env e;
+  vc_call *c[N];
+  char ch[VC_ID_SIZE], line[2048];
+
+  env_open(&e);
+  channel(&e, 1, 10, ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  for (int i = 0; i < N; i++)
+    start_call(&e, &c[i], CUSTOMER, 0);
+  for (int i = 0; i < N; i++)
+    CHECK(wait_state(c[i], VC_CALL_BRIDGED, 20000));
+  for (int i = 0; i < N; i++)
+    CHECK_OK(vc_call_hangup(c[i]));
+  for (int i = 0; i < N; i++) {
+    CHECK(wait_state(c[i], 0, 20000));
+    CHECK(vc_call_state_of(c[i]) == VC_CALL_COMPLETED);
+    CHECK(vc_call_cause_of(c[i]) == VC_CAUSE_API_HANGUP);
+    CHECK(vc_call_attempts(c[i]) == 1);
+    timeline(&e, vc_call_id(c[i]), line, sizeof(line));
+    CHECK(strstr(line, "initiated/0 ringing/1 agent_ringing/0 answered/1 "
+                       "agent_answered/0 ringing/2 customer_ringing/0 "
+                       "answered/2 bridged/0") == line);
+    CHECK(count_of(line, "completed/0") == 1);
+    /* Reported TS_STEP_MS apart: never the same instant. */
+    CHECK(vc_call_state_at(c[i], VC_CALL_AGENT_RINGING) <
+          vc_call_state_at(c[i], VC_CALL_AGENT_ANSWERED));
+    CHECK(vc_call_state_at(c[i], VC_CALL_AGENT_ANSWERED) <
+          vc_call_state_at(c[i], VC_CALL_CUSTOMER_RINGING));
+    CHECK(vc_call_state_at(c[i], VC_CALL_CUSTOMER_RINGING) <
+          vc_call_state_at(c[i], VC_CALL_BRIDGED));
+    CHECK(vc_call_state_at(c[i], VC_CALL_BRIDGED) <=
+          vc_call_state_at(c[i], VC_CALL_COMPLETED));
+    vc_call_free(c[i]);
+  }
+  env_close(&e);
+}
+
 /* Placed, reported, held, transferred and hung up through the session. */
 static void test_session__lifecycle(void)
 {
@@ -501,6 +546,7 @@ static void test_session__adapter_validation(void)
 
 VC_TESTS(
   VC_TEST(test_session__lifecycle),
+  VC_TEST(test_session__many_at_once),
   VC_TEST(test_session__busy_no_answer),
   VC_TEST(test_session__placement_timeout),
   VC_TEST(test_session__failover_link_down),

@@ -74,12 +74,21 @@ static int bound(int port, int tcp)
   return found;
 }
 
+static void sipp_start_m(sipp *p, const char *scenario, int tcp, int calls);
+
 /* Start sipp as a UAS with tests/sip/<scenario> for one call, on UDP
  * or TCP. */
 static void sipp_start_tp(sipp *p, const char *scenario, int tcp)
 {
+  sipp_start_m(p, scenario, tcp, 1);
+}
+
+/* The same for `calls` calls (each REGISTER, OPTIONS or INVITE dialog
+ * is one). */
+static void sipp_start_m(sipp *p, const char *scenario, int tcp, int calls)
+{
   const char *root = getenv("VC_SOURCE_ROOT");
-  char sf[1024], port[16], errf[512];
+  char sf[1024], port[16], errf[512], m[16];
   int64_t deadline;
 
   CHECK(root != NULL);
@@ -88,6 +97,7 @@ static void sipp_start_tp(sipp *p, const char *scenario, int tcp)
   snprintf(port, sizeof(port), "%d", p->port);
   snprintf(p->log, sizeof(p->log), "%s", vc_test_path(scenario));
   snprintf(errf, sizeof(errf), "%s.err", p->log);
+  snprintf(m, sizeof(m), "%d", calls);
   p->pid = fork();
   CHECK(p->pid >= 0);
   if (p->pid > 0 && nstarted < VC_ARRAY_SIZE_(started))
@@ -97,7 +107,7 @@ static void sipp_start_tp(sipp *p, const char *scenario, int tcp)
     (void)out;
     dup2(fileno(stdout), 2);
     execl(SIPP, "sipp", "-sf", sf, "-i", "127.0.0.1", "-p", port,
-          "-t", tcp ? "t1" : "u1", "-m", "1", "-nostdin", "-timeout",
+          "-t", tcp ? "t1" : "u1", "-m", m, "-nostdin", "-timeout",
           "60s", "-trace_err", "-error_file", errf, (char *)NULL);
     _exit(127);
   }
@@ -145,7 +155,39 @@ typedef struct env {
   vc_tenant *t;
 } env;
 
+/* What the sessions said of their link, from the context's log. */
+static _Atomic int link_registered, link_refused, link_options;
+
+static void on_log(int level, const char *message, void *payload)
+{
+  (void)payload;
+  if (strstr(message, "link up: registered") != NULL)
+    link_registered++;
+  if (strstr(message, "link down: REGISTER refused") != NULL)
+    link_refused++;
+  if (strstr(message, "link up: OPTIONS answered") != NULL)
+    link_options++;
+  if (getenv("VC_TEST_LOG") != NULL)
+    fprintf(stderr, "  log %d: %s\n", level, message);
+}
+
+/* The context's clock: real time, plus what a case adds to skip ahead. */
+static _Atomic int64_t clock_skew;
+
+static int64_t skewed_clock(void *payload)
+{
+  (void)payload;
+  return wall_ms() + clock_skew;
+}
+
+static void env_open_clock(env *e, int skewed);
+
 static void env_open(env *e)
+{
+  env_open_clock(e, 0);
+}
+
+static void env_open_clock(env *e, int skewed)
 {
   static const uint8_t key[32] = { 7, 7, 7 };
   vc_master_key mk = VC_MASTER_KEY_INIT;
@@ -160,6 +202,13 @@ static void env_open(env *e)
   mk.key_len = sizeof(key);
   o.master_key = &mk;
   o.public_base_url = "http://127.0.0.1:9";
+  o.log_cb = on_log;
+  o.log_level = VC_LOG_DEBUG;
+  link_registered = link_refused = link_options = 0;
+  if (skewed) {
+    clock_skew = 0;
+    o.clock_cb = skewed_clock;
+  }
   CHECK_OK(vc_ctx_new(&e->ctx, &o));
   ts.slug = "acme";
   CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
@@ -606,6 +655,157 @@ static void test_sip__failover(void)
   env_close(&e);
 }
 
+/* The agent's phone says nothing for 2.5 s; meanwhile the core's wait
+ * for the placement runs out (its clock jumps past the ring timeout and
+ * the 30 s margin) and the retry places the call again on the same
+ * channel. The session knows the call: the new placement adopts the
+ * INVITE in flight instead of sending a second one (sipp on TCP fails
+ * on a second INVITE), its answer goes to the retry, and the call goes
+ * on to completion. */
+static void test_sip__place_again(void)
+{
+  env e;
+  sipp a, b;
+  vc_call *c;
+  char ch[VC_ID_SIZE], line[2048];
+
+  if (!have_sipp())
+    return;
+  sipp_start_tp(&a, "uas_slow.xml", 1);
+  sipp_start_tp(&b, "uas_answer.xml", 1);
+  env_open_clock(&e, 1);
+  channel_tp(&e, "pbx", 10, a.port, b.port, NULL, 1, ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 1));
+  start_call(&e, &c, 5);
+  usleep(500000);               /* the INVITE is out, unanswered */
+  clock_skew += 40000;          /* past 5 s + 30 s: the wait gives up */
+  usleep(400000);
+  clock_skew += 5000;           /* the retry (after up to 1 s) is due */
+  CHECK_OK(vc_ctx_wakeup(e.ctx));
+  CHECK(wait_state(c, VC_CALL_BRIDGED, 15000));
+  CHECK_STR(vc_call_channel_id(c), ch);
+  CHECK(vc_call_attempts(c) == 2);
+  usleep(300000);
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(wait_state(c, 0, 10000));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  timeline(&e, vc_call_id(c), line, sizeof(line));
+  CHECK(strstr(line, "agent_ringing/0 answered/1 agent_answered/0") != NULL);
+  CHECK(sipp_wait(&a, 10000) == 0);   /* one INVITE, as written */
+  CHECK(sipp_wait(&b, 10000) == 0);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* A channel through `proxy_port` (a registrar and trunk), registering
+ * or not, OPTIONS every `keepalive_s` (0: only at open). */
+static void proxy_channel(env *e, int proxy_port, int reg, int keepalive_s,
+                          const char *password, char id[VC_ID_SIZE])
+{
+  vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+  char config[640], creds[128];
+  vc_channel *ch;
+
+  snprintf(config, sizeof(config),
+           "{\"transport\": \"udp\", \"local_address\": \"127.0.0.1\", "
+           "\"proxy\": \"sip:127.0.0.1:%d\", \"register\": %s, "
+           "\"aor\": \"sip:vyomcomm@127.0.0.1\", \"keepalive_s\": %d, "
+           "\"from\": \"sip:{number}@127.0.0.1\", "
+           "\"agent_uri\": \"sip:{number}@127.0.0.1\", "
+           "\"customer_uri\": \"sip:{number}@127.0.0.1\"}",
+           proxy_port, reg ? "true" : "false", keepalive_s);
+  snprintf(creds, sizeof(creds),
+           "{\"username\": \"trunkuser\", \"password\": \"%s\"}",
+           password);
+  s.name = "trunk";
+  s.provider = "sip";
+  s.config_json = config;
+  s.credentials_json = creds;
+  s.sender = "+15550009999";
+  CHECK_OK(vc_channel_new(&ch, e->t, &s));
+  snprintf(id, VC_ID_SIZE, "%s", vc_channel_id(ch));
+  vc_channel_free(ch);
+}
+
+static int wait_flag(_Atomic int *flag, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  while (*flag == 0 && wall_ms() < deadline)
+    usleep(10000);
+  return *flag != 0;
+}
+
+/* The session registers with the trunk (config.register): its first
+ * REGISTER is challenged (401 digest), the second carries the right
+ * answer and is bound (sipp checks it, and 403s a wrong one); the link
+ * is reported up "registered". The call goes through the same proxy
+ * (loose routing), which answers it 486: the call ends busy. Then the
+ * same with a wrong password: the registrar's 403 takes the link down. */
+static void test_sip__register(void)
+{
+  env e;
+  sipp r;
+  vc_call *c;
+  char ch[VC_ID_SIZE];
+
+  if (!have_sipp())
+    return;
+  sipp_start_m(&r, "uas_registrar.xml", 0, 2); /* REGISTER, INVITE */
+  env_open(&e);
+  proxy_channel(&e, r.port, 1, 0, "trunkpass", ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 1));
+  start_call(&e, &c, 5);
+  CHECK(wait_state(c, 0, 10000));
+  CHECK(vc_call_state_of(c) == VC_CALL_BUSY);
+  CHECK(wait_flag(&link_registered, 5000));
+  CHECK(link_refused == 0);
+  CHECK(sipp_wait(&r, 10000) == 0);   /* challenged, then authorized */
+  vc_call_free(c);
+  env_close(&e);
+  /* A store of its own for the second context. */
+  unlink(vc_test_path("x.db"));
+  unlink(vc_test_path("x.db-wal"));
+  unlink(vc_test_path("x.db-shm"));
+
+  sipp_start_m(&r, "uas_registrar.xml", 0, 1); /* REGISTER only */
+  env_open(&e);
+  proxy_channel(&e, r.port, 1, 0, "wrong", ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 1));
+  start_call(&e, &c, 5);
+  CHECK(wait_flag(&link_refused, 5000));
+  CHECK(link_registered == 0);
+  CHECK(sipp_wait(&r, 10000) == 0);   /* the 403 path, as written */
+  CHECK(wait_state(c, 0, 15000));     /* whatever came of it, it ended */
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* Without REGISTER, a session with a proxy pings it with OPTIONS when it
+ * opens and every keepalive_s: the answer brings the link up ("OPTIONS
+ * answered"), and sipp sees the second OPTIONS a second later. */
+static void test_sip__options_keepalive(void)
+{
+  env e;
+  sipp r;
+  vc_call *c;
+  char ch[VC_ID_SIZE];
+
+  if (!have_sipp())
+    return;
+  sipp_start_m(&r, "uas_registrar.xml", 0, 3); /* 2 OPTIONS, INVITE */
+  env_open(&e);
+  proxy_channel(&e, r.port, 0, 1, "trunkpass", ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 1));
+  start_call(&e, &c, 5);
+  CHECK(wait_state(c, 0, 10000));
+  CHECK(vc_call_state_of(c) == VC_CALL_BUSY);
+  CHECK(wait_flag(&link_options, 5000));
+  CHECK(sipp_wait(&r, 10000) == 0);
+  vc_call_free(c);
+  env_close(&e);
+}
+
 /* Last: no sipp is left behind. */
 static void test_sip__cleanup(void)
 {
@@ -624,5 +824,8 @@ VC_TESTS(
   VC_TEST(test_sip__transfer),
   VC_TEST(test_sip__dtmf),
   VC_TEST(test_sip__failover),
+  VC_TEST(test_sip__place_again),
+  VC_TEST(test_sip__register),
+  VC_TEST(test_sip__options_keepalive),
   VC_TEST(test_sip__cleanup),
 )

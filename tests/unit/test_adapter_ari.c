@@ -59,6 +59,10 @@ static void test_ari__config(void)
     "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"moh_class\": \"\"}",
     "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"colour\": 1}",
     "{\"base_url\": 5, \"customer_endpoint\": \"PJSIP/{number}\"}",
+    "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": 99}",
+    "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": 60001}",
+    "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": 1.5}",
+    "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": \"5000\"}",
   };
 
   CHECK(strcmp(c->base_url, "http://10.0.0.5:8088/ari") == 0);
@@ -66,6 +70,11 @@ static void test_ari__config(void)
   CHECK(strcmp(c->agent_endpoint, "PJSIP/{number}") == 0);
   CHECK(strcmp(c->moh_class, "calm") == 0);
   CHECK(strcmp(c->authorization, "Basic dnlvbTpzM2NyOnQ=") == 0);
+  CHECK(c->request_timeout_ms == VC__ARI_REQUEST_TIMEOUT_MS);
+  vc__ari_fini(c);
+  c = cfg_new("{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": "
+              "\"PJSIP/{number}\", \"request_timeout_ms\": 2500}");
+  CHECK(c->request_timeout_ms == 2500);
   vc__ari_fini(c);
   /* https is accepted as well as http on any host */
   c = cfg_new("{\"base_url\": \"https://pbx.example.com:8089/ari\", "

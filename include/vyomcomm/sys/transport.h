@@ -15,9 +15,10 @@
  * A session reports back through its vc_session_host: what became of a
  * call it was asked to place or an operation it was asked to run, and
  * everything it learns about a call afterwards, with the same
- * vc_call_update reports a webhook makes. The core applies reports in
- * the order they are made, each once (deduplicated like webhook
- * reports), in a transaction of its own.
+ * vc_call_update reports a webhook makes. The core applies a call's
+ * reports in the order they are made, each once (deduplicated like
+ * webhook reports) and with the time it was made, several to a
+ * transaction when they queue up.
  *
  * @defgroup vc_transport Session adapters
  * @{
