@@ -504,10 +504,29 @@ static int content_hash(char out[65], const vc_message_spec *s)
   return rc;
 }
 
-/* `db`: a connection the caller holds, or NULL. */
-/* Who the message is for, whether they may get it, and when. */
-static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *db,
+static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
+                              const vc_message_spec *s, int64_t now);
+
+/* Who the message is for, whether they may get it, and when. `held`: a
+ * connection the caller holds, or NULL to use one of the store's for the
+ * lookups (the contact, consent and quiet-hours hooks take a connection). */
+static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *held,
                                  const vc_message_spec *s, int64_t now)
+{
+  vc__db *db = held;
+  int rc;
+
+  if (held == NULL &&
+      (rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
+    return rc;
+  rc = recipient_rules_on(p, t, db, s, now);
+  if (held == NULL)
+    vc__db_release(db);
+  return rc;
+}
+
+static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
+                              const vc_message_spec *s, int64_t now)
 {
   const char *tenant_id = vc_tenant_id(t);
   int rc;

@@ -244,6 +244,12 @@ static int canon(char out[VC__LOCALE_MAX + 1], const char *in)
 static int check_locale(char out[VC__LOCALE_MAX + 1], const char *in,
                         const char *field)
 {
+  return vc__locale_check(out, in, field);
+}
+
+int vc__locale_check(char out[VC__LOCALE_MAX + 1], const char *in,
+                     const char *field)
+{
   int rc;
 
   if ((rc = vc__check_token(field, in, VC__LOCALE_MAX, "A-Za-z",

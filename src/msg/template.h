@@ -10,6 +10,12 @@
 
 #define VC__LOCALE_MAX 35
 
+/* Check a BCP 47 tag (`field` names it in messages) and write it in
+ * canonical case ("zh-hant-tw" -> "zh-Hant-TW"). VC_EINVALID,
+ * VC_ETOOBIG. */
+int vc__locale_check(char out[VC__LOCALE_MAX + 1], const char *in,
+                     const char *field);
+
 typedef struct vc__template_request {
   const char *template_name; /* a template id or name */
   int kind;                  /* a vc_channel_kind; required */
