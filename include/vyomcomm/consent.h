@@ -165,9 +165,10 @@ VC_EXTERN(int) vc_consent_log_filter_init(vc_consent_log_filter *f,
                                           unsigned int version);
 
 /**
- * A contact's consent log, oldest first, read in pages: its own rows
- * and those of the contacts merged into it. The log is append-only: the
- * store refuses to change or delete its rows.
+ * A contact's consent log, oldest first, read in pages. The rows of a
+ * contact merged into another stay under the merged contact's id (list
+ * them by that id). The log is append-only: the store refuses to change
+ * or delete its rows.
  *
  * @return 0; VC_EINVALID (no contact id, bad cursor or kind)
  * @since 0.3

@@ -24,8 +24,8 @@
  * into it (they keep their ids, src/msg/contact.h). Opt-out (2) wins
  * over opt-in (1) over nothing (0): the highest state counts. */
 #define OF_CONTACT \
-  " (contact_id = ?2 OR contact_id IN (SELECT id FROM vc_contact" \
-  "  WHERE tenant_id = ?1 AND merged_into = ?2))"
+  " contact_id IN (SELECT ?2 UNION ALL SELECT id FROM vc_contact" \
+  "  WHERE tenant_id = ?1 AND merged_into = ?2)"
 /* The contact's state and the tenant's policy, NULL where none is set. */
 static const char SQL_CHECK[] =
   "SELECT (SELECT MAX(state) FROM vc_consent WHERE tenant_id = ?1"
@@ -53,7 +53,7 @@ static const char SQL_SET[] =
 static const char SQL_LOG_PAGE[] =
   "SELECT id, contact_id, channel_kind, category, state, previous, source,"
   " COALESCE(proof, ''), created_at FROM vc_consent_log"
-  " WHERE tenant_id = ?1 AND" OF_CONTACT " AND id > ?3"
+  " WHERE tenant_id = ?1 AND contact_id = ?2 AND id > ?3"
   " AND (?4 = 0 OR channel_kind = ?4) ORDER BY id LIMIT 50";
 static const char SQL_POLICY_GET[] =
   "SELECT requires_opt_in FROM vc_consent_policy WHERE tenant_id = ?1"

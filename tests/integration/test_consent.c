@@ -824,6 +824,58 @@ static void test_consent__stop_start_by_webhook(void)
   env_close(&e);
 }
 
+/* WhatsApp (chat kind): STOP opts the sender out of chat messages,
+ * confirmed on WhatsApp; SMS stays as it was. */
+static void test_consent__stop_on_whatsapp(void)
+{
+  vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
+  vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+  vc_message_spec ms = VC_MESSAGE_SPEC_INIT;
+  char config[512], creds[256], url[160], c[VC_ID_SIZE], id[VC_ID_SIZE];
+  vc_channel *ch;
+  env e;
+
+  env_open(&e, 1);
+  snprintf(config, sizeof(config), "{\"phone_number_id\": \"%s\", "
+           "\"base_url\": \"%s/graph\"}", VC_SIM_WHATSAPP_PHONE_NUMBER_ID,
+           vc_sim_base_url(e.sim));
+  snprintf(creds, sizeof(creds), "{\"access_token\": \"%s\", "
+           "\"app_secret\": \"%s\", \"verify_token\": \"v\"}",
+           VC_SIM_WHATSAPP_ACCESS_TOKEN, VC_SIM_WHATSAPP_APP_SECRET);
+  s.name = "wa";
+  s.provider = "whatsapp";
+  s.config_json = config;
+  s.credentials_json = creds;
+  CHECK_OK(vc_channel_new(&ch, e.t, &s));
+  snprintf(url, sizeof(url), "%s/webhooks/%s", e.base, vc_channel_id(ch));
+  vc_channel_free(ch);
+  w.url = url;
+  CHECK_OK(vc_sim_webhooks_set(e.sim, "whatsapp", &w));
+  new_contact(e.t, "+14155550160", NULL, c);
+  CHECK_OK(vc_contact_address_add(e.t, c, VC_ADDRESS_WHATSAPP,
+                                  "+14155550160"));
+  CHECK_OK(vc_sim_whatsapp_inbound(e.sim, "14155550160", "STOP"));
+  CHECK_OK(vc_sim_webhooks_wait(e.sim, 10000));
+  CHECK(state_of(e.t, c, VC_CHANNEL_CHAT, VC_CATEGORY_TRANSACTIONAL) ==
+        VC_CONSENT_OPTED_OUT);
+  CHECK(state_of(e.t, c, VC_CHANNEL_SMS, VC_CATEGORY_TRANSACTIONAL) ==
+        VC_CONSENT_UNKNOWN);
+  CHECK(replies("14155550160", STOP_REPLY) == 1);
+  ms.kind = VC_CHANNEL_CHAT;
+  ms.to = "14155550160";
+  ms.text = "Your order shipped";
+  CHECK_RC(vc_message_send(id, e.t, &ms), VC_ECONSENT);
+  CHECK(refused_for("opted out of transactional on chat", "+14155550160"));
+  CHECK_OK(send_sms(e.t, "+14155550160", VC_CATEGORY_TRANSACTIONAL, NULL));
+  /* The confirmation goes out on WhatsApp, in the window STOP opened. */
+  for (int i = 0; i < 5; i++)
+    vc_ctx_run(e.ctx, 0);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_message WHERE kind = 3 AND"
+                   " consent_exempt = 1 AND status >= 3 AND status <= 5") ==
+        1);
+  env_close(&e);
+}
+
 static void test_consent__tenant_keywords(void)
 {
   static const char HI_STOP[] = "\xe0\xa4\xb0\xe0\xa5\x8b\xe0\xa4\x95\xe0"
@@ -977,6 +1029,7 @@ VC_TESTS(
   VC_TEST(test_consent__calls_and_dnc),
   VC_TEST(test_consent__dispatch_recheck),
   VC_TEST(test_consent__stop_start_by_webhook),
+  VC_TEST(test_consent__stop_on_whatsapp),
   VC_TEST(test_consent__tenant_keywords),
   VC_TEST(test_consent__isolation),
   VC_TEST(test_consent__merged_contact),
