@@ -355,7 +355,7 @@ VC_EXTERN(int64_t) vc_contact_updated_at(const vc_contact *c);
  * Each row is a vc_contact_upsert() of its non-empty cells, plus the
  * spec's tags. A row that is malformed (CSV, length, UTF-8) or refused
  * (no address, a bad value, addresses of two contacts) is told to
- * `on_error` with its line, code and message (never its content) and
+ * `on_error` with its line, code and message, and
  * skipped; the rest are imported. `on_error` runs on the calling thread
  * with no store connection held.
  *

@@ -860,7 +860,7 @@ static int address_write(vc__db *db, vc_ctx *ctx, const char *tenant_id,
         (rc = check_counts(db, tenant_id, id)) < 0)
       return rc;
   } else {
-    if ((rc = vc__db_run(db, SQL_ADDR_DEL, "titt", tenant_id, id,
+    if ((rc = vc__db_run(db, SQL_ADDR_DEL, "ttit", tenant_id, id,
                          (int64_t)a->kind, a->address)) < 0)
       return rc;
     if (vc__db_changes(db) == 0)

@@ -10,6 +10,7 @@
 #include "harness.h"
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 static int64_t g_now = 1700000000000LL;
 
@@ -800,44 +801,79 @@ static long peak_rss_kib(void)
   return ru.ru_maxrss;
 }
 
-static void test_contact__csv_100k_flat_memory(void)
+/* The 100,000-row import in a child process, so that the peak RSS it
+ * measures is its own and not that of the cases before it. Exit status 0
+ * when every check held. */
+static int import_100k_child(void)
 {
   vc_contact_import_spec spec = VC_CONTACT_IMPORT_SPEC_INIT;
   vc_contact_import_result res = VC_CONTACT_IMPORT_RESULT_INIT;
+  gen_reader w = { 600, 0, -1, "", 0, 0 };
   gen_reader g = { 100000, 0, -1, "", 0, 0 };
-  vc_contact_filter f = VC_CONTACT_FILTER_INIT;
-  long before, after;
+  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
+  vc_master_key mk = VC_MASTER_KEY_INIT;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_store *store;
+  vc_ctx *ctx;
+  vc_tenant *t;
   vc_contact *c;
-  env e;
+  long before, after;
 
-  env_open(&e);
-  /* Warm up: the connection, its caches and the first batch. */
-  {
-    gen_reader w = { 600, 0, -1, "", 0, 0 };
-    spec.read = read_gen;
-    spec.read_payload = &w;
-    CHECK_OK(vc_contact_import_csv(&res, e.t, &spec));
-    CHECK(res.created == 600);
-  }
+  if (vc_store_open_sqlite(&store, vc_test_path("k.db"), NULL) != 0)
+    return 2;
+  mk.key = KEY;
+  mk.key_len = 32;
+  o.store = store;
+  o.master_key = &mk;
+  o.clock_cb = test_clock;
+  ts.slug = "bulk";
+  if (vc_ctx_new(&ctx, &o) != 0 || vc_tenant_new(&t, ctx, &ts) != 0)
+    return 3;
+  /* Warm up: the connection, its caches and a first batch. */
+  spec.read = read_gen;
+  spec.read_payload = &w;
+  if (vc_contact_import_csv(&res, t, &spec) != 0 || res.created != 600)
+    return 4;
   before = peak_rss_kib();
   spec.read_payload = &g;
-  CHECK_OK(vc_contact_import_csv(&res, e.t, &spec));
+  if (vc_contact_import_csv(&res, t, &spec) != 0)
+    return 5;
   after = peak_rss_kib();
-  CHECK(res.rows == 100000 && res.created == 99400 && res.updated == 600 &&
-        res.rejected == 0);
-  printf("  100,000 rows (about 14 MB of CSV): peak RSS %ld KiB -> %ld KiB\n",
+  printf("  100,000 rows (12 MB of CSV): peak RSS %ld KiB -> %ld KiB\n",
          before, after);
-#if !defined(__SANITIZE_ADDRESS__)
-  /* The input is about 14 MB; the importer holds one batch. */
-  CHECK(after - before < 8 * 1024);
+  if (res.rows != 100000 || res.created != 99400 || res.updated != 600 ||
+      res.rejected != 0)
+    return 6;
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  /* The input is 12 MB; the importer holds one batch. (Sanitizers keep
+   * freed memory or shadow it, so only a plain build measures.) */
+  if (after - before >= 8 * 1024)
+    return 7;
 #endif
-  CHECK_OK(vc_contact_find_by_address(&c, e.t, VC_ADDRESS_PHONE,
-                                      "+12000100000"));
-  CHECK_STR(vc_contact_name(c), "Person 100000");
+  if (vc_contact_find_by_address(&c, t, VC_ADDRESS_PHONE,
+                                 "+12000100000") != 0 ||
+      strcmp(vc_contact_name(c), "Person 100000") != 0)
+    return 8;
   vc_contact_free(c);
-  f.name_prefix = "Person 99999";
-  CHECK(list_all(e.t, &f, NULL, 0) == 1);
-  env_close(&e);
+  vc_tenant_free(t);
+  vc_ctx_free(ctx);
+  return 0;
+}
+
+static void test_contact__csv_100k_flat_memory(void)
+{
+  int status = -1;
+  pid_t pid;
+
+  fflush(stdout);
+  pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0)
+    _exit(import_100k_child());
+  CHECK(waitpid(pid, &status, 0) == pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fprintf(stderr, "  the import child ended with status %d\n", status);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void test_contact__csv_read_error(void)
@@ -949,6 +985,16 @@ static void test_contact__bounds(void)
   CHECK_RC(vc_contact_upsert(none, e.t, &s), VC_EINVALID);
   s.fields_json = "{\"\":1}";
   CHECK_RC(vc_contact_upsert(none, e.t, &s), VC_EINVALID);
+  strcpy(big, "{\"");
+  memset(big + 2, 'k', VC_CONTACT_FIELD_NAME_MAX + 1);
+  strcpy(big + 3 + VC_CONTACT_FIELD_NAME_MAX, "\":1}");
+  s.fields_json = big;
+  CHECK_RC(vc_contact_upsert(none, e.t, &s), VC_ETOOBIG);
+  /* Locale: VC_CONTACT_LOCALE_MAX bytes. */
+  s.fields_json = NULL;
+  s.locale = "en-aaaaaaaa-bbbbbbbb-cccccccc-dddddd"; /* 36 bytes */
+  CHECK_RC(vc_contact_upsert(none, e.t, &s), VC_ETOOBIG);
+  s.locale = NULL;
   /* The fields bound also holds once merged with the current ones. */
   strcpy(big, "{");
   for (int i = 0; i < VC_CONTACT_FIELDS_MAX; i++)
