@@ -16,34 +16,49 @@
 
 #include "common.h"
 #include "types.h"
+#include "category.h"
 
 VC_BEGIN_DECL
 
 /** No quiet hours: the value of quiet_start_min and quiet_end_min. */
 #define VC_QUIET_NONE (-1)
 
+/** The categories quiet hours never hold back by default: one-time
+ *  passwords (a bit mask of 1u << vc_category). @since 0.3 */
+#define VC_QUIET_EXEMPT_DEFAULT (1u << VC_CATEGORY_OTP)
+/** The quiet_exempt_categories value that keeps the current one in
+ *  vc_tenant_update(). @since 0.3 */
+#define VC_QUIET_EXEMPT_KEEP 0xFFFFFFFFu
+
 /**
  * A tenant's settings. For vc_tenant_new(), NULL strings take the
- * defaults; for vc_tenant_update(), NULL strings and -2 minutes keep the
- * current value.
+ * defaults; for vc_tenant_update(), NULL strings, -2 minutes and
+ * VC_QUIET_EXEMPT_KEEP keep the current value.
  */
 typedef struct vc_tenant_spec {
   unsigned int version; /**< VC_TENANT_SPEC_VERSION */
   const char *slug;     /**< [a-z0-9][a-z0-9_-]{0,62}; unique; required */
   const char *name;     /**< display name, at most 200 bytes UTF-8 */
-  const char *timezone; /**< IANA name, default "UTC" */
+  /** IANA name of the system zoneinfo (at most 64 bytes), default
+   *  "UTC"; an unknown zone is VC_EINVALID */
+  const char *timezone;
   const char *locale;   /**< BCP 47, default "en" */
   const char *currency; /**< ISO 4217, default "USD" */
   /** Default quiet hours, minutes after local midnight (0..1439), or
    *  VC_QUIET_NONE in both. The window may wrap past midnight. */
   int quiet_start_min;
   int quiet_end_min;
+  /** Version 2. The categories sent even inside quiet hours: a bit mask
+   *  of 1u << vc_category (VC_QUIET_EXEMPT_DEFAULT: OTP only; 0: none).
+   *  A version-1 caller gets the default on vc_tenant_new() and keeps
+   *  the current mask on vc_tenant_update(). @since 0.3 */
+  unsigned int quiet_exempt_categories;
 } vc_tenant_spec;
 
-#define VC_TENANT_SPEC_VERSION 1
+#define VC_TENANT_SPEC_VERSION 2
 #define VC_TENANT_SPEC_INIT \
   { VC_TENANT_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, \
-    VC_QUIET_NONE, VC_QUIET_NONE }
+    VC_QUIET_NONE, VC_QUIET_NONE, VC_QUIET_EXEMPT_DEFAULT }
 /** The quiet-hour value that keeps the current one in vc_tenant_update(). */
 #define VC_TENANT_KEEP (-2)
 
@@ -68,7 +83,8 @@ VC_EXTERN(int) vc_tenant_filter_init(vc_tenant_filter *f,
  * Create a tenant.
  *
  * @param out receives the tenant handle (may be NULL if not wanted)
- * @return 0, VC_EEXISTS for a slug in use, VC_EINVALID
+ * @return 0, VC_EEXISTS for a slug in use, VC_EINVALID (bad settings,
+ *   an unknown timezone, unknown category bits)
  * @since 0.1
  */
 VC_EXTERN(int) vc_tenant_new(vc_tenant **out, vc_ctx *ctx,
@@ -90,6 +106,7 @@ VC_EXTERN(int) vc_tenant_lookup_id(vc_tenant **out, vc_ctx *ctx,
  * Change a tenant's settings. The handle shows the new values afterwards;
  * strings borrowed from it before stay valid until vc_tenant_free().
  * @return 0, VC_EEXISTS (slug taken), VC_ENOTFOUND (deleted), VC_EINVALID
+ *   (as vc_tenant_new())
  * @since 0.1
  */
 VC_EXTERN(int) vc_tenant_update(vc_tenant *tenant,
@@ -133,6 +150,10 @@ VC_EXTERN(const char *) vc_tenant_currency(const vc_tenant *tenant);
 /** Quiet hours; both VC_QUIET_NONE when unset. @since 0.1 */
 VC_EXTERN(int) vc_tenant_quiet_hours(const vc_tenant *tenant,
                                      int *start_min, int *end_min);
+/** The categories exempt from quiet hours (1u << vc_category bits).
+ *  @return 0, VC_EINVALID (NULL handle). @since 0.3 */
+VC_EXTERN(int) vc_tenant_quiet_exempt_categories(const vc_tenant *tenant,
+                                                 unsigned int *mask);
 /** Unix milliseconds. @since 0.1 */
 VC_EXTERN(int64_t) vc_tenant_created_at(const vc_tenant *tenant);
 /** 0 when live. @since 0.1 */

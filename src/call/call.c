@@ -17,6 +17,7 @@
 #include "msg/address.h"
 #include "msg/consent.h"
 #include "msg/contact.h"
+#include "msg/quiet.h"
 #include "msg/route.h"
 #include "call_internal.h"
 #include "hooks.h"
@@ -388,6 +389,8 @@ typedef struct prepared {
   int pinned, record_mode, ring_timeout_s, time_limit_s;
   int category;                /* a vc_category */
   char contact_id[VC_ID_SIZE]; /* "" when no contact holds the number */
+  int64_t due;                 /* when to place it: now, or the end of
+                                  the customer's quiet hours */
   char hash[65];
 } prepared;
 
@@ -550,12 +553,28 @@ static int find_idempotent(vc__db *db, const char *tenant_id,
   return rc;
 }
 
+int vc__call_quiet_open(int64_t *open_at, vc__db *db, vc_tenant *t,
+                        const char *customer, int category, int64_t at)
+{
+  char contact[VC_ID_SIZE];
+  int rc;
+
+  if ((rc = vc__contact_for_recipient(contact, db, vc_tenant_id(t),
+                                      VC_CHANNEL_VOICE, customer)) < 0)
+    return rc;
+  return vc__quiet_next_open(open_at, db, t, rc == 1 ? contact : "",
+                             category, at);
+}
+
+/* A call inside the customer's quiet hours is stored now and placed at
+ * the opening. Its agent is claimed only then (placing.c), so the agent
+ * takes other calls meanwhile. */
 static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                   const char *id, const prepared *p, const vc_call_spec *s,
                   int64_t now)
 {
   char payload[160];
-  int rc;
+  int deferred = p->due > now, rc;
 
   snprintf(payload, sizeof(payload),
            "{\"state\":\"initiated\",\"agent_id\":\"%s\"}", p->agent_id);
@@ -572,17 +591,24 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        (int64_t)p->time_limit_s, now, (int64_t)p->category,
                        p->contact_id[0] ? p->contact_id : NULL)) < 0)
     return rc;
-  if (p->agent_id[0] != '\0' &&
+  if (p->agent_id[0] != '\0' && !deferred &&
       (rc = vc__agent_claim(db, ctx, tenant_id, p->agent_id, id, now)) < 0)
     return rc;
   if ((rc = vc__call_entry_add(db, ctx, tenant_id, id, "state",
                                VC_LEG_NONE,
                                "{\"state\":\"initiated\"}", now)) < 0 ||
-      (rc = vc__job_enqueue(db, ctx, tenant_id, VC__JOB_CALL_START, id, now,
-                            NULL)) < 0)
+      (rc = vc__job_enqueue(db, ctx, tenant_id, VC__JOB_CALL_START, id,
+                            p->due, NULL)) < 0 ||
+      (rc = vc__event_append(db, ctx, tenant_id, "call.initiated", id,
+                             payload)) < 0 || !deferred)
     return rc;
-  return vc__event_append(db, ctx, tenant_id, "call.initiated", id,
-                          payload);
+  snprintf(payload, sizeof(payload),
+           "{\"reason\":\"quiet_hours\",\"due_at\":%lld}",
+           (long long)p->due);
+  if ((rc = vc__call_entry_add(db, ctx, tenant_id, id, "deferred",
+                               VC_LEG_NONE, payload, now)) < 0)
+    return rc;
+  return vc__event_append(db, ctx, tenant_id, "call.deferred", id, payload);
 }
 
 /* A caller's spec in the latest layout: members its version does not
@@ -633,6 +659,8 @@ int vc_call_start(vc_call **out, vc_tenant *t, const vc_call_spec *in)
   }
   now = vc__now(ctx);
   if ((rc = prepare_store(&p, db, t, spec)) < 0 ||
+      (rc = vc__call_quiet_open(&p.due, db, t, p.customer, p.category,
+                                now)) < 0 ||
       (rc = insert(db, ctx, tenant_id, id, &p, spec, now)) < 0 ||
       (rc = vc__db_commit(db)) < 0) {
     vc__db_rollback(db);

@@ -5,6 +5,7 @@
 #define VC_CALL_INTERNAL_H
 
 #include "vyomcomm/call.h"
+#include "store/db.h"
 
 /* Load a call of the tenant into a new handle. VC_ENOTFOUND. */
 int vc__call_load(vc_call **out, vc_ctx *ctx, const char *tenant_id,
@@ -16,5 +17,11 @@ const char *vc__call_tenant_id(const vc_call *c);
  * VC_EINVALID naming `field`. */
 int vc__call_check_address(char out[VC_CALL_ADDRESS_MAX + 1],
                            const char *field, const char *in, int sip_ok);
+
+/* The first instant at or after `at` outside the quiet hours of the
+ * customer (the contact holding the number, else the tenant's window)
+ * for a call of `category`. */
+int vc__call_quiet_open(int64_t *open_at, vc__db *db, vc_tenant *t,
+                        const char *customer, int category, int64_t at);
 
 #endif

@@ -18,10 +18,12 @@
 #include "core/common.h"
 #include "core/ctx.h"
 #include "core/json.h"
+#include "core/tenant.h"
 #include "msg/limits.h"
 #include "msg/route.h"
 #include "net/sink.h"
 #include "net/transport.h"
+#include "call_internal.h"
 #include "control.h"
 #include "hooks.h"
 #include "machine.h"
@@ -380,10 +382,31 @@ static void build(place *p)
   p->sent = 1;
 }
 
-/* Step 2. 0, or 1 when the call was hung up meanwhile. */
+/* The agent of a deferred call is on another call: when to ask again,
+ * outside the customer's quiet hours. */
+static int agent_wait(place *p, vc__db *db, int64_t now)
+{
+  int64_t at = now + VC__CALL_AGENT_WAIT_MS;
+  vc_tenant *t = NULL;
+  int rc;
+
+  if ((rc = vc__tenant_load(&t, p->ctx, db, p->job->tenant_id)) == 0)
+    rc = vc__call_quiet_open(&at, db, t, p->row.customer_number,
+                             VC_CATEGORY_TRANSACTIONAL, at);
+  vc_tenant_free(t);
+  if (rc < 0)
+    vc_error_clear(); /* ask again all the same */
+  retry_at(p, at, "the agent is on another call");
+  return 0;
+}
+
+/* Step 2. 0, 1 when the call was hung up meanwhile, 2 when its agent is
+ * on another call (a call deferred by quiet hours claims its agent only
+ * now; for the others the claim made at the start holds). */
 static int mark_attempt(place *p)
 {
   vc__db *db;
+  int64_t now = vc__now(p->ctx);
   int rc, gone = 0;
 
   if ((rc = vc__db_acquire(&db, p->ctx->store)) < 0)
@@ -395,6 +418,15 @@ static int mark_attempt(place *p)
                   p->caller_id[0] ? p->caller_id : NULL, vc__now(p->ctx));
   if (rc == 0 && vc__db_changes(db) == 0)
     gone = 1;
+  if (rc == 0 && !gone && p->row.agent_id[0] != '\0' &&
+      (rc = vc__agent_claim(db, p->ctx, p->job->tenant_id, p->row.agent_id,
+                            p->job->subject_id, now)) == VC_EBUSY) {
+    vc__db_rollback(db);
+    vc_error_clear();
+    rc = agent_wait(p, db, now);
+    vc__db_release(db);
+    return rc < 0 ? rc : 2;
+  }
   if (rc == 0 && !gone && p->pooled)
     rc = vc__db_run(db, SQL_CURSOR_BUMP, "ttt", p->job->tenant_id,
                     p->target.id, p->pool_set);
@@ -651,6 +683,10 @@ static int call_start(vc_ctx *ctx, const char *owner, const vc__job *job,
       if (rc == 1) {
         out->result = VC__JOB_DONE; /* hung up before it went out */
         rc = 0;
+        goto out;
+      }
+      if (rc == 2) {
+        rc = 0; /* waits for the agent: the engine records the retry */
         goto out;
       }
       run(p);

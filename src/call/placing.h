@@ -19,6 +19,10 @@
 /* The watchdog fires this long after both ring timeouts and the time
  * limit have passed since the provider took the call. */
 #define VC__CALL_WATCHDOG_MARGIN_MS (5 * 60 * 1000)
+/* A call deferred by quiet hours claims its agent when it is placed; an
+ * agent on another call then is asked again this much later (and never
+ * inside the customer's quiet hours). */
+#define VC__CALL_AGENT_WAIT_MS 30000
 
 /* Run a call job kind one job at a time: `fn` records its outcome with
  * vc__job_record in its own transaction (lease `owner`) or leaves it to

@@ -5,6 +5,7 @@
 #include "ctx.h"
 #include "global.h"
 #include "text.h"
+#include "tz.h"
 #include "store/migrate.h"
 #include "call/recording.h"
 #include "msg/adapter.h"
@@ -110,6 +111,7 @@ static void ctx_destroy(vc_ctx *ctx)
   vc__limits_free(ctx->limits);
   vc__adapters_fini(ctx);
   vc__tcache_free(ctx->templates);
+  vc__tz_cache_free(ctx->tzs);
   vc__engine_fini(&ctx->host_engine);
   pthread_mutex_destroy(&ctx->host_lock);
   vc__keyring_fini(&ctx->keys);
@@ -178,6 +180,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
   }
   if ((rc = vc__adapters_init(ctx)) < 0 ||
       (rc = vc__tcache_new(&ctx->templates, 0, 0)) < 0 ||
+      (rc = vc__tz_cache_new(&ctx->tzs)) < 0 ||
       (rc = vc__limits_new(&ctx->limits)) < 0 ||
       (rc = vc__fetch_cache_new(&ctx->fetch_cache)) < 0 ||
       (rc = vc__sessions_new(ctx)) < 0 ||

@@ -74,6 +74,8 @@ struct vc_ctx {
   struct vc__listener *listener;
   /* Session adapters' hosts (call/session.c), locked inside. */
   struct vc__sessions *sessions;
+  /* Parsed time zones (core/tz.c), locked inside. */
+  struct vc__tz_cache *tzs;
 };
 
 /* Current time from the context's clock, in Unix milliseconds. */

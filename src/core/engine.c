@@ -112,25 +112,109 @@ int vc_ctx_run(vc_ctx *ctx, int timeout_ms)
   return host_iterate(ctx);
 }
 
+/*
+ * An engine thread keeps up to PIPELINE batches in flight on its
+ * transport: while one batch's transfers run, the next is claimed,
+ * planned and marked, and its transfers wait in the transport's queue,
+ * so that no connection idles through a batch's store work or waits for
+ * its slowest transfer. A batch's outcomes are recorded as soon as its
+ * own transfers all ended.
+ */
+#define PIPELINE 2
+
+typedef struct pipeline {
+  vc__job_pending *batch[PIPELINE];
+  size_t n;
+  int claim;                  /* 0 after a claim found nothing due */
+  uint64_t claim_seen;        /* wake_seq of that claim */
+} pipeline;
+
+/* Record the batches whose transfers all ended. Jobs recorded, or < 0. */
+static int pipeline_finish(vc_ctx *ctx, vc__engine *engine, pipeline *pl)
+{
+  int did = 0;
+
+  for (size_t i = 0; i < pl->n;) {
+    if (!vc__job_pending_ready(pl->batch[i])) {
+      i++;
+      continue;
+    }
+    did += vc__job_loop_end(ctx, engine, pl->batch[i]);
+    memmove(&pl->batch[i], &pl->batch[i + 1],
+            (pl->n - i - 1) * sizeof(pl->batch[0]));
+    pl->n--;
+    pl->claim = 1; /* more may be due */
+  }
+  return did;
+}
+
+/* Room for another batch: a free slot and fewer transfers queued than
+ * the transport runs at once. */
+static int pipeline_room(const vc__engine *engine, const pipeline *pl)
+{
+  return pl->n < PIPELINE &&
+         (engine->transport == NULL ||
+          vc__transport_backlog(engine->transport) <
+            vc__transport_width(engine->transport));
+}
+
+/* One turn: record finished batches, start another when there is room,
+ * deliver events, then drive the transfers. The work done, or < 0. */
+static int pipeline_turn(vc_ctx *ctx, vc__engine *engine, pipeline *pl,
+                         uint64_t seen, int stopping)
+{
+  int did, rc;
+
+  did = pipeline_finish(ctx, engine, pl);
+  if (seen != pl->claim_seen)
+    pl->claim = 1; /* woken: something new may be due */
+  if (!stopping && pl->claim && pipeline_room(engine, pl)) {
+    vc__job_pending *p = NULL;
+    if ((rc = vc__job_loop_start(ctx, engine, &p)) < 0)
+      return rc;
+    if (rc == 0) {
+      pl->claim = 0;
+      pl->claim_seen = seen;
+    }
+    if (p != NULL)
+      pl->batch[pl->n++] = p;
+    did += rc;
+  }
+  if ((rc = vc__event_deliver(ctx)) < 0)
+    return rc;
+  did += rc;
+  if (pl->n > 0) {
+    /* Wait for a transfer only when nothing else can be started. */
+    int more = !stopping && pl->claim && pipeline_room(engine, pl);
+    if ((rc = vc__transport_wait(engine->transport, more ? 0 : 1000)) < 0)
+      VC_LOG(ctx, VC_LOG_ERROR, "engine: %s", vc_error_last()->message);
+    did++;
+  }
+  return did;
+}
+
 static void *thread_main(void *arg)
 {
   engine_thread *t = arg;
   vc_ctx *ctx = t->ctx;
+  pipeline pl;
 
+  memset(&pl, 0, sizeof(pl));
+  pl.claim = 1;
   for (;;) {
     uint64_t seen;
-    int did;
+    int did, stopping;
     int64_t ms;
 
     pthread_mutex_lock(&ctx->lock);
     seen = ctx->wake_seq;
-    if (ctx->stopping) {
-      pthread_mutex_unlock(&ctx->lock);
-      break;
-    }
+    stopping = ctx->stopping;
     pthread_mutex_unlock(&ctx->lock);
+    /* Stopping: finish the batches in flight, start no more. */
+    if (stopping && pl.n == 0)
+      break;
 
-    did = iterate(ctx, &t->engine);
+    did = pipeline_turn(ctx, &t->engine, &pl, seen, stopping);
     if (did > 0)
       continue;
     if (did < 0) {
@@ -142,6 +226,7 @@ static void *thread_main(void *arg)
     pthread_mutex_lock(&ctx->lock);
     wait_locked(ctx, seen, ms);
     pthread_mutex_unlock(&ctx->lock);
+    pl.claim = 1;
   }
   vc__engine_fini(&t->engine);
   vc__free(t);

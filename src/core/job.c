@@ -30,6 +30,9 @@ static const char SQL_CLAIM_POSTGRES[] =
   " RETURNING tenant_id, id, kind, subject_id, attempts";
 static const char SQL_DONE[] =
   "DELETE FROM vc_job WHERE tenant_id = ?1 AND id = ?2 AND lease_owner = ?3";
+static const char SQL_DONE_MANY[] =
+  "DELETE FROM vc_job WHERE tenant_id = ?65 AND lease_owner = ?66"
+  " AND id IN (" VC__DB_IDS_SQL ")";
 static const char SQL_RETRY[] =
   "UPDATE vc_job SET due_at = ?4, lease_owner = NULL, lease_until = 0,"
   " last_error = ?5 WHERE tenant_id = ?1 AND id = ?2 AND lease_owner = ?3";
@@ -66,6 +69,9 @@ int vc__job_register_batch(vc_ctx *ctx, const char *kind,
 int vc__job_register_async(vc_ctx *ctx, const char *kind,
                            const vc__job_async *async)
 {
+  if (async->start == NULL || async->ready == NULL || async->end == NULL)
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ERROR,
+                         "async halves of kind %s incomplete", kind);
   for (size_t i = 0; i < ctx->nhandlers; i++)
     if (strcmp(ctx->handlers[i].kind, kind) == 0 &&
         ctx->handlers[i].batch != NULL) {
@@ -106,7 +112,12 @@ int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 
 static void copy_text(char *dst, size_t size, const char *src)
 {
-  snprintf(dst, size, "%s", src ? src : "");
+  size_t len = src ? strlen(src) : 0;
+
+  if (len >= size)
+    len = size - 1;
+  memcpy(dst, src ? src : "", len);
+  dst[len] = '\0';
 }
 
 int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
@@ -172,6 +183,51 @@ int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
   int rc = finish_one(db, owner, job, out);
 
   out->recorded = rc == 0;
+  return rc;
+}
+
+/* Delete the done jobs ids[0..n) of one tenant. */
+static int delete_done(vc__db *db, const char *owner, const char *tenant_id,
+                       const char *const *ids, size_t n)
+{
+  vc__stmt *s;
+  int rc;
+
+  if ((rc = vc__db_prepare(&s, db, SQL_DONE_MANY)) < 0)
+    return rc;
+  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1, tenant_id)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 2, owner)) == 0)
+    rc = vc__stmt_step(s);
+  vc__stmt_done(s);
+  return rc < 0 ? rc : 0;
+}
+
+int vc__job_record_many(vc__db *db, const char *owner, const vc__job *jobs,
+                        vc__job_outcome *out, size_t n)
+{
+  const char *ids[VC__DB_IDS], *tenant = NULL;
+  size_t m = 0;
+  int rc = 0;
+
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (out[i].result != VC__JOB_DONE) {
+      rc = vc__job_record(db, owner, &jobs[i], &out[i]);
+      continue;
+    }
+    if (m > 0 && (m == VC__DB_IDS || strcmp(tenant, jobs[i].tenant_id) != 0)) {
+      if ((rc = delete_done(db, owner, tenant, ids, m)) < 0)
+        break;
+      m = 0;
+    }
+    if (m == 0)
+      tenant = jobs[i].tenant_id;
+    ids[m++] = jobs[i].id;
+  }
+  if (rc == 0 && m > 0)
+    rc = delete_done(db, owner, tenant, ids, m);
+  for (size_t i = 0; i < n; i++)
+    out[i].recorded = rc == 0;
   return rc;
 }
 
@@ -473,6 +529,11 @@ int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
   p->state = NULL;
   group_scatter(ctx, &p->async, rc, p->out, p->handled);
   return finish_batch(ctx, engine, p);
+}
+
+int vc__job_pending_ready(vc__job_pending *p)
+{
+  return p->state == NULL || p->async.h->async->ready(p->state);
 }
 
 int vc__job_extend(vc_ctx *ctx, const char *owner, const vc__job *job,

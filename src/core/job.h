@@ -50,13 +50,16 @@ typedef int (*vc__job_batch_fn)(vc_ctx *ctx, vc__engine *engine,
                                 const vc__job *jobs, size_t n,
                                 vc__job_outcome *out);
 
-/* A batch handler's halves for the host's loop (vc_ctx_set_loop):
- * `start` does the store work and starts the engine transport's
- * transfers, returning 1 while they run (0: nothing to wait for) and its
- * state; `end` records the outcomes once they are done and frees it. */
+/* A batch handler's halves for the host's loop (vc_ctx_set_loop) and for
+ * engine threads, which keep two batches in flight: `start` does the
+ * store work and queues its transfers on the engine's transport,
+ * returning 1 while they run (0: nothing to wait for) and its state;
+ * `ready` says whether they all ended; `end` records the outcomes once
+ * they did and frees the state. */
 typedef struct vc__job_async {
   int (*start)(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
                size_t n, vc__job_outcome *out, void **state);
+  int (*ready)(void *state);
   int (*end)(vc_ctx *ctx, vc__engine *engine, void *state);
 } vc__job_async;
 
@@ -90,6 +93,10 @@ int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
  * caller clears again if that transaction rolls back. */
 int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
                    vc__job_outcome *out);
+/* The same for jobs[0..n) and out[0..n): the done ones deleted with one
+ * statement per run of up to VC__DB_IDS jobs of a tenant. */
+int vc__job_record_many(vc__db *db, const char *owner, const vc__job *jobs,
+                        vc__job_outcome *out, size_t n);
 
 /* Apply an outcome; a no-op when the lease was lost to another owner. */
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
@@ -119,6 +126,9 @@ int vc__job_loop_start(vc_ctx *ctx, vc__engine *engine,
                        vc__job_pending **pending);
 int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
                      vc__job_pending *pending);
+/* 1 when a pending batch's transfers all ended (vc__job_loop_end may
+ * run): engine threads keep several batches pending on one transport. */
+int vc__job_pending_ready(vc__job_pending *pending);
 
 void vc__engine_init(vc__engine *e, const char *owner);
 void vc__engine_fini(vc__engine *e);

@@ -9,16 +9,22 @@
 #include "iter.h"
 #include "tenant.h"
 #include "text.h"
+#include "tz.h"
 
+#include <stddef.h>
 #include <stdio.h>
 
 #define SLUG_MAX 63
 #define NAME_MAX_BYTES 200
+/* The bits of the categories there are (vyomcomm/category.h). */
+#define EXEMPT_VALID ((1u << VC_CATEGORY_TRANSACTIONAL) | \
+                      (1u << VC_CATEGORY_MARKETING) | (1u << VC_CATEGORY_OTP))
 
 typedef struct tenant_row {
   char id[VC_ID_SIZE];
   char *slug, *name, *timezone, *locale, *currency;
   int quiet_start, quiet_end;
+  unsigned int quiet_exempt;      /* 1u << vc_category bits */
   int64_t created_at, deleted_at;
   struct tenant_row *retired; /* older snapshots of the same handle */
 } tenant_row;
@@ -31,20 +37,20 @@ struct vc_tenant {
 
 #define COLUMNS \
   "id, slug, name, timezone, locale, currency, quiet_start, quiet_end," \
-  " created_at, COALESCE(deleted_at, 0)"
+  " created_at, COALESCE(deleted_at, 0), quiet_exempt"
 
 static const char SQL_INSERT[] =
   "INSERT INTO vc_tenant (id, slug, name, timezone, locale, currency,"
-  " quiet_start, quiet_end, created_at, updated_at)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+  " quiet_start, quiet_end, created_at, updated_at, quiet_exempt)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)";
 static const char SQL_BY_SLUG[] =
   "SELECT " COLUMNS " FROM vc_tenant WHERE slug = ?1 AND deleted_at IS NULL";
 static const char SQL_BY_ID[] =
   "SELECT " COLUMNS " FROM vc_tenant WHERE id = ?1 AND deleted_at IS NULL";
 static const char SQL_UPDATE[] =
   "UPDATE vc_tenant SET slug = ?2, name = ?3, timezone = ?4, locale = ?5,"
-  " currency = ?6, quiet_start = ?7, quiet_end = ?8, updated_at = ?9"
-  " WHERE id = ?1 AND deleted_at IS NULL";
+  " currency = ?6, quiet_start = ?7, quiet_end = ?8, updated_at = ?9,"
+  " quiet_exempt = ?10 WHERE id = ?1 AND deleted_at IS NULL";
 static const char SQL_DELETE[] =
   "UPDATE vc_tenant SET deleted_at = ?2, updated_at = ?2"
   " WHERE id = ?1 AND deleted_at IS NULL";
@@ -87,6 +93,7 @@ static int row_from_stmt(tenant_row **out, vc__stmt *s)
   r->quiet_end = (int)vc__stmt_int64(s, 7);
   r->created_at = vc__stmt_int64(s, 8);
   r->deleted_at = vc__stmt_int64(s, 9);
+  r->quiet_exempt = (unsigned int)vc__stmt_int64(s, 10);
   if (!r->slug || !r->name || !r->timezone || !r->locale || !r->currency) {
     row_free(r);
     return vc_error_set_oom();
@@ -143,10 +150,9 @@ static int check_spec(const vc_tenant_spec *s, int creating)
   if (s->name != NULL && s->name[0] == '\0')
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "tenant name is empty (NULL means the default)");
-  if (s->timezone != NULL &&
-      (rc = vc__check_token("tenant timezone", s->timezone, 64, "A-Za-z",
-                            "A-Za-z0-9_/+-")) < 0)
-    return rc;
+  if (s->timezone != NULL && (rc = vc__tz_check(s->timezone)) < 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "tenant %s", vc_error_last()->message);
   if (s->locale != NULL &&
       (rc = vc__check_token("tenant locale", s->locale, 35, "a-z",
                             "A-Za-z0-9-")) < 0)
@@ -170,7 +176,31 @@ static int check_spec(const vc_tenant_spec *s, int creating)
                            "quiet hours must be two different minutes "
                            "0..1439, or both VC_QUIET_NONE");
   }
+  if (!(s->quiet_exempt_categories == VC_QUIET_EXEMPT_KEEP && !creating) &&
+      (s->quiet_exempt_categories & ~EXEMPT_VALID) != 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "quiet_exempt_categories has bits of no category "
+                         "(0x%x)", s->quiet_exempt_categories);
   return 0;
+}
+
+/* A caller's spec in the latest layout. A version-1 caller has no
+ * exemption mask: the default for a new tenant, the current one for an
+ * update. */
+static size_t spec_size(unsigned int version)
+{
+  return version >= 2 ? sizeof(vc_tenant_spec)
+                      : offsetof(vc_tenant_spec, quiet_exempt_categories);
+}
+
+static void spec_latest(vc_tenant_spec *out, const vc_tenant_spec *in,
+                        int creating)
+{
+  memset(out, 0, sizeof(*out));
+  memcpy(out, in, spec_size(in->version));
+  if (in->version < 2)
+    out->quiet_exempt_categories = creating ? VC_QUIET_EXEMPT_DEFAULT
+                                            : VC_QUIET_EXEMPT_KEEP;
 }
 
 /* A small JSON object {"slug": ...} for events; slugs need no escaping. */
@@ -179,9 +209,10 @@ static void slug_payload(char *buf, size_t size, const char *slug)
   snprintf(buf, size, "{\"slug\":\"%s\"}", slug);
 }
 
-int vc_tenant_new(vc_tenant **out, vc_ctx *ctx, const vc_tenant_spec *spec)
+int vc_tenant_new(vc_tenant **out, vc_ctx *ctx, const vc_tenant_spec *in)
 {
   char id[VC_ID_SIZE], payload[128];
+  vc_tenant_spec copy, *spec = &copy;
   tenant_row *row = NULL;
   int64_t now;
   vc__db *db;
@@ -190,8 +221,9 @@ int vc_tenant_new(vc_tenant **out, vc_ctx *ctx, const vc_tenant_spec *spec)
   if (out != NULL)
     *out = NULL;
   VC_ASSERT_ARG(ctx);
-  VC_ASSERT_ARG(spec);
-  VC_CHECK_VERSION(spec, VC_TENANT_SPEC_VERSION, "vc_tenant_spec");
+  VC_ASSERT_ARG(in);
+  VC_CHECK_VERSION(in, VC_TENANT_SPEC_VERSION, "vc_tenant_spec");
+  spec_latest(&copy, in, 1);
   if ((rc = check_spec(spec, 1)) < 0 || (rc = vc__new_id(ctx, id)) < 0)
     return rc;
   now = vc__now(ctx);
@@ -199,13 +231,14 @@ int vc_tenant_new(vc_tenant **out, vc_ctx *ctx, const vc_tenant_spec *spec)
     return rc;
   if ((rc = vc__db_begin(db)) < 0)
     goto out;
-  rc = vc__db_run(db, SQL_INSERT, "ttttttiii", id, spec->slug,
+  rc = vc__db_run(db, SQL_INSERT, "ttttttiiii", id, spec->slug,
                   spec->name ? spec->name : spec->slug,
                   spec->timezone ? spec->timezone : "UTC",
                   spec->locale ? spec->locale : "en",
                   spec->currency ? spec->currency : "USD",
                   (int64_t)spec->quiet_start_min,
-                  (int64_t)spec->quiet_end_min, now);
+                  (int64_t)spec->quiet_end_min, now,
+                  (int64_t)spec->quiet_exempt_categories);
   if (rc == VC_EEXISTS)
     rc = vc__error_set(VC_ERRCLASS_INVALID, VC_EEXISTS,
                        "tenant slug '%s' is taken", spec->slug);
@@ -283,16 +316,19 @@ int vc_tenant_lookup_id(vc_tenant **out, vc_ctx *ctx, const char *id)
   return lookup(out, ctx, SQL_BY_ID, id);
 }
 
-int vc_tenant_update(vc_tenant *t, const vc_tenant_spec *spec)
+int vc_tenant_update(vc_tenant *t, const vc_tenant_spec *in)
 {
   char payload[128];
+  vc_tenant_spec copy, *spec = &copy;
   tenant_row *cur, *row = NULL;
+  unsigned int exempt;
   int qs, qe, rc;
   vc__db *db;
 
   VC_ASSERT_ARG(t);
-  VC_ASSERT_ARG(spec);
-  VC_CHECK_VERSION(spec, VC_TENANT_SPEC_VERSION, "vc_tenant_spec");
+  VC_ASSERT_ARG(in);
+  VC_CHECK_VERSION(in, VC_TENANT_SPEC_VERSION, "vc_tenant_spec");
+  spec_latest(&copy, in, 0);
   if ((rc = check_spec(spec, 0)) < 0)
     return rc;
   pthread_mutex_lock(&t->lock);
@@ -301,17 +337,20 @@ int vc_tenant_update(vc_tenant *t, const vc_tenant_spec *spec)
                                                : spec->quiet_start_min;
   qe = spec->quiet_end_min == VC_TENANT_KEEP ? cur->quiet_end
                                              : spec->quiet_end_min;
+  exempt = spec->quiet_exempt_categories == VC_QUIET_EXEMPT_KEEP
+             ? cur->quiet_exempt : spec->quiet_exempt_categories;
   if ((rc = vc__db_acquire(&db, t->ctx->store)) < 0)
     goto unlock;
   if ((rc = vc__db_begin(db)) < 0)
     goto release;
-  rc = vc__db_run(db, SQL_UPDATE, "tttttt" "iii", cur->id,
+  rc = vc__db_run(db, SQL_UPDATE, "tttttt" "iiii", cur->id,
                   spec->slug ? spec->slug : cur->slug,
                   spec->name ? spec->name : cur->name,
                   spec->timezone ? spec->timezone : cur->timezone,
                   spec->locale ? spec->locale : cur->locale,
                   spec->currency ? spec->currency : cur->currency,
-                  (int64_t)qs, (int64_t)qe, vc__now(t->ctx));
+                  (int64_t)qs, (int64_t)qe, vc__now(t->ctx),
+                  (int64_t)exempt);
   if (rc == VC_EEXISTS)
     rc = vc__error_set(VC_ERRCLASS_INVALID, VC_EEXISTS,
                        "tenant slug '%s' is taken", spec->slug);
@@ -413,6 +452,17 @@ int vc_tenant_quiet_hours(const vc_tenant *t, int *start_min, int *end_min)
   return 0;
 }
 
+int vc_tenant_quiet_exempt_categories(const vc_tenant *t,
+                                      unsigned int *mask)
+{
+  VC_ASSERT_ARG(t);
+  VC_ASSERT_ARG(mask);
+  pthread_mutex_lock((pthread_mutex_t *)&t->lock);
+  *mask = t->row->quiet_exempt;
+  pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
+  return 0;
+}
+
 int64_t vc_tenant_created_at(const vc_tenant *t)
 {
   int64_t v;
@@ -508,8 +558,8 @@ int vc_tenant_next(vc_tenant **out, vc_iter *base)
 
 int vc_tenant_spec_init(vc_tenant_spec *s, unsigned int version)
 {
-  VC_INIT_STRUCT(s, version, VC_TENANT_SPEC_VERSION, vc_tenant_spec,
-                 VC_TENANT_SPEC_INIT);
+  VC_INIT_STRUCT_SIZED(s, version, VC_TENANT_SPEC_VERSION, vc_tenant_spec,
+                       spec_size(version), VC_TENANT_SPEC_INIT);
 }
 
 int vc_tenant_filter_init(vc_tenant_filter *f, unsigned int version)

@@ -2,13 +2,21 @@
  * The dispatcher. One batch of claimed message.send jobs goes through
  * four steps:
  *
- *   1. plan (reads only): load each message, pick its channel (priority
- *      order, skipping channels failed over from, open breakers and empty
- *      rate buckets) and let the channel's adapter build the request;
- *   2. mark the messages `sending`, in one transaction;
- *   3. run every request at once on the engine's transport;
+ *   1. plan (reads only): load the messages (one SELECT per 64 of a
+ *      tenant, load_chunk), pick each one's channel (priority order,
+ *      skipping channels failed over from, open breakers and empty rate
+ *      buckets) and let the channel's adapter build the request;
+ *   2. mark the messages `sending`, in one transaction (one UPDATE per 64
+ *      of a tenant and channel, mark_group);
+ *   3. run the requests on the engine's transport;
  *   4. record each outcome in one transaction: `sent`, a retry with
  *      backoff, a failover to the next channel, or `failed`.
+ *
+ * A condition every message must still meet when it goes out belongs in
+ * the per-64 statements of step 1 (or step 2's UPDATE, which decides what
+ * is sent). An engine thread runs step 1 and 2 of its next batch while
+ * this one's requests run (engine.c); the transport sends nothing of it
+ * before this batch's step 4 committed.
  *
  * A crash between 3 and 4 leaves the jobs leased; when the lease expires
  * they run again, and a provider may see a message twice: delivery is at
@@ -26,30 +34,41 @@
 
 #include <stdio.h>
 
-/* The last column: the contact (or the contact it was merged into)
- * opted out of the message's kind and category (one-time passwords:
- * transactional) since it was queued. */
+/* Up to VC__DB_IDS messages of one tenant. The last column: the contact
+ * (or the contact it was merged into) opted out of the message's kind
+ * and category (one-time passwords: transactional) since it was queued;
+ * two primary-key lookups per message, in the same statement. */
 static const char SQL_LOAD[] =
-  "SELECT kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
+  "SELECT id, kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
   " channel_attempts, tried_channels, parts_done, attachments,"
   " CASE WHEN consent_exempt = 0 AND EXISTS (SELECT 1 FROM vc_consent c"
-  "  WHERE c.tenant_id = ?1 AND c.contact_id IN (vc_message.contact_id,"
-  "  (SELECT k.merged_into FROM vc_contact k WHERE k.tenant_id = ?1"
+  "  WHERE c.tenant_id = ?65 AND c.contact_id IN (vc_message.contact_id,"
+  "  (SELECT k.merged_into FROM vc_contact k WHERE k.tenant_id = ?65"
   "  AND k.id = vc_message.contact_id))"
   "  AND c.channel_kind = vc_message.kind AND c.state = 2"
   "  AND c.category = CASE WHEN vc_message.category = 3 THEN 1"
   "  ELSE vc_message.category END) THEN 1 ELSE 0 END"
   " FROM vc_message"
-  " WHERE tenant_id = ?1 AND id = ?2";
+  " WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")";
 static const char SQL_ATTACHMENTS[] =
   "SELECT filename, content_type, data, url FROM vc_message_attachment"
   " WHERE tenant_id = ?1 AND message_id = ?2 ORDER BY seq";
-/* Status 1 is queued and 2 sending (pinned values of vc_msg_status). */
+/* Step 2 for up to VC__DB_IDS messages of one tenant going out on one
+ * channel: the event of each still queued, then the attempt. Status 1 is
+ * queued and 2 sending (pinned values of vc_msg_status). */
+static const char SQL_SENDING_EVENTS[] =
+  "INSERT INTO vc_event (tenant_id, type, subject_id, payload, created_at)"
+  " SELECT tenant_id, 'message.sending', id,"
+  " '{\"status\":\"sending\",\"previous\":\"queued\",\"error\":0}', ?66"
+  " FROM vc_message WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")"
+  " AND status = 1 ORDER BY id";
 static const char SQL_ATTEMPT[] =
   "UPDATE vc_message SET status = 2, attempts = attempts + 1,"
-  " channel_attempts = channel_attempts + 1, channel_id = ?3,"
-  " updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND status IN (1, 2)";
+  " channel_attempts = channel_attempts + 1, channel_id = ?67,"
+  " updated_at = ?66"
+  " WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")"
+  " AND status IN (1, 2) RETURNING id";
 /* One part of a split message accepted: the next one goes on the same
  * channel, which keeps the first part's provider id. */
 static const char SQL_PART_DONE[] =
@@ -71,6 +90,7 @@ static const char SQL_FAILOVER[] =
 typedef struct plan {
   const vc__job *job;
   vc__job_outcome *out;
+  int loaded;                 /* the message was read */
   int routed;                 /* a channel was chosen */
   int send;                   /* 1 when a request goes out */
   int local;                  /* adapter sends nothing (sandbox) */
@@ -171,46 +191,70 @@ static int load_attachments(plan *p, vc__db *db)
   return 0;
 }
 
-/* Load the message of a job. 0, or VC_ENOTFOUND when it is gone. */
-static int load_message(plan *p, vc__db *db)
+/* A plan's message from a row of SQL_LOAD. */
+static int take_row(plan *p, vc__stmt *s)
 {
+  p->loaded = 1;
+  p->kind = (int)vc__stmt_int64(s, 1);
+  snprintf(p->pinned_id, sizeof(p->pinned_id), "%s", vc__stmt_text(s, 2));
+  p->pinned = (int)vc__stmt_int64(s, 3);
+  p->to = dup_col(s, 4);
+  p->from = dup_col(s, 5);
+  p->subject = dup_col(s, 6);
+  p->text = dup_col(s, 7);
+  p->html = dup_col(s, 8);
+  p->metadata = dup_col(s, 9);
+  p->status = (int)vc__stmt_int64(s, 10);
+  p->attempts = (int)vc__stmt_int64(s, 11);
+  p->channel_attempts = (int)vc__stmt_int64(s, 12);
+  p->tried = dup_col(s, 13);
+  p->parts_done = (int)vc__stmt_int64(s, 14);
+  p->natt = (size_t)vc__stmt_int64(s, 15); /* how many to load */
+  p->opted_out = vc__stmt_int64(s, 16) != 0;
+  /* Once a part went out, the rest follow on the same channel. */
+  if (p->parts_done > 0 && p->pinned_id[0] != '\0')
+    p->pinned = 1;
+  return p->to && p->tried ? 0 : vc_error_set_oom();
+}
+
+/* Read the messages of plans[0..n) (n <= VC__DB_IDS, one tenant) in one
+ * statement. A plan left unloaded has no message any more. */
+static int load_chunk(plan *plans, size_t n, vc__db *db)
+{
+  const char *ids[VC__DB_IDS];
+  size_t hint = 0;
   vc__stmt *s;
   int rc;
 
-  if ((rc = vc__db_query(&s, db, SQL_LOAD, "tt", p->job->tenant_id,
-                         p->job->subject_id)) < 0)
+  for (size_t i = 0; i < n; i++)
+    ids[i] = plans[i].job->subject_id;
+  if ((rc = vc__db_prepare(&s, db, SQL_LOAD)) < 0)
     return rc;
-  rc = vc__stmt_step(s);
-  if (rc == VC_STORAGE_ROW) {
-    p->kind = (int)vc__stmt_int64(s, 0);
-    snprintf(p->pinned_id, sizeof(p->pinned_id), "%s", vc__stmt_text(s, 1));
-    p->pinned = (int)vc__stmt_int64(s, 2);
-    p->to = dup_col(s, 3);
-    p->from = dup_col(s, 4);
-    p->subject = dup_col(s, 5);
-    p->text = dup_col(s, 6);
-    p->html = dup_col(s, 7);
-    p->metadata = dup_col(s, 8);
-    p->status = (int)vc__stmt_int64(s, 9);
-    p->attempts = (int)vc__stmt_int64(s, 10);
-    p->channel_attempts = (int)vc__stmt_int64(s, 11);
-    p->tried = dup_col(s, 12);
-    p->parts_done = (int)vc__stmt_int64(s, 13);
-    p->natt = (size_t)vc__stmt_int64(s, 14); /* how many to load */
-    p->opted_out = vc__stmt_int64(s, 15) != 0;
-    /* Once a part went out, the rest follow on the same channel. */
-    if (p->parts_done > 0 && p->pinned_id[0] != '\0')
-      p->pinned = 1;
-    rc = p->to && p->tried ? 0 : vc_error_set_oom();
-  } else if (rc == VC_STORAGE_DONE) {
-    rc = VC_ENOTFOUND;
+  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1,
+                               plans[0].job->tenant_id)) == 0) {
+    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+      const char *id = vc__stmt_text(s, 0);
+      /* Rows come in about the jobs' order: look from the last match. */
+      for (size_t k = 0; k < n; k++) {
+        plan *p = &plans[(hint + k) % n];
+        if (!p->loaded && strcmp(p->job->subject_id, id) == 0) {
+          hint = (hint + k + 1) % n;
+          if ((rc = take_row(p, s)) < 0)
+            goto out;
+          break;
+        }
+      }
+    }
   }
+out:
   vc__stmt_done(s);
-  if (rc == 0 && p->natt > 0) {
-    p->natt = 0;
-    rc = load_attachments(p, db);
-  }
-  return rc;
+  for (size_t i = 0; i < n && rc >= 0; i++)
+    if (plans[i].loaded && plans[i].natt > 0) {
+      plans[i].natt = 0;
+      rc = load_attachments(&plans[i], db);
+    }
+  return rc < 0 ? rc : 0;
 }
 
 static int64_t backoff(vc_ctx *ctx, int attempts, int64_t now,
@@ -284,12 +328,10 @@ static int plan_one(vc_ctx *ctx, plan *p, vc__db *db, candidates *cache,
   size_t n;
   int rc, chosen = -1, untried = 0;
 
-  if ((rc = load_message(p, db)) == VC_ENOTFOUND) {
+  if (!p->loaded) {
     p->out->result = VC__JOB_DONE; /* deleted with its tenant */
     return 0;
   }
-  if (rc < 0)
-    return rc;
   if (p->status != VC_MSG_QUEUED && p->status != VC_MSG_SENDING) {
     p->out->result = VC__JOB_DONE; /* canceled, or already sent */
     return 0;
@@ -440,43 +482,94 @@ static void build_one(vc_ctx *ctx, plan *p)
   p->send = 1;
 }
 
-/* Step 2: the attempt is recorded before any byte leaves. A message
+/* Step 2 for group[0..n): one tenant, one channel. */
+static int mark_group(vc__db *db, plan **group, size_t n, int64_t now)
+{
+  const char *ids[VC__DB_IDS];
+  const char *tenant = group[0]->job->tenant_id;
+  size_t hint = 0;
+  vc__stmt *s;
+  int rc;
+
+  for (size_t i = 0; i < n; i++)
+    ids[i] = group[i]->job->subject_id;
+  if ((rc = vc__db_prepare(&s, db, SQL_SENDING_EVENTS)) < 0)
+    return rc;
+  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1, tenant)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 2, now)) == 0)
+    rc = vc__stmt_step(s);
+  vc__stmt_done(s);
+  if (rc < 0 || (rc = vc__db_prepare(&s, db, SQL_ATTEMPT)) < 0)
+    return rc;
+  /* Not sent unless the UPDATE returns it: canceled (or finished
+   * elsewhere) since step 1. */
+  for (size_t i = 0; i < n; i++)
+    group[i]->send = 0;
+  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1, tenant)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 2, now)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 3,
+                               group[0]->target.id)) == 0) {
+    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+      const char *id = vc__stmt_text(s, 0);
+      for (size_t k = 0; k < n; k++) {
+        plan *p = group[(hint + k) % n];
+        if (!p->send && strcmp(p->job->subject_id, id) == 0) {
+          p->send = 1;
+          hint = (hint + k + 1) % n;
+          break;
+        }
+      }
+    }
+  }
+  vc__stmt_done(s);
+  for (size_t i = 0; i < n; i++)
+    if (!group[i]->send)
+      group[i]->out->result = VC__JOB_DONE;
+  return rc < 0 ? rc : 0;
+}
+
+/* Step 2: the attempt is recorded before any byte leaves, one statement
+ * per tenant and channel for up to VC__DB_IDS messages. A message
  * canceled since step 1 is not sent. */
 static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
 {
   int64_t now = vc__now(ctx);
+  plan *group[VC__DB_IDS];
+  uint8_t *grouped;
   vc__db *db;
   int rc;
 
+  if ((grouped = vc__calloc(n ? n : 1, 1)) == NULL)
+    return vc_error_set_oom();
   if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    return rc;
-  if ((rc = vc__db_begin(db)) < 0)
     goto out;
+  if ((rc = vc__db_begin(db)) < 0)
+    goto release;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    plan *p = &plans[i];
-    if (!p->send)
+    size_t m = 0;
+    if (!plans[i].send || grouped[i])
       continue;
-    if ((rc = vc__db_run(db, SQL_ATTEMPT, "ttti", p->job->tenant_id,
-                         p->job->subject_id, p->target.id, now)) < 0)
-      break;
-    if (vc__db_changes(db) == 0) {
-      /* Canceled (or finished elsewhere) meanwhile: nothing to send. */
-      p->send = 0;
-      p->out->result = VC__JOB_DONE;
-      continue;
+    for (size_t j = i; j < n && m < VC__DB_IDS; j++) {
+      plan *p = &plans[j];
+      if (p->send && !grouped[j] &&
+          strcmp(p->job->tenant_id, plans[i].job->tenant_id) == 0 &&
+          strcmp(p->target.id, plans[i].target.id) == 0) {
+        grouped[j] = 1;
+        group[m++] = p;
+      }
     }
-    if (p->status == VC_MSG_QUEUED)
-      rc = vc__event_append(db, ctx, p->job->tenant_id, "message.sending",
-                            p->job->subject_id,
-                            "{\"status\":\"sending\","
-                            "\"previous\":\"queued\",\"error\":0}");
+    rc = mark_group(db, group, m, now);
   }
   if (rc == 0)
     rc = vc__db_commit(db);
   if (rc < 0)
     vc__db_rollback(db);
-out:
+release:
   vc__db_release(db);
+out:
+  vc__free(grouped);
   return rc;
 }
 
@@ -513,7 +606,7 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
                               NULL, r->error, r->provider_code[0]
                               ? r->provider_code : NULL,
                               r->error_message[0] ? r->error_message : NULL };
-  int changed, rc = 0, attempts = p->attempts + (p->send ? 1 : 0);
+  int changed, attempts = p->attempts + (p->send ? 1 : 0);
 
   switch (r->outcome) {
   case VC_SEND_ACCEPTED:
@@ -571,9 +664,12 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
     p->out->result = VC__JOB_DONE;
     break;
   }
-  rc = vc__msg_set_status(db, ctx, p->job->tenant_id, p->job->subject_id,
-                          &c, &changed);
-  return rc;
+  /* A message sent in this batch was marked sending (step 2); one
+   * not sent is as step 1 read it. */
+  return vc__msg_set_status_from(db, ctx, p->job->tenant_id,
+                                 p->job->subject_id,
+                                 p->send ? VC_MSG_SENDING : p->status, &c,
+                                 &changed);
 }
 
 /* Step 4 for the batch, with its jobs' outcomes in the same transaction
@@ -591,8 +687,10 @@ static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
   for (size_t i = 0; i < n && rc == 0; i++)
     if (plans[i].result.outcome != 0)
       rc = apply_one(ctx, db, &plans[i], now);
-  for (size_t i = 0; i < n && rc == 0; i++)
-    rc = vc__job_record(db, engine->owner, plans[i].job, plans[i].out);
+  /* plans[i].job is jobs[i] and plans[i].out out[i] (batch_prepare). */
+  if (rc == 0 && n > 0)
+    rc = vc__job_record_many(db, engine->owner, plans[0].job, plans[0].out,
+                             n);
   if (rc == 0)
     rc = vc__db_commit(db);
   if (rc < 0) {
@@ -613,6 +711,10 @@ static int ensure_transport(vc_ctx *ctx, vc__engine *engine)
     return 0;
   memset(&o, 0, sizeof(o));
   o.allow_private = ctx->allow_private_network;
+  /* An engine thread prepares its next batch while one runs, but sends
+   * nothing of it before the running one's outcomes are committed: a
+   * crash repeats at most one claim's worth of requests per thread. */
+  o.window = ctx->claim_batch;
   return vc__transport_new(&engine->transport, &o);
 }
 
@@ -622,12 +724,17 @@ typedef struct batch {
   vc__transfer **xfers;
   candidates *cache;
   size_t n, nx;
+  vc__transport_batch running;  /* xfers on the engine's transport */
 } batch;
 
 static void batch_free(vc_ctx *ctx, vc__engine *engine, batch *b)
 {
   if (b == NULL)
     return;
+  /* Its outcomes are recorded (or never will be): the transfers of the
+   * thread's next batch may start. */
+  if (engine->transport != NULL)
+    vc__transport_release(engine->transport, &b->running);
   for (size_t i = 0; b->plans != NULL && i < b->n; i++) {
     if (engine->transport != NULL)
       vc__transport_recycle(engine->transport, &b->plans[i].xfer);
@@ -666,6 +773,17 @@ static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
   if ((rc = ensure_transport(ctx, engine)) < 0 ||
       (rc = vc__db_acquire(&db, ctx->store)) < 0)
     return rc;
+  for (size_t i = 0, k; i < n; i = k) {
+    /* The next run of jobs of one tenant, at most VC__DB_IDS. */
+    for (k = i + 1; k < n && k - i < VC__DB_IDS &&
+                    strcmp(jobs[k].tenant_id, jobs[i].tenant_id) == 0;
+         k++)
+      ;
+    if ((rc = load_chunk(&b->plans[i], k - i, db)) < 0) {
+      vc__db_release(db);
+      return rc;
+    }
+  }
   for (size_t i = 0; i < n; i++) {
     plan *p = &b->plans[i];
     if ((rc = plan_one(ctx, p, db, b->cache, now)) < 0) {
@@ -717,8 +835,8 @@ static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
   return rc;
 }
 
-/* In the host's loop: start the batch and return; the loop calls
- * dispatch_end once the transport is done with it. */
+/* In the host's loop or an engine thread's pipeline: start the batch
+ * and return; dispatch_end runs once its transfers all ended. */
 static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
                           const vc__job *jobs, size_t n,
                           vc__job_outcome *out, void **state)
@@ -732,7 +850,13 @@ static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
     return rc;
   }
   *state = b;
-  return vc__transport_start(engine->transport, b->xfers, b->nx);
+  vc__transport_submit(engine->transport, &b->running, b->xfers, b->nx);
+  return !vc__transport_batch_done(&b->running);
+}
+
+static int dispatch_ready(void *state)
+{
+  return vc__transport_batch_done(&((batch *)state)->running);
 }
 
 static int dispatch_end(vc_ctx *ctx, vc__engine *engine, void *state)
@@ -746,7 +870,8 @@ static int dispatch_end(vc_ctx *ctx, vc__engine *engine, void *state)
 
 int vc__dispatch_register(vc_ctx *ctx)
 {
-  static const vc__job_async async = { dispatch_start, dispatch_end };
+  static const vc__job_async async = { dispatch_start, dispatch_ready,
+                                        dispatch_end };
   int rc = vc__job_register_batch(ctx, VC__JOB_MESSAGE_SEND, dispatch);
 
   return rc < 0 ? rc : vc__job_register_async(ctx, VC__JOB_MESSAGE_SEND,

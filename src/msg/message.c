@@ -235,12 +235,36 @@ static const char SQL_STATUS_SET[] =
   " provider_code = COALESCE(?7, provider_code),"
   " error_message = COALESCE(?8, error_message), updated_at = ?9"
   " WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_STATUS_SET_IF[] =
+  "UPDATE vc_message SET status = ?3,"
+  " channel_id = COALESCE(?4, channel_id),"
+  " provider_id = CASE WHEN provider_id IS NULL OR provider_id = ''"
+  "  THEN ?5 ELSE provider_id END,"
+  " error_code = CASE WHEN ?6 = 0 THEN error_code ELSE ?6 END,"
+  " provider_code = COALESCE(?7, provider_code),"
+  " error_message = COALESCE(?8, error_message), updated_at = ?9"
+  " WHERE tenant_id = ?1 AND id = ?2 AND status = ?10";
+
+/* The message.<status> event of a change from `previous`. */
+static int status_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                        const char *message_id, int previous,
+                        const vc__msg_status_change *c)
+{
+  char type[40], payload[160];
+
+  snprintf(type, sizeof(type), "message.%s",
+           vc_message_status_name(c->status));
+  snprintf(payload, sizeof(payload),
+           "{\"status\":\"%s\",\"previous\":\"%s\",\"error\":%d}",
+           vc_message_status_name(c->status),
+           vc_message_status_name(previous), c->error);
+  return vc__event_append(db, ctx, tenant_id, type, message_id, payload);
+}
 
 int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        const char *message_id,
                        const vc__msg_status_change *c, int *changed)
 {
-  char type[40], payload[160];
   vc__stmt *s;
   int current = 0, rc;
 
@@ -262,16 +286,31 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if ((rc = vc__db_run(db, SQL_STATUS_SET, "ttittitti", tenant_id,
                        message_id, (int64_t)c->status, c->channel_id,
                        c->provider_id, (int64_t)c->error, c->provider_code,
-                       c->error_message, vc__now(ctx))) < 0)
+                       c->error_message, vc__now(ctx))) < 0 ||
+      (rc = status_event(db, ctx, tenant_id, message_id, current, c)) < 0)
     return rc;
-  snprintf(type, sizeof(type), "message.%s",
-           vc_message_status_name(c->status));
-  snprintf(payload, sizeof(payload),
-           "{\"status\":\"%s\",\"previous\":\"%s\",\"error\":%d}",
-           vc_message_status_name(c->status),
-           vc_message_status_name(current), c->error);
-  if ((rc = vc__event_append(db, ctx, tenant_id, type, message_id,
-                             payload)) < 0)
+  *changed = 1;
+  return 0;
+}
+
+int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                            const char *message_id, int expected,
+                            const vc__msg_status_change *c, int *changed)
+{
+  int rc;
+
+  *changed = 0;
+  if (!vc__msg_status_may_follow(expected, c->status))
+    return vc__msg_set_status(db, ctx, tenant_id, message_id, c, changed);
+  if ((rc = vc__db_run(db, SQL_STATUS_SET_IF, "ttittittii", tenant_id,
+                       message_id, (int64_t)c->status, c->channel_id,
+                       c->provider_id, (int64_t)c->error, c->provider_code,
+                       c->error_message, vc__now(ctx),
+                       (int64_t)expected)) < 0)
+    return rc;
+  if (vc__db_changes(db) == 0)
+    return vc__msg_set_status(db, ctx, tenant_id, message_id, c, changed);
+  if ((rc = status_event(db, ctx, tenant_id, message_id, expected, c)) < 0)
     return rc;
   *changed = 1;
   return 0;
@@ -292,6 +331,7 @@ typedef struct prepared {
   int64_t due;                 /* send_at, or the end of quiet hours */
   int required;                /* a carrier-required reply: no consent
                                   check, no quiet hours */
+  int deferred;                /* quiet hours moved `due` */
   char hash[65];
 } prepared;
 
@@ -504,31 +544,12 @@ static int content_hash(char out[65], const vc_message_spec *s)
   return rc;
 }
 
-static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
-                              const vc_message_spec *s, int64_t now);
-
-/* Who the message is for, whether they may get it, and when. `held`: a
- * connection the caller holds, or NULL to use one of the store's for the
- * lookups (the contact, consent and quiet-hours hooks take a connection). */
-static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *held,
-                                 const vc_message_spec *s, int64_t now)
-{
-  vc__db *db = held;
-  int rc;
-
-  if (held == NULL &&
-      (rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
-    return rc;
-  rc = recipient_rules_on(p, t, db, s, now);
-  if (held == NULL)
-    vc__db_release(db);
-  return rc;
-}
-
+/* Who the message is for, whether they may get it, and when. */
 static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
                               const vc_message_spec *s, int64_t now)
 {
   const char *tenant_id = vc_tenant_id(t);
+  int64_t asked;
   int rc;
 
   p->category = s->category != 0 ? s->category
@@ -546,11 +567,32 @@ static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
                   (rc = vc__consent_check(db, t, p->contact_id, p->kind,
                                           p->category, p->to)) < 0))
     return rc;
-  p->due = s->send_at > now ? s->send_at : now;
-  if (p->required)
+  asked = s->send_at > now ? s->send_at : now;
+  if (p->required) {
+    p->due = asked;
     return 0;
-  return vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
-                             p->due);
+  }
+  rc = vc__quiet_next_open(&p->due, db, t, p->contact_id, p->category,
+                           asked);
+  p->deferred = rc == 0 && p->due > asked;
+  return rc;
+}
+
+/* The same, on a connection the caller holds (`held`) or on one of the
+ * store's: the contact, consent and quiet-hours hooks take a connection. */
+static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *held,
+                                 const vc_message_spec *s, int64_t now)
+{
+  vc__db *db = held;
+  int rc;
+
+  if (held == NULL &&
+      (rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
+    return rc;
+  rc = recipient_rules_on(p, t, db, s, now);
+  if (held == NULL)
+    vc__db_release(db);
+  return rc;
 }
 
 static int prepare(prepared *p, vc_tenant *t, vc__db *db,
@@ -683,6 +725,14 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if (rc == 0)
     rc = vc__event_append(db, ctx, tenant_id, "message.queued", id,
                           payload);
+  if (rc == 0 && p->deferred) {
+    /* Counted by hosts and campaigns: held back by quiet hours. */
+    snprintf(payload, sizeof(payload),
+             "{\"reason\":\"quiet_hours\",\"due_at\":%lld}",
+             (long long)due);
+    rc = vc__event_append(db, ctx, tenant_id, "message.deferred", id,
+                          payload);
+  }
   return rc;
 }
 

@@ -34,6 +34,14 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        const char *message_id,
                        const vc__msg_status_change *c, int *changed);
 
+/* The same when the caller knows the status the message should be in
+ * (the dispatcher, which marked it sending): one guarded UPDATE instead
+ * of a read and a write; when the message moved meanwhile, the general
+ * path above decides. */
+int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                            const char *message_id, int expected,
+                            const vc__msg_status_change *c, int *changed);
+
 /*
  * vc_message_send() inside the caller's transaction on `db` (which it
  * must hold; a savepoint keeps a refusal from touching the rest): the

@@ -86,8 +86,14 @@ int vc_http_out_add_header(vc_http_out *req, const char *name,
     return vc__error_set(VC_ERRCLASS_ADAPTER, VC_ETOOBIG,
                          "more than %d request headers",
                          VC__HTTP_OUT_MAX_HEADERS);
-  if ((rc = vc__buf_printf(&line, "%s: %s", name, value)) < 0)
+  /* "Name: value", sized once (a request gets a few per message). */
+  if ((rc = vc__buf_grow(&line, strlen(name) + 2 + strlen(value))) < 0 ||
+      (rc = vc__buf_puts(&line, name)) < 0 ||
+      (rc = vc__buf_puts(&line, ": ")) < 0 ||
+      (rc = vc__buf_puts(&line, value)) < 0) {
+    vc_buf_dispose(&line);
     return rc;
+  }
   req->headers[req->nheaders++] = line.ptr;
   return 0;
 }

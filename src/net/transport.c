@@ -20,11 +20,15 @@
 struct vc__transport {
   CURLM *multi;
   vc__transport_opts opts;
-  /* The batch being run: xfers[0..next) were started, `active` of them
-   * are in the multi handle. */
-  vc__transfer **xfers;
-  size_t n, next, active;
-  /* Easy handles of finished transfers, reset for the next ones. */
+  /* Batches with transfers not started yet, oldest first; `queued` such
+   * transfers in all, `active` transfers in the multi handle. */
+  vc__transport_batch *head, *tail;
+  vc__transport_batch *live;   /* every batch not ended yet */
+  size_t queued, active;
+  size_t held;                 /* started and not released */
+  uint64_t ended;              /* transfers ended so far */
+  vc__transport_batch own;     /* vc__transport_run's and the loop's */
+  /* Easy handles of finished transfers, kept for the next ones. */
   CURL *spare[VC__TRANSPORT_SPARE];
   size_t nspare;
   /* Loop mode: the host's socket and timer hooks. */
@@ -195,6 +199,29 @@ const char *vc__transfer_header(const vc__transfer *x, const char *name)
   return NULL;
 }
 
+/* A new easy handle with the options every request of this transport
+ * shares; a recycled handle keeps them. */
+static CURL *new_easy(vc__transport *t)
+{
+  CURL *e = curl_easy_init();
+
+  if (e == NULL)
+    return NULL;
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t->opts.timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t->opts.connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "libvyomcomm/" VC_VERSION_STRING);
+  return e;
+}
+
+/* The options of this request: every one a previous request on the same
+ * handle may have set differently. */
 static int setup(vc__transport *t, vc__transfer *x)
 {
   CURL *e = x->easy;
@@ -204,8 +231,12 @@ static int setup(vc__transport *t, vc__transfer *x)
                          "the adapter built no request URL");
   if (e == NULL && t->nspare > 0)
     e = x->easy = t->spare[--t->nspare];
-  if (e == NULL && (e = x->easy = curl_easy_init()) == NULL)
+  if (e == NULL && (e = x->easy = new_easy(t)) == NULL)
     return vc_error_set_oom();
+  if (x->slist != NULL) {
+    curl_slist_free_all(x->slist);
+    x->slist = NULL;
+  }
   for (size_t i = 0; i < x->req.nheaders; i++) {
     struct curl_slist *s = curl_slist_append(x->slist, x->req.headers[i]);
     if (s == NULL)
@@ -216,28 +247,23 @@ static int setup(vc__transport *t, vc__transfer *x)
   if ((x->slist = curl_slist_append(x->slist, "Expect:")) == NULL)
     return vc_error_set_oom();
   curl_easy_setopt(e, CURLOPT_URL, x->req.url);
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->req.method);
-  if (strcmp(x->req.method, "GET") != 0) {
+  if (strcmp(x->req.method, "GET") == 0) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+  } else {
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req.body.ptr ? x->req.body.ptr
                                                            : "");
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                      (curl_off_t)x->req.body.size);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                     strcmp(x->req.method, "POST") == 0 ? NULL
+                                                        : x->req.method);
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->slist);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t->opts.timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t->opts.connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
   x->max_response = t->opts.max_response;
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "libvyomcomm/" VC_VERSION_STRING);
   return 0;
 }
 
@@ -283,14 +309,46 @@ static int start_one(vc__transport *t, vc__transfer *x)
 
 /*
  * At most max_connections transfers are in the multi handle at once; the
- * next starts as one finishes. Transfers queued inside libcurl waiting
- * for a connection can leave curl_multi_poll sleeping its whole timeout,
- * and each costs libcurl work on every perform.
+ * next queued one starts as one finishes. Transfers queued inside libcurl
+ * waiting for a connection can leave curl_multi_poll sleeping its whole
+ * timeout, and each costs libcurl work on every perform.
  */
+/* One more transfer of `b` ended. */
+static void ended(vc__transport *t, vc__transport_batch *b)
+{
+  t->ended++;
+  if (b == NULL || ++b->ended < b->n)
+    return;
+  for (vc__transport_batch **pp = &t->live; *pp != NULL;
+       pp = &(*pp)->next_live)
+    if (*pp == b) {
+      *pp = b->next_live;
+      break;
+    }
+  b->next_live = NULL;
+}
+
 static void fill(vc__transport *t)
 {
-  while (t->next < t->n && t->active < (size_t)t->opts.max_connections)
-    t->active += (size_t)start_one(t, t->xfers[t->next++]);
+  while (t->head != NULL && t->active < (size_t)t->opts.max_connections &&
+         (t->opts.window == 0 || t->held < t->opts.window)) {
+    vc__transport_batch *b = t->head;
+    vc__transfer *x = b->xfers[b->started++];
+    b->held++;
+    t->held++;
+    if (b->started == b->n) {
+      t->head = b->next;
+      if (t->head == NULL)
+        t->tail = NULL;
+      b->next = NULL;
+    }
+    t->queued--;
+    x->batch = b;
+    if (start_one(t, x))
+      t->active++;
+    else
+      ended(t, b);
+  }
 }
 
 /* Finish what libcurl completed and start as many more. Collect after
@@ -310,46 +368,135 @@ static void collect(vc__transport *t)
     if (x != NULL) {
       finish(x, msg->data.result);
       t->active--;
+      ended(t, x->batch);
     }
     fill(t);
   }
 }
 
-static void begin(vc__transport *t, vc__transfer **xfers, size_t n)
+void vc__transport_submit(vc__transport *t, vc__transport_batch *b,
+                          vc__transfer **xfers, size_t n)
 {
-  t->xfers = xfers;
-  t->n = n;
-  t->next = t->active = 0;
+  b->xfers = xfers;
+  b->n = n;
+  b->started = b->ended = b->held = 0;
+  b->next = b->next_live = NULL;
+  if (n == 0)
+    return;
+  b->next_live = t->live;
+  t->live = b;
+  if (t->tail != NULL)
+    t->tail->next = b;
+  else
+    t->head = b;
+  t->tail = b;
+  t->queued += n;
   fill(t);
 }
 
-int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
+void vc__transport_release(vc__transport *t, vc__transport_batch *b)
 {
-  int running = 0;
+  t->held -= b->held;
+  b->held = 0;
+  fill(t);
+}
+
+int vc__transport_batch_done(const vc__transport_batch *b)
+{
+  return b->ended == b->n;
+}
+
+size_t vc__transport_backlog(const vc__transport *t)
+{
+  return t->queued;
+}
+
+size_t vc__transport_width(const vc__transport *t)
+{
+  return (size_t)t->opts.max_connections;
+}
+
+/* The transport failed: every unfinished transfer ends with an error,
+ * out of the multi handle and out of the queue. */
+static void abandon(vc__transport *t)
+{
+  while (t->live != NULL) {
+    vc__transport_batch *b = t->live;
+    for (size_t i = 0; i < b->n; i++) {
+      vc__transfer *x = b->xfers[i];
+      if (x->done)
+        continue;
+      if (i < b->started) {
+        curl_multi_remove_handle(t->multi, x->easy);
+        t->active--;
+      } else {
+        t->queued--;
+      }
+      x->done = 1;
+      x->error = VC_ENET;
+      snprintf(x->error_text, sizeof(x->error_text), "transport failed");
+      ended(t, b);
+    }
+  }
+  t->head = t->tail = NULL;
+}
+
+/* One curl_multi_perform and what it finished. */
+static int perform(vc__transport *t, int *running)
+{
+  if (curl_multi_perform(t->multi, running) != CURLM_OK)
+    return vc__error_set(VC_ERRCLASS_NET, VC_ENET, "curl_multi_perform");
+  collect(t);
+  return 0;
+}
+
+int vc__transport_wait(vc__transport *t, int timeout_ms)
+{
+  uint64_t before = t->ended;
+  int running = 0, rc;
 
   if (t->on_socket != NULL)
     return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ESTATE,
                          "the transport runs in the host's loop");
-  begin(t, xfers, n);
-  while (t->active > 0) {
-    if (curl_multi_perform(t->multi, &running) != CURLM_OK)
-      return vc__error_set(VC_ERRCLASS_NET, VC_ENET, "curl_multi_perform");
-    collect(t);
-    if (t->active > 0 && running > 0 &&
-        curl_multi_poll(t->multi, NULL, 0, 1000, NULL) != CURLM_OK)
-      return vc__error_set(VC_ERRCLASS_NET, VC_ENET, "curl_multi_poll");
+  if (t->active == 0)
+    return 0;
+  if ((rc = perform(t, &running)) < 0)
+    goto fail;
+  if (t->ended != before || timeout_ms <= 0 || t->active == 0 ||
+      running == 0)
+    return 0;
+  if (curl_multi_poll(t->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK) {
+    rc = vc__error_set(VC_ERRCLASS_NET, VC_ENET, "curl_multi_poll");
+    goto fail;
   }
-  t->xfers = NULL;
-  t->n = 0;
-  return 0;
+  if ((rc = perform(t, &running)) == 0)
+    return 0;
+fail:
+  abandon(t);
+  return rc;
+}
+
+int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
+{
+  vc__transport_batch *b = &t->own;
+  int rc = 0;
+
+  if (t->on_socket != NULL)
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ESTATE,
+                         "the transport runs in the host's loop");
+  vc__transport_submit(t, b, xfers, n);
+  while (rc == 0 && !vc__transport_batch_done(b))
+    rc = vc__transport_wait(t, 1000);
+  vc__transport_release(t, b);
+  return rc;
 }
 
 void vc__transport_recycle(vc__transport *t, vc__transfer *x)
 {
-  /* Only a finished transfer's handle is out of the multi handle. */
+  /* Only a finished transfer's handle is out of the multi handle. Its
+   * options stay: the next request on it sets its own. */
   if (x->easy == NULL || !x->done || t->nspare >= VC__TRANSPORT_SPARE)
     return;
-  curl_easy_reset(x->easy);
   t->spare[t->nspare++] = x->easy;
   x->easy = NULL;
 }
@@ -391,18 +538,11 @@ int vc__transport_use_loop(vc__transport *t, vc__transport_socket_fn on_socket,
   return 0;
 }
 
-int vc__transport_start(vc__transport *t, vc__transfer **xfers, size_t n)
-{
-  begin(t, xfers, n);
-  collect(t); /* transfers that failed to start are done already */
-  return t->active > 0 || t->next < t->n;
-}
-
 int vc__transport_action(vc__transport *t, int fd, int events)
 {
   int running = 0, mask = 0;
 
-  if (t->xfers == NULL)
+  if (t->active == 0 && t->queued == 0)
     return 0;
   if (events & VC__POLL_IN)
     mask |= CURL_CSELECT_IN;
@@ -410,13 +550,11 @@ int vc__transport_action(vc__transport *t, int fd, int events)
     mask |= CURL_CSELECT_OUT;
   if (curl_multi_socket_action(t->multi,
                                fd < 0 ? CURL_SOCKET_TIMEOUT : fd, mask,
-                               &running) != CURLM_OK)
+                               &running) != CURLM_OK) {
+    abandon(t);
     return vc__error_set(VC_ERRCLASS_NET, VC_ENET,
                          "curl_multi_socket_action");
+  }
   collect(t);
-  if (t->active > 0 || t->next < t->n)
-    return 1;
-  t->xfers = NULL;
-  t->n = 0;
-  return 0;
+  return t->active > 0 || t->queued > 0;
 }

@@ -24,7 +24,17 @@ typedef struct vc__transfer {
   vc_buf header_text;         /* "name\0value\0" pairs */
   size_t max_response;
   int done;
+  struct vc__transport_batch *batch;
 } vc__transfer;
+
+/* Transfers handed to the transport together, done once every one of
+ * them ended. The caller owns it (and the transfers) until then. */
+typedef struct vc__transport_batch {
+  vc__transfer **xfers;
+  size_t n;
+  size_t started, ended, held; /* the transport's */
+  struct vc__transport_batch *next, *next_live;
+} vc__transport_batch;
 
 typedef struct vc__transport_opts {
   long max_connections;       /* concurrent connections (default 32) */
@@ -32,6 +42,9 @@ typedef struct vc__transport_opts {
   long connect_timeout_ms;    /* (default 10000) */
   size_t max_response;        /* bytes of response body (default 1 MiB) */
   int allow_private;          /* 1: loopback and private ranges allowed */
+  /* At most this many transfers started and not released yet
+   * (vc__transport_release), 0: no limit. */
+  size_t window;
 } vc__transport_opts;
 
 typedef struct vc__transport vc__transport;
@@ -47,6 +60,30 @@ void vc__transfer_reset(vc__transfer *x);
 int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n);
 
 /*
+ * Several batches at once (an engine thread keeps the next batch's
+ * transfers queued while the current one's run, so that no connection
+ * waits for a batch's store work or its slowest transfer): submit queues
+ * a batch behind the others, and its transfers start in order as
+ * connections free up; wait drives every running transfer for up to
+ * `timeout_ms` (0: only what is ready now), returning once at least one
+ * ended or the time is up (< 0 when the transport failed: every
+ * unfinished transfer then ended with an error). batch_done: 1 when every
+ * transfer of `b` ended.
+ */
+void vc__transport_submit(vc__transport *t, vc__transport_batch *b,
+                          vc__transfer **xfers, size_t n);
+int vc__transport_wait(vc__transport *t, int timeout_ms);
+int vc__transport_batch_done(const vc__transport_batch *b);
+/* The caller is done with the batch (its outcomes are recorded): its
+ * transfers leave the window, and queued ones may start. A no-op for a
+ * batch never submitted or released already. */
+void vc__transport_release(vc__transport *t, vc__transport_batch *b);
+/* Transfers queued and not started yet, of every batch. */
+size_t vc__transport_backlog(const vc__transport *t);
+/* The most transfers running at once (its connections). */
+size_t vc__transport_width(const vc__transport *t);
+
+/*
  * The host's loop (vc_ctx_set_loop): libcurl asks, through these, which
  * sockets to watch and when to call back, and the host reports readiness
  * with vc__transport_action() instead of the transport waiting itself.
@@ -59,15 +96,15 @@ typedef int (*vc__transport_timer_fn)(void *payload, long ms);
 
 int vc__transport_use_loop(vc__transport *t, vc__transport_socket_fn on_socket,
                            vc__transport_timer_fn on_timer, void *payload);
-/* Start the transfers (they must outlive the batch); 1 while some are
- * pending, 0 when all ended at once. */
-int vc__transport_start(vc__transport *t, vc__transfer **xfers, size_t n);
-/* A watched socket is ready (events VC__POLL_*), or the timer fired
- * (fd < 0). 1 while transfers remain, 0 when the batch is done, < 0. */
+/* Batches are queued with vc__transport_submit as in the engine's own
+ * threads. A watched socket is ready (events VC__POLL_*), or the timer
+ * fired (fd < 0): 1 while transfers remain, 0 when none does, < 0 when
+ * the transport failed (every unfinished transfer then ended with an
+ * error). */
 int vc__transport_action(vc__transport *t, int fd, int events);
 
-/* Keep a finished transfer's libcurl handle for a later transfer, which
- * saves creating one per request; call before vc__transfer_reset. */
+/* Keep a finished transfer's libcurl handle, with the options every
+ * request shares, for a later transfer; call before vc__transfer_reset. */
 #define VC__TRANSPORT_SPARE 256
 void vc__transport_recycle(vc__transport *t, vc__transfer *x);
 

@@ -389,3 +389,13 @@ int vc__db_run(vc__db *db, const char *sql, const char *types, ...)
   vc__stmt_done(s);
   return rc < 0 ? rc : 0;
 }
+
+int vc__stmt_bind_ids(vc__stmt *s, const char *const *ids, size_t n)
+{
+  int rc = 0;
+
+  for (size_t i = 0; i < VC__DB_IDS && rc == 0; i++)
+    rc = i < n ? vc__stmt_bind_text(s, (int)i + 1, ids[i])
+               : vc__stmt_bind_null(s, (int)i + 1);
+  return rc;
+}

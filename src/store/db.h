@@ -62,4 +62,19 @@ int vc__db_query(vc__stmt **out, vc__db *db, const char *sql,
                  const char *types, ...);
 int vc__db_run(vc__db *db, const char *sql, const char *types, ...);
 
+/*
+ * One statement for a set of rows instead of one per row: VC__DB_IDS_SQL
+ * is the list "?1, ..., ?64" for an IN (...) of ids, and the statement's
+ * other parameters are numbered from ?65 (VC__DB_IDS + 1). bind_ids binds
+ * ids[0..n) (n <= VC__DB_IDS) and NULL to the rest, which matches no row.
+ */
+#define VC__DB_IDS 64
+#define VC__DB_IDS_SQL \
+  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, " \
+  "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, " \
+  "?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, " \
+  "?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, " \
+  "?59, ?60, ?61, ?62, ?63, ?64"
+int vc__stmt_bind_ids(vc__stmt *s, const char *const *ids, size_t n);
+
 #endif

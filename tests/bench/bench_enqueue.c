@@ -163,7 +163,8 @@ static int raw_open(raw *r, const char *path, int full, unsigned salt)
   sqlite3_busy_timeout(r->db, 120000);
   /* The library's pragmas (src/store/sqlite.c). */
   snprintf(sql, sizeof(sql), "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
-           " PRAGMA foreign_keys=ON;", full ? "FULL" : "NORMAL");
+           " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+           full ? "FULL" : "NORMAL");
   if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK)
     return raw_fail(r, "pragmas");
   /* The library's own statements (src/msg/message.c, core/job.c,
