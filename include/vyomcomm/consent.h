@@ -122,7 +122,10 @@ VC_EXTERN(int) vc_consent_info_init(vc_consent_info *i,
 
 /**
  * A contact's current consent for a kind and a category
- * (VC_CATEGORY_TRANSACTIONAL or VC_CATEGORY_MARKETING).
+ * (VC_CATEGORY_TRANSACTIONAL or VC_CATEGORY_MARKETING). A merged
+ * contact's id gives the survivor's; the survivor's consent includes
+ * that of the contacts merged into it, an opt-out of any of them
+ * winning.
  *
  * @param out set its version first (VC_CONSENT_INFO_INIT)
  * @return 0; VC_EINVALID, VC_ENOTFOUND (no such contact)
@@ -162,8 +165,10 @@ VC_EXTERN(int) vc_consent_log_filter_init(vc_consent_log_filter *f,
                                           unsigned int version);
 
 /**
- * A contact's consent log, oldest first, read in pages. The log is
- * append-only: the store refuses to change or delete its rows.
+ * A contact's consent log, oldest first, read in pages. The rows of a
+ * contact merged into another stay under the merged contact's id (list
+ * them by that id). The log is append-only: the store refuses to change
+ * or delete its rows.
  *
  * @return 0; VC_EINVALID (no contact id, bad cursor or kind)
  * @since 0.3

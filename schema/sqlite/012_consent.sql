@@ -18,6 +18,10 @@ CREATE TABLE vc_consent (
   PRIMARY KEY (tenant_id, contact_id, channel_kind, category)
 );
 
+-- Consent is read for a contact and the contacts merged into it.
+CREATE INDEX vc_contact_merged ON vc_contact (tenant_id, merged_into)
+  WHERE merged_into IS NOT NULL;
+
 -- Every consent change, as it was received. Append-only: the triggers
 -- refuse UPDATE and DELETE, so erasing a contact (GDPR, a later round)
 -- will need a path of its own for these rows.

@@ -20,15 +20,22 @@
 
 /* ---- SQL -------------------------------------------------------------- */
 
+/* A contact's consent rows are its own and those of the contacts merged
+ * into it (they keep their ids, src/msg/contact.h). Opt-out (2) wins
+ * over opt-in (1) over nothing (0): the highest state counts. */
+#define OF_CONTACT \
+  " contact_id IN (SELECT ?2 UNION ALL SELECT id FROM vc_contact" \
+  "  WHERE tenant_id = ?1 AND merged_into = ?2)"
 /* The contact's state and the tenant's policy, NULL where none is set. */
 static const char SQL_CHECK[] =
-  "SELECT (SELECT state FROM vc_consent WHERE tenant_id = ?1"
-  "  AND contact_id = ?2 AND channel_kind = ?3 AND category = ?4),"
+  "SELECT (SELECT MAX(state) FROM vc_consent WHERE tenant_id = ?1"
+  "  AND channel_kind = ?3 AND category = ?4 AND" OF_CONTACT "),"
   " (SELECT requires_opt_in FROM vc_consent_policy WHERE tenant_id = ?1"
   "  AND channel_kind = ?3 AND category = ?4)";
 static const char SQL_GET[] =
   "SELECT state, changed_at, source FROM vc_consent WHERE tenant_id = ?1"
-  " AND contact_id = ?2 AND channel_kind = ?3 AND category = ?4";
+  " AND channel_kind = ?3 AND category = ?4 AND" OF_CONTACT
+  " ORDER BY state DESC, changed_at DESC LIMIT 1";
 static const char SQL_STATE[] =
   "SELECT state FROM vc_consent WHERE tenant_id = ?1 AND contact_id = ?2"
   " AND channel_kind = ?3 AND category = ?4";
@@ -369,6 +376,7 @@ int vc_consent_get(vc_consent_info *out, vc_tenant *t,
                          (int64_t)kind, (int64_t)category)) < 0)
     goto release;
   if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    info.state = (int)vc__stmt_int64(s, 0);
     info.changed_at = vc__stmt_int64(s, 1);
     snprintf(info.source, sizeof(info.source), "%s", vc__stmt_text(s, 2));
   }

@@ -35,15 +35,18 @@
 
 #include <stdio.h>
 
-/* Up to VC__DB_IDS messages of one tenant. Column 16: the contact opted
- * out of the message's kind and category (one-time passwords:
- * transactional) since it was queued. */
+/* Up to VC__DB_IDS messages of one tenant. Column 16: the contact (or
+ * the contact it was merged into) opted out of the message's kind
+ * and category (one-time passwords: transactional) since it was queued;
+ * two primary-key lookups per message, in the same statement. */
 static const char SQL_LOAD[] =
   "SELECT id, kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
   " channel_attempts, tried_channels, parts_done, attachments,"
   " CASE WHEN consent_exempt = 0 AND EXISTS (SELECT 1 FROM vc_consent c"
-  "  WHERE c.tenant_id = ?65 AND c.contact_id = vc_message.contact_id"
+  "  WHERE c.tenant_id = ?65 AND c.contact_id IN (vc_message.contact_id,"
+  "  (SELECT k.merged_into FROM vc_contact k WHERE k.tenant_id = ?65"
+  "  AND k.id = vc_message.contact_id))"
   "  AND c.channel_kind = vc_message.kind AND c.state = 2"
   "  AND c.category = CASE WHEN vc_message.category = 3 THEN 1"
   "  ELSE vc_message.category END) THEN 1 ELSE 0 END,"

@@ -151,6 +151,17 @@ int vc_sim_vonage_inbound(vc_sim *s, const char *url, const char *from,
                           const char *to, const char *text);
 
 /*
+ * Post an inbound SMS the way Twilio does to a number's messaging
+ * webhook, to `url` (NULL: the Twilio webhook URL): MessageSid (also
+ * SmsMessageSid, SmsSid), AccountSid, From, To, Body, NumMedia=0,
+ * SmsStatus=received, ApiVersion, signed with twilio.auth_token. The
+ * sid is copied to sid_out when not NULL (35 bytes). Subject to the
+ * webhook delay and duplicates. 0, or -EINVAL (no URL), -ENOMEM, -EIO.
+ */
+int vc_sim_twilio_inbound(vc_sim *s, const char *url, const char *from,
+                          const char *to, const char *text, char *sid_out);
+
+/*
  * Mailgun: post a message received by a route (the forward() action) to
  * the webhook URL set with vc_sim_webhooks_set(s, "mailgun", ...), signed
  * with mailgun.signing_key: form-encoded, or multipart/form-data with one

@@ -220,6 +220,48 @@ fail:
   }
 }
 
+int vc_sim_twilio_inbound(vc_sim *s, const char *url, const char *from,
+                          const char *to, const char *text, char *sid_out)
+{
+  char sid[35], token[128], account[64];
+  sim_kvp p[11];
+  sim_wh_opts o;
+  sim_post post;
+  size_t n = 0;
+  int rc;
+
+  if (s == NULL || from == NULL || to == NULL || text == NULL)
+    return -EINVAL;
+  sim_webhook_opts(s, "twilio", &o);
+  if (url == NULL || *url == '\0')
+    url = o.url;
+  if (*url == '\0')
+    return -EINVAL;
+  memcpy(sid, "SM", 2);
+  sim_random_hex(sid + 2, 32);
+  sim_setting(s, "twilio.auth_token", token, sizeof(token));
+  sim_setting(s, "twilio.account_sid", account, sizeof(account));
+  p[n++] = (sim_kvp){ "AccountSid", account };
+  p[n++] = (sim_kvp){ "ApiVersion", TW_API_VERSION };
+  p[n++] = (sim_kvp){ "Body", text };
+  p[n++] = (sim_kvp){ "From", from };
+  p[n++] = (sim_kvp){ "MessageSid", sid };
+  p[n++] = (sim_kvp){ "NumMedia", "0" };
+  p[n++] = (sim_kvp){ "NumSegments", "1" };
+  p[n++] = (sim_kvp){ "SmsMessageSid", sid };
+  p[n++] = (sim_kvp){ "SmsSid", sid };
+  p[n++] = (sim_kvp){ "SmsStatus", "received" };
+  p[n++] = (sim_kvp){ "To", to };
+  memset(&post, 0, sizeof(post));
+  if ((rc = sim_tw_form_post(&post, token, url, p, n)) != 0)
+    return rc;
+  if (sid_out != NULL)
+    memcpy(sid_out, sid, sizeof(sid));
+  o.off = 0;
+  sim_webhook_schedule(s, "twilio", &post, 1, &o);
+  return 0;
+}
+
 /* ---- the endpoint ----------------------------------------------------- */
 
 static void tw_created(vc_sim *sim, const sim_form *f, const char *account,
