@@ -7,18 +7,12 @@
 #define _GNU_SOURCE
 #include "vyomcomm.h"
 #include "harness.h"
+#include "tenant_env.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 
-#define T0 1700000000000LL
-static int64_t g_now = T0;
-
-static int64_t test_clock(void *payload)
-{
-  (void)payload;
-  return g_now;
-}
+#define T0 VC_TEST_T0
 
 static const uint8_t KEY[32] = { 3, 1, 4 };
 static const uint8_t KEY2[32] = { 2, 7, 1 };
@@ -29,37 +23,15 @@ static const uint8_t KEY2[32] = { 2, 7, 1 };
 #define BODY_TEXT "BODY-TEXT-do-not-audit"
 #define TO_NUMBER "+14155550123"
 
-typedef struct env {
-  vc_ctx *ctx;
-  vc_tenant *t;
-} env;
-
 static void env_open(env *e)
 {
-  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
-  vc_master_key mk = VC_MASTER_KEY_INIT;
-  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
-  vc_store *store;
-
-  g_now = T0;
   CHECK_OK(vc_audit_actor_set(NULL));
-  CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("a.db"), NULL));
-  mk.key = KEY;
-  mk.key_len = 32;
-  o.store = store;
-  o.master_key = &mk;
-  o.clock_cb = test_clock;
-  o.random_seed = 11;
-  o.public_base_url = "https://hooks.example.com";
-  CHECK_OK(vc_ctx_new(&e->ctx, &o));
-  ts.slug = "acme";
-  CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
+  tenant_env_open(e, "a.db", KEY, 11, "https://hooks.example.com");
 }
 
 static void env_close(env *e)
 {
-  vc_tenant_free(e->t);
-  vc_ctx_free(e->ctx);
+  tenant_env_close(e);
   vc_audit_actor_set(NULL);
 }
 

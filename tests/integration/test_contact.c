@@ -8,49 +8,21 @@
 #define _GNU_SOURCE
 #include "vyomcomm.h"
 #include "harness.h"
+#include "tenant_env.h"
 
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-static int64_t g_now = 1700000000000LL;
-
-static int64_t test_clock(void *payload)
-{
-  (void)payload;
-  return g_now;
-}
-
 static const uint8_t KEY[32] = { 9, 9, 9 };
-
-typedef struct env {
-  vc_ctx *ctx;
-  vc_tenant *t;
-} env;
 
 static void env_open(env *e)
 {
-  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
-  vc_master_key mk = VC_MASTER_KEY_INIT;
-  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
-  vc_store *store;
-
-  g_now = 1700000000000LL;
-  CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("c.db"), NULL));
-  mk.key = KEY;
-  mk.key_len = 32;
-  o.store = store;
-  o.master_key = &mk;
-  o.clock_cb = test_clock;
-  o.random_seed = 7;
-  CHECK_OK(vc_ctx_new(&e->ctx, &o));
-  ts.slug = "acme";
-  CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
+  tenant_env_open(e, "c.db", KEY, 7, NULL);
 }
 
 static void env_close(env *e)
 {
-  vc_tenant_free(e->t);
-  vc_ctx_free(e->ctx);
+  tenant_env_close(e);
 }
 
 static vc_tenant *other_tenant(env *e, const char *slug)
