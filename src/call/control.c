@@ -889,37 +889,30 @@ static void start_one(ctl *k)
 static void control_retry(vc_ctx *ctx, const vc__job *job,
                           vc__job_outcome *out)
 {
-  out->recorded = 0;
-  out->result = VC__JOB_RETRY;
-  out->retry_at = vc__now(ctx) + 1000;
-  snprintf(out->error, sizeof(out->error), "%s", vc_error_last()->message);
-  VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", job->id, job->kind,
-         out->error);
+  vc__job_retry_machinery(ctx, job, out, vc__now(ctx) + 1000);
 }
 
 /* Record the outcomes of the operations sessions ran, in one
  * transaction; should it fail, each in its own. */
+typedef struct record_batch {
+  ctl **ks;
+  int64_t now;
+} record_batch;
+
+static int record_step(vc__db *db, size_t i, void *arg)
+{
+  record_batch *b = arg;
+
+  return record_in(b->ks[i], db, b->now);
+}
+
 static void record_many(ctl **ks, size_t n)
 {
   vc_ctx *ctx = ks[0]->ctx;
-  int64_t now = vc__now(ctx);
-  vc__db *db;
-  int rc;
+  record_batch b = { ks, vc__now(ctx) };
 
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    goto alone;
-  if ((rc = vc__db_begin(db)) == 0) {
-    for (size_t i = 0; i < n && rc == 0; i++)
-      rc = record_in(ks[i], db, now);
-    if (rc == 0)
-      rc = vc__db_commit(db);
-    if (rc < 0)
-      vc__db_rollback(db);
-  }
-  vc__db_release(db);
-  if (rc == 0)
+  if (vc__db_batch(ctx->store, n, record_step, &b) == 0)
     return;
-alone:
   vc_error_clear();
   for (size_t i = 0; i < n; i++) {
     ks[i]->out->recorded = 0;

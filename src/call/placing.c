@@ -752,49 +752,46 @@ out:
 static void machinery_retry(vc_ctx *ctx, const vc__job *job,
                             vc__job_outcome *out)
 {
-  out->recorded = 0;
-  out->result = VC__JOB_RETRY;
-  out->retry_at = backoff(ctx, (int)job->attempts, vc__now(ctx), NULL);
-  snprintf(out->error, sizeof(out->error), "%s", vc_error_last()->message);
-  VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", job->id, job->kind,
-         out->error);
+  vc__job_retry_machinery(ctx, job, out,
+                          backoff(ctx, (int)job->attempts, vc__now(ctx),
+                                  NULL));
+}
+
+typedef struct place_batch {
+  place **ps;
+  int64_t now;
+} place_batch;
+
+static int mark_step(vc__db *db, size_t i, void *arg)
+{
+  place_batch *b = arg;
+  place *p = b->ps[i];
+  int rc;
+
+  rc = vc__db_run(db, SQL_ATTEMPT, "tttti", p->job->tenant_id,
+                  p->job->subject_id, p->target.id,
+                  p->caller_id[0] ? p->caller_id : NULL, b->now);
+  p->gone = rc == 0 && vc__db_changes(db) == 0;
+  /* A deferred call claims its agent now (mark_attempt); a busy agent
+   * sends the whole batch down the one-by-one path. */
+  if (rc == 0 && !p->gone && p->row.agent_id[0] != '\0')
+    rc = vc__agent_claim(db, p->ctx, p->job->tenant_id, p->row.agent_id,
+                         p->job->subject_id, b->now);
+  if (rc == 0 && !p->gone && p->pooled)
+    rc = vc__db_run(db, SQL_CURSOR_BUMP, "ttt", p->job->tenant_id,
+                    p->target.id, p->pool_set);
+  return rc;
 }
 
 /* Step 2 for many. p->gone: hung up before it went out. */
 static void mark_many(place **ps, size_t n)
 {
   vc_ctx *ctx = ps[0]->ctx;
-  int64_t now = vc__now(ctx);
-  vc__db *db;
+  place_batch b = { ps, vc__now(ctx) };
   int rc;
 
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    goto alone;
-  if ((rc = vc__db_begin(db)) == 0) {
-    for (size_t i = 0; i < n && rc == 0; i++) {
-      place *p = ps[i];
-      rc = vc__db_run(db, SQL_ATTEMPT, "tttti", p->job->tenant_id,
-                      p->job->subject_id, p->target.id,
-                      p->caller_id[0] ? p->caller_id : NULL, now);
-      p->gone = rc == 0 && vc__db_changes(db) == 0;
-      /* A deferred call claims its agent now (mark_attempt); a busy
-       * agent sends the whole batch down the one-by-one path. */
-      if (rc == 0 && !p->gone && p->row.agent_id[0] != '\0')
-        rc = vc__agent_claim(db, ctx, p->job->tenant_id, p->row.agent_id,
-                             p->job->subject_id, now);
-      if (rc == 0 && !p->gone && p->pooled)
-        rc = vc__db_run(db, SQL_CURSOR_BUMP, "ttt", p->job->tenant_id,
-                        p->target.id, p->pool_set);
-    }
-    if (rc == 0)
-      rc = vc__db_commit(db);
-    if (rc < 0)
-      vc__db_rollback(db);
-  }
-  vc__db_release(db);
-  if (rc == 0)
+  if (vc__db_batch(ctx->store, n, mark_step, &b) == 0)
     return;
-alone:
   vc_error_clear();
   for (size_t i = 0; i < n; i++) {
     if ((rc = mark_attempt(ps[i])) < 0) {
@@ -807,29 +804,24 @@ alone:
   }
 }
 
+static int record_step(vc__db *db, size_t i, void *arg)
+{
+  place_batch *b = arg;
+  int rc;
+
+  if ((rc = apply(b->ps[i], db, b->now)) < 0)
+    return rc;
+  return vc__job_record(db, b->ps[i]->owner, b->ps[i]->job, b->ps[i]->out);
+}
+
 /* Step 4 for many, each with its job's outcome. */
 static void record_many(place **ps, size_t n)
 {
   vc_ctx *ctx = ps[0]->ctx;
-  int64_t now = vc__now(ctx);
-  vc__db *db;
-  int rc;
+  place_batch b = { ps, vc__now(ctx) };
 
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    goto alone;
-  if ((rc = vc__db_begin(db)) == 0) {
-    for (size_t i = 0; i < n && rc == 0; i++)
-      if ((rc = apply(ps[i], db, now)) == 0)
-        rc = vc__job_record(db, ps[i]->owner, ps[i]->job, ps[i]->out);
-    if (rc == 0)
-      rc = vc__db_commit(db);
-    if (rc < 0)
-      vc__db_rollback(db);
-  }
-  vc__db_release(db);
-  if (rc == 0)
+  if (vc__db_batch(ctx->store, n, record_step, &b) == 0)
     return;
-alone:
   vc_error_clear();
   for (size_t i = 0; i < n; i++) {
     ps[i]->out->recorded = 0;

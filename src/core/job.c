@@ -94,6 +94,17 @@ void vc__engine_fini(vc__engine *e)
   e->transport = NULL;
 }
 
+void vc__job_retry_machinery(vc_ctx *ctx, const vc__job *job,
+                             vc__job_outcome *out, int64_t retry_at)
+{
+  out->recorded = 0;
+  out->result = VC__JOB_RETRY;
+  out->retry_at = retry_at;
+  snprintf(out->error, sizeof(out->error), "%s", vc_error_last()->message);
+  VC_LOG(ctx, VC_LOG_WARN, "job %s (%s) failed: %s", job->id, job->kind,
+         out->error);
+}
+
 int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                     const char *kind, const char *subject_id,
                     int64_t due_at, char id_out[VC_ID_SIZE])

@@ -40,6 +40,11 @@ typedef struct vc__engine {
   struct vc__transport *transport; /* created on first use */
 } vc__engine;
 
+/* The job's own machinery failed (not its provider): record the error
+ * detail and run it again at `retry_at`. */
+void vc__job_retry_machinery(vc_ctx *ctx, const vc__job *job,
+                             vc__job_outcome *out, int64_t retry_at);
+
 /* Runs one job. It acquires store connections itself; it returns < 0
  * only for failures of its own machinery (the job is then retried). */
 typedef int (*vc__job_fn)(vc_ctx *ctx, const vc__job *job,

@@ -399,3 +399,22 @@ int vc__stmt_bind_ids(vc__stmt *s, const char *const *ids, size_t n)
                : vc__stmt_bind_null(s, (int)i + 1);
   return rc;
 }
+
+int vc__db_batch(vc_store *store, size_t n, vc__db_step_fn step, void *arg)
+{
+  vc__db *db;
+  int rc;
+
+  if ((rc = vc__db_acquire(&db, store)) < 0)
+    return rc;
+  if ((rc = vc__db_begin(db)) == 0) {
+    for (size_t i = 0; i < n && rc == 0; i++)
+      rc = step(db, i, arg);
+    if (rc == 0)
+      rc = vc__db_commit(db);
+    if (rc < 0)
+      vc__db_rollback(db);
+  }
+  vc__db_release(db);
+  return rc;
+}

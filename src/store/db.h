@@ -30,6 +30,14 @@ int  vc__db_commit(vc__db *db);
 void vc__db_rollback(vc__db *db);
 int64_t vc__db_changes(vc__db *db);
 
+/* step(db, i, arg) for each i in [0, n), all in one transaction on a
+ * connection of the store: 0 when every step and the commit succeeded;
+ * else < 0 with nothing kept, and the caller takes the steps one
+ * transaction each. Batching only saves commits: it must never change
+ * what is recorded. */
+typedef int (*vc__db_step_fn)(vc__db *db, size_t i, void *arg);
+int vc__db_batch(vc_store *store, size_t n, vc__db_step_fn step, void *arg);
+
 int vc__stmt_bind_text(vc__stmt *s, int idx, const char *text);
 int vc__stmt_bind_textn(vc__stmt *s, int idx, const char *text, size_t n);
 int vc__stmt_bind_int64(vc__stmt *s, int idx, int64_t v);
