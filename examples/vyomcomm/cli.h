@@ -27,6 +27,10 @@ void demo_messaging(demo_checks *c, const char *dir);
  * each voice provider on the simulator, agents, costs, the journal. */
 void demo_calls(demo_checks *c, const char *dir);
 
+/* Engagement, in its own store under `dir`: contacts and consent, a
+ * small campaign with its progress, a refused send, the audit trail. */
+void demo_engage(demo_checks *c, const char *dir);
+
 /* A click-to-call over SIP with sipp as both phones, when sipp is
  * installed. */
 void demo_sip(demo_checks *c, const char *dir);

@@ -300,6 +300,7 @@ int cmd_demo(int argc, char **argv)
   demo_messaging(&d.c, d.dir);
   demo_calls(&d.c, d.dir);
   demo_sip(&d.c, d.dir);
+  demo_engage(&d.c, d.dir);
 
   printf("\n%d checks, %d failed: %s\n", d.c.checks, d.c.failures,
          d.c.failures ? "FAILED" : "all passed");
