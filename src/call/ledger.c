@@ -105,7 +105,8 @@ int vc__ledger_post_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
            vc_ledger_kind_name(p->kind), (long long)p->amount_micros,
            p->currency, p->source, p->source_id, period);
   if ((rc = vc__event_append(db, ctx, tenant_id, "ledger.posted", id,
-                             payload)) < 0)
+                             payload)) < 0 ||
+      (rc = vc__stats_on_ledger(db, ctx, tenant_id, p, period)) < 0)
     return rc;
   if (id_out)
     memcpy(id_out, id, VC_ID_SIZE);

@@ -22,12 +22,18 @@ typedef struct vc__ledger_post {
   const char *ratecard_id; /* estimate */
   const char *prefix;      /* estimate */
   int64_t billed_s;        /* estimate */
+  const char *campaign_id; /* a campaign's message, else NULL */
 } vc__ledger_post;
 
 /* Append an entry and its "ledger.posted" event. */
 int vc__ledger_post_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                           const vc__ledger_post *p,
                           char id_out[VC_ID_SIZE]);
+
+/* Analytics (stats.c): cost rollups move with each entry posted, in its
+ * transaction. A reversal (kind VC_LEDGER_REVERSAL) subtracts. */
+int vc__stats_on_ledger(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                        const vc__ledger_post *p, const char period[11]);
 
 /* The entry of a source in force: the latest one that is not a reversal
  * and has not been reversed. */

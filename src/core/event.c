@@ -36,8 +36,14 @@ int vc__event_append(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                      const char *type, const char *subject_id,
                      const char *payload_json)
 {
-  return vc__db_run(db, SQL_APPEND, "tttti", tenant_id, type, subject_id,
-                    payload_json ? payload_json : "{}", vc__now(ctx));
+  int rc;
+
+  if ((rc = vc__db_run(db, SQL_APPEND, "tttti", tenant_id, type,
+                       subject_id, payload_json ? payload_json : "{}",
+                       vc__now(ctx))) < 0)
+    return rc;
+  return vc__rules_on_event(db, ctx, tenant_id, type, subject_id,
+                            payload_json);
 }
 
 /* One page of events, copied out of the store. */

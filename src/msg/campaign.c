@@ -17,6 +17,7 @@
 #include "campaign.h"
 #include "contact.h"
 #include "message.h"
+#include "msg_hooks.h"
 #include "route.h"
 #include "template.h"
 
@@ -582,12 +583,97 @@ static const char SQL_RELEASE[] =
   " AND due_at >= ?3";
 static const char SQL_CANCEL_JOBS[] =
   "DELETE FROM vc_job" CAMPAIGN_JOBS;
-static const char SQL_CANCEL_MSGS[] =
+/* A page of the campaign's queued messages cancelled, in the order of
+ * the campaign index after the recipient and link (?5, ?6). */
+static const char SQL_CANCEL_PAGE[] =
   "UPDATE vc_message SET status = 9, error_code = ?3, updated_at = ?4"
-  " WHERE tenant_id = ?1 AND campaign_id = ?2 AND status = 1";
+  " WHERE tenant_id = ?1 AND id IN (SELECT id FROM vc_message"
+  "  WHERE tenant_id = ?1 AND campaign_id = ?2"
+  "  AND (contact_id, campaign_link) > (?5, ?6) AND status = 1"
+  "  ORDER BY contact_id, campaign_link LIMIT 256)"
+  " RETURNING id, kind, category, COALESCE(channel_id, ''),"
+  " COALESCE(contact_id, ''), segments, created_at, campaign_link";
 static const char SQL_CANCEL_COUNT[] =
   "UPDATE vc_campaign SET canceled = canceled + ?3,"
   " open_count = open_count - ?3 WHERE tenant_id = ?1 AND id = ?2";
+
+#define CANCEL_PAGE 256
+
+typedef struct cancelled {
+  char id[VC_ID_SIZE], channel_id[VC_ID_SIZE], contact_id[VC_ID_SIZE];
+  int kind, category, segments, link;
+  int64_t created_at;
+} cancelled;
+
+/* One page of cancel_messages(): *got rows in `rows`, in key order. */
+static int cancel_page(cancelled *rows, size_t *got, vc__db *db,
+                       const char *tid, const char *id, int64_t now,
+                       const char *after_contact, int after_link)
+{
+  vc__stmt *s;
+  int rc;
+
+  *got = 0;
+  if ((rc = vc__db_query(&s, db, SQL_CANCEL_PAGE, "ttiiti", tid, id,
+                         (int64_t)VC_ECANCELED, now, after_contact,
+                         (int64_t)after_link)) < 0)
+    return rc;
+  while (*got < CANCEL_PAGE && (rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    cancelled *r = &rows[(*got)++];
+    snprintf(r->id, sizeof(r->id), "%s", vc__stmt_text(s, 0));
+    r->kind = (int)vc__stmt_int64(s, 1);
+    r->category = (int)vc__stmt_int64(s, 2);
+    snprintf(r->channel_id, sizeof(r->channel_id), "%s",
+             vc__stmt_text(s, 3));
+    snprintf(r->contact_id, sizeof(r->contact_id), "%s",
+             vc__stmt_text(s, 4));
+    r->segments = (int)vc__stmt_int64(s, 5);
+    r->created_at = vc__stmt_int64(s, 6);
+    r->link = (int)vc__stmt_int64(s, 7);
+  }
+  vc__stmt_done(s);
+  return rc < 0 ? rc : 0;
+}
+
+static int key_before(const cancelled *a, const cancelled *b)
+{
+  int c = strcmp(a->contact_id, b->contact_id);
+  return c < 0 || (c == 0 && a->link < b->link);
+}
+
+/* Cancel the campaign's queued messages a page at a time, so memory
+ * does not grow with the audience, telling the modules that follow
+ * messages of each; the campaign's own counters move once, by *n. */
+static int cancel_messages(vc__db *db, vc_ctx *ctx, const char *tid,
+                           const char *id, int64_t now, int64_t *n)
+{
+  cancelled *rows = vc__malloc(CANCEL_PAGE * sizeof(*rows));
+  cancelled last = { .contact_id = "", .link = -1 };
+  size_t got;
+  int rc;
+
+  *n = 0;
+  if (rows == NULL)
+    return vc_error_set_oom();
+  do {
+    if ((rc = cancel_page(rows, &got, db, tid, id, now, last.contact_id,
+                          last.link)) < 0)
+      break;
+    for (size_t i = 0; rc == 0 && i < got; i++) {
+      const cancelled *r = &rows[i];
+      vc__msg_change c = { tid, r->id, r->kind, r->category, VC_MSG_QUEUED,
+                           VC_MSG_CANCELED, r->channel_id, "", id,
+                           r->contact_id, r->segments, VC_ECANCELED,
+                           r->created_at, now };
+      rc = vc__msg_on_change(db, ctx, &c);
+      if (key_before(&last, r))  /* RETURNING need not keep order */
+        last = *r;
+    }
+    *n += (int64_t)got;
+  } while (rc == 0 && got == CANCEL_PAGE);
+  vc__free(rows);
+  return rc;
+}
 
 typedef enum { OP_START, OP_PAUSE, OP_RESUME, OP_CANCEL } op_kind;
 
@@ -640,10 +726,8 @@ static int op_apply(vc__db *db, vc_ctx *ctx, const vc__campaign_row *r,
                          (int64_t)VC_CAMPAIGN_CANCELED, now)) < 0 ||
         (rc = vc__db_run(db, SQL_FINISHED, "tti", tid, id, now)) < 0 ||
         (rc = vc__db_run(db, SQL_CANCEL_JOBS, "tt", tid, id)) < 0 ||
-        (rc = vc__db_run(db, SQL_CANCEL_MSGS, "ttii", tid, id,
-                         (int64_t)VC_ECANCELED, now)) < 0)
+        (rc = cancel_messages(db, ctx, tid, id, now, &n)) < 0)
       return rc;
-    n = vc__db_changes(db);
     if ((rc = vc__db_run(db, SQL_CANCEL_COUNT, "tti", tid, id, n)) < 0)
       return rc;
     snprintf(extra, size, "\"canceled_messages\":%lld", (long long)n);

@@ -28,6 +28,7 @@
 #include "consent.h"
 #include "contact.h"
 #include "message.h"
+#include "msg_hooks.h"
 #include "quiet.h"
 #include "template.h"
 
@@ -414,6 +415,13 @@ static int insert_message(fanout *f, const char *id, size_t link,
   rc = rc < 0 ? rc : 0;
 done:
   vc__stmt_done(s);
+  if (rc == 0) {
+    vc__msg_change c = { f->row.tenant_id, id, l->channel_kind,
+                         f->row.category, 0, VC_MSG_QUEUED, l->channel_id,
+                         to, f->row.id, contact_id, segments, 0, f->now,
+                         f->now };
+    rc = vc__msg_on_change(f->db, f->ctx, &c);
+  }
   return rc;
 }
 

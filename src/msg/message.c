@@ -20,6 +20,7 @@
 #include "consent.h"
 #include "contact.h"
 #include "message.h"
+#include "msg_hooks.h"
 #include "quiet.h"
 #include "route.h"
 #include "segments.h"
@@ -226,8 +227,13 @@ int vc_message_lookup(vc_message **out, vc_tenant *t, const char *id)
 
 /* ---- status changes -------------------------------------------------- */
 
+/* What vc__msg_change needs of a message, read before and returned by
+ * the guarded update. */
+#define CHANGE_COLUMNS \
+  " kind, category, COALESCE(channel_id, ''), COALESCE(campaign_id, '')," \
+  " COALESCE(contact_id, ''), segments, created_at"
 static const char SQL_STATUS_GET[] =
-  "SELECT status, campaign_id FROM vc_message"
+  "SELECT status," CHANGE_COLUMNS " FROM vc_message"
   " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_STATUS_SET[] =
   "UPDATE vc_message SET status = ?3,"
@@ -247,7 +253,7 @@ static const char SQL_STATUS_SET_IF[] =
   " provider_code = COALESCE(?7, provider_code),"
   " error_message = COALESCE(?8, error_message), updated_at = ?9"
   " WHERE tenant_id = ?1 AND id = ?2 AND status = ?10"
-  " RETURNING COALESCE(campaign_id, '')";
+  " RETURNING 0," CHANGE_COLUMNS;
 
 /* The message.<status> event of a change from `previous`. */
 static int status_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
@@ -265,12 +271,62 @@ static int status_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   return vc__event_append(db, ctx, tenant_id, type, message_id, payload);
 }
 
+/* A message's columns of a vc__msg_change, from a row of CHANGE_COLUMNS
+ * after column 0. */
+typedef struct change_row {
+  char channel_id[VC_ID_SIZE], campaign_id[VC_ID_SIZE];
+  char contact_id[VC_ID_SIZE];
+  vc__msg_change c;
+} change_row;
+
+static void change_read(change_row *r, vc__stmt *s)
+{
+  memset(r, 0, sizeof(*r));
+  r->c.kind = (int)vc__stmt_int64(s, 1);
+  r->c.category = (int)vc__stmt_int64(s, 2);
+  snprintf(r->channel_id, sizeof(r->channel_id), "%s", vc__stmt_text(s, 3));
+  snprintf(r->campaign_id, sizeof(r->campaign_id), "%s",
+           vc__stmt_text(s, 4));
+  snprintf(r->contact_id, sizeof(r->contact_id), "%s", vc__stmt_text(s, 5));
+  r->c.segments = (int)vc__stmt_int64(s, 6);
+  r->c.created_at = vc__stmt_int64(s, 7);
+}
+
+/* The change made: its event, then the modules that follow messages. */
+static int changed_to(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                      const char *message_id, int previous,
+                      const vc__msg_status_change *c, change_row *r,
+                      int64_t now)
+{
+  int rc;
+
+  if ((rc = status_event(db, ctx, tenant_id, message_id, previous, c)) < 0)
+    return rc;
+  r->c.tenant_id = tenant_id;
+  r->c.message_id = message_id;
+  r->c.from = previous;
+  r->c.to = c->status;
+  r->c.channel_id = c->channel_id ? c->channel_id : r->channel_id;
+  r->c.to_addr = "";
+  r->c.campaign_id = r->campaign_id;
+  r->c.contact_id = r->contact_id;
+  r->c.error = c->error;
+  r->c.at = now;
+  /* A campaign's message: its counters move in this transaction. */
+  if (r->campaign_id[0] != '\0' &&
+      (rc = vc__campaign_on_status(db, ctx, tenant_id, r->campaign_id,
+                                   message_id, previous, c->status)) < 0)
+    return rc;
+  return vc__msg_on_change(db, ctx, &r->c);
+}
+
 int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        const char *message_id,
                        const vc__msg_status_change *c, int *changed)
 {
-  char campaign_id[VC_ID_SIZE] = "";
+  change_row row;
   vc__stmt *s;
+  int64_t now = vc__now(ctx);
   int current = 0, rc;
 
   *changed = 0;
@@ -280,8 +336,7 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   rc = vc__stmt_step(s);
   if (rc == VC_STORAGE_ROW) {
     current = (int)vc__stmt_int64(s, 0);
-    if (!vc__stmt_is_null(s, 1))
-      snprintf(campaign_id, sizeof(campaign_id), "%s", vc__stmt_text(s, 1));
+    change_read(&row, s);
   }
   vc__stmt_done(s);
   if (rc == VC_STORAGE_DONE)
@@ -294,13 +349,9 @@ int vc__msg_set_status(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if ((rc = vc__db_run(db, SQL_STATUS_SET, "ttittitti", tenant_id,
                        message_id, (int64_t)c->status, c->channel_id,
                        c->provider_id, (int64_t)c->error, c->provider_code,
-                       c->error_message, vc__now(ctx))) < 0 ||
-      (rc = status_event(db, ctx, tenant_id, message_id, current, c)) < 0)
-    return rc;
-  /* A campaign's message: its counters move in this transaction. */
-  if (campaign_id[0] != '\0' &&
-      (rc = vc__campaign_on_status(db, ctx, tenant_id, campaign_id,
-                                   message_id, current, c->status)) < 0)
+                       c->error_message, now)) < 0 ||
+      (rc = changed_to(db, ctx, tenant_id, message_id, current, c, &row,
+                       now)) < 0)
     return rc;
   *changed = 1;
   return 0;
@@ -310,8 +361,9 @@ int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                             const char *message_id, int expected,
                             const vc__msg_status_change *c, int *changed)
 {
-  char campaign_id[VC_ID_SIZE] = "";
+  change_row row;
   vc__stmt *s;
+  int64_t now = vc__now(ctx);
   int rc;
 
   *changed = 0;
@@ -320,23 +372,18 @@ int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if ((rc = vc__db_query(&s, db, SQL_STATUS_SET_IF, "ttittittii", tenant_id,
                          message_id, (int64_t)c->status, c->channel_id,
                          c->provider_id, (int64_t)c->error, c->provider_code,
-                         c->error_message, vc__now(ctx),
-                         (int64_t)expected)) < 0)
+                         c->error_message, now, (int64_t)expected)) < 0)
     return rc;
   rc = vc__stmt_step(s);
   if (rc == VC_STORAGE_ROW)
-    snprintf(campaign_id, sizeof(campaign_id), "%s", vc__stmt_text(s, 0));
+    change_read(&row, s);
   vc__stmt_done(s);
   if (rc == VC_STORAGE_DONE)  /* it moved meanwhile: decide on its status */
     return vc__msg_set_status(db, ctx, tenant_id, message_id, c, changed);
   if (rc < 0)
     return rc;
-  if ((rc = status_event(db, ctx, tenant_id, message_id, expected, c)) < 0)
-    return rc;
-  /* A campaign's message: its counters move in this transaction. */
-  if (campaign_id[0] != '\0' &&
-      (rc = vc__campaign_on_status(db, ctx, tenant_id, campaign_id,
-                                   message_id, expected, c->status)) < 0)
+  if ((rc = changed_to(db, ctx, tenant_id, message_id, expected, c, &row,
+                       now)) < 0)
     return rc;
   *changed = 1;
   return 0;
@@ -757,6 +804,13 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if (rc == 0)
     rc = vc__event_append(db, ctx, tenant_id, "message.queued", id,
                           payload);
+  if (rc == 0) {
+    vc__msg_change c = { tenant_id, id, p->kind, p->category, 0,
+                         VC_MSG_QUEUED, p->pinned ? p->channel.id : "",
+                         p->to, "", p->contact_id, p->segments, 0, now,
+                         now };
+    rc = vc__msg_on_change(db, ctx, &c);
+  }
   if (rc == 0 && p->deferred) {
     /* Counted by hosts and campaigns: held back by quiet hours. */
     snprintf(payload, sizeof(payload),

@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "msg/keyword.h"
 #include "msg/message.h"
+#include "msg/msg_hooks.h"
 #include "msg/route.h"
 #include "msg/unsubscribe.h"
 #include "call/script.h"
@@ -181,6 +182,13 @@ static int on_inbound(void *payload, const vc_inbound *m)
   if ((rc = vc__event_append(a->db, a->ctx, a->tenant_id,
                              "inbound.received", id, event)) < 0)
     return rc;
+  {
+    vc__msg_inbound in = { a->tenant_id, id, a->channel_id, a->kind,
+                           m->from ? m->from : "", m->text ? m->text : "",
+                           m->occurred_at ? m->occurred_at : a->now };
+    if ((rc = vc__msg_on_inbound(a->db, a->ctx, &in)) < 0)
+      return rc;
+  }
   /* STOP, START, HELP: in this transaction, so that the consent change
    * and its reply are kept only with the message. */
   rc = vc__keyword_inbound(a->db, a->ctx, a->tenant_id, a->channel_id,

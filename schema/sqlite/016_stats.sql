@@ -1,0 +1,2 @@
+-- Schema 16: reserved; filled in by its module.
+SELECT 1;
