@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 

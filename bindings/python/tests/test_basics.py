@@ -32,6 +32,9 @@ def test_every_error_code_of_the_header_has_its_exception() -> None:
         # Without a detail, the message is the library's static text.
         assert exc.message == vc.strerror(code)
     assert set(errors.BY_CODE) == set(codes)
+    for cls in errors.BY_CODE.values():  # each exported by the package
+        assert getattr(vc, cls.__name__) is cls
+    assert all(hasattr(vc, n) for n in vc.__all__)
     # A code a newer library might add still raises the base class.
     assert type(vc.error_for(-99)) is vc.VyomcommError
 

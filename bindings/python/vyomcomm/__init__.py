@@ -22,8 +22,13 @@ carrying ``.code``, ``.name`` and the library's message.
 from __future__ import annotations
 
 from . import _lib
-from .errors import *  # noqa: F401,F403
-from .errors import VyomcommError, error_for
+from .errors import (VyomcommError, error_for, GenericError, NoMemory,
+                     NotFound, AlreadyExists, InvalidArgument, Busy, Timeout,
+                     AuthError, NotSupported, Canceled, RateLimited,
+                     ProviderError, StorageError, VersionMismatch,
+                     CryptoError, MasterKeyError, Conflict, TooBig,
+                     EncodingError, CorruptStore, InvalidState, NetworkError,
+                     ConsentRequired, UserAbort, Passthrough, IterationOver)
 from .types import (AddressKind, Attachment, Audience, CallCause, CallEntry,
                     CallLeg, CallState, CampaignCounters, CampaignState,
                     Category, ChannelKind, ConsentInfo, ConsentState,
@@ -57,4 +62,10 @@ __all__ = [
     "ChannelKind", "ConsentInfo", "ConsentState", "ErrorClass", "Event",
     "LogLevel", "MessageStatus", "RecordMode", "SendResult", "TemplatePart",
     "WebhookResponse", "SEND_MANY_MAX", "library_version", "strerror",
-] + [c.__name__ for c in errors.BY_CODE.values()]  # noqa: F405
+    "GenericError", "NoMemory", "NotFound", "AlreadyExists",
+    "InvalidArgument", "Busy", "Timeout", "AuthError", "NotSupported",
+    "Canceled", "RateLimited", "ProviderError", "StorageError",
+    "VersionMismatch", "CryptoError", "MasterKeyError", "Conflict", "TooBig",
+    "EncodingError", "CorruptStore", "InvalidState", "NetworkError",
+    "ConsentRequired", "UserAbort", "Passthrough", "IterationOver",
+]

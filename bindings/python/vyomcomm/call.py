@@ -4,7 +4,7 @@ bridges them."""
 from __future__ import annotations
 
 import ctypes
-from typing import Any, List, Mapping, Optional, Sequence, Union
+from typing import Any, List, Mapping, Optional, Union
 
 from . import _lib
 from ._handle import Handle, ListIter, handle_list
@@ -144,26 +144,97 @@ class Call(Handle):
     def _i(self, name: str) -> int:
         return int(getattr(lib, "vc_call_" + name)(self._h))
 
-    id = property(lambda self: self._s("id"))
-    agent_id = property(lambda self: self._s("agent_id"))
-    agent_number = property(lambda self: self._s("agent_number"))
-    customer_number = property(lambda self: self._s("customer_number"))
-    caller_id = property(lambda self: self._s("caller_id"))
-    channel_id = property(lambda self: self._s("channel_id"))
-    provider_id = property(lambda self: self._s("provider_id"))
-    metadata_json = property(lambda self: self._s("metadata_json"))
-    provider_code = property(lambda self: self._s("provider_code"))
-    error_message = property(lambda self: self._s("error_message"))
-    currency = property(lambda self: self._s("currency"))
-    contact_id = property(lambda self: self._s("contact_id"))
-    on_hold = property(lambda self: bool(self._i("on_hold")))
-    error = property(lambda self: self._i("error"))
-    attempts = property(lambda self: self._i("attempts"))
-    talk_seconds = property(lambda self: self._i("talk_seconds"))
-    cost_micros = property(lambda self: self._i("cost_micros"))
-    cost_reported = property(lambda self: bool(self._i("cost_reported")))
-    created_at = property(lambda self: self._i("created_at"))
-    updated_at = property(lambda self: self._i("updated_at"))
+    @property
+    def id(self) -> str:
+        return self._s("id")
+
+    @property
+    def agent_id(self) -> str:
+        """The agent's id, "" when none."""
+        return self._s("agent_id")
+
+    @property
+    def agent_number(self) -> str:
+        return self._s("agent_number")
+
+    @property
+    def customer_number(self) -> str:
+        return self._s("customer_number")
+
+    @property
+    def caller_id(self) -> str:
+        return self._s("caller_id")
+
+    @property
+    def channel_id(self) -> str:
+        """The channel that placed it, "" before routing."""
+        return self._s("channel_id")
+
+    @property
+    def provider_id(self) -> str:
+        """The provider's id of the call, "" until placed."""
+        return self._s("provider_id")
+
+    @property
+    def metadata_json(self) -> str:
+        """The caller's metadata, a JSON object."""
+        return self._s("metadata_json")
+
+    @property
+    def provider_code(self) -> str:
+        return self._s("provider_code")
+
+    @property
+    def error_message(self) -> str:
+        return self._s("error_message")
+
+    @property
+    def currency(self) -> str:
+        return self._s("currency")
+
+    @property
+    def contact_id(self) -> str:
+        return self._s("contact_id")
+
+    @property
+    def on_hold(self) -> bool:
+        """True while the customer is on hold."""
+        return bool(self._i("on_hold"))
+
+    @property
+    def error(self) -> int:
+        """The normalized error of a failure to place it, 0 otherwise."""
+        return self._i("error")
+
+    @property
+    def attempts(self) -> int:
+        """Attempts to place it, over all channels."""
+        return self._i("attempts")
+
+    @property
+    def talk_seconds(self) -> int:
+        """Seconds the agent and customer talked (0 until it ends)."""
+        return self._i("talk_seconds")
+
+    @property
+    def cost_micros(self) -> int:
+        """Its cost in micro-units of currency, once known."""
+        return self._i("cost_micros")
+
+    @property
+    def cost_reported(self) -> bool:
+        """True when the cost is the provider's own price."""
+        return bool(self._i("cost_reported"))
+
+    @property
+    def created_at(self) -> int:
+        """Unix milliseconds."""
+        return self._i("created_at")
+
+    @property
+    def updated_at(self) -> int:
+        """Unix milliseconds."""
+        return self._i("updated_at")
 
     @property
     def state(self) -> CallState:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import atexit
 import ctypes
 import sys
-import threading
 import traceback
 import weakref
 from typing import (Any, Callable, Iterable, List, Mapping, Optional,
-                    Sequence, Tuple, Union)
+                    Tuple, Union)
 
 from . import _lib
 from ._handle import Handle
