@@ -26,6 +26,9 @@ LogCallback = Callable[[int, str], None]
 EventCallback = Callable[[Event], Optional[bool]]
 
 _live: "weakref.WeakSet[Context]" = weakref.WeakSet()
+# Contexts whose engine threads run are kept alive until stop() or
+# close(): a collection on an engine thread would free the context there.
+_running: "set[Context]" = set()
 
 
 def _close_all() -> None:
@@ -202,11 +205,13 @@ class Context(Handle):
         :meth:`stop`."""
         lib.vc_ctx_start(self._h, nthreads)
         self._started = True
+        _running.add(self)
 
     def stop(self) -> None:
         """Stop and join the engine threads (not from a callback)."""
         lib.vc_ctx_stop(self._h)
         self._started = False
+        _running.discard(self)
 
     def wakeup(self) -> None:
         """Wake the engine threads and any :meth:`run` waiting."""
@@ -290,6 +295,7 @@ class Context(Handle):
 
     def _release(self, p: int) -> None:
         _live.discard(self)
+        _running.discard(self)
         lib.vc_ctx_free(p)  # stops and joins the engine threads first
         self._callbacks = []
 
