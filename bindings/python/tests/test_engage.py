@@ -101,10 +101,11 @@ def test_campaign_to_completion(ctx: vc.Context, tenant: vc.Tenant,
                                category=vc.Category.MARKETING)
         ids.append(cid)
     with vc.Campaign.new(tenant, "November offer", "offer", ["sms"],
-                         audience=vc.Audience.TAG, tag="vip",
+                         tag="vip",
                          vars={"name": "friend", "offer": "10%"}) as c:
         assert c.state == vc.CampaignState.DRAFT
         assert c.category == vc.Category.MARKETING
+        assert c.audience == vc.Audience.TAG
         k = c.counters()
         assert k.total == 0 and k.state == vc.CampaignState.DRAFT
         c.start()

@@ -240,7 +240,7 @@ class Campaign(Handle):
 
     @classmethod
     def new(cls, tenant: Tenant, name: str, template: str,
-            chain: Sequence[str], *, audience: int = Audience.LIST,
+            chain: Sequence[str], *, audience: Optional[int] = None,
             contact_ids: Sequence[str] = (),
             contact_vars: Optional[Sequence[Union[str, Mapping[str, Any],
                                                   None]]] = None,
@@ -252,7 +252,10 @@ class Campaign(Handle):
         """Create a draft campaign. `chain` links are "sms", "email",
         "whatsapp", "telegram", optionally "@channel" pinned; the
         audience is a list of contact ids (with optional per-recipient
-        variables) or a tag. Raises InvalidArgument, TooBig, NotFound."""
+        variables) or a tag (`audience` defaults to TAG when `tag` is
+        given, else LIST). Raises InvalidArgument, TooBig, NotFound."""
+        if audience is None:
+            audience = Audience.TAG if tag is not None else Audience.LIST
         s = _lib.init(_lib.vc_campaign_spec, "vc_campaign_spec_init",
                       _lib.VC_CAMPAIGN_SPEC_VERSION)
         chain_arr = _lib.c_strings(list(chain))
