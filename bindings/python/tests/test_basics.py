@@ -197,3 +197,10 @@ def test_master_key_is_checked(tmp_path: Path) -> None:
         vc.Context(path, master_key=bytes(32))
     with pytest.raises(vc.InvalidArgument):
         vc.Context(path, master_key=b"short")
+
+
+def test_the_built_in_listener(ctx: vc.Context) -> None:
+    port = ctx.listen_webhooks("127.0.0.1:0")
+    assert 0 < port < 65536
+    with pytest.raises(vc.InvalidState):  # already listening
+        ctx.listen_webhooks("127.0.0.1:0")
