@@ -42,8 +42,9 @@ int vc__queue_pick(vc__db *db, vc_ctx *ctx, const char *tenant_id,
  * Every member that could take the call now (as vc__queue_pick would
  * consider them), longest idle first, at most `max` (<=
  * VC__QUEUE_RING_MAX): *n of them in ids. Nothing is claimed: the
- * member who answers first is claimed with vc__agent_claim_available,
- * and a later answer finds the claim taken (VC_EBUSY).
+ * arrival path claims the member who answers first with
+ * vc__agent_claim_available (VC_EBUSY if someone else's call took the
+ * agent meanwhile) and hangs up the other legs.
  */
 int vc__queue_ring_all(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        const char *queue_id, const char *required_skills,
