@@ -143,6 +143,8 @@ static int normalize(norm *n, const char *in, int lookup)
   int rc;
 
   memset(n, 0, sizeof(*n));
+  while (in != NULL && (*in == ' ' || *in == '\t'))
+    in++;
   if (in == NULL || in[0] == '\0')
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "number is required");

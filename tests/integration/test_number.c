@@ -214,7 +214,8 @@ static void test_number__normalization(void)
   static const char *const forms[] = {
     "+914412345678", "+91 44 1234 5678", "+91-44-1234-5678",
     "0091 44 12345678", "044 1234 5678", "(044) 12345678", "914412345678",
-    "4412345678", "sip:+914412345678@trunk.example.net;user=phone"
+    "4412345678", "  +91 4412345678 ",
+    "sip:+914412345678@trunk.example.net;user=phone"
   };
   vc_number *n, *got;
   vc_tenant *b;
