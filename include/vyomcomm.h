@@ -37,6 +37,8 @@
 #include "vyomcomm/ledger.h"
 #include "vyomcomm/billing.h"
 #include "vyomcomm/ivr.h"
+#include "vyomcomm/number.h"
+#include "vyomcomm/queue.h"
 #include "vyomcomm/recording.h"
 #include "vyomcomm/webhook.h"
 
