@@ -698,6 +698,88 @@ static void test_inbox__list_filters_search(void)
   env_close(&e);
 }
 
+/* ---- a channel's rules: WhatsApp's 24-hour window ---------------------- */
+
+#define WINDOW_TEXT "outside the 24-hour customer service window; a " \
+  "WhatsApp template is required"
+
+/* The customer writes on SMS, then on WhatsApp: one contact, one
+ * conversation, and the reply follows them to WhatsApp, where the
+ * channel's window decides whether free text may go. */
+static void test_inbox__whatsapp_reply_window(void)
+{
+  vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
+  vc_channel_spec s = VC_CHANNEL_SPEC_INIT;
+  vc_message_spec ms = VC_MESSAGE_SPEC_INIT;
+  char config[512], creds[256], url[160], wa[VC_ID_SIZE], conv[VC_ID_SIZE];
+  char id[VC_ID_SIZE];
+  vc_conversation *c;
+  vc_channel *ch;
+  vc_message *m;
+  env e;
+
+  env_open(&e);
+  snprintf(config, sizeof(config), "{\"phone_number_id\": \"%s\", "
+           "\"base_url\": \"%s/graph\"}", VC_SIM_WHATSAPP_PHONE_NUMBER_ID,
+           vc_sim_base_url(e.sim));
+  snprintf(creds, sizeof(creds), "{\"access_token\": \"%s\", "
+           "\"app_secret\": \"%s\", \"verify_token\": \"v\"}",
+           VC_SIM_WHATSAPP_ACCESS_TOKEN, VC_SIM_WHATSAPP_APP_SECRET);
+  s.name = "wa";
+  s.provider = "whatsapp";
+  s.config_json = config;
+  s.credentials_json = creds;
+  CHECK_OK(vc_channel_new(&ch, e.t, &s));
+  snprintf(wa, sizeof(wa), "%s", vc_channel_id(ch));
+  snprintf(url, sizeof(url), "%s/webhooks/%s", e.base, wa);
+  vc_channel_free(ch);
+  w.url = url;
+  CHECK_OK(vc_sim_webhooks_set(e.sim, "whatsapp", &w));
+
+  /* Twilio's inbound carries no time (received now, by our clock);
+   * WhatsApp's carries Meta's, in seconds, from the wall clock. */
+  g_now = wall_ms() - 5000;
+  inbound(&e, "+14155550160", "Hi by SMS");
+  g_now = wall_ms();
+  CHECK_OK(vc_sim_whatsapp_inbound(e.sim, "14155550160", "Hi on WhatsApp"));
+  wait_inbound(&e);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_contact") == 1);
+  c = conversation_of(e.t, "+14155550160");
+  snprintf(conv, sizeof(conv), "%s", vc_conversation_id(c));
+  CHECK(vc_conversation_unread(c) == 2);
+  CHECK_STR(vc_conversation_last_channel_id(c), wa);
+  CHECK(vc_conversation_last_channel_kind(c) == VC_CHANNEL_CHAT);
+  vc_conversation_free(c);
+
+  /* Inside the window: free text goes out on WhatsApp. */
+  ms.text = "Hello from support";
+  CHECK_OK(vc_conversation_reply(id, e.t, conv, &ms));
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK_STR(vc_message_channel_id(m), wa);
+  CHECK_STR(vc_message_to(m), "14155550160");
+  vc_message_free(m);
+  for (int i = 0; i < 5; i++)
+    vc_ctx_run(e.ctx, 0);
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_status(m) >= VC_MSG_SENT &&
+        vc_message_status(m) <= VC_MSG_READ);
+  vc_message_free(m);
+
+  /* A day later the window has closed: the reply is accepted and the
+   * channel's rule refuses it at dispatch, as for any send. */
+  g_now += 25LL * 3600 * 1000;
+  ms.text = "Anything else?";
+  CHECK_OK(vc_conversation_reply(id, e.t, conv, &ms));
+  for (int i = 0; i < 5; i++)
+    vc_ctx_run(e.ctx, 0);
+  CHECK_OK(vc_message_lookup(&m, e.t, id));
+  CHECK(vc_message_status(m) == VC_MSG_FAILED);
+  CHECK(vc_message_error(m) == VC_ESTATE);
+  CHECK_STR(vc_message_error_message(m), WINDOW_TEXT);
+  vc_message_free(m);
+  env_close(&e);
+}
+
 /* ---- tenant isolation and bad input ----------------------------------- */
 
 static void test_inbox__isolation_bad_input(void)
@@ -841,5 +923,6 @@ VC_TESTS(
   VC_TEST(test_inbox__inbound_timeline_reply),
   VC_TEST(test_inbox__status_assign_read),
   VC_TEST(test_inbox__list_filters_search),
+  VC_TEST(test_inbox__whatsapp_reply_window),
   VC_TEST(test_inbox__isolation_bad_input),
 )
