@@ -39,5 +39,6 @@
 #include "vyomcomm/ivr.h"
 #include "vyomcomm/recording.h"
 #include "vyomcomm/webhook.h"
+#include "vyomcomm/stats.h"
 
 #endif /* VYOMCOMM_H */
