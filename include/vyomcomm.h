@@ -42,5 +42,6 @@
 #include "vyomcomm/queue.h"
 #include "vyomcomm/recording.h"
 #include "vyomcomm/webhook.h"
+#include "vyomcomm/stats.h"
 
 #endif /* VYOMCOMM_H */
