@@ -507,6 +507,12 @@ static void test_privacy__export_erase(void)
   gl_totals(e.t, &gl_after);
   CHECK(gl_after.size == gl_before.size &&
         memcmp(gl_after.ptr, gl_before.ptr, gl_after.size) == 0);
+  /* 2 minutes at 0.02 a minute and a 0.005 connection fee, balanced. */
+  CHECK(has(&gl_after, "{\"currency\":\"USD\",\"debit\":\"0.05\","
+                       "\"credit\":\"0.05\",\"debit_micros\":45000,"
+                       "\"credit_micros\":45000"));
+  for (size_t i = 0; i < NPERSONAL; i++)
+    CHECK(!has(&gl_after, PERSONAL[i]));
 
   /* The number stays refused: calls (do-not-call) and transactional SMS
    * (its opt-out); refusals store nothing. */
@@ -574,6 +580,19 @@ static void test_privacy__export_erase(void)
   CHECK(sqlite3_exec(db, "DELETE FROM vc_erasure", NULL, NULL, NULL)
         != SQLITE_OK);
   sqlite3_close(db);
+
+  /* A master key rotation re-seals the hash key: still refused. */
+  {
+    static const uint8_t key2[32] = { 9, 9, 9 };
+    vc_master_key mk = VC_MASTER_KEY_INIT;
+    mk.key = key2;
+    mk.key_len = sizeof(key2);
+    CHECK_OK(vc_secret_rotate_key(e.ctx, &mk));
+    CHECK(vc_dnc_contains(e.t, PHONE) == 1);
+    CHECK_RC(vc_call_start(&cl, e.t, &call), VC_ECONSENT);
+    ms.to = PHONE;
+    CHECK_RC(vc_message_send(er2, e.t, &ms), VC_ECONSENT);
+  }
 
   /* Taking the number off the list takes its hash off too. */
   CHECK_OK(vc_dnc_remove(e.t, PHONE));
