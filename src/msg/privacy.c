@@ -191,8 +191,10 @@ static int inbound_has_contact(vc__db *db)
 {
   vc__stmt *s;
 
-  if (vc__db_prepare(&s, db, SQL_HAS_INBOUND_CONTACT) < 0)
+  if (vc__db_prepare(&s, db, SQL_HAS_INBOUND_CONTACT) < 0) {
+    vc_error_clear();
     return 0;
+  }
   vc__stmt_done(s);
   return 1;
 }
@@ -943,14 +945,12 @@ int vc_contact_export(vc_buf *json_out, vc_tenant *t, const char *contact_id)
   start = json_out->size;
   if ((rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
     return rc;
-  /* One read transaction: a consistent document. */
-  if ((rc = vc__db_begin(db)) == 0) {
-    if ((rc = contact_of(survivor, &erased_at, db, vc_tenant_id(t),
-                         contact_id)) == 0)
-      rc = export_on(json_out, start, db, vc_tenant_id(t), survivor,
-                     inbound_has_contact(db));
-    vc__db_rollback(db);
-  }
+  /* No transaction: a store transaction takes the write lock, and an
+   * export may take a while. Each page is read on its own. */
+  if ((rc = contact_of(survivor, &erased_at, db, vc_tenant_id(t),
+                       contact_id)) == 0)
+    rc = export_on(json_out, start, db, vc_tenant_id(t), survivor,
+                   inbound_has_contact(db));
   vc__db_release(db);
   if (rc < 0 && json_out->ptr != NULL) {
     json_out->size = start;
