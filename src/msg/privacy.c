@@ -325,7 +325,7 @@ int vc__privacy_dnc_forget(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   return vc__db_changes(db) > 0;
 }
 
-/* ---- erasure -------------------------------------------------------------- */
+/* ---- erasure ------------------------------------------------------------ */
 
 typedef struct addr {
   int kind;
@@ -636,7 +636,7 @@ unlock:
   return rc;
 }
 
-/* ---- export --------------------------------------------------------------- */
+/* ---- export ------------------------------------------------------------- */
 
 /* A column of an exported row: 't' text (or null), 'i' integer, 'j' JSON
  * the library stored (written as it is, or null). */
