@@ -653,6 +653,31 @@ static void test_privacy__merged(void)
   CHECK(count_rows(&e, "SELECT COUNT(*) FROM vc_contact WHERE"
                        " erased_at IS NULL") == 0);
   CHECK_RC(vc_contact_erase(er, e.t, a, "again"), VC_EEXISTS);
+  /* Listed under the id asked for and under the survivor's. */
+  {
+    vc_erasure_filter f = VC_ERASURE_FILTER_INIT;
+    const vc_erasure_entry *ee;
+    vc_iter *it;
+    f.contact_id = a;
+    CHECK_OK(vc_erasure_list(&it, e.t, &f));
+    CHECK_OK(vc_erasure_next(&ee, it));
+    CHECK_STR(ee->contact_id, b);
+    CHECK_STR(ee->survivor_id, a);
+    CHECK(ee->contacts == 2);
+    CHECK(ee->addresses == 2);
+    CHECK_RC(vc_erasure_next(&ee, it), VC_ITEROVER);
+    vc_iter_free(it);
+    f.contact_id = "01HZZZZZZZZZZZZZZZZZZZZZZZ";
+    CHECK_OK(vc_erasure_list(&it, e.t, &f));
+    CHECK_RC(vc_erasure_next(&ee, it), VC_ITEROVER);
+    vc_iter_free(it);
+    f.contact_id = NULL;
+    f.after = "bad cursor";
+    CHECK_RC(vc_erasure_list(&it, e.t, &f), VC_EINVALID);
+    f.after = NULL;
+    f.version = 2;
+    CHECK_RC(vc_erasure_list(&it, e.t, &f), VC_EVERSION);
+  }
   vc_buf_dispose(&x);
   env_close(&e);
 }
