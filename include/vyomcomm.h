@@ -31,6 +31,7 @@
 #include "vyomcomm/campaign.h"
 #include "vyomcomm/consent.h"
 #include "vyomcomm/inbox.h"
+#include "vyomcomm/privacy.h"
 #include "vyomcomm/call.h"
 #include "vyomcomm/agent.h"
 #include "vyomcomm/quality.h"
