@@ -921,9 +921,18 @@ func TestDeliveredThroughSimulator(t *testing.T) {
 		t.Fatal("the simulator printed no url")
 	}
 	port := freePort(t)
+	var logMu sync.Mutex
+	var logs []string
 	ctx, ten := open(t, vc.Options{
 		PublicBaseURL:       fmt.Sprintf("http://127.0.0.1:%d", port),
 		AllowPrivateNetwork: true,
+		// Called on the library's network thread, among others.
+		Log: func(level int, msg string) {
+			logMu.Lock()
+			logs = append(logs, msg)
+			logMu.Unlock()
+		},
+		LogLevel: vc.LogDebug,
 	})
 	if got, err := ctx.ListenWebhooks(fmt.Sprintf("127.0.0.1:%d", port)); err != nil || got != port {
 		t.Fatalf("ListenWebhooks: %d %v", got, err)
@@ -955,4 +964,10 @@ func TestDeliveredThroughSimulator(t *testing.T) {
 		t.Fatalf("provider id %q", m.ProviderID)
 	}
 	ctx.Stop()
+	logMu.Lock()
+	all := strings.Join(logs, "\n")
+	logMu.Unlock()
+	if !strings.Contains(all, "webhook for channel") {
+		t.Fatalf("log lines: %q", all)
+	}
 }
