@@ -57,8 +57,9 @@ type Options struct {
 // safe from any goroutine. Close it last: it stops the engine and frees
 // the handles made from it that are still open.
 type Context struct {
-	mu sync.RWMutex
-	p  *C.vc_ctx
+	mu      sync.RWMutex
+	p       *C.vc_ctx
+	closeMu sync.Mutex
 
 	regMu sync.Mutex
 	reg   map[uint64]regEntry
@@ -167,9 +168,13 @@ func Open(opts Options) (*Context, error) {
 
 // Close stops the engine threads, frees every handle made from the
 // context that is still open, then the context and its store. Calling it
-// again does nothing. It must not be called from an event handler, nor
-// while another goroutine is inside Run.
+// again does nothing. A Run waiting in another goroutine is woken and
+// finishes its iteration first; later calls return ErrClosed. It must
+// not be called from an event handler.
 func (c *Context) Close() error {
+	// One Close at a time: the waker below uses the C pointer.
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
 	c.mu.RLock()
 	if c.p == nil {
 		c.mu.RUnlock()
@@ -177,10 +182,32 @@ func (c *Context) Close() error {
 	}
 	// Join the engine threads first, without the write lock: an event
 	// handler running on one may still call the library.
-	C.vc_ctx_stop(c.p)
+	p := c.p
+	C.vc_ctx_stop(p)
 	c.mu.RUnlock()
 
+	// A Run waiting for work holds the read lock: wake it until the
+	// write lock is ours (a single wakeup may come before it waits).
+	// The waker is done before anything is freed.
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			C.vc_ctx_wakeup(p)
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	c.mu.Lock()
+	close(stop)
+	wg.Wait()
 	defer c.mu.Unlock()
 	if c.p == nil {
 		return nil

@@ -115,8 +115,8 @@ func (a *cstrs) always(s string) *C.char {
 	return p
 }
 
-// array returns a C array of C copies of ss (NULL when ss is empty).
-// A nil entry of opt (same length) stays NULL.
+// array returns a C array of C copies of ss (NULL when ss is empty);
+// with optional, an empty string is a NULL entry.
 func (a *cstrs) array(ss []string, optional bool) **C.char {
 	if len(ss) == 0 {
 		return nil

@@ -867,6 +867,36 @@ func TestCloseTwice(t *testing.T) {
 	}
 }
 
+// A goroutine driving the engine with Run stops when the context closes.
+func TestCloseWhileRunning(t *testing.T) {
+	ctx, ten := open(t, vc.Options{})
+	done := make(chan error)
+	go func() {
+		for {
+			if _, err := ctx.Run(-1); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	id, err := ten.Send(vc.MessageSpec{Kind: vc.SMS, To: "+14155550123", Text: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for status(t, ten, id) != vc.Sent {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, vc.ErrClosed) {
+			t.Fatalf("Run after Close: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run still waiting after Close")
+	}
+}
+
 // Handles dropped without Close are freed by their finalizers.
 func TestFinalizers(t *testing.T) {
 	_, ten := open(t, vc.Options{})
