@@ -170,7 +170,8 @@ func Open(opts Options) (*Context, error) {
 // context that is still open, then the context and its store. Calling it
 // again does nothing. A Run waiting in another goroutine is woken and
 // finishes its iteration first; later calls return ErrClosed. It must
-// not be called from an event handler.
+// not be called from an event handler, nor while a Run in another
+// goroutine may deliver events to a handler that calls the library.
 func (c *Context) Close() error {
 	// One Close at a time: the waker below uses the C pointer.
 	c.closeMu.Lock()
