@@ -127,6 +127,9 @@ VCGO2(consent_set, vc_tenant *, const vc_consent_spec *)
 VCGO5(consent_get, vc_consent_info *, vc_tenant *, const char *, int, int)
 VCGO4(consent_policy_set, vc_tenant *, int, int, int)
 
+/* webhooks in the host's own HTTP server */
+VCGO3(webhook_handle, vc_http_response *, vc_ctx *, const vc_http_request *)
+
 /* events */
 VCGO3(events_since, vc_iter **, vc_tenant *, uint64_t)
 

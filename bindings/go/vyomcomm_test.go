@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -714,6 +716,55 @@ func TestCallThroughSandboxVoice(t *testing.T) {
 	}
 	if _, err := ten.StartCall(vc.CallSpec{CustomerNumber: "12"}); !errors.Is(err, vc.ErrInvalid) {
 		t.Fatalf("bad number: %v", err)
+	}
+}
+
+// Webhooks through the host's own HTTP server (net/http): a sandbox
+// call bridged until a webhook ends it.
+func TestHandleWebhook(t *testing.T) {
+	ctx, ten := open(t, vc.Options{PublicBaseURL: "https://hooks.example.com"})
+	ch, err := ten.NewChannel(vc.ChannelSpec{Name: "voice", Provider: "sandbox-voice",
+		Config: `{"talk_s":-1}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	srv := httptest.NewServer(http.HandlerFunc(ctx.HandleWebhook))
+	defer srv.Close()
+	call, err := ten.StartCall(vc.CallSpec{AgentNumber: "+14155550111",
+		CustomerNumber: "+14155550123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call.Close()
+	runUntil(t, ctx, "the call to be bridged", func() bool {
+		call.Refresh()
+		return call.State() == vc.CallBridged
+	})
+	post := func(channel, body string) int {
+		url := srv.URL + "/webhooks/" + channel + "?vc_call=" + call.ID() + "&vc_step=agent"
+		res, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := post(ch.ID(), `{"type":"bogus"}`); st != 400 {
+		t.Fatalf("malformed: %d", st)
+	}
+	if st := post("01ARZ3NDEKTSV4RRFFQ69G5FAV", `{"type":"hold"}`); st != 404 {
+		t.Fatalf("unknown channel: %d", st)
+	}
+	if st := post(ch.ID(), strings.Repeat(" ", vc.WebhookMaxBody+1)); st != 413 {
+		t.Fatalf("oversized: %d", st)
+	}
+	if st := post(ch.ID(), `{"type":"ended","leg":"none","cause":"normal","duration_s":30}`); st != 200 {
+		t.Fatalf("ended: %d", st)
+	}
+	call.Refresh()
+	if call.State() != vc.CallCompleted || call.TalkTime() != 30*time.Second {
+		t.Fatalf("after the webhook: %v %v", call.State(), call.TalkTime())
 	}
 }
 
