@@ -241,3 +241,106 @@ func (cl *Call) Cost() (micros int64, currency string) {
 	})
 	return
 }
+
+// CallFilter says which calls Calls lists, newest first.
+type CallFilter struct {
+	After          string
+	State          CallState
+	Agent          string // an agent id
+	Channel        string // a channel id
+	CustomerNumber string
+	Since, Until   time.Time
+}
+
+// Calls lists the tenant's calls, newest first; close each one.
+func (t *Tenant) Calls(filter CallFilter) (*Iter[*Call], error) {
+	tp, err := t.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer t.release()
+	var a cstrs
+	defer a.free()
+	var f C.vc_call_filter
+	C.vc_call_filter_init(&f, C.VC_CALL_FILTER_VERSION)
+	f.after = a.str(filter.After)
+	f.state = C.int(filter.State)
+	f.agent = a.str(filter.Agent)
+	f.channel = a.str(filter.Channel)
+	f.customer_number = a.str(filter.CustomerNumber)
+	f.since = timeMs(filter.Since)
+	f.until = timeMs(filter.Until)
+	if a.err != nil {
+		return nil, a.err
+	}
+	var it *C.vc_iter
+	var e C.vcgo_err
+	if rc := C.vcgo_call_list(&it, tp, &f, &e); rc < 0 {
+		return nil, errorFrom(rc, &e)
+	}
+	c := t.h.ctx
+	return newIter(c, nil, unsafe.Pointer(it),
+		func(ip unsafe.Pointer) (*Call, error, bool) {
+			var cl *C.vc_call
+			var e C.vcgo_err
+			rc := C.vcgo_call_next(&cl, (*C.vc_iter)(ip), &e)
+			if rc == C.VC_ITEROVER {
+				return nil, nil, false
+			}
+			if rc < 0 {
+				return nil, errorFrom(rc, &e), false
+			}
+			return newCall(c, cl), nil, true
+		}), nil
+}
+
+// CallEntry is one entry of a call's timeline, copied out.
+type CallEntry struct {
+	Seq        int64
+	Type       string // "ringing", "answered", "bridged", "dtmf", "state", ...
+	Leg        int    // 0 the call, 1 the agent, 2 the customer
+	State      CallState
+	DetailJSON string
+	At         time.Time
+}
+
+// CallTimeline lists a call's timeline, oldest first.
+func (t *Tenant) CallTimeline(callID string) (*Iter[CallEntry], error) {
+	tp, err := t.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer t.release()
+	var a cstrs
+	defer a.free()
+	cid := a.always(callID)
+	if a.err != nil {
+		return nil, a.err
+	}
+	var it *C.vc_iter
+	var e C.vcgo_err
+	if rc := C.vcgo_call_timeline(&it, tp, cid, &e); rc < 0 {
+		return nil, errorFrom(rc, &e)
+	}
+	return newIter(t.h.ctx, nil, unsafe.Pointer(it),
+		func(ip unsafe.Pointer) (CallEntry, error, bool) {
+			var en *C.vc_call_entry
+			var e C.vcgo_err
+			rc := C.vcgo_call_entry_next(&en, (*C.vc_iter)(ip), &e)
+			if rc == C.VC_ITEROVER {
+				return CallEntry{}, nil, false
+			}
+			if rc < 0 {
+				return CallEntry{}, errorFrom(rc, &e), false
+			}
+			defer C.vc_call_entry_free(en)
+			return CallEntry{
+				Seq:        int64(C.vc_call_entry_seq(en)),
+				Type:       gostr(C.vc_call_entry_type(en)),
+				Leg:        int(C.vc_call_entry_leg(en)),
+				State:      CallState(C.vc_call_entry_state(en)),
+				DetailJSON: gostr(C.vc_call_entry_detail_json(en)),
+				At:         msTime(C.vc_call_entry_at(en)),
+			}, nil, true
+		}), nil
+}

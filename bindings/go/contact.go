@@ -326,3 +326,42 @@ func (t *Tenant) SetConsentPolicy(kind ChannelKind, cat Category, requiresOptIn 
 	return errorFrom(C.vcgo_consent_policy_set(tp, C.int(kind), C.int(cat),
 		cbool(requiresOptIn), &e), &e)
 }
+
+// AddDNC puts a number on the tenant's do-not-call list (source "" =
+// "api"); calls to it are refused with ErrConsent, except OTP.
+func (t *Tenant) AddDNC(number, source string) error {
+	tp, err := t.acquire()
+	if err != nil {
+		return err
+	}
+	defer t.release()
+	var a cstrs
+	defer a.free()
+	cn, cs := a.always(number), a.str(source)
+	if a.err != nil {
+		return a.err
+	}
+	var e C.vcgo_err
+	return errorFrom(C.vcgo_dnc_add(tp, cn, cs, &e), &e)
+}
+
+// RemoveDNC takes a number off the list; ErrNotFound when not on it.
+func (t *Tenant) RemoveDNC(number string) error {
+	return t.contactDo(number, "", func(tp *C.vc_tenant, n, _ *C.char, e *C.vcgo_err) C.int {
+		return C.vcgo_dnc_remove(tp, n, e)
+	})
+}
+
+// OnDNC reports whether a number is on the do-not-call list.
+func (t *Tenant) OnDNC(number string) (bool, error) {
+	var on bool
+	err := t.contactDo(number, "", func(tp *C.vc_tenant, n, _ *C.char, e *C.vcgo_err) C.int {
+		rc := C.vcgo_dnc_contains(tp, n, e)
+		if rc > 0 {
+			on = true
+			return 0
+		}
+		return rc
+	})
+	return on, err
+}

@@ -103,6 +103,10 @@ VCGO1(call_hangup, vc_call *)
 VCGO2(call_hold, vc_call *, int)
 VCGO2(call_transfer, vc_call *, const char *)
 VCGO1(call_refresh, vc_call *)
+VCGO3(call_list, vc_iter **, vc_tenant *, const vc_call_filter *)
+VCGO2(call_next, vc_call **, vc_iter *)
+VCGO3(call_timeline, vc_iter **, vc_tenant *, const char *)
+VCGO2(call_entry_next, vc_call_entry **, vc_iter *)
 
 /* campaigns */
 VCGO3(campaign_new, vc_campaign **, vc_tenant *, const vc_campaign_spec *)
@@ -126,6 +130,9 @@ VCGO2(contact_next, vc_contact **, vc_iter *)
 VCGO2(consent_set, vc_tenant *, const vc_consent_spec *)
 VCGO5(consent_get, vc_consent_info *, vc_tenant *, const char *, int, int)
 VCGO4(consent_policy_set, vc_tenant *, int, int, int)
+VCGO3(dnc_add, vc_tenant *, const char *, const char *)
+VCGO2(dnc_remove, vc_tenant *, const char *)
+VCGO2(dnc_contains, vc_tenant *, const char *)
 
 /* webhooks in the host's own HTTP server */
 VCGO3(webhook_handle, vc_http_response *, vc_ctx *, const vc_http_request *)

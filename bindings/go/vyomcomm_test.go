@@ -717,6 +717,62 @@ func TestCallThroughSandboxVoice(t *testing.T) {
 	if _, err := ten.StartCall(vc.CallSpec{CustomerNumber: "12"}); !errors.Is(err, vc.ErrInvalid) {
 		t.Fatalf("bad number: %v", err)
 	}
+
+	// The timeline of the first call, and the list, newest first.
+	tl, err := ten.CallTimeline(call.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for tl.Next() {
+		if e := tl.Value(); e.Type == "state" {
+			steps = append(steps, e.State.String())
+		}
+	}
+	tl.Close()
+	if got := strings.Join(steps, " "); got != "initiated agent_ringing agent_answered customer_ringing bridged completed" {
+		t.Fatalf("timeline: %s", got)
+	}
+	cs, err := ten.Calls(vc.CallFilter{State: vc.CallCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for cs.Next() {
+		listed = append(listed, cs.Value().ID())
+		cs.Value().Close()
+	}
+	cs.Close()
+	if strings.Join(listed, ",") != live.ID()+","+call.ID() {
+		t.Fatalf("Calls: %v", listed)
+	}
+
+	// The do-not-call list refuses a marketing call, not an OTP one.
+	if err := ten.AddDNC("+1 415 555 0199", "web-form"); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := ten.OnDNC("+14155550199"); err != nil || !on {
+		t.Fatalf("OnDNC: %v %v", on, err)
+	}
+	if _, err := ten.StartCall(vc.CallSpec{AgentNumber: "+14155550111",
+		CustomerNumber: "+14155550199"}); !errors.Is(err, vc.ErrConsent) {
+		t.Fatalf("call to a DNC number: %v", err)
+	}
+	otp, err := ten.StartCall(vc.CallSpec{AgentNumber: "+14155550111",
+		CustomerNumber: "+14155550199", Category: vc.OTP})
+	if err != nil {
+		t.Fatalf("OTP call to a DNC number: %v", err)
+	}
+	otp.Close()
+	if err := ten.RemoveDNC("+14155550199"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ten.RemoveDNC("+14155550199"); !errors.Is(err, vc.ErrNotFound) {
+		t.Fatalf("RemoveDNC twice: %v", err)
+	}
+	if on, _ := ten.OnDNC("+14155550199"); on {
+		t.Fatal("still on the list")
+	}
 }
 
 // Webhooks through the host's own HTTP server (net/http): a sandbox
