@@ -158,13 +158,15 @@ int vc__ratecard_match(vc__rate_match *out, vc__db *db,
 /* Both cards at once: the channel's card in effect (its entries first),
  * then the provider's; in each, the longest prefix of the number among
  * the entries that price messages. ?5..?20 are the prefixes of the
- * number ("" and each length up to 15; NULL for lengths it lacks), so
- * the entry lookups use the (tenant, card, prefix) index. */
+ * number ("" and each length up to 15, the whole number repeated past
+ * its length), so the entry lookups use the (tenant, card, prefix)
+ * index; CROSS JOIN keeps the cards first (SQLite would otherwise scan a
+ * tenant's priced entries). */
 static const char SQL_MESSAGE_RATE[] =
   "SELECT c.id, e.prefix, e.message_micros, e.currency, c.provider"
-  " FROM vc_ratecard c JOIN vc_ratecard_entry e"
-  " ON e.tenant_id = c.tenant_id AND e.card_id = c.id"
-  " WHERE c.tenant_id = ?1"
+  " FROM vc_ratecard c CROSS JOIN vc_ratecard_entry e"
+  " WHERE e.tenant_id = c.tenant_id AND e.card_id = c.id"
+  " AND c.tenant_id = ?1"
   " AND c.provider = COALESCE(?2, (SELECT provider FROM vc_channel"
   "  WHERE tenant_id = ?1 AND id = ?3))"
   " AND c.channel_id IN (?3, '')"
