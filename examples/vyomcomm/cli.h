@@ -4,6 +4,10 @@
 #ifndef VYOMCOMM_CLI_H
 #define VYOMCOMM_CLI_H
 
+#include <stdint.h>
+
+#include "vyomcomm.h"
+
 /* Exit codes, documented in `vyomcomm help`. */
 #define EXIT_OK 0
 #define EXIT_FAILED 1   /* a check or an operation failed */
@@ -22,6 +26,15 @@ int demo_check(demo_checks *c, int ok, const char *what);
 /* The messaging part of the demo, in its own store under `dir`: the
  * provider simulator, every messaging provider, delivery webhooks. */
 void demo_messaging(demo_checks *c, const char *dir);
+
+/* Inside the messaging part, its engine running: the conversations the
+ * chat customers opened, a timeline, a reply on WhatsApp (the channel
+ * `whatsapp_id`). */
+void demo_inbox(demo_checks *c, vc_tenant *t, const char *whatsapp_id,
+                int wait_ms);
+
+/* The messaging part's figures from vc_stats_query, around `now_ms`. */
+void demo_stats(demo_checks *c, vc_tenant *t, int64_t now_ms);
 
 /* The click-to-call part, in its own store under `dir`: a call through
  * each voice provider on the simulator, agents, costs, the journal. */

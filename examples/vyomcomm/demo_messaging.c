@@ -356,8 +356,12 @@ void demo_messaging(demo_checks *c, const char *dir)
   while (!(reached = all_reached(t, rows, nrows)) && demo_wall_ms() < deadline)
     usleep(50000);
   demo_check(c, reached, "deliveries confirmed by signed webhooks");
-  vc_ctx_stop(ctx);
   table(c, t, rows, nrows);
+  for (size_t r = 0; r < nrows; r++)
+    if (strcmp(rows[r].provider, "whatsapp") == 0)
+      demo_inbox(c, t, rows[r].channel_id, WAIT_MS);
+  vc_ctx_stop(ctx);
+  demo_stats(c, t, demo_wall_ms());
 out:
   vc_tenant_free(t);
   vc_ctx_free(ctx);
