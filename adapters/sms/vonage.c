@@ -1305,8 +1305,10 @@ static const char *plus_number(char out[ADDR_DIGITS_MAX + 2],
   return out;
 }
 
-static int parse_receipt(const vc__form *f, vc_event_sink *sink)
+static int parse_receipt(const vn_state *st, const vc__form *f,
+                         vc_event_sink *sink)
 {
+  const char *price = vc__form_get(f, "price");
   const char *status = vc__form_get(f, "status");
   const char *id = vc__form_get(f, "messageId");
   const char *ref = vc__form_get(f, "client-ref");
@@ -1338,6 +1340,15 @@ static int parse_receipt(const vc__form *f, vc_event_sink *sink)
     u.provider_code = code;
     u.error_message = err_text(ncode);
   }
+  /* What this part cost (one receipt per part, each with the part's
+   * messageId), in the account's currency; a price that does not read
+   * is left out rather than refusing the receipt. */
+  if (price != NULL && price[0] != '\0' &&
+      vc__adapter_parse_price(price, 0, PRICE_DIGITS_MAX,
+                              &u.price_micros) == 0)
+    memcpy(u.currency, st ? st->currency : DEFAULT_CURRENCY, 4);
+  else
+    u.price_micros = 0;
   return vc_event_sink_status(sink, &u);
 }
 
@@ -1438,7 +1449,7 @@ static int vn_parse_webhook(void *state, const vc_http_request *req,
     goto out;
   }
   if (vc__form_get(&f, "status") != NULL)
-    rc = parse_receipt(&f, sink);
+    rc = parse_receipt(state, &f, sink);
   else
     rc = parse_inbound(&f, sink);
 out:

@@ -8,8 +8,10 @@
  * the provider reports its own price, a `reversal` of the estimate and a
  * `provider_price` entry are posted, both at the time of the report. A
  * period already exported therefore never changes, and every period
- * balances on its own. Calls are the first source; message costs join
- * later under source "message".
+ * balances on its own. Two sources post entries: "call" (when a call
+ * ends) and "message" (an estimate when a message is queued, reversed
+ * when it never went out, corrected by the provider's price; see
+ * docs/engagement.md "Costs").
  *
  * Every entry has a period: the UTC date (YYYY-MM-DD) of the event it
  * records. (The tenant's timezone is not applied: pass local-midnight
@@ -27,6 +29,7 @@
 #include "common.h"
 #include "types.h"
 #include "iter.h"
+#include "buffer.h"
 
 VC_BEGIN_DECL
 
@@ -49,8 +52,8 @@ typedef struct vc_ledger_filter {
   const char *after;     /**< a vc_iter_cursor() value, or NULL */
   int64_t from;          /**< events at or after (Unix ms), or 0 */
   int64_t to;            /**< events before (Unix ms), or 0 for no end */
-  const char *source;    /**< "call", or NULL for any */
-  const char *source_id; /**< one call's entries, or NULL */
+  const char *source;    /**< "call" or "message", or NULL for any */
+  const char *source_id; /**< one call's or message's entries, or NULL */
 } vc_ledger_filter;
 
 #define VC_LEDGER_FILTER_VERSION 1
@@ -82,9 +85,9 @@ VC_EXTERN(int) vc_ledger_entry_kind(const vc_ledger_entry *e);
 /** Always > 0; a reversal is booked on the opposite sides. */
 VC_EXTERN(int64_t) vc_ledger_entry_amount_micros(const vc_ledger_entry *e);
 VC_EXTERN(const char *) vc_ledger_entry_currency(const vc_ledger_entry *e);
-/** "call" (later "message"). */
+/** "call" or "message". */
 VC_EXTERN(const char *) vc_ledger_entry_source(const vc_ledger_entry *e);
-/** The call's id. */
+/** The call's or message's id. */
 VC_EXTERN(const char *) vc_ledger_entry_source_id(const vc_ledger_entry *e);
 /** The UTC date of the event, YYYY-MM-DD. */
 VC_EXTERN(const char *) vc_ledger_entry_period(const vc_ledger_entry *e);
@@ -96,6 +99,30 @@ VC_EXTERN(const char *) vc_ledger_entry_channel_id(const vc_ledger_entry *e);
 /** Unix ms of the event, and of the posting. */
 VC_EXTERN(int64_t) vc_ledger_entry_occurred_at(const vc_ledger_entry *e);
 VC_EXTERN(int64_t) vc_ledger_entry_created_at(const vc_ledger_entry *e);
+
+/** The longest period vc_ledger_summary() covers, in days. */
+#define VC_LEDGER_SUMMARY_MAX_DAYS 366
+
+/**
+ * Sums of a tenant's ledger per period (UTC day) and currency, for the
+ * entries whose events fall in [from, to), as JSON:
+ *
+ *     {"from": ms, "to": ms, "periods": [
+ *       {"period": "2026-11-27", "currency": "USD",
+ *        "estimate_micros": E, "provider_price_micros": P,
+ *        "reversal_micros": R, "net_micros": E + P - R, "entries": n,
+ *        "sources": {"call": {the same five}, "message": {...}}}, ...]}
+ *
+ * in period then currency order. `net_micros` is the cost booked for
+ * the period: an estimate replaced by a price counts once.
+ *
+ * @param json_out receives the JSON (dispose with vc_buf_dispose)
+ * @return 0; VC_EINVALID (not 0 <= from < to), VC_ETOOBIG (more than
+ *   VC_LEDGER_SUMMARY_MAX_DAYS days)
+ * @since 0.3
+ */
+VC_EXTERN(int) vc_ledger_summary(vc_buf *json_out, vc_tenant *tenant,
+                                 int64_t from, int64_t to);
 
 VC_END_DECL
 

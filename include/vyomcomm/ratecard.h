@@ -1,7 +1,7 @@
 /**
  * @file vyomcomm/ratecard.h
  * @brief Rate cards: what a provider charges per destination, from which
- *        the library estimates the cost of each call.
+ *        the library estimates the cost of each call and message.
  *
  * A card belongs to a tenant and a provider (an adapter name such as
  * "twilio-voice"), optionally narrowed to one of the tenant's channels of
@@ -9,6 +9,12 @@
  * entry prices one destination prefix: the digits of an E.164 number
  * without '+' ("91" for India, "1212" for New York; "" is the default
  * that matches every number). The longest prefix that matches wins.
+ *
+ * An entry may also price messages (`message_micros`, added in version
+ * 2 of vc_ratecard_entry): per message, per segment for SMS. A message
+ * is priced when it is queued by the card of its channel, with the
+ * longest prefix of its recipient among the entries that price messages
+ * (email and chat: the default entry); see docs/engagement.md "Costs".
  *
  * Money is integer micro-units (millionths of the currency's major unit)
  * with an ISO 4217 code; no floating point is used for money anywhere.
@@ -62,11 +68,18 @@ typedef struct vc_ratecard_entry {
   int subsequent_s;              /**< later pulses, 1..PULSE_MAX */
   int64_t connection_fee_micros; /**< per answered call, 0..AMOUNT_MAX */
   const char *currency;          /**< ISO 4217: three letters A-Z */
+  /* added in version 2 (vyomcomm 0.3) */
+  /** Price of one message (one segment of an SMS), 0..AMOUNT_MAX; 0:
+   *  this entry does not price messages. @since 0.3 */
+  int64_t message_micros;
 } vc_ratecard_entry;
 
-#define VC_RATECARD_ENTRY_VERSION 1
+/* Version 1 entries (no message price) are still accepted: an array of
+ * them is read with their own size. All entries of one array must have
+ * the same version. */
+#define VC_RATECARD_ENTRY_VERSION 2
 #define VC_RATECARD_ENTRY_INIT \
-  { VC_RATECARD_ENTRY_VERSION, NULL, 0, 60, 60, 0, NULL }
+  { VC_RATECARD_ENTRY_VERSION, NULL, 0, 60, 60, 0, NULL, 0 }
 
 /** Initialise a vc_ratecard_entry for `version`. @since 0.2 */
 VC_EXTERN(int) vc_ratecard_entry_init(vc_ratecard_entry *e,
@@ -115,12 +128,16 @@ typedef enum vc_ratecard_format {
   /** RFC 4180 CSV: the header line
    *  `prefix,rate_per_min,initial_s,subsequent_s,connection_fee,currency`
    *  then one entry per line; amounts are integer micro-units; fields may
-   *  be quoted; CRLF or LF line ends; empty lines are skipped. */
+   *  be quoted; CRLF or LF line ends; empty lines are skipped. A seventh
+   *  column `message_price` (micro-units per message or SMS segment) is
+   *  optional (@since 0.3). */
   VC_RATECARD_CSV = 1,
   /** JSON: {"entries": [{"prefix": "91", "rate_per_min": 12000,
    *  "initial_s": 60, "subsequent_s": 60, "connection_fee": 0,
    *  "currency": "INR"}, ...]} or the bare array; amounts are integers
-   *  (micro-units); connection_fee may be left out (0). */
+   *  (micro-units); connection_fee may be left out (0). An entry may
+   *  have `message_price` (@since 0.3); one that has it may leave out
+   *  rate_per_min (0), initial_s and subsequent_s (60). */
   VC_RATECARD_JSON = 2
 } vc_ratecard_format;
 
@@ -214,6 +231,28 @@ VC_EXTERN(int) vc_ratecard_quote(int64_t *cost_micros, char currency[4],
                                  vc_tenant *tenant,
                                  const char *provider_or_channel,
                                  const char *destination, int talk_s);
+
+/**
+ * The estimate a message would get now: the card of
+ * `provider_or_channel` in effect now (found as for vc_ratecard_quote()),
+ * its entry with the longest prefix of `destination` among the entries
+ * that price messages, times `segments`.
+ *
+ * @param cost_micros receives the cost in micro-units
+ * @param currency receives the entry's ISO 4217 code
+ * @param destination an E.164 number ("+" optional), or NULL or "" for
+ *   a message that is not to a number (email, chat): the default entry
+ * @param segments SMS segments, 1..255; 1 for other messages
+ * @return 0; VC_ENOTFOUND (no card or no entry prices messages there),
+ *   VC_EINVALID
+ * @since 0.3
+ */
+VC_EXTERN(int) vc_ratecard_quote_message(int64_t *cost_micros,
+                                         char currency[4],
+                                         vc_tenant *tenant,
+                                         const char *provider_or_channel,
+                                         const char *destination,
+                                         int segments);
 
 VC_END_DECL
 

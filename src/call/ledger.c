@@ -75,9 +75,10 @@ int vc__currency_exponent(const char *code)
 static const char SQL_INSERT[] =
   "INSERT INTO vc_ledger (tenant_id, id, source, source_id, kind,"
   " amount_micros, currency, period, occurred_at, reverses, provider,"
-  " channel_id, ratecard_id, prefix, billed_s, created_at)"
+  " channel_id, ratecard_id, prefix, billed_s, created_at, campaign_id,"
+  " price_ref)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-  " ?15, ?16)";
+  " ?15, ?16, ?17, ?18)";
 
 int vc__ledger_post_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                           const vc__ledger_post *p, char id_out[VC_ID_SIZE])
@@ -91,13 +92,16 @@ int vc__ledger_post_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                          "ledger entries need a kind and an amount > 0");
   vc__ledger_period(period, p->occurred_at);
   if ((rc = vc__new_id(ctx, id)) < 0 ||
-      (rc = vc__db_run(db, SQL_INSERT, "ttttiittitttttii", tenant_id, id,
+      (rc = vc__db_run(db, SQL_INSERT, "ttttiittitttttiitt", tenant_id, id,
                        p->source, p->source_id, (int64_t)p->kind,
                        p->amount_micros, p->currency, period,
                        p->occurred_at, p->reverses,
                        p->provider ? p->provider : "",
                        p->channel_id ? p->channel_id : "", p->ratecard_id,
-                       p->prefix, p->billed_s, vc__now(ctx))) < 0)
+                       p->prefix, p->billed_s, vc__now(ctx),
+                       p->campaign_id && p->campaign_id[0] ? p->campaign_id
+                                                           : NULL,
+                       p->price_ref)) < 0)
     return rc;
   snprintf(payload, sizeof(payload),
            "{\"kind\":\"%s\",\"amount_micros\":%lld,\"currency\":\"%s\","

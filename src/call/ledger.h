@@ -10,7 +10,7 @@
 
 /* An entry to post. Strings may be NULL (stored as ""/NULL). */
 typedef struct vc__ledger_post {
-  const char *source;      /* "call" */
+  const char *source;      /* "call" or "message" */
   const char *source_id;
   int kind;                /* a vc_ledger_kind */
   int64_t amount_micros;   /* > 0 */
@@ -23,6 +23,8 @@ typedef struct vc__ledger_post {
   const char *prefix;      /* estimate */
   int64_t billed_s;        /* estimate */
   const char *campaign_id; /* a campaign's message, else NULL */
+  const char *price_ref;   /* a message's provider price: "" for the
+                              whole message, else the part's provider id */
 } vc__ledger_post;
 
 /* Append an entry and its "ledger.posted" event. */

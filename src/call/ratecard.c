@@ -11,6 +11,8 @@
 #include "core/tenant.h"
 #include "core/text.h"
 #include "core/ulid.h"
+#include "msg/msg_ledger.h"
+#include "msg/segments.h"
 #include "ratecard.h"
 
 #include <stdio.h>
@@ -153,6 +155,74 @@ int vc__ratecard_match(vc__rate_match *out, vc__db *db,
   return entry_in(out, db, tenant_id, card, digits);
 }
 
+/* Both cards at once: the channel's card in effect (its entries first),
+ * then the provider's; in each, the longest prefix of the number among
+ * the entries that price messages. ?5..?20 are the prefixes of the
+ * number ("" and each length up to 15, the whole number repeated past
+ * its length), so the entry lookups use the (tenant, card, prefix)
+ * index; CROSS JOIN keeps the cards first (SQLite would otherwise scan a
+ * tenant's priced entries). */
+static const char SQL_MESSAGE_RATE[] =
+  "SELECT c.id, e.prefix, e.message_micros, e.currency, c.provider"
+  " FROM vc_ratecard c CROSS JOIN vc_ratecard_entry e"
+  " WHERE e.tenant_id = c.tenant_id AND e.card_id = c.id"
+  " AND c.tenant_id = ?1"
+  " AND c.provider = COALESCE(?2, (SELECT provider FROM vc_channel"
+  "  WHERE tenant_id = ?1 AND id = ?3))"
+  " AND c.channel_id IN (?3, '')"
+  " AND c.effective_from = (SELECT MAX(effective_from) FROM vc_ratecard x"
+  "  WHERE x.tenant_id = ?1 AND x.provider = c.provider"
+  "  AND x.channel_id = c.channel_id AND x.effective_from <= ?4)"
+  " AND e.prefix IN (?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+  "  ?16, ?17, ?18, ?19, ?20)"
+  " AND e.message_micros > 0"
+  " ORDER BY c.channel_id = '', length(e.prefix) DESC LIMIT 1";
+
+int vc__ratecard_match_message(vc__msg_rate *out, vc__db *db,
+                               const char *tenant_id, const char *provider,
+                               const char *channel_id, const char *digits,
+                               int64_t at)
+{
+  char prefixes[VC_RATECARD_PREFIX_MAX + 1][VC_RATECARD_PREFIX_MAX + 1];
+  size_t n = digits ? strlen(digits) : 0;
+  vc__stmt *s;
+  int rc;
+
+  memset(out, 0, sizeof(*out));
+  if (n > VC_RATECARD_PREFIX_MAX)
+    n = VC_RATECARD_PREFIX_MAX;
+  for (size_t i = 0; i <= VC_RATECARD_PREFIX_MAX; i++) {
+    /* Lengths past the number repeat it: the IN list stays 16 long. */
+    size_t len = i <= n ? i : n;
+    memcpy(prefixes[i], digits ? digits : "", len);
+    prefixes[i][len] = '\0';
+  }
+  if ((rc = vc__db_query(&s, db, SQL_MESSAGE_RATE, "ttti" "tttttttttttttttt",
+                         tenant_id, provider,
+                         channel_id ? channel_id : "", at, prefixes[0],
+                         prefixes[1], prefixes[2], prefixes[3], prefixes[4],
+                         prefixes[5], prefixes[6], prefixes[7], prefixes[8],
+                         prefixes[9], prefixes[10], prefixes[11],
+                         prefixes[12], prefixes[13], prefixes[14],
+                         prefixes[15])) < 0)
+    return rc;
+  rc = vc__stmt_step(s);
+  if (rc == VC_STORAGE_ROW) {
+    snprintf(out->card_id, sizeof(out->card_id), "%s", vc__stmt_text(s, 0));
+    snprintf(out->prefix, sizeof(out->prefix), "%s", vc__stmt_text(s, 1));
+    out->micros = vc__stmt_int64(s, 2);
+    snprintf(out->currency, sizeof(out->currency), "%s",
+             vc__stmt_text(s, 3));
+    snprintf(out->provider, sizeof(out->provider), "%s",
+             vc__stmt_text(s, 4));
+    rc = 1;
+  } else if (rc == VC_STORAGE_DONE) {
+    rc = 0;
+  }
+  vc__stmt_done(s);
+  return rc;
+}
+
 /* ---- the handle ------------------------------------------------------- */
 
 struct vc_ratecard {
@@ -213,7 +283,7 @@ static const char SQL_CARD_NEXT[] =
   " AND (?4 = '' OR channel_id = ?4) ORDER BY id LIMIT 1";
 static const char SQL_ENTRIES[] =
   "SELECT prefix, rate_per_min, initial_s, subsequent_s, connection_fee,"
-  " currency FROM vc_ratecard_entry WHERE tenant_id = ?1 AND card_id = ?2"
+  " currency, message_micros FROM vc_ratecard_entry WHERE tenant_id = ?1 AND card_id = ?2"
   " ORDER BY seq";
 
 static int load_entries(vc_ratecard *c, vc__db *db, const char *tenant_id)
@@ -247,6 +317,7 @@ static int load_entries(vc_ratecard *c, vc__db *db, const char *tenant_id)
     row->pub.connection_fee_micros = vc__stmt_int64(s, 4);
     snprintf(row->currency, sizeof(row->currency), "%s",
              vc__stmt_text(s, 5));
+    row->pub.message_micros = vc__stmt_int64(s, 6);
   }
   vc__stmt_done(s);
   if (rc != VC_STORAGE_DONE)
@@ -357,8 +428,8 @@ static const char SQL_ENTRIES_DELETE[] =
   "DELETE FROM vc_ratecard_entry WHERE tenant_id = ?1 AND card_id = ?2";
 static const char SQL_ENTRY_INSERT[] =
   "INSERT INTO vc_ratecard_entry (tenant_id, card_id, seq, prefix,"
-  " rate_per_min, initial_s, subsequent_s, connection_fee, currency)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+  " rate_per_min, initial_s, subsequent_s, connection_fee, currency,"
+  " message_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 static const char SQL_CARD_DELETE[] =
   "DELETE FROM vc_ratecard WHERE tenant_id = ?1 AND id = ?2";
 
@@ -444,11 +515,12 @@ static int store_card(char id_out[VC_ID_SIZE], vc__db *db, vc_ctx *ctx,
     return rc;
   for (size_t i = 0; i < rows->n; i++) {
     const vc__rc_row *r = &rows->row[i];
-    if ((rc = vc__db_run(db, SQL_ENTRY_INSERT, "ttitiiiit", tenant_id, id,
+    if ((rc = vc__db_run(db, SQL_ENTRY_INSERT, "ttitiiiiti", tenant_id, id,
                          (int64_t)i, r->prefix, r->pub.rate_per_min_micros,
                          (int64_t)r->pub.initial_s,
                          (int64_t)r->pub.subsequent_s,
-                         r->pub.connection_fee_micros, r->currency)) < 0)
+                         r->pub.connection_fee_micros, r->currency,
+                         r->pub.message_micros)) < 0)
       return rc;
   }
   snprintf(payload, sizeof(payload),
@@ -482,8 +554,10 @@ static int save(char id_out[VC_ID_SIZE], vc_tenant *t,
       vc__db_rollback(db);
   }
   vc__db_release(db);
-  if (rc == 0)
+  if (rc == 0) {
+    vc__msg_ledger_forget(ctx, vc_tenant_id(t));
     vc_ctx_wakeup(ctx);
+  }
   return rc;
 }
 
@@ -558,6 +632,7 @@ int vc_ratecard_delete(vc_tenant *t, const char *id)
                       NULL)) < 0 ||
       (rc = vc__db_commit(db)) < 0)
     goto fail;
+  vc__msg_ledger_forget(ctx, vc_tenant_id(t));
   vc_ctx_wakeup(ctx);
   goto release;
 fail:
@@ -702,10 +777,59 @@ int vc_ratecard_quote(int64_t *cost_micros, char currency[4], vc_tenant *t,
   return 0;
 }
 
+int vc_ratecard_quote_message(int64_t *cost_micros, char currency[4],
+                              vc_tenant *t, const char *provider_or_channel,
+                              const char *destination, int segments)
+{
+  char digits[VC_RATECARD_PREFIX_MAX + 1] = "";
+  char channel_id[VC_ID_SIZE] = "", provider[VC__PROVIDER_MAX + 1];
+  int number = destination != NULL && destination[0] != '\0';
+  vc__msg_rate m;
+  vc__db *db;
+  int rc;
+
+  VC_ASSERT_ARG(cost_micros);
+  *cost_micros = 0;
+  VC_ASSERT_ARG(currency);
+  currency[0] = '\0';
+  VC_ASSERT_ARG(t);
+  if ((rc = vc__check_text("provider or channel", provider_or_channel, 128,
+                           1)) < 0)
+    return rc;
+  if (number && vc__e164_digits(digits, destination) < 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "destination is not an E.164 number");
+  if (segments < 1 || segments > VC__SMS_MAX_PARTS)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "segments must be 1..%d", VC__SMS_MAX_PARTS);
+  if ((rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
+    return rc;
+  rc = find_channel(channel_id, provider, db, vc_tenant_id(t),
+                    provider_or_channel);
+  if (rc == 0)
+    snprintf(provider, sizeof(provider), "%s", provider_or_channel);
+  if (rc >= 0)
+    rc = vc__ratecard_match_message(&m, db, vc_tenant_id(t), provider,
+                                    channel_id, number ? digits : NULL,
+                                    vc__now(vc__tenant_ctx(t)));
+  vc__db_release(db);
+  if (rc < 0)
+    return rc;
+  if (rc == 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                         "no rate card entry prices messages to %s%s",
+                         number ? "+" : "", number ? digits : "\"\"");
+  /* micros <= 10^15 and segments <= 255: no overflow. */
+  *cost_micros = m.micros * segments;
+  memcpy(currency, m.currency, 4);
+  return 0;
+}
+
 int vc_ratecard_entry_init(vc_ratecard_entry *e, unsigned int version)
 {
-  VC_INIT_STRUCT(e, version, VC_RATECARD_ENTRY_VERSION, vc_ratecard_entry,
-                 VC_RATECARD_ENTRY_INIT);
+  VC_INIT_STRUCT_SIZED(e, version, VC_RATECARD_ENTRY_VERSION,
+                       vc_ratecard_entry, vc__ratecard_entry_size(version),
+                       VC_RATECARD_ENTRY_INIT);
 }
 
 int vc_ratecard_spec_init(vc_ratecard_spec *s, unsigned int version)

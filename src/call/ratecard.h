@@ -38,7 +38,11 @@ void vc__rc_rows_fix(vc__rc_rows *r);
 int vc__ratecard_parse(vc__rc_rows *out, int format, const char *text,
                        size_t len);
 
-/* Check the caller's entries and copy them into rows, the same way. */
+/* Bytes of a caller's vc_ratecard_entry of `version`. */
+size_t vc__ratecard_entry_size(unsigned int version);
+
+/* Check the caller's entries and copy them into rows, the same way. An
+ * array of version 1 entries is read with their size. */
 int vc__ratecard_check(vc__rc_rows *out, const vc_ratecard_entry *e,
                        size_t n);
 
@@ -64,6 +68,27 @@ int vc__ratecard_match(vc__rate_match *out, vc__db *db,
                        const char *tenant_id, const char *provider,
                        const char *channel_id, const char *digits,
                        int64_t at);
+
+/* A message's price per message (per segment for SMS). */
+typedef struct vc__msg_rate {
+  char card_id[VC_ID_SIZE];
+  char provider[VC__PROVIDER_MAX + 1];
+  char prefix[VC_RATECARD_PREFIX_MAX + 1];
+  int64_t micros;
+  char currency[4];
+} vc__msg_rate;
+
+/*
+ * The message price of `digits` (NULL: only the default entry) in the
+ * card in effect at `at` of `channel_id` (may be ""), then of its
+ * `provider` (NULL: the channel's): the longest prefix among the entries
+ * that price messages. One statement. 1 when found, 0 when not, or a
+ * negative code.
+ */
+int vc__ratecard_match_message(vc__msg_rate *out, vc__db *db,
+                               const char *tenant_id, const char *provider,
+                               const char *channel_id, const char *digits,
+                               int64_t at);
 
 /*
  * Billed seconds and cost of `talk_s` seconds at `m`'s price (see

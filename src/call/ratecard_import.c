@@ -17,9 +17,11 @@
 
 static const char *const CSV_HEADER[] = {
   "prefix", "rate_per_min", "initial_s", "subsequent_s", "connection_fee",
-  "currency"
+  "currency", "message_price"
 };
-#define NFIELDS 6
+/* The seventh column (message_price) is optional. */
+#define NFIELDS 7
+#define NFIELDS_V1 6
 
 void vc__rc_rows_free(vc__rc_rows *r)
 {
@@ -81,10 +83,12 @@ static int check_row(const vc__rc_rows *r, const vc__rc_row *row)
     if (!vc__is_digit((unsigned char)*p))
       return bad(r, row->number, "prefix must be digits (E.164 without "
                  "'+'), or empty for the default");
-  if (e->rate_per_min_micros < 0 || e->connection_fee_micros < 0)
+  if (e->rate_per_min_micros < 0 || e->connection_fee_micros < 0 ||
+      e->message_micros < 0)
     return bad(r, row->number, "amounts must not be negative");
   if (e->rate_per_min_micros > VC_RATECARD_AMOUNT_MAX ||
-      e->connection_fee_micros > VC_RATECARD_AMOUNT_MAX)
+      e->connection_fee_micros > VC_RATECARD_AMOUNT_MAX ||
+      e->message_micros > VC_RATECARD_AMOUNT_MAX)
     return bad(r, row->number, "amount is larger than 10^15 micro-units");
   if (e->initial_s < 1 || e->subsequent_s < 1)
     return bad(r, row->number, "billing pulses must be at least 1 second");
@@ -147,9 +151,18 @@ static int finish(vc__rc_rows *out, int rc)
   return rc;
 }
 
-int vc__ratecard_check(vc__rc_rows *out, const vc_ratecard_entry *e,
+/* A caller's entry in the latest layout: members its version does not
+ * have are zero. */
+size_t vc__ratecard_entry_size(unsigned int version)
+{
+  return version >= 2 ? sizeof(vc_ratecard_entry)
+                      : offsetof(vc_ratecard_entry, message_micros);
+}
+
+int vc__ratecard_check(vc__rc_rows *out, const vc_ratecard_entry *entries,
                        size_t n)
 {
+  size_t stride = 0;
   int rc = 0;
 
   memset(out, 0, sizeof(*out));
@@ -158,33 +171,52 @@ int vc__ratecard_check(vc__rc_rows *out, const vc_ratecard_entry *e,
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
                          "a rate card has at most %d entries",
                          VC_RATECARD_MAX_ENTRIES);
-  if (n > 0 && e == NULL)
+  if (n > 0 && entries == NULL)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "nentries is set but entries is NULL");
+  /* An array of a caller built against an older header has elements
+   * of that version's size: the first element's version gives it, and
+   * every element must have that version. */
+  if (n > 0 && entries[0].version > 0 &&
+      entries[0].version <= VC_RATECARD_ENTRY_VERSION)
+    stride = vc__ratecard_entry_size(entries[0].version);
   for (size_t i = 0; rc == 0 && i < n; i++) {
+    vc_ratecard_entry latest;
+    const vc_ratecard_entry *ent = &latest;
     vc__rc_row *row;
-    if (e[i].version == 0 || e[i].version > VC_RATECARD_ENTRY_VERSION) {
+    const vc_ratecard_entry *in = stride == 0 ? entries :
+      (const vc_ratecard_entry *)((const char *)entries + i * stride);
+    if (in->version == 0 || in->version > VC_RATECARD_ENTRY_VERSION) {
       rc = vc__error_set(VC_ERRCLASS_INVALID, VC_EVERSION,
                          "invalid version %u on vc_ratecard_entry %zu",
-                         e[i].version, i + 1);
+                         in->version, i + 1);
       break;
     }
+    if (in->version != entries[0].version) {
+      rc = vc__error_set(VC_ERRCLASS_INVALID, VC_EVERSION,
+                         "vc_ratecard_entry %zu has version %u, not %u",
+                         i + 1, in->version, entries[0].version);
+      break;
+    }
+    memset(&latest, 0, sizeof(latest));
+    memcpy(&latest, in, stride);
     if ((rc = add_row(&row, out, i + 1)) < 0)
       break;
-    if (e[i].prefix == NULL ||
-        strnlen(e[i].prefix, VC_RATECARD_PREFIX_MAX + 1) >
+    if (ent->prefix == NULL ||
+        strnlen(ent->prefix, VC_RATECARD_PREFIX_MAX + 1) >
           VC_RATECARD_PREFIX_MAX) {
-      rc = bad(out, i + 1, e[i].prefix == NULL ? "prefix is NULL (use \"\""
+      rc = bad(out, i + 1, ent->prefix == NULL ? "prefix is NULL (use \"\""
                " for the default)" : "prefix is longer than 15 digits");
       break;
     }
-    snprintf(row->prefix, sizeof(row->prefix), "%s", e[i].prefix);
-    if (e[i].currency != NULL && strnlen(e[i].currency, 4) == 3)
-      memcpy(row->currency, e[i].currency, 4);
-    row->pub.rate_per_min_micros = e[i].rate_per_min_micros;
-    row->pub.initial_s = e[i].initial_s;
-    row->pub.subsequent_s = e[i].subsequent_s;
-    row->pub.connection_fee_micros = e[i].connection_fee_micros;
+    snprintf(row->prefix, sizeof(row->prefix), "%s", ent->prefix);
+    if (ent->currency != NULL && strnlen(ent->currency, 4) == 3)
+      memcpy(row->currency, ent->currency, 4);
+    row->pub.rate_per_min_micros = ent->rate_per_min_micros;
+    row->pub.initial_s = ent->initial_s;
+    row->pub.subsequent_s = ent->subsequent_s;
+    row->pub.connection_fee_micros = ent->connection_fee_micros;
+    row->pub.message_micros = ent->message_micros;
     rc = check_row(out, row);
   }
   return finish(out, rc);
@@ -266,7 +298,7 @@ static int csv_record(csv_reader *c, const vc__rc_rows *r,
     size_t len = 0;
 
     if (*nf > NFIELDS)
-      return bad(r, start, "more than 6 fields");
+      return bad(r, start, "more than 7 fields");
     f = fields[(*nf)++];
     while (c->p < c->end && is_blank(*c->p))
       c->p++;
@@ -333,10 +365,10 @@ static int ascii_ieq(const char *a, const char *b)
 }
 
 static int csv_row(vc__rc_rows *out, size_t line,
-                   char fields[NFIELDS + 1][FIELD_MAX + 1])
+                   char fields[NFIELDS + 1][FIELD_MAX + 1], size_t nf)
 {
   vc__rc_row *row;
-  int64_t rate, initial, subsequent, fee;
+  int64_t rate, initial, subsequent, fee, message = 0;
   int rc;
 
   if ((rc = add_row(&row, out, line)) < 0)
@@ -353,7 +385,10 @@ static int csv_row(vc__rc_rows *out, size_t line,
       (rc = csv_number(out, line, "subsequent_s", fields[3],
                        VC_RATECARD_PULSE_MAX, &subsequent)) < 0 ||
       (rc = csv_number(out, line, "connection_fee", fields[4],
-                       VC_RATECARD_AMOUNT_MAX, &fee)) < 0)
+                       VC_RATECARD_AMOUNT_MAX, &fee)) < 0 ||
+      (nf > NFIELDS_V1 && fields[6][0] != '\0' &&
+       (rc = csv_number(out, line, "message_price", fields[6],
+                        VC_RATECARD_AMOUNT_MAX, &message)) < 0))
     return rc;
   memcpy(row->prefix, fields[0], strlen(fields[0]) + 1);
   memcpy(row->currency, fields[5], strlen(fields[5]) + 1);
@@ -361,6 +396,7 @@ static int csv_row(vc__rc_rows *out, size_t line,
   row->pub.initial_s = (int)initial;
   row->pub.subsequent_s = (int)subsequent;
   row->pub.connection_fee_micros = fee;
+  row->pub.message_micros = message;
   return check_row(out, row);
 }
 
@@ -368,8 +404,8 @@ static int parse_csv(vc__rc_rows *out, const char *text, size_t len)
 {
   char fields[NFIELDS + 1][FIELD_MAX + 1];
   csv_reader c = { text, text + len, 1 };
-  int header = 0, rc;
-  size_t nf, line;
+  int rc;
+  size_t nf, line, header = 0; /* the header's field count */
 
   /* A byte-order mark, as spreadsheets write it. */
   if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
@@ -382,20 +418,27 @@ static int parse_csv(vc__rc_rows *out, const char *text, size_t len)
       break;
     if (nf == 0)
       continue;
-    if (nf != NFIELDS) {
-      char msg[64];
-      snprintf(msg, sizeof(msg), "expected 6 fields, found %zu", nf);
-      return bad(out, line, msg);
-    }
-    if (!header) {
-      for (size_t i = 0; i < NFIELDS; i++)
+    if (header == 0) {
+      if (nf != NFIELDS && nf != NFIELDS_V1) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "expected 6 or 7 fields, found %zu", nf);
+        return bad(out, line, msg);
+      }
+      for (size_t i = 0; i < nf; i++)
         if (!ascii_ieq(fields[i], CSV_HEADER[i]))
           return bad(out, line, "the header must be prefix,rate_per_min,"
-                     "initial_s,subsequent_s,connection_fee,currency");
-      header = 1;
+                     "initial_s,subsequent_s,connection_fee,currency"
+                     "[,message_price]");
+      header = nf;
       continue;
     }
-    if ((rc = csv_row(out, line, fields)) < 0)
+    if (nf != header) {
+      char msg[64];
+      snprintf(msg, sizeof(msg), "expected %zu fields, found %zu", header,
+               nf);
+      return bad(out, line, msg);
+    }
+    if ((rc = csv_row(out, line, fields, nf)) < 0)
       return rc;
   }
   if (!header)
@@ -453,7 +496,7 @@ static int json_string(const vc__rc_rows *r, size_t n, const cJSON *item,
 
 static int json_entry(vc__rc_rows *out, size_t n, const cJSON *o)
 {
-  int64_t rate = -1, initial = -1, subsequent = -1, fee = 0;
+  int64_t rate = -1, initial = -1, subsequent = -1, fee = 0, message = -1;
   int have_prefix = 0, have_currency = 0, rc;
   const cJSON *item;
   vc__rc_row *row;
@@ -481,6 +524,8 @@ static int json_entry(vc__rc_rows *out, size_t n, const cJSON *o)
                        &subsequent);
     } else if (strcmp(k, "connection_fee") == 0) {
       rc = json_number(out, n, item, k, VC_RATECARD_AMOUNT_MAX, &fee);
+    } else if (strcmp(k, "message_price") == 0) {
+      rc = json_number(out, n, item, k, VC_RATECARD_AMOUNT_MAX, &message);
     } else {
       char name[68], msg[96];
       snprintf(msg, sizeof(msg), "unknown field '%s'",
@@ -490,10 +535,17 @@ static int json_entry(vc__rc_rows *out, size_t n, const cJSON *o)
     if (rc < 0)
       return rc;
   }
+  /* An entry that prices messages only needs no call rates. */
+  if (message >= 0) {
+    rate = rate < 0 ? 0 : rate;
+    initial = initial < 0 ? 60 : initial;
+    subsequent = subsequent < 0 ? 60 : subsequent;
+  }
   if (!have_prefix || !have_currency || rate < 0 || initial < 0 ||
       subsequent < 0)
     return bad(out, n, "prefix, rate_per_min, initial_s, subsequent_s and "
-               "currency are required");
+               "currency are required (or message_price)");
+  row->pub.message_micros = message < 0 ? 0 : message;
   row->pub.rate_per_min_micros = rate;
   row->pub.initial_s = (int)initial;
   row->pub.subsequent_s = (int)subsequent;

@@ -14,6 +14,7 @@
 #include "call/placing.h"
 #include "msg/limits.h"
 #include "msg/privacy.h"
+#include "msg/msg_ledger.h"
 #include "msg/route.h"
 #include "net/fetch.h"
 #include "net/listen.h"
@@ -114,6 +115,7 @@ static void ctx_destroy(vc_ctx *ctx)
   vc__adapters_fini(ctx);
   vc__tcache_free(ctx->templates);
   vc__tz_cache_free(ctx->tzs);
+  vc__price_cache_free(ctx->prices);
   vc__engine_fini(&ctx->host_engine);
   pthread_mutex_destroy(&ctx->host_lock);
   vc__keyring_fini(&ctx->keys);
@@ -183,6 +185,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
   if ((rc = vc__adapters_init(ctx)) < 0 ||
       (rc = vc__tcache_new(&ctx->templates, 0, 0)) < 0 ||
       (rc = vc__tz_cache_new(&ctx->tzs)) < 0 ||
+      (rc = vc__price_cache_new(&ctx->prices)) < 0 ||
       (rc = vc__limits_new(&ctx->limits)) < 0 ||
       (rc = vc__fetch_cache_new(&ctx->fetch_cache)) < 0 ||
       (rc = vc__sessions_new(ctx)) < 0 ||

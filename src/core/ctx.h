@@ -76,6 +76,8 @@ struct vc_ctx {
   struct vc__sessions *sessions;
   /* Parsed time zones (core/tz.c), locked inside. */
   struct vc__tz_cache *tzs;
+  /* Which tenants price messages (msg/msg_ledger.c), locked inside. */
+  struct vc__price_cache *prices;
 };
 
 /* Current time from the context's clock, in Unix milliseconds. */

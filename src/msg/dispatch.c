@@ -29,6 +29,7 @@
 #include "dispatch.h"
 #include "limits.h"
 #include "message.h"
+#include "msg_ledger.h"
 #include "net/transport.h"
 #include "route.h"
 #include "unsubscribe.h"
@@ -629,6 +630,16 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
 
   switch (r->outcome) {
   case VC_SEND_ACCEPTED:
+    if (r->cost_micros > 0) {
+      /* The provider's price corrects the estimate (msg_ledger.c); a
+       * message sent in parts is priced part by part. */
+      vc__msg_price pr = { p->job->tenant_id, p->job->subject_id,
+                           p->nparts > 1 ? r->provider_id : "",
+                           r->cost_micros, r->currency, now };
+      int rc = vc__msg_ledger_price(db, ctx, &pr);
+      if (rc < 0)
+        return rc;
+    }
     if (p->ob.part + 1 < (unsigned)p->nparts) {
       /* More parts to go: the next one right away. */
       p->out->result = VC__JOB_RETRY;

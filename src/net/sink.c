@@ -4,6 +4,7 @@
 #include "core/common.h"
 #include "core/buf.h"
 #include "core/text.h"
+#include "call/ratecard.h"
 #include "sink.h"
 
 #include <math.h>
@@ -46,13 +47,26 @@ static int count_event(vc_event_sink *s)
   return 0;
 }
 
-int vc_event_sink_status(vc_event_sink *s, const vc_status_update *u)
+int vc_event_sink_status(vc_event_sink *s, const vc_status_update *in)
 {
+  vc_status_update latest, *u = &latest;
   int rc;
 
   VC_ASSERT_ARG(s);
-  VC_ASSERT_ARG(u);
-  VC_CHECK_VERSION(u, VC_STATUS_UPDATE_VERSION, "vc_status_update");
+  VC_ASSERT_ARG(in);
+  VC_CHECK_VERSION(in, VC_STATUS_UPDATE_VERSION, "vc_status_update");
+  /* A version 1 adapter's update is shorter: it tells no price. */
+  memset(&latest, 0, sizeof(latest));
+  memcpy(&latest, in, in->version >= 2 ? sizeof(latest)
+                      : offsetof(vc_status_update, price_micros));
+  if (u->price_micros < 0 || u->price_micros > VC_RATECARD_AMOUNT_MAX)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "a status update's price is out of range");
+  if (u->price_micros > 0 && (memchr(u->currency, '\0', 4) == NULL ||
+                              !vc__currency_valid(u->currency)))
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "a status update's price has no ISO 4217 "
+                         "currency");
   if (u->status < VC_MSG_QUEUED || u->status > VC_MSG_CANCELED)
     return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
                          "unknown message status %d", u->status);

@@ -12,6 +12,7 @@
 #include "msg/keyword.h"
 #include "msg/message.h"
 #include "msg/msg_hooks.h"
+#include "msg/msg_ledger.h"
 #include "msg/route.h"
 #include "msg/unsubscribe.h"
 #include "call/script.h"
@@ -146,6 +147,14 @@ static int on_status(void *payload, const vc_status_update *u)
   }
   if (rc == 0)
     a->applied++;
+  if (rc == 0 && u->price_micros > 0) {
+    /* The provider's price of the message or of this part of it
+     * (msg/msg_ledger.c): the same price again changes nothing. */
+    vc__msg_price pr = { a->tenant_id, id, u->provider_id, u->price_micros,
+                         u->currency,
+                         u->occurred_at ? u->occurred_at : a->now };
+    rc = vc__msg_ledger_price(a->db, a->ctx, &pr);
+  }
   return rc;
 }
 

@@ -4,16 +4,18 @@
  * with the same pragmas, measured in the same run (issue 7 item 11).
  *
  * Setup (once): a database the library created, with a tenant, a
- * sandbox SMS channel, a template, and N contacts (a phone address and
- * the tag each) inserted by SQL. Each measurement starts from a copy.
+ * sandbox SMS channel, a rate card that prices its messages, a template,
+ * and N contacts (a phone address and the tag each) inserted by SQL.
+ * Each measurement starts from a copy.
  *
  *   library  vc_campaign_new + vc_campaign_start, then vc_ctx_run until
  *            the fan-out has reached every recipient: per recipient one
- *            vc_message, one vc_job and one vc_campaign_recipient row.
+ *            vc_message, one vc_job, one vc_campaign_recipient and one
+ *            vc_ledger row (the estimate of its cost).
  *            The campaign's send window excludes the current hour, so
  *            no message is due and the engine runs only the fan-out.
  *   raw      the same audience read by the same kind of keyset query and
- *            the same three rows per recipient inserted by prepared
+ *            the same four rows per recipient inserted by prepared
  *            statements, 1,000 recipients per transaction, the message
  *            text fixed (no rendering), ids from a counter.
  *
@@ -122,6 +124,9 @@ static int make_template(void)
   vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
   vc_channel_spec cs = VC_CHANNEL_SPEC_INIT;
   vc_template_spec tp = VC_TEMPLATE_SPEC_INIT;
+  vc_ratecard_entry re = VC_RATECARD_ENTRY_INIT;
+  vc_ratecard_spec rs = VC_RATECARD_SPEC_INIT;
+  char card[VC_ID_SIZE];
   vc_template *tpl;
   vc_channel *ch;
   vc_tenant *t;
@@ -139,8 +144,17 @@ static int make_template(void)
   tp.text_body = "Hi {{name}}, {{offer}} off today";
   /* Marketing SMS without an opt-in: every contact is sent to, and the
    * opt-out check still runs for each. */
+  /* Every message is priced (per segment, US numbers): the library
+   * writes each one's estimate. */
+  re.prefix = "1";
+  re.message_micros = 7500;
+  re.currency = "USD";
+  rs.provider = "sandbox-sms";
+  rs.entries = &re;
+  rs.nentries = 1;
   if (vc_tenant_new(&t, ctx, &ts) < 0 || vc_channel_new(&ch, t, &cs) < 0 ||
       vc_template_new(&tpl, t, &tp) < 0 ||
+      vc_ratecard_set(card, t, &rs) < 0 ||
       vc_consent_policy_set(t, VC_CHANNEL_SMS, VC_CATEGORY_MARKETING, 0) < 0)
     return fail("setup", NULL);
   snprintf(g_tenant_id, sizeof(g_tenant_id), "%s", vc_tenant_id(t));
@@ -202,6 +216,17 @@ static int run_library(void *arg)
   t1 = bench_now();
   if (k.queued != (uint64_t)g_n)
     return fail("not every recipient queued", NULL);
+  {
+    /* Every message's estimate was booked. */
+    char want[48];
+    vc_buf sum = VC_BUF_INIT;
+    int64_t now = (int64_t)time(NULL) * 1000;
+    snprintf(want, sizeof(want), "\"entries\":%ld}", g_n);
+    if (vc_ledger_summary(&sum, t, now - 86400000, now + 86400000) < 0 ||
+        strstr(sum.ptr, want) == NULL)
+      return fail("not every message's estimate in the ledger", NULL);
+    vc_buf_dispose(&sum);
+  }
   bench_report(t1 - t0);
   bench_report((double)rss_100k);
   bench_report((double)bench_rss_kb());
@@ -216,8 +241,8 @@ static int run_library(void *arg)
 static int run_raw(void *arg)
 {
   const char *path = arg;
-  sqlite3_stmt *page, *msg, *job, *rcpt, *begin, *commit;
-  char cursor[27] = "", campaign[27], mid[27], jid[27];
+  sqlite3_stmt *page, *msg, *job, *rcpt, *cost, *begin, *commit;
+  char cursor[27] = "", campaign[27], mid[27], jid[27], lid[27];
   int64_t now = (int64_t)time(NULL) * 1000;
   long done = 0, seq = 0;
   double t0, t1;
@@ -250,6 +275,12 @@ static int run_raw(void *arg)
         "INSERT INTO vc_campaign_recipient (tenant_id, campaign_id,"
         " contact_id, state, link, message_id) VALUES (?1, ?2, ?3, 1, 0,"
         " ?4)", -1, &rcpt, NULL) ||
+      sqlite3_prepare_v2(db,
+        "INSERT INTO vc_ledger (tenant_id, id, source, source_id, kind,"
+        " amount_micros, currency, period, occurred_at, provider,"
+        " channel_id, prefix, created_at, campaign_id) VALUES (?1, ?2,"
+        " 'message', ?3, 1, 7500, 'USD', '2026-11-27', ?4, 'sandbox-sms',"
+        " '', '1', ?4, ?5)", -1, &cost, NULL) ||
       sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL) ||
       sqlite3_prepare_v2(db, "COMMIT", -1, &commit, NULL))
     return fail("prepare", db);
@@ -267,6 +298,7 @@ static int run_raw(void *arg)
       const char *to = (const char *)sqlite3_column_text(page, 1);
       snprintf(mid, sizeof(mid), "01JM%022ld", seq++);
       snprintf(jid, sizeof(jid), "01JJ%022ld", seq++);
+      snprintf(lid, sizeof(lid), "01JL%022ld", seq++);
       sqlite3_bind_text(msg, 1, g_tenant_id, -1, SQLITE_STATIC);
       sqlite3_bind_text(msg, 2, mid, -1, SQLITE_STATIC);
       sqlite3_bind_text(msg, 3, to, -1, SQLITE_TRANSIENT);
@@ -282,13 +314,20 @@ static int run_raw(void *arg)
       sqlite3_bind_text(rcpt, 2, campaign, -1, SQLITE_STATIC);
       sqlite3_bind_text(rcpt, 3, cid, -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(rcpt, 4, mid, -1, SQLITE_STATIC);
+      sqlite3_bind_text(cost, 1, g_tenant_id, -1, SQLITE_STATIC);
+      sqlite3_bind_text(cost, 2, lid, -1, SQLITE_STATIC);
+      sqlite3_bind_text(cost, 3, mid, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(cost, 4, now);
+      sqlite3_bind_text(cost, 5, campaign, -1, SQLITE_STATIC);
       if (sqlite3_step(msg) != SQLITE_DONE ||
           sqlite3_step(job) != SQLITE_DONE ||
-          sqlite3_step(rcpt) != SQLITE_DONE)
+          sqlite3_step(rcpt) != SQLITE_DONE ||
+          sqlite3_step(cost) != SQLITE_DONE)
         return fail("insert", db);
       sqlite3_reset(msg);
       sqlite3_reset(job);
       sqlite3_reset(rcpt);
+      sqlite3_reset(cost);
       snprintf(cursor, sizeof(cursor), "%s", cid);
       got++;
     }
@@ -308,6 +347,7 @@ static int run_raw(void *arg)
   sqlite3_finalize(msg);
   sqlite3_finalize(job);
   sqlite3_finalize(rcpt);
+  sqlite3_finalize(cost);
   sqlite3_finalize(begin);
   sqlite3_finalize(commit);
   sqlite3_close(db);

@@ -33,6 +33,11 @@ static const char *const tw_defaults[] = {
   "auth_token", VC_SIM_TWILIO_AUTH_TOKEN,
   /* The sender a Messaging Service picks when the request names none. */
   "service_from", "+15005550006",
+  /* The Message resource's price: "" answers null (Twilio prices most
+   * messages later); a decimal such as "-0.00750" answers that string,
+   * in price_unit. */
+  "price", "",
+  "price_unit", "USD",
   NULL
 };
 
@@ -273,7 +278,7 @@ static void tw_created(vc_sim *sim, const sim_form *f, const char *account,
   const char *body = sim_form_get(f, "Body");
   size_t nmedia = sim_form_count(f, "MediaUrl"), chars = 0, i;
   unsigned segments = 1;
-  char sid[40], rqid[40], date[40], picked[64];
+  char sid[40], rqid[40], date[40], picked[64], price[40], unit[8];
   const char *keys[1];
   sim_accept_info a;
   uint64_t id;
@@ -311,12 +316,17 @@ static void tw_created(vc_sim *sim, const sim_form *f, const char *account,
   sim_buf_str(&rs->body, ", \"messaging_service_sid\": ");
   sim_buf_json_str(&rs->body, service);
   /* A Messaging Service picks the sender later: 0 segments for now. */
+  sim_setting(sim, "twilio.price", price, sizeof(price));
+  sim_setting(sim, "twilio.price_unit", unit, sizeof(unit));
   sim_buf_printf(&rs->body, ", \"num_media\": \"%zu\", \"num_segments\": "
-                 "\"%u\", \"price\": null, \"price_unit\": \"USD\", "
+                 "\"%u\", \"price\": ", nmedia, by_service ? 0u : segments);
+  sim_buf_json_str(&rs->body, price[0] ? price : NULL);
+  sim_buf_str(&rs->body, ", \"price_unit\": ");
+  sim_buf_json_str(&rs->body, unit);
+  sim_buf_printf(&rs->body, ", "
                  "\"sid\": \"%s\", \"status\": \"%s\", "
                  "\"subresource_uris\": {\"media\": \"/2010-04-01/Accounts/"
-                 "%s/Messages/%s/Media.json\"}, \"to\": ", nmedia,
-                 by_service ? 0u : segments, sid,
+                 "%s/Messages/%s/Media.json\"}, \"to\": ", sid,
                  service ? "accepted" : "queued", account, sid);
   sim_buf_json_str(&rs->body, to);
   sim_buf_printf(&rs->body, ", \"uri\": \"/2010-04-01/Accounts/%s/Messages/"

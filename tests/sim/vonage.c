@@ -48,6 +48,9 @@ static const char *const vn_defaults[] = {
   /* recipients answered with status 7, comma-separated digits */
   "barred", "",
   "price", "0.03330000",
+  /* The price each part's receipt carries; "" for the same as price
+   * (what Vonage does). */
+  "receipt_price", "",
   "network", "23410",
   NULL
 };
@@ -629,7 +632,7 @@ static void vn_accepted(vc_sim *sim, vn_state *st, const sim_form *f,
   const char *text = sim_form_get(f, "text");
   const char *type = sim_form_get(f, "type");
   const char *ref = sim_form_get(f, "client-ref");
-  char price[32], network[32], report[8];
+  char price[32], receipt_price[32], network[32], report[8];
   const char *keys[VN_MAX_PARTS + 2];
   vn_part parts[VN_MAX_PARTS];
   unsigned nparts = 1, k;
@@ -697,7 +700,9 @@ static void vn_accepted(vc_sim *sim, vn_state *st, const sim_form *f,
   m.to = to;
   m.from = from;
   m.client_ref = ref;
-  m.price = price;
+  sim_setting(sim, "vonage.receipt_price", receipt_price,
+              sizeof(receipt_price));
+  m.price = receipt_price[0] ? receipt_price : price;
   m.network = network;
   m.parts = parts;
   m.nparts = nparts;

@@ -172,9 +172,15 @@ typedef struct vc_status_update {
   int64_t occurred_at;         /**< Unix ms, 0 when unknown */
   const char *provider_code;   /**< provider error code, or NULL */
   const char *error_message;   /**< provider error text, or NULL */
+  /* added in version 2 (vyomcomm 0.3) */
+  /** What the provider charged for what `provider_id` names (one part
+   *  of a message sent in parts, or the whole message), in micro-units,
+   *  0..10^15; 0 when the webhook tells no price. @since 0.3 */
+  int64_t price_micros;
+  char currency[4];            /**< ISO 4217 of price_micros */
 } vc_status_update;
 
-#define VC_STATUS_UPDATE_VERSION 1
+#define VC_STATUS_UPDATE_VERSION 2
 
 /** A message received from a customer. */
 typedef struct vc_inbound {
