@@ -11,6 +11,13 @@
  * context for CACHE_TTL_MS, forgotten at once when a rate card changes
  * on this context. Another context on the same store sees a change
  * within that time.
+ *
+ * So is, for a priced tenant, what an estimate needs besides the
+ * destination (a memo per tenant, kind and pinned channel): the channel
+ * an unrouted message would take first, and the message-priced entries
+ * of the cards in effect, when they are few; the longest prefix is then
+ * matched in memory. A memo ends with the TTL, at the next card's
+ * effective time, and when a card changes on this context.
  */
 #include "core/common.h"
 #include "core/ctx.h"
@@ -30,6 +37,10 @@
 /* A whole-message price reverses every part price in force: at most
  * this many (an SMS has at most 255 parts). */
 #define PARTS_MAX 256
+/* Memos of the estimate's lookups, and the entries one may hold: a card
+ * with more message prices is asked per message. */
+#define MEMO_SLOTS 8
+#define MEMO_RATES 32
 
 enum { PRICED = 1, BOOKED = 2 };
 
@@ -41,11 +52,40 @@ typedef struct cache_slot {
   int64_t expires;            /* monotonic ms */
 } cache_slot;
 
+/* The entries of the cards in effect that price messages, in the order
+ * a match prefers them: the channel's card first, longer prefixes
+ * first. */
+typedef struct memo_rate {
+  char prefix[VC_RATECARD_PREFIX_MAX + 1];
+  int64_t micros;
+  char currency[4];
+  char card_id[VC_ID_SIZE];
+  char provider[VC__PROVIDER_MAX + 1];
+} memo_rate;
+
+typedef struct memo {
+  /* the key */
+  char tenant_id[VC_ID_SIZE];
+  int kind;
+  char pinned[VC_ID_SIZE];    /* the message's channel, "" unrouted */
+  /* the channel the estimate prices ("" when no channel would take it)
+   * and its entries; complete = 0 when they did not fit */
+  char channel_id[VC_ID_SIZE];
+  char provider[VC__PROVIDER_MAX + 1];
+  memo_rate rate[MEMO_RATES];
+  size_t nrates;
+  int complete;
+  int64_t expires;            /* monotonic ms */
+  int64_t valid_from, valid_to; /* business time, Unix ms */
+} memo;
+
 struct vc__price_cache {
   pthread_mutex_t lock;
   uint64_t generation;        /* bumped by every forget */
   unsigned int next;          /* the slot replaced next */
   cache_slot slot[CACHE_SLOTS];
+  unsigned int memo_next;
+  memo memo[MEMO_SLOTS];
 };
 
 int vc__price_cache_new(struct vc__price_cache **out)
@@ -94,6 +134,9 @@ void vc__msg_ledger_forget(vc_ctx *ctx, const char *tenant_id)
   c->generation++;
   if ((s = find_slot(c, tenant_id)) != NULL)
     memset(s, 0, sizeof(*s));
+  for (unsigned int i = 0; i < MEMO_SLOTS; i++)
+    if (strcmp(c->memo[i].tenant_id, tenant_id) == 0)
+      memset(&c->memo[i], 0, sizeof(c->memo[i]));
   pthread_mutex_unlock(&c->lock);
 }
 
@@ -257,46 +300,193 @@ static int reverse_estimate(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 
 /* ---- the estimate ----------------------------------------------------------- */
 
-static int estimate(vc__db *db, vc_ctx *ctx, const vc__msg_change *c)
+/* ---- the memo of an estimate's lookups ------------------------------------- */
+
+/* Every message-priced entry of the cards in effect at ?4 of channel ?3
+ * (then of its provider ?2, NULL: the channel's), in match order; one
+ * more than a memo holds, to know whether they fit. */
+static const char SQL_RATES[] =
+  "SELECT c.id, e.prefix, e.message_micros, e.currency, c.provider"
+  " FROM vc_ratecard c CROSS JOIN vc_ratecard_entry e"
+  " WHERE e.tenant_id = c.tenant_id AND e.card_id = c.id"
+  " AND c.tenant_id = ?1"
+  " AND c.provider = COALESCE(?2, (SELECT provider FROM vc_channel"
+  "  WHERE tenant_id = ?1 AND id = ?3))"
+  " AND c.channel_id IN (?3, '')"
+  " AND c.effective_from = (SELECT MAX(effective_from) FROM vc_ratecard x"
+  "  WHERE x.tenant_id = ?1 AND x.provider = c.provider"
+  "  AND x.channel_id = c.channel_id AND x.effective_from <= ?4)"
+  " AND e.message_micros > 0"
+  " ORDER BY c.channel_id = '', length(e.prefix) DESC, e.prefix LIMIT 33";
+/* When the next card of the tenant takes effect after ?2: the memo ends
+ * there. */
+static const char SQL_NEXT_CARD[] =
+  "SELECT MIN(effective_from) FROM vc_ratecard"
+  " WHERE tenant_id = ?1 AND effective_from > ?2";
+
+static int memo_rates(memo *m, vc__db *db, int64_t at)
 {
-  char digits[VC_RATECARD_PREFIX_MAX + 1];
-  const char *channel_id = c->channel_id, *provider = NULL;
+  vc__stmt *s;
+  int rc;
+
+  if ((rc = vc__db_query(&s, db, SQL_RATES, "ttti", m->tenant_id,
+                         m->provider[0] ? m->provider : NULL, m->channel_id,
+                         at)) < 0)
+    return rc;
+  m->nrates = 0;
+  m->complete = 1;
+  while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    memo_rate *r;
+    if (m->nrates == MEMO_RATES) {
+      m->complete = 0;
+      break;
+    }
+    r = &m->rate[m->nrates++];
+    snprintf(r->card_id, sizeof(r->card_id), "%s", vc__stmt_text(s, 0));
+    snprintf(r->prefix, sizeof(r->prefix), "%s", vc__stmt_text(s, 1));
+    r->micros = vc__stmt_int64(s, 2);
+    snprintf(r->currency, sizeof(r->currency), "%s", vc__stmt_text(s, 3));
+    snprintf(r->provider, sizeof(r->provider), "%s", vc__stmt_text(s, 4));
+  }
+  vc__stmt_done(s);
+  if (rc < 0)
+    return rc;
+  if ((rc = vc__db_query(&s, db, SQL_NEXT_CARD, "ti", m->tenant_id, at)) < 0)
+    return rc;
+  m->valid_from = at;
+  m->valid_to = INT64_MAX;
+  if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW && !vc__stmt_is_null(s, 0))
+    m->valid_to = vc__stmt_int64(s, 0);
+  vc__stmt_done(s);
+  return rc < 0 ? rc : 0;
+}
+
+/* Fill `m` (its key set) from the store. */
+static int memo_load(memo *m, vc__db *db, int64_t at)
+{
   vc__route_target targets[VC__ROUTE_MAX_CANDIDATES];
-  int number = c->kind == VC_CHANNEL_SMS || c->kind == VC_CHANNEL_VOICE;
-  vc__ledger_post p;
-  vc__msg_rate m;
   size_t n;
   int rc;
 
-  if (channel_id[0] == '\0') {
+  m->channel_id[0] = m->provider[0] = '\0';
+  m->nrates = 0;
+  m->complete = 1;
+  if (m->pinned[0] != '\0') {
+    snprintf(m->channel_id, sizeof(m->channel_id), "%s", m->pinned);
+  } else {
     /* Unrouted: the channel the dispatcher would try first. */
-    if ((rc = vc__route_candidates(targets, &n, db, c->tenant_id, c->kind,
+    if ((rc = vc__route_candidates(targets, &n, db, m->tenant_id, m->kind,
                                    NULL)) < 0)
       return rc;
-    if (n == 0)
+    if (n == 0) {
+      m->valid_from = at;
+      m->valid_to = INT64_MAX;
       return 0;
-    channel_id = targets[0].id;
-    provider = targets[0].provider;
+    }
+    snprintf(m->channel_id, sizeof(m->channel_id), "%s", targets[0].id);
+    snprintf(m->provider, sizeof(m->provider), "%s", targets[0].provider);
   }
+  return memo_rates(m, db, at);
+}
+
+/* The memo of `c`'s tenant, kind and channel, copied to `out`: from the
+ * cache, or loaded and kept. */
+static int memo_get(memo *out, vc__db *db, vc_ctx *ctx,
+                    const vc__msg_change *c)
+{
+  struct vc__price_cache *cache = ctx->prices;
+  int64_t now = mono_ms();
+  uint64_t generation;
+  int rc;
+
+  pthread_mutex_lock(&cache->lock);
+  for (unsigned int i = 0; i < MEMO_SLOTS; i++) {
+    const memo *m = &cache->memo[i];
+    if (m->expires > now && m->kind == c->kind &&
+        c->at >= m->valid_from && c->at < m->valid_to &&
+        strcmp(m->tenant_id, c->tenant_id) == 0 &&
+        strcmp(m->pinned, c->channel_id) == 0) {
+      *out = *m;
+      pthread_mutex_unlock(&cache->lock);
+      return 0;
+    }
+  }
+  generation = cache->generation;
+  pthread_mutex_unlock(&cache->lock);
+  memset(out, 0, sizeof(*out));
+  snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", c->tenant_id);
+  snprintf(out->pinned, sizeof(out->pinned), "%s", c->channel_id);
+  out->kind = c->kind;
+  if ((rc = memo_load(out, db, c->at)) < 0)
+    return rc;
+  out->expires = now + CACHE_TTL_MS;
+  pthread_mutex_lock(&cache->lock);
+  if (cache->generation == generation) {  /* else: used once, not kept */
+    cache->memo[cache->memo_next] = *out;
+    cache->memo_next = (cache->memo_next + 1) % MEMO_SLOTS;
+  }
+  pthread_mutex_unlock(&cache->lock);
+  return 0;
+}
+
+/* The memo's match for `digits` (NULL: the default entry only), as the
+ * store would answer it. 1 found, 0 none. */
+static int memo_match(vc__msg_rate *out, const memo *m, const char *digits)
+{
+  for (size_t i = 0; i < m->nrates; i++) {
+    const memo_rate *r = &m->rate[i];
+    size_t len = strlen(r->prefix);
+    if (len == 0 ||
+        (digits != NULL && strncmp(digits, r->prefix, len) == 0)) {
+      memset(out, 0, sizeof(*out));
+      memcpy(out->card_id, r->card_id, sizeof(out->card_id));
+      memcpy(out->provider, r->provider, sizeof(out->provider));
+      memcpy(out->prefix, r->prefix, sizeof(out->prefix));
+      out->micros = r->micros;
+      memcpy(out->currency, r->currency, sizeof(out->currency));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int estimate(vc__db *db, vc_ctx *ctx, const vc__msg_change *c)
+{
+  char digits[VC_RATECARD_PREFIX_MAX + 1];
+  int number = c->kind == VC_CHANNEL_SMS || c->kind == VC_CHANNEL_VOICE;
+  vc__ledger_post p;
+  vc__msg_rate r;
+  memo m;
+  int rc;
+
+  if ((rc = memo_get(&m, db, ctx, c)) < 0)
+    return rc;
+  if (m.channel_id[0] == '\0')
+    return 0;
   if (number && vc__e164_digits(digits, c->to_addr) < 0)
     number = 0;
-  if ((rc = vc__ratecard_match_message(&m, db, c->tenant_id, provider,
-                                       channel_id, number ? digits : NULL,
-                                       c->at)) <= 0)
+  if (m.complete)
+    rc = memo_match(&r, &m, number ? digits : NULL);
+  else
+    rc = vc__ratecard_match_message(&r, db, c->tenant_id,
+                                    m.provider[0] ? m.provider : NULL,
+                                    m.channel_id, number ? digits : NULL,
+                                    c->at);
+  if (rc <= 0)
     return rc;
   memset(&p, 0, sizeof(p));
   p.source = "message";
   p.source_id = c->message_id;
   p.kind = VC_LEDGER_ESTIMATE;
   /* At most 255 segments of at most 10^15: no overflow. */
-  p.amount_micros = m.micros * (c->kind == VC_CHANNEL_SMS && c->segments > 1
+  p.amount_micros = r.micros * (c->kind == VC_CHANNEL_SMS && c->segments > 1
                                   ? c->segments : 1);
-  p.currency = m.currency;
+  p.currency = r.currency;
   p.occurred_at = c->at;
-  p.provider = m.provider;
-  p.channel_id = channel_id;
-  p.ratecard_id = m.card_id;
-  p.prefix = m.prefix;
+  p.provider = r.provider;
+  p.channel_id = m.channel_id;
+  p.ratecard_id = r.card_id;
+  p.prefix = r.prefix;
   p.campaign_id = c->campaign_id;
   if ((rc = vc__ledger_post_entry(db, ctx, c->tenant_id, &p, NULL)) < 0)
     return rc;

@@ -17,6 +17,7 @@
 
 #include <cJSON.h>
 #include <sqlite3.h>
+#include <time.h>
 
 #define DAY_MS 86400000LL
 #define IN_NUMBER "+919876543210"
@@ -28,6 +29,18 @@ typedef struct env {
   vc_tenant *t, *other;
   char base[64];
 } env;
+
+/* The context's clock: the wall clock plus a shift a test may move. */
+static int64_t g_shift_ms;
+
+static int64_t shifted_clock(void *payload)
+{
+  struct timespec ts;
+
+  (void)payload;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + g_shift_ms;
+}
 
 static void add_channel(env *e, vc_tenant *t, const char *name,
                         const char *provider, const char *config,
@@ -60,11 +73,13 @@ static void env_open(env *e)
   int port = 0, tries = 0;
 
   memset(e, 0, sizeof(*e));
+  g_shift_ms = 0;
   CHECK_OK(vc_sim_start(&e->sim, NULL));
   mk.key = key;
   mk.key_len = 32;
   o.master_key = &mk;
   o.allow_private_network = 1;
+  o.clock_cb = shifted_clock;
   do {
     vc_ctx_free(e->ctx);
     e->ctx = NULL;
@@ -290,6 +305,54 @@ static void test_costs__estimate_by_segments_and_prefix(void)
     CHECK(costs_of(&c, e.t, m2) == 1 && c.estimate == 7000);
     CHECK_STR(c.currency, "EUR");
   }
+  env_close(&e);
+}
+
+/* A card with more message prices than the estimate keeps in memory is
+ * asked per message, with the same answers; a card that takes effect
+ * later applies from its time on. */
+static void test_costs__large_and_later_cards(void)
+{
+  vc_ratecard_entry en[41];
+  vc_ratecard_spec s = VC_RATECARD_SPEC_INIT;
+  char prefixes[40][8], id[VC_ID_SIZE], m1[VC_ID_SIZE], m2[VC_ID_SIZE];
+  costs c;
+  env e;
+
+  env_open(&e);
+  add_channel(&e, e.t, "sms", "sandbox-sms", NULL, NULL, "+15550001111",
+              NULL);
+  for (int i = 0; i < 40; i++) {
+    vc_ratecard_entry_init(&en[i], VC_RATECARD_ENTRY_VERSION);
+    snprintf(prefixes[i], sizeof(prefixes[i]), "91%02d", i);
+    en[i].prefix = prefixes[i];
+    en[i].message_micros = 1000 + i;
+    en[i].currency = "USD";
+  }
+  vc_ratecard_entry_init(&en[40], VC_RATECARD_ENTRY_VERSION);
+  en[40].prefix = "";
+  en[40].message_micros = 500;
+  en[40].currency = "USD";
+  s.provider = "sandbox-sms";
+  s.entries = en;
+  s.nentries = 41;
+  CHECK_OK(vc_ratecard_set(id, e.t, &s));
+  send_msg(m1, e.t, VC_CHANNEL_SMS, "+911112345678", "hi");
+  send_msg(m2, e.t, VC_CHANNEL_SMS, US_NUMBER, "hi");
+  CHECK(costs_of(&c, e.t, m1) == 1 && c.estimate == 1011);
+  CHECK(costs_of(&c, e.t, m2) == 1 && c.estimate == 500);
+
+  /* A small card from tomorrow: today's messages keep today's price. */
+  s.entries = &en[40];
+  s.nentries = 1;
+  en[40].message_micros = 7000;
+  s.effective_from = shifted_clock(NULL) + DAY_MS;
+  CHECK_OK(vc_ratecard_set(id, e.t, &s));
+  send_msg(m1, e.t, VC_CHANNEL_SMS, US_NUMBER, "hi");
+  CHECK(costs_of(&c, e.t, m1) == 1 && c.estimate == 500);
+  g_shift_ms = DAY_MS + 1000;
+  send_msg(m2, e.t, VC_CHANNEL_SMS, "+919112345678", "hi");
+  CHECK(costs_of(&c, e.t, m2) == 1 && c.estimate == 7000);
   env_close(&e);
 }
 
@@ -748,6 +811,7 @@ static void test_costs__import_message_prices(void)
 VC_TESTS(
   VC_TEST(test_costs__estimate_by_segments_and_prefix),
   VC_TEST(test_costs__no_card_no_entry),
+  VC_TEST(test_costs__large_and_later_cards),
   VC_TEST(test_costs__failure_before_acceptance_reverses),
   VC_TEST(test_costs__twilio_price_corrects_the_estimate),
   VC_TEST(test_costs__vonage_receipt_prices),
