@@ -143,6 +143,30 @@ void demo_inbox(demo_checks *c, vc_tenant *t, const char *whatsapp_id,
   vc_conversation_free(cv);
 }
 
+/* The cost booked for `provider`, as "0.0158 USD" (the first currency
+ * with an amount: a provider's price in another currency nets its
+ * estimate to 0), or "-". */
+static void cost_of(char *out, size_t size, const cJSON *costs,
+                    const char *provider)
+{
+  const cJSON *row;
+
+  snprintf(out, size, "-");
+  cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(costs, "rows")) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(row, "provider");
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(row, "currency");
+    const cJSON *amount = cJSON_GetObjectItemCaseSensitive(row,
+                                                           "amount_micros");
+    if (cJSON_IsString(p) && strcmp(p->valuestring, provider) == 0 &&
+        cJSON_IsString(cur) && cJSON_IsNumber(amount) &&
+        amount->valuedouble != 0) {  /* not a reversed estimate's */
+      snprintf(out, size, "%.4f %s", amount->valuedouble / 1e6,
+               cur->valuestring);
+      return;
+    }
+  }
+}
+
 /* One number of the answer, 0 when absent. */
 static double number_at(const cJSON *obj, const char *name)
 {
@@ -157,11 +181,13 @@ void demo_stats(demo_checks *c, vc_tenant *t, int64_t now_ms)
   const cJSON *msgs, *row;
   cJSON *doc = NULL;
   double queued = 0;
+  int priced = 0;
 
   printf("figures (vc_stats_query, from the rollups)\n");
   q.from = now_ms / HOUR_MS * HOUR_MS - HOUR_MS;
   q.to = q.from + 3 * HOUR_MS;
-  q.what = VC_STATS_MESSAGES | VC_STATS_INBOUND | VC_STATS_LATENCY;
+  q.what = VC_STATS_MESSAGES | VC_STATS_INBOUND | VC_STATS_LATENCY |
+           VC_STATS_COSTS;
   if (!demo_check(c, vc_stats_query(&json, t, &q) == 0 &&
                        (doc = cJSON_Parse(json.ptr)) != NULL,
                   "query the last hours' figures")) {
@@ -169,16 +195,20 @@ void demo_stats(demo_checks *c, vc_tenant *t, int64_t now_ms)
     return;
   }
   msgs = cJSON_GetObjectItemCaseSensitive(doc, "messages");
-  printf("\n  %-14s %6s %5s %9s %5s %6s\n", "provider", "queued", "sent",
-         "delivered", "read", "failed");
+  printf("\n  %-14s %6s %5s %9s %5s %6s  %s\n", "provider", "queued",
+         "sent", "delivered", "read", "failed", "cost");
   cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(msgs,
                                                            "by_provider")) {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(row, "provider");
-    printf("  %-14s %6.0f %5.0f %9.0f %5.0f %6.0f\n",
-           cJSON_IsString(p) ? p->valuestring : "-",
+    const char *name = cJSON_IsString(p) ? p->valuestring : "-";
+    char cost[48];
+    cost_of(cost, sizeof(cost), cJSON_GetObjectItemCaseSensitive(doc, "costs"),
+            name);
+    printf("  %-14s %6.0f %5.0f %9.0f %5.0f %6.0f  %s\n", name,
            number_at(row, "queued"), number_at(row, "sent"),
            number_at(row, "delivered"), number_at(row, "read"),
-           number_at(row, "failed"));
+           number_at(row, "failed"), cost);
+    priced += strcmp(cost, "-") != 0;
   }
   queued = number_at(cJSON_GetObjectItemCaseSensitive(msgs, "by_status"),
                      "queued");
@@ -190,6 +220,8 @@ void demo_stats(demo_checks *c, vc_tenant *t, int64_t now_ms)
          number_at(cJSON_GetObjectItemCaseSensitive(doc, "latency_ms"),
                    "p50"));
   demo_check(c, queued >= 17, "every message sent counts in the figures");
+  demo_check(c, priced >= 8, "every provider's messages have a cost in "
+                             "the ledger");
   cJSON_Delete(doc);
   vc_buf_dispose(&json);
 }

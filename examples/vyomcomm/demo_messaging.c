@@ -157,6 +157,31 @@ static int setup_channels(demo_checks *c, vc_tenant *t, vc_sim *sim,
   return ok;
 }
 
+/* What each message is estimated to cost when it is queued: a rate card
+ * per provider with one default message price (USD). */
+static int setup_prices(demo_checks *c, vc_tenant *t, const provider_row *rows,
+                        size_t n)
+{
+  int ok = 1;
+
+  for (size_t r = 0; r < n; r++) {
+    vc_ratecard_entry e = VC_RATECARD_ENTRY_INIT;
+    vc_ratecard_spec s = VC_RATECARD_SPEC_INIT;
+    char id[VC_ID_SIZE];
+    e.prefix = "";
+    e.currency = "USD";
+    e.message_micros = rows[r].kind == VC_CHANNEL_SMS     ? 7900
+                       : rows[r].kind == VC_CHANNEL_EMAIL ? 1000
+                                                          : 5000;
+    s.provider = rows[r].provider;
+    s.entries = &e;
+    s.nentries = 1;
+    ok &= vc_ratecard_set(id, t, &s) == 0;
+  }
+  return demo_check(c, ok, "message prices: a rate card per provider "
+                           "(each message's cost is estimated when queued)");
+}
+
 static int setup_templates(demo_checks *c, vc_tenant *t)
 {
   int ok = demo_check(c, add_template(t, "order-shipped", VC_CHANNEL_SMS,
@@ -348,6 +373,7 @@ void demo_messaging(demo_checks *c, const char *dir)
   ts.slug = "acme";
   if (!demo_check(c, vc_tenant_new(&t, ctx, &ts) == 0, "create a tenant") ||
       !setup_channels(c, t, sim, base, rows, nrows) ||
+      !setup_prices(c, t, rows, nrows) ||
       !setup_templates(c, t) || !customers_write(c, sim, rows, nrows) ||
       !send_all(c, t, rows, nrows))
     goto out;
