@@ -30,6 +30,7 @@
 #include "vyomcomm/contact.h"
 #include "vyomcomm/campaign.h"
 #include "vyomcomm/consent.h"
+#include "vyomcomm/rule.h"
 #include "vyomcomm/call.h"
 #include "vyomcomm/agent.h"
 #include "vyomcomm/quality.h"

@@ -76,6 +76,8 @@ struct vc_ctx {
   struct vc__sessions *sessions;
   /* Parsed time zones (core/tz.c), locked inside. */
   struct vc__tz_cache *tzs;
+  /* Each tenant's automation rules (msg/rule.c), locked inside. */
+  struct vc__rule_cache *rules;
 };
 
 /* Current time from the context's clock, in Unix milliseconds. */
