@@ -913,7 +913,7 @@ static int write_change(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     return rc;
   if ((def = to_json(r)) == NULL)
     return vc_error_set_oom();
-  rc = vc__db_run(db, c->id == NULL ? SQL_INSERT : SQL_UPDATE, "ttiiiti",
+  rc = vc__db_run(db, c->id == NULL ? SQL_INSERT : SQL_UPDATE, "tttiiiti",
                   tenant_id, r->id, r->name, (int64_t)r->position,
                   (int64_t)r->enabled, (int64_t)r->trigger, def, now);
   if (rc < 0) {

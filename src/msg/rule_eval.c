@@ -421,8 +421,15 @@ static int send_template(outcome *o, const vc__rule *r, size_t i,
   }
   if ((rc = tenant_of(sub, db, ctx, tenant_id)) < 0)
     return rc;
-  snprintf(key, sizeof(key), "rule:%s:%zu:%s:%s", r->id, i, sub->type,
-           sub->id);
+  /* A webhook's event is applied once, so its subject names the run; a
+   * contact opts out again later, so there the time does (one opt-out
+   * of both categories, two events in one transaction, sends once). */
+  if (sub->trigger == VC_RULE_ON_OPT_OUT)
+    snprintf(key, sizeof(key), "rule:%s:%zu:%s:%s:%lld", r->id, i,
+             sub->type, sub->id, (long long)vc__now(ctx));
+  else
+    snprintf(key, sizeof(key), "rule:%s:%zu:%s:%s", r->id, i, sub->type,
+             sub->id);
   spec.channel = channel;
   spec.to = to;
   spec.template_name = a->template_name;
@@ -430,9 +437,7 @@ static int send_template(outcome *o, const vc__rule *r, size_t i,
   spec.vars_json = a->vars[0] ? a->vars : NULL;
   spec.category = a->category;
   spec.contact_id = contact[0] ? contact : NULL;
-  /* An opt-out's subject changes again: no key, or a second opt-out
-   * would find the first reply. */
-  spec.idempotency_key = sub->trigger == VC_RULE_ON_OPT_OUT ? NULL : key;
+  spec.idempotency_key = key;
   if ((rc = vc__message_queue(o->id, db, sub->t, &spec)) < 0) {
     o->id[0] = '\0';
     return rc;
