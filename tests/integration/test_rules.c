@@ -314,8 +314,11 @@ static void test_rules__keyword_reply_by_webhook(void)
   CHECK_OK(rule_add(e.t, &s));
   /* Pattern: any text with an order number; the sender becomes a
    * contact to be tagged. */
-  action_tag(&a[1], "order-query");
-  spec_of(&s, "order query", VC_RULE_ON_INBOUND, &a[1], 1);
+  action_tag(&a[0], "order-query");
+  vc_rule_action_init(&a[1], VC_RULE_ACTION_VERSION);
+  a[1].kind = VC_RULE_ASSIGN;
+  a[1].agent = "orders-desk";
+  spec_of(&s, "order query", VC_RULE_ON_INBOUND, a, 2);
   s.pattern = "order +#?[0-9]+";
   CHECK_OK(rule_add(e.t, &s));
 
@@ -341,6 +344,7 @@ static void test_rules__keyword_reply_by_webhook(void)
         != NULL);
   CHECK(strstr(buf, "\"action\":\"tag_contact\",\"outcome\":\"ok\"") !=
         NULL);
+  CHECK(strstr(buf, "\"action\":\"assign\"") != NULL);
   /* A STOP still works beside the rules (one event per category). */
   inbound(&e, "+14155550140", "STOP");
   CHECK(events(e.t, "contact.opted_out", NULL, 0) == 2);
@@ -607,6 +611,16 @@ static void test_rules__fixed_order(void)
   CHECK(p1 < p2 && p2 < p3);
   CHECK(strstr(buf, "\"rule\":\"off\"") == NULL);
   CHECK(events(e.t, "rule.notify", NULL, 0) == 3);
+  /* A change applies to the next event at once (the context's cache). */
+  CHECK_OK(vc_rule_lookup(&r, e.t, "first"));
+  spec_of(&s, "first", VC_RULE_ON_OPT_OUT, &a, 1);
+  s.position = 10;
+  s.disabled = 1;
+  CHECK_OK(vc_rule_update(r, &s));
+  vc_rule_free(r);
+  CHECK_OK(opt_out(e.t, c, VC_CHANNEL_EMAIL));
+  CHECK(events(e.t, "rule.ran", NULL, 0) == 5);
+  CHECK(events(e.t, "rule.notify", NULL, 0) == 5);
   env_close(&e);
 }
 
