@@ -729,6 +729,47 @@ static void test_rules__chain_depth_bound(void)
   env_close(&e);
 }
 
+/* Engine threads evaluate rules (message.sending, message.sent) while
+ * the host changes them: the cache is shared and dropped under them. */
+static void test_rules__threads(void)
+{
+  char ids[20][VC_ID_SIZE], phone[20];
+  vc_rule_action a[2];
+  vc_rule_spec s;
+  vc_rule *other;
+  env e;
+  int n = 0;
+
+  env_open(&e, 0);
+  for (int i = 0; i < 20; i++) {
+    snprintf(phone, sizeof(phone), "+1415555%04d", 300 + i);
+    new_contact(e.t, phone, NULL, NULL, ids[i]);
+  }
+  action_tag(&a[0], "sent");
+  spec_of(&s, "sent", VC_RULE_ON_MESSAGE, &a[0], 1);
+  s.states = 1u << VC_MSG_SENT;
+  CHECK_OK(rule_add(e.t, &s));
+  action_tag(&a[1], "moving");
+  spec_of(&s, "moving", VC_RULE_ON_MESSAGE, &a[1], 1);
+  s.states = 1u << VC_MSG_SENDING;
+  CHECK_OK(vc_rule_new(&other, e.t, &s));
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  for (int i = 0; i < 20; i++) {
+    snprintf(phone, sizeof(phone), "+1415555%04d", 300 + i);
+    CHECK_OK(send_on(e.t, "sms", phone));
+    s.position = i;
+    CHECK_OK(vc_rule_update(other, &s));
+  }
+  for (int i = 0; i < 200 && n < 20; i++) {
+    usleep(50 * 1000);
+    n = count_rows("SELECT COUNT(*) FROM vc_contact_tag WHERE tag = 'sent'");
+  }
+  CHECK_OK(vc_ctx_stop(e.ctx));
+  CHECK(n == 20);
+  vc_rule_free(other);
+  env_close(&e);
+}
+
 /* ---- audit, isolation, bad input --------------------------------------- */
 
 static void test_rules__audit(void)
@@ -917,6 +958,7 @@ VC_TESTS(
   VC_TEST(test_rules__fixed_order),
   VC_TEST(test_rules__loops_refused),
   VC_TEST(test_rules__chain_depth_bound),
+  VC_TEST(test_rules__threads),
   VC_TEST(test_rules__audit),
   VC_TEST(test_rules__tenant_isolation),
   VC_TEST(test_rules__bad_input),
