@@ -30,6 +30,8 @@
 #include "vyomcomm/contact.h"
 #include "vyomcomm/campaign.h"
 #include "vyomcomm/consent.h"
+#include "vyomcomm/inbox.h"
+#include "vyomcomm/privacy.h"
 #include "vyomcomm/rule.h"
 #include "vyomcomm/call.h"
 #include "vyomcomm/agent.h"
@@ -38,7 +40,10 @@
 #include "vyomcomm/ledger.h"
 #include "vyomcomm/billing.h"
 #include "vyomcomm/ivr.h"
+#include "vyomcomm/number.h"
+#include "vyomcomm/queue.h"
 #include "vyomcomm/recording.h"
 #include "vyomcomm/webhook.h"
+#include "vyomcomm/stats.h"
 
 #endif /* VYOMCOMM_H */

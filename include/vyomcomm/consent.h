@@ -217,12 +217,16 @@ VC_EXTERN(int) vc_consent_policy_get(int *requires_opt_in,
 VC_EXTERN(int) vc_dnc_add(vc_tenant *tenant, const char *number,
                           const char *source);
 
-/** Take a number off the list. @return 0; VC_EINVALID, VC_ENOTFOUND.
+/** Take a number off the list (also the entry an erased contact left
+ *  as a keyed hash, vyomcomm/privacy.h). @return 0; VC_EINVALID,
+ *  VC_ENOTFOUND, VC_EBUSY (during a master key rotation).
  *  @since 0.3 */
 VC_EXTERN(int) vc_dnc_remove(vc_tenant *tenant, const char *number);
 
-/** 1 when the number is on the list, 0 when not, or a negative code
- *  (VC_EINVALID). @since 0.3 */
+/** 1 when the number is on the list (or was, for an erased contact:
+ *  kept as a keyed hash, not listed by vc_dnc_list), 0 when not, or a
+ *  negative code (VC_EINVALID, VC_EBUSY during a master key rotation).
+ *  @since 0.3 */
 VC_EXTERN(int) vc_dnc_contains(vc_tenant *tenant, const char *number);
 
 /** One listed number, borrowed from its iterator. */

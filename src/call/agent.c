@@ -775,8 +775,20 @@ static const char SQL_CALL_ADD[] =
   "INSERT INTO vc_agent_call (tenant_id, agent_id, call_id, claimed_at)"
   " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
 
-int vc__agent_claim(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                    const char *agent_id, const char *call_id, int64_t now)
+/* A queue's claim: only an available agent (a finished wrap-up was
+ * settled to available just before, in the same transaction). */
+static const char SQL_CLAIM_AVAILABLE[] =
+  "UPDATE vc_agent SET call_id = ?3, call_answered = 0,"
+  " call_bridged_at = 0, prior_state = state, prior_reason = reason,"
+  " updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND call_id IS NULL"
+  " AND state = 2";
+
+/* `available_only`: a queue's pick, which takes no agent in any other
+ * state (a running wrap-up included); else a click-to-call's, which
+ * takes the agent from any state and ends a running wrap-up. */
+static int claim(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                 const char *agent_id, const char *call_id, int64_t now,
+                 int available_only)
 {
   agent_raw raw;
   int rc;
@@ -792,13 +804,18 @@ int vc__agent_claim(vc__db *db, vc_ctx *ctx, const char *tenant_id,
              : vc__error_set(VC_ERRCLASS_INVALID, VC_EBUSY,
                              "agent '%s' is on call %s", raw.name,
                              raw.call_id);
+  if (available_only && raw.state != VC_AGENT_AVAILABLE)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EBUSY,
+                         "agent '%s' is %s", raw.name,
+                         vc_agent_state_name(raw.state));
   /* A new call ends a wrap-up still running. */
   if (raw.state == VC_AGENT_WRAP_UP &&
       ((rc = vc__db_run(db, SQL_WRAP_CLEAR, "tt", tenant_id, agent_id)) < 0 ||
        (rc = move(db, ctx, tenant_id, &raw, VC_AGENT_AVAILABLE, NULL,
                   VC_AGENT_CAUSE_CALL, call_id, now)) < 0))
     return rc;
-  if ((rc = vc__db_run(db, SQL_CLAIM, "ttti", tenant_id, agent_id, call_id,
+  if ((rc = vc__db_run(db, available_only ? SQL_CLAIM_AVAILABLE : SQL_CLAIM,
+                       "ttti", tenant_id, agent_id, call_id,
                        vc__now(ctx))) < 0)
     return rc;
   if (vc__db_changes(db) == 0)
@@ -806,6 +823,19 @@ int vc__agent_claim(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                          "agent '%s' is on another call", raw.name);
   return vc__db_run(db, SQL_CALL_ADD, "ttti", tenant_id, agent_id, call_id,
                     now);
+}
+
+int vc__agent_claim(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                    const char *agent_id, const char *call_id, int64_t now)
+{
+  return claim(db, ctx, tenant_id, agent_id, call_id, now, 0);
+}
+
+int vc__agent_claim_available(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                              const char *agent_id, const char *call_id,
+                              int64_t now)
+{
+  return claim(db, ctx, tenant_id, agent_id, call_id, now, 1);
 }
 
 static const char SQL_ANSWERED[] =

@@ -5,7 +5,8 @@
  * the call, so a call and everything it moved commit together.
  *
  * Owners: agent.c (vc__agent_*), quality.c (vc__quality_*), ivr.c
- * (vc__ivr_*), recording.c (vc__recording_*), billing.c (vc__billing_*);
+ * (vc__ivr_*), recording.c (vc__recording_*), billing.c (vc__billing_*),
+ * src/msg/stats.c (vc__stats_on_call);
  * the call core (call.c, machine.c, placing.c, control.c) calls them.
  */
 #ifndef VC_CALL_HOOKS_H
@@ -141,6 +142,25 @@ int vc__billing_on_call_end(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 int vc__billing_on_call_price(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                               const char *call_id, int64_t price_micros,
                               const char *currency, int64_t at);
+
+/* ---- analytics ----------------------------------------------------------- */
+
+/* A call that reached its final state, as the rollups count it. */
+typedef struct vc__stats_call {
+  const char *agent_id;       /* "" when the call had no agent */
+  const char *channel_id;     /* "" when never routed */
+  int state;                  /* the final vc_call_state */
+  int bridged;                /* 1: the customer was connected */
+  int agent_answered;         /* 1: the agent picked up (wrap-up follows) */
+  int talk_s;
+  int64_t agent_ringing_at;   /* 0 when the agent never rang */
+  int64_t ended_at;
+} vc__stats_call;
+
+/* Count a call's end for its agent and channel in the hour it ended:
+ * attempts, answered, talk and handle seconds (stats.c). */
+int vc__stats_on_call(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                      const vc__stats_call *c);
 
 /* ---- offered by the call core -------------------------------------------- */
 

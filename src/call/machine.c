@@ -338,6 +338,14 @@ static int finish(vc__db *db, vc_ctx *ctx, const char *tenant_id,
       (rc = entered(db, ctx, tenant_id, r, e->state, e->at)) < 0)
     return rc;
   r->at[0] = e->at;
+  {
+    vc__stats_call sc = { r->agent_id, r->channel_id, e->state,
+                          r->at[VC_CALL_BRIDGED] > 0,
+                          r->at[VC_CALL_AGENT_ANSWERED] > 0, talk_s,
+                          r->at[VC_CALL_AGENT_RINGING], e->at };
+    if ((rc = vc__stats_on_call(db, ctx, tenant_id, &sc)) < 0)
+      return rc;
+  }
   if ((rc = vc__billing_on_call_end(db, ctx, tenant_id, r->id,
                                     r->channel_id[0] ? r->channel_id : NULL,
                                     r->customer_number, talk_s, e->at,

@@ -661,6 +661,111 @@ out:
   return rc;
 }
 
+/* ---- dropping references (erasure, retention) ------------------------ */
+
+/* Recordings that still hold a URL, of a contact's calls (?2, and the
+ * contacts merged into it) or created before ?2. */
+static const char SQL_OF_CONTACT[] =
+  "SELECT id, call_id, COALESCE(channel_id, ''), COALESCE(provider_id, ''),"
+  " status FROM vc_recording WHERE tenant_id = ?1 AND url IS NOT NULL"
+  " AND call_id IN (SELECT id FROM vc_call WHERE tenant_id = ?1 AND"
+  " contact_id IN (SELECT ?2 UNION ALL SELECT id FROM vc_contact"
+  " WHERE tenant_id = ?1 AND merged_into = ?2)) LIMIT 100";
+static const char SQL_BEFORE[] =
+  "SELECT id, call_id, COALESCE(channel_id, ''), COALESCE(provider_id, ''),"
+  " status FROM vc_recording WHERE tenant_id = ?1 AND url IS NOT NULL"
+  " AND created_at < ?2 ORDER BY created_at LIMIT 100";
+static const char SQL_DROP_URL[] =
+  "UPDATE vc_recording SET url = NULL, updated_at = ?3"
+  " WHERE tenant_id = ?1 AND id = ?2";
+
+typedef struct dropped {
+  expired r;
+  int status;
+} dropped;
+
+/* One page of `sql` (?1 tenant, ?2 `arg`): each recording loses its URL;
+ * an available one is deleted at the provider when its channel can,
+ * else marked purged here. The number dropped, or < 0. */
+static int drop_page(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                     const char *sql, const char *types, const void *arg,
+                     int64_t now)
+{
+  dropped *rows = vc__calloc(PURGE_BATCH, sizeof(*rows));
+  char payload[96];
+  size_t n = 0;
+  vc__stmt *s;
+  int rc;
+
+  if (rows == NULL)
+    return vc_error_set_oom();
+  rc = types[1] == 't'
+         ? vc__db_query(&s, db, sql, types, tenant_id, (const char *)arg)
+         : vc__db_query(&s, db, sql, types, tenant_id,
+                        *(const int64_t *)arg);
+  if (rc < 0)
+    goto out;
+  while (n < PURGE_BATCH && (rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    expired *r = &rows[n].r;
+    snprintf(r->id, VC_ID_SIZE, "%s", vc__stmt_text(s, 0));
+    snprintf(r->call_id, VC_ID_SIZE, "%s", vc__stmt_text(s, 1));
+    snprintf(r->channel, VC_ID_SIZE, "%s", vc__stmt_text(s, 2));
+    snprintf(r->provider_id, sizeof(r->provider_id), "%s",
+             vc__stmt_text(s, 3));
+    rows[n++].status = (int)vc__stmt_int64(s, 4);
+  }
+  vc__stmt_done(s);
+  if (rc < 0)
+    goto out;
+  rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    expired *r = &rows[i].r;
+    int remote = rows[i].status == 2 && r->provider_id[0] != '\0' &&
+                 (channel_caps(db, ctx, tenant_id, r->channel) &
+                  VC_CAP_RECORDING_DELETE) != 0;
+    snprintf(payload, sizeof(payload), "{\"call_id\":\"%s\"}", r->call_id);
+    if (rows[i].status != 2)        /* still recording, or deleting */
+      rc = vc__db_run(db, SQL_DROP_URL, "tti", tenant_id, r->id, now);
+    else if (remote) {
+      if ((rc = vc__db_run(db, SQL_MARK_DELETING, "tti", tenant_id, r->id,
+                           now)) == 0 &&
+          (rc = vc__db_run(db, SQL_DROP_URL, "tti", tenant_id, r->id,
+                           now)) == 0)
+        rc = vc__call_control_enqueue(db, ctx, tenant_id, r->call_id,
+                                      VC_CALL_OP_DELETE_RECORDING,
+                                      r->provider_id);
+    } else if ((rc = vc__db_run(db, SQL_MARK_LOCAL, "tti", tenant_id, r->id,
+                                now)) == 0)
+      rc = vc__event_append(db, ctx, tenant_id, "recording.purged", r->id,
+                            payload);
+  }
+  rc = rc < 0 ? rc : (int)n;
+out:
+  vc__free(rows);
+  return rc;
+}
+
+int vc__recording_drop_contact(vc__db *db, vc_ctx *ctx,
+                               const char *tenant_id,
+                               const char *contact_id, int64_t *dropped_n)
+{
+  int64_t now = vc__now(ctx);
+  int rc;
+
+  /* Each page leaves its rows without a URL: the next finds others. */
+  while ((rc = drop_page(db, ctx, tenant_id, SQL_OF_CONTACT, "tt",
+                         contact_id, now)) > 0)
+    *dropped_n += rc;
+  return rc;
+}
+
+int vc__recording_drop_before(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                              int64_t before)
+{
+  return drop_page(db, ctx, tenant_id, SQL_BEFORE, "ti", &before,
+                   vc__now(ctx));
+}
+
 /* Purge everything expired by `now`, then queue the job for the next
  * expiry. Returns the number handled, or < 0. */
 /* `audited`: called by the API, whose audit row goes with the last

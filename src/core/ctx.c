@@ -13,6 +13,7 @@
 #include "msg/dispatch.h"
 #include "call/placing.h"
 #include "msg/limits.h"
+#include "msg/privacy.h"
 #include "msg/route.h"
 #include "net/fetch.h"
 #include "net/listen.h"
@@ -193,6 +194,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
       (rc = vc__call_jobs_register(ctx)) < 0 ||
       (rc = vc__agent_register(ctx)) < 0 ||
       (rc = vc__recording_register(ctx)) < 0 ||
+      (rc = vc__retention_register(ctx)) < 0 ||
       (rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||
       (rc = host_engine_init(ctx)) < 0 ||
       (rc = open_store(ctx, opts->master_key)) < 0)

@@ -51,6 +51,13 @@ static const sealed_column SEALED[] = {
     " AND webhook_secret IS NOT NULL ORDER BY tenant_id, id LIMIT 100",
     "UPDATE vc_channel SET webhook_secret = ?1, key_version = ?2"
     " WHERE tenant_id = ?3 AND id = ?4" },
+  /* A tenant's address-hash key (schema 20, src/msg/privacy.c). */
+  { "vc_privacy_key", "value",
+    "SELECT tenant_id, id, value FROM vc_privacy_key"
+    " WHERE tenant_id > ?1 OR (tenant_id = ?1 AND id > ?2)"
+    " ORDER BY tenant_id, id LIMIT 100",
+    "UPDATE vc_privacy_key SET value = ?1, key_version = ?2"
+    " WHERE tenant_id = ?3 AND id = ?4" },
 };
 
 static const char SQL_META_GET[] =

@@ -51,8 +51,10 @@
   " (SELECT a.address FROM vc_contact_address a"                          \
   "  WHERE a.tenant_id = ?1 AND a.contact_id = k.contact_id"              \
   "  AND +a.addr_kind = ?" #n " ORDER BY a.created_at, a.address LIMIT 1)"
-/* The contact's own quiet-hour settings (NULL: the tenant's). */
-#define PREFS " c.timezone, c.quiet_start_min, c.quiet_end_min"
+/* The contact's own quiet-hour settings (NULL: the tenant's), then its
+ * name and custom fields for the template's `contact` variables. */
+#define PREFS " c.timezone, c.quiet_start_min, c.quiet_end_min," \
+  " c.name, c.fields"
 #define GONE                                                              \
   " (c.id IS NULL OR c.erased_at IS NOT NULL OR c.merged_into IS NOT NULL)"
 #define ADDRESSES \
@@ -107,6 +109,7 @@ static const char SQL_EXPIRE_REST[] =
 /* A recipient of the page: offsets into the arena, NONE when absent. */
 typedef struct rcpt {
   size_t contact, vars, addr[VC_CAMPAIGN_CHAIN_MAX], timezone;
+  size_t name, fields;          /* the contact's, for `contact` vars */
   int gone;
   int quiet_start, quiet_end;   /* VC_TENANT_KEEP: the tenant's */
 } rcpt;
@@ -303,10 +306,15 @@ static int read_rows(fanout *f, vc__stmt *s, int *short_page)
                                             : (int)vc__stmt_int64(s, 8);
     r->quiet_end = vc__stmt_is_null(s, 9) ? VC_TENANT_KEEP
                                           : (int)vc__stmt_int64(s, 9);
+    r->name = arena_add(f, vc__stmt_text(s, 10));
+    r->fields = NONE;
+    if (!vc__stmt_is_null(s, 11) && strcmp(vc__stmt_text(s, 11), "{}") != 0)
+      r->fields = arena_add(f, vc__stmt_text(s, 11));
     if (f->arena.ptr == NULL || r->contact == NONE - 1 ||
         r->vars == NONE - 1 || r->addr[0] == NONE - 1 ||
         r->addr[1] == NONE - 1 || r->addr[2] == NONE - 1 ||
-        r->addr[3] == NONE - 1 || r->timezone == NONE - 1)
+        r->addr[3] == NONE - 1 || r->timezone == NONE - 1 ||
+        r->name == NONE - 1 || r->fields == NONE - 1)
       return vc_error_set_oom();
     f->n++;
   }
@@ -358,26 +366,78 @@ static int64_t next_slot(fanout *f)
   return due;
 }
 
-/* The campaign's variables under the recipient's own. */
-static int recipient_vars(cJSON **out, const fanout *f, const char *json)
+/* The contact's name and custom fields as one object, the `contact`
+ * variable of the template ({{contact.name}}, {{contact.city}}); NULL
+ * when the contact has neither. A custom field named "name" yields to
+ * the contact's name. */
+static int contact_vars(cJSON **out, const fanout *f, const rcpt *r)
 {
-  cJSON *own = NULL, *it;
+  const char *name = arena_str(f, r->name), *fields = arena_str(f, r->fields);
+  cJSON *c = NULL;
   int rc;
 
   *out = NULL;
-  if (json == NULL)
+  if (name == NULL && fields == NULL)
     return 0;
-  if ((rc = vc__json_parse(&own, "recipient variables", json,
-                           VC_CAMPAIGN_VARS_MAX, 16, 1)) < 0)
-    return rc;
-  for (it = f->vars ? f->vars->child : NULL; it != NULL; it = it->next)
-    if (!cJSON_HasObjectItem(own, it->string) &&
-        !cJSON_AddItemReferenceToObject(own, it->string, it)) {
-      cJSON_Delete(own);
+  if (fields != NULL) {
+    /* Stored by the contact module, which checked it: a parse failure
+     * here is corruption, reported like a bad variable. */
+    if ((rc = vc__json_parse(&c, "contact fields", fields,
+                             VC_CAMPAIGN_VARS_MAX, 16, 1)) < 0)
+      return rc;
+  } else if ((c = cJSON_CreateObject()) == NULL) {
+    return vc_error_set_oom();
+  }
+  if (name != NULL) {
+    cJSON_DeleteItemFromObjectCaseSensitive(c, "name");
+    if (cJSON_AddStringToObject(c, "name", name) == NULL) {
+      cJSON_Delete(c);
       return vc_error_set_oom();
     }
+  }
+  *out = c;
+  return 0;
+}
+
+/* The variables of one recipient: its own, over the campaign's, over
+ * its contact's (as `contact`). NULL when it has none of its own: the
+ * campaign's are used as they are. */
+static int recipient_vars(cJSON **out, const fanout *f, const rcpt *r)
+{
+  const char *json = arena_str(f, r->vars);
+  cJSON *own = NULL, *contact = NULL, *it;
+  int rc;
+
+  *out = NULL;
+  if ((rc = contact_vars(&contact, f, r)) < 0)
+    return rc;
+  if (json == NULL && contact == NULL)
+    return 0;
+  if (json != NULL)
+    rc = vc__json_parse(&own, "recipient variables", json,
+                        VC_CAMPAIGN_VARS_MAX, 16, 1);
+  else if ((own = cJSON_CreateObject()) == NULL)
+    rc = vc_error_set_oom();
+  if (rc < 0) {
+    cJSON_Delete(contact);
+    return rc;
+  }
+  for (it = f->vars ? f->vars->child : NULL; it != NULL; it = it->next)
+    if (!cJSON_HasObjectItem(own, it->string) &&
+        !cJSON_AddItemReferenceToObject(own, it->string, it))
+      goto oom;
+  if (contact != NULL && !cJSON_HasObjectItem(own, "contact")) {
+    if (!cJSON_AddItemToObject(own, "contact", contact))
+      goto oom;
+    contact = NULL;
+  }
+  cJSON_Delete(contact);  /* NULL, or yielding to the caller's own */
   *out = own;
   return 0;
+oom:
+  cJSON_Delete(contact);
+  cJSON_Delete(own);
+  return vc_error_set_oom();
 }
 
 static int insert_message(fanout *f, const char *id, size_t link,
@@ -445,7 +505,7 @@ static int queue_on(fanout *f, const rcpt *r, size_t link, int64_t due)
 
   if ((rc = plan_of(&plan, f, link)) < 0)
     return rc;
-  rc = recipient_vars(&own, f, arena_str(f, r->vars));
+  rc = recipient_vars(&own, f, r);
   if (rc == 0)
     rc = vc__template_plan_render(&o, plan, own ? own : f->vars);
   cJSON_Delete(own);

@@ -15,6 +15,7 @@
 #include "address.h"
 #include "consent.h"
 #include "contact.h"
+#include "privacy.h"
 
 #include <stdio.h>
 
@@ -31,7 +32,8 @@ static const char SQL_CHECK[] =
   "SELECT (SELECT MAX(state) FROM vc_consent WHERE tenant_id = ?1"
   "  AND channel_kind = ?3 AND category = ?4 AND" OF_CONTACT "),"
   " (SELECT requires_opt_in FROM vc_consent_policy WHERE tenant_id = ?1"
-  "  AND channel_kind = ?3 AND category = ?4)";
+  "  AND channel_kind = ?3 AND category = ?4),"
+  " (SELECT 1 FROM vc_privacy_key WHERE tenant_id = ?1 AND id = ?1)";
 static const char SQL_GET[] =
   "SELECT state, changed_at, source FROM vc_consent WHERE tenant_id = ?1"
   " AND channel_kind = ?3 AND category = ?4 AND" OF_CONTACT
@@ -166,15 +168,19 @@ static int dnc_has(vc__db *db, const char *tenant_id, const char *number)
 
 /* The contact's state (VC_CONSENT_UNKNOWN when none) and whether the
  * tenant needs an opt-in, for a consent category. */
+/* `hashes`: whether the tenant keeps erased contacts' refusals as
+ * address hashes (privacy.h), read in the same statement so that a
+ * tenant that never erased anyone pays nothing more. */
 static int state_and_policy(vc__db *db, const char *tenant_id,
                             const char *contact_id, int kind, int category,
-                            int *state, int *requires)
+                            int *state, int *requires, int *hashes)
 {
   vc__stmt *s;
   int rc;
 
   *state = VC_CONSENT_UNKNOWN;
   *requires = default_requires(kind, category);
+  *hashes = 0;
   if ((rc = vc__db_query(&s, db, SQL_CHECK, "ttii", tenant_id, contact_id,
                          (int64_t)kind, (int64_t)category)) < 0)
     return rc;
@@ -183,31 +189,47 @@ static int state_and_policy(vc__db *db, const char *tenant_id,
       *state = (int)vc__stmt_int64(s, 0);
     if (!vc__stmt_is_null(s, 1))
       *requires = vc__stmt_int64(s, 1) != 0;
+    *hashes = !vc__stmt_is_null(s, 2);
     rc = 0;
   }
   vc__stmt_done(s);
   return rc < 0 ? rc : 0;
 }
 
-static int check_on(vc__db *db, const char *tenant_id,
+static int check_on(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                     const char *contact_id, int kind, int category,
                     const char *to)
 {
   const char *kname = vc_channel_kind_name(kind);
-  int cat = consent_category(category), state, requires, rc;
+  int cat = consent_category(category), state, requires, hashes, rc;
+  int want_dnc = kind == VC_CHANNEL_VOICE && category != VC_CATEGORY_OTP;
   const char *cname = vc_category_name(cat);
 
   /* A number on the do-not-call list gets no call, except the one-time
    * password its owner is asking for right now. */
-  if (kind == VC_CHANNEL_VOICE && category != VC_CATEGORY_OTP &&
-      to != NULL && (rc = dnc_has(db, tenant_id, to)) != 0)
+  if (want_dnc && to != NULL && (rc = dnc_has(db, tenant_id, to)) != 0)
     return rc < 0 ? rc
                   : vc__error_set(VC_ERRCLASS_INVALID, VC_ECONSENT,
                                   "no consent: the number is on the "
                                   "do-not-call list");
   if ((rc = state_and_policy(db, tenant_id, contact_id ? contact_id : "",
-                             kind, cat, &state, &requires)) < 0)
+                             kind, cat, &state, &requires, &hashes)) < 0)
     return rc;
+  /* An erased contact's refusals, kept as hashes of its addresses: the
+   * do-not-call list always, an opt-out until whoever holds the address
+   * now opts in. */
+  if (hashes && (want_dnc || state == VC_CONSENT_UNKNOWN) &&
+      (rc = vc__privacy_suppressed(db, ctx, tenant_id, kind, want_dnc,
+                                   state == VC_CONSENT_UNKNOWN ? cat : 0,
+                                   to)) != 0) {
+    if (rc < 0)
+      return rc;
+    if (rc & VC__SUPPRESS_DNC)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ECONSENT,
+                           "no consent: the number is on the do-not-call "
+                           "list");
+    state = VC_CONSENT_OPTED_OUT;
+  }
   if (state == VC_CONSENT_OPTED_OUT)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ECONSENT,
                          "no consent: the contact opted out of %s on %s",
@@ -233,7 +255,8 @@ int vc__consent_check(vc__db *held, vc_tenant *t, const char *contact_id,
                          "unknown category %d", category);
   if (held == NULL && (rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
     return rc;
-  rc = check_on(db, vc_tenant_id(t), contact_id, kind, category, to);
+  rc = check_on(db, vc__tenant_ctx(t), vc_tenant_id(t), contact_id, kind,
+                category, to);
   if (held == NULL)
     vc__db_release(db);
   return rc;
@@ -355,7 +378,7 @@ int vc_consent_get(vc_consent_info *out, vc_tenant *t,
   vc_consent_info info;
   vc__db *db;
   vc__stmt *s;
-  int rc;
+  int rc, hashes;
 
   VC_ASSERT_ARG(out);
   VC_CHECK_VERSION(out, VC_CONSENT_INFO_VERSION, "vc_consent_info");
@@ -371,7 +394,8 @@ int vc_consent_get(vc_consent_info *out, vc_tenant *t,
     return rc;
   if ((rc = vc__contact_resolve(contact, db, tenant_id, contact_id)) < 0 ||
       (rc = state_and_policy(db, tenant_id, contact, kind, category,
-                             &info.state, &info.requires_opt_in)) < 0 ||
+                             &info.state, &info.requires_opt_in,
+                             &hashes)) < 0 ||
       (rc = vc__db_query(&s, db, SQL_GET, "ttii", tenant_id, contact,
                          (int64_t)kind, (int64_t)category)) < 0)
     goto release;
@@ -610,9 +634,16 @@ static int dnc_change(vc_tenant *t, const char *number, const char *source,
     rc = vc__db_run(db, SQL_DNC_ADD, "ttti", tenant_id, e164, source,
                     vc__now(ctx));
   else if ((rc = vc__db_run(db, SQL_DNC_REMOVE, "tt", tenant_id,
-                            e164)) == 0 && vc__db_changes(db) == 0)
-    rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
-                       "the number is not on the do-not-call list");
+                            e164)) == 0) {
+    int listed = vc__db_changes(db) > 0;
+    /* An erased contact's entry lives on as a hash (privacy.h). */
+    if ((rc = vc__privacy_dnc_forget(db, ctx, tenant_id, e164)) > 0)
+      listed = 1;
+    if (rc >= 0)
+      rc = listed ? 0 : vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                                      "the number is not on the do-not-call "
+                                      "list");
+  }
   if (rc < 0 ||
       (rc = vc__audit(db, ctx, tenant_id, add ? "dnc.add" : "dnc.remove",
                       NULL, add ? audit : NULL)) < 0 ||
@@ -644,7 +675,10 @@ int vc_dnc_contains(vc_tenant *t, const char *number)
     return rc;
   if ((rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
     return rc;
-  rc = dnc_has(db, vc_tenant_id(t), e164);
+  if ((rc = dnc_has(db, vc_tenant_id(t), e164)) == 0 &&
+      (rc = vc__privacy_suppressed(db, vc__tenant_ctx(t), vc_tenant_id(t),
+                                   VC_CHANNEL_VOICE, 1, 0, e164)) > 0)
+    rc = 1;
   vc__db_release(db);
   return rc;
 }

@@ -1456,10 +1456,14 @@ int vc__contact_resolve(char id_out[VC_ID_SIZE], vc__db *db,
   return rc;
 }
 
+/* The IN lists make the (kind, address) pairs key lookups: SQLite does
+ * not turn the OR of pairs alone into them, and scanned the tenant's
+ * addresses on every send and inbound message. */
 static const char SQL_FOR_RECIPIENT[] =
   "SELECT a.contact_id FROM vc_contact_address a JOIN vc_contact c"
   " ON c.tenant_id = a.tenant_id AND c.id = a.contact_id"
-  " WHERE a.tenant_id = ?1 AND c.erased_at IS NULL AND"
+  " WHERE a.tenant_id = ?1 AND c.erased_at IS NULL"
+  " AND a.addr_kind IN (?2, ?4, ?6) AND a.address IN (?3, ?5, ?7) AND"
   " ((a.addr_kind = ?2 AND a.address = ?3) OR"
   "  (a.addr_kind = ?4 AND a.address = ?5) OR"
   "  (a.addr_kind = ?6 AND a.address = ?7))"

@@ -467,6 +467,72 @@ static void test_campaign__pause_resume_cancel(void)
   env_close(&e);
 }
 
+/* Cancelling more queued messages than one page of the cancel. */
+static void test_campaign__cancel_pages_through_queued(void)
+{
+  vc_campaign_spec s;
+  vc_campaign_counters k;
+  vc_campaign *c;
+  env e;
+
+  env_open(&e);
+  channel(e.t, "sms", "sandbox-sms", "accepted");
+  template(e.t, "offer");
+  tagged(&e, e.t, 1, 700, "t");
+  tag_spec(&s, "t");
+  s.rate = 1;
+  CHECK_OK(vc_campaign_new(&c, e.t, &s));
+  CHECK_OK(vc_campaign_start(c));
+  drain(&e);
+  CHECK(counters(c).sent == 1 && counters(c).queued == 700);
+  CHECK_OK(vc_campaign_cancel(c));
+  k = counters(c);
+  CHECK(k.canceled == 699 && k.sent == 1 && k.open == 0);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message WHERE status = 9") ==
+        699);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message WHERE status = 1") == 0);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_job") == 0);
+  vc_campaign_free(c);
+  env_close(&e);
+}
+
+/* A contact's name and custom fields are the `contact` variables. */
+static void test_campaign__contact_variables(void)
+{
+  vc_template_spec ts = VC_TEMPLATE_SPEC_INIT;
+  vc_template *tpl;
+  vc_campaign_spec s;
+  vc_campaign *c;
+  char q[300];
+  env e;
+
+  env_open(&e);
+  channel(e.t, "sms", "sandbox-sms", "accepted");
+  ts.name = "hello";
+  ts.kind = VC_CHANNEL_SMS;
+  ts.text_body = "Hi {{contact.name}} of {{contact.city}}, {{offer}} off";
+  ts.variables_json = "[\"contact.name\", \"contact.city?\", \"offer\"]";
+  CHECK_OK(vc_template_new(&tpl, e.t, &ts));
+  vc_template_free(tpl);
+  tagged(&e, e.t, 1, 2, "t");
+  snprintf(q, sizeof(q), "UPDATE vc_contact SET fields ="
+           " '{\"city\":\"Pune\",\"name\":\"shadowed\"}'"
+           " WHERE id LIKE '%%0000001'");
+  sql(&e, q);
+  tag_spec(&s, "t");
+  s.template_name = "hello";
+  CHECK_OK(vc_campaign_new(&c, e.t, &s));
+  CHECK_OK(vc_campaign_start(c));
+  drain(&e);
+  CHECK(counters(c).sent == 2);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message WHERE text_body ="
+                  " 'Hi c1 of Pune, 10% off'") == 1);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message WHERE text_body ="
+                  " 'Hi c2 of , 10% off'") == 1);
+  vc_campaign_free(c);
+  env_close(&e);
+}
+
 static void test_campaign__pause_stops_fanout_within_a_page(void)
 {
   vc_campaign_spec s;
@@ -857,6 +923,8 @@ VC_TESTS(
   VC_TEST(test_campaign__last_link_failure_fails_recipient),
   VC_TEST(test_campaign__throttle_spaces_due_times),
   VC_TEST(test_campaign__pause_resume_cancel),
+  VC_TEST(test_campaign__cancel_pages_through_queued),
+  VC_TEST(test_campaign__contact_variables),
   VC_TEST(test_campaign__pause_stops_fanout_within_a_page),
   VC_TEST(test_campaign__window_and_end),
   VC_TEST(test_campaign__window_in_tenant_timezone),

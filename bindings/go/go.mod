@@ -1,0 +1,3 @@
+module vyomcomm.dev/vyomcomm
+
+go 1.19

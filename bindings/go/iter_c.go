@@ -1,0 +1,23 @@
+package vyomcomm
+
+// #include "vcgo.h"
+import "C"
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// The C side of Iter, kept out of the generic code.
+
+func iterFree(p unsafe.Pointer) { C.vc_iter_free((*C.vc_iter)(p)) }
+
+func iterCursor(p unsafe.Pointer) string {
+	return C.GoString(C.vc_iter_cursor((*C.vc_iter)(p)))
+}
+
+type closer interface{ Close() error }
+
+func setIterFinalizer(it closer) {
+	runtime.SetFinalizer(it, func(c closer) { c.Close() })
+}
