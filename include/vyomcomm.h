@@ -32,6 +32,7 @@
 #include "vyomcomm/consent.h"
 #include "vyomcomm/inbox.h"
 #include "vyomcomm/privacy.h"
+#include "vyomcomm/rule.h"
 #include "vyomcomm/call.h"
 #include "vyomcomm/agent.h"
 #include "vyomcomm/quality.h"

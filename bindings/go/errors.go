@@ -63,6 +63,7 @@ const (
 	codeState        = -21
 	codeNet          = -22
 	codeConsent      = -23
+	codeLoop         = -24
 	codeUser         = -30
 	codePassthrough  = -31
 	codeIterOver     = -32
@@ -80,6 +81,7 @@ var codeNames = map[int]string{
 	codeConflict: "VC_ECONFLICT", codeTooBig: "VC_ETOOBIG",
 	codeEncoding: "VC_EENCODING", codeCorrupt: "VC_ECORRUPT",
 	codeState: "VC_ESTATE", codeNet: "VC_ENET", codeConsent: "VC_ECONSENT",
+	codeLoop: "VC_ELOOP",
 	codeUser: "VC_EUSER", codePassthrough: "VC_PASSTHROUGH",
 	codeIterOver: "VC_ITEROVER",
 }
@@ -128,6 +130,7 @@ var (
 	ErrState        = sentinel(codeState)
 	ErrNet          = sentinel(codeNet)
 	ErrConsent      = sentinel(codeConsent)
+	ErrLoop         = sentinel(codeLoop)
 	ErrUser         = sentinel(codeUser)
 )
 

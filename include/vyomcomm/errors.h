@@ -44,6 +44,7 @@ typedef enum vc_error_code {
   VC_ENET = -22,       /**< a network or transport failure */
   VC_ECONSENT = -23,   /**< the recipient opted out, is on the do-not-call
                             list, or has not opted in where that is needed */
+  VC_ELOOP = -24,      /**< automation rules that would trigger themselves */
 
   /* Control codes: never an error of the library itself. */
   VC_EUSER = -30,       /**< returned by a host callback to abort */

@@ -180,7 +180,7 @@ static int fill(vc__csv *c)
   rc = c->read(c->payload, c->chunk, VC__CSV_CHUNK, &got);
   if (rc < 0) {
     c->eof = 1;
-    if (rc < VC_ECONSENT)
+    if (rc < VC_ELOOP)
       rc = VC_EUSER;
     return vc__error_set(VC_ERRCLASS_CALLBACK, rc,
                          "the read callback failed (%d)", rc);

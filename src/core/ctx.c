@@ -21,6 +21,7 @@
 #include "net/netthread.h"
 #include "call/session.h"
 #include "msg/template_cache.h"
+#include "msg/rule.h"
 #include "call/agent.h"
 
 #include <stdio.h>
@@ -116,6 +117,7 @@ static void ctx_destroy(vc_ctx *ctx)
   vc__tcache_free(ctx->templates);
   vc__tz_cache_free(ctx->tzs);
   vc__price_cache_free(ctx->prices);
+  vc__rule_cache_free(ctx->rules);
   vc__engine_fini(&ctx->host_engine);
   pthread_mutex_destroy(&ctx->host_lock);
   vc__keyring_fini(&ctx->keys);
@@ -186,6 +188,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
       (rc = vc__tcache_new(&ctx->templates, 0, 0)) < 0 ||
       (rc = vc__tz_cache_new(&ctx->tzs)) < 0 ||
       (rc = vc__price_cache_new(&ctx->prices)) < 0 ||
+      (rc = vc__rule_cache_new(&ctx->rules)) < 0 ||
       (rc = vc__limits_new(&ctx->limits)) < 0 ||
       (rc = vc__fetch_cache_new(&ctx->fetch_cache)) < 0 ||
       (rc = vc__sessions_new(ctx)) < 0 ||

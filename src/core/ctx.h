@@ -78,6 +78,8 @@ struct vc_ctx {
   struct vc__tz_cache *tzs;
   /* Which tenants price messages (msg/msg_ledger.c), locked inside. */
   struct vc__price_cache *prices;
+  /* Each tenant's automation rules (msg/rule.c), locked inside. */
+  struct vc__rule_cache *rules;
 };
 
 /* Current time from the context's clock, in Unix milliseconds. */

@@ -122,6 +122,7 @@ const char *vc_strerror(int code)
   case VC_ESTATE: return "not allowed in the current state";
   case VC_ENET: return "network error";
   case VC_ECONSENT: return "no consent to contact the recipient";
+  case VC_ELOOP: return "rules would loop";
   case VC_EUSER: return "aborted by callback";
   case VC_PASSTHROUGH: return "passthrough";
   case VC_ITEROVER: return "no more items";

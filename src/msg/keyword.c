@@ -299,16 +299,8 @@ static int find(match *m, vc__db *db, const char *tenant_id, const char *kw,
   return 1;
 }
 
-/* The sender as a message recipient (`to`, as vc_message_send stores
- * it) and as a contact address (kind and normalized form). */
-typedef struct sender {
-  char to[VC__ADDR_TELEGRAM_MAX + VC__ADDR_PHONE_MAX];
-  int addr_kind;
-  char address[VC__ADDR_TELEGRAM_MAX + VC__ADDR_PHONE_MAX];
-} sender;
-
-static int sender_of(sender *out, int kind, const char *provider,
-                     const char *from)
+int vc__sender_of(vc__sender *out, int kind, const char *provider,
+                  const char *from)
 {
   char buf[VC__ADDR_INPUT_MAX + 2];
 
@@ -351,7 +343,7 @@ static int fatal(int rc)
 
 static int send_reply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                       const char *channel_id, const char *contact_id,
-                      const sender *who, const match *m,
+                      const vc__sender *who, const match *m,
                       const char *inbound_id)
 {
   char id[VC_ID_SIZE], key[64];
@@ -392,7 +384,7 @@ int vc__keyword_inbound(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   char kw[VC_KEYWORD_MAX + 1], contact[VC_ID_SIZE] = "";
   vc_tenant *t = NULL;
   vc__contact_prefs prefs;
-  sender who;
+  vc__sender who;
   chain c;
   match m;
   int rc;
@@ -400,7 +392,7 @@ int vc__keyword_inbound(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if ((kind != VC_CHANNEL_SMS && kind != VC_CHANNEL_CHAT) || text == NULL ||
       fold(kw, text) == 0)
     return 0;
-  if (sender_of(&who, kind, provider ? provider : "", from) < 0) {
+  if (vc__sender_of(&who, kind, provider ? provider : "", from) < 0) {
     vc_error_clear();
     return 0;  /* no address to act on or answer */
   }

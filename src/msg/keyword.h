@@ -7,6 +7,21 @@
 
 #include "vyomcomm/ctx.h"
 #include "store/db.h"
+#include "address.h"
+
+/* The sender of an inbound message as a message recipient (`to`, as
+ * vc_message_send stores it) and as a contact address (a
+ * vc_address_kind and its normalized form). */
+typedef struct vc__sender {
+  char to[VC__ADDR_TELEGRAM_MAX + VC__ADDR_PHONE_MAX];
+  int addr_kind;
+  char address[VC__ADDR_TELEGRAM_MAX + VC__ADDR_PHONE_MAX];
+} vc__sender;
+
+/* `from` as a provider of channel `kind` (its adapter `provider`) gave
+ * it: 0, or -1 when it is no address to answer (error detail set). */
+int vc__sender_of(vc__sender *out, int kind, const char *provider,
+                  const char *from);
 
 /*
  * Act on an inbound message stored as `inbound_id` on channel

@@ -69,7 +69,7 @@ static const int ALL_CODES[] = {
   VC_EBUSY, VC_ETIMEOUT, VC_EAUTH, VC_ENOTSUPPORTED, VC_ECANCELED,
   VC_ERATELIMIT, VC_EPROVIDER, VC_ESTORAGE, VC_EVERSION, VC_ECRYPTO,
   VC_EKEY, VC_ECONFLICT, VC_ETOOBIG, VC_EENCODING, VC_ECORRUPT, VC_ESTATE,
-  VC_ENET, VC_ECONSENT, VC_EUSER, VC_PASSTHROUGH, VC_ITEROVER,
+  VC_ENET, VC_ECONSENT, VC_ELOOP, VC_EUSER, VC_PASSTHROUGH, VC_ITEROVER,
 };
 
 static void test_core__error_codes_pinned(void)
@@ -83,7 +83,8 @@ static void test_core__error_codes_pinned(void)
   CHECK(VC_ESTORAGE == -13 && VC_EVERSION == -14 && VC_ECRYPTO == -15);
   CHECK(VC_EKEY == -16 && VC_ECONFLICT == -17 && VC_ETOOBIG == -18);
   CHECK(VC_EENCODING == -19 && VC_ECORRUPT == -20 && VC_ESTATE == -21);
-  CHECK(VC_ENET == -22 && VC_ECONSENT == -23);
+  CHECK(VC_ENET == -22 && VC_ECONSENT == -23 &&
+        VC_ELOOP == -24);
   CHECK(VC_EUSER == -30 && VC_PASSTHROUGH == -31 && VC_ITEROVER == -32);
   CHECK(VC_ERRCLASS_NONE == 0 && VC_ERRCLASS_INTERNAL == 12);
 }
@@ -106,7 +107,7 @@ static void test_core__strerror(void)
   CHECK_STR(vc_strerror(VC_ENOTFOUND), "not found");
   /* Unknown codes, including the gaps in the numbering. */
   CHECK_STR(vc_strerror(1), "unknown error");
-  CHECK_STR(vc_strerror(-24), "unknown error");
+  CHECK_STR(vc_strerror(-25), "unknown error");
   CHECK_STR(vc_strerror(-29), "unknown error");
   CHECK_STR(vc_strerror(-33), "unknown error");
   CHECK_STR(vc_strerror(INT_MIN), "unknown error");

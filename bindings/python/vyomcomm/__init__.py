@@ -28,7 +28,8 @@ from .errors import (VyomcommError, error_for, GenericError, NoMemory,
                      ProviderError, StorageError, VersionMismatch,
                      CryptoError, MasterKeyError, Conflict, TooBig,
                      EncodingError, CorruptStore, InvalidState, NetworkError,
-                     ConsentRequired, UserAbort, Passthrough, IterationOver)
+                     ConsentRequired, RulesWouldLoop, UserAbort, Passthrough,
+                     IterationOver)
 from .types import (AddressKind, Attachment, Audience, CallCause, CallEntry,
                     CallLeg, CallState, CampaignCounters, CampaignState,
                     Category, ChannelKind, ConsentInfo, ConsentState,
@@ -67,5 +68,6 @@ __all__ = [
     "Canceled", "RateLimited", "ProviderError", "StorageError",
     "VersionMismatch", "CryptoError", "MasterKeyError", "Conflict", "TooBig",
     "EncodingError", "CorruptStore", "InvalidState", "NetworkError",
-    "ConsentRequired", "UserAbort", "Passthrough", "IterationOver",
+    "ConsentRequired", "RulesWouldLoop", "UserAbort", "Passthrough",
+    "IterationOver",
 ]

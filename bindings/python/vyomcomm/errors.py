@@ -54,7 +54,8 @@ _CLASS_NAMES = {
     -15: "CryptoError", -16: "MasterKeyError", -17: "Conflict",
     -18: "TooBig", -19: "EncodingError", -20: "CorruptStore",
     -21: "InvalidState", -22: "NetworkError", -23: "ConsentRequired",
-    -30: "UserAbort", -31: "Passthrough", -32: "IterationOver",
+    -24: "RulesWouldLoop", -30: "UserAbort", -31: "Passthrough",
+    -32: "IterationOver",
 }
 
 #: Every pinned code of include/vyomcomm/errors.h and its C name.
@@ -65,7 +66,8 @@ CODE_NAMES: Dict[int, str] = {
     -12: "VC_EPROVIDER", -13: "VC_ESTORAGE", -14: "VC_EVERSION",
     -15: "VC_ECRYPTO", -16: "VC_EKEY", -17: "VC_ECONFLICT",
     -18: "VC_ETOOBIG", -19: "VC_EENCODING", -20: "VC_ECORRUPT",
-    -21: "VC_ESTATE", -22: "VC_ENET", -23: "VC_ECONSENT", -30: "VC_EUSER",
+    -21: "VC_ESTATE", -22: "VC_ENET", -23: "VC_ECONSENT", -24: "VC_ELOOP",
+    -30: "VC_EUSER",
     -31: "VC_PASSTHROUGH", -32: "VC_ITEROVER",
 }
 
@@ -106,6 +108,8 @@ NetworkError = _make(-22, "VC_ENET", "A network or transport failure.")
 ConsentRequired = _make(-23, "VC_ECONSENT",
                         "The recipient opted out, is on the do-not-call "
                         "list, or has not opted in where that is needed.")
+RulesWouldLoop = _make(-24, "VC_ELOOP",
+                       "Automation rules that would trigger themselves.")
 UserAbort = _make(-30, "VC_EUSER", "A host callback aborted.")
 Passthrough = _make(-31, "VC_PASSTHROUGH", "A plugin declined.")
 IterationOver = _make(-32, "VC_ITEROVER", "An iteration has no more items.")
@@ -117,8 +121,8 @@ BY_CODE: Dict[int, Type[VyomcommError]] = {
         Busy, Timeout, AuthError, NotSupported, Canceled, RateLimited,
         ProviderError, StorageError, VersionMismatch, CryptoError,
         MasterKeyError, Conflict, TooBig, EncodingError, CorruptStore,
-        InvalidState, NetworkError, ConsentRequired, UserAbort, Passthrough,
-        IterationOver)
+        InvalidState, NetworkError, ConsentRequired, RulesWouldLoop,
+        UserAbort, Passthrough, IterationOver)
 }
 
 
