@@ -114,11 +114,14 @@ VC_EXTERN(int64_t) vc_ledger_entry_created_at(const vc_ledger_entry *e);
  *        "sources": {"call": {the same five}, "message": {...}}}, ...]}
  *
  * in period then currency order. `net_micros` is the cost booked for
- * the period: an estimate replaced by a price counts once.
+ * the period: an estimate replaced by a price counts once. It reads
+ * every entry of the period (its time grows with them; its memory does
+ * not).
  *
  * @param json_out receives the JSON (dispose with vc_buf_dispose)
  * @return 0; VC_EINVALID (not 0 <= from < to), VC_ETOOBIG (more than
- *   VC_LEDGER_SUMMARY_MAX_DAYS days)
+ *   VC_LEDGER_SUMMARY_MAX_DAYS days, or more than 16 currencies in one
+ *   day)
  * @since 0.3
  */
 VC_EXTERN(int) vc_ledger_summary(vc_buf *json_out, vc_tenant *tenant,
