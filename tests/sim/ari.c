@@ -21,8 +21,9 @@
  * (vc_sim_call_plan_set(s, "ari", ...)); answered, it enters its Stasis
  * application. The REST side runs on the libre thread, the life of each
  * channel on loop timers (sim_later), so all ARI state is the libre
- * thread's: sim.h's control functions reach it through sim_run(). Only
- * the shared voice part (plans, the status table) is under v.mu.
+ * thread's: sim.h's control functions (ari_control.c) reach it through
+ * sim_run(). Only the shared voice part (plans, the status table) is
+ * under v.mu.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,81 +35,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "sim_int.h"
+#include "ari_int.h"
 
-enum {
-  ARI_MAX_CHANS = 10000,
-  ARI_MAX_BRIDGES = 1000,
-  ARI_MAX_RECS = 1000,
-  ARI_MAX_SOCKS = 64,
-  ARI_MAX_APPS = 8,
-  ARI_BRIDGE_MAX = 16,       /* channels in one bridge */
-  ARI_MAX_PARAMS = 32,       /* body keys used as parameters */
-};
-
-/* A channel's next step on the loop. */
-enum { ST_DIAL, ST_OUTCOME, ST_TALK_END, ST_REDIRECTED };
-
-typedef struct ari_chan {
-  char id[64], name[112], endpoint[128], tech[16], resource[96];
-  char app[64];
-  char args[512];            /* appArgs as given */
-  char caller_name[64], caller_num[64];
-  char state[16];            /* Down, Ringing, Up */
-  char protocol_id[40];
-  char context[64], exten[64];
-  long priority;
-  char originator[64];
-  char *vars;                /* channelvars JSON object, or NULL */
-  int64_t created_ms;
-  vc_sim_call_plan plan;
-  int dialing;               /* Dial begun, not yet ended */
-  int in_stasis, ended, cause, held, moh;
-  unsigned gen;              /* bumped when the channel ends */
-  char bridge[64];
-  char dtmf_sent[128], redirect[128];
-  sim_vcall *vc;             /* the status mirror (v.mu) */
-} ari_chan;
-
-typedef struct ari_bridge {
-  char id[64], name[64], type[64];
-  int64_t created_ms;
-  char chans[ARI_BRIDGE_MAX][64];
-  size_t n;
-  int gone;
-} ari_bridge;
-
-typedef struct ari_rec {
-  char name[128], format[16], target[80];
-  char state[16];            /* queued, recording, done, failed */
-  int64_t started_ms;
-  long duration;
-  unsigned gen;
-  int stored;                /* a stored recording (done) */
-  int deleted;
-} ari_rec;
-
-typedef struct ari_sock {
-  sim_ws *ws;
-  char apps[ARI_MAX_APPS][64];
-  size_t napps;
-  int all;
-} ari_sock;
-
-typedef struct ari_state {
-  sim_voice v;               /* first: the shared voice state */
-  vc_sim *sim;
-  ari_chan **chans;
-  size_t nchans, capchans;
-  ari_bridge **bridges;
-  size_t nbridges, capbridges;
-  ari_rec **recs;
-  size_t nrecs, caprecs;
-  ari_sock *socks[ARI_MAX_SOCKS];
-  size_t nsocks;
-  unsigned long seq;
-  unsigned long requests;    /* REST requests (not the WebSocket) */
-} ari_state;
 
 static const char *const ari_defaults[] = {
   "username", VC_SIM_ARI_USERNAME,
@@ -254,7 +182,7 @@ static void set_status(ari_state *st, ari_chan *c, const char *status,
 /* ---- lookups ---------------------------------------------------------- */
 
 /* A live channel by id, or NULL. */
-static ari_chan *chan_find(ari_state *st, const char *id)
+ari_chan *ari_chan_find(ari_state *st, const char *id)
 {
   size_t i;
 
@@ -265,7 +193,7 @@ static ari_chan *chan_find(ari_state *st, const char *id)
 }
 
 /* The newest channel, live or not, by id or endpoint. */
-static ari_chan *chan_any(ari_state *st, const char *key)
+ari_chan *ari_chan_any(ari_state *st, const char *key)
 {
   size_t i;
 
@@ -302,7 +230,7 @@ static ari_rec *rec_find(ari_state *st, const char *name, int stored)
 
 /* ---- models ----------------------------------------------------------- */
 
-static void chan_json(sim_buf *b, const ari_chan *c)
+void ari_chan_json(sim_buf *b, const ari_chan *c)
 {
   char t[40];
 
@@ -403,8 +331,8 @@ static int sock_has(const ari_sock *k, const char *app)
  * and recording events, which the simulator does not tie to one app).
  * `fields` are the event's own members, each starting with ", ".
  */
-static void emit(ari_state *st, const char *app, const char *type,
-                 const sim_buf *fields)
+void ari_emit(ari_state *st, const char *app, const char *type,
+              const sim_buf *fields)
 {
   char t[40], aid[64];
   size_t i;
@@ -442,27 +370,27 @@ static void emit_chan(ari_state *st, const ari_chan *c, const char *type)
   sim_buf f = { 0 };
 
   sim_buf_str(&f, ", \"channel\": ");
-  chan_json(&f, c);
-  emit(st, c->app, type, &f);
+  ari_chan_json(&f, c);
+  ari_emit(st, c->app, type, &f);
   sim_buf_free(&f);
 }
 
-static void emit_dial(ari_state *st, const ari_chan *c, const char *status)
+void ari_emit_dial(ari_state *st, const ari_chan *c, const char *status)
 {
-  ari_chan *caller = c->originator[0] ? chan_find(st, c->originator) : NULL;
+  ari_chan *caller = c->originator[0] ? ari_chan_find(st, c->originator) : NULL;
   sim_buf f = { 0 };
 
   if (caller != NULL) {
     sim_buf_str(&f, ", \"caller\": ");
-    chan_json(&f, caller);
+    ari_chan_json(&f, caller);
   }
   sim_buf_str(&f, ", \"peer\": ");
-  chan_json(&f, c);
+  ari_chan_json(&f, c);
   sim_buf_str(&f, ", \"dialstring\": ");
   sim_buf_json_str(&f, c->resource);
   sim_buf_str(&f, ", \"dialstatus\": ");
   sim_buf_json_str(&f, status);
-  emit(st, c->app, "Dial", &f);
+  ari_emit(st, c->app, "Dial", &f);
   sim_buf_free(&f);
 }
 
@@ -475,10 +403,10 @@ static void emit_bridge(ari_state *st, const ari_bridge *br,
   bridge_json(&f, br);
   if (c != NULL) {
     sim_buf_str(&f, ", \"channel\": ");
-    chan_json(&f, c);
-    emit(st, c->app, type, &f);
+    ari_chan_json(&f, c);
+    ari_emit(st, c->app, type, &f);
   } else {
-    emit(st, NULL, type, &f);
+    ari_emit(st, NULL, type, &f);
   }
   sim_buf_free(&f);
 }
@@ -489,7 +417,7 @@ static void emit_rec(ari_state *st, const ari_rec *r, const char *type)
 
   sim_buf_str(&f, ", \"recording\": ");
   rec_json(&f, r);
-  emit(st, NULL, type, &f);
+  ari_emit(st, NULL, type, &f);
   sim_buf_free(&f);
 }
 
@@ -539,7 +467,7 @@ static void bridge_destroy(ari_state *st, ari_bridge *br)
   size_t i;
 
   while (br->n > 0) {
-    ari_chan *c = chan_find(st, br->chans[br->n - 1]);
+    ari_chan *c = ari_chan_find(st, br->chans[br->n - 1]);
     if (c != NULL) {
       bridge_leave(st, br, c);
     } else {
@@ -579,7 +507,7 @@ static void step_later(ari_state *st, ari_chan *c, int step, unsigned ms)
  * The channel ends: a hangup request when `request` (1 far end, 2 a
  * soft hangup from the API), the bridge left, Stasis ended, destroyed.
  */
-static void chan_end(ari_state *st, ari_chan *c, int cause, int request)
+void ari_chan_end(ari_state *st, ari_chan *c, int cause, int request)
 {
   ari_bridge *br;
 
@@ -591,13 +519,13 @@ static void chan_end(ari_state *st, ari_chan *c, int cause, int request)
     if (request == 2)
       sim_buf_str(&f, ", \"soft\": true");
     sim_buf_str(&f, ", \"channel\": ");
-    chan_json(&f, c);
-    emit(st, c->app, "ChannelHangupRequest", &f);
+    ari_chan_json(&f, c);
+    ari_emit(st, c->app, "ChannelHangupRequest", &f);
     sim_buf_free(&f);
   }
   if (c->dialing) {
     c->dialing = 0;
-    emit_dial(st, c, "CANCEL");
+    ari_emit_dial(st, c, "CANCEL");
   }
   if (c->bridge[0] && (br = bridge_find(st, c->bridge)) != NULL)
     bridge_leave(st, br, c);
@@ -610,8 +538,8 @@ static void chan_end(ari_state *st, ari_chan *c, int cause, int request)
     sim_buf_printf(&f, ", \"cause\": %d, \"cause_txt\": ", cause);
     sim_buf_json_str(&f, cause_txt(cause));
     sim_buf_str(&f, ", \"channel\": ");
-    chan_json(&f, c);
-    emit(st, c->app, "ChannelDestroyed", &f);
+    ari_chan_json(&f, c);
+    ari_emit(st, c->app, "ChannelDestroyed", &f);
     sim_buf_free(&f);
   }
   c->ended = 1;
@@ -624,29 +552,29 @@ static void step_run(vc_sim *sim, void *arg)
 {
   ari_state *st = sim_provider_state(sim, "ari");
   const ari_step *s = arg;
-  ari_chan *c = st ? chan_find(st, s->id) : NULL;
+  ari_chan *c = st ? ari_chan_find(st, s->id) : NULL;
 
   if (c == NULL || c->gen != s->gen)
     return;                 /* ended meanwhile */
   switch (s->step) {
   case ST_DIAL:
     c->dialing = 1;
-    emit_dial(st, c, "");
+    ari_emit_dial(st, c, "");
     if (c->plan.outcome == VC_SIM_CALL_FAILED) {
       c->dialing = 0;
-      emit_dial(st, c, "CHANUNAVAIL");
-      chan_end(st, c, 1, 0);
+      ari_emit_dial(st, c, "CHANUNAVAIL");
+      ari_chan_end(st, c, 1, 0);
       return;
     }
     set_state(st, c, "Ringing");
-    emit_dial(st, c, "RINGING");
+    ari_emit_dial(st, c, "RINGING");
     step_later(st, c, ST_OUTCOME, c->plan.ring_ms);
     break;
   case ST_OUTCOME:
     c->dialing = 0;
     switch (c->plan.outcome) {
     case VC_SIM_CALL_ANSWER:
-      emit_dial(st, c, "ANSWER");
+      ari_emit_dial(st, c, "ANSWER");
       set_state(st, c, "Up");
       if (c->app[0]) {
         sim_buf f = { 0 };
@@ -662,29 +590,29 @@ static void step_run(vc_sim *sim, void *arg)
           a += n + (a[n] == ',');
         }
         sim_buf_str(&f, "], \"channel\": ");
-        chan_json(&f, c);
-        emit(st, c->app, "StasisStart", &f);
+        ari_chan_json(&f, c);
+        ari_emit(st, c->app, "StasisStart", &f);
         sim_buf_free(&f);
       }
       step_later(st, c, ST_TALK_END, c->plan.talk_ms);
       break;
     case VC_SIM_CALL_BUSY:
-      emit_dial(st, c, "BUSY");
-      chan_end(st, c, 17, 0);
+      ari_emit_dial(st, c, "BUSY");
+      ari_chan_end(st, c, 17, 0);
       break;
     case VC_SIM_CALL_NO_ANSWER:
-      emit_dial(st, c, "NOANSWER");
-      chan_end(st, c, 19, 0);
+      ari_emit_dial(st, c, "NOANSWER");
+      ari_chan_end(st, c, 19, 0);
       break;
     default:                /* the callee rejects it */
-      emit_dial(st, c, "CANCEL");
-      chan_end(st, c, 21, 0);
+      ari_emit_dial(st, c, "CANCEL");
+      ari_chan_end(st, c, 21, 0);
       break;
     }
     break;
   case ST_TALK_END:
   case ST_REDIRECTED:
-    chan_end(st, c, 16, 1);
+    ari_chan_end(st, c, 16, 1);
     break;
   }
 }
@@ -804,7 +732,7 @@ static int ari_auth(ari_state *st, const sim_req *rq, const ari_args *a,
 
 /* ---- the events WebSocket --------------------------------------------- */
 
-static void sock_remove(ari_state *st, ari_sock *k)
+void ari_sock_remove(ari_state *st, ari_sock *k)
 {
   size_t i;
 
@@ -834,7 +762,7 @@ static void sock_closed(void *arg, sim_ws *ws)
   ari_state *st = sim_provider_state(sim, "ari");
 
   (void)ws;
-  sock_remove(st, k);
+  ari_sock_remove(st, k);
 }
 
 static const sim_ws_handler sock_handler = { sock_recv, sock_closed };
@@ -1031,11 +959,11 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
     ari_error(rs, 400, "Invalid parameters for originating a channel");
     return;
   }
-  if ((id && chan_find(st, id)) || (other && chan_find(st, other))) {
+  if ((id && ari_chan_find(st, id)) || (other && ari_chan_find(st, other))) {
     ari_error(rs, 409, "Channel with given unique ID already exists");
     return;
   }
-  if (orig != NULL && *orig && chan_find(st, orig) == NULL) {
+  if (orig != NULL && *orig && ari_chan_find(st, orig) == NULL) {
     ari_error(rs, 400, "Provided originator channel was not found");
     return;
   }
@@ -1108,7 +1036,7 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
   ai.identity = sim_fnv1a(SIM_FNV_INIT, c->id, strlen(c->id));
   rs->status = 200;
   rs->content_type = "application/json";
-  chan_json(&rs->body, c);
+  ari_chan_json(&rs->body, c);
   sim_accept(st->sim, "ari", rs, &ai);
   step_later(st, c, ST_DIAL, 0);
 }
@@ -1116,7 +1044,7 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
 /* The channel of a /channels/{id}/... operation that needs Stasis. */
 static ari_chan *chan_stasis(ari_state *st, const char *id, sim_resp *rs)
 {
-  ari_chan *c = chan_find(st, id);
+  ari_chan *c = ari_chan_find(st, id);
 
   if (c == NULL) {
     ari_error(rs, 404, "Channel not found");
@@ -1148,13 +1076,13 @@ static void h_hangup(ari_state *st, const ari_args *a, const char *id,
     ari_error(rs, 400, "Invalid reason for hangup provided");
     return;
   }
-  c = chan_find(st, id);
+  c = ari_chan_find(st, id);
   if (c == NULL) {
     ari_error(rs, 404, "Channel not found");
     return;
   }
   ari_no_content(rs);
-  chan_end(st, c, (int)cause, 2);
+  ari_chan_end(st, c, (int)cause, 2);
 }
 
 static void h_channel_op(ari_state *st, const char *method, const ari_args *a,
@@ -1238,7 +1166,7 @@ static void h_channels(ari_state *st, const char *method, const ari_args *a,
         continue;
       if (nseg++)
         sim_buf_str(&rs->body, ", ");
-      chan_json(&rs->body, st->chans[i]);
+      ari_chan_json(&rs->body, st->chans[i]);
     }
     sim_buf_str(&rs->body, "]");
   } else if (nseg == 1 && strcmp(method, "POST") == 0) {
@@ -1246,13 +1174,13 @@ static void h_channels(ari_state *st, const char *method, const ari_args *a,
   } else if (nseg == 2 && strcmp(method, "POST") == 0) {
     h_originate(st, a, seg[1], rs);
   } else if (nseg == 2 && strcmp(method, "GET") == 0) {
-    if ((c = chan_find(st, seg[1])) == NULL) {
+    if ((c = ari_chan_find(st, seg[1])) == NULL) {
       ari_error(rs, 404, "Channel not found");
       return;
     }
     rs->status = 200;
     rs->content_type = "application/json";
-    chan_json(&rs->body, c);
+    ari_chan_json(&rs->body, c);
   } else if (nseg == 2 && strcmp(method, "DELETE") == 0) {
     h_hangup(st, a, seg[1], rs);
   } else if (nseg == 3) {
@@ -1359,7 +1287,7 @@ static size_t chan_list(ari_state *st, const char *list, ari_chan **out,
       ari_chan *c;
       memcpy(id, list, l);
       id[l] = '\0';
-      c = chan_find(st, id);
+      c = ari_chan_find(st, id);
       if (c == NULL)
         *missing = 1;
       else if (n < max)
@@ -1805,205 +1733,3 @@ const sim_provider sim_ari = {
   "ari", "/ari", 64 * 1024, ari_defaults, ari_init, ari_fini, ari_handle,
   ari_fault, NULL, NULL, NULL, NULL,
 };
-
-/* ---- sim.h ------------------------------------------------------------ */
-
-typedef struct ari_ctl {
-  const char *id;
-  const char *digits;
-  int cause, graceful;
-  int rc;
-  vc_sim_ari_channel *out;
-} ari_ctl;
-
-static void ctl_dtmf(vc_sim *sim, void *arg)
-{
-  ari_state *st = sim_provider_state(sim, "ari");
-  ari_ctl *x = arg;
-  ari_chan *c = chan_find(st, x->id);
-  const char *d;
-
-  if (c == NULL) {
-    x->rc = -ENOENT;
-    return;
-  }
-  if (strcmp(c->state, "Up") != 0) {
-    x->rc = -EAGAIN;
-    return;
-  }
-  for (d = x->digits; *d; d++) {
-    sim_buf f = { 0 };
-    sim_buf_printf(&f, ", \"digit\": \"%c\", \"duration_ms\": 100, "
-                   "\"channel\": ", *d);
-    chan_json(&f, c);
-    emit(st, c->app, "ChannelDtmfReceived", &f);
-    sim_buf_free(&f);
-  }
-  x->rc = 0;
-}
-
-int vc_sim_ari_dtmf(vc_sim *s, const char *channel_id, const char *digits)
-{
-  ari_ctl x = { channel_id, digits, 0, 0, 0, NULL };
-  size_t n;
-
-  if (s == NULL || channel_id == NULL || digits == NULL)
-    return -EINVAL;
-  n = strlen(digits);
-  if (n == 0 || n > 32 || strspn(digits, "0123456789*#ABCD") != n)
-    return -EINVAL;
-  if (sim_run(s, ctl_dtmf, &x) != 0)
-    return -ENOMEM;
-  return x.rc;
-}
-
-static void ctl_hangup(vc_sim *sim, void *arg)
-{
-  ari_state *st = sim_provider_state(sim, "ari");
-  ari_ctl *x = arg;
-  ari_chan *c = chan_find(st, x->id);
-
-  if (c == NULL) {
-    x->rc = -ENOENT;
-    return;
-  }
-  /* Before the answer the callee declines; after it, hangs up. */
-  if (c->dialing || strcmp(c->state, "Up") != 0) {
-    if (c->dialing) {
-      c->dialing = 0;
-      emit_dial(st, c, x->cause == 17 ? "BUSY" : "CANCEL");
-    }
-    chan_end(st, c, x->cause, 0);
-  } else {
-    chan_end(st, c, x->cause, 1);
-  }
-  x->rc = 0;
-}
-
-int vc_sim_ari_hangup(vc_sim *s, const char *channel_id, int cause)
-{
-  ari_ctl x = { channel_id, NULL, cause ? cause : 16, 0, 0, NULL };
-
-  if (s == NULL || channel_id == NULL || cause < 0 || cause > 127)
-    return -EINVAL;
-  if (sim_run(s, ctl_hangup, &x) != 0)
-    return -ENOMEM;
-  return x.rc;
-}
-
-static void ctl_drop(vc_sim *sim, void *arg)
-{
-  ari_state *st = sim_provider_state(sim, "ari");
-  ari_ctl *x = arg;
-
-  x->rc = (int)st->nsocks;
-  while (st->nsocks > 0) {
-    ari_sock *k = st->socks[st->nsocks - 1];
-    sim_ws_close(k->ws, x->graceful ? 1001 : 0);
-    sock_remove(st, k);
-  }
-}
-
-int vc_sim_ari_drop(vc_sim *s, int graceful)
-{
-  ari_ctl x = { NULL, NULL, 0, graceful, 0, NULL };
-
-  if (s == NULL)
-    return -EINVAL;
-  if (sim_run(s, ctl_drop, &x) != 0)
-    return -ENOMEM;
-  return x.rc;
-}
-
-typedef struct ari_raw {
-  const char *text;
-  size_t len;
-  int rc;
-} ari_raw;
-
-static void ctl_send(vc_sim *sim, void *arg)
-{
-  ari_state *st = sim_provider_state(sim, "ari");
-  ari_raw *x = arg;
-  size_t i;
-
-  x->rc = 0;
-  for (i = 0; i < st->nsocks; i++)
-    if (sim_ws_send(st->socks[i]->ws, x->text, x->len) == 0)
-      x->rc++;
-}
-
-int vc_sim_ari_send(vc_sim *s, const char *text, size_t len)
-{
-  ari_raw x = { text, len, 0 };
-
-  if (s == NULL || (text == NULL && len > 0))
-    return -EINVAL;
-  if (sim_run(s, ctl_send, &x) != 0)
-    return -ENOMEM;
-  return x.rc;
-}
-
-static void ctl_counts(vc_sim *sim, void *arg)
-{
-  ari_state *st = sim_provider_state(sim, "ari");
-  ari_ctl *x = arg;
-
-  x->rc = x->cause ? (int)st->nsocks : (int)st->requests;
-}
-
-long vc_sim_ari_requests(vc_sim *s)
-{
-  ari_ctl x = { NULL, NULL, 0, 0, 0, NULL };
-
-  if (s == NULL || sim_run(s, ctl_counts, &x) != 0)
-    return -EINVAL;
-  return x.rc;
-}
-
-int vc_sim_ari_sockets(vc_sim *s)
-{
-  ari_ctl x = { NULL, NULL, 1, 0, 0, NULL };
-
-  if (s == NULL || sim_run(s, ctl_counts, &x) != 0)
-    return -EINVAL;
-  return x.rc;
-}
-
-static void ctl_channel(vc_sim *sim, void *arg)
-{
-  ari_state *st = sim_provider_state(sim, "ari");
-  ari_ctl *x = arg;
-  ari_chan *c = chan_any(st, x->id);
-  vc_sim_ari_channel *o = x->out;
-
-  if (c == NULL) {
-    x->rc = -ENOENT;
-    return;
-  }
-  memset(o, 0, sizeof(*o));
-  snprintf(o->id, sizeof(o->id), "%s", c->id);
-  snprintf(o->endpoint, sizeof(o->endpoint), "%s", c->endpoint);
-  snprintf(o->state, sizeof(o->state), "%s", c->state);
-  snprintf(o->bridge, sizeof(o->bridge), "%s", c->bridge);
-  snprintf(o->dtmf_sent, sizeof(o->dtmf_sent), "%s", c->dtmf_sent);
-  snprintf(o->redirect, sizeof(o->redirect), "%s", c->redirect);
-  o->in_stasis = c->in_stasis;
-  o->held = c->held;
-  o->moh = c->moh;
-  o->ended = c->ended;
-  o->cause = c->cause;
-  x->rc = 0;
-}
-
-int vc_sim_ari_channel_get(vc_sim *s, const char *key,
-                           vc_sim_ari_channel *out)
-{
-  ari_ctl x = { key, NULL, 0, 0, 0, out };
-
-  if (s == NULL || out == NULL)
-    return -EINVAL;
-  if (sim_run(s, ctl_channel, &x) != 0)
-    return -ENOMEM;
-  return x.rc;
-}
