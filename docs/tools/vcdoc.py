@@ -312,7 +312,11 @@ def parse_header(path, src, display=None):
         d = new("member", name, line, end_line, code.rstrip(";").strip())
       attach(d)
       if post is not None:
+        # Its own comment after it: not part of the run above.
         d.doc = d.doc or post
+        if d.run_doc is not None:
+          d.run_doc = None
+          run = None
       d.parent = scope
       scope.members.append(d)
       last = d
@@ -419,6 +423,10 @@ def parse_header(path, src, display=None):
         buf_post = d
       elif last is not None and last.end_line == line:
         last.doc = last.doc or d
+        if last.kind in ("member", "enumerator") and last.run_doc is not None:
+          # Its own comment after it: not part of the run above.
+          last.run_doc = None
+          run = None
         if last.kind == "macro":
           macros[last.name] = last
       else:
