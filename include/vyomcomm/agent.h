@@ -103,6 +103,8 @@ typedef struct vc_agent_spec {
   const char *metadata_json;
 } vc_agent_spec;
 
+/** The current version of vc_agent_spec, and an initializer with every
+ *  member at its default (vc_agent_spec_init() for other languages). */
 #define VC_AGENT_SPEC_VERSION 1
 #define VC_AGENT_SPEC_INIT { VC_AGENT_SPEC_VERSION, NULL, NULL, NULL, -1, NULL }
 
@@ -163,6 +165,8 @@ typedef struct vc_agent_filter {
   int state;              /**< a vc_agent_state, or 0 for any */
 } vc_agent_filter;
 
+/** The current version of vc_agent_filter, and an initializer with every
+ *  member at its default (vc_agent_filter_init() for other languages). */
 #define VC_AGENT_FILTER_VERSION 1
 #define VC_AGENT_FILTER_INIT { VC_AGENT_FILTER_VERSION, NULL, 0 }
 
@@ -185,15 +189,23 @@ VC_EXTERN(int) vc_agent_next(vc_agent **out, vc_iter *it);
 /** Free an agent handle; NULL is accepted. @since 0.2 */
 VC_EXTERN(void) vc_agent_free(vc_agent *agent);
 
-/* Getters. Strings are borrowed from the handle (see vc_agent_update),
- * "" when unset. A handle is a snapshot: vc_agent_refresh() reloads. */
+/** @name Getters
+ *  Strings are borrowed from the handle (see vc_agent_update),
+ *  "" when unset. A handle is a snapshot: vc_agent_refresh() reloads.
+ *  @since 0.2 */
+/** The agent's id. */
 VC_EXTERN(const char *) vc_agent_id(const vc_agent *agent);
+/** The id of the agent's tenant. */
 VC_EXTERN(const char *) vc_agent_tenant_id(const vc_agent *agent);
+/** The agent's unique name within the tenant. */
 VC_EXTERN(const char *) vc_agent_name(const vc_agent *agent);
+/** The name shown to people, "" when none. */
 VC_EXTERN(const char *) vc_agent_display_name(const vc_agent *agent);
 /** The E.164 number or sip: URI. @since 0.2 */
 VC_EXTERN(const char *) vc_agent_number(const vc_agent *agent);
+/** Seconds of wrap-up after an answered call (0 = none). */
 VC_EXTERN(int) vc_agent_wrap_up_seconds(const vc_agent *agent);
+/** The JSON object kept with the agent, "" when none. */
 VC_EXTERN(const char *) vc_agent_metadata_json(const vc_agent *agent);
 /** The agent's vc_agent_state (named _of: the type has the plain name).
  *  A wrap-up whose time ran out reads as available. @since 0.2 */
@@ -207,7 +219,9 @@ VC_EXTERN(int64_t) vc_agent_state_since(const vc_agent *agent);
 VC_EXTERN(const char *) vc_agent_call_id(const vc_agent *agent);
 /** During wrap-up: when it ends (Unix ms); else 0. @since 0.2 */
 VC_EXTERN(int64_t) vc_agent_wrap_up_until(const vc_agent *agent);
+/** When the agent was created (Unix ms). */
 VC_EXTERN(int64_t) vc_agent_created_at(const vc_agent *agent);
+/** When the agent's settings last changed (Unix ms). */
 VC_EXTERN(int64_t) vc_agent_updated_at(const vc_agent *agent);
 
 /* --- the activity log --------------------------------------------------- */
@@ -223,6 +237,9 @@ typedef struct vc_agent_activity_filter {
   int64_t until;          /**< before (Unix ms), or 0 */
 } vc_agent_activity_filter;
 
+/** The current version of vc_agent_activity_filter, and an initializer with
+ *  every member at its default (vc_agent_activity_filter_init() for other
+ *  languages). */
 #define VC_AGENT_ACTIVITY_FILTER_VERSION 1
 #define VC_AGENT_ACTIVITY_FILTER_INIT \
   { VC_AGENT_ACTIVITY_FILTER_VERSION, NULL, 0, 0 }
@@ -248,6 +265,7 @@ VC_EXTERN(void) vc_agent_change_free(vc_agent_change *c);
 VC_EXTERN(int64_t) vc_agent_change_seq(const vc_agent_change *c);
 /** The state before (0 for the agent's first entry). @since 0.2 */
 VC_EXTERN(int) vc_agent_change_from(const vc_agent_change *c);
+/** The state after: a vc_agent_state. @since 0.2 */
 VC_EXTERN(int) vc_agent_change_to(const vc_agent_change *c);
 /** The reason given, "" when none. @since 0.2 */
 VC_EXTERN(const char *) vc_agent_change_reason(const vc_agent_change *c);
@@ -277,6 +295,8 @@ typedef struct vc_agent_totals {
   int64_t offline_ms;      /**< time offline (after the agent existed) */
 } vc_agent_totals;
 
+/** The current version of vc_agent_totals, and an initializer with every
+ *  member at its default (vc_agent_totals_init() for other languages). */
 #define VC_AGENT_TOTALS_VERSION 1
 #define VC_AGENT_TOTALS_INIT { VC_AGENT_TOTALS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0 }
 

@@ -57,6 +57,8 @@ typedef struct vc_audit_filter {
   int64_t until;          /**< before (Unix ms), or 0 */
 } vc_audit_filter;
 
+/** The current version of vc_audit_filter, and an initializer with every
+ *  member at its default (vc_audit_filter_init() for other languages). */
 #define VC_AUDIT_FILTER_VERSION 1
 #define VC_AUDIT_FILTER_INIT \
   { VC_AUDIT_FILTER_VERSION, NULL, NULL, NULL, NULL, 0, 0 }
@@ -91,7 +93,8 @@ VC_EXTERN(int) vc_audit_next(vc_audit_entry **out, vc_iter *it);
 /** Free an entry; NULL is accepted. @since 0.3 */
 VC_EXTERN(void) vc_audit_entry_free(vc_audit_entry *e);
 
-/* Getters (@since 0.3); strings are borrowed from the handle. */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.3 */
 /** The entry's id (a ULID, ordered by time). */
 VC_EXTERN(const char *) vc_audit_entry_id(const vc_audit_entry *e);
 /** The tenant's id, "" for a context-wide entry. */

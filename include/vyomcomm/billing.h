@@ -53,9 +53,11 @@ typedef struct vc_gl_accounts {
   const char *channel;         /**< a channel id or name, or NULL */
   const char *expense_account; /**< debit of a cost */
   const char *payable_account; /**< credit of a cost */
-  const char *cost_center;
+  const char *cost_center;    /**< cost center code, or NULL */
 } vc_gl_accounts;
 
+/** The current version of vc_gl_accounts, and an initializer with every
+ *  member at its default (vc_gl_accounts_init() for other languages). */
 #define VC_GL_ACCOUNTS_VERSION 1
 #define VC_GL_ACCOUNTS_INIT \
   { VC_GL_ACCOUNTS_VERSION, NULL, NULL, NULL, NULL, NULL }
@@ -103,6 +105,8 @@ typedef struct vc_gl_export_options {
   int64_t to;            /**< ... and before (ms); to > from */
 } vc_gl_export_options;
 
+/** The current version of vc_gl_export_options, and an initializer with every
+ *  member at its default (vc_gl_export_options_init() for other languages). */
 #define VC_GL_EXPORT_OPTIONS_VERSION 1
 #define VC_GL_EXPORT_OPTIONS_INIT \
   { VC_GL_EXPORT_OPTIONS_VERSION, VC_GL_CSV, 0, 0 }

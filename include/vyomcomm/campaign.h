@@ -76,13 +76,15 @@ typedef struct vc_campaign_spec {
    *  recipient's own variables are merged over these. */
   const char *vars_json;
   const char *const *chain;   /**< 1..VC_CAMPAIGN_CHAIN_MAX links */
-  size_t nchain;
+  size_t nchain;              /**< links in `chain` */
   int audience;               /**< a vc_campaign_audience; required */
   /** VC_AUDIENCE_LIST: up to VC_CAMPAIGN_LIST_MAX contact ids (a
    *  repeated id is one recipient), and optionally, parallel to them,
    *  each recipient's variables (a JSON object or NULL each). */
   const char *const *contact_ids;
-  size_t ncontacts;
+  size_t ncontacts;           /**< ids in `contact_ids` */
+  /** NULL, or `ncontacts` JSON objects (or NULLs) parallel to
+   *  `contact_ids`. */
   const char *const *contact_vars;
   const char *tag;            /**< VC_AUDIENCE_TAG: the tag */
   int64_t start_at;           /**< Unix ms; 0 = when started */
@@ -90,13 +92,15 @@ typedef struct vc_campaign_spec {
   /** Daily send window in the tenant's timezone, minutes after midnight
    *  (0..1439); start > end spans midnight; both 0 = all day. */
   int window_start_min;
-  int window_end_min;
+  int window_end_min;         /**< end of the window (excluded) */
   /** Messages per second, 0 = no limit; at most VC_CAMPAIGN_RATE_MAX.
    *  Spacing is by due time: message n is due 1/rate after n-1. */
   double rate;
   int category;               /**< a vc_category; 0 = marketing */
 } vc_campaign_spec;
 
+/** The current version of vc_campaign_spec, and an initializer with every
+ *  member at its default (vc_campaign_spec_init() for other languages). */
 #define VC_CAMPAIGN_SPEC_VERSION 1
 #define VC_CAMPAIGN_SPEC_INIT                                           \
   { VC_CAMPAIGN_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, \
@@ -169,6 +173,8 @@ typedef struct vc_campaign_filter {
   int state;              /**< a vc_campaign_lifecycle, or 0 for any */
 } vc_campaign_filter;
 
+/** The current version of vc_campaign_filter, and an initializer with every
+ *  member at its default (vc_campaign_filter_init() for other languages). */
 #define VC_CAMPAIGN_FILTER_VERSION 1
 #define VC_CAMPAIGN_FILTER_INIT { VC_CAMPAIGN_FILTER_VERSION, NULL, 0 }
 
@@ -205,6 +211,8 @@ typedef struct vc_campaign_counters {
   uint64_t open;             /**< recipients whose message is not final */
 } vc_campaign_counters;
 
+/** The current version of vc_campaign_counters, and an initializer with every
+ *  member at its default (vc_campaign_counters_init() for other languages). */
 #define VC_CAMPAIGN_COUNTERS_VERSION 1
 #define VC_CAMPAIGN_COUNTERS_INIT \
   { VC_CAMPAIGN_COUNTERS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
@@ -221,16 +229,27 @@ VC_EXTERN(int) vc_campaign_counters_get(vc_campaign_counters *out,
 /** Free a campaign handle; NULL is accepted. @since 0.3 */
 VC_EXTERN(void) vc_campaign_free(vc_campaign *c);
 
-/* Getters; strings are borrowed from the handle. @since 0.3 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.3 */
+/** The campaign's id. */
 VC_EXTERN(const char *) vc_campaign_id(const vc_campaign *c);
+/** The campaign's name. */
 VC_EXTERN(const char *) vc_campaign_name(const vc_campaign *c);
+/** Its state: a vc_campaign_lifecycle. */
 VC_EXTERN(int) vc_campaign_state(const vc_campaign *c);
+/** Where its recipients come from: a vc_campaign_audience. */
 VC_EXTERN(int) vc_campaign_audience_kind(const vc_campaign *c);
+/** The vc_category its messages are sent under. */
 VC_EXTERN(int) vc_campaign_category(const vc_campaign *c);
+/** The id of the template it sends. */
 VC_EXTERN(const char *) vc_campaign_template_id(const vc_campaign *c);
+/** Messages per second; 0 = no limit. */
 VC_EXTERN(double) vc_campaign_rate(const vc_campaign *c);
+/** When it starts (Unix ms); 0 = when started. */
 VC_EXTERN(int64_t) vc_campaign_start_at(const vc_campaign *c);
+/** When it ends (Unix ms); 0 = no end. */
 VC_EXTERN(int64_t) vc_campaign_end_at(const vc_campaign *c);
+/** When it was created (Unix ms). */
 VC_EXTERN(int64_t) vc_campaign_created_at(const vc_campaign *c);
 
 VC_END_DECL

@@ -67,6 +67,8 @@ typedef struct vc_channel_spec {
   int kind;
 } vc_channel_spec;
 
+/** The current version of vc_channel_spec, and an initializer with every
+ *  member at its default (vc_channel_spec_init() for other languages). */
 #define VC_CHANNEL_SPEC_VERSION 1
 #define VC_CHANNEL_SPEC_INIT \
   { VC_CHANNEL_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, -1, -1.0, 0 }
@@ -83,6 +85,8 @@ typedef struct vc_channel_filter {
   int include_disabled;   /**< 1 to include disabled channels */
 } vc_channel_filter;
 
+/** The current version of vc_channel_filter, and an initializer with every
+ *  member at its default (vc_channel_filter_init() for other languages). */
 #define VC_CHANNEL_FILTER_VERSION 1
 #define VC_CHANNEL_FILTER_INIT { VC_CHANNEL_FILTER_VERSION, NULL, 0, 0 }
 
@@ -162,22 +166,30 @@ VC_EXTERN(int) vc_channel_update(vc_channel *channel,
  * @since 0.1
  */
 VC_EXTERN(int) vc_channel_disable(vc_channel *channel);
+/** Route through a disabled channel again (vc_channel_disable() tells
+ *  how). @return 0, VC_ENOTFOUND @since 0.1 */
 VC_EXTERN(int) vc_channel_enable(vc_channel *channel);
 
 /** Free a channel handle; NULL is accepted. @since 0.1 */
 VC_EXTERN(void) vc_channel_free(vc_channel *channel);
 
-/* Getters. Strings are borrowed from the handle (see vc_channel_update);
- * there is deliberately no getter for the credentials. */
+/** @name Getters
+ *  Strings are borrowed from the handle (see vc_channel_update);
+ *  there is deliberately no getter for the credentials. @since 0.1 */
+/** The channel's id. */
 VC_EXTERN(const char *) vc_channel_id(const vc_channel *channel);
+/** The id of the channel's tenant. */
 VC_EXTERN(const char *) vc_channel_tenant_id(const vc_channel *channel);
+/** The channel's name, unique within the tenant. */
 VC_EXTERN(const char *) vc_channel_name(const vc_channel *channel);
 /** The channel's vc_channel_kind (named _of: the type has the plain
  *  name). @since 0.1 */
 VC_EXTERN(int) vc_channel_kind_of(const vc_channel *channel);
+/** The adapter name ("twilio-sms", "sendgrid", ...). */
 VC_EXTERN(const char *) vc_channel_provider(const vc_channel *channel);
 /** The default sender, "" when none. @since 0.1 */
 VC_EXTERN(const char *) vc_channel_sender(const vc_channel *channel);
+/** Its priority among channels of its kind; lower is tried first. */
 VC_EXTERN(int32_t) vc_channel_priority(const vc_channel *channel);
 /** Messages per second, 0 = no limit. @since 0.1 */
 VC_EXTERN(double) vc_channel_rate_per_second(const vc_channel *channel);
@@ -187,7 +199,9 @@ VC_EXTERN(int) vc_channel_enabled(const vc_channel *channel);
 VC_EXTERN(const char *) vc_channel_config_json(const vc_channel *channel);
 /** Unix milliseconds; disabled_at is 0 while enabled. @since 0.1 */
 VC_EXTERN(int64_t) vc_channel_created_at(const vc_channel *channel);
+/** When its settings last changed (Unix ms). */
 VC_EXTERN(int64_t) vc_channel_updated_at(const vc_channel *channel);
+/** When it was disabled (Unix ms); 0 while enabled. */
 VC_EXTERN(int64_t) vc_channel_disabled_at(const vc_channel *channel);
 
 /**

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Open and close a block of C declarations (extern "C" in C++). */
 #ifdef __cplusplus
 # define VC_BEGIN_DECL extern "C" {
 # define VC_END_DECL   }

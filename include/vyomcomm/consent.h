@@ -73,6 +73,8 @@ typedef struct vc_consent_spec {
   const char *proof;
 } vc_consent_spec;
 
+/** The current version of vc_consent_spec, and an initializer with every
+ *  member at its default (vc_consent_spec_init() for other languages). */
 #define VC_CONSENT_SPEC_VERSION 1
 #define VC_CONSENT_SPEC_INIT \
   { VC_CONSENT_SPEC_VERSION, NULL, 0, 0, 0, NULL, NULL }
@@ -112,6 +114,8 @@ typedef struct vc_consent_info {
   int allowed;
 } vc_consent_info;
 
+/** The current version of vc_consent_info, and an initializer with every
+ *  member at its default (vc_consent_info_init() for other languages). */
 #define VC_CONSENT_INFO_VERSION 1
 #define VC_CONSENT_INFO_INIT \
   { VC_CONSENT_INFO_VERSION, 0, 0, { 0 }, 0, 0 }
@@ -138,12 +142,12 @@ VC_EXTERN(int) vc_consent_get(vc_consent_info *out, vc_tenant *tenant,
 /** One row of the consent log, borrowed from its iterator. */
 typedef struct vc_consent_entry {
   const char *id;            /**< the row's id (log order) */
-  const char *contact_id;
+  const char *contact_id;     /**< the contact whose consent changed */
   int kind;                  /**< a vc_channel_kind */
   int category;              /**< a vc_category */
   int state;                 /**< the state set */
   int previous;              /**< the state before */
-  const char *source;
+  const char *source;        /**< where the change came from ("api", ...) */
   const char *proof;         /**< "" when none was given */
   int64_t created_at;        /**< Unix ms */
 } vc_consent_entry;
@@ -156,6 +160,9 @@ typedef struct vc_consent_log_filter {
   int kind;                  /**< a vc_channel_kind, or 0 for any */
 } vc_consent_log_filter;
 
+/** The current version of vc_consent_log_filter, and an initializer with
+ *  every member at its default (vc_consent_log_filter_init() for other
+ *  languages). */
 #define VC_CONSENT_LOG_FILTER_VERSION 1
 #define VC_CONSENT_LOG_FILTER_INIT \
   { VC_CONSENT_LOG_FILTER_VERSION, NULL, NULL, 0 }
@@ -232,7 +239,7 @@ VC_EXTERN(int) vc_dnc_contains(vc_tenant *tenant, const char *number);
 /** One listed number, borrowed from its iterator. */
 typedef struct vc_dnc_entry {
   const char *number;        /**< E.164 */
-  const char *source;
+  const char *source;        /**< as given to vc_dnc_add() ("api", ...) */
   int64_t created_at;        /**< Unix ms */
 } vc_dnc_entry;
 
@@ -242,6 +249,8 @@ typedef struct vc_dnc_filter {
   const char *after;         /**< a vc_iter_cursor() value, or NULL */
 } vc_dnc_filter;
 
+/** The current version of vc_dnc_filter, and an initializer with every
+ *  member at its default (vc_dnc_filter_init() for other languages). */
 #define VC_DNC_FILTER_VERSION 1
 #define VC_DNC_FILTER_INIT { VC_DNC_FILTER_VERSION, NULL }
 

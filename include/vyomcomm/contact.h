@@ -57,13 +57,16 @@ typedef void (*vc_import_error_cb)(void *payload, uint64_t line, int error,
 typedef struct vc_contact_import_spec {
   unsigned int version;         /**< VC_CONTACT_IMPORT_SPEC_VERSION */
   vc_read_cb read;              /**< required */
-  void *read_payload;
+  void *read_payload;         /**< passed to `read` */
   vc_import_error_cb on_error;  /**< or NULL */
-  void *error_payload;
+  void *error_payload;        /**< passed to `on_error` */
   /** Tags given to every imported contact, separated by `;`, or NULL. */
   const char *tags;
 } vc_contact_import_spec;
 
+/** The current version of vc_contact_import_spec, and an initializer with
+ *  every member at its default (vc_contact_import_spec_init() for other
+ *  languages). */
 #define VC_CONTACT_IMPORT_SPEC_VERSION 1
 #define VC_CONTACT_IMPORT_SPEC_INIT \
   { VC_CONTACT_IMPORT_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL }
@@ -81,6 +84,9 @@ typedef struct vc_contact_import_result {
   uint64_t rejected;     /**< rows refused; each told to on_error */
 } vc_contact_import_result;
 
+/** The current version of vc_contact_import_result, and an initializer with
+ *  every member at its default (vc_contact_import_result_init() for other
+ *  languages). */
 #define VC_CONTACT_IMPORT_RESULT_VERSION 1
 #define VC_CONTACT_IMPORT_RESULT_INIT \
   { VC_CONTACT_IMPORT_RESULT_VERSION, 0, 0, 0, 0 }
@@ -126,9 +132,9 @@ typedef struct vc_contact_spec {
    *  vc_contact_upsert() adds them; vc_contact_update() makes each given
    *  one the contact's only address of its kind, "" removing them. */
   const char *phone;
-  const char *email;
-  const char *telegram;
-  const char *whatsapp;
+  const char *email;          /**< email address, or NULL */
+  const char *telegram;       /**< Telegram chat id, or NULL */
+  const char *whatsapp;       /**< WhatsApp number, or NULL */
   /** IANA zone name ("Asia/Kolkata") of the system's zoneinfo; "" =
    *  the tenant's. */
   const char *timezone;
@@ -139,7 +145,7 @@ typedef struct vc_contact_spec {
    *  different, the window may wrap past midnight), or VC_QUIET_NONE,
    *  VC_TENANT_KEEP or VC_CONTACT_KEEP in both. */
   int quiet_start_min;
-  int quiet_end_min;
+  int quiet_end_min;          /**< end of the quiet hours */
   /** Tags separated by `;` (each trimmed of spaces, at most
    *  VC_CONTACT_TAG_MAX bytes of UTF-8 without control characters or
    *  commas). vc_contact_upsert() adds them; vc_contact_update()
@@ -153,6 +159,8 @@ typedef struct vc_contact_spec {
   const char *fields_json;
 } vc_contact_spec;
 
+/** The current version of vc_contact_spec, and an initializer with every
+ *  member at its default (vc_contact_spec_init() for other languages). */
 #define VC_CONTACT_SPEC_VERSION 1
 #define VC_CONTACT_SPEC_INIT \
   { VC_CONTACT_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
@@ -282,6 +290,8 @@ typedef struct vc_contact_filter {
   int64_t updated_since;  /**< changed at or after (Unix ms), or 0 */
 } vc_contact_filter;
 
+/** The current version of vc_contact_filter, and an initializer with every
+ *  member at its default (vc_contact_filter_init() for other languages). */
 #define VC_CONTACT_FILTER_VERSION 1
 #define VC_CONTACT_FILTER_INIT \
   { VC_CONTACT_FILTER_VERSION, NULL, NULL, 0, NULL, 0 }
@@ -307,7 +317,9 @@ VC_EXTERN(int) vc_contact_next(vc_contact **out, vc_iter *it);
 /** Free a contact handle; NULL is accepted. @since 0.3 */
 VC_EXTERN(void) vc_contact_free(vc_contact *c);
 
-/* Getters; strings are borrowed from the handle. @since 0.3 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.3 */
+/** The contact's id. */
 VC_EXTERN(const char *) vc_contact_id(const vc_contact *c);
 /** "" when none. */
 VC_EXTERN(const char *) vc_contact_name(const vc_contact *c);
@@ -329,10 +341,13 @@ VC_EXTERN(size_t) vc_contact_address_count(const vc_contact *c);
  *  the end. `kind` may be NULL. */
 VC_EXTERN(const char *) vc_contact_address_at(const vc_contact *c, size_t i,
                                               int *kind);
+/** The number of tags, for vc_contact_tag_at(). */
 VC_EXTERN(size_t) vc_contact_tag_count(const vc_contact *c);
 /** Tag `i` (0-based, in byte order), or NULL past the end. */
 VC_EXTERN(const char *) vc_contact_tag_at(const vc_contact *c, size_t i);
+/** When the contact was created (Unix ms). */
 VC_EXTERN(int64_t) vc_contact_created_at(const vc_contact *c);
+/** When the contact last changed (Unix ms). */
 VC_EXTERN(int64_t) vc_contact_updated_at(const vc_contact *c);
 
 /* ---- CSV import --------------------------------------------------------- */

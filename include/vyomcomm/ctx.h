@@ -37,6 +37,8 @@ typedef struct vc_master_key {
   uint32_t kdf_iterations;
 } vc_master_key;
 
+/** The current version of vc_master_key, and an initializer with every
+ *  member at its default (vc_master_key_init() for other languages). */
 #define VC_MASTER_KEY_VERSION 1
 #define VC_MASTER_KEY_INIT { VC_MASTER_KEY_VERSION, NULL, 0, NULL, 0 }
 #define VC_MASTER_KEY_SIZE 32
@@ -58,12 +60,12 @@ typedef struct vc_ctx_options {
   /** Log callback and the most verbose level passed to it (default
    *  VC_LOG_INFO when 0). */
   vc_log_cb log_cb;
-  void *log_payload;
-  int log_level;
+  void *log_payload;          /**< passed to `log_cb` */
+  int log_level;              /**< a vc_log_level; 0 = VC_LOG_INFO */
   /** Clock, or NULL for the system's real-time clock. Tests inject one so
    *  that scheduling and backoff need no sleeping. */
   vc_clock_cb clock_cb;
-  void *clock_payload;
+  void *clock_payload;        /**< passed to `clock_cb` */
   /** Seed for ids and jitter; 0 = the operating system's randomness.
    *  Nonces and salts always come from the operating system. */
   uint64_t random_seed;
@@ -87,6 +89,8 @@ typedef struct vc_ctx_options {
   int allow_private_network;
 } vc_ctx_options;
 
+/** The current version of vc_ctx_options, and an initializer with every
+ *  member at its default (vc_ctx_options_init() for other languages). */
 #define VC_CTX_OPTIONS_VERSION 2
 #define VC_CTX_OPTIONS_INIT \
   { VC_CTX_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, \

@@ -17,16 +17,22 @@ VC_BEGIN_DECL
  */
 typedef struct vc_allocator {
   unsigned int version; /**< VC_ALLOCATOR_VERSION */
+  /** Allocate `size` bytes; NULL when out of memory. */
   void *VC_CALLBACK(malloc)(size_t size, void *opaque);
+  /** Resize a block from `malloc` or `realloc` as realloc(3) does. */
   void *VC_CALLBACK(realloc)(void *ptr, size_t size, void *opaque);
+  /** Release a block from `malloc` or `realloc`. */
   void VC_CALLBACK(free)(void *ptr, void *opaque);
-  void *opaque;
+  void *opaque;               /**< passed to each of the three */
 } vc_allocator;
 
+/** The current version of vc_allocator, and an initializer with every
+ *  member at its default (vc_allocator_init() for other languages). */
 #define VC_ALLOCATOR_VERSION 1
 #define VC_ALLOCATOR_INIT { VC_ALLOCATOR_VERSION, NULL, NULL, NULL, NULL }
 
-/** Initialise a vc_allocator for `version`. @return 0 or VC_EVERSION. */
+/** Initialise a vc_allocator for `version`. @return 0 or VC_EVERSION.
+ *  @since 0.1 */
 VC_EXTERN(int) vc_allocator_init(vc_allocator *a, unsigned int version);
 
 /** Options for the first vc_global_init(). */
@@ -36,10 +42,13 @@ typedef struct vc_global_options {
   const vc_allocator *allocator;
 } vc_global_options;
 
+/** The current version of vc_global_options, and an initializer with every
+ *  member at its default (vc_global_options_init() for other languages). */
 #define VC_GLOBAL_OPTIONS_VERSION 1
 #define VC_GLOBAL_OPTIONS_INIT { VC_GLOBAL_OPTIONS_VERSION, NULL }
 
-/** Initialise a vc_global_options for `version`. */
+/** Initialise a vc_global_options for `version`. @return 0 or
+ *  VC_EVERSION. @since 0.1 */
 VC_EXTERN(int) vc_global_options_init(vc_global_options *o,
                                       unsigned int version);
 

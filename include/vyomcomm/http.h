@@ -19,8 +19,8 @@ VC_BEGIN_DECL
 
 /** One header line. Names compare case-insensitively. */
 typedef struct vc_http_header {
-  const char *name;
-  const char *value;
+  const char *name;           /**< e.g. "Content-Type" */
+  const char *value;          /**< the value, without the line end */
 } vc_http_header;
 
 /**
@@ -32,13 +32,15 @@ typedef struct vc_http_request {
   const char *method;            /**< "POST", "GET", ... */
   /** The path and query as received ("/webhooks/01J...?x=1"). */
   const char *target;
-  const vc_http_header *headers;
-  size_t nheaders;
+  const vc_http_header *headers; /**< the header lines received */
+  size_t nheaders;               /**< entries in `headers` */
   const uint8_t *body;           /**< raw bytes, exactly as received */
-  size_t body_len;
+  size_t body_len;            /**< bytes in `body` */
   const char *remote_addr;       /**< peer address, for logs; may be NULL */
 } vc_http_request;
 
+/** The current version of vc_http_request, and an initializer with every
+ *  member at its default (vc_http_request_init() for other languages). */
 #define VC_HTTP_REQUEST_VERSION 1
 #define VC_HTTP_REQUEST_INIT \
   { VC_HTTP_REQUEST_VERSION, NULL, NULL, NULL, 0, NULL, 0, NULL }
@@ -58,10 +60,12 @@ typedef struct vc_http_response {
   /** Content-Type of the body, static storage; NULL when no body. */
   const char *content_type;
   const vc_http_header *headers; /**< further headers (may be none) */
-  size_t nheaders;
-  vc_buf body;
+  size_t nheaders;               /**< entries in `headers` */
+  vc_buf body;                /**< the body; empty when none */
 } vc_http_response;
 
+/** The current version of vc_http_response, and an initializer with every
+ *  member at its default (vc_http_response_init() for other languages). */
 #define VC_HTTP_RESPONSE_VERSION 1
 #define VC_HTTP_RESPONSE_INIT \
   { VC_HTTP_RESPONSE_VERSION, 0, NULL, NULL, 0, VC_BUF_INIT }
@@ -70,7 +74,8 @@ typedef struct vc_http_response {
 VC_EXTERN(int) vc_http_response_init(vc_http_response *r,
                                      unsigned int version);
 
-/** Release what the library put in a response; NULL is accepted. */
+/** Release what the library put in a response; NULL is accepted.
+ *  @since 0.1 */
 VC_EXTERN(void) vc_http_response_dispose(vc_http_response *r);
 
 /**

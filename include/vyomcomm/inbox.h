@@ -94,6 +94,9 @@ typedef struct vc_conversation_filter {
   const char *text;
 } vc_conversation_filter;
 
+/** The current version of vc_conversation_filter, and an initializer with
+ *  every member at its default (vc_conversation_filter_init() for other
+ *  languages). */
 #define VC_CONVERSATION_FILTER_VERSION 1
 #define VC_CONVERSATION_FILTER_INIT \
   { VC_CONVERSATION_FILTER_VERSION, NULL, 0, NULL, 0, 0, 0, 0, NULL }
@@ -177,8 +180,11 @@ VC_EXTERN(int) vc_conversation_reply(char id_out[VC_ID_SIZE],
 /** Free a conversation handle; NULL is accepted. @since 0.3 */
 VC_EXTERN(void) vc_conversation_free(vc_conversation *c);
 
-/* Getters; strings are borrowed from the handle. @since 0.3 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.3 */
+/** The conversation's id. */
 VC_EXTERN(const char *) vc_conversation_id(const vc_conversation *c);
+/** The contact the conversation is with. */
 VC_EXTERN(const char *) vc_conversation_contact_id(const vc_conversation *c);
 /** The status as of the lookup: a snooze that ended reads as open. */
 VC_EXTERN(int) vc_conversation_status_of(const vc_conversation *c);
@@ -197,7 +203,9 @@ VC_EXTERN(int) vc_conversation_last_channel_kind(const vc_conversation *c);
 /** The latest inbound message or reply (Unix ms). */
 VC_EXTERN(int64_t) vc_conversation_last_activity_at(
   const vc_conversation *c);
+/** When the conversation was created (Unix ms). */
 VC_EXTERN(int64_t) vc_conversation_created_at(const vc_conversation *c);
+/** When the conversation last changed (Unix ms). */
 VC_EXTERN(int64_t) vc_conversation_updated_at(const vc_conversation *c);
 
 /* ---- the timeline --------------------------------------------------- */
@@ -223,6 +231,9 @@ typedef struct vc_conversation_item_filter {
   int newest_first;            /**< 1: newest first; 0: oldest first */
 } vc_conversation_item_filter;
 
+/** The current version of vc_conversation_item_filter, and an initializer with
+ *  every member at its default (vc_conversation_item_filter_init() for other
+ *  languages). */
 #define VC_CONVERSATION_ITEM_FILTER_VERSION 1
 #define VC_CONVERSATION_ITEM_FILTER_INIT \
   { VC_CONVERSATION_ITEM_FILTER_VERSION, NULL, NULL, NULL, 0 }
@@ -252,7 +263,8 @@ VC_EXTERN(int) vc_conversation_item_next(vc_conversation_item **out,
 /** Free an item; NULL is accepted. @since 0.3 */
 VC_EXTERN(void) vc_conversation_item_free(vc_conversation_item *item);
 
-/* Getters; strings are borrowed from the item. @since 0.3 */
+/** @name Getters
+ *  Strings are borrowed from the item. @since 0.3 */
 /** A vc_conversation_item_type. */
 VC_EXTERN(int) vc_conversation_item_type_of(const vc_conversation_item *i);
 /** The id of the inbound message, message (vc_message_lookup) or call

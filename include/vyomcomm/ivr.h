@@ -62,6 +62,8 @@ typedef struct vc_ivr_menu_spec {
   const char *definition_json;
 } vc_ivr_menu_spec;
 
+/** The current version of vc_ivr_menu_spec, and an initializer with every
+ *  member at its default (vc_ivr_menu_spec_init() for other languages). */
 #define VC_IVR_MENU_SPEC_VERSION 1
 #define VC_IVR_MENU_SPEC_INIT { VC_IVR_MENU_SPEC_VERSION, NULL, NULL }
 
@@ -75,6 +77,8 @@ typedef struct vc_ivr_menu_filter {
   const char *after;          /**< a vc_iter_cursor() value, or NULL */
 } vc_ivr_menu_filter;
 
+/** The current version of vc_ivr_menu_filter, and an initializer with every
+ *  member at its default (vc_ivr_menu_filter_init() for other languages). */
 #define VC_IVR_MENU_FILTER_VERSION 1
 #define VC_IVR_MENU_FILTER_INIT { VC_IVR_MENU_FILTER_VERSION, NULL }
 
@@ -137,15 +141,20 @@ VC_EXTERN(int) vc_ivr_menu_next(vc_ivr_menu **out, vc_iter *it);
 /** Free a menu handle; NULL is accepted. @since 0.2 */
 VC_EXTERN(void) vc_ivr_menu_free(vc_ivr_menu *menu);
 
-/* Getters; strings are borrowed from the handle. @since 0.2 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.2 */
+/** The menu's id. */
 VC_EXTERN(const char *) vc_ivr_menu_id(const vc_ivr_menu *menu);
+/** The menu's name, unique within the tenant. */
 VC_EXTERN(const char *) vc_ivr_menu_name(const vc_ivr_menu *menu);
 /** The stored document: the definition as validated, with every default
  *  written out (timeouts, retries, language, fallback). */
 VC_EXTERN(const char *) vc_ivr_menu_definition_json(const vc_ivr_menu *m);
 /** 1 when created, +1 per update. */
 VC_EXTERN(int) vc_ivr_menu_revision(const vc_ivr_menu *menu);
+/** When the menu was created (Unix ms). */
 VC_EXTERN(int64_t) vc_ivr_menu_created_at(const vc_ivr_menu *menu);
+/** When the menu last changed (Unix ms). */
 VC_EXTERN(int64_t) vc_ivr_menu_updated_at(const vc_ivr_menu *menu);
 
 /**

@@ -43,7 +43,8 @@ typedef enum vc_ledger_kind {
   VC_LEDGER_REVERSAL = 3        /**< undoes the entry it names */
 } vc_ledger_kind;
 
-/** A static name for a kind ("estimate", "provider_price", ...). */
+/** A static name for a kind ("estimate", "provider_price", ...), or
+ *  "unknown". @since 0.2 */
 VC_EXTERN(const char *) vc_ledger_kind_name(int kind);
 
 /** What vc_ledger_list() returns, in id (posting) order. */
@@ -56,6 +57,8 @@ typedef struct vc_ledger_filter {
   const char *source_id; /**< one call's or message's entries, or NULL */
 } vc_ledger_filter;
 
+/** The current version of vc_ledger_filter, and an initializer with every
+ *  member at its default (vc_ledger_filter_init() for other languages). */
 #define VC_LEDGER_FILTER_VERSION 1
 #define VC_LEDGER_FILTER_INIT \
   { VC_LEDGER_FILTER_VERSION, NULL, 0, 0, NULL, NULL }
@@ -78,12 +81,15 @@ VC_EXTERN(int) vc_ledger_next(vc_ledger_entry **out, vc_iter *it);
 /** Free an entry handle; NULL is accepted. @since 0.2 */
 VC_EXTERN(void) vc_ledger_entry_free(vc_ledger_entry *e);
 
-/* Getters; strings are borrowed from the handle. @since 0.2 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.2 */
+/** The entry's id. */
 VC_EXTERN(const char *) vc_ledger_entry_id(const vc_ledger_entry *e);
 /** A vc_ledger_kind. */
 VC_EXTERN(int) vc_ledger_entry_kind(const vc_ledger_entry *e);
 /** Always > 0; a reversal is booked on the opposite sides. */
 VC_EXTERN(int64_t) vc_ledger_entry_amount_micros(const vc_ledger_entry *e);
+/** The ISO 4217 currency of the amount. */
 VC_EXTERN(const char *) vc_ledger_entry_currency(const vc_ledger_entry *e);
 /** "call" or "message". */
 VC_EXTERN(const char *) vc_ledger_entry_source(const vc_ledger_entry *e);
@@ -95,9 +101,11 @@ VC_EXTERN(const char *) vc_ledger_entry_period(const vc_ledger_entry *e);
 VC_EXTERN(const char *) vc_ledger_entry_reverses(const vc_ledger_entry *e);
 /** The provider (adapter name) and channel id, "" when unknown. */
 VC_EXTERN(const char *) vc_ledger_entry_provider(const vc_ledger_entry *e);
+/** The channel id, "" when unknown. */
 VC_EXTERN(const char *) vc_ledger_entry_channel_id(const vc_ledger_entry *e);
 /** Unix ms of the event, and of the posting. */
 VC_EXTERN(int64_t) vc_ledger_entry_occurred_at(const vc_ledger_entry *e);
+/** When the entry was written (Unix ms). */
 VC_EXTERN(int64_t) vc_ledger_entry_created_at(const vc_ledger_entry *e);
 
 /** The longest period vc_ledger_summary() covers, in days. */

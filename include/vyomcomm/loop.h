@@ -48,9 +48,11 @@ typedef struct vc_loop_hooks {
    * -1 cancels it. Called from any thread (see above).
    */
   int VC_CALLBACK(timer)(void *payload, long timeout_ms);
-  void *payload;
+  void *payload;              /**< passed to `socket` and `timer` */
 } vc_loop_hooks;
 
+/** The current version of vc_loop_hooks, and an initializer with every
+ *  member at its default (vc_loop_hooks_init() for other languages). */
 #define VC_LOOP_HOOKS_VERSION 1
 #define VC_LOOP_HOOKS_INIT { VC_LOOP_HOOKS_VERSION, NULL, NULL, NULL }
 

@@ -45,10 +45,10 @@ VC_EXTERN(const char *) vc_message_status_name(int status);
 
 /** An attachment: bytes (copied) or a URL the provider fetches. */
 typedef struct vc_attachment {
-  const char *filename;
-  const char *content_type;
+  const char *filename;       /**< file name shown to the recipient */
+  const char *content_type;   /**< MIME type, e.g. "application/pdf" */
   const uint8_t *data;   /**< the bytes, or NULL when `url` is set */
-  size_t len;
+  size_t len;                 /**< bytes at `data` */
   const char *url;       /**< an https URL, or NULL */
 } vc_attachment;
 
@@ -71,8 +71,8 @@ typedef struct vc_message_spec {
                                    raw body, or NULL */
   const char *locale;         /**< template locale; NULL = tenant's */
   const char *vars_json;      /**< template variables, a JSON object */
-  const vc_attachment *attachments;
-  size_t nattachments;
+  const vc_attachment *attachments; /**< NULL or `nattachments` of them */
+  size_t nattachments;        /**< at most VC_MESSAGE_MAX_ATTACHMENTS */
   const char *metadata_json;  /**< a JSON object kept with the message */
   /** A caller's retry with the same key returns the first message's id
    *  without sending again; the same key with different content is
@@ -89,6 +89,8 @@ typedef struct vc_message_spec {
   const char *contact_id;
 } vc_message_spec;
 
+/** The current version of vc_message_spec, and an initializer with every
+ *  member at its default (vc_message_spec_init() for other languages). */
 #define VC_MESSAGE_SPEC_VERSION 2
 #define VC_MESSAGE_SPEC_INIT \
   { VC_MESSAGE_SPEC_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
@@ -162,6 +164,8 @@ typedef struct vc_message_filter {
   int64_t until;          /**< created before (Unix ms), or 0 */
 } vc_message_filter;
 
+/** The current version of vc_message_filter, and an initializer with every
+ *  member at its default (vc_message_filter_init() for other languages). */
 #define VC_MESSAGE_FILTER_VERSION 1
 #define VC_MESSAGE_FILTER_INIT \
   { VC_MESSAGE_FILTER_VERSION, NULL, 0, NULL, 0, 0 }
@@ -179,19 +183,26 @@ VC_EXTERN(int) vc_message_next(vc_message **out, vc_iter *it);
 /** Free a message handle; NULL is accepted. @since 0.1 */
 VC_EXTERN(void) vc_message_free(vc_message *m);
 
-/* Getters; strings are borrowed from the handle. */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.1 */
+/** The message's id. */
 VC_EXTERN(const char *) vc_message_id(const vc_message *m);
+/** Its current status: a vc_msg_status. */
 VC_EXTERN(int) vc_message_status(const vc_message *m);
+/** Its channel kind: a vc_channel_kind. */
 VC_EXTERN(int) vc_message_kind(const vc_message *m);
 /** The channel that sent it (or is pinned), "" before routing. */
 VC_EXTERN(const char *) vc_message_channel_id(const vc_message *m);
+/** The recipient, as normalized when it was stored. */
 VC_EXTERN(const char *) vc_message_to(const vc_message *m);
 /** The provider's message id, "" until sent. */
 VC_EXTERN(const char *) vc_message_provider_id(const vc_message *m);
 /** The normalized error code of a failure, 0 otherwise. */
 VC_EXTERN(int) vc_message_error(const vc_message *m);
-/** The provider's own error code and text, "" when none. */
+/** The provider's own error code, "" when none. */
 VC_EXTERN(const char *) vc_message_provider_code(const vc_message *m);
+/** The failure's text (the provider's, or the library's own), "" when
+ *  none. */
 VC_EXTERN(const char *) vc_message_error_message(const vc_message *m);
 /** SMS segments (0 for other kinds). */
 VC_EXTERN(int) vc_message_segments(const vc_message *m);
@@ -204,7 +215,9 @@ VC_EXTERN(int) vc_message_category(const vc_message *m);
 /** The contact the message is for, "" when no contact holds its
  *  address. @since 0.3 */
 VC_EXTERN(const char *) vc_message_contact_id(const vc_message *m);
+/** When the message was stored (Unix ms). */
 VC_EXTERN(int64_t) vc_message_created_at(const vc_message *m);
+/** When the message last changed (Unix ms). */
 VC_EXTERN(int64_t) vc_message_updated_at(const vc_message *m);
 
 VC_END_DECL

@@ -90,13 +90,16 @@ VC_EXTERN(int) vc_contact_erase(char erasure_id_out[VC_ID_SIZE],
 
 /** One erasure, borrowed from its iterator. The counts are rows touched. */
 typedef struct vc_erasure_entry {
-  const char *id;
+  const char *id;             /**< the erasure id vc_contact_erase() gave */
   const char *contact_id;    /**< as asked */
   const char *survivor_id;   /**< the contact erased */
   const char *actor;         /**< vc_audit_actor_set() of the caller */
-  const char *reason;
+  const char *reason;         /**< the reason given to vc_contact_erase() */
   int64_t at;                /**< Unix ms */
+  /** Contacts, addresses, messages, inbound messages, calls and
+   *  recordings erased. */
   int64_t contacts, addresses, messages, inbound, calls, recordings;
+  /** Consent log rows and campaign recipients erased. */
   int64_t consent_log, campaign_recipients;
   int64_t suppressions;      /**< keyed hashes kept */
 } vc_erasure_entry;
@@ -109,6 +112,8 @@ typedef struct vc_erasure_filter {
   const char *after;         /**< a vc_iter_cursor() value, or NULL */
 } vc_erasure_filter;
 
+/** The current version of vc_erasure_filter, and an initializer with every
+ *  member at its default (vc_erasure_filter_init() for other languages). */
 #define VC_ERASURE_FILTER_VERSION 1
 #define VC_ERASURE_FILTER_INIT { VC_ERASURE_FILTER_VERSION, NULL, NULL }
 
@@ -143,6 +148,8 @@ typedef struct vc_retention_spec {
                                   not */
 } vc_retention_spec;
 
+/** The current version of vc_retention_spec, and an initializer with every
+ *  member at its default (vc_retention_spec_init() for other languages). */
 #define VC_RETENTION_SPEC_VERSION 1
 #define VC_RETENTION_SPEC_INIT { VC_RETENTION_SPEC_VERSION, 0, 0, 0 }
 

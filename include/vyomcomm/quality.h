@@ -61,9 +61,9 @@ typedef struct vc_call_quality {
   double rtt_ms;            /**< 0..VC_QUALITY_RTT_MAX, or unknown */
   double mos;               /**< 1..5, or unknown */
   int jitter_source;        /**< a vc_quality_source */
-  int loss_source;
-  int rtt_source;
-  int mos_source;
+  int loss_source;            /**< a vc_quality_source */
+  int rtt_source;             /**< a vc_quality_source */
+  int mos_source;             /**< a vc_quality_source */
   /** The E-model's R when the MOS was computed, else unknown. */
   double r_factor;
   /** When measured (Unix ms): for a report, 0 = now; from
@@ -72,6 +72,8 @@ typedef struct vc_call_quality {
   int reports;              /**< how many reports were merged */
 } vc_call_quality;
 
+/** The current version of vc_call_quality, and an initializer with every
+ *  member at its default (vc_call_quality_init() for other languages). */
 #define VC_CALL_QUALITY_VERSION 1
 #define VC_CALL_QUALITY_INIT \
   { VC_CALL_QUALITY_VERSION, -1.0, -1.0, -1.0, -1.0, 0, 0, 0, 0, -1.0, 0, 0 }

@@ -77,6 +77,8 @@ typedef struct vc_ratecard_entry {
 /* Version 1 entries (no message price) are still accepted: an array of
  * them is read with their own size. All entries of one array must have
  * the same version. */
+/** The current version of vc_ratecard_entry, and an initializer with every
+ *  member at its default (vc_ratecard_entry_init() for other languages). */
 #define VC_RATECARD_ENTRY_VERSION 2
 #define VC_RATECARD_ENTRY_INIT \
   { VC_RATECARD_ENTRY_VERSION, NULL, 0, 60, 60, 0, NULL, 0 }
@@ -96,9 +98,11 @@ typedef struct vc_ratecard_spec {
   const char *channel;
   int64_t effective_from;     /**< Unix ms the card applies from; >= 0 */
   const vc_ratecard_entry *entries; /**< vc_ratecard_set() only */
-  size_t nentries;
+  size_t nentries;            /**< entries in `entries` */
 } vc_ratecard_spec;
 
+/** The current version of vc_ratecard_spec, and an initializer with every
+ *  member at its default (vc_ratecard_spec_init() for other languages). */
 #define VC_RATECARD_SPEC_VERSION 1
 #define VC_RATECARD_SPEC_INIT \
   { VC_RATECARD_SPEC_VERSION, NULL, NULL, 0, NULL, 0 }
@@ -175,6 +179,8 @@ typedef struct vc_ratecard_filter {
   const char *channel;   /**< a channel id, or NULL for any */
 } vc_ratecard_filter;
 
+/** The current version of vc_ratecard_filter, and an initializer with every
+ *  member at its default (vc_ratecard_filter_init() for other languages). */
 #define VC_RATECARD_FILTER_VERSION 1
 #define VC_RATECARD_FILTER_INIT \
   { VC_RATECARD_FILTER_VERSION, NULL, NULL, NULL }
@@ -198,14 +204,21 @@ VC_EXTERN(int) vc_ratecard_next(vc_ratecard **out, vc_iter *it);
 /** Free a card handle; NULL is accepted. @since 0.2 */
 VC_EXTERN(void) vc_ratecard_free(vc_ratecard *card);
 
-/* Getters; strings are borrowed from the handle. @since 0.2 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.2 */
+/** The card's id. */
 VC_EXTERN(const char *) vc_ratecard_id(const vc_ratecard *card);
+/** The adapter name the card prices. */
 VC_EXTERN(const char *) vc_ratecard_provider(const vc_ratecard *card);
 /** The channel id the card is narrowed to, "" for the whole provider. */
 VC_EXTERN(const char *) vc_ratecard_channel_id(const vc_ratecard *card);
+/** When the card applies from (Unix ms). */
 VC_EXTERN(int64_t) vc_ratecard_effective_from(const vc_ratecard *card);
+/** When the card was created (Unix ms). */
 VC_EXTERN(int64_t) vc_ratecard_created_at(const vc_ratecard *card);
+/** When the card last changed (Unix ms). */
 VC_EXTERN(int64_t) vc_ratecard_updated_at(const vc_ratecard *card);
+/** The number of entries, for vc_ratecard_entry_at(). */
 VC_EXTERN(size_t) vc_ratecard_entry_count(const vc_ratecard *card);
 /** Entry `i` (0-based, in the order given), or NULL past the end;
  *  borrowed from the card. */

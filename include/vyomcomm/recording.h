@@ -57,6 +57,9 @@ typedef struct vc_recording_policy_spec {
   int retention_days;
 } vc_recording_policy_spec;
 
+/** The current version of vc_recording_policy_spec, and an initializer with
+ *  every member at its default (vc_recording_policy_spec_init() for other
+ *  languages). */
 #define VC_RECORDING_POLICY_SPEC_VERSION 1
 #define VC_RECORDING_POLICY_SPEC_INIT \
   { VC_RECORDING_POLICY_SPEC_VERSION, 1, NULL, NULL, 0 }
@@ -88,14 +91,20 @@ VC_EXTERN(int) vc_recording_policy_get(vc_recording_policy **out,
                                        vc_tenant *tenant);
 /** Free a policy; NULL is accepted. @since 0.2 */
 VC_EXTERN(void) vc_recording_policy_free(vc_recording_policy *p);
-/* Getters; strings are borrowed from the handle. @since 0.2 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.2 */
+/** VC_RECORD_OFF, VC_RECORD_ALWAYS or VC_RECORD_ON_DEMAND. */
 VC_EXTERN(int) vc_recording_policy_mode(const vc_recording_policy *p);
+/** What the customer hears first on a call that may be recorded. */
 VC_EXTERN(const char *) vc_recording_policy_consent_text(
   const vc_recording_policy *p);
+/** The consent text's language (BCP 47). */
 VC_EXTERN(const char *) vc_recording_policy_consent_language(
   const vc_recording_policy *p);
+/** Days a recording is kept once available; 0 = forever. */
 VC_EXTERN(int) vc_recording_policy_retention_days(
   const vc_recording_policy *p);
+/** When the policy was last set (Unix ms); 0 = never. */
 VC_EXTERN(int64_t) vc_recording_policy_updated_at(
   const vc_recording_policy *p);
 
@@ -143,6 +152,8 @@ typedef struct vc_recording_filter {
   int64_t until;            /**< created before (Unix ms), or 0 */
 } vc_recording_filter;
 
+/** The current version of vc_recording_filter, and an initializer with every
+ *  member at its default (vc_recording_filter_init() for other languages). */
 #define VC_RECORDING_FILTER_VERSION 1
 #define VC_RECORDING_FILTER_INIT \
   { VC_RECORDING_FILTER_VERSION, NULL, NULL, 0, 0, 0 }
@@ -159,16 +170,21 @@ VC_EXTERN(int) vc_recording_next(vc_recording **out, vc_iter *it);
 /** Free a recording; NULL is accepted. @since 0.2 */
 VC_EXTERN(void) vc_recording_free(vc_recording *r);
 
-/* Getters; strings are borrowed from the handle, "" when unset.
- * @since 0.2 */
+/** @name Getters
+ *  Strings are borrowed from the handle, "" when unset.
+ *  @since 0.2 */
+/** The recording's id. */
 VC_EXTERN(const char *) vc_recording_id(const vc_recording *r);
+/** The call it recorded. */
 VC_EXTERN(const char *) vc_recording_call_id(const vc_recording *r);
+/** The voice channel of that call. */
 VC_EXTERN(const char *) vc_recording_channel_id(const vc_recording *r);
 /** The provider's id of the recording. */
 VC_EXTERN(const char *) vc_recording_provider_id(const vc_recording *r);
 /** Where the provider keeps it; "" before it is available and once
  *  purged. */
 VC_EXTERN(const char *) vc_recording_url(const vc_recording *r);
+/** Its length in seconds; 0 until known. */
 VC_EXTERN(int) vc_recording_duration_s(const vc_recording *r);
 /** 1 when the customer heard the consent announcement first. */
 VC_EXTERN(int) vc_recording_consent(const vc_recording *r);
@@ -176,10 +192,13 @@ VC_EXTERN(int) vc_recording_consent(const vc_recording *r);
 VC_EXTERN(int) vc_recording_status_of(const vc_recording *r);
 /** A vc_recording_purge_mode. */
 VC_EXTERN(int) vc_recording_purge_kind(const vc_recording *r);
+/** When it was created (Unix ms). */
 VC_EXTERN(int64_t) vc_recording_created_at(const vc_recording *r);
+/** When it became available (Unix ms); 0 before. */
 VC_EXTERN(int64_t) vc_recording_available_at(const vc_recording *r);
 /** When it expires (Unix ms); 0 = kept forever. */
 VC_EXTERN(int64_t) vc_recording_expires_at(const vc_recording *r);
+/** When it was purged (Unix ms); 0 while kept. */
 VC_EXTERN(int64_t) vc_recording_purged_at(const vc_recording *r);
 
 /**

@@ -111,6 +111,8 @@ typedef struct vc_rule_action {
   int channel_kind;
 } vc_rule_action;
 
+/** The current version of vc_rule_action, and an initializer with every
+ *  member at its default (vc_rule_action_init() for other languages). */
 #define VC_RULE_ACTION_VERSION 1
 #define VC_RULE_ACTION_INIT \
   { VC_RULE_ACTION_VERSION, 0, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0 }
@@ -152,11 +154,13 @@ typedef struct vc_rule_spec {
    *  (included) to end (excluded); start > end spans midnight; both 0 =
    *  all day. */
   int window_start_min;
-  int window_end_min;
+  int window_end_min;         /**< end of the window (excluded) */
   const vc_rule_action *actions;  /**< 1..VC_RULE_ACTIONS_MAX */
-  size_t nactions;
+  size_t nactions;            /**< actions in `actions` */
 } vc_rule_spec;
 
+/** The current version of vc_rule_spec, and an initializer with every
+ *  member at its default (vc_rule_spec_init() for other languages). */
 #define VC_RULE_SPEC_VERSION 1
 #define VC_RULE_SPEC_INIT                                               \
   { VC_RULE_SPEC_VERSION, NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL,    \
@@ -206,6 +210,8 @@ typedef struct vc_rule_filter {
   const char *after;      /**< a vc_iter_cursor() value, or NULL */
 } vc_rule_filter;
 
+/** The current version of vc_rule_filter, and an initializer with every
+ *  member at its default (vc_rule_filter_init() for other languages). */
 #define VC_RULE_FILTER_VERSION 1
 #define VC_RULE_FILTER_INIT { VC_RULE_FILTER_VERSION, NULL }
 
@@ -222,17 +228,26 @@ VC_EXTERN(int) vc_rule_next(vc_rule **out, vc_iter *it);
 /** Free a rule handle; NULL is accepted. @since 0.3 */
 VC_EXTERN(void) vc_rule_free(vc_rule *rule);
 
-/* Getters; strings are borrowed from the handle. @since 0.3 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.3 */
+/** The rule's id. */
 VC_EXTERN(const char *) vc_rule_id(const vc_rule *rule);
+/** The rule's name. */
 VC_EXTERN(const char *) vc_rule_name(const vc_rule *rule);
+/** Its evaluation order: lower first, equal ones by id. */
 VC_EXTERN(int) vc_rule_position(const vc_rule *rule);
+/** 1 when the rule is enabled, 0 when not. */
 VC_EXTERN(int) vc_rule_enabled(const vc_rule *rule);
+/** What fires it: a vc_rule_trigger. */
 VC_EXTERN(int) vc_rule_trigger_of(const vc_rule *rule);
+/** The number of actions it takes. */
 VC_EXTERN(size_t) vc_rule_action_count(const vc_rule *rule);
 /** The stored definition, a JSON object (channels and templates as
  *  given, resolved to ids where named). @since 0.3 */
 VC_EXTERN(const char *) vc_rule_definition_json(const vc_rule *rule);
+/** When the rule was created (Unix ms). */
 VC_EXTERN(int64_t) vc_rule_created_at(const vc_rule *rule);
+/** When the rule last changed (Unix ms). */
 VC_EXTERN(int64_t) vc_rule_updated_at(const vc_rule *rule);
 
 VC_END_DECL

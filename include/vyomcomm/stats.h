@@ -72,6 +72,8 @@ typedef struct vc_stats_spec {
   const char *campaign_id;
 } vc_stats_spec;
 
+/** The current version of vc_stats_spec, and an initializer with every
+ *  member at its default (vc_stats_spec_init() for other languages). */
 #define VC_STATS_SPEC_VERSION 1
 #define VC_STATS_SPEC_INIT \
   { VC_STATS_SPEC_VERSION, 0, 0, VC_STATS_HOUR, VC_STATS_ALL, NULL, NULL }

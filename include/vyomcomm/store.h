@@ -37,6 +37,8 @@ typedef struct vc_sqlite_options {
   uint32_t statement_cache;
 } vc_sqlite_options;
 
+/** The current version of vc_sqlite_options, and an initializer with every
+ *  member at its default (vc_sqlite_options_init() for other languages). */
 #define VC_SQLITE_OPTIONS_VERSION 1
 #define VC_SQLITE_OPTIONS_INIT { VC_SQLITE_OPTIONS_VERSION, 0, 0, 0 }
 

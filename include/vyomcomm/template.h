@@ -90,6 +90,8 @@ typedef struct vc_template_spec {
   int category;
 } vc_template_spec;
 
+/** The current version of vc_template_spec, and an initializer with every
+ *  member at its default (vc_template_spec_init() for other languages). */
 #define VC_TEMPLATE_SPEC_VERSION 2
 #define VC_TEMPLATE_SPEC_INIT \
   { VC_TEMPLATE_SPEC_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
@@ -122,6 +124,9 @@ typedef struct vc_template_render_spec {
   int template_version;
 } vc_template_render_spec;
 
+/** The current version of vc_template_render_spec, and an initializer with
+ *  every member at its default (vc_template_render_spec_init() for other
+ *  languages). */
 #define VC_TEMPLATE_RENDER_SPEC_VERSION 1
 #define VC_TEMPLATE_RENDER_SPEC_INIT \
   { VC_TEMPLATE_RENDER_SPEC_VERSION, 0, NULL, NULL, 0, 0 }
@@ -138,6 +143,8 @@ typedef struct vc_template_filter {
                                vc_channel_kind; 0 for any */
 } vc_template_filter;
 
+/** The current version of vc_template_filter, and an initializer with every
+ *  member at its default (vc_template_filter_init() for other languages). */
 #define VC_TEMPLATE_FILTER_VERSION 1
 #define VC_TEMPLATE_FILTER_INIT { VC_TEMPLATE_FILTER_VERSION, NULL, 0 }
 
@@ -222,9 +229,13 @@ VC_EXTERN(void) vc_template_free(vc_template *tpl);
  */
 VC_EXTERN(int) vc_template_version(const vc_template *tpl);
 
-/* Getters. Strings are borrowed from the handle. */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.1 */
+/** The template's id. */
 VC_EXTERN(const char *) vc_template_id(const vc_template *tpl);
+/** The id of the template's tenant. */
 VC_EXTERN(const char *) vc_template_tenant_id(const vc_template *tpl);
+/** The template's name. */
 VC_EXTERN(const char *) vc_template_name(const vc_template *tpl);
 /** The kind of the template's first version. @since 0.1 */
 VC_EXTERN(int) vc_template_kind(const vc_template *tpl);

@@ -47,7 +47,7 @@ typedef struct vc_tenant_spec {
   /** Default quiet hours, minutes after local midnight (0..1439), or
    *  VC_QUIET_NONE in both. The window may wrap past midnight. */
   int quiet_start_min;
-  int quiet_end_min;
+  int quiet_end_min;          /**< end of the quiet hours */
   /** Version 2. The categories sent even inside quiet hours: a bit mask
    *  of 1u << vc_category (VC_QUIET_EXEMPT_DEFAULT: OTP only; 0: none).
    *  A version-1 caller gets the default on vc_tenant_new() and keeps
@@ -55,6 +55,8 @@ typedef struct vc_tenant_spec {
   unsigned int quiet_exempt_categories;
 } vc_tenant_spec;
 
+/** The current version of vc_tenant_spec, and an initializer with every
+ *  member at its default (vc_tenant_spec_init() for other languages). */
 #define VC_TENANT_SPEC_VERSION 2
 #define VC_TENANT_SPEC_INIT \
   { VC_TENANT_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, \
@@ -72,6 +74,8 @@ typedef struct vc_tenant_filter {
   int include_deleted;  /**< 1 to include soft-deleted tenants */
 } vc_tenant_filter;
 
+/** The current version of vc_tenant_filter, and an initializer with every
+ *  member at its default (vc_tenant_filter_init() for other languages). */
 #define VC_TENANT_FILTER_VERSION 1
 #define VC_TENANT_FILTER_INIT { VC_TENANT_FILTER_VERSION, NULL, 0 }
 
@@ -140,12 +144,19 @@ VC_EXTERN(int) vc_tenant_next(vc_tenant **out, vc_iter *it);
 /** Free a tenant handle; NULL is accepted. @since 0.1 */
 VC_EXTERN(void) vc_tenant_free(vc_tenant *tenant);
 
-/* Getters. Strings are borrowed from the handle (see vc_tenant_update). */
+/** @name Getters
+ *  Strings are borrowed from the handle (see vc_tenant_update). @since 0.1 */
+/** The tenant's id. */
 VC_EXTERN(const char *) vc_tenant_id(const vc_tenant *tenant);
+/** The tenant's slug (its unique short name). */
 VC_EXTERN(const char *) vc_tenant_slug(const vc_tenant *tenant);
+/** The tenant's display name. */
 VC_EXTERN(const char *) vc_tenant_name(const vc_tenant *tenant);
+/** Its default IANA timezone ("Asia/Kolkata"). */
 VC_EXTERN(const char *) vc_tenant_timezone(const vc_tenant *tenant);
+/** Its default locale (BCP 47). */
 VC_EXTERN(const char *) vc_tenant_locale(const vc_tenant *tenant);
+/** Its currency (ISO 4217). */
 VC_EXTERN(const char *) vc_tenant_currency(const vc_tenant *tenant);
 /** Quiet hours; both VC_QUIET_NONE when unset. @since 0.1 */
 VC_EXTERN(int) vc_tenant_quiet_hours(const vc_tenant *tenant,

@@ -11,6 +11,7 @@
 
 VC_BEGIN_DECL
 
+/** The version of these headers: major, minor, patch, and as a string. */
 #define VC_VERSION_MAJOR 0
 #define VC_VERSION_MINOR 2
 #define VC_VERSION_PATCH 0

@@ -17,13 +17,15 @@
 VC_BEGIN_DECL
 
 /** Set the detail: class, code and a message (copied, truncated at 511
- *  bytes). Returns `code`, for `return vc_error_set_str(...)`. */
+ *  bytes). Returns `code`, for `return vc_error_set_str(...)`.
+ *  @since 0.1 */
 VC_EXTERN(int) vc_error_set_str(int klass, int code, const char *message);
 
-/** Record an out-of-memory failure. Returns VC_ENOMEM. */
+/** Record an out-of-memory failure. Returns VC_ENOMEM. @since 0.1 */
 VC_EXTERN(int) vc_error_set_oom(void);
 
-/** Set the provider's status (HTTP status, SIP code) on the detail. */
+/** Set the provider's status (HTTP status, SIP code) on the detail.
+ *  @since 0.1 */
 VC_EXTERN(void) vc_error_set_provider_status(int status);
 
 VC_END_DECL

@@ -68,24 +68,34 @@ typedef struct vc_storage_ops {
   int VC_CALLBACK(prepare)(void **stmt_out, void *conn, const char *sql);
   /** Bind parameter `idx` (1-based). Text is UTF-8, `len` bytes. */
   int VC_CALLBACK(bind_null)(void *stmt, int idx);
+  /** Bind a 64-bit integer to parameter `idx`. */
   int VC_CALLBACK(bind_int64)(void *stmt, int idx, int64_t value);
+  /** Bind a double to parameter `idx`. */
   int VC_CALLBACK(bind_double)(void *stmt, int idx, double value);
+  /** Bind `len` bytes of UTF-8 text, not necessarily NUL-terminated; the
+   *  pointer is valid only during the call, so copy it. */
   int VC_CALLBACK(bind_text)(void *stmt, int idx, const char *text,
                              size_t len);
+  /** Bind `len` bytes as a blob (copy them, as for text); an empty blob
+   *  may come with a NULL pointer. */
   int VC_CALLBACK(bind_blob)(void *stmt, int idx, const void *data,
                              size_t len);
   /** Advance: VC_STORAGE_ROW, VC_STORAGE_DONE or a negative code. */
   int VC_CALLBACK(step)(void *stmt);
   /** A vc_storage_type for column `col` (0-based) of the current row. */
   int VC_CALLBACK(column_type)(void *stmt, int col);
+  /** Column `col` of the current row as a 64-bit integer. */
   int64_t VC_CALLBACK(column_int64)(void *stmt, int col);
+  /** Column `col` of the current row as a double. */
   double VC_CALLBACK(column_double)(void *stmt, int col);
   /** Text of the column, valid until the next step/reset; length in
    *  `*len`. NULL for SQL NULL. */
   const char *VC_CALLBACK(column_text)(void *stmt, int col, size_t *len);
+  /** Bytes of a blob column, as for `column_text`; NULL for SQL NULL. */
   const void *VC_CALLBACK(column_blob)(void *stmt, int col, size_t *len);
   /** Make the statement ready to run again and clear its bindings. */
   int VC_CALLBACK(reset)(void *stmt);
+  /** Free a statement from `prepare`. */
   void VC_CALLBACK(finalize)(void *stmt);
   /** Rows changed by the last statement on the connection. */
   int64_t VC_CALLBACK(changes)(void *conn);
@@ -104,9 +114,11 @@ typedef struct vc_storage_ops {
   void VC_CALLBACK(free)(void *payload);
 } vc_storage_ops;
 
+/** The current version of vc_storage_ops. */
 #define VC_STORAGE_OPS_VERSION 1
 
-/** Initialise a vc_storage_ops (all methods NULL) for `version`. */
+/** Initialise a vc_storage_ops (all methods NULL) for `version`.
+ *  @return 0 or VC_EVERSION. @since 0.1 */
 VC_EXTERN(int) vc_storage_ops_init(vc_storage_ops *ops,
                                    unsigned int version);
 
