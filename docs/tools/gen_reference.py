@@ -227,7 +227,13 @@ def render_page(rel, src, decls):
     if d.kind in ("struct", "enum"):
       out.append(struct_code(d))
     elif d.kind == "macro":
-      out.append(d.code)
+      # Every definition, when the headers define it per platform.
+      shown = []
+      for code in [d.code] + d.alts:
+        code = re.sub(r"^#\s*define\s+", "#define ", code)
+        if code not in shown:
+          shown.append(code)
+      out.extend(shown)
     else:
       out.append(signature(d))
     out.append("```")
@@ -239,7 +245,8 @@ def render_page(rel, src, decls):
       for m in d.members:
         typ = m.code
         typ = re.sub(r"\b%s\b" % re.escape(m.name), "", typ, count=1)
-        typ = one_line(typ.replace("( *)", "(*)"))
+        typ = typ.replace("VC_CALLBACK()", "(*)").replace("( *)", "(*)")
+        typ = one_line(typ)
         out.append("| `%s` | `%s` | %s |" % (m.name, md_escape_cell(typ),
                                           md_escape_cell(member_doc(m))))
       out.append("")

@@ -56,6 +56,7 @@ class Decl:
     self.parent = None
     self.params = ""        # functions and callbacks: the parameter list
     self.getter = False     # a function of one const pointer parameter
+    self.alts = []          # a macro's other definitions (#if branches)
 
   @property
   def documented(self):
@@ -270,13 +271,11 @@ def parse_header(path, src, display=None):
     """Attach the waiting documentation to a new declaration."""
     nonlocal single, run
     if d.kind in ("member", "enumerator"):
-      # A doc comment also covers the members that follow it directly.
+      # Each member has its own comment: a comment before one member
+      # does not cover the next (it could not say which it describes).
       if single is not None:
         d.doc = single
-        run = single
         single = None
-      elif run is not None:
-        d.run_doc = run
       return
     if single is not None:
       d.doc = single
@@ -305,18 +304,37 @@ def parse_header(path, src, display=None):
           return
         d = new("enumerator", m.group(1), line, end_line, code)
       else:
-        name = _param_name(code.rstrip(";"))
-        if not name:
+        # "int64_t a, b;" declares two members of one type.
+        parts = _split_params(code.rstrip(";"))
+        name = _param_name(parts[0])
+        if not name or any(not re.fullmatch(r"\**\s*" + _IDENT, x)
+                           for x in parts[1:]):
           problems.append((line, "member not understood: %s" % code))
           return
-        d = new("member", name, line, end_line, code.rstrip(";").strip())
+        base = parts[0][:parts[0].rindex(name)].rstrip(" *")
+        group = [new("member", name, line, end_line, parts[0])]
+        for x in parts[1:]:
+          group.append(new("member", x.lstrip("* "), line, end_line,
+                           "%s %s" % (base, x)))
+        for d in group:
+          attach(d)
+          if post is not None:
+            # Its own comment after it: not part of the run above.
+            d.doc = d.doc or post
+            if d.run_doc is not None:
+              d.run_doc = None
+              run = None
+          d.parent = scope
+          scope.members.append(d)
+          last = d
+        if len(group) > 1 and d.doc is None and d.run_doc is None:
+          # A comment before the line covers every name on it.
+          for x in group[1:]:
+            x.run_doc = group[0].doc or group[0].run_doc
+        return
       attach(d)
       if post is not None:
-        # Its own comment after it: not part of the run above.
         d.doc = d.doc or post
-        if d.run_doc is not None:
-          d.run_doc = None
-          run = None
       d.parent = scope
       scope.members.append(d)
       last = d
@@ -422,11 +440,16 @@ def parse_header(path, src, display=None):
       if buf and "".join(buf).strip():
         buf_post = d
       elif last is not None and last.end_line == line:
-        last.doc = last.doc or d
-        if last.kind in ("member", "enumerator") and last.run_doc is not None:
-          # Its own comment after it: not part of the run above.
-          last.run_doc = None
-          run = None
+        targets = [last]
+        if last.kind == "member":
+          targets = [x for x in last.parent.members
+                     if x.end_line == line and x.line == last.line]
+        for t in targets:
+          t.doc = t.doc or d
+          if t.kind in ("member", "enumerator") and t.run_doc is not None:
+            # Its own comment after it: not part of the run above.
+            t.run_doc = None
+            run = None
         if last.kind == "macro":
           macros[last.name] = last
       else:
@@ -466,6 +489,7 @@ def parse_header(path, src, display=None):
           d.group = group
         prev = macros.get(name)
         if prev is not None:
+          prev.alts.append(d.code)
           # Another definition of the same macro (a conditional branch):
           # documented when any definition is.
           if prev.doc is None and prev.run_doc is None:
@@ -542,7 +566,11 @@ def parse_doc(text):
   tags = []
   for ln in text.split("\n"):
     m = _TAG.match(ln)
-    if m:
+    if m and m.group(1) in ("name", "brief"):
+      # One line only: what follows is the description.
+      tags.append([m.group(1), [m.group(2)]])
+      cur = None
+    elif m:
       cur = [m.group(1), [m.group(2)]]
       tags.append(cur)
     elif cur is not None and ln.strip():
