@@ -105,12 +105,12 @@ VC_EXTERN(int) vc_message_spec_init(vc_message_spec *s,
  * then return its id. Nothing is sent before this returns; the engine
  * (vc_ctx_run or vc_ctx_start) delivers it.
  *
- * @param id_out receives the message id
  * A message to a contact who opted out of its channel kind and category,
  * or who has not opted in where the tenant's policy needs it, is refused
  * with VC_ECONSENT and nothing is stored. One whose send time falls in
  * the contact's quiet hours is stored and deferred to their end.
  *
+ * @param id_out receives the message id
  * @return 0; VC_EINVALID (bad address, missing body, unknown variable),
  *   VC_ENOTFOUND (unknown channel, template or contact), VC_ETOOBIG,
  *   VC_ECONFLICT (idempotency key reused with other content), VC_ECONSENT
