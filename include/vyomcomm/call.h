@@ -58,6 +58,13 @@ typedef enum vc_call_leg {
   VC_LEG_CUSTOMER = 2
 } vc_call_leg;
 
+/** Which way a call goes. Values are pinned. @since 0.3 */
+typedef enum vc_call_direction {
+  VC_CALL_OUTBOUND = 1,         /**< a click-to-call (vc_call_start()) */
+  VC_CALL_INBOUND = 2           /**< a customer called one of the
+                                     tenant's numbers (vyomcomm/number.h) */
+} vc_call_direction;
+
 /** Why a call ended, normalized over providers. Values are pinned. */
 typedef enum vc_call_cause {
   VC_CAUSE_NONE = 0,            /**< not ended */
@@ -70,7 +77,19 @@ typedef enum vc_call_cause {
   VC_CAUSE_API_HANGUP = 7,      /**< vc_call_hangup() */
   VC_CAUSE_TIME_LIMIT = 8,      /**< the call's time limit ran out */
   VC_CAUSE_PROVIDER_ERROR = 9,  /**< no provider could place it */
-  VC_CAUSE_IVR = 10             /**< an IVR option hung up */
+  VC_CAUSE_IVR = 10,            /**< an IVR option hung up */
+  /* Inbound calls (@since 0.3). */
+  /** The caller hung up before an agent answered (in the IVR, waiting
+   *  in a queue, or while an agent's phone rang). */
+  VC_CAUSE_ABANDONED = 11,
+  /** The caller waited the queue's maximum and the queue hangs up. */
+  VC_CAUSE_QUEUE_TIMEOUT = 12,
+  /** The call ended after the caller left a voicemail. */
+  VC_CAUSE_VOICEMAIL = 13,
+  /** The call ended with a callback request (the queue's overflow). */
+  VC_CAUSE_CALLBACK = 14,
+  /** The number called leads nowhere: no live number of the tenant. */
+  VC_CAUSE_UNKNOWN_NUMBER = 15
 } vc_call_cause;
 
 /** A static name for a cause ("normal", "busy", ...). */
@@ -264,6 +283,13 @@ VC_EXTERN(int64_t) vc_call_updated_at(const vc_call *call);
 VC_EXTERN(int) vc_call_category(const vc_call *call);
 /** The contact called, "" when no contact holds the number. @since 0.3 */
 VC_EXTERN(const char *) vc_call_contact_id(const vc_call *call);
+/**
+ * Which way the call goes: a vc_call_direction. An inbound call's
+ * customer number is the caller's, its caller id the number called, and
+ * its agent the one who took it (none until an agent rings).
+ * @since 0.3
+ */
+VC_EXTERN(int) vc_call_direction_of(const vc_call *call);
 
 /* --- the timeline ------------------------------------------------------ */
 

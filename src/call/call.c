@@ -56,11 +56,12 @@ const char *vc_call_cause_name(int cause)
 {
   static const char *const names[] = {
     "none", "normal", "busy", "no_answer", "rejected", "unreachable",
-    "canceled", "api_hangup", "time_limit", "provider_error", "ivr"
+    "canceled", "api_hangup", "time_limit", "provider_error", "ivr",
+    "abandoned", "queue_timeout", "voicemail", "callback", "unknown_number"
   };
 
-  return cause >= VC_CAUSE_NONE && cause <= VC_CAUSE_IVR ? names[cause]
-                                                         : "unknown";
+  return cause >= VC_CAUSE_NONE && cause <= VC_CAUSE_UNKNOWN_NUMBER
+         ? names[cause] : "unknown";
 }
 
 /* ---- the handle ----------------------------------------------------------- */

@@ -264,12 +264,14 @@ int vc__consent_check(vc__db *held, vc_tenant *t, const char *contact_id,
 
 /* ---- recording --------------------------------------------------------- */
 
+/* Log and set one category's state; *changed is set to 1 when the state
+ * moved. */
 static int record_one(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                       const char *contact_id, int kind, int category,
                       int state, const char *source, const char *proof,
-                      int64_t now)
+                      int64_t now, int *changed)
 {
-  char id[VC_ID_SIZE], payload[192];
+  char id[VC_ID_SIZE];
   int previous = VC_CONSENT_UNKNOWN, rc;
   vc__stmt *s;
 
@@ -289,13 +291,9 @@ static int record_one(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        (int64_t)kind, (int64_t)category, (int64_t)state,
                        source, id, now)) < 0)
     return rc;
-  if (previous == state || state == VC_CONSENT_UNKNOWN)
-    return 0;
-  summary(payload, sizeof(payload), kind, category, state, source);
-  return vc__event_append(db, ctx, tenant_id,
-                          state == VC_CONSENT_OPTED_OUT ? "contact.opted_out"
-                                                        : "contact.opted_in",
-                          contact_id, payload);
+  if (previous != state && state != VC_CONSENT_UNKNOWN)
+    *changed = 1;
+  return 0;
 }
 
 int vc__consent_record(vc__db *db, vc_ctx *ctx, const char *tenant_id,
@@ -303,7 +301,8 @@ int vc__consent_record(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        int state, const char *source, const char *proof)
 {
   int64_t now = vc__now(ctx);
-  int rc;
+  char payload[192];
+  int rc, changed = 0;
 
   if ((rc = check_contact_id(contact_id)) < 0 ||
       (rc = check_kind(kind)) < 0 ||
@@ -318,9 +317,18 @@ int vc__consent_record(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   for (int c = VC_CATEGORY_TRANSACTIONAL; c <= VC_CATEGORY_MARKETING; c++)
     if ((category == 0 || category == c) &&
         (rc = record_one(db, ctx, tenant_id, contact_id, kind, c, state,
-                         source, proof, now)) < 0)
+                         source, proof, now, &changed)) < 0)
       return rc;
-  return 0;
+  if (!changed)
+    return 0;
+  /* One event for the change, whatever number of categories it moved:
+   * a STOP is one opt-out to the rules and the host, not one per
+   * category. */
+  summary(payload, sizeof(payload), kind, category, state, source);
+  return vc__event_append(db, ctx, tenant_id,
+                          state == VC_CONSENT_OPTED_OUT ? "contact.opted_out"
+                                                        : "contact.opted_in",
+                          contact_id, payload);
 }
 
 int vc_consent_set(vc_tenant *t, const vc_consent_spec *spec)

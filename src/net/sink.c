@@ -137,6 +137,7 @@ int vc_event_sink_reply(vc_event_sink *s, int status,
 #define URL_MAX 2048
 #define DIGITS_MAX 64
 #define SECONDS_MAX (2 * VC_CALL_TIME_LIMIT_MAX)
+#define NUMBER_MAX VC_CALL_ADDRESS_MAX
 #define TIME_MAX 32503680000000LL /* year 3000, Unix ms */
 #define PRICE_MAX 1000000000000LL /* a million units */
 
@@ -155,9 +156,20 @@ static int check_call_kind_fields(const vc_call_update *u)
 
   switch (u->type) {
   case VC_UPDATE_ENDED:
-    if (u->cause < VC_CAUSE_NONE || u->cause > VC_CAUSE_IVR)
+    if (u->cause < VC_CAUSE_NONE || u->cause > VC_CAUSE_UNKNOWN_NUMBER)
       return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
                            "unknown call cause %d", u->cause);
+    break;
+  case VC_UPDATE_INCOMING:
+    if (u->version < 2 || u->to == NULL || u->to[0] == '\0')
+      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                           "an incoming call names the number called");
+    if (u->provider_call_id == NULL || u->provider_call_id[0] == '\0')
+      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                           "an incoming call has the provider's id");
+    if ((rc = vc__check_text("called number", u->to, NUMBER_MAX, 0)) < 0 ||
+        (rc = vc__check_text("caller number", u->from, NUMBER_MAX, 0)) < 0)
+      return rc;
     break;
   case VC_UPDATE_DTMF:
     if ((rc = vc__check_token("DTMF digits", u->digits, DIGITS_MAX,
@@ -208,7 +220,7 @@ int vc_event_sink_call(vc_event_sink *s, const vc_call_update *u)
   VC_ASSERT_ARG(s);
   VC_ASSERT_ARG(u);
   VC_CHECK_VERSION(u, VC_CALL_UPDATE_VERSION, "vc_call_update");
-  if (u->type < VC_UPDATE_RINGING || u->type > VC_UPDATE_UNHOLD)
+  if (u->type < VC_UPDATE_RINGING || u->type > VC_UPDATE_INCOMING)
     return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
                          "unknown call update type %d", u->type);
   if (u->leg < VC_LEG_NONE || u->leg > VC_LEG_CUSTOMER)

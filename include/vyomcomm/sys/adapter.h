@@ -350,7 +350,16 @@ typedef enum vc_call_update_type {
   VC_UPDATE_SCRIPT = 8,        /**< the provider waits for instructions
                                     (the answer of this webhook) */
   VC_UPDATE_HOLD = 9,          /**< the provider confirms a hold */
-  VC_UPDATE_UNHOLD = 10
+  VC_UPDATE_UNHOLD = 10,
+  /** A call to one of the tenant's numbers arrives (`from` calls `to`;
+   *  `provider_call_id` names it): the core routes the number
+   *  (vyomcomm/number.h), stores an inbound call and, as for
+   *  VC_UPDATE_SCRIPT, answers with the call's first script: a webhook
+   *  through the adapter's render_script, a session through its
+   *  run_script. A call the number does not route is refused with a
+   *  HANGUP script and recorded failed (cause VC_CAUSE_UNKNOWN_NUMBER).
+   *  @since 0.3 */
+  VC_UPDATE_INCOMING = 11
 } vc_call_update_type;
 
 /** Recording statuses of VC_UPDATE_RECORDING. */
@@ -384,9 +393,17 @@ typedef struct vc_call_update {
   double jitter_ms, packet_loss_pct, rtt_ms, mos;
   int64_t price_micros;        /**< PRICE: what the provider charged */
   char currency[4];            /**< PRICE: ISO 4217 */
+
+  /* Added in version 2 (vyomcomm 0.3). */
+  /** INCOMING: the caller's number (E.164, a sip: URI, or the
+   *  provider's form: the core normalizes it), or NULL when withheld. */
+  const char *from;
+  /** INCOMING: the number called, as the provider wrote it (E.164, a
+   *  national number, or a sip: URI). Required for INCOMING. */
+  const char *to;
 } vc_call_update;
 
-#define VC_CALL_UPDATE_VERSION 1
+#define VC_CALL_UPDATE_VERSION 2
 
 /** Report something a webhook said about a call. */
 VC_EXTERN(int) vc_event_sink_call(vc_event_sink *sink,
@@ -411,8 +428,15 @@ typedef enum vc_call_step_kind {
   VC_STEP_DIAL = 5,
   VC_STEP_HANGUP = 6,
   VC_STEP_REDIRECT = 7, /**< fetch the next script from `url` */
-  VC_STEP_HOLD = 8      /**< music on hold from `url` (NULL: default)
+  VC_STEP_HOLD = 8,     /**< music on hold from `url` (NULL: default)
                              until redirected */
+  /** Record the caller (a voicemail) after a beep: at most
+   *  `time_limit_s` seconds, ending early on `finish_on_key` or after
+   *  `timeout_s` seconds of silence. The recording is reported to
+   *  `action_url` (VC_UPDATE_RECORDING, VC_RECORDING_AVAILABLE with its
+   *  id, URL and duration; VC_RECORDING_FAILED when there is none), which
+   *  answers with what the call does next. @since 0.3 */
+  VC_STEP_RECORD = 9
 } vc_call_step_kind;
 
 /** One step. Unused fields are NULL or 0. */

@@ -94,6 +94,42 @@ VC_EXTERN(void) vc_session_link(vc_session_host *host, int up,
 VC_EXTERN(void) vc_session_log(vc_session_host *host, int level,
                                const char *text);
 
+/**
+ * A call arrived on this session (a channel entering the application, an
+ * INVITE to the user agent): `update` is a VC_UPDATE_INCOMING (version 2,
+ * with `provider_call_id`, `from` and `to`; `call_id` NULL). The core
+ * routes the number and stores the call, then runs its first script
+ * through the session's run_script, on the network thread, with the
+ * call's new id. A call the number does not route gets a script that
+ * only hangs up. Safe from any thread; the update is copied.
+ *
+ * @return 0; VC_EINVALID (a malformed update); VC_ENOTSUPPORTED when the
+ *   adapter has no run_script
+ * @since 0.3
+ */
+VC_EXTERN(int) vc_session_incoming(vc_session_host *host,
+                                   const vc_call_update *update);
+
+/**
+ * A step of a script run by run_script() is done and names a URL (a
+ * GATHER's, DIAL's or RECORD's `action_url`, a REDIRECT's `url`): ask
+ * the core for the next script, as a provider would fetch that URL.
+ * `url` is given back exactly as the script had it (the core reads the
+ * call and the step from it). `update` (may be NULL) is what the step
+ * produced, with `call_id` set: VC_UPDATE_DTMF with the keys a GATHER
+ * collected (none: NULL, the gather timed out), VC_UPDATE_ENDED for the
+ * leg a DIAL rang (with its cause; VC_CAUSE_NORMAL after it talked),
+ * VC_UPDATE_RECORDING for a RECORD. The core applies the update and
+ * answers with run_script() for the same call. Safe from any thread;
+ * everything is copied.
+ *
+ * @return 0; VC_EINVALID (a malformed URL or update)
+ * @since 0.3
+ */
+VC_EXTERN(int) vc_session_fetch(vc_session_host *host, const char *call_id,
+                                const char *url,
+                                const vc_call_update *update);
+
 /** The methods of a session adapter. */
 typedef struct vc_session_ops {
   unsigned int version;        /**< VC_SESSION_OPS_VERSION */
@@ -123,9 +159,28 @@ typedef struct vc_session_ops {
    */
   int VC_CALLBACK(operation)(void *session, const vc_call_control *c,
                              uint64_t token);
+
+  /* Added in version 2 (vyomcomm 0.3). */
+  /**
+   * OPTIONAL (NULL: the session takes no inbound calls). Run `script` on
+   * an inbound call, replacing whatever script the call was running:
+   * its steps in order on the caller's leg (`provider_call_id`, from
+   * vc_session_incoming()). A step naming a URL hands over with
+   * vc_session_fetch() when it is done; a DIAL rings `target` and
+   * bridges it to the caller when it answers, reporting that leg as
+   * VC_LEG_AGENT through vc_session_report() (ringing, answered, ended);
+   * the end of the caller's leg is reported as VC_LEG_CUSTOMER. A step
+   * the provider cannot do (SAY without speech, PLAY of a URL it cannot
+   * fetch) is skipped and logged with vc_session_log(); GATHER, DIAL and
+   * HANGUP are required. Strings are borrowed for the call only.
+   * Returns 0, or an error when the call is unknown to the session.
+   */
+  int VC_CALLBACK(run_script)(void *session, const char *call_id,
+                              const char *provider_call_id,
+                              const vc_call_script *script);
 } vc_session_ops;
 
-#define VC_SESSION_OPS_VERSION 1
+#define VC_SESSION_OPS_VERSION 2
 
 VC_END_DECL
 
