@@ -45,10 +45,11 @@ typedef enum vc_call_state {
   VC_CALL_CANCELED = 10         /**< hung up before it was bridged */
 } vc_call_state;
 
-/** A static name for a state ("initiated", "agent_ringing", ...). */
+/** A static name for a state ("initiated", "agent_ringing", ...);
+ *  "unknown" for a value that is not a state. @since 0.2 */
 VC_EXTERN(const char *) vc_call_state_name(int state);
 
-/** 1 when `state` is terminal (completed, failed, busy, ...). */
+/** 1 when `state` is terminal (completed, failed, busy, ...). @since 0.2 */
 VC_EXTERN(int) vc_call_state_final(int state);
 
 /** The two legs of a click-to-call. Values are pinned. */
@@ -92,7 +93,8 @@ typedef enum vc_call_cause {
   VC_CAUSE_UNKNOWN_NUMBER = 15
 } vc_call_cause;
 
-/** A static name for a cause ("normal", "busy", ...). */
+/** A static name for a cause ("normal", "busy", ...); "unknown" for a
+ *  value that is not a cause. @since 0.2 */
 VC_EXTERN(const char *) vc_call_cause_name(int cause);
 
 /** Recording of a call. Values are pinned. */
@@ -144,6 +146,8 @@ typedef struct vc_call_spec {
   const char *contact_id;
 } vc_call_spec;
 
+/** The current version of vc_call_spec, and an initializer with every
+ *  member at its default (vc_call_spec_init() for other languages). */
 #define VC_CALL_SPEC_VERSION 2
 #define VC_CALL_SPEC_INIT \
   { VC_CALL_SPEC_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, \
@@ -225,6 +229,8 @@ typedef struct vc_call_filter {
   int64_t until;          /**< created before (Unix ms), or 0 */
 } vc_call_filter;
 
+/** The current version of vc_call_filter, and an initializer with every
+ *  member at its default (vc_call_filter_init() for other languages). */
 #define VC_CALL_FILTER_VERSION 1
 #define VC_CALL_FILTER_INIT \
   { VC_CALL_FILTER_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0 }
@@ -241,17 +247,25 @@ VC_EXTERN(int) vc_call_next(vc_call **out, vc_iter *it);
 /** Free a call handle; NULL is accepted. @since 0.2 */
 VC_EXTERN(void) vc_call_free(vc_call *call);
 
-/* Getters; strings are borrowed from the handle, "" when unset. */
+/** @name Getters
+ *  Strings are borrowed from the handle, "" when unset. @since 0.2 */
+/** The call's id. */
 VC_EXTERN(const char *) vc_call_id(const vc_call *call);
+/** Its vc_call_state. */
 VC_EXTERN(int) vc_call_state_of(const vc_call *call);
+/** The agent's id, "" when the call has none (yet). */
 VC_EXTERN(const char *) vc_call_agent_id(const vc_call *call);
+/** The number (or SIP URI) the agent is rung on. */
 VC_EXTERN(const char *) vc_call_agent_number(const vc_call *call);
+/** The customer's number: called, or (inbound) calling. */
 VC_EXTERN(const char *) vc_call_customer_number(const vc_call *call);
+/** The number shown to the called party; inbound: the number called. */
 VC_EXTERN(const char *) vc_call_caller_id(const vc_call *call);
 /** The channel that placed it (or is pinned), "" before routing. */
 VC_EXTERN(const char *) vc_call_channel_id(const vc_call *call);
 /** The provider's id of the call, "" until placed. */
 VC_EXTERN(const char *) vc_call_provider_id(const vc_call *call);
+/** The caller's metadata object as given, "" when none. */
 VC_EXTERN(const char *) vc_call_metadata_json(const vc_call *call);
 /** The resolved vc_record_mode (never VC_RECORD_DEFAULT). */
 VC_EXTERN(int) vc_call_record_mode(const vc_call *call);
@@ -263,7 +277,9 @@ VC_EXTERN(int) vc_call_cause_of(const vc_call *call);
 VC_EXTERN(int) vc_call_failed_leg(const vc_call *call);
 /** The normalized error of a failure to place it, 0 otherwise. */
 VC_EXTERN(int) vc_call_error(const vc_call *call);
+/** The provider's own status or cause text of the failure or end. */
 VC_EXTERN(const char *) vc_call_provider_code(const vc_call *call);
+/** A one-line description of the failure, "" when none. */
 VC_EXTERN(const char *) vc_call_error_message(const vc_call *call);
 /** Attempts to place it, over all channels. */
 VC_EXTERN(int) vc_call_attempts(const vc_call *call);
@@ -271,14 +287,18 @@ VC_EXTERN(int) vc_call_attempts(const vc_call *call);
 VC_EXTERN(int) vc_call_talk_seconds(const vc_call *call);
 /** Its cost in micro-units of vc_call_currency(), once known, else 0. */
 VC_EXTERN(int64_t) vc_call_cost_micros(const vc_call *call);
+/** The cost's currency (ISO 4217), "" while unknown. */
 VC_EXTERN(const char *) vc_call_currency(const vc_call *call);
 /** 1 when the cost is the provider's own price, 0 for an estimate. */
 VC_EXTERN(int) vc_call_cost_reported(const vc_call *call);
-/** When the call entered `state` (Unix ms), 0 when it never did. For a
- *  terminal state: when it ended. */
-VC_EXTERN(int64_t) vc_call_state_at(const vc_call *call, int state);
+/** When the call was stored, Unix ms. */
 VC_EXTERN(int64_t) vc_call_created_at(const vc_call *call);
+/** When it last changed, Unix ms. */
 VC_EXTERN(int64_t) vc_call_updated_at(const vc_call *call);
+
+/** When the call entered `state` (Unix ms), 0 when it never did. For a
+ *  terminal state: when it ended. @since 0.2 */
+VC_EXTERN(int64_t) vc_call_state_at(const vc_call *call, int state);
 /** The vc_category the call was placed under. @since 0.3 */
 VC_EXTERN(int) vc_call_category(const vc_call *call);
 /** The contact called, "" when no contact holds the number. @since 0.3 */
@@ -307,9 +327,14 @@ VC_EXTERN(int) vc_call_timeline(vc_iter **out, vc_tenant *tenant,
                                 const char *call_id);
 /** The next entry. @return 0, VC_ITEROVER. @since 0.2 */
 VC_EXTERN(int) vc_call_entry_next(vc_call_entry **out, vc_iter *it);
+/** Free a timeline entry; NULL is accepted. @since 0.2 */
 VC_EXTERN(void) vc_call_entry_free(vc_call_entry *e);
+
+/** @name Timeline entry getters
+ *  Strings are borrowed from the entry. @since 0.2 */
 /** 1, 2, ... within the call. */
 VC_EXTERN(int64_t) vc_call_entry_seq(const vc_call_entry *e);
+/** What happened: one of the types vc_call_timeline() lists. */
 VC_EXTERN(const char *) vc_call_entry_type(const vc_call_entry *e);
 /** A vc_call_leg. */
 VC_EXTERN(int) vc_call_entry_leg(const vc_call_entry *e);

@@ -77,6 +77,8 @@ typedef struct vc_number_spec {
   const char *label;
 } vc_number_spec;
 
+/** The current version of vc_number_spec, and an initializer with every
+ *  member at its default (vc_number_spec_init() for other languages). */
 #define VC_NUMBER_SPEC_VERSION 1
 #define VC_NUMBER_SPEC_INIT { VC_NUMBER_SPEC_VERSION, NULL, NULL, 0, NULL, NULL }
 
@@ -140,6 +142,8 @@ typedef struct vc_number_filter {
   const char *channel_id; /**< only numbers arriving on this channel */
 } vc_number_filter;
 
+/** The current version of vc_number_filter, and an initializer with every
+ *  member at its default (vc_number_filter_init() for other languages). */
 #define VC_NUMBER_FILTER_VERSION 1
 #define VC_NUMBER_FILTER_INIT { VC_NUMBER_FILTER_VERSION, NULL, 0, NULL, NULL }
 
@@ -162,18 +166,25 @@ VC_EXTERN(int) vc_number_next(vc_number **out, vc_iter *it);
 /** Free a number handle; NULL is accepted. @since 0.3 */
 VC_EXTERN(void) vc_number_free(vc_number *number);
 
-/* Getters; strings are borrowed from the handle. @since 0.3 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.3 */
+/** The number's id. */
 VC_EXTERN(const char *) vc_number_id(const vc_number *number);
+/** Its tenant's id. */
 VC_EXTERN(const char *) vc_number_tenant_id(const vc_number *number);
 /** The normalized number or URI. @since 0.3 */
 VC_EXTERN(const char *) vc_number_number(const vc_number *number);
+/** The voice channel calls to it arrive on. */
 VC_EXTERN(const char *) vc_number_channel_id(const vc_number *number);
 /** A vc_number_entry. @since 0.3 */
 VC_EXTERN(int) vc_number_entry_kind(const vc_number *number);
 /** The menu, queue or agent id. @since 0.3 */
 VC_EXTERN(const char *) vc_number_entry_id(const vc_number *number);
+/** Its label, "" when none. */
 VC_EXTERN(const char *) vc_number_label(const vc_number *number);
+/** When it was stored, Unix ms. */
 VC_EXTERN(int64_t) vc_number_created_at(const vc_number *number);
+/** When it last changed, Unix ms. */
 VC_EXTERN(int64_t) vc_number_updated_at(const vc_number *number);
 
 VC_END_DECL

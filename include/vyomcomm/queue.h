@@ -115,6 +115,8 @@ typedef struct vc_queue_spec {
   const char *moh_url;
 } vc_queue_spec;
 
+/** The current version of vc_queue_spec, and an initializer with every
+ *  member at its default (vc_queue_spec_init() for other languages). */
 #define VC_QUEUE_SPEC_VERSION 1
 #define VC_QUEUE_SPEC_INIT \
   { VC_QUEUE_SPEC_VERSION, NULL, 0, -1, -1, 0, NULL, NULL }
@@ -164,6 +166,8 @@ typedef struct vc_queue_filter {
   const char *after;      /**< a vc_iter_cursor() value, or NULL */
 } vc_queue_filter;
 
+/** The current version of vc_queue_filter, and an initializer with every
+ *  member at its default (vc_queue_filter_init() for other languages). */
 #define VC_QUEUE_FILTER_VERSION 1
 #define VC_QUEUE_FILTER_INIT { VC_QUEUE_FILTER_VERSION, NULL }
 
@@ -181,20 +185,29 @@ VC_EXTERN(int) vc_queue_next(vc_queue **out, vc_iter *it);
 /** Free a queue handle; NULL is accepted. @since 0.3 */
 VC_EXTERN(void) vc_queue_free(vc_queue *queue);
 
-/* Getters; strings are borrowed from the handle. @since 0.3 */
+/** @name Getters
+ *  Strings are borrowed from the handle. @since 0.3 */
+/** The queue's id. */
 VC_EXTERN(const char *) vc_queue_id(const vc_queue *queue);
+/** Its tenant's id. */
 VC_EXTERN(const char *) vc_queue_tenant_id(const vc_queue *queue);
+/** Its name, unique in the tenant. */
 VC_EXTERN(const char *) vc_queue_name(const vc_queue *queue);
 /** A vc_queue_strategy. @since 0.3 */
 VC_EXTERN(int) vc_queue_strategy_of(const vc_queue *queue);
+/** Seconds a call may wait; 0 = no limit. */
 VC_EXTERN(int) vc_queue_max_wait_seconds(const vc_queue *queue);
+/** 1 when callers are told their position. */
 VC_EXTERN(int) vc_queue_announce_position(const vc_queue *queue);
 /** A vc_queue_overflow. @since 0.3 */
 VC_EXTERN(int) vc_queue_overflow_kind(const vc_queue *queue);
 /** The overflow queue's or agent's id, "" when none. @since 0.3 */
 VC_EXTERN(const char *) vc_queue_overflow_target(const vc_queue *queue);
+/** The music-on-hold URL, "" for the provider's default. */
 VC_EXTERN(const char *) vc_queue_moh_url(const vc_queue *queue);
+/** When it was stored, Unix ms. */
 VC_EXTERN(int64_t) vc_queue_created_at(const vc_queue *queue);
+/** When it last changed, Unix ms. */
 VC_EXTERN(int64_t) vc_queue_updated_at(const vc_queue *queue);
 
 /* --- members ------------------------------------------------------------ */
@@ -228,6 +241,8 @@ typedef struct vc_queue_member_filter {
   const char *after;      /**< a vc_iter_cursor() value, or NULL */
 } vc_queue_member_filter;
 
+/** The current version of vc_queue_member_filter, and an initializer with every
+ *  member at its default (vc_queue_member_filter_init() for other languages). */
 #define VC_QUEUE_MEMBER_FILTER_VERSION 1
 #define VC_QUEUE_MEMBER_FILTER_INIT { VC_QUEUE_MEMBER_FILTER_VERSION, NULL }
 
@@ -250,6 +265,7 @@ VC_EXTERN(const char *) vc_queue_member_agent_id(const vc_queue_member *m);
 VC_EXTERN(const char *) vc_queue_member_skills(const vc_queue_member *m);
 /** 1, 2, ...: the round-robin order. @since 0.3 */
 VC_EXTERN(int) vc_queue_member_position(const vc_queue_member *m);
+/** When the agent joined the queue, Unix ms. @since 0.3 */
 VC_EXTERN(int64_t) vc_queue_member_added_at(const vc_queue_member *m);
 
 VC_END_DECL

@@ -35,21 +35,29 @@ VC_BEGIN_DECL
 /** An HTTP request under construction, owned by the core. */
 typedef struct vc_http_out vc_http_out;
 
-/** Method ("POST") and absolute URL of the request. REQUIRED. */
+/** Method ("POST") and absolute URL of the request. REQUIRED.
+ *  @return 0, VC_EINVALID, VC_ENOMEM. @since 0.1 */
 VC_EXTERN(int) vc_http_out_set_target(vc_http_out *req, const char *method,
                                       const char *url);
-/** Add a header (copied). "Content-Length" is the core's. */
+/** Add a header (copied). "Content-Length" is the core's.
+ *  @return 0, VC_EINVALID (a name or value that is not one clean line,
+ *  or Content-Length), VC_ETOOBIG (too many headers), VC_ENOMEM.
+ *  @since 0.1 */
 VC_EXTERN(int) vc_http_out_add_header(vc_http_out *req, const char *name,
                                       const char *value);
-/** HTTP Basic authorization from a user and a password. */
+/** HTTP Basic authorization from a user and a password.
+ *  @return 0, VC_EINVALID, VC_ENOMEM. @since 0.1 */
 VC_EXTERN(int) vc_http_out_basic_auth(vc_http_out *req, const char *user,
                                       const char *password);
-/** Replace the body with raw bytes (copied). */
+/** Replace the body with raw bytes (copied).
+ *  @return 0, VC_ENOMEM. @since 0.1 */
 VC_EXTERN(int) vc_http_out_set_body(vc_http_out *req, const void *data,
                                     size_t len);
 /**
  * Append one application/x-www-form-urlencoded field to the body (name
  * and value are percent-encoded here) and set the Content-Type.
+ * @return 0, VC_EINVALID (a multipart body already started), VC_ENOMEM
+ * @since 0.1
  */
 VC_EXTERN(int) vc_http_out_form_add(vc_http_out *req, const char *name,
                                     const char *value);
@@ -84,7 +92,7 @@ typedef struct vc_outbound {
   const char *message_id;      /**< the library's id; echo it back if the
                                     provider can (custom args, callback
                                     URL) */
-  const char *tenant_id;
+  const char *tenant_id;       /**< the tenant sending it */
   const char *to;              /**< validated, normalized recipient */
   const char *from;            /**< sender identity (channel default or
                                     the message's own) */
@@ -92,8 +100,8 @@ typedef struct vc_outbound {
   const char *subject;         /**< email subject, or NULL */
   const char *text;            /**< text body, or NULL */
   const char *html;            /**< HTML body (email), or NULL */
-  const vc_attachment *attachments;
-  size_t nattachments;
+  const vc_attachment *attachments; /**< files to attach, or NULL */
+  size_t nattachments;         /**< how many attachments */
   const char *metadata_json;   /**< the caller's metadata object, or NULL */
   /** Where the provider should post status callbacks:
    *  {public_base_url}/webhooks/{channel_id}, or NULL when unknown. */
@@ -152,6 +160,7 @@ typedef struct vc_send_result {
   char currency[4];            /**< ISO 4217 of cost_micros */
 } vc_send_result;
 
+/** The current version of vc_send_result. */
 #define VC_SEND_RESULT_VERSION 1
 
 /** Where parse_webhook reports what a webhook said. */
@@ -180,26 +189,33 @@ typedef struct vc_status_update {
   char currency[4];            /**< ISO 4217 of price_micros */
 } vc_status_update;
 
+/** The current version of vc_status_update. */
 #define VC_STATUS_UPDATE_VERSION 2
 
 /** A message received from a customer. */
 typedef struct vc_inbound {
   unsigned int version;        /**< VC_INBOUND_VERSION */
   const char *provider_id;     /**< the provider's id of the message */
-  const char *from;
-  const char *to;
-  const char *text;
-  const char *const *media_urls;
-  size_t nmedia;
+  const char *from;            /**< the sender's address, as the
+                                    provider wrote it */
+  const char *to;              /**< the address it was sent to */
+  const char *text;            /**< the text, or NULL (media only) */
+  const char *const *media_urls; /**< attached media URLs, or NULL */
+  size_t nmedia;               /**< how many media_urls */
   int64_t occurred_at;         /**< Unix ms, 0 when unknown */
 } vc_inbound;
 
+/** The current version of vc_inbound. */
 #define VC_INBOUND_VERSION 1
 
-/** Report a status update found in a webhook. */
+/** Report a status update found in a webhook.
+ *  @return 0; VC_EINVALID (a malformed update: the webhook is refused)
+ *  @since 0.1 */
 VC_EXTERN(int) vc_event_sink_status(vc_event_sink *sink,
                                     const vc_status_update *update);
-/** Report an inbound message found in a webhook. */
+/** Report an inbound message found in a webhook.
+ *  @return 0; VC_EINVALID (a malformed message: the webhook is refused)
+ *  @since 0.1 */
 VC_EXTERN(int) vc_event_sink_inbound(vc_event_sink *sink,
                                      const vc_inbound *message);
 /**
@@ -211,11 +227,14 @@ VC_EXTERN(int) vc_event_sink_inbound(vc_event_sink *sink,
  *
  * @return 0 the first time; VC_EEXISTS when seen before: the adapter
  *         then reports nothing and returns 0 (answered, never applied)
+ * @since 0.2
  */
 VC_EXTERN(int) vc_event_sink_once(vc_event_sink *sink, const char *key);
 /**
  * Set the HTTP reply the provider expects (default: 200 with no body).
  * `body` is copied; `content_type` must be static.
+ * @return 0, VC_EINVALID (a status outside 200..599), VC_ENOMEM
+ * @since 0.1
  */
 VC_EXTERN(int) vc_event_sink_reply(vc_event_sink *sink, int status,
                                    const char *content_type,
@@ -224,9 +243,10 @@ VC_EXTERN(int) vc_event_sink_reply(vc_event_sink *sink, int status,
 /* --- what verify_webhook may ask of the core -------------------------------- */
 
 /** The full public URL the provider posted to: public_base_url followed
- *  by the request target, query included. */
+ *  by the request target, query included. @since 0.2 */
 VC_EXTERN(const char *) vc_webhook_env_url(const vc_webhook_env *env);
-/** The context's clock, Unix ms: timestamp windows use this. */
+/** The context's clock, Unix ms: timestamp windows use this.
+ *  @since 0.2 */
 VC_EXTERN(int64_t) vc_webhook_env_now(const vc_webhook_env *env);
 
 /** vc_webhook_env_fetch() flag: keep the body for later calls with the
@@ -245,6 +265,7 @@ VC_EXTERN(int64_t) vc_webhook_env_now(const vc_webhook_env *env);
  * @param out receives the body (replaced)
  * @return 0, VC_EINVALID (not an http(s) URL), VC_ENET, VC_ETIMEOUT,
  *         VC_ETOOBIG (body over max_bytes), VC_EPROVIDER (status not 2xx)
+ * @since 0.2
  */
 VC_EXTERN(int) vc_webhook_env_fetch(vc_webhook_env *env, const char *url,
                                     size_t max_bytes, unsigned int flags,
@@ -261,7 +282,7 @@ VC_EXTERN(int) vc_webhook_env_fetch(vc_webhook_env *env, const char *url,
 typedef struct vc_call_outbound {
   unsigned int version;        /**< VC_CALL_OUTBOUND_VERSION */
   const char *call_id;         /**< the library's id */
-  const char *tenant_id;
+  const char *tenant_id;       /**< the tenant placing it */
   const char *agent;           /**< E.164 number or sip: URI */
   const char *customer;        /**< E.164 number */
   const char *caller_id;       /**< shown to the customer (and agent) */
@@ -278,6 +299,7 @@ typedef struct vc_call_outbound {
   int64_t now_ms;              /**< the context's clock */
 } vc_call_outbound;
 
+/** The current version of vc_call_outbound. */
 #define VC_CALL_OUTBOUND_VERSION 1
 
 /** Operations on a live call. Values are pinned. */
@@ -319,7 +341,7 @@ typedef enum vc_call_op {
 typedef struct vc_call_control {
   unsigned int version;        /**< VC_CALL_CONTROL_VERSION */
   int op;                      /**< a vc_call_op */
-  const char *call_id;
+  const char *call_id;         /**< the library's id of the call */
   /** The id parse_call reported. HANGUP ends the call this id names:
    *  while the customer's leg is apart from the agent's (on hold,
    *  transferred) the core sends a second HANGUP whose provider_call_id
@@ -329,12 +351,13 @@ typedef struct vc_call_control {
    *  Twilio <Dial> child call), else NULL. */
   const char *customer_leg_id;
   const char *target;          /**< TRANSFER: E.164 or sip: URI */
-  const char *caller_id;
+  const char *caller_id;       /**< TRANSFER: the number shown */
   const char *recording_id;    /**< DELETE_RECORDING */
   const char *webhook_url;     /**< as in vc_call_outbound */
-  int64_t now_ms;
+  int64_t now_ms;              /**< the context's clock */
 } vc_call_control;
 
+/** The current version of vc_call_control. */
 #define VC_CALL_CONTROL_VERSION 1
 
 /** What a call update reports. Values are pinned. */
@@ -386,9 +409,9 @@ typedef struct vc_call_update {
   const char *provider_code;   /**< the provider's status or cause text */
   const char *digits;          /**< DTMF */
   int recording_status;        /**< RECORDING: VC_RECORDING_* */
-  const char *recording_id;
-  const char *recording_url;
-  int recording_duration_s;
+  const char *recording_id;    /**< RECORDING: the provider's id */
+  const char *recording_url;   /**< RECORDING: where to fetch it */
+  int recording_duration_s;    /**< RECORDING: its length, seconds */
   /** QUALITY: a figure the provider did not give is negative. */
   double jitter_ms, packet_loss_pct, rtt_ms, mos;
   int64_t price_micros;        /**< PRICE: what the provider charged */
@@ -403,9 +426,12 @@ typedef struct vc_call_update {
   const char *to;
 } vc_call_update;
 
+/** The current version of vc_call_update. */
 #define VC_CALL_UPDATE_VERSION 2
 
-/** Report something a webhook said about a call. */
+/** Report something a webhook said about a call.
+ *  @return 0; VC_EINVALID (a malformed update: the webhook is refused)
+ *  @since 0.2 */
 VC_EXTERN(int) vc_event_sink_call(vc_event_sink *sink,
                                   const vc_call_update *update);
 
@@ -442,29 +468,33 @@ typedef enum vc_call_step_kind {
 /** One step. Unused fields are NULL or 0. */
 typedef struct vc_call_step {
   int kind;             /**< a vc_call_step_kind */
-  const char *text;
+  const char *text;     /**< SAY, GATHER's prompt: the words */
   const char *language; /**< BCP 47, NULL: the provider's default */
-  const char *url;
+  const char *url;      /**< PLAY, HOLD, GATHER's prompt: audio; REDIRECT:
+                             the next script */
   unsigned int loop;    /**< repeats of SAY, PLAY, HOLD; 0 = once */
-  unsigned int num_digits;
-  const char *finish_on_key;
-  int timeout_s;
-  const char *action_url;
-  const char *target;
-  const char *caller_id;
-  int time_limit_s;
-  const char *status_url;
-  const char *answer_url;
-  int record;
+  unsigned int num_digits;   /**< GATHER: keys to collect, 0 = any */
+  const char *finish_on_key; /**< GATHER, RECORD: the key that ends it */
+  int timeout_s;        /**< GATHER: wait for a key; DIAL: ring;
+                             RECORD: silence; PAUSE: length */
+  const char *action_url;    /**< GATHER, DIAL, RECORD: where the
+                                  outcome goes (and the next script) */
+  const char *target;   /**< DIAL: E.164 or sip: URI */
+  const char *caller_id;     /**< DIAL: the number shown */
+  int time_limit_s;     /**< DIAL: talk at most; RECORD: record at most */
+  const char *status_url;    /**< DIAL: the new leg's progress */
+  const char *answer_url;    /**< DIAL: script for the called party */
+  int record;           /**< DIAL: 1 records from the answer */
 } vc_call_step;
 
 /** A script: steps run in order. */
 typedef struct vc_call_script {
   unsigned int version;        /**< VC_CALL_SCRIPT_VERSION */
-  const vc_call_step *steps;
-  size_t nsteps;
+  const vc_call_step *steps;   /**< the steps, borrowed */
+  size_t nsteps;               /**< how many steps */
 } vc_call_script;
 
+/** The current version of vc_call_script. */
 #define VC_CALL_SCRIPT_VERSION 1
 
 /* --- the vtable ------------------------------------------------------------ */
@@ -584,6 +614,7 @@ typedef struct vc_adapter {
   const struct vc_session_ops *session;
 } vc_adapter;
 
+/** The current version of vc_adapter (2: voice methods). */
 #define VC_ADAPTER_VERSION 2
 
 /**

@@ -180,6 +180,7 @@ typedef struct vc_session_ops {
                               const vc_call_script *script);
 } vc_session_ops;
 
+/** The current version of vc_session_ops (2: run_script). */
 #define VC_SESSION_OPS_VERSION 2
 
 VC_END_DECL
