@@ -1,6 +1,8 @@
 /* <DESC>
  * vyomcomm: the reference program around libvyomcomm. Subcommands:
- * demo (an end-to-end check of the library), version, help.
+ * demo (an end-to-end check of the library), the objects of a store
+ * (init, tenant, channel, template, contact, send, call, campaign, inbox,
+ * stats), the provider simulator (sim), version, help. docs/cli.md.
  * </DESC>
  */
 #include <stdio.h>
@@ -21,6 +23,14 @@ static int cmd_help(int argc, char **argv);
 static const command COMMANDS[] = {
   { "demo", cmd_demo,
     "run the library end to end on a temporary SQLite store" },
+  { "init", cmd_init, "create a store and its master key file" },
+  { "tenant", cmd_tenant, "add, list, show, update or delete tenants" },
+  { "channel", cmd_channel, "add, list, show, update or disable channels" },
+  { "template", cmd_template, "add, list, show or render templates" },
+  { "contact", cmd_contact,
+    "add, list, show, tag, import contacts; their consent" },
+  { "send", cmd_send, "send one message (--wait: until it is final)" },
+  { "call", cmd_call, "start a click-to-call; list, show, hang up calls" },
   { "version", cmd_version, "print the library and ABI versions" },
   { "help", cmd_help, "show this help" },
 };
@@ -36,13 +46,39 @@ static int cmd_version(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
+  /* help COMMAND: the command's own usage, as COMMAND --help prints it */
+  if (argc >= 2) {
+    for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
+      if (strcmp(argv[1], COMMANDS[i].name) == 0 &&
+          COMMANDS[i].run != cmd_help && COMMANDS[i].run != cmd_version) {
+        char *sub[3] = { argv[1], "--help", NULL };
+
+        return COMMANDS[i].run(2, sub);
+      }
+    if (strcmp(argv[1], "version") != 0 && strcmp(argv[1], "help") != 0) {
+      fprintf(stderr, "vyomcomm: unknown command '%s' (try 'vyomcomm "
+              "help')\n", argv[1]);
+      return EXIT_USAGE;
+    }
+  }
   printf("usage: vyomcomm <command> [options]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
     printf("  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-  printf("\nexit codes: 0 success, 1 a check or operation failed, "
-         "2 bad usage\n");
+  printf("\n'vyomcomm help COMMAND' (or COMMAND --help) shows its usage.\n"
+         "\ncommon options (also from the environment and a file; see "
+         "docs/cli.md):\n"
+         "  --store PATH     VYOMCOMM_STORE     store = PATH "
+         "(default vyomcomm.db)\n"
+         "  --key-file PATH  VYOMCOMM_KEY_FILE  key_file = PATH "
+         "(default vyomcomm.key)\n"
+         "  --tenant NAME    VYOMCOMM_TENANT    tenant = NAME\n"
+         "  --base-url URL   VYOMCOMM_BASE_URL  base_url = URL\n"
+         "  --config PATH    VYOMCOMM_CONFIG    (default ./vyomcomm.conf)\n"
+         "  --json           print JSON for scripts\n"
+         "\nexit codes: 0 success, 1 a check or operation failed, "
+         "2 bad usage,\n  3 not found, 4 master key or authentication, "
+         "5 refused for consent,\n  6 exists, conflict or wrong state, "
+         "7 timed out waiting\n");
   return EXIT_OK;
 }
 
