@@ -31,6 +31,11 @@ static const command COMMANDS[] = {
     "add, list, show, tag, import contacts; their consent" },
   { "send", cmd_send, "send one message (--wait: until it is final)" },
   { "call", cmd_call, "start a click-to-call; list, show, hang up calls" },
+  { "campaign", cmd_campaign,
+    "create, start, pause, resume, cancel, show, run campaigns" },
+  { "inbox", cmd_inbox, "conversations: list, show, reply, set status" },
+  { "stats", cmd_stats, "figures over a window, as tables" },
+  { "sim", cmd_sim, "run the provider simulator until interrupted" },
   { "version", cmd_version, "print the library and ABI versions" },
   { "help", cmd_help, "show this help" },
 };
