@@ -128,7 +128,8 @@ int cli_open(vc_ctx **ctx, vc_tenant **tenant, const cli_config *cfg)
   if ((rc = cli_tenant_open(tenant, *ctx, cfg)) < 0) {
     vc_ctx_free(*ctx);
     *ctx = NULL;
-    return cli_exit_code(rc);
+    /* several tenants and none named: the command line lacks --tenant */
+    return rc == VC_EINVALID ? EXIT_USAGE : cli_exit_code(rc);
   }
   return 0;
 }

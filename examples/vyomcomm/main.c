@@ -87,8 +87,39 @@ static int cmd_help(int argc, char **argv)
   return EXIT_OK;
 }
 
+/*
+ * Common options may come before the command ("vyomcomm --tenant acme
+ * contact list"): move the command to argv[1], keeping the order of the
+ * rest, which cli_config_load() then takes wherever they are.
+ */
+static void command_first(int argc, char **argv)
+{
+  static const char *const WITH_VALUE[] = { "--store", "--key-file",
+                                            "--tenant", "--base-url",
+                                            "--config" };
+  int i = 1;
+
+  while (i < argc && argv[i][0] == '-') {
+    size_t f, n = sizeof(WITH_VALUE) / sizeof(WITH_VALUE[0]);
+
+    for (f = 0; f < n; f++)
+      if (strcmp(argv[i], WITH_VALUE[f]) == 0)
+        break;
+    if (f == n && strcmp(argv[i], "--json") != 0)
+      return; /* --help, or a mistake: main reports it */
+    i += f < n ? 2 : 1;
+  }
+  if (i > 1 && i < argc) {
+    char *cmd = argv[i];
+
+    memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof(*argv));
+    argv[1] = cmd;
+  }
+}
+
 int main(int argc, char **argv)
 {
+  command_first(argc, argv);
   if (argc < 2) {
     cmd_help(0, NULL);
     return EXIT_USAGE;
