@@ -33,6 +33,10 @@ typedef struct cli_opt {
   size_t nvalues;
 } cli_opt;
 
+/* An option of the list, and its end. */
+#define CLI_OPT(name, takes) { name, takes, 0, NULL, { NULL }, 0 }
+#define CLI_OPT_END CLI_OPT(NULL, CLI_FLAG)
+
 /* A subcommand's arguments after parsing. */
 typedef struct cli_args {
   char *pos[CLI_POS_MAX];

@@ -214,14 +214,15 @@ static int start(const cli_config *cfg, vc_ctx *ctx, vc_tenant *t,
 int cmd_call(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--customer", CLI_VALUE }, { "--agent", CLI_VALUE },
-    { "--agent-number", CLI_VALUE }, { "--channel", CLI_VALUE },
-    { "--caller-id", CLI_VALUE }, { "--record", CLI_VALUE },
-    { "--ivr", CLI_VALUE }, { "--category", CLI_VALUE },
-    { "--ring-timeout", CLI_VALUE }, { "--idempotency-key", CLI_VALUE },
-    { "--wait", CLI_FLAG }, { "--timeout", CLI_VALUE },
-    { "--listen", CLI_VALUE }, { "--state", CLI_VALUE },
-    { "--limit", CLI_VALUE }, { NULL }
+    CLI_OPT("--customer", CLI_VALUE), CLI_OPT("--agent", CLI_VALUE),
+    CLI_OPT("--agent-number", CLI_VALUE), CLI_OPT("--channel", CLI_VALUE),
+    CLI_OPT("--caller-id", CLI_VALUE), CLI_OPT("--record", CLI_VALUE),
+    CLI_OPT("--ivr", CLI_VALUE), CLI_OPT("--category", CLI_VALUE),
+    CLI_OPT("--ring-timeout", CLI_VALUE),
+    CLI_OPT("--idempotency-key", CLI_VALUE),
+    CLI_OPT("--wait", CLI_FLAG), CLI_OPT("--timeout", CLI_VALUE),
+    CLI_OPT("--listen", CLI_VALUE), CLI_OPT("--state", CLI_VALUE),
+    CLI_OPT("--limit", CLI_VALUE), CLI_OPT_END
   };
   vc_tenant *t = NULL;
   vc_ctx *ctx = NULL;

@@ -338,15 +338,15 @@ static int run(const cli_config *cfg, vc_ctx *ctx, vc_campaign *c,
 int cmd_campaign(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--template", CLI_VALUE }, { "--chain", CLI_MULTI },
-    { "--tag", CLI_VALUE }, { "--contacts", CLI_VALUE },
-    { "--csv", CLI_VALUE }, { "--var", CLI_MULTI },
-    { "--vars-json", CLI_VALUE }, { "--locale", CLI_VALUE },
-    { "--rate", CLI_VALUE }, { "--category", CLI_VALUE },
-    { "--start-at", CLI_VALUE }, { "--end-at", CLI_VALUE },
-    { "--window", CLI_VALUE }, { "--start", CLI_FLAG },
-    { "--state", CLI_VALUE }, { "--timeout", CLI_VALUE },
-    { "--listen", CLI_VALUE }, { NULL }
+    CLI_OPT("--template", CLI_VALUE), CLI_OPT("--chain", CLI_MULTI),
+    CLI_OPT("--tag", CLI_VALUE), CLI_OPT("--contacts", CLI_VALUE),
+    CLI_OPT("--csv", CLI_VALUE), CLI_OPT("--var", CLI_MULTI),
+    CLI_OPT("--vars-json", CLI_VALUE), CLI_OPT("--locale", CLI_VALUE),
+    CLI_OPT("--rate", CLI_VALUE), CLI_OPT("--category", CLI_VALUE),
+    CLI_OPT("--start-at", CLI_VALUE), CLI_OPT("--end-at", CLI_VALUE),
+    CLI_OPT("--window", CLI_VALUE), CLI_OPT("--start", CLI_FLAG),
+    CLI_OPT("--state", CLI_VALUE), CLI_OPT("--timeout", CLI_VALUE),
+    CLI_OPT("--listen", CLI_VALUE), CLI_OPT_END
   };
   static const char *const VERBS[] = { "create", "start", "pause", "resume",
                                        "cancel", "show", "list", "run" };

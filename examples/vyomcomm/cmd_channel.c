@@ -121,11 +121,12 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
 int cmd_channel(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--provider", CLI_VALUE }, { "--settings-json", CLI_VALUE },
-    { "--secret", CLI_MULTI }, { "--credentials-json", CLI_VALUE },
-    { "--sender", CLI_VALUE }, { "--priority", CLI_VALUE },
-    { "--rate", CLI_VALUE }, { "--kind", CLI_VALUE }, { "--all", CLI_FLAG },
-    { NULL }
+    CLI_OPT("--provider", CLI_VALUE), CLI_OPT("--settings-json", CLI_VALUE),
+    CLI_OPT("--secret", CLI_MULTI), CLI_OPT("--credentials-json", CLI_VALUE),
+    CLI_OPT("--sender", CLI_VALUE), CLI_OPT("--priority", CLI_VALUE),
+    CLI_OPT("--rate", CLI_VALUE), CLI_OPT("--kind", CLI_VALUE),
+    CLI_OPT("--all", CLI_FLAG),
+    CLI_OPT_END
   };
   vc_channel_spec spec = VC_CHANNEL_SPEC_INIT;
   char *config = NULL, *creds = NULL;

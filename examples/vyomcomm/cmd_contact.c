@@ -253,15 +253,15 @@ static int import(const cli_config *cfg, vc_tenant *t, const char *path,
 int cmd_contact(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--name", CLI_VALUE }, { "--phone", CLI_VALUE },
-    { "--email", CLI_VALUE }, { "--telegram", CLI_VALUE },
-    { "--whatsapp", CLI_VALUE }, { "--timezone", CLI_VALUE },
-    { "--locale", CLI_VALUE }, { "--tags", CLI_VALUE },
-    { "--field", CLI_MULTI }, { "--tag", CLI_VALUE },
-    { "--name-prefix", CLI_VALUE }, { "--limit", CLI_VALUE },
-    { "--remove", CLI_FLAG }, { "--kind", CLI_VALUE },
-    { "--state", CLI_VALUE }, { "--category", CLI_VALUE },
-    { "--source", CLI_VALUE }, { "--proof", CLI_VALUE }, { NULL }
+    CLI_OPT("--name", CLI_VALUE), CLI_OPT("--phone", CLI_VALUE),
+    CLI_OPT("--email", CLI_VALUE), CLI_OPT("--telegram", CLI_VALUE),
+    CLI_OPT("--whatsapp", CLI_VALUE), CLI_OPT("--timezone", CLI_VALUE),
+    CLI_OPT("--locale", CLI_VALUE), CLI_OPT("--tags", CLI_VALUE),
+    CLI_OPT("--field", CLI_MULTI), CLI_OPT("--tag", CLI_VALUE),
+    CLI_OPT("--name-prefix", CLI_VALUE), CLI_OPT("--limit", CLI_VALUE),
+    CLI_OPT("--remove", CLI_FLAG), CLI_OPT("--kind", CLI_VALUE),
+    CLI_OPT("--state", CLI_VALUE), CLI_OPT("--category", CLI_VALUE),
+    CLI_OPT("--source", CLI_VALUE), CLI_OPT("--proof", CLI_VALUE), CLI_OPT_END
   };
   static const struct {
     const char *verb;

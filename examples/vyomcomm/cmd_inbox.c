@@ -193,11 +193,11 @@ static int set_status(const cli_config *cfg, vc_tenant *t, const char *id,
 int cmd_inbox(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--status", CLI_VALUE }, { "--unread", CLI_FLAG },
-    { "--search", CLI_VALUE }, { "--limit", CLI_VALUE },
-    { "--text", CLI_VALUE }, { "--template", CLI_VALUE },
-    { "--var", CLI_MULTI }, { "--subject", CLI_VALUE },
-    { "--until", CLI_VALUE }, { NULL }
+    CLI_OPT("--status", CLI_VALUE), CLI_OPT("--unread", CLI_FLAG),
+    CLI_OPT("--search", CLI_VALUE), CLI_OPT("--limit", CLI_VALUE),
+    CLI_OPT("--text", CLI_VALUE), CLI_OPT("--template", CLI_VALUE),
+    CLI_OPT("--var", CLI_MULTI), CLI_OPT("--subject", CLI_VALUE),
+    CLI_OPT("--until", CLI_VALUE), CLI_OPT_END
   };
   vc_tenant *t = NULL;
   vc_ctx *ctx = NULL;

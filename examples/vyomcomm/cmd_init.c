@@ -88,7 +88,7 @@ static int write_key(const char *path)
 
 int cmd_init(int argc, char **argv)
 {
-  cli_opt opts[] = { { "--force", CLI_FLAG }, { NULL } };
+  cli_opt opts[] = { CLI_OPT("--force", CLI_FLAG), CLI_OPT_END };
   cli_config cfg;
   cli_args args;
   vc_ctx *ctx;

@@ -106,15 +106,15 @@ static int show(const cli_config *cfg, vc_tenant *t, const char *id)
 int cmd_send(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--to", CLI_VALUE }, { "--text", CLI_VALUE },
-    { "--template", CLI_VALUE }, { "--channel", CLI_VALUE },
-    { "--kind", CLI_VALUE }, { "--var", CLI_MULTI },
-    { "--vars-json", CLI_VALUE }, { "--subject", CLI_VALUE },
-    { "--html", CLI_VALUE }, { "--from", CLI_VALUE },
-    { "--locale", CLI_VALUE }, { "--category", CLI_VALUE },
-    { "--idempotency-key", CLI_VALUE }, { "--send-at", CLI_VALUE },
-    { "--wait", CLI_FLAG }, { "--timeout", CLI_VALUE },
-    { "--listen", CLI_VALUE }, { NULL }
+    CLI_OPT("--to", CLI_VALUE), CLI_OPT("--text", CLI_VALUE),
+    CLI_OPT("--template", CLI_VALUE), CLI_OPT("--channel", CLI_VALUE),
+    CLI_OPT("--kind", CLI_VALUE), CLI_OPT("--var", CLI_MULTI),
+    CLI_OPT("--vars-json", CLI_VALUE), CLI_OPT("--subject", CLI_VALUE),
+    CLI_OPT("--html", CLI_VALUE), CLI_OPT("--from", CLI_VALUE),
+    CLI_OPT("--locale", CLI_VALUE), CLI_OPT("--category", CLI_VALUE),
+    CLI_OPT("--idempotency-key", CLI_VALUE), CLI_OPT("--send-at", CLI_VALUE),
+    CLI_OPT("--wait", CLI_FLAG), CLI_OPT("--timeout", CLI_VALUE),
+    CLI_OPT("--listen", CLI_VALUE), CLI_OPT_END
   };
   vc_message_spec s = VC_MESSAGE_SPEC_INIT;
   cli_opt *vars = cli_opt_get(opts, "--var");

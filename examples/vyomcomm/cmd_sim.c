@@ -77,9 +77,9 @@ static cJSON *accounts(vc_sim *sim)
 int cmd_sim(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--port", CLI_VALUE }, { "--host", CLI_VALUE },
-    { "--set", CLI_MULTI }, { "--webhook-delay-ms", CLI_VALUE },
-    { "--verbose", CLI_FLAG }, { NULL }
+    CLI_OPT("--port", CLI_VALUE), CLI_OPT("--host", CLI_VALUE),
+    CLI_OPT("--set", CLI_MULTI), CLI_OPT("--webhook-delay-ms", CLI_VALUE),
+    CLI_OPT("--verbose", CLI_FLAG), CLI_OPT_END
   };
   vc_sim_options o = VC_SIM_OPTIONS_INIT;
   vc_sim_webhooks wh = VC_SIM_WEBHOOKS_INIT;

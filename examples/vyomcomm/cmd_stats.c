@@ -2,6 +2,7 @@
  * vyomcomm stats: a tenant's figures over a window (vc_stats_query), as
  * tables, or the query's JSON document with --json.
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,10 +156,10 @@ static void print_tables(const cJSON *doc)
 int cmd_stats(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--from", CLI_VALUE }, { "--to", CLI_VALUE },
-    { "--hours", CLI_VALUE }, { "--days", CLI_VALUE },
-    { "--by-day", CLI_FLAG }, { "--channel", CLI_VALUE },
-    { "--campaign", CLI_VALUE }, { "--what", CLI_VALUE }, { NULL }
+    CLI_OPT("--from", CLI_VALUE), CLI_OPT("--to", CLI_VALUE),
+    CLI_OPT("--hours", CLI_VALUE), CLI_OPT("--days", CLI_VALUE),
+    CLI_OPT("--by-day", CLI_FLAG), CLI_OPT("--channel", CLI_VALUE),
+    CLI_OPT("--campaign", CLI_VALUE), CLI_OPT("--what", CLI_VALUE), CLI_OPT_END
   };
   vc_stats_spec q = VC_STATS_SPEC_INIT;
   vc_buf out = VC_BUF_INIT;

@@ -160,13 +160,13 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
 int cmd_template(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--kind", CLI_VALUE }, { "--text", CLI_VALUE },
-    { "--text-file", CLI_VALUE }, { "--html", CLI_VALUE },
-    { "--html-file", CLI_VALUE }, { "--subject", CLI_VALUE },
-    { "--locale", CLI_VALUE }, { "--variables", CLI_VALUE },
-    { "--category", CLI_VALUE }, { "--var", CLI_MULTI },
-    { "--vars-json", CLI_VALUE }, { "--part", CLI_VALUE },
-    { "--version", CLI_VALUE }, { NULL }
+    CLI_OPT("--kind", CLI_VALUE), CLI_OPT("--text", CLI_VALUE),
+    CLI_OPT("--text-file", CLI_VALUE), CLI_OPT("--html", CLI_VALUE),
+    CLI_OPT("--html-file", CLI_VALUE), CLI_OPT("--subject", CLI_VALUE),
+    CLI_OPT("--locale", CLI_VALUE), CLI_OPT("--variables", CLI_VALUE),
+    CLI_OPT("--category", CLI_VALUE), CLI_OPT("--var", CLI_MULTI),
+    CLI_OPT("--vars-json", CLI_VALUE), CLI_OPT("--part", CLI_VALUE),
+    CLI_OPT("--version", CLI_VALUE), CLI_OPT_END
   };
   vc_template_spec spec = VC_TEMPLATE_SPEC_INIT;
   char *text = NULL, *html = NULL, *vars = NULL;

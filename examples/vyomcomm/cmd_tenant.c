@@ -84,9 +84,9 @@ static int lookup(vc_tenant **out, vc_ctx *ctx, const char *key)
 int cmd_tenant(int argc, char **argv)
 {
   cli_opt opts[] = {
-    { "--name", CLI_VALUE }, { "--timezone", CLI_VALUE },
-    { "--locale", CLI_VALUE }, { "--currency", CLI_VALUE },
-    { "--quiet", CLI_VALUE }, { "--slug", CLI_VALUE }, { NULL }
+    CLI_OPT("--name", CLI_VALUE), CLI_OPT("--timezone", CLI_VALUE),
+    CLI_OPT("--locale", CLI_VALUE), CLI_OPT("--currency", CLI_VALUE),
+    CLI_OPT("--quiet", CLI_VALUE), CLI_OPT("--slug", CLI_VALUE), CLI_OPT_END
   };
   vc_tenant_spec spec = VC_TENANT_SPEC_INIT;
   cli_config cfg;
