@@ -282,6 +282,44 @@ def test_lists_as_json(shop):
     assert r == {"rows": 2, "created": 1, "updated": 0, "rejected": 1}
 
 
+def test_changes(shop):
+    """update, delete, tag, variants and the campaign's life."""
+    cli = shop
+    t = cli.json("tenant", "update", "shop", "--quiet", "21:00-09:00",
+                 "--name", "Shop Two")
+    assert t["quiet_hours"] == "21:00-09:00" and t["name"] == "Shop Two"
+    assert cli.json("tenant", "update", "shop",
+                    "--currency", "USD")["quiet_hours"] == "21:00-09:00"
+    assert cli.json("tenant", "update", "shop", "--quiet",
+                    "none")["quiet_hours"] is None
+    cli.run("tenant", "update", "shop", "--quiet", "25:00-09:00", code=2)
+    ch = cli.json("channel", "update", "sms", "--priority", "5")
+    assert ch["priority"] == 5
+    v = cli.json("template", "variant", "offer", "--kind", "sms",
+                 "--locale", "hi", "--text", "{{shop}}: 20% chhoot",
+                 "--variables", "shop")
+    assert v["version"] == 2
+    assert cli.run("template", "render", "offer", "--locale", "hi",
+                   "--var", "shop=Acme").stdout == "Acme: 20% chhoot\n"
+    asha = contact(cli, "+919810000001", "Asha")
+    assert cli.json("contact", "tag", asha, "vip")["tags"] == ["vip"]
+    assert cli.json("contact", "tag", "+919810000001", "vip",
+                    "--remove")["tags"] == []
+    camp = cli.json("campaign", "create", "slow", "--template", "offer",
+                    "--chain", "sms", "--contacts", asha, "--var",
+                    "shop=A", "--start")
+    assert camp["state"] == "running"
+    assert cli.json("campaign", "pause", camp["id"])["state"] == "paused"
+    cli.run("campaign", "run", camp["id"], "--timeout", "5", code=6)
+    assert cli.json("campaign", "resume", camp["id"])["state"] == "running"
+    assert cli.json("campaign", "cancel", camp["id"])["state"] == "canceled"
+    cli.run("campaign", "cancel", camp["id"], code=6)
+    cli.run("tenant", "add", "gone")
+    assert cli.json("tenant", "delete", "gone")["deleted"] is True
+    cli.run("tenant", "show", "gone", code=3)
+    assert [x["slug"] for x in cli.json("tenant", "list")] == ["shop"]
+
+
 def test_bad_usage_exits_2(shop):
     cli = shop
     for args in (["tenant"], ["tenant", "frob"], ["send", "--to"],
