@@ -174,6 +174,8 @@ int cmd_send(int argc, char **argv)
                             vars->values, vars->nvalues)))
     return rc;
   s.vars_json = vars_json;
+  if (cli_opt_get(opts, "--wait")->set)
+    cli_signals_catch(); /* before the listener: SIGINT ends the wait */
   if ((rc = cli_open(&ctx, &t, &cfg)))
     goto out;
   if (listen && (rc = vc_webhook_listen(ctx, listen)) < 0) {

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 try:
     import pytest
@@ -257,6 +259,72 @@ def test_inbox_and_stats(shop):
     table = cli.run("stats").stdout
     assert "messages" in table and "sandbox-sms" in table
     cli.run("stats", "--what", "bogus", code=2)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_inbox_conversation(shop):
+    """An inbound Telegram message, posted to the listener a waiting send
+    runs, opens a conversation: list, show, reply, status."""
+    cli = shop
+    cli.run("channel", "add", "tg", "--provider", "telegram",
+            "base_url=http://127.0.0.1:9", "--sender", "acme_bot",
+            "--secret", "bot_token=123456:" + "A" * 32,
+            "--secret", "webhook_secret=s3cret")
+    ch = cli.json("channel", "show", "tg")
+    port = free_port()
+    # a message due in 2030 keeps --wait (and its listener) running
+    waiting = subprocess.Popen(
+        [CLI, "send", "--to", "555", "--text", "later", "--channel", "tg",
+         "--send-at", "2030-01-01T00:00Z", "--wait", "--timeout", "30",
+         "--listen", f"127.0.0.1:{port}",
+         "--base-url", f"http://127.0.0.1:{port}"],
+        cwd=cli.cwd, env=clean_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    update = json.dumps({"update_id": 1, "message": {
+        "message_id": 7, "from": {"id": 555, "is_bot": False,
+                                  "first_name": "Asha"},
+        "chat": {"id": 555, "type": "private", "first_name": "Asha"},
+        "date": int(time.time()), "text": "where is my order?"}}).encode()
+    try:
+        status = None
+        for _ in range(100):
+            try:
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{port}" + ch["webhook_path"],
+                    data=update, method="POST", headers={
+                        "Content-Type": "application/json",
+                        "X-Telegram-Bot-Api-Secret-Token": "s3cret"})
+                status = urllib.request.urlopen(req, timeout=5).status
+                break
+            except (ConnectionError, urllib.error.URLError):
+                time.sleep(0.1)
+        assert status == 200
+    finally:
+        waiting.send_signal(signal.SIGINT)
+        assert waiting.wait(timeout=30) == 7   # interrupted: not final
+        waiting.stdout.close()
+        waiting.stderr.close()
+    convs = cli.json("inbox", "list", "--unread")
+    assert len(convs) == 1 and convs[0]["unread"] == 1
+    cid = convs[0]["id"]
+    shown = cli.json("inbox", "show", cid)
+    assert [i["text"] for i in shown["timeline"]] == ["where is my order?"]
+    r = cli.json("inbox", "reply", cid, "--text", "on its way")
+    assert r["conversation_id"] == cid and len(r["message_id"]) == 26
+    done = cli.json("inbox", "status", cid, "resolved")
+    assert done["status"] == "resolved" and done["unread"] == 0
+    assert [i["type"] for i in done["timeline"]] == ["inbound", "outbound"]
+    assert cli.json("inbox", "list", "--status", "open") == []
+    cli.run("inbox", "status", cid, "snoozed", code=2)   # needs --until
+    table = cli.run("stats", "--what", "inbound").stdout
+    assert "inbound messages 1" in table
 
 
 def test_lists_as_json(shop):
