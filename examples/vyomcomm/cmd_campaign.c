@@ -13,7 +13,8 @@
 
 static const char USAGE[] =
   "usage: vyomcomm campaign create NAME --template NAME|ID --chain LINK...\n"
-  "                            (--tag TAG | --contacts ID,ID,... | --csv FILE|-)\n"
+  "                            (--tag TAG | --contacts ID,ID,... |\n"
+  "                             --csv FILE|-)\n"
   "                            [--var KEY=VALUE]... [--vars-json FILE|-]\n"
   "                            [--locale TAG] [--rate PER_SECOND]\n"
   "                            [--category transactional|marketing|otp]\n"

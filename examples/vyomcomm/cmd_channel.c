@@ -9,8 +9,10 @@
 #include "cli_util.h"
 
 static const char USAGE[] =
-  "usage: vyomcomm channel add NAME --provider ADAPTER [KEY=VALUE|KEY:=JSON]...\n"
-  "                            [--settings-json FILE|-] [--secret KEY=VALUE]...\n"
+  "usage: vyomcomm channel add NAME --provider ADAPTER\n"
+  "                            [KEY=VALUE|KEY:=JSON]...\n"
+  "                            [--settings-json FILE|-]\n"
+  "                            [--secret KEY=VALUE]...\n"
   "                            [--credentials-json FILE|-] [--sender S]\n"
   "                            [--priority N] [--rate PER_SECOND] [--kind K]\n"
   "       vyomcomm channel list [--all] [--kind email|sms|chat|voice]\n"

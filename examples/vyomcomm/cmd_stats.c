@@ -13,7 +13,8 @@
 static const char USAGE[] =
   "usage: vyomcomm stats [--from TIME] [--to TIME] [--hours N | --days N]\n"
   "                      [--by-day] [--channel ID] [--campaign ID]\n"
-  "                      [--what messages,latency,campaigns,calls,costs,inbound]\n"
+  "                      [--what SECTION,...] (messages, latency,\n"
+  "                      campaigns, calls, costs, inbound)\n"
   "\n"
   "The window is whole UTC hours, --from included, --to excluded; by\n"
   "default the last 24 hours up to the end of the current hour (--hours N\n"
@@ -104,6 +105,15 @@ static void print_tables(const cJSON *doc)
       cJSON_AddItemToArray(row, cJSON_Duplicate(c, 1));
     section("messages", row, BY_KIND);
     cJSON_Delete(row);
+    /* messages sent by kind are not routed until they go out */
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "by_channel")) {
+      const char *id = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(c, "channel_id"));
+
+      if (id && !id[0])
+        cJSON_ReplaceItemInObjectCaseSensitive(
+          (cJSON *)c, "name", cJSON_CreateString("(not routed)"));
+    }
     section("messages by channel",
             cJSON_GetObjectItemCaseSensitive(m, "by_channel"), BY_CHANNEL);
   }
