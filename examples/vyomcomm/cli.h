@@ -12,8 +12,30 @@
 #define EXIT_OK 0
 #define EXIT_FAILED 1   /* a check or an operation failed */
 #define EXIT_USAGE 2    /* bad command line */
+#define EXIT_NOTFOUND 3 /* a tenant, channel, contact, ... that is not there */
+#define EXIT_KEY 4      /* the master key is missing or not the store's;
+                           authentication failed */
+#define EXIT_CONSENT 5  /* refused for consent or the do-not-call list */
+#define EXIT_CONFLICT 6 /* exists already, idempotency conflict, or not
+                           allowed in the object's state */
+#define EXIT_TIMEOUT 7  /* --wait or run gave up before the final state */
 
 int cmd_demo(int argc, char **argv);
+
+/* The subcommands (cmd_*.c). Each takes its own argv (argv[0] is the
+ * subcommand's name), prints its usage for --help, and returns an exit
+ * code above. */
+int cmd_init(int argc, char **argv);
+int cmd_tenant(int argc, char **argv);
+int cmd_channel(int argc, char **argv);
+int cmd_template(int argc, char **argv);
+int cmd_contact(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_call(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
+int cmd_inbox(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 /* The demo's running tally of checks. */
 typedef struct demo_checks {

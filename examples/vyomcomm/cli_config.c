@@ -227,8 +227,13 @@ int cli_tenant_open(vc_tenant **out, vc_ctx *ctx, const cli_config *cfg)
   int rc;
 
   if (cfg->tenant[0]) {
-    if ((rc = vc_tenant_lookup(out, ctx, cfg->tenant)) == VC_ENOTFOUND)
+    rc = vc_tenant_lookup(out, ctx, cfg->tenant);
+    if (rc == VC_ENOTFOUND || rc == VC_EINVALID)
       rc = vc_tenant_lookup_id(out, ctx, cfg->tenant);
+    if (rc == VC_EINVALID) { /* neither a slug nor an id */
+      fprintf(stderr, "vyomcomm: no tenant '%s'\n", cfg->tenant);
+      return VC_ENOTFOUND;
+    }
     if (rc < 0)
       cli_error(cfg, "find the tenant", rc);
     return rc;
