@@ -14,6 +14,8 @@
 #define EXIT_USAGE 2    /* bad command line */
 
 int cmd_demo(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_apikey(int argc, char **argv);
 
 /* The demo's running tally of checks. */
 typedef struct demo_checks {

@@ -21,6 +21,8 @@ static int cmd_help(int argc, char **argv);
 static const command COMMANDS[] = {
   { "demo", cmd_demo,
     "run the library end to end on a temporary SQLite store" },
+  { "serve", cmd_serve, "serve the REST API (/api/v1) over HTTP" },
+  { "apikey", cmd_apikey, "add, list or revoke the tenant's API keys" },
   { "version", cmd_version, "print the library and ABI versions" },
   { "help", cmd_help, "show this help" },
 };
