@@ -70,6 +70,9 @@ extern const size_t SRV_OPENAPI_JSON_LEN;
 
 /* ---- helpers for handlers (serve_http.c) ---------------------------- */
 
+/* "VC_ENOTFOUND" for VC_ENOTFOUND, ... */
+const char *srv_code_name(int code);
+
 /* Set req->message and return `code`. */
 int srv_fail(srv_req *req, int code, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));

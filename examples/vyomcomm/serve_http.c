@@ -63,7 +63,7 @@ typedef struct conn {
 
 /* ---- errors ------------------------------------------------------------ */
 
-static const char *code_name(int code)
+const char *srv_code_name(int code)
 {
   switch (code) {
   case VC_ERROR: return "VC_ERROR";
@@ -156,7 +156,7 @@ static cJSON *error_doc(int code, const char *message)
   cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
 
   cJSON_AddNumberToObject(e, "code", code);
-  cJSON_AddStringToObject(e, "name", code_name(code));
+  cJSON_AddStringToObject(e, "name", srv_code_name(code));
   cJSON_AddStringToObject(e, "message", message);
   return o;
 }
@@ -626,7 +626,7 @@ static void dispatch(srv *s, const vc_http_request *http, srv_res *res,
   }
   vc_error_clear();
   rc = found->run(&req, res);
-  if (rc == 0)
+  if (rc >= 0)
     goto done;
 fail:
   {
@@ -637,7 +637,7 @@ fail:
     /* A storage error's detail stays in the server's log. */
     if (code_status(rc) >= 500 && code_status(rc) != 501) {
       fprintf(stderr, "vyomcomm: %s %s: %s (%d): %s\n", http->method, path,
-              code_name(rc), rc, msg);
+              srv_code_name(rc), rc, msg);
       if (rc == VC_ESTORAGE || rc == VC_ECORRUPT || rc == VC_ENOMEM ||
           rc == VC_ERROR)
         msg = "internal error (see the server's log)";

@@ -272,6 +272,7 @@ static int post_bulk(srv_req *req, srv_res *res)
   if ((rc = vc_message_send_many(req->tenant, specs, (size_t)n, ids,
                                  codes)) < 0)
     goto done;
+  rc = 0;
   o = srv_object(res, 202);
   results = cJSON_AddArrayToObject(o, "results");
   for (i = 0; i < n; i++) {
@@ -286,6 +287,7 @@ static int post_bulk(srv_req *req, srv_res *res)
 
       cJSON_AddNullToObject(r, "id");
       cJSON_AddNumberToObject(e, "code", codes[i]);
+      cJSON_AddStringToObject(e, "name", srv_code_name(codes[i]));
       cJSON_AddStringToObject(e, "message", vc_strerror(codes[i]));
     }
     cJSON_AddItemToArray(results, r);
