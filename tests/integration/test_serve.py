@@ -468,6 +468,26 @@ def run(prog, setup_prog, sim_prog, work, env, procs):
         rc = None
     err = srv.stderr.read()
     check(rc == 0, "SIGTERM: exit 0 (%s) %s" % (rc, err.strip()[-300:]))
+
+    # ---- a rate limit per tenant ------------------------------------------
+    port2 = free_port()
+    srv2 = subprocess.Popen([prog, "serve", "--listen",
+                             "127.0.0.1:%d" % port2, "--threads", "1",
+                             "--rate", "3"], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    procs.append(srv2)
+    srv2.stdout.readline()
+    api2 = Api(port2)
+    codes = [api2.call("GET", V + "/voip-providers", key=ka)[0]
+             for _ in range(8)]
+    st, doc, _ = api2.call("GET", V + "/voip-providers", key=ka)
+    check(codes.count(200) >= 3 and 429 in codes + [st],
+          "--rate 3: over 3 requests a second get 429 %s" % codes)
+    st, doc, _ = api2.call("GET", V + "/voip-providers", key=kb)
+    check(st == 200, "another tenant has its own budget")
+    srv2.send_signal(signal.SIGINT)
+    check(srv2.wait(timeout=20) == 0, "SIGINT: exit 0")
     sim.terminate()
     sim.wait(timeout=10)
 
