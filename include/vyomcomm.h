@@ -44,6 +44,7 @@
 #include "vyomcomm/queue.h"
 #include "vyomcomm/recording.h"
 #include "vyomcomm/webhook.h"
+#include "vyomcomm/apikey.h"
 #include "vyomcomm/stats.h"
 
 #endif /* VYOMCOMM_H */

@@ -21,6 +21,8 @@
 #define EXIT_TIMEOUT 7  /* --wait or run gave up before the final state */
 
 int cmd_demo(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_apikey(int argc, char **argv);
 
 /* The subcommands (cmd_*.c). Each takes its own argv (argv[0] is the
  * subcommand's name), prints its usage for --help, and returns an exit

@@ -36,6 +36,8 @@ static const command COMMANDS[] = {
   { "inbox", cmd_inbox, "conversations: list, show, reply, set status" },
   { "stats", cmd_stats, "figures over a window, as tables" },
   { "sim", cmd_sim, "run the provider simulator until interrupted" },
+  { "serve", cmd_serve, "serve the REST API (/api/v1) over HTTP" },
+  { "apikey", cmd_apikey, "add, list or revoke the tenant's API keys" },
   { "version", cmd_version, "print the library and ABI versions" },
   { "help", cmd_help, "show this help" },
 };

@@ -1,0 +1,487 @@
+/*
+ * `vyomcomm serve`: messaging endpoints under /api/v1/communication:
+ * channels, messages, bulk sends, templates, the message list, provider
+ * webhooks and statistics.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+
+/* ---- channels -------------------------------------------------------- */
+
+static cJSON *channel_json(vc_channel *ch)
+{
+  cJSON *o = cJSON_CreateObject();
+
+  cJSON_AddStringToObject(o, "id", vc_channel_id(ch));
+  cJSON_AddStringToObject(o, "name", vc_channel_name(ch));
+  cJSON_AddStringToObject(o, "kind",
+                          vc_channel_kind_name(vc_channel_kind_of(ch)));
+  cJSON_AddStringToObject(o, "provider", vc_channel_provider(ch));
+  srv_add_str(o, "sender", vc_channel_sender(ch));
+  cJSON_AddNumberToObject(o, "priority", vc_channel_priority(ch));
+  cJSON_AddNumberToObject(o, "rate_per_second",
+                          vc_channel_rate_per_second(ch));
+  cJSON_AddBoolToObject(o, "enabled", vc_channel_enabled(ch));
+  srv_add_json(o, "config_json", vc_channel_config_json(ch));
+  cJSON_AddStringToObject(o, "webhook_path", vc_channel_webhook_path(ch));
+  srv_add_time(o, "created_at", vc_channel_created_at(ch));
+  srv_add_time(o, "updated_at", vc_channel_updated_at(ch));
+  return o;
+}
+
+int srv_channel_create(srv_req *req, srv_res *res, int kind)
+{
+  vc_channel_spec spec = VC_CHANNEL_SPEC_INIT;
+  char *config = NULL, *creds = NULL;
+  int64_t priority = -1;
+  vc_channel *ch;
+  int rc;
+
+  if ((rc = srv_need_body(req)) < 0 ||
+      (rc = srv_str(req, "name", 1, &spec.name)) < 0 ||
+      (rc = srv_str(req, "provider", 1, &spec.provider)) < 0 ||
+      (rc = srv_str(req, "sender", 0, &spec.sender)) < 0 ||
+      (rc = srv_int(req, "priority", 0, &priority)) < 0 ||
+      (rc = srv_num(req, "rate_per_second", 0, &spec.rate_per_second)) < 0 ||
+      (rc = srv_enum(req, "kind", 0, SRV_KINDS, 1, &spec.kind)) < 0)
+    return rc;
+  if (priority < -1 || priority > 1000000)
+    return srv_fail(req, VC_EINVALID, "field 'priority' is out of range");
+  spec.priority = (int32_t)priority;
+  if (kind != 0) {
+    if (spec.kind != 0 && spec.kind != kind)
+      return srv_fail(req, VC_EINVALID, "field 'kind' must be '%s' here",
+                      vc_channel_kind_name(kind));
+    spec.kind = kind;
+  }
+  if ((rc = srv_obj_text(req, "config_json", &config)) < 0 ||
+      (rc = srv_obj_text(req, "credentials_json", &creds)) < 0)
+    goto done;
+  spec.config_json = config;
+  spec.credentials_json = creds;
+  if ((rc = vc_channel_new(&ch, req->tenant, &spec)) == 0) {
+    res->status = 201;
+    res->json = channel_json(ch);
+    vc_channel_free(ch);
+  }
+done:
+  cJSON_free(config);
+  if (creds != NULL) {
+    memset(creds, 0, strlen(creds));
+    cJSON_free(creds);
+  }
+  return rc;
+}
+
+int srv_channel_list(srv_req *req, srv_res *res, int kind)
+{
+  vc_channel_filter f = VC_CHANNEL_FILTER_INIT;
+  vc_iter *it;
+  size_t limit;
+  int rc;
+
+  if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
+    return rc;
+  f.kind = kind;
+  if (kind == 0 && srv_query(req, "kind") != NULL) {
+    const char *k = srv_query(req, "kind");
+
+    for (int i = 0; SRV_KINDS[i]; i++)
+      if (strcmp(SRV_KINDS[i], k) == 0)
+        f.kind = i + 1;
+    if (f.kind == 0)
+      return srv_fail(req, VC_EINVALID, "unknown kind '%.32s'", k);
+  }
+  if ((rc = vc_channel_list(&it, req->tenant, &f)) < 0)
+    return rc;
+  SRV_PAGE(res, it, limit, vc_channel, vc_channel_next, channel_json,
+           vc_channel_free);
+  return 0;
+}
+
+static int post_channel(srv_req *req, srv_res *res)
+{
+  return srv_channel_create(req, res, 0);
+}
+
+static int get_channels(srv_req *req, srv_res *res)
+{
+  return srv_channel_list(req, res, 0);
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+static cJSON *message_json(vc_message *m)
+{
+  cJSON *o = cJSON_CreateObject();
+  int err = vc_message_error(m);
+
+  cJSON_AddStringToObject(o, "id", vc_message_id(m));
+  cJSON_AddStringToObject(o, "status",
+                          vc_message_status_name(vc_message_status(m)));
+  cJSON_AddStringToObject(o, "kind",
+                          vc_channel_kind_name(vc_message_kind(m)));
+  srv_add_str(o, "channel_id", vc_message_channel_id(m));
+  srv_add_str(o, "to", vc_message_to(m));
+  srv_add_str(o, "provider_id", vc_message_provider_id(m));
+  if (err != 0)
+    cJSON_AddNumberToObject(o, "error", err);
+  else
+    cJSON_AddNullToObject(o, "error");
+  srv_add_str(o, "provider_code", vc_message_provider_code(m));
+  srv_add_str(o, "error_message", vc_message_error_message(m));
+  cJSON_AddNumberToObject(o, "segments", vc_message_segments(m));
+  cJSON_AddNumberToObject(o, "attempts", vc_message_attempts(m));
+  srv_add_str(o, "category", vc_category_name(vc_message_category(m)));
+  srv_add_str(o, "contact_id", vc_message_contact_id(m));
+  srv_add_time(o, "created_at", vc_message_created_at(m));
+  srv_add_time(o, "updated_at", vc_message_updated_at(m));
+  return o;
+}
+
+int srv_message_spec(srv_req *req, cJSON *o, int need_to,
+                     vc_message_spec *spec, char **vars, char **meta)
+{
+  cJSON *saved = req->body;
+  int rc;
+
+  *vars = *meta = NULL;
+  vc_message_spec_init(spec, VC_MESSAGE_SPEC_VERSION);
+  /* The field helpers read req->body: point it at this object. */
+  req->body = o;
+  if ((rc = srv_enum(req, "kind", 0, SRV_KINDS, 1, &spec->kind)) < 0 ||
+      (rc = srv_str(req, "channel", 0, &spec->channel)) < 0 ||
+      (rc = srv_str(req, "to", need_to, &spec->to)) < 0 ||
+      (rc = srv_str(req, "from", 0, &spec->from)) < 0 ||
+      (rc = srv_str(req, "subject", 0, &spec->subject)) < 0 ||
+      (rc = srv_str(req, "text", 0, &spec->text)) < 0 ||
+      (rc = srv_str(req, "html", 0, &spec->html)) < 0 ||
+      (rc = srv_str(req, "template_name", 0, &spec->template_name)) < 0 ||
+      (rc = srv_str(req, "locale", 0, &spec->locale)) < 0 ||
+      (rc = srv_str(req, "idempotency_key", 0,
+                    &spec->idempotency_key)) < 0 ||
+      (rc = srv_int(req, "send_at", 0, &spec->send_at)) < 0 ||
+      (rc = srv_enum(req, "category", 0, SRV_CATEGORIES, 1,
+                     &spec->category)) < 0 ||
+      (rc = srv_str(req, "contact_id", 0, &spec->contact_id)) < 0 ||
+      (rc = srv_obj_text(req, "vars_json", vars)) < 0 ||
+      (rc = srv_obj_text(req, "metadata_json", meta)) < 0)
+    goto done;
+  if (cJSON_GetObjectItemCaseSensitive(o, "attachments") != NULL)
+    rc = srv_fail(req, VC_ENOTSUPPORTED, "attachments are not taken over "
+                  "REST");
+  spec->vars_json = *vars;
+  spec->metadata_json = *meta;
+done:
+  req->body = saved;
+  if (rc < 0) {
+    cJSON_free(*vars);
+    cJSON_free(*meta);
+    *vars = *meta = NULL;
+  }
+  return rc;
+}
+
+static int post_message(srv_req *req, srv_res *res)
+{
+  vc_message_spec spec;
+  char id[VC_ID_SIZE], *vars, *meta;
+  cJSON *o;
+  int rc;
+
+  if ((rc = srv_need_body(req)) < 0 ||
+      (rc = srv_message_spec(req, req->body, 1, &spec, &vars, &meta)) < 0)
+    return rc;
+  rc = vc_message_send(id, req->tenant, &spec);
+  cJSON_free(vars);
+  cJSON_free(meta);
+  if (rc < 0)
+    return rc;
+  o = srv_object(res, 202);
+  cJSON_AddStringToObject(o, "id", id);
+  cJSON_AddStringToObject(o, "status", "queued");
+  return 0;
+}
+
+static int get_message(srv_req *req, srv_res *res)
+{
+  vc_message *m;
+  int rc;
+
+  if ((rc = vc_message_lookup(&m, req->tenant, req->params[0])) < 0)
+    return rc == VC_EINVALID ? VC_ENOTFOUND : rc;
+  res->status = 200;
+  res->json = message_json(m);
+  vc_message_free(m);
+  return 0;
+}
+
+static int cancel_message(srv_req *req, srv_res *res)
+{
+  int rc;
+
+  if ((rc = vc_message_cancel(req->tenant, req->params[0])) < 0)
+    return rc == VC_EINVALID ? VC_ENOTFOUND : rc;
+  return get_message(req, res);
+}
+
+static int post_bulk(srv_req *req, srv_res *res)
+{
+  cJSON *list, *item, *o, *results;
+  vc_message_spec *specs = NULL;
+  char (*ids)[VC_ID_SIZE] = NULL, **texts = NULL;
+  int *codes = NULL, rc, n, i, accepted = 0;
+
+  if ((rc = srv_need_body(req)) < 0)
+    return rc;
+  list = cJSON_GetObjectItemCaseSensitive(req->body, "messages");
+  if (!cJSON_IsArray(list))
+    return srv_fail(req, VC_EINVALID, "field 'messages' must be an array "
+                    "of message objects");
+  n = cJSON_GetArraySize(list);
+  if (n < 1 || n > VC_MESSAGE_SEND_MANY_MAX)
+    return srv_fail(req, VC_EINVALID, "field 'messages' holds 1 to %d "
+                    "messages", VC_MESSAGE_SEND_MANY_MAX);
+  specs = calloc((size_t)n, sizeof(*specs));
+  ids = calloc((size_t)n, sizeof(*ids));
+  codes = calloc((size_t)n, sizeof(*codes));
+  texts = calloc(2 * (size_t)n, sizeof(*texts));
+  if (!specs || !ids || !codes || !texts) {
+    rc = VC_ENOMEM;
+    goto done;
+  }
+  i = 0;
+  cJSON_ArrayForEach(item, list) {
+    if (!cJSON_IsObject(item)) {
+      rc = srv_fail(req, VC_EINVALID, "messages[%d] is not an object", i);
+      goto done;
+    }
+    if ((rc = srv_message_spec(req, item, 1, &specs[i], &texts[2 * i],
+                               &texts[2 * i + 1])) < 0) {
+      char inner[sizeof(req->message)];
+
+      snprintf(inner, sizeof(inner), "%s", req->message);
+      rc = srv_fail(req, rc, "messages[%d]: %s", i, inner);
+      goto done;
+    }
+    i++;
+  }
+  if ((rc = vc_message_send_many(req->tenant, specs, (size_t)n, ids,
+                                 codes)) < 0)
+    goto done;
+  rc = 0;
+  o = srv_object(res, 202);
+  results = cJSON_AddArrayToObject(o, "results");
+  for (i = 0; i < n; i++) {
+    cJSON *r = cJSON_CreateObject();
+
+    if (codes[i] == 0) {
+      accepted++;
+      cJSON_AddStringToObject(r, "id", ids[i]);
+      cJSON_AddNullToObject(r, "error");
+    } else {
+      cJSON *e = cJSON_AddObjectToObject(r, "error");
+
+      cJSON_AddNullToObject(r, "id");
+      cJSON_AddNumberToObject(e, "code", codes[i]);
+      cJSON_AddStringToObject(e, "name", srv_code_name(codes[i]));
+      cJSON_AddStringToObject(e, "message", vc_strerror(codes[i]));
+    }
+    cJSON_AddItemToArray(results, r);
+  }
+  cJSON_AddNumberToObject(o, "accepted", accepted);
+  cJSON_AddNumberToObject(o, "rejected", n - accepted);
+done:
+  for (i = 0; texts != NULL && i < 2 * n; i++)
+    cJSON_free(texts[i]);
+  free(texts);
+  free(specs);
+  free(ids);
+  free(codes);
+  return rc;
+}
+
+/* GET /communication/sessions: the messages, newest first. */
+static int get_sessions(srv_req *req, srv_res *res)
+{
+  static const char *const STATUSES[] = {
+    "queued", "sending", "sent", "delivered", "read", "failed",
+    "undelivered", "bounced", "canceled", NULL
+  };
+  vc_message_filter f = VC_MESSAGE_FILTER_INIT;
+  const char *status = srv_query(req, "status");
+  vc_iter *it;
+  size_t limit;
+  int rc;
+
+  if ((rc = srv_page_args(req, &limit, &f.after)) < 0 ||
+      (rc = srv_query_int(req, "since", 0, INT64_MAX, &f.since)) < 0 ||
+      (rc = srv_query_int(req, "until", 0, INT64_MAX, &f.until)) < 0)
+    return rc;
+  f.channel = srv_query(req, "channel");
+  if (status != NULL) {
+    for (int i = 0; STATUSES[i]; i++)
+      if (strcmp(STATUSES[i], status) == 0)
+        f.status = i + 1;
+    if (f.status == 0)
+      return srv_fail(req, VC_EINVALID, "unknown status '%.32s'", status);
+  }
+  if ((rc = vc_message_list(&it, req->tenant, &f)) < 0)
+    return rc;
+  SRV_PAGE(res, it, limit, vc_message, vc_message_next, message_json,
+           vc_message_free);
+  return 0;
+}
+
+/* ---- templates ------------------------------------------------------------ */
+
+static cJSON *template_json(vc_template *t)
+{
+  cJSON *o = cJSON_CreateObject();
+
+  cJSON_AddStringToObject(o, "id", vc_template_id(t));
+  cJSON_AddStringToObject(o, "name", vc_template_name(t));
+  cJSON_AddStringToObject(o, "kind",
+                          vc_channel_kind_name(vc_template_kind(t)));
+  cJSON_AddNumberToObject(o, "version", vc_template_version(t));
+  srv_add_str(o, "category", vc_category_name(vc_template_category(t)));
+  srv_add_time(o, "created_at", vc_template_created_at(t));
+  return o;
+}
+
+static int post_template(srv_req *req, srv_res *res)
+{
+  vc_template_spec spec = VC_TEMPLATE_SPEC_INIT;
+  char *vars = NULL;
+  vc_template *t;
+  int rc;
+
+  if ((rc = srv_need_body(req)) < 0 ||
+      (rc = srv_str(req, "name", 1, &spec.name)) < 0 ||
+      (rc = srv_enum(req, "kind", 1, SRV_KINDS, 1, &spec.kind)) < 0 ||
+      (rc = srv_str(req, "locale", 0, &spec.locale)) < 0 ||
+      (rc = srv_str(req, "subject", 0, &spec.subject)) < 0 ||
+      (rc = srv_str(req, "text_body", 0, &spec.text_body)) < 0 ||
+      (rc = srv_str(req, "html_body", 0, &spec.html_body)) < 0 ||
+      (rc = srv_enum(req, "category", 0, SRV_CATEGORIES, 1,
+                     &spec.category)) < 0 ||
+      (rc = srv_obj_text(req, "variables_json", &vars)) < 0)
+    return rc;
+  spec.variables_json = vars;
+  rc = vc_template_new(&t, req->tenant, &spec);
+  cJSON_free(vars);
+  if (rc < 0)
+    return rc;
+  res->status = 201;
+  res->json = template_json(t);
+  vc_template_free(t);
+  return 0;
+}
+
+static int get_templates(srv_req *req, srv_res *res)
+{
+  vc_template_filter f = VC_TEMPLATE_FILTER_INIT;
+  vc_iter *it;
+  size_t limit;
+  int rc;
+
+  if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
+    return rc;
+  if ((rc = vc_template_list(&it, req->tenant, &f)) < 0)
+    return rc;
+  SRV_PAGE(res, it, limit, vc_template, vc_template_next, template_json,
+           vc_template_free);
+  return 0;
+}
+
+/* ---- webhooks ---------------------------------------------------------------- */
+
+/* The provider's own answer goes back as vc_webhook_handle() wrote it. */
+static int post_webhook(srv_req *req, srv_res *res)
+{
+  (void)vc_webhook_handle(&res->raw, req->ctx, req->http);
+  if (res->raw.status == 0)
+    res->raw.status = 500;
+  return 0;
+}
+
+/* ---- statistics --------------------------------------------------------------- */
+
+#define HOUR_MS 3600000LL
+
+int srv_stats(srv_req *req, srv_res *res, unsigned what, int from_body)
+{
+  static const char *const GRAN[] = { "hour", "day", NULL };
+  vc_stats_spec q = VC_STATS_SPEC_INIT;
+  int64_t now = vc_ctx_now(req->ctx), from = 0, to = 0;
+  const char *g = NULL;
+  vc_buf out = VC_BUF_INIT;
+  cJSON *doc;
+  int rc;
+
+  if (from_body) {
+    if ((rc = srv_need_body(req)) < 0 ||
+        (rc = srv_int(req, "from", 0, &from)) < 0 ||
+        (rc = srv_int(req, "to", 0, &to)) < 0 ||
+        (rc = srv_enum(req, "granularity", 0, GRAN, 1, &q.granularity)) < 0
+        || (rc = srv_str(req, "channel_id", 0, &q.channel_id)) < 0)
+      return rc;
+  } else {
+    if ((rc = srv_query_int(req, "from", 0, INT64_MAX / 2, &from)) < 0 ||
+        (rc = srv_query_int(req, "to", 0, INT64_MAX / 2, &to)) < 0)
+      return rc;
+    q.channel_id = srv_query(req, "channel_id");
+    q.campaign_id = srv_query(req, "campaign_id");
+    if ((g = srv_query(req, "granularity")) != NULL) {
+      if (strcmp(g, "hour") == 0)
+        q.granularity = VC_STATS_HOUR;
+      else if (strcmp(g, "day") == 0)
+        q.granularity = VC_STATS_DAY;
+      else
+        return srv_fail(req, VC_EINVALID, "granularity is 'hour' or 'day'");
+    }
+  }
+  if (to == 0)
+    to = now;
+  if (from == 0)
+    from = to - 24 * HOUR_MS;
+  if (from < 0 || to > INT64_MAX / 2)
+    return srv_fail(req, VC_EINVALID, "the window is out of range");
+  /* Whole hours, rounded outwards. */
+  q.from = from - from % HOUR_MS;
+  q.to = to % HOUR_MS ? to - to % HOUR_MS + HOUR_MS : to;
+  q.what = what;
+  if ((rc = vc_stats_query(&out, req->tenant, &q)) < 0)
+    return rc;
+  doc = cJSON_Parse(out.ptr ? out.ptr : "{}");
+  vc_buf_dispose(&out);
+  if (doc == NULL)
+    return VC_ENOMEM;
+  res->status = 200;
+  res->json = doc;
+  return 0;
+}
+
+static int get_stats(srv_req *req, srv_res *res)
+{
+  return srv_stats(req, res, VC_STATS_MESSAGES | VC_STATS_LATENCY |
+                   VC_STATS_CAMPAIGNS | VC_STATS_INBOUND | VC_STATS_COSTS, 0);
+}
+
+const srv_route SRV_MSG_ROUTES[] = {
+  { "POST", "/api/v1/communication/channels", post_channel, 0 },
+  { "GET", "/api/v1/communication/channels", get_channels, 0 },
+  { "POST", "/api/v1/communication/messages", post_message, 0 },
+  { "GET", "/api/v1/communication/messages/{id}", get_message, 0 },
+  { "POST", "/api/v1/communication/messages/{id}/cancel", cancel_message, 0 },
+  { "POST", "/api/v1/communication/bulk-send", post_bulk, 0 },
+  { "POST", "/api/v1/communication/templates", post_template, 0 },
+  { "GET", "/api/v1/communication/templates", get_templates, 0 },
+  { "GET", "/api/v1/communication/sessions", get_sessions, 0 },
+  { "POST", "/api/v1/communication/webhooks/{type}", post_webhook, 1 },
+  { "GET", "/api/v1/communication/stats", get_stats, 0 },
+  { NULL, NULL, NULL, 0 }
+};
