@@ -50,6 +50,8 @@ typedef struct vc_apikey_spec {
   int64_t expires_at;
 } vc_apikey_spec;
 
+/** The current version of vc_apikey_spec, and an initializer with every
+ *  member at its default (vc_apikey_spec_init() for other languages). */
 #define VC_APIKEY_SPEC_VERSION 1
 #define VC_APIKEY_SPEC_INIT { VC_APIKEY_SPEC_VERSION, NULL, 0 }
 
@@ -63,6 +65,8 @@ typedef struct vc_apikey_filter {
   int include_revoked;    /**< 1 to list revoked keys too */
 } vc_apikey_filter;
 
+/** The current version of vc_apikey_filter, and an initializer with every
+ *  member at its default (vc_apikey_filter_init() for other languages). */
 #define VC_APIKEY_FILTER_VERSION 1
 #define VC_APIKEY_FILTER_INIT { VC_APIKEY_FILTER_VERSION, NULL, 0 }
 
