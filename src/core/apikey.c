@@ -409,20 +409,19 @@ static const vc__page_ops APIKEY_PAGES = {
 
 int vc_apikey_list(vc_iter **out, vc_tenant *t, const vc_apikey_filter *f)
 {
+  vc__page_iter *page;
   apikey_iter *it;
+  int rc;
 
   VC_ASSERT_ARG(out);
   *out = NULL;
   VC_ASSERT_ARG(t);
   VC_CHECK_VERSION(f, VC_APIKEY_FILTER_VERSION, "vc_apikey_filter");
-  if (f != NULL && f->after != NULL && f->after[0] != '\0' &&
-      !vc__ulid_valid(f->after))
-    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                         "cursor is not an id");
-  if ((it = vc__calloc(1, sizeof(*it))) == NULL)
-    return vc_error_set_oom();
-  vc__page_iter_init(&it->page, &APIKEY_PAGES, vc__tenant_ctx(t)->store,
-                     f != NULL ? f->after : NULL);
+  if ((rc = vc__page_iter_new(&page, sizeof(*it), &APIKEY_PAGES,
+                              vc__tenant_ctx(t)->store,
+                              f != NULL ? f->after : NULL, "an id")) < 0)
+    return rc;
+  it = (apikey_iter *)page;
   snprintf(it->tenant_id, sizeof(it->tenant_id), "%s", vc_tenant_id(t));
   it->include_revoked = f != NULL && f->include_revoked;
   *out = &it->page.base;

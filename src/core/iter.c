@@ -3,6 +3,7 @@
  */
 #include "common.h"
 #include "iter.h"
+#include "ulid.h"
 
 #include <stdio.h>
 
@@ -38,6 +39,23 @@ void vc__page_iter_init(vc__page_iter *it, const vc__page_ops *ops,
   it->store = store;
   snprintf(it->base.cursor, sizeof(it->base.cursor), "%s",
            after ? after : "");
+}
+
+int vc__page_iter_new(vc__page_iter **out, size_t size,
+                      const vc__page_ops *ops, vc_store *store,
+                      const char *after, const char *what)
+{
+  vc__page_iter *it;
+
+  *out = NULL;
+  if (after != NULL && after[0] != '\0' && !vc__ulid_valid(after))
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "cursor is not %s", what);
+  if ((it = vc__calloc(1, size)) == NULL)
+    return vc_error_set_oom();
+  vc__page_iter_init(it, ops, store, after);
+  *out = it;
+  return 0;
 }
 
 static void page_clear(vc__page_iter *it)

@@ -52,6 +52,14 @@ struct vc__page_iter {
 /* Set up an iterator (allocated by the caller, zeroed) after `after`. */
 void vc__page_iter_init(vc__page_iter *it, const vc__page_ops *ops,
                         vc_store *store, const char *after);
+/*
+ * A new zeroed iterator of `size` bytes (a struct that starts with its
+ * vc__page_iter), set up after `after`: NULL, "" or an id. Any other
+ * cursor is VC_EINVALID "cursor is not <what>"; VC_ENOMEM.
+ */
+int vc__page_iter_new(vc__page_iter **out, size_t size,
+                      const vc__page_ops *ops, vc_store *store,
+                      const char *after, const char *what);
 /* The next item, which the caller now owns; VC_ITEROVER at the end. */
 int vc__page_iter_next(void **out, vc_iter *base, const vc__page_ops *ops);
 void vc__page_iter_free(vc_iter *base);
