@@ -242,6 +242,27 @@ static void print_object(const cJSON *obj)
   }
 }
 
+int cli_list(const cli_config *cfg, vc_iter *it, size_t limit,
+             json_next_fn next, const char *what,
+             const char *const *columns)
+{
+  cJSON *arr = cJSON_CreateArray(), *item;
+  size_t n = 0;
+  int rc = 0;
+
+  while (n < limit && (rc = next(&item, it)) == 0) {
+    cJSON_AddItemToArray(arr, item);
+    n++;
+  }
+  vc_iter_free(it);
+  if (n < limit && rc != VC_ITEROVER) {
+    cJSON_Delete(arr);
+    return cli_fail(cfg, what, rc);
+  }
+  cli_emit(cfg, arr, columns);
+  return 0;
+}
+
 void cli_emit(const cli_config *cfg, cJSON *v, const char *const *columns)
 {
   if (!v) {

@@ -14,6 +14,7 @@
 
 #include "vyomcomm.h"
 #include "cli_config.h"
+#include "json_list.h"
 
 /* The most values a repeatable option keeps, and positional arguments. */
 #define CLI_OPT_VALUES_MAX 64
@@ -80,6 +81,11 @@ void cli_close(vc_ctx *ctx, vc_tenant *tenant);
 void cli_emit(const cli_config *cfg, cJSON *v, const char *const *columns);
 /* Print `array` as a table of `columns` (NULL-terminated keys). */
 void cli_table(const cJSON *array, const char *const *columns);
+/* Emit up to `limit` items of `it` (taken by `next`) as cli_emit() does
+ * an array; frees `it`. A failure is reported as cli_fail(cfg, what). */
+int cli_list(const cli_config *cfg, vc_iter *it, size_t limit,
+             json_next_fn next, const char *what,
+             const char *const *columns);
 
 /* "2026-11-27T03:14:26.123Z" for Unix ms (> 0), else "". */
 const char *cli_time(char buf[32], int64_t ms);

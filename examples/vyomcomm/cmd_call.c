@@ -52,6 +52,8 @@ static cJSON *call_json(const vc_call *c)
   return o;
 }
 
+JSON_NEXT_FN(call_json_next, vc_call, vc_call_next, call_json, vc_call_free)
+
 static int add_timeline(cJSON *o, vc_tenant *t, const char *id)
 {
   static const char *const LEGS[] = { "", "agent", "customer" };
@@ -135,10 +137,8 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
                                       "talk_seconds", "created_at", NULL };
   vc_call_filter f = VC_CALL_FILTER_INIT;
   const char *v;
-  long long limit = 100, n = 0;
-  vc_call *c;
+  long long limit = 100;
   vc_iter *it;
-  cJSON *arr;
   int rc;
 
   if ((v = cli_optv(opts, "--limit")) &&
@@ -153,19 +153,7 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
   }
   if ((rc = vc_call_list(&it, t, &f)) < 0)
     return cli_fail(cfg, "list calls", rc);
-  arr = cJSON_CreateArray();
-  while (n < limit && (rc = vc_call_next(&c, it)) == 0) {
-    cJSON_AddItemToArray(arr, call_json(c));
-    vc_call_free(c);
-    n++;
-  }
-  vc_iter_free(it);
-  if (n < limit && rc != VC_ITEROVER) {
-    cJSON_Delete(arr);
-    return cli_fail(cfg, "list calls", rc);
-  }
-  cli_emit(cfg, arr, COLS);
-  return 0;
+  return cli_list(cfg, it, (size_t)limit, call_json_next, "list calls", COLS);
 }
 
 static int start(const cli_config *cfg, vc_ctx *ctx, vc_tenant *t,

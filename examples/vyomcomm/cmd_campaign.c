@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_csv.h"
 #include "cli_util.h"
 
 static const char USAGE[] =
@@ -72,6 +73,15 @@ static cJSON *campaign_json(vc_campaign *c, int with_counters)
   return o;
 }
 
+/* A list row: the campaign without its counters. */
+static cJSON *campaign_row_json(vc_campaign *c)
+{
+  return campaign_json(c, 0);
+}
+
+JSON_NEXT_FN(campaign_json_next, vc_campaign, vc_campaign_next,
+             campaign_row_json, vc_campaign_free)
+
 /* Split "a,b,c" in place into at most `max` pointers. */
 static size_t split(char *s, const char **out, size_t max)
 {
@@ -87,43 +97,17 @@ static size_t split(char *s, const char **out, size_t max)
 
 #define CONTACTS_MAX 10000
 
-typedef struct reader {
-  FILE *f;
-} reader;
-
-static int read_cb(void *payload, char *buf, size_t cap, size_t *got)
-{
-  reader *r = payload;
-
-  *got = fread(buf, 1, cap, r->f);
-  return ferror(r->f) ? VC_ERROR : 0;
-}
-
-static void on_row_error(void *payload, uint64_t line, int error,
-                         const char *message)
-{
-  (void)payload;
-  fprintf(stderr, "vyomcomm: line %llu: %s: %s\n", (unsigned long long)line,
-          vc_strerror(error), message);
-}
-
 static int import_csv(const cli_config *cfg, vc_campaign *c, const char *path)
 {
   vc_contact_import_spec s = VC_CONTACT_IMPORT_SPEC_INIT;
   vc_contact_import_result r = VC_CONTACT_IMPORT_RESULT_INIT;
-  reader rd;
+  FILE *f;
   int rc;
 
-  if (!(rd.f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb"))) {
-    perror(path);
-    return EXIT_USAGE;
-  }
-  s.read = read_cb;
-  s.read_payload = &rd;
-  s.on_error = on_row_error;
+  if ((rc = cli_csv_open(&f, &s, path)))
+    return rc;
   rc = vc_campaign_import_csv(&r, c, &s);
-  if (rd.f != stdin)
-    fclose(rd.f);
+  cli_csv_close(f);
   if (rc < 0)
     return cli_fail(cfg, "import the audience", rc);
   if (!cfg->json)
@@ -225,9 +209,7 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
                                       "rate", "created_at", NULL };
   vc_campaign_filter f = VC_CAMPAIGN_FILTER_INIT;
   const char *v = cli_optv(opts, "--state");
-  vc_campaign *c;
   vc_iter *it;
-  cJSON *arr;
   int rc;
 
   if (v) {
@@ -239,18 +221,8 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
   }
   if ((rc = vc_campaign_list(&it, t, &f)) < 0)
     return cli_fail(cfg, "list campaigns", rc);
-  arr = cJSON_CreateArray();
-  while ((rc = vc_campaign_next(&c, it)) == 0) {
-    cJSON_AddItemToArray(arr, campaign_json(c, 0));
-    vc_campaign_free(c);
-  }
-  vc_iter_free(it);
-  if (rc != VC_ITEROVER) {
-    cJSON_Delete(arr);
-    return cli_fail(cfg, "list campaigns", rc);
-  }
-  cli_emit(cfg, arr, COLS);
-  return 0;
+  return cli_list(cfg, it, SIZE_MAX, campaign_json_next, "list campaigns",
+                  COLS);
 }
 
 /* Recipients reached whose outcome is known (the fan-out may still be

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel_json.h"
 #include "cli.h"
 #include "cli_util.h"
 
@@ -29,25 +30,23 @@ static const char USAGE[] =
   "(\"-\" reads stdin, which keeps them out of the process list). Secrets\n"
   "are stored encrypted and never shown.\n";
 
+/* A missing sender is left out of the CLI's object. */
+static void add_str(cJSON *o, const char *name, const char *v)
+{
+  cJSON_AddStringToObject(o, name, v);
+}
+
 static cJSON *channel_json(const vc_channel *ch)
 {
-  cJSON *o = cJSON_CreateObject();
+  static const channel_json_style CLI_STYLE = {
+    add_str, cli_add_time, cli_add_json, "settings", 0
+  };
 
-  cJSON_AddStringToObject(o, "id", vc_channel_id(ch));
-  cJSON_AddStringToObject(o, "name", vc_channel_name(ch));
-  cJSON_AddStringToObject(o, "kind",
-                          vc_channel_kind_name(vc_channel_kind_of(ch)));
-  cJSON_AddStringToObject(o, "provider", vc_channel_provider(ch));
-  cJSON_AddStringToObject(o, "sender", vc_channel_sender(ch));
-  cJSON_AddNumberToObject(o, "priority", vc_channel_priority(ch));
-  cJSON_AddNumberToObject(o, "rate_per_second",
-                          vc_channel_rate_per_second(ch));
-  cJSON_AddBoolToObject(o, "enabled", vc_channel_enabled(ch));
-  cli_add_json(o, "settings", vc_channel_config_json(ch));
-  cJSON_AddStringToObject(o, "webhook_path", vc_channel_webhook_path(ch));
-  cli_add_time(o, "created_at", vc_channel_created_at(ch));
-  return o;
+  return channel_json_new(ch, &CLI_STYLE);
 }
+
+JSON_NEXT_FN(channel_json_next, vc_channel, vc_channel_next,
+             channel_json, vc_channel_free)
 
 /* The spec from the options and KEY=VALUE arguments; the two JSON texts
  * are the caller's to free. */
@@ -95,8 +94,6 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
                                       NULL };
   vc_channel_filter f = VC_CHANNEL_FILTER_INIT;
   const char *kind = cli_optv(opts, "--kind");
-  cJSON *arr;
-  vc_channel *ch;
   vc_iter *it;
   int rc;
 
@@ -106,18 +103,7 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
   f.include_disabled = cli_opt_get(opts, "--all")->set > 0;
   if ((rc = vc_channel_list(&it, t, &f)) < 0)
     return cli_fail(cfg, "list channels", rc);
-  arr = cJSON_CreateArray();
-  while ((rc = vc_channel_next(&ch, it)) == 0) {
-    cJSON_AddItemToArray(arr, channel_json(ch));
-    vc_channel_free(ch);
-  }
-  vc_iter_free(it);
-  if (rc != VC_ITEROVER) {
-    cJSON_Delete(arr);
-    return cli_fail(cfg, "list channels", rc);
-  }
-  cli_emit(cfg, arr, COLS);
-  return 0;
+  return cli_list(cfg, it, SIZE_MAX, channel_json_next, "list channels", COLS);
 }
 
 int cmd_channel(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_csv.h"
 #include "cli_util.h"
 
 static const char USAGE[] =
@@ -54,6 +55,9 @@ static cJSON *contact_json(const vc_contact *c)
   cli_add_time(o, "created_at", vc_contact_created_at(c));
   return o;
 }
+
+JSON_NEXT_FN(contact_json_next, vc_contact, vc_contact_next,
+             contact_json, vc_contact_free)
 
 /* An id, or a phone number or email address the contact holds. */
 static int find(vc_contact **out, vc_tenant *t, const char *key)
@@ -106,10 +110,8 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
                                       "tags", NULL };
   vc_contact_filter f = VC_CONTACT_FILTER_INIT;
   const char *v = cli_optv(opts, "--limit");
-  long long limit = 1000, n = 0;
-  vc_contact *c;
+  long long limit = 1000;
   vc_iter *it;
-  cJSON *arr;
   int rc;
 
   if (v && cli_parse_int(&limit, v, 1, 1000000) < 0)
@@ -118,19 +120,8 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
   f.name_prefix = cli_optv(opts, "--name-prefix");
   if ((rc = vc_contact_list(&it, t, &f)) < 0)
     return cli_fail(cfg, "list contacts", rc);
-  arr = cJSON_CreateArray();
-  while (n < limit && (rc = vc_contact_next(&c, it)) == 0) {
-    cJSON_AddItemToArray(arr, contact_json(c));
-    vc_contact_free(c);
-    n++;
-  }
-  vc_iter_free(it);
-  if (n < limit && rc != VC_ITEROVER) {
-    cJSON_Delete(arr);
-    return cli_fail(cfg, "list contacts", rc);
-  }
-  cli_emit(cfg, arr, COLS);
-  return 0;
+  return cli_list(cfg, it, (size_t)limit, contact_json_next, "list contacts",
+                  COLS);
 }
 
 static int consent_show(const cli_config *cfg, vc_tenant *t, const char *id)
@@ -197,47 +188,20 @@ static int consent(const cli_config *cfg, vc_tenant *t, const char *id,
   return consent_show(cfg, t, id);
 }
 
-typedef struct reader {
-  FILE *f;
-} reader;
-
-static int read_cb(void *payload, char *buf, size_t cap, size_t *got)
-{
-  reader *r = payload;
-
-  *got = fread(buf, 1, cap, r->f);
-  return ferror(r->f) ? VC_ERROR : 0;
-}
-
-static void on_row_error(void *payload, uint64_t line, int error,
-                         const char *message)
-{
-  (void)payload;
-  fprintf(stderr, "vyomcomm: line %llu: %s: %s\n", (unsigned long long)line,
-          vc_strerror(error), message);
-}
-
 static int import(const cli_config *cfg, vc_tenant *t, const char *path,
                   cli_opt *opts)
 {
   vc_contact_import_spec s = VC_CONTACT_IMPORT_SPEC_INIT;
   vc_contact_import_result r = VC_CONTACT_IMPORT_RESULT_INIT;
-  reader rd;
+  FILE *f;
   cJSON *o;
   int rc;
 
-  rd.f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (!rd.f) {
-    perror(path);
-    return EXIT_USAGE;
-  }
-  s.read = read_cb;
-  s.read_payload = &rd;
-  s.on_error = on_row_error;
+  if ((rc = cli_csv_open(&f, &s, path)))
+    return rc;
   s.tags = cli_optv(opts, "--tags");
   rc = vc_contact_import_csv(&r, t, &s);
-  if (rd.f != stdin)
-    fclose(rd.f);
+  cli_csv_close(f);
   if (rc < 0)
     return cli_fail(cfg, "import the contacts", rc);
   o = cJSON_CreateObject();

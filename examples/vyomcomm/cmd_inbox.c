@@ -48,6 +48,9 @@ static cJSON *conversation_json(const vc_conversation *c)
   return o;
 }
 
+JSON_NEXT_FN(conversation_json_next, vc_conversation, vc_conversation_next,
+             conversation_json, vc_conversation_free)
+
 static int add_timeline(cJSON *o, vc_tenant *t, const char *id)
 {
   static const char *const TYPES[] = { "", "inbound", "outbound", "call" };
@@ -92,10 +95,8 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
                                       "last_activity_at", NULL };
   vc_conversation_filter f = VC_CONVERSATION_FILTER_INIT;
   const char *v;
-  long long limit = 100, n = 0;
-  vc_conversation *c;
+  long long limit = 100;
   vc_iter *it;
-  cJSON *arr;
   int rc;
 
   if ((v = cli_optv(opts, "--status")) && !(f.status = status_of(v)))
@@ -107,19 +108,8 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
   f.text = cli_optv(opts, "--search");
   if ((rc = vc_conversation_list(&it, t, &f)) < 0)
     return cli_fail(cfg, "list conversations", rc);
-  arr = cJSON_CreateArray();
-  while (n < limit && (rc = vc_conversation_next(&c, it)) == 0) {
-    cJSON_AddItemToArray(arr, conversation_json(c));
-    vc_conversation_free(c);
-    n++;
-  }
-  vc_iter_free(it);
-  if (n < limit && rc != VC_ITEROVER) {
-    cJSON_Delete(arr);
-    return cli_fail(cfg, "list conversations", rc);
-  }
-  cli_emit(cfg, arr, COLS);
-  return 0;
+  return cli_list(cfg, it, (size_t)limit, conversation_json_next,
+                  "list conversations", COLS);
 }
 
 static int show(const cli_config *cfg, vc_tenant *t, const char *id)

@@ -27,50 +27,51 @@ static const char USAGE[] =
   "and pass --listen and --base-url to send --wait to receive its signed\n"
   "delivery webhooks. tests/sim/README.md lists the settings.\n";
 
-static void add(cJSON *o, const char *key, const char *value)
-{
-  cJSON_AddStringToObject(o, key, value);
-}
+/* What a channel on the simulator needs, by provider, in the order
+ * printed; a NULL value is SendGrid's key, made when the simulator
+ * starts. */
+static const struct {
+  const char *provider, *key, *value;
+} ACCOUNTS[] = {
+  { "twilio", "account_sid", VC_SIM_TWILIO_ACCOUNT_SID },
+  { "twilio", "auth_token", VC_SIM_TWILIO_AUTH_TOKEN },
+  { "vonage", "api_key", VC_SIM_VONAGE_API_KEY },
+  { "vonage", "api_secret", VC_SIM_VONAGE_API_SECRET },
+  { "vonage", "signature_secret", VC_SIM_VONAGE_SIGNATURE_SECRET },
+  { "aws-sns", "access_key_id", VC_SIM_SNS_ACCESS_KEY_ID },
+  { "aws-sns", "secret_access_key", VC_SIM_SNS_SECRET_ACCESS_KEY },
+  { "aws-sns", "region", VC_SIM_SNS_REGION },
+  { "sendgrid", "api_key", VC_SIM_SENDGRID_API_KEY },
+  { "sendgrid", "webhook_public_key", NULL },
+  { "mailgun", "domain", VC_SIM_MAILGUN_DOMAIN },
+  { "mailgun", "api_key", VC_SIM_MAILGUN_API_KEY },
+  { "mailgun", "webhook_signing_key", VC_SIM_MAILGUN_SIGNING_KEY },
+  { "telegram", "bot_token", VC_SIM_TELEGRAM_BOT_TOKEN },
+  { "whatsapp", "phone_number_id", VC_SIM_WHATSAPP_PHONE_NUMBER_ID },
+  { "whatsapp", "access_token", VC_SIM_WHATSAPP_ACCESS_TOKEN },
+  { "whatsapp", "app_secret", VC_SIM_WHATSAPP_APP_SECRET },
+  { "exotel", "account_sid", VC_SIM_EXOTEL_ACCOUNT_SID },
+  { "exotel", "api_key", VC_SIM_EXOTEL_API_KEY },
+  { "exotel", "api_token", VC_SIM_EXOTEL_API_TOKEN },
+  { "mcube", "api_key", VC_SIM_MCUBE_API_KEY },
+  { "mcube", "token", VC_SIM_MCUBE_TOKEN },
+  { "ari", "username", VC_SIM_ARI_USERNAME },
+  { "ari", "password", VC_SIM_ARI_PASSWORD },
+};
 
-/* What a channel on the simulator needs, by provider. */
 static cJSON *accounts(vc_sim *sim)
 {
-  cJSON *o = cJSON_CreateObject(), *p;
+  cJSON *o = cJSON_CreateObject();
 
-  p = cJSON_AddObjectToObject(o, "twilio");
-  add(p, "account_sid", VC_SIM_TWILIO_ACCOUNT_SID);
-  add(p, "auth_token", VC_SIM_TWILIO_AUTH_TOKEN);
-  p = cJSON_AddObjectToObject(o, "vonage");
-  add(p, "api_key", VC_SIM_VONAGE_API_KEY);
-  add(p, "api_secret", VC_SIM_VONAGE_API_SECRET);
-  add(p, "signature_secret", VC_SIM_VONAGE_SIGNATURE_SECRET);
-  p = cJSON_AddObjectToObject(o, "aws-sns");
-  add(p, "access_key_id", VC_SIM_SNS_ACCESS_KEY_ID);
-  add(p, "secret_access_key", VC_SIM_SNS_SECRET_ACCESS_KEY);
-  add(p, "region", VC_SIM_SNS_REGION);
-  p = cJSON_AddObjectToObject(o, "sendgrid");
-  add(p, "api_key", VC_SIM_SENDGRID_API_KEY);
-  add(p, "webhook_public_key", vc_sim_sendgrid_public_key(sim));
-  p = cJSON_AddObjectToObject(o, "mailgun");
-  add(p, "domain", VC_SIM_MAILGUN_DOMAIN);
-  add(p, "api_key", VC_SIM_MAILGUN_API_KEY);
-  add(p, "webhook_signing_key", VC_SIM_MAILGUN_SIGNING_KEY);
-  p = cJSON_AddObjectToObject(o, "telegram");
-  add(p, "bot_token", VC_SIM_TELEGRAM_BOT_TOKEN);
-  p = cJSON_AddObjectToObject(o, "whatsapp");
-  add(p, "phone_number_id", VC_SIM_WHATSAPP_PHONE_NUMBER_ID);
-  add(p, "access_token", VC_SIM_WHATSAPP_ACCESS_TOKEN);
-  add(p, "app_secret", VC_SIM_WHATSAPP_APP_SECRET);
-  p = cJSON_AddObjectToObject(o, "exotel");
-  add(p, "account_sid", VC_SIM_EXOTEL_ACCOUNT_SID);
-  add(p, "api_key", VC_SIM_EXOTEL_API_KEY);
-  add(p, "api_token", VC_SIM_EXOTEL_API_TOKEN);
-  p = cJSON_AddObjectToObject(o, "mcube");
-  add(p, "api_key", VC_SIM_MCUBE_API_KEY);
-  add(p, "token", VC_SIM_MCUBE_TOKEN);
-  p = cJSON_AddObjectToObject(o, "ari");
-  add(p, "username", VC_SIM_ARI_USERNAME);
-  add(p, "password", VC_SIM_ARI_PASSWORD);
+  for (size_t i = 0; i < sizeof(ACCOUNTS) / sizeof(ACCOUNTS[0]); i++) {
+    cJSON *p = cJSON_GetObjectItemCaseSensitive(o, ACCOUNTS[i].provider);
+    const char *v = ACCOUNTS[i].value;
+
+    if (p == NULL)
+      p = cJSON_AddObjectToObject(o, ACCOUNTS[i].provider);
+    cJSON_AddStringToObject(p, ACCOUNTS[i].key,
+                            v ? v : vc_sim_sendgrid_public_key(sim));
+  }
   return o;
 }
 

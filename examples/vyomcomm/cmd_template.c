@@ -44,6 +44,9 @@ static cJSON *template_json(const vc_template *tpl)
   return o;
 }
 
+JSON_NEXT_FN(template_json_next, vc_template, vc_template_next,
+             template_json, vc_template_free)
+
 /* "a,b,c?" as a JSON array, to cJSON_free(). */
 static char *variables_json(const char *list)
 {
@@ -135,9 +138,7 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
                                       "category", NULL };
   vc_template_filter f = VC_TEMPLATE_FILTER_INIT;
   const char *kind = cli_optv(opts, "--kind");
-  vc_template *tpl;
   vc_iter *it;
-  cJSON *arr;
   int rc;
 
   if (kind && !(f.kind = cli_kind(kind)))
@@ -145,18 +146,8 @@ static int list(const cli_config *cfg, vc_tenant *t, cli_opt *opts)
                            kind);
   if ((rc = vc_template_list(&it, t, &f)) < 0)
     return cli_fail(cfg, "list templates", rc);
-  arr = cJSON_CreateArray();
-  while ((rc = vc_template_next(&tpl, it)) == 0) {
-    cJSON_AddItemToArray(arr, template_json(tpl));
-    vc_template_free(tpl);
-  }
-  vc_iter_free(it);
-  if (rc != VC_ITEROVER) {
-    cJSON_Delete(arr);
-    return cli_fail(cfg, "list templates", rc);
-  }
-  cli_emit(cfg, arr, COLS);
-  return 0;
+  return cli_list(cfg, it, SIZE_MAX, template_json_next, "list templates",
+                  COLS);
 }
 
 int cmd_template(int argc, char **argv)

@@ -44,6 +44,9 @@ static cJSON *tenant_json(const vc_tenant *t)
   return o;
 }
 
+JSON_NEXT_FN(tenant_json_next, vc_tenant, vc_tenant_next,
+             tenant_json, vc_tenant_free)
+
 /* The spec's fields from the options; EXIT_USAGE on a bad value. */
 static int fill_spec(vc_tenant_spec *s, cli_opt *opts)
 {
@@ -123,27 +126,13 @@ int cmd_tenant(int argc, char **argv)
   } else if (strcmp(verb, "list") == 0) {
     static const char *const COLS[] = { "id", "slug", "name", "timezone",
                                         "currency", NULL };
-    cJSON *arr = cJSON_CreateArray();
     vc_iter *it;
 
-    if ((rc = vc_tenant_list(&it, ctx, NULL)) < 0) {
-      cJSON_Delete(arr);
+    if ((rc = vc_tenant_list(&it, ctx, NULL)) < 0)
       rc = cli_fail(&cfg, "list tenants", rc);
-    } else {
-      while ((rc = vc_tenant_next(&t, it)) == 0) {
-        cJSON_AddItemToArray(arr, tenant_json(t));
-        vc_tenant_free(t);
-      }
-      t = NULL;
-      vc_iter_free(it);
-      if (rc != VC_ITEROVER) {
-        cJSON_Delete(arr);
-        rc = cli_fail(&cfg, "list tenants", rc);
-      } else {
-        cli_emit(&cfg, arr, COLS);
-        rc = 0;
-      }
-    }
+    else
+      rc = cli_list(&cfg, it, SIZE_MAX, tenant_json_next, "list tenants",
+                    COLS);
   } else if (strcmp(verb, "show") == 0 && a.npos == 1) {
     if ((rc = cli_tenant_open(&t, ctx, &cfg)) < 0)
       rc = cli_exit_code(rc);

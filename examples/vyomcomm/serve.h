@@ -16,6 +16,8 @@
 
 #include "vyomcomm.h"
 
+#include "json_list.h"
+
 /* The largest request body, bounded before the body is read. */
 #define SRV_MAX_BODY (256 * 1024)
 /* Page sizes of ?limit=. */
@@ -121,38 +123,58 @@ void srv_add_json(cJSON *o, const char *name, const char *text);
  * VC_EINVALID for a bad limit. */
 int srv_page_args(srv_req *req, size_t *limit, const char **after);
 
+/* Answer a page of a list: "items" gets up to `limit` items of `it`
+ * (taken by `next`), "next" the cursor after the last one when more
+ * follow, else null. Frees `it`. */
+int srv_page(srv_res *res, vc_iter *it, size_t limit, json_next_fn next);
+
 /*
- * A page of a list: `items` gets up to `limit` items from `it` (taken
- * with NEXT into a handle, turned into JSON by TOJSON, freed by FREE);
- * "next" is the cursor after the last one when more follow, else null.
+ * Define the handler `name` of a list filtered by nothing but the page:
+ * a `ftype` filter from FINIT, its iterator from LIST, items by NEXTJSON
+ * (a json_next_fn).
  */
-#define SRV_PAGE(res, it, limit, type, NEXT, TOJSON, FREE)                 \
-  do {                                                                     \
-    cJSON *page_ = srv_object((res), 200);                                 \
-    cJSON *items_ = cJSON_AddArrayToObject(page_, "items");                \
-    char cursor_[64] = "";                                                 \
-    size_t n_ = 0;                                                         \
-    type *h_ = NULL;                                                       \
-    int rc_ = 0;                                                           \
-    while (n_ < (limit) && (rc_ = NEXT(&h_, (it))) == 0) {                 \
-      cJSON_AddItemToArray(items_, TOJSON(h_));                            \
-      FREE(h_);                                                            \
-      n_++;                                                                \
-    }                                                                      \
-    if (rc_ == 0 && n_ == (limit)) {                                       \
-      const char *c_ = vc_iter_cursor(it);                                 \
-      snprintf(cursor_, sizeof(cursor_), "%s", c_ ? c_ : "");              \
-      if ((rc_ = NEXT(&h_, (it))) == 0)                                    \
-        FREE(h_);                                                          \
-    }                                                                      \
-    vc_iter_free(it);                                                      \
-    if (rc_ < 0 && rc_ != VC_ITEROVER)                                     \
-      return rc_;                                                          \
-    if (rc_ == 0 && cursor_[0])                                            \
-      cJSON_AddStringToObject(page_, "next", cursor_);                     \
-    else                                                                   \
-      cJSON_AddNullToObject(page_, "next");                                \
-  } while (0)
+#define SRV_LIST_HANDLER(name, ftype, FINIT, LIST, NEXTJSON)             \
+  static int name(srv_req *req, srv_res *res)                            \
+  {                                                                      \
+    ftype f = FINIT;                                                     \
+    vc_iter *it;                                                         \
+    size_t limit;                                                        \
+    int rc;                                                              \
+                                                                         \
+    if ((rc = srv_page_args(req, &limit, &f.after)) < 0 ||               \
+        (rc = LIST(&it, req->tenant, &f)) < 0)                           \
+      return rc;                                                         \
+    return srv_page(res, it, limit, NEXTJSON);                           \
+  }
+
+/*
+ * Define the handler `name` answering the `type` of id {id}: LOOKUP into
+ * a handle, 404 when there is none, TOJSON, FREE.
+ */
+#define SRV_GET_HANDLER(name, type, LOOKUP, TOJSON, FREE)                \
+  static int name(srv_req *req, srv_res *res)                            \
+  {                                                                      \
+    type *h;                                                             \
+    int rc;                                                              \
+                                                                         \
+    if ((rc = LOOKUP(&h, req->tenant, req->params[0])) < 0)              \
+      return srv_not_found(rc);                                          \
+    srv_answer(res, 200, TOJSON(h));                                     \
+    FREE(h);                                                             \
+    return 0;                                                            \
+  }
+
+/* Answer `status` with the object `json` (owned); returns 0. */
+int srv_answer(srv_res *res, int status, cJSON *json);
+
+/* An id the library refuses as malformed is simply not there. */
+int srv_not_found(int rc);
+
+/* A query parameter naming one of `names` (NULL-ended; index + 1 is the
+ * value) into *out; absent leaves *out. VC_EINVALID "unknown KEY '...'"
+ * otherwise. */
+int srv_query_enum(srv_req *req, const char *key, const char *const *names,
+                   int *out);
 
 /* Channels of one kind (0: any) for /communication/channels and
  * /voip-providers (serve_msg.c). */

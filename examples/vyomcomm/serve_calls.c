@@ -8,12 +8,6 @@
 
 #include "serve.h"
 
-/* An id the library refuses as malformed is simply not there. */
-static int not_found(int rc)
-{
-  return rc == VC_EINVALID ? VC_ENOTFOUND : rc;
-}
-
 /* ---- calls ------------------------------------------------------------- */
 
 static const char *const RECORD_MODES[] = { "default", "off", "always",
@@ -53,6 +47,8 @@ static cJSON *call_json(vc_call *c)
   return o;
 }
 
+JSON_NEXT_FN(call_json_next, vc_call, vc_call_next, call_json, vc_call_free)
+
 static int post_initiate(srv_req *req, srv_res *res)
 {
   vc_call_spec spec = VC_CALL_SPEC_INIT;
@@ -90,8 +86,7 @@ static int post_initiate(srv_req *req, srv_res *res)
   cJSON_free(meta);
   if (rc < 0)
     return rc;
-  res->status = 202;
-  res->json = call_json(c);
+  srv_answer(res, 202, call_json(c));
   vc_call_free(c);
   return 0;
 }
@@ -120,8 +115,7 @@ static int get_calls(srv_req *req, srv_res *res)
   }
   if ((rc = vc_call_list(&it, req->tenant, &f)) < 0)
     return rc;
-  SRV_PAGE(res, it, limit, vc_call, vc_call_next, call_json, vc_call_free);
-  return 0;
+  return srv_page(res, it, limit, call_json_next);
 }
 
 static const char *leg_name(int leg)
@@ -160,8 +154,7 @@ static int call_with_timeline(srv_req *req, srv_res *res, vc_call *c)
     cJSON_Delete(o);
     return rc;
   }
-  res->status = 200;
-  res->json = o;
+  srv_answer(res, 200, o);
   return 0;
 }
 
@@ -171,7 +164,7 @@ static int get_call(srv_req *req, srv_res *res)
   int rc;
 
   if ((rc = vc_call_lookup(&c, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
+    return srv_not_found(rc);
   rc = call_with_timeline(req, res, c);
   vc_call_free(c);
   return rc;
@@ -191,7 +184,7 @@ static int patch_call_status(srv_req *req, srv_res *res)
       (rc = srv_str(req, "to", action == 5, &to)) < 0)
     return rc;
   if ((rc = vc_call_lookup(&c, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
+    return srv_not_found(rc);
   switch (action) {
   case 0: rc = vc_call_hold(c, 1); break;
   case 1: rc = vc_call_hold(c, 0); break;
@@ -250,6 +243,9 @@ static cJSON *agent_json(vc_agent *a)
   return o;
 }
 
+JSON_NEXT_FN(agent_json_next, vc_agent, vc_agent_next,
+             agent_json, vc_agent_free)
+
 static int post_agent(srv_req *req, srv_res *res)
 {
   vc_agent_spec spec = VC_AGENT_SPEC_INIT;
@@ -275,40 +271,16 @@ static int post_agent(srv_req *req, srv_res *res)
   cJSON_free(meta);
   if (rc < 0)
     return rc;
-  res->status = 201;
-  res->json = agent_json(a);
+  srv_answer(res, 201, agent_json(a));
   vc_agent_free(a);
   return 0;
 }
 
-static int get_agents(srv_req *req, srv_res *res)
-{
-  vc_agent_filter f = VC_AGENT_FILTER_INIT;
-  vc_iter *it;
-  size_t limit;
-  int rc;
+SRV_LIST_HANDLER(get_agents, vc_agent_filter, VC_AGENT_FILTER_INIT,
+                 vc_agent_list, agent_json_next)
 
-  if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
-    return rc;
-  if ((rc = vc_agent_list(&it, req->tenant, &f)) < 0)
-    return rc;
-  SRV_PAGE(res, it, limit, vc_agent, vc_agent_next, agent_json,
-           vc_agent_free);
-  return 0;
-}
-
-static int get_agent(srv_req *req, srv_res *res)
-{
-  vc_agent *a;
-  int rc;
-
-  if ((rc = vc_agent_lookup(&a, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
-  res->status = 200;
-  res->json = agent_json(a);
-  vc_agent_free(a);
-  return 0;
-}
+SRV_GET_HANDLER(get_agent, vc_agent, vc_agent_lookup,
+                agent_json, vc_agent_free)
 
 static int patch_agent_state(srv_req *req, srv_res *res)
 {
@@ -321,10 +293,9 @@ static int patch_agent_state(srv_req *req, srv_res *res)
       (rc = srv_str(req, "reason", 0, &why)) < 0)
     return rc;
   if ((rc = vc_agent_lookup(&a, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
+    return srv_not_found(rc);
   if ((rc = vc_agent_set_state(a, state, why)) == 0) {
-    res->status = 200;
-    res->json = agent_json(a);
+    srv_answer(res, 200, agent_json(a));
   }
   vc_agent_free(a);
   return rc;
@@ -345,6 +316,9 @@ static cJSON *ivr_json(vc_ivr_menu *m)
   return o;
 }
 
+JSON_NEXT_FN(ivr_json_next, vc_ivr_menu, vc_ivr_menu_next,
+             ivr_json, vc_ivr_menu_free)
+
 static int post_ivr(srv_req *req, srv_res *res)
 {
   vc_ivr_menu_spec spec = VC_IVR_MENU_SPEC_INIT;
@@ -364,27 +338,13 @@ static int post_ivr(srv_req *req, srv_res *res)
   cJSON_free(def);
   if (rc < 0)
     return rc;
-  res->status = 201;
-  res->json = ivr_json(m);
+  srv_answer(res, 201, ivr_json(m));
   vc_ivr_menu_free(m);
   return 0;
 }
 
-static int get_ivrs(srv_req *req, srv_res *res)
-{
-  vc_ivr_menu_filter f = VC_IVR_MENU_FILTER_INIT;
-  vc_iter *it;
-  size_t limit;
-  int rc;
-
-  if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
-    return rc;
-  if ((rc = vc_ivr_menu_list(&it, req->tenant, &f)) < 0)
-    return rc;
-  SRV_PAGE(res, it, limit, vc_ivr_menu, vc_ivr_menu_next, ivr_json,
-           vc_ivr_menu_free);
-  return 0;
-}
+SRV_LIST_HANDLER(get_ivrs, vc_ivr_menu_filter, VC_IVR_MENU_FILTER_INIT,
+                 vc_ivr_menu_list, ivr_json_next)
 
 /* ---- queues ------------------------------------------------------------------ */
 
@@ -412,6 +372,9 @@ static cJSON *queue_json(vc_queue *q)
   return o;
 }
 
+JSON_NEXT_FN(queue_json_next, vc_queue, vc_queue_next,
+             queue_json, vc_queue_free)
+
 static int post_queue(srv_req *req, srv_res *res)
 {
   vc_queue_spec spec = VC_QUEUE_SPEC_INIT;
@@ -436,27 +399,13 @@ static int post_queue(srv_req *req, srv_res *res)
   spec.announce_position = announce;
   if ((rc = vc_queue_new(&q, req->tenant, &spec)) < 0)
     return rc;
-  res->status = 201;
-  res->json = queue_json(q);
+  srv_answer(res, 201, queue_json(q));
   vc_queue_free(q);
   return 0;
 }
 
-static int get_queues(srv_req *req, srv_res *res)
-{
-  vc_queue_filter f = VC_QUEUE_FILTER_INIT;
-  vc_iter *it;
-  size_t limit;
-  int rc;
-
-  if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
-    return rc;
-  if ((rc = vc_queue_list(&it, req->tenant, &f)) < 0)
-    return rc;
-  SRV_PAGE(res, it, limit, vc_queue, vc_queue_next, queue_json,
-           vc_queue_free);
-  return 0;
-}
+SRV_LIST_HANDLER(get_queues, vc_queue_filter, VC_QUEUE_FILTER_INIT,
+                 vc_queue_list, queue_json_next)
 
 static int post_queue_member(srv_req *req, srv_res *res)
 {
@@ -470,7 +419,7 @@ static int post_queue_member(srv_req *req, srv_res *res)
       (rc = srv_str(req, "skills", 0, &skills)) < 0)
     return rc;
   if ((rc = vc_queue_lookup(&q, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
+    return srv_not_found(rc);
   rc = vc_queue_member_add(q, agent, skills);
   vc_queue_free(q);
   if (rc < 0)
@@ -502,6 +451,9 @@ static cJSON *number_json(vc_number *n)
   return o;
 }
 
+JSON_NEXT_FN(number_json_next, vc_number, vc_number_next,
+             number_json, vc_number_free)
+
 static int post_number(srv_req *req, srv_res *res)
 {
   vc_number_spec spec = VC_NUMBER_SPEC_INIT;
@@ -518,27 +470,13 @@ static int post_number(srv_req *req, srv_res *res)
     return rc;
   if ((rc = vc_number_new(&n, req->tenant, &spec)) < 0)
     return rc;
-  res->status = 201;
-  res->json = number_json(n);
+  srv_answer(res, 201, number_json(n));
   vc_number_free(n);
   return 0;
 }
 
-static int get_numbers(srv_req *req, srv_res *res)
-{
-  vc_number_filter f = VC_NUMBER_FILTER_INIT;
-  vc_iter *it;
-  size_t limit;
-  int rc;
-
-  if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
-    return rc;
-  if ((rc = vc_number_list(&it, req->tenant, &f)) < 0)
-    return rc;
-  SRV_PAGE(res, it, limit, vc_number, vc_number_next, number_json,
-           vc_number_free);
-  return 0;
-}
+SRV_LIST_HANDLER(get_numbers, vc_number_filter, VC_NUMBER_FILTER_INIT,
+                 vc_number_list, number_json_next)
 
 const srv_route SRV_CALL_ROUTES[] = {
   { "POST", "/api/v1/click-to-call/initiate", post_initiate, 0 },

@@ -9,11 +9,6 @@
 
 #include "serve.h"
 
-static int not_found(int rc)
-{
-  return rc == VC_EINVALID ? VC_ENOTFOUND : rc;
-}
-
 /* ---- contacts ---------------------------------------------------------- */
 
 static const char *const ADDRESS_KINDS[] = { "phone", "email", "telegram",
@@ -52,6 +47,9 @@ static cJSON *contact_json(vc_contact *c)
   return o;
 }
 
+JSON_NEXT_FN(contact_json_next, vc_contact, vc_contact_next,
+             contact_json, vc_contact_free)
+
 static int contact_answer(srv_req *req, srv_res *res, const char *id,
                           int status)
 {
@@ -59,9 +57,8 @@ static int contact_answer(srv_req *req, srv_res *res, const char *id,
   int rc;
 
   if ((rc = vc_contact_lookup(&c, req->tenant, id)) < 0)
-    return not_found(rc);
-  res->status = status;
-  res->json = contact_json(c);
+    return srv_not_found(rc);
+  srv_answer(res, status, contact_json(c));
   vc_contact_free(c);
   return 0;
 }
@@ -114,9 +111,7 @@ static int get_contacts(srv_req *req, srv_res *res)
   f.name_prefix = srv_query(req, "name_prefix");
   if ((rc = vc_contact_list(&it, req->tenant, &f)) < 0)
     return rc;
-  SRV_PAGE(res, it, limit, vc_contact, vc_contact_next, contact_json,
-           vc_contact_free);
-  return 0;
+  return srv_page(res, it, limit, contact_json_next);
 }
 
 static int get_contact(srv_req *req, srv_res *res)
@@ -138,7 +133,7 @@ static int consent_answer(srv_req *req, srv_res *res, int kind,
 
   if ((rc = vc_consent_get(&info, req->tenant, req->params[0], kind,
                            category)) < 0)
-    return not_found(rc);
+    return srv_not_found(rc);
   o = srv_object(res, 200);
   cJSON_AddStringToObject(o, "contact_id", req->params[0]);
   cJSON_AddStringToObject(o, "kind", vc_channel_kind_name(kind));
@@ -197,9 +192,8 @@ static int get_export(srv_req *req, srv_res *res)
   int rc;
 
   if ((rc = vc_contact_export(&out, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
-  res->status = 200;
-  res->json = cJSON_Parse(out.ptr ? out.ptr : "{}");
+    return srv_not_found(rc);
+  srv_answer(res, 200, cJSON_Parse(out.ptr ? out.ptr : "{}"));
   vc_buf_dispose(&out);
   return res->json ? 0 : VC_ENOMEM;
 }
@@ -247,6 +241,9 @@ static cJSON *campaign_json(vc_campaign *c)
   srv_add_time(o, "created_at", vc_campaign_created_at(c));
   return o;
 }
+
+JSON_NEXT_FN(campaign_json_next, vc_campaign, vc_campaign_next,
+             campaign_json, vc_campaign_free)
 
 /* A bounded array of strings from the body. */
 static int str_array(srv_req *req, const char *name, size_t max,
@@ -315,8 +312,7 @@ static int post_campaign(srv_req *req, srv_res *res)
   spec.contact_ids = ids;
   spec.vars_json = vars;
   if ((rc = vc_campaign_new(&c, req->tenant, &spec)) == 0) {
-    res->status = 201;
-    res->json = campaign_json(c);
+    srv_answer(res, 201, campaign_json(c));
     vc_campaign_free(c);
   }
 done:
@@ -326,21 +322,8 @@ done:
   return rc;
 }
 
-static int get_campaigns(srv_req *req, srv_res *res)
-{
-  vc_campaign_filter f = VC_CAMPAIGN_FILTER_INIT;
-  vc_iter *it;
-  size_t limit;
-  int rc;
-
-  if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
-    return rc;
-  if ((rc = vc_campaign_list(&it, req->tenant, &f)) < 0)
-    return rc;
-  SRV_PAGE(res, it, limit, vc_campaign, vc_campaign_next, campaign_json,
-           vc_campaign_free);
-  return 0;
-}
+SRV_LIST_HANDLER(get_campaigns, vc_campaign_filter, VC_CAMPAIGN_FILTER_INIT,
+                 vc_campaign_list, campaign_json_next)
 
 static void add_u64(cJSON *o, const char *name, uint64_t v)
 {
@@ -372,8 +355,7 @@ static int campaign_answer(srv_req *req, srv_res *res, vc_campaign *c)
   add_u64(p, "expired", k.expired);
   add_u64(p, "open", k.open);
   (void)req;
-  res->status = 200;
-  res->json = o;
+  srv_answer(res, 200, o);
   return 0;
 }
 
@@ -383,7 +365,7 @@ static int get_campaign(srv_req *req, srv_res *res)
   int rc;
 
   if ((rc = vc_campaign_lookup(&c, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
+    return srv_not_found(rc);
   rc = campaign_answer(req, res, c);
   vc_campaign_free(c);
   return rc;
@@ -396,7 +378,7 @@ static int campaign_action(srv_req *req, srv_res *res,
   int rc;
 
   if ((rc = vc_campaign_lookup(&c, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
+    return srv_not_found(rc);
   rc = act(c);
   vc_campaign_free(c);
   if (rc < 0)
@@ -454,30 +436,25 @@ static cJSON *conversation_json(vc_conversation *c)
   return o;
 }
 
+JSON_NEXT_FN(conversation_json_next, vc_conversation, vc_conversation_next,
+             conversation_json, vc_conversation_free)
+
 static int get_conversations(srv_req *req, srv_res *res)
 {
   vc_conversation_filter f = VC_CONVERSATION_FILTER_INIT;
-  const char *status = srv_query(req, "status");
   vc_iter *it;
   size_t limit;
   int rc;
 
   if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
     return rc;
-  if (status != NULL) {
-    for (int i = 0; CONV_STATUSES[i]; i++)
-      if (strcmp(CONV_STATUSES[i], status) == 0)
-        f.status = i + 1;
-    if (f.status == 0)
-      return srv_fail(req, VC_EINVALID, "unknown status '%.32s'", status);
-  }
+  if ((rc = srv_query_enum(req, "status", CONV_STATUSES, &f.status)) < 0)
+    return rc;
   f.assignee_id = srv_query(req, "assignee_id");
   f.text = srv_query(req, "text");
   if ((rc = vc_conversation_list(&it, req->tenant, &f)) < 0)
     return rc;
-  SRV_PAGE(res, it, limit, vc_conversation, vc_conversation_next,
-           conversation_json, vc_conversation_free);
-  return 0;
+  return srv_page(res, it, limit, conversation_json_next);
 }
 
 static cJSON *item_json(vc_conversation_item *x)
@@ -498,6 +475,9 @@ static cJSON *item_json(vc_conversation_item *x)
   return o;
 }
 
+JSON_NEXT_FN(item_json_next, vc_conversation_item, vc_conversation_item_next,
+             item_json, vc_conversation_item_free)
+
 /* GET /inbox/conversations/{id}/timeline: the items, a page at a time. */
 static int get_timeline(srv_req *req, srv_res *res)
 {
@@ -510,24 +490,13 @@ static int get_timeline(srv_req *req, srv_res *res)
     return rc;
   f.conversation_id = req->params[0];
   if ((rc = vc_conversation_items(&it, req->tenant, &f)) < 0)
-    return not_found(rc);
-  SRV_PAGE(res, it, limit, vc_conversation_item, vc_conversation_item_next,
-           item_json, vc_conversation_item_free);
-  return 0;
+    return srv_not_found(rc);
+  return srv_page(res, it, limit, item_json_next);
 }
 
-static int get_conversation(srv_req *req, srv_res *res)
-{
-  vc_conversation *c;
-  int rc;
-
-  if ((rc = vc_conversation_lookup(&c, req->tenant, req->params[0])) < 0)
-    return not_found(rc);
-  res->status = 200;
-  res->json = conversation_json(c);
-  vc_conversation_free(c);
-  return 0;
-}
+SRV_GET_HANDLER(get_conversation, vc_conversation,
+                vc_conversation_lookup, conversation_json,
+                vc_conversation_free)
 
 static int post_reply(srv_req *req, srv_res *res)
 {

@@ -320,6 +320,65 @@ int srv_page_args(srv_req *req, size_t *limit, const char **after)
   return 0;
 }
 
+int srv_page(srv_res *res, vc_iter *it, size_t limit, json_next_fn next)
+{
+  cJSON *page = srv_object(res, 200);
+  cJSON *items = cJSON_AddArrayToObject(page, "items");
+  char cursor[64] = "";
+  cJSON *item = NULL;
+  size_t n = 0;
+  int rc = 0;
+
+  while (n < limit && (rc = next(&item, it)) == 0) {
+    cJSON_AddItemToArray(items, item);
+    n++;
+  }
+  /* A full page: peek one further to know whether another follows. */
+  if (rc == 0 && n == limit) {
+    const char *c = vc_iter_cursor(it);
+
+    snprintf(cursor, sizeof(cursor), "%s", c ? c : "");
+    if ((rc = next(&item, it)) == 0)
+      cJSON_Delete(item);
+  }
+  vc_iter_free(it);
+  if (rc < 0 && rc != VC_ITEROVER)
+    return rc;
+  if (rc == 0 && cursor[0])
+    cJSON_AddStringToObject(page, "next", cursor);
+  else
+    cJSON_AddNullToObject(page, "next");
+  return 0;
+}
+
+int srv_answer(srv_res *res, int status, cJSON *json)
+{
+  cJSON_Delete(res->json);
+  res->status = status;
+  res->json = json;
+  return 0;
+}
+
+int srv_not_found(int rc)
+{
+  return rc == VC_EINVALID ? VC_ENOTFOUND : rc;
+}
+
+int srv_query_enum(srv_req *req, const char *key, const char *const *names,
+                   int *out)
+{
+  const char *v = srv_query(req, key);
+
+  if (v == NULL)
+    return 0;
+  for (int i = 0; names[i]; i++)
+    if (strcmp(names[i], v) == 0) {
+      *out = i + 1;
+      return 0;
+    }
+  return srv_fail(req, VC_EINVALID, "unknown %s '%.32s'", key, v);
+}
+
 cJSON *srv_object(srv_res *res, int status)
 {
   cJSON_Delete(res->json);

@@ -7,30 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel_json.h"
 #include "serve.h"
 
 /* ---- channels -------------------------------------------------------- */
 
 static cJSON *channel_json(vc_channel *ch)
 {
-  cJSON *o = cJSON_CreateObject();
+  static const channel_json_style SRV_STYLE = {
+    srv_add_str, srv_add_time, srv_add_json, "config_json", 1
+  };
 
-  cJSON_AddStringToObject(o, "id", vc_channel_id(ch));
-  cJSON_AddStringToObject(o, "name", vc_channel_name(ch));
-  cJSON_AddStringToObject(o, "kind",
-                          vc_channel_kind_name(vc_channel_kind_of(ch)));
-  cJSON_AddStringToObject(o, "provider", vc_channel_provider(ch));
-  srv_add_str(o, "sender", vc_channel_sender(ch));
-  cJSON_AddNumberToObject(o, "priority", vc_channel_priority(ch));
-  cJSON_AddNumberToObject(o, "rate_per_second",
-                          vc_channel_rate_per_second(ch));
-  cJSON_AddBoolToObject(o, "enabled", vc_channel_enabled(ch));
-  srv_add_json(o, "config_json", vc_channel_config_json(ch));
-  cJSON_AddStringToObject(o, "webhook_path", vc_channel_webhook_path(ch));
-  srv_add_time(o, "created_at", vc_channel_created_at(ch));
-  srv_add_time(o, "updated_at", vc_channel_updated_at(ch));
-  return o;
+  return channel_json_new(ch, &SRV_STYLE);
 }
+
+JSON_NEXT_FN(channel_json_next, vc_channel, vc_channel_next,
+             channel_json, vc_channel_free)
 
 int srv_channel_create(srv_req *req, srv_res *res, int kind)
 {
@@ -63,8 +55,7 @@ int srv_channel_create(srv_req *req, srv_res *res, int kind)
   spec.config_json = config;
   spec.credentials_json = creds;
   if ((rc = vc_channel_new(&ch, req->tenant, &spec)) == 0) {
-    res->status = 201;
-    res->json = channel_json(ch);
+    srv_answer(res, 201, channel_json(ch));
     vc_channel_free(ch);
   }
 done:
@@ -86,20 +77,11 @@ int srv_channel_list(srv_req *req, srv_res *res, int kind)
   if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
     return rc;
   f.kind = kind;
-  if (kind == 0 && srv_query(req, "kind") != NULL) {
-    const char *k = srv_query(req, "kind");
-
-    for (int i = 0; SRV_KINDS[i]; i++)
-      if (strcmp(SRV_KINDS[i], k) == 0)
-        f.kind = i + 1;
-    if (f.kind == 0)
-      return srv_fail(req, VC_EINVALID, "unknown kind '%.32s'", k);
-  }
+  if (kind == 0 && (rc = srv_query_enum(req, "kind", SRV_KINDS, &f.kind)) < 0)
+    return rc;
   if ((rc = vc_channel_list(&it, req->tenant, &f)) < 0)
     return rc;
-  SRV_PAGE(res, it, limit, vc_channel, vc_channel_next, channel_json,
-           vc_channel_free);
-  return 0;
+  return srv_page(res, it, limit, channel_json_next);
 }
 
 static int post_channel(srv_req *req, srv_res *res)
@@ -141,6 +123,9 @@ static cJSON *message_json(vc_message *m)
   srv_add_time(o, "updated_at", vc_message_updated_at(m));
   return o;
 }
+
+JSON_NEXT_FN(message_json_next, vc_message, vc_message_next,
+             message_json, vc_message_free)
 
 int srv_message_spec(srv_req *req, cJSON *o, int need_to,
                      vc_message_spec *spec, char **vars, char **meta)
@@ -206,25 +191,15 @@ static int post_message(srv_req *req, srv_res *res)
   return 0;
 }
 
-static int get_message(srv_req *req, srv_res *res)
-{
-  vc_message *m;
-  int rc;
-
-  if ((rc = vc_message_lookup(&m, req->tenant, req->params[0])) < 0)
-    return rc == VC_EINVALID ? VC_ENOTFOUND : rc;
-  res->status = 200;
-  res->json = message_json(m);
-  vc_message_free(m);
-  return 0;
-}
+SRV_GET_HANDLER(get_message, vc_message, vc_message_lookup,
+                message_json, vc_message_free)
 
 static int cancel_message(srv_req *req, srv_res *res)
 {
   int rc;
 
   if ((rc = vc_message_cancel(req->tenant, req->params[0])) < 0)
-    return rc == VC_EINVALID ? VC_ENOTFOUND : rc;
+    return srv_not_found(rc);
   return get_message(req, res);
 }
 
@@ -312,7 +287,6 @@ static int get_sessions(srv_req *req, srv_res *res)
     "undelivered", "bounced", "canceled", NULL
   };
   vc_message_filter f = VC_MESSAGE_FILTER_INIT;
-  const char *status = srv_query(req, "status");
   vc_iter *it;
   size_t limit;
   int rc;
@@ -322,18 +296,11 @@ static int get_sessions(srv_req *req, srv_res *res)
       (rc = srv_query_int(req, "until", 0, INT64_MAX, &f.until)) < 0)
     return rc;
   f.channel = srv_query(req, "channel");
-  if (status != NULL) {
-    for (int i = 0; STATUSES[i]; i++)
-      if (strcmp(STATUSES[i], status) == 0)
-        f.status = i + 1;
-    if (f.status == 0)
-      return srv_fail(req, VC_EINVALID, "unknown status '%.32s'", status);
-  }
+  if ((rc = srv_query_enum(req, "status", STATUSES, &f.status)) < 0)
+    return rc;
   if ((rc = vc_message_list(&it, req->tenant, &f)) < 0)
     return rc;
-  SRV_PAGE(res, it, limit, vc_message, vc_message_next, message_json,
-           vc_message_free);
-  return 0;
+  return srv_page(res, it, limit, message_json_next);
 }
 
 /* ---- templates ------------------------------------------------------------ */
@@ -351,6 +318,9 @@ static cJSON *template_json(vc_template *t)
   srv_add_time(o, "created_at", vc_template_created_at(t));
   return o;
 }
+
+JSON_NEXT_FN(template_json_next, vc_template, vc_template_next,
+             template_json, vc_template_free)
 
 static int post_template(srv_req *req, srv_res *res)
 {
@@ -375,27 +345,13 @@ static int post_template(srv_req *req, srv_res *res)
   cJSON_free(vars);
   if (rc < 0)
     return rc;
-  res->status = 201;
-  res->json = template_json(t);
+  srv_answer(res, 201, template_json(t));
   vc_template_free(t);
   return 0;
 }
 
-static int get_templates(srv_req *req, srv_res *res)
-{
-  vc_template_filter f = VC_TEMPLATE_FILTER_INIT;
-  vc_iter *it;
-  size_t limit;
-  int rc;
-
-  if ((rc = srv_page_args(req, &limit, &f.after)) < 0)
-    return rc;
-  if ((rc = vc_template_list(&it, req->tenant, &f)) < 0)
-    return rc;
-  SRV_PAGE(res, it, limit, vc_template, vc_template_next, template_json,
-           vc_template_free);
-  return 0;
-}
+SRV_LIST_HANDLER(get_templates, vc_template_filter, VC_TEMPLATE_FILTER_INIT,
+                 vc_template_list, template_json_next)
 
 /* ---- webhooks ---------------------------------------------------------------- */
 
@@ -460,8 +416,7 @@ int srv_stats(srv_req *req, srv_res *res, unsigned what, int from_body)
   vc_buf_dispose(&out);
   if (doc == NULL)
     return VC_ENOMEM;
-  res->status = 200;
-  res->json = doc;
+  srv_answer(res, 200, doc);
   return 0;
 }
 
