@@ -31,6 +31,7 @@ static const uint8_t KEY[32] = { 8, 1, 8 };
   "\"2\":{\"action\":\"voicemail\"}}}}}"
 
 static int g_sid;
+static char g_channel[VC_ID_SIZE];
 
 /* A fresh Twilio call SID. */
 static void sid(char out[35])
