@@ -18,7 +18,9 @@
  * leg with its Q.850 cause; then the other leg is hung up and the bridge
  * destroyed. Channel ids name the call, so every event maps to its call
  * without a lookup table surviving reconnects. Wire facts: providers.md
- * section 4; behaviour: docs/calls.md, "Asterisk ARI".
+ * section 4; behaviour: docs/calls.md, "Asterisk ARI". Inbound calls
+ * (channels the dialplan sends to the app, and run_script) are in
+ * ari_inbound.c, which sees every event first.
  */
 #include "core/common.h"
 #include "core/buf.h"
