@@ -18,7 +18,9 @@
  * leg with its Q.850 cause; then the other leg is hung up and the bridge
  * destroyed. Channel ids name the call, so every event maps to its call
  * without a lookup table surviving reconnects. Wire facts: providers.md
- * section 4; behaviour: docs/calls.md, "Asterisk ARI".
+ * section 4; behaviour: docs/calls.md, "Asterisk ARI". Inbound calls
+ * (channels the dialplan sends to the app, and run_script) are in
+ * ari_inbound.c, which sees every event first.
  */
 #include "core/common.h"
 #include "core/buf.h"
@@ -27,22 +29,19 @@
 #include "adapters/builtin.h"
 #include "adapters/common.h"
 #include "adapters/voip/ari.h"
+#include "adapters/voip/ari_sess.h"
 #include "vyomcomm/sys/transport.h"
 
 #include <errno.h>
 #include <re.h>
 #include <stdio.h>
 
-#define ID_MAX 128
-#define CALL_ID_MAX 80
 #define KEEPALIVE_MS 15000
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define BODY_MAX (64 * 1024)
 
 enum { LEG_A = 0, LEG_C = 1, LEG_T = 2, LEGS = 3 };
-
-typedef struct ari_sess ari_sess;
 
 typedef struct ari_call {
   struct le le;
@@ -58,38 +57,6 @@ typedef struct ari_call {
   int bridged, ending, placed, held;
   int waiting;                   /* for the first connection to be made */
 } ari_call;
-
-typedef struct ari_req ari_req;
-typedef void (req_done_h)(ari_req *r, int err, int status, const char *body,
-                          size_t len);
-
-struct ari_req {
-  struct le le;
-  ari_sess *s;
-  struct http_req *http;
-  struct tmr tmr;                /* config.request_timeout_ms */
-  char call_id[CALL_ID_MAX];
-  req_done_h *done;
-  int leg;                       /* the leg it is about */
-  int op;                        /* an operation: its vc_call_op */
-  uint64_t token;
-  int step;                      /* of a multi-request operation */
-  char arg[ID_MAX * 2];
-};
-
-struct ari_sess {
-  const vc__ari_config *cfg;
-  vc_session_host *host;
-  struct dnsc *dnsc;
-  struct http_cli *http;
-  struct websock *ws;
-  struct websock_conn *conn;
-  struct tmr retry;
-  int backoff_ms, up, down_told;
-  int connecting;                /* an attempt is under way */
-  struct list calls, reqs;
-  uint64_t dropped;              /* malformed events, for the log */
-};
 
 static void ws_connect(ari_sess *s);
 static void call_maybe_free(ari_call *c);
@@ -157,7 +124,7 @@ static void result_of(vc_send_result *r, int outcome, int error,
 }
 
 /* ARI's error body is {"message": "..."}: its text, printable. */
-static void error_text(char *out, size_t cap, int status, const char *body,
+void vc__ari_error_text(char *out, size_t cap, int status, const char *body,
                        size_t len)
 {
   cJSON *j = len > 0 && len <= 4096 ? vc__cjson_parse(body, len, NULL, 0)
@@ -227,14 +194,11 @@ static void http_resp(int err, const struct http_msg *msg, void *arg)
 /* Send a request; `done` runs once with its outcome (never during this
  * call). A request that cannot start runs `done` with the error now
  * deferred to the caller: the return value. */
-static int rest(ari_sess *s, int kind, const char *a, const char *b,
-                const vc__ari_originate *o, req_done_h *done,
-                const char *call_id, int leg, ari_req **out)
+int vc__ari_rest_url(ari_sess *s, const char *method, const char *url,
+                     req_done_h *done, ari_req **out)
 {
-  vc_buf url = VC_BUF_INIT;
-  const char *method;
   ari_req *r;
-  int rc, err;
+  int err;
 
   if (out != NULL)
     *out = NULL;
@@ -242,18 +206,10 @@ static int rest(ari_sess *s, int kind, const char *a, const char *b,
     return vc_error_set_oom();
   r->s = s;
   r->done = done;
-  r->leg = leg;
-  snprintf(r->call_id, sizeof(r->call_id), "%s", call_id ? call_id : "");
-  if ((rc = vc__ari_url(&url, &method, s->cfg, kind, a, b, o)) < 0) {
-    vc_buf_dispose(&url);
-    vc__free(r);
-    return rc;
-  }
-  err = http_request(&r->http, s->http, method, url.ptr, http_resp, NULL, r,
+  err = http_request(&r->http, s->http, method, url, http_resp, NULL, r,
                      "Authorization: %s\r\n"
                      "Content-Length: 0\r\n"
                      "\r\n", s->cfg->authorization);
-  vc_buf_dispose(&url);
   if (err != 0) {
     vc__free(r);
     return vc__error_set(VC_ERRCLASS_NET, VC_ENET,
@@ -266,9 +222,32 @@ static int rest(ari_sess *s, int kind, const char *a, const char *b,
   return 0;
 }
 
+int vc__ari_rest(ari_sess *s, int kind, const char *a, const char *b,
+                 const vc__ari_originate *o, req_done_h *done,
+                 const char *call_id, int leg, ari_req **out)
+{
+  vc_buf url = VC_BUF_INIT;
+  const char *method;
+  ari_req *r;
+  int rc;
+
+  if (out != NULL)
+    *out = NULL;
+  if ((rc = vc__ari_url(&url, &method, s->cfg, kind, a, b, o)) == 0)
+    rc = vc__ari_rest_url(s, method, url.ptr, done, &r);
+  vc_buf_dispose(&url);
+  if (rc < 0)
+    return rc;
+  r->leg = leg;
+  snprintf(r->call_id, sizeof(r->call_id), "%s", call_id ? call_id : "");
+  if (out != NULL)
+    *out = r;
+  return 0;
+}
+
 /* Fire and forget: hang-ups and clean-ups whose failure changes nothing
  * (a channel already gone answers 404). */
-static void ignore_done(ari_req *r, int err, int status, const char *body,
+void vc__ari_ignore_done(ari_req *r, int err, int status, const char *body,
                         size_t len)
 {
   VC_UNUSED(body);
@@ -284,7 +263,7 @@ static void ignore_done(ari_req *r, int err, int status, const char *body,
 static void hang_up(ari_call *c, int leg)
 {
   if (c->chan[leg][0] != '\0' && !c->gone[leg])
-    (void)rest(c->s, VC__ARI_HANGUP, c->chan[leg], NULL, NULL, ignore_done,
+    (void)vc__ari_rest(c->s, VC__ARI_HANGUP, c->chan[leg], NULL, NULL, vc__ari_ignore_done,
                c->id, leg, NULL);
 }
 
@@ -297,8 +276,8 @@ static void tear_down(ari_call *c)
   for (int i = 0; i < LEGS; i++)
     hang_up(c, i);
   if (c->bridge[0] != '\0')
-    (void)rest(c->s, VC__ARI_BRIDGE_DELETE, c->bridge, NULL, NULL,
-               ignore_done, c->id, 0, NULL);
+    (void)vc__ari_rest(c->s, VC__ARI_BRIDGE_DELETE, c->bridge, NULL, NULL,
+               vc__ari_ignore_done, c->id, 0, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -369,7 +348,7 @@ static void agent_originated(ari_req *r, int err, int status,
   else if (err != 0)
     snprintf(m, sizeof(m), "ARI unreachable: %s", strerror(err));
   else
-    error_text(m, sizeof(m), status, body, len);
+    vc__ari_error_text(m, sizeof(m), status, body, len);
   if (err == ETIMEDOUT) {
     /* It may have been made all the same, unheard of yet: the next
      * channel must not find the agent's phone ringing from this one (its
@@ -408,7 +387,7 @@ static int originate(ari_call *c, int leg, const char *tmpl,
   o.caller_id = c->caller_id[0] ? c->caller_id : NULL;
   o.timeout_s = c->ring_timeout;
   o.originator = originator;
-  rc = rest(c->s, VC__ARI_ORIGINATE, NULL, NULL, &o, done, c->id, leg, out);
+  rc = vc__ari_rest(c->s, VC__ARI_ORIGINATE, NULL, NULL, &o, done, c->id, leg, out);
 out:
   vc_buf_dispose(&ep);
   return rc;
@@ -451,7 +430,7 @@ static void leg_originated(ari_req *r, int err, int status, const char *body,
   if (err != 0)
     snprintf(m, sizeof(m), "ARI unreachable: %s", strerror(err));
   else
-    error_text(m, sizeof(m), status, body, len);
+    vc__ari_error_text(m, sizeof(m), status, body, len);
   vc_session_log(r->s->host, VC_LOG_WARN, m);
   c->gone[r->leg] = 1;
   report_end(c, r->leg, VC_CAUSE_PROVIDER_ERROR, "originate failed",
@@ -577,7 +556,7 @@ static void bridge_made(ari_req *r, int err, int status, const char *body,
     return;
   }
   snprintf(both, sizeof(both), "%s,%s", c->chan[LEG_A], c->chan[LEG_C]);
-  if (rest(c->s, VC__ARI_BRIDGE_ADD, c->bridge, both, NULL, bridge_added,
+  if (vc__ari_rest(c->s, VC__ARI_BRIDGE_ADD, c->bridge, both, NULL, bridge_added,
            c->id, LEG_C, NULL) < 0)
     bridge_added(r, ENOMEM, 0, NULL, 0);
 }
@@ -598,7 +577,7 @@ static void bridge_added(ari_req *r, int err, int status, const char *body,
     if (err != 0)
       snprintf(m, sizeof(m), "ARI bridge failed: %s", strerror(err));
     else
-      error_text(m, sizeof(m), status, body, len);
+      vc__ari_error_text(m, sizeof(m), status, body, len);
     vc_session_log(c->s->host, VC_LOG_WARN, m);
     report_end(c, LEG_C, VC_CAUSE_PROVIDER_ERROR, "bridge failed",
                "bridge-failed", 0);
@@ -619,7 +598,7 @@ static void bridge_added(ari_req *r, int err, int status, const char *body,
   report(c, &u);
   if (c->record) {
     snprintf(c->rec, sizeof(c->rec), "vc-%s-r%d", c->id, ++c->recs);
-    (void)rest(c->s, VC__ARI_RECORD, c->bridge, c->rec, NULL, record_started,
+    (void)vc__ari_rest(c->s, VC__ARI_RECORD, c->bridge, c->rec, NULL, record_started,
                c->id, 0, NULL);
   }
 }
@@ -627,7 +606,7 @@ static void bridge_added(ari_req *r, int err, int status, const char *body,
 static void make_bridge(ari_call *c)
 {
   snprintf(c->bridge, sizeof(c->bridge), "vc-%s-b", c->id);
-  if (rest(c->s, VC__ARI_BRIDGE_NEW, NULL, c->bridge, NULL, bridge_made,
+  if (vc__ari_rest(c->s, VC__ARI_BRIDGE_NEW, NULL, c->bridge, NULL, bridge_made,
            c->id, LEG_C, NULL) < 0) {
     report_end(c, LEG_C, VC_CAUSE_PROVIDER_ERROR, "bridge failed",
                "bridge-failed", 0);
@@ -682,7 +661,7 @@ static void answered(ari_call *c, int leg, const vc__ari_event *ev)
     make_bridge(c);
   } else {
     /* A transfer's target: into the bridge in the agent's place. */
-    (void)rest(c->s, VC__ARI_BRIDGE_ADD, c->bridge, c->chan[LEG_T], NULL,
+    (void)vc__ari_rest(c->s, VC__ARI_BRIDGE_ADD, c->bridge, c->chan[LEG_T], NULL,
                target_added, c->id, LEG_T, NULL);
   }
   vc_buf_dispose(&url);
@@ -727,6 +706,9 @@ static void on_event(ari_sess *s, const vc__ari_event *ev)
   vc_buf url = VC_BUF_INIT;
   char eid[ID_MAX * 2];
   int leg = 0;
+
+  if (vc__ari_in_event(s, ev))
+    return; /* an inbound call's (ari_inbound.c) */
 
   if (ev->type == VC__ARI_EV_REC_STARTED || ev->type == VC__ARI_EV_REC_FINISHED
       || ev->type == VC__ARI_EV_REC_FAILED) {
@@ -788,7 +770,7 @@ static void call_maybe_free(ari_call *c)
     return; /* its RecordingFinished is still to come */
   for (struct le *le = c->s->reqs.head; le != NULL; le = le->next) {
     ari_req *r = le->data;
-    if (strcmp(r->call_id, c->id) == 0 && r->done != ignore_done)
+    if (strcmp(r->call_id, c->id) == 0 && r->done != vc__ari_ignore_done)
       return;
   }
   list_unlink(&c->le);
@@ -844,7 +826,7 @@ static void resync(ari_sess *s)
     ari_call *c = le->data;
     for (int i = 0; i < LEGS; i++)
       if (c->chan[i][0] != '\0' && !c->gone[i] && c->placed)
-        (void)rest(s, VC__ARI_CHANNEL_GET, c->chan[i], NULL, NULL, resynced,
+        (void)vc__ari_rest(s, VC__ARI_CHANNEL_GET, c->chan[i], NULL, NULL, resynced,
                    c->id, i, NULL);
   }
 }
@@ -859,6 +841,7 @@ static void ws_estab(void *arg)
   s->backoff_ms = BACKOFF_MIN_MS;
   vc_session_link(s->host, 1, "ARI events connected");
   resync(s);
+  vc__ari_in_resync(s);
   start_waiting(s, 1);
 }
 
@@ -977,7 +960,7 @@ static void op_done(ari_req *r, int err, int status, const char *body,
     if (err != 0)
       snprintf(m, sizeof(m), "ARI unreachable: %s", strerror(err));
     else
-      error_text(m, sizeof(m), status, body, len);
+      vc__ari_error_text(m, sizeof(m), status, body, len);
     op_answer(r, outcome, outcome == VC_SEND_RETRY ? VC_ENET
                                                    : VC_EPROVIDER, m);
     call_maybe_free(c);
@@ -1019,7 +1002,7 @@ static int op_next(ari_req *r, ari_call *c)
     if (kind == VC__ARI_BRIDGE_ADD)
       a = c->bridge, b = c->chan[LEG_C];
   }
-  if ((rc = rest(r->s, kind, a, b, NULL, op_done, c->id, LEG_C, &n)) < 0)
+  if ((rc = vc__ari_rest(r->s, kind, a, b, NULL, op_done, c->id, LEG_C, &n)) < 0)
     return rc;
   n->op = r->op;
   n->token = r->token;
@@ -1048,7 +1031,7 @@ static int ari_operation(void *session, const vc_call_control *ctl,
     if (ctl->recording_id == NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "delete_recording needs a recording id");
-    rc = rest(s, VC__ARI_RECORDING_DELETE, ctl->recording_id, NULL, NULL,
+    rc = vc__ari_rest(s, VC__ARI_RECORDING_DELETE, ctl->recording_id, NULL, NULL,
               op_done, ctl->call_id, 0, &r);
     goto started;
   }
@@ -1059,7 +1042,7 @@ static int ari_operation(void *session, const vc_call_control *ctl,
                            "call '%.64s' is not live on this session",
                            ctl->call_id);
     /* Not ours any more (a restart): hang up the channel it names. */
-    rc = rest(s, VC__ARI_HANGUP, ctl->provider_call_id, NULL, NULL, op_done,
+    rc = vc__ari_rest(s, VC__ARI_HANGUP, ctl->provider_call_id, NULL, NULL, op_done,
               ctl->call_id, 0, &r);
     goto started;
   }
@@ -1069,11 +1052,11 @@ static int ari_operation(void *session, const vc_call_control *ctl,
     if (ctl->provider_call_id != NULL &&
         call_of_channel(s, ctl->provider_call_id, &leg) == c &&
         leg != LEG_A) {
-      rc = rest(s, VC__ARI_HANGUP, c->chan[leg], NULL, NULL, op_done, c->id,
+      rc = vc__ari_rest(s, VC__ARI_HANGUP, c->chan[leg], NULL, NULL, op_done, c->id,
                 leg, &r);
       break;
     }
-    rc = rest(s, VC__ARI_HANGUP, c->chan[LEG_A], NULL, NULL, op_done, c->id,
+    rc = vc__ari_rest(s, VC__ARI_HANGUP, c->chan[LEG_A], NULL, NULL, op_done, c->id,
               LEG_A, &r);
     if (rc == 0) {
       hang_up(c, LEG_C);
@@ -1117,7 +1100,7 @@ static int ari_operation(void *session, const vc_call_control *ctl,
       return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
                            "the call is not bridged or already recorded");
     snprintf(c->rec, sizeof(c->rec), "vc-%s-r%d", c->id, ++c->recs);
-    rc = rest(s, VC__ARI_RECORD, c->bridge, c->rec, NULL, op_done, c->id, 0,
+    rc = vc__ari_rest(s, VC__ARI_RECORD, c->bridge, c->rec, NULL, op_done, c->id, 0,
               &r);
     if (rc < 0)
       c->rec[0] = '\0';
@@ -1126,7 +1109,7 @@ static int ari_operation(void *session, const vc_call_control *ctl,
     if (c->rec[0] == '\0')
       return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
                            "the call is not being recorded");
-    rc = rest(s, VC__ARI_RECORD_STOP, c->rec, NULL, NULL, op_done, c->id, 0,
+    rc = vc__ari_rest(s, VC__ARI_RECORD_STOP, c->rec, NULL, NULL, op_done, c->id, 0,
               &r);
     break;
   default:
@@ -1154,7 +1137,7 @@ static void record_started(ari_req *r, int err, int status, const char *body,
   if (err != 0)
     snprintf(m, sizeof(m), "ARI recording failed: %s", strerror(err));
   else
-    error_text(m, sizeof(m), status, body, len);
+    vc__ari_error_text(m, sizeof(m), status, body, len);
   vc_session_log(r->s->host, VC_LOG_WARN, m);
   c->rec[0] = '\0';
   call_maybe_free(c);
@@ -1209,6 +1192,7 @@ static void ari_close(void *session)
     list_unlink(le);
     vc__free(le->data);
   }
+  vc__ari_in_close(s);
   if (s->conn != NULL && websock_tcp(s->conn) != NULL) {
     /* libre keeps an open WebSocket alive after its last reference until
      * the peer answers its Close frame (up to 10 s, on this loop's
@@ -1246,6 +1230,7 @@ static int ari_open(void **session, void *adapter_state,
   s->backoff_ms = BACKOFF_MIN_MS;
   list_init(&s->calls);
   list_init(&s->reqs);
+  list_init(&s->incalls);
   tmr_init(&s->retry);
   /* An IP literal needs no DNS; a host name is resolved by libre's
    * client against the system's name servers. */
@@ -1269,7 +1254,8 @@ static int ari_open(void **session, void *adapter_state,
 }
 
 const vc_session_ops vc__ari_session_ops = {
-  VC_SESSION_OPS_VERSION, ari_open, ari_close, ari_place_call, ari_operation
+  VC_SESSION_OPS_VERSION, ari_open, ari_close, ari_place_call, ari_operation,
+  vc__ari_run_script
 };
 
 const vc_adapter vc__adapter_asterisk_ari = {

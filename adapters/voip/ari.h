@@ -60,7 +60,12 @@ typedef enum vc__ari_req_kind {
   VC__ARI_RECORD_STOP,      /* POST /recordings/live/{a}/stop */
   VC__ARI_RECORDING_DELETE, /* DELETE /recordings/stored/{a} */
   VC__ARI_RECORDING_FILE,   /* GET /recordings/stored/{a}/file */
-  VC__ARI_EVENTS            /* GET /events?app (the WebSocket) */
+  VC__ARI_EVENTS,           /* GET /events?app (the WebSocket) */
+  /* Inbound calls (ari_inbound.c). */
+  VC__ARI_ANSWER,           /* POST /channels/{a}/answer */
+  VC__ARI_PLAY,             /* POST /channels/{a}/play/{b}?media&lang */
+  VC__ARI_PLAYBACK_STOP,    /* DELETE /playbacks/{a} */
+  VC__ARI_CHANNEL_RECORD    /* POST /channels/{a}/record?name=b&... */
 } vc__ari_req_kind;
 
 /* An originate's parameters (strings borrowed). */
@@ -75,10 +80,33 @@ typedef struct vc__ari_originate {
 
 /* The full URL of a request into `out` and its method into *method
  * (static). `a` and `b` as the kind says; `o` for ORIGINATE. Every
- * value is percent-encoded. */
+ * value is percent-encoded. PLAY and CHANNEL_RECORD need
+ * vc__ari_media_url(). */
 int vc__ari_url(vc_buf *out, const char **method, const vc__ari_config *cfg,
                 int kind, const char *a, const char *b,
                 const vc__ari_originate *o);
+
+/* What PLAY and CHANNEL_RECORD take besides the channel and the id. */
+typedef struct vc__ari_media {
+  const char *media;        /* PLAY: "sound:..." (required) */
+  const char *lang;         /* PLAY: NULL for the channel's */
+  int max_s;                /* RECORD: maxDurationSeconds, 0 none */
+  int silence_s;            /* RECORD: maxSilenceSeconds, 0 none */
+  const char *terminate_on; /* RECORD: none, any, * or # */
+} vc__ari_media;
+
+/* The URL of a PLAY (channel `chan`, playback `id`) or CHANNEL_RECORD
+ * (recording `id`, wav, a beep, overwriting one of the same name);
+ * VC_EINVALID for another kind or without media. */
+int vc__ari_media_url(vc_buf *out, const char **method,
+                      const vc__ari_config *cfg, int kind, const char *chan,
+                      const char *id, const vc__ari_media *m);
+
+/* A script's PLAY URL (or SAY text) as an ARI media URI into out
+ * (cap bytes): "sound:<name>", a "recording:", "tone:", "digits:" or
+ * "number:" URI as it is, an http(s) URL as "sound:<url>". 0, or
+ * VC_EINVALID for anything ARI cannot play (or too long). */
+int vc__ari_media_uri(char *out, size_t cap, const char *url);
 
 /* The events the session acts on. */
 typedef enum vc__ari_event_type {
@@ -93,7 +121,9 @@ typedef enum vc__ari_event_type {
   VC__ARI_EV_REC_FINISHED,
   VC__ARI_EV_REC_FAILED,
   VC__ARI_EV_ENTERED_BRIDGE,
-  VC__ARI_EV_LEFT_BRIDGE
+  VC__ARI_EV_LEFT_BRIDGE,
+  VC__ARI_EV_PLAY_STARTED,
+  VC__ARI_EV_PLAY_FINISHED
 } vc__ari_event_type;
 
 /* One event, its strings copied (bounded) from the JSON. */
@@ -112,6 +142,12 @@ typedef struct vc__ari_event {
   char recording[VC__ARI_ID_MAX + 1];   /* a recording's name */
   char recording_state[24];
   int recording_duration_s; /* -1 when absent */
+  /* StasisStart: the caller's number and the extension dialled (an
+   * inbound call's from and to), "" when absent. */
+  char caller_num[64];
+  char exten[80];
+  char playback[VC__ARI_ID_MAX + 1];   /* Playback*: its id */
+  char playback_state[24];
 } vc__ari_event;
 
 /* Parse one WebSocket message. VC_ETOOBIG past the bounds, VC_EINVALID

@@ -373,9 +373,113 @@ int vc__ari_url(vc_buf *out, const char **method, const vc__ari_config *cfg,
     if ((rc = put_path(out, cfg, "/events", NULL, NULL)) < 0)
       return rc;
     return put_param(out, "app", cfg->app);
+  case VC__ARI_ANSWER:
+    return put_path(out, cfg, "/channels/", a, "/answer");
+  case VC__ARI_PLAYBACK_STOP:
+    *method = "DELETE";
+    return put_path(out, cfg, "/playbacks/", a, NULL);
   default:
     return BAD_INPUT("unknown ARI request %d", kind);
   }
+}
+
+int vc__ari_media_url(vc_buf *out, const char **method,
+                      const vc__ari_config *cfg, int kind, const char *chan,
+                      const char *id, const vc__ari_media *m)
+{
+  char num[16];
+  int rc;
+
+  out->size = 0;
+  if (out->ptr != NULL)
+    out->ptr[0] = '\0';
+  *method = "POST";
+  if (chan == NULL || chan[0] == '\0' || id == NULL || id[0] == '\0' ||
+      m == NULL)
+    return BAD_INPUT("an ARI request lacks its channel or id");
+  if (kind == VC__ARI_PLAY) {
+    if (m->media == NULL || m->media[0] == '\0')
+      return BAD_INPUT("an ARI playback lacks its media");
+    if ((rc = put_path(out, cfg, "/channels/", chan, "/play/")) < 0 ||
+        (rc = put_enc(out, id)) < 0 ||
+        (rc = put_param(out, "media", m->media)) < 0)
+      return rc;
+    return put_param(out, "lang", m->lang);
+  }
+  if (kind != VC__ARI_CHANNEL_RECORD)
+    return BAD_INPUT("unknown ARI media request %d", kind);
+  if ((rc = put_path(out, cfg, "/channels/", chan, "/record")) < 0 ||
+      (rc = put_param(out, "name", id)) < 0 ||
+      (rc = put_param(out, "format", "wav")) < 0)
+    return rc;
+  if (m->max_s > 0) {
+    snprintf(num, sizeof(num), "%d", m->max_s);
+    if ((rc = put_param(out, "maxDurationSeconds", num)) < 0)
+      return rc;
+  }
+  if (m->silence_s > 0) {
+    snprintf(num, sizeof(num), "%d", m->silence_s);
+    if ((rc = put_param(out, "maxSilenceSeconds", num)) < 0)
+      return rc;
+  }
+  if ((rc = put_param(out, "ifExists", "overwrite")) < 0 ||
+      (rc = put_param(out, "beep", "true")) < 0)
+    return rc;
+  return put_param(out, "terminateOn",
+                   m->terminate_on ? m->terminate_on : "none");
+}
+
+/* A sound's name: a path of A-Z a-z 0-9 _ - . / without "..". */
+static int sound_name_ok(const char *s, size_t n)
+{
+  if (n == 0 || s[0] == '/' || strstr(s, "..") != NULL)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!vc__is_alnum((unsigned char)s[i]) && strchr("_-./", s[i]) == NULL)
+      return 0;
+  return 1;
+}
+
+int vc__ari_media_uri(char *out, size_t cap, const char *url)
+{
+  static const char *const as_is[] = {
+    "recording:", "tone:", "digits:", "number:", "characters:"
+  };
+  size_t n;
+
+  if (url == NULL || (n = strnlen(url, 1025)) == 0 || n > 1024)
+    return BAD_INPUT("no media, or media longer than 1024 bytes");
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+      return BAD_INPUT("media with a space or a character a URI may not "
+                       "have");
+  if (strncmp(url, "sound:", 6) == 0 &&
+      (strncmp(url + 6, "http://", 7) == 0 ||
+       strncmp(url + 6, "https://", 8) == 0 ||
+       sound_name_ok(url + 6, n - 6))) {
+    if (n + 1 > cap)
+      return BAD_INPUT("media too long");
+    memcpy(out, url, n + 1);
+    return 0;
+  }
+  if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+    /* Asterisk fetches it through its HTTP media cache. */
+    if (n + 7 > cap)
+      return BAD_INPUT("media too long");
+    snprintf(out, cap, "sound:%s", url);
+    return 0;
+  }
+  for (size_t i = 0; i < VC_ARRAY_SIZE(as_is); i++) {
+    size_t p = strlen(as_is[i]);
+    if (strncmp(url, as_is[i], p) == 0 && n > p) {
+      if (n + 1 > cap)
+        return BAD_INPUT("media too long");
+      memcpy(out, url, n + 1);
+      return 0;
+    }
+  }
+  return BAD_INPUT("media ARI cannot play (a sound: name, a recording:, "
+                   "tone:, digits: or number: URI, or an http(s) URL)");
 }
 
 /* ------------------------------------------------------------------ */
@@ -393,6 +497,8 @@ static const struct { const char *name; int type; } EVENTS[] = {
   { "RecordingFailed", VC__ARI_EV_REC_FAILED },
   { "ChannelEnteredBridge", VC__ARI_EV_ENTERED_BRIDGE },
   { "ChannelLeftBridge", VC__ARI_EV_LEFT_BRIDGE },
+  { "PlaybackStarted", VC__ARI_EV_PLAY_STARTED },
+  { "PlaybackFinished", VC__ARI_EV_PLAY_FINISHED },
 };
 
 static int depth_ok(const cJSON *j, int depth)
@@ -479,6 +585,20 @@ static int parse_fields(vc__ari_event *ev, const cJSON *root)
   case VC__ARI_EV_STASIS_START:
     if ((rc = parse_channel(ev, root, "channel")) < 0)
       return rc;
+    /* An inbound call's caller and the extension the dialplan sent to
+     * the application (the number called). */
+    v = cJSON_GetObjectItemCaseSensitive(root, "channel");
+    if ((rc = copy_id(ev->exten, sizeof(ev->exten),
+                      cJSON_GetObjectItemCaseSensitive(v, "dialplan"),
+                      "exten", 0, ev->name)) < 0)
+      return rc;
+    /* A caller number that is no printable id counts as withheld. */
+    if (copy_id(ev->caller_num, sizeof(ev->caller_num),
+                cJSON_GetObjectItemCaseSensitive(v, "caller"), "number", 0,
+                ev->name) < 0) {
+      ev->caller_num[0] = '\0';
+      vc_error_clear();
+    }
     v = cJSON_GetObjectItemCaseSensitive(root, "args");
     if (v != NULL && !cJSON_IsArray(v))
       return BAD_INPUT("ARI event StasisStart: 'args' is not a list");
@@ -523,6 +643,17 @@ static int parse_fields(vc__ari_event *ev, const cJSON *root)
                       "state", 0, ev->name)) < 0)
       return rc;
     ev->recording_duration_s = int_field(v, "duration", 0, 86400 * 7);
+    return 0;
+  case VC__ARI_EV_PLAY_STARTED:
+  case VC__ARI_EV_PLAY_FINISHED:
+    v = cJSON_GetObjectItemCaseSensitive(root, "playback");
+    if (!cJSON_IsObject(v))
+      return BAD_INPUT("ARI event %s lacks its playback", ev->name);
+    if ((rc = copy_id(ev->playback, sizeof(ev->playback), v, "id", 1,
+                      ev->name)) < 0 ||
+        (rc = copy_id(ev->playback_state, sizeof(ev->playback_state), v,
+                      "state", 0, ev->name)) < 0)
+      return rc;
     return 0;
   case VC__ARI_EV_ENTERED_BRIDGE:
   case VC__ARI_EV_LEFT_BRIDGE:

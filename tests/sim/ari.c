@@ -46,6 +46,8 @@ static const char *const ari_defaults[] = {
   "talk_ms", VC_SIM_VOICE_TALK_MS,
   /* "1": a bridge recording fails (RecordingFailed) once started. */
   "record_fail", "0",
+  /* How long one media URI of a playback plays. */
+  "play_ms", "200",
   NULL
 };
 
@@ -72,7 +74,7 @@ static void ari_time(char out[40], int64_t ms)
   snprintf(out, 40, "%s.%03d+0000", d, (int)(ms % 1000));
 }
 
-static void ari_error(sim_resp *rs, int status, const char *msg)
+void ari_error(sim_resp *rs, int status, const char *msg)
 {
   sim_buf_free(&rs->body);
   rs->status = status;
@@ -82,13 +84,13 @@ static void ari_error(sim_resp *rs, int status, const char *msg)
   sim_buf_str(&rs->body, "}");
 }
 
-static void ari_no_content(sim_resp *rs)
+void ari_no_content(sim_resp *rs)
 {
   rs->status = 204;
   rs->content_type = NULL;
 }
 
-static int in_list(const char *const *l, const char *s)
+int ari_in_list(const char *const *l, const char *s)
 {
   for (; *l; l++)
     if (strcmp(*l, s) == 0)
@@ -97,7 +99,7 @@ static int in_list(const char *const *l, const char *s)
 }
 
 /* Asterisk's ast_true(). */
-static int ari_true(const char *s)
+int ari_true(const char *s)
 {
   return s && (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||
                strcasecmp(s, "y") == 0 || strcasecmp(s, "t") == 0 ||
@@ -105,7 +107,7 @@ static int ari_true(const char *s)
 }
 
 /* A decimal integer in [lo, hi]; 0, or -1 when malformed. */
-static int ari_int(const char *s, long lo, long hi, long *out)
+int ari_int(const char *s, long lo, long hi, long *out)
 {
   char *end;
   long v;
@@ -365,7 +367,7 @@ void ari_emit(ari_state *st, const char *app, const char *type,
 }
 
 /* An event whose only model is the channel. */
-static void emit_chan(ari_state *st, const ari_chan *c, const char *type)
+void ari_emit_chan(ari_state *st, const ari_chan *c, const char *type)
 {
   sim_buf f = { 0 };
 
@@ -411,7 +413,7 @@ static void emit_bridge(ari_state *st, const ari_bridge *br,
   sim_buf_free(&f);
 }
 
-static void emit_rec(ari_state *st, const ari_rec *r, const char *type)
+void ari_emit_rec(ari_state *st, const ari_rec *r, const char *type)
 {
   sim_buf f = { 0 };
 
@@ -421,11 +423,11 @@ static void emit_rec(ari_state *st, const ari_rec *r, const char *type)
   sim_buf_free(&f);
 }
 
-static void set_state(ari_state *st, ari_chan *c, const char *state)
+void ari_set_state(ari_state *st, ari_chan *c, const char *state)
 {
   snprintf(c->state, sizeof(c->state), "%s", state);
   set_status(st, c, state, 0);
-  emit_chan(st, c, "ChannelStateChange");
+  ari_emit_chan(st, c, "ChannelStateChange");
 }
 
 /* ---- bridges and recordings ------------------------------------------- */
@@ -446,7 +448,7 @@ static void bridge_leave(ari_state *st, ari_bridge *br, ari_chan *c)
   emit_bridge(st, br, c, "ChannelLeftBridge");
 }
 
-static void rec_finish(ari_state *st, ari_rec *r)
+void ari_rec_finish(ari_state *st, ari_rec *r)
 {
   ari_rec *old;
 
@@ -455,7 +457,7 @@ static void rec_finish(ari_state *st, ari_rec *r)
   r->gen++;
   snprintf(r->state, sizeof(r->state), "done");
   r->duration = (long)((sim_now_ms() - r->started_ms + 500) / 1000);
-  emit_rec(st, r, "RecordingFinished");
+  ari_emit_rec(st, r, "RecordingFinished");
   /* Kept as a stored recording, replacing one of the same name. */
   while ((old = rec_find(st, r->name, 1)) != NULL)
     old->deleted = 1;
@@ -477,7 +479,7 @@ static void bridge_destroy(ari_state *st, ari_bridge *br)
   for (i = 0; i < st->nrecs; i++)
     if (strncmp(st->recs[i]->target, "bridge:", 7) == 0 &&
         strcmp(st->recs[i]->target + 7, br->id) == 0)
-      rec_finish(st, st->recs[i]);
+      ari_rec_finish(st, st->recs[i]);
   br->gone = 1;
   emit_bridge(st, br, NULL, "BridgeDestroyed");
 }
@@ -492,7 +494,7 @@ typedef struct ari_step {
 
 static void step_run(vc_sim *sim, void *arg);
 
-static void step_later(ari_state *st, ari_chan *c, int step, unsigned ms)
+void ari_step_later(ari_state *st, ari_chan *c, int step, unsigned ms)
 {
   ari_step s;
 
@@ -527,11 +529,12 @@ void ari_chan_end(ari_state *st, ari_chan *c, int cause, int request)
     c->dialing = 0;
     ari_emit_dial(st, c, "CANCEL");
   }
+  ari_in_chan_ending(st, c);
   if (c->bridge[0] && (br = bridge_find(st, c->bridge)) != NULL)
     bridge_leave(st, br, c);
   if (c->in_stasis) {
     c->in_stasis = 0;
-    emit_chan(st, c, "StasisEnd");
+    ari_emit_chan(st, c, "StasisEnd");
   }
   {
     sim_buf f = { 0 };
@@ -566,16 +569,16 @@ static void step_run(vc_sim *sim, void *arg)
       ari_chan_end(st, c, 1, 0);
       return;
     }
-    set_state(st, c, "Ringing");
+    ari_set_state(st, c, "Ringing");
     ari_emit_dial(st, c, "RINGING");
-    step_later(st, c, ST_OUTCOME, c->plan.ring_ms);
+    ari_step_later(st, c, ST_OUTCOME, c->plan.ring_ms);
     break;
   case ST_OUTCOME:
     c->dialing = 0;
     switch (c->plan.outcome) {
     case VC_SIM_CALL_ANSWER:
       ari_emit_dial(st, c, "ANSWER");
-      set_state(st, c, "Up");
+      ari_set_state(st, c, "Up");
       if (c->app[0]) {
         sim_buf f = { 0 };
         const char *a = c->args;
@@ -594,7 +597,7 @@ static void step_run(vc_sim *sim, void *arg)
         ari_emit(st, c->app, "StasisStart", &f);
         sim_buf_free(&f);
       }
-      step_later(st, c, ST_TALK_END, c->plan.talk_ms);
+      ari_step_later(st, c, ST_TALK_END, c->plan.talk_ms);
       break;
     case VC_SIM_CALL_BUSY:
       ari_emit_dial(st, c, "BUSY");
@@ -614,6 +617,10 @@ static void step_run(vc_sim *sim, void *arg)
   case ST_REDIRECTED:
     ari_chan_end(st, c, 16, 1);
     break;
+  case ST_PRESS:
+  case ST_CALLER_HANGUP:
+    ari_in_step(st, c, s->step);
+    break;
   }
 }
 
@@ -621,14 +628,8 @@ static void step_run(vc_sim *sim, void *arg)
 
 /* The parameters of one request: query first, then the JSON body's
  * top-level members other than "variables" (as Asterisk takes them). */
-typedef struct ari_args {
-  sim_form q;
-  cJSON *body;
-  char *key[ARI_MAX_PARAMS], *val[ARI_MAX_PARAMS];
-  size_t n;
-} ari_args;
 
-static const char *arg(const ari_args *a, const char *name)
+const char *ari_arg(const ari_args *a, const char *name)
 {
   const char *v = sim_form_get(&a->q, name);
   size_t i;
@@ -888,7 +889,7 @@ static int vars_parse(const cJSON *body, char **out)
   return *out ? 0 : -1;
 }
 
-static ari_chan *chan_new(ari_state *st)
+ari_chan *ari_chan_new(ari_state *st)
 {
   ari_chan *c;
 
@@ -911,10 +912,10 @@ static ari_chan *chan_new(ari_state *st)
 static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
                         sim_resp *rs)
 {
-  const char *ep = arg(a, "endpoint"), *app = arg(a, "app");
-  const char *ext = arg(a, "extension"), *id = path_id;
-  const char *other = arg(a, "otherChannelId"), *orig = arg(a, "originator");
-  const char *cid = arg(a, "callerId"), *to = arg(a, "timeout");
+  const char *ep = ari_arg(a, "endpoint"), *app = ari_arg(a, "app");
+  const char *ext = ari_arg(a, "extension"), *id = path_id;
+  const char *other = ari_arg(a, "otherChannelId"), *orig = ari_arg(a, "originator");
+  const char *cid = ari_arg(a, "callerId"), *to = ari_arg(a, "timeout");
   char tech[16], res[96], *vars = NULL;
   const char *key;
   long timeout = 30, prio = 1;
@@ -922,7 +923,7 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
   ari_chan *c;
 
   if (id == NULL)
-    id = arg(a, "channelId");
+    id = ari_arg(a, "channelId");
   if (ep == NULL || *ep == '\0') {
     ari_error(rs, 400, "Endpoint must be specified");
     return;
@@ -931,7 +932,7 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
     ari_error(rs, 400, "Invalid endpoint specified");
     return;
   }
-  if (!in_list(ari_techs, tech)) {
+  if (!ari_in_list(ari_techs, tech)) {
     ari_error(rs, 400, "Invalid endpoint specified");
     return;
   }
@@ -947,15 +948,15 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
     ari_error(rs, 400, "Invalid timeout");
     return;
   }
-  if (arg(a, "priority") && ari_int(arg(a, "priority"), 1, 100000,
+  if (ari_arg(a, "priority") && ari_int(ari_arg(a, "priority"), 1, 100000,
                                     &prio) != 0) {
     ari_error(rs, 400, "Invalid priority");
     return;
   }
   if ((id && (strlen(id) >= 64 || *id == '\0')) ||
       (app && strlen(app) >= 64) || (ext && strlen(ext) >= 64) ||
-      (cid && strlen(cid) >= 128) || strlen(arg(a, "appArgs") ?
-                                            arg(a, "appArgs") : "") >= 512) {
+      (cid && strlen(cid) >= 128) || strlen(ari_arg(a, "appArgs") ?
+                                            ari_arg(a, "appArgs") : "") >= 512) {
     ari_error(rs, 400, "Invalid parameters for originating a channel");
     return;
   }
@@ -971,7 +972,7 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
     ari_error(rs, 400, "Invalid variables");
     return;
   }
-  c = chan_new(st);
+  c = ari_chan_new(st);
   if (c == NULL) {
     free(vars);
     ari_error(rs, 500, "Allocation failed");
@@ -992,7 +993,7 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
   snprintf(c->resource, sizeof(c->resource), "%s", res);
   snprintf(c->app, sizeof(c->app), "%s", app ? app : "");
   snprintf(c->args, sizeof(c->args), "%s",
-           arg(a, "appArgs") ? arg(a, "appArgs") : "");
+           ari_arg(a, "appArgs") ? ari_arg(a, "appArgs") : "");
   snprintf(c->originator, sizeof(c->originator), "%s", orig ? orig : "");
   if (cid != NULL)
     caller_parse(cid, c->caller_name, sizeof(c->caller_name), c->caller_num,
@@ -1001,7 +1002,7 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
   sim_random_hex(c->protocol_id, 32);
   if (ext != NULL && *ext) {
     snprintf(c->context, sizeof(c->context), "%s",
-             arg(a, "context") ? arg(a, "context") : "default");
+             ari_arg(a, "context") ? ari_arg(a, "context") : "default");
     snprintf(c->exten, sizeof(c->exten), "%s", ext);
   } else {
     snprintf(c->context, sizeof(c->context), "default");
@@ -1038,11 +1039,11 @@ static void h_originate(ari_state *st, const ari_args *a, const char *path_id,
   rs->content_type = "application/json";
   ari_chan_json(&rs->body, c);
   sim_accept(st->sim, "ari", rs, &ai);
-  step_later(st, c, ST_DIAL, 0);
+  ari_step_later(st, c, ST_DIAL, 0);
 }
 
 /* The channel of a /channels/{id}/... operation that needs Stasis. */
-static ari_chan *chan_stasis(ari_state *st, const char *id, sim_resp *rs)
+ari_chan *ari_chan_stasis(ari_state *st, const char *id, sim_resp *rs)
 {
   ari_chan *c = ari_chan_find(st, id);
 
@@ -1060,7 +1061,7 @@ static ari_chan *chan_stasis(ari_state *st, const char *id, sim_resp *rs)
 static void h_hangup(ari_state *st, const ari_args *a, const char *id,
                      sim_resp *rs)
 {
-  const char *code = arg(a, "reason_code"), *reason = arg(a, "reason");
+  const char *code = ari_arg(a, "reason_code"), *reason = ari_arg(a, "reason");
   ari_chan *c;
   long cause = 16;
 
@@ -1092,37 +1093,48 @@ static void h_channel_op(ari_state *st, const char *method, const ari_args *a,
   ari_chan *c;
 
   if (strcmp(op, "hold") == 0 && (post || del)) {
-    if ((c = chan_stasis(st, id, rs)) == NULL)
+    if ((c = ari_chan_stasis(st, id, rs)) == NULL)
       return;
     c->held = post;
     ari_no_content(rs);
-    emit_chan(st, c, post ? "ChannelHold" : "ChannelUnhold");
+    ari_emit_chan(st, c, post ? "ChannelHold" : "ChannelUnhold");
   } else if (strcmp(op, "moh") == 0 && (post || del)) {
-    if ((c = chan_stasis(st, id, rs)) == NULL)
+    if ((c = ari_chan_stasis(st, id, rs)) == NULL)
       return;
     c->moh = post;
     ari_no_content(rs);
+    if (post)
+      ari_in_moh(st, c);
+  } else if (strcmp(op, "answer") == 0 && post) {
+    if ((c = ari_chan_stasis(st, id, rs)) != NULL)
+      ari_in_answer(st, c, rs);
+  } else if (strcmp(op, "play") == 0 && post) {
+    if ((c = ari_chan_stasis(st, id, rs)) != NULL)
+      ari_in_play(st, a, c, NULL, rs);
+  } else if (strcmp(op, "record") == 0 && post) {
+    if ((c = ari_chan_stasis(st, id, rs)) != NULL)
+      ari_in_record(st, a, c, rs);
   } else if (strcmp(op, "dtmf") == 0 && post) {
-    const char *d = arg(a, "dtmf");
+    const char *d = ari_arg(a, "dtmf");
     if (d == NULL || *d == '\0') {
       ari_error(rs, 400, "DTMF is required");
       return;
     }
-    if ((c = chan_stasis(st, id, rs)) == NULL)
+    if ((c = ari_chan_stasis(st, id, rs)) == NULL)
       return;
     strncat(c->dtmf_sent, d, sizeof(c->dtmf_sent) - strlen(c->dtmf_sent) - 1);
     ari_no_content(rs);
   } else if (strcmp(op, "redirect") == 0 && post) {
-    const char *ep = arg(a, "endpoint");
+    const char *ep = ari_arg(a, "endpoint");
     char tech[16], res[96];
     if (ep == NULL || *ep == '\0') {
       ari_error(rs, 400, "Required parameter endpoint not provided");
       return;
     }
-    if ((c = chan_stasis(st, id, rs)) == NULL)
+    if ((c = ari_chan_stasis(st, id, rs)) == NULL)
       return;
     if (endpoint_split(ep, tech, sizeof(tech), res, sizeof(res)) != 0 ||
-        !in_list(ari_techs, tech)) {
+        !ari_in_list(ari_techs, tech)) {
       ari_error(rs, 404, "Endpoint not found");
       return;
     }
@@ -1133,17 +1145,17 @@ static void h_channel_op(ari_state *st, const char *method, const ari_args *a,
     snprintf(c->redirect, sizeof(c->redirect), "%s", ep);
     ari_no_content(rs);
     /* The far end takes the transfer and the channel goes away. */
-    step_later(st, c, ST_REDIRECTED, 0);
+    ari_step_later(st, c, ST_REDIRECTED, 0);
   } else if (strcmp(op, "continue") == 0 && post) {
-    if ((c = chan_stasis(st, id, rs)) == NULL)
+    if ((c = ari_chan_stasis(st, id, rs)) == NULL)
       return;
-    if (arg(a, "context"))
-      snprintf(c->context, sizeof(c->context), "%s", arg(a, "context"));
-    if (arg(a, "extension"))
-      snprintf(c->exten, sizeof(c->exten), "%s", arg(a, "extension"));
+    if (ari_arg(a, "context"))
+      snprintf(c->context, sizeof(c->context), "%s", ari_arg(a, "context"));
+    if (ari_arg(a, "extension"))
+      snprintf(c->exten, sizeof(c->exten), "%s", ari_arg(a, "extension"));
     ari_no_content(rs);
     c->in_stasis = 0;
-    emit_chan(st, c, "StasisEnd");
+    ari_emit_chan(st, c, "StasisEnd");
   } else {
     ari_error(rs, post || del || strcmp(method, "GET") == 0 ? 404 : 405,
               post || del || strcmp(method, "GET") == 0 ?
@@ -1185,6 +1197,10 @@ static void h_channels(ari_state *st, const char *method, const ari_args *a,
     h_hangup(st, a, seg[1], rs);
   } else if (nseg == 3) {
     h_channel_op(st, method, a, seg[1], seg[2], rs);
+  } else if (nseg == 4 && strcmp(seg[2], "play") == 0 &&
+             strcmp(method, "POST") == 0) {
+    if ((c = ari_chan_stasis(st, seg[1], rs)) != NULL)
+      ari_in_play(st, a, c, seg[3], rs);
   } else {
     ari_error(rs, nseg <= 2 ? 405 : 404,
               nseg <= 2 ? "Invalid method" : "Resource not found");
@@ -1207,7 +1223,7 @@ static int bridge_type_ok(const char *t)
       return 0;
     memcpy(w, t, n);
     w[n] = '\0';
-    if (!in_list(ok, w))
+    if (!ari_in_list(ok, w))
       return 0;
     t += n + (t[n] == ',');
   }
@@ -1217,11 +1233,11 @@ static int bridge_type_ok(const char *t)
 static void h_bridge_create(ari_state *st, const ari_args *a,
                             const char *path_id, sim_resp *rs)
 {
-  const char *type = arg(a, "type"), *id = path_id, *name = arg(a, "name");
+  const char *type = ari_arg(a, "type"), *id = path_id, *name = ari_arg(a, "name");
   ari_bridge *br;
 
   if (id == NULL)
-    id = arg(a, "bridgeId");
+    id = ari_arg(a, "bridgeId");
   if (type != NULL && !bridge_type_ok(type)) {
     ari_error(rs, 400, "Invalid bridge type");
     return;
@@ -1308,13 +1324,16 @@ typedef struct ari_rec_tick {
 
 static void rec_started(vc_sim *sim, void *arg);
 
-static void h_bridge_record(ari_state *st, const ari_args *a, ari_bridge *br,
-                            sim_resp *rs)
+/* Start a recording of `target` ("bridge:<id>", "channel:<id>") with
+ * the request's parameters: the recording, or NULL with rs filled. */
+ari_rec *ari_rec_start(ari_state *st, const ari_args *a, const char *target,
+                       sim_resp *rs)
 {
   ari_rec_tick x;
-  const char *name = arg(a, "name"), *fmt = arg(a, "format");
-  const char *ife = arg(a, "ifExists"), *maxd = arg(a, "maxDurationSeconds");
-  const char *maxs = arg(a, "maxSilenceSeconds");
+  const char *name = ari_arg(a, "name"), *fmt = ari_arg(a, "format");
+  const char *ife = ari_arg(a, "ifExists"), *maxd = ari_arg(a, "maxDurationSeconds");
+  const char *maxs = ari_arg(a, "maxSilenceSeconds");
+  const char *term = ari_arg(a, "terminateOn");
   char fail[8], loc[200];
   long dur = 0, sil = 0;
   ari_rec *r;
@@ -1322,38 +1341,40 @@ static void h_bridge_record(ari_state *st, const ari_args *a, ari_bridge *br,
   if (name == NULL || *name == '\0' || fmt == NULL || *fmt == '\0' ||
       strlen(name) >= sizeof(r->name) || strchr(name, '/') != NULL) {
     ari_error(rs, 400, "Invalid parameters");
-    return;
+    return NULL;
   }
   if ((maxd && ari_int(maxd, 0, 86400, &dur) != 0) ||
       (maxs && ari_int(maxs, 0, 86400, &sil) != 0)) {
     ari_error(rs, 400, "Invalid parameters");
-    return;
+    return NULL;
   }
-  if (ife != NULL && strcmp(ife, "fail") != 0 &&
-      strcmp(ife, "overwrite") != 0 && strcmp(ife, "append") != 0) {
+  if ((ife != NULL && strcmp(ife, "fail") != 0 &&
+       strcmp(ife, "overwrite") != 0 && strcmp(ife, "append") != 0) ||
+      (term != NULL && strcmp(term, "none") != 0 && strcmp(term, "any") != 0
+       && strcmp(term, "*") != 0 && strcmp(term, "#") != 0)) {
     ari_error(rs, 400, "Invalid parameters");
-    return;
+    return NULL;
   }
-  if (!in_list(ari_formats, fmt)) {
+  if (!ari_in_list(ari_formats, fmt)) {
     ari_error(rs, 422, "The format specified is unknown on this system");
-    return;
+    return NULL;
   }
   if (rec_find(st, name, 0) != NULL ||
       ((ife == NULL || strcmp(ife, "fail") == 0) && rec_find(st, name, 1))) {
     ari_error(rs, 409, "A recording with the same name already exists "
               "on the system");
-    return;
+    return NULL;
   }
   if (st->nrecs >= ARI_MAX_RECS) {
     ari_error(rs, 500, "Unable to record");
-    return;
+    return NULL;
   }
   if (st->nrecs == st->caprecs) {
     size_t ncap = st->caprecs ? st->caprecs * 2 : 16;
     ari_rec **nr = realloc(st->recs, ncap * sizeof(*nr));
     if (nr == NULL) {
       ari_error(rs, 500, "Allocation failed");
-      return;
+      return NULL;
     }
     st->recs = nr;
     st->caprecs = ncap;
@@ -1361,12 +1382,13 @@ static void h_bridge_record(ari_state *st, const ari_args *a, ari_bridge *br,
   r = calloc(1, sizeof(*r));
   if (r == NULL) {
     ari_error(rs, 500, "Allocation failed");
-    return;
+    return NULL;
   }
   st->recs[st->nrecs++] = r;
   snprintf(r->name, sizeof(r->name), "%s", name);
   snprintf(r->format, sizeof(r->format), "%s", fmt);
-  snprintf(r->target, sizeof(r->target), "bridge:%s", br->id);
+  snprintf(r->target, sizeof(r->target), "%s", target);
+  snprintf(r->term, sizeof(r->term), "%s", term ? term : "none");
   snprintf(r->state, sizeof(r->state), "queued");
   r->started_ms = sim_now_ms();
   rs->status = 201;
@@ -1388,6 +1410,7 @@ static void h_bridge_record(ari_state *st, const ari_args *a, ari_bridge *br,
   x.gen = r->gen;
   x.dur = dur;
   (void)sim_later(st->sim, 0, rec_started, &x, sizeof(x));
+  return r;
 }
 
 static ari_rec *rec_by_gen(ari_state *st, const ari_rec_tick *x)
@@ -1407,7 +1430,7 @@ static void rec_timeout(vc_sim *sim, void *arg)
   ari_rec *r = rec_by_gen(st, arg);
 
   if (r != NULL)
-    rec_finish(st, r);
+    ari_rec_finish(st, r);
 }
 
 static void rec_started(vc_sim *sim, void *arg)
@@ -1421,9 +1444,10 @@ static void rec_started(vc_sim *sim, void *arg)
     if (r->deleted || r->stored || strcmp(r->name, x->name) != 0)
       continue;
     if (strcmp(r->state, "failed") == 0) {
-      emit_rec(st, r, "RecordingFailed");
+      ari_emit_rec(st, r, "RecordingFailed");
     } else if (r->gen == x->gen) {
-      emit_rec(st, r, "RecordingStarted");
+      ari_emit_rec(st, r, "RecordingStarted");
+      ari_in_rec_started(st, r);
       if (x->dur > 0)
         (void)sim_later(sim, (unsigned)x->dur * 1000, rec_timeout, x,
                         sizeof(*x));
@@ -1473,7 +1497,7 @@ static void h_bridges(ari_state *st, const char *method, const ari_args *a,
     return;
   }
   if (nseg == 3 && strcmp(seg[2], "record") != 0) {
-    const char *list = arg(a, "channel");
+    const char *list = ari_arg(a, "channel");
     ari_chan *cs[ARI_BRIDGE_MAX];
     int missing;
     size_t n;
@@ -1536,7 +1560,9 @@ static void h_bridges(ari_state *st, const char *method, const ari_args *a,
     return;
   }
   if (nseg == 3) {
-    h_bridge_record(st, a, br, rs);
+    char target[80];
+    snprintf(target, sizeof(target), "bridge:%s", br->id);
+    (void)ari_rec_start(st, a, target, rs);
   } else if (strcmp(method, "GET") == 0) {
     rs->status = 200;
     rs->content_type = "application/json";
@@ -1606,7 +1632,7 @@ static void h_recordings(ari_state *st, const char *method, char **seg,
       return;
     }
     ari_no_content(rs);
-    rec_finish(st, r);
+    ari_rec_finish(st, r);
   } else {
     ari_error(rs, 405, "Invalid method");
   }
@@ -1675,6 +1701,8 @@ static void ari_handle(vc_sim *sim, void *state, const sim_req *rq,
     h_bridges(st, rq->method, &a, seg, nseg, rs);
   else if (nseg >= 1 && strcmp(seg[0], "recordings") == 0)
     h_recordings(st, rq->method, seg, nseg, rs);
+  else if (nseg >= 1 && strcmp(seg[0], "playbacks") == 0)
+    ari_in_playbacks(st, rq->method, seg, nseg, rs);
   else
     ari_error(rs, 404, "Resource not found");
   args_free(&a);
@@ -1718,6 +1746,7 @@ static void ari_fini(void *state)
     free(st->chans[i]->vars);
     free(st->chans[i]);
   }
+  free(st->pbs);
   free(st->chans);
   for (i = 0; i < st->nbridges; i++)
     free(st->bridges[i]);

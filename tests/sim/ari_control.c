@@ -41,6 +41,7 @@ static void ctl_dtmf(vc_sim *sim, void *arg)
     ari_chan_json(&f, c);
     ari_emit(st, c->app, "ChannelDtmfReceived", &f);
     sim_buf_free(&f);
+    ari_in_key(st, c, *d);
   }
   x->rc = 0;
 }
@@ -196,6 +197,9 @@ static void ctl_channel(vc_sim *sim, void *arg)
   o->moh = c->moh;
   o->ended = c->ended;
   o->cause = c->cause;
+  o->inbound = c->inbound;
+  snprintf(o->played, sizeof(o->played), "%s", c->played);
+  snprintf(o->recording, sizeof(o->recording), "%s", c->recording);
   x->rc = 0;
 }
 

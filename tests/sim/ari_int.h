@@ -8,6 +8,8 @@
 
 #include "sim_int.h"
 
+#include <cjson/cJSON.h>
+
 enum {
   ARI_MAX_CHANS = 10000,
   ARI_MAX_BRIDGES = 1000,
@@ -16,10 +18,12 @@ enum {
   ARI_MAX_APPS = 8,
   ARI_BRIDGE_MAX = 16,       /* channels in one bridge */
   ARI_MAX_PARAMS = 32,       /* body keys used as parameters */
+  ARI_MAX_PBS = 256,         /* playbacks remembered */
 };
 
 /* A channel's next step on the loop. */
-enum { ST_DIAL, ST_OUTCOME, ST_TALK_END, ST_REDIRECTED };
+enum { ST_DIAL, ST_OUTCOME, ST_TALK_END, ST_REDIRECTED, ST_PRESS,
+       ST_CALLER_HANGUP };
 
 typedef struct ari_chan {
   char id[64], name[112], endpoint[128], tech[16], resource[96];
@@ -40,7 +44,22 @@ typedef struct ari_chan {
   char bridge[64];
   char dtmf_sent[128], redirect[128];
   sim_vcall *vc;             /* the status mirror (v.mu) */
+  /* An inbound caller (vc_sim_ari_incoming) and its plan. */
+  int inbound;
+  char keys[128];            /* key groups, ',' between them */
+  size_t key_pos;
+  unsigned press_ms, hangup_moh_ms, hangup_rec_ms;
+  char played[512];          /* media URIs played, ',' between them */
+  char recording[128];       /* its latest channel recording */
 } ari_chan;
+
+/* A playback (POST /channels/{id}/play): one media URI after another. */
+typedef struct ari_pb {
+  char id[64], chan[64];
+  char media[512];           /* the URIs, ',' between them */
+  char state[16];            /* playing, done, failed */
+  unsigned gen;
+} ari_pb;
 
 typedef struct ari_bridge {
   char id[64], name[64], type[64];
@@ -57,6 +76,7 @@ typedef struct ari_rec {
   long duration;
   unsigned gen;
   int stored;                /* a stored recording (done) */
+  char term[8];              /* terminateOn: none, any, *, # */
   int deleted;
 } ari_rec;
 
@@ -80,9 +100,21 @@ typedef struct ari_state {
   size_t nsocks;
   unsigned long seq;
   unsigned long requests;    /* REST requests (not the WebSocket) */
+  ari_pb *pbs;               /* playbacks (ARI_MAX_PBS, the oldest reused) */
+  size_t npbs;
+  unsigned pb_gen;
 } ari_state;
 
-/* ari.c's helpers the control functions use. */
+/* The parameters of one request: query first, then the JSON body's
+ * top-level members other than "variables" (as Asterisk takes them). */
+typedef struct ari_args {
+  sim_form q;
+  cJSON *body;
+  char *key[ARI_MAX_PARAMS], *val[ARI_MAX_PARAMS];
+  size_t n;
+} ari_args;
+
+/* ari.c's helpers the control functions and ari_inbound.c use. */
 ari_chan *ari_chan_find(ari_state *st, const char *id);
 ari_chan *ari_chan_any(ari_state *st, const char *key);
 void ari_chan_end(ari_state *st, ari_chan *c, int cause, int request);
@@ -91,5 +123,41 @@ void ari_sock_remove(ari_state *st, ari_sock *k);
 void ari_emit(ari_state *st, const char *app, const char *type,
               const sim_buf *fields);
 void ari_emit_dial(ari_state *st, const ari_chan *c, const char *status);
+void ari_error(sim_resp *rs, int status, const char *msg);
+void ari_no_content(sim_resp *rs);
+int ari_in_list(const char *const *l, const char *s);
+int ari_true(const char *s);
+int ari_int(const char *s, long lo, long hi, long *out);
+void ari_emit_chan(ari_state *st, const ari_chan *c, const char *type);
+void ari_emit_rec(ari_state *st, const ari_rec *r, const char *type);
+void ari_set_state(ari_state *st, ari_chan *c, const char *state);
+void ari_step_later(ari_state *st, ari_chan *c, int step, unsigned ms);
+ari_chan *ari_chan_new(ari_state *st);
+const char *ari_arg(const ari_args *a, const char *name);
+ari_chan *ari_chan_stasis(ari_state *st, const char *id, sim_resp *rs);
+void ari_rec_finish(ari_state *st, ari_rec *r);
+ari_rec *ari_rec_start(ari_state *st, const ari_args *a, const char *target,
+                       sim_resp *rs);
+
+/* ari_inbound.c: a caller's channel entering the application, and what a
+ * Stasis application does with it (answer, play, record). */
+void ari_in_answer(ari_state *st, ari_chan *c, sim_resp *rs);
+void ari_in_play(ari_state *st, const ari_args *a, ari_chan *c,
+                 const char *playback_id, sim_resp *rs);
+void ari_in_record(ari_state *st, const ari_args *a, ari_chan *c,
+                   sim_resp *rs);
+void ari_in_playbacks(ari_state *st, const char *method, char **seg,
+                      size_t nseg, sim_resp *rs);
+/* Before a channel's end: its playback and channel recordings end. */
+void ari_in_chan_ending(ari_state *st, ari_chan *c);
+/* A key pressed on c (the plan or vc_sim_ari_dtmf): ends a channel
+ * recording whose terminateOn it matches. */
+void ari_in_key(ari_state *st, ari_chan *c, char key);
+/* ST_PRESS and ST_CALLER_HANGUP of an inbound channel. */
+void ari_in_step(ari_state *st, ari_chan *c, int step);
+/* Music on hold started on c. */
+void ari_in_moh(ari_state *st, ari_chan *c);
+/* RecordingStarted of r was sent. */
+void ari_in_rec_started(ari_state *st, const ari_rec *r);
 
 #endif

@@ -506,6 +506,9 @@ typedef struct vc_sim_ari_channel {
   char redirect[128];       /* the endpoint of POST .../redirect */
   int in_stasis, held, moh, ended;
   int cause;                /* ChannelDestroyed's cause once ended */
+  int inbound;              /* made by vc_sim_ari_incoming() */
+  char played[512];         /* media URIs played, ',' between them */
+  char recording[128];      /* the name of its latest channel recording */
 } vc_sim_ari_channel;
 
 /*
@@ -514,6 +517,34 @@ typedef struct vc_sim_ari_channel {
  */
 int vc_sim_ari_channel_get(vc_sim *s, const char *key,
                            vc_sim_ari_channel *out);
+
+/* A call arriving from the trunk, and what its caller does. */
+typedef struct vc_sim_ari_inbound {
+  const char *app;          /* the Stasis application (NULL: "vyomcomm") */
+  const char *from;         /* channel.caller.number (NULL: withheld) */
+  const char *to;           /* channel.dialplan.exten: the number called */
+  /* Key groups separated by ',': group i is pressed (one
+   * ChannelDtmfReceived a key) press_ms after the i-th playback on the
+   * channel starts; "" or NULL: none. At most 127 bytes. */
+  const char *keys;
+  unsigned press_ms;        /* 0: 100 */
+  unsigned hangup_ms;       /* the caller hangs up this long after it
+                               arrives (0: never) */
+  unsigned hangup_moh_ms;   /* ... after music on hold starts (0: never) */
+  unsigned hangup_record_ms;/* ... after a recording of the channel
+                               starts: a voicemail (0: never) */
+} vc_sim_ari_inbound;
+
+/*
+ * A call arrives: a channel (state Ring, id like Asterisk's
+ * "<seconds>.<n>", endpoint PJSIP/trunk, context from-trunk, exten `to`)
+ * enters the application, which gets StasisStart with no args. It does
+ * what the plan says and what the application asks (answer, play,
+ * record, moh, hangup); its far end hangs up with cause 16. The id into
+ * `id` (64 bytes). 0, -EINVAL (no `to`, or a field too long), -ENOMEM.
+ */
+int vc_sim_ari_incoming(vc_sim *s, const vc_sim_ari_inbound *in,
+                        char id[64]);
 
 #ifdef __cplusplus
 }

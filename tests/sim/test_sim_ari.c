@@ -1080,6 +1080,183 @@ static void test_ari__drop(void)
   vc_sim_stop(s);
 }
 
+/* A call from the trunk: StasisStart with the caller and the number
+ * called; answer, playbacks (the caller's planned keys during them),
+ * a voicemail ended by '#', music on hold, the planned hangup. */
+static void test_ari__inbound(void)
+{
+  vc_sim *s = start_ari();
+  vc_sim_ari_inbound in = { 0 };
+  vc_sim_ari_channel ch;
+  char id[64], path[256];
+  const cJSON *c;
+  cJSON *j, *e;
+  resp r;
+  wsc w;
+
+  CHECK_OK(vc_sim_set(s, "ari.play_ms", "400"));
+  wsc_open(&w, s, "app=vyom");
+  in.app = "vyom";
+  in.from = "+919812345678";
+  in.to = "+914066000000";
+  in.keys = "1,23";
+  in.press_ms = 50;
+  in.hangup_moh_ms = 300;
+  CHECK_RC(vc_sim_ari_incoming(s, NULL, id), -EINVAL);
+  in.to = NULL;
+  CHECK_RC(vc_sim_ari_incoming(s, &in, id), -EINVAL);
+  in.to = "+914066000000";
+  CHECK_OK(vc_sim_ari_incoming(s, &in, id));
+  e = ev_expect(&w, "vyom", "StasisStart");
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(e, "args")) == 0);
+  c = obj(e, "channel");
+  check_channel(c, id, "Ring");
+  CHECK_STR(jstr(obj(c, "caller"), "number"), "+919812345678");
+  CHECK_STR(jstr(obj(c, "dialplan"), "exten"), "+914066000000");
+  CHECK_STR(jstr(obj(c, "dialplan"), "context"), "from-trunk");
+  cJSON_Delete(e);
+
+  /* Media needs an answered channel. */
+  snprintf(path, sizeof(path), "/ari/channels/%s/play?media=sound:hello",
+           id);
+  refused(s, "POST", path, NULL, 412, "Channel in invalid state");
+  snprintf(path, sizeof(path), "/ari/channels/%s/answer", id);
+  no_content(s, "POST", path);
+  ev_chan(&w, "vyom", "ChannelStateChange", id, "Up");
+  refused(s, "POST", "/ari/channels/nope/answer", NULL, 404,
+          "Channel not found");
+
+  snprintf(path, sizeof(path), "/ari/channels/%s/play/pb1", id);
+  refused(s, "POST", path, NULL, 400, "media: Missing required parameter");
+  snprintf(path, sizeof(path), "/ari/channels/%s/play/pb1?media=sound:"
+           "hello-world&lang=en", id);
+  ari(&r, s, "POST", path, NULL);
+  CHECK(r.status == 201);
+  CHECK_STR(rhdr(&r, "Location"), "/playbacks/pb1");
+  CHECK((j = json(&r)) != NULL);
+  CHECK_STR(jstr(j, "id"), "pb1");
+  CHECK_STR(jstr(j, "media_uri"), "sound:hello-world");
+  CHECK_STR(jstr(j, "state"), "queued");
+  cJSON_Delete(j);
+  resp_free(&r);
+  e = ev_expect(&w, "vyom", "PlaybackStarted");
+  CHECK_STR(jstr(obj(e, "playback"), "id"), "pb1");
+  CHECK_STR(jstr(obj(e, "playback"), "state"), "playing");
+  {
+    char t[80];
+    snprintf(t, sizeof(t), "channel:%s", id);
+    CHECK_STR(jstr(obj(e, "playback"), "target_uri"), t);
+  }
+  cJSON_Delete(e);
+  /* The first key group, during the first playback. */
+  e = ev_expect(&w, "vyom", "ChannelDtmfReceived");
+  CHECK_STR(jstr(e, "digit"), "1");
+  cJSON_Delete(e);
+  e = ev_expect(&w, "vyom", "PlaybackFinished");
+  CHECK_STR(jstr(obj(e, "playback"), "state"), "done");
+  cJSON_Delete(e);
+  refused(s, "DELETE", "/ari/playbacks/pb1", NULL, 404,
+          "Playback not found");
+
+  /* Two URIs; stopped early by DELETE; the second group of keys. */
+  snprintf(path, sizeof(path), "/ari/channels/%s/play?playbackId=pb2&media="
+           "sound:a,digits:42", id);
+  j = post_json(s, path, NULL, 201);
+  cJSON_Delete(j);
+  cJSON_Delete(ev_expect(&w, "vyom", "PlaybackStarted"));
+  e = ev_expect(&w, "vyom", "ChannelDtmfReceived");
+  CHECK_STR(jstr(e, "digit"), "2");
+  cJSON_Delete(e);
+  e = ev_expect(&w, "vyom", "ChannelDtmfReceived");
+  CHECK_STR(jstr(e, "digit"), "3");
+  cJSON_Delete(e);
+  no_content(s, "DELETE", "/ari/playbacks/pb2");
+  cJSON_Delete(ev_expect(&w, "vyom", "PlaybackFinished"));
+  /* A scheme Asterisk does not have fails. */
+  snprintf(path, sizeof(path), "/ari/channels/%s/play/pb3?media=ftp:x", id);
+  j = post_json(s, path, NULL, 201);
+  cJSON_Delete(j);
+  cJSON_Delete(ev_expect(&w, "vyom", "PlaybackStarted"));
+  e = ev_expect(&w, "vyom", "PlaybackFinished");
+  CHECK_STR(jstr(obj(e, "playback"), "state"), "failed");
+  cJSON_Delete(e);
+
+  /* A voicemail: terminateOn '#'. */
+  snprintf(path, sizeof(path), "/ari/channels/%s/record?name=vm1&format=wav"
+           "&terminateOn=bad", id);
+  refused(s, "POST", path, NULL, 400, "Invalid parameters");
+  snprintf(path, sizeof(path), "/ari/channels/%s/record?name=vm1&format=wav"
+           "&maxDurationSeconds=60&maxSilenceSeconds=5&beep=true&ifExists="
+           "overwrite&terminateOn=%%23", id);
+  j = post_json(s, path, NULL, 201);
+  {
+    char t[80];
+    snprintf(t, sizeof(t), "channel:%s", id);
+    CHECK_STR(jstr(j, "target_uri"), t);
+  }
+  cJSON_Delete(j);
+  cJSON_Delete(ev_expect(&w, "vyom", "RecordingStarted"));
+  CHECK_OK(vc_sim_ari_dtmf(s, id, "#"));
+  cJSON_Delete(ev_expect(&w, "vyom", "ChannelDtmfReceived"));
+  e = ev_expect(&w, "vyom", "RecordingFinished");
+  CHECK_STR(jstr(obj(e, "recording"), "name"), "vm1");
+  cJSON_Delete(e);
+  ari(&r, s, "GET", "/ari/recordings/stored/vm1", NULL);
+  CHECK(r.status == 200);
+  resp_free(&r);
+
+  /* Music on hold; the caller hangs up 300 ms into it. */
+  snprintf(path, sizeof(path), "/ari/channels/%s/moh", id);
+  no_content(s, "POST", path);
+  e = ev_expect(&w, "vyom", "ChannelHangupRequest");
+  CHECK(jnum(e, "cause") == 16);
+  cJSON_Delete(e);
+  ev_chan(&w, "vyom", "StasisEnd", id, NULL);
+  ev_destroyed(&w, "vyom", id, 16, "Normal Clearing");
+  CHECK_OK(vc_sim_ari_channel_get(s, id, &ch));
+  CHECK(ch.inbound && ch.ended && ch.moh);
+  CHECK_STR(ch.played, "sound:hello-world,sound:a,digits:42,ftp:x");
+  CHECK_STR(ch.recording, "vm1");
+  wsc_close(&w);
+  vc_sim_stop(s);
+}
+
+/* A caller hangs up during its voicemail: the recording is stored. */
+static void test_ari__inbound_voicemail_hangup(void)
+{
+  vc_sim *s = start_ari();
+  vc_sim_ari_inbound in = { 0 };
+  char id[64], path[256];
+  cJSON *j, *e;
+  wsc w;
+
+  wsc_open(&w, s, "app=vyom");
+  in.app = "vyom";
+  in.to = "100";
+  in.hangup_record_ms = 200;
+  CHECK_OK(vc_sim_ari_incoming(s, &in, id));
+  e = ev_expect(&w, "vyom", "StasisStart");
+  CHECK_STR(jstr(obj(obj(e, "channel"), "caller"), "number"), "");
+  cJSON_Delete(e);
+  snprintf(path, sizeof(path), "/ari/channels/%s/answer", id);
+  no_content(s, "POST", path);
+  ev_chan(&w, "vyom", "ChannelStateChange", id, "Up");
+  snprintf(path, sizeof(path), "/ari/channels/%s/record?name=vm2&format=wav",
+           id);
+  j = post_json(s, path, NULL, 201);
+  cJSON_Delete(j);
+  cJSON_Delete(ev_expect(&w, "vyom", "RecordingStarted"));
+  cJSON_Delete(ev_expect(&w, "vyom", "ChannelHangupRequest"));
+  e = ev_expect(&w, "vyom", "RecordingFinished");
+  CHECK_STR(jstr(obj(e, "recording"), "name"), "vm2");
+  CHECK(jnum(obj(e, "recording"), "duration") >= 0);
+  cJSON_Delete(e);
+  ev_chan(&w, "vyom", "StasisEnd", id, NULL);
+  ev_destroyed(&w, "vyom", id, 16, "Normal Clearing");
+  wsc_close(&w);
+  vc_sim_stop(s);
+}
+
 VC_TESTS(
   VC_TEST(test_ari__auth),
   VC_TEST(test_ari__handshake),
@@ -1093,4 +1270,6 @@ VC_TESTS(
   VC_TEST(test_ari__recording),
   VC_TEST(test_ari__subscriptions),
   VC_TEST(test_ari__drop),
+  VC_TEST(test_ari__inbound),
+  VC_TEST(test_ari__inbound_voicemail_hangup),
 )

@@ -431,6 +431,114 @@ static void test_ari__malformed(void)
   }
 }
 
+/* Inbound calls: the media a script names, the answer, play, playback
+ * and channel record requests, and the events they read. */
+static void test_ari__inbound(void)
+{
+  vc__ari_config *c = cfg_new(CONFIG);
+  vc_buf u = VC_BUF_INIT;
+  vc__ari_media md;
+  vc__ari_event ev;
+  const char *m;
+  char out[1100], big[1200];
+  const char *ss;
+
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "sound:hello-world"), 0);
+  CHECK(strcmp(out, "sound:hello-world") == 0);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "sound:custom/menu.en"), 0);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out),
+                             "https://cdn.example/a.wav?x=1"), 0);
+  CHECK(strcmp(out, "sound:https://cdn.example/a.wav?x=1") == 0);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "sound:http://h/b.wav"), 0);
+  CHECK(strcmp(out, "sound:http://h/b.wav") == 0);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "recording:vm1"), 0);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "digits:1234"), 0);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "tone:ring"), 0);
+  /* what Asterisk cannot play, or a path out of the sounds */
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "ftp://h/a.wav"), VC_EINVALID);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "Welcome"), VC_EINVALID);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "sound:../etc/x"),
+           VC_EINVALID);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "sound:/etc/x"), VC_EINVALID);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "sound:a b"), VC_EINVALID);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), "digits:"), VC_EINVALID);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), NULL), VC_EINVALID);
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  memcpy(big, "sound:", 6);
+  CHECK_RC(vc__ari_media_uri(out, sizeof(out), big), VC_EINVALID);
+  CHECK_RC(vc__ari_media_uri(out, 8, "sound:hello"), VC_EINVALID);
+
+  URL(VC__ARI_ANSWER, "1700000000.12", NULL, "POST",
+      "/channels/1700000000.12/answer");
+  URL(VC__ARI_PLAYBACK_STOP, "vc-x-p1", NULL, "DELETE",
+      "/playbacks/vc-x-p1");
+  memset(&md, 0, sizeof(md));
+  md.media = "sound:https://h/a b.wav";
+  md.lang = "en";
+  CHECK_RC(vc__ari_media_url(&u, &m, c, VC__ARI_PLAY, "17.1", "vc-x-p1",
+                             &md), 0);
+  CHECK(strcmp(m, "POST") == 0);
+  CHECK(strcmp(u.ptr, "http://10.0.0.5:8088/ari/channels/17.1/play/vc-x-p1"
+               "?media=sound%3Ahttps%3A%2F%2Fh%2Fa%20b.wav&lang=en") == 0);
+  memset(&md, 0, sizeof(md));
+  md.max_s = 120;
+  md.silence_s = 5;
+  md.terminate_on = "#";
+  CHECK_RC(vc__ari_media_url(&u, &m, c, VC__ARI_CHANNEL_RECORD, "17.1",
+                             "vc-x-v1", &md), 0);
+  CHECK(strcmp(u.ptr, "http://10.0.0.5:8088/ari/channels/17.1/record?name="
+               "vc-x-v1&format=wav&maxDurationSeconds=120&maxSilenceSeconds"
+               "=5&ifExists=overwrite&beep=true&terminateOn=%23") == 0);
+  md.max_s = md.silence_s = 0;
+  md.terminate_on = NULL;
+  CHECK_RC(vc__ari_media_url(&u, &m, c, VC__ARI_CHANNEL_RECORD, "17.1",
+                             "vc-x-v1", &md), 0);
+  CHECK(strstr(u.ptr, "maxDuration") == NULL);
+  CHECK(strstr(u.ptr, "terminateOn=none") != NULL);
+  CHECK_RC(vc__ari_media_url(&u, &m, c, VC__ARI_PLAY, "17.1", "p", &md),
+           VC_EINVALID);  /* no media */
+  CHECK_RC(vc__ari_media_url(&u, &m, c, VC__ARI_PLAY, "", "p", &md),
+           VC_EINVALID);
+  CHECK_RC(vc__ari_media_url(&u, &m, c, VC__ARI_HANGUP, "17.1", "p", &md),
+           VC_EINVALID);
+
+  /* StasisStart of an inbound channel: the caller and the number. */
+  ss = "{\"type\": \"StasisStart\", \"timestamp\": \"2024-05-01T10:00:00.000"
+       "+0000\", \"args\": [], \"channel\": {\"id\": \"1714557600.7\", "
+       "\"state\": \"Ring\", \"caller\": {\"name\": \"\", \"number\": "
+       "\"+919812345678\"}, \"dialplan\": {\"context\": \"from-trunk\", "
+       "\"exten\": \"+914066000000\", \"priority\": 2}}}";
+  CHECK_RC(vc__ari_event_parse(&ev, ss, strlen(ss)), 0);
+  CHECK(ev.type == VC__ARI_EV_STASIS_START);
+  CHECK(strcmp(ev.caller_num, "+919812345678") == 0);
+  CHECK(strcmp(ev.exten, "+914066000000") == 0);
+  CHECK(ev.arg0[0] == '\0');
+  /* a caller number that is no printable id counts as withheld */
+  ss = "{\"type\": \"StasisStart\", \"channel\": {\"id\": \"1.7\", "
+       "\"caller\": {\"number\": \"\\u00e9\\u00e9\"}, \"dialplan\": "
+       "{\"exten\": \"100\"}}}";
+  CHECK_RC(vc__ari_event_parse(&ev, ss, strlen(ss)), 0);
+  CHECK(ev.caller_num[0] == '\0' && strcmp(ev.exten, "100") == 0);
+  ss = "{\"type\": \"StasisStart\", \"channel\": {\"id\": \"1.7\", "
+       "\"dialplan\": {\"exten\": 100}}}";
+  CHECK_RC(vc__ari_event_parse(&ev, ss, strlen(ss)), VC_EINVALID);
+  ss = "{\"type\": \"PlaybackFinished\", \"playback\": {\"id\": \"vc-x-p2\","
+       " \"media_uri\": \"sound:a\", \"target_uri\": \"channel:1.7\", "
+       "\"state\": \"done\"}}";
+  CHECK_RC(vc__ari_event_parse(&ev, ss, strlen(ss)), 0);
+  CHECK(ev.type == VC__ARI_EV_PLAY_FINISHED);
+  CHECK(strcmp(ev.playback, "vc-x-p2") == 0);
+  CHECK(strcmp(ev.playback_state, "done") == 0);
+  ss = "{\"type\": \"PlaybackStarted\", \"playback\": \"x\"}";
+  CHECK_RC(vc__ari_event_parse(&ev, ss, strlen(ss)), VC_EINVALID);
+  ss = "{\"type\": \"PlaybackStarted\", \"playback\": {\"state\": \"x\"}}";
+  CHECK_RC(vc__ari_event_parse(&ev, ss, strlen(ss)), VC_EINVALID);
+  vc_buf_dispose(&u);
+  vc__ari_fini(c);
+}
+
 VC_TESTS(VC_TEST(test_ari__config), VC_TEST(test_ari__endpoint),
          VC_TEST(test_ari__urls), VC_TEST(test_ari__time_and_causes),
-         VC_TEST(test_ari__events), VC_TEST(test_ari__malformed))
+         VC_TEST(test_ari__events), VC_TEST(test_ari__malformed),
+         VC_TEST(test_ari__inbound))
