@@ -1073,10 +1073,10 @@ static void refuse(sip_session *s, const struct sip_msg *msg, int scode,
 {
   char line[200];
 
-  (void)sip_treply(NULL, s->sip, msg, (uint16_t)scode, reason);
   snprintf(line, sizeof(line), "sip: an INVITE refused with %d: %s", scode,
            why);
   vc_session_log(s->host, scode >= 500 ? VC_LOG_WARN : VC_LOG_INFO, line);
+  (void)sip_treply(NULL, s->sip, msg, (uint16_t)scode, reason);
 }
 
 /* The number called: the request URI's user part, or the To header's
@@ -1127,7 +1127,9 @@ void vc__sip_in_invite(sip_session *s, const struct sip_msg *msg)
     refuse(s, msg, 400, "Bad From", "a malformed caller");
     return;
   }
-  if (body > VC__SIP_SDP_MAX) {
+  /* Content-Length too: over UDP a long body arrives cut short. */
+  if (body > VC__SIP_SDP_MAX ||
+      (msg->clen.l > 0 && pl_u32(&msg->clen) > VC__SIP_SDP_MAX)) {
     refuse(s, msg, 413, "Request Entity Too Large", "an SDP over 8 KiB");
     return;
   }
@@ -1185,7 +1187,7 @@ void vc__sip_in_invite(sip_session *s, const struct sip_msg *msg)
       return;
     }
   }
-  (void)sip_treply(NULL, s->sip, msg, 100, "Trying");
+  (void)sip_reply(s->sip, msg, 100, "Trying");
   err = sipsess_accept(&call->customer.sess, s->sock, msg, 180, "Ringing",
                        VC__SIP_CONTACT_USER, VC__SIP_CTYPE_SDP, NULL,
                        vc__sip_auth_handler, (void *)c, false, caller_offer,
