@@ -357,18 +357,19 @@ static void caller_gone(sip_call *call, int cause, const char *code)
   in->gone = 1;
   in->waiting = W_NONE;
   tmr_cancel(&in->step_tmr);
-  if (in->dial != DIAL_NONE)
-    dial_end(call, call->agent.answered ? VC_CAUSE_NORMAL
-                                        : VC_CAUSE_CANCELED, NULL, 0);
   call->customer.ended = 1;
   in->end_cause = cause;
   snprintf(in->end_code, sizeof(in->end_code), "%s", code ? code : "");
+  /* Who hung up first is told first. */
   if (call->call_id[0] != '\0') {
     in->reported = 1;
     vc__sip_report(call, VC_UPDATE_ENDED, VC_LEG_CUSTOMER, cause,
                    vc__sip_talk_s(&call->customer), code, NULL);
     call->ended = 1;
   }
+  if (in->dial != DIAL_NONE)
+    dial_end(call, call->agent.answered ? VC_CAUSE_NORMAL
+                                        : VC_CAUSE_CANCELED, NULL, 0);
   vc__sip_leg_release(&call->customer);
   if (!call->ended)
     tmr_start(&in->step_tmr, ZOMBIE_MS, zombie_done, call);

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -218,27 +219,291 @@ static void channel(env *e, const char *peers, int customer_port)
   vc_channel_free(ch);
 }
 
-/*
- * Have the channel's session listen. Sessions open on first use; a
- * placed call is that use here (it fails: the channel has no agent_uri
- * for a number).
- */
-static void open_session(env *e, int busy_port)
+/* Wait until the channel's session listens: it opens at vc_ctx_start()
+ * (or when a number is stored) for a channel with inbound numbers. */
+static void wait_listening(env *e)
 {
-  vc_call_spec s = VC_CALL_SPEC_INIT;
-  vc_call *c;
   int64_t deadline = wall_ms() + 10000;
 
-  (void)busy_port;
-  s.agent_number = "+919876543210";
-  s.customer_number = "+15550000009";
-  s.ring_timeout_s = 5;
-  CHECK_OK(vc_call_start(&c, e->t, &s));
   while (!bound_udp(e->sip_port) && wall_ms() < deadline)
     usleep(10000);
   CHECK(bound_udp(e->sip_port));
-  (void)vc_call_hangup(c);
+}
+
+/* ---- the tenant's inbound setup ------------------------------------------ */
+
+static pthread_mutex_t pop_mu = PTHREAD_MUTEX_INITIALIZER;
+static int screen_pops;
+static char pop_payload[4096];
+
+static int on_event(const vc_event *ev, void *payload)
+{
+  (void)payload;
+  if (strcmp(ev->type, "call.screen_pop") == 0) {
+    pthread_mutex_lock(&pop_mu);
+    if (screen_pops++ == 0)
+      snprintf(pop_payload, sizeof(pop_payload), "%s", ev->payload_json);
+    pthread_mutex_unlock(&pop_mu);
+  }
+  return 0;
+}
+
+/*
+ * Agents `names` (their phones: sipp UAS on `ports`, as sip: URIs; 0:
+ * a port nobody listens on), available in that order unless
+ * `available` is 0; the queue "support" with them; the menu "main"
+ * whose key 1 leads to the queue; NUMBER to the menu; the caller a
+ * contact ("Ravi Kumar"); a rate card for the channel.
+ */
+static void setup_inbound(env *e, const char *const *names,
+                          const int *ports, size_t n, int available)
+{
+  vc_queue_spec qs = VC_QUEUE_SPEC_INIT;
+  vc_ivr_menu_spec ms = VC_IVR_MENU_SPEC_INIT;
+  vc_number_spec ns = VC_NUMBER_SPEC_INIT;
+  vc_contact_spec cs = VC_CONTACT_SPEC_INIT;
+  vc_ratecard_spec rs = VC_RATECARD_SPEC_INIT;
+  vc_ratecard_entry re = VC_RATECARD_ENTRY_INIT;
+  char id[VC_ID_SIZE];
+  vc_queue *q;
+  vc_ivr_menu *m;
+  vc_number *num;
+
+  qs.name = "support";
+  qs.max_wait_s = 60;
+  CHECK_OK(vc_queue_new(&q, e->t, &qs));
+  for (size_t i = 0; i < n; i++) {
+    vc_agent_spec as = VC_AGENT_SPEC_INIT;
+    vc_agent *a;
+    char uri[64];
+    snprintf(uri, sizeof(uri), "sip:%s@127.0.0.1:%d", names[i],
+             ports[i] ? ports[i] : free_port());
+    as.name = names[i];
+    as.number = uri;
+    as.wrap_up_s = 0;
+    CHECK_OK(vc_agent_new(&a, e->t, &as));
+    if (available) {
+      CHECK_OK(vc_agent_set_state(a, VC_AGENT_AVAILABLE, NULL));
+      usleep(20000); /* the first stays the longest idle */
+    }
+    CHECK_OK(vc_queue_member_add(q, names[i], NULL));
+    vc_agent_free(a);
+  }
+  vc_queue_free(q);
+  ms.name = "main";
+  ms.definition_json =
+    "{\"version\": 1, \"entry\": \"main\", \"nodes\": {\"main\": {"
+    "\"prompt\": {\"say\": \"For support press 1.\"}, \"timeout\": 8,"
+    " \"options\": {\"1\": {\"action\": \"queue\", \"queue\": \"support\"}}"
+    "}}}";
+  CHECK_OK(vc_ivr_menu_new(&m, e->t, &ms));
+  vc_ivr_menu_free(m);
+  ns.number = NUMBER;
+  ns.channel = "trunk";
+  ns.entry_kind = VC_NUMBER_ENTRY_IVR;
+  ns.entry = "main";
+  ns.label = "Support line";
+  CHECK_OK(vc_number_new(&num, e->t, &ns));
+  vc_number_free(num);
+  cs.name = "Ravi Kumar";
+  cs.phone = CALLER;
+  CHECK_OK(vc_contact_upsert(id, e->t, &cs));
+  re.prefix = "";
+  re.rate_per_min_micros = 600000;
+  re.initial_s = 1;
+  re.subsequent_s = 1;
+  re.connection_fee_micros = 10000;
+  re.currency = "INR";
+  rs.channel = "trunk";
+  rs.entries = &re;
+  rs.nentries = 1;
+  CHECK_OK(vc_ratecard_set(id, e->t, &rs));
+  CHECK_OK(vc_ctx_set_event_cb(e->ctx, on_event, NULL));
+  pthread_mutex_lock(&pop_mu);
+  screen_pops = 0;
+  pop_payload[0] = '\0';
+  pthread_mutex_unlock(&pop_mu);
+}
+
+/* The tenant's inbound call (the newest), waited for until final. */
+static vc_call *inbound_call(env *e, int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+  vc_call *found = NULL;
+
+  do {
+    vc_iter *it;
+    vc_call *c;
+    CHECK_OK(vc_call_list(&it, e->t, NULL));
+    while (found == NULL && vc_call_next(&c, it) == 0) {
+      if (vc_call_direction_of(c) == VC_CALL_INBOUND)
+        found = c;
+      else
+        vc_call_free(c);
+    }
+    vc_iter_free(it);
+    if (found != NULL && vc_call_state_final(vc_call_state_of(found)))
+      return found;
+    vc_call_free(found);
+    found = NULL;
+    usleep(20000);
+  } while (wall_ms() < deadline);
+  CHECK(!"no final inbound call");
+  return NULL;
+}
+
+/* The timeline as "state/leg" and "type/leg" words. */
+static void timeline(env *e, const char *id, char *out, size_t size)
+{
+  vc_iter *it;
+  vc_call_entry *en;
+  size_t len = 0;
+
+  out[0] = '\0';
+  CHECK_OK(vc_call_timeline(&it, e->t, id));
+  while (vc_call_entry_next(&en, it) == 0) {
+    const char *type = vc_call_entry_type(en);
+    len += (size_t)snprintf(out + len, size - len, "%s%s/%d", len ? " " : "",
+                            strcmp(type, "state") == 0
+                              ? vc_call_state_name(vc_call_entry_state(en))
+                              : type, vc_call_entry_leg(en));
+    CHECK(len < size);
+    vc_call_entry_free(en);
+  }
+  vc_iter_free(it);
+}
+
+static const char *agent_id(env *e, const char *name)
+{
+  static char id[VC_ID_SIZE];
+  vc_agent *a;
+
+  CHECK_OK(vc_agent_lookup(&a, e->t, name));
+  snprintf(id, sizeof(id), "%s", vc_agent_id(a));
+  CHECK(vc_agent_state_of(a) != VC_AGENT_RINGING &&
+        vc_agent_state_of(a) != VC_AGENT_ON_CALL);
+  vc_agent_free(a);
+  return id;
+}
+
+/*
+ * The whole way: sipp calls NUMBER, presses 1 in the menu (INFO
+ * dtmf-relay), waits in the queue, and the agent's phone (a sipp UAS)
+ * rings and answers; the library links them (the caller's re-INVITE
+ * with the agent's offer, the agent's with the caller's answer); the
+ * caller hangs up after two seconds and the agent gets BYE. The call is
+ * inbound, completed, with the agent's ringing and the bridge on its
+ * timeline, a screen-pop event naming the contact, and a cost.
+ */
+static void test_sip_inbound__ivr_queue_agent(void)
+{
+  static const char *const names[] = { "asha" };
+  env e;
+  sipp agent, caller;
+  vc_call *c;
+  char line[4096];
+  int ports[1];
+
+  if (!have_sipp())
+    return;
+  sipp_start(&agent, "uas_answer.xml", 0, NULL);
+  ports[0] = agent.port;
+  env_open(&e);
+  channel(&e, "[\"127.0.0.1\"]", free_port());
+  setup_inbound(&e, names, ports, 1, 1);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  wait_listening(&e);
+  sipp_start(&caller, "uac_inbound.xml", e.sip_port, NUMBER);
+  CHECK(sipp_wait(&caller, 40000) == 0);
+  CHECK(sipp_wait(&agent, 10000) == 0);
+  c = inbound_call(&e, 10000);
+  timeline(&e, vc_call_id(c), line, sizeof(line));
+  fprintf(stderr, "  timeline: %s\n", line);
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK_STR(vc_call_customer_number(c), CALLER);
+  CHECK_STR(vc_call_caller_id(c), NUMBER);
+  CHECK_STR(vc_call_channel_id(c), e.channel_id);
+  CHECK_STR(vc_call_agent_id(c), agent_id(&e, "asha"));
+  CHECK(strstr(line, "agent_ringing/") != NULL);
+  CHECK(strstr(line, "bridged/") != NULL);
+  CHECK(vc_call_cost_micros(c) > 0);
+  fprintf(stderr, "  cost: %lld %s\n", (long long)vc_call_cost_micros(c),
+          vc_call_currency(c));
+  pthread_mutex_lock(&pop_mu);
+  fprintf(stderr, "  screen pop: %s\n", pop_payload);
+  CHECK(screen_pops >= 1);
+  CHECK(strstr(pop_payload, "Ravi Kumar") != NULL);
+  CHECK(strstr(pop_payload, vc_call_id(c)) != NULL);
+  pthread_mutex_unlock(&pop_mu);
   vc_call_free(c);
+  env_close(&e);
+}
+
+/*
+ * The caller presses 1 (INFO application/dtmf) and waits in a queue
+ * whose only agent is offline, then hangs up: the call ends canceled,
+ * abandoned, and the library sent the caller nothing meanwhile.
+ */
+static void test_sip_inbound__abandon(void)
+{
+  static const char *const names[] = { "asha" };
+  env e;
+  sipp caller;
+  vc_call *c;
+  int ports[1] = { 0 };
+
+  if (!have_sipp())
+    return;
+  env_open(&e);
+  channel(&e, "[\"127.0.0.1\"]", free_port());
+  setup_inbound(&e, names, ports, 1, 0);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  wait_listening(&e);
+  sipp_start(&caller, "uac_abandon.xml", e.sip_port, NUMBER);
+  CHECK(sipp_wait(&caller, 30000) == 0);
+  c = inbound_call(&e, 10000);
+  CHECK(vc_call_state_of(c) == VC_CALL_CANCELED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_ABANDONED);
+  CHECK_STR(vc_call_customer_number(c), "+15550000002");
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/*
+ * The first agent's phone is busy (486): the caller is not hung up, the
+ * next agent is rung and answers, and the call completes with that one.
+ */
+static void test_sip_inbound__busy_next(void)
+{
+  static const char *const names[] = { "asha", "bala" };
+  env e;
+  sipp busy, ok, caller;
+  vc_call *c;
+  char line[4096];
+  int ports[2];
+
+  if (!have_sipp())
+    return;
+  sipp_start(&busy, "uas_busy.xml", 0, NULL);
+  sipp_start(&ok, "uas_answer.xml", 0, NULL);
+  ports[0] = busy.port;
+  ports[1] = ok.port;
+  env_open(&e);
+  channel(&e, "[\"127.0.0.1\"]", free_port());
+  setup_inbound(&e, names, ports, 2, 1);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  wait_listening(&e);
+  sipp_start(&caller, "uac_inbound.xml", e.sip_port, NUMBER);
+  CHECK(sipp_wait(&caller, 40000) == 0);
+  CHECK(sipp_wait(&busy, 10000) == 0);
+  CHECK(sipp_wait(&ok, 10000) == 0);
+  c = inbound_call(&e, 10000);
+  timeline(&e, vc_call_id(c), line, sizeof(line));
+  fprintf(stderr, "  timeline: %s\n", line);
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK_STR(vc_call_agent_id(c), agent_id(&e, "bala"));
+  vc_call_free(c);
+  env_close(&e);
 }
 
 /* ---- raw SIP over UDP ---------------------------------------------------- */
@@ -363,8 +628,9 @@ static void test_sip_inbound__refused(void)
     return;
   env_open(&e);
   channel(&e, "[\"127.0.0.1\"]", free_port());
+  setup_inbound(&e, NULL, NULL, 0, 1);
   CHECK_OK(vc_ctx_start(e.ctx, 2));
-  open_session(&e, 0);
+  wait_listening(&e);
 
 #define RI(...) (ri = (raw_invite){ "" NUMBER, NULL, NULL, NULL, 0 }, \
                  __VA_ARGS__, &ri)
@@ -378,22 +644,25 @@ static void test_sip_inbound__refused(void)
   CHECK(raw_status(&e, RI(ri.body = "v=0\r\no=x 1 1 IN IP4 1.2.3.4\r\n"
                                     "s=-\r\n")) == 400);
   CHECK(refused_logged >= 7);
-  /* None of these became a call: only the one placed to open the
-   * session is there. */
+  /* None of these became a call. */
   CHECK_OK(vc_call_list(&it, e.t, NULL));
-  CHECK_OK(vc_call_next(&c, it));
-  CHECK(vc_call_direction_of(c) == VC_CALL_OUTBOUND);
-  vc_call_free(c);
   CHECK(vc_call_next(&c, it) == VC_ITEROVER);
   vc_iter_free(it);
 
-  /* A well-formed one: 100 and 180 at once, then the core decides. */
+  /* A well-formed one to a number nobody has: 100 and 180 at once, then
+   * the core decides. */
   {
     int code = raw_call(&e, RI(ri.user = "+914400000000"), prov,
                         sizeof(prov));
     fprintf(stderr, "  unknown number: %s then %d\n", prov, code);
     CHECK(strstr(prov, "100") != NULL && strstr(prov, "180") != NULL);
-    CHECK(code >= 400 && code < 600);
+    /* The core's script only hangs up: 480, the call recorded failed. */
+    CHECK(code == 480);
+    c = inbound_call(&e, 5000);
+    CHECK(vc_call_state_of(c) == VC_CALL_FAILED);
+    CHECK(vc_call_cause_of(c) == VC_CAUSE_UNKNOWN_NUMBER);
+    CHECK_STR(vc_call_customer_number(c), CALLER);
+    vc_call_free(c);
   }
 #undef RI
   env_close(&e);
@@ -410,8 +679,9 @@ static void test_sip_inbound__peer(void)
     return;
   env_open(&e);
   channel(&e, "[\"192.0.2.1\"]", free_port());
+  setup_inbound(&e, NULL, NULL, 0, 1);
   CHECK_OK(vc_ctx_start(e.ctx, 2));
-  open_session(&e, 0);
+  wait_listening(&e);
   CHECK(raw_status(&e, &ri) == 403);
   env_close(&e);
 }
@@ -419,4 +689,7 @@ static void test_sip_inbound__peer(void)
 VC_TESTS(
   VC_TEST(test_sip_inbound__refused),
   VC_TEST(test_sip_inbound__peer),
+  VC_TEST(test_sip_inbound__ivr_queue_agent),
+  VC_TEST(test_sip_inbound__abandon),
+  VC_TEST(test_sip_inbound__busy_next),
 )
