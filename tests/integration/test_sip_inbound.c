@@ -255,6 +255,8 @@ static int on_event(const vc_event *ev, void *payload)
  * whose key 1 leads to the queue; NUMBER to the menu; the caller a
  * contact ("Ravi Kumar"); a rate card for the channel.
  */
+static int next_overflow;     /* the queue's overflow_kind (0: hang up) */
+
 static void setup_inbound(env *e, const char *const *names,
                           const int *ports, size_t n, int available)
 {
@@ -271,6 +273,8 @@ static void setup_inbound(env *e, const char *const *names,
 
   qs.name = "support";
   qs.max_wait_s = 60;
+  qs.overflow_kind = next_overflow;
+  next_overflow = 0;
   CHECK_OK(vc_queue_new(&q, e->t, &qs));
   for (size_t i = 0; i < n; i++) {
     vc_agent_spec as = VC_AGENT_SPEC_INIT;
@@ -686,10 +690,106 @@ static void test_sip_inbound__peer(void)
   env_close(&e);
 }
 
+/*
+ * A queue without members overflows to voicemail at once: RECORD cannot
+ * be done without media, so its action hears of a failed recording and
+ * the library hangs the caller up with BYE (sipp expects it).
+ */
+static void test_sip_inbound__voicemail_not_possible(void)
+{
+  env e;
+  sipp caller;
+  vc_call *c;
+  char line[4096];
+
+  if (!have_sipp())
+    return;
+  env_open(&e);
+  channel(&e, "[\"127.0.0.1\"]", free_port());
+  next_overflow = VC_QUEUE_OVERFLOW_VOICEMAIL;
+  setup_inbound(&e, NULL, NULL, 0, 1);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  wait_listening(&e);
+  sipp_start(&caller, "uac_hungup.xml", e.sip_port, NUMBER);
+  CHECK(sipp_wait(&caller, 30000) == 0);
+  c = inbound_call(&e, 10000);
+  timeline(&e, vc_call_id(c), line, sizeof(line));
+  fprintf(stderr, "  timeline: %s\n", line);
+  CHECK(vc_call_state_of(c) == VC_CALL_NO_ANSWER);
+  CHECK_STR(vc_call_customer_number(c), "+15550000003");
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/*
+ * Tenants stay apart: a call arriving on tenant A's channel to tenant
+ * B's number is refused (480, failed unknown_number in A) and B sees
+ * no call.
+ */
+static void test_sip_inbound__other_tenant(void)
+{
+  env e;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_channel_spec cs = VC_CHANNEL_SPEC_INIT;
+  vc_number_spec ns = VC_NUMBER_SPEC_INIT;
+  vc_agent_spec as = VC_AGENT_SPEC_INIT;
+  raw_invite ri = { "+914455556666", NULL, NULL, NULL, 0 };
+  vc_tenant *b;
+  vc_channel *ch;
+  vc_number *num;
+  vc_agent *ag;
+  vc_iter *it;
+  vc_call *c;
+  char config[512];
+
+  if (!have_sipp())
+    return;
+  env_open(&e);
+  channel(&e, "[\"127.0.0.1\"]", free_port());
+  setup_inbound(&e, NULL, NULL, 0, 1);
+  ts.slug = "globex";
+  CHECK_OK(vc_tenant_new(&b, e.ctx, &ts));
+  snprintf(config, sizeof(config),
+           "{\"local_address\": \"127.0.0.1\", \"local_port\": %d, "
+           "\"from\": \"sip:{number}@127.0.0.1\", \"customer_uri\": "
+           "\"sip:{number}@127.0.0.1:9\", \"inbound\": true, "
+           "\"inbound_peers\": [\"127.0.0.1\"]}", free_port());
+  cs.name = "trunk";
+  cs.provider = "sip";
+  cs.config_json = config;
+  cs.sender = "+15550008888";
+  CHECK_OK(vc_channel_new(&ch, b, &cs));
+  as.name = "zed";
+  as.number = "sip:zed@127.0.0.1:9";
+  CHECK_OK(vc_agent_new(&ag, b, &as));
+  vc_agent_free(ag);
+  ns.number = "+914455556666";
+  ns.channel = "trunk";
+  ns.entry_kind = VC_NUMBER_ENTRY_AGENT;
+  ns.entry = "zed";
+  CHECK_OK(vc_number_new(&num, b, &ns));
+  vc_number_free(num);
+  vc_channel_free(ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  wait_listening(&e);
+  CHECK(raw_status(&e, &ri) == 480);
+  c = inbound_call(&e, 5000);
+  CHECK(vc_call_state_of(c) == VC_CALL_FAILED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_UNKNOWN_NUMBER);
+  vc_call_free(c);
+  CHECK_OK(vc_call_list(&it, b, NULL));
+  CHECK(vc_call_next(&c, it) == VC_ITEROVER);
+  vc_iter_free(it);
+  vc_tenant_free(b);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_sip_inbound__refused),
   VC_TEST(test_sip_inbound__peer),
   VC_TEST(test_sip_inbound__ivr_queue_agent),
   VC_TEST(test_sip_inbound__abandon),
   VC_TEST(test_sip_inbound__busy_next),
+  VC_TEST(test_sip_inbound__voicemail_not_possible),
+  VC_TEST(test_sip_inbound__other_tenant),
 )
