@@ -784,6 +784,52 @@ static void test_sip_inbound__other_tenant(void)
   env_close(&e);
 }
 
+/*
+ * vc_call_hangup() on a caller waiting in the queue (its only agent
+ * offline): the library BYEs the caller (sipp expects it) and the call
+ * ends.
+ */
+static void test_sip_inbound__api_hangup(void)
+{
+  static const char *const names[] = { "asha" };
+  env e;
+  sipp caller;
+  vc_call *c = NULL;
+  int ports[1] = { 0 };
+  int64_t deadline;
+
+  if (!have_sipp())
+    return;
+  env_open(&e);
+  channel(&e, "[\"127.0.0.1\"]", free_port());
+  setup_inbound(&e, names, ports, 1, 0);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  wait_listening(&e);
+  sipp_start(&caller, "uac_hungup.xml", e.sip_port, NUMBER);
+  /* The call exists once the core took it; its key is pressed a second
+   * after the answer, then it waits in the queue. */
+  deadline = wall_ms() + 10000;
+  while (c == NULL && wall_ms() < deadline) {
+    vc_iter *it;
+    CHECK_OK(vc_call_list(&it, e.t, NULL));
+    if (vc_call_next(&c, it) != 0)
+      c = NULL;
+    vc_iter_free(it);
+    usleep(20000);
+  }
+  CHECK(c != NULL);
+  usleep(2500000);
+  CHECK_OK(vc_call_hangup(c));
+  CHECK(sipp_wait(&caller, 15000) == 0);
+  vc_call_free(c);
+  c = inbound_call(&e, 10000);
+  fprintf(stderr, "  ended %s, %s\n", vc_call_state_name(vc_call_state_of(c)),
+          vc_call_cause_name(vc_call_cause_of(c)));
+  CHECK(vc_call_state_final(vc_call_state_of(c)));
+  vc_call_free(c);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_sip_inbound__refused),
   VC_TEST(test_sip_inbound__peer),
@@ -792,4 +838,5 @@ VC_TESTS(
   VC_TEST(test_sip_inbound__busy_next),
   VC_TEST(test_sip_inbound__voicemail_not_possible),
   VC_TEST(test_sip_inbound__other_tenant),
+  VC_TEST(test_sip_inbound__api_hangup),
 )
