@@ -905,7 +905,7 @@ static void dial_start(sip_call *call, const vc_call_step *st)
             agent);
 }
 
-/* --- the loop -------------------------------------------------------------- */
+/* --- the loop ---------------------------------------------------------- */
 
 /* Run steps from in->pc until one waits. */
 static void in_step(sip_call *call)
