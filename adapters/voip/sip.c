@@ -307,12 +307,18 @@ void vc__sip_report(sip_call *call, int type, int leg, int cause,
                    int duration_s, const char *code, const char *digits)
 {
   vc_call_update u;
+  char event_id[sizeof(call->provider_id) + 16];
 
   memset(&u, 0, sizeof(u));
   u.version = VC_CALL_UPDATE_VERSION;
   u.type = type;
   u.call_id = call->call_id;
   u.provider_call_id = call->provider_id;
+  /* Each report is news: two alike (the same key pressed twice, a
+   * second agent ringing) must not be taken for a replay. */
+  snprintf(event_id, sizeof(event_id), "%s/%u", call->provider_id,
+           ++call->reports);
+  u.event_id = event_id;
   u.leg = leg;
   u.cause = cause;
   u.duration_s = duration_s;

@@ -87,6 +87,7 @@ struct sip_call {
   struct tmr gc_tmr;
   struct sipsess *trash[2];  /* released on the next loop turn */
   sip_in *in;                /* a call taken: its script (sip_in.c) */
+  unsigned int reports;      /* made so far: each report's event id */
 };
 
 struct sip_session {

@@ -830,12 +830,57 @@ static void test_sip_inbound__api_hangup(void)
   env_close(&e);
 }
 
+/*
+ * The first agent's phone rings and nobody answers: at the queue's ring
+ * time (20 s) the library CANCELs it (sipp expects the CANCEL), the
+ * caller stays, and the next agent takes the call.
+ */
+static void test_sip_inbound__no_answer_next(void)
+{
+  static const char *const names[] = { "asha", "bala" };
+  env e;
+  sipp ringing, ok, caller;
+  vc_call *c;
+  char line[4096];
+  int ports[2];
+
+  if (!have_sipp())
+    return;
+  sipp_start(&ringing, "uas_noanswer.xml", 0, NULL);
+  sipp_start(&ok, "uas_answer.xml", 0, NULL);
+  ports[0] = ringing.port;
+  ports[1] = ok.port;
+  env_open(&e);
+  channel(&e, "[\"127.0.0.1\"]", free_port());
+  setup_inbound(&e, names, ports, 2, 1);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  wait_listening(&e);
+  sipp_start(&caller, "uac_inbound.xml", e.sip_port, NUMBER);
+  CHECK(sipp_wait(&caller, 60000) == 0);
+  CHECK(sipp_wait(&ringing, 10000) == 0);
+  CHECK(sipp_wait(&ok, 10000) == 0);
+  c = inbound_call(&e, 10000);
+  timeline(&e, vc_call_id(c), line, sizeof(line));
+  fprintf(stderr, "  timeline: %s\n", line);
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK_STR(vc_call_agent_id(c), agent_id(&e, "bala"));
+  CHECK(strstr(line, "agent_missed/") != NULL);
+  /* Both phones' ringing is on the timeline: alike, but not a replay. */
+  {
+    const char *p = strstr(line, " ringing/1");
+    CHECK(p != NULL && strstr(p + 1, " ringing/1") != NULL);
+  }
+  vc_call_free(c);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_sip_inbound__refused),
   VC_TEST(test_sip_inbound__peer),
   VC_TEST(test_sip_inbound__ivr_queue_agent),
   VC_TEST(test_sip_inbound__abandon),
   VC_TEST(test_sip_inbound__busy_next),
+  VC_TEST(test_sip_inbound__no_answer_next),
   VC_TEST(test_sip_inbound__voicemail_not_possible),
   VC_TEST(test_sip_inbound__other_tenant),
   VC_TEST(test_sip_inbound__api_hangup),
