@@ -31,6 +31,7 @@ static const uint8_t KEY[32] = { 8, 1, 8 };
   "\"2\":{\"action\":\"voicemail\"}}}}}"
 
 static int g_sid;
+static char g_channel[VC_ID_SIZE];
 
 /* A fresh Twilio call SID. */
 static void sid(char out[35])
@@ -864,6 +865,132 @@ static void test_inbound__watchdog(void)
   tenant_env_close(&e);
 }
 
+/* ---- missed calls and rules ------------------------------------------------------ */
+
+static void test_inbound__missed_call_rules(void)
+{
+  vc_channel_spec chs = VC_CHANNEL_SPEC_INIT;
+  vc_template_spec ts = VC_TEMPLATE_SPEC_INIT;
+  vc_rule_spec rs = VC_RULE_SPEC_INIT;
+  vc_rule_action acts[2] = { VC_RULE_ACTION_INIT, VC_RULE_ACTION_INIT };
+  char parent[35], who[64], bob[VC_ID_SIZE], tl[2048], det[512];
+  char missed[VC_ID_SIZE];
+  vc_call_filter f = VC_CALL_FILTER_INIT;
+  vc_call_entry *en;
+  vc_message *m;
+  vc_template *tpl;
+  vc_rule *rule;
+  vc_iter *it;
+  vc_call *c, *cb;
+  in_reply r;
+  int64_t ended;
+  int n;
+  env e;
+
+  setup(&e, VC_QUEUE_LONGEST_IDLE);
+  in_agent_id(e.t, "bob", bob);
+  chs.name = "sms";
+  chs.provider = "sandbox-sms";
+  chs.config_json = "{}";
+  chs.credentials_json = "{}";
+  chs.sender = "+14155550999";
+  CHECK_OK(vc_channel_new(NULL, e.t, &chs));
+  ts.name = "missed";
+  ts.kind = VC_CHANNEL_SMS;
+  ts.text_body = "Sorry we missed your call. We will call you back.";
+  CHECK_OK(vc_template_new(&tpl, e.t, &ts));
+  vc_template_free(tpl);
+  acts[0].kind = VC_RULE_SEND_TEMPLATE;
+  acts[0].template_name = "missed";
+  acts[0].channel = "sms";
+  acts[1].kind = VC_RULE_CALLBACK;
+  acts[1].agent = "bob";
+  rs.name = "missed inbound";
+  rs.trigger = VC_RULE_ON_CALL;
+  rs.causes = (1u << VC_CAUSE_ABANDONED) | (1u << VC_CAUSE_QUEUE_TIMEOUT) |
+              (1u << VC_CAUSE_CALLBACK);
+  rs.direction = VC_CALL_INBOUND;
+  rs.callback_delay_s = 600;
+  rs.actions = acts;
+  rs.nactions = 2;
+  /* A callback only where it cannot loop: inbound calls. */
+  rs.direction = 0;
+  CHECK_RC(vc_rule_new(&rule, e.t, &rs), VC_EINVALID);
+  rs.direction = 3;
+  CHECK_RC(vc_rule_new(&rule, e.t, &rs), VC_EINVALID);
+  rs.direction = VC_CALL_INBOUND;
+  acts[1].agent = "nobody";
+  CHECK_RC(vc_rule_new(&rule, e.t, &rs), VC_ENOTFOUND);
+  acts[1].agent = "bob";
+  CHECK_OK(vc_rule_new(&rule, e.t, &rs));
+  vc_rule_free(rule);
+  /* A call answered and completed: nothing. */
+  ring_of(&e, "1", parent, &r, who, sizeof(who));
+  talk(&e, parent, &r, 5000);
+  /* The caller hangs up while alice rings: missed. */
+  g_now += 60000;
+  ring_of(&e, "1", parent, &r, who, sizeof(who));
+  c = call_of(&e, &r);
+  g_now += 8000;
+  caller_gone(&e, g_channel, parent);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_ABANDONED);
+  ended = vc_call_state_at(c, VC_CALL_CANCELED);
+  snprintf(missed, sizeof(missed), "%s", vc_call_id(c));
+  vc_call_free(c);
+  /* The callback: a click-to-call from bob to the caller, initiated,
+   * placed ten minutes after the missed call ended. */
+  f.direction = VC_CALL_OUTBOUND;
+  CHECK_OK(vc_call_list(&it, e.t, &f));
+  n = 0;
+  cb = NULL;
+  while (vc_call_next(&c, it) == 0) {
+    if (n++ == 0)
+      cb = c;
+    else
+      vc_call_free(c);
+  }
+  vc_iter_free(it);
+  CHECK(n == 1);
+  CHECK(vc_call_state_of(cb) == VC_CALL_INITIATED);
+  CHECK(vc_call_direction_of(cb) == VC_CALL_OUTBOUND);
+  CHECK_STR(vc_call_agent_id(cb), bob);
+  CHECK_STR(vc_call_customer_number(cb), IN_CALLER);
+  CHECK_STR(vc_call_caller_id(cb), IN_DID);
+  CHECK(strstr(vc_call_metadata_json(cb), missed) != NULL);
+  timeline(&e, vc_call_id(cb), tl, sizeof(tl));
+  CHECK_STR(tl, "initiated deferred");
+  CHECK_OK(vc_call_timeline(&it, e.t, vc_call_id(cb)));
+  det[0] = '\0';
+  while (vc_call_entry_next(&en, it) == 0) {
+    if (strcmp(vc_call_entry_type(en), "deferred") == 0)
+      snprintf(det, sizeof(det), "%s", vc_call_entry_detail_json(en));
+    vc_call_entry_free(en);
+  }
+  vc_iter_free(it);
+  {
+    char want[128];
+    snprintf(want, sizeof(want), "{\"reason\":\"callback\",\"due_at\":%lld}",
+             (long long)(ended + 600000));
+    CHECK_STR(det, want);
+  }
+  /* Bob is not claimed before the callback is placed. */
+  CHECK(in_agent_state(e.t, "bob") == VC_AGENT_AVAILABLE);
+  /* The "we missed your call" message, queued through the template. */
+  CHECK_OK(vc_message_list(&it, e.t, NULL));
+  n = 0;
+  while (vc_message_next(&m, it) == 0) {
+    n++;
+    CHECK_STR(vc_message_to(m), IN_CALLER);
+    CHECK(vc_message_status(m) == VC_MSG_QUEUED);
+    vc_message_free(m);
+  }
+  vc_iter_free(it);
+  CHECK(n == 1);
+  vc_call_free(cb);
+  tenant_env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_inbound__ivr_queue_agent_bridge),
   VC_TEST(test_inbound__strategies),
@@ -874,4 +1001,5 @@ VC_TESTS(
   VC_TEST(test_inbound__unknown_number_and_isolation),
   VC_TEST(test_inbound__malformed),
   VC_TEST(test_inbound__watchdog),
+  VC_TEST(test_inbound__missed_call_rules),
 )
