@@ -23,6 +23,10 @@
  * on either dialog. Link state comes from REGISTER (when configured) or
  * an OPTIONS ping of the proxy.
  *
+ * Calls it takes (config.inbound: an INVITE to one of the channel's
+ * numbers) are run by the core's scripts in sip_in.c; what both halves
+ * share is in sip_int.h.
+ *
  * Threading: init and fini run anywhere (the state is immutable after
  * init); every session method and libre callback runs on the context's
  * network thread, which owns every libre object made here.
@@ -31,9 +35,7 @@
 #include "core/buf.h"
 #include "adapters/builtin.h"
 #include "adapters/common.h"
-#include "adapters/voip/callback.h"
-#include "adapters/voip/sip_text.h"
-#include "vyomcomm/sys/transport.h"
+#include "adapters/voip/sip_int.h"
 
 #include <arpa/inet.h>
 #include <cJSON.h>
@@ -41,36 +43,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <re.h>
-
 #define BAD_INPUT(...) \
   vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID, __VA_ARGS__)
 
 #define CRED_MAX 128
-#define DEFAULT_RING_S 30
+#define DEFAULT_RING_S VC__SIP_DEFAULT_RING_S
 #define DEFAULT_KEEPALIVE_S 30
 #define DEFAULT_EXPIRES_S 600
 #define OP_TIMEOUT_MS 15000       /* a re-INVITE or REFER left unanswered */
-#define CONTACT_USER "vyomcomm"
-#define CTYPE_SDP "application/sdp"
+#define CONTACT_USER VC__SIP_CONTACT_USER
+#define CTYPE_SDP VC__SIP_CTYPE_SDP
 
 /* ------------------------------------------------------------------ */
 /* configuration                                                       */
 
-typedef struct sip_cfg {
-  char *proxy;               /* outbound proxy / trunk URI, or NULL */
-  int tcp;
-  char laddr[64];            /* "" = the default source address */
-  uint16_t lport;
-  char *from;                /* URI, or a template with {number} */
-  char *aor;                 /* what REGISTER registers */
-  int reg;
-  int expires_s;
-  int keepalive_s;
-  char *agent_tmpl;          /* NULL: agents must be sip: URIs */
-  char *customer_tmpl;
-  char *username, *password;
-} sip_cfg;
 
 static void sip_fini(void *state)
 {
@@ -122,7 +108,7 @@ static int read_config(void *state, const cJSON *cfg)
   static const char *const known[] = {
     "proxy", "transport", "local_address", "local_port", "from", "aor",
     "register", "register_expires_s", "keepalive_s", "agent_uri",
-    "customer_uri"
+    "customer_uri", "inbound", "inbound_peers"
   };
   const char *proxy, *tp, *laddr, *from, *aor, *agent, *customer;
   const cJSON *reg = cJSON_GetObjectItemCaseSensitive(cfg, "register");
@@ -191,7 +177,7 @@ static int read_config(void *state, const cJSON *cfg)
       (rc = dup_str(&c->agent_tmpl, agent)) < 0 ||
       (rc = dup_str(&c->customer_tmpl, customer)) < 0)
     return rc;
-  return 0;
+  return vc__sip_in_config(c, cfg);
 }
 
 static int read_credentials(void *state, const cJSON *cred)
@@ -229,7 +215,7 @@ static int sip_init(void **state, const char *config_json,
  * with the number; ";transport=tcp" added when there is no proxy to
  * route through and the URI names no transport.
  */
-static int party_uri(char *out, size_t cap, const sip_cfg *c,
+int vc__sip_party_uri(char *out, size_t cap, const sip_cfg *c,
                      const char *tmpl, const char *party, const char *what)
 {
   int rc;
@@ -256,71 +242,6 @@ static int party_uri(char *out, size_t cap, const sip_cfg *c,
 
 /* ------------------------------------------------------------------ */
 /* the session                                                         */
-
-typedef struct sip_session sip_session;
-typedef struct sip_call sip_call;
-
-typedef struct sip_leg {
-  sip_call *call;
-  int which;                 /* VC_LEG_AGENT, VC_LEG_CUSTOMER */
-  struct sipsess *sess;
-  char uri[VC__SIP_URI_MAX + 32];
-  int heard;                 /* any response to our INVITE */
-  int ringing, answered, ended;
-  uint64_t answered_at;      /* tmr_jiffies() */
-  int reinvites;             /* re-INVITEs of ours not answered yet */
-  struct tmr ring_tmr;
-  vc__sdp_origin origin;
-} sip_leg;
-
-/* What operation a call waits on. */
-enum { OP_NONE = 0, OP_BRIDGE, OP_HOLD, OP_UNHOLD, OP_TRANSFER };
-
-struct sip_call {
-  struct le le;
-  sip_session *s;
-  char call_id[VC__VOIP_CALL_ID_MAX + 1];
-  char provider_id[128];
-  char from[VC__SIP_URI_MAX + 1];
-  sip_leg agent, customer;
-  char *offer;               /* the agent's description (O1) */
-  size_t offer_len;
-  char *answer;              /* the customer's (A1) */
-  size_t answer_len;
-  int placed, bridged, held, ended;
-  int ring_s, limit_s;
-  struct tmr limit_tmr;
-  int op;                    /* OP_* in flight */
-  uint64_t op_token;
-  int op_has_token;
-  struct tmr op_tmr;
-  struct sip_request *refer;
-  struct tmr gc_tmr;
-  struct sipsess *trash[2];  /* released on the next loop turn */
-};
-
-struct sip_session {
-  const sip_cfg *cfg;
-  vc_session_host *host;
-  struct dnsc *dnsc;
-  struct sip *sip;
-  struct sipsess_sock *sock;
-  struct sip_lsnr *lsnr;
-  struct sipreg *reg;
-  struct sip_dialog *ping_dlg;
-  struct sip_request *ping;
-  struct tmr ping_tmr;
-  struct list calls;
-  char route[VC__SIP_URI_MAX + 32];
-  const char *routev[1];
-  uint32_t routec;
-  char addr[64];             /* our address, for SDP origins */
-  int link;                  /* -1 unknown, 0 down, 1 up */
-};
-
-#define CALL_OF(leg) ((leg)->call)
-#define OTHER(leg) \
-  ((leg)->which == VC_LEG_AGENT ? &(leg)->call->customer : &(leg)->call->agent)
 
 static void link_state(sip_session *s, int up, const char *why)
 {
@@ -382,16 +303,22 @@ static void op_done(sip_call *call, int outcome, int error, const char *why)
   (void)vc_session_done(call->s->host, call->op_token, &r);
 }
 
-static void report(sip_call *call, int type, int leg, int cause,
+void vc__sip_report(sip_call *call, int type, int leg, int cause,
                    int duration_s, const char *code, const char *digits)
 {
   vc_call_update u;
+  char event_id[sizeof(call->provider_id) + 16];
 
   memset(&u, 0, sizeof(u));
   u.version = VC_CALL_UPDATE_VERSION;
   u.type = type;
   u.call_id = call->call_id;
   u.provider_call_id = call->provider_id;
+  /* Each report is news: two alike (the same key pressed twice, a
+   * second agent ringing) must not be taken for a replay. */
+  snprintf(event_id, sizeof(event_id), "%s/%u", call->provider_id,
+           ++call->reports);
+  u.event_id = event_id;
   u.leg = leg;
   u.cause = cause;
   u.duration_s = duration_s;
@@ -419,6 +346,7 @@ static void call_free(void *arg)
     call->trash[i] = mem_deref(call->trash[i]);
   vc__free(call->offer);
   vc__free(call->answer);
+  vc__sip_in_free(call);
 }
 
 static void gc_handler(void *arg)
@@ -431,10 +359,15 @@ static void gc_handler(void *arg)
     mem_deref(call);
 }
 
+void vc__sip_call_gc(sip_call *call)
+{
+  tmr_start(&call->gc_tmr, 0, gc_handler, call);
+}
+
 /* Take a leg's session out of use: it is released (BYE or CANCEL when
  * still live) on the next turn of the loop, never inside its own
  * callback. */
-static void leg_release(sip_leg *leg)
+void vc__sip_leg_release(sip_leg *leg)
 {
   sip_call *call = CALL_OF(leg);
 
@@ -446,7 +379,7 @@ static void leg_release(sip_leg *leg)
   tmr_start(&call->gc_tmr, 0, gc_handler, call);
 }
 
-static int talk_s(const sip_leg *leg)
+int vc__sip_talk_s(const sip_leg *leg)
 {
   return leg->answered ? (int)((tmr_jiffies() - leg->answered_at) / 1000)
                        : 0;
@@ -457,9 +390,9 @@ static void leg_end(sip_leg *leg, int cause, const char *code)
   if (leg->ended)
     return;
   leg->ended = 1;
-  leg_release(leg);
+  vc__sip_leg_release(leg);
   if (leg->heard || leg->answered)
-    report(CALL_OF(leg), VC_UPDATE_ENDED, leg->which, cause, talk_s(leg),
+    vc__sip_report(CALL_OF(leg), VC_UPDATE_ENDED, leg->which, cause, vc__sip_talk_s(leg),
            code, NULL);
 }
 
@@ -490,13 +423,13 @@ static void call_end(sip_call *call, sip_leg *first, int cause,
 static void call_drop(sip_call *call)
 {
   call->agent.ended = call->customer.ended = 1;
-  leg_release(&call->agent);
+  vc__sip_leg_release(&call->agent);
   call->ended = 1;
 }
 
 /* --- libre callbacks ------------------------------------------------------ */
 
-static int auth_handler(char **user, char **pass, const char *realm,
+int vc__sip_auth_handler(char **user, char **pass, const char *realm,
                         void *arg)
 {
   const sip_cfg *c = arg;
@@ -513,7 +446,7 @@ static int auth_handler(char **user, char **pass, const char *realm,
   return 0;
 }
 
-static int mbuf_from_buf(struct mbuf **out, const vc_buf *b)
+int vc__sip_mbuf(struct mbuf **out, const vc_buf *b)
 {
   struct mbuf *mb = mbuf_alloc(b->size + 1);
 
@@ -528,7 +461,7 @@ static int mbuf_from_buf(struct mbuf **out, const vc_buf *b)
   return 0;
 }
 
-static int keep_body(char **dst, size_t *len, const struct sip_msg *msg)
+int vc__sip_keep_body(char **dst, size_t *len, const struct sip_msg *msg)
 {
   size_t n = mbuf_get_left(msg->mb);
   char *p;
@@ -546,7 +479,7 @@ static int keep_body(char **dst, size_t *len, const struct sip_msg *msg)
 }
 
 /* Our description for a leg: its peer's, restated with `dir`. */
-static int leg_desc(struct mbuf **out, sip_leg *leg, int dir)
+int vc__sip_leg_desc(struct mbuf **out, sip_leg *leg, int dir)
 {
   sip_call *call = CALL_OF(leg);
   const char *peer = leg->which == VC_LEG_AGENT ? call->answer : call->offer;
@@ -558,7 +491,7 @@ static int leg_desc(struct mbuf **out, sip_leg *leg, int dir)
     return EPROTO;
   if (vc__sip_sdp_restate(&b, peer, n, dir, &leg->origin) < 0)
     return EPROTO;
-  err = mbuf_from_buf(out, &b);
+  err = vc__sip_mbuf(out, &b);
   vc_buf_dispose(&b);
   return err;
 }
@@ -576,12 +509,12 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 
   if (leg->which == VC_LEG_AGENT && !leg->answered) {
     /* The agent's 200 to our SDP-less INVITE: its offer O1. */
-    if ((err = keep_body(&call->offer, &call->offer_len, msg)) != 0)
+    if ((err = vc__sip_keep_body(&call->offer, &call->offer_len, msg)) != 0)
       return err;
     if (vc__sip_sdp_inactive_answer(&b, call->offer, call->offer_len,
                                     &leg->origin) < 0)
       return EPROTO;
-    err = mbuf_from_buf(descp, &b);
+    err = vc__sip_mbuf(descp, &b);
     vc_buf_dispose(&b);
     return err;
   }
@@ -592,11 +525,11 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
                                     mbuf_get_left(msg->mb),
                                     &leg->origin) < 0)
       return EPROTO;
-    err = mbuf_from_buf(descp, &b);
+    err = vc__sip_mbuf(descp, &b);
     vc_buf_dispose(&b);
     return err;
   }
-  return leg_desc(descp, leg, call->held ? VC__SDP_SENDONLY : VC__SDP_KEEP);
+  return vc__sip_leg_desc(descp, leg, call->held ? VC__SDP_SENDONLY : VC__SDP_KEEP);
 }
 
 static void reinvite_answered(sip_leg *leg)
@@ -611,7 +544,7 @@ static void reinvite_answered(sip_leg *leg)
              call->agent.reinvites == 0 && call->customer.reinvites == 0) {
     int hold = call->op == OP_HOLD;
     call->held = hold;
-    report(call, hold ? VC_UPDATE_HOLD : VC_UPDATE_UNHOLD, VC_LEG_CUSTOMER,
+    vc__sip_report(call, hold ? VC_UPDATE_HOLD : VC_UPDATE_UNHOLD, VC_LEG_CUSTOMER,
            0, 0, NULL, NULL);
     op_done(call, VC_SEND_ACCEPTED, 0, NULL);
   }
@@ -626,7 +559,7 @@ static int answer_handler(const struct sip_msg *msg, void *arg)
     return ECANCELED;
   if (leg->which == VC_LEG_CUSTOMER && !leg->answered) {
     /* The customer's 200: its answer A1 to O1. */
-    return keep_body(&call->answer, &call->answer_len, msg);
+    return vc__sip_keep_body(&call->answer, &call->answer_len, msg);
   }
   reinvite_answered(leg);
   return 0;
@@ -645,7 +578,7 @@ static void progress_handler(const struct sip_msg *msg, void *arg)
     return;
   if ((msg->scode == 180 || msg->scode == 183) && !leg->ringing) {
     leg->ringing = 1;
-    report(call, VC_UPDATE_RINGING, leg->which, 0, 0, NULL, NULL);
+    vc__sip_report(call, VC_UPDATE_RINGING, leg->which, 0, 0, NULL, NULL);
   }
 }
 
@@ -665,7 +598,7 @@ static int connect_leg(sip_leg *leg, struct mbuf *desc)
 
   err = sipsess_connect(&leg->sess, s->sock, leg->uri, NULL, call->from,
                         CONTACT_USER, s->routev, s->routec, CTYPE_SDP, desc,
-                        auth_handler, (void *)s->cfg, false, offer_handler,
+                        vc__sip_auth_handler, (void *)s->cfg, false, offer_handler,
                         answer_handler, progress_handler, establish_handler,
                         info_handler, NULL, close_handler, leg,
                         "Max-Forwards: 70\r\n");
@@ -691,9 +624,9 @@ static void establish_handler(const struct sip_msg *msg, void *arg)
   if (leg->which == VC_LEG_AGENT) {
     if (placed(call, VC_SEND_ACCEPTED, 0, 0, NULL) < 0)
       return;
-    report(call, VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, 0, NULL, NULL);
+    vc__sip_report(call, VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, 0, NULL, NULL);
     /* The customer gets the agent's offer, under our origin. */
-    if ((err = leg_desc(&desc, &call->customer, VC__SDP_KEEP)) != 0 ||
+    if ((err = vc__sip_leg_desc(&desc, &call->customer, VC__SDP_KEEP)) != 0 ||
         (err = connect_leg(&call->customer, desc)) != 0) {
       mem_deref(desc);
       call->customer.heard = 1;
@@ -704,9 +637,9 @@ static void establish_handler(const struct sip_msg *msg, void *arg)
     mem_deref(desc);
     return;
   }
-  report(call, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, 0, 0, NULL, NULL);
+  vc__sip_report(call, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, 0, 0, NULL, NULL);
   /* Bridge: the agent's phone gets the customer's description. */
-  if ((err = leg_desc(&desc, &call->agent, VC__SDP_KEEP)) != 0 ||
+  if ((err = vc__sip_leg_desc(&desc, &call->agent, VC__SDP_KEEP)) != 0 ||
       (err = sipsess_modify(call->agent.sess, desc)) != 0) {
     mem_deref(desc);
     call_end(call, &call->customer, VC_CAUSE_PROVIDER_ERROR, "bridge");
@@ -741,7 +674,7 @@ static void info_handler(struct sip *sip, const struct sip_msg *msg,
     return;
   }
   (void)sip_reply(sip, msg, 200, "OK");
-  report(CALL_OF(leg), VC_UPDATE_DTMF, leg->which, 0, 0, NULL, digit);
+  vc__sip_report(CALL_OF(leg), VC_UPDATE_DTMF, leg->which, 0, 0, NULL, digit);
 }
 
 static void close_handler(int err, const struct sip_msg *msg, void *arg)
@@ -943,12 +876,10 @@ static void ping(void *arg)
 
 /* --- session methods ------------------------------------------------------ */
 
-/* The library places calls; it takes none. */
+/* An INVITE outside our dialogs: a call to take (sip_in.c). */
 static void incoming(const struct sip_msg *msg, void *arg)
 {
-  sip_session *s = arg;
-
-  (void)sip_treply(NULL, s->sip, msg, 603, "Decline");
+  vc__sip_in_invite(arg, msg);
 }
 
 static void session_free(sip_session *s)
@@ -1032,7 +963,7 @@ static int sip_open(void **session, void *adapter_state,
   if (c->reg) {
     err = sipreg_register(&s->reg, s->sip, c->proxy, c->aor, NULL, c->aor,
                           (uint32_t)c->expires_s, CONTACT_USER, s->routev,
-                          s->routec, 0, auth_handler, (void *)c, false,
+                          s->routec, 0, vc__sip_auth_handler, (void *)c, false,
                           register_response, s, NULL, NULL);
   } else if (c->proxy != NULL) {
     ping(s);
@@ -1056,7 +987,7 @@ static void sip_close_session(void *session)
   session_free(session);
 }
 
-static sip_call *find_call(sip_session *s, const char *call_id)
+sip_call *vc__sip_find_call(sip_session *s, const char *call_id)
 {
   for (struct le *le = s->calls.head; le != NULL; le = le->next) {
     sip_call *call = le->data;
@@ -1064,6 +995,29 @@ static sip_call *find_call(sip_session *s, const char *call_id)
       return call;
   }
   return NULL;
+}
+
+sip_call *vc__sip_call_new(sip_session *s)
+{
+  sip_call *call = mem_zalloc(sizeof(*call), call_free);
+
+  if (call == NULL)
+    return NULL;
+  call->s = s;
+  call->agent.call = call->customer.call = call;
+  call->agent.which = VC_LEG_AGENT;
+  call->customer.which = VC_LEG_CUSTOMER;
+  for (size_t i = 0; i < 2; i++) {
+    sip_leg *leg = i ? &call->customer : &call->agent;
+    tmr_init(&leg->ring_tmr);
+    leg->origin.sess_id = rand_u64() >> 2;
+    snprintf(leg->origin.addr, sizeof(leg->origin.addr), "%s",
+             s->addr[0] ? s->addr : "127.0.0.1");
+  }
+  tmr_init(&call->limit_tmr);
+  tmr_init(&call->op_tmr);
+  tmr_init(&call->gc_tmr);
+  return call;
 }
 
 static int sip_place_call(void *session, const vc_call_outbound *o)
@@ -1076,7 +1030,7 @@ static int sip_place_call(void *session, const vc_call_outbound *o)
   VC_ASSERT_ARG(s && o && o->call_id);
   if (strlen(o->call_id) > VC__VOIP_CALL_ID_MAX)
     return BAD_INPUT("call id too long");
-  if ((call = find_call(s, o->call_id)) != NULL) {
+  if ((call = vc__sip_find_call(s, o->call_id)) != NULL) {
     if (!call->ended) {
       /* The core places again a call this session is still placing (its
        * wait ran out, or its job's lease did): it is the same call, and
@@ -1090,28 +1044,14 @@ static int sip_place_call(void *session, const vc_call_outbound *o)
     }
     list_unlink(&call->le); /* ended, waiting for its clean-up */
   }
-  if ((call = mem_zalloc(sizeof(*call), call_free)) == NULL)
+  if ((call = vc__sip_call_new(s)) == NULL)
     return vc_error_set_oom();
-  call->s = s;
   strcpy(call->call_id, o->call_id);
-  call->agent.call = call->customer.call = call;
-  call->agent.which = VC_LEG_AGENT;
-  call->customer.which = VC_LEG_CUSTOMER;
   call->ring_s = o->ring_timeout_s > 0 ? o->ring_timeout_s : DEFAULT_RING_S;
   call->limit_s = o->time_limit_s > 0 ? o->time_limit_s : 0;
-  for (size_t i = 0; i < 2; i++) {
-    sip_leg *leg = i ? &call->customer : &call->agent;
-    tmr_init(&leg->ring_tmr);
-    leg->origin.sess_id = rand_u64() >> 2;
-    snprintf(leg->origin.addr, sizeof(leg->origin.addr), "%s",
-             s->addr[0] ? s->addr : "127.0.0.1");
-  }
-  tmr_init(&call->limit_tmr);
-  tmr_init(&call->op_tmr);
-  tmr_init(&call->gc_tmr);
-  if ((rc = party_uri(call->agent.uri, sizeof(call->agent.uri), c,
+  if ((rc = vc__sip_party_uri(call->agent.uri, sizeof(call->agent.uri), c,
                       c->agent_tmpl, o->agent, "the agent")) < 0 ||
-      (rc = party_uri(call->customer.uri, sizeof(call->customer.uri), c,
+      (rc = vc__sip_party_uri(call->customer.uri, sizeof(call->customer.uri), c,
                       c->customer_tmpl, o->customer, "the customer")) < 0)
     goto fail;
   if (strstr(c->from, "{number}") != NULL) {
@@ -1153,12 +1093,12 @@ static int start_op(sip_call *call, int op, uint64_t token)
   return 0;
 }
 
-static int reinvite(sip_leg *leg, int dir)
+int vc__sip_reinvite(sip_leg *leg, int dir)
 {
   struct mbuf *desc = NULL;
   int err;
 
-  if ((err = leg_desc(&desc, leg, dir)) == 0 &&
+  if ((err = vc__sip_leg_desc(&desc, leg, dir)) == 0 &&
       (err = sipsess_modify(leg->sess, desc)) == 0)
     leg->reinvites++;
   mem_deref(desc);
@@ -1173,7 +1113,7 @@ static int sip_operation(void *session, const vc_call_control *c,
   vc_send_result r;
 
   VC_ASSERT_ARG(s && c && c->call_id);
-  if ((call = find_call(s, c->call_id)) == NULL || call->ended) {
+  if ((call = vc__sip_find_call(s, c->call_id)) == NULL || call->ended) {
     if (c->op == VC_CALL_OP_HANGUP) {
       /* Already over: nothing left to hang up. */
       memset(&r, 0, sizeof(r));
@@ -1185,6 +1125,18 @@ static int sip_operation(void *session, const vc_call_control *c,
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
                          "sip: call %s is not live on this session",
                          c->call_id);
+  }
+  if (call->in != NULL) {
+    /* A call taken: only hanging up; its script does the rest. */
+    if (c->op != VC_CALL_OP_HANGUP)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTSUPPORTED,
+                           "sip: an inbound call can only be hung up");
+    memset(&r, 0, sizeof(r));
+    r.version = VC_SEND_RESULT_VERSION;
+    r.outcome = VC_SEND_ACCEPTED;
+    (void)vc__sip_in_hangup(call);
+    (void)vc_session_done(s->host, token, &r);
+    return 0;
   }
   switch (c->op) {
   case VC_CALL_OP_HANGUP:
@@ -1203,8 +1155,8 @@ static int sip_operation(void *session, const vc_call_control *c,
       return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
                            "sip: the call is not in a state to %s",
                            hold ? "hold" : "resume");
-    if (reinvite(&call->customer, dir) != 0 ||
-        reinvite(&call->agent, dir) != 0) {
+    if (vc__sip_reinvite(&call->customer, dir) != 0 ||
+        vc__sip_reinvite(&call->agent, dir) != 0) {
       call->agent.reinvites = call->customer.reinvites = 0;
       return vc__error_set(VC_ERRCLASS_SIP, VC_ENET,
                            "sip: the re-INVITE could not be sent");
@@ -1217,7 +1169,7 @@ static int sip_operation(void *session, const vc_call_control *c,
     if (!call->customer.answered || call->op != OP_NONE)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
                            "sip: the customer is not connected");
-    if ((rc = party_uri(uri, sizeof(uri), s->cfg, s->cfg->customer_tmpl,
+    if ((rc = vc__sip_party_uri(uri, sizeof(uri), s->cfg, s->cfg->customer_tmpl,
                         c->target, "the transfer target")) < 0)
       return rc;
     call->refer = mem_deref(call->refer);
@@ -1244,6 +1196,7 @@ static const vc_session_ops SIP_SESSION = {
   sip_close_session,
   sip_place_call,
   sip_operation,
+  vc__sip_in_run_script,
 };
 
 const vc_adapter vc__adapter_sip = {

@@ -447,6 +447,113 @@ int vc__sip_dtmf_relay(char *digit, const char *body, size_t n)
   return BAD("the dtmf-relay body has no Signal");
 }
 
+static int dtmf_key(char *digit, char c)
+{
+  if ((c >= '0' && c <= '9') || c == '*' || c == '#' ||
+      (c >= 'A' && c <= 'D')) {
+    *digit = c;
+    return 0;
+  }
+  if (c >= 'a' && c <= 'd') {
+    *digit = (char)(c - 'a' + 'A');
+    return 0;
+  }
+  return -1;
+}
+
+int vc__sip_dtmf_plain(char *digit, const char *body, size_t n)
+{
+  const char *p = body;
+
+  if (body == NULL || n == 0 || n > 64)
+    return BAD("the dtmf body is empty or too long");
+  while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+    n--;
+  trim(&p, &n);
+  if (n != 1 || dtmf_key(digit, p[0]) < 0)
+    return BAD("the dtmf body is not one key");
+  return 0;
+}
+
+/* A user part: URI bytes but '@', ':', ';' and '?' (which end it). */
+static int check_user(const char *u, size_t n)
+{
+  if (u == NULL || n == 0 || n > VC__SIP_USER_MAX)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (!uri_byte((unsigned char)u[i]) || strchr("@:;?{}", u[i]) != NULL)
+      return -1;
+  return 0;
+}
+
+/* A host: a name, an IPv4 address or a bracketed IPv6 address. */
+static int check_host(const char *h, size_t n)
+{
+  if (h == NULL || n == 0 || n > VC__SIP_HOST_MAX)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    char c = h[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+          (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == ':' ||
+          c == '[' || c == ']'))
+      return -1;
+  }
+  return 0;
+}
+
+int vc__sip_called(char *out, size_t cap, const char *user, size_t ul,
+                   const char *host, size_t hl, unsigned port)
+{
+  int n;
+
+  if (check_user(user, ul) < 0)
+    return BAD("the number called is empty, too long or malformed");
+  if (check_host(host, hl) < 0)
+    return BAD("the host called is empty, too long or malformed");
+  n = port ? snprintf(out, cap, "sip:%.*s@%.*s:%u", (int)ul, user, (int)hl,
+                      host, port & 0xffffu)
+           : snprintf(out, cap, "sip:%.*s@%.*s", (int)ul, user, (int)hl,
+                      host);
+  if (n < 0 || (size_t)n >= cap)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                         "the URI called is too long");
+  return 0;
+}
+
+static int is_phone(const char *u, size_t n)
+{
+  size_t i = u[0] == '+' ? 1 : 0;
+
+  if (n - i < 3 || n - i > 20)
+    return 0;
+  for (; i < n; i++)
+    if (u[i] < '0' || u[i] > '9')
+      return 0;
+  return 1;
+}
+
+int vc__sip_caller(char *out, size_t cap, const char *user, size_t ul,
+                   const char *host, size_t hl)
+{
+  if (cap == 0)
+    return BAD("no room for the caller");
+  out[0] = '\0';
+  if (ul == 0 || ieq(user, ul, "anonymous") ||
+      (hl > 0 && ieq(host, hl, "anonymous.invalid")))
+    return 0;
+  if (check_user(user, ul) < 0)
+    return BAD("the caller's user part is too long or malformed");
+  if (is_phone(user, ul)) {
+    if (ul >= cap)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
+                           "the caller is too long");
+    memcpy(out, user, ul);
+    out[ul] = '\0';
+    return 0;
+  }
+  return vc__sip_called(out, cap, user, ul, host, hl, 0);
+}
+
 int vc__sip_sipfrag(const char *body, size_t n)
 {
   int code;

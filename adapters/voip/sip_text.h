@@ -96,6 +96,36 @@ int vc__sip_sdp_inactive_answer(vc_buf *out, const char *sdp, size_t n,
 int vc__sip_dtmf_relay(char *digit, const char *body, size_t n);
 
 /*
+ * The key of an application/dtmf body: the key alone ("5", blanks and a
+ * line end around it allowed), as application/dtmf-relay's keys. 0 or
+ * VC_EINVALID.
+ */
+int vc__sip_dtmf_plain(char *digit, const char *body, size_t n);
+
+#define VC__SIP_USER_MAX 64     /* a user part we take from a request */
+#define VC__SIP_HOST_MAX 128
+
+/*
+ * The number a call taken is to, from its URI's user part and host
+ * (`port` 0: none): "sip:user@host[:port]" into `out` (`cap` bytes). The
+ * core takes the URI itself as a number or, when the user part is a
+ * phone number, that number. VC_EINVALID for an empty or overlong part
+ * or a byte a URI may not hold there, VC_ETOOBIG when it does not fit.
+ */
+int vc__sip_called(char *out, size_t cap, const char *user, size_t ul,
+                   const char *host, size_t hl, unsigned port);
+
+/*
+ * The caller of a call taken, from its From URI's user part and host:
+ * the user part alone when it is a phone number ('+' then 3 to 20
+ * digits, or the digits alone), "" when the caller is withheld (no user
+ * part, "anonymous", the host "anonymous.invalid"), else
+ * "sip:user@host". Errors as vc__sip_called().
+ */
+int vc__sip_caller(char *out, size_t cap, const char *user, size_t ul,
+                   const char *host, size_t hl);
+
+/*
  * The status code of a message/sipfrag body's first line
  * ("SIP/2.0 180 Ringing"), 100..699, or VC_EINVALID.
  */

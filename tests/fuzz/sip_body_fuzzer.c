@@ -1,7 +1,7 @@
 /*
  * Fuzz target for the bodies the SIP adapter reads itself
  * (adapters/voip/sip_text.c): SDP restated on our dialogs and answered
- * inactive, application/dtmf-relay and message/sipfrag. libre parses the
+ * inactive, application/dtmf-relay, application/dtmf and message/sipfrag. libre parses the
  * SIP messages around them.
  *
  * Input: the first byte picks the direction of the restate; the rest is
@@ -79,6 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   if (vc__sip_dtmf_relay(&digit, body, n) == 0 &&
       strchr("0123456789*#ABCD", digit) == NULL)
+    abort();
+  digit = 0;
+  if (vc__sip_dtmf_plain(&digit, body, n) == 0 &&
+      (digit == 0 || strchr("0123456789*#ABCD", digit) == NULL))
     abort();
   code = vc__sip_sipfrag(body, n);
   if (code >= 0 && (code < 100 || code > 699))

@@ -37,6 +37,7 @@ static void test_sip__vtable(void)
         VC_SESSION_OPS_VERSION);
   CHECK(SIP->session->open && SIP->session->close &&
         SIP->session->place_call && SIP->session->operation);
+  CHECK(SIP->session->run_script != NULL); /* takes calls (sip_in.c) */
   CHECK(SIP->build_call == NULL && SIP->parse_call == NULL);
   CHECK(SIP->capabilities & VC_CAP_CALL_HOLD);
   CHECK(SIP->capabilities & VC_CAP_CALL_TRANSFER);
@@ -57,6 +58,22 @@ static void test_sip__config_ok(void)
     "\"agent_uri\": \"sip:{number}@pbx.example.net\", "
     "\"customer_uri\": \"sip:{number}@trunk.example.net;user=phone\"}",
     "{\"username\": \"1001\", \"password\": \"s3cret:pw\"}"));
+  /* Calls taken: from the listed peers, any, or the proxy's address. */
+  CHECK_OK(init_rc("{\"from\": \"sip:a@h\", \"customer_uri\": "
+                   "\"sip:{number}@h\", \"inbound\": true, "
+                   "\"inbound_peers\": [\"10.0.0.5\", \"2001:db8::1\"]}",
+                   "{}"));
+  CHECK_OK(init_rc("{\"from\": \"sip:a@h\", \"customer_uri\": "
+                   "\"sip:{number}@h\", \"inbound\": true, "
+                   "\"inbound_peers\": [\"*\"]}", "{}"));
+  CHECK_OK(init_rc("{\"from\": \"sip:a@h\", \"customer_uri\": "
+                   "\"sip:{number}@h\", \"inbound\": true, "
+                   "\"proxy\": \"sip:192.0.2.7:5060;transport=udp\"}", "{}"));
+  CHECK_OK(init_rc("{\"from\": \"sip:a@h\", \"customer_uri\": "
+                   "\"sip:{number}@h\", \"inbound\": true, "
+                   "\"proxy\": \"sip:trunk@[2001:db8::7]:5060\"}", "{}"));
+  CHECK_OK(init_rc("{\"from\": \"sip:a@h\", \"customer_uri\": "
+                   "\"sip:{number}@h\", \"inbound\": false}", "{}"));
 }
 
 static void test_sip__config_bad(void)
@@ -106,6 +123,30 @@ static void test_sip__config_bad(void)
     { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
       "\"keepalive_s\": -1}", "{}", "config.keepalive_s" },
     { "[1]", "{}", "config" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"inbound\": 1}", "{}", "config.inbound must" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"inbound\": true}", "{}", "config.inbound_peers" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"inbound\": true, \"proxy\": \"sip:trunk.example.net\"}", "{}",
+      "config.inbound_peers" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"inbound\": true, \"inbound_peers\": []}", "{}",
+      "config.inbound_peers" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"inbound\": true, \"inbound_peers\": [\"pbx.example.net\"]}", "{}",
+      "config.inbound_peers[0]" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"inbound\": true, \"inbound_peers\": [\"*\", \"10.0.0.1\"]}",
+      "{}", "stands alone" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"inbound_peers\": \"10.0.0.1\"}", "{}", "config.inbound_peers" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"inbound_peers\": [\"1.1.1.1\", \"1.1.1.2\", \"1.1.1.3\", "
+      "\"1.1.1.4\", \"1.1.1.5\", \"1.1.1.6\", \"1.1.1.7\", \"1.1.1.8\", "
+      "\"1.1.1.9\", \"1.1.1.10\", \"1.1.1.11\", \"1.1.1.12\", "
+      "\"1.1.1.13\", \"1.1.1.14\", \"1.1.1.15\", \"1.1.1.16\", "
+      "\"1.1.1.17\"]}", "{}", "1 to 16" },
   };
 
   for (size_t i = 0; i < VC_ARRAY_SIZE(bad); i++) {
@@ -347,6 +388,64 @@ static void test_sip__dtmf_relay(void)
   CHECK(vc__sip_dtmf_relay(&d, NULL, 0) == VC_EINVALID);
 }
 
+static void test_sip__dtmf_plain(void)
+{
+  char d = 0;
+
+  CHECK_OK(vc__sip_dtmf_plain(&d, "5", 1));
+  CHECK(d == '5');
+  CHECK_OK(vc__sip_dtmf_plain(&d, " #\r\n", 4));
+  CHECK(d == '#');
+  CHECK_OK(vc__sip_dtmf_plain(&d, "c\n", 2));
+  CHECK(d == 'C');
+  CHECK(vc__sip_dtmf_plain(&d, "55", 2) == VC_EINVALID);
+  CHECK(vc__sip_dtmf_plain(&d, "Signal=5", 8) == VC_EINVALID);
+  CHECK(vc__sip_dtmf_plain(&d, "\r\n", 2) == VC_EINVALID);
+  CHECK(vc__sip_dtmf_plain(&d, "", 0) == VC_EINVALID);
+  CHECK(vc__sip_dtmf_plain(&d, NULL, 0) == VC_EINVALID);
+}
+
+/* The number called and the caller of a call taken. */
+static void test_sip__parties(void)
+{
+  char out[VC__SIP_URI_MAX + 1];
+  char big[VC__SIP_USER_MAX + 2];
+
+  CHECK_OK(vc__sip_called(out, sizeof(out), "+914412345678", 13,
+                          "10.0.0.5", 8, 5070));
+  CHECK_STR(out, "sip:+914412345678@10.0.0.5:5070");
+  CHECK_OK(vc__sip_called(out, sizeof(out), "support", 7, "pbx.example", 11,
+                          0));
+  CHECK_STR(out, "sip:support@pbx.example");
+  CHECK(vc__sip_called(out, sizeof(out), "", 0, "h", 1, 0) == VC_EINVALID);
+  CHECK(vc__sip_called(out, sizeof(out), "a b", 3, "h", 1, 0) ==
+        VC_EINVALID);
+  CHECK(vc__sip_called(out, sizeof(out), "a<b", 3, "h", 1, 0) ==
+        VC_EINVALID);
+  CHECK(vc__sip_called(out, sizeof(out), "a", 1, "h/x", 3, 0) ==
+        VC_EINVALID);
+  CHECK(vc__sip_called(out, sizeof(out), "a", 1, "", 0, 0) == VC_EINVALID);
+  memset(big, '1', sizeof(big));
+  CHECK(vc__sip_called(out, sizeof(out), big, sizeof(big), "h", 1, 0) ==
+        VC_EINVALID);
+  CHECK(vc__sip_called(out, 10, "12345", 5, "host", 4, 0) == VC_ETOOBIG);
+
+  CHECK_OK(vc__sip_caller(out, sizeof(out), "+15550000001", 12, "h", 1));
+  CHECK_STR(out, "+15550000001");
+  CHECK_OK(vc__sip_caller(out, sizeof(out), "15550000001", 11, "h", 1));
+  CHECK_STR(out, "15550000001");
+  CHECK_OK(vc__sip_caller(out, sizeof(out), "alice", 5, "example.com", 11));
+  CHECK_STR(out, "sip:alice@example.com");
+  CHECK_OK(vc__sip_caller(out, sizeof(out), "Anonymous", 9, "h", 1));
+  CHECK_STR(out, "");
+  CHECK_OK(vc__sip_caller(out, sizeof(out), "x", 1, "anonymous.invalid",
+                          17));
+  CHECK_STR(out, "");
+  CHECK_OK(vc__sip_caller(out, sizeof(out), "", 0, "h", 1));
+  CHECK_STR(out, "");
+  CHECK(vc__sip_caller(out, sizeof(out), "a\"b", 3, "h", 1) == VC_EINVALID);
+}
+
 static void test_sip__sipfrag(void)
 {
   CHECK(vc__sip_sipfrag("SIP/2.0 100 Trying\r\n", 20) == 100);
@@ -371,4 +470,6 @@ VC_TESTS(
   VC_TEST(test_sip__sdp_bad),
   VC_TEST(test_sip__dtmf_relay),
   VC_TEST(test_sip__sipfrag),
+  VC_TEST(test_sip__dtmf_plain),
+  VC_TEST(test_sip__parties),
 )
