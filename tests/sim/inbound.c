@@ -41,7 +41,7 @@ static char *dup_or_null(const char *s)
   return s ? strdup(s) : NULL;
 }
 
-static void icall_free(sim_icall *t)
+void sim_inbound_discard(sim_icall *t)
 {
   if (t == NULL)
     return;
@@ -84,7 +84,7 @@ sim_icall *sim_inbound_new(sim_voice *v, const vc_sim_incoming *in)
   t->start_mono = sim_mono_ms();
   if (t->voice_url == NULL || (in->status_url && !t->status_url) ||
       (in->digits && !t->digits) || (in->hangup_verb && !t->hangup_verb)) {
-    icall_free(t);
+    sim_inbound_discard(t);
     return NULL;
   }
   return t;
@@ -115,7 +115,7 @@ int sim_inbound_start(sim_icall *t)
   }
   pthread_mutex_unlock(&v->mu);
   if (rc != 0)
-    icall_free(t);
+    sim_inbound_discard(t);
   return rc;
 }
 
@@ -301,7 +301,7 @@ void sim_inbound_fini(sim_voice *v)
   for (; t; t = next) {
     next = t->next;
     pthread_join(t->th, NULL);
-    icall_free(t);
+    sim_inbound_discard(t);
   }
   pthread_cond_destroy(&v->inbound->cond);
   free(v->inbound);

@@ -414,6 +414,8 @@ typedef struct sim_inbound {
  * settings "<provider>.pause_ms", "say_ms" and "max_fetches" are read
  * now. NULL when out of memory. */
 sim_icall *sim_inbound_new(sim_voice *v, const vc_sim_incoming *in);
+/* Free a run that was not started. */
+void sim_inbound_discard(sim_icall *t);
 /* Start it on a thread of its own; 0 or -ENOMEM (then it is freed). */
 int sim_inbound_start(sim_icall *t);
 /* The run, by sid (caller holds v->mu), or NULL. */

@@ -309,8 +309,104 @@ static void test_twilio_incoming__record_and_api(void)
   vc_sim_stop(s);
 }
 
+/* A query parameter of a received GET (static storage). */
+static const char *rx_query(const rx_req *q, const char *k)
+{
+  const char *qs = strchr(q->path, '?');
+
+  return qs ? rx_form(&(rx_req){ .body = (char *)qs + 1 }, k) : "(none)";
+}
+
+static void test_exotel_incoming__flow(void)
+{
+  vc_sim *s = start();
+  receiver *rv = rx_start();
+  vc_sim_incoming in = VC_SIM_INCOMING_INIT;
+  vc_sim_call_plan agent = { VC_SIM_CALL_ANSWER, 30, 1200 };
+  char sid[33], log[2048], st[32];
+  const rx_req *q;
+
+  rx_route(rv, "/ex/gather", "application/json",
+           "{\"gather_prompt\": {\"text\": \"Press 1 for sales\"}, "
+           "\"max_input_digits\": 1, \"finish_on_key\": \"#\", "
+           "\"input_timeout\": 2, \"repeat_menu\": 1}");
+  rx_route(rv, "/ex/connect", "application/json",
+           "{\"fetch_after_attempt\": false, \"destination\": {\"numbers\": "
+           "[\"+919812340001\"]}, \"max_ringing_duration\": 20, "
+           "\"record\": true, \"music_on_hold\": {\"type\": "
+           "\"operator_tone\"}}");
+  /* passthrus: the receiver's default answer (200), and 302 after the
+   * conversation */
+  CHECK_OK(vc_sim_call_plan_set(s, "exotel", "+919812340001", &agent));
+  rx_route(rv, "/ex/dial_end", "text/plain", "");
+  in.voice_url = rx_url(rv, "/ex/{step}?vc_token=abc");
+  in.status_url = rx_url(rv, "/cb");
+  in.from = "09812345678";
+  in.to = "08047112345";
+  in.digits = "1";
+  in.hangup_verb = "Gather";
+  in.hangup_count = 2;         /* the flow loops back: the caller leaves */
+  CHECK_OK(vc_sim_exotel_incoming(s, &in, sid));
+  CHECK(strlen(sid) == 32);
+  CHECK_OK(vc_sim_incoming_wait(s, "exotel", sid, 10000));
+  CHECK(vc_sim_incoming_log(s, "exotel", sid, log, sizeof(log)) > 0);
+  CHECK_STR(log, "passthru incoming 200\ngather say Press 1 for sales\n"
+            "gather 1\npassthru ivr 200\ndial +919812340001 completed\n"
+            "passthru dial_end 200\ncaller-hangup\ncompleted\n");
+  q = rx_find(rv, "/ex/incoming", 0);
+  CHECK(q != NULL);
+  CHECK_STR(rx_query(q, "vc_token"), "abc");
+  CHECK_STR(rx_query(q, "CallSid"), sid);
+  CHECK_STR(rx_query(q, "CallFrom"), "09812345678");
+  CHECK_STR(rx_query(q, "CallTo"), "08047112345");
+  CHECK_STR(rx_query(q, "Direction"), "incoming");
+  CHECK_STR(rx_query(q, "CallType"), "call-attempt");
+  CHECK_STR(rx_hdr(q, "Exotel-Version"), "1.0");
+  q = rx_find(rv, "/ex/ivr", 0);
+  CHECK(q != NULL);
+  CHECK_STR(rx_query(q, "digits"), "\"1\"");
+  q = rx_find(rv, "/ex/dial_end", 0);
+  CHECK(q != NULL);
+  CHECK_STR(rx_query(q, "DialCallStatus"), "completed");
+  CHECK_STR(rx_query(q, "DialWhomNumber"), "+919812340001");
+  CHECK_STR(rx_query(q, "CallType"), "completed");
+  CHECK_STR(rx_query(q, "DialCallDuration"), "2");
+  CHECK(strstr(rx_query(q, "RecordingUrl"), "/exotel/recordings/") != NULL);
+  q = rx_find(rv, "/cb", 0);
+  CHECK(q != NULL);
+  CHECK(strstr(q->body, "name=\"Direction\"\r\n\r\ninbound\r\n") != NULL);
+  CHECK(strstr(q->body, "name=\"Status\"\r\n\r\ncompleted\r\n") != NULL);
+  CHECK(vc_sim_call_status(s, "exotel", sid, st, sizeof(st)) > 0);
+  CHECK_STR(st, "completed");
+
+  /* dial_end answered 302: the flow's Hangup applet. */
+  rx_route(rv, "/e2/gather", "application/json",
+           "{\"gather_prompt\": {\"audio_url\": \"http://x/w.mp3\"}, "
+           "\"input_timeout\": 1}");
+  rx_route(rv, "/e2/connect", "application/json",
+           "{\"destination\": {\"numbers\": []}}");
+  memset(&in, 0, sizeof(in));
+  in.voice_url = rx_url(rv, "/e2/{step}");
+  in.from = "09812345678";
+  in.to = "08047112345";
+  in.hangup_verb = "Connect";
+  in.hangup_count = 2;
+  CHECK_OK(vc_sim_exotel_incoming(s, &in, sid));
+  CHECK_OK(vc_sim_incoming_wait(s, "exotel", sid, 10000));
+  CHECK(vc_sim_incoming_log(s, "exotel", sid, log, sizeof(log)) > 0);
+  CHECK_STR(log, "passthru incoming 200\ngather play http://x/w.mp3\n"
+            "gather timeout 1\npassthru ivr 200\ndial none\n"
+            "passthru dial_end 200\ngather play http://x/w.mp3\n"
+            "gather timeout 1\npassthru ivr 200\ncaller-hangup\n"
+            "no-answer\n");
+  CHECK(vc_sim_exotel_incoming(s, NULL, sid) == -EINVAL);
+  rx_stop(rv);
+  vc_sim_stop(s);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_incoming__ivr_queue_agent),
   VC_TEST(test_twilio_incoming__timeout_busy_hangup),
   VC_TEST(test_twilio_incoming__record_and_api),
+  VC_TEST(test_exotel_incoming__flow),
 )

@@ -865,12 +865,7 @@ int vc_sim_twilio_incoming(vc_sim *s, const vc_sim_incoming *in,
   }
   pthread_mutex_unlock(&v->mu);
   if (c == NULL) {
-    sim_buf_free(&t->log);
-    free(t->voice_url);
-    free(t->status_url);
-    free(t->digits);
-    free(t->hangup_verb);
-    free(t);
+    sim_inbound_discard(t);
     return -ENOMEM;
   }
   if (sid_out != NULL)
