@@ -3,9 +3,9 @@
  * flow (an App of applets built in Exotel's dashboard) is the library's
  * inbound flow (docs/calls.md, "Exotel inbound"):
  *
- *   Passthru (incoming) -> Gather (dynamic URL) -> Passthru (ivr)
- *     -> Connect (dynamic URL) -> Passthru (dial_end)
- *     -> 200: back to the Gather; 302: Hangup
+ *   Passthru (incoming) -> Gather (dynamic URL, gather)
+ *     -> Connect (dynamic URL, ivr) -> Passthru (in_dial)
+ *     -> 302: Hangup; 200: a static Gather (the wait) -> the Connect
  *
  * Each applet's URL is the flow's first URL with its own vc_step. Exotel
  * requests them with GET and the call's details as query parameters; a
@@ -211,7 +211,7 @@ out:
   return rc;
 }
 
-/* A Passthru: 200 goes on, 302 takes the other branch; else the end. */
+/* A Passthru: 200 goes one way, 302 the other; else the end. */
 static long passthru(ex_run *r, const char *step, const char *digits)
 {
   long st = applet(r, step, digits, NULL);
@@ -221,7 +221,7 @@ static long passthru(ex_run *r, const char *step, const char *digits)
 }
 
 /* The Connect applet: ring its numbers in order until one answers. */
-static int run_connect(ex_run *r)
+static int run_connect(ex_run *r, const char *keys)
 {
   sim_icall *t = r->t;
   const cJSON *nums, *dest, *n;
@@ -233,7 +233,8 @@ static int run_connect(ex_run *r)
   r->dial_status[0] = r->whom[0] = r->rec_url[0] = '\0';
   r->dial_secs = 0;
   snprintf(r->call_type, sizeof(r->call_type), "incomplete");
-  st = applet(r, "connect", NULL, &body);
+  /* the Connect's URL also gets the keys of the Gather before it */
+  st = applet(r, "ivr", keys && keys[0] ? keys : NULL, &body);
   j = st == 200 && body ? cJSON_Parse(body) : NULL;
   free(body);
   if (!cJSON_IsObject(j)) {
@@ -355,6 +356,30 @@ static void terminal(ex_run *r)
   sim_buf_free(&b);
 }
 
+/* The flow's static Gather between two Connects: the caller waits
+ * exotel.wait_s seconds (a key pressed then goes to the next Connect). */
+static int wait_gather(ex_run *r, char keys[40])
+{
+  sim_icall *t = r->t;
+  char val[16];
+  long s;
+
+  keys[0] = '\0';
+  if (caller_gone(r, "Gather"))
+    return GO_END;
+  sim_setting(t->v->sim, "exotel.wait_s", val, sizeof(val));
+  s = strtol(val, NULL, 10);
+  if (s < 1 || s > 600)
+    s = 5;
+  sim_inbound_digits(t, keys);
+  if (keys[0]) {
+    sim_inbound_log(t, "wait %s", keys);
+    return GO_LOOP;
+  }
+  sim_inbound_log(t, "wait %ld", s);
+  return sim_inbound_wait(t, (unsigned)s * t->pause_ms) ? GO_END : GO_LOOP;
+}
+
 static void *exin_run(void *arg)
 {
   sim_icall *t = arg;
@@ -381,30 +406,24 @@ static void *exin_run(void *arg)
     }
   }
   pthread_mutex_unlock(&t->v->mu);
+  if (run_gather(&r, keys) == GO_END)
+    goto gone;
   for (;;) {
     if (++turns > t->max_fetches) {
       sim_inbound_log(t, "gave-up");
       break;
     }
-    if (run_gather(&r, keys) == GO_END)
+    if (caller_gone(&r, "Connect") || run_connect(&r, keys) == GO_END)
       break;
-    if (caller_gone(&r, "Passthru"))
-      break;
-    st = passthru(&r, "ivr", keys);
-    if (st == 302)
-      continue;               /* the flow's other branch: the Gather */
-    if (st != 200 || caller_gone(&r, "Connect"))
-      break;
-    if (run_connect(&r) == GO_END)
-      break;
-    st = passthru(&r, "dial_end", NULL);
+    st = passthru(&r, "in_dial", NULL);
     if (st == 302) {
       sim_inbound_log(t, "hangup");
       break;
     }
-    if (st != 200)
+    if (st != 200 || wait_gather(&r, keys) == GO_END)
       break;
   }
+gone:
   pthread_mutex_lock(&t->v->mu);
   if (t->caller_gone) {
     pthread_mutex_unlock(&t->v->mu);

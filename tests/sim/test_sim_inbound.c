@@ -330,29 +330,28 @@ static void test_exotel_incoming__flow(void)
            "{\"gather_prompt\": {\"text\": \"Press 1 for sales\"}, "
            "\"max_input_digits\": 1, \"finish_on_key\": \"#\", "
            "\"input_timeout\": 2, \"repeat_menu\": 1}");
-  rx_route(rv, "/ex/connect", "application/json",
+  rx_route(rv, "/ex/ivr", "application/json",
            "{\"fetch_after_attempt\": false, \"destination\": {\"numbers\": "
            "[\"+919812340001\"]}, \"max_ringing_duration\": 20, "
            "\"record\": true, \"music_on_hold\": {\"type\": "
            "\"operator_tone\"}}");
-  /* passthrus: the receiver's default answer (200), and 302 after the
-   * conversation */
+  /* the Passthrus get the receiver's default answer, 200 */
   CHECK_OK(vc_sim_call_plan_set(s, "exotel", "+919812340001", &agent));
-  rx_route(rv, "/ex/dial_end", "text/plain", "");
+  rx_route(rv, "/ex/in_dial", "text/plain", "");
   in.voice_url = rx_url(rv, "/ex/{step}?vc_token=abc");
   in.status_url = rx_url(rv, "/cb");
   in.from = "09812345678";
   in.to = "08047112345";
   in.digits = "1";
   in.hangup_verb = "Gather";
-  in.hangup_count = 2;         /* the flow loops back: the caller leaves */
+  in.hangup_count = 2;         /* in the flow's wait: the caller leaves */
   CHECK_OK(vc_sim_exotel_incoming(s, &in, sid));
   CHECK(strlen(sid) == 32);
   CHECK_OK(vc_sim_incoming_wait(s, "exotel", sid, 10000));
   CHECK(vc_sim_incoming_log(s, "exotel", sid, log, sizeof(log)) > 0);
   CHECK_STR(log, "passthru incoming 200\ngather say Press 1 for sales\n"
-            "gather 1\npassthru ivr 200\ndial +919812340001 completed\n"
-            "passthru dial_end 200\ncaller-hangup\ncompleted\n");
+            "gather 1\ndial +919812340001 completed\n"
+            "passthru in_dial 200\ncaller-hangup\ncompleted\n");
   q = rx_find(rv, "/ex/incoming", 0);
   CHECK(q != NULL);
   CHECK_STR(rx_query(q, "vc_token"), "abc");
@@ -362,10 +361,10 @@ static void test_exotel_incoming__flow(void)
   CHECK_STR(rx_query(q, "Direction"), "incoming");
   CHECK_STR(rx_query(q, "CallType"), "call-attempt");
   CHECK_STR(rx_hdr(q, "Exotel-Version"), "1.0");
-  q = rx_find(rv, "/ex/ivr", 0);
+  q = rx_find(rv, "/ex/ivr", 0);      /* the Connect, with the keys */
   CHECK(q != NULL);
   CHECK_STR(rx_query(q, "digits"), "\"1\"");
-  q = rx_find(rv, "/ex/dial_end", 0);
+  q = rx_find(rv, "/ex/in_dial", 0);
   CHECK(q != NULL);
   CHECK_STR(rx_query(q, "DialCallStatus"), "completed");
   CHECK_STR(rx_query(q, "DialWhomNumber"), "+919812340001");
@@ -379,11 +378,11 @@ static void test_exotel_incoming__flow(void)
   CHECK(vc_sim_call_status(s, "exotel", sid, st, sizeof(st)) > 0);
   CHECK_STR(st, "completed");
 
-  /* dial_end answered 302: the flow's Hangup applet. */
+  /* Nobody to dial: the flow's wait, then the Connect again. */
   rx_route(rv, "/e2/gather", "application/json",
            "{\"gather_prompt\": {\"audio_url\": \"http://x/w.mp3\"}, "
            "\"input_timeout\": 1}");
-  rx_route(rv, "/e2/connect", "application/json",
+  rx_route(rv, "/e2/ivr", "application/json",
            "{\"destination\": {\"numbers\": []}}");
   memset(&in, 0, sizeof(in));
   in.voice_url = rx_url(rv, "/e2/{step}");
@@ -395,10 +394,11 @@ static void test_exotel_incoming__flow(void)
   CHECK_OK(vc_sim_incoming_wait(s, "exotel", sid, 10000));
   CHECK(vc_sim_incoming_log(s, "exotel", sid, log, sizeof(log)) > 0);
   CHECK_STR(log, "passthru incoming 200\ngather play http://x/w.mp3\n"
-            "gather timeout 1\npassthru ivr 200\ndial none\n"
-            "passthru dial_end 200\ngather play http://x/w.mp3\n"
-            "gather timeout 1\npassthru ivr 200\ncaller-hangup\n"
-            "no-answer\n");
+            "gather timeout 1\ndial none\npassthru in_dial 200\nwait 5\n"
+            "caller-hangup\nno-answer\n");
+  q = rx_find(rv, "/e2/ivr", 0);
+  CHECK(q != NULL);
+  CHECK_STR(rx_query(q, "digits"), "(none)");
   CHECK(vc_sim_exotel_incoming(s, NULL, sid) == -EINVAL);
   rx_stop(rv);
   vc_sim_stop(s);
