@@ -242,16 +242,17 @@ static int on_dial_end(const req_info *r, vc_event_sink *sink)
 
   if (r->dur != NULL && secs < 0)
     return BAD_HOOK("DialCallDuration is not a count of seconds");
-  if (r->whom == NULL)
-    /* nobody was dialed (the script had no DIAL): wait and ask again */
-    return vc_event_sink_reply(sink, 200, "text/plain", "");
-  cause = cause_of(r->status, r->type);
+  /* Nobody dialed (the script had no DIAL: a wait) is reported as an
+   * agent who did not answer: the core ignores it for a caller waiting,
+   * and releases an agent it picked on a request that could not dial. */
+  cause = r->whom ? cause_of(r->status, r->type) : VC_CAUSE_NO_ANSWER;
   snprintf(eid, sizeof(eid), "%s:in_dial:%s:%s", r->sid,
-           r->now_s ? r->now_s : "", r->whom);
+           r->now_s ? r->now_s : "", r->whom ? r->whom : "");
   update_init(&u, r, VC_UPDATE_ENDED, VC_LEG_AGENT);
   u.event_id = eid;
   u.cause = cause;
-  u.provider_code = r->status ? r->status : r->type ? r->type : "";
+  u.provider_code = !r->whom ? "none" : r->status ? r->status
+                  : r->type ? r->type : "";
   if (cause == VC_CAUSE_NORMAL && secs > 0)
     u.duration_s = (int)secs;
   if ((rc = vc_event_sink_call(sink, &u)) < 0)

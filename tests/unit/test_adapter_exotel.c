@@ -961,9 +961,12 @@ static void test_exotel__inbound_applets(void)
                     "&DialWhomNumber=%2B919812340001", NULL, NULL));
   VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20,
            VC_CAUSE_NO_ANSWER, 0);
-  /* nobody was dialed (a wait): no report */
+  /* nobody was dialed (a wait): an agent who did not answer, if any */
   CHECK_OK(vs_parse(EX, st, &s, IN_URL("in_dial"), NULL, NULL));
-  CHECK(s.n == 0 && s.reply == 200);
+  CHECK(s.n == 1 && s.reply == 200);
+  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20,
+           VC_CAUSE_NO_ANSWER, 0);
+  CHECK_STR(s.u[0].code, "none");
   /* malformed requests change nothing */
   CHECK(vs_parse(EX, st, &s, "/w?vc_call=inbound&vc_step=incoming"
                  "&CallTo=08047112345", NULL, NULL) == VC_EINVALID);
