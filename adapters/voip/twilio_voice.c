@@ -650,6 +650,46 @@ out:
   return rc;
 }
 
+/* A voicemail: <Record> after a beep; the recording's status goes to
+ * the action URL with vc_step=recording, as a <Dial>'s does. */
+static int render_record(vc_buf *out, const vc_call_step *s)
+{
+  const char *k = s->finish_on_key;
+  vc_buf rec = VC_BUF_INIT;
+  int rc;
+
+  if ((rc = vc__buf_puts(out, "<Record playBeep=\"true\"")) < 0)
+    return rc;
+  if (s->time_limit_s > 0 &&
+      (rc = attr_int(out, "maxLength", s->time_limit_s, 1, 14400)) < 0)
+    return rc;
+  if (s->timeout_s > 0 &&
+      (rc = attr_int(out, "timeout", s->timeout_s, 1, 600)) < 0)
+    return rc;
+  if (k != NULL) {
+    if (strlen(k) > 1 || (k[0] != '\0' && strchr("0123456789*#", k[0]) ==
+                          NULL))
+      return BAD_INPUT("finish_on_key must be one of 0-9 * # or empty");
+    if ((rc = attr(out, "finishOnKey", k, 1)) < 0)
+      return rc;
+  }
+  if (s->action_url != NULL) {
+    if ((rc = attr_url(out, "action", s->action_url)) < 0 ||
+        (rc = vc__buf_puts(out, " method=\"POST\"")) < 0 ||
+        (rc = step_url(&rec, s->action_url, "recording")) < 0 ||
+        (rc = attr(out, "recordingStatusCallback", rec.ptr,
+                   URL_MAX + 32)) < 0 ||
+        (rc = vc__buf_puts(out, " recordingStatusCallbackMethod=\"POST\" "
+                           "recordingStatusCallbackEvent=\"completed "
+                           "absent\"")) < 0)
+      goto out;
+  }
+  rc = vc__buf_puts(out, "/>");
+out:
+  vc_buf_dispose(&rec);
+  return rc;
+}
+
 /* Music on hold until the call is redirected: the step's audio, else the
  * channel's, else silence in one-minute pauses (TwiML has no endless
  * pause) as long as the longest call. */
@@ -702,6 +742,8 @@ static int render_step(const twv_state *st, vc_buf *out,
     return vc__buf_puts(out, "</Redirect>");
   case VC_STEP_HOLD:
     return render_hold(st, out, s);
+  case VC_STEP_RECORD:
+    return render_record(out, s);
   default:
     return BAD_INPUT("unknown call step kind %d", s->kind);
   }
@@ -1337,6 +1379,124 @@ static int on_recording(hook *h)
   return vc_event_sink_call(h->sink, &u);
 }
 
+/* in_dial: the <Dial> that rang an agent for an inbound call ended; the
+ * caller waits for what is next. */
+static int on_in_dial(hook *h)
+{
+  const char *status, *dur, *child;
+  vc_buf try = VC_BUF_INIT;
+  vc_call_update u;
+  int type, cause, found, rc;
+
+  if ((rc = vc__twilio_param(&status, h->f, "DialCallStatus")) < 0 ||
+      (rc = vc__twilio_param(&dur, h->f, "DialCallDuration")) < 0 ||
+      (rc = sid_param(&child, h->f, "DialCallSid", "CA", 0)) < 0)
+    return rc;
+  if (status == NULL || (type = map_call_status(status, &cause)) !=
+      VC_UPDATE_ENDED)
+    return BAD_INPUT("Dial action has no known DialCallStatus");
+  if ((rc = vc__twilio_query_get(&try, &found, h->req->target,
+                                 "vc_try")) < 0)
+    return rc;
+  if (try.ptr != NULL && !is_id(try.ptr, 16)) {
+    rc = BAD_INPUT("vc_try is malformed");
+    goto out;
+  }
+  h->id.size = 0;
+  if ((rc = vc__buf_printf(&h->id, "twilio:%s:in_dial:%s:%s", h->call_sid,
+                           try.ptr ? try.ptr : "",
+                           child ? child : status)) < 0)
+    goto out;
+  update_init(h, &u, VC_UPDATE_ENDED, VC_LEG_AGENT);
+  u.leg_provider_id = child;
+  u.event_id = h->id.ptr;
+  u.cause = cause;
+  u.provider_code = status;
+  if (seconds(dur) > 0)
+    u.duration_s = seconds(dur);
+  if ((rc = vc_event_sink_call(h->sink, &u)) < 0)
+    goto out;
+  rc = script(h, VC_LEG_CUSTOMER);
+out:
+  vc_buf_dispose(&try);
+  return rc;
+}
+
+/* in_record: a voicemail's <Record> ended; its recording (when there is
+ * one) is the same event as its recording status callback. */
+static int on_in_record(hook *h)
+{
+  const char *rsid, *url, *dur;
+  vc_call_update u;
+  int rc;
+
+  if ((rc = sid_param(&rsid, h->f, "RecordingSid", "RE", 0)) < 0 ||
+      (rc = vc__twilio_param(&url, h->f, "RecordingUrl")) < 0 ||
+      (rc = vc__twilio_param(&dur, h->f, "RecordingDuration")) < 0)
+    return rc;
+  if (rsid != NULL && url != NULL && url[0] != '\0') {
+    if (check_url("RecordingUrl", url) < 0)
+      return BAD_INPUT("Record action has no valid RecordingUrl");
+    h->id.size = 0;
+    if ((rc = vc__buf_printf(&h->id, "twilio:%s:completed", rsid)) < 0)
+      return rc;
+    update_init(h, &u, VC_UPDATE_RECORDING, VC_LEG_NONE);
+    u.leg_provider_id = NULL;
+    u.event_id = h->id.ptr;
+    u.recording_status = VC_RECORDING_AVAILABLE;
+    u.recording_id = rsid;
+    u.recording_url = url;
+    u.recording_duration_s = seconds(dur) > 0 ? seconds(dur) : 0;
+    u.provider_code = "completed";
+    if ((rc = vc_event_sink_call(h->sink, &u)) < 0)
+      return rc;
+  }
+  return script(h, VC_LEG_CUSTOMER);
+}
+
+/* No vc_step: a call to one of the account's numbers (its voice URL,
+ * Direction=inbound, CallStatus=ringing) or that call's own status
+ * callback (a final CallStatus): the caller hung up. */
+static int on_incoming(hook *h)
+{
+  const char *dir, *status, *from, *to, *seq;
+  vc_call_update u;
+  int type, cause, rc;
+
+  if ((rc = vc__twilio_param(&dir, h->f, "Direction")) < 0 ||
+      (rc = vc__twilio_param(&status, h->f, "CallStatus")) < 0 ||
+      (rc = vc__twilio_param(&from, h->f, "From")) < 0 ||
+      (rc = vc__twilio_param(&to, h->f, "To")) < 0 ||
+      (rc = vc__twilio_param(&seq, h->f, "SequenceNumber")) < 0)
+    return rc;
+  if (dir == NULL || strcmp(dir, "inbound") != 0)
+    return BAD_INPUT("webhook URL has no vc_step");
+  if (status == NULL || (type = map_call_status(status, &cause)) < 0)
+    return BAD_INPUT("incoming call has no known CallStatus");
+  if (type == VC_UPDATE_ENDED) {
+    h->id.size = 0;
+    if ((rc = vc__buf_printf(&h->id, "twilio:%s:in:%s", h->call_sid,
+                             status)) < 0)
+      return rc;
+    update_init(h, &u, VC_UPDATE_ENDED, VC_LEG_CUSTOMER);
+    u.event_id = h->id.ptr;
+    u.cause = cause;
+    u.provider_code = status;
+    return vc_event_sink_call(h->sink, &u);
+  }
+  if (type == VC_UPDATE_ANSWERED && seq != NULL)
+    return 0; /* a progress callback of a call already answered */
+  if (to == NULL || to[0] == '\0')
+    return BAD_INPUT("incoming call has no To");
+  if (strnlen(to, ADDR_MAX + 1) > ADDR_MAX ||
+      (from != NULL && strnlen(from, ADDR_MAX + 1) > ADDR_MAX))
+    return BAD_INPUT("incoming call's From or To is too long");
+  update_init(h, &u, VC_UPDATE_INCOMING, VC_LEG_CUSTOMER);
+  u.from = from != NULL && from[0] != '\0' ? from : NULL;
+  u.to = to;
+  return vc_event_sink_call(h->sink, &u);
+}
+
 static int twv_parse_webhook(void *state, const vc_http_request *req,
                              vc_event_sink *sink)
 {
@@ -1358,11 +1518,14 @@ static int twv_parse_webhook(void *state, const vc_http_request *req,
   if ((rc = vc__twilio_query_get(&step, &found, req->target,
                                  "vc_step")) < 0)
     return rc;
-  if (!found || step.ptr == NULL || !is_id(step.ptr, sizeof(h.step) - 1)) {
+  /* No vc_step at all: a call arriving (on_incoming). */
+  if (found && (step.ptr == NULL ||
+                !is_id(step.ptr, sizeof(h.step) - 1))) {
     rc = BAD_INPUT("webhook URL has no vc_step");
     goto out;
   }
-  memcpy(h.step, step.ptr, step.size + 1);
+  if (found)
+    memcpy(h.step, step.ptr, step.size + 1);
   if ((rc = vc__twilio_check_form_syntax(req->body, req->body_len)) < 0 ||
       (rc = vc__form_parse(&f, (const char *)req->body, req->body_len,
                            VC__TWILIO_HOOK_PARAMS_MAX)) < 0)
@@ -1381,7 +1544,9 @@ static int twv_parse_webhook(void *state, const vc_http_request *req,
       (rc = vc__twilio_param(&ts, &f, "Timestamp")) < 0)
     goto out;
   h.at = rfc2822_ms(ts);
-  if (strcmp(h.step, "agent") == 0)
+  if (!found)
+    rc = on_incoming(&h);
+  else if (strcmp(h.step, "agent") == 0)
     rc = leg_status(&h, VC_LEG_AGENT);
   else if (strcmp(h.step, "answer") == 0)
     rc = on_answer(&h);
@@ -1395,6 +1560,14 @@ static int twv_parse_webhook(void *state, const vc_http_request *req,
     rc = on_dial_end(&h);
   else if (strcmp(h.step, "recording") == 0)
     rc = on_recording(&h);
+  else if (strcmp(h.step, "in_wait") == 0)
+    rc = script(&h, VC_LEG_CUSTOMER);
+  else if (strcmp(h.step, "in_ring") == 0)
+    rc = leg_status(&h, VC_LEG_AGENT);
+  else if (strcmp(h.step, "in_dial") == 0)
+    rc = on_in_dial(&h);
+  else if (strcmp(h.step, "in_record") == 0)
+    rc = on_in_record(&h);
   else
     rc = BAD_INPUT("unknown vc_step '%s'", h.step);
 out:

@@ -223,16 +223,21 @@ typedef struct vc_call_filter {
   const char *customer_number; /**< E.164, or NULL for any */
   int64_t since;          /**< created at or after (Unix ms), or 0 */
   int64_t until;          /**< created before (Unix ms), or 0 */
+  /* Added in version 2 (vyomcomm 0.3). */
+  /** A vc_call_direction, or 0 for both. @since 0.3 */
+  int direction;
 } vc_call_filter;
 
-#define VC_CALL_FILTER_VERSION 1
+#define VC_CALL_FILTER_VERSION 2
 #define VC_CALL_FILTER_INIT \
-  { VC_CALL_FILTER_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0 }
+  { VC_CALL_FILTER_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0, 0 }
 
 /** Initialise a vc_call_filter for `version`. @since 0.2 */
 VC_EXTERN(int) vc_call_filter_init(vc_call_filter *f, unsigned int version);
 
-/** List calls, newest first. @since 0.2 */
+/** List calls, newest first.
+ *  @return 0; VC_EINVALID (a malformed cursor, id or number, an unknown
+ *    state or direction). @since 0.2 (direction @since 0.3) */
 VC_EXTERN(int) vc_call_list(vc_iter **out, vc_tenant *tenant,
                             const vc_call_filter *filter);
 /** The next call of a list. @return 0, VC_ITEROVER. @since 0.2 */

@@ -74,7 +74,8 @@ const char *vc_call_cause_name(int cause)
   " COALESCE(error_message, ''), attempts, talk_s, cost_micros," \
   " COALESCE(currency, ''), cost_reported, agent_ringing_at," \
   " agent_answered_at, customer_ringing_at, bridged_at, ended_at," \
-  " created_at, updated_at, tenant_id, category, COALESCE(contact_id, '')"
+  " created_at, updated_at, tenant_id, category, COALESCE(contact_id, '')," \
+  " direction"
 
 static const char SQL_BY_ID[] =
   "SELECT " COLUMNS " FROM vc_call WHERE tenant_id = ?1 AND id = ?2";
@@ -84,6 +85,7 @@ static const char SQL_PAGE[] =
   " AND (?4 = '' OR agent_id = ?4) AND (?5 = '' OR channel_id = ?5)"
   " AND (?6 = '' OR customer_number = ?6)"
   " AND (?7 = 0 OR created_at >= ?7) AND (?8 = 0 OR created_at < ?8)"
+  " AND (?9 = 0 OR direction = ?9)"
   " ORDER BY id DESC LIMIT 50";
 
 struct vc_call {
@@ -93,7 +95,7 @@ struct vc_call {
   char agent_id[VC_ID_SIZE];
   char channel_id[VC_ID_SIZE];
   char contact_id[VC_ID_SIZE];
-  int category;
+  int category, direction;
   int state, record_mode, on_hold, cause, failed_leg, error, attempts;
   int talk_s, cost_reported;
   char *agent_number, *customer_number, *caller_id, *provider_id;
@@ -160,6 +162,7 @@ static int fill_from_stmt(vc_call *c, vc__stmt *s)
   copy(c->tenant_id, sizeof(c->tenant_id), vc__stmt_text(s, 28));
   c->category = (int)vc__stmt_int64(s, 29);
   copy(c->contact_id, sizeof(c->contact_id), vc__stmt_text(s, 30));
+  c->direction = (int)vc__stmt_int64(s, 31);
   if (!c->agent_number || !c->customer_number || !c->caller_id ||
       !c->provider_id || !c->metadata || !c->provider_code ||
       !c->error_message)
@@ -274,6 +277,12 @@ INT_GETTER(int64_t, created_at, created_at)
 INT_GETTER(int64_t, updated_at, updated_at)
 INT_GETTER(int, category, category)
 STR_GETTER(contact_id, contact_id)
+
+int vc_call_direction_of(const vc_call *call)
+{
+  return call != NULL && call->direction == VC_CALL_INBOUND
+         ? VC_CALL_INBOUND : VC_CALL_OUTBOUND;
+}
 
 int64_t vc_call_state_at(const vc_call *c, int state)
 {
@@ -682,10 +691,17 @@ int vc_call_spec_init(vc_call_spec *s, unsigned int version)
                        spec_size(version), VC_CALL_SPEC_INIT);
 }
 
+/* A caller's filter of `version`: members it does not have are zero. */
+static size_t filter_size(unsigned int version)
+{
+  return version >= 2 ? sizeof(vc_call_filter)
+                      : offsetof(vc_call_filter, direction);
+}
+
 int vc_call_filter_init(vc_call_filter *f, unsigned int version)
 {
-  VC_INIT_STRUCT(f, version, VC_CALL_FILTER_VERSION, vc_call_filter,
-                 VC_CALL_FILTER_INIT);
+  VC_INIT_STRUCT_SIZED(f, version, VC_CALL_FILTER_VERSION, vc_call_filter,
+                       filter_size(version), VC_CALL_FILTER_INIT);
 }
 
 /* ---- list ------------------------------------------------------------------ */
@@ -697,7 +713,7 @@ typedef struct call_iter {
   char agent[VC_ID_SIZE];
   char channel[VC_ID_SIZE];
   char customer[VC_CALL_ADDRESS_MAX + 1];
-  int state;
+  int state, direction;
   int64_t since, until;
 } call_iter;
 
@@ -705,9 +721,10 @@ static int page_query(vc__stmt **out, vc__db *db, const vc__page_iter *p)
 {
   const call_iter *it = (const call_iter *)p;
 
-  return vc__db_query(out, db, SQL_PAGE, "ttitttii", it->tenant_id,
+  return vc__db_query(out, db, SQL_PAGE, "ttitttiii", it->tenant_id,
                       p->base.cursor, (int64_t)it->state, it->agent,
-                      it->channel, it->customer, it->since, it->until);
+                      it->channel, it->customer, it->since, it->until,
+                      (int64_t)it->direction);
 }
 
 static int page_row(void **out, vc__stmt *s)
@@ -752,6 +769,10 @@ int vc_call_list(vc_iter **out, vc_tenant *t, const vc_call_filter *f)
     if (f->state < 0 || f->state > VC_CALL_CANCELED)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "unknown call state %d", f->state);
+    if (f->version >= 2 && (f->direction < 0 ||
+                            f->direction > VC_CALL_INBOUND))
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "unknown call direction %d", f->direction);
     if (f->customer_number != NULL &&
         check_address(customer, "customer_number filter",
                       f->customer_number, 0) < 0)
@@ -768,6 +789,7 @@ int vc_call_list(vc_iter **out, vc_tenant *t, const vc_call_filter *f)
     copy(it->channel, sizeof(it->channel), f->channel);
     copy(it->customer, sizeof(it->customer), customer);
     it->state = f->state;
+    it->direction = f->version >= 2 ? f->direction : 0;
     it->since = f->since;
     it->until = f->until;
   }

@@ -67,7 +67,10 @@ typedef enum vc__ivr_action {
   VC__IVR_SCRIPT = 1,    /* play `script` (a prompt with its gather) */
   VC__IVR_CONNECT = 2,   /* bridge the customer to the call's agent */
   VC__IVR_TRANSFER = 3,  /* connect the customer to `target` instead */
-  VC__IVR_HANGUP = 4     /* end the call (cause VC_CAUSE_IVR) */
+  VC__IVR_HANGUP = 4,    /* end the call (cause VC_CAUSE_IVR) */
+  VC__IVR_QUEUE = 5,     /* inbound: wait in queue `target` (an id) for
+                            an agent having every tag of `skills` */
+  VC__IVR_VOICEMAIL = 6  /* inbound: record a voicemail */
 } vc__ivr_action;
 
 #define VC__IVR_MAX_STEPS 8
@@ -80,6 +83,7 @@ typedef struct vc__ivr_result {
   char target[VC_CALL_ADDRESS_MAX + 1]; /* TRANSFER: a number or URI */
   char node[128];                      /* the menu node now current */
   char strings[8192];                  /* what steps[] point into */
+  char skills[520];                    /* QUEUE: "a,b", or "" */
 } vc__ivr_result;
 
 /*

@@ -16,6 +16,7 @@
 #include "msg/message.h"
 #include "hooks.h"
 #include "ivr_def.h"
+#include "queue.h"
 
 #include <stdio.h>
 
@@ -173,6 +174,10 @@ static int check_refs_of(vc__db *db, const char *tenant_id,
       vc__agent_resolve(db, tenant_id, a->agent, agent_id, number) < 0)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
                          "%s: no agent '%.64s'", place, a->agent);
+  if (a->kind == VC__IVR_DO_QUEUE &&
+      vc__queue_resolve(db, tenant_id, a->queue, agent_id) < 0)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                         "%s: no queue '%.64s'", place, a->queue);
   if (a->kind != VC__IVR_DO_MESSAGE)
     return 0;
   if ((rc = vc__db_query(&s, db, SQL_TEMPLATE, "tt", tenant_id,
@@ -743,6 +748,27 @@ static int run_action(step *st, const vc__ivr_act *a)
     }
     note(st, "target", out->target);
     out->action = VC__IVR_TRANSFER;
+    return say(&st->b, a->say, st->def->language);
+  case VC__IVR_DO_QUEUE:
+    if (vc__queue_resolve(st->db, st->tenant_id, a->queue, agent_id) < 0) {
+      /* Deleted since the menu was stored: as a transfer to no one. */
+      note(st, "queue", a->queue);
+      note(st, "error", vc_error_last()->message);
+      if (!st->in_fallback)
+        return fallback(st);
+      if (add_step(&st->b, VC_STEP_HANGUP) == NULL)
+        return too_long();
+      out->action = VC__IVR_HANGUP;
+      return 0;
+    }
+    note(st, "queue", agent_id);
+    snprintf(out->target, sizeof(out->target), "%s", agent_id);
+    snprintf(out->skills, sizeof(out->skills), "%s",
+             a->skills ? a->skills : "");
+    out->action = VC__IVR_QUEUE;
+    return say(&st->b, a->say, st->def->language);
+  case VC__IVR_DO_VOICEMAIL:
+    out->action = VC__IVR_VOICEMAIL;
     return say(&st->b, a->say, st->def->language);
   case VC__IVR_DO_MESSAGE:
     if ((rc = send_message(st, a)) < 0 ||

@@ -29,12 +29,13 @@ static const char DEFAULT_GOODBYE[] =
   "Sorry, we did not get a valid choice. Goodbye.";
 
 static const char *const KIND_NAMES[] = {
-  "", "transfer", "menu", "repeat", "hangup", "connect", "message"
+  "", "transfer", "menu", "repeat", "hangup", "connect", "message",
+  "queue", "voicemail"
 };
 
 const char *vc__ivr_kind_name(int kind)
 {
-  return kind >= 1 && kind <= VC__IVR_DO_MESSAGE ? KIND_NAMES[kind] : "";
+  return kind >= 1 && kind <= VC__IVR_DO_VOICEMAIL ? KIND_NAMES[kind] : "";
 }
 
 int vc__ivr_key_index(char key)
@@ -276,6 +277,8 @@ static const char *const MEMBERS_TRANSFER[] = { "action", "agent", "to",
 static const char *const MEMBERS_MENU[] = { "action", "node", NULL };
 static const char *const MEMBERS_REPEAT[] = { "action", NULL };
 static const char *const MEMBERS_SAY[] = { "action", "say", NULL };
+static const char *const MEMBERS_QUEUE[] = { "action", "queue", "skills",
+                                             "say", NULL };
 static const char *const MEMBERS_MESSAGE[] = { "action", "template", "kind",
                                                "channel", "vars", "say",
                                                "then", NULL };
@@ -372,12 +375,12 @@ static int parse_action(vc__ivr_def *def, vc__ivr_act *a, const where *w,
     return rc;
   if (kind == NULL)
     return fail(w, "'action' is required");
-  for (a->kind = VC__IVR_DO_MESSAGE; a->kind > 0; a->kind--)
+  for (a->kind = VC__IVR_DO_VOICEMAIL; a->kind > 0; a->kind--)
     if (strcmp(kind, KIND_NAMES[a->kind]) == 0)
       break;
   if (a->kind == 0)
     return fail(w, "unknown action (transfer, menu, repeat, hangup, "
-                "connect or message)");
+                "connect, message, queue or voicemail)");
   if (at >= PLACE_FALLBACK &&
       (a->kind == VC__IVR_DO_MENU || a->kind == VC__IVR_DO_REPEAT))
     return fail(w, "a fallback cannot be '%s': it would replay without a "
@@ -390,6 +393,7 @@ static int parse_action(vc__ivr_def *def, vc__ivr_act *a, const where *w,
   case VC__IVR_DO_MENU: members = MEMBERS_MENU; break;
   case VC__IVR_DO_REPEAT: members = MEMBERS_REPEAT; break;
   case VC__IVR_DO_MESSAGE: members = MEMBERS_MESSAGE; break;
+  case VC__IVR_DO_QUEUE: members = MEMBERS_QUEUE; break;
   default: members = MEMBERS_SAY; break;
   }
   if ((rc = check_members(w, v, members)) < 0 ||
@@ -414,6 +418,19 @@ static int parse_action(vc__ivr_def *def, vc__ivr_act *a, const where *w,
     return 0; /* resolved once every node is known */
   case VC__IVR_DO_MESSAGE:
     return parse_message(def, a, w, v, at);
+  case VC__IVR_DO_QUEUE:
+    if ((rc = opt_string(&a->queue, w, v, "queue")) < 0 ||
+        (rc = opt_string(&a->skills, w, v, "skills")) < 0)
+      return rc;
+    if (a->queue == NULL)
+      return fail(w, "a queue action needs 'queue'");
+    if ((rc = check_ref(w, "queue", a->queue, AGENT_MAX)) < 0)
+      return rc;
+    if (a->skills != NULL && (strlen(a->skills) > 512 ||
+        strspn(a->skills, "abcdefghijklmnopqrstuvwxyz0123456789_-,") !=
+        strlen(a->skills)))
+      return fail(w, "'skills' must be tags [a-z0-9_-] separated by ','");
+    return 0;
   default:
     return 0;
   }
@@ -664,7 +681,8 @@ static cJSON *print_action(const vc__ivr_act *a)
       (a->kind == VC__IVR_DO_MESSAGE &&
        add_str(o, "kind", a->channel_kind == VC_CHANNEL_SMS ? "sms"
                                                             : "chat") < 0) ||
-      add_str(o, "channel", a->channel) < 0)
+      add_str(o, "channel", a->channel) < 0 ||
+      add_str(o, "queue", a->queue) < 0 || add_str(o, "skills", a->skills) < 0)
     goto fail;
   if (a->vars_json != NULL) {
     if ((sub = vc__cjson_parse(a->vars_json, strlen(a->vars_json) + 1, NULL,

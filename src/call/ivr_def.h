@@ -16,7 +16,9 @@ typedef enum vc__ivr_kind {
   VC__IVR_DO_REPEAT = 3,
   VC__IVR_DO_HANGUP = 4,
   VC__IVR_DO_CONNECT = 5,
-  VC__IVR_DO_MESSAGE = 6
+  VC__IVR_DO_MESSAGE = 6,
+  VC__IVR_DO_QUEUE = 7,      /* inbound: wait in a queue for an agent */
+  VC__IVR_DO_VOICEMAIL = 8   /* inbound: leave a voicemail */
 } vc__ivr_kind;
 
 /* The keys of a node, in option order: 0-9, '*', '#'. */
@@ -43,6 +45,8 @@ typedef struct vc__ivr_act {
   const char *channel;        /* message: a channel (id or name), or NULL */
   char *vars_json;            /* message: variables (owned), or NULL */
   struct vc__ivr_act *then; /* message: what comes next */
+  const char *queue;          /* queue: the queue (id or name) */
+  const char *skills;         /* queue: tags the call requires, or NULL */
 } vc__ivr_act;
 
 typedef struct vc__ivr_node {

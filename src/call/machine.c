@@ -11,6 +11,7 @@
 #include "core/event.h"
 #include "control.h"
 #include "hooks.h"
+#include "inbound.h"
 #include "machine.h"
 
 #include <cJSON.h>
@@ -25,7 +26,8 @@
   " cause, attempts, channel_attempts, error_code, agent_ringing_at," \
   " agent_answered_at, customer_ringing_at, bridged_at, ended_at," \
   " created_at, (SELECT COALESCE(MAX(e.occurred_at), 0) FROM vc_call_event e" \
-  "  WHERE e.tenant_id = vc_call.tenant_id AND e.call_id = vc_call.id)"
+  "  WHERE e.tenant_id = vc_call.tenant_id AND e.call_id = vc_call.id)," \
+  " direction"
 
 static const char SQL_ROW[] =
   "SELECT " COLUMNS " FROM vc_call WHERE tenant_id = ?1 AND id = ?2";
@@ -129,6 +131,7 @@ int vc__call_row_load(vc__call_row *r, vc__db *db, const char *tenant_id,
     r->created_at = vc__stmt_int64(s, 27);
     r->at[VC_CALL_INITIATED] = r->created_at;
     r->last_entry_at = vc__stmt_int64(s, 28);
+    r->direction = (int)vc__stmt_int64(s, 29);
     rc = 0;
   } else if (rc == VC_STORAGE_DONE) {
     rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
@@ -155,8 +158,13 @@ int vc__call_end_state(int cause, int bridged)
   case VC_CAUSE_CANCELED:
   case VC_CAUSE_API_HANGUP:
   case VC_CAUSE_IVR:
+  case VC_CAUSE_ABANDONED:
     return VC_CALL_CANCELED;
-  default: /* rejected, unreachable, time limit, provider error */
+  case VC_CAUSE_QUEUE_TIMEOUT:
+  case VC_CAUSE_VOICEMAIL:
+  case VC_CAUSE_CALLBACK:
+    return VC_CALL_NO_ANSWER;
+  default: /* and VC_CAUSE_UNKNOWN_NUMBER */ /* rejected, unreachable, time limit, provider error */
     return VC_CALL_FAILED;
   }
 }
@@ -600,6 +608,11 @@ int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     if (u->leg == VC_LEG_CUSTOMER && u->leg_provider_id != NULL)
       copy(r.customer_leg_id, sizeof(r.customer_leg_id), u->leg_provider_id);
   }
+  /* An inbound call's legs mean other things (inbound.c). */
+  if (r.direction == VC_CALL_INBOUND &&
+      (u->type == VC_UPDATE_RINGING || u->type == VC_UPDATE_ANSWERED ||
+       u->type == VC_UPDATE_ENDED))
+    return vc__inbound_leg(db, ctx, tenant_id, &r, u, at, changed);
   switch (u->type) {
   case VC_UPDATE_RINGING:
   case VC_UPDATE_ANSWERED:
@@ -619,7 +632,10 @@ int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     }
   case VC_UPDATE_RECORDING:
     *changed = 1;
-    return recording(db, ctx, tenant_id, &r, u, now);
+    if ((rc = recording(db, ctx, tenant_id, &r, u, now)) < 0 ||
+        r.direction != VC_CALL_INBOUND)
+      return rc;
+    return vc__inbound_recorded(db, ctx, tenant_id, &r, u, at);
   case VC_UPDATE_QUALITY:
     *changed = 1;
     return quality(db, ctx, tenant_id, &r, u, at);
@@ -653,6 +669,23 @@ int vc__call_end(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if (r.state == VC_CALL_BRIDGED && copy_e.state == VC_CALL_COMPLETED)
     talk = (int)((copy_e.at - r.at[VC_CALL_BRIDGED]) / 1000);
   return finish(db, ctx, tenant_id, &r, &copy_e, talk, now);
+}
+
+int vc__call_advance(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                     const char *call_id, int state, int64_t at)
+{
+  vc__call_row r;
+  int rc;
+
+  if (state == VC_CALL_BRIDGED)
+    return vc__call_bridge(db, ctx, tenant_id, call_id, at);
+  if ((rc = vc__call_row_load(&r, db, tenant_id, call_id)) < 0)
+    return rc;
+  if (!vc__call_state_live(r.state) || r.state >= state)
+    return 0;
+  if (at < latest(&r))
+    at = latest(&r);
+  return advance(db, ctx, tenant_id, &r, state, at, vc__now(ctx), 0);
 }
 
 int vc__call_bridge(vc__db *db, vc_ctx *ctx, const char *tenant_id,

@@ -32,6 +32,7 @@ typedef struct vc__call_row {
   int state, pinned, record_mode, recording, on_hold, transferred;
   int hangup_requested, ring_timeout_s, time_limit_s, cause;
   int attempts, channel_attempts, error;
+  int direction;                  /* a vc_call_direction */
   /* When the call entered each live state, by vc_call_state; at[0] is
    * when it ended. */
   int64_t at[VC_CALL_BRIDGED + 1];
@@ -89,6 +90,12 @@ int vc__call_end(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 /* The IVR let the customer through: the call is bridged at `at`. */
 int vc__call_bridge(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                     const char *call_id, int64_t at);
+
+/* Move a live call forward to live state `state` at `at`, filling the
+ * states skipped (an inbound call's agent rings; vc__call_bridge for
+ * bridged). 0 and nothing done when it is there or past it. */
+int vc__call_advance(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                     const char *call_id, int state, int64_t at);
 
 /* Set on_hold (`on` 1/0) and log `hold`/`unhold` when it changed. */
 int vc__call_set_hold(vc__db *db, vc_ctx *ctx, const char *tenant_id,

@@ -23,6 +23,7 @@
 #include "core/ulid.h"
 #include "control.h"
 #include "hooks.h"
+#include "inbound.h"
 #include "machine.h"
 #include "script.h"
 
@@ -274,21 +275,45 @@ static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
   return 0;
 }
 
-static int answer(vc__call_webhook *w, script *sc)
+int vc__call_webhook_answer(vc__call_webhook *w, const char *call_id,
+                            const char *provider_call_id,
+                            const vc_call_script *s, char **body,
+                            char **type)
 {
-  vc_call_script s = { VC_CALL_SCRIPT_VERSION, sc->steps, sc->n };
-  const char *type = NULL;
-  vc_buf body = VC_BUF_INIT;
+  const char *t = NULL;
+  vc_buf out = VC_BUF_INIT;
   int rc;
 
+  if (body != NULL)
+    *body = NULL;
+  if (type != NULL)
+    *type = NULL;
+  if (w->run != NULL)
+    return w->run(w->run_arg, call_id, provider_call_id, s);
   if (w->adapter->version < 2 || w->adapter->render_script == NULL ||
       w->sink == NULL)
     return 0;
-  if ((rc = w->adapter->render_script(w->state, &s, &body, &type)) == 0)
-    rc = vc_event_sink_reply(w->sink, 200, type ? type : "text/plain",
-                             body.ptr ? body.ptr : "");
-  vc_buf_dispose(&body);
+  if ((rc = w->adapter->render_script(w->state, s, &out, &t)) == 0)
+    rc = vc_event_sink_reply(w->sink, 200, t ? t : "text/plain",
+                             out.ptr ? out.ptr : "");
+  if (rc == 0 && body != NULL && type != NULL &&
+      ((*body = vc__strdup(out.ptr ? out.ptr : "")) == NULL ||
+       (*type = vc__strdup(t ? t : "text/plain")) == NULL)) {
+    vc__free(*body);
+    *body = NULL;
+    rc = vc_error_set_oom();
+  }
+  vc_buf_dispose(&out);
   return rc;
+}
+
+static int answer(vc__call_webhook *w, const vc__call_row *r, script *sc)
+{
+  vc_call_script s = { VC_CALL_SCRIPT_VERSION, sc->steps, sc->n };
+
+  return vc__call_webhook_answer(w, r ? r->id : "",
+                                 r ? r->provider_call_id : "", &s, NULL,
+                                 NULL);
 }
 
 int vc__call_webhook_update(vc__call_webhook *w, const vc_call_update *u)
@@ -297,11 +322,13 @@ int vc__call_webhook_update(vc__call_webhook *w, const vc_call_update *u)
   script *sc;
   int rc;
 
+  if (u->type == VC_UPDATE_INCOMING)
+    return vc__inbound_arrive(w, u);
   if ((rc = find_call(w, u, &r)) == VC_ENOTFOUND) {
     vc_error_clear();
     if (u->type == VC_UPDATE_SCRIPT && (sc = vc__calloc(1, sizeof(*sc)))) {
       add(sc, VC_STEP_HANGUP);
-      rc = answer(w, sc);
+      rc = answer(w, NULL, sc);
       vc__free(sc);
       return rc < 0 ? rc : VC_ENOTFOUND;
     }
@@ -319,10 +346,12 @@ int vc__call_webhook_update(vc__call_webhook *w, const vc_call_update *u)
   if (u->type != VC_UPDATE_SCRIPT)
     return vc__call_apply(w->db, w->ctx, w->tenant_id, r.id, u, w->now,
                           NULL);
+  if (r.direction == VC_CALL_INBOUND)
+    return vc__inbound_script(w, &r);
   if ((sc = vc__calloc(1, sizeof(*sc))) == NULL)
     return vc_error_set_oom();
   if ((rc = compose(w, &r, sc)) == 0)
-    rc = answer(w, sc);
+    rc = answer(w, &r, sc);
   vc__free(sc);
   return rc;
 }

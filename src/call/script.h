@@ -31,6 +31,11 @@ typedef struct vc__call_webhook {
   /* Keys of an IVR gather, kept for its SCRIPT. */
   char digits[65];
   int have_digits;
+  /* A session's way to run a script (NULL: a webhook, rendered by the
+   * adapter as its answer): called with the call's ids. */
+  int (*run)(void *arg, const char *call_id, const char *provider_call_id,
+             const vc_call_script *script);
+  void *run_arg;
 } vc__call_webhook;
 
 /* Read vc_call, vc_step, vc_node and vc_try from a request target;
@@ -47,5 +52,13 @@ void vc__call_webhook_init(vc__call_webhook *w, const char *target);
  * HANGUP so the provider does not wait).
  */
 int vc__call_webhook_update(vc__call_webhook *w, const vc_call_update *u);
+
+/* Hand a script to the provider: the session's run, else rendered by the
+ * adapter as the webhook's answer (`*body`/`*type`, when not NULL,
+ * receive a copy of the rendered answer: vc__free them). */
+int vc__call_webhook_answer(vc__call_webhook *w, const char *call_id,
+                            const char *provider_call_id,
+                            const vc_call_script *s, char **body,
+                            char **type);
 
 #endif

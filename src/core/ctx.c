@@ -23,6 +23,7 @@
 #include "msg/template_cache.h"
 #include "msg/rule.h"
 #include "call/agent.h"
+#include "call/inbound.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -196,6 +197,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
       (rc = vc__campaign_register(ctx)) < 0 ||
       (rc = vc__call_jobs_register(ctx)) < 0 ||
       (rc = vc__agent_register(ctx)) < 0 ||
+      (rc = vc__inbound_register(ctx)) < 0 ||
       (rc = vc__recording_register(ctx)) < 0 ||
       (rc = vc__retention_register(ctx)) < 0 ||
       (rc = vc__new_id(ctx, ctx->instance_id)) < 0 ||

@@ -208,13 +208,15 @@ static int on_inbound(void *payload, const vc_inbound *m)
 /* A call update: deduplicated like status updates (the provider's
  * event id, else a hash of the update and of the URL's call, step, node
  * and try), then applied to the call. A SCRIPT is an instruction fetch
- * that always gets its answer, so it is never deduplicated. */
+ * that always gets its answer, so it is never deduplicated; nor is an
+ * arrival, whose repeat finds its call by the provider's id and gets the
+ * same answer (call/inbound.c). */
 int vc__webhook_call_update(vc__call_webhook *w, const vc_call_update *u)
 {
   char key[72], num[7][24];
   int rc;
 
-  if (u->type != VC_UPDATE_SCRIPT) {
+  if (u->type != VC_UPDATE_SCRIPT && u->type != VC_UPDATE_INCOMING) {
     if (u->event_id != NULL) {
       const char *parts[] = { w->channel_id, u->event_id };
       hash_key(key, "c:", parts, 2);
