@@ -248,6 +248,18 @@ static int on_dial_end(const req_info *r, vc_event_sink *sink)
   cause = r->whom ? cause_of(r->status, r->type) : VC_CAUSE_NO_ANSWER;
   snprintf(eid, sizeof(eid), "%s:in_dial:%s:%s", r->sid,
            r->now_s ? r->now_s : "", r->whom ? r->whom : "");
+  if (cause == VC_CAUSE_NORMAL && secs > 0) {
+    /* The Connect talked: the agent answered DialCallDuration before. */
+    char aid[ID_MAX + 96];
+    snprintf(aid, sizeof(aid), "%s:answered", eid);
+    update_init(&u, r, VC_UPDATE_ANSWERED, VC_LEG_AGENT);
+    u.event_id = aid;
+    if (r->now > 0)
+      u.occurred_at = r->now - (int64_t)secs * 1000;
+    u.provider_code = "in-progress";
+    if ((rc = vc_event_sink_call(sink, &u)) < 0)
+      return rc;
+  }
   update_init(&u, r, VC_UPDATE_ENDED, VC_LEG_AGENT);
   u.event_id = eid;
   u.cause = cause;

@@ -945,8 +945,10 @@ static void test_exotel__inbound_applets(void)
   CHECK_OK(vs_parse(EX, st, &s, IN_URL("in_dial") "&DialCallStatus="
                     "completed&DialWhomNumber=%2B919812340001"
                     "&DialCallDuration=42&CallType=completed", NULL, NULL));
-  CHECK(s.n == 1);
-  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20,
+  CHECK(s.n == 2);
+  VS_CHECK(&s, 0, VC_UPDATE_ANSWERED, VC_LEG_AGENT,
+           T_1430_20 - 42000, 0, 0);
+  VS_CHECK(&s, 1, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20,
            VC_CAUSE_NORMAL, 42);
   CHECK(s.reply == 302);
   /* nobody answered: 200, the flow waits and asks again */
