@@ -13,7 +13,8 @@
  * states, timeline, screen-pop event (contact, IVR path, queue, agent)
  * and cost from the rate card, the agent free again; the caller hangs
  * up while waiting in the queue: canceled, abandoned. Malformed and
- * forged incoming webhooks: refused with a 4xx, nothing stored.
+ * forged incoming webhooks: refused with a 4xx, nothing stored. Another
+ * tenant's channel cannot take the tenant's number.
  */
 #define _GNU_SOURCE
 #include "vyomcomm.h"
@@ -578,10 +579,68 @@ static void test_inbound_sim__malformed(void)
   env_close(&e);
 }
 
+/* Another tenant's Exotel channel cannot take the tenant's number: the
+ * call is refused on that channel's tenant, the number's owner sees
+ * nothing. */
+static void test_inbound_sim__other_tenant(void)
+{
+  vc_channel_spec cs = VC_CHANNEL_SPEC_INIT;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_sim_incoming in = VC_SIM_INCOMING_INIT;
+  char config[256], creds[256], voice[512], status[512], sid[40];
+  char log[4096];
+  vc_tenant *acme;
+  vc_channel *ch;
+  vc_call *c;
+  env e;
+
+  env_open(&e, "exotel", "iso.db");
+  setup(&e, 1);
+  acme = e.t;
+  ts.slug = "globex";
+  CHECK_OK(vc_tenant_new(&e.t, e.ctx, &ts));
+  snprintf(config, sizeof(config), "{\"account_sid\":\"%s\",\"base_url\":"
+           "\"%s\"}", VC_SIM_EXOTEL_ACCOUNT_SID, vc_sim_base_url(e.sim));
+  snprintf(creds, sizeof(creds), "{\"api_key\":\"%s\",\"api_token\":\"%s\","
+           "\"webhook_secret\":\"" SECRET "\"}", VC_SIM_EXOTEL_API_KEY,
+           VC_SIM_EXOTEL_API_TOKEN);
+  cs.name = "voice";
+  cs.provider = "exotel";
+  cs.config_json = config;
+  cs.credentials_json = creds;
+  CHECK_OK(vc_channel_new(&ch, e.t, &cs));
+  snprintf(e.channel, sizeof(e.channel), "%s", vc_channel_id(ch));
+  vc_channel_free(ch);
+  /* the same secret, another channel: its flow's URLs verify */
+  urls(&e, voice, status, sizeof(voice));
+  in.voice_url = voice;
+  in.status_url = status;
+  in.from = CALLER_EXOTEL;
+  in.to = DID_EXOTEL;
+  in.digits = "1";
+  /* a refused call cannot reach the flow's Hangup applet (docs/calls.md):
+   * the caller gives up */
+  in.hangup_after_ms = 300;
+  CHECK_OK(vc_sim_exotel_incoming(e.sim, &in, sid));
+  CHECK_OK(vc_sim_incoming_wait(e.sim, "exotel", sid, 20000));
+  CHECK(vc_sim_incoming_log(e.sim, "exotel", sid, log, sizeof(log)) > 0);
+  CHECK(strstr(log, "dial none") != NULL && strstr(log, "dial +") == NULL);
+  /* refused where it arrived, unknown to the number's owner */
+  c = the_call(&e);
+  CHECK(vc_call_state_of(c) == VC_CALL_FAILED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_UNKNOWN_NUMBER);
+  vc_call_free(c);
+  CHECK(inbound_calls(&(env){ .t = acme }) == 0);
+  CHECK(agent_state(&(env){ .t = acme }, "alice") == VC_AGENT_AVAILABLE);
+  vc_tenant_free(acme);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_inbound_sim__twilio_reaches_agent),
   VC_TEST(test_inbound_sim__exotel_reaches_agent),
   VC_TEST(test_inbound_sim__twilio_hangs_up_in_queue),
   VC_TEST(test_inbound_sim__exotel_hangs_up_in_queue),
   VC_TEST(test_inbound_sim__malformed),
+  VC_TEST(test_inbound_sim__other_tenant),
 )
