@@ -117,6 +117,13 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   twilio-voice.unverified_from  caller ids refused with 21210
  *   twilio-voice.blocked_prefixes destinations refused with 21215
  *                        (comma-separated prefixes)
+ *   twilio-voice.pause_ms, exotel.pause_ms  inbound calls: how long a
+ *                        second of a pause, gather timeout or recording
+ *                        lasts (default 10 ms)
+ *   twilio-voice.say_ms, exotel.say_ms  inbound: a Say or Play (0)
+ *   twilio-voice.max_fetches, exotel.max_fetches  inbound: documents or
+ *                        flow turns before the caller gives up (200)
+ *   exotel.wait_s        inbound: the flow's wait between Connects (5)
  *   exotel.account_sid, exotel.api_key, exotel.api_token  the only
  *                        account and Basic credentials
  *   exotel.caller_ids    the account's ExoPhones (comma-separated)

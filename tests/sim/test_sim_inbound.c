@@ -237,6 +237,17 @@ static void test_twilio_incoming__timeout_busy_hangup(void)
   q = rx_find(rv, "/l2", 0);
   CHECK(q != NULL);
   CHECK_STR(rx_form(q, "CallStatus"), "canceled");
+
+  /* A SIP target rings by its user part's plan; no action: next verb. */
+  rx_route(rv, "/voice3", "text/xml", "<Response><Dial><Sip>"
+           "sip:100@10.0.0.5</Sip></Dial><Say>Sorry</Say></Response>");
+  CHECK_OK(vc_sim_call_plan_set(s, "twilio-voice", "100", &busy));
+  memset(&in, 0, sizeof(in));
+  in.voice_url = rx_url(rv, "/voice3");
+  incoming(s, rv, &in, sid);
+  CHECK(vc_sim_incoming_log(s, "twilio-voice", sid, log, sizeof(log)) > 0);
+  CHECK_STR(log, "incoming 200\ndial sip:100@10.0.0.5 busy\nsay Sorry\n"
+            "end\ncompleted\n");
   rx_stop(rv);
   vc_sim_stop(s);
 }

@@ -463,7 +463,13 @@ static int run_dial(sim_icall *t, const el *e, const char *doc_url,
   timeout = el_long(e, "timeout", 30, 1, 600);
   limit = el_long(e, "timeLimit", 14400, 1, 86400);
   /* A SIP target rings by the plan of its user part's digits. */
-  sim_voice_plan(t->v, l.to, &plan);
+  if (strncmp(l.to, "sip:", 4) == 0 || strncmp(l.to, "sips:", 5) == 0) {
+    const char *u = strchr(l.to, ':') + 1;
+    snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(u, "@;"), u);
+    sim_voice_plan(t->v, buf, &plan);
+  } else {
+    sim_voice_plan(t->v, l.to, &plan);
+  }
   ring = plan.ring_ms;
   talk = plan.talk_ms;
   if (plan.outcome == VC_SIM_CALL_ANSWER && (uint64_t)timeout * 1000 < ring) {
