@@ -8,7 +8,8 @@
  * A conversation is opened by the first inbound message of a contact (an
  * unknown sender becomes a contact) and moved by later ones: each adds
  * one to its unread count, records the channel it came on and reopens
- * the conversation. Outbound messages (campaigns included) do not touch
+ * the conversation; so does a voicemail (an inbound call's, whose caller
+ * becomes a contact when unknown). Outbound messages (campaigns included) do not touch
  * conversations; they appear in the timeline, which is read from the
  * messages, inbound messages and calls that carry the contact's id.
  *
@@ -206,7 +207,11 @@ VC_EXTERN(int64_t) vc_conversation_updated_at(const vc_conversation *c);
 typedef enum vc_conversation_item_type {
   VC_CONVERSATION_ITEM_INBOUND = 1,  /**< a message from the customer */
   VC_CONVERSATION_ITEM_OUTBOUND = 2, /**< a message to the customer */
-  VC_CONVERSATION_ITEM_CALL = 3      /**< a call with the customer */
+  VC_CONVERSATION_ITEM_CALL = 3,     /**< a call with the customer */
+  /** A voicemail the customer left (an inbound call: its id is the
+   *  call's; vc_conversation_item_recording_url() and
+   *  vc_conversation_item_duration() tell the recording). @since 0.3 */
+  VC_CONVERSATION_ITEM_VOICEMAIL = 4
 } vc_conversation_item_type;
 
 /** The longest text of an item, in characters (UTF-8). */
@@ -233,8 +238,8 @@ VC_EXTERN(int) vc_conversation_item_filter_init(
 
 /**
  * A contact's timeline: its inbound messages (by the time received),
- * outbound messages (by the time queued) and calls (by the time
- * started), in time order and then by id, in pages. The contacts merged
+ * outbound messages (by the time queued), calls (by the time started)
+ * and voicemails (by the time recorded), in time order and then by id, in pages. The contacts merged
  * into it are included. A page reads the contact's items after the
  * cursor and sorts them: its cost grows with one contact's history, not
  * with the tenant's.
@@ -272,9 +277,15 @@ VC_EXTERN(const char *) vc_conversation_item_channel_id(
  *  VC_CONVERSATION_ITEM_TEXT_MAX characters; "" for a call. */
 VC_EXTERN(const char *) vc_conversation_item_text(
   const vc_conversation_item *i);
-/** An outbound message's vc_msg_status, a call's vc_call_state, 0 for an
- *  inbound message. */
+/** An outbound message's vc_msg_status, a call's (or a voicemail's
+ *  call's) vc_call_state, 0 for an inbound message. */
 VC_EXTERN(int) vc_conversation_item_status(const vc_conversation_item *i);
+/** A voicemail's recording URL (as the provider gave it); "" for other
+ *  items. @since 0.3 */
+VC_EXTERN(const char *) vc_conversation_item_recording_url(
+  const vc_conversation_item *i);
+/** A voicemail's length in seconds; 0 for other items. @since 0.3 */
+VC_EXTERN(int) vc_conversation_item_duration(const vc_conversation_item *i);
 
 VC_END_DECL
 

@@ -70,7 +70,15 @@ typedef enum vc_rule_action_kind {
   /** Append a `rule.notify` event, which reaches the host's event
    *  callback: subject the trigger's subject, payload the rule id and
    *  name, the trigger's event type and subject. */
-  VC_RULE_NOTIFY = 5
+  VC_RULE_NOTIFY = 5,
+  /** Call the caller back: a click-to-call (vc_call_start()) from
+   *  `agent` to the call's customer number, shown the number the
+   *  customer called, placed the rule's `callback_delay_s` seconds after
+   *  the call ended (or later: the customer's quiet hours). Only for a
+   *  VC_RULE_ON_CALL rule with `direction` VC_CALL_INBOUND (a callback
+   *  is outbound: it never feeds the rule again). One per call and
+   *  action. @since 0.3 */
+  VC_RULE_CALLBACK = 6
 } vc_rule_action_kind;
 
 /** Limits. */
@@ -103,7 +111,8 @@ typedef struct vc_rule_action {
    *  VC_RULE_SET_CONSENT: the category, 0 = both. */
   int category;
   const char *tag;            /**< VC_RULE_TAG_CONTACT: the tag */
-  /** VC_RULE_ASSIGN: an agent id or name, 1..VC_RULE_AGENT_MAX bytes. */
+  /** VC_RULE_ASSIGN: an agent id or name, 1..VC_RULE_AGENT_MAX bytes;
+   *  VC_RULE_CALLBACK: the agent who calls back (it must exist). */
   const char *agent;
   /** VC_RULE_SET_CONSENT: VC_CONSENT_OPTED_IN or VC_CONSENT_OPTED_OUT. */
   int consent;
@@ -155,12 +164,25 @@ typedef struct vc_rule_spec {
   int window_end_min;
   const vc_rule_action *actions;  /**< 1..VC_RULE_ACTIONS_MAX */
   size_t nactions;
+
+  /* Added in version 2 (vyomcomm 0.3). */
+  /** VC_RULE_ON_CALL condition: a vc_call_direction, 0 = both (an
+   *  inbound missed call: VC_CALL_INBOUND with causes such as
+   *  VC_CAUSE_ABANDONED, VC_CAUSE_QUEUE_TIMEOUT, VC_CAUSE_CALLBACK).
+   *  @since 0.3 */
+  int direction;
+  /** VC_RULE_CALLBACK actions: seconds after the call's end, 0..
+   *  VC_RULE_CALLBACK_DELAY_MAX. @since 0.3 */
+  int callback_delay_s;
 } vc_rule_spec;
 
-#define VC_RULE_SPEC_VERSION 1
+#define VC_RULE_SPEC_VERSION 2
 #define VC_RULE_SPEC_INIT                                               \
   { VC_RULE_SPEC_VERSION, NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL,    \
-    NULL, 0, 0, 0, NULL, 0 }
+    NULL, 0, 0, 0, NULL, 0, 0, 0 }
+
+/** The longest delay of a callback, in seconds (a week). @since 0.3 */
+#define VC_RULE_CALLBACK_DELAY_MAX (7 * 86400)
 
 /** Initialise a vc_rule_spec for `version`. @since 0.3 */
 VC_EXTERN(int) vc_rule_spec_init(vc_rule_spec *s, unsigned int version);

@@ -26,6 +26,7 @@ CREATE TABLE vc_inbound_call (
   voicemail_id     TEXT,                       -- its recording
   voicemail_url    TEXT,
   voicemail_s      INTEGER NOT NULL DEFAULT 0,
+  voicemail_at     INTEGER NOT NULL DEFAULT 0, -- when it was recorded
   callback_agent   TEXT,                       -- callback request: agent
   answer_type      TEXT,   -- the first answer, for a repeated arrival
   answer_body      TEXT,
@@ -37,3 +38,7 @@ CREATE TABLE vc_inbound_call (
 -- One call per arrival: a retried incoming webhook finds it.
 CREATE UNIQUE INDEX vc_inbound_call_provider ON vc_inbound_call
   (tenant_id, channel_id, provider_call_id);
+-- A contact's voicemails, for the inbox's timeline.
+ALTER TABLE vc_inbound_call ADD COLUMN contact_id TEXT;
+CREATE INDEX vc_inbound_call_voicemail ON vc_inbound_call
+  (tenant_id, contact_id, voicemail_at) WHERE voicemail_id IS NOT NULL;

@@ -402,6 +402,7 @@ typedef struct prepared {
   char contact_id[VC_ID_SIZE]; /* "" when no contact holds the number */
   int64_t due;                 /* when to place it: now, or the end of
                                   the customer's quiet hours */
+  const char *why;             /* NULL: quiet hours deferred it */
   char hash[65];
 } prepared;
 
@@ -614,8 +615,8 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                              payload)) < 0 || !deferred)
     return rc;
   snprintf(payload, sizeof(payload),
-           "{\"reason\":\"quiet_hours\",\"due_at\":%lld}",
-           (long long)p->due);
+           "{\"reason\":\"%s\",\"due_at\":%lld}",
+           p->why ? p->why : "quiet_hours", (long long)p->due);
   if ((rc = vc__call_entry_add(db, ctx, tenant_id, id, "deferred",
                                VC_LEG_NONE, payload, now)) < 0)
     return rc;
@@ -683,6 +684,38 @@ int vc_call_start(vc_call **out, vc_tenant *t, const vc_call_spec *in)
 release:
   vc__db_release(db);
   return rc;
+}
+
+int vc__call_create(char id_out[VC_ID_SIZE], vc__db *db, vc_tenant *t,
+                    const vc_call_spec *spec, int64_t not_before,
+                    const char *why)
+{
+  vc_ctx *ctx = vc__tenant_ctx(t);
+  const char *tenant_id = vc_tenant_id(t);
+  prepared p;
+  int64_t now = vc__now(ctx);
+  int rc;
+
+  id_out[0] = '\0';
+  memset(&p, 0, sizeof(p));
+  if ((rc = prepare_spec(&p, t, spec)) < 0)
+    return rc;
+  if (spec->idempotency_key != NULL &&
+      (rc = find_idempotent(db, tenant_id, spec->idempotency_key, p.hash,
+                            id_out)) != 0)
+    return rc == 1 ? 0 : rc;
+  if ((rc = vc__new_id(ctx, id_out)) < 0 ||
+      (rc = prepare_store(&p, db, t, spec)) < 0 ||
+      (rc = vc__quiet_next_open(&p.due, db, t, p.contact_id, p.category,
+                                not_before > now ? not_before : now)) < 0)
+    return rc;
+  if (not_before > now && p.due == not_before)
+    p.why = why;
+  if ((rc = insert(db, ctx, tenant_id, id_out, &p, spec, now)) < 0 ||
+      (rc = vc__audit(db, ctx, tenant_id, "call.start", id_out, NULL)) < 0)
+    return rc;
+  vc_ctx_wakeup(ctx);
+  return 0;
 }
 
 int vc_call_spec_init(vc_call_spec *s, unsigned int version)

@@ -638,6 +638,13 @@ static int queue_step(run *x, script *sc, int depth)
                                skills, x->now, ids, VC__QUEUE_RING_MAX,
                                &n)) < 0)
     return rc;
+  /* The wait is over first: a caller past the queue's maximum goes to
+   * its overflow even when an agent just became free. */
+  if ((rc = vc__queue_overflow_decide(x->db, x->tenant_id, x->ic.queue_id,
+                                      x->r.id, x->now, &v)) < 0)
+    return rc;
+  if (v.due)
+    return overflow(x, sc, v.kind, v.target, depth);
   /* Callers ahead get the free agents first; one whose provider is slow
    * to come back does not hold up the others. */
   if (pos >= 1 && (size_t)pos <= n) {
@@ -657,11 +664,6 @@ static int queue_step(run *x, script *sc, int depth)
       pos = 1;
     }
   }
-  if ((rc = vc__queue_overflow_decide(x->db, x->tenant_id, x->ic.queue_id,
-                                      x->r.id, x->now, &v)) < 0)
-    return rc;
-  if (v.due)
-    return overflow(x, sc, v.kind, v.target, depth);
   x->ic.phase = P_QUEUE;
   if ((rc = save(x)) < 0)
     return rc;

@@ -15,6 +15,7 @@
 #include "call/hooks.h"
 #include "call/number.h"
 #include "call/queue.h"
+#include "call/session.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -644,6 +645,9 @@ fail:
   row = NULL;
 release:
   vc__db_release(db);
+  /* A session channel listens for calls to its numbers from now on. */
+  if (rc == 0 && vc__sessions_open_inbound(ctx) < 0)
+    vc_error_clear();
   if (rc == 0 && out != NULL)
     return handle_new(out, ctx, row);
   row_free(row);

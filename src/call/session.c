@@ -15,11 +15,13 @@
  */
 #include "core/common.h"
 #include "core/ctx.h"
+#include "core/text.h"
 #include "core/ulid.h"
 #include "msg/limits.h"
 #include "net/netthread.h"
 #include "net/sink.h"
 #include "net/webhook.h"
+#include "machine.h"
 #include "session.h"
 
 #include <errno.h>
@@ -29,7 +31,10 @@
 #define WAIT_SLICE_MS 100
 
 enum { PEND_PLACE = 1, PEND_OP = 2 };
-enum { ITEM_REPORT = 1, ITEM_ANSWER = 2 };
+enum { ITEM_REPORT = 1, ITEM_ANSWER = 2, ITEM_INCOMING = 3,
+       ITEM_FETCH = 4 };
+
+struct script_copy;
 
 typedef struct item {
   int kind;
@@ -38,7 +43,14 @@ typedef struct item {
   struct pending *p;           /* ANSWER */
   int64_t at;                  /* REPORT: when it was made (context clock) */
   vc_call_update u;            /* REPORT: a deep copy */
-  char *strs[8];
+  char *strs[11];
+  /* The call its order is kept in: the call id, or for an arrival
+   * "in:" and the provider's id. */
+  char key[VC__CALL_PROVIDER_ID_MAX + 4];
+  char *url;                   /* FETCH: the URL of the step */
+  int has_update;              /* FETCH: `u` is what the step produced */
+  struct script_copy *run;     /* INCOMING, FETCH: the script to run once
+                                  the transaction committed */
 } item;
 
 typedef struct pending {
@@ -738,10 +750,14 @@ int vc_session_done(vc_session_host *host, uint64_t token,
   return 0;
 }
 
+static void script_copy_free(struct script_copy *c);
+
 static void item_free(item *it)
 {
   for (size_t i = 0; i < VC_ARRAY_SIZE(it->strs); i++)
     vc__free(it->strs[i]);
+  vc__free(it->url);
+  script_copy_free(it->run);
   if (it->host != NULL)
     host_unref(it->host);
   vc__free(it);
@@ -786,6 +802,8 @@ int vc_session_report(vc_session_host *host, const vc_call_update *u)
   it->u.digits = keep_str(it, 5, u->digits, &oom);
   it->u.recording_id = keep_str(it, 6, u->recording_id, &oom);
   it->u.recording_url = keep_str(it, 7, u->recording_url, &oom);
+  it->u.from = it->u.to = NULL;
+  snprintf(it->key, sizeof(it->key), "%s", u->call_id);
   if (oom) {
     item_free(it);
     return vc_error_set_oom();
@@ -835,6 +853,9 @@ void vc_session_log(vc_session_host *host, int level, const char *text)
 /* At most this many reports share one transaction. */
 #define BATCH_MAX 256
 
+static int apply_inbound(vc__sessions *reg, vc__db *db, item *it,
+                         int *outcome);
+
 /* Apply one report on `db`, inside the caller's transaction. */
 static int apply_one(vc__sessions *reg, vc__db *db, item *it, int *outcome)
 {
@@ -843,6 +864,8 @@ static int apply_one(vc__sessions *reg, vc__db *db, item *it, int *outcome)
   int rc;
 
   *outcome = 0;
+  if (it->kind == ITEM_INCOMING || it->kind == ITEM_FETCH)
+    return apply_inbound(reg, db, it, outcome);
   if (it->u.type == VC_UPDATE_SCRIPT) {
     VC_LOG(reg->ctx, VC_LOG_DEBUG, "session of channel %s: a script report "
            "is not a session's; ignored", h->channel_id);
@@ -864,6 +887,8 @@ static int apply_one(vc__sessions *reg, vc__db *db, item *it, int *outcome)
          : rc == VC__CALL_UPDATE_DUPLICATE ? "duplicate" : "no such call");
   return 0;
 }
+
+static void script_post(vc_ctx *ctx, struct script_copy *c);
 
 /* Apply `n` reports in one transaction. 1 when one of them changed a
  * call; < 0 when the transaction failed (nothing of it stays). */
@@ -888,6 +913,15 @@ static int apply_together(vc__sessions *reg, item *const *its, size_t n)
       vc__db_rollback(db);
   }
   vc__db_release(db);
+  /* The scripts go to their sessions once what made them is stored. */
+  for (size_t i = 0; i < n; i++)
+    if (its[i]->run != NULL) {
+      if (rc == 0)
+        script_post(ctx, its[i]->run);
+      else
+        script_copy_free(its[i]->run);
+      its[i]->run = NULL;
+    }
   return rc < 0 ? rc : applied;
 }
 
@@ -939,7 +973,7 @@ static pending *reap_locked(vc__sessions *reg)
 
 static const char *item_call(const item *it)
 {
-  return it->kind == ITEM_ANSWER ? it->p->call_id : it->u.call_id;
+  return it->kind == ITEM_ANSWER ? it->p->call_id : it->key;
 }
 
 /* Under mu: whether a call's reports must wait, because a waiter has not
@@ -1002,7 +1036,7 @@ static void *worker_main(void *arg)
         keep = 1;
       } else if (it->kind == ITEM_ANSWER) {
         for (size_t i = 0; i < n && !keep; i++)
-          if (strcmp(batch[i]->u.call_id, call_id) == 0)
+          if (strcmp(item_call(batch[i]), call_id) == 0)
             keep = again = 1; /* once the batch committed */
         if (!keep) {
           pending *p = it->p;
@@ -1033,6 +1067,364 @@ static void *worker_main(void *arg)
   }
   pthread_mutex_unlock(&reg->mu);
   return NULL;
+}
+
+/* ---- inbound calls ----------------------------------------------------------- */
+
+/* A script for a session's run_script, copied out of the transaction
+ * that made it, with a reference on its host. */
+typedef struct script_copy {
+  vc_session_host *host;
+  char call_id[VC_ID_SIZE];
+  char *provider_call_id;
+  vc_call_step *steps;
+  size_t n;
+  char **strs;                 /* n * 9 */
+} script_copy;
+
+static void script_copy_free(script_copy *c)
+{
+  if (c == NULL)
+    return;
+  if (c->strs != NULL)
+    for (size_t i = 0; i < c->n * 9; i++)
+      vc__free(c->strs[i]);
+  vc__free(c->strs);
+  vc__free(c->steps);
+  vc__free(c->provider_call_id);
+  if (c->host != NULL)
+    host_unref(c->host);
+  vc__free(c);
+}
+
+static const char *dup_into(script_copy *c, size_t i, const char *s,
+                            int *oom)
+{
+  if (s == NULL)
+    return NULL;
+  if ((c->strs[i] = vc__strdup(s)) == NULL)
+    *oom = 1;
+  return c->strs[i];
+}
+
+/* The run callback of a session's vc__call_webhook: keep the script. */
+static int script_keep(void *arg, const char *call_id,
+                       const char *provider_call_id,
+                       const vc_call_script *s)
+{
+  item *it = arg;
+  script_copy *c;
+  int oom = 0;
+
+  script_copy_free(it->run);
+  it->run = NULL;
+  if ((c = vc__calloc(1, sizeof(*c))) == NULL)
+    return vc_error_set_oom();
+  snprintf(c->call_id, sizeof(c->call_id), "%s", call_id ? call_id : "");
+  c->provider_call_id = vc__strdup(provider_call_id ? provider_call_id : "");
+  c->n = s->nsteps;
+  if (c->provider_call_id == NULL ||
+      (c->n > 0 && ((c->steps = vc__calloc(c->n, sizeof(*c->steps))) == NULL
+                    || (c->strs = vc__calloc(c->n * 9,
+                                             sizeof(char *))) == NULL))) {
+    script_copy_free(c);
+    return vc_error_set_oom();
+  }
+  for (size_t i = 0; i < c->n; i++) {
+    vc_call_step *d = &c->steps[i];
+    *d = s->steps[i];
+    d->text = dup_into(c, i * 9, d->text, &oom);
+    d->language = dup_into(c, i * 9 + 1, d->language, &oom);
+    d->url = dup_into(c, i * 9 + 2, d->url, &oom);
+    d->finish_on_key = dup_into(c, i * 9 + 3, d->finish_on_key, &oom);
+    d->action_url = dup_into(c, i * 9 + 4, d->action_url, &oom);
+    d->target = dup_into(c, i * 9 + 5, d->target, &oom);
+    d->caller_id = dup_into(c, i * 9 + 6, d->caller_id, &oom);
+    d->status_url = dup_into(c, i * 9 + 7, d->status_url, &oom);
+    d->answer_url = dup_into(c, i * 9 + 8, d->answer_url, &oom);
+  }
+  if (oom) {
+    script_copy_free(c);
+    return vc_error_set_oom();
+  }
+  pthread_mutex_lock(&it->host->reg->mu);
+  it->host->refs++;
+  c->host = it->host;
+  pthread_mutex_unlock(&it->host->reg->mu);
+  it->run = c;
+  return 0;
+}
+
+/* On the network thread. */
+static void script_run(void *arg)
+{
+  script_copy *c = arg;
+  vc_session_host *h = c->host;
+  vc_call_script s = { VC_CALL_SCRIPT_VERSION, c->steps, c->n };
+  int rc;
+
+  if (h->session == NULL)
+    VC_LOG(h->ctx, VC_LOG_WARN, "session of channel %s is closed: the "
+           "script of call %s is not run", h->channel_id, c->call_id);
+  else if ((rc = h->ops->run_script(h->session, c->call_id,
+                                    c->provider_call_id, &s)) < 0)
+    VC_LOG(h->ctx, VC_LOG_WARN, "session of channel %s did not run the "
+           "script of call %s: %s", h->channel_id, c->call_id,
+           error_text(rc));
+  script_copy_free(c);
+}
+
+static void script_drop(void *arg)
+{
+  script_copy_free(arg);
+}
+
+static void script_post(vc_ctx *ctx, script_copy *c)
+{
+  if (vc__net_post(ctx, script_run, script_drop, c) < 0) {
+    VC_LOG(ctx, VC_LOG_WARN, "the script of call %s is not run: %s",
+           c->call_id, vc_error_last()->message);
+    vc_error_clear();
+    script_copy_free(c);
+  }
+}
+
+/* An arrival or a step's end, in the caller's transaction: the update
+ * applied as a webhook's would be, then the call's next script kept for
+ * the session. */
+static int apply_inbound(vc__sessions *reg, vc__db *db, item *it,
+                         int *outcome)
+{
+  vc_session_host *h = it->host;
+  vc__call_webhook w;
+  vc_call_update fetch;
+  int rc;
+
+  script_copy_free(it->run);
+  it->run = NULL;
+  memset(&w, 0, sizeof(w));
+  vc__call_webhook_init(&w, it->kind == ITEM_FETCH ? it->url : "");
+  w.ctx = reg->ctx;
+  w.db = db;
+  w.tenant_id = h->tenant_id;
+  w.channel_id = h->channel_id;
+  w.now = it->at;
+  w.run = script_keep;
+  w.run_arg = it;
+  if (it->kind == ITEM_INCOMING) {
+    rc = vc__webhook_call_update(&w, &it->u);
+    *outcome = rc < 0 ? 0 : rc;
+    return rc < 0 ? rc : 0;
+  }
+  snprintf(w.call_id, sizeof(w.call_id), "%s", it->key);
+  if (it->has_update &&
+      (rc = vc__webhook_call_update(&w, &it->u)) < 0)
+    return rc;
+  memset(&fetch, 0, sizeof(fetch));
+  fetch.version = VC_CALL_UPDATE_VERSION;
+  fetch.type = VC_UPDATE_SCRIPT;
+  fetch.leg = VC_LEG_CUSTOMER;
+  fetch.call_id = it->key;
+  fetch.jitter_ms = fetch.packet_loss_pct = fetch.rtt_ms = fetch.mos = -1;
+  rc = vc__webhook_call_update(&w, &fetch);
+  *outcome = rc < 0 ? 0 : rc;
+  return rc < 0 ? rc : 0;
+}
+
+static int inbound_ok(vc_session_host *host)
+{
+  if (host->ops->version < 2 || host->ops->run_script == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTSUPPORTED,
+                         "the session of channel %s takes no inbound "
+                         "calls (no run_script)", host->channel_id);
+  return 0;
+}
+
+/* Copy `u` into a new item of `kind`. */
+static int item_new(item **out, vc_session_host *host, int kind,
+                    const vc_call_update *u)
+{
+  item *it;
+  int oom = 0;
+
+  *out = NULL;
+  if ((it = vc__calloc(1, sizeof(*it))) == NULL)
+    return vc_error_set_oom();
+  it->kind = kind;
+  it->at = vc__now(host->ctx);
+  if (u != NULL) {
+    it->u = *u;
+    it->u.call_id = keep_str(it, 0, u->call_id, &oom);
+    it->u.provider_call_id = keep_str(it, 1, u->provider_call_id, &oom);
+    it->u.leg_provider_id = keep_str(it, 2, u->leg_provider_id, &oom);
+    it->u.event_id = keep_str(it, 3, u->event_id, &oom);
+    it->u.provider_code = keep_str(it, 4, u->provider_code, &oom);
+    it->u.digits = keep_str(it, 5, u->digits, &oom);
+    it->u.recording_id = keep_str(it, 6, u->recording_id, &oom);
+    it->u.recording_url = keep_str(it, 7, u->recording_url, &oom);
+    if (u->version >= 2) {
+      it->u.from = keep_str(it, 8, u->from, &oom);
+      it->u.to = keep_str(it, 9, u->to, &oom);
+    } else {
+      it->u.from = it->u.to = NULL;
+    }
+    it->u.version = VC_CALL_UPDATE_VERSION;
+  }
+  if (oom) {
+    item_free(it);
+    return vc_error_set_oom();
+  }
+  *out = it;
+  return 0;
+}
+
+static void item_queue(vc_session_host *host, item *it)
+{
+  pthread_mutex_lock(&host->reg->mu);
+  host->refs++;
+  it->host = host;
+  enqueue_locked(host->reg, it);
+  pthread_mutex_unlock(&host->reg->mu);
+}
+
+/* The checks of vc_event_sink_call(), on a sink that keeps nothing. */
+static int update_check(const vc_call_update *u)
+{
+  vc_event_sink check;
+  int rc;
+
+  vc__sink_init(&check, NULL, NULL, NULL);
+  rc = vc_event_sink_call(&check, u);
+  vc__sink_fini(&check);
+  return rc;
+}
+
+int vc_session_incoming(vc_session_host *host, const vc_call_update *u)
+{
+  item *it;
+  int rc;
+
+  VC_ASSERT_ARG(host);
+  VC_ASSERT_ARG(u);
+  if ((rc = inbound_ok(host)) < 0 || (rc = update_check(u)) < 0)
+    return rc;
+  if (u->type != VC_UPDATE_INCOMING)
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "vc_session_incoming takes VC_UPDATE_INCOMING");
+  if ((rc = item_new(&it, host, ITEM_INCOMING, u)) < 0)
+    return rc;
+  it->u.call_id = NULL;
+  snprintf(it->key, sizeof(it->key), "in:%s", u->provider_call_id);
+  item_queue(host, it);
+  return 0;
+}
+
+int vc_session_fetch(vc_session_host *host, const char *call_id,
+                     const char *url, const vc_call_update *update)
+{
+  vc__call_webhook probe;
+  item *it;
+  int rc;
+
+  VC_ASSERT_ARG(host);
+  VC_ASSERT_ARG(call_id);
+  VC_ASSERT_ARG(url);
+  if ((rc = inbound_ok(host)) < 0)
+    return rc;
+  if (!vc__ulid_valid(call_id))
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "vc_session_fetch needs a call id");
+  if (vc__check_text("step URL", url, 2048, 1) < 0)
+    return VC_EINVALID;
+  vc__call_webhook_init(&probe, url);
+  if (strcmp(probe.call_id, call_id) != 0 || probe.step[0] == '\0')
+    return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                         "the URL is not a step of call %s", call_id);
+  /* A gather that timed out collected nothing: no update. */
+  if (update != NULL && update->type == VC_UPDATE_DTMF &&
+      (update->digits == NULL || update->digits[0] == '\0'))
+    update = NULL;
+  if (update != NULL) {
+    if ((rc = update_check(update)) < 0)
+      return rc;
+    if (update->type == VC_UPDATE_SCRIPT ||
+        update->type == VC_UPDATE_INCOMING ||
+        (update->call_id != NULL && strcmp(update->call_id, call_id) != 0))
+      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
+                           "a step's update is about its call");
+  }
+  if ((rc = item_new(&it, host, ITEM_FETCH, update)) < 0)
+    return rc;
+  snprintf(it->key, sizeof(it->key), "%s", call_id);
+  it->has_update = update != NULL;
+  if (update != NULL)
+    it->u.call_id = it->key;
+  if ((it->url = vc__strdup(url)) == NULL) {
+    item_free(it);
+    return vc_error_set_oom();
+  }
+  item_queue(host, it);
+  return 0;
+}
+
+/* Channels with inbound numbers, across tenants (the sessions that must
+ * listen for calls), at most a page at a time. */
+static const char SQL_INBOUND_CHANNELS[] =
+  "SELECT DISTINCT c.tenant_id, c.id, c.provider, COALESCE(c.sender, ''),"
+  " c.rate_per_second, c.updated_at FROM vc_number n"
+  " JOIN vc_channel c ON c.tenant_id = n.tenant_id AND c.id = n.channel_id"
+  " WHERE c.id > ?1 ORDER BY c.id LIMIT 64";
+
+int vc__sessions_open_inbound(vc_ctx *ctx)
+{
+  char after[VC_ID_SIZE] = "", tenants[64][VC_ID_SIZE];
+  vc__route_target targets[64];
+  size_t n;
+  vc__db *db;
+  vc__stmt *s;
+  int rc;
+
+  do {
+    n = 0;
+    if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+      return rc;
+    if ((rc = vc__db_query(&s, db, SQL_INBOUND_CHANNELS, "t", after)) == 0) {
+      while (n < 64 && (rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+        vc__route_target *t = &targets[n];
+        memset(t, 0, sizeof(*t));
+        snprintf(tenants[n], VC_ID_SIZE, "%s", vc__stmt_text(s, 0));
+        snprintf(t->id, sizeof(t->id), "%s", vc__stmt_text(s, 1));
+        snprintf(t->provider, sizeof(t->provider), "%s",
+                 vc__stmt_text(s, 2));
+        snprintf(t->sender, sizeof(t->sender), "%s", vc__stmt_text(s, 3));
+        t->rate_per_second = vc__stmt_double(s, 4);
+        t->updated_at = vc__stmt_int64(s, 5);
+        n++;
+      }
+      vc__stmt_done(s);
+      rc = rc < 0 ? rc : 0;
+    }
+    vc__db_release(db);
+    if (rc < 0)
+      return rc;
+    for (size_t i = 0; i < n; i++) {
+      vc__route_instance *inst = NULL;
+      vc_session_host *h;
+      snprintf(after, sizeof(after), "%s", targets[i].id);
+      if (vc__route_instance_get(&inst, ctx, tenants[i], &targets[i]) < 0) {
+        VC_LOG(ctx, VC_LOG_WARN, "channel %s cannot take inbound calls: "
+               "%s", targets[i].id, vc_error_last()->message);
+        vc_error_clear();
+        continue;
+      }
+      if (vc__session_adapter(&inst->adapter) &&
+          host_get(&h, ctx, tenants[i], inst) == 0)
+        host_unref(h);
+      vc_error_clear();
+      vc__route_instance_put(ctx, inst);
+    }
+  } while (n == 64);
+  return 0;
 }
 
 /* ---- the context's registry ------------------------------------------------ */

@@ -72,6 +72,11 @@ int vc__session_await(vc__session_wait *w, vc_ctx *ctx, int64_t until,
 /* The waiter recorded its outcome (NULL: nothing to do). */
 void vc__session_release(vc__session_wait *w);
 
+/* Open the session of every channel that has inbound numbers (they
+ * listen for calls: vc_session_incoming); those open already stay. At
+ * vc_ctx_start() and when a number is stored. */
+int vc__sessions_open_inbound(vc_ctx *ctx);
+
 /* At context creation. */
 int vc__sessions_new(vc_ctx *ctx);
 /* At vc_ctx_free(), before the engine and the network thread stop:

@@ -7,6 +7,7 @@
 #include "ctx.h"
 #include "event.h"
 #include "net/transport.h"
+#include "call/session.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -279,6 +280,12 @@ int vc_ctx_start(vc_ctx *ctx, unsigned int nthreads)
     return vc__error_set(VC_ERRCLASS_OS, rc, "cannot start engine threads");
   }
   VC_LOG(ctx, VC_LOG_INFO, "engine started with %u thread(s)", nthreads);
+  /* Sessions with inbound numbers listen from the start. */
+  if (vc__sessions_open_inbound(ctx) < 0) {
+    VC_LOG(ctx, VC_LOG_WARN, "inbound sessions: %s",
+           vc_error_last()->message);
+    vc_error_clear();
+  }
   return 0;
 }
 

@@ -89,6 +89,16 @@ static const char SQL_ON_INBOUND[] =
   "   vc_conversation.last_activity_at THEN excluded.last_activity_at"
   "   ELSE vc_conversation.last_activity_at END,"
   " updated_at = excluded.updated_at";
+static const char SQL_ON_VOICEMAIL[] =
+  "INSERT INTO vc_conversation (tenant_id, id, contact_id, status, unread,"
+  " last_activity_at, created_at, updated_at)"
+  " VALUES (?1, ?2, ?3, 1, 1, ?4, ?5, ?5)"
+  " ON CONFLICT (tenant_id, contact_id) DO UPDATE SET status = 1,"
+  " snoozed_until = 0, unread = vc_conversation.unread + 1,"
+  " last_activity_at = CASE WHEN excluded.last_activity_at >"
+  "   vc_conversation.last_activity_at THEN excluded.last_activity_at"
+  "   ELSE vc_conversation.last_activity_at END,"
+  " updated_at = excluded.updated_at";
 static const char SQL_ASSIGN_CONTACT[] =
   "INSERT INTO vc_conversation (tenant_id, id, contact_id, status,"
   " assignee_id, last_activity_at, created_at, updated_at)"
@@ -307,6 +317,18 @@ int vc__inbox_on_inbound(vc__db *db, vc_ctx *ctx, const vc__msg_inbound *m)
   return vc__db_run(db, SQL_ON_INBOUND, "ttttit" "ii", m->tenant_id, id,
                     contact, m->id, m->at, m->channel_id, (int64_t)m->kind,
                     vc__now(ctx));
+}
+
+int vc__inbox_on_voicemail(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                           const char *contact_id, int64_t at)
+{
+  char id[VC_ID_SIZE];
+  int rc;
+
+  if ((rc = vc__new_id(ctx, id)) < 0)
+    return rc;
+  return vc__db_run(db, SQL_ON_VOICEMAIL, "tttii", tenant_id, id,
+                    contact_id, at, vc__now(ctx));
 }
 
 /* The agent an id or a name designates: 0 and its id, or VC_ENOTFOUND. */

@@ -6,6 +6,7 @@
 #define VC_MSG_INBOX_H
 
 #include "vyomcomm/inbox.h"
+#include "vyomcomm/ctx.h"
 #include "store/db.h"
 
 /* A list cursor "<time>:<id>": 0 and its parts, or VC_EINVALID with the
@@ -18,5 +19,11 @@ int vc__inbox_cursor_parse(const char *cursor, const char *what,
 int vc__inbox_conversation_contact(char contact_id[VC_ID_SIZE], vc__db *db,
                                    const char *tenant_id,
                                    const char *conversation_id);
+
+/* A voicemail of contact `contact_id` was recorded at `at`: open its
+ * conversation, or reopen it with one more unread (the reply channel
+ * stays the latest message's). In the caller's transaction. */
+int vc__inbox_on_voicemail(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                           const char *contact_id, int64_t at);
 
 #endif

@@ -25,11 +25,11 @@
 
 #define ITEMS_SQL(CMP, DIR) \
   "SELECT item_type, item_id, item_at, item_kind, item_channel," \
-  " item_text, item_status FROM (" \
+  " item_text, item_status, item_url, item_duration FROM (" \
   "SELECT 1 AS item_type, i.id AS item_id, i.received_at AS item_at," \
   " COALESCE(ch.kind, 0) AS item_kind, i.channel_id AS item_channel," \
   " substr(COALESCE(i.text_body, ''), 1, " TEXT_MAX_SQL ") AS item_text," \
-  " 0 AS item_status" \
+  " 0 AS item_status, '' AS item_url, 0 AS item_duration" \
   " FROM vc_inbound_message i LEFT JOIN vc_channel ch" \
   " ON ch.tenant_id = i.tenant_id AND ch.id = i.channel_id" \
   " WHERE i.tenant_id = ?65 AND " OF_CONTACT("i.contact_id") \
@@ -37,13 +37,19 @@
   " UNION ALL SELECT 2, m.id, m.created_at, m.kind," \
   " COALESCE(m.channel_id, ''), substr(CASE WHEN m.subject IS NOT NULL" \
   " AND m.subject <> '' THEN m.subject ELSE COALESCE(m.text_body, '') END," \
-  " 1, " TEXT_MAX_SQL "), m.status FROM vc_message m" \
+  " 1, " TEXT_MAX_SQL "), m.status, '', 0 FROM vc_message m" \
   " WHERE m.tenant_id = ?65 AND " \
   OF_CONTACT("m.contact_id") AFTER("m.created_at", "m.id", CMP) \
   " UNION ALL SELECT 3, c.id, c.created_at, 4, COALESCE(c.channel_id, '')," \
-  " '', c.state FROM vc_call c" \
+  " '', c.state, '', 0 FROM vc_call c" \
   " WHERE c.tenant_id = ?65 AND " \
   OF_CONTACT("c.contact_id") AFTER("c.created_at", "c.id", CMP) \
+  " UNION ALL SELECT 4, v.call_id, v.voicemail_at, 4, v.channel_id, ''," \
+  " (SELECT c.state FROM vc_call c WHERE c.tenant_id = v.tenant_id" \
+  "  AND c.id = v.call_id), COALESCE(v.voicemail_url, ''), v.voicemail_s" \
+  " FROM vc_inbound_call v WHERE v.tenant_id = ?65" \
+  " AND v.voicemail_id IS NOT NULL AND " OF_CONTACT("v.contact_id") \
+  AFTER("v.voicemail_at", "v.call_id", CMP) \
   ") AS items ORDER BY item_at " DIR ", item_id " DIR " LIMIT 50"
 
 static const char SQL_OLDEST_FIRST[] = ITEMS_SQL(">", "ASC");
@@ -56,6 +62,8 @@ struct vc_conversation_item {
   char channel_id[VC_ID_SIZE];
   char text[4 * VC_CONVERSATION_ITEM_TEXT_MAX + 1];
   char key[48];                 /* its cursor */
+  char *url;                    /* a voicemail's recording */
+  int duration;
 };
 
 /* The ids merged into a contact, oldest merge ids first. */
@@ -133,12 +141,23 @@ static int item_page_row(void **out, vc__stmt *s)
   text = vc__stmt_text(s, 5);
   snprintf(i->text, sizeof(i->text), "%s", text ? text : "");
   i->status = (int)vc__stmt_int64(s, 6);
+  i->url = vc__strdup(vc__stmt_text(s, 7) ? vc__stmt_text(s, 7) : "");
+  i->duration = (int)vc__stmt_int64(s, 8);
+  if (i->url == NULL) {
+    vc__free(i);
+    return vc_error_set_oom();
+  }
   snprintf(i->key, sizeof(i->key), "%" PRId64 ":%s", i->at, i->id);
   *out = i;
   return 0;
 }
 
-static void item_page_row_free(void *row) { vc__free(row); }
+static void item_page_row_free(void *row)
+{
+  if (row != NULL)
+    vc__free(((vc_conversation_item *)row)->url);
+  vc__free(row);
+}
 
 static const char *item_page_row_key(const void *row)
 {
@@ -218,7 +237,10 @@ int vc_conversation_item_next(vc_conversation_item **out, vc_iter *base)
   return 0;
 }
 
-void vc_conversation_item_free(vc_conversation_item *i) { vc__free(i); }
+void vc_conversation_item_free(vc_conversation_item *i)
+{
+  item_page_row_free(i);
+}
 
 int vc_conversation_item_type_of(const vc_conversation_item *i)
 {
@@ -247,6 +269,14 @@ const char *vc_conversation_item_text(const vc_conversation_item *i)
 int vc_conversation_item_status(const vc_conversation_item *i)
 {
   return i ? i->status : 0;
+}
+const char *vc_conversation_item_recording_url(const vc_conversation_item *i)
+{
+  return i ? i->url : NULL;
+}
+int vc_conversation_item_duration(const vc_conversation_item *i)
+{
+  return i ? i->duration : 0;
 }
 
 int vc_conversation_item_filter_init(vc_conversation_item_filter *f,

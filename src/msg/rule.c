@@ -16,11 +16,13 @@
 #include "core/tenant.h"
 #include "core/text.h"
 #include "core/ulid.h"
+#include "call/hooks.h"
 #include "channel.h"
 #include "contact.h"
 #include "rule.h"
 
 #include <cJSON.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -247,6 +249,17 @@ static int check_action(vc__rule_action *out, const vc_rule_action *a,
     return 0;
   case VC_RULE_NOTIFY:
     return 0;
+  case VC_RULE_CALLBACK: {
+    char agent_id[VC_ID_SIZE], number[VC_CALL_ADDRESS_MAX + 1];
+    snprintf(field, sizeof(field), "action %zu agent", i);
+    if ((rc = copy_text(out->agent, sizeof(out->agent), field, a->agent,
+                        1)) < 0)
+      return rc;
+    if (vc__agent_resolve(db, tenant_id, out->agent, agent_id, number) < 0)
+      return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
+                           "action %zu: no agent '%s'", i, out->agent);
+    return 0;
+  }
   default:
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "action %zu: unknown kind %d", i, a->kind);
@@ -298,8 +311,19 @@ static int from_spec(vc__rule *r, const vc_rule_spec *s, vc__db *db,
       s->states != 0)
     return invalid("states are for message and campaign triggers");
   if ((s->trigger != VC_RULE_ON_CALL && s->causes != 0) ||
-      (s->causes & ~(uint32_t)(((1u << 11) - 1) & ~1u)) != 0)
+      (s->causes & ~(uint32_t)(((1u << (VC_CAUSE_UNKNOWN_NUMBER + 1)) - 1) &
+                               ~1u)) != 0)
     return invalid("causes are vc_call_cause bits of a call trigger");
+  if (s->version >= 2) {
+    if (s->direction < 0 || s->direction > VC_CALL_INBOUND ||
+        (s->direction != 0 && s->trigger != VC_RULE_ON_CALL))
+      return invalid("direction is a vc_call_direction of a call trigger");
+    if (s->callback_delay_s < 0 ||
+        s->callback_delay_s > VC_RULE_CALLBACK_DELAY_MAX)
+      return invalid("callback_delay_s is 0..VC_RULE_CALLBACK_DELAY_MAX");
+    r->direction = s->direction;
+    r->callback_delay_s = s->callback_delay_s;
+  }
   r->states = s->states;
   r->causes = s->causes;
   if (s->channel_kind < 0 || s->channel_kind > VC_CHANNEL_VOICE)
@@ -331,10 +355,15 @@ static int from_spec(vc__rule *r, const vc_rule_spec *s, vc__db *db,
                          VC_RULE_ACTIONS_MAX);
   if (s->nactions == 0 || s->actions == NULL)
     return invalid("a rule needs an action");
-  for (size_t i = 0; i < s->nactions; i++)
+  for (size_t i = 0; i < s->nactions; i++) {
     if ((rc = check_action(&r->actions[i], &s->actions[i], i, db, ctx,
                            tenant_id)) < 0)
       return rc;
+    if (r->actions[i].kind == VC_RULE_CALLBACK &&
+        (r->trigger != VC_RULE_ON_CALL || r->direction != VC_CALL_INBOUND))
+      return invalid("a callback is an action of a call trigger with "
+                     "direction inbound");
+  }
   r->nactions = s->nactions;
   return 0;
 }
@@ -366,6 +395,10 @@ static char *to_json(const vc__rule *r)
   cJSON_AddNumberToObject(o, "days", r->days);
   cJSON_AddNumberToObject(o, "window_start", r->window_start);
   cJSON_AddNumberToObject(o, "window_end", r->window_end);
+  if (r->direction != 0)
+    cJSON_AddNumberToObject(o, "direction", r->direction);
+  if (r->callback_delay_s != 0)
+    cJSON_AddNumberToObject(o, "callback_delay_s", r->callback_delay_s);
   for (size_t i = 0; i < r->nactions; i++) {
     const vc__rule_action *a = &r->actions[i];
     cJSON *j = cJSON_CreateObject();
@@ -429,6 +462,8 @@ static int from_json(vc__rule *r, const char *json)
   r->days = (uint32_t)get_num(o, "days");
   r->window_start = (int)get_num(o, "window_start");
   r->window_end = (int)get_num(o, "window_end");
+  r->direction = (int)get_num(o, "direction");
+  r->callback_delay_s = (int)get_num(o, "callback_delay_s");
   acts = cJSON_GetObjectItemCaseSensitive(o, "actions");
   r->nactions = 0;
   cJSON_ArrayForEach(j, acts) {
@@ -1143,8 +1178,10 @@ int64_t vc_rule_updated_at(const vc_rule *r)
 
 int vc_rule_spec_init(vc_rule_spec *s, unsigned int version)
 {
-  VC_INIT_STRUCT(s, version, VC_RULE_SPEC_VERSION, vc_rule_spec,
-                 VC_RULE_SPEC_INIT);
+  VC_INIT_STRUCT_SIZED(s, version, VC_RULE_SPEC_VERSION, vc_rule_spec,
+                       version >= 2 ? sizeof(vc_rule_spec)
+                                    : offsetof(vc_rule_spec, direction),
+                       VC_RULE_SPEC_INIT);
 }
 
 int vc_rule_action_init(vc_rule_action *a, unsigned int version)

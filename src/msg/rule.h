@@ -44,6 +44,8 @@ typedef struct vc__rule {
   int window_start, window_end;
   vc__rule_action actions[VC_RULE_ACTIONS_MAX];
   size_t nactions;
+  int direction;                               /* a call's, 0 = both */
+  int callback_delay_s;
 } vc__rule;
 
 /* Free what a rule holds (its compiled pattern). */

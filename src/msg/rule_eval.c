@@ -24,6 +24,7 @@
 #include "message.h"
 #include "msg_hooks.h"
 #include "rule.h"
+#include "call/call_internal.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -40,7 +41,8 @@ static const char SQL_MESSAGE[] =
   "SELECT kind, channel_id, to_addr, contact_id FROM vc_message"
   " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_CALL[] =
-  "SELECT channel_id, customer_number, contact_id FROM vc_call"
+  "SELECT channel_id, customer_number, contact_id, direction,"
+  " COALESCE(caller_id, ''), ended_at FROM vc_call"
   " WHERE tenant_id = ?1 AND id = ?2";
 static const char SQL_HAS_TAG[] =
   "SELECT 1 FROM vc_contact_tag WHERE tenant_id = ?1 AND tag = ?2"
@@ -75,6 +77,9 @@ typedef struct subject {
   vc__sender who;              /* an inbound message's sender */
   int has_sender;
   char *text;                  /* an inbound message's text */
+  int direction;               /* a call's vc_call_direction */
+  char called[VC_CALL_ADDRESS_MAX + 1]; /* an inbound call's number */
+  int64_t ended_at;            /* a call's end */
   vc_tenant *t;                /* loaded when needed */
 } subject;
 
@@ -188,6 +193,11 @@ static int load_row(subject *sub, vc__db *db, const char *tenant_id)
     copy(sub->channel_id, sizeof(sub->channel_id), vc__stmt_text(s, o));
     copy(sub->to, sizeof(sub->to), vc__stmt_text(s, o + 1));
     copy(sub->contact_id, sizeof(sub->contact_id), vc__stmt_text(s, o + 2));
+    if (call) {
+      sub->direction = (int)vc__stmt_int64(s, 3);
+      copy(sub->called, sizeof(sub->called), vc__stmt_text(s, 4));
+      sub->ended_at = vc__stmt_int64(s, 5);
+    }
   }
   vc__stmt_done(s);
   if (rc < 0)
@@ -217,7 +227,7 @@ static int load_subject(subject *sub, vc__db *db, const char *tenant_id)
   case VC_RULE_ON_CALL:
     payload_str(name, sizeof(name), sub->payload, "cause");
     sub->cause = name_index(name, vc_call_cause_name, VC_CAUSE_NORMAL,
-                            VC_CAUSE_IVR);
+                            VC_CAUSE_UNKNOWN_NUMBER);
     rc = load_row(sub, db, tenant_id);
     break;
   case VC_RULE_ON_OPT_OUT:
@@ -303,6 +313,8 @@ static int matches(const vc__rule *r, subject *sub, vc__db *db, vc_ctx *ctx,
   case VC_RULE_ON_CALL:
     if (r->causes != 0 && (r->causes & (1u << sub->cause)) == 0)
       return 0;
+    if (r->direction != 0 && r->direction != sub->direction)
+      return 0;
     break;
   case VC_RULE_ON_CAMPAIGN:
     if (r->states != 0 && (r->states & (1u << sub->status)) == 0)
@@ -348,6 +360,7 @@ static int fatal(int rc)
 typedef struct outcome {
   char text[OUTCOME_MAX];
   char id[VC_ID_SIZE];         /* a message queued, "" none */
+  int is_call;                 /* id is a call's */
 } outcome;
 
 /* The contact an action works on: the known one, else an inbound
@@ -508,9 +521,46 @@ static int notify(outcome *o, const vc__rule *r, subject *sub, vc__db *db,
 static const char *action_name(int kind)
 {
   static const char *const names[] = { "", "send_template", "tag_contact",
-                                       "assign", "set_consent", "notify" };
+                                       "assign", "set_consent", "notify",
+                                       "callback" };
 
   return kind > 0 && kind < (int)VC_ARRAY_SIZE(names) ? names[kind] : "";
+}
+
+/* A click-to-call from the action's agent to the caller, after the
+ * rule's delay; one per call and action. */
+static int callback(outcome *o, const vc__rule *r, size_t i, subject *sub,
+                    vc__db *db, vc_ctx *ctx, const char *tenant_id)
+{
+  vc_call_spec spec = VC_CALL_SPEC_INIT;
+  char key[128], meta[96];
+  int64_t at;
+  int rc;
+
+  if (sub->to[0] != '+') {
+    copy(o->text, sizeof(o->text), "skipped: the caller's number is not "
+         "known");
+    return 0;
+  }
+  if ((rc = tenant_of(sub, db, ctx, tenant_id)) < 0)
+    return rc;
+  snprintf(key, sizeof(key), "rule:%s:%zu:%s", r->id, i, sub->id);
+  snprintf(meta, sizeof(meta), "{\"callback_of\":\"%s\"}", sub->id);
+  spec.agent = r->actions[i].agent;
+  spec.customer_number = sub->to;
+  spec.caller_id = sub->called[0] == '+' ? sub->called : NULL;
+  spec.contact_id = sub->contact_id[0] ? sub->contact_id : NULL;
+  spec.metadata_json = meta;
+  spec.idempotency_key = key;
+  at = (sub->ended_at > 0 ? sub->ended_at : vc__now(ctx)) +
+       (int64_t)r->callback_delay_s * 1000;
+  if ((rc = vc__call_create(o->id, db, sub->t, &spec, at, "callback")) < 0) {
+    o->id[0] = '\0';
+    return rc;
+  }
+  o->is_call = 1;
+  copy(o->text, sizeof(o->text), "scheduled");
+  return 0;
 }
 
 static int run_action(outcome *o, const vc__rule *r, size_t i,
@@ -525,6 +575,8 @@ static int run_action(outcome *o, const vc__rule *r, size_t i,
     return send_template(o, r, i, a, sub, db, ctx, tenant_id);
   if (a->kind == VC_RULE_NOTIFY)
     return notify(o, r, sub, db, ctx, tenant_id);
+  if (a->kind == VC_RULE_CALLBACK)
+    return callback(o, r, i, sub, db, ctx, tenant_id);
   if ((rc = contact_for_action(contact, sub, db, ctx, tenant_id)) < 0)
     return rc;
   if (rc == 0) {
@@ -595,7 +647,8 @@ static int fire(const vc__rule *r, subject *sub, vc__db *db, vc_ctx *ctx,
       cJSON_AddStringToObject(j, "action", action_name(r->actions[i].kind));
       cJSON_AddStringToObject(j, "outcome", o.text);
       if (o.id[0] != '\0')
-        cJSON_AddStringToObject(j, "message_id", o.id);
+        cJSON_AddStringToObject(j, o.is_call ? "call_id" : "message_id",
+                                o.id);
       cJSON_AddItemToArray(acts, j);
     }
   }

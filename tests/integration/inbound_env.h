@@ -24,8 +24,6 @@ typedef struct in_reply {
   char body[16384];
 } in_reply;
 
-static char g_channel[VC_ID_SIZE];
-
 static inline void in_channel(vc_tenant *t, const char *name,
                               char id[VC_ID_SIZE])
 {
