@@ -1174,7 +1174,7 @@ static int refuse(vc__call_webhook *w, const vc_call_update *u,
   vc_call_script s = { VC_CALL_SCRIPT_VERSION, NULL, 0 };
   vc_call_step hang;
   vc__call_ending e;
-  char l4[8], to[VC_CALL_ADDRESS_MAX + 1];
+  char l4[8], to[VC_CALL_ADDRESS_MAX + 1], *body = NULL, *type = NULL;
   int rc;
 
   last4(l4, u->to);
@@ -1208,7 +1208,14 @@ static int refuse(vc__call_webhook *w, const vc_call_update *u,
   hang.kind = VC_STEP_HANGUP;
   s.steps = &hang;
   s.nsteps = 1;
-  return vc__call_webhook_answer(w, id, u->provider_call_id, &s, NULL, NULL);
+  /* Kept, for a repeated arrival to get it again. */
+  if ((rc = vc__call_webhook_answer(w, id, u->provider_call_id, &s, &body,
+                                    &type)) == 0 && body != NULL)
+    rc = vc__db_run(w->db, SQL_ANSWER_KEEP, "tttt", w->tenant_id, id, type,
+                    body);
+  vc__free(body);
+  vc__free(type);
+  return rc;
 }
 
 /* The same arrival again: the same call, the answer it had. */

@@ -739,6 +739,13 @@ static void test_inbound__unknown_number_and_isolation(void)
   CHECK(strstr(r.body, "<Hangup/>") != NULL);
   CHECK(strstr(r.body, "<Dial") == NULL);
   CHECK(count_calls(e.t) == 1);
+  /* Twilio's retry: the same refusal, still one call. */
+  {
+    in_reply again;
+    arrive(&e, g_channel, parent, IN_CALLER, "+914400000001", &again);
+    CHECK_STR(again.body, r.body);
+  }
+  CHECK(count_calls(e.t) == 1);
   {
     vc_iter *it;
     CHECK_OK(vc_call_list(&it, e.t, NULL));

@@ -161,7 +161,7 @@ typedef struct got {
   int n;
   vc_call_update u[4];
   char call[4][48], leg[4][48], event[4][160], code[4][32], digits[4][40],
-    rid[4][48], rurl[4][256];
+    rid[4][48], rurl[4][256], from[4][40], to[4][40];
 } got;
 
 static void copy(char *dst, size_t cap, const char *src)
@@ -185,6 +185,8 @@ static int on_call(void *payload, const vc_call_update *u)
   copy(g->digits[i], 40, u->digits);
   copy(g->rid[i], 48, u->recording_id);
   copy(g->rurl[i], 256, u->recording_url);
+  copy(g->from[i], 40, u->from);
+  copy(g->to[i], 40, u->to);
   CHECK(u->version == VC_CALL_UPDATE_VERSION);
   CHECK(u->call_id == NULL);    /* the core reads vc_call itself */
   return 0;
@@ -753,6 +755,99 @@ static void test_twilio_voice__hook_recording(void)
                       NULL), VC_EINVALID);
 }
 
+/* Inbound calls: the voice URL (no vc_step), its final status, and the
+ * steps of a call waiting, ringing an agent and leaving a voicemail. */
+static void test_twilio_voice__hook_inbound(void)
+{
+  got g;
+
+  CHECK_OK(parse_hook(&g, "/webhooks/ch1", "AccountSid=" ACCOUNT
+                      "&CallSid=" CALL_SID "&From=%2B919876543210"
+                      "&To=%2B914412345678&Direction=inbound"
+                      "&CallStatus=ringing&ApiVersion=2010-04-01", NULL));
+  CHECK(g.n == 1 && g.u[0].type == VC_UPDATE_INCOMING);
+  CHECK_STR(g.call[0], CALL_SID);
+  CHECK_STR(g.from[0], "+919876543210");
+  CHECK_STR(g.to[0], "+914412345678");
+  /* A withheld caller; the call's own end. */
+  CHECK_OK(parse_hook(&g, "/webhooks/ch1", "CallSid=" CALL_SID
+                      "&To=%2B914412345678&Direction=inbound"
+                      "&CallStatus=ringing", NULL));
+  CHECK(g.n == 1 && strcmp(g.from[0], "(null)") == 0);
+  CHECK_OK(parse_hook(&g, "/webhooks/ch1", "CallSid=" CALL_SID
+                      "&Direction=inbound&CallStatus=completed", NULL));
+  CHECK(g.n == 1 && g.u[0].type == VC_UPDATE_ENDED);
+  CHECK(g.u[0].leg == VC_LEG_CUSTOMER && g.u[0].cause == VC_CAUSE_NORMAL);
+  /* Refused: no To, no CallSid, not inbound, an unknown status. */
+  CHECK_RC(parse_hook(&g, "/webhooks/ch1", "CallSid=" CALL_SID
+                      "&Direction=inbound&CallStatus=ringing", NULL),
+           VC_EINVALID);
+  CHECK_RC(parse_hook(&g, "/webhooks/ch1", "To=%2B914412345678"
+                      "&Direction=inbound&CallStatus=ringing", NULL),
+           VC_EINVALID);
+  CHECK_RC(parse_hook(&g, "/webhooks/ch1", "CallSid=" CALL_SID
+                      "&To=%2B914412345678&Direction=outbound-api"
+                      "&CallStatus=ringing", NULL), VC_EINVALID);
+  CHECK_RC(parse_hook(&g, "/webhooks/ch1", "CallSid=" CALL_SID
+                      "&To=%2B914412345678&Direction=inbound"
+                      "&CallStatus=dancing", NULL), VC_EINVALID);
+  /* in_wait: a fetch; in_ring: the agent's leg; in_dial: its end, then
+   * a fetch; in_record: the voicemail, then a fetch. */
+  CHECK_OK(parse_hook(&g, TARGET "&vc_step=in_wait", "CallSid=" CALL_SID,
+                      NULL));
+  CHECK(g.n == 1 && g.u[0].type == VC_UPDATE_SCRIPT);
+  CHECK_OK(parse_hook(&g, TARGET "&vc_step=in_ring&vc_try=1", "CallSid="
+                      CHILD_SID "&ParentCallSid=" CALL_SID
+                      "&CallStatus=in-progress&SequenceNumber=2", NULL));
+  CHECK(g.n == 1 && g.u[0].type == VC_UPDATE_ANSWERED);
+  CHECK(g.u[0].leg == VC_LEG_AGENT);
+  CHECK_STR(g.call[0], CALL_SID);
+  CHECK_STR(g.leg[0], CHILD_SID);
+  CHECK_OK(parse_hook(&g, TARGET "&vc_step=in_dial&vc_try=2", "CallSid="
+                      CALL_SID "&DialCallStatus=no-answer&DialCallSid="
+                      CHILD_SID, NULL));
+  CHECK(g.n == 2 && g.u[0].type == VC_UPDATE_ENDED);
+  CHECK(g.u[0].leg == VC_LEG_AGENT && g.u[0].cause == VC_CAUSE_NO_ANSWER);
+  CHECK_STR(g.event[0], "twilio:" CALL_SID ":in_dial:2:" CHILD_SID);
+  CHECK(g.u[1].type == VC_UPDATE_SCRIPT && g.u[1].leg == VC_LEG_CUSTOMER);
+  CHECK_OK(parse_hook(&g, TARGET "&vc_step=in_record", "CallSid=" CALL_SID
+                      "&RecordingSid=" REC_SID "&RecordingUrl=https%3A%2F"
+                      "%2Fapi.twilio.com%2Fr&RecordingDuration=9&Digits=%23",
+                      NULL));
+  CHECK(g.n == 2 && g.u[0].type == VC_UPDATE_RECORDING);
+  CHECK(g.u[0].recording_status == VC_RECORDING_AVAILABLE);
+  CHECK(g.u[0].recording_duration_s == 9);
+  CHECK_STR(g.event[0], "twilio:" REC_SID ":completed");
+  CHECK(g.u[1].type == VC_UPDATE_SCRIPT);
+  /* The caller hung up before the beep: no recording, the fetch only. */
+  CHECK_OK(parse_hook(&g, TARGET "&vc_step=in_record", "CallSid=" CALL_SID,
+                      NULL));
+  CHECK(g.n == 1 && g.u[0].type == VC_UPDATE_SCRIPT);
+}
+
+static void test_twilio_voice__render_record(void)
+{
+  vc_buf out = VC_BUF_INIT;
+  vc_call_step s[2];
+
+  memset(s, 0, sizeof(s));
+  s[0].kind = VC_STEP_RECORD;
+  s[0].time_limit_s = 120;
+  s[0].timeout_s = 5;
+  s[0].finish_on_key = "#";
+  s[0].action_url = HOOK "&vc_step=in_record";
+  render(&out, NULL, s, 1, 0);
+  CHECK_STR(out.ptr, HEAD "<Record playBeep=\"true\" maxLength=\"120\""
+            " timeout=\"5\" finishOnKey=\"#\" action=\"" HOOK
+            "&amp;vc_step=in_record\" method=\"POST\""
+            " recordingStatusCallback=\"" HOOK "&amp;vc_step=recording\""
+            " recordingStatusCallbackMethod=\"POST\""
+            " recordingStatusCallbackEvent=\"completed absent\"/>" TAIL);
+  s[0].finish_on_key = "12";
+  render(&out, NULL, s, 1, VC_EINVALID);
+  vc_buf_dispose(&out);
+}
+
 /* ------------------------------------------------------------------ */
 /* render_script                                                       */
 
@@ -1188,6 +1283,8 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__hook_ivr),
   VC_TEST(test_twilio_voice__hook_dial_end),
   VC_TEST(test_twilio_voice__hook_recording),
+  VC_TEST(test_twilio_voice__hook_inbound),
+  VC_TEST(test_twilio_voice__render_record),
   VC_TEST(test_twilio_voice__render_each_step),
   VC_TEST(test_twilio_voice__render_refusals),
   VC_TEST(test_twilio_voice__controls),
