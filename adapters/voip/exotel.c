@@ -14,10 +14,11 @@
  * webhook_secret; verify_webhook checks it in constant time. Anyone who
  * sees that URL can post for that call, and only that call.
  *
- * Exotel follows no script and has no v1 operation on a live call that
- * we could confirm (its hangup is a v2 "legs" API on another host), so
- * hold, transfer, hangup, recording control and scripts are off: the
- * core answers VC_ENOTSUPPORTED.
+ * Exotel has no v1 operation on a live call that we could confirm (its
+ * hangup is a v2 "legs" API on another host), so hold, transfer, hangup
+ * and recording control are off: the core answers VC_ENOTSUPPORTED.
+ * Click-to-call follows no script; inbound calls take part in a flow of
+ * applets whose requests and scripts are exotel_inbound.c's.
  *
  * Timestamps are "YYYY-MM-DD HH:MM:SS" in a zone Exotel does not state
  * (providers.md 2.3: UNCONFIRMED): config.timezone, default +05:30.
@@ -32,6 +33,7 @@
 #include "adapters/builtin.h"
 #include "adapters/common.h"
 #include "adapters/voip/callback.h"
+#include "adapters/voip/exotel_inbound.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -596,14 +598,29 @@ static int ex_parse_webhook(void *state, const vc_http_request *req,
 {
   const ex_state *st = state;
   vc__form f = { NULL, 0 };
+  vc_buf step = VC_BUF_INIT;
+  int nstep = 0;
   ex_hook h;
   int rc;
 
   VC_ASSERT_ARG(st);
   VC_ASSERT_ARG(req);
   VC_ASSERT_ARG(sink);
-  if ((rc = vc__voip_status_fields(&f, req, "Exotel")) < 0 ||
-      (rc = read_hook(&h, &f, st->zone_min)) < 0)
+  /* An applet of the inbound flow asks (a GET with a query). */
+  if ((rc = vc__voip_query(&step, &nstep, req->target, "vc_step")) < 0)
+    return rc;
+  if (nstep == 1 && vc__exotel_inbound_step(step.ptr)) {
+    rc = vc__exotel_inbound_parse(req, step.ptr, sink, st->zone_min);
+    vc_buf_dispose(&step);
+    return rc;
+  }
+  vc_buf_dispose(&step);
+  if ((rc = vc__voip_status_fields(&f, req, "Exotel")) < 0)
+    goto out;
+  /* An inbound call's end: the caller's leg. */
+  if (vc__exotel_inbound_status(&f, sink, st->zone_min, &rc))
+    goto out;
+  if ((rc = read_hook(&h, &f, st->zone_min)) < 0)
     goto out;
   if (h.event == NULL || strcmp(h.event, "terminal") == 0)
     rc = on_terminal(sink, &h);
@@ -770,4 +787,5 @@ const vc_adapter vc__adapter_exotel = {
   .parse_call = ex_parse_call,
   .build_control = ex_build_control,
   .parse_control = ex_parse_control,
+  .render_script = vc__exotel_render_script,
 };

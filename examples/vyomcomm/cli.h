@@ -63,6 +63,9 @@ void demo_stats(demo_checks *c, vc_tenant *t, int64_t now_ms);
 /* The click-to-call part, in its own store under `dir`: a call through
  * each voice provider on the simulator, agents, costs, the journal. */
 void demo_calls(demo_checks *c, const char *dir);
+/* An inbound call through Twilio on the simulator: IVR, queue, agent,
+ * the screen-pop, the timeline and the cost. */
+void demo_inbound(demo_checks *c, const char *dir);
 
 /* Engagement, in its own store under `dir`: contacts and consent, a
  * small campaign with its progress, a refused send, the audit trail. */

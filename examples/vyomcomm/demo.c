@@ -299,6 +299,7 @@ int cmd_demo(int argc, char **argv)
   }
   demo_messaging(&d.c, d.dir);
   demo_calls(&d.c, d.dir);
+  demo_inbound(&d.c, d.dir);
   demo_sip(&d.c, d.dir);
   demo_engage(&d.c, d.dir);
 

@@ -117,6 +117,13 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   twilio-voice.unverified_from  caller ids refused with 21210
  *   twilio-voice.blocked_prefixes destinations refused with 21215
  *                        (comma-separated prefixes)
+ *   twilio-voice.pause_ms, exotel.pause_ms  inbound calls: how long a
+ *                        second of a pause, gather timeout or recording
+ *                        lasts (default 10 ms)
+ *   twilio-voice.say_ms, exotel.say_ms  inbound: a Say or Play (0)
+ *   twilio-voice.max_fetches, exotel.max_fetches  inbound: documents or
+ *                        flow turns before the caller gives up (200)
+ *   exotel.wait_s        inbound: the flow's wait between Connects (5)
  *   exotel.account_sid, exotel.api_key, exotel.api_token  the only
  *                        account and Basic credentials
  *   exotel.caller_ids    the account's ExoPhones (comma-separated)
@@ -456,6 +463,78 @@ int vc_sim_twilio_voice_twiml(vc_sim *s, const char *call_sid, size_t i,
  */
 int vc_sim_twilio_voice_press(vc_sim *s, const char *call_sid,
                               const char *digits);
+
+/* ---- inbound calls (twilio-voice, exotel) ----------------------------- */
+
+/*
+ * A customer calls one of the account's numbers: what the simulator
+ * knows of the number (its URLs) and what the caller will do.
+ */
+typedef struct vc_sim_incoming {
+  /* Twilio: the number's Voice URL, the call's first request (required).
+   * Exotel: the URL of the flow's first Passthru applet. */
+  const char *voice_url;
+  /* The number's status callback URL (the parent call's completed
+   * callback), or NULL for none. */
+  const char *status_url;
+  const char *from;           /* the caller (E.164 or the provider's form) */
+  const char *to;             /* the number called */
+  /*
+   * Keys pressed at successive gathers, in groups separated by ','
+   * ("1,2": 1 at the first gather, 2 at the second). An empty group,
+   * and every gather past the last group, times out. NULL: none.
+   */
+  const char *digits;
+  /*
+   * Where the caller hangs up: at the hangup_count-th (0: first)
+   * occurrence of a verb ("Redirect", "Pause", "Play", "Say", "Gather",
+   * "Record", or "Dial": while the dialed number rings). NULL: never.
+   */
+  const char *hangup_verb;
+  unsigned hangup_count;
+  /* The caller hangs up this long after the call arrived (0: never). */
+  unsigned hangup_after_ms;
+  /* Seconds a record verb records (0: 5). */
+  unsigned record_s;
+} vc_sim_incoming;
+
+#define VC_SIM_INCOMING_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 }
+
+/*
+ * Twilio: a call arrives at a number whose Voice URL is in->voice_url.
+ * A thread of the simulator posts Twilio's incoming-call webhook there
+ * (signed, CallStatus=ringing, Direction=inbound) and executes the TwiML
+ * answered as Twilio would (tests/sim/README.md, "Inbound calls"); the
+ * call is also a Calls resource (GET and POST .../Calls/{sid}.json). Its
+ * sid goes to sid_out (35 bytes) when not NULL. 0, -EINVAL, -ENOMEM.
+ */
+int vc_sim_twilio_incoming(vc_sim *s, const vc_sim_incoming *in,
+                           char *sid_out);
+
+/*
+ * Exotel: a call arrives at an ExoPhone whose flow starts with a
+ * Passthru applet at in->voice_url; the simulator plays the flow of
+ * applets the answers lead to (README, "Exotel inbound"). Its CallSid
+ * goes to sid_out (33 bytes). 0, -EINVAL, -ENOMEM.
+ */
+int vc_sim_exotel_incoming(vc_sim *s, const vc_sim_incoming *in,
+                           char *sid_out);
+
+/* Wait until an inbound call of `provider` ended: 0, -ENOENT (unknown),
+ * -ETIMEDOUT after timeout_ms (negative: for ever). */
+int vc_sim_incoming_wait(vc_sim *s, const char *provider, const char *sid,
+                         int timeout_ms);
+
+/*
+ * What the simulator did on an inbound call, one line each ("incoming
+ * 200", "say Welcome", "gather 1", "gather timeout", "pause 1",
+ * "redirect <url>", "dial <number> <status>", "record 5", "hangup",
+ * "caller-hangup", "api-hangup", "end", "error <status>", "skip <verb>",
+ * and last "completed"). Returns the full length (the copy is truncated
+ * to size - 1), -ENOENT.
+ */
+int vc_sim_incoming_log(vc_sim *s, const char *provider, const char *sid,
+                        char *buf, size_t size);
 
 /* ---- Asterisk ARI ("ari") ---------------------------------------------- */
 

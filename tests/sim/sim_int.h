@@ -274,6 +274,9 @@ typedef struct sim_vcall {
   /* Exotel / mCube: the second leg (the customer) */
   char leg2_status[24];
   char custom[160];
+  /* An inbound call (inbound.c) or a leg its <Dial> rang: 1 the caller's
+   * call, 2 a dialed leg */
+  int inbound;
 } sim_vcall;
 
 typedef struct sim_voice_plan_entry {
@@ -292,6 +295,7 @@ typedef struct sim_voice {
   vc_sim_call_plan dflt;
   sim_vcall **calls;
   size_t ncalls, capcalls;
+  struct sim_inbound *inbound;  /* inbound calls' runs (inbound.c) */
 } sim_voice;
 
 int sim_voice_init(sim_voice *v, vc_sim *sim, const char *provider);
@@ -368,6 +372,88 @@ size_t sim_voice_two_legs(sim_vcall *c, const vc_sim_call_plan *p1,
  * the call still lives, its posts unposted. */
 void sim_voice_schedule(vc_sim *sim, const char *provider, sim_post *s,
                         size_t n);
+
+/* ---- inbound calls (inbound.c, twilio_inbound.c, exotel_inbound.c) --- */
+
+/*
+ * One inbound call's run: a thread that plays the provider's side of a
+ * call to one of the account's numbers, in order, with blocking HTTP
+ * requests to the application (the call's flow is one conversation, so
+ * a thread per call keeps it a plain sequence). Fields other than the
+ * copies made at creation are under the voice state's mu.
+ */
+typedef struct sim_icall sim_icall;
+struct sim_icall {
+  sim_voice *v;
+  char sid[48];
+  char from[64], to[64];
+  char *voice_url, *status_url, *digits, *hangup_verb;
+  const char *digits_next;      /* the next group of `digits` */
+  unsigned hangup_count, hangup_after_ms, record_s, verbs_seen;
+  unsigned pause_ms, say_ms, max_fetches, fetches;
+  uint64_t start_mono;
+  char token[128], base[128];   /* signing key; the simulator's URL */
+  char account[64];             /* Twilio's account sid, Exotel's */
+  sim_buf log;                  /* one line per thing done */
+  int done, api_hangup, caller_gone;
+  int leg_hangup;               /* the API hung up the dialed leg */
+  char *api_url;                /* a redirect through the API, to fetch */
+  void *(*fn)(void *);          /* the provider's run */
+  pthread_t th;
+  sim_icall *next;
+};
+
+/* The runs of one voice provider (sim_voice.inbound). */
+typedef struct sim_inbound {
+  pthread_cond_t cond;          /* with v->mu: progress, done, stop */
+  sim_icall *calls;
+  int stopping;
+} sim_inbound;
+
+/* A new run for `in` on the provider's voice state (not started). The
+ * settings "<provider>.pause_ms", "say_ms" and "max_fetches" are read
+ * now. NULL when out of memory. */
+sim_icall *sim_inbound_new(sim_voice *v, const vc_sim_incoming *in);
+/* Free a run that was not started. */
+void sim_inbound_discard(sim_icall *t);
+/* Start it on a thread of its own; 0 or -ENOMEM (then it is freed). */
+int sim_inbound_start(sim_icall *t);
+/* The run, by sid (caller holds v->mu), or NULL. */
+sim_icall *sim_inbound_find(sim_voice *v, const char *sid);
+/* Wait `ms` (interruptible): 0 when it passed; 1 when the call must stop
+ * (the caller's planned hangup time, an update through the API, stop,
+ * the dialed leg hung up through the API). */
+int sim_inbound_wait(sim_icall *t, unsigned ms);
+/* 1 when the call must stop now (as above) without waiting. */
+int sim_inbound_stopped(sim_icall *t);
+/* Append one line to the run's log. */
+void sim_inbound_log(sim_icall *t, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+/* The keys pressed at the next gather ("" when it times out). */
+void sim_inbound_digits(sim_icall *t, char out[40]);
+/* 1 when the caller hangs up at this occurrence of `verb`. */
+int sim_inbound_hangs_up_at(sim_icall *t, const char *verb);
+/* Interrupt the run (an API update; caller holds v->mu). */
+void sim_inbound_kick(sim_icall *t);
+/* The run is over: wakes vc_sim_incoming_wait(). */
+void sim_inbound_finish(sim_icall *t);
+/* A blocking request (GET when body is NULL): the answer's status (0 when
+ * none) and body (at most 64 KB, malloc'd, NUL-terminated; may be NULL). */
+long sim_inbound_http(const char *url, const char *content_type,
+                      const char *headers, const char *body, size_t len,
+                      char **answer);
+/* Stop and join every run (the voice state's fini). */
+void sim_inbound_fini(sim_voice *v);
+
+/* Twilio: an API update of an inbound call or one of its dialed legs
+ * (twilio_voice.c's update; caller holds v->mu): Status hangs up, Url
+ * redirects the caller. */
+void sim_twin_update(sim_voice *v, sim_vcall *c, const char *status,
+                     const char *url);
+/* Twilio: keep a recording so .../Recordings/{sid} serves it (caller
+ * holds v->mu); sid_out gets "RE" + 32 hex. 0 or -ENOMEM. */
+int sim_twv_recording_add(sim_voice *v, const sim_vcall *call, long secs,
+                          char sid_out[40]);
 
 /* ---- WebSocket connections and the loop (sim.c) ----------------------- */
 

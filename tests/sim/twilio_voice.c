@@ -160,7 +160,9 @@ static void twv_resource(vc_sim *sim, sim_resp *rs, const sim_vcall *c,
   json_date(b, c->ended_ms ? c->ended_ms
                            : c->answered_ms ? c->answered_ms
                                             : c->created_ms);
-  sim_buf_str(b, ", \"direction\": \"outbound-api\", \"duration\": ");
+  sim_buf_printf(b, ", \"direction\": \"%s\", \"duration\": ",
+                 c->inbound == 1 ? "inbound"
+                 : c->parent[0] ? "outbound-dial" : "outbound-api");
   if (c->ended)
     sim_buf_printf(b, "\"%ld\"", call_seconds(c));
   else
@@ -1149,6 +1151,13 @@ static void twv_update(twv_state *st, const sim_form *f, sim_vcall *c,
   /* a child still in its parent's <Dial> bridge */
   int bridged = c->parent[0] && !c->redirected && !c->ended;
 
+  if (c->inbound) {
+    /* an inbound call and its legs run on their own thread */
+    sim_twin_update(&st->v, c, status && *status ? status : NULL,
+                    url && *url && http_url(url) ? url : NULL);
+    twv_resource(st->v.sim, rs, c, 200);
+    return;
+  }
   ctx_init(&x, st->v.sim);
   memset(steps, 0, sizeof(steps));
   if (status != NULL && *status != '\0') {
@@ -1484,6 +1493,17 @@ out:
   else
     sim_post_free(&step);
   return rc;
+}
+
+int sim_twv_recording_add(sim_voice *v, const sim_vcall *call, long secs,
+                          char sid_out[40])
+{
+  const twv_rec *r = rec_add((twv_state *)v, call, secs);
+
+  if (r == NULL)
+    return -ENOMEM;
+  memcpy(sid_out, r->sid, sizeof(r->sid));
+  return 0;
 }
 
 /* ---- the provider ----------------------------------------------------- */

@@ -67,6 +67,7 @@ void sim_voice_fini(sim_voice *v)
 {
   size_t i;
 
+  sim_inbound_fini(v);        /* its threads use the calls */
   for (i = 0; i < v->ncalls; i++)
     call_free(v->calls[i]);
   free(v->calls);

@@ -104,7 +104,8 @@ static void test_exotel__vtable(void)
   CHECK(EX->build_call != NULL && EX->parse_call != NULL);
   /* controls: only asking a call's price */
   CHECK(EX->build_control != NULL && EX->parse_control != NULL);
-  CHECK(EX->render_script == NULL);
+  /* scripts are rendered for the applets of inbound calls */
+  CHECK(EX->render_script != NULL);
   CHECK(EX->verify_webhook != NULL && EX->parse_webhook != NULL);
 }
 
@@ -895,6 +896,195 @@ static void test_exotel__fetch_price(void)
   EX->fini(usd);
 }
 
+/* ------------------------------------------------------------------ */
+/* inbound: the applets of the library's flow                          */
+
+/* hmac-sha256(SECRET, "inbound"), hex */
+#define IN_TOKEN \
+  "2808b31d18871488cf0dcf88c1bf97cbc807d30ec542b538d82940b944e623f5"
+#define IN_URL(step) "/webhooks/01J9ZK0000000000000000CHAN?vc_call=inbound" \
+  "&vc_step=" step "&vc_token=" IN_TOKEN "&CallSid=" SID \
+  "&CallFrom=09812345678&CallTo=08047112345&Direction=incoming" \
+  "&CurrentTime=2024-01-15+14%3A30%3A20"
+
+static void test_exotel__inbound_applets(void)
+{
+  void *st = state_new(CONFIG, CREDS);
+  vs_seen s;
+
+  /* the flow's URLs verify with the token of "inbound" */
+  CHECK_OK(vs_verify(EX, st, IN_URL("incoming")));
+  CHECK(vs_verify(EX, st, "/w?vc_call=inbound&vc_step=incoming&vc_token="
+                  TOKEN) == VC_EAUTH);
+  /* the Passthru of the call's arrival */
+  CHECK_OK(vs_parse(EX, st, &s, IN_URL("incoming"), NULL, NULL));
+  CHECK(s.n == 1);
+  VS_CHECK(&s, 0, VC_UPDATE_INCOMING, VC_LEG_CUSTOMER, T_1430_20, 0, 0);
+  CHECK_STR(s.u[0].provider_call_id, SID);
+  CHECK_STR(s.u[0].from, "+919812345678");
+  CHECK_STR(s.u[0].to, "+918047112345");
+  CHECK_STR(s.u[0].event_id, SID ":incoming");
+  CHECK(s.reply == 0);        /* the core answers with the script */
+  /* the Gather applet asks for the script */
+  CHECK_OK(vs_parse(EX, st, &s, IN_URL("gather"), NULL, NULL));
+  CHECK(s.n == 1);
+  VS_CHECK(&s, 0, VC_UPDATE_SCRIPT, VC_LEG_CUSTOMER, T_1430_20, 0, 0);
+  /* the Connect applet: the keys (quoted by Exotel), then the script */
+  CHECK_OK(vs_parse(EX, st, &s, IN_URL("ivr") "&digits=%2212%22", NULL,
+                    NULL));
+  CHECK(s.n == 2);
+  VS_CHECK(&s, 0, VC_UPDATE_DTMF, VC_LEG_CUSTOMER, T_1430_20, 0, 0);
+  CHECK_STR(s.u[0].digits, "12");
+  CHECK_STR(s.u[0].event_id, SID ":ivr:2024-01-15 14:30:20:12");
+  VS_CHECK(&s, 1, VC_UPDATE_SCRIPT, VC_LEG_CUSTOMER, T_1430_20, 0, 0);
+  CHECK_OK(vs_parse(EX, st, &s, IN_URL("ivr") "&digits=", NULL, NULL));
+  CHECK(s.n == 1 && s.u[0].type == VC_UPDATE_SCRIPT);
+  CHECK(vs_parse(EX, st, &s, IN_URL("ivr") "&digits=%221x%22", NULL,
+                 NULL) == VC_EINVALID);
+  /* after the Connect: a conversation ends the call (302: Hangup) */
+  CHECK_OK(vs_parse(EX, st, &s, IN_URL("in_dial") "&DialCallStatus="
+                    "completed&DialWhomNumber=%2B919812340001"
+                    "&DialCallDuration=42&CallType=completed", NULL, NULL));
+  CHECK(s.n == 2);
+  VS_CHECK(&s, 0, VC_UPDATE_ANSWERED, VC_LEG_AGENT,
+           T_1430_20 - 42000, 0, 0);
+  VS_CHECK(&s, 1, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20,
+           VC_CAUSE_NORMAL, 42);
+  CHECK(s.reply == 302);
+  /* nobody answered: 200, the flow waits and asks again */
+  CHECK_OK(vs_parse(EX, st, &s, IN_URL("in_dial") "&DialCallStatus=busy"
+                    "&DialWhomNumber=%2B919812340001&DialCallDuration=0",
+                    NULL, NULL));
+  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20, VC_CAUSE_BUSY,
+           0);
+  CHECK(s.reply == 200);
+  /* without DialCallStatus, CallType tells */
+  CHECK_OK(vs_parse(EX, st, &s, IN_URL("in_dial") "&CallType=incomplete"
+                    "&DialWhomNumber=%2B919812340001", NULL, NULL));
+  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20,
+           VC_CAUSE_NO_ANSWER, 0);
+  /* nobody was dialed (a wait): an agent who did not answer, if any */
+  CHECK_OK(vs_parse(EX, st, &s, IN_URL("in_dial"), NULL, NULL));
+  CHECK(s.n == 1 && s.reply == 200);
+  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_AGENT, T_1430_20,
+           VC_CAUSE_NO_ANSWER, 0);
+  CHECK_STR(s.u[0].code, "none");
+  /* malformed requests change nothing */
+  CHECK(vs_parse(EX, st, &s, "/w?vc_call=inbound&vc_step=incoming"
+                 "&CallTo=08047112345", NULL, NULL) == VC_EINVALID);
+  CHECK(s.n == 0);
+  CHECK(vs_parse(EX, st, &s, "/w?vc_call=inbound&vc_step=incoming&CallSid="
+                 SID, NULL, NULL) == VC_EINVALID);
+  CHECK(vs_parse(EX, st, &s, IN_URL("incoming") "x%01", NULL, NULL)
+        == VC_EINVALID);
+  CHECK(vs_parse(EX, st, &s, "/w?vc_call=inbound&vc_step=gather&CallSid="
+                 SID "&CurrentTime=yesterday", NULL, NULL) == VC_EINVALID);
+  CHECK(vs_parse(EX, st, &s, IN_URL("in_dial") "&DialWhomNumber=%2B91"
+                 "&DialCallDuration=-4", NULL, NULL) == VC_EINVALID);
+  check_clean_error();
+  EX->fini(st);
+}
+
+/* An inbound call's terminal callback: the caller's leg ended. */
+static void test_exotel__inbound_status(void)
+{
+  void *st = state_new(CONFIG, CREDS);
+  vs_seen s;
+
+  CHECK_OK(vs_parse(EX, st, &s, "/w?vc_call=inbound&vc_step=status"
+                    "&vc_token=" IN_TOKEN, "application/json",
+                    "{\"CallSid\": \"" SID "\", \"Status\": \"completed\", "
+                    "\"DateUpdated\": \"2024-01-15 14:30:40\", \"EndTime\": "
+                    "\"2024-01-15 14:30:30\", \"Direction\": \"inbound\"}"));
+  CHECK(s.n == 1);
+  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_CUSTOMER, T_1430_30,
+           VC_CAUSE_NORMAL, 0);
+  CHECK_STR(s.u[0].provider_call_id, SID);
+  CHECK_OK(vs_parse(EX, st, &s, "/w?vc_call=inbound&vc_step=status",
+                    "application/json",
+                    "{\"CallSid\": \"" SID "\", \"Status\": \"no-answer\", "
+                    "\"DateUpdated\": \"2024-01-15 14:30:40\", "
+                    "\"Direction\": \"incoming\"}"));
+  VS_CHECK(&s, 0, VC_UPDATE_ENDED, VC_LEG_CUSTOMER, T_1430_40,
+           VC_CAUSE_CANCELED, 0);
+  CHECK(vs_parse(EX, st, &s, "/w?vc_step=status", "application/json",
+                 "{\"CallSid\": \"a b\", \"Status\": \"completed\", "
+                 "\"Direction\": \"inbound\"}") == VC_EINVALID);
+  EX->fini(st);
+}
+
+/* Scripts as the Gather and Connect applets take them. */
+static void test_exotel__render(void)
+{
+  vc_call_step steps[4];
+  vc_call_script sc = { VC_CALL_SCRIPT_VERSION, steps, 0 };
+  const char *type = NULL;
+  vc_buf out = VC_BUF_INIT;
+
+  memset(steps, 0, sizeof(steps));
+  /* an IVR menu */
+  steps[0].kind = VC_STEP_SAY;
+  steps[0].text = "Welcome to Acme.";
+  steps[1].kind = VC_STEP_GATHER;
+  steps[1].text = "Press 1 for sales.";
+  steps[1].num_digits = 1;
+  steps[1].timeout_s = 6;
+  steps[1].finish_on_key = "#";
+  sc.nsteps = 2;
+  CHECK_OK(EX->render_script(NULL, &sc, &out, &type));
+  CHECK_STR(type, "application/json");
+  CHECK_STR(out.ptr, "{\"gather_prompt\":{\"text\":\"Welcome to Acme. Press "
+            "1 for sales.\"},\"max_input_digits\":1,\"finish_on_key\":\"#\","
+            "\"input_timeout\":6,\"repeat_menu\":1,\"fetch_after_attempt\":"
+            "false,\"destination\":{\"numbers\":[]},\"music_on_hold\":"
+            "{\"type\":\"operator_tone\"}}");
+  /* waiting in a queue: the music as the prompt for the pause */
+  memset(steps, 0, sizeof(steps));
+  steps[0].kind = VC_STEP_PLAY;
+  steps[0].url = "https://cdn.example.com/moh.mp3";
+  steps[1].kind = VC_STEP_PAUSE;
+  steps[1].timeout_s = 5;
+  steps[2].kind = VC_STEP_REDIRECT;
+  steps[2].url = "https://h.example/webhooks/c?vc_step=in_wait";
+  sc.nsteps = 3;
+  CHECK_OK(EX->render_script(NULL, &sc, &out, &type));
+  CHECK_STR(out.ptr, "{\"gather_prompt\":{\"audio_url\":\"https://cdn."
+            "example.com/moh.mp3\"},\"max_input_digits\":1,\"input_timeout\":"
+            "5,\"repeat_menu\":1,\"fetch_after_attempt\":false,"
+            "\"destination\":{\"numbers\":[]},\"music_on_hold\":{\"type\":"
+            "\"operator_tone\"}}");
+  /* an agent to ring */
+  memset(steps, 0, sizeof(steps));
+  steps[0].kind = VC_STEP_DIAL;
+  steps[0].target = "+919812340001";
+  steps[0].caller_id = "+918047112345";
+  steps[0].timeout_s = 20;
+  steps[0].time_limit_s = 3600;
+  steps[0].record = 1;
+  sc.nsteps = 1;
+  CHECK_OK(EX->render_script(NULL, &sc, &out, &type));
+  CHECK_STR(out.ptr, "{\"gather_prompt\":{},\"max_input_digits\":1,"
+            "\"input_timeout\":1,\"repeat_menu\":1,\"fetch_after_attempt\":"
+            "false,\"destination\":{\"numbers\":[\"+919812340001\"]},"
+            "\"outgoing_phone_number\":\"+918047112345\",\"record\":true,"
+            "\"recording_channels\":\"single\",\"max_ringing_duration\":20,"
+            "\"max_conversation_duration\":3600,\"music_on_hold\":{\"type\":"
+            "\"operator_tone\"}}");
+  /* refused: a SIP target, a bad key, a pause too long, an unknown kind */
+  steps[0].target = "sip:agent@pbx.example";
+  CHECK(EX->render_script(NULL, &sc, &out, &type) == VC_EINVALID);
+  memset(steps, 0, sizeof(steps));
+  steps[0].kind = VC_STEP_GATHER;
+  steps[0].finish_on_key = "x";
+  CHECK(EX->render_script(NULL, &sc, &out, &type) == VC_EINVALID);
+  steps[0].kind = VC_STEP_PAUSE;
+  steps[0].timeout_s = 601;
+  CHECK(EX->render_script(NULL, &sc, &out, &type) == VC_EINVALID);
+  steps[0].kind = 99;
+  CHECK(EX->render_script(NULL, &sc, &out, &type) == VC_EINVALID);
+  vc_buf_dispose(&out);
+}
+
 VC_TESTS(
   VC_TEST(test_exotel__vtable),
   VC_TEST(test_exotel__init_ok),
@@ -909,4 +1099,7 @@ VC_TESTS(
   VC_TEST(test_exotel__bad_callbacks),
   VC_TEST(test_exotel__bounds),
   VC_TEST(test_exotel__fetch_price),
+  VC_TEST(test_exotel__inbound_applets),
+  VC_TEST(test_exotel__inbound_status),
+  VC_TEST(test_exotel__render),
 )

@@ -13,11 +13,13 @@ typedef struct vs_update {
   int type, leg, cause, duration_s, recording_status, recording_duration_s;
   int64_t at;
   char event_id[160], provider_call_id[160], code[64], url[256];
+  char from[64], to[64], digits[72];   /* INCOMING, DTMF */
 } vs_update;
 
 typedef struct vs_seen {
   int n;
   vs_update u[VS_MAX];
+  int reply;                           /* the reply status set, or 0 */
 } vs_seen;
 
 static void vs_copy(char *dst, size_t cap, const char *src)
@@ -45,6 +47,11 @@ static int vs_on_call(void *payload, const vc_call_update *u)
           u->provider_call_id);
   vs_copy(o->code, sizeof(o->code), u->provider_code);
   vs_copy(o->url, sizeof(o->url), u->recording_url);
+  if (u->version >= 2) {
+    vs_copy(o->from, sizeof(o->from), u->from);
+    vs_copy(o->to, sizeof(o->to), u->to);
+  }
+  vs_copy(o->digits, sizeof(o->digits), u->digits);
   return 0;
 }
 
@@ -84,6 +91,7 @@ static int vs_parse(const vc_adapter *a, void *st, vs_seen *s,
   vc__sink_set_call(&sink, vs_on_call);
   vs_hook_set(&k, target, ctype, body, body ? strlen(body) : 0);
   rc = a->parse_webhook(st, &k.req, &sink);
+  s->reply = sink.reply_status;
   vc__sink_fini(&sink);
   return rc;
 }
