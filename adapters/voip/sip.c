@@ -108,7 +108,8 @@ static int read_config(void *state, const cJSON *cfg)
   static const char *const known[] = {
     "proxy", "transport", "local_address", "local_port", "from", "aor",
     "register", "register_expires_s", "keepalive_s", "agent_uri",
-    "customer_uri", "inbound", "inbound_peers"
+    "customer_uri", "inbound", "inbound_peers",
+    "caller_ids" /* the core's caller-id pool (src/call/placing.c) */
   };
   const char *proxy, *tp, *laddr, *from, *aor, *agent, *customer;
   const cJSON *reg = cJSON_GetObjectItemCaseSensitive(cfg, "register");

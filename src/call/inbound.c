@@ -1016,6 +1016,12 @@ static int script_init(run *x, script *sc)
 {
   vc__call_webhook_url(sc->base, sizeof(sc->base), x->ctx, x->channel_id,
                        x->r.id);
+  /* Without a public base URL no webhook reaches the core, so this is a
+   * session's call: it fetches nothing and only hands the step back,
+   * which a relative URL names as well. */
+  if (sc->base[0] == '\0')
+    snprintf(sc->base, sizeof(sc->base), "/webhooks/%s?vc_call=%s",
+             x->channel_id, x->r.id);
   return vc__recording_consent_language(x->db, x->tenant_id, sc->language);
 }
 

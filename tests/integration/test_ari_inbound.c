@@ -100,9 +100,8 @@ static void env_open(env *e, const char *members)
   o.allow_private_network = 1;
   o.log_cb = on_log;
   o.log_level = VC_LOG_DEBUG;
-  /* ARI needs no webhooks, but the core names the steps of an inbound
-   * call's scripts by URLs built from it (docs/calls.md). */
-  o.public_base_url = "https://hooks.example.com";
+  /* No public_base_url: ARI needs no webhooks, and the steps of an
+   * inbound call's scripts are named by relative URLs then. */
   CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("ari_in.db"), NULL));
   o.store = store;
   CHECK_OK(vc_ctx_new(&e->ctx, &o));

@@ -179,7 +179,7 @@ static void env_open(env *e)
   CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("s.db"), NULL));
   o.store = store;
   o.clock_cb = clock_cb;
-  o.public_base_url = "https://hooks.example.com";
+  /* No public_base_url: a session's steps need none. */
   CHECK_OK(vc_ctx_new(&e->ctx, &o));
   memset(&a, 0, sizeof(a));
   a.version = VC_ADAPTER_VERSION;

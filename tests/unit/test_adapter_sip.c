@@ -58,6 +58,11 @@ static void test_sip__config_ok(void)
     "\"agent_uri\": \"sip:{number}@pbx.example.net\", "
     "\"customer_uri\": \"sip:{number}@trunk.example.net;user=phone\"}",
     "{\"username\": \"1001\", \"password\": \"s3cret:pw\"}"));
+  /* The caller-id pool every voice channel takes. */
+  CHECK_OK(init_rc("{\"from\": \"sip:a@h\", \"customer_uri\": "
+                   "\"sip:{number}@h\", "
+                   "\"caller_ids\": [\"+14155550100\", \"+914066000000\"]}",
+                   "{}"));
   /* Calls taken: from the listed peers, any, or the proxy's address. */
   CHECK_OK(init_rc("{\"from\": \"sip:a@h\", \"customer_uri\": "
                    "\"sip:{number}@h\", \"inbound\": true, "
