@@ -1132,6 +1132,9 @@ int vc__inbound_leg(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     rc = end_call(x, VC_CALL_COMPLETED, VC_CAUSE_NORMAL, VC_LEG_NONE);
   else if (x->ic.phase == P_VOICEMAIL)
     rc = end_call(x, VC_CALL_NO_ANSWER, VC_CAUSE_VOICEMAIL, VC_LEG_NONE);
+  else if (x->r.hangup_requested || u->cause == VC_CAUSE_API_HANGUP)
+    /* The host hung up (vc_call_hangup()), not the caller. */
+    rc = end_call(x, VC_CALL_CANCELED, VC_CAUSE_API_HANGUP, VC_LEG_NONE);
   else
     rc = end_call(x, VC_CALL_CANCELED, VC_CAUSE_ABANDONED, VC_LEG_CUSTOMER);
 out:
