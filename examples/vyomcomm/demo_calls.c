@@ -1,8 +1,9 @@
 /*
  * vyomcomm demo, click-to-call: places a call through each voice
- * provider (Twilio Voice, Exotel, mCube) on the provider simulator. The
- * simulator rings the agent, then the customer, and posts the call's
- * progress to the library's own listener; the demo waits for every call
+ * provider (Twilio Voice, Exotel, mCube, Asterisk ARI) on the provider
+ * simulator. The simulator rings the agent, then the customer, and posts
+ * the call's progress to the library's own listener (ARI: its events
+ * WebSocket); the demo waits for every call
  * to complete, prints its transitions, the agent's state and the cost
  * from the tenant's rate cards, and exports the period's journal.
  */
@@ -49,6 +50,12 @@ static void voice_settings(const call_row *row, vc_sim *sim, char *config,
     snprintf(creds, nk, "{\"api_key\":\"%s\",\"api_token\":\"%s\","
              "\"webhook_secret\":\"demo-exotel-callback-secret-0123456789abcdef\"}",
              VC_SIM_EXOTEL_API_KEY, VC_SIM_EXOTEL_API_TOKEN);
+  } else if (strcmp(row->provider, "asterisk-ari") == 0) {
+    snprintf(config, nc, "{\"base_url\":\"%s/ari\",\"app\":\"vyomcomm\","
+             "\"agent_endpoint\":\"PJSIP/{digits}\","
+             "\"customer_endpoint\":\"PJSIP/{number}@trunk\"}", base);
+    snprintf(creds, nk, "{\"username\":\"%s\",\"password\":\"%s\"}",
+             VC_SIM_ARI_USERNAME, VC_SIM_ARI_PASSWORD);
   } else { /* mcube */
     snprintf(config, nc, "{\"api\":\"classic\",\"base_url\":\"%s\","
              "\"did\":\"%s\"}", base, VC_SIM_MCUBE_DID);
@@ -264,6 +271,10 @@ void demo_calls(demo_checks *c, const char *dir)
       NULL,
       "prefix,rate_per_min,initial_s,subsequent_s,connection_fee,currency\n"
       "91,450000,1,1,0,INR\n", "", "" },
+    { "asterisk-ari", "voice-asterisk", "kiran", "+919812340003",
+      "+919812347777", "+918047110000",
+      "prefix,rate_per_min,initial_s,subsequent_s,connection_fee,currency\n"
+      "91,300000,60,60,0,INR\n", "", "" },
   };
   const size_t nrows = sizeof(rows) / sizeof(rows[0]);
   vc_sim_options so = VC_SIM_OPTIONS_INIT;
@@ -285,11 +296,16 @@ void demo_calls(demo_checks *c, const char *dir)
   /* Legs ring for a second and talk for two, so that the providers'
    * one-second timestamps tell the states apart. */
   for (size_t r = 0; r < nrows; r++) {
+    /* The simulator's settings are named after the API: "ari.". */
+    const char *api = strcmp(rows[r].provider, "asterisk-ari") == 0
+                      ? "ari" : rows[r].provider;
     char setting[48];
-    snprintf(setting, sizeof(setting), "%s.ring_ms", rows[r].provider);
+    snprintf(setting, sizeof(setting), "%s.ring_ms", api);
     vc_sim_set(sim, setting, "1000");
-    snprintf(setting, sizeof(setting), "%s.talk_ms", rows[r].provider);
-    vc_sim_set(sim, setting, "2000");
+    snprintf(setting, sizeof(setting), "%s.talk_ms", api);
+    /* Asterisk's legs talk from the agent's answer, a ring before the
+     * customer's: a second more for the same conversation. */
+    vc_sim_set(sim, setting, strcmp(api, "ari") == 0 ? "3000" : "2000");
   }
   snprintf(path, sizeof(path), "%s/calls.db", dir);
   snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
