@@ -116,6 +116,8 @@ static const char SQL_CALL_CONTACT[] =
 static const char SQL_TOUCH[] =
   "UPDATE vc_inbound_call SET last_fetch_at = ?3 WHERE tenant_id = ?1"
   " AND call_id = ?2";
+static const char SQL_RINGS[] =
+  "SELECT rings FROM vc_inbound_call WHERE tenant_id = ?1 AND call_id = ?2";
 static const char SQL_WATCH[] =
   "SELECT phase, last_fetch_at FROM vc_inbound_call WHERE tenant_id = ?1"
   " AND call_id = ?2";
@@ -1449,6 +1451,28 @@ fail:
 release:
   vc__free(x);
   vc__db_release(db);
+  return rc;
+}
+
+int vc__inbound_stale(vc__call_webhook *w, const vc__call_row *r)
+{
+  vc__stmt *s;
+  int rc;
+
+  if (strcmp(w->step, "in_ring") != 0 || w->attempt <= 0)
+    return 0;
+  if ((rc = vc__db_query(&s, w->db, SQL_RINGS, "tt", w->tenant_id,
+                         r->id)) < 0)
+    return rc;
+  rc = vc__stmt_step(s);
+  if (rc == VC_STORAGE_ROW)
+    rc = vc__stmt_int64(s, 0) != w->attempt;
+  else if (rc == VC_STORAGE_DONE)
+    rc = 0;
+  vc__stmt_done(s);
+  if (rc == 1)
+    VC_LOG(w->ctx, VC_LOG_DEBUG, "inbound call %s: a report of ring %d "
+           "came after the next ring; dropped", r->id, w->attempt);
   return rc;
 }
 

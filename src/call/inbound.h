@@ -54,6 +54,14 @@ int vc__inbound_recorded(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                          const vc__call_row *r, const vc_call_update *u,
                          int64_t at);
 
+/*
+ * 1 when a report of the webhook is about a leg an earlier DIAL rang
+ * (its URL's vc_try is not the call's ring now): a late status callback
+ * of an agent who was let go must not move the call (an "answered"
+ * would bridge the wrong agent). 0 otherwise, or an error.
+ */
+int vc__inbound_stale(vc__call_webhook *w, const vc__call_row *r);
+
 /* Register the watchdog job (at context creation). */
 int vc__inbound_register(vc_ctx *ctx);
 

@@ -343,9 +343,13 @@ int vc__call_webhook_update(vc__call_webhook *w, const vc_call_update *u)
     w->have_digits = 1;
     return 0;
   }
-  if (u->type != VC_UPDATE_SCRIPT)
+  if (u->type != VC_UPDATE_SCRIPT) {
+    if (r.direction == VC_CALL_INBOUND &&
+        (rc = vc__inbound_stale(w, &r)) != 0)
+      return rc < 0 ? rc : 0;
     return vc__call_apply(w->db, w->ctx, w->tenant_id, r.id, u, w->now,
                           NULL);
+  }
   if (r.direction == VC_CALL_INBOUND)
     return vc__inbound_script(w, &r);
   if ((sc = vc__calloc(1, sizeof(*sc))) == NULL)

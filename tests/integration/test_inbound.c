@@ -444,7 +444,7 @@ static void test_inbound__strategies(void)
 static void test_inbound__agent_misses(void)
 {
   char parent[35], who[64], tl[2048];
-  in_reply r;
+  in_reply r, first;
   vc_call *c;
   env e;
 
@@ -452,6 +452,7 @@ static void test_inbound__agent_misses(void)
   ring_of(&e, "1", parent, &r, who, sizeof(who));
   CHECK_STR(who, ALICE);
   c = call_of(&e, &r);
+  first = r;
   /* Alice does not answer: released, bob rings. */
   g_now += 20000;
   leg(&e, &r, parent, "CA000000000000000000000000000000a1", "no-answer", 1,
@@ -460,6 +461,13 @@ static void test_inbound__agent_misses(void)
   dial_end(&e, parent, "CA000000000000000000000000000000a1", "no-answer",
            NULL, &r);
   CHECK(strstr(r.body, ">" BOB "</Number>") != NULL);
+  /* A late callback of alice's ring says it answered: it is about a leg
+   * let go, so it neither bridges the call nor takes alice. */
+  leg(&e, &first, parent, "CA000000000000000000000000000000a1",
+      "in-progress", 2, NULL);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_AGENT_RINGING);
+  CHECK(in_agent_state(e.t, "alice") == VC_AGENT_AVAILABLE);
   CHECK(in_agent_state(e.t, "alice") == VC_AGENT_AVAILABLE);
   CHECK(in_agent_state(e.t, "bob") == VC_AGENT_RINGING);
   CHECK_OK(vc_call_refresh(c));
