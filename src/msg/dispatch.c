@@ -618,8 +618,10 @@ static void parse_result(plan *p)
   }
 }
 
-/* Step 4 for one plan, inside the batch's transaction. */
-static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
+/* Step 4 for one plan, inside the batch's transaction. A plain `sent`
+ * is left to apply_sent (*deferred = 1). */
+static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now,
+                     int *deferred)
 {
   vc_send_result *r = &p->result;
   vc__msg_status_change c = { 0, p->target.id[0] ? p->target.id : NULL,
@@ -656,6 +658,10 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
     c.provider_id = r->provider_id[0] ? r->provider_id : NULL;
     c.error = 0;
     p->out->result = VC__JOB_DONE;
+    if (p->send && c.provider_code == NULL && c.error_message == NULL) {
+      *deferred = 1;
+      return 0;
+    }
     break;
   case VC_SEND_FAILOVER:
     if (p->pinned) {
@@ -702,21 +708,64 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now)
                                  &changed);
 }
 
+/* The plain `sent` of the plans marked in `deferred`, one
+ * vc__msg_set_status_many per tenant and channel for up to VC__DB_IDS
+ * messages. */
+static int apply_sent(vc_ctx *ctx, vc__db *db, plan *plans, size_t n,
+                      uint8_t *deferred)
+{
+  vc__msg_status_item items[VC__DB_IDS];
+  int rc = 0;
+
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    vc__msg_status_change c = { VC_MSG_SENT, NULL, NULL, 0, NULL, NULL };
+    size_t m = 0;
+    if (!deferred[i])
+      continue;
+    c.channel_id = plans[i].target.id[0] ? plans[i].target.id : NULL;
+    for (size_t j = i; j < n && m < VC__DB_IDS; j++) {
+      plan *p = &plans[j];
+      if (deferred[j] &&
+          strcmp(p->job->tenant_id, plans[i].job->tenant_id) == 0 &&
+          strcmp(p->target.id, plans[i].target.id) == 0) {
+        deferred[j] = 0;
+        items[m].message_id = p->job->subject_id;
+        items[m].provider_id = p->result.provider_id[0]
+                                 ? p->result.provider_id : NULL;
+        m++;
+      }
+    }
+    rc = vc__msg_set_status_many(db, ctx, plans[i].job->tenant_id,
+                                 VC_MSG_SENDING, &c, items, m);
+  }
+  return rc;
+}
+
 /* Step 4 for the batch, with its jobs' outcomes in the same transaction
  * (one commit for both). */
 static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
                      int64_t now)
 {
+  uint8_t *deferred;
   vc__db *db;
   int rc;
 
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+  if ((deferred = vc__calloc(n ? n : 1, 1)) == NULL)
+    return vc_error_set_oom();
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0) {
+    vc__free(deferred);
     return rc;
+  }
   if ((rc = vc__db_begin(db)) < 0)
     goto out;
-  for (size_t i = 0; i < n && rc == 0; i++)
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    int d = 0;
     if (plans[i].result.outcome != 0)
-      rc = apply_one(ctx, db, &plans[i], now);
+      rc = apply_one(ctx, db, &plans[i], now, &d);
+    deferred[i] = (uint8_t)d;
+  }
+  if (rc == 0)
+    rc = apply_sent(ctx, db, plans, n, deferred);
   /* plans[i].job is jobs[i] and plans[i].out out[i] (batch_prepare). */
   if (rc == 0 && n > 0)
     rc = vc__job_record_many(db, engine->owner, plans[0].job, plans[0].out,
@@ -730,6 +779,7 @@ static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
   }
 out:
   vc__db_release(db);
+  vc__free(deferred);
   return rc;
 }
 

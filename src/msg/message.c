@@ -22,6 +22,7 @@
 #include "message.h"
 #include "msg_hooks.h"
 #include "quiet.h"
+#include "rule.h"
 #include "route.h"
 #include "segments.h"
 
@@ -386,6 +387,222 @@ int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        now)) < 0)
     return rc;
   *changed = 1;
+  return 0;
+}
+
+/* ---- a batch of the dispatcher's outcomes ------------------------------ */
+
+/* (id, provider id) of up to VC__DB_IDS messages: ids in ?1..?64, as
+ * vc__stmt_bind_ids binds them (a NULL id matches no row), provider ids
+ * in ?65..?128. */
+#define ID_PAIRS \
+  "(?1, ?65), (?2, ?66), (?3, ?67), (?4, ?68), (?5, ?69), (?6, ?70)," \
+  " (?7, ?71), (?8, ?72), (?9, ?73), (?10, ?74), (?11, ?75), (?12, ?76)," \
+  " (?13, ?77), (?14, ?78), (?15, ?79), (?16, ?80), (?17, ?81)," \
+  " (?18, ?82), (?19, ?83), (?20, ?84), (?21, ?85), (?22, ?86)," \
+  " (?23, ?87), (?24, ?88), (?25, ?89), (?26, ?90), (?27, ?91)," \
+  " (?28, ?92), (?29, ?93), (?30, ?94), (?31, ?95), (?32, ?96)," \
+  " (?33, ?97), (?34, ?98), (?35, ?99), (?36, ?100), (?37, ?101)," \
+  " (?38, ?102), (?39, ?103), (?40, ?104), (?41, ?105), (?42, ?106)," \
+  " (?43, ?107), (?44, ?108), (?45, ?109), (?46, ?110), (?47, ?111)," \
+  " (?48, ?112), (?49, ?113), (?50, ?114), (?51, ?115), (?52, ?116)," \
+  " (?53, ?117), (?54, ?118), (?55, ?119), (?56, ?120), (?57, ?121)," \
+  " (?58, ?122), (?59, ?123), (?60, ?124), (?61, ?125), (?62, ?126)," \
+  " (?63, ?127), (?64, ?128)"
+#define IDS_ROWS \
+  "(?1), (?2), (?3), (?4), (?5), (?6), (?7), (?8), (?9), (?10), (?11)," \
+  " (?12), (?13), (?14), (?15), (?16), (?17), (?18), (?19), (?20), (?21)," \
+  " (?22), (?23), (?24), (?25), (?26), (?27), (?28), (?29), (?30), (?31)," \
+  " (?32), (?33), (?34), (?35), (?36), (?37), (?38), (?39), (?40), (?41)," \
+  " (?42), (?43), (?44), (?45), (?46), (?47), (?48), (?49), (?50), (?51)," \
+  " (?52), (?53), (?54), (?55), (?56), (?57), (?58), (?59), (?60), (?61)," \
+  " (?62), (?63), (?64)"
+/* SQL_STATUS_SET_IF for the set. A campaign's message is left to the
+ * single path, which moves the campaign's counters. */
+static const char SQL_STATUS_SET_MANY[] =
+  "UPDATE vc_message SET status = ?129,"
+  " channel_id = COALESCE(?130, channel_id),"
+  " provider_id = CASE WHEN provider_id IS NULL OR provider_id = ''"
+  "  THEN v.column2 ELSE provider_id END,"
+  " error_code = CASE WHEN ?131 = 0 THEN error_code ELSE ?131 END,"
+  " provider_code = COALESCE(?132, provider_code),"
+  " error_message = COALESCE(?133, error_message), updated_at = ?134"
+  " FROM (VALUES " ID_PAIRS ") AS v"
+  " WHERE vc_message.tenant_id = ?135 AND vc_message.id = v.column1"
+  " AND vc_message.status = ?136"
+  " AND COALESCE(vc_message.campaign_id, '') = ''"
+  " RETURNING id," CHANGE_COLUMNS;
+/* The changed messages' events, in the order of their ids' parameters. */
+static const char SQL_STATUS_EVENTS[] =
+  "INSERT INTO vc_event (tenant_id, type, subject_id, payload, created_at)"
+  " SELECT ?65, ?66, column1, ?67, ?68 FROM (VALUES " IDS_ROWS ")"
+  " WHERE column1 IS NOT NULL";
+
+/* Whether the tenant's automation rules act on message events. */
+static int rules_on_messages(int *out, vc__db *db, vc_ctx *ctx,
+                             const char *tenant_id)
+{
+  vc__rule_set *set;
+  int rc;
+
+  *out = 0;
+  if ((rc = vc__rule_set_get(&set, db, ctx, tenant_id)) < 0)
+    return rc;
+  if (set != NULL) {
+    *out = (set->triggers & (1u << VC_RULE_ON_MESSAGE)) != 0;
+    vc__rule_set_release(ctx, set);
+  }
+  return 0;
+}
+
+/* The UPDATE of the set: rows[k] for each item it moved (changed = 1).
+ * Returns how many moved, or < 0. */
+static int set_many_update(vc__db *db, const char *tenant_id, int expected,
+                           const vc__msg_status_change *c,
+                           vc__msg_status_item *items, size_t n,
+                           change_row *rows, int64_t now)
+{
+  const char *ids[VC__DB_IDS];
+  size_t hint = 0;
+  int moved = 0, rc;
+  vc__stmt *s;
+
+  for (size_t i = 0; i < n; i++)
+    ids[i] = items[i].message_id;
+  if ((rc = vc__db_prepare(&s, db, SQL_STATUS_SET_MANY)) < 0)
+    return rc;
+  rc = vc__stmt_bind_ids(s, ids, n);
+  for (size_t i = 0; i < VC__DB_IDS && rc == 0; i++)
+    rc = i < n && items[i].provider_id != NULL
+           ? vc__stmt_bind_text(s, VC__DB_IDS + 1 + (int)i,
+                                items[i].provider_id)
+           : vc__stmt_bind_null(s, VC__DB_IDS + 1 + (int)i);
+  if (rc == 0 &&
+      (rc = vc__stmt_bind_int64(s, 129, c->status)) == 0 &&
+      (rc = c->channel_id ? vc__stmt_bind_text(s, 130, c->channel_id)
+                          : vc__stmt_bind_null(s, 130)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, 131, c->error)) == 0 &&
+      (rc = c->provider_code ? vc__stmt_bind_text(s, 132, c->provider_code)
+                             : vc__stmt_bind_null(s, 132)) == 0 &&
+      (rc = c->error_message ? vc__stmt_bind_text(s, 133, c->error_message)
+                             : vc__stmt_bind_null(s, 133)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, 134, now)) == 0 &&
+      (rc = vc__stmt_bind_text(s, 135, tenant_id)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, 136, expected)) == 0) {
+    while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+      const char *id = vc__stmt_text(s, 0);
+      /* Rows come in about the items' order: look from the last match. */
+      for (size_t k = 0; k < n; k++) {
+        size_t j = (hint + k) % n;
+        if (!items[j].changed && strcmp(items[j].message_id, id) == 0) {
+          items[j].changed = 1;
+          change_read(&rows[j], s);
+          hint = j + 1;
+          moved++;
+          break;
+        }
+      }
+    }
+  }
+  vc__stmt_done(s);
+  return rc < 0 ? rc : moved;
+}
+
+/* The events of the items the UPDATE moved, in the items' order. */
+static int set_many_events(vc__db *db, const char *tenant_id, int expected,
+                           const vc__msg_status_change *c,
+                           const vc__msg_status_item *items, size_t n,
+                           int64_t now)
+{
+  const char *ids[VC__DB_IDS];
+  char type[40], payload[160];
+  size_t m = 0;
+  vc__stmt *s;
+  int rc;
+
+  for (size_t i = 0; i < n; i++)
+    if (items[i].changed)
+      ids[m++] = items[i].message_id;
+  snprintf(type, sizeof(type), "message.%s",
+           vc_message_status_name(c->status));
+  snprintf(payload, sizeof(payload),
+           "{\"status\":\"%s\",\"previous\":\"%s\",\"error\":%d}",
+           vc_message_status_name(c->status),
+           vc_message_status_name(expected), c->error);
+  if ((rc = vc__db_prepare(&s, db, SQL_STATUS_EVENTS)) < 0)
+    return rc;
+  if ((rc = vc__stmt_bind_ids(s, ids, m)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1, tenant_id)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 2, type)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 3, payload)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 4, now)) == 0)
+    rc = vc__stmt_step(s);
+  vc__stmt_done(s);
+  return rc < 0 ? rc : 0;
+}
+
+int vc__msg_set_status_many(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                            int expected, const vc__msg_status_change *c,
+                            vc__msg_status_item *items, size_t n)
+{
+  vc__msg_change changes[VC__DB_IDS];
+  change_row *rows = NULL;
+  int64_t now = vc__now(ctx);
+  int rules = 1, moved = 0, rc;
+  size_t m = 0;
+
+  for (size_t i = 0; i < n; i++)
+    items[i].changed = 0;
+  if (n > VC__DB_IDS)
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ERROR,
+                         "status change of %zu messages at once", n);
+  if (n > 1 && vc__msg_status_may_follow(expected, c->status) &&
+      (rc = rules_on_messages(&rules, db, ctx, tenant_id)) < 0)
+    return rc;
+  if (n > 1 && !rules && vc__msg_status_may_follow(expected, c->status)) {
+    if ((rows = vc__calloc(n, sizeof(*rows))) == NULL)
+      return vc_error_set_oom();
+    if ((moved = set_many_update(db, tenant_id, expected, c, items, n, rows,
+                                 now)) < 0 ||
+        (moved > 0 &&
+         (rc = set_many_events(db, tenant_id, expected, c, items, n,
+                               now)) < 0)) {
+      vc__free(rows);
+      return moved < 0 ? moved : rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+      vc__msg_change *h;
+      if (!items[i].changed)
+        continue;
+      h = &changes[m++];
+      *h = rows[i].c;
+      h->tenant_id = tenant_id;
+      h->message_id = items[i].message_id;
+      h->from = expected;
+      h->to = c->status;
+      h->channel_id = c->channel_id ? c->channel_id : rows[i].channel_id;
+      h->to_addr = "";
+      h->campaign_id = rows[i].campaign_id; /* "": the UPDATE's guard */
+      h->contact_id = rows[i].contact_id;
+      h->error = c->error;
+      h->at = now;
+    }
+    rc = m > 0 ? vc__msg_on_changes(db, ctx, changes, m) : 0;
+    vc__free(rows);
+    if (rc < 0)
+      return rc;
+  }
+  /* The rest one by one: it moved meanwhile, or belongs to a campaign. */
+  for (size_t i = 0; i < n; i++) {
+    vc__msg_status_change one = *c;
+    if (items[i].changed)
+      continue;
+    one.provider_id = items[i].provider_id;
+    if ((rc = vc__msg_set_status_from(db, ctx, tenant_id,
+                                      items[i].message_id, expected, &one,
+                                      &items[i].changed)) < 0)
+      return rc;
+  }
   return 0;
 }
 

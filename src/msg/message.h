@@ -43,6 +43,27 @@ int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                             const vc__msg_status_change *c, int *changed);
 
 /*
+ * vc__msg_set_status_from for up to VC__DB_IDS messages of one tenant
+ * moving from `expected` with the same change but each its own provider
+ * id (items[i].provider_id; NULL keeps the row's): one UPDATE for the
+ * set, one INSERT of their events, one rollup upsert per group of the
+ * same hour, channel and status. What it cannot do so goes through
+ * vc__msg_set_status_from one by one, as before: every message when the
+ * tenant has automation rules on messages (they act per event, before
+ * the next change), and the messages of a campaign (its counters) or
+ * that moved meanwhile. items[i].changed is set as *changed would be.
+ */
+typedef struct vc__msg_status_item {
+  const char *message_id;
+  const char *provider_id;
+  int changed;
+} vc__msg_status_item;
+
+int vc__msg_set_status_many(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                            int expected, const vc__msg_status_change *c,
+                            vc__msg_status_item *items, size_t n);
+
+/*
  * vc_message_send() inside the caller's transaction on `db` (which it
  * must hold; a savepoint keeps a refusal from touching the rest): the
  * message is queued only if that transaction commits. The caller wakes

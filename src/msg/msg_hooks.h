@@ -41,6 +41,12 @@ typedef struct vc__msg_change {
 
 int vc__msg_on_change(vc__db *db, vc_ctx *ctx, const vc__msg_change *c);
 
+/* Changes c[0..n) made in one statement (n <= VC__DB_IDS): the same as
+ * vc__msg_on_change for each, but rollups the changes share move by one
+ * upsert. */
+int vc__msg_on_changes(vc__db *db, vc_ctx *ctx, const vc__msg_change *c,
+                       size_t n);
+
 /* A message from a customer was stored (vc_inbound_message row `id`). */
 typedef struct vc__msg_inbound {
   const char *tenant_id;
@@ -58,6 +64,8 @@ int vc__msg_on_inbound(vc__db *db, vc_ctx *ctx, const vc__msg_inbound *m);
 
 /* Analytics rollups (stats.c). */
 int vc__stats_on_message(vc__db *db, vc_ctx *ctx, const vc__msg_change *c);
+int vc__stats_on_messages(vc__db *db, vc_ctx *ctx, const vc__msg_change *c,
+                          size_t n);
 int vc__stats_on_inbound(vc__db *db, vc_ctx *ctx, const vc__msg_inbound *m);
 
 /* Message costs (msg_ledger.c): the estimate when a message is queued,

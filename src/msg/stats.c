@@ -42,7 +42,7 @@ int vc__stats_latency_bucket(int64_t ms)
 
 static const char SQL_MESSAGE[] =
   "INSERT INTO vc_stats_message (tenant_id, hour, kind, channel_id,"
-  " campaign_id, status, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)"
+  " campaign_id, status, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
   " ON CONFLICT (tenant_id, hour, kind, channel_id, campaign_id, status)"
   " DO UPDATE SET n = vc_stats_message.n + excluded.n";
 static const char SQL_LATENCY[] =
@@ -52,12 +52,19 @@ static const char SQL_LATENCY[] =
   " DO UPDATE SET n = vc_stats_latency.n + 1,"
   " sum_ms = vc_stats_latency.sum_ms + excluded.sum_ms";
 
+static int count_status_n(vc__db *db, const vc__msg_change *c,
+                          int64_t hour, int status, int64_t n)
+{
+  return vc__db_run(db, SQL_MESSAGE, "tiittii", c->tenant_id, hour,
+                    (int64_t)c->kind, c->channel_id ? c->channel_id : "",
+                    c->campaign_id ? c->campaign_id : "", (int64_t)status,
+                    n);
+}
+
 static int count_status(vc__db *db, const vc__msg_change *c, int64_t hour,
                         int status)
 {
-  return vc__db_run(db, SQL_MESSAGE, "tiitti", c->tenant_id, hour,
-                    (int64_t)c->kind, c->channel_id ? c->channel_id : "",
-                    c->campaign_id ? c->campaign_id : "", (int64_t)status);
+  return count_status_n(db, c, hour, status, 1);
 }
 
 int vc__stats_on_message(vc__db *db, vc_ctx *ctx, const vc__msg_change *c)
@@ -88,6 +95,55 @@ int vc__stats_on_message(vc__db *db, vc_ctx *ctx, const vc__msg_change *c)
                     c->channel_id ? c->channel_id : "",
                     c->campaign_id ? c->campaign_id : "",
                     (int64_t)vc__stats_latency_bucket(ms), ms);
+}
+
+static const char *or_empty(const char *s)
+{
+  return s ? s : "";
+}
+
+/* Two changes count in the same vc_stats_message row. */
+static int same_row(const vc__msg_change *a, const vc__msg_change *b)
+{
+  return a->to == b->to && a->kind == b->kind &&
+         vc__stats_hour(a->at) == vc__stats_hour(b->at) &&
+         strcmp(a->tenant_id, b->tenant_id) == 0 &&
+         strcmp(or_empty(a->channel_id), or_empty(b->channel_id)) == 0 &&
+         strcmp(or_empty(a->campaign_id), or_empty(b->campaign_id)) == 0;
+}
+
+int vc__stats_on_messages(vc__db *db, vc_ctx *ctx, const vc__msg_change *c,
+                          size_t n)
+{
+  /* rep[k]: the first change of group k, cnt[k] its changes. */
+  size_t rep[VC__DB_IDS], m = 0;
+  int64_t cnt[VC__DB_IDS];
+  int rc;
+
+  for (size_t i = 0; i < n; i++) {
+    size_t k;
+    /* Latency and the delivered count of a read: one at a time. */
+    if (i >= VC__DB_IDS || c[i].to == VC_MSG_DELIVERED ||
+        c[i].to == VC_MSG_READ) {
+      if ((rc = vc__stats_on_message(db, ctx, &c[i])) < 0)
+        return rc;
+      continue;
+    }
+    if (c[i].to == VC_MSG_SENDING)
+      continue; /* as vc__stats_on_message */
+    for (k = 0; k < m && !same_row(&c[rep[k]], &c[i]); k++)
+      ;
+    if (k == m) {
+      rep[m] = i;
+      cnt[m++] = 0;
+    }
+    cnt[k]++;
+  }
+  for (size_t k = 0; k < m; k++)
+    if ((rc = count_status_n(db, &c[rep[k]], vc__stats_hour(c[rep[k]].at),
+                             c[rep[k]].to, cnt[k])) < 0)
+      return rc;
+  return 0;
 }
 
 /* ---- inbound -------------------------------------------------------------- */
