@@ -1,0 +1,370 @@
+/*
+ * The dispatcher records a batch's plain `sent` outcomes together (one
+ * UPDATE per 64 messages of a tenant and channel, one INSERT of their
+ * events, one rollup upsert per group): through the public API, SQLite
+ * on disk and an injected clock, with a test adapter that sends nothing.
+ * Every message gets its provider id, one message.sent event and its
+ * count, over several chunks of 64 and two tenants that never see each
+ * other's; a message that moved while its request ran (a delivery
+ * report overtook it) is left as it is; a tenant with automation rules
+ * on messages still sees each event followed by its rule's run.
+ */
+#define _GNU_SOURCE
+#include "vyomcomm.h"
+#include "vyomcomm/sys/adapter.h"
+#include "harness.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define DB_NAME "batch.db"
+#define T0 1700000000000LL
+#define N 150                /* three chunks of up to 64 per tenant */
+
+static int64_t g_now = T0;
+
+static int64_t test_clock(void *payload)
+{
+  (void)payload;
+  return g_now;
+}
+
+/* ---- a test adapter: accepts everything locally ------------------------ */
+
+/* Set by a test: the recipient whose message is reported delivered (by
+ * a side connection) while its request "runs". */
+static const char *g_overtaken = NULL;
+
+static int ta_init(void **state, const char *config, const char *creds)
+{
+  (void)config;
+  (void)creds;
+  *state = NULL;
+  return 0;
+}
+
+static void ta_fini(void *state)
+{
+  (void)state;
+}
+
+static int ta_build(void *s, const vc_outbound *m, vc_http_out *r)
+{
+  (void)s; (void)m; (void)r;
+  return VC_ENOTSUPPORTED;
+}
+
+static int ta_parse(void *state, const vc_outbound *msg,
+                    const vc_http_response *res, vc_send_result *out)
+{
+  (void)state;
+  (void)res;
+  if (g_overtaken != NULL && strcmp(msg->to, g_overtaken) == 0) {
+    /* The dispatcher records outcomes after parsing them all: this
+     * status is what it finds when it does. */
+    sqlite3 *db;
+    char sql[160];
+    CHECK(sqlite3_open(vc_test_path(DB_NAME), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    snprintf(sql, sizeof(sql),
+             "UPDATE vc_message SET status = 4 WHERE id = '%s'",
+             msg->message_id);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  out->outcome = VC_SEND_ACCEPTED;
+  snprintf(out->provider_id, sizeof(out->provider_id), "P-%s",
+           msg->message_id);
+  return 0;
+}
+
+static int ta_verify(void *state, const vc_http_request *req,
+                     vc_webhook_env *env)
+{
+  (void)state;
+  (void)req;
+  (void)env;
+  return 0;
+}
+
+static int ta_parse_webhook(void *state, const vc_http_request *req,
+                            vc_event_sink *sink)
+{
+  (void)state;
+  (void)req;
+  (void)sink;
+  return VC_ENOTSUPPORTED;
+}
+
+static const vc_adapter TEST_ADAPTER = {
+  VC_ADAPTER_VERSION, "test-local", VC_CHANNEL_SMS, VC_CAP_LOCAL,
+  ta_init, ta_fini, ta_build, ta_parse, ta_verify, ta_parse_webhook
+};
+
+/* ---- fixture ------------------------------------------------------------ */
+
+typedef struct env {
+  vc_ctx *ctx;
+  vc_tenant *t, *other;
+  char ch[VC_ID_SIZE], other_ch[VC_ID_SIZE];
+} env;
+
+static void channel_new(vc_tenant *t, char id[VC_ID_SIZE])
+{
+  vc_channel_spec cs = VC_CHANNEL_SPEC_INIT;
+  vc_channel *ch;
+
+  cs.name = "local";
+  cs.provider = "test-local";
+  cs.sender = "+15550001111";
+  CHECK_OK(vc_channel_new(&ch, t, &cs));
+  snprintf(id, VC_ID_SIZE, "%s", vc_channel_id(ch));
+  vc_channel_free(ch);
+}
+
+static void env_open(env *e)
+{
+  static const uint8_t key[32] = { 3, 1, 4 };
+  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
+  vc_master_key mk = VC_MASTER_KEY_INIT;
+  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
+  vc_store *store;
+
+  g_now = T0;
+  g_overtaken = NULL;
+  remove(vc_test_path(DB_NAME));
+  CHECK_OK(vc_store_open_sqlite(&store, vc_test_path(DB_NAME), NULL));
+  mk.key = key;
+  mk.key_len = 32;
+  o.store = store;
+  o.master_key = &mk;
+  o.clock_cb = test_clock;
+  o.random_seed = 9;
+  o.public_base_url = "https://erp.example.com";
+  CHECK_OK(vc_ctx_new(&e->ctx, &o));
+  CHECK_OK(vc_adapter_register(e->ctx, &TEST_ADAPTER));
+  ts.slug = "acme";
+  CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
+  ts.slug = "globex";
+  CHECK_OK(vc_tenant_new(&e->other, e->ctx, &ts));
+  channel_new(e->t, e->ch);
+  channel_new(e->other, e->other_ch);
+}
+
+static void env_close(env *e)
+{
+  vc_tenant_free(e->other);
+  vc_tenant_free(e->t);
+  vc_ctx_free(e->ctx);
+}
+
+static void drain(env *e)
+{
+  for (int i = 0; i < 1000 && vc_ctx_run(e->ctx, 0) > 0; i++)
+    ;
+}
+
+static void send_to(vc_tenant *t, const char *to, char id[VC_ID_SIZE])
+{
+  vc_message_spec s = VC_MESSAGE_SPEC_INIT;
+
+  s.channel = "local";
+  s.to = to;
+  s.text = "hello";
+  CHECK_OK(vc_message_send(id, t, &s));
+}
+
+static void number(char out[16], int i)
+{
+  snprintf(out, 16, "+1415555%04d", i);
+}
+
+static int count_rows(const char *sql)
+{
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int n = -1;
+
+  CHECK(sqlite3_open(vc_test_path(DB_NAME), &db) == SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+/* A tenant's events of `type` (all types when NULL) about `subject`
+ * (any when NULL). */
+static int events(vc_tenant *t, const char *type, const char *subject)
+{
+  const vc_event *ev;
+  vc_iter *it;
+  int n = 0;
+
+  CHECK_OK(vc_events_since(&it, t, 0));
+  while (vc_event_next(&ev, it) == 0)
+    if ((type == NULL || strcmp(ev->type, type) == 0) &&
+        (subject == NULL || strcmp(ev->subject_id, subject) == 0))
+      n++;
+  vc_iter_free(it);
+  return n;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_dispatch_batch__every_message_sent_once(void)
+{
+  static char ids[N][VC_ID_SIZE], other[N][VC_ID_SIZE];
+  char sql[256];
+  env e;
+
+  env_open(&e);
+  for (int i = 0; i < N; i++) {
+    char to[16];
+    number(to, i);
+    send_to(e.t, to, ids[i]);
+    send_to(e.other, to, other[i]);
+  }
+  g_now += 1000;
+  drain(&e);
+  for (int i = 0; i < N; i++) {
+    vc_message *m;
+    char pid[VC_ID_SIZE + 2];
+    CHECK_OK(vc_message_lookup(&m, e.t, ids[i]));
+    CHECK(vc_message_status(m) == VC_MSG_SENT);
+    snprintf(pid, sizeof(pid), "P-%s", ids[i]);
+    CHECK(strcmp(vc_message_provider_id(m), pid) == 0);
+    CHECK(strcmp(vc_message_channel_id(m), e.ch) == 0);
+    CHECK(vc_message_updated_at(m) == g_now);
+    vc_message_free(m);
+    /* One event per move; none of them the other tenant's. */
+    CHECK(events(e.t, "message.sent", ids[i]) == 1);
+    CHECK(events(e.t, NULL, other[i]) == 0);
+    CHECK(events(e.other, "message.sent", other[i]) == 1);
+    CHECK(events(e.other, NULL, ids[i]) == 0);
+    /* Another tenant cannot read it either. */
+    CHECK(vc_message_lookup(&m, e.other, ids[i]) == VC_ENOTFOUND);
+  }
+  CHECK(events(e.t, "message.sent", NULL) == N);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_event WHERE type ="
+                   " 'message.sent' AND payload = '{\"status\":\"sent\","
+                   "\"previous\":\"sending\",\"error\":0}'") == 2 * N);
+  /* The rollups count each tenant's messages on its own channel. */
+  snprintf(sql, sizeof(sql),
+           "SELECT SUM(n) FROM vc_stats_message WHERE status = 3 AND"
+           " channel_id = '%s' AND tenant_id = '%s'", e.ch,
+           vc_tenant_id(e.t));
+  CHECK(count_rows(sql) == N);
+  snprintf(sql, sizeof(sql),
+           "SELECT SUM(n) FROM vc_stats_message WHERE status = 3 AND"
+           " channel_id = '%s' AND tenant_id = '%s'", e.other_ch,
+           vc_tenant_id(e.other));
+  CHECK(count_rows(sql) == N);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 0);
+  env_close(&e);
+}
+
+static void test_dispatch_batch__overtaken_message_left_alone(void)
+{
+  static char ids[N][VC_ID_SIZE];
+  char late[16];
+  int overtaken = 70; /* in the second chunk of 64 */
+  vc_message *m;
+  env e;
+
+  env_open(&e);
+  for (int i = 0; i < N; i++) {
+    char to[16];
+    number(to, i);
+    send_to(e.t, to, ids[i]);
+  }
+  number(late, overtaken);
+  g_overtaken = late;
+  g_now += 1000;
+  drain(&e);
+  g_overtaken = NULL;
+  /* Delivered stays delivered: no `sent` over it, no event, no count. */
+  CHECK_OK(vc_message_lookup(&m, e.t, ids[overtaken]));
+  CHECK(vc_message_status(m) == VC_MSG_DELIVERED);
+  vc_message_free(m);
+  CHECK(events(e.t, "message.sent", ids[overtaken]) == 0);
+  for (int i = 0; i < N; i++) {
+    if (i == overtaken)
+      continue;
+    CHECK_OK(vc_message_lookup(&m, e.t, ids[i]));
+    CHECK(vc_message_status(m) == VC_MSG_SENT);
+    vc_message_free(m);
+    CHECK(events(e.t, "message.sent", ids[i]) == 1);
+  }
+  CHECK(count_rows("SELECT SUM(n) FROM vc_stats_message WHERE status = 3")
+        == N - 1);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 0);
+  env_close(&e);
+}
+
+static void test_dispatch_batch__rules_see_each_event(void)
+{
+  static char ids[N][VC_ID_SIZE];
+  vc_rule_action a;
+  vc_rule_spec s;
+  vc_rule *r;
+  const vc_event *ev;
+  vc_iter *it;
+  char last[64] = "";
+  int sent = 0, ran = 0;
+  env e;
+
+  env_open(&e);
+  for (int i = 0; i < N; i++) {
+    char to[16], contact[VC_ID_SIZE];
+    vc_contact_spec cs = VC_CONTACT_SPEC_INIT;
+    number(to, i);
+    cs.phone = to;
+    CHECK_OK(vc_contact_upsert(contact, e.t, &cs));
+    send_to(e.t, to, ids[i]);
+  }
+  vc_rule_action_init(&a, VC_RULE_ACTION_VERSION);
+  a.kind = VC_RULE_TAG_CONTACT;
+  a.tag = "reached";
+  vc_rule_spec_init(&s, VC_RULE_SPEC_VERSION);
+  s.name = "reached";
+  s.trigger = VC_RULE_ON_MESSAGE;
+  s.states = 1u << VC_MSG_SENT;
+  s.actions = &a;
+  s.nactions = 1;
+  CHECK_OK(vc_rule_new(&r, e.t, &s));
+  vc_rule_free(r);
+  g_now += 1000;
+  drain(&e);
+  /* Each rule run follows its message's event, before the next
+   * message's: one change at a time, as without the batch. */
+  CHECK_OK(vc_events_since(&it, e.t, 0));
+  while (vc_event_next(&ev, it) == 0) {
+    if (strcmp(ev->type, "message.sent") == 0) {
+      CHECK(last[0] == '\0'); /* the previous one's rule ran */
+      snprintf(last, sizeof(last), "\"subject_id\":\"%s\"",
+               ev->subject_id);
+      sent++;
+    } else if (strcmp(ev->type, "rule.ran") == 0) {
+      CHECK(last[0] != '\0' && strstr(ev->payload_json, last) != NULL);
+      last[0] = '\0';
+      ran++;
+    }
+  }
+  vc_iter_free(it);
+  CHECK(sent == N);
+  CHECK(ran == N);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_contact_tag WHERE tag ="
+                   " 'reached'") == N);
+  CHECK(count_rows("SELECT SUM(n) FROM vc_stats_message WHERE status = 3")
+        == N);
+  env_close(&e);
+}
+
+VC_TESTS(
+  VC_TEST(test_dispatch_batch__every_message_sent_once),
+  VC_TEST(test_dispatch_batch__overtaken_message_left_alone),
+  VC_TEST(test_dispatch_batch__rules_see_each_event),
+)
