@@ -444,10 +444,9 @@ static void classify(vc_send_result *out, int status, long code)
   /* 408, 5xx and anything unexpected: retry */
 }
 
-static void read_price(vc_send_result *out, const cJSON *doc)
+static void read_price(vc_send_result *out, const char *price,
+                       const char *unit)
 {
-  const char *price = vc__json_str(doc, "price");
-  const char *unit = vc__json_str(doc, "price_unit");
   int64_t micros;
 
   if (price == NULL || unit == NULL || strlen(unit) != 3 ||
@@ -460,17 +459,290 @@ static void read_price(vc_send_result *out, const cJSON *doc)
   out->currency[3] = '\0';
 }
 
+/*
+ * A 2xx body read without building a tree: a strict JSON reader that
+ * walks the whole document and keeps the top-level string members
+ * "sid", "price" and "price_unit" (the first of each, as cJSON's lookup
+ * would). It answers only when the answer is certainly cJSON's: for
+ * anything it does not take exactly as strict JSON (a byte order mark,
+ * deep nesting, long numbers, an escape inside a kept member, trailing
+ * bytes) it declines, and the body goes through cJSON as before. Most of
+ * a dispatch's parsing time was cJSON's allocations (and its lock).
+ */
+#define SCAN_DEPTH 32
+#define SCAN_NUMBER_MAX 30
+#define SCAN_KEEP 3
+
+typedef struct scan {
+  const char *p, *end;
+  /* Kept members: raw bytes (no escapes) and length; NULL when absent
+   * or not a string. */
+  const char *val[SCAN_KEEP];
+  size_t len[SCAN_KEEP];
+  uint8_t seen[SCAN_KEEP];
+} scan;
+
+static const char *const scan_keys[SCAN_KEEP] = { "sid", "price",
+                                                  "price_unit" };
+
+static void scan_ws(scan *s)
+{
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+                           *s->p == '\n' || *s->p == '\r'))
+    s->p++;
+}
+
+static int scan_hex4(scan *s, unsigned *code)
+{
+  *code = 0;
+  if (s->end - s->p < 4)
+    return -1;
+  for (int i = 0; i < 4; i++) {
+    char c = s->p[i];
+    unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+               : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+               : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+    if (d > 15)
+      return -1;
+    *code = *code * 16 + d;
+  }
+  s->p += 4;
+  return 0;
+}
+
+/* A string at s->p: its raw bytes in [*start, +*len); *plain is 0 when
+ * it has an escape. -1 when it is not strict JSON (or a \u escape cJSON
+ * would refuse: a lone surrogate). */
+static int scan_string(scan *s, const char **start, size_t *len, int *plain)
+{
+  s->p++; /* the opening quote */
+  *start = s->p;
+  *plain = 1;
+  while (s->p < s->end) {
+    unsigned char c = (unsigned char)*s->p;
+    if (c == '"') {
+      *len = (size_t)(s->p - *start);
+      s->p++;
+      return 0;
+    }
+    if (c < 0x20)
+      return -1;
+    s->p++;
+    if (c != '\\')
+      continue;
+    *plain = 0;
+    if (s->p >= s->end)
+      return -1;
+    c = (unsigned char)*s->p++;
+    if (c == 'u') {
+      unsigned code, low;
+      if (scan_hex4(s, &code) < 0 || (code >= 0xDC00 && code <= 0xDFFF))
+        return -1;
+      if (code >= 0xD800 && code <= 0xDBFF &&
+          (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' ||
+           (s->p += 2, scan_hex4(s, &low) < 0) || low < 0xDC00 ||
+           low > 0xDFFF))
+        return -1;
+    } else if (strchr("\"\\/bfnrt", (int)c) == NULL || c == '\0') {
+      return -1;
+    }
+  }
+  return -1;
+}
+
+static int scan_number(scan *s)
+{
+  const char *start = s->p;
+
+  if (s->p < s->end && *s->p == '-')
+    s->p++;
+  if (s->p >= s->end || !vc__is_digit((unsigned char)*s->p))
+    return -1;
+  if (*s->p == '0')
+    s->p++;
+  else
+    while (s->p < s->end && vc__is_digit((unsigned char)*s->p))
+      s->p++;
+  if (s->p < s->end && *s->p == '.') {
+    s->p++;
+    if (s->p >= s->end || !vc__is_digit((unsigned char)*s->p))
+      return -1;
+    while (s->p < s->end && vc__is_digit((unsigned char)*s->p))
+      s->p++;
+  }
+  if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+    s->p++;
+    if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+      s->p++;
+    if (s->p >= s->end || !vc__is_digit((unsigned char)*s->p))
+      return -1;
+    while (s->p < s->end && vc__is_digit((unsigned char)*s->p))
+      s->p++;
+  }
+  return s->p - start <= SCAN_NUMBER_MAX ? 0 : -1;
+}
+
+static int scan_word(scan *s, const char *w)
+{
+  size_t n = strlen(w);
+
+  if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0)
+    return -1;
+  s->p += n;
+  return 0;
+}
+
+/* One value at s->p; `key` is the kept member it is the value of (-1:
+ * none). */
+static int scan_value(scan *s, int depth, int key)
+{
+  const char *str;
+  size_t len;
+  int plain;
+
+  scan_ws(s);
+  if (s->p >= s->end)
+    return -1;
+  switch (*s->p) {
+  case '"':
+    if (scan_string(s, &str, &len, &plain) < 0)
+      return -1;
+    if (key >= 0) {
+      if (!plain)
+        return -1; /* cJSON decodes it: let it */
+      s->val[key] = str;
+      s->len[key] = len;
+    }
+    return 0;
+  case '{':
+  case '[': {
+    char close = *s->p == '{' ? '}' : ']';
+    if (depth >= SCAN_DEPTH)
+      return -1;
+    s->p++;
+    scan_ws(s);
+    if (s->p < s->end && *s->p == close) {
+      s->p++;
+      return 0;
+    }
+    for (;;) {
+      int k = -1;
+      if (close == '}') {
+        scan_ws(s);
+        if (s->p >= s->end || *s->p != '"' ||
+            scan_string(s, &str, &len, &plain) < 0)
+          return -1;
+        for (int i = 0; depth == 0 && i < SCAN_KEEP && k < 0; i++)
+          if (strlen(scan_keys[i]) == len &&
+              memcmp(scan_keys[i], str, len) == 0)
+            k = i;
+        if (depth == 0 && !plain)
+          return -1; /* an escaped key may be one of ours */
+        if (k >= 0 && s->seen[k])
+          k = -1; /* cJSON's lookup finds the first */
+        else if (k >= 0)
+          s->seen[k] = 1;
+        scan_ws(s);
+        if (s->p >= s->end || *s->p++ != ':')
+          return -1;
+      }
+      if (scan_value(s, depth + 1, k) < 0)
+        return -1;
+      scan_ws(s);
+      if (s->p >= s->end)
+        return -1;
+      if (*s->p == close) {
+        s->p++;
+        return 0;
+      }
+      if (*s->p++ != ',')
+        return -1;
+    }
+  }
+  case 't':
+    return scan_word(s, "true");
+  case 'f':
+    return scan_word(s, "false");
+  case 'n':
+    return scan_word(s, "null");
+  default:
+    return scan_number(s);
+  }
+}
+
+/* 1 with the kept members read, 0 to leave the body to cJSON. */
+static int scan_body(scan *s, const char *body, size_t size)
+{
+  memset(s, 0, sizeof(*s));
+  s->p = body;
+  s->end = body + size;
+  scan_ws(s);
+  if (body == NULL || s->p >= s->end || *s->p != '{' ||
+      scan_value(s, 0, -1) < 0)
+    return 0;
+  scan_ws(s);
+  return s->p == s->end;
+}
+
+/* A kept member as a string in `buf`, or NULL (absent, not a string, or
+ * longer than `buf` holds: then `*fits` is 0). */
+static const char *scan_str(const scan *s, int key, char *buf, size_t size,
+                            int *fits)
+{
+  *fits = 1;
+  if (s->val[key] == NULL)
+    return NULL;
+  if (s->len[key] >= size) {
+    *fits = 0;
+    return NULL;
+  }
+  memcpy(buf, s->val[key], s->len[key]);
+  buf[s->len[key]] = '\0';
+  return buf;
+}
+
+/* The 2xx outcome from the sid and price read either way. */
+static void accepted(vc_send_result *out, const vc_http_response *res,
+                     const char *sid, const char *price, const char *unit)
+{
+  if (sid != NULL && is_id(sid, sizeof(out->provider_id) - 1)) {
+    out->outcome = VC_SEND_ACCEPTED;
+    memcpy(out->provider_id, sid, strlen(sid) + 1);
+    read_price(out, price, unit);
+  } else {
+    out->outcome = VC_SEND_RETRY;
+    out->error = VC_EPROVIDER;
+    snprintf(out->error_message, sizeof(out->error_message),
+             "Twilio answered %d without a message sid", res->status);
+  }
+}
+
 static int tw_parse_send(void *state, const vc_outbound *msg,
                          const vc_http_response *res, vc_send_result *out)
 {
   cJSON *doc = NULL;
-  const char *sid;
   long code = 0;
 
   VC_UNUSED(state);
   VC_UNUSED(msg);
   VC_ASSERT_ARG(res);
   VC_ASSERT_ARG(out);
+  if (res->status >= 200 && res->status < 300 && res->body.size > 0) {
+    /* Longer than these hold: not an id, not a price; cJSON decides. */
+    char sid[sizeof(out->provider_id) + 1], price[64], unit[8];
+    const char *v[SCAN_KEEP];
+    int fits[SCAN_KEEP];
+    scan s;
+    if (scan_body(&s, res->body.ptr, res->body.size)) {
+      v[0] = scan_str(&s, 0, sid, sizeof(sid), &fits[0]);
+      v[1] = scan_str(&s, 1, price, sizeof(price), &fits[1]);
+      v[2] = scan_str(&s, 2, unit, sizeof(unit), &fits[2]);
+      if (fits[0] && fits[1] && fits[2]) {
+        accepted(out, res, v[0], v[1], v[2]);
+        return 0;
+      }
+    }
+  }
   if (res->body.ptr != NULL && res->body.size > 0)
     doc = vc__cjson_parse(res->body.ptr, res->body.size, NULL, 0);
   if (doc != NULL && !cJSON_IsObject(doc)) {
@@ -479,17 +751,8 @@ static int tw_parse_send(void *state, const vc_outbound *msg,
   }
   if (res->status >= 200 && res->status < 300) {
     /* Only a sid proves Twilio took it and lets webhooks find it. */
-    sid = vc__json_str(doc, "sid");
-    if (sid != NULL && is_id(sid, sizeof(out->provider_id) - 1)) {
-      out->outcome = VC_SEND_ACCEPTED;
-      memcpy(out->provider_id, sid, strlen(sid) + 1);
-      read_price(out, doc);
-    } else {
-      out->outcome = VC_SEND_RETRY;
-      out->error = VC_EPROVIDER;
-      snprintf(out->error_message, sizeof(out->error_message),
-               "Twilio answered %d without a message sid", res->status);
-    }
+    accepted(out, res, vc__json_str(doc, "sid"), vc__json_str(doc, "price"),
+             vc__json_str(doc, "price_unit"));
     goto out;
   }
   code = vc__twilio_error_fields(out, doc, res->status);

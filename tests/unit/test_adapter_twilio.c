@@ -19,6 +19,8 @@
 #include "adapters/builtin.h"
 #include "adapters/sms/twilio.h"
 
+#include <cJSON.h>
+
 #include "harness.h"
 
 #define TW (&vc__adapter_twilio_sms)
@@ -805,6 +807,106 @@ static void test_twilio__parse_send_outcomes(void)
   }
 }
 
+/* A 2xx body is read without cJSON when it is plain strict JSON: the
+ * outcome must be what cJSON's reading gives, for bodies either reader
+ * takes, and for those the fast one leaves to cJSON. */
+static void test_twilio__parse_send_same_as_cjson(void)
+{
+  static const char *const bodies[] = {
+    CREATED,
+    "{\"sid\": \"SMa\"}",
+    " \r\n\t{\"sid\":\"SMa\",\"price\":\"-0.0075\",\"price_unit\":\"USD\"} ",
+    "{\"sid\": \"SMa\", \"sid\": \"SMb\"}",
+    "{\"price\": \"-1\", \"price\": \"-2\", \"sid\": \"SMa\","
+    " \"price_unit\": \"EUR\"}",
+    "{\"s\\u0069d\": \"SMa\"}",
+    "{\"sid\": \"SM\\u0061\"}",
+    "{\"sid\": \"SMa\", \"price\": \"-0.5\", \"price_unit\": \"\\u0055SD\"}",
+    "{\"nested\": {\"sid\": \"SMx\"}}",
+    "{\"a\": [{\"sid\": \"SMx\"}], \"sid\": \"SMy\"}",
+    "{\"sid\": \"SMa\", \"x\": \"\\udc00\"}",
+    "{\"sid\": \"SMa\", \"x\": \"\\ud800\"}",
+    "{\"sid\": \"SMa\", \"x\": \"\\ud800\\u0041\"}",
+    "{\"sid\": \"SMa\", \"x\": \"\\ud83d\\udc4d \\\" \\\\ \\/ \\b\\f\\n\\r\\t\"}",
+    "{\"sid\": \"SMa\", \"x\": \"\\q\"}",
+    "{\"sid\": \"SMa\"} trailing",
+    "\xef\xbb\xbf{\"sid\": \"SMa\"}",
+    "{\"sid\": \"SMa\", \"n\": [0, -1, 1.5e3, 2E-2, 1e+9, true, false, null,"
+    " {}, [], {\"b\": [[]]}]}",
+    "{\"sid\": \"SMa\", \"n\": 01}",
+    "{\"sid\": \"SMa\", \"n\": 1.}",
+    "{\"sid\": \"SMa\", \"n\": -}",
+    "{\"sid\": \"SMa\", \"n\": 123456789012345678901234567890123}",
+    "{\"sid\": \"SMa\", \"n\": tru}",
+    "{\"sid\": \"SMa\",}",
+    "{\"sid\": \"SMa\" \"x\": 1}",
+    "{\"sid\" \"SMa\"}",
+    "{sid: \"SMa\"}",
+    "{\"sid\": \"SMa\", \"x\": \"a\tb\"}",
+    "{\"sid\": \"SMa\", \"x\": [1, 2}",
+    "{\"sid\": \"SMa\"",
+    "{\"sid\": \"SMa",
+    "{\"sid\": null, \"price\": 5}",
+    "{\"sid\": \"SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+    "{\"sid\": \"SMa\", \"price\": \"-0.00750000000000000000000000000000000"
+    "000000000000000000000000000000000000001\", \"price_unit\": \"USD\"}",
+    "[\"sid\", \"SMa\"]",
+    "\"SMa\"",
+    "",
+  };
+  char deep[200];
+  size_t n = 0;
+
+  /* Nested deeper than the fast reader goes. */
+  n += (size_t)snprintf(deep, sizeof(deep), "{\"sid\": \"SMa\", \"d\": ");
+  for (int i = 0; i < 40; i++)
+    deep[n++] = '[';
+  for (int i = 0; i < 40; i++)
+    deep[n++] = ']';
+  snprintf(deep + n, sizeof(deep) - n, "}");
+
+  for (size_t i = 0; i <= VC_ARRAY_SIZE(bodies); i++) {
+    const char *body = i < VC_ARRAY_SIZE(bodies) ? bodies[i] : deep;
+    cJSON *doc = cJSON_ParseWithLengthOpts(body, strlen(body), NULL, 0);
+    const cJSON *sid = cJSON_IsObject(doc)
+                         ? cJSON_GetObjectItemCaseSensitive(doc, "sid")
+                         : NULL;
+    vc_send_result r = parse(NULL, 201, body, NULL, NULL);
+    int want = cJSON_IsString(sid) && sid->valuestring[0] != '\0' &&
+               strlen(sid->valuestring) < sizeof(r.provider_id) &&
+               strspn(sid->valuestring, "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                 strlen(sid->valuestring);
+    if ((r.outcome == VC_SEND_ACCEPTED) != want)
+      fprintf(stderr, "  body %zu: outcome %d, cJSON %s\n", i,
+              (int)r.outcome, want ? "accepts" : "refuses");
+    CHECK((r.outcome == VC_SEND_ACCEPTED) == want);
+    if (want) {
+      const cJSON *price = cJSON_GetObjectItemCaseSensitive(doc, "price");
+      CHECK_STR(r.provider_id, sid->valuestring);
+      /* the price only when both are strings, as in the cases above */
+      if (!cJSON_IsString(price))
+        CHECK(r.cost_micros == 0 && r.currency[0] == '\0');
+    }
+    cJSON_Delete(doc);
+  }
+  /* The kept members as cJSON reads them. */
+  {
+    vc_send_result r = parse(NULL, 201, bodies[4], NULL, NULL);
+    CHECK_STR(r.provider_id, "SMa");
+    CHECK(r.cost_micros == 1000000);
+    CHECK_STR(r.currency, "EUR");
+    r = parse(NULL, 201, bodies[7], NULL, NULL);
+    CHECK(r.cost_micros == 500000);
+    CHECK_STR(r.currency, "USD");
+    r = parse(NULL, 201, bodies[2], NULL, NULL);
+    CHECK(r.cost_micros == 7500);
+  }
+}
+
 static void test_twilio__parse_send_unparseable(void)
 {
   static const struct { int status; const char *body; } cases[] = {
@@ -1499,6 +1601,7 @@ VC_TESTS(
   VC_TEST(test_twilio__parse_send_accepted),
   VC_TEST(test_twilio__parse_send_price),
   VC_TEST(test_twilio__parse_send_outcomes),
+  VC_TEST(test_twilio__parse_send_same_as_cjson),
   VC_TEST(test_twilio__parse_send_unparseable),
   VC_TEST(test_twilio__parse_send_retry_after),
   VC_TEST(test_twilio__parse_send_message_text),
