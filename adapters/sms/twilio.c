@@ -52,6 +52,7 @@ typedef struct tw_state {
   char auth_user[SID_LEN + 1];    /* account SID or API key SID */
   char auth_token[TOKEN_LEN + 1]; /* the key of webhook signatures */
   char *auth_secret;              /* Basic password: token or key secret */
+  char *authorization;            /* "Basic ..." of auth_user:auth_secret */
   char *messages_url;             /* .../Accounts/{sid}/Messages.json */
 } tw_state;
 
@@ -98,6 +99,7 @@ static void tw_fini(void *state)
   if (st == NULL)
     return;
   vc__adapter_free_secret(st->auth_secret);
+  vc__adapter_free_secret(st->authorization);
   vc__free(st->messages_url);
   vc__wipe(st, sizeof(*st));
   vc__free(st);
@@ -178,6 +180,23 @@ static int read_config(void *state, const cJSON *cfg)
 }
 
 /* Credential checks never quote the value. */
+/* The Authorization header every request carries, encoded once. */
+static int encode_authorization(tw_state *st)
+{
+  vc_buf plain = VC_BUF_INIT, value = VC_BUF_INIT;
+  int rc;
+
+  if ((rc = vc__buf_printf(&plain, "%s:%s", st->auth_user,
+                           st->auth_secret)) == 0 &&
+      (rc = vc__buf_puts(&value, "Basic ")) == 0 &&
+      (rc = vc__base64_encode(&value, plain.ptr, plain.size)) == 0 &&
+      (st->authorization = vc__strdup(value.ptr)) == NULL)
+    rc = vc_error_set_oom();
+  vc__buf_wipe(&plain);
+  vc__buf_wipe(&value);
+  return rc;
+}
+
 static int read_credentials(void *state, const cJSON *cred)
 {
   tw_state *st = state;
@@ -224,7 +243,7 @@ static int read_credentials(void *state, const cJSON *cred)
   memcpy(st->auth_user, key_sid ? key_sid : st->account_sid, SID_LEN + 1);
   if ((st->auth_secret = vc__strdup(secret ? secret : token)) == NULL)
     return vc_error_set_oom();
-  return 0;
+  return encode_authorization(st);
 }
 
 static int tw_init(void **state, const char *config_json,
@@ -353,8 +372,8 @@ static int tw_build_send(void *state, const vc_outbound *msg,
       (rc = callback_url(&cb, msg)) < 0)
     goto out;
   if ((rc = vc_http_out_set_target(req, "POST", st->messages_url)) < 0 ||
-      (rc = vc_http_out_basic_auth(req, st->auth_user,
-                                   st->auth_secret)) < 0 ||
+      (rc = vc_http_out_add_header(req, "Authorization",
+                                   st->authorization)) < 0 ||
       (rc = vc_http_out_add_header(req, "Accept",
                                    "application/json")) < 0 ||
       (rc = vc_http_out_form_add(req, "To", msg->to)) < 0)
@@ -487,9 +506,12 @@ static const char *const scan_keys[SCAN_KEEP] = { "sid", "price",
 
 static void scan_ws(scan *s)
 {
-  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
-                           *s->p == '\n' || *s->p == '\r'))
-    s->p++;
+  const char *p = s->p;
+
+  while (p < s->end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+                        *p == '\r'))
+    p++;
+  s->p = p;
 }
 
 static int scan_hex4(scan *s, unsigned *code)
@@ -519,7 +541,16 @@ static int scan_string(scan *s, const char **start, size_t *len, int *plain)
   *start = s->p;
   *plain = 1;
   while (s->p < s->end) {
-    unsigned char c = (unsigned char)*s->p;
+    unsigned char c;
+    const char *p = s->p;
+    /* The plain run first, in a register. */
+    while (p < s->end && (c = (unsigned char)*p) != '"' && c != '\\' &&
+           c >= 0x20)
+      p++;
+    s->p = p;
+    if (p >= s->end)
+      break;
+    c = (unsigned char)*p;
     if (c == '"') {
       *len = (size_t)(s->p - *start);
       s->p++;
