@@ -826,6 +826,16 @@ static void batch_free(vc_ctx *ctx, vc__engine *engine, batch *b)
   vc__free(b);
 }
 
+/* Between chunks of step 1: the transfers of the batch running on this
+ * engine move on meanwhile (read what answered, send the next). */
+static void progress(vc_ctx *ctx, vc__engine *engine)
+{
+  if (vc__transport_progress(engine->transport) < 0) {
+    VC_LOG(ctx, VC_LOG_ERROR, "engine: %s", vc_error_last()->message);
+    vc_error_clear();
+  }
+}
+
 /* Steps 1 and 2: plan every job, build the requests, mark the messages
  * sending. The transfers to run are b->xfers[0..nx). */
 static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
@@ -863,6 +873,7 @@ static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
       vc__db_release(db);
       return rc;
     }
+    progress(ctx, engine);
   }
   for (size_t i = 0; i < n; i++) {
     plan *p = &b->plans[i];
@@ -874,9 +885,13 @@ static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
     }
   }
   vc__db_release(db);
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     if (b->plans[i].routed)
       build_one(ctx, &b->plans[i]);
+    if (i % VC__DB_IDS == VC__DB_IDS - 1)
+      progress(ctx, engine);
+  }
+  progress(ctx, engine);
   if ((rc = mark_sending(ctx, b->plans, n)) < 0)
     return rc;
   for (size_t i = 0; i < n; i++)

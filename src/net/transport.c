@@ -476,6 +476,13 @@ fail:
   return rc;
 }
 
+int vc__transport_progress(vc__transport *t)
+{
+  if (t == NULL || t->on_socket != NULL || t->active == 0)
+    return 0;
+  return vc__transport_wait(t, 0);
+}
+
 int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n)
 {
   vc__transport_batch *b = &t->own;

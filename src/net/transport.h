@@ -73,6 +73,11 @@ int vc__transport_run(vc__transport *t, vc__transfer **xfers, size_t n);
 void vc__transport_submit(vc__transport *t, vc__transport_batch *b,
                           vc__transfer **xfers, size_t n);
 int vc__transport_wait(vc__transport *t, int timeout_ms);
+/* What is ready now, from inside other work (an engine preparing its
+ * next batch), so that the running transfers' connections do not stand
+ * idle through it: wait(0), and nothing when the host's loop drives the
+ * transport. < 0 as wait. */
+int vc__transport_progress(vc__transport *t);
 int vc__transport_batch_done(const vc__transport_batch *b);
 /* The caller is done with the batch (its outcomes are recorded): its
  * transfers leave the window, and queued ones may start. A no-op for a
