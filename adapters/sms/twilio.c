@@ -179,7 +179,6 @@ static int read_config(void *state, const cJSON *cfg)
   return 0;
 }
 
-/* Credential checks never quote the value. */
 /* The Authorization header every request carries, encoded once. */
 static int encode_authorization(tw_state *st)
 {
@@ -197,6 +196,7 @@ static int encode_authorization(tw_state *st)
   return rc;
 }
 
+/* Credential checks never quote the value. */
 static int read_credentials(void *state, const cJSON *cred)
 {
   tw_state *st = state;
