@@ -34,6 +34,15 @@ static const char SQL_CHECK[] =
   " (SELECT requires_opt_in FROM vc_consent_policy WHERE tenant_id = ?1"
   "  AND channel_kind = ?3 AND category = ?4),"
   " (SELECT 1 FROM vc_privacy_key WHERE tenant_id = ?1 AND id = ?1)";
+/* The same for a recipient who is no contact: no state to look up (the
+ * subquery of OF_CONTACT costs a temporary table per run). ?2 is '' here;
+ * naming it keeps every parameter used. */
+static const char SQL_CHECK_NO_CONTACT[] =
+  "SELECT NULL,"
+  " (SELECT requires_opt_in FROM vc_consent_policy WHERE tenant_id = ?1"
+  "  AND channel_kind = ?3 AND category = ?4),"
+  " (SELECT 1 FROM vc_privacy_key WHERE tenant_id = ?1 AND id = ?1)"
+  " WHERE ?2 = ''";
 static const char SQL_GET[] =
   "SELECT state, changed_at, source FROM vc_consent WHERE tenant_id = ?1"
   " AND channel_kind = ?3 AND category = ?4 AND" OF_CONTACT
@@ -181,8 +190,11 @@ static int state_and_policy(vc__db *db, const char *tenant_id,
   *state = VC_CONSENT_UNKNOWN;
   *requires = default_requires(kind, category);
   *hashes = 0;
-  if ((rc = vc__db_query(&s, db, SQL_CHECK, "ttii", tenant_id, contact_id,
-                         (int64_t)kind, (int64_t)category)) < 0)
+  if ((rc = vc__db_query(&s, db,
+                         contact_id[0] != '\0' ? SQL_CHECK
+                                                : SQL_CHECK_NO_CONTACT,
+                         "ttii", tenant_id, contact_id, (int64_t)kind,
+                         (int64_t)category)) < 0)
     return rc;
   if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
     if (!vc__stmt_is_null(s, 0))
