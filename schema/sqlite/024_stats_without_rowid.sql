@@ -5,8 +5,13 @@
 -- (the rows and the key's index), so every upsert searched and wrote
 -- both; keyed on the primary key alone it is one B-tree, and a send's
 -- transaction writes one page fewer. The columns are those of schema 16.
+-- The rows wait in temporary tables: renaming a table makes SQLite
+-- rewrite the whole schema, which is slow enough to notice when a new
+-- store is created.
 
-CREATE TABLE vc_stats_message_new (
+CREATE TEMP TABLE vc_stats_message_old AS SELECT * FROM vc_stats_message;
+DROP TABLE vc_stats_message;
+CREATE TABLE vc_stats_message (
   tenant_id   TEXT NOT NULL,
   hour        INTEGER NOT NULL,
   kind        INTEGER NOT NULL,
@@ -16,15 +21,16 @@ CREATE TABLE vc_stats_message_new (
   n           INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, hour, kind, channel_id, campaign_id, status)
 ) WITHOUT ROWID;
-INSERT INTO vc_stats_message_new (
+INSERT INTO vc_stats_message (
   tenant_id, hour, kind, channel_id, campaign_id, status, n)
   SELECT
   tenant_id, hour, kind, channel_id, campaign_id, status, n
-  FROM vc_stats_message;
-DROP TABLE vc_stats_message;
-ALTER TABLE vc_stats_message_new RENAME TO vc_stats_message;
+  FROM temp.vc_stats_message_old;
+DROP TABLE temp.vc_stats_message_old;
 
-CREATE TABLE vc_stats_latency_new (
+CREATE TEMP TABLE vc_stats_latency_old AS SELECT * FROM vc_stats_latency;
+DROP TABLE vc_stats_latency;
+CREATE TABLE vc_stats_latency (
   tenant_id   TEXT NOT NULL,
   hour        INTEGER NOT NULL,
   channel_id  TEXT NOT NULL,
@@ -34,30 +40,32 @@ CREATE TABLE vc_stats_latency_new (
   sum_ms      INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, hour, channel_id, campaign_id, bucket)
 ) WITHOUT ROWID;
-INSERT INTO vc_stats_latency_new (
+INSERT INTO vc_stats_latency (
   tenant_id, hour, channel_id, campaign_id, bucket, n, sum_ms)
   SELECT
   tenant_id, hour, channel_id, campaign_id, bucket, n, sum_ms
-  FROM vc_stats_latency;
-DROP TABLE vc_stats_latency;
-ALTER TABLE vc_stats_latency_new RENAME TO vc_stats_latency;
+  FROM temp.vc_stats_latency_old;
+DROP TABLE temp.vc_stats_latency_old;
 
-CREATE TABLE vc_stats_inbound_new (
+CREATE TEMP TABLE vc_stats_inbound_old AS SELECT * FROM vc_stats_inbound;
+DROP TABLE vc_stats_inbound;
+CREATE TABLE vc_stats_inbound (
   tenant_id  TEXT NOT NULL,
   hour       INTEGER NOT NULL,
   channel_id TEXT NOT NULL,
   n          INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, hour, channel_id)
 ) WITHOUT ROWID;
-INSERT INTO vc_stats_inbound_new (
+INSERT INTO vc_stats_inbound (
   tenant_id, hour, channel_id, n)
   SELECT
   tenant_id, hour, channel_id, n
-  FROM vc_stats_inbound;
-DROP TABLE vc_stats_inbound;
-ALTER TABLE vc_stats_inbound_new RENAME TO vc_stats_inbound;
+  FROM temp.vc_stats_inbound_old;
+DROP TABLE temp.vc_stats_inbound_old;
 
-CREATE TABLE vc_stats_call_new (
+CREATE TEMP TABLE vc_stats_call_old AS SELECT * FROM vc_stats_call;
+DROP TABLE vc_stats_call;
+CREATE TABLE vc_stats_call (
   tenant_id  TEXT NOT NULL,
   hour       INTEGER NOT NULL,
   agent_id   TEXT NOT NULL,
@@ -69,17 +77,18 @@ CREATE TABLE vc_stats_call_new (
   handle_s   INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, hour, agent_id, channel_id, outcome)
 ) WITHOUT ROWID;
-INSERT INTO vc_stats_call_new (
+INSERT INTO vc_stats_call (
   tenant_id, hour, agent_id, channel_id, outcome, n, answered, talk_s,
   handle_s)
   SELECT
   tenant_id, hour, agent_id, channel_id, outcome, n, answered, talk_s,
   handle_s
-  FROM vc_stats_call;
-DROP TABLE vc_stats_call;
-ALTER TABLE vc_stats_call_new RENAME TO vc_stats_call;
+  FROM temp.vc_stats_call_old;
+DROP TABLE temp.vc_stats_call_old;
 
-CREATE TABLE vc_stats_cost_new (
+CREATE TEMP TABLE vc_stats_cost_old AS SELECT * FROM vc_stats_cost;
+DROP TABLE vc_stats_cost;
+CREATE TABLE vc_stats_cost (
   tenant_id     TEXT NOT NULL,
   hour          INTEGER NOT NULL,
   source        TEXT NOT NULL,
@@ -91,12 +100,11 @@ CREATE TABLE vc_stats_cost_new (
   PRIMARY KEY (tenant_id, hour, source, channel_id, provider, campaign_id,
                currency)
 ) WITHOUT ROWID;
-INSERT INTO vc_stats_cost_new (
+INSERT INTO vc_stats_cost (
   tenant_id, hour, source, channel_id, provider, campaign_id,
   currency, amount_micros)
   SELECT
   tenant_id, hour, source, channel_id, provider, campaign_id,
   currency, amount_micros
-  FROM vc_stats_cost;
-DROP TABLE vc_stats_cost;
-ALTER TABLE vc_stats_cost_new RENAME TO vc_stats_cost;
+  FROM temp.vc_stats_cost_old;
+DROP TABLE temp.vc_stats_cost_old;
