@@ -31,6 +31,7 @@ static int increment(uint8_t r[10])
 int vc__ulid_next(vc__ulid_gen *g, int64_t now_ms, char out[27])
 {
   uint8_t b[16];
+  uint64_t hi, lo;
   int rc = 0;
 
   if (now_ms < 0)
@@ -55,16 +56,18 @@ int vc__ulid_next(vc__ulid_gen *g, int64_t now_ms, char out[27])
   if (rc < 0)
     return rc;
 
-  /* 128 bits into 26 base32 digits; the first digit carries 3 bits. */
+  /* 128 bits into 26 base32 digits, the last digit from the lowest five
+   * bits; the first digit carries 3 bits. */
+  hi = 0;
+  lo = 0;
+  for (int i = 0; i < 8; i++) {
+    hi = hi << 8 | b[i];
+    lo = lo << 8 | b[8 + i];
+  }
   for (int i = 25; i >= 0; i--) {
-    int bit = (25 - i) * 5; /* position of the digit's lowest bit */
-    unsigned v = 0;
-    for (int k = 0; k < 5; k++) {
-      int pos = bit + k;
-      if (pos < 128 && (b[15 - pos / 8] >> (pos % 8)) & 1)
-        v |= 1u << k;
-    }
-    out[i] = ALPHABET[v];
+    out[i] = ALPHABET[lo & 31];
+    lo = lo >> 5 | hi << 59;
+    hi >>= 5;
   }
   out[26] = '\0';
   return 0;

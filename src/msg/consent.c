@@ -28,12 +28,28 @@
   " contact_id IN (SELECT ?2 UNION ALL SELECT id FROM vc_contact" \
   "  WHERE tenant_id = ?1 AND merged_into = ?2)"
 /* The contact's state and the tenant's policy, NULL where none is set. */
+/* (The contact's own row and its merged contacts' rows as two key
+ * lookups: the IN list of OF_CONTACT would be built as a temporary table
+ * on every send.) */
 static const char SQL_CHECK[] =
-  "SELECT (SELECT MAX(state) FROM vc_consent WHERE tenant_id = ?1"
-  "  AND channel_kind = ?3 AND category = ?4 AND" OF_CONTACT "),"
+  "SELECT (SELECT MAX(s) FROM (SELECT state AS s FROM vc_consent"
+  "  WHERE tenant_id = ?1 AND contact_id = ?2 AND channel_kind = ?3"
+  "  AND category = ?4"
+  "  UNION ALL SELECT c.state FROM vc_contact m JOIN vc_consent c"
+  "  ON c.tenant_id = m.tenant_id AND c.contact_id = m.id"
+  "  AND c.channel_kind = ?3 AND c.category = ?4"
+  "  WHERE m.tenant_id = ?1 AND m.merged_into = ?2)),"
   " (SELECT requires_opt_in FROM vc_consent_policy WHERE tenant_id = ?1"
   "  AND channel_kind = ?3 AND category = ?4),"
   " (SELECT 1 FROM vc_privacy_key WHERE tenant_id = ?1 AND id = ?1)";
+/* The same for a recipient who is no contact: no state to look up. ?2
+ * is '' here; naming it keeps every parameter used. */
+static const char SQL_CHECK_NO_CONTACT[] =
+  "SELECT NULL,"
+  " (SELECT requires_opt_in FROM vc_consent_policy WHERE tenant_id = ?1"
+  "  AND channel_kind = ?3 AND category = ?4),"
+  " (SELECT 1 FROM vc_privacy_key WHERE tenant_id = ?1 AND id = ?1)"
+  " WHERE ?2 = ''";
 static const char SQL_GET[] =
   "SELECT state, changed_at, source FROM vc_consent WHERE tenant_id = ?1"
   " AND channel_kind = ?3 AND category = ?4 AND" OF_CONTACT
@@ -181,8 +197,11 @@ static int state_and_policy(vc__db *db, const char *tenant_id,
   *state = VC_CONSENT_UNKNOWN;
   *requires = default_requires(kind, category);
   *hashes = 0;
-  if ((rc = vc__db_query(&s, db, SQL_CHECK, "ttii", tenant_id, contact_id,
-                         (int64_t)kind, (int64_t)category)) < 0)
+  if ((rc = vc__db_query(&s, db,
+                         contact_id[0] != '\0' ? SQL_CHECK
+                                                : SQL_CHECK_NO_CONTACT,
+                         "ttii", tenant_id, contact_id, (int64_t)kind,
+                         (int64_t)category)) < 0)
     return rc;
   if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
     if (!vc__stmt_is_null(s, 0))

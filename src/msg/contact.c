@@ -1456,19 +1456,14 @@ int vc__contact_resolve(char id_out[VC_ID_SIZE], vc__db *db,
   return rc;
 }
 
-/* The IN lists make the (kind, address) pairs key lookups: SQLite does
- * not turn the OR of pairs alone into them, and scanned the tenant's
- * addresses on every send and inbound message. */
+/* One primary-key lookup per candidate kind, best kind first. (A single
+ * statement over the candidate pairs needs IN lists, which SQLite builds
+ * as temporary tables on every run: most of a send's cost.) */
 static const char SQL_FOR_RECIPIENT[] =
   "SELECT a.contact_id FROM vc_contact_address a JOIN vc_contact c"
   " ON c.tenant_id = a.tenant_id AND c.id = a.contact_id"
-  " WHERE a.tenant_id = ?1 AND c.erased_at IS NULL"
-  " AND a.addr_kind IN (?2, ?4, ?6) AND a.address IN (?3, ?5, ?7) AND"
-  " ((a.addr_kind = ?2 AND a.address = ?3) OR"
-  "  (a.addr_kind = ?4 AND a.address = ?5) OR"
-  "  (a.addr_kind = ?6 AND a.address = ?7))"
-  " ORDER BY CASE a.addr_kind WHEN ?2 THEN 0 WHEN ?4 THEN 1 ELSE 2 END"
-  " LIMIT 1";
+  " WHERE a.tenant_id = ?1 AND a.addr_kind = ?2 AND a.address = ?3"
+  " AND c.erased_at IS NULL";
 
 int vc__contact_for_recipient(char id_out[VC_ID_SIZE], vc__db *db,
                               const char *tenant_id, int channel_kind,
@@ -1515,18 +1510,19 @@ int vc__contact_for_recipient(char id_out[VC_ID_SIZE], vc__db *db,
   default:
     return 0;
   }
-  if ((rc = vc__db_query(&s, db, SQL_FOR_RECIPIENT, "tit" "it" "it",
-                         tenant_id, (int64_t)kind[0], addr[0],
-                         (int64_t)kind[1], addr[1], (int64_t)kind[2],
-                         addr[2])) < 0)
-    return rc;
-  if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
-    snprintf(found, sizeof(found), "%s", vc__stmt_text(s, 0));
-    rc = 1;
-  } else if (rc == VC_STORAGE_DONE) {
-    rc = 0;
+  rc = 0;
+  for (int i = 0; i < 3 && kind[i] != 0 && rc == 0; i++) {
+    if ((rc = vc__db_query(&s, db, SQL_FOR_RECIPIENT, "tit", tenant_id,
+                           (int64_t)kind[i], addr[i])) < 0)
+      return rc;
+    if ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+      snprintf(found, sizeof(found), "%s", vc__stmt_text(s, 0));
+      rc = 1;
+    } else if (rc == VC_STORAGE_DONE) {
+      rc = 0;
+    }
+    vc__stmt_done(s);
   }
-  vc__stmt_done(s);
   /* Addresses move to the survivor on a merge; resolve all the same. */
   if (rc == 1 && (rc = resolve(id_out, db, tenant_id, found)) == 0)
     rc = 1;

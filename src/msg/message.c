@@ -1206,9 +1206,11 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
   prepared *p = NULL;
   int *rc = NULL, accepted = 0;
   many_write m;
+  vc__db *db;
   vc_ctx *ctx;
   int64_t now;
   size_t stride;
+  int reading;
 
   VC_ASSERT_ARG(t);
   VC_ASSERT_ARG(specs || n == 0);
@@ -1242,6 +1244,12 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
     goto out;
   }
   now = vc__now(ctx);
+  /* Every message's reads (route, template, contact, consent, quiet
+   * hours) on one connection in one snapshot: a lock per batch, not per
+   * statement. The writes follow on whichever connection the group takes. */
+  if ((accepted = vc__db_acquire(&db, ctx->store)) < 0)
+    goto out;
+  reading = vc__db_read_begin(db);
   for (size_t i = 0; i < n; i++) {
     spec_latest(&copies[i],
                 (const vc_message_spec *)((const char *)specs + i * stride));
@@ -1250,10 +1258,13 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
     w[i].p = &p[i];
     w[i].spec = &copies[i];
     w[i].now = now;
-    if ((rc[n + i] = prepare(&p[i], t, NULL, &copies[i], now, 0)) == 0)
+    if ((rc[n + i] = prepare(&p[i], t, db, &copies[i], now, 0)) == 0)
       rc[n + i] = vc__new_id(ctx, w[i].new_id);
     rc[i] = rc[n + i];
   }
+  if (reading)
+    vc__db_read_end(db);
+  vc__db_release(db);
   m.w = w;
   m.prepared_rc = rc + n;
   m.rc = rc;

@@ -116,6 +116,31 @@ void vc__db_release(vc__db *db)
   pthread_mutex_unlock(&s->lock);
 }
 
+int vc__db_read_begin(vc__db *db)
+{
+  vc_error saved;
+  char msg[512];
+
+  if (ops_of(db)->dialect != VC_DIALECT_SQLITE)
+    return 0;
+  saved = *vc_error_last();
+  snprintf(msg, sizeof(msg), "%s", saved.message);
+  if (ops_of(db)->exec(db->conn, "BEGIN") < 0) {
+    /* The host's transaction is open on its connection: read in it, and
+     * keep the error the caller had. */
+    vc_error_set_str(saved.klass, saved.code, msg);
+    vc_error_set_provider_status(saved.provider_status);
+    return 0;
+  }
+  return 1;
+}
+
+void vc__db_read_end(vc__db *db)
+{
+  /* Nothing was written: COMMIT only ends the snapshot. */
+  ops_of(db)->exec(db->conn, "COMMIT");
+}
+
 int vc__db_dialect(const vc__db *db)
 {
   return ops_of(db)->dialect;

@@ -30,6 +30,14 @@ int  vc__db_commit(vc__db *db);
 void vc__db_rollback(vc__db *db);
 int64_t vc__db_changes(vc__db *db);
 
+/* A read transaction around a run of reads: one snapshot, and one WAL
+ * read lock instead of one per statement. 1 when one was opened (end it
+ * with vc__db_read_end before the connection writes or is released); 0
+ * when none could be (another dialect, or a host connection already in a
+ * transaction), and the reads run as before. */
+int  vc__db_read_begin(vc__db *db);
+void vc__db_read_end(vc__db *db);
+
 /* step(db, i, arg) for each i in [0, n), all in one transaction on a
  * connection of the store: 0 when every step and the commit succeeded;
  * else < 0 with nothing kept, and the caller takes the steps one

@@ -550,6 +550,24 @@ static void test_message__single_connection_store(void)
   CHECK_OK(vc_message_send(id, e.t, &s));
   CHECK(vc_ctx_run(e.ctx, 0) >= 1);
   CHECK(status_of(&e, id) == VC_MSG_SENT);
+  /* A batch inside the host's own transaction: its reads cannot open a
+   * snapshot of their own, and its writes nest; both land with the
+   * host's commit. */
+  {
+    vc_message_spec many[2];
+    char ids[2][VC_ID_SIZE];
+    int results[2];
+
+    sms_spec(&many[0], "in the host's transaction");
+    sms_spec(&many[1], "in the host's transaction too");
+    CHECK(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(vc_message_send_many(e.t, many, 2, ids, results) == 2);
+    CHECK(results[0] == 0 && results[1] == 0);
+    CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(vc_ctx_run(e.ctx, 0) >= 1);
+    CHECK(status_of(&e, ids[0]) == VC_MSG_SENT);
+    CHECK(status_of(&e, ids[1]) == VC_MSG_SENT);
+  }
   env_close(&e);
   CHECK(sqlite3_close(db) == SQLITE_OK);
 }
