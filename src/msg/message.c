@@ -985,9 +985,12 @@ static int find_idempotent(vc__db *db, const char *tenant_id,
   return rc;
 }
 
+/* `defer`: NULL to run the modules' hooks here, else the change is left
+ * in it for the caller to hand to vc__msg_on_changes with others. */
 static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                   const char *id, const prepared *p,
-                  const vc_message_spec *s, int64_t now)
+                  const vc_message_spec *s, int64_t now,
+                  vc__msg_change *defer)
 {
   int64_t due = p->due;
   char payload[96];
@@ -1026,7 +1029,10 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                          VC_MSG_QUEUED, p->pinned ? p->channel.id : "",
                          p->to, "", p->contact_id, p->segments, 0, now,
                          now };
-    rc = vc__msg_on_change(db, ctx, &c);
+    if (defer != NULL)
+      *defer = c;
+    else
+      rc = vc__msg_on_change(db, ctx, &c);
   }
   if (rc == 0 && p->deferred) {
     /* Counted by hosts and campaigns: held back by quiet hours. */
@@ -1048,6 +1054,7 @@ typedef struct send_write {
   const prepared *p;
   const vc_message_spec *spec;
   int64_t now;
+  vc__msg_change *defer;       /* see insert() */
   char new_id[VC_ID_SIZE];
   char id[VC_ID_SIZE];
 } send_write;
@@ -1062,7 +1069,8 @@ static int write_message(vc__db *db, void *arg)
                             w->p->hash, w->id)) != 0)
     return rc;
   memcpy(w->id, w->new_id, VC_ID_SIZE);
-  return insert(db, w->ctx, w->tenant_id, w->id, w->p, w->spec, w->now);
+  return insert(db, w->ctx, w->tenant_id, w->id, w->p, w->spec, w->now,
+                w->defer);
 }
 
 /* vc_message_send's write: the message and its audit row (none for an
@@ -1174,17 +1182,33 @@ typedef struct many_write {
 static int write_many(vc__db *db, void *arg)
 {
   many_write *m = arg;
+  /* The new messages' hooks run 64 at a time: rollups they share move by
+   * one upsert. */
+  vc__msg_change changes[VC__DB_IDS];
+  size_t nchanges = 0;
   int accepted = 0;
 
   for (size_t i = 0; i < m->n; i++) {
     int rc;
     if (m->prepared_rc[i] < 0)
       continue;
+    m->w[i].defer = &changes[nchanges];
     rc = write_message(db, &m->w[i]);
+    m->w[i].defer = NULL;
     if (rc < 0 && rc != VC_ECONFLICT)
       return rc; /* a store failure: the whole call fails */
     m->rc[i] = rc < 0 ? rc : 0;
     accepted += rc >= 0;
+    if (rc == 0 && ++nchanges == VC__DB_IDS) {
+      if ((rc = vc__msg_on_changes(db, m->w[0].ctx, changes, nchanges)) < 0)
+        return rc;
+      nchanges = 0;
+    }
+  }
+  if (nchanges > 0) {
+    int rc = vc__msg_on_changes(db, m->w[0].ctx, changes, nchanges);
+    if (rc < 0)
+      return rc;
   }
   if (accepted > 0) {
     char summary[64];
