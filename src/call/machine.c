@@ -413,11 +413,13 @@ static int leg_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                      int64_t now, int *changed)
 {
   static const char *const names[] = { "", "ringing", "answered", "hangup" };
-  int detached, target, rc, bridging;
+  int detached = 0, target, rc, bridging;
   cJSON *d;
 
-  if ((rc = vc__call_legs_detached(db, tenant_id, r, u->leg,
-                                    &detached)) < 0)
+  /* Only a leg's end asks whether the legs are apart. */
+  if (u->type == VC_UPDATE_ENDED &&
+      (rc = vc__call_legs_detached(db, tenant_id, r, u->leg,
+                                   &detached)) < 0)
     return rc;
   target = vc__call_update_target(r->state, u, r->ivr_menu_id[0] != '\0',
                                   detached);
@@ -586,14 +588,28 @@ int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                    int64_t now, int *changed)
 {
   vc__call_row r;
+  int rc;
+
+  if ((rc = vc__call_row_load(&r, db, tenant_id, call_id)) < 0) {
+    if (changed != NULL)
+      *changed = 0;
+    return rc;
+  }
+  return vc__call_apply_row(db, ctx, tenant_id, &r, u, now, changed);
+}
+
+int vc__call_apply_row(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       const vc__call_row *row, const vc_call_update *u,
+                       int64_t now, int *changed)
+{
+  vc__call_row r = *row;
+  const char *call_id = r.id;
   int64_t at;
   int rc, unused;
 
   if (changed == NULL)
     changed = &unused;
   *changed = 0;
-  if ((rc = vc__call_row_load(&r, db, tenant_id, call_id)) < 0)
-    return rc;
   at = u->occurred_at > 0 ? u->occurred_at : now;
   if (at < latest(&r))
     at = latest(&r); /* a provider's clock never takes a call back */

@@ -71,6 +71,12 @@ int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                    const char *call_id, const vc_call_update *u,
                    int64_t now, int *changed);
 
+/* vc__call_apply on a row the caller loaded in this transaction (it is
+ * not changed: the machine works on a copy). */
+int vc__call_apply_row(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       const vc__call_row *r, const vc_call_update *u,
+                       int64_t now, int *changed);
+
 /* How a call ends when the core decides it (placing failed, a hangup
  * before placing, the watchdog, an IVR hangup). */
 typedef struct vc__call_ending {
