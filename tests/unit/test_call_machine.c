@@ -6,6 +6,7 @@
  */
 #include "core/common.h"
 #include "core/ctx.h"
+#include "call/hooks.h"
 #include "call/machine.h"
 #include "store/db.h"
 #include "harness.h"
@@ -312,6 +313,56 @@ static void test_call_machine__hangup_while_held(void)
   env_close(&e);
 }
 
+/* Entries never go back in time along seq, whoever dated them, so the
+ * call's latest time (the clamp's base) is its last entry's. */
+static void test_call_machine__latest_entry(void)
+{
+  env e;
+  vc__stmt *s;
+  vc__call_row r;
+  char line[512];
+
+  env_open(&e, "{}");
+  CHECK(apply(&e, upd(VC_UPDATE_RINGING, VC_LEG_AGENT, 0, T0 + 1000)) == 1);
+  /* An entry of the library's own, later than the provider's times. */
+  CHECK_OK(vc__db_begin(e.db));
+  CHECK_OK(vc__call_entry_add(e.db, e.ctx, vc_tenant_id(e.t), e.call,
+                              "dtmf", VC_LEG_CUSTOMER, NULL, T0 + 5000));
+  /* One dated before the entry it follows is dated at it. */
+  CHECK_OK(vc__call_entry_add(e.db, e.ctx, vc_tenant_id(e.t), e.call,
+                              "dtmf", VC_LEG_CUSTOMER, NULL, T0 + 4000));
+  CHECK_OK(vc__db_commit(e.db));
+  r = row(&e);
+  CHECK(r.last_entry_at == T0 + 5000);
+  /* A report dated before it: its state and entries at the latest. */
+  CHECK(apply(&e, upd(VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, T0 + 2000)) == 1);
+  r = row(&e);
+  CHECK(r.state == VC_CALL_AGENT_ANSWERED);
+  CHECK(r.at[VC_CALL_AGENT_ANSWERED] == T0 + 5000);
+  CHECK(r.last_entry_at == T0 + 5000);
+  entries(&e, 3, line, sizeof(line));
+  CHECK_STR(line, "dtmf:2 dtmf:2 answered:2 state:3");
+  CHECK(apply(&e, upd(VC_UPDATE_RINGING, VC_LEG_CUSTOMER, 0, T0 + 7000))
+        == 1);
+  CHECK(row(&e).last_entry_at == T0 + 7000);
+  /* Along seq the times never fall, and the last is the latest. */
+  CHECK_OK(vc__db_query(&s, e.db, "SELECT COUNT(*) FROM vc_call_event a"
+                        " JOIN vc_call_event b ON b.tenant_id = a.tenant_id"
+                        " AND b.call_id = a.call_id AND b.seq = a.seq + 1"
+                        " WHERE b.occurred_at < a.occurred_at", ""));
+  CHECK(vc__stmt_step(s) == VC_STORAGE_ROW);
+  CHECK(vc__stmt_int64(s, 0) == 0);
+  vc__stmt_done(s);
+  CHECK_OK(vc__db_query(&s, e.db, "SELECT MAX(occurred_at), (SELECT"
+                        " occurred_at FROM vc_call_event ORDER BY seq DESC"
+                        " LIMIT 1) FROM vc_call_event", ""));
+  CHECK(vc__stmt_step(s) == VC_STORAGE_ROW);
+  CHECK(vc__stmt_int64(s, 0) == T0 + 7000);
+  CHECK(vc__stmt_int64(s, 1) == T0 + 7000);
+  vc__stmt_done(s);
+  env_close(&e);
+}
+
 static void test_call_machine__unknown_call(void)
 {
   env e;
@@ -407,6 +458,7 @@ VC_TESTS(
   VC_TEST(test_call_machine__customer_leg_fails),
   VC_TEST(test_call_machine__hangup_asked_and_detached),
   VC_TEST(test_call_machine__hangup_while_held),
+  VC_TEST(test_call_machine__latest_entry),
   VC_TEST(test_call_machine__unknown_call),
   VC_TEST(test_call_machine__dedupe),
 )
