@@ -38,6 +38,7 @@ typedef struct vc__call_row {
   int64_t at[VC_CALL_BRIDGED + 1];
   int64_t created_at;
   int64_t last_entry_at;          /* of its latest timeline entry, or 0 */
+  int64_t next_seq;               /* of its next timeline entry */
 } vc__call_row;
 
 /* Load a call of the tenant. VC_ENOTFOUND (with a message) when none. */

@@ -363,6 +363,45 @@ static void test_call_machine__latest_entry(void)
   env_close(&e);
 }
 
+/* The machine appends a call's entries from the row it holds; an entry
+ * someone else added meanwhile (here a trigger, after each `ringing`
+ * entry) takes the seq the row expected, and the next entry goes after
+ * it, at its time or later. */
+static void test_call_machine__entry_added_meanwhile(void)
+{
+  env e;
+  vc__stmt *s;
+  char line[512];
+  int64_t prev = 0, seq = 0;
+
+  env_open(&e, "{}");
+  CHECK_OK(vc__db_run(e.db, "CREATE TEMP TRIGGER other_entry AFTER INSERT"
+                      " ON vc_call_event WHEN NEW.type = 'ringing' BEGIN"
+                      " INSERT INTO vc_call_event (tenant_id, call_id, seq,"
+                      " type, leg, state, detail, occurred_at, created_at)"
+                      " VALUES (NEW.tenant_id, NEW.call_id, NEW.seq + 1,"
+                      " 'other', 0, NEW.state, '{}', NEW.occurred_at + 500,"
+                      " NEW.created_at); END", ""));
+  CHECK(apply(&e, upd(VC_UPDATE_RINGING, VC_LEG_AGENT, 0, T0 + 1000)) == 1);
+  CHECK(apply(&e, upd(VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, T0 + 1200)) == 1);
+  entries(&e, 0, line, sizeof(line));
+  CHECK_STR(line, "state:1 ringing:1 other:1 state:2 answered:2 state:3");
+  CHECK_OK(vc__db_query(&s, e.db, "SELECT seq, occurred_at FROM"
+                        " vc_call_event ORDER BY seq", ""));
+  while (vc__stmt_step(s) == VC_STORAGE_ROW) {
+    CHECK(vc__stmt_int64(s, 0) == ++seq);
+    CHECK(vc__stmt_int64(s, 1) >= prev);
+    prev = vc__stmt_int64(s, 1);
+  }
+  vc__stmt_done(s);
+  CHECK(seq == 6);
+  /* The state entry after the other one is at the other one's time. */
+  CHECK(prev == T0 + 1500);
+  CHECK(row(&e).at[VC_CALL_AGENT_RINGING] == T0 + 1000);
+  CHECK_OK(vc__db_run(e.db, "DROP TRIGGER other_entry", ""));
+  env_close(&e);
+}
+
 static void test_call_machine__unknown_call(void)
 {
   env e;
@@ -459,6 +498,7 @@ VC_TESTS(
   VC_TEST(test_call_machine__hangup_asked_and_detached),
   VC_TEST(test_call_machine__hangup_while_held),
   VC_TEST(test_call_machine__latest_entry),
+  VC_TEST(test_call_machine__entry_added_meanwhile),
   VC_TEST(test_call_machine__unknown_call),
   VC_TEST(test_call_machine__dedupe),
 )
