@@ -265,17 +265,12 @@ int vc__call_entry_add(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                    NULL, NULL);
 }
 
-/*
- * An entry of a call whose row the caller loaded in this transaction and
- * keeps current (a call's state moves only in this file, through the
- * row): its seq, state and latest time are the row's, so nothing is read.
- * An entry added meanwhile by other code took the row's seq: the insert
+/* An entry added meanwhile by other code took the row's seq: the insert
  * then changes nothing, and the entry is added the long way, which puts
- * the row right.
- */
-static int row_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                     vc__call_row *r, const char *type, int leg,
-                     const char *detail_json, int64_t at)
+ * the row right. */
+int vc__call_row_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       vc__call_row *r, const char *type, int leg,
+                       const char *detail_json, int64_t at)
 {
   int64_t seq, used = at > r->last_entry_at ? at : r->last_entry_at;
   int rc;
@@ -333,7 +328,7 @@ static int row_entry_json(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     return vc_error_set_oom();
   }
   cJSON_Delete(detail);
-  rc = row_entry(db, ctx, tenant_id, r, type, leg, text, at);
+  rc = vc__call_row_entry(db, ctx, tenant_id, r, type, leg, text, at);
   cJSON_free(text);
   return rc;
 }
@@ -559,8 +554,8 @@ static int leg_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                        at)) < 0)
     return rc;
   if (bridging &&
-      (rc = row_entry(db, ctx, tenant_id, r, "bridged", VC_LEG_NONE, NULL,
-                      at)) < 0)
+      (rc = vc__call_row_entry(db, ctx, tenant_id, r, "bridged",
+                               VC_LEG_NONE, NULL, at)) < 0)
     return rc;
   return advance(db, ctx, tenant_id, r, target, at, now, 0);
 }
@@ -802,8 +797,8 @@ int vc__call_bridge(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     at = latest(&r);
   if ((rc = advance(db, ctx, tenant_id, &r, VC_CALL_BRIDGED, at,
                     vc__now(ctx), 1)) < 0 ||
-      (rc = row_entry(db, ctx, tenant_id, &r, "bridged", VC_LEG_NONE, NULL,
-                      at)) < 0)
+      (rc = vc__call_row_entry(db, ctx, tenant_id, &r, "bridged",
+                               VC_LEG_NONE, NULL, at)) < 0)
     return rc;
   return advance(db, ctx, tenant_id, &r, VC_CALL_BRIDGED, at, vc__now(ctx),
                  0);

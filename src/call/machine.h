@@ -45,6 +45,18 @@ typedef struct vc__call_row {
 int vc__call_row_load(vc__call_row *r, vc__db *db, const char *tenant_id,
                       const char *call_id);
 
+/*
+ * Append a timeline entry to the call of `r`, a row loaded in this
+ * transaction (or made for a call just inserted) whose state the caller
+ * keeps current (a call's state moves only in machine.c, through its
+ * row): the seq, state and latest time are the row's, so nothing is
+ * read, and the row moves on. Like vc__call_entry_add otherwise (the
+ * time is never before the latest entry's).
+ */
+int vc__call_row_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       vc__call_row *r, const char *type, int leg,
+                       const char *detail_json, int64_t at);
+
 /* 1 for the live states, 0 for the final ones and unknown values. */
 int vc__call_state_live(int state);
 
