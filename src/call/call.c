@@ -587,6 +587,7 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
 {
   char payload[160];
   int deferred = p->due > now, rc;
+  vc__call_row r;
 
   snprintf(payload, sizeof(payload),
            "{\"state\":\"initiated\",\"agent_id\":\"%s\"}", p->agent_id);
@@ -606,8 +607,12 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   if (p->agent_id[0] != '\0' && !deferred &&
       (rc = vc__agent_claim(db, ctx, tenant_id, p->agent_id, id, now)) < 0)
     return rc;
-  if ((rc = vc__call_entry_add(db, ctx, tenant_id, id, "state",
-                               VC_LEG_NONE,
+  /* The call's first entries: nothing to read for them. */
+  memset(&r, 0, sizeof(r));
+  snprintf(r.id, sizeof(r.id), "%s", id);
+  r.state = VC_CALL_INITIATED;
+  r.next_seq = 1;
+  if ((rc = vc__call_row_entry(db, ctx, tenant_id, &r, "state", VC_LEG_NONE,
                                "{\"state\":\"initiated\"}", now)) < 0 ||
       (rc = vc__job_enqueue(db, ctx, tenant_id, VC__JOB_CALL_START, id,
                             p->due, NULL)) < 0 ||
@@ -617,7 +622,7 @@ static int insert(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   snprintf(payload, sizeof(payload),
            "{\"reason\":\"%s\",\"due_at\":%lld}",
            p->why ? p->why : "quiet_hours", (long long)p->due);
-  if ((rc = vc__call_entry_add(db, ctx, tenant_id, id, "deferred",
+  if ((rc = vc__call_row_entry(db, ctx, tenant_id, &r, "deferred",
                                VC_LEG_NONE, payload, now)) < 0)
     return rc;
   return vc__event_append(db, ctx, tenant_id, "call.deferred", id, payload);

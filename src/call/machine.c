@@ -25,9 +25,12 @@
   " on_hold, transferred, hangup_requested, ring_timeout_s, time_limit_s," \
   " cause, attempts, channel_attempts, error_code, agent_ringing_at," \
   " agent_answered_at, customer_ringing_at, bridged_at, ended_at," \
-  " created_at, (SELECT COALESCE(MAX(e.occurred_at), 0) FROM vc_call_event e" \
+  " created_at, COALESCE((SELECT e.occurred_at FROM vc_call_event e" \
+  "  WHERE e.tenant_id = vc_call.tenant_id AND e.call_id = vc_call.id" \
+  "  ORDER BY e.seq DESC LIMIT 1), 0)," \
+  " direction, COALESCE((SELECT MAX(e.seq) FROM vc_call_event e" \
   "  WHERE e.tenant_id = vc_call.tenant_id AND e.call_id = vc_call.id)," \
-  " direction"
+  " 0) + 1"
 
 static const char SQL_ROW[] =
   "SELECT " COLUMNS " FROM vc_call WHERE tenant_id = ?1 AND id = ?2";
@@ -73,16 +76,26 @@ static const char SQL_DROP_JOBS[] =
 static const char SQL_PENDING_LEG_OPS[] =
   "SELECT COUNT(*) FROM vc_call_control WHERE tenant_id = ?1"
   " AND call_id = ?2 AND status = 0 AND op IN (2, 3, 4)";
+/* An entry is never dated before the one it follows (vc__call_entry_add),
+ * so a call's latest time is its last entry's: one index seek, where
+ * MAX(occurred_at) read every entry of the call. */
 static const char SQL_ENTRY_SEQ[] =
-  "SELECT COALESCE(MAX(e.seq), 0) + 1, c.state,"
-  " COALESCE(MAX(e.occurred_at), 0) FROM vc_call c"
-  " LEFT JOIN vc_call_event e ON e.tenant_id = c.tenant_id"
-  "  AND e.call_id = c.id"
-  " WHERE c.tenant_id = ?1 AND c.id = ?2 GROUP BY c.state";
+  "SELECT COALESCE((SELECT MAX(e.seq) FROM vc_call_event e"
+  "  WHERE e.tenant_id = c.tenant_id AND e.call_id = c.id), 0) + 1,"
+  " c.state, COALESCE((SELECT e.occurred_at FROM vc_call_event e"
+  "  WHERE e.tenant_id = c.tenant_id AND e.call_id = c.id"
+  "  ORDER BY e.seq DESC LIMIT 1), 0)"
+  " FROM vc_call c WHERE c.tenant_id = ?1 AND c.id = ?2";
 static const char SQL_ENTRY[] =
   "INSERT INTO vc_call_event (tenant_id, call_id, seq, type, leg, state,"
   " detail, occurred_at, created_at)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+/* The same with the seq the caller expects to be free. */
+static const char SQL_ENTRY_NEXT[] =
+  "INSERT INTO vc_call_event (tenant_id, call_id, seq, type, leg, state,"
+  " detail, occurred_at, created_at)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+  " ON CONFLICT (tenant_id, call_id, seq) DO NOTHING";
 
 static void copy(char *dst, size_t size, const char *src)
 {
@@ -132,6 +145,7 @@ int vc__call_row_load(vc__call_row *r, vc__db *db, const char *tenant_id,
     r->at[VC_CALL_INITIATED] = r->created_at;
     r->last_entry_at = vc__stmt_int64(s, 28);
     r->direction = (int)vc__stmt_int64(s, 29);
+    r->next_seq = vc__stmt_int64(s, 30);
     rc = 0;
   } else if (rc == VC_STORAGE_DONE) {
     rc = vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
@@ -203,9 +217,13 @@ int vc__call_update_target(int current, const vc_call_update *u,
 
 /* ---- the timeline ------------------------------------------------------ */
 
-int vc__call_entry_add(vc__db *db, vc_ctx *ctx, const char *tenant_id,
-                       const char *call_id, const char *type, int leg,
-                       const char *detail_json, int64_t at)
+/* Append an entry, reading the next seq, the call's state and its
+ * latest time; *seq and *used (may be NULL) get the seq and the time it
+ * took. */
+static int entry_add(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                     const char *call_id, const char *type, int leg,
+                     const char *detail_json, int64_t at, int64_t *seq_out,
+                     int64_t *used)
 {
   vc__stmt *s;
   int64_t seq = 0, state = 0;
@@ -230,9 +248,52 @@ int vc__call_entry_add(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   vc__stmt_done(s);
   if (rc < 0)
     return rc;
+  if (seq_out != NULL)
+    *seq_out = seq;
+  if (used != NULL)
+    *used = at;
   return vc__db_run(db, SQL_ENTRY, "ttitiitii", tenant_id, call_id, seq,
                     type, (int64_t)leg, state,
                     detail_json ? detail_json : "{}", at, vc__now(ctx));
+}
+
+int vc__call_entry_add(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       const char *call_id, const char *type, int leg,
+                       const char *detail_json, int64_t at)
+{
+  return entry_add(db, ctx, tenant_id, call_id, type, leg, detail_json, at,
+                   NULL, NULL);
+}
+
+/* An entry added meanwhile by other code took the row's seq: the insert
+ * then changes nothing, and the entry is added the long way, which puts
+ * the row right. */
+int vc__call_row_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       vc__call_row *r, const char *type, int leg,
+                       const char *detail_json, int64_t at)
+{
+  int64_t seq, used = at > r->last_entry_at ? at : r->last_entry_at;
+  int rc;
+
+  if (r->next_seq > 0) {
+    if ((rc = vc__db_run(db, SQL_ENTRY_NEXT, "ttitiitii", tenant_id, r->id,
+                         r->next_seq, type, (int64_t)leg,
+                         (int64_t)r->state,
+                         detail_json ? detail_json : "{}", used,
+                         vc__now(ctx))) < 0)
+      return rc;
+    if (vc__db_changes(db) > 0) {
+      r->next_seq++;
+      r->last_entry_at = used;
+      return 0;
+    }
+  }
+  if ((rc = entry_add(db, ctx, tenant_id, r->id, type, leg, detail_json,
+                      at, &seq, &used)) < 0)
+    return rc;
+  r->next_seq = seq + 1;
+  r->last_entry_at = used;
+  return 0;
 }
 
 /* An entry whose detail is built with cJSON (NULL: "{}"); the object is
@@ -250,6 +311,24 @@ static int entry_json(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   }
   cJSON_Delete(detail);
   rc = vc__call_entry_add(db, ctx, tenant_id, call_id, type, leg, text, at);
+  cJSON_free(text);
+  return rc;
+}
+
+/* row_entry with a detail built with cJSON (NULL: "{}"), freed here. */
+static int row_entry_json(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                          vc__call_row *r, const char *type, int leg,
+                          cJSON *detail, int64_t at)
+{
+  char *text = NULL;
+  int rc;
+
+  if (detail != NULL && (text = cJSON_PrintUnformatted(detail)) == NULL) {
+    cJSON_Delete(detail);
+    return vc_error_set_oom();
+  }
+  cJSON_Delete(detail);
+  rc = vc__call_row_entry(db, ctx, tenant_id, r, type, leg, text, at);
   cJSON_free(text);
   return rc;
 }
@@ -299,7 +378,7 @@ static int entered(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   cJSON_AddStringToObject(d, "previous", vc_call_state_name(previous));
   if (vc_call_state_final(state))
     cJSON_AddStringToObject(d, "cause", vc_call_cause_name(r->cause));
-  if ((rc = entry_json(db, ctx, tenant_id, r->id, "state", VC_LEG_NONE, d,
+  if ((rc = row_entry_json(db, ctx, tenant_id, r, "state", VC_LEG_NONE, d,
                        at)) < 0 ||
       (rc = state_event(db, ctx, tenant_id, r, state, previous)) < 0)
     return rc;
@@ -413,11 +492,13 @@ static int leg_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                      int64_t now, int *changed)
 {
   static const char *const names[] = { "", "ringing", "answered", "hangup" };
-  int detached, target, rc, bridging;
+  int detached = 0, target, rc, bridging;
   cJSON *d;
 
-  if ((rc = vc__call_legs_detached(db, tenant_id, r, u->leg,
-                                    &detached)) < 0)
+  /* Only a leg's end asks whether the legs are apart. */
+  if (u->type == VC_UPDATE_ENDED &&
+      (rc = vc__call_legs_detached(db, tenant_id, r, u->leg,
+                                   &detached)) < 0)
     return rc;
   target = vc__call_update_target(r->state, u, r->ivr_menu_id[0] != '\0',
                                   detached);
@@ -428,7 +509,7 @@ static int leg_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
          vc__call_state_live(r->state)) ||
         (u->type == VC_UPDATE_ANSWERED && u->leg == VC_LEG_CUSTOMER &&
          r->ivr_menu_id[0] != '\0' && r->state == VC_CALL_CUSTOMER_RINGING))
-      return entry_json(db, ctx, tenant_id, r->id, names[u->type], u->leg,
+      return row_entry_json(db, ctx, tenant_id, r, names[u->type], u->leg,
                         leg_detail(u), at);
     return 0;
   }
@@ -453,7 +534,7 @@ static int leg_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     }
     if ((d = leg_detail(u)) == NULL)
       return vc_error_set_oom();
-    if ((rc = entry_json(db, ctx, tenant_id, r->id, "hangup", u->leg, d,
+    if ((rc = row_entry_json(db, ctx, tenant_id, r, "hangup", u->leg, d,
                          at)) < 0)
       return rc;
     memset(&e, 0, sizeof(e));
@@ -469,11 +550,11 @@ static int leg_event(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     return rc;
   if ((d = leg_detail(u)) == NULL)
     return vc_error_set_oom();
-  if ((rc = entry_json(db, ctx, tenant_id, r->id, names[u->type], u->leg, d,
+  if ((rc = row_entry_json(db, ctx, tenant_id, r, names[u->type], u->leg, d,
                        at)) < 0)
     return rc;
   if (bridging &&
-      (rc = vc__call_entry_add(db, ctx, tenant_id, r->id, "bridged",
+      (rc = vc__call_row_entry(db, ctx, tenant_id, r, "bridged",
                                VC_LEG_NONE, NULL, at)) < 0)
     return rc;
   return advance(db, ctx, tenant_id, r, target, at, now, 0);
@@ -586,14 +667,28 @@ int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                    int64_t now, int *changed)
 {
   vc__call_row r;
+  int rc;
+
+  if ((rc = vc__call_row_load(&r, db, tenant_id, call_id)) < 0) {
+    if (changed != NULL)
+      *changed = 0;
+    return rc;
+  }
+  return vc__call_apply_row(db, ctx, tenant_id, &r, u, now, changed);
+}
+
+int vc__call_apply_row(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       const vc__call_row *row, const vc_call_update *u,
+                       int64_t now, int *changed)
+{
+  vc__call_row r = *row;
+  const char *call_id = r.id;
   int64_t at;
   int rc, unused;
 
   if (changed == NULL)
     changed = &unused;
   *changed = 0;
-  if ((rc = vc__call_row_load(&r, db, tenant_id, call_id)) < 0)
-    return rc;
   at = u->occurred_at > 0 ? u->occurred_at : now;
   if (at < latest(&r))
     at = latest(&r); /* a provider's clock never takes a call back */
@@ -627,8 +722,8 @@ int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
         return vc_error_set_oom();
       cJSON_AddStringToObject(d, "digits", u->digits);
       *changed = 1;
-      return entry_json(db, ctx, tenant_id, call_id, "dtmf",
-                        u->leg ? u->leg : VC_LEG_CUSTOMER, d, at);
+      return row_entry_json(db, ctx, tenant_id, &r, "dtmf",
+                            u->leg ? u->leg : VC_LEG_CUSTOMER, d, at);
     }
   case VC_UPDATE_RECORDING:
     *changed = 1;
@@ -702,7 +797,7 @@ int vc__call_bridge(vc__db *db, vc_ctx *ctx, const char *tenant_id,
     at = latest(&r);
   if ((rc = advance(db, ctx, tenant_id, &r, VC_CALL_BRIDGED, at,
                     vc__now(ctx), 1)) < 0 ||
-      (rc = vc__call_entry_add(db, ctx, tenant_id, call_id, "bridged",
+      (rc = vc__call_row_entry(db, ctx, tenant_id, &r, "bridged",
                                VC_LEG_NONE, NULL, at)) < 0)
     return rc;
   return advance(db, ctx, tenant_id, &r, VC_CALL_BRIDGED, at, vc__now(ctx),

@@ -38,11 +38,24 @@ typedef struct vc__call_row {
   int64_t at[VC_CALL_BRIDGED + 1];
   int64_t created_at;
   int64_t last_entry_at;          /* of its latest timeline entry, or 0 */
+  int64_t next_seq;               /* of its next timeline entry */
 } vc__call_row;
 
 /* Load a call of the tenant. VC_ENOTFOUND (with a message) when none. */
 int vc__call_row_load(vc__call_row *r, vc__db *db, const char *tenant_id,
                       const char *call_id);
+
+/*
+ * Append a timeline entry to the call of `r`, a row loaded in this
+ * transaction (or made for a call just inserted) whose state the caller
+ * keeps current (a call's state moves only in machine.c, through its
+ * row): the seq, state and latest time are the row's, so nothing is
+ * read, and the row moves on. Like vc__call_entry_add otherwise (the
+ * time is never before the latest entry's).
+ */
+int vc__call_row_entry(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       vc__call_row *r, const char *type, int leg,
+                       const char *detail_json, int64_t at);
 
 /* 1 for the live states, 0 for the final ones and unknown values. */
 int vc__call_state_live(int state);
@@ -70,6 +83,12 @@ int vc__call_update_target(int current, const vc_call_update *u,
 int vc__call_apply(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                    const char *call_id, const vc_call_update *u,
                    int64_t now, int *changed);
+
+/* vc__call_apply on a row the caller loaded in this transaction (it is
+ * not changed: the machine works on a copy). */
+int vc__call_apply_row(vc__db *db, vc_ctx *ctx, const char *tenant_id,
+                       const vc__call_row *r, const vc_call_update *u,
+                       int64_t now, int *changed);
 
 /* How a call ends when the core decides it (placing failed, a hangup
  * before placing, the watchdog, an IVR hangup). */

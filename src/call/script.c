@@ -347,8 +347,8 @@ int vc__call_webhook_update(vc__call_webhook *w, const vc_call_update *u)
     if (r.direction == VC_CALL_INBOUND &&
         (rc = vc__inbound_stale(w, &r)) != 0)
       return rc < 0 ? rc : 0;
-    return vc__call_apply(w->db, w->ctx, w->tenant_id, r.id, u, w->now,
-                          NULL);
+    return vc__call_apply_row(w->db, w->ctx, w->tenant_id, &r, u, w->now,
+                              NULL);
   }
   if (r.direction == VC_CALL_INBOUND)
     return vc__inbound_script(w, &r);

@@ -990,6 +990,56 @@ static int held_locked(vc__sessions *reg, const item *kept,
   return 0;
 }
 
+/* A turn's set of call ids, open addressing; the strings are the
+ * items' and the pendings', which outlive the turn's scan. With a few
+ * hundred calls reporting at once, scanning the lists per item made the
+ * turn quadratic. */
+typedef struct idset {
+  const char **slot;
+  size_t mask;
+} idset;
+
+static size_t id_hash(const char *s)
+{
+  size_t h = 2166136261u;
+
+  while (*s != '\0')
+    h = (h ^ (unsigned char)*s++) * 16777619u;
+  return h;
+}
+
+/* 0, or -1 when out of memory (the caller scans the lists instead). */
+static int idset_init(idset *set, size_t n)
+{
+  size_t cap = 64;
+
+  while (cap < 2 * n)
+    cap *= 2;
+  set->mask = cap - 1;
+  set->slot = vc__calloc(cap, sizeof(*set->slot));
+  return set->slot != NULL ? 0 : -1;
+}
+
+static int idset_has(const idset *set, const char *id)
+{
+  for (size_t i = id_hash(id) & set->mask; set->slot[i] != NULL;
+       i = (i + 1) & set->mask)
+    if (strcmp(set->slot[i], id) == 0)
+      return 1;
+  return 0;
+}
+
+/* At most as many distinct ids as the set was made for. */
+static void idset_add(idset *set, const char *id)
+{
+  size_t i = id_hash(id) & set->mask;
+
+  for (; set->slot[i] != NULL; i = (i + 1) & set->mask)
+    if (strcmp(set->slot[i], id) == 0)
+      return;
+  set->slot[i] = id;
+}
+
 /*
  * Items are applied in the order the sessions made them, call by call:
  * each turn hands every answer that can go to its waiter, and applies
@@ -1002,7 +1052,8 @@ static void *worker_main(void *arg)
 {
   vc__sessions *reg = arg;
   item *todo = NULL, *batch[BATCH_MAX];
-  int again = 0;
+  idset held, in_batch;
+  int again = 0, sets;
 
   pthread_mutex_lock(&reg->mu);
   for (;;) {
@@ -1025,6 +1076,22 @@ static void *worker_main(void *arg)
       continue;
     }
     again = 0;
+    /* The calls held (handed, or with an item kept) and those in the
+     * batch; when the sets cannot be made, the lists are scanned. */
+    {
+      size_t count = 0;
+      for (const item *i = todo; i != NULL; i = i->next)
+        count++;
+      for (const pending *p = reg->handed; p != NULL; p = p->hnext)
+        count++;
+      sets = idset_init(&held, count) == 0;
+      if (sets && idset_init(&in_batch, count) < 0) {
+        vc__free(held.slot);
+        sets = 0;
+      }
+      for (const pending *p = reg->handed; sets && p != NULL; p = p->hnext)
+        idset_add(&held, p->call_id);
+    }
     for (it = todo; it != NULL; it = next) {
       const char *call_id = item_call(it);
       int keep = 0;
@@ -1032,10 +1099,13 @@ static void *worker_main(void *arg)
       it->next = NULL;
       if (n == BATCH_MAX) {
         keep = again = 1; /* the rest next turn */
-      } else if (held_locked(reg, kept, call_id)) {
+      } else if (sets ? idset_has(&held, call_id)
+                      : held_locked(reg, kept, call_id)) {
         keep = 1;
       } else if (it->kind == ITEM_ANSWER) {
-        for (size_t i = 0; i < n && !keep; i++)
+        if (sets)
+          keep = again = idset_has(&in_batch, call_id);
+        for (size_t i = 0; !sets && i < n && !keep; i++)
           if (strcmp(item_call(batch[i]), call_id) == 0)
             keep = again = 1; /* once the batch committed */
         if (!keep) {
@@ -1044,14 +1114,24 @@ static void *worker_main(void *arg)
           p->hnext = reg->handed;
           reg->handed = p;
           pthread_cond_broadcast(&p->cond);
+          if (sets)
+            idset_add(&held, p->call_id);
         }
       } else {
         batch[n++] = it;
+        if (sets)
+          idset_add(&in_batch, call_id);
       }
       if (keep) {
         *kept_tail = it;
         kept_tail = &it->next;
+        if (sets)
+          idset_add(&held, call_id);
       }
+    }
+    if (sets) {
+      vc__free(held.slot);
+      vc__free(in_batch.slot);
     }
     todo = kept;
     pthread_mutex_unlock(&reg->mu);

@@ -12,9 +12,13 @@
  *             2 N / wall time from the first vc_call_start() to the last
  *             call completed.
  *
- * Both include the teardown (BYE). The ratio is printed, never asserted;
- * the run fails when a call does not complete or sipp reports a failed
- * call (exit status not 0). Without /usr/bin/sipp it prints a note and
+ * Both include the teardown (BYE). Each line also gives the CPU time per
+ * leg, which depends less on the machine's load than the rates: the whole
+ * sipp UAC process (its start-up included), and this process over the
+ * library's part (every thread: the library's and this polling one);
+ * sipp's UAS, serving both, is in neither. The ratio is printed, never
+ * asserted; the run fails when a call does not complete or sipp reports a
+ * failed call (exit status not 0). Without /usr/bin/sipp it prints a note and
  * exits 0. --quick (or VC_BENCH_QUICK=1): 40 calls, else 300.
  */
 #define _GNU_SOURCE
@@ -61,19 +65,40 @@ static pid_t spawn(char *const argv[], const char *log)
   return pid;
 }
 
-static int wait_exit(pid_t pid, double timeout_s)
+static double ru_cpu(const struct rusage *ru)
+{
+  return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+         (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+/* This process's CPU time so far (every thread), in seconds. */
+static double self_cpu(void)
+{
+  struct rusage ru;
+
+  return getrusage(RUSAGE_SELF, &ru) == 0 ? ru_cpu(&ru) : 0;
+}
+
+/* The exit status, -1 when killed; *cpu_s (if not NULL) the child's CPU
+ * time. */
+static int wait_exit(pid_t pid, double timeout_s, double *cpu_s)
 {
   double deadline = bench_now() + timeout_s;
+  struct rusage ru;
   int status = 0;
   pid_t r;
 
-  while ((r = waitpid(pid, &status, WNOHANG)) == 0 && bench_now() < deadline)
+  memset(&ru, 0, sizeof(ru));
+  while ((r = wait4(pid, &status, WNOHANG, &ru)) == 0 &&
+         bench_now() < deadline)
     usleep(10000);
   if (r == 0) {
     kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    wait4(pid, &status, 0, &ru);
     return -1;
   }
+  if (cpu_s != NULL)
+    *cpu_s = ru_cpu(&ru);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -87,7 +112,7 @@ int main(int argc, char **argv)
        log_uac[512], dbpath[512], config[512], nbase[16];
   const char *root = getenv("VC_SOURCE_ROOT"), *tmp = getenv("TMPDIR");
   pid_t uas = 0, uac;
-  double t0, t_base = 0, t_lib = 0;
+  double t0, t_base = 0, t_lib = 0, cpu_base = 0, cpu_lib = 0, load[3];
   vc_ctx *ctx = NULL;
   vc_tenant *t = NULL;
   vc_call **calls = NULL;
@@ -130,7 +155,7 @@ int main(int argc, char **argv)
                    "-timeout", "120s", target, NULL };
     t0 = bench_now();
     uac = spawn(av, log_uac);
-    st = wait_exit(uac, 150);
+    st = wait_exit(uac, 150, &cpu_base);
     t_base = bench_now() - t0;
     if (st != 0)
       FAIL("sipp UAC exited %d (log %s)", st, log_uac);
@@ -172,6 +197,7 @@ int main(int argc, char **argv)
     if (calls == NULL || done == NULL)
       FAIL("memory");
     t0 = bench_now();
+    cpu_lib = self_cpu();
     for (int i = 0; i < n; i++) {
       vc_call_spec s = VC_CALL_SPEC_INIT;
       char agent[32], customer[32];
@@ -206,22 +232,28 @@ int main(int argc, char **argv)
       usleep(20000);      /* each refresh is a query: poll gently */
     }
     t_lib = bench_now() - t0;
+    cpu_lib = self_cpu() - cpu_lib;
     free(done);
     if (left > 0)
       FAIL("%d calls did not complete", left);
   }
-  st = wait_exit(uas, 60);
+  st = wait_exit(uas, 60, NULL);
   uas = 0;
   if (st != 0)
     FAIL("sipp UAS exited %d (log %s)", st, log_uas);
   {
     double base = n_base / t_base, lib = 2.0 * n / t_lib;
-    printf("bench_sip: sipp UAC        %6d legs in %7.3f s: %8.1f legs/s\n",
-           n_base, t_base, base);
-    printf("bench_sip: library (sip)   %6d legs in %7.3f s: %8.1f legs/s "
-           "(%d click-to-calls, 0 failed)\n", 2 * n, t_lib, lib, n);
+    printf("bench_sip: sipp UAC        %6d legs in %7.3f s: %8.1f legs/s, "
+           "CPU %5.1f us a leg\n", n_base, t_base, base,
+           cpu_base / n_base * 1e6);
+    printf("bench_sip: library (sip)   %6d legs in %7.3f s: %8.1f legs/s, "
+           "CPU %5.1f us a leg (%d click-to-calls, 0 failed)\n", 2 * n,
+           t_lib, lib, cpu_lib / (2.0 * n) * 1e6, n);
     printf("bench_sip: ratio library/sipp = %.3f (goal >= 0.5)\n",
            lib / base);
+    if (getloadavg(load, 3) == 3)
+      printf("bench_sip: load average %.2f %.2f %.2f\n", load[0], load[1],
+             load[2]);
   }
   rc = 0;
 out:

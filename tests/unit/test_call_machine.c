@@ -6,6 +6,7 @@
  */
 #include "core/common.h"
 #include "core/ctx.h"
+#include "call/hooks.h"
 #include "call/machine.h"
 #include "store/db.h"
 #include "harness.h"
@@ -312,6 +313,95 @@ static void test_call_machine__hangup_while_held(void)
   env_close(&e);
 }
 
+/* Entries never go back in time along seq, whoever dated them, so the
+ * call's latest time (the clamp's base) is its last entry's. */
+static void test_call_machine__latest_entry(void)
+{
+  env e;
+  vc__stmt *s;
+  vc__call_row r;
+  char line[512];
+
+  env_open(&e, "{}");
+  CHECK(apply(&e, upd(VC_UPDATE_RINGING, VC_LEG_AGENT, 0, T0 + 1000)) == 1);
+  /* An entry of the library's own, later than the provider's times. */
+  CHECK_OK(vc__db_begin(e.db));
+  CHECK_OK(vc__call_entry_add(e.db, e.ctx, vc_tenant_id(e.t), e.call,
+                              "dtmf", VC_LEG_CUSTOMER, NULL, T0 + 5000));
+  /* One dated before the entry it follows is dated at it. */
+  CHECK_OK(vc__call_entry_add(e.db, e.ctx, vc_tenant_id(e.t), e.call,
+                              "dtmf", VC_LEG_CUSTOMER, NULL, T0 + 4000));
+  CHECK_OK(vc__db_commit(e.db));
+  r = row(&e);
+  CHECK(r.last_entry_at == T0 + 5000);
+  /* A report dated before it: its state and entries at the latest. */
+  CHECK(apply(&e, upd(VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, T0 + 2000)) == 1);
+  r = row(&e);
+  CHECK(r.state == VC_CALL_AGENT_ANSWERED);
+  CHECK(r.at[VC_CALL_AGENT_ANSWERED] == T0 + 5000);
+  CHECK(r.last_entry_at == T0 + 5000);
+  entries(&e, 3, line, sizeof(line));
+  CHECK_STR(line, "dtmf:2 dtmf:2 answered:2 state:3");
+  CHECK(apply(&e, upd(VC_UPDATE_RINGING, VC_LEG_CUSTOMER, 0, T0 + 7000))
+        == 1);
+  CHECK(row(&e).last_entry_at == T0 + 7000);
+  /* Along seq the times never fall, and the last is the latest. */
+  CHECK_OK(vc__db_query(&s, e.db, "SELECT COUNT(*) FROM vc_call_event a"
+                        " JOIN vc_call_event b ON b.tenant_id = a.tenant_id"
+                        " AND b.call_id = a.call_id AND b.seq = a.seq + 1"
+                        " WHERE b.occurred_at < a.occurred_at", ""));
+  CHECK(vc__stmt_step(s) == VC_STORAGE_ROW);
+  CHECK(vc__stmt_int64(s, 0) == 0);
+  vc__stmt_done(s);
+  CHECK_OK(vc__db_query(&s, e.db, "SELECT MAX(occurred_at), (SELECT"
+                        " occurred_at FROM vc_call_event ORDER BY seq DESC"
+                        " LIMIT 1) FROM vc_call_event", ""));
+  CHECK(vc__stmt_step(s) == VC_STORAGE_ROW);
+  CHECK(vc__stmt_int64(s, 0) == T0 + 7000);
+  CHECK(vc__stmt_int64(s, 1) == T0 + 7000);
+  vc__stmt_done(s);
+  env_close(&e);
+}
+
+/* The machine appends a call's entries from the row it holds; an entry
+ * someone else added meanwhile (here a trigger, after each `ringing`
+ * entry) takes the seq the row expected, and the next entry goes after
+ * it, at its time or later. */
+static void test_call_machine__entry_added_meanwhile(void)
+{
+  env e;
+  vc__stmt *s;
+  char line[512];
+  int64_t prev = 0, seq = 0;
+
+  env_open(&e, "{}");
+  CHECK_OK(vc__db_run(e.db, "CREATE TEMP TRIGGER other_entry AFTER INSERT"
+                      " ON vc_call_event WHEN NEW.type = 'ringing' BEGIN"
+                      " INSERT INTO vc_call_event (tenant_id, call_id, seq,"
+                      " type, leg, state, detail, occurred_at, created_at)"
+                      " VALUES (NEW.tenant_id, NEW.call_id, NEW.seq + 1,"
+                      " 'other', 0, NEW.state, '{}', NEW.occurred_at + 500,"
+                      " NEW.created_at); END", ""));
+  CHECK(apply(&e, upd(VC_UPDATE_RINGING, VC_LEG_AGENT, 0, T0 + 1000)) == 1);
+  CHECK(apply(&e, upd(VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, T0 + 1200)) == 1);
+  entries(&e, 0, line, sizeof(line));
+  CHECK_STR(line, "state:1 ringing:1 other:1 state:2 answered:2 state:3");
+  CHECK_OK(vc__db_query(&s, e.db, "SELECT seq, occurred_at FROM"
+                        " vc_call_event ORDER BY seq", ""));
+  while (vc__stmt_step(s) == VC_STORAGE_ROW) {
+    CHECK(vc__stmt_int64(s, 0) == ++seq);
+    CHECK(vc__stmt_int64(s, 1) >= prev);
+    prev = vc__stmt_int64(s, 1);
+  }
+  vc__stmt_done(s);
+  CHECK(seq == 6);
+  /* The state entry after the other one is at the other one's time. */
+  CHECK(prev == T0 + 1500);
+  CHECK(row(&e).at[VC_CALL_AGENT_RINGING] == T0 + 1000);
+  CHECK_OK(vc__db_run(e.db, "DROP TRIGGER other_entry", ""));
+  env_close(&e);
+}
+
 static void test_call_machine__unknown_call(void)
 {
   env e;
@@ -407,6 +497,8 @@ VC_TESTS(
   VC_TEST(test_call_machine__customer_leg_fails),
   VC_TEST(test_call_machine__hangup_asked_and_detached),
   VC_TEST(test_call_machine__hangup_while_held),
+  VC_TEST(test_call_machine__latest_entry),
+  VC_TEST(test_call_machine__entry_added_meanwhile),
   VC_TEST(test_call_machine__unknown_call),
   VC_TEST(test_call_machine__dedupe),
 )
