@@ -941,6 +941,10 @@ static int prepare(prepared *p, vc_tenant *t, vc__db *db,
   if (rc < 0 || (rc = check_body(p)) < 0 ||
       (rc = check_recipient_rules(p, t, db, s, now)) < 0)
     return rc;
+  /* The hash only tells a reused idempotency key's content apart: a
+   * message without a key stores none (as campaign messages do). */
+  if (s->idempotency_key == NULL)
+    return 0;
   return content_hash(p->hash, s);
 }
 
