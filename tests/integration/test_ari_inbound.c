@@ -201,6 +201,22 @@ static int run_until(env *e, char id[VC_ID_SIZE], int state, int ms)
   }
 }
 
+/* The call is bridged once the agent's leg answered; the adapter then
+ * makes the bridge and adds both channels, which the simulator sees a
+ * moment later. Wait (up to `ms`) for channel `key` to be in a bridge. */
+static void wait_in_bridge(env *e, const char *key, vc_sim_ari_channel *ch,
+                           int ms)
+{
+  int64_t deadline = wall_ms() + ms;
+
+  for (;;) {
+    CHECK_OK(vc_sim_ari_channel_get(e->sim, key, ch));
+    if (ch->bridge[0] != '\0' || wall_ms() >= deadline)
+      return;
+    vc_ctx_run(e->ctx, 20);
+  }
+}
+
 /* The timeline's entry types, "state" entries as their state. */
 static void timeline(env *e, const char *id, char *out, size_t size)
 {
@@ -304,7 +320,7 @@ static void test_ari_inbound__ivr_queue_agent(void)
   CHECK_STR(ch.state, "Up");
   CHECK_STR(ch.played, "sound:https://media.example/menu.wav");
   snprintf(dial, sizeof(dial), "vc-%s-d1", id);
-  CHECK_OK(vc_sim_ari_channel_get(e.sim, dial, &ch));
+  wait_in_bridge(&e, dial, &ch, 5000);
   CHECK_STR(ch.endpoint, "PJSIP/" ALICE_DIGITS);
   {
     char b[128];
