@@ -19,6 +19,7 @@
 #include "core/iter.h"
 #include "core/job.h"
 #include "core/json.h"
+#include "core/snapshot.h"
 #include "core/tenant.h"
 #include "core/text.h"
 #include "msg/address.h"
@@ -1218,17 +1219,8 @@ int vc_agent_filter_init(vc_agent_filter *f, unsigned int version)
 
 /* ---- getters ------------------------------------------------------------ */
 
-#define GETTER(type, name, expr, none)                            \
-  type vc_agent_##name(const vc_agent *a)                         \
-  {                                                               \
-    type v;                                                       \
-    if (a == NULL)                                                \
-      return none;                                                \
-    pthread_mutex_lock((pthread_mutex_t *)&a->lock);              \
-    v = a->row->expr;                                             \
-    pthread_mutex_unlock((pthread_mutex_t *)&a->lock);            \
-    return v;                                                     \
-  }
+#define GETTER(type, name, expr, none) \
+  VC__SNAPSHOT_GETTER(agent, type, name, expr, none)
 GETTER(const char *, id, id, NULL)
 GETTER(const char *, tenant_id, tenant_id, NULL)
 GETTER(const char *, name, name, NULL)

@@ -8,6 +8,7 @@
 #include "core/ctx.h"
 #include "core/event.h"
 #include "core/iter.h"
+#include "core/snapshot.h"
 #include "core/tenant.h"
 #include "core/text.h"
 #include "core/ulid.h"
@@ -576,17 +577,8 @@ int vc_number_filter_init(vc_number_filter *f, unsigned int version)
                  VC_NUMBER_FILTER_INIT);
 }
 
-#define GETTER(type, name, expr, none)                            \
-  type vc_number_##name(const vc_number *n)                       \
-  {                                                               \
-    type v;                                                       \
-    if (n == NULL)                                                \
-      return none;                                                \
-    pthread_mutex_lock((pthread_mutex_t *)&n->lock);              \
-    v = n->row->expr;                                             \
-    pthread_mutex_unlock((pthread_mutex_t *)&n->lock);            \
-    return v;                                                     \
-  }
+#define GETTER(type, name, expr, none) \
+  VC__SNAPSHOT_GETTER(number, type, name, expr, none)
 GETTER(const char *, id, id, NULL)
 GETTER(const char *, tenant_id, tenant_id, NULL)
 GETTER(const char *, number, number, NULL)

@@ -14,6 +14,7 @@
 #include "core/ctx.h"
 #include "core/event.h"
 #include "core/iter.h"
+#include "core/snapshot.h"
 #include "core/tenant.h"
 #include "core/text.h"
 #include "core/ulid.h"
@@ -187,17 +188,8 @@ void vc_queue_free(vc_queue *q)
   vc__free(q);
 }
 
-#define GETTER(type, name, expr, none)                            \
-  type vc_queue_##name(const vc_queue *q)                         \
-  {                                                               \
-    type v;                                                       \
-    if (q == NULL)                                                \
-      return none;                                                \
-    pthread_mutex_lock((pthread_mutex_t *)&q->lock);              \
-    v = q->row->expr;                                             \
-    pthread_mutex_unlock((pthread_mutex_t *)&q->lock);            \
-    return v;                                                     \
-  }
+#define GETTER(type, name, expr, none) \
+  VC__SNAPSHOT_GETTER(queue, type, name, expr, none)
 GETTER(const char *, id, id, NULL)
 GETTER(const char *, tenant_id, tenant_id, NULL)
 GETTER(const char *, name, name, NULL)

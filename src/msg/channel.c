@@ -12,6 +12,7 @@
 #include "core/iter.h"
 #include "core/json.h"
 #include "core/random.h"
+#include "core/snapshot.h"
 #include "core/tenant.h"
 #include "core/text.h"
 #include "msg/adapter.h"
@@ -826,17 +827,8 @@ void vc_channel_free(vc_channel *c)
 /* ---- getters --------------------------------------------------------- */
 
 /* Getters read the current snapshot under the handle's lock. */
-#define GETTER(type, name, expr, none)                            \
-  type vc_channel_##name(const vc_channel *c)                     \
-  {                                                               \
-    type v;                                                       \
-    if (c == NULL)                                                \
-      return none;                                                \
-    pthread_mutex_lock((pthread_mutex_t *)&c->lock);              \
-    v = c->row->expr;                                             \
-    pthread_mutex_unlock((pthread_mutex_t *)&c->lock);            \
-    return v;                                                     \
-  }
+#define GETTER(type, name, expr, none) \
+  VC__SNAPSHOT_GETTER(channel, type, name, expr, none)
 GETTER(const char *, id, id, NULL)
 GETTER(const char *, tenant_id, tenant_id, NULL)
 GETTER(const char *, name, name, NULL)
