@@ -13,6 +13,7 @@
 #include "vyomcomm.h"
 #include "sim.h"
 #include "harness.h"
+#include "line_match.h"
 #include "net_util.h"
 
 #include <curl/curl.h>
@@ -225,44 +226,6 @@ static void timeline(env *e, const char *id, char *out, size_t size,
     vc_call_entry_free(en);
   }
   vc_iter_free(it);
-}
-
-/* `words` (space-separated) occur in `line` as whole words, in order. */
-static int in_order(const char *line, const char *words)
-{
-  char w[64];
-  const char *p = line;
-
-  while (*words != '\0') {
-    size_t n = strcspn(words, " ");
-    const char *hit;
-    snprintf(w, sizeof(w), "%.*s", (int)n, words);
-    words += n + (words[n] == ' ');
-    if (n == 0)
-      continue;
-    for (hit = strstr(p, w); hit != NULL; hit = strstr(hit + 1, w))
-      if ((hit == line || hit[-1] == ' ') &&
-          (hit[n] == ' ' || hit[n] == '\0'))
-        break;
-    if (hit == NULL) {
-      fprintf(stderr, "  '%s' not found in order in: %s\n", w, line);
-      return 0;
-    }
-    p = hit + n;
-  }
-  return 1;
-}
-
-static int count_of(const char *line, const char *word)
-{
-  size_t n = strlen(word);
-  int k = 0;
-
-  for (const char *hit = strstr(line, word); hit != NULL;
-       hit = strstr(hit + 1, word))
-    if ((hit == line || hit[-1] == ' ') && (hit[n] == ' ' || hit[n] == '\0'))
-      k++;
-  return k;
 }
 
 /* Run the engine until the timeline has an entry of `type`. */

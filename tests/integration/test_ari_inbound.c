@@ -16,6 +16,7 @@
 #include "vyomcomm.h"
 #include "sim.h"
 #include "harness.h"
+#include "line_match.h"
 #include "net_util.h"
 #include "cost_check.h"
 
@@ -241,30 +242,6 @@ static void timeline(env *e, const char *id, char *out, size_t size)
     CHECK(n < size);
   }
   vc_iter_free(it);
-}
-
-/* `words` occur in `line` in this order (each a whole word). */
-static int in_order(const char *line, const char *words)
-{
-  char w[64];
-  const char *p = line;
-
-  while (*words != '\0') {
-    size_t n = strcspn(words, " ");
-    const char *hit;
-    snprintf(w, sizeof(w), "%.*s", (int)n, words);
-    words += n + (words[n] == ' ');
-    for (hit = strstr(p, w); hit != NULL; hit = strstr(hit + 1, w))
-      if ((hit == line || hit[-1] == ' ') &&
-          (hit[n] == ' ' || hit[n] == '\0'))
-        break;
-    if (hit == NULL) {
-      fprintf(stderr, "  '%s' not found in order in: %s\n", w, line);
-      return 0;
-    }
-    p = hit + n;
-  }
-  return 1;
 }
 
 static void event_of(env *e, const char *type, const char *subject,

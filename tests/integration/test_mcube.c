@@ -14,7 +14,7 @@
 #include "vyomcomm.h"
 #include "sim.h"
 #include "harness.h"
-#include "net_util.h"
+#include "voice_env.h"
 #include "cost_check.h"
 
 #include <curl/curl.h>
@@ -22,13 +22,6 @@
 #define AGENT "+919876543210"
 #define CUSTOMER "+919812345678"
 #define SECRET "mcube-webhook-secret-0123456789abcdef"
-
-typedef struct env {
-  vc_sim *sim;
-  vc_ctx *ctx;
-  vc_tenant *t;
-  char base[64];
-} env;
 
 static void mcube_channel(env *e, const char *name, int priority,
                           const char *api, const char *key,
@@ -56,68 +49,15 @@ static void mcube_channel(env *e, const char *name, int priority,
 
 static void env_open(env *e)
 {
-  static const uint8_t key[32] = { 5, 5, 5 };
-  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
-  vc_master_key mk = VC_MASTER_KEY_INIT;
-  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
-  char addr[32];
-  vc_store *store;
-  int port = 0, tries = 0;
-
-  memset(e, 0, sizeof(*e));
-  CHECK_OK(vc_sim_start(&e->sim, NULL));
+  voice_env_open(e, "m.db");
   /* Long enough to tell the moments apart in mCube's whole seconds. */
   CHECK_OK(vc_sim_set(e->sim, "mcube.ring_ms", "1100"));
   CHECK_OK(vc_sim_set(e->sim, "mcube.talk_ms", "2100"));
-  mk.key = key;
-  mk.key_len = 32;
-  o.master_key = &mk;
-  o.allow_private_network = 1;
-  do {
-    vc_ctx_free(e->ctx);
-    e->ctx = NULL;
-    port = free_port();
-    snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%d", port);
-    CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("m.db"), NULL));
-    o.store = store;
-    o.public_base_url = e->base;
-    CHECK_OK(vc_ctx_new(&e->ctx, &o));
-    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-  } while (vc_webhook_listen(e->ctx, addr) != port && ++tries < 5);
-  CHECK(tries < 5);
-  ts.slug = "acme";
-  CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
 }
 
 static void env_close(env *e)
 {
-  vc_tenant_free(e->t);
-  vc_ctx_free(e->ctx);
-  vc_sim_stop(e->sim);
-}
-
-static int state_of(env *e, const char *id)
-{
-  vc_call *c;
-  int st;
-
-  CHECK_OK(vc_call_lookup(&c, e->t, id));
-  st = vc_call_state_of(c);
-  vc_call_free(c);
-  return st;
-}
-
-/* Run the engine until the call has ended (real time). */
-static int run_until_final(env *e, const char *id, int ms)
-{
-  int64_t deadline = wall_ms() + ms;
-
-  while (wall_ms() < deadline) {
-    if (vc_call_state_final(state_of(e, id)))
-      return 1;
-    vc_ctx_run(e->ctx, 20);
-  }
-  return vc_call_state_final(state_of(e, id));
+  voice_env_close(e);
 }
 
 static void start_call(env *e, vc_call **c, int record)
@@ -129,40 +69,6 @@ static void start_call(env *e, vc_call **c, int record)
   s.record = record ? VC_RECORD_ALWAYS : VC_RECORD_OFF;
   s.time_limit_s = 600;
   CHECK_OK(vc_call_start(c, e->t, &s));
-}
-
-/* The timeline's types and legs, "type/leg ..." */
-static void timeline(env *e, const char *id, char *out, size_t size)
-{
-  vc_iter *it;
-  vc_call_entry *en;
-  int64_t last = 0;
-  size_t len = 0;
-
-  out[0] = '\0';
-  CHECK_OK(vc_call_timeline(&it, e->t, id));
-  while (vc_call_entry_next(&en, it) == 0) {
-    CHECK(vc_call_entry_at(en) >= last);     /* oldest first */
-    last = vc_call_entry_at(en);
-    len += (size_t)snprintf(out + len, size - len, "%s%s/%d", len ? " " : "",
-                            vc_call_entry_type(en), vc_call_entry_leg(en));
-    CHECK(len < size);
-    vc_call_entry_free(en);
-  }
-  vc_iter_free(it);
-}
-
-/* The i-th request the simulator answered for mCube. */
-static int mcube_request(env *e, size_t nth, vc_sim_request *out)
-{
-  size_t k = 0;
-
-  for (size_t i = 0; i < vc_sim_received_count(e->sim); i++) {
-    CHECK_OK(vc_sim_received_get(e->sim, i, out));
-    if (strcmp(out->provider, "mcube") == 0 && k++ == nth)
-      return 1;
-  }
-  return 0;
 }
 
 static void lifecycle(const char *api, const char *key, const char *path)
@@ -203,7 +109,7 @@ static void lifecycle(const char *api, const char *key, const char *path)
   /* mCube's times are IST, read as +05:30: 3 s of talk before the end */
   CHECK(vc_call_state_at(c, VC_CALL_COMPLETED) ==
         vc_call_state_at(c, VC_CALL_BRIDGED) + 3000);
-  timeline(&e, vc_call_id(c), line, sizeof(line));
+  timeline(&e, vc_call_id(c), line, sizeof(line), NULL, NULL, 0);
   CHECK(strstr(line, "ringing/1") != NULL);
   CHECK(strstr(line, "answered/1") != NULL);
   CHECK(strstr(line, "ringing/2") != NULL);
@@ -214,7 +120,7 @@ static void lifecycle(const char *api, const char *key, const char *path)
                            sizeof(st)) > 0);
   CHECK_STR(st, "ANSWER");
   /* The wire: 10-digit numbers, our call id as refid, the callback. */
-  CHECK(mcube_request(&e, 0, &r));
+  CHECK(provider_request(&e, "mcube", 0, &r));
   CHECK(strncmp(r.path, path, strlen(path)) == 0);
   CHECK(r.status == 200);
   if (strcmp(api, "cloud") == 0) {
@@ -315,8 +221,8 @@ static void test_mcube__failover(void)
   CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
   CHECK(vc_call_attempts(c) == 2);
   CHECK_STR(vc_call_channel_id(c), good);
-  CHECK(mcube_request(&e, 0, &r) && r.status == 401);
-  CHECK(mcube_request(&e, 1, &r) && r.status == 200);
+  CHECK(provider_request(&e, "mcube", 0, &r) && r.status == 401);
+  CHECK(provider_request(&e, "mcube", 1, &r) && r.status == 200);
   vc_call_free(c);
   CHECK_OK(vc_sim_webhooks_wait(e.sim, 5000));
   env_close(&e);

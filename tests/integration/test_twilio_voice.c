@@ -18,33 +18,17 @@
 #include "vyomcomm.h"
 #include "sim.h"
 #include "harness.h"
-#include "net_util.h"
+#include "line_match.h"
+#include "voice_env.h"
 #include "cost_check.h"
 
 #include <curl/curl.h>
-#include <stdatomic.h>
 
 #define AGENT "+14155550111"
 #define CUSTOMER "+14155550123"
 #define CALLER_ID "+15005550006"
 /* 32 hex digits, but not the simulator's auth token */
 #define WRONG_TOKEN "0123456789abcdef0123456789abcdef"
-
-typedef struct env {
-  vc_sim *sim;
-  vc_ctx *ctx;
-  vc_tenant *t;
-  char base[64];
-} env;
-
-/* The library's clock: the wall clock plus an offset the test moves. */
-static _Atomic int64_t clock_offset;
-
-static int64_t test_clock(void *payload)
-{
-  (void)payload;
-  return wall_ms() + atomic_load(&clock_offset);
-}
 
 static void twilio_channel(env *e, const char *name, int priority,
                            const char *token, char id[VC_ID_SIZE])
@@ -71,78 +55,15 @@ static void twilio_channel(env *e, const char *name, int priority,
 
 static void env_open(env *e)
 {
-  static const uint8_t key[32] = { 7, 7, 7 };
-  vc_ctx_options o = VC_CTX_OPTIONS_INIT;
-  vc_master_key mk = VC_MASTER_KEY_INIT;
-  vc_tenant_spec ts = VC_TENANT_SPEC_INIT;
-  char addr[32];
-  vc_store *store;
-  int port = 0, tries = 0;
-
-  memset(e, 0, sizeof(*e));
-  atomic_store(&clock_offset, 0);
-  CHECK_OK(vc_sim_start(&e->sim, NULL));
+  voice_env_open(e, "tv.db");
   CHECK_OK(vc_sim_set(e->sim, "twilio-voice.ring_ms", "100"));
   CHECK_OK(vc_sim_set(e->sim, "twilio-voice.talk_ms", "100"));
-  mk.key = key;
-  mk.key_len = 32;
-  o.master_key = &mk;
-  o.allow_private_network = 1;
-  o.clock_cb = test_clock;
-  do {
-    vc_ctx_free(e->ctx);
-    e->ctx = NULL;
-    port = free_port();
-    snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%d", port);
-    CHECK_OK(vc_store_open_sqlite(&store, vc_test_path("tv.db"), NULL));
-    o.store = store;
-    o.public_base_url = e->base;
-    CHECK_OK(vc_ctx_new(&e->ctx, &o));
-    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-  } while (vc_webhook_listen(e->ctx, addr) != port && ++tries < 5);
-  CHECK(tries < 5);
-  ts.slug = "acme";
-  CHECK_OK(vc_tenant_new(&e->t, e->ctx, &ts));
 }
 
 static void env_close(env *e)
 {
   CHECK_OK(vc_sim_webhooks_wait(e->sim, 10000));
-  vc_tenant_free(e->t);
-  vc_ctx_free(e->ctx);
-  vc_sim_stop(e->sim);
-}
-
-static int state_of(env *e, const char *id)
-{
-  vc_call *c;
-  int st;
-
-  CHECK_OK(vc_call_lookup(&c, e->t, id));
-  st = vc_call_state_of(c);
-  vc_call_free(c);
-  return st;
-}
-
-/* Run the engine until the call is in `state` or later (real time). */
-static int run_until_state(env *e, const char *id, int state, int ms)
-{
-  int64_t deadline = wall_ms() + ms;
-  int st;
-
-  for (;;) {
-    st = state_of(e, id);
-    if (st >= state || vc_call_state_final(st))
-      return st;
-    if (wall_ms() >= deadline)
-      return st;
-    vc_ctx_run(e->ctx, 20);
-  }
-}
-
-static int run_until_final(env *e, const char *id, int ms)
-{
-  return vc_call_state_final(run_until_state(e, id, VC_CALL_COMPLETED, ms));
+  voice_env_close(e);
 }
 
 static void start_call(env *e, vc_call **c, const vc_call_spec *extra)
@@ -160,62 +81,6 @@ static void start_call(env *e, vc_call **c, const vc_call_spec *extra)
   if (s.ring_timeout_s == 0)
     s.ring_timeout_s = 20;
   CHECK_OK(vc_call_start(c, e->t, &s));
-}
-
-/* The timeline as "type/leg ..." and, for a type, the detail of its
- * first entry. Checks seq 1, 2, ... and times that never go back. */
-static void timeline(env *e, const char *id, char *out, size_t size,
-                     const char *type, char *detail, size_t dsize)
-{
-  vc_iter *it;
-  vc_call_entry *en;
-  int64_t last = 0, seq = 0;
-  size_t len = 0;
-
-  out[0] = '\0';
-  if (detail != NULL)
-    detail[0] = '\0';
-  CHECK_OK(vc_call_timeline(&it, e->t, id));
-  while (vc_call_entry_next(&en, it) == 0) {
-    CHECK(vc_call_entry_seq(en) == ++seq);
-    CHECK(vc_call_entry_at(en) >= last);     /* oldest first */
-    last = vc_call_entry_at(en);
-    if (type != NULL && detail != NULL && detail[0] == '\0' &&
-        strcmp(vc_call_entry_type(en), type) == 0)
-      snprintf(detail, dsize, "%s", vc_call_entry_detail_json(en));
-    len += (size_t)snprintf(out + len, size - len, "%s%s/%d", len ? " " : "",
-                            vc_call_entry_type(en), vc_call_entry_leg(en));
-    CHECK(len < size);
-    vc_call_entry_free(en);
-  }
-  vc_iter_free(it);
-}
-
-/* `words` (space-separated) occur in `line` in this order. */
-static int in_order(const char *line, const char *words)
-{
-  char w[64];
-  const char *p = line;
-
-  while (*words != '\0') {
-    size_t n = strcspn(words, " ");
-    const char *hit;
-    snprintf(w, sizeof(w), "%.*s", (int)n, words);
-    words += n + (words[n] == ' ');
-    if (n == 0)
-      continue;
-    /* a whole word: "state/0" must not match "state/01" */
-    for (hit = strstr(p, w); hit != NULL; hit = strstr(hit + 1, w))
-      if ((hit == line || hit[-1] == ' ') &&
-          (hit[n] == ' ' || hit[n] == '\0'))
-        break;
-    if (hit == NULL) {
-      fprintf(stderr, "  '%s' not found in order in: %s\n", w, line);
-      return 0;
-    }
-    p = hit + n;
-  }
-  return 1;
 }
 
 /* The customer's child call: the leg_id of its first timeline entry. */
