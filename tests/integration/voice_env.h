@@ -1,9 +1,10 @@
 /*
- * The set-up the HTTP voice providers' end-to-end tests share (Twilio
- * Voice, Exotel, mCube): the provider simulator, a context on SQLite on
+ * What the voice providers' end-to-end tests share (Twilio Voice,
+ * Exotel, mCube, ARI): the provider simulator, a context on SQLite on
  * disk whose clock is the wall clock plus an offset the test moves (the
  * simulator keeps real time), its webhook listener, and the tenant
- * "acme"; and reading calls back through the public API.
+ * "acme" (voice_env_open; ARI, which needs no webhooks, opens its own);
+ * and reading calls back through the public API.
  */
 #ifndef VC_TEST_VOICE_ENV_H
 #define VC_TEST_VOICE_ENV_H
@@ -24,7 +25,7 @@ typedef struct env {
 
 static _Atomic int64_t clock_offset;
 
-static int64_t test_clock(void *payload)
+static inline int64_t test_clock(void *payload)
 {
   (void)payload;
   return wall_ms() + atomic_load(&clock_offset);
