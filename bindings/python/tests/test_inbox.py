@@ -8,6 +8,8 @@ nothing."""
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -265,3 +267,61 @@ def test_another_tenant_sees_nothing(
         with pytest.raises(vc.NotFound):
             c.assign(theirs)
     assert c.reload().assignee_id == ""
+
+
+def readme_call_center(db_path: str, key: bytes) -> None:
+    # --- from bindings/python/README.md -----------------------------------
+    with vc.Context(db_path, master_key=key) as ctx:
+        t = vc.Tenant.lookup(ctx, "acme")
+        vc.Channel.new(t, "voice", "sandbox-voice", sender="+14155550000")
+        asha = vc.Agent.new(t, "asha", "+14155550111", display_name="Asha")
+        asha.set_state(vc.AgentState.AVAILABLE)
+        support = vc.Queue.new(t, "support")
+        support.add_member(asha, ["billing", "hindi"])
+        vc.Number.new(t, "+91 44 1234 5678", channel="voice", entry=support,
+                      label="Support line")
+
+        for conv in vc.Conversation.list(t, unread=True, unassigned=True):
+            for item in conv.items():    # inbound, outbound, calls, voicemail
+                print(item.type.name, item.text)
+            conv.assign(asha)
+            conv.reply("Thanks, we are looking into it.")
+
+        hour = 3_600_000
+        now = ctx.now() // hour * hour
+        s = vc.stats_query(t, now - 23 * hour, now + hour)   # the last 24 h
+        print(s.messages.by_status.sent, s.delivery_rate, s.calls.answered)
+    # ----------------------------------------------------------------------
+
+
+def test_the_readme_call_center_example(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "comm.db")
+    with vc.Context(db, master_key=KEY, public_base_url=BASE) as ctx:
+        t = vc.Tenant.new(ctx, "acme")
+        inbound(ctx, twilio_channel(t, "http://127.0.0.1:9"),
+                "+14155550101", "My invoice is wrong")
+    readme_call_center(db, KEY)
+    assert capsys.readouterr().out.splitlines() == [
+        "INBOUND My invoice is wrong", "0 None 0"]
+    with vc.Context(db, master_key=KEY) as ctx, \
+            vc.Tenant.lookup(ctx, "acme") as t:
+        [c] = list(vc.Conversation.list(t))
+        assert c.assignee_id == vc.Agent.lookup(t, "asha").id
+        assert c.status == vc.ConversationStatus.PENDING
+        assert [i.type for i in c.items()] == [
+            vc.ConversationItemType.INBOUND,
+            vc.ConversationItemType.OUTBOUND]
+        assert [m.agent_id for m in vc.Queue.lookup(t, "support").members()
+                ] == [vc.Agent.lookup(t, "asha").id]
+        assert vc.Number.find(t, "+914412345678").label == "Support line"
+
+
+def test_the_readme_prints_that_example() -> None:
+    """The README shows the code the test above runs."""
+    src = inspect.getsource(readme_call_center)
+    body = src[src.index("README.md"):].split("\n", 1)[1]
+    body = body[:body.index("    # -----")]
+    code = textwrap.dedent(body).replace("db_path", '"comm.db"')
+    readme = (Path(__file__).resolve().parent.parent / "README.md")
+    assert code in readme.read_text()

@@ -124,7 +124,7 @@ class Conversation(Handle):
         """A new snapshot of this conversation from the store."""
         return Conversation.lookup(self.tenant, self.id)
 
-    # -- the timeline and changes (on the store) -----------------------------------
+    # -- the timeline and changes (on the store) -------------------------------
 
     def items(self, *, newest_first: bool = False,
               after: Optional[str] = None) -> ListIter[ConversationItem]:
@@ -194,7 +194,7 @@ class Conversation(Handle):
                                   ctypes.byref(s))
         return out.value.decode("ascii")
 
-    # -- getters (the snapshot) ------------------------------------------------------
+    # -- getters (the snapshot) ------------------------------------------------
 
     @property
     def id(self) -> str:

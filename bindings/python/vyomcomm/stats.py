@@ -17,7 +17,7 @@ from . import _lib
 from .callcenter import Ref, ref
 from .tenant import Tenant
 from .types import (CallState, CampaignCounters, CampaignState, ChannelKind,
-                    StatsGranularity, StatsSection, enum_or_int)
+                    StatsGranularity, StatsSection)
 
 lib = _lib.lib
 
@@ -217,7 +217,7 @@ class Stats:
                                 compare=False)
 
 
-# ---- parsing -------------------------------------------------------------------
+# ---- parsing -----------------------------------------------------------------
 
 
 def _int(v: Any) -> int:
