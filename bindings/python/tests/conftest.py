@@ -9,13 +9,18 @@ Run against the built library: ``VYOMCOMM_LIBRARY`` points at
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
+import urllib.parse
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -121,3 +126,32 @@ def sim() -> Iterator[Sim]:
 def sanitized() -> bool:
     """True under an ASan build, where RSS says little about leaks."""
     return os.environ.get("VYOMCOMM_SANITIZED", "") not in ("", "0")
+
+
+def twilio_signature(token: str, url: str, params: Dict[str, str]) -> str:
+    """X-Twilio-Signature of a form POST: HMAC-SHA1 under the auth token
+    over the URL and every parameter's name and value in name order,
+    base64."""
+    data = url + "".join(k + v for k, v in sorted(params.items()))
+    mac = hmac.new(token.encode(), data.encode(), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def twilio_inbound(ctx: vc.Context, channel: vc.Channel, base_url: str,
+                   from_: str, text: str, to: str = "+15005550006",
+                   token: str = SIM_TOKEN,
+                   sid: Optional[str] = None) -> vc.WebhookResponse:
+    """An inbound SMS as Twilio posts it to the channel's webhook URL
+    (signed for ``base_url`` + the channel's path), handed to the
+    library through Context.handle_webhook."""
+    sid = sid or "SM" + secrets.token_hex(16)
+    params = {"AccountSid": SIM_SID, "ApiVersion": "2010-04-01",
+              "Body": text, "From": from_, "MessageSid": sid,
+              "NumMedia": "0", "NumSegments": "1", "SmsMessageSid": sid,
+              "SmsSid": sid, "SmsStatus": "received", "To": to}
+    body = urllib.parse.urlencode(params).encode()
+    sig = twilio_signature(token, base_url + channel.webhook_path, params)
+    return ctx.handle_webhook(
+        "POST", channel.webhook_path,
+        {"Content-Type": "application/x-www-form-urlencoded",
+         "X-Twilio-Signature": sig}, body)

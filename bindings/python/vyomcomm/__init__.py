@@ -30,17 +30,28 @@ from .errors import (VyomcommError, error_for, GenericError, NoMemory,
                      EncodingError, CorruptStore, InvalidState, NetworkError,
                      ConsentRequired, RulesWouldLoop, UserAbort, Passthrough,
                      IterationOver)
-from .types import (AddressKind, Attachment, Audience, CallCause, CallEntry,
+from .types import (AddressKind, AgentCause, AgentChange, AgentState,
+                    AgentTotals, Attachment, Audience, CallCause, CallEntry,
                     CallLeg, CallState, CampaignCounters, CampaignState,
                     Category, ChannelKind, ConsentInfo, ConsentState,
-                    ErrorClass, Event, LogLevel, MessageStatus, RecordMode,
-                    SendResult, TemplatePart, WebhookResponse)
+                    ConversationItem, ConversationItemType,
+                    ConversationStatus, ErrorClass, Event, LogLevel,
+                    MessageStatus, NumberEntry, QueueMember, QueueOverflow,
+                    QueueStrategy, RecordMode, SendResult, StatsGranularity,
+                    StatsSection, TemplatePart, WebhookResponse)
 from ._handle import ListIter
 from .context import Context
 from .tenant import Tenant
 from .messaging import Channel, Message, Template, SEND_MANY_MAX
 from .call import Call
 from .engage import Campaign, Contact
+from .callcenter import Agent, Number, Queue
+from .inbox import Conversation
+from .stats import (AgentCalls, CallFigures, CallPoint, CallStats,
+                    CampaignStats, ChannelCount, ChannelMessages, CostRow,
+                    CostStats, CountPoint, InboundStats, LatencyBucket,
+                    LatencyStats, MessagePoint, MessageStats, Stats,
+                    StatusCounts, stats_json, stats_query)
 
 
 def library_version() -> str:
@@ -57,12 +68,21 @@ __version__ = "0.3.0"
 
 __all__ = [
     "Context", "Tenant", "Channel", "Template", "Message", "Call",
-    "Campaign", "Contact", "ListIter", "VyomcommError", "error_for",
+    "Campaign", "Contact", "Agent", "Queue", "Number", "Conversation",
+    "ListIter", "VyomcommError", "error_for",
     "AddressKind", "Attachment", "Audience", "CallCause", "CallEntry",
     "CallLeg", "CallState", "CampaignCounters", "CampaignState", "Category",
     "ChannelKind", "ConsentInfo", "ConsentState", "ErrorClass", "Event",
     "LogLevel", "MessageStatus", "RecordMode", "SendResult", "TemplatePart",
     "WebhookResponse", "SEND_MANY_MAX", "library_version", "strerror",
+    "AgentCause", "AgentChange", "AgentState", "AgentTotals",
+    "ConversationItem", "ConversationItemType", "ConversationStatus",
+    "NumberEntry", "QueueMember", "QueueOverflow", "QueueStrategy",
+    "StatsGranularity", "StatsSection", "stats_query", "stats_json",
+    "Stats", "StatusCounts", "ChannelMessages", "MessagePoint",
+    "MessageStats", "LatencyBucket", "LatencyStats", "ChannelCount",
+    "CountPoint", "InboundStats", "CampaignStats", "CallFigures",
+    "AgentCalls", "CallPoint", "CallStats", "CostRow", "CostStats",
     "GenericError", "NoMemory", "NotFound", "AlreadyExists",
     "InvalidArgument", "Busy", "Timeout", "AuthError", "NotSupported",
     "Canceled", "RateLimited", "ProviderError", "StorageError",

@@ -168,4 +168,26 @@ def handle_list(list_fn: Any, next_fn: Any, owner: Handle, filt: Any,
     return ListIter(it, next_item, owner, filt)
 
 
-__all__ = ["Handle", "ListIter", "handle_list", "Iterator"]
+def record_list(list_fn: Any, next_fn: Any, free_fn: Any, subject: int,
+                owner: Handle, filt: Any,
+                convert: Callable[[int], Any]) -> ListIter[Any]:
+    """A ListIter over ``list_fn(&it, subject, &filter)`` whose items are
+    plain records: each C item from ``next_fn(&out, it)`` is copied by
+    `convert` and freed with `free_fn` at once."""
+    it = ctypes.c_void_p()
+    list_fn(ctypes.byref(it), subject, ctypes.byref(filt))
+
+    def next_item(raw: int) -> Any:
+        out = ctypes.c_void_p()
+        if next_fn(ctypes.byref(out), raw) == _lib.VC_ITEROVER:
+            return None
+        try:
+            return convert(out.value)
+        finally:
+            free_fn(out)
+
+    return ListIter(it, next_item, owner, filt)
+
+
+__all__ = ["Handle", "ListIter", "handle_list", "record_list",
+           "Iterator"]

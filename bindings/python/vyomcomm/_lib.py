@@ -589,6 +589,235 @@ getter("vc_campaign_rate", c_double)
 for _n in ("start_at", "end_at", "created_at"):
     getter("vc_campaign_" + _n, c_int64)
 
+# ---- agents -------------------------------------------------------------------
+
+
+class vc_agent_spec(Structure):
+    _fields_ = [("version", c_uint), ("name", c_char_p),
+                ("display_name", c_char_p), ("number", c_char_p),
+                ("wrap_up_s", c_int), ("metadata_json", c_char_p)]
+
+
+VC_AGENT_SPEC_VERSION = 1
+
+
+class vc_agent_filter(Structure):
+    _fields_ = [("version", c_uint), ("after", c_char_p), ("state", c_int)]
+
+
+VC_AGENT_FILTER_VERSION = 1
+
+
+class vc_agent_activity_filter(Structure):
+    _fields_ = [("version", c_uint), ("after", c_char_p),
+                ("since", c_int64), ("until", c_int64)]
+
+
+VC_AGENT_ACTIVITY_FILTER_VERSION = 1
+
+AGENT_TOTAL_FIELDS = ("calls", "answered_calls", "talk_ms", "wrap_up_ms",
+                      "idle_ms", "break_ms", "on_call_ms", "offline_ms")
+
+
+class vc_agent_totals(Structure):
+    _fields_ = ([("version", c_uint)] +
+                [(n, c_int64) for n in AGENT_TOTAL_FIELDS])
+
+
+VC_AGENT_TOTALS_VERSION = 1
+
+rc("vc_agent_spec_init", POINTER(vc_agent_spec), c_uint)
+rc("vc_agent_filter_init", POINTER(vc_agent_filter), c_uint)
+rc("vc_agent_activity_filter_init", POINTER(vc_agent_activity_filter),
+   c_uint)
+rc("vc_agent_totals_init", POINTER(vc_agent_totals), c_uint)
+getter("vc_agent_state_name", c_char_p, c_int)
+getter("vc_agent_cause_name", c_char_p, c_int)
+rc("vc_agent_new", PH, H, POINTER(vc_agent_spec))
+rc("vc_agent_lookup", PH, H, c_char_p)
+rc("vc_agent_update", H, POINTER(vc_agent_spec))
+rc("vc_agent_set_state", H, c_int, c_char_p)
+rc("vc_agent_refresh", H)
+rc("vc_agent_list", PH, H, POINTER(vc_agent_filter))
+it("vc_agent_next", PH, H)
+void("vc_agent_free", H)
+for _n in ("id", "tenant_id", "name", "display_name", "number",
+           "metadata_json", "reason", "call_id"):
+    getter("vc_agent_" + _n, c_char_p)
+getter("vc_agent_wrap_up_seconds", c_int)
+getter("vc_agent_state_of", c_int)
+for _n in ("state_since", "wrap_up_until", "created_at", "updated_at"):
+    getter("vc_agent_" + _n, c_int64)
+rc("vc_agent_activity", PH, H, POINTER(vc_agent_activity_filter))
+it("vc_agent_change_next", PH, H)
+void("vc_agent_change_free", H)
+getter("vc_agent_change_seq", c_int64)
+getter("vc_agent_change_from", c_int)
+getter("vc_agent_change_to", c_int)
+getter("vc_agent_change_reason", c_char_p)
+getter("vc_agent_change_cause", c_int)
+getter("vc_agent_change_call_id", c_char_p)
+getter("vc_agent_change_at", c_int64)
+rc("vc_agent_stats", POINTER(vc_agent_totals), H, c_int64, c_int64)
+
+# ---- queues -------------------------------------------------------------------
+
+
+class vc_queue_spec(Structure):
+    _fields_ = [("version", c_uint), ("name", c_char_p),
+                ("strategy", c_int), ("max_wait_s", c_int),
+                ("announce_position", c_int), ("overflow_kind", c_int),
+                ("overflow_target", c_char_p), ("moh_url", c_char_p)]
+
+
+VC_QUEUE_SPEC_VERSION = 1
+
+
+class vc_queue_filter(Structure):
+    _fields_ = [("version", c_uint), ("after", c_char_p)]
+
+
+VC_QUEUE_FILTER_VERSION = 1
+
+
+class vc_queue_member_filter(Structure):
+    _fields_ = [("version", c_uint), ("after", c_char_p)]
+
+
+VC_QUEUE_MEMBER_FILTER_VERSION = 1
+
+rc("vc_queue_spec_init", POINTER(vc_queue_spec), c_uint)
+rc("vc_queue_filter_init", POINTER(vc_queue_filter), c_uint)
+rc("vc_queue_member_filter_init", POINTER(vc_queue_member_filter), c_uint)
+getter("vc_queue_strategy_name", c_char_p, c_int)
+getter("vc_queue_overflow_name", c_char_p, c_int)
+rc("vc_queue_new", PH, H, POINTER(vc_queue_spec))
+rc("vc_queue_lookup", PH, H, c_char_p)
+rc("vc_queue_update", H, POINTER(vc_queue_spec))
+rc("vc_queue_delete", H)
+rc("vc_queue_list", PH, H, POINTER(vc_queue_filter))
+it("vc_queue_next", PH, H)
+void("vc_queue_free", H)
+for _n in ("id", "tenant_id", "name", "overflow_target", "moh_url"):
+    getter("vc_queue_" + _n, c_char_p)
+for _n in ("strategy_of", "max_wait_seconds", "announce_position",
+           "overflow_kind"):
+    getter("vc_queue_" + _n, c_int)
+getter("vc_queue_created_at", c_int64)
+getter("vc_queue_updated_at", c_int64)
+rc("vc_queue_member_add", H, c_char_p, c_char_p)
+rc("vc_queue_member_remove", H, c_char_p)
+rc("vc_queue_members", PH, H, POINTER(vc_queue_member_filter))
+it("vc_queue_member_next", PH, H)
+void("vc_queue_member_free", H)
+getter("vc_queue_member_agent_id", c_char_p)
+getter("vc_queue_member_skills", c_char_p)
+getter("vc_queue_member_position", c_int)
+getter("vc_queue_member_added_at", c_int64)
+
+# ---- inbound numbers ----------------------------------------------------------
+
+
+class vc_number_spec(Structure):
+    _fields_ = [("version", c_uint), ("number", c_char_p),
+                ("channel", c_char_p), ("entry_kind", c_int),
+                ("entry", c_char_p), ("label", c_char_p)]
+
+
+VC_NUMBER_SPEC_VERSION = 1
+
+
+class vc_number_filter(Structure):
+    _fields_ = [("version", c_uint), ("after", c_char_p),
+                ("entry_kind", c_int), ("entry_id", c_char_p),
+                ("channel_id", c_char_p)]
+
+
+VC_NUMBER_FILTER_VERSION = 1
+
+rc("vc_number_spec_init", POINTER(vc_number_spec), c_uint)
+rc("vc_number_filter_init", POINTER(vc_number_filter), c_uint)
+getter("vc_number_entry_name", c_char_p, c_int)
+rc("vc_number_new", PH, H, POINTER(vc_number_spec))
+rc("vc_number_lookup", PH, H, c_char_p)
+rc("vc_number_find", PH, H, c_char_p)
+rc("vc_number_update", H, POINTER(vc_number_spec))
+rc("vc_number_delete", H)
+rc("vc_number_list", PH, H, POINTER(vc_number_filter))
+it("vc_number_next", PH, H)
+void("vc_number_free", H)
+for _n in ("id", "tenant_id", "number", "channel_id", "entry_id", "label"):
+    getter("vc_number_" + _n, c_char_p)
+getter("vc_number_entry_kind", c_int)
+getter("vc_number_created_at", c_int64)
+getter("vc_number_updated_at", c_int64)
+
+# ---- the unified inbox --------------------------------------------------------
+
+
+class vc_conversation_filter(Structure):
+    _fields_ = [("version", c_uint), ("after", c_char_p), ("status", c_int),
+                ("assignee_id", c_char_p), ("unassigned", c_int),
+                ("unread", c_int), ("channel_kind", c_int),
+                ("updated_since", c_int64), ("text", c_char_p)]
+
+
+VC_CONVERSATION_FILTER_VERSION = 1
+
+
+class vc_conversation_item_filter(Structure):
+    _fields_ = [("version", c_uint), ("conversation_id", c_char_p),
+                ("contact_id", c_char_p), ("after", c_char_p),
+                ("newest_first", c_int)]
+
+
+VC_CONVERSATION_ITEM_FILTER_VERSION = 1
+
+rc("vc_conversation_filter_init", POINTER(vc_conversation_filter), c_uint)
+rc("vc_conversation_item_filter_init",
+   POINTER(vc_conversation_item_filter), c_uint)
+getter("vc_conversation_status_name", c_char_p, c_int)
+rc("vc_conversation_lookup", PH, H, c_char_p)
+rc("vc_conversation_lookup_contact", PH, H, c_char_p)
+rc("vc_conversation_list", PH, H, POINTER(vc_conversation_filter))
+it("vc_conversation_next", PH, H)
+rc("vc_conversation_set_status", H, c_char_p, c_int, c_int64)
+rc("vc_conversation_assign", H, c_char_p, c_char_p)
+rc("vc_conversation_unassign", H, c_char_p)
+rc("vc_conversation_mark_read", H, c_char_p)
+rc("vc_conversation_reply", POINTER(c_char), H, c_char_p,
+   POINTER(vc_message_spec))
+void("vc_conversation_free", H)
+for _n in ("id", "contact_id", "assignee_id", "last_channel_id"):
+    getter("vc_conversation_" + _n, c_char_p)
+getter("vc_conversation_status_of", c_int)
+getter("vc_conversation_last_channel_kind", c_int)
+for _n in ("snoozed_until", "unread", "last_activity_at", "created_at",
+           "updated_at"):
+    getter("vc_conversation_" + _n, c_int64)
+rc("vc_conversation_items", PH, H, POINTER(vc_conversation_item_filter))
+it("vc_conversation_item_next", PH, H)
+void("vc_conversation_item_free", H)
+for _n in ("id", "channel_id", "text", "recording_url"):
+    getter("vc_conversation_item_" + _n, c_char_p)
+for _n in ("type_of", "channel_kind", "status", "duration"):
+    getter("vc_conversation_item_" + _n, c_int)
+getter("vc_conversation_item_at", c_int64)
+
+# ---- analytics ----------------------------------------------------------------
+
+
+class vc_stats_spec(Structure):
+    _fields_ = [("version", c_uint), ("from_", c_int64), ("to", c_int64),
+                ("granularity", c_int), ("what", c_uint),
+                ("channel_id", c_char_p), ("campaign_id", c_char_p)]
+
+
+VC_STATS_SPEC_VERSION = 1
+
+rc("vc_stats_spec_init", POINTER(vc_stats_spec), c_uint)
+rc("vc_stats_query", POINTER(vc_buf), H, POINTER(vc_stats_spec))
+
 # ---- webhooks -----------------------------------------------------------------
 
 

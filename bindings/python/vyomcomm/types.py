@@ -124,6 +124,82 @@ class Audience(enum.IntEnum):
     CSV = 3
 
 
+class AgentState(enum.IntEnum):
+    """``vc_agent_state``. The API sets OFFLINE, AVAILABLE and BREAK;
+    calls set RINGING, ON_CALL and WRAP_UP."""
+    OFFLINE = 1
+    AVAILABLE = 2
+    RINGING = 3
+    ON_CALL = 4
+    WRAP_UP = 5
+    BREAK = 6
+
+
+class AgentCause(enum.IntEnum):
+    """``vc_agent_cause``: what moved an agent."""
+    API = 1
+    CALL = 2
+    WRAP_UP = 3
+
+
+class QueueStrategy(enum.IntEnum):
+    """``vc_queue_strategy``: how a queue picks the agent for a call."""
+    LONGEST_IDLE = 1
+    ROUND_ROBIN = 2
+    RING_ALL = 3
+    BY_SKILL = 4
+
+
+class QueueOverflow(enum.IntEnum):
+    """``vc_queue_overflow``: what happens to a call still waiting at
+    the queue's maximum wait."""
+    HANGUP = 1
+    QUEUE = 2
+    VOICEMAIL = 3
+    CALLBACK = 4
+
+
+class NumberEntry(enum.IntEnum):
+    """``vc_number_entry``: where a call to an inbound number goes
+    first."""
+    IVR = 1
+    QUEUE = 2
+    AGENT = 3
+
+
+class ConversationStatus(enum.IntEnum):
+    """``vc_conversation_status``."""
+    OPEN = 1
+    PENDING = 2
+    RESOLVED = 3
+    SNOOZED = 4
+
+
+class ConversationItemType(enum.IntEnum):
+    """``vc_conversation_item_type``: what a timeline item is."""
+    INBOUND = 1
+    OUTBOUND = 2
+    CALL = 3
+    VOICEMAIL = 4
+
+
+class StatsGranularity(enum.IntEnum):
+    """``vc_stats_granularity``: the buckets of a series (UTC)."""
+    HOUR = 1
+    DAY = 2
+
+
+class StatsSection(enum.IntFlag):
+    """``vc_stats_section``: the sections a stats query answers."""
+    MESSAGES = 1 << 0
+    LATENCY = 1 << 1
+    CAMPAIGNS = 1 << 2
+    CALLS = 1 << 3
+    COSTS = 1 << 4
+    INBOUND = 1 << 5
+    ALL = (1 << 6) - 1
+
+
 class LogLevel(enum.IntEnum):
     """``vc_log_level``, most severe first."""
     ERROR = 1
@@ -257,3 +333,56 @@ class WebhookResponse:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class AgentChange:
+    """One entry of an agent's activity log: a state change."""
+    seq: int
+    from_state: int        # an AgentState; 0 for the agent's first entry
+    to_state: AgentState
+    reason: str
+    cause: AgentCause
+    call_id: str           # "" when the API moved the agent
+    at: int
+
+
+@dataclass(frozen=True)
+class AgentTotals:
+    """An agent's figures over a period (``vc_agent_stats``); times in
+    milliseconds within the period."""
+    calls: int
+    answered_calls: int
+    talk_ms: int
+    wrap_up_ms: int
+    idle_ms: int
+    break_ms: int
+    on_call_ms: int
+    offline_ms: int
+
+
+@dataclass(frozen=True)
+class QueueMember:
+    """A member of a queue: an agent and its skill tags there."""
+    agent_id: str
+    skills: List[str]
+    position: int          # 1, 2, ...: the round-robin order
+    added_at: int
+
+
+@dataclass(frozen=True)
+class ConversationItem:
+    """One entry of a conversation's timeline. ``status`` is a
+    :class:`MessageStatus` for an outbound message, a :class:`CallState`
+    for a call or voicemail, 0 for an inbound message; ``id`` names the
+    inbound message, the message (``Message.lookup``) or the call
+    (``Call.lookup``)."""
+    type: ConversationItemType
+    id: str
+    at: int
+    channel_kind: ChannelKind
+    channel_id: str
+    text: str
+    status: int
+    recording_url: str = ""
+    duration: int = 0
