@@ -158,6 +158,21 @@ VC_EXTERN(int) vc_agent_set_state(vc_agent *agent, int state,
 /** Reload a handle from the store. @return 0, VC_ENOTFOUND. @since 0.2 */
 VC_EXTERN(int) vc_agent_refresh(vc_agent *agent);
 
+/**
+ * Delete an agent who is offline (move it there with vc_agent_set_state()
+ * first; an agent with a live call cannot be). In one transaction: the
+ * agent is taken out of every queue (a `queue.member_removed` event
+ * each), conversations assigned to it become unassigned, and its
+ * activity log and per-agent call records are deleted. Calls it took
+ * keep its id, and analytics keep its figures. Appends `agent.deleted`.
+ * The handle's getters keep returning the last snapshot until
+ * vc_agent_free(); everything else on it fails with VC_ENOTFOUND.
+ *
+ * @return 0; VC_ESTATE (not offline), VC_ENOTFOUND (already deleted)
+ * @since 0.3
+ */
+VC_EXTERN(int) vc_agent_delete(vc_agent *agent);
+
 /** What vc_agent_list() returns, in id (creation) order. */
 typedef struct vc_agent_filter {
   unsigned int version;   /**< VC_AGENT_FILTER_VERSION */

@@ -656,6 +656,132 @@ int vc_agent_refresh(vc_agent *a)
   return rc;
 }
 
+/* ---- vc_agent_delete ---------------------------------------------------- */
+
+static const char SQL_DELETE[] =
+  "DELETE FROM vc_agent WHERE tenant_id = ?1 AND id = ?2 AND state = ?3";
+static const char SQL_EXISTS[] =
+  "SELECT state FROM vc_agent WHERE tenant_id = ?1 AND id = ?2";
+static const char SQL_MEMBERSHIPS_DELETE[] =
+  "DELETE FROM vc_queue_member WHERE tenant_id = ?1 AND agent_id = ?2"
+  " RETURNING queue_id";
+static const char SQL_CONVERSATIONS_UNASSIGN[] =
+  "UPDATE vc_conversation SET assignee_id = NULL, updated_at = ?3"
+  " WHERE tenant_id = ?1 AND assignee_id = ?2";
+static const char SQL_HISTORY_DELETE[] =
+  "DELETE FROM vc_agent_activity WHERE tenant_id = ?1 AND agent_id = ?2";
+static const char SQL_CALLS_DELETE[] =
+  "DELETE FROM vc_agent_call WHERE tenant_id = ?1 AND agent_id = ?2";
+
+/* Why an offline agent's row was not deleted: gone, or not offline. */
+static int delete_refused(vc__db *db, const agent_row *cur)
+{
+  vc__stmt *s;
+  int rc, state;
+
+  if ((rc = vc__db_query(&s, db, SQL_EXISTS, "tt", cur->tenant_id,
+                         cur->id)) < 0)
+    return rc;
+  rc = vc__stmt_step(s);
+  state = rc == VC_STORAGE_ROW ? (int)vc__stmt_int64(s, 0) : 0;
+  vc__stmt_done(s);
+  if (rc < 0)
+    return rc;
+  if (rc == VC_STORAGE_DONE)
+    return not_found(cur->id);
+  return vc__error_set(VC_ERRCLASS_INVALID, VC_ESTATE,
+                       "agent '%s' is %s: only an offline agent can be "
+                       "deleted", cur->name, vc_agent_state_name(state));
+}
+
+/* Take the agent out of every queue, one queue.member_removed each; the
+ * number of queues in *n. */
+static int leave_queues(vc__db *db, vc_ctx *ctx, const agent_row *cur,
+                        int *n)
+{
+  char (*queues)[VC_ID_SIZE] = NULL, payload[96];
+  size_t count = 0, cap = 0;
+  vc__stmt *s;
+  int rc;
+
+  if ((rc = vc__db_query(&s, db, SQL_MEMBERSHIPS_DELETE, "tt",
+                         cur->tenant_id, cur->id)) < 0)
+    return rc;
+  while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
+    if (count == cap) {
+      size_t grown = cap ? cap * 2 : 8;
+      void *p = vc__realloc(queues, grown * sizeof(*queues));
+      if (p == NULL) {
+        rc = vc_error_set_oom();
+        break;
+      }
+      queues = p;
+      cap = grown;
+    }
+    snprintf(queues[count++], VC_ID_SIZE, "%s", vc__stmt_text(s, 0));
+  }
+  vc__stmt_done(s);
+  if (rc == VC_STORAGE_DONE)
+    rc = 0;
+  snprintf(payload, sizeof(payload), "{\"agent_id\":\"%s\"}", cur->id);
+  for (size_t i = 0; rc == 0 && i < count; i++)
+    rc = vc__event_append(db, ctx, cur->tenant_id, "queue.member_removed",
+                          queues[i], payload);
+  vc__free(queues);
+  *n = (int)count;
+  return rc;
+}
+
+int vc_agent_delete(vc_agent *a)
+{
+  char payload[128], summary[64];
+  const agent_row *cur;
+  vc__db *db;
+  int queues = 0, conversations, rc;
+
+  VC_ASSERT_ARG(a);
+  pthread_mutex_lock(&a->lock);
+  cur = a->row;
+  if ((rc = vc__db_acquire(&db, a->ctx->store)) < 0)
+    goto unlock;
+  if ((rc = vc__db_begin(db)) < 0)
+    goto release;
+  if ((rc = vc__db_run(db, SQL_DELETE, "tti", cur->tenant_id, cur->id,
+                       (int64_t)VC_AGENT_OFFLINE)) < 0)
+    goto fail;
+  if (vc__db_changes(db) == 0) {
+    rc = delete_refused(db, cur);
+    goto fail;
+  }
+  if ((rc = leave_queues(db, a->ctx, cur, &queues)) < 0 ||
+      (rc = vc__db_run(db, SQL_CONVERSATIONS_UNASSIGN, "tti", cur->tenant_id,
+                       cur->id, vc__now(a->ctx))) < 0)
+    goto fail;
+  conversations = vc__db_changes(db);
+  if ((rc = vc__db_run(db, SQL_HISTORY_DELETE, "tt", cur->tenant_id,
+                       cur->id)) < 0 ||
+      (rc = vc__db_run(db, SQL_CALLS_DELETE, "tt", cur->tenant_id,
+                       cur->id)) < 0)
+    goto fail;
+  name_payload(payload, sizeof(payload), cur->name);
+  snprintf(summary, sizeof(summary),
+           "{\"queues\":%d,\"conversations\":%d}", queues, conversations);
+  if ((rc = vc__event_append(db, a->ctx, cur->tenant_id, "agent.deleted",
+                             cur->id, payload)) < 0 ||
+      (rc = vc__audit(db, a->ctx, cur->tenant_id, "agent.delete", cur->id,
+                      summary)) < 0 ||
+      (rc = vc__db_commit(db)) < 0)
+    goto fail;
+  goto release;
+fail:
+  vc__db_rollback(db);
+release:
+  vc__db_release(db);
+unlock:
+  pthread_mutex_unlock(&a->lock);
+  return rc;
+}
+
 /* ---- vc_agent_set_state ------------------------------------------------ */
 
 /* The API's table of moves (see agent.h). */

@@ -481,6 +481,103 @@ static void test_agent__events(void)
   vc_ctx_free(ctx);
 }
 
+/* Deleting: only an offline agent; out of its queues (an event each),
+ * its activity gone, its name free again; the other agent, the other
+ * tenant's agent of the same name and the queues themselves untouched. */
+static void test_agent__delete(void)
+{
+  vc_ctx *ctx = open_ctx();
+  vc_tenant *t = new_tenant(ctx, "acme"), *u = new_tenant(ctx, "other");
+  vc_agent *a = new_agent(t, "alice", "+14155550100");
+  vc_agent *b = new_agent(t, "bob", "+14155550101");
+  vc_agent *twin = new_agent(u, "alice", "+14155550100"), *got;
+  vc_queue_spec qs = VC_QUEUE_SPEC_INIT;
+  vc_queue *q1, *q2;
+  vc_queue_member *m;
+  const vc_event *e;
+  vc_iter *it;
+  char id[VC_ID_SIZE], where[96];
+  int removed = 0, deleted = 0, members = 0;
+
+  qs.name = "sales";
+  CHECK_OK(vc_queue_new(&q1, t, &qs));
+  qs.name = "support";
+  CHECK_OK(vc_queue_new(&q2, t, &qs));
+  CHECK_OK(vc_queue_member_add(q1, "alice", NULL));
+  CHECK_OK(vc_queue_member_add(q1, "bob", NULL));
+  CHECK_OK(vc_queue_member_add(q2, "alice", NULL));
+  snprintf(id, sizeof(id), "%s", vc_agent_id(a));
+
+  /* Not offline: refused, nothing changed. */
+  CHECK_OK(vc_agent_set_state(a, VC_AGENT_AVAILABLE, NULL));
+  CHECK_RC(vc_agent_delete(a), VC_ESTATE);
+  CHECK(strstr(vc_error_last()->message, "available") != NULL);
+  CHECK(rows("vc_agent") == 3);
+  CHECK(rows("vc_queue_member") == 3);
+  CHECK_OK(vc_agent_set_state(a, VC_AGENT_BREAK, "lunch"));
+  CHECK_RC(vc_agent_delete(a), VC_ESTATE);
+
+  CHECK_OK(vc_agent_set_state(a, VC_AGENT_OFFLINE, NULL));
+  snprintf(where, sizeof(where), "vc_agent_activity WHERE agent_id = '%s'",
+           id);
+  CHECK(rows(where) > 0);
+  CHECK_OK(vc_agent_delete(a));
+  CHECK(rows("vc_agent") == 2);
+  CHECK(rows("vc_queue_member") == 1);
+  CHECK(rows(where) == 0);
+  /* The handle keeps its snapshot; everything else says it is gone. */
+  CHECK_STR(vc_agent_name(a), "alice");
+  CHECK_RC(vc_agent_refresh(a), VC_ENOTFOUND);
+  CHECK_RC(vc_agent_delete(a), VC_ENOTFOUND);
+  CHECK_RC(vc_agent_set_state(a, VC_AGENT_AVAILABLE, NULL), VC_ENOTFOUND);
+  CHECK_RC(vc_agent_lookup(&got, t, id), VC_ENOTFOUND);
+  CHECK_RC(vc_agent_lookup(&got, t, "alice"), VC_ENOTFOUND);
+  CHECK_RC(vc_queue_member_add(q2, id, NULL), VC_ENOTFOUND);
+
+  /* Bob is still in sales, alone; the twin is untouched. */
+  CHECK_OK(vc_queue_members(&it, q1, NULL));
+  while (vc_queue_member_next(&m, it) == 0) {
+    CHECK_STR(vc_queue_member_agent_id(m), vc_agent_id(b));
+    members++;
+    vc_queue_member_free(m);
+  }
+  vc_iter_free(it);
+  CHECK(members == 1);
+  CHECK_OK(vc_agent_refresh(twin));
+  CHECK_OK(vc_agent_lookup(&got, u, "alice"));
+  vc_agent_free(got);
+
+  /* One queue.member_removed per queue, and agent.deleted. */
+  CHECK_OK(vc_events_since(&it, t, 0));
+  while (vc_event_next(&e, it) == 0) {
+    if (strcmp(e->type, "queue.member_removed") == 0) {
+      removed++;
+      CHECK(strstr(e->payload_json, id) != NULL);
+      CHECK(strcmp(e->subject_id, vc_queue_id(q1)) == 0 ||
+            strcmp(e->subject_id, vc_queue_id(q2)) == 0);
+    } else if (strcmp(e->type, "agent.deleted") == 0) {
+      deleted++;
+      CHECK_STR(e->subject_id, id);
+      CHECK_STR(e->payload_json, "{\"name\":\"alice\"}");
+    }
+  }
+  vc_iter_free(it);
+  CHECK(removed == 2 && deleted == 1);
+
+  /* The name is free again. */
+  vc_agent_free(a);
+  a = new_agent(t, "alice", "+14155550109");
+  CHECK(strcmp(vc_agent_id(a), id) != 0);
+  vc_queue_free(q1);
+  vc_queue_free(q2);
+  vc_agent_free(a);
+  vc_agent_free(b);
+  vc_agent_free(twin);
+  vc_tenant_free(t);
+  vc_tenant_free(u);
+  vc_ctx_free(ctx);
+}
+
 /* One tenant can neither see nor touch another's agents. */
 static void test_agent__tenant_isolation(void)
 {
@@ -530,5 +627,6 @@ VC_TESTS(
   VC_TEST(test_agent__states),
   VC_TEST(test_agent__list),
   VC_TEST(test_agent__events),
+  VC_TEST(test_agent__delete),
   VC_TEST(test_agent__tenant_isolation),
 )

@@ -5,8 +5,9 @@
  * timeline merges inbound, outbound and calls in time order; a reply
  * goes out on the inbound's channel to its sender under the channel's
  * rules; statuses, snooze and its wake-up on the injected clock,
- * assignment, unread counts, list filters, search and cursor paging;
- * tenant isolation and bad input.
+ * assignment (and its end when the agent is deleted), unread counts,
+ * list filters, search and cursor paging; tenant isolation and bad
+ * input.
  */
 #define _GNU_SOURCE
 #include "vyomcomm.h"
@@ -500,6 +501,18 @@ static void test_inbox__status_assign_read(void)
   vc_conversation_free(c);
   CHECK(audits("conversation.assign") == 1);
   CHECK(audits("conversation.unassign") == 1);
+  /* Deleting the assignee unassigns the conversation. */
+  CHECK_OK(vc_conversation_assign(e.t, conv, agent_id));
+  CHECK_OK(vc_agent_lookup(&a, e.t, agent_id));
+  CHECK_OK(vc_agent_delete(a));
+  vc_agent_free(a);
+  CHECK_OK(vc_conversation_lookup(&c, e.t, conv));
+  CHECK_STR(vc_conversation_assignee_id(c), "");
+  CHECK(vc_conversation_updated_at(c) == g_now);
+  vc_conversation_free(c);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_audit WHERE action ="
+                   " 'agent.delete' AND summary LIKE"
+                   " '%\"conversations\":1}'") == 1);
 
   /* Read. */
   CHECK_OK(vc_conversation_mark_read(e.t, conv));

@@ -177,6 +177,22 @@ def test_queues_and_members(t: vc.Tenant) -> None:
     q.remove_member(bala)
     assert [m.agent_id for m in q.members()] == [asha.id]
 
+    # An agent who leaves: only once offline; out of every queue.
+    spill.add_member(bala)
+    bala.set_state(vc.AgentState.AVAILABLE)
+    with pytest.raises(vc.InvalidState):
+        bala.delete()
+    assert [m.agent_id for m in spill.members()] == [bala.id]
+    bala.set_state(vc.AgentState.OFFLINE)
+    bala.delete()
+    assert list(spill.members()) == []
+    assert bala.name == "bala"            # the snapshot stays readable
+    with pytest.raises(vc.NotFound):
+        vc.Agent.lookup(t, "bala")
+    with pytest.raises(vc.NotFound):
+        bala.delete()
+    bala = vc.Agent.new(t, "bala", "+14155550112")   # the name is free
+
     q.update(strategy=vc.QueueStrategy.ROUND_ROBIN, max_wait_s=0)
     assert q.strategy == vc.QueueStrategy.ROUND_ROBIN
     assert q.max_wait_seconds == 0 and q.overflow_target == spill.id

@@ -34,9 +34,7 @@ class Agent(Handle):
     """An agent: a person who places and takes calls, with a number the
     library rings first, a state (:class:`AgentState`), an activity log
     and figures. A snapshot of the stored agent: :meth:`refresh`
-    reloads it; :meth:`update` and :meth:`set_state` refresh it.
-
-    The library has no way to delete an agent."""
+    reloads it; :meth:`update` and :meth:`set_state` refresh it."""
 
     _free = staticmethod(lib.vc_agent_free)
 
@@ -116,6 +114,13 @@ class Agent(Handle):
         """Reload the snapshot from the store; returns self."""
         lib.vc_agent_refresh(self._h)
         return self
+
+    def delete(self) -> None:
+        """Delete an offline agent: it leaves every queue, its
+        conversations become unassigned, its activity log goes; calls
+        keep its id. InvalidState unless offline; NotFound when already
+        deleted. The snapshot stays readable."""
+        lib.vc_agent_delete(self._h)
 
     def activity(self, *, since: int = 0, until: int = 0,
                  after: Optional[str] = None) -> ListIter[AgentChange]:
