@@ -116,6 +116,20 @@ void vc__db_release(vc__db *db)
   pthread_mutex_unlock(&s->lock);
 }
 
+void vc__db_discard(vc__db *db)
+{
+  vc_store *s;
+
+  if (db == NULL)
+    return;
+  s = db->store;
+  vc__db_close(db);
+  pthread_mutex_lock(&s->lock);
+  s->nopen--;
+  pthread_cond_signal(&s->idle_cond);
+  pthread_mutex_unlock(&s->lock);
+}
+
 int vc__db_read_begin(vc__db *db)
 {
   vc_error saved;
@@ -250,6 +264,27 @@ void vc__db_rollback(vc__db *db)
 int64_t vc__db_changes(vc__db *db)
 {
   return ops_of(db)->changes(db->conn);
+}
+
+int vc__db_can_defer_sync(const vc_store *store)
+{
+  return store->set_lazy != NULL && store->sync != NULL;
+}
+
+int vc__db_set_lazy(vc__db *db, int lazy)
+{
+  if (!vc__db_can_defer_sync(db->store))
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ENOTSUPPORTED,
+                         "the store cannot defer its syncs");
+  return db->store->set_lazy(db->conn, lazy);
+}
+
+int vc__db_sync(vc__db *db)
+{
+  if (!vc__db_can_defer_sync(db->store))
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ENOTSUPPORTED,
+                         "the store cannot defer its syncs");
+  return db->store->sync(db->conn);
 }
 
 int vc__stmt_bind_text(vc__stmt *s, int idx, const char *text)

@@ -3,6 +3,12 @@
  * group in progress becomes the leader, takes every write queued so far,
  * runs them in one transaction and wakes their writers; writes queued
  * meanwhile form the next group. A lone writer is a group of one.
+ *
+ * On a store that can defer its syncs (store.h), the leader commits
+ * without waiting for the disk, hands the leader role on at once, and
+ * only then syncs the WAL and wakes its writers: the next group's writes
+ * overlap this group's fsync, and no writer returns before the sync that
+ * makes its write durable.
  */
 #include "core/common.h"
 #include "group.h"
@@ -15,6 +21,7 @@ typedef struct vc__group_req {
   void *arg;
   int rc;
   int failed;                  /* fn failed: not run again */
+  int taken;                   /* in a group (no longer queued) */
   int done;
   vc_error err;                /* the error when rc < 0 */
   char message[256];
@@ -50,6 +57,7 @@ static size_t take_queued(vc_store *store, group_req **last, size_t room)
     group_req *r = store->group_head;
     store->group_head = r->next;
     r->next = NULL;
+    r->taken = 1;
     (*last)->next = r;
     *last = r;
     n++;
@@ -75,16 +83,63 @@ static group_req *run_writes(vc__db *db, group_req *r, group_req **last,
   return NULL;
 }
 
+/* A connection for a group: with `lazy`, one whose commits do not sync
+ * (kept between groups), else NULL in *lazy_out and one from the pool. */
+static int group_db(vc__db **out, vc_store *store, int *lazy)
+{
+  int rc;
+
+  if (*lazy) {
+    pthread_mutex_lock(&store->group_lock);
+    if (store->group_nidle > 0) {
+      *out = store->group_idle[--store->group_nidle];
+      pthread_mutex_unlock(&store->group_lock);
+      return 0;
+    }
+    pthread_mutex_unlock(&store->group_lock);
+  }
+  if ((rc = vc__db_acquire(out, store)) < 0)
+    return rc;
+  if (*lazy && vc__db_set_lazy(*out, 1) < 0)
+    *lazy = 0; /* this group syncs on commit, as before */
+  return 0;
+}
+
+static void group_db_release(vc_store *store, vc__db *db, int lazy)
+{
+  if (lazy) {
+    pthread_mutex_lock(&store->group_lock);
+    if (store->group_nidle < sizeof(store->group_idle) /
+                               sizeof(store->group_idle[0])) {
+      store->group_idle[store->group_nidle++] = db;
+      db = NULL;
+    }
+    pthread_mutex_unlock(&store->group_lock);
+    /* Back to the pool, where commits must sync again. */
+    if (db != NULL && vc__db_set_lazy(db, 0) < 0) {
+      vc__db_discard(db);
+      return;
+    }
+  }
+  if (db != NULL)
+    vc__db_release(db);
+}
+
 /* Run one group to its end: committed, or every write failed. With
  * `join`, writes queued while the group runs join it before the commit,
  * so that producers woken by the previous commit, still preparing their
- * next write when this group began, share this one's fsync. */
-static void run_group(vc_store *store, group_req *list, int join)
+ * next write when this group began, share this one's fsync. With
+ * `unsynced`, a commit that still needs vc__db_sync leaves its
+ * connection there (else NULL): the caller syncs and releases it. */
+static void run_group(vc_store *store, group_req *list, int join,
+                      vc__db **unsynced)
 {
   vc__db *db;
-  int rc;
+  int rc, lazy = unsynced != NULL;
 
-  if ((rc = vc__db_acquire(&db, store)) < 0) {
+  if (unsynced != NULL)
+    *unsynced = NULL;
+  if ((rc = group_db(&db, store, &lazy)) < 0) {
     fail_rest(list, rc);
     return;
   }
@@ -112,10 +167,51 @@ static void run_group(vc_store *store, group_req *list, int join)
     if ((rc = vc__db_commit(db)) < 0) {
       vc__db_rollback(db);
       fail_rest(list, rc);
+    } else if (lazy) {
+      *unsynced = db;
+      return;
     }
     break;
   }
-  vc__db_release(db);
+  group_db_release(store, db, lazy);
+}
+
+static void wake_group(vc_store *store, group_req *list)
+{
+  pthread_mutex_lock(&store->group_lock);
+  for (group_req *g = list; g != NULL; g = g->next)
+    g->done = 1;
+  pthread_cond_broadcast(&store->group_cond);
+  pthread_mutex_unlock(&store->group_lock);
+}
+
+/* Lead one group (called without group_lock, as the leader). */
+static void lead(vc_store *store, group_req *list)
+{
+  vc__db *db = NULL;
+  int rc;
+
+  run_group(store, list, 1, vc__db_can_defer_sync(store) ? &db : NULL);
+  /* The next group may begin: this one's writes are committed. */
+  pthread_mutex_lock(&store->group_lock);
+  store->group_leader = 0;
+  if (db == NULL)
+    for (group_req *g = list; g != NULL; g = g->next)
+      g->done = 1;
+  pthread_cond_broadcast(&store->group_cond);
+  pthread_mutex_unlock(&store->group_lock);
+  if (db == NULL)
+    return;
+  /* Committed but not yet durable: readers (the dispatcher) may see
+   * these rows before this sync ends. That is safe because a FULL
+   * commit (the dispatcher's move to 'sending') syncs the same WAL file,
+   * which covers these earlier frames; and a writer of a later group
+   * that found one of these rows (an idempotent replay) returns only
+   * after its own group's sync, which covers them too. */
+  if ((rc = vc__db_sync(db)) < 0)
+    fail_rest(list, rc);
+  group_db_release(store, db, 1);
+  wake_group(store, list);
 }
 
 /* A store whose one connection may be inside the host's transaction. */
@@ -126,7 +222,7 @@ static int write_alone(vc_store *store, vc__group_fn fn, void *arg)
   memset(&r, 0, sizeof(r));
   r.fn = fn;
   r.arg = arg;
-  run_group(store, &r, 0);
+  run_group(store, &r, 0, NULL);
   if (r.rc < 0)
     vc_error_set_str(r.err.klass, r.err.code, r.message);
   return r.rc;
@@ -151,15 +247,19 @@ int vc__store_write_grouped(vc_store *store, vc__group_fn fn, void *arg)
   while (!r.done) {
     group_req *list, *last;
     size_t n = 1;
-    if (store->group_leader) {
+    /* Wait while a group is being written, or while ours, taken into
+     * one, is being synced. */
+    if (store->group_leader || r.taken) {
       pthread_cond_wait(&store->group_cond, &store->group_lock);
       continue;
     }
     /* Lead: take the queue (up to VC__GROUP_MAX writes). */
     store->group_leader = 1;
     list = last = store->group_head;
+    list->taken = 1;
     while (last->next != NULL && n < VC__GROUP_MAX) {
       last = last->next;
+      last->taken = 1;
       n++;
     }
     store->group_head = last->next;
@@ -168,14 +268,8 @@ int vc__store_write_grouped(vc_store *store, vc__group_fn fn, void *arg)
       store->group_tail = NULL;
     last->next = NULL;
     pthread_mutex_unlock(&store->group_lock);
-    run_group(store, list, 1);
+    lead(store, list);
     pthread_mutex_lock(&store->group_lock);
-    for (group_req *g = list, *next; g != NULL; g = next) {
-      next = g->next;
-      g->done = 1;
-    }
-    store->group_leader = 0;
-    pthread_cond_broadcast(&store->group_cond);
   }
   pthread_mutex_unlock(&store->group_lock);
   if (r.rc < 0)

@@ -66,6 +66,8 @@ void vc_store_free(vc_store *s)
     return;
   for (size_t i = 0; i < s->nidle; i++)
     vc__db_close(s->idle[i]);
+  for (size_t i = 0; i < s->group_nidle; i++)
+    vc__db_close(s->group_idle[i]);
   vc__free(s->idle);
   if (s->ops.free != NULL)
     s->ops.free(s->payload);

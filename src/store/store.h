@@ -29,6 +29,16 @@ struct vc_store {
   struct vc__group_req *group_head, *group_tail;
   size_t group_queued;        /* writes in that queue */
   int group_leader;           /* a group is being written */
+  /* Connections set lazy (below), kept for group leaders. */
+  vc__db *group_idle[4];
+  size_t group_nidle;
+
+  /* Optional, internal (the SQLite backend on a store opened FULL): a
+   * connection set lazy commits without syncing, and sync() makes what
+   * it committed durable. group.c overlaps one group's sync with the
+   * next group's writes. NULL: every commit syncs itself, as before. */
+  int (*set_lazy)(void *conn, int lazy);
+  int (*sync)(void *conn);
 };
 
 /* Make a store from an ops table (copied) and payload. */

@@ -943,13 +943,18 @@ static void *group_thread(void *arg)
 /* Writes queued while a group is written join it before its commit; a
  * write that fails fails alone, and the others of its group run again
  * without it. */
-static void test_store__group_commit(void)
+static void group_commit_on(const char *name, int synchronous)
 {
-  vc_store *s = open_store("g.db", NULL);
+  vc_sqlite_options o = VC_SQLITE_OPTIONS_INIT;
+  vc_store *s;
   group_write w[16];
   pthread_t th[16];
-  vc__db *db = acquire(s);
+  vc__db *db;
 
+  o.synchronous = synchronous;
+  s = open_store(name, &o);
+  CHECK(vc__db_can_defer_sync(s) == (synchronous == VC_SQLITE_SYNC_FULL));
+  db = acquire(s);
   CHECK_OK(vc__db_run(db, "CREATE TABLE g (v INTEGER PRIMARY KEY)", ""));
   vc__db_release(db);
   memset(w, 0, sizeof(w));
@@ -989,6 +994,164 @@ static void test_store__group_commit(void)
   vc_store_free(s);
 }
 
+/* The same on a FULL store, whose groups sync after handing on the
+ * leader role. */
+static void test_store__group_commit(void)
+{
+  group_commit_on("g.db", VC_SQLITE_SYNC_NORMAL);
+  group_commit_on("gfull.db", VC_SQLITE_SYNC_FULL);
+}
+
+/* Deferred sync (FULL store): the group's writer returns only after the
+ * sync of its group, and the next group's writes do not wait for it. */
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cond = PTHREAD_COND_INITIALIZER;
+static int syncs_started, syncs_done, gate_open, sync_fail;
+static int (*real_sync)(void *conn);
+
+static int gated_sync(void *conn)
+{
+  int rc, first;
+
+  pthread_mutex_lock(&sync_lock);
+  first = syncs_started++ == 0;
+  pthread_cond_broadcast(&sync_cond);
+  while (first && !gate_open)
+    pthread_cond_wait(&sync_cond, &sync_lock);
+  pthread_mutex_unlock(&sync_lock);
+  rc = sync_fail ? vc_error_set_str(VC_ERRCLASS_STORAGE, VC_ESTORAGE,
+                                    "planned sync failure")
+                 : real_sync(conn);
+  pthread_mutex_lock(&sync_lock);
+  syncs_done++;
+  pthread_cond_broadcast(&sync_cond);
+  pthread_mutex_unlock(&sync_lock);
+  return rc;
+}
+
+typedef struct synced_write {
+  group_write w;
+  int finished;       /* returned */
+  int syncs_done;     /* syncs ended when it returned */
+  pthread_t th;
+} synced_write;
+
+static void *synced_thread(void *arg)
+{
+  synced_write *sw = arg;
+
+  group_thread(&sw->w);
+  pthread_mutex_lock(&sync_lock);
+  sw->finished = 1;
+  sw->syncs_done = syncs_done;
+  pthread_cond_broadcast(&sync_cond);
+  pthread_mutex_unlock(&sync_lock);
+  return NULL;
+}
+
+static void wait_for(int *what, int value)
+{
+  pthread_mutex_lock(&sync_lock);
+  while (*what < value)
+    pthread_cond_wait(&sync_cond, &sync_lock);
+  pthread_mutex_unlock(&sync_lock);
+}
+
+static vc_store *open_full_g(const char *name)
+{
+  vc_sqlite_options o = VC_SQLITE_OPTIONS_INIT;
+  vc_store *s;
+  vc__db *db;
+
+  o.synchronous = VC_SQLITE_SYNC_FULL;
+  s = open_store(name, &o);
+  db = acquire(s);
+  CHECK_OK(vc__db_run(db, "CREATE TABLE g (v INTEGER PRIMARY KEY)", ""));
+  vc__db_release(db);
+  CHECK(vc__db_can_defer_sync(s));
+  real_sync = s->sync;
+  s->sync = gated_sync;
+  syncs_started = syncs_done = gate_open = sync_fail = 0;
+  return s;
+}
+
+static void test_store__group_deferred_sync(void)
+{
+  vc_store *s = open_full_g("gs.db");
+  synced_write a, b;
+  int a_finished;
+  vc__db *db;
+
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  a.w.store = b.w.store = s;
+  a.w.v = 1;
+  b.w.v = 2;
+  CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
+  wait_for(&syncs_started, 1);
+  /* a's group committed (visible) and waits for its sync. */
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM g WHERE v = 1") == 1);
+  /* A connection from the pool still syncs on commit. */
+  CHECK(query_int(db, "PRAGMA synchronous") == 2);
+  vc__db_release(db);
+  /* The next group is written and synced meanwhile. */
+  CHECK(pthread_create(&b.th, NULL, synced_thread, &b) == 0);
+  wait_for(&b.finished, 1);
+  CHECK(b.w.rc == 2);
+  CHECK(b.syncs_done == 1); /* its own sync, not a's */
+  pthread_mutex_lock(&sync_lock);
+  a_finished = a.finished;
+  gate_open = 1;
+  pthread_cond_broadcast(&sync_cond);
+  pthread_mutex_unlock(&sync_lock);
+  CHECK(!a_finished);
+  pthread_join(a.th, NULL);
+  pthread_join(b.th, NULL);
+  CHECK(a.w.rc == 1);
+  CHECK(a.syncs_done == 2);
+  vc_store_free(s);
+}
+
+/* A failed sync fails every write of its group (their rows were
+ * committed, but the caller cannot be told they are durable); the next
+ * group is not affected. */
+static void test_store__group_sync_failure(void)
+{
+  vc_store *s = open_full_g("gf.db");
+  synced_write a;
+
+  memset(&a, 0, sizeof(a));
+  a.w.store = s;
+  a.w.v = 1;
+  gate_open = 1;
+  sync_fail = 1;
+  CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
+  pthread_join(a.th, NULL);
+  CHECK_RC(a.w.rc, VC_ESTORAGE);
+  CHECK_STR(a.w.message, "planned sync failure");
+  sync_fail = 0;
+  a.w.v = 3;
+  CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
+  pthread_join(a.th, NULL);
+  CHECK(a.w.rc == 3);
+  vc_store_free(s);
+}
+
+/* Only a FULL file store defers its syncs. */
+static void test_store__group_sync_only_full(void)
+{
+  vc_sqlite_options o = VC_SQLITE_OPTIONS_INIT;
+  vc_store *s = open_store("gn.db", NULL);
+
+  CHECK(!vc__db_can_defer_sync(s));
+  vc_store_free(s);
+  o.synchronous = VC_SQLITE_SYNC_FULL;
+  CHECK_OK(vc_store_open_sqlite(&s, ":memory:", &o));
+  CHECK(!vc__db_can_defer_sync(s));
+  vc_store_free(s);
+}
+
 VC_TESTS(
   VC_TEST(test_store__pragmas_default),
   VC_TEST(test_store__pragmas_full),
@@ -1005,5 +1168,8 @@ VC_TESTS(
   VC_TEST(test_store__memory_one_connection),
   VC_TEST(test_store__pool_threads),
   VC_TEST(test_store__group_commit),
+  VC_TEST(test_store__group_deferred_sync),
+  VC_TEST(test_store__group_sync_failure),
+  VC_TEST(test_store__group_sync_only_full),
   VC_TEST(test_store__migrate_runner),
 )
