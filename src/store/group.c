@@ -47,12 +47,18 @@ static void fail_rest(group_req *list, int rc)
 }
 
 /* Move up to `room` queued writes to the end of a group (after *last).
- * 0 when none is waiting. */
-static size_t take_queued(vc_store *store, group_req **last, size_t room)
+ * 0 when none is waiting. With `until_synced`, while the previous group
+ * is still syncing, wait for writes to come: they would wait for that
+ * sync anyway, and this way they share the next one. */
+static size_t take_queued(vc_store *store, group_req **last, size_t room,
+                          int until_synced)
 {
   size_t n = 0;
 
   pthread_mutex_lock(&store->group_lock);
+  while (until_synced && store->group_head == NULL &&
+         store->group_syncing > 0)
+    pthread_cond_wait(&store->group_join_cond, &store->group_lock);
   while (store->group_head != NULL && n < room) {
     group_req *r = store->group_head;
     store->group_head = r->next;
@@ -153,7 +159,7 @@ static void run_group(vc_store *store, group_req *list, int join,
     bad = run_writes(db, list, &last, &total);
     while (bad == NULL && join && total < VC__GROUP_MAX) {
       group_req *before = last;
-      if (take_queued(store, &last, VC__GROUP_MAX - total) == 0)
+      if (take_queued(store, &last, VC__GROUP_MAX - total, lazy) == 0)
         break;
       bad = run_writes(db, before->next, &last, &total);
     }
@@ -176,15 +182,6 @@ static void run_group(vc_store *store, group_req *list, int join,
   group_db_release(store, db, lazy);
 }
 
-static void wake_group(vc_store *store, group_req *list)
-{
-  pthread_mutex_lock(&store->group_lock);
-  for (group_req *g = list; g != NULL; g = g->next)
-    g->done = 1;
-  pthread_cond_broadcast(&store->group_cond);
-  pthread_mutex_unlock(&store->group_lock);
-}
-
 /* Lead one group (called without group_lock, as the leader). */
 static void lead(vc_store *store, group_req *list)
 {
@@ -198,6 +195,8 @@ static void lead(vc_store *store, group_req *list)
   if (db == NULL)
     for (group_req *g = list; g != NULL; g = g->next)
       g->done = 1;
+  else
+    store->group_syncing++;
   pthread_cond_broadcast(&store->group_cond);
   pthread_mutex_unlock(&store->group_lock);
   if (db == NULL)
@@ -211,7 +210,13 @@ static void lead(vc_store *store, group_req *list)
   if ((rc = vc__db_sync(db)) < 0)
     fail_rest(list, rc);
   group_db_release(store, db, 1);
-  wake_group(store, list);
+  pthread_mutex_lock(&store->group_lock);
+  store->group_syncing--;
+  for (group_req *g = list; g != NULL; g = g->next)
+    g->done = 1;
+  pthread_cond_broadcast(&store->group_cond);
+  pthread_cond_signal(&store->group_join_cond);
+  pthread_mutex_unlock(&store->group_lock);
 }
 
 /* A store whose one connection may be inside the host's transaction. */
@@ -244,6 +249,8 @@ int vc__store_write_grouped(vc_store *store, vc__group_fn fn, void *arg)
     store->group_head = &r;
   store->group_tail = &r;
   store->group_queued++;
+  if (store->group_syncing > 0)
+    pthread_cond_signal(&store->group_join_cond); /* a leader may wait */
   while (!r.done) {
     group_req *list, *last;
     size_t n = 1;

@@ -29,6 +29,8 @@ struct vc_store {
   struct vc__group_req *group_head, *group_tail;
   size_t group_queued;        /* writes in that queue */
   int group_leader;           /* a group is being written */
+  int group_syncing;          /* groups committed, not yet synced */
+  pthread_cond_t group_join_cond; /* a write queued, or a sync ended */
   /* Connections set lazy (below), kept for group leaders. */
   vc__db *group_idle[4];
   size_t group_nidle;

@@ -1002,8 +1002,9 @@ static void test_store__group_commit(void)
   group_commit_on("gfull.db", VC_SQLITE_SYNC_FULL);
 }
 
-/* Deferred sync (FULL store): the group's writer returns only after the
- * sync of its group, and the next group's writes do not wait for it. */
+/* Deferred sync (FULL store): a group's writers return only after the
+ * sync of their group; the next group is written meanwhile, and commits
+ * once that sync ended. */
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sync_cond = PTHREAD_COND_INITIALIZER;
 static int syncs_started, syncs_done, gate_open, sync_fail;
@@ -1075,11 +1076,21 @@ static vc_store *open_full_g(const char *name)
   return s;
 }
 
+static int leading_alone(vc_store *s)
+{
+  int r;
+
+  pthread_mutex_lock(&s->group_lock);
+  r = s->group_leader && s->group_queued == 0;
+  pthread_mutex_unlock(&s->group_lock);
+  return r;
+}
+
 static void test_store__group_deferred_sync(void)
 {
   vc_store *s = open_full_g("gs.db");
   synced_write a, b;
-  int a_finished;
+  int a_finished, b_finished;
   vc__db *db;
 
   memset(&a, 0, sizeof(a));
@@ -1089,27 +1100,41 @@ static void test_store__group_deferred_sync(void)
   b.w.v = 2;
   CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
   wait_for(&syncs_started, 1);
-  /* a's group committed (visible) and waits for its sync. */
+  /* a's group committed (visible) and waits for its sync; the leader
+   * role is free. */
+  CHECK(!leading_alone(s));
   db = acquire(s);
   CHECK(query_int(db, "SELECT count(*) FROM g WHERE v = 1") == 1);
   /* A connection from the pool still syncs on commit. */
   CHECK(query_int(db, "PRAGMA synchronous") == 2);
   vc__db_release(db);
-  /* The next group is written and synced meanwhile. */
+  /* b leads the next group meanwhile, and commits it only once a's sync
+   * ended (writes that come until then join it). */
   CHECK(pthread_create(&b.th, NULL, synced_thread, &b) == 0);
-  wait_for(&b.finished, 1);
-  CHECK(b.w.rc == 2);
-  CHECK(b.syncs_done == 1); /* its own sync, not a's */
+  while (!leading_alone(s)) {
+    struct timespec ms = { 0, 1000000 };
+    nanosleep(&ms, NULL);
+  }
+  {
+    struct timespec pause = { 0, 50000000 };
+    nanosleep(&pause, NULL);
+  }
   pthread_mutex_lock(&sync_lock);
   a_finished = a.finished;
+  b_finished = b.finished;
+  CHECK(syncs_started == 1);
   gate_open = 1;
   pthread_cond_broadcast(&sync_cond);
   pthread_mutex_unlock(&sync_lock);
-  CHECK(!a_finished);
+  CHECK(!a_finished && !b_finished);
   pthread_join(a.th, NULL);
   pthread_join(b.th, NULL);
-  CHECK(a.w.rc == 1);
-  CHECK(a.syncs_done == 2);
+  CHECK(a.w.rc == 1 && a.syncs_done >= 1);
+  CHECK(b.w.rc == 2 && b.syncs_done == 2);
+  CHECK(syncs_started == 2);
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM g") == 2);
+  vc__db_release(db);
   vc_store_free(s);
 }
 
