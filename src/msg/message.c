@@ -1100,7 +1100,8 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   vc_message_spec copy;
   send_write w;
   prepared p;
-  int rc;
+  vc__db *db;
+  int rc, reading;
 
   VC_ASSERT_ARG(id_out);
   id_out[0] = '\0';
@@ -1114,8 +1115,18 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   w.p = &p;
   w.spec = &copy;
   w.now = vc__now(w.ctx);
-  if ((rc = prepare(&p, t, NULL, &copy, w.now, 0)) < 0 ||
-      (rc = vc__new_id(w.ctx, w.new_id)) < 0)
+  /* The reads (route, template, contact, consent, quiet hours) in one
+   * snapshot: the WAL read lock is taken once, not around each. */
+  if ((rc = vc__db_acquire(&db, w.ctx->store)) < 0) {
+    memset(&p, 0, sizeof(p));
+    goto out;
+  }
+  reading = vc__db_read_begin(db);
+  rc = prepare(&p, t, db, &copy, w.now, 0);
+  if (reading)
+    vc__db_read_end(db);
+  vc__db_release(db);
+  if (rc < 0 || (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
   if ((rc = vc__store_write_grouped(w.ctx->store, write_send, &w)) < 0)
     goto out;

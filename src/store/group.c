@@ -183,12 +183,12 @@ static void run_group(vc_store *store, group_req *list, int join,
 }
 
 /* Lead one group (called without group_lock, as the leader). */
-static void lead(vc_store *store, group_req *list)
+static void lead(vc_store *store, group_req *list, int defer)
 {
   vc__db *db = NULL;
   int rc;
 
-  run_group(store, list, 1, vc__db_can_defer_sync(store) ? &db : NULL);
+  run_group(store, list, 1, defer ? &db : NULL);
   /* The next group may begin: this one's writes are committed. */
   pthread_mutex_lock(&store->group_lock);
   store->group_leader = 0;
@@ -254,6 +254,7 @@ int vc__store_write_grouped(vc_store *store, vc__group_fn fn, void *arg)
   while (!r.done) {
     group_req *list, *last;
     size_t n = 1;
+    int defer;
     /* Wait while a group is being written, or while ours, taken into
      * one, is being synced. */
     if (store->group_leader || r.taken) {
@@ -274,8 +275,15 @@ int vc__store_write_grouped(vc_store *store, vc__group_fn fn, void *arg)
     if (store->group_head == NULL)
       store->group_tail = NULL;
     last->next = NULL;
+    /* A lone writer (nothing else queued or syncing) commits and syncs
+     * on a connection of the pool, most likely the one it just read on,
+     * whose page cache is then still valid: deferring its sync would
+     * save it nothing. */
+    defer = vc__db_can_defer_sync(store) &&
+            (list != last || store->group_head != NULL ||
+             store->group_syncing > 0 || store->group_defer_always);
     pthread_mutex_unlock(&store->group_lock);
-    lead(store, list);
+    lead(store, list, defer);
     pthread_mutex_lock(&store->group_lock);
   }
   pthread_mutex_unlock(&store->group_lock);

@@ -41,6 +41,7 @@ struct vc_store {
    * next group's writes. NULL: every commit syncs itself, as before. */
   int (*set_lazy)(void *conn, int lazy);
   int (*sync)(void *conn);
+  int group_defer_always;     /* tests: a lone writer's too */
 };
 
 /* Make a store from an ops table (copied) and payload. */

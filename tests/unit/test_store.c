@@ -1072,6 +1072,7 @@ static vc_store *open_full_g(const char *name)
   CHECK(vc__db_can_defer_sync(s));
   real_sync = s->sync;
   s->sync = gated_sync;
+  s->group_defer_always = 1;
   syncs_started = syncs_done = gate_open = sync_fail = 0;
   return s;
 }
