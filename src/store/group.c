@@ -18,6 +18,7 @@
 
 typedef struct vc__group_req {
   vc__group_fn fn;
+  vc__group_flush_fn flush;
   void *arg;
   int rc;
   int failed;                  /* fn failed: not run again */
@@ -76,17 +77,52 @@ static size_t take_queued(vc_store *store, group_req **last, size_t room,
 }
 
 /* Run the writes from `r` on; the one that failed, or NULL. `*last` and
- * `*total` follow the group. */
+ * `*total` follow the group. With `alone`, each write flushes itself. */
 static group_req *run_writes(vc__db *db, group_req *r, group_req **last,
-                             size_t *total)
+                             size_t *total, int alone)
 {
   for (; r != NULL; r = r->next) {
     *last = r;
     (*total)++;
-    if (!r->failed && (r->rc = r->fn(db, r->arg)) < 0)
+    if (r->failed)
+      continue;
+    if ((r->rc = r->fn(db, r->arg)) < 0)
       return r;
+    if (alone && r->flush != NULL) {
+      int rc = r->flush(db, &r->arg, 1);
+      if (rc < 0) {
+        r->rc = rc;
+        return r;
+      }
+    }
   }
   return NULL;
+}
+
+/* The group's flushes, each once for the writes that gave it. */
+static int flush_group(vc__db *db, group_req *list)
+{
+  void *args[VC__GROUP_MAX];
+
+  for (group_req *r = list; r != NULL; r = r->next) {
+    vc__group_flush_fn flush = r->flush;
+    size_t n = 0;
+    int rc;
+    if (flush == NULL || r->failed)
+      continue;
+    /* Earlier writes with this flush were flushed with the first. */
+    for (group_req *q = list; q != r && flush != NULL; q = q->next)
+      if (q->flush == flush && !q->failed)
+        flush = NULL;
+    if (flush == NULL)
+      continue;
+    for (group_req *q = r; q != NULL; q = q->next)
+      if (q->flush == flush && !q->failed)
+        args[n++] = q->arg;
+    if ((rc = flush(db, args, n)) < 0)
+      return rc;
+  }
+  return 0;
 }
 
 /* A connection for a group: with `lazy`, one whose commits do not sync
@@ -149,25 +185,31 @@ static void run_group(vc_store *store, group_req *list, int join,
     fail_rest(list, rc);
     return;
   }
-  for (;;) {
+  for (int alone = 0;;) {
     group_req *bad, *last = list;
     size_t total = 0;
     if ((rc = vc__db_begin(db)) < 0) {
       fail_rest(list, rc);
       break;
     }
-    bad = run_writes(db, list, &last, &total);
+    bad = run_writes(db, list, &last, &total, alone);
     while (bad == NULL && join && total < VC__GROUP_MAX) {
       group_req *before = last;
       if (take_queued(store, &last, VC__GROUP_MAX - total, lazy) == 0)
         break;
-      bad = run_writes(db, before->next, &last, &total);
+      bad = run_writes(db, before->next, &last, &total, alone);
     }
     if (bad != NULL) {
       /* Undo the group, drop the failed write, run the others again. */
       keep_error(bad, bad->rc);
       bad->failed = 1;
       vc__db_rollback(db);
+      continue;
+    }
+    if (!alone && flush_group(db, list) < 0) {
+      /* Whose failure is unknown: again, each write flushing alone. */
+      vc__db_rollback(db);
+      alone = 1;
       continue;
     }
     if ((rc = vc__db_commit(db)) < 0) {
@@ -220,12 +262,14 @@ static void lead(vc_store *store, group_req *list, int defer)
 }
 
 /* A store whose one connection may be inside the host's transaction. */
-static int write_alone(vc_store *store, vc__group_fn fn, void *arg)
+static int write_alone(vc_store *store, vc__group_fn fn,
+                       vc__group_flush_fn flush, void *arg)
 {
   group_req r;
 
   memset(&r, 0, sizeof(r));
   r.fn = fn;
+  r.flush = flush;
   r.arg = arg;
   run_group(store, &r, 0, NULL);
   if (r.rc < 0)
@@ -235,12 +279,19 @@ static int write_alone(vc_store *store, vc__group_fn fn, void *arg)
 
 int vc__store_write_grouped(vc_store *store, vc__group_fn fn, void *arg)
 {
+  return vc__store_write_flushed(store, fn, NULL, arg);
+}
+
+int vc__store_write_flushed(vc_store *store, vc__group_fn fn,
+                            vc__group_flush_fn flush, void *arg)
+{
   group_req r;
 
   if (store->ops.max_connections == 1)
-    return write_alone(store, fn, arg);
+    return write_alone(store, fn, flush, arg);
   memset(&r, 0, sizeof(r));
   r.fn = fn;
+  r.flush = flush;
   r.arg = arg;
   pthread_mutex_lock(&store->group_lock);
   if (store->group_tail != NULL)

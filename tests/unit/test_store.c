@@ -894,6 +894,8 @@ typedef struct group_write {
   int v;          /* the row it inserts; 0 leads and waits for 15 more */
   int fail;       /* fails instead */
   int runs;       /* times the write ran */
+  int lead_wait;  /* 0 waits for this many queued (default 15) */
+  int flush_fail; /* its flush fails */
   int rc;
   char message[64];
 } group_write;
@@ -920,8 +922,8 @@ static int group_fn(vc__db *db, void *arg)
 {
   group_write *w = arg;
 
-  if (w->v == 0 && w->runs == 0)
-    wait_queued(w->store, 15); /* the others queue meanwhile */
+  if (w->v == 0 && w->runs == 0) /* the others queue meanwhile */
+    wait_queued(w->store, w->lead_wait ? (size_t)w->lead_wait : 15);
   w->runs++;
   if (w->fail)
     return vc_error_set_str(VC_ERRCLASS_INVALID, VC_ECONFLICT, "planned");
@@ -1000,6 +1002,96 @@ static void test_store__group_commit(void)
 {
   group_commit_on("g.db", VC_SQLITE_SYNC_NORMAL);
   group_commit_on("gfull.db", VC_SQLITE_SYNC_FULL);
+}
+
+/* A group's flush runs once for its writes; when it fails, each write
+ * flushes alone, and the one whose flush fails fails alone. */
+static int flush_calls, flush_max_n;
+
+static int flush_fn(vc__db *db, void *const *args, size_t n)
+{
+  flush_calls++;
+  if ((int)n > flush_max_n)
+    flush_max_n = (int)n;
+  for (size_t i = 0; i < n; i++)
+    if (((group_write *)args[i])->flush_fail)
+      return vc_error_set_str(VC_ERRCLASS_INVALID, VC_ECONFLICT,
+                              "planned flush failure");
+  for (size_t i = 0; i < n; i++)
+    if (vc__db_run(db, "INSERT INTO f (v) VALUES (?1)", "i",
+                   (int64_t)((group_write *)args[i])->v) < 0)
+      return VC_ERROR;
+  return 0;
+}
+
+static void *flushed_thread(void *arg)
+{
+  group_write *w = arg;
+
+  w->rc = vc__store_write_flushed(w->store, group_fn, flush_fn, w);
+  snprintf(w->message, sizeof(w->message), "%s", vc_error_last()->message);
+  return NULL;
+}
+
+static void flush_round(vc_store *s, group_write *w, int fail)
+{
+  pthread_t th[5];
+
+  memset(w, 0, 5 * sizeof(*w));
+  for (int i = 0; i < 5; i++) {
+    w[i].store = s;
+    w[i].v = i;
+  }
+  w[0].lead_wait = 4;
+  w[3].flush_fail = fail;
+  flush_calls = flush_max_n = 0;
+  CHECK(pthread_create(&th[0], NULL, flushed_thread, &w[0]) == 0);
+  for (int leading = 0; !leading;) {
+    struct timespec ms = { 0, 1000000 };
+    nanosleep(&ms, NULL);
+    pthread_mutex_lock(&s->group_lock);
+    leading = s->group_leader && s->group_queued == 0;
+    pthread_mutex_unlock(&s->group_lock);
+  }
+  for (int i = 1; i < 5; i++)
+    CHECK(pthread_create(&th[i], NULL, flushed_thread, &w[i]) == 0);
+  for (int i = 0; i < 5; i++)
+    pthread_join(th[i], NULL);
+}
+
+static void test_store__group_flush(void)
+{
+  vc_store *s = open_store("gflush.db", NULL);
+  group_write w[5];
+  vc__db *db = acquire(s);
+
+  CHECK_OK(vc__db_run(db, "CREATE TABLE g (v INTEGER PRIMARY KEY)", ""));
+  CHECK_OK(vc__db_run(db, "CREATE TABLE f (v INTEGER PRIMARY KEY)", ""));
+  vc__db_release(db);
+  /* 0 leads and its group takes 1..4: one flush for the five. */
+  flush_round(s, w, 0);
+  for (int i = 0; i < 5; i++)
+    CHECK(w[i].rc == i);
+  CHECK(flush_calls == 1 && flush_max_n == 5);
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM f") == 5);
+  CHECK_OK(vc__db_run(db, "DELETE FROM g", ""));
+  CHECK_OK(vc__db_run(db, "DELETE FROM f", ""));
+  vc__db_release(db);
+  /* 3's flush fails: the group again, flushing alone; 3 fails alone. */
+  flush_round(s, w, 1);
+  for (int i = 0; i < 5; i++)
+    if (i != 3)
+      CHECK(w[i].rc == i);
+  CHECK_RC(w[3].rc, VC_ECONFLICT);
+  CHECK_STR(w[3].message, "planned flush failure");
+  CHECK(flush_max_n == 5);
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM g") == 4);
+  CHECK(query_int(db, "SELECT count(*) FROM f") == 4);
+  CHECK(query_int(db, "SELECT count(*) FROM f WHERE v = 3") == 0);
+  vc__db_release(db);
+  vc_store_free(s);
 }
 
 /* Deferred sync (FULL store): a group's writers return only after the
@@ -1194,6 +1286,7 @@ VC_TESTS(
   VC_TEST(test_store__memory_one_connection),
   VC_TEST(test_store__pool_threads),
   VC_TEST(test_store__group_commit),
+  VC_TEST(test_store__group_flush),
   VC_TEST(test_store__group_deferred_sync),
   VC_TEST(test_store__group_sync_failure),
   VC_TEST(test_store__group_sync_only_full),
