@@ -130,6 +130,9 @@ void vc__db_discard(vc__db *db)
   pthread_mutex_unlock(&s->lock);
 }
 
+static const char SQL_READ_BEGIN[] = "BEGIN";
+static const char SQL_READ_END[] = "COMMIT";
+
 int vc__db_read_begin(vc__db *db)
 {
   vc_error saved;
@@ -139,7 +142,9 @@ int vc__db_read_begin(vc__db *db)
     return 0;
   saved = *vc_error_last();
   snprintf(msg, sizeof(msg), "%s", saved.message);
-  if (ops_of(db)->exec(db->conn, "BEGIN") < 0) {
+  /* Kept prepared (from the statement cache): parsing BEGIN and COMMIT
+   * for every send cost more than the locks they save. */
+  if (vc__db_run(db, SQL_READ_BEGIN, "") < 0) {
     /* The host's transaction is open on its connection: read in it, and
      * keep the error the caller had. */
     vc_error_set_str(saved.klass, saved.code, msg);
@@ -152,7 +157,7 @@ int vc__db_read_begin(vc__db *db)
 void vc__db_read_end(vc__db *db)
 {
   /* Nothing was written: COMMIT only ends the snapshot. */
-  ops_of(db)->exec(db->conn, "COMMIT");
+  vc__db_run(db, SQL_READ_END, "");
 }
 
 int vc__db_dialect(const vc__db *db)
