@@ -24,6 +24,7 @@ typedef struct vc__group_req {
   int failed;                  /* fn failed: not run again */
   int taken;                   /* in a group (no longer queued) */
   int done;
+  pthread_cond_t cond;         /* its writer's: to lead, or done */
   vc_error err;                /* the error when rc < 0 */
   char message[256];
   struct vc__group_req *next;
@@ -224,6 +225,18 @@ static void run_group(vc_store *store, group_req *list, int join,
   group_db_release(store, db, lazy);
 }
 
+/* Wake a group's writers, one by one: a broadcast to every waiting
+ * writer woke those of other groups too, a futex call each for
+ * nothing. Called with group_lock held, which a woken writer needs
+ * before it can return (and its group_req go). */
+static void finish(group_req *list)
+{
+  for (group_req *g = list; g != NULL; g = g->next) {
+    g->done = 1;
+    pthread_cond_signal(&g->cond);
+  }
+}
+
 /* Lead one group (called without group_lock, as the leader). */
 static void lead(vc_store *store, group_req *list, int defer)
 {
@@ -235,11 +248,12 @@ static void lead(vc_store *store, group_req *list, int defer)
   pthread_mutex_lock(&store->group_lock);
   store->group_leader = 0;
   if (db == NULL)
-    for (group_req *g = list; g != NULL; g = g->next)
-      g->done = 1;
+    finish(list);
   else
     store->group_syncing++;
-  pthread_cond_broadcast(&store->group_cond);
+  /* The first queued writer leads next (the others it takes along). */
+  if (store->group_head != NULL)
+    pthread_cond_signal(&store->group_head->cond);
   pthread_mutex_unlock(&store->group_lock);
   if (db == NULL)
     return;
@@ -254,9 +268,7 @@ static void lead(vc_store *store, group_req *list, int defer)
   group_db_release(store, db, 1);
   pthread_mutex_lock(&store->group_lock);
   store->group_syncing--;
-  for (group_req *g = list; g != NULL; g = g->next)
-    g->done = 1;
-  pthread_cond_broadcast(&store->group_cond);
+  finish(list);
   pthread_cond_signal(&store->group_join_cond);
   pthread_mutex_unlock(&store->group_lock);
 }
@@ -293,6 +305,7 @@ int vc__store_write_flushed(vc_store *store, vc__group_fn fn,
   r.fn = fn;
   r.flush = flush;
   r.arg = arg;
+  pthread_cond_init(&r.cond, NULL);
   pthread_mutex_lock(&store->group_lock);
   if (store->group_tail != NULL)
     store->group_tail->next = &r;
@@ -309,7 +322,7 @@ int vc__store_write_flushed(vc_store *store, vc__group_fn fn,
     /* Wait while a group is being written, or while ours, taken into
      * one, is being synced. */
     if (store->group_leader || r.taken) {
-      pthread_cond_wait(&store->group_cond, &store->group_lock);
+      pthread_cond_wait(&r.cond, &store->group_lock);
       continue;
     }
     /* Lead: take the queue (up to VC__GROUP_MAX writes). */
@@ -338,6 +351,7 @@ int vc__store_write_flushed(vc_store *store, vc__group_fn fn,
     pthread_mutex_lock(&store->group_lock);
   }
   pthread_mutex_unlock(&store->group_lock);
+  pthread_cond_destroy(&r.cond);
   if (r.rc < 0)
     vc_error_set_str(r.err.klass, r.err.code, r.message);
   return r.rc;

@@ -25,7 +25,6 @@ struct vc_store {
 
   /* Group commit (group.c): writes waiting for a leader. */
   pthread_mutex_t group_lock;
-  pthread_cond_t group_cond;  /* a group finished */
   struct vc__group_req *group_head, *group_tail;
   size_t group_queued;        /* writes in that queue */
   int group_leader;           /* a group is being written */
