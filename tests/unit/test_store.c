@@ -956,6 +956,7 @@ static void group_commit_on(const char *name, int synchronous)
   o.synchronous = synchronous;
   s = open_store(name, &o);
   CHECK(vc__db_can_defer_sync(s) == (synchronous == VC_SQLITE_SYNC_FULL));
+  s->group_defer_always = 1; /* the lone leader's group too */
   db = acquire(s);
   CHECK_OK(vc__db_run(db, "CREATE TABLE g (v INTEGER PRIMARY KEY)", ""));
   vc__db_release(db);
@@ -1270,6 +1271,22 @@ static void test_store__group_sync_only_full(void)
   vc_store_free(s);
 }
 
+/* A lone writer on a FULL store commits FULL itself: no deferred sync. */
+static void test_store__group_lone_writer_syncs(void)
+{
+  vc_store *s = open_full_g("gl.db");
+  group_write w;
+
+  s->group_defer_always = 0;
+  memset(&w, 0, sizeof(w));
+  w.store = s;
+  w.v = 7;
+  group_thread(&w);
+  CHECK(w.rc == 7);
+  CHECK(syncs_started == 0);
+  vc_store_free(s);
+}
+
 VC_TESTS(
   VC_TEST(test_store__pragmas_default),
   VC_TEST(test_store__pragmas_full),
@@ -1290,5 +1307,6 @@ VC_TESTS(
   VC_TEST(test_store__group_deferred_sync),
   VC_TEST(test_store__group_sync_failure),
   VC_TEST(test_store__group_sync_only_full),
+  VC_TEST(test_store__group_lone_writer_syncs),
   VC_TEST(test_store__migrate_runner),
 )
