@@ -116,6 +116,23 @@ void vc__db_release(vc__db *db)
   pthread_mutex_unlock(&s->lock);
 }
 
+void vc__db_discard(vc__db *db)
+{
+  vc_store *s;
+
+  if (db == NULL)
+    return;
+  s = db->store;
+  vc__db_close(db);
+  pthread_mutex_lock(&s->lock);
+  s->nopen--;
+  pthread_cond_signal(&s->idle_cond);
+  pthread_mutex_unlock(&s->lock);
+}
+
+static const char SQL_READ_BEGIN[] = "BEGIN";
+static const char SQL_READ_END[] = "COMMIT";
+
 int vc__db_read_begin(vc__db *db)
 {
   vc_error saved;
@@ -125,7 +142,9 @@ int vc__db_read_begin(vc__db *db)
     return 0;
   saved = *vc_error_last();
   snprintf(msg, sizeof(msg), "%s", saved.message);
-  if (ops_of(db)->exec(db->conn, "BEGIN") < 0) {
+  /* Kept prepared (from the statement cache): parsing BEGIN and COMMIT
+   * for every send cost more than the locks they save. */
+  if (vc__db_run(db, SQL_READ_BEGIN, "") < 0) {
     /* The host's transaction is open on its connection: read in it, and
      * keep the error the caller had. */
     vc_error_set_str(saved.klass, saved.code, msg);
@@ -138,7 +157,7 @@ int vc__db_read_begin(vc__db *db)
 void vc__db_read_end(vc__db *db)
 {
   /* Nothing was written: COMMIT only ends the snapshot. */
-  ops_of(db)->exec(db->conn, "COMMIT");
+  vc__db_run(db, SQL_READ_END, "");
 }
 
 int vc__db_dialect(const vc__db *db)
@@ -250,6 +269,27 @@ void vc__db_rollback(vc__db *db)
 int64_t vc__db_changes(vc__db *db)
 {
   return ops_of(db)->changes(db->conn);
+}
+
+int vc__db_can_defer_sync(const vc_store *store)
+{
+  return store->set_lazy != NULL && store->sync != NULL;
+}
+
+int vc__db_set_lazy(vc__db *db, int lazy)
+{
+  if (!vc__db_can_defer_sync(db->store))
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ENOTSUPPORTED,
+                         "the store cannot defer its syncs");
+  return db->store->set_lazy(db->conn, lazy);
+}
+
+int vc__db_sync(vc__db *db)
+{
+  if (!vc__db_can_defer_sync(db->store))
+    return vc__error_set(VC_ERRCLASS_INTERNAL, VC_ENOTSUPPORTED,
+                         "the store cannot defer its syncs");
+  return db->store->sync(db->conn);
 }
 
 int vc__stmt_bind_text(vc__stmt *s, int idx, const char *text)

@@ -16,6 +16,8 @@ typedef struct vc__stmt vc__stmt;
 
 int  vc__db_acquire(vc__db **out, vc_store *store);
 void vc__db_release(vc__db *db);
+/* Close an acquired connection instead of releasing it. */
+void vc__db_discard(vc__db *db);
 int  vc__db_dialect(const vc__db *db);
 
 int  vc__db_exec(vc__db *db, const char *sql);
@@ -29,6 +31,14 @@ int  vc__db_commit(vc__db *db);
 /* Roll back, keeping the error detail that caused it. */
 void vc__db_rollback(vc__db *db);
 int64_t vc__db_changes(vc__db *db);
+
+/* Deferred durability, on a store that has it (store.h): 1 when
+ * vc__db_set_lazy and vc__db_sync work on its connections. */
+int  vc__db_can_defer_sync(const vc_store *store);
+/* With lazy = 1 the connection's commits no longer wait for the disk;
+ * vc__db_sync then makes everything committed so far durable. */
+int  vc__db_set_lazy(vc__db *db, int lazy);
+int  vc__db_sync(vc__db *db);
 
 /* A read transaction around a run of reads: one snapshot, and one WAL
  * read lock instead of one per statement. 1 when one was opened (end it

@@ -17,6 +17,14 @@
  * Returns >= 0 (passed back to the caller) or a negative error. */
 typedef int (*vc__group_fn)(vc__db *db, void *arg);
 
+/* Optional, per write: work on behalf of several writes at once (e.g.
+ * one rollup upsert for the group), run after the writes of a group and
+ * before its commit, for those that succeeded and gave the same `flush`:
+ * flush(db, args, n). If it fails, the group runs again with each write
+ * flushing alone right after its fn, so that a failure stays its own
+ * write's. It may run more than once, like a write. */
+typedef int (*vc__group_flush_fn)(vc__db *db, void *const *args, size_t n);
+
 /* Run `fn` in a transaction, shared with whatever other threads write
  * through here at the same moment, and return once that transaction
  * committed. A write that fails fails alone: the others of its group run
@@ -24,5 +32,8 @@ typedef int (*vc__group_fn)(vc__db *db, void *arg);
  * store with one connection (a wrapped host connection, whose own
  * transaction a write must join) each write runs by itself. */
 int vc__store_write_grouped(vc_store *store, vc__group_fn fn, void *arg);
+/* The same, with a flush (above); NULL is none. */
+int vc__store_write_flushed(vc_store *store, vc__group_fn fn,
+                            vc__group_flush_fn flush, void *arg);
 
 #endif

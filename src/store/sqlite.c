@@ -342,6 +342,36 @@ static int s_rollback(void *conn)
   return rc;
 }
 
+/* Deferred durability on a FULL store (store.h). NORMAL in WAL mode
+ * commits without syncing the WAL, and still syncs the WAL before and the
+ * database after every checkpoint, so a checkpoint that runs before our
+ * sync leaves the frames it copied durable in the database file. The
+ * level can only change outside a transaction, and takes effect when
+ * the PRAGMA is prepared: hence sqlite3_exec, once per connection. */
+static int s_set_lazy(void *conn, int lazy)
+{
+  return conn_exec(conn, lazy ? "PRAGMA synchronous=NORMAL"
+                              : "PRAGMA synchronous=FULL", "synchronous");
+}
+
+/* Sync the connection's WAL file, as a FULL commit would have. One
+ * fsync covers every frame written before it by any connection (it is
+ * one file), including those of later groups. */
+static int s_sync(void *conn)
+{
+  sqlite_conn *c = conn;
+  sqlite3_file *wal = NULL;
+  int rc;
+
+  rc = sqlite3_file_control(c->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                            &wal);
+  if (rc != SQLITE_OK || wal == NULL || wal->pMethods == NULL)
+    return vc__error_set(VC_ERRCLASS_STORAGE, VC_ESTORAGE,
+                         "sqlite sync: the connection has no open WAL");
+  rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+  return rc == SQLITE_OK ? 0 : fail(NULL, rc, "sync");
+}
+
 static const char *s_errmsg(void *conn)
 {
   return sqlite3_errmsg(((sqlite_conn *)conn)->db);
@@ -387,9 +417,17 @@ static int make_store(vc_store **out, sqlite_store *st, uint32_t max_conn,
   ops.rollback = s_rollback;
   ops.errmsg = s_errmsg;
   ops.free = s_free;
-  if ((rc = vc__store_new(out, &ops, st, cache)) < 0)
+  if ((rc = vc__store_new(out, &ops, st, cache)) < 0) {
     s_free(st);
-  return rc;
+    return rc;
+  }
+  /* Only files the library opened, in WAL mode, whose commits sync. */
+  if (st->path != NULL && max_conn != 1 &&
+      st->synchronous == VC_SQLITE_SYNC_FULL) {
+    (*out)->set_lazy = s_set_lazy;
+    (*out)->sync = s_sync;
+  }
+  return 0;
 }
 
 int vc_store_open_sqlite(vc_store **out, const char *path,

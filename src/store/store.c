@@ -23,7 +23,7 @@ int vc__store_new(vc_store **out, const vc_storage_ops *ops, void *payload,
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->idle_cond, NULL);
   pthread_mutex_init(&s->group_lock, NULL);
-  pthread_cond_init(&s->group_cond, NULL);
+  pthread_cond_init(&s->group_join_cond, NULL);
   *out = s;
   return 0;
 }
@@ -66,12 +66,14 @@ void vc_store_free(vc_store *s)
     return;
   for (size_t i = 0; i < s->nidle; i++)
     vc__db_close(s->idle[i]);
+  for (size_t i = 0; i < s->group_nidle; i++)
+    vc__db_close(s->group_idle[i]);
   vc__free(s->idle);
   if (s->ops.free != NULL)
     s->ops.free(s->payload);
   pthread_cond_destroy(&s->idle_cond);
   pthread_mutex_destroy(&s->lock);
-  pthread_cond_destroy(&s->group_cond);
+  pthread_cond_destroy(&s->group_join_cond);
   pthread_mutex_destroy(&s->group_lock);
   vc__free(s);
 }

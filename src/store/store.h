@@ -25,10 +25,22 @@ struct vc_store {
 
   /* Group commit (group.c): writes waiting for a leader. */
   pthread_mutex_t group_lock;
-  pthread_cond_t group_cond;  /* a group finished */
   struct vc__group_req *group_head, *group_tail;
   size_t group_queued;        /* writes in that queue */
   int group_leader;           /* a group is being written */
+  int group_syncing;          /* groups committed, not yet synced */
+  pthread_cond_t group_join_cond; /* a write queued, or a sync ended */
+  /* Connections set lazy (below), kept for group leaders. */
+  vc__db *group_idle[4];
+  size_t group_nidle;
+
+  /* Optional, internal (the SQLite backend on a store opened FULL): a
+   * connection set lazy commits without syncing, and sync() makes what
+   * it committed durable. group.c overlaps one group's sync with the
+   * next group's writes. NULL: every commit syncs itself, as before. */
+  int (*set_lazy)(void *conn, int lazy);
+  int (*sync)(void *conn);
+  int group_defer_always;     /* tests: a lone writer's too */
 };
 
 /* Make a store from an ops table (copied) and payload. */

@@ -610,13 +610,13 @@ static const char *const NAMES[NMEAS] = {
 };
 
 typedef struct meas {
-  bench_stat rate, p50, p99, max, rss, grow, cpu;
+  bench_stat rate, p50, p99, max, rss, grow, cpu, cpu_us;
 } meas;
 
 static meas g_m[NMEAS];
 static const char *g_only;   /* run only measurements whose name has it */
 
-static int measure(int which, int (*fn)(void *), void *arg)
+static int measure(int which, int (*fn)(void *), void *arg, long n)
 {
   bench_child c;
 
@@ -637,12 +637,14 @@ static int measure(int which, int (*fn)(void *), void *arg)
   bench_stat_add(&g_m[which].grow,
                  (double)(c.maxrss_kb - c.start_rss_kb) / 1024.0);
   bench_stat_add(&g_m[which].cpu, c.cpu_s);
+  /* The child's whole CPU time (set-up included) per message. */
+  bench_stat_add(&g_m[which].cpu_us, c.cpu_s / (double)n * 1e6);
   return 0;
 }
 
 static void print_meas(int which, const char *unit)
 {
-  char a[96], b[96], c[96], d[96], e[96], f[96];
+  char a[96], b[96], c[96], d[96], e[96], f[96], g[96];
   meas *m = &g_m[which];
 
   if (m->rate.n == 0)
@@ -657,6 +659,8 @@ static void print_meas(int which, const char *unit)
   printf("  %-62s peak RSS %s MiB, of which %s MiB grown during it\n",
          "", bench_stat_fmt(d, sizeof(d), &m->rss, 1),
          bench_stat_fmt(e, sizeof(e), &m->grow, 1));
+  printf("  %-62s CPU (user + system, whole process) %s us per message\n",
+         "", bench_stat_fmt(g, sizeof(g), &m->cpu_us, 1));
 }
 
 /* The ratio of two measurements within each run. */
@@ -759,33 +763,33 @@ int main(int argc, char **argv)
          " foreign_keys=ON\n");
   for (int r = 0; r < runs; r++) {
     ra = (raw_args){ 0, g_messages, BATCH };
-    if (measure(RAW_BATCH, child_raw, &ra) != 0)
+    if (measure(RAW_BATCH, child_raw, &ra, ra.n) != 0)
       return 1;
     la = (lib_args){ 0, 0, g_messages };
-    if (measure(LIB_MANY, child_lib_many, &la) != 0)
+    if (measure(LIB_MANY, child_lib_many, &la, la.n) != 0)
       return 1;
-    if (measure(LIB_SEND, child_lib, &la) != 0)
+    if (measure(LIB_SEND, child_lib, &la, la.n) != 0)
       return 1;
     la = (lib_args){ 0, 1, g_messages };
-    if (measure(LIB_HOSTTX, child_lib, &la) != 0)
+    if (measure(LIB_HOSTTX, child_lib, &la, la.n) != 0)
       return 1;
     la = (lib_args){ 0, 2, g_messages };
-    if (measure(LIB_HOSTTX_MEM, child_lib, &la) != 0)
+    if (measure(LIB_HOSTTX_MEM, child_lib, &la, la.n) != 0)
       return 1;
     ra = (raw_args){ 0, g_durable * 2, 1 };
-    if (measure(RAW_SINGLE_N, child_raw, &ra) != 0)
+    if (measure(RAW_SINGLE_N, child_raw, &ra, ra.n) != 0)
       return 1;
     ra = (raw_args){ 1, g_durable, 1 };
-    if (measure(RAW_SINGLE_F, child_raw, &ra) != 0)
+    if (measure(RAW_SINGLE_F, child_raw, &ra, ra.n) != 0)
       return 1;
     la = (lib_args){ 1, 0, g_durable };
-    if (measure(LIB_SEND_F, child_lib, &la) != 0)
+    if (measure(LIB_SEND_F, child_lib, &la, la.n) != 0)
       return 1;
     la = (lib_args){ 1, 0, g_durable };
-    if (measure(LIB_THREADS_F, child_lib_threads, &la) != 0)
+    if (measure(LIB_THREADS_F, child_lib_threads, &la, la.n) != 0)
       return 1;
     ra = (raw_args){ 1, g_durable, 1 };
-    if (measure(RAW_THREADS_F, child_raw_threads, &ra) != 0)
+    if (measure(RAW_THREADS_F, child_raw_threads, &ra, ra.n) != 0)
       return 1;
   }
 

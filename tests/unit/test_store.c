@@ -894,6 +894,8 @@ typedef struct group_write {
   int v;          /* the row it inserts; 0 leads and waits for 15 more */
   int fail;       /* fails instead */
   int runs;       /* times the write ran */
+  int lead_wait;  /* 0 waits for this many queued (default 15) */
+  int flush_fail; /* its flush fails */
   int rc;
   char message[64];
 } group_write;
@@ -920,8 +922,8 @@ static int group_fn(vc__db *db, void *arg)
 {
   group_write *w = arg;
 
-  if (w->v == 0 && w->runs == 0)
-    wait_queued(w->store, 15); /* the others queue meanwhile */
+  if (w->v == 0 && w->runs == 0) /* the others queue meanwhile */
+    wait_queued(w->store, w->lead_wait ? (size_t)w->lead_wait : 15);
   w->runs++;
   if (w->fail)
     return vc_error_set_str(VC_ERRCLASS_INVALID, VC_ECONFLICT, "planned");
@@ -943,13 +945,19 @@ static void *group_thread(void *arg)
 /* Writes queued while a group is written join it before its commit; a
  * write that fails fails alone, and the others of its group run again
  * without it. */
-static void test_store__group_commit(void)
+static void group_commit_on(const char *name, int synchronous)
 {
-  vc_store *s = open_store("g.db", NULL);
+  vc_sqlite_options o = VC_SQLITE_OPTIONS_INIT;
+  vc_store *s;
   group_write w[16];
   pthread_t th[16];
-  vc__db *db = acquire(s);
+  vc__db *db;
 
+  o.synchronous = synchronous;
+  s = open_store(name, &o);
+  CHECK(vc__db_can_defer_sync(s) == (synchronous == VC_SQLITE_SYNC_FULL));
+  s->group_defer_always = 1; /* the lone leader's group too */
+  db = acquire(s);
   CHECK_OK(vc__db_run(db, "CREATE TABLE g (v INTEGER PRIMARY KEY)", ""));
   vc__db_release(db);
   memset(w, 0, sizeof(w));
@@ -989,6 +997,296 @@ static void test_store__group_commit(void)
   vc_store_free(s);
 }
 
+/* The same on a FULL store, whose groups sync after handing on the
+ * leader role. */
+static void test_store__group_commit(void)
+{
+  group_commit_on("g.db", VC_SQLITE_SYNC_NORMAL);
+  group_commit_on("gfull.db", VC_SQLITE_SYNC_FULL);
+}
+
+/* A group's flush runs once for its writes; when it fails, each write
+ * flushes alone, and the one whose flush fails fails alone. */
+static int flush_calls, flush_max_n;
+
+static int flush_fn(vc__db *db, void *const *args, size_t n)
+{
+  flush_calls++;
+  if ((int)n > flush_max_n)
+    flush_max_n = (int)n;
+  for (size_t i = 0; i < n; i++)
+    if (((group_write *)args[i])->flush_fail)
+      return vc_error_set_str(VC_ERRCLASS_INVALID, VC_ECONFLICT,
+                              "planned flush failure");
+  for (size_t i = 0; i < n; i++)
+    if (vc__db_run(db, "INSERT INTO f (v) VALUES (?1)", "i",
+                   (int64_t)((group_write *)args[i])->v) < 0)
+      return VC_ERROR;
+  return 0;
+}
+
+static void *flushed_thread(void *arg)
+{
+  group_write *w = arg;
+
+  w->rc = vc__store_write_flushed(w->store, group_fn, flush_fn, w);
+  snprintf(w->message, sizeof(w->message), "%s", vc_error_last()->message);
+  return NULL;
+}
+
+static void flush_round(vc_store *s, group_write *w, int fail)
+{
+  pthread_t th[5];
+
+  memset(w, 0, 5 * sizeof(*w));
+  for (int i = 0; i < 5; i++) {
+    w[i].store = s;
+    w[i].v = i;
+  }
+  w[0].lead_wait = 4;
+  w[3].flush_fail = fail;
+  flush_calls = flush_max_n = 0;
+  CHECK(pthread_create(&th[0], NULL, flushed_thread, &w[0]) == 0);
+  for (int leading = 0; !leading;) {
+    struct timespec ms = { 0, 1000000 };
+    nanosleep(&ms, NULL);
+    pthread_mutex_lock(&s->group_lock);
+    leading = s->group_leader && s->group_queued == 0;
+    pthread_mutex_unlock(&s->group_lock);
+  }
+  for (int i = 1; i < 5; i++)
+    CHECK(pthread_create(&th[i], NULL, flushed_thread, &w[i]) == 0);
+  for (int i = 0; i < 5; i++)
+    pthread_join(th[i], NULL);
+}
+
+static void test_store__group_flush(void)
+{
+  vc_store *s = open_store("gflush.db", NULL);
+  group_write w[5];
+  vc__db *db = acquire(s);
+
+  CHECK_OK(vc__db_run(db, "CREATE TABLE g (v INTEGER PRIMARY KEY)", ""));
+  CHECK_OK(vc__db_run(db, "CREATE TABLE f (v INTEGER PRIMARY KEY)", ""));
+  vc__db_release(db);
+  /* 0 leads and its group takes 1..4: one flush for the five. */
+  flush_round(s, w, 0);
+  for (int i = 0; i < 5; i++)
+    CHECK(w[i].rc == i);
+  CHECK(flush_calls == 1 && flush_max_n == 5);
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM f") == 5);
+  CHECK_OK(vc__db_run(db, "DELETE FROM g", ""));
+  CHECK_OK(vc__db_run(db, "DELETE FROM f", ""));
+  vc__db_release(db);
+  /* 3's flush fails: the group again, flushing alone; 3 fails alone. */
+  flush_round(s, w, 1);
+  for (int i = 0; i < 5; i++)
+    if (i != 3)
+      CHECK(w[i].rc == i);
+  CHECK_RC(w[3].rc, VC_ECONFLICT);
+  CHECK_STR(w[3].message, "planned flush failure");
+  CHECK(flush_max_n == 5);
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM g") == 4);
+  CHECK(query_int(db, "SELECT count(*) FROM f") == 4);
+  CHECK(query_int(db, "SELECT count(*) FROM f WHERE v = 3") == 0);
+  vc__db_release(db);
+  vc_store_free(s);
+}
+
+/* Deferred sync (FULL store): a group's writers return only after the
+ * sync of their group; the next group is written meanwhile, and commits
+ * once that sync ended. */
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cond = PTHREAD_COND_INITIALIZER;
+static int syncs_started, syncs_done, gate_open, sync_fail;
+static int (*real_sync)(void *conn);
+
+static int gated_sync(void *conn)
+{
+  int rc, first;
+
+  pthread_mutex_lock(&sync_lock);
+  first = syncs_started++ == 0;
+  pthread_cond_broadcast(&sync_cond);
+  while (first && !gate_open)
+    pthread_cond_wait(&sync_cond, &sync_lock);
+  pthread_mutex_unlock(&sync_lock);
+  rc = sync_fail ? vc_error_set_str(VC_ERRCLASS_STORAGE, VC_ESTORAGE,
+                                    "planned sync failure")
+                 : real_sync(conn);
+  pthread_mutex_lock(&sync_lock);
+  syncs_done++;
+  pthread_cond_broadcast(&sync_cond);
+  pthread_mutex_unlock(&sync_lock);
+  return rc;
+}
+
+typedef struct synced_write {
+  group_write w;
+  int finished;       /* returned */
+  int syncs_done;     /* syncs ended when it returned */
+  pthread_t th;
+} synced_write;
+
+static void *synced_thread(void *arg)
+{
+  synced_write *sw = arg;
+
+  group_thread(&sw->w);
+  pthread_mutex_lock(&sync_lock);
+  sw->finished = 1;
+  sw->syncs_done = syncs_done;
+  pthread_cond_broadcast(&sync_cond);
+  pthread_mutex_unlock(&sync_lock);
+  return NULL;
+}
+
+static void wait_for(int *what, int value)
+{
+  pthread_mutex_lock(&sync_lock);
+  while (*what < value)
+    pthread_cond_wait(&sync_cond, &sync_lock);
+  pthread_mutex_unlock(&sync_lock);
+}
+
+static vc_store *open_full_g(const char *name)
+{
+  vc_sqlite_options o = VC_SQLITE_OPTIONS_INIT;
+  vc_store *s;
+  vc__db *db;
+
+  o.synchronous = VC_SQLITE_SYNC_FULL;
+  s = open_store(name, &o);
+  db = acquire(s);
+  CHECK_OK(vc__db_run(db, "CREATE TABLE g (v INTEGER PRIMARY KEY)", ""));
+  vc__db_release(db);
+  CHECK(vc__db_can_defer_sync(s));
+  real_sync = s->sync;
+  s->sync = gated_sync;
+  s->group_defer_always = 1;
+  syncs_started = syncs_done = gate_open = sync_fail = 0;
+  return s;
+}
+
+static int leading_alone(vc_store *s)
+{
+  int r;
+
+  pthread_mutex_lock(&s->group_lock);
+  r = s->group_leader && s->group_queued == 0;
+  pthread_mutex_unlock(&s->group_lock);
+  return r;
+}
+
+static void test_store__group_deferred_sync(void)
+{
+  vc_store *s = open_full_g("gs.db");
+  synced_write a, b;
+  int a_finished, b_finished;
+  vc__db *db;
+
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  a.w.store = b.w.store = s;
+  a.w.v = 1;
+  b.w.v = 2;
+  CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
+  wait_for(&syncs_started, 1);
+  /* a's group committed (visible) and waits for its sync; the leader
+   * role is free. */
+  CHECK(!leading_alone(s));
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM g WHERE v = 1") == 1);
+  /* A connection from the pool still syncs on commit. */
+  CHECK(query_int(db, "PRAGMA synchronous") == 2);
+  vc__db_release(db);
+  /* b leads the next group meanwhile, and commits it only once a's sync
+   * ended (writes that come until then join it). */
+  CHECK(pthread_create(&b.th, NULL, synced_thread, &b) == 0);
+  while (!leading_alone(s)) {
+    struct timespec ms = { 0, 1000000 };
+    nanosleep(&ms, NULL);
+  }
+  {
+    struct timespec pause = { 0, 50000000 };
+    nanosleep(&pause, NULL);
+  }
+  pthread_mutex_lock(&sync_lock);
+  a_finished = a.finished;
+  b_finished = b.finished;
+  CHECK(syncs_started == 1);
+  gate_open = 1;
+  pthread_cond_broadcast(&sync_cond);
+  pthread_mutex_unlock(&sync_lock);
+  CHECK(!a_finished && !b_finished);
+  pthread_join(a.th, NULL);
+  pthread_join(b.th, NULL);
+  CHECK(a.w.rc == 1 && a.syncs_done >= 1);
+  CHECK(b.w.rc == 2 && b.syncs_done == 2);
+  CHECK(syncs_started == 2);
+  db = acquire(s);
+  CHECK(query_int(db, "SELECT count(*) FROM g") == 2);
+  vc__db_release(db);
+  vc_store_free(s);
+}
+
+/* A failed sync fails every write of its group (their rows were
+ * committed, but the caller cannot be told they are durable); the next
+ * group is not affected. */
+static void test_store__group_sync_failure(void)
+{
+  vc_store *s = open_full_g("gf.db");
+  synced_write a;
+
+  memset(&a, 0, sizeof(a));
+  a.w.store = s;
+  a.w.v = 1;
+  gate_open = 1;
+  sync_fail = 1;
+  CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
+  pthread_join(a.th, NULL);
+  CHECK_RC(a.w.rc, VC_ESTORAGE);
+  CHECK_STR(a.w.message, "planned sync failure");
+  sync_fail = 0;
+  a.w.v = 3;
+  CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
+  pthread_join(a.th, NULL);
+  CHECK(a.w.rc == 3);
+  vc_store_free(s);
+}
+
+/* Only a FULL file store defers its syncs. */
+static void test_store__group_sync_only_full(void)
+{
+  vc_sqlite_options o = VC_SQLITE_OPTIONS_INIT;
+  vc_store *s = open_store("gn.db", NULL);
+
+  CHECK(!vc__db_can_defer_sync(s));
+  vc_store_free(s);
+  o.synchronous = VC_SQLITE_SYNC_FULL;
+  CHECK_OK(vc_store_open_sqlite(&s, ":memory:", &o));
+  CHECK(!vc__db_can_defer_sync(s));
+  vc_store_free(s);
+}
+
+/* A lone writer on a FULL store commits FULL itself: no deferred sync. */
+static void test_store__group_lone_writer_syncs(void)
+{
+  vc_store *s = open_full_g("gl.db");
+  group_write w;
+
+  s->group_defer_always = 0;
+  memset(&w, 0, sizeof(w));
+  w.store = s;
+  w.v = 7;
+  group_thread(&w);
+  CHECK(w.rc == 7);
+  CHECK(syncs_started == 0);
+  vc_store_free(s);
+}
+
 VC_TESTS(
   VC_TEST(test_store__pragmas_default),
   VC_TEST(test_store__pragmas_full),
@@ -1005,5 +1303,10 @@ VC_TESTS(
   VC_TEST(test_store__memory_one_connection),
   VC_TEST(test_store__pool_threads),
   VC_TEST(test_store__group_commit),
+  VC_TEST(test_store__group_flush),
+  VC_TEST(test_store__group_deferred_sync),
+  VC_TEST(test_store__group_sync_failure),
+  VC_TEST(test_store__group_sync_only_full),
+  VC_TEST(test_store__group_lone_writer_syncs),
   VC_TEST(test_store__migrate_runner),
 )
