@@ -88,6 +88,7 @@ struct vc_session_host {
   const vc_session_ops *ops;
   void *session;               /* the network thread's */
   char open_error[200];        /* the network thread's */
+  int open_tried;              /* the network thread's */
   int refs;                    /* under mu */
   int listed, closed;          /* under mu */
   int link_down;               /* under mu */
@@ -281,12 +282,17 @@ static void unlist_locked(vc__sessions *reg, vc_session_host *h)
   h->listed = 0;
 }
 
-/* On the network thread. */
-static void host_open_run(void *arg)
+/* On the network thread: open the session, once. The open is posted by
+ * the engine thread that made the host; another engine thread's
+ * placement on the same host may be posted before it, and opens it
+ * first. */
+static void host_open(vc_session_host *h)
 {
-  vc_session_host *h = arg;
   int rc = 0, closed;
 
+  if (h->open_tried)
+    return;
+  h->open_tried = 1;
   pthread_mutex_lock(&h->reg->mu);
   closed = h->closed;
   pthread_mutex_unlock(&h->reg->mu);
@@ -312,6 +318,13 @@ static void host_open_run(void *arg)
     VC_LOG(h->ctx, VC_LOG_INFO, "session of channel %s opened",
            h->channel_id);
   }
+}
+
+static void host_open_run(void *arg)
+{
+  vc_session_host *h = arg;
+
+  host_open(h);
   host_unref(h); /* the open's own reference */
 }
 
@@ -443,6 +456,7 @@ static void place_run(void *arg)
   vc_send_result r;
   int rc;
 
+  host_open(h);
   if (h->session == NULL) {
     set_result(&r, VC_SEND_FAILOVER, VC_ENET, "the session did not open: ",
                h->open_error[0] ? h->open_error : "closed");
@@ -461,6 +475,7 @@ static void op_run(void *arg)
   vc_send_result r;
   int rc;
 
+  host_open(h);
   if (h->session == NULL) {
     set_result(&r, VC_SEND_RETRY, VC_ENET, "the session did not open: ",
                h->open_error[0] ? h->open_error : "closed");
@@ -1330,6 +1345,7 @@ static void script_run(void *arg)
   vc_call_script s = { VC_CALL_SCRIPT_VERSION, c->steps, c->n };
   int rc;
 
+  host_open(h);
   if (h->session == NULL)
     VC_LOG(h->ctx, VC_LOG_WARN, "session of channel %s is closed: the "
            "script of call %s is not run", h->channel_id, c->call_id);
