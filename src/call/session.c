@@ -357,7 +357,11 @@ static int host_get(vc_session_host **out, vc_ctx *ctx,
   for (h = reg->hosts; h != NULL; h = h->next)
     if (strcmp(h->channel_id, inst->channel_id) == 0)
       break;
-  if (h != NULL && h->inst == inst) {
+  /* The same version of the channel in another instance (two engine
+   * threads that made one each at once) keeps the open session. */
+  if (h != NULL && (h->inst == inst ||
+                    (h->inst != NULL &&
+                     h->inst->updated_at == inst->updated_at))) {
     h->refs++;
     *out = h;
     pthread_mutex_unlock(&reg->mu);
