@@ -29,6 +29,8 @@
 #include <time.h>
 
 #define WAIT_SLICE_MS 100
+/* Buckets of the worker's handed entries (a power of 2). */
+#define HBUCKETS 1024
 
 enum { PEND_PLACE = 1, PEND_OP = 2 };
 enum { ITEM_REPORT = 1, ITEM_ANSWER = 2, ITEM_INCOMING = 3,
@@ -39,6 +41,7 @@ struct script_copy;
 typedef struct item {
   int kind;
   struct item *next;
+  uint64_t seq;                /* the order it was queued in */
   vc_session_host *host;       /* REPORT: a reference */
   struct pending *p;           /* ANSWER */
   int64_t at;                  /* REPORT: when it was made (context clock) */
@@ -66,6 +69,10 @@ typedef struct pending {
   item answer;                 /* queued when answered */
   struct pending *next;
   struct pending *hnext;       /* in reg->handed (the worker's) */
+  /* Handed: in its bucket's chain, with the call's items that wait for
+   * the waiter (the worker's). */
+  struct pending *bnext;
+  struct item *bhead, *btail;
 } pending;
 
 struct vc__session_wait {
@@ -81,6 +88,7 @@ struct vc_session_host {
   const vc_session_ops *ops;
   void *session;               /* the network thread's */
   char open_error[200];        /* the network thread's */
+  int open_tried;              /* the network thread's */
   int refs;                    /* under mu */
   int listed, closed;          /* under mu */
   int link_down;               /* under mu */
@@ -98,6 +106,8 @@ typedef struct vc__sessions {
   int closing, stop_worker, worker_running;
   pthread_t worker;
   uint64_t next_token;
+  uint64_t next_seq;           /* of the items queued */
+  pending *hbucket[HBUCKETS];  /* the handed entries, by call id */
 } vc__sessions;
 
 int vc__session_adapter(const vc_adapter *a)
@@ -143,6 +153,7 @@ static void host_unref(vc_session_host *h)
 static void enqueue_locked(vc__sessions *reg, item *it)
 {
   it->next = NULL;
+  it->seq = ++reg->next_seq;
   if (reg->tail != NULL)
     reg->tail->next = it;
   else
@@ -271,12 +282,17 @@ static void unlist_locked(vc__sessions *reg, vc_session_host *h)
   h->listed = 0;
 }
 
-/* On the network thread. */
-static void host_open_run(void *arg)
+/* On the network thread: open the session, once. The open is posted by
+ * the engine thread that made the host; another engine thread's
+ * placement on the same host may be posted before it, and opens it
+ * first. */
+static void host_open(vc_session_host *h)
 {
-  vc_session_host *h = arg;
   int rc = 0, closed;
 
+  if (h->open_tried)
+    return;
+  h->open_tried = 1;
   pthread_mutex_lock(&h->reg->mu);
   closed = h->closed;
   pthread_mutex_unlock(&h->reg->mu);
@@ -302,6 +318,13 @@ static void host_open_run(void *arg)
     VC_LOG(h->ctx, VC_LOG_INFO, "session of channel %s opened",
            h->channel_id);
   }
+}
+
+static void host_open_run(void *arg)
+{
+  vc_session_host *h = arg;
+
+  host_open(h);
   host_unref(h); /* the open's own reference */
 }
 
@@ -334,7 +357,11 @@ static int host_get(vc_session_host **out, vc_ctx *ctx,
   for (h = reg->hosts; h != NULL; h = h->next)
     if (strcmp(h->channel_id, inst->channel_id) == 0)
       break;
-  if (h != NULL && h->inst == inst) {
+  /* The same version of the channel in another instance (two engine
+   * threads that made one each at once) keeps the open session. */
+  if (h != NULL && (h->inst == inst ||
+                    (h->inst != NULL &&
+                     h->inst->updated_at == inst->updated_at))) {
     h->refs++;
     *out = h;
     pthread_mutex_unlock(&reg->mu);
@@ -433,6 +460,7 @@ static void place_run(void *arg)
   vc_send_result r;
   int rc;
 
+  host_open(h);
   if (h->session == NULL) {
     set_result(&r, VC_SEND_FAILOVER, VC_ENET, "the session did not open: ",
                h->open_error[0] ? h->open_error : "closed");
@@ -451,6 +479,7 @@ static void op_run(void *arg)
   vc_send_result r;
   int rc;
 
+  host_open(h);
   if (h->session == NULL) {
     set_result(&r, VC_SEND_RETRY, VC_ENET, "the session did not open: ",
                h->open_error[0] ? h->open_error : "closed");
@@ -953,37 +982,15 @@ static void apply_batch(vc__sessions *reg, item *const *its, size_t n)
     vc_ctx_wakeup(ctx);
 }
 
-/* Under mu: take the handed entries their waiters released. */
-static pending *reap_locked(vc__sessions *reg)
-{
-  pending *done = NULL, **pp = &reg->handed;
-
-  while (*pp != NULL) {
-    pending *p = *pp;
-    if (p->released) {
-      *pp = p->hnext;
-      p->hnext = done;
-      done = p;
-    } else {
-      pp = &p->hnext;
-    }
-  }
-  return done;
-}
-
 static const char *item_call(const item *it)
 {
   return it->kind == ITEM_ANSWER ? it->p->call_id : it->key;
 }
 
-/* Under mu: whether a call's reports must wait, because a waiter has not
- * recorded its answer yet, or an earlier item of the call waits. */
-static int held_locked(vc__sessions *reg, const item *kept,
-                       const char *call_id)
+/* Under mu, without the sets: whether an item of the call was kept this
+ * turn. */
+static int kept_locked(const item *kept, const char *call_id)
 {
-  for (const pending *p = reg->handed; p != NULL; p = p->hnext)
-    if (strcmp(p->call_id, call_id) == 0)
-      return 1;
   for (const item *it = kept; it != NULL; it = it->next)
     if (strcmp(item_call(it), call_id) == 0)
       return 1;
@@ -993,7 +1000,7 @@ static int held_locked(vc__sessions *reg, const item *kept,
 /* A turn's set of call ids, open addressing; the strings are the
  * items' and the pendings', which outlive the turn's scan. With a few
  * hundred calls reporting at once, scanning the lists per item made the
- * turn quadratic. */
+ * turn quadratic. (id_hash also picks a handed entry's bucket.) */
 typedef struct idset {
   const char **slot;
   size_t mask;
@@ -1040,83 +1047,182 @@ static void idset_add(idset *set, const char *id)
   set->slot[i] = id;
 }
 
+/* Under mu: the handed entries, chained by bucket. A call has at most
+ * one (its later answers wait behind it like its reports), which holds
+ * the call's items that wait. */
+static pending **bucket_of(vc__sessions *reg, const char *call_id)
+{
+  return &reg->hbucket[id_hash(call_id) & (HBUCKETS - 1)];
+}
+
+static pending *handed_of(vc__sessions *reg, const char *call_id)
+{
+  for (pending *p = *bucket_of(reg, call_id); p != NULL; p = p->bnext)
+    if (strcmp(p->call_id, call_id) == 0)
+      return p;
+  return NULL;
+}
+
+/* Under mu: hand an answer to its waiter; the call's later items wait
+ * until the waiter recorded it. */
+static void hand_locked(vc__sessions *reg, pending *p)
+{
+  pending **bp = bucket_of(reg, p->call_id);
+
+  p->bnext = *bp;
+  *bp = p;
+  p->bhead = p->btail = NULL;
+  p->handed = 1;
+  p->hnext = reg->handed;
+  reg->handed = p;
+  pthread_cond_broadcast(&p->cond);
+}
+
+/* Under mu: take the handed entries their waiters released; their
+ * calls' waiting items go back on *unblocked. */
+static pending *reap_locked(vc__sessions *reg, item **unblocked)
+{
+  pending *done = NULL, **pp = &reg->handed;
+
+  while (*pp != NULL) {
+    pending *p = *pp, **bp;
+    if (!p->released) {
+      pp = &p->hnext;
+      continue;
+    }
+    *pp = p->hnext;
+    p->hnext = done;
+    done = p;
+    for (bp = bucket_of(reg, p->call_id); *bp != p; bp = &(*bp)->bnext)
+      ;
+    *bp = p->bnext;
+    if (p->bhead != NULL) {
+      p->btail->next = *unblocked;
+      *unblocked = p->bhead;
+      p->bhead = p->btail = NULL;
+    }
+  }
+  return done;
+}
+
+/* Items in the order they were queued (a merge sort of the list). */
+static item *by_seq(item *list)
+{
+  item *a = NULL, *b = NULL, *out = NULL, **tail = &out;
+  int side = 0;
+
+  if (list == NULL || list->next == NULL)
+    return list;
+  while (list != NULL) {
+    item *next = list->next;
+    item **half = side ? &b : &a;
+    list->next = *half;
+    *half = list;
+    side = !side;
+    list = next;
+  }
+  a = by_seq(a);
+  b = by_seq(b);
+  while (a != NULL && b != NULL) {
+    item **from = a->seq < b->seq ? &a : &b;
+    *tail = *from;
+    *from = (*from)->next;
+    tail = &(*tail)->next;
+  }
+  *tail = a != NULL ? a : b;
+  return out;
+}
+
 /*
  * Items are applied in the order the sessions made them, call by call:
  * each turn hands every answer that can go to its waiter, and applies
  * every report that can go in one transaction. A call's items after an
- * answer wait (kept in `todo`) until its waiter recorded that answer
+ * answer wait until its waiter recorded that answer
  * (vc__session_release); an answer waits for the call's reports made
  * before it to commit. Other calls' items do not wait for either.
+ *
+ * The items that wait for a waiter are kept with the call's handed
+ * answer, and come back (in their order among the others) when it is
+ * released, so a turn looks only at the items that may go: with a few
+ * hundred calls waiting, looking at every waiting item every turn made
+ * the turns quadratic.
  */
 static void *worker_main(void *arg)
 {
   vc__sessions *reg = arg;
   item *todo = NULL, *batch[BATCH_MAX];
-  idset held, in_batch;
+  idset kept_calls, in_batch;
   int again = 0, sets;
 
   pthread_mutex_lock(&reg->mu);
   for (;;) {
-    pending *reaped = reap_locked(reg);
+    item *unblocked = NULL, *fresh = reg->head;
+    pending *reaped = reap_locked(reg, &unblocked);
     item *kept = NULL, **kept_tail = &kept, *it, *next;
-    size_t n = 0;
-    int fresh = reg->head != NULL;
+    size_t n = 0, count = 0;
 
-    if (fresh) {
-      item **tp = &todo;
-      while (*tp != NULL)
-        tp = &(*tp)->next;
-      *tp = reg->head;
-      reg->head = reg->tail = NULL;
-    }
-    if (!fresh && reaped == NULL && !again) {
+    reg->head = reg->tail = NULL;
+    if (fresh == NULL && reaped == NULL && !again) {
       if (reg->stop_worker && todo == NULL && reg->handed == NULL)
         break; /* stopping, and everything was applied */
       pthread_cond_wait(&reg->work, &reg->mu);
       continue;
     }
     again = 0;
-    /* The calls held (handed, or with an item kept) and those in the
-     * batch; when the sets cannot be made, the lists are scanned. */
+    /* What was kept last turn and what came back, in their order, then
+     * what is new (queued after all of them). */
+    if (unblocked != NULL) {
+      item **tp = &unblocked;
+      while (*tp != NULL)
+        tp = &(*tp)->next;
+      *tp = todo;
+      todo = by_seq(unblocked);
+    }
     {
-      size_t count = 0;
-      for (const item *i = todo; i != NULL; i = i->next)
+      item **tp = &todo;
+      while (*tp != NULL) {
+        tp = &(*tp)->next;
         count++;
-      for (const pending *p = reg->handed; p != NULL; p = p->hnext)
-        count++;
-      sets = idset_init(&held, count) == 0;
-      if (sets && idset_init(&in_batch, count) < 0) {
-        vc__free(held.slot);
-        sets = 0;
       }
-      for (const pending *p = reg->handed; sets && p != NULL; p = p->hnext)
-        idset_add(&held, p->call_id);
+      *tp = fresh;
+      for (it = fresh; it != NULL; it = it->next)
+        count++;
+    }
+    /* The calls with an item kept this turn and those in the batch; when
+     * the sets cannot be made, the lists are scanned. */
+    sets = idset_init(&kept_calls, count) == 0;
+    if (sets && idset_init(&in_batch, count) < 0) {
+      vc__free(kept_calls.slot);
+      sets = 0;
     }
     for (it = todo; it != NULL; it = next) {
       const char *call_id = item_call(it);
+      pending *holder;
       int keep = 0;
       next = it->next;
       it->next = NULL;
+      if ((holder = handed_of(reg, call_id)) != NULL) {
+        /* Its waiter has not recorded the call's answer yet. */
+        if (holder->btail != NULL)
+          holder->btail->next = it;
+        else
+          holder->bhead = it;
+        holder->btail = it;
+        continue;
+      }
       if (n == BATCH_MAX) {
         keep = again = 1; /* the rest next turn */
-      } else if (sets ? idset_has(&held, call_id)
-                      : held_locked(reg, kept, call_id)) {
-        keep = 1;
+      } else if (sets ? idset_has(&kept_calls, call_id)
+                      : kept_locked(kept, call_id)) {
+        keep = 1; /* behind an earlier item of the call */
       } else if (it->kind == ITEM_ANSWER) {
         if (sets)
           keep = again = idset_has(&in_batch, call_id);
         for (size_t i = 0; !sets && i < n && !keep; i++)
           if (strcmp(item_call(batch[i]), call_id) == 0)
             keep = again = 1; /* once the batch committed */
-        if (!keep) {
-          pending *p = it->p;
-          p->handed = 1;
-          p->hnext = reg->handed;
-          reg->handed = p;
-          pthread_cond_broadcast(&p->cond);
-          if (sets)
-            idset_add(&held, p->call_id);
-        }
+        if (!keep)
+          hand_locked(reg, it->p);
       } else {
         batch[n++] = it;
         if (sets)
@@ -1126,11 +1232,11 @@ static void *worker_main(void *arg)
         *kept_tail = it;
         kept_tail = &it->next;
         if (sets)
-          idset_add(&held, call_id);
+          idset_add(&kept_calls, call_id);
       }
     }
     if (sets) {
-      vc__free(held.slot);
+      vc__free(kept_calls.slot);
       vc__free(in_batch.slot);
     }
     todo = kept;
@@ -1243,6 +1349,7 @@ static void script_run(void *arg)
   vc_call_script s = { VC_CALL_SCRIPT_VERSION, c->steps, c->n };
   int rc;
 
+  host_open(h);
   if (h->session == NULL)
     VC_LOG(h->ctx, VC_LOG_WARN, "session of channel %s is closed: the "
            "script of call %s is not run", h->channel_id, c->call_id);

@@ -247,6 +247,50 @@ static void test_session__many_at_once(void)
           vc_call_state_at(c[i], VC_CALL_COMPLETED));
     vc_call_free(c[i]);
   }
+  /* One session, although both engine threads made an instance of the
+   * channel at once (their first use of it). */
+  CHECK(ctl_int(&ts_ctl.opened) == 1);
+  env_close(&e);
+}
+
+/* Forty calls held at once, then hung up at once while held: each
+ * operation's answer is handed to its waiter while the call's later
+ * items (the next answer, the end the session reports right after the
+ * hangup's answer) wait behind it, with other calls' items going on
+ * meanwhile. Every call still ends once, after its hold. */
+static void test_session__operations_at_once(void)
+{
+  enum { N = 40 };
+  env e;
+  vc_call *c[N];
+  char ch[VC_ID_SIZE], line[2048];
+
+  env_open(&e);
+  channel(&e, 1, 10, ch);
+  CHECK_OK(vc_ctx_start(e.ctx, 2));
+  for (int i = 0; i < N; i++)
+    start_call(&e, &c[i], CUSTOMER, 0);
+  for (int i = 0; i < N; i++)
+    CHECK(wait_state(c[i], VC_CALL_BRIDGED, 20000));
+  for (int i = 0; i < N; i++)
+    CHECK_OK(vc_call_hold(c[i], 1));
+  for (int i = 0; i < N; i++)
+    CHECK(wait_hold(c[i], 1, 20000));
+  for (int i = 0; i < N; i++)
+    CHECK_OK(vc_call_hangup(c[i]));
+  for (int i = 0; i < N; i++) {
+    CHECK(wait_state(c[i], 0, 20000));
+    CHECK(vc_call_state_of(c[i]) == VC_CALL_COMPLETED);
+    CHECK(vc_call_cause_of(c[i]) == VC_CAUSE_API_HANGUP);
+    timeline(&e, vc_call_id(c[i]), line, sizeof(line));
+    CHECK(strstr(line, "initiated/0 ringing/1 agent_ringing/0 answered/1 "
+                       "agent_answered/0 ringing/2 customer_ringing/0 "
+                       "answered/2 bridged/0") == line);
+    CHECK(count_of(line, " hold/") == 1);
+    CHECK(count_of(line, "completed/0") == 1);
+    CHECK(strstr(line, " hold/") < strstr(line, "completed/0"));
+    vc_call_free(c[i]);
+  }
   env_close(&e);
 }
 
@@ -547,6 +591,7 @@ static void test_session__adapter_validation(void)
 VC_TESTS(
   VC_TEST(test_session__lifecycle),
   VC_TEST(test_session__many_at_once),
+  VC_TEST(test_session__operations_at_once),
   VC_TEST(test_session__busy_no_answer),
   VC_TEST(test_session__placement_timeout),
   VC_TEST(test_session__failover_link_down),
