@@ -819,12 +819,16 @@ typedef struct batch {
 
 static void batch_unlist(vc__engine *engine, batch *b)
 {
+  batch *prev = NULL;
+
   if (!b->listed)
     return;
-  for (batch **pp = (batch **)&engine->live; *pp != NULL;
-       pp = &(*pp)->next_live)
-    if (*pp == b) {
-      *pp = b->next_live;
+  for (batch *c = engine->live; c != NULL; prev = c, c = c->next_live)
+    if (c == b) {
+      if (prev == NULL)
+        engine->live = b->next_live;
+      else
+        prev->next_live = b->next_live;
       break;
     }
   b->listed = 0;
