@@ -118,11 +118,10 @@ int vc_ctx_run(vc_ctx *ctx, int timeout_ms)
  * transport: while one batch's transfers run, the next is claimed,
  * planned and marked, and its transfers wait in the transport's queue,
  * so that no connection idles through a batch's store work or waits for
- * its slowest transfer. Outcomes are recorded in chunks as transfers end
- * (the dispatcher's step), each chunk letting as many queued transfers
- * start; a batch is finished once its transfers all ended.
+ * its slowest transfer. A batch's outcomes are recorded as soon as its
+ * own transfers all ended.
  */
-#define PIPELINE 3
+#define PIPELINE 2
 
 typedef struct pipeline {
   vc__job_pending *batch[PIPELINE];
@@ -131,17 +130,11 @@ typedef struct pipeline {
   uint64_t claim_seen;        /* wake_seq of that claim */
 } pipeline;
 
-/* Record what ended so far, then the batches whose transfers all
- * ended. Jobs recorded, or < 0. */
+/* Record the batches whose transfers all ended. Jobs recorded, or < 0. */
 static int pipeline_finish(vc_ctx *ctx, vc__engine *engine, pipeline *pl)
 {
   int did = 0;
 
-  for (size_t i = 0; i < pl->n; i++) {
-    int rc = vc__job_pending_step(ctx, engine, pl->batch[i]);
-    if (rc > 0)
-      did += rc;
-  }
   for (size_t i = 0; i < pl->n;) {
     if (!vc__job_pending_ready(pl->batch[i])) {
       i++;
@@ -157,16 +150,13 @@ static int pipeline_finish(vc_ctx *ctx, vc__engine *engine, pipeline *pl)
 }
 
 /* Room for another batch: a free slot and fewer transfers queued than
- * four times what the transport runs at once. A batch's transfers start
- * as the one before is recorded in chunks, so the next must be ready
- * sooner than one whole batch's run ahead; it sends nothing before the
- * window lets it (the crash bound is the window, not the slots). */
+ * the transport runs at once. */
 static int pipeline_room(const vc__engine *engine, const pipeline *pl)
 {
   return pl->n < PIPELINE &&
          (engine->transport == NULL ||
           vc__transport_backlog(engine->transport) <
-            4 * vc__transport_width(engine->transport));
+            vc__transport_width(engine->transport));
 }
 
 /* One turn: record finished batches, start another when there is room,

@@ -82,22 +82,6 @@ int vc__job_register_async(vc_ctx *ctx, const char *kind,
                        "no batch handler for kind %s", kind);
 }
 
-int vc__engine_write_acquire(vc__db **db, vc_ctx *ctx)
-{
-  int rc;
-
-  pthread_mutex_lock(&ctx->engine_write);
-  if ((rc = vc__db_acquire(db, ctx->store)) < 0)
-    pthread_mutex_unlock(&ctx->engine_write);
-  return rc;
-}
-
-void vc__engine_write_release(vc__db *db, vc_ctx *ctx)
-{
-  vc__db_release(db);
-  pthread_mutex_unlock(&ctx->engine_write);
-}
-
 void vc__engine_init(vc__engine *e, const char *owner)
 {
   memset(e, 0, sizeof(*e));
@@ -161,7 +145,7 @@ int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
   *n = 0;
   if ((out = vc__calloc(max, sizeof(*out))) == NULL)
     return vc_error_set_oom();
-  if ((rc = vc__engine_write_acquire(&db, ctx)) < 0) {
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0) {
     vc__free(out);
     return rc;
   }
@@ -191,7 +175,7 @@ fail:
   *n = 0;
 out:
   vc__free(out);
-  vc__engine_write_release(db, ctx);
+  vc__db_release(db);
   return rc < 0 ? rc : 0;
 }
 
@@ -230,32 +214,31 @@ static int delete_done(vc__db *db, const char *owner, const char *tenant_id,
   return rc < 0 ? rc : 0;
 }
 
-int vc__job_record_many(vc__db *db, const char *owner,
-                        const vc__job *const *jobs,
-                        vc__job_outcome *const *out, size_t n)
+int vc__job_record_many(vc__db *db, const char *owner, const vc__job *jobs,
+                        vc__job_outcome *out, size_t n)
 {
   const char *ids[VC__DB_IDS], *tenant = NULL;
   size_t m = 0;
   int rc = 0;
 
   for (size_t i = 0; i < n && rc == 0; i++) {
-    if (out[i]->result != VC__JOB_DONE) {
-      rc = vc__job_record(db, owner, jobs[i], out[i]);
+    if (out[i].result != VC__JOB_DONE) {
+      rc = vc__job_record(db, owner, &jobs[i], &out[i]);
       continue;
     }
-    if (m > 0 && (m == VC__DB_IDS || strcmp(tenant, jobs[i]->tenant_id) != 0)) {
+    if (m > 0 && (m == VC__DB_IDS || strcmp(tenant, jobs[i].tenant_id) != 0)) {
       if ((rc = delete_done(db, owner, tenant, ids, m)) < 0)
         break;
       m = 0;
     }
     if (m == 0)
-      tenant = jobs[i]->tenant_id;
-    ids[m++] = jobs[i]->id;
+      tenant = jobs[i].tenant_id;
+    ids[m++] = jobs[i].id;
   }
   if (rc == 0 && m > 0)
     rc = delete_done(db, owner, tenant, ids, m);
   for (size_t i = 0; i < n; i++)
-    out[i]->recorded = rc == 0;
+    out[i].recorded = rc == 0;
   return rc;
 }
 
@@ -271,7 +254,7 @@ int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
   vc__db *db;
   int rc;
 
-  if ((rc = vc__engine_write_acquire(&db, ctx)) < 0)
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
     return rc;
   if ((rc = vc__db_begin(db)) == 0) {
     for (size_t i = 0; i < n && rc == 0; i++)
@@ -282,7 +265,7 @@ int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
     if (rc < 0)
       vc__db_rollback(db);
   }
-  vc__engine_write_release(db, ctx);
+  vc__db_release(db);
   return rc;
 }
 
@@ -562,14 +545,6 @@ int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
 int vc__job_pending_ready(vc__job_pending *p)
 {
   return p->state == NULL || p->async.h->async->ready(p->state);
-}
-
-int vc__job_pending_step(vc_ctx *ctx, vc__engine *engine,
-                         vc__job_pending *p)
-{
-  if (p->state == NULL || p->async.h->async->step == NULL)
-    return 0;
-  return p->async.h->async->step(ctx, engine, p->state);
 }
 
 int vc__job_extend(vc_ctx *ctx, const char *owner, const vc__job *job,

@@ -38,7 +38,6 @@ typedef struct vc__job_outcome {
 typedef struct vc__engine {
   char owner[VC_ID_SIZE + 8];
   struct vc__transport *transport; /* created on first use */
-  void *live;                 /* the async handler's batches in flight */
 } vc__engine;
 
 /* The job's own machinery failed (not its provider): record the error
@@ -61,15 +60,12 @@ typedef int (*vc__job_batch_fn)(vc_ctx *ctx, vc__engine *engine,
  * store work and queues its transfers on the engine's transport,
  * returning 1 while they run (0: nothing to wait for) and its state;
  * `ready` says whether they all ended; `end` records the outcomes once
- * they did and frees the state. `step` (may be NULL) records outcomes
- * of transfers that ended so far, while others still run: the number
- * recorded, or < 0 (what it could not record, `end` records). */
+ * they did and frees the state. */
 typedef struct vc__job_async {
   int (*start)(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
                size_t n, vc__job_outcome *out, void **state);
   int (*ready)(void *state);
   int (*end)(vc_ctx *ctx, vc__engine *engine, void *state);
-  int (*step)(vc_ctx *ctx, vc__engine *engine, void *state);
 } vc__job_async;
 
 typedef struct vc__job_handler {
@@ -102,11 +98,10 @@ int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
  * caller clears again if that transaction rolls back. */
 int vc__job_record(vc__db *db, const char *owner, const vc__job *job,
                    vc__job_outcome *out);
-/* The same for *jobs[0..n) and *out[0..n): the done ones deleted with
- * one statement per run of up to VC__DB_IDS jobs of a tenant. */
-int vc__job_record_many(vc__db *db, const char *owner,
-                        const vc__job *const *jobs,
-                        vc__job_outcome *const *out, size_t n);
+/* The same for jobs[0..n) and out[0..n): the done ones deleted with one
+ * statement per run of up to VC__DB_IDS jobs of a tenant. */
+int vc__job_record_many(vc__db *db, const char *owner, const vc__job *jobs,
+                        vc__job_outcome *out, size_t n);
 
 /* Apply an outcome; a no-op when the lease was lost to another owner. */
 int vc__job_finish(vc_ctx *ctx, const char *owner, const vc__job *job,
@@ -139,19 +134,6 @@ int vc__job_loop_end(vc_ctx *ctx, vc__engine *engine,
 /* 1 when a pending batch's transfers all ended (vc__job_loop_end may
  * run): engine threads keep several batches pending on one transport. */
 int vc__job_pending_ready(vc__job_pending *pending);
-/* Record what a pending batch finished so far (its kind's `step`): the
- * outcomes recorded, 0 when none, < 0 on failure (kept for later). */
-int vc__job_pending_step(vc_ctx *ctx, vc__engine *engine,
-                         vc__job_pending *pending);
-
-/* A connection for one of the engine's write transactions (claim, mark,
- * outcomes), one engine thread of the context at a time: threads meeting
- * at BEGIN IMMEDIATE would sleep in SQLite's busy handler (1, 2, 5 ms
- * and more) where a mutex hands over at once. The mutex is taken before
- * the connection and given back after it, so that no thread holding a
- * connection waits for it. */
-int vc__engine_write_acquire(vc__db **db, vc_ctx *ctx);
-void vc__engine_write_release(vc__db *db, vc_ctx *ctx);
 
 void vc__engine_init(vc__engine *e, const char *owner);
 void vc__engine_fini(vc__engine *e);

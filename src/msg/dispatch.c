@@ -9,19 +9,14 @@
  *   2. mark the messages `sending`, in one transaction (one UPDATE per 64
  *      of a tenant and channel, mark_group);
  *   3. run the requests on the engine's transport;
- *   4. record each outcome, with its job's, in a transaction: `sent`, a
- *      retry with backoff, a failover to the next channel, or `failed`.
- *      The outcomes of transfers that ended are recorded once no more of
- *      the batch's transfers run than the transport has connections, the
- *      rest once they all ended (batch_step).
+ *   4. record each outcome in one transaction: `sent`, a retry with
+ *      backoff, a failover to the next channel, or `failed`.
  *
  * A condition every message must still meet when it goes out belongs in
  * the per-64 statements of step 1 (or step 2's UPDATE, which decides what
- * is sent). An engine thread runs step 1 and 2 of its next batches while
- * this one's requests run (engine.c); the transport starts no more of
- * their transfers than this batch's recorded outcomes release from its
- * window (one claim batch): requests sent and not recorded stay within
- * one claim batch per engine thread.
+ * is sent). An engine thread runs step 1 and 2 of its next batch while
+ * this one's requests run (engine.c); the transport sends nothing of it
+ * before this batch's step 4 committed.
  *
  * A crash between 3 and 4 leaves the jobs leased; when the lease expires
  * they run again, and a provider may see a message twice: delivery is at
@@ -40,9 +35,6 @@
 #include "unsubscribe.h"
 
 #include <stdio.h>
-
-/* Step 4 records at most CHUNK_MAX outcomes to a transaction. */
-#define CHUNK_MAX 256
 
 /* Up to VC__DB_IDS messages of one tenant. Column 16: the contact (or
  * the contact it was merged into) opted out of the message's kind
@@ -123,7 +115,6 @@ typedef struct plan {
   vc_outbound ob;
   vc__transfer xfer;
   vc_send_result result;
-  int parsed;                 /* result read from the transfer */
 } plan;
 
 static void plan_free(vc_ctx *ctx, plan *p)
@@ -572,7 +563,7 @@ static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
 
   if ((grouped = vc__calloc(n ? n : 1, 1)) == NULL)
     return vc_error_set_oom();
-  if ((rc = vc__engine_write_acquire(&db, ctx)) < 0)
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
     goto out;
   if ((rc = vc__db_begin(db)) < 0)
     goto release;
@@ -596,7 +587,7 @@ static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
   if (rc < 0)
     vc__db_rollback(db);
 release:
-  vc__engine_write_release(db, ctx);
+  vc__db_release(db);
 out:
   vc__free(grouped);
   return rc;
@@ -720,7 +711,7 @@ static int apply_one(vc_ctx *ctx, vc__db *db, plan *p, int64_t now,
 /* The plain `sent` of the plans marked in `deferred`, one
  * vc__msg_set_status_many per tenant and channel for up to VC__DB_IDS
  * messages. */
-static int apply_sent(vc_ctx *ctx, vc__db *db, plan *const *plans, size_t n,
+static int apply_sent(vc_ctx *ctx, vc__db *db, plan *plans, size_t n,
                       uint8_t *deferred)
 {
   vc__msg_status_item items[VC__DB_IDS];
@@ -731,12 +722,12 @@ static int apply_sent(vc_ctx *ctx, vc__db *db, plan *const *plans, size_t n,
     size_t m = 0;
     if (!deferred[i])
       continue;
-    c.channel_id = plans[i]->target.id[0] ? plans[i]->target.id : NULL;
+    c.channel_id = plans[i].target.id[0] ? plans[i].target.id : NULL;
     for (size_t j = i; j < n && m < VC__DB_IDS; j++) {
-      plan *p = plans[j];
+      plan *p = &plans[j];
       if (deferred[j] &&
-          strcmp(p->job->tenant_id, plans[i]->job->tenant_id) == 0 &&
-          strcmp(p->target.id, plans[i]->target.id) == 0) {
+          strcmp(p->job->tenant_id, plans[i].job->tenant_id) == 0 &&
+          strcmp(p->target.id, plans[i].target.id) == 0) {
         deferred[j] = 0;
         items[m].message_id = p->job->subject_id;
         items[m].provider_id = p->result.provider_id[0]
@@ -744,48 +735,51 @@ static int apply_sent(vc_ctx *ctx, vc__db *db, plan *const *plans, size_t n,
         m++;
       }
     }
-    rc = vc__msg_set_status_many(db, ctx, plans[i]->job->tenant_id,
+    rc = vc__msg_set_status_many(db, ctx, plans[i].job->tenant_id,
                                  VC_MSG_SENDING, &c, items, m);
   }
   return rc;
 }
 
-/* Step 4 for plans[0..n) (n <= CHUNK_MAX), with their jobs' outcomes in
- * the same transaction (one commit for both). */
-static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *const *plans,
-                     size_t n, int64_t now)
+/* Step 4 for the batch, with its jobs' outcomes in the same transaction
+ * (one commit for both). */
+static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
+                     int64_t now)
 {
-  const vc__job *jobs[CHUNK_MAX];
-  vc__job_outcome *out[CHUNK_MAX];
-  uint8_t deferred[CHUNK_MAX];
+  uint8_t *deferred;
   vc__db *db;
   int rc;
 
-  if ((rc = vc__engine_write_acquire(&db, ctx)) < 0)
+  if ((deferred = vc__calloc(n ? n : 1, 1)) == NULL)
+    return vc_error_set_oom();
+  if ((rc = vc__db_acquire(&db, ctx->store)) < 0) {
+    vc__free(deferred);
     return rc;
+  }
   if ((rc = vc__db_begin(db)) < 0)
     goto out;
   for (size_t i = 0; i < n && rc == 0; i++) {
     int d = 0;
-    if (plans[i]->result.outcome != 0)
-      rc = apply_one(ctx, db, plans[i], now, &d);
+    if (plans[i].result.outcome != 0)
+      rc = apply_one(ctx, db, &plans[i], now, &d);
     deferred[i] = (uint8_t)d;
-    jobs[i] = plans[i]->job;
-    out[i] = plans[i]->out;
   }
   if (rc == 0)
     rc = apply_sent(ctx, db, plans, n, deferred);
+  /* plans[i].job is jobs[i] and plans[i].out out[i] (batch_prepare). */
   if (rc == 0 && n > 0)
-    rc = vc__job_record_many(db, engine->owner, jobs, out, n);
+    rc = vc__job_record_many(db, engine->owner, plans[0].job, plans[0].out,
+                             n);
   if (rc == 0)
     rc = vc__db_commit(db);
   if (rc < 0) {
     vc__db_rollback(db);
     for (size_t i = 0; i < n; i++)
-      plans[i]->out->recorded = 0;
+      plans[i].out->recorded = 0;
   }
 out:
-  vc__engine_write_release(db, ctx);
+  vc__db_release(db);
+  vc__free(deferred);
   return rc;
 }
 
@@ -811,35 +805,12 @@ typedef struct batch {
   candidates *cache;
   size_t n, nx;
   vc__transport_batch running;  /* xfers on the engine's transport */
-  uint8_t *applied;             /* plans[i]'s outcome committed */
-  size_t napplied, xapplied;    /* plans, and transfers among them */
-  int listed;                   /* on the engine's live list */
-  struct batch *next_live;
 } batch;
-
-static void batch_unlist(vc__engine *engine, batch *b)
-{
-  batch *prev = NULL;
-
-  if (!b->listed)
-    return;
-  for (batch *c = engine->live; c != NULL; prev = c, c = c->next_live)
-    if (c == b) {
-      if (prev == NULL)
-        engine->live = b->next_live;
-      else
-        prev->next_live = b->next_live;
-      break;
-    }
-  b->listed = 0;
-  b->next_live = NULL;
-}
 
 static void batch_free(vc_ctx *ctx, vc__engine *engine, batch *b)
 {
   if (b == NULL)
     return;
-  batch_unlist(engine, b);
   /* Its outcomes are recorded (or never will be): the transfers of the
    * thread's next batch may start. */
   if (engine->transport != NULL)
@@ -852,114 +823,21 @@ static void batch_free(vc_ctx *ctx, vc__engine *engine, batch *b)
   vc__free(b->plans);
   vc__free(b->xfers);
   vc__free(b->cache);
-  vc__free(b->applied);
   vc__free(b);
 }
 
-/* A plan whose outcome is known: no request, or its transfer ended. */
-static int plan_ready(const plan *p)
-{
-  return !p->send || p->local || p->xfer.done;
-}
-
-/* Step 3's result for one plan that sent, read once. */
-static void take_result(vc_ctx *ctx, plan *p, int64_t now)
-{
-  if (!p->send || p->parsed)
-    return;
-  parse_result(p);
-  p->parsed = 1;
-  vc__limits_report(ctx->limits, p->target.id,
-                    p->result.outcome == VC_SEND_ACCEPTED ||
-                    p->result.outcome == VC_SEND_REJECTED, now);
-}
-
-/*
- * Step 4 for the batch's plans whose outcome is known and not recorded
- * yet, CHUNK_MAX to a transaction. Their transfers then leave the
- * engine's window, so that the transfers queued behind them start: the
- * requests sent and not recorded stay within one claim batch per
- * engine, as when a batch was recorded whole. 0, or < 0 with what
- * failed left for a later call.
- */
-static int batch_apply(vc_ctx *ctx, vc__engine *engine, batch *b)
-{
-  plan *sel[CHUNK_MAX];
-  size_t i = 0;
-  int rc = 0;
-
-  while (rc == 0 && i < b->n) {
-    int64_t now = vc__now(ctx);
-    size_t m = 0, nx = 0;
-    for (; i < b->n && m < CHUNK_MAX; i++)
-      if (!b->applied[i] && plan_ready(&b->plans[i])) {
-        take_result(ctx, &b->plans[i], now);
-        sel[m++] = &b->plans[i];
-      }
-    if (m == 0)
-      break;
-    if ((rc = apply_all(ctx, engine, sel, m, now)) < 0)
-      break;
-    for (size_t k = 0; k < m; k++) {
-      plan *p = sel[k];
-      b->applied[p - b->plans] = 1;
-      if (p->send && !p->local) {
-        nx++;
-        if (engine->transport != NULL)
-          vc__transport_recycle(engine->transport, &p->xfer);
-      }
-    }
-    b->napplied += m;
-    b->xapplied += nx;
-    if (nx > 0 && engine->transport != NULL)
-      vc__transport_release_some(engine->transport, &b->running, nx);
-  }
-  return rc;
-}
-
-/* Record what ended so far once no more of the batch's transfers run
- * than the transport has connections: from there on its connections
- * would stand idle, the next batch's transfers waiting behind the
- * window. Then the rest, once every transfer ended. A batch is recorded
- * in two transactions instead of one (each commit writes the pages it
- * changed: smaller chunks cost more WAL writes than they save). The
- * outcomes recorded, or < 0 (logged; left for later). */
-static int batch_step(vc_ctx *ctx, vc__engine *engine, batch *b)
-{
-  size_t width = vc__transport_width(engine->transport);
-  size_t before = b->napplied;
-
-  if (b->napplied == b->n)
-    return 0;
-  if (b->running.ended < b->nx &&
-      (b->xapplied > 0 || b->nx <= 2 * width ||
-       b->running.ended < b->nx - width))
-    return 0;
-  if (batch_apply(ctx, engine, b) < 0) {
-    VC_LOG(ctx, VC_LOG_WARN, "dispatch: outcomes left for later: %s",
-           vc_error_last()->message);
-    vc_error_clear();
-    return 0;
-  }
-  return (int)(b->napplied - before);
-}
-
-/* Between chunks of step 1: the transfers of the batches running on
- * this engine move on meanwhile (read what answered, send the next),
- * and what ended is recorded, releasing the window. */
+/* Between chunks of step 1: the transfers of the batch running on this
+ * engine move on meanwhile (read what answered, send the next). */
 static void progress(vc_ctx *ctx, vc__engine *engine)
 {
   if (vc__transport_progress(engine->transport) < 0) {
     VC_LOG(ctx, VC_LOG_ERROR, "engine: %s", vc_error_last()->message);
     vc_error_clear();
   }
-  for (batch *b = engine->live; b != NULL; b = b->next_live)
-    batch_step(ctx, engine, b);
 }
 
 /* Steps 1 and 2: plan every job, build the requests, mark the messages
- * sending. The transfers to run are b->xfers[0..nx). No connection is
- * held across progress(), which may write. */
+ * sending. The transfers to run are b->xfers[0..nx). */
 static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
                          size_t n, vc__job_outcome *out, batch **bp)
 {
@@ -975,16 +853,15 @@ static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
   b->plans = vc__calloc(n, sizeof(*b->plans));
   b->xfers = vc__calloc(n, sizeof(*b->xfers));
   b->cache = vc__calloc(1, sizeof(*b->cache));
-  b->applied = vc__calloc(n ? n : 1, 1);
-  if (b->plans == NULL || b->xfers == NULL || b->cache == NULL ||
-      b->applied == NULL)
+  if (b->plans == NULL || b->xfers == NULL || b->cache == NULL)
     return vc_error_set_oom();
   for (size_t i = 0; i < n; i++) {
     b->plans[i].job = &jobs[i];
     b->plans[i].out = &out[i];
     vc__transfer_init(&b->plans[i].xfer);
   }
-  if ((rc = ensure_transport(ctx, engine)) < 0)
+  if ((rc = ensure_transport(ctx, engine)) < 0 ||
+      (rc = vc__db_acquire(&db, ctx->store)) < 0)
     return rc;
   for (size_t i = 0, k; i < n; i = k) {
     /* The next run of jobs of one tenant, at most VC__DB_IDS. */
@@ -992,16 +869,12 @@ static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
                     strcmp(jobs[k].tenant_id, jobs[i].tenant_id) == 0;
          k++)
       ;
-    if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+    if ((rc = load_chunk(&b->plans[i], k - i, db)) < 0) {
+      vc__db_release(db);
       return rc;
-    rc = load_chunk(&b->plans[i], k - i, db);
-    vc__db_release(db);
-    if (rc < 0)
-      return rc;
+    }
     progress(ctx, engine);
   }
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
-    return rc;
   for (size_t i = 0; i < n; i++) {
     plan *p = &b->plans[i];
     if ((rc = plan_one(ctx, p, db, b->cache, now)) < 0) {
@@ -1027,6 +900,23 @@ static int batch_prepare(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
   return 0;
 }
 
+/* Steps 3's results and 4, once every transfer ended. */
+static int batch_complete(vc_ctx *ctx, vc__engine *engine, batch *b)
+{
+  int64_t now = vc__now(ctx);
+
+  for (size_t i = 0; i < b->n; i++) {
+    plan *p = &b->plans[i];
+    if (!p->send)
+      continue;
+    parse_result(p);
+    vc__limits_report(ctx->limits, p->target.id,
+                      p->result.outcome == VC_SEND_ACCEPTED ||
+                      p->result.outcome == VC_SEND_REJECTED, now);
+  }
+  return apply_all(ctx, engine, b->plans, b->n, now);
+}
+
 static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
                     size_t n, vc__job_outcome *out)
 {
@@ -1035,14 +925,13 @@ static int dispatch(vc_ctx *ctx, vc__engine *engine, const vc__job *jobs,
 
   if ((rc = batch_prepare(ctx, engine, jobs, n, out, &b)) == 0 &&
       (rc = vc__transport_run(engine->transport, b->xfers, b->nx)) == 0)
-    rc = batch_apply(ctx, engine, b);
+    rc = batch_complete(ctx, engine, b);
   batch_free(ctx, engine, b);
   return rc;
 }
 
 /* In the host's loop or an engine thread's pipeline: start the batch
- * and return; dispatch_step records outcomes as transfers end, and
- * dispatch_end the rest once they all ended. */
+ * and return; dispatch_end runs once its transfers all ended. */
 static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
                           const vc__job *jobs, size_t n,
                           vc__job_outcome *out, void **state)
@@ -1057,9 +946,6 @@ static int dispatch_start(vc_ctx *ctx, vc__engine *engine,
   }
   *state = b;
   vc__transport_submit(engine->transport, &b->running, b->xfers, b->nx);
-  b->next_live = engine->live;
-  engine->live = b;
-  b->listed = 1;
   return !vc__transport_batch_done(&b->running);
 }
 
@@ -1068,15 +954,10 @@ static int dispatch_ready(void *state)
   return vc__transport_batch_done(&((batch *)state)->running);
 }
 
-static int dispatch_step(vc_ctx *ctx, vc__engine *engine, void *state)
-{
-  return batch_step(ctx, engine, state);
-}
-
 static int dispatch_end(vc_ctx *ctx, vc__engine *engine, void *state)
 {
   batch *b = state;
-  int rc = batch_apply(ctx, engine, b);
+  int rc = batch_complete(ctx, engine, b);
 
   batch_free(ctx, engine, b);
   return rc;
@@ -1085,7 +966,7 @@ static int dispatch_end(vc_ctx *ctx, vc__engine *engine, void *state)
 int vc__dispatch_register(vc_ctx *ctx)
 {
   static const vc__job_async async = { dispatch_start, dispatch_ready,
-                                        dispatch_end, dispatch_step };
+                                        dispatch_end };
   int rc = vc__job_register_batch(ctx, VC__JOB_MESSAGE_SEND, dispatch);
 
   return rc < 0 ? rc : vc__job_register_async(ctx, VC__JOB_MESSAGE_SEND,

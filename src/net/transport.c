@@ -401,16 +401,6 @@ void vc__transport_release(vc__transport *t, vc__transport_batch *b)
   fill(t);
 }
 
-void vc__transport_release_some(vc__transport *t, vc__transport_batch *b,
-                                size_t k)
-{
-  if (k > b->held)
-    k = b->held;
-  t->held -= k;
-  b->held -= k;
-  fill(t);
-}
-
 int vc__transport_batch_done(const vc__transport_batch *b)
 {
   return b->ended == b->n;

@@ -83,10 +83,6 @@ int vc__transport_batch_done(const vc__transport_batch *b);
  * transfers leave the window, and queued ones may start. A no-op for a
  * batch never submitted or released already. */
 void vc__transport_release(vc__transport *t, vc__transport_batch *b);
-/* The same for k of the batch's ended transfers (their outcomes are
- * recorded before the rest's): k more queued transfers may start. */
-void vc__transport_release_some(vc__transport *t, vc__transport_batch *b,
-                                size_t k);
 /* Transfers queued and not started yet, of every batch. */
 size_t vc__transport_backlog(const vc__transport *t);
 /* The most transfers running at once (its connections). */

@@ -362,61 +362,6 @@ static void test_delivery__auth_failure_fails_over(void)
   env_close(&e);
 }
 
-/* Outcomes are recorded as transfers end, not once the batch's slowest
- * one did: with one request held by the simulator, most other messages
- * of its claim batch reach `sent` while it is still `sending`, and it goes out again only after its own failure (no
- * message accepted twice). */
-#define HELD_N 200
-#define HELD_MS 4000
-
-static void test_delivery__outcomes_before_the_slowest(void)
-{
-  env e;
-  static char ids[HELD_N][VC_ID_SIZE];
-  vc_sim_fault f = VC_SIM_FAULT_INIT;
-  vc_sim_webhooks w = VC_SIM_WEBHOOKS_INIT;
-  vc_sim_request r;
-  int64_t start, seen = 0;
-  size_t accepted = 0;
-
-  env_open(&e, 0);
-  /* No delivery reports: they would move a message on from `sending`
-   * whatever the dispatcher recorded. */
-  w.off = 1;
-  CHECK_OK(vc_sim_webhooks_set(e.sim, "twilio", &w));
-  f.kind = VC_SIM_FAULT_TIMEOUT;
-  f.hold_ms = HELD_MS;
-  CHECK_OK(vc_sim_fault_add(e.sim, "twilio", &f));
-  for (size_t i = 0; i < HELD_N; i++)
-    send_sms(&e, ids[i], "held");
-  start = wall_ms();
-  CHECK_OK(vc_ctx_start(e.ctx, 1));
-  while (seen == 0 && wall_ms() - start < HELD_MS - 500) {
-    size_t sent = 0, sending = 0;
-    for (size_t i = 0; i < HELD_N; i++) {
-      int st = status_of(&e, ids[i]);
-      sent += st == VC_MSG_SENT;
-      sending += st == VC_MSG_SENDING;
-    }
-    /* The transport runs 32 transfers at once: once no more than that
-     * of the batch are left, what ended is recorded. */
-    if (sent >= HELD_N - 32 && sending >= 1)
-      seen = wall_ms();
-    else
-      usleep(20000);
-  }
-  CHECK(seen > 0);
-  /* The held one fails when the simulator closes, and is retried. */
-  CHECK(wait_status(&e, ids, HELD_N, VC_MSG_SENT, 30000));
-  CHECK_OK(vc_ctx_stop(e.ctx));
-  for (size_t i = 0; i < vc_sim_received_count(e.sim); i++) {
-    CHECK_OK(vc_sim_received_get(e.sim, i, &r));
-    accepted += strcmp(r.provider, "twilio") == 0 && r.status == 201;
-  }
-  CHECK(accepted == HELD_N);
-  env_close(&e);
-}
-
 VC_TESTS(
   VC_TEST(test_delivery__sms_and_email_delivered),
   VC_TEST(test_delivery__duplicates_and_reordering),
@@ -424,5 +369,4 @@ VC_TESTS(
   VC_TEST(test_delivery__retry_after_429),
   VC_TEST(test_delivery__persistent_5xx_fails_over),
   VC_TEST(test_delivery__auth_failure_fails_over),
-  VC_TEST(test_delivery__outcomes_before_the_slowest),
 )
