@@ -6,15 +6,28 @@
 #include "store.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 
 #define MAX_DEPTH 32
+
+/* Checkpoints. SQLite's auto-checkpoint tries one after every commit once
+ * the WAL holds 1,000 frames. While other connections keep reading (the
+ * engine threads, the call session worker) the WAL cannot start over, so
+ * it stays above that mark and every commit, on every thread, pays a
+ * checkpoint attempt and its fsyncs. Instead a commit that finds the WAL
+ * that long tries one only when no connection of the store tried in the
+ * last CHECKPOINT_GAP_MS. */
+#define CHECKPOINT_FRAMES 1000
+#define CHECKPOINT_GAP_MS 50
 
 typedef struct sqlite_store {
   char *path;         /* NULL when borrowing */
   sqlite3 *borrowed;  /* the host's connection, or NULL */
   int synchronous;
   int busy_timeout_ms;
+  _Atomic int64_t checkpoint_tried; /* monotonic ms */
 } sqlite_store;
 
 /* The statements that open and close transactions, kept prepared: parsing
@@ -74,14 +87,44 @@ static int s_exec(void *conn, const char *sql)
   return conn_exec(conn, sql, "exec");
 }
 
+static int64_t monotonic_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* After every commit (sqlite3_wal_hook), in place of the auto-checkpoint:
+ * see CHECKPOINT_GAP_MS. A checkpoint that cannot finish now is tried
+ * again by a later commit; its failure is not the commit's. */
+static int wal_committed(void *payload, sqlite3 *db, const char *name,
+                         int frames)
+{
+  sqlite_store *st = payload;
+  int64_t now, tried;
+
+  if (frames < CHECKPOINT_FRAMES)
+    return SQLITE_OK;
+  now = monotonic_ms();
+  tried = atomic_load(&st->checkpoint_tried);
+  if (now - tried < CHECKPOINT_GAP_MS ||
+      !atomic_compare_exchange_strong(&st->checkpoint_tried, &tried, now))
+    return SQLITE_OK;
+  (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL);
+  return SQLITE_OK;
+}
+
 /* Pragmas for a connection the library opened. */
-static int configure(sqlite_conn *c, const sqlite_store *st)
+static int configure(sqlite_conn *c, sqlite_store *st)
 {
   char sql[160];
   sqlite3_stmt *stmt;
   int rc;
 
   sqlite3_busy_timeout(c->db, st->busy_timeout_ms);
+  sqlite3_wal_hook(c->db, wal_committed, st);
   /* The first read of the file: a file that is not a database fails
    * here with SQLITE_NOTADB. Switching a new file to WAL needs an
    * exclusive lock, and when several connections do it at once SQLite
