@@ -121,6 +121,7 @@ static void ctx_destroy(vc_ctx *ctx)
   vc__rule_cache_free(ctx->rules);
   vc__engine_fini(&ctx->host_engine);
   pthread_mutex_destroy(&ctx->host_lock);
+  pthread_mutex_destroy(&ctx->engine_write);
   vc__keyring_fini(&ctx->keys);
   vc__ulid_gen_fini(&ctx->ids);
   vc__rng_fini(&ctx->rng);
@@ -178,6 +179,7 @@ int vc_ctx_new(vc_ctx **out, const vc_ctx_options *in)
   pthread_cond_init(&ctx->wake, NULL);
   pthread_mutex_init(&ctx->deliver_lock, NULL);
   pthread_mutex_init(&ctx->host_lock, NULL);
+  pthread_mutex_init(&ctx->engine_write, NULL);
   pthread_mutex_init(&ctx->listen_lock, NULL);
   pthread_mutex_init(&ctx->net_lock, NULL);
   if (opts->public_base_url != NULL &&

@@ -38,6 +38,8 @@ struct vc_ctx {
 
   /* The engine of vc_ctx_run() callers, one at a time. */
   pthread_mutex_t host_lock;
+  /* The engine's write transactions, one at a time (job.h). */
+  pthread_mutex_t engine_write;
   vc__engine host_engine;
   /* The host's loop (vc_ctx_set_loop): hooks written under both `lock`
    * and host_lock; the batch in flight under host_lock. */

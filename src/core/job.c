@@ -82,6 +82,22 @@ int vc__job_register_async(vc_ctx *ctx, const char *kind,
                        "no batch handler for kind %s", kind);
 }
 
+int vc__engine_write_acquire(vc__db **db, vc_ctx *ctx)
+{
+  int rc;
+
+  pthread_mutex_lock(&ctx->engine_write);
+  if ((rc = vc__db_acquire(db, ctx->store)) < 0)
+    pthread_mutex_unlock(&ctx->engine_write);
+  return rc;
+}
+
+void vc__engine_write_release(vc__db *db, vc_ctx *ctx)
+{
+  vc__db_release(db);
+  pthread_mutex_unlock(&ctx->engine_write);
+}
+
 void vc__engine_init(vc__engine *e, const char *owner)
 {
   memset(e, 0, sizeof(*e));
@@ -145,7 +161,7 @@ int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
   *n = 0;
   if ((out = vc__calloc(max, sizeof(*out))) == NULL)
     return vc_error_set_oom();
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0) {
+  if ((rc = vc__engine_write_acquire(&db, ctx)) < 0) {
     vc__free(out);
     return rc;
   }
@@ -175,7 +191,7 @@ fail:
   *n = 0;
 out:
   vc__free(out);
-  vc__db_release(db);
+  vc__engine_write_release(db, ctx);
   return rc < 0 ? rc : 0;
 }
 
@@ -254,7 +270,7 @@ int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
   vc__db *db;
   int rc;
 
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+  if ((rc = vc__engine_write_acquire(&db, ctx)) < 0)
     return rc;
   if ((rc = vc__db_begin(db)) == 0) {
     for (size_t i = 0; i < n && rc == 0; i++)
@@ -265,7 +281,7 @@ int vc__job_finish_many(vc_ctx *ctx, const char *owner, const vc__job *jobs,
     if (rc < 0)
       vc__db_rollback(db);
   }
-  vc__db_release(db);
+  vc__engine_write_release(db, ctx);
   return rc;
 }
 

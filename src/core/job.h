@@ -89,6 +89,14 @@ int vc__job_enqueue(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                     const char *kind, const char *subject_id,
                     int64_t due_at, char id_out[VC_ID_SIZE]);
 
+/* A connection for one of the engine's write transactions (claims,
+ * marking messages sending, recording outcomes), taken only while no
+ * other engine thread runs one: two engine threads then hand over at
+ * once instead of sleeping in SQLite's busy handler at BEGIN IMMEDIATE.
+ * Not to be nested. */
+int vc__engine_write_acquire(vc__db **db, vc_ctx *ctx);
+void vc__engine_write_release(vc__db *db, vc_ctx *ctx);
+
 /* Claim up to `max` due jobs for `owner`. `*jobs` is allocated. */
 int vc__job_claim(vc_ctx *ctx, const char *owner, uint32_t max,
                   vc__job **jobs, size_t *n);

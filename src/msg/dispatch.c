@@ -563,7 +563,7 @@ static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
 
   if ((grouped = vc__calloc(n ? n : 1, 1)) == NULL)
     return vc_error_set_oom();
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0)
+  if ((rc = vc__engine_write_acquire(&db, ctx)) < 0)
     goto out;
   if ((rc = vc__db_begin(db)) < 0)
     goto release;
@@ -587,7 +587,7 @@ static int mark_sending(vc_ctx *ctx, plan *plans, size_t n)
   if (rc < 0)
     vc__db_rollback(db);
 release:
-  vc__db_release(db);
+  vc__engine_write_release(db, ctx);
 out:
   vc__free(grouped);
   return rc;
@@ -752,7 +752,7 @@ static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
 
   if ((deferred = vc__calloc(n ? n : 1, 1)) == NULL)
     return vc_error_set_oom();
-  if ((rc = vc__db_acquire(&db, ctx->store)) < 0) {
+  if ((rc = vc__engine_write_acquire(&db, ctx)) < 0) {
     vc__free(deferred);
     return rc;
   }
@@ -778,7 +778,7 @@ static int apply_all(vc_ctx *ctx, vc__engine *engine, plan *plans, size_t n,
       plans[i].out->recorded = 0;
   }
 out:
-  vc__db_release(db);
+  vc__engine_write_release(db, ctx);
   vc__free(deferred);
   return rc;
 }
