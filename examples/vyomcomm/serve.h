@@ -164,8 +164,31 @@ int srv_page(srv_res *res, vc_iter *it, size_t limit, json_next_fn next);
     return 0;                                                            \
   }
 
+/*
+ * Define the handler `name` deleting the `type` of id {id}: LOOKUP into a
+ * handle (404 when there is none), DELETE, then answer 200 with
+ * {"id": ID(handle), "deleted": true}; a refusal (VC_ESTATE: 409) is the
+ * error answer.
+ */
+#define SRV_DELETE_HANDLER(name, type, LOOKUP, DELETE, ID, FREE)        \
+  static int name(srv_req *req, srv_res *res)                            \
+  {                                                                      \
+    type *h;                                                             \
+    int rc;                                                              \
+                                                                         \
+    if ((rc = LOOKUP(&h, req->tenant, req->params[0])) < 0)              \
+      return srv_not_found(rc);                                          \
+    if ((rc = DELETE(h)) == 0)                                           \
+      srv_deleted(res, ID(h));                                           \
+    FREE(h);                                                             \
+    return rc;                                                           \
+  }
+
 /* Answer `status` with the object `json` (owned); returns 0. */
 int srv_answer(srv_res *res, int status, cJSON *json);
+
+/* Answer 200 {"id": id, "deleted": true}; returns 0. */
+int srv_deleted(srv_res *res, const char *id);
 
 /* An id the library refuses as malformed is simply not there. */
 int srv_not_found(int rc);

@@ -281,6 +281,8 @@ SRV_LIST_HANDLER(get_agents, vc_agent_filter, VC_AGENT_FILTER_INIT,
 
 SRV_GET_HANDLER(get_agent, vc_agent, vc_agent_lookup,
                 agent_json, vc_agent_free)
+SRV_DELETE_HANDLER(delete_agent, vc_agent, vc_agent_lookup,
+                   vc_agent_delete, vc_agent_id, vc_agent_free)
 
 static int patch_agent_state(srv_req *req, srv_res *res)
 {
@@ -406,6 +408,10 @@ static int post_queue(srv_req *req, srv_res *res)
 
 SRV_LIST_HANDLER(get_queues, vc_queue_filter, VC_QUEUE_FILTER_INIT,
                  vc_queue_list, queue_json_next)
+SRV_GET_HANDLER(get_queue, vc_queue, vc_queue_lookup,
+                queue_json, vc_queue_free)
+SRV_DELETE_HANDLER(delete_queue, vc_queue, vc_queue_lookup,
+                   vc_queue_delete, vc_queue_id, vc_queue_free)
 
 static int post_queue_member(srv_req *req, srv_res *res)
 {
@@ -429,6 +435,25 @@ static int post_queue_member(srv_req *req, srv_res *res)
   cJSON_AddStringToObject(o, "agent", agent);
   srv_add_str(o, "skills", skills);
   return 0;
+}
+
+static int delete_queue_member(srv_req *req, srv_res *res)
+{
+  vc_queue *q;
+  cJSON *o;
+  int rc;
+
+  if ((rc = vc_queue_lookup(&q, req->tenant, req->params[0])) < 0)
+    return srv_not_found(rc);
+  rc = vc_queue_member_remove(q, req->params[1]);
+  if (rc == 0) {
+    o = srv_object(res, 200);
+    cJSON_AddStringToObject(o, "queue_id", vc_queue_id(q));
+    cJSON_AddStringToObject(o, "agent", req->params[1]);
+    cJSON_AddBoolToObject(o, "deleted", 1);
+  }
+  vc_queue_free(q);
+  return rc;
 }
 
 /* ---- inbound numbers ------------------------------------------------------------ */
@@ -477,6 +502,10 @@ static int post_number(srv_req *req, srv_res *res)
 
 SRV_LIST_HANDLER(get_numbers, vc_number_filter, VC_NUMBER_FILTER_INIT,
                  vc_number_list, number_json_next)
+SRV_GET_HANDLER(get_number, vc_number, vc_number_lookup,
+                number_json, vc_number_free)
+SRV_DELETE_HANDLER(delete_number, vc_number, vc_number_lookup,
+                   vc_number_delete, vc_number_id, vc_number_free)
 
 const srv_route SRV_CALL_ROUTES[] = {
   { "POST", "/api/v1/click-to-call/initiate", post_initiate, 0 },
@@ -489,13 +518,19 @@ const srv_route SRV_CALL_ROUTES[] = {
   { "POST", "/api/v1/agents", post_agent, 0 },
   { "GET", "/api/v1/agents", get_agents, 0 },
   { "GET", "/api/v1/agents/{id}", get_agent, 0 },
+  { "DELETE", "/api/v1/agents/{id}", delete_agent, 0 },
   { "PATCH", "/api/v1/agents/{id}/state", patch_agent_state, 0 },
   { "POST", "/api/v1/ivr-menus", post_ivr, 0 },
   { "GET", "/api/v1/ivr-menus", get_ivrs, 0 },
   { "POST", "/api/v1/queues", post_queue, 0 },
   { "GET", "/api/v1/queues", get_queues, 0 },
+  { "GET", "/api/v1/queues/{id}", get_queue, 0 },
+  { "DELETE", "/api/v1/queues/{id}", delete_queue, 0 },
   { "POST", "/api/v1/queues/{id}/members", post_queue_member, 0 },
+  { "DELETE", "/api/v1/queues/{id}/members/{agent}", delete_queue_member, 0 },
   { "POST", "/api/v1/numbers", post_number, 0 },
   { "GET", "/api/v1/numbers", get_numbers, 0 },
+  { "GET", "/api/v1/numbers/{id}", get_number, 0 },
+  { "DELETE", "/api/v1/numbers/{id}", delete_number, 0 },
   { NULL, NULL, NULL, 0 }
 };

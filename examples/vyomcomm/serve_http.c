@@ -359,6 +359,15 @@ int srv_answer(srv_res *res, int status, cJSON *json)
   return 0;
 }
 
+int srv_deleted(srv_res *res, const char *id)
+{
+  cJSON *o = srv_object(res, 200);
+
+  cJSON_AddStringToObject(o, "id", id);
+  cJSON_AddBoolToObject(o, "deleted", 1);
+  return 0;
+}
+
 int srv_not_found(int rc)
 {
   return rc == VC_EINVALID ? VC_ENOTFOUND : rc;

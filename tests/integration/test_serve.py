@@ -5,7 +5,8 @@ Starts the provider simulator and the built `vyomcomm serve` in a
 temporary directory (the key file and two tenants made here, API keys
 with `vyomcomm apikey`), then drives the REST API: channels, a message
 delivered through the simulator's signed webhooks, a click-to-call and
-its timeline, bulk send, templates, the webhook route with ?channel=,
+its timeline, agents, queues and numbers (lookups and deletes),
+bulk send, templates, the webhook route with ?channel=,
 statistics, contacts and campaigns; authentication failures, another
 tenant's ids, malformed and oversized bodies, unknown routes; that the
 routes and docs/openapi.json list the same operations; and a clean stop
@@ -373,6 +374,56 @@ def run(prog, setup_prog, sim_prog, work, env, procs):
                           "completed", key=ka)
     check(st == 200 and [x["id"] for x in doc["items"]] == [call["id"]],
           "GET /click-to-call/sessions by state")
+
+    # ---- agents, queues and numbers: lookups and deletes ----------------
+    st, ravi, _ = api.call("POST", V + "/agents",
+                           {"name": "ravi", "number": "+14155550192"}, key=ka)
+    api.call("PATCH", V + "/agents/ravi/state", {"state": "available"},
+             key=ka)
+    st, q, _ = api.call("POST", V + "/queues", {"name": "sales"}, key=ka)
+    check(st == 201, "queue created")
+    st, _, _ = api.call("POST", V + "/queues/sales/members",
+                        {"agent": "ravi"}, key=ka)
+    check(st == 201, "ravi joins the queue")
+    st, doc, _ = api.call("GET", V + "/queues/sales", key=ka)
+    check(st == 200 and doc["id"] == q["id"], "GET /queues/{name}")
+    st, num, _ = api.call("POST", V + "/numbers",
+                          {"number": "+14155550170", "channel": voice["id"],
+                           "entry_kind": "queue", "entry": q["id"]}, key=ka)
+    check(st == 201, "number routed to the queue")
+    st, doc, _ = api.call("GET", V + "/numbers/" + num["id"], key=ka)
+    check(st == 200 and doc["entry_id"] == q["id"], "GET /numbers/{id}")
+    for path in ("/agents/ravi", "/queues/sales", "/numbers/" + num["id"],
+                 "/queues/sales/members/ravi"):
+        st, doc, _ = api.call("DELETE", V + path, key=kb)
+        check(is_error(st, doc, 404, "VC_ENOTFOUND"),
+              "B deletes A's " + path + ": 404")
+    st, doc, _ = api.call("DELETE", V + "/agents/ravi", key=ka)
+    check(is_error(st, doc, 409, "VC_ESTATE"),
+          "DELETE an available agent: 409")
+    st, doc, _ = api.call("DELETE", V + "/queues/sales", key=ka)
+    check(is_error(st, doc, 409, "VC_ESTATE"),
+          "DELETE a queue a number routes to: 409")
+    st, doc, _ = api.call("DELETE", V + "/queues/sales/members/ravi", key=ka)
+    check(st == 200 and doc["deleted"] is True and
+          doc["queue_id"] == q["id"], "DELETE a queue member")
+    st, doc, _ = api.call("DELETE", V + "/queues/sales/members/ravi", key=ka)
+    check(is_error(st, doc, 404, "VC_ENOTFOUND"), "not a member any more: 404")
+    st, doc, _ = api.call("DELETE", V + "/numbers/" + num["id"], key=ka)
+    check(st == 200 and doc == {"id": num["id"], "deleted": True},
+          "DELETE a number")
+    st, doc, _ = api.call("GET", V + "/numbers/" + num["id"], key=ka)
+    check(is_error(st, doc, 404, "VC_ENOTFOUND"), "the number is gone")
+    st, doc, _ = api.call("DELETE", V + "/queues/sales", key=ka)
+    check(st == 200 and doc["id"] == q["id"], "DELETE the queue by name")
+    api.call("PATCH", V + "/agents/ravi/state", {"state": "offline"}, key=ka)
+    st, doc, _ = api.call("DELETE", V + "/agents/ravi", key=ka)
+    check(st == 200 and doc == {"id": ravi["id"], "deleted": True},
+          "DELETE an offline agent")
+    st, doc, _ = api.call("GET", V + "/agents/" + ravi["id"], key=ka)
+    check(is_error(st, doc, 404, "VC_ENOTFOUND"), "the agent is gone")
+    st, doc, _ = api.call("GET", V + "/agents/asha", key=ka)
+    check(st == 200, "the other agent stays")
 
     # ---- statistics -------------------------------------------------------
     st, doc, _ = api.call("GET", V + "/communication/stats", key=ka)
