@@ -206,10 +206,21 @@ int srv_channel_list(srv_req *req, srv_res *res, int kind);
 /* A stats window from the body (POST) or the query (GET), rounded out to
  * whole hours; the last 24 hours when absent. */
 int srv_stats(srv_req *req, srv_res *res, unsigned what, int from_body);
-/* A message spec from the JSON object `o` (strings borrowed from it);
- * `to` required when need_to. */
+/* What srv_message_spec() allocates for a spec: the variables' and the
+ * metadata's JSON text and the attachments' decoded bytes. Zeroed is
+ * empty; srv_message_owned_free() frees it. */
+typedef struct srv_message_owned {
+  char *vars, *meta;
+  vc_attachment attachments[VC_MESSAGE_MAX_ATTACHMENTS];
+  uint8_t *data[VC_MESSAGE_MAX_ATTACHMENTS];
+} srv_message_owned;
+
+/* A message spec from the JSON object `o` (strings borrowed from it, the
+ * rest held by `own`, which the caller zeroes and frees); `to` required
+ * when need_to. */
 int srv_message_spec(srv_req *req, cJSON *o, int need_to,
-                     vc_message_spec *spec, char **vars, char **meta);
+                     vc_message_spec *spec, srv_message_owned *own);
+void srv_message_owned_free(srv_message_owned *own);
 /* 1 when `id` looks like a library id (26 characters of Crockford
  * base32); the {id} of a route that is not one is a 404. */
 int srv_id_ok(const char *id);

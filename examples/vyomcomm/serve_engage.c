@@ -500,8 +500,9 @@ SRV_GET_HANDLER(get_conversation, vc_conversation,
 
 static int post_reply(srv_req *req, srv_res *res)
 {
+  srv_message_owned own = { 0 };
   vc_message_spec spec;
-  char id[VC_ID_SIZE], *vars, *meta;
+  char id[VC_ID_SIZE];
   cJSON *o;
   int rc;
 
@@ -510,11 +511,10 @@ static int post_reply(srv_req *req, srv_res *res)
                     req->params[0]);
   /* The conversation decides kind, channel and recipient. */
   if ((rc = srv_need_body(req)) < 0 ||
-      (rc = srv_message_spec(req, req->body, 0, &spec, &vars, &meta)) < 0)
+      (rc = srv_message_spec(req, req->body, 0, &spec, &own)) < 0)
     return rc;
   rc = vc_conversation_reply(id, req->tenant, req->params[0], &spec);
-  cJSON_free(vars);
-  cJSON_free(meta);
+  srv_message_owned_free(&own);
   if (rc < 0)
     return rc;
   o = srv_object(res, 202);

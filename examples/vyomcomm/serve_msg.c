@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/base64.h>
+
 #include "channel_json.h"
 #include "serve.h"
 
@@ -127,13 +129,85 @@ static cJSON *message_json(vc_message *m)
 JSON_NEXT_FN(message_json_next, vc_message, vc_message_next,
              message_json, vc_message_free)
 
+void srv_message_owned_free(srv_message_owned *own)
+{
+  cJSON_free(own->vars);
+  cJSON_free(own->meta);
+  for (size_t i = 0; i < VC_MESSAGE_MAX_ATTACHMENTS; i++)
+    free(own->data[i]);
+  memset(own, 0, sizeof(*own));
+}
+
+/* One attachment object: "filename", "content_type" and either
+ * "data_base64" (decoded into own->data[i]) or "url". */
+static int read_attachment(srv_req *req, size_t i, srv_message_owned *own)
+{
+  vc_attachment *a = &own->attachments[i];
+  const char *b64 = NULL;
+  size_t len, cap;
+  int rc;
+
+  if ((rc = srv_str(req, "filename", 1, &a->filename)) < 0 ||
+      (rc = srv_str(req, "content_type", 1, &a->content_type)) < 0 ||
+      (rc = srv_str(req, "url", 0, &a->url)) < 0 ||
+      (rc = srv_str(req, "data_base64", 0, &b64)) < 0)
+    return rc;
+  if ((b64 == NULL) == (a->url == NULL))
+    return srv_fail(req, VC_EINVALID, "give one of 'data_base64' and 'url'");
+  if (b64 == NULL)
+    return 0;
+  len = strlen(b64);
+  cap = len / 4 * 3 + 3;
+  if ((own->data[i] = malloc(cap)) == NULL)
+    return VC_ENOMEM;
+  if (mbedtls_base64_decode(own->data[i], cap, &a->len,
+                            (const unsigned char *)b64, len) != 0)
+    return srv_fail(req, VC_EINVALID, "field 'data_base64' is not base64");
+  a->data = own->data[i];
+  return 0;
+}
+
+/* "attachments": an array of up to VC_MESSAGE_MAX_ATTACHMENTS objects.
+ * The body is at most SRV_MAX_BODY bytes, which bounds the decoded ones. */
+static int read_attachments(srv_req *req, cJSON *o, vc_message_spec *spec,
+                            srv_message_owned *own)
+{
+  cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "attachments"), *item;
+  size_t n = 0;
+  int rc = 0;
+
+  if (list == NULL)
+    return 0;
+  if (!cJSON_IsArray(list) ||
+      cJSON_GetArraySize(list) > VC_MESSAGE_MAX_ATTACHMENTS)
+    return srv_fail(req, VC_EINVALID, "field 'attachments' must be an array "
+                    "of at most %d objects", VC_MESSAGE_MAX_ATTACHMENTS);
+  cJSON_ArrayForEach(item, list) {
+    if (!cJSON_IsObject(item))
+      return srv_fail(req, VC_EINVALID, "attachments[%zu] is not an object",
+                      n);
+    req->body = item;
+    rc = read_attachment(req, n, own);
+    req->body = o;
+    if (rc < 0) {
+      char inner[sizeof(req->message)];
+
+      snprintf(inner, sizeof(inner), "%s", req->message);
+      return srv_fail(req, rc, "attachments[%zu]: %s", n, inner);
+    }
+    n++;
+  }
+  spec->attachments = own->attachments;
+  spec->nattachments = n;
+  return 0;
+}
+
 int srv_message_spec(srv_req *req, cJSON *o, int need_to,
-                     vc_message_spec *spec, char **vars, char **meta)
+                     vc_message_spec *spec, srv_message_owned *own)
 {
   cJSON *saved = req->body;
   int rc;
 
-  *vars = *meta = NULL;
   vc_message_spec_init(spec, VC_MESSAGE_SPEC_VERSION);
   /* The field helpers read req->body: point it at this object. */
   req->body = o;
@@ -152,37 +226,32 @@ int srv_message_spec(srv_req *req, cJSON *o, int need_to,
       (rc = srv_enum(req, "category", 0, SRV_CATEGORIES, 1,
                      &spec->category)) < 0 ||
       (rc = srv_str(req, "contact_id", 0, &spec->contact_id)) < 0 ||
-      (rc = srv_obj_text(req, "vars_json", vars)) < 0 ||
-      (rc = srv_obj_text(req, "metadata_json", meta)) < 0)
+      (rc = srv_obj_text(req, "vars_json", &own->vars)) < 0 ||
+      (rc = srv_obj_text(req, "metadata_json", &own->meta)) < 0 ||
+      (rc = read_attachments(req, o, spec, own)) < 0)
     goto done;
-  if (cJSON_GetObjectItemCaseSensitive(o, "attachments") != NULL)
-    rc = srv_fail(req, VC_ENOTSUPPORTED, "attachments are not taken over "
-                  "REST");
-  spec->vars_json = *vars;
-  spec->metadata_json = *meta;
+  spec->vars_json = own->vars;
+  spec->metadata_json = own->meta;
 done:
   req->body = saved;
-  if (rc < 0) {
-    cJSON_free(*vars);
-    cJSON_free(*meta);
-    *vars = *meta = NULL;
-  }
+  if (rc < 0)
+    srv_message_owned_free(own);
   return rc;
 }
 
 static int post_message(srv_req *req, srv_res *res)
 {
+  srv_message_owned own = { 0 };
   vc_message_spec spec;
-  char id[VC_ID_SIZE], *vars, *meta;
+  char id[VC_ID_SIZE];
   cJSON *o;
   int rc;
 
   if ((rc = srv_need_body(req)) < 0 ||
-      (rc = srv_message_spec(req, req->body, 1, &spec, &vars, &meta)) < 0)
+      (rc = srv_message_spec(req, req->body, 1, &spec, &own)) < 0)
     return rc;
   rc = vc_message_send(id, req->tenant, &spec);
-  cJSON_free(vars);
-  cJSON_free(meta);
+  srv_message_owned_free(&own);
   if (rc < 0)
     return rc;
   o = srv_object(res, 202);
@@ -207,7 +276,8 @@ static int post_bulk(srv_req *req, srv_res *res)
 {
   cJSON *list, *item, *o, *results;
   vc_message_spec *specs = NULL;
-  char (*ids)[VC_ID_SIZE] = NULL, **texts = NULL;
+  char (*ids)[VC_ID_SIZE] = NULL;
+  srv_message_owned *owned = NULL;
   int *codes = NULL, rc, n, i, accepted = 0;
 
   if ((rc = srv_need_body(req)) < 0)
@@ -223,8 +293,8 @@ static int post_bulk(srv_req *req, srv_res *res)
   specs = calloc((size_t)n, sizeof(*specs));
   ids = calloc((size_t)n, sizeof(*ids));
   codes = calloc((size_t)n, sizeof(*codes));
-  texts = calloc(2 * (size_t)n, sizeof(*texts));
-  if (!specs || !ids || !codes || !texts) {
+  owned = calloc((size_t)n, sizeof(*owned));
+  if (!specs || !ids || !codes || !owned) {
     rc = VC_ENOMEM;
     goto done;
   }
@@ -234,8 +304,7 @@ static int post_bulk(srv_req *req, srv_res *res)
       rc = srv_fail(req, VC_EINVALID, "messages[%d] is not an object", i);
       goto done;
     }
-    if ((rc = srv_message_spec(req, item, 1, &specs[i], &texts[2 * i],
-                               &texts[2 * i + 1])) < 0) {
+    if ((rc = srv_message_spec(req, item, 1, &specs[i], &owned[i])) < 0) {
       char inner[sizeof(req->message)];
 
       snprintf(inner, sizeof(inner), "%s", req->message);
@@ -270,9 +339,9 @@ static int post_bulk(srv_req *req, srv_res *res)
   cJSON_AddNumberToObject(o, "accepted", accepted);
   cJSON_AddNumberToObject(o, "rejected", n - accepted);
 done:
-  for (i = 0; texts != NULL && i < 2 * n; i++)
-    cJSON_free(texts[i]);
-  free(texts);
+  for (i = 0; owned != NULL && i < n; i++)
+    srv_message_owned_free(&owned[i]);
+  free(owned);
   free(specs);
   free(ids);
   free(codes);

@@ -4,7 +4,7 @@
 Starts the provider simulator and the built `vyomcomm serve` in a
 temporary directory (the key file and two tenants made here, API keys
 with `vyomcomm apikey`), then drives the REST API: channels, a message
-delivered through the simulator's signed webhooks, a click-to-call and
+delivered through the simulator's signed webhooks, attachments, a click-to-call and
 its timeline, agents, queues and numbers (lookups and deletes),
 bulk send, templates, the webhook route with ?channel=,
 statistics, contacts and campaigns; authentication failures, another
@@ -15,6 +15,7 @@ on SIGTERM.
 usage: test_serve.py VYOMCOMM_PROGRAM SERVE_SETUP_PROGRAM SIM_PROGRAM
 (VC_SOURCE_ROOT and TMPDIR come from meson.)
 """
+import base64
 import http.client
 import json
 import os
@@ -31,6 +32,8 @@ ROOT = os.environ.get("VC_SOURCE_ROOT",
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+SENDGRID_KEY = ("SG.c2ltdWxhdG9yLWtleS0w."
+                "c2ltdWxhdG9yLXNlY3JldC1mb3ItdGVzdHMtb25seS0w")  # sim.h
 FAILURES = []
 
 
@@ -278,6 +281,62 @@ def run(prog, setup_prog, sim_prog, work, env, procs):
                           "delivered", key=ka)
     check(st == 200 and sent["id"] in [x["id"] for x in doc["items"]],
           "GET /communication/sessions lists it")
+
+    # ---- attachments: bytes as base64, or a URL --------------------------
+    st, ch_sg, _ = api.call("POST", V + "/communication/channels", {
+        "name": "mail-sendgrid", "provider": "sendgrid",
+        "config_json": {"base_url": sim_url},
+        "credentials_json": {"api_key": SENDGRID_KEY},
+        "sender": "billing@example.com"}, key=ka)
+    check(st == 201 and ch_sg["kind"] == "email", "sendgrid channel")
+    pdf = b"%PDF-1.4 invoice 42\n" + bytes(range(256))
+    att = {"filename": "invoice.pdf", "content_type": "application/pdf",
+           "data_base64": base64.b64encode(pdf).decode()}
+    st, mail, _ = api.call("POST", V + "/communication/messages",
+                           {"channel": "mail-sendgrid",
+                            "to": "ravi@example.com", "subject": "Invoice",
+                            "text": "attached", "attachments": [att]},
+                           key=ka)
+    check(st == 202, "email with a base64 attachment accepted")
+    st, mms, _ = api.call("POST", V + "/communication/messages", {
+        "channel": "sms-twilio", "to": "+14155550124", "text": "photo",
+        "attachments": [{"filename": "a.png", "content_type": "image/png",
+                         "url": "https://example.com/a.png"}]}, key=ka)
+    check(st == 202, "MMS with a media URL accepted")
+
+    def is_sent(mid):
+        s, m, _ = api.call("GET", V + "/communication/messages/" + mid,
+                           key=ka)
+        return m if s == 200 and m["status"] in ("sent", "delivered") \
+            else None
+    check(wait_for(lambda: is_sent(mail["id"]), "email sent") is not None,
+          "the simulator took SendGrid's attachment")
+    check(wait_for(lambda: is_sent(mms["id"]), "MMS sent") is not None,
+          "the simulator took Twilio's MediaUrl")
+    bad = [
+        ([dict(att, data_base64="not base64!")], "attachments[0]"),
+        ([dict(att, url="https://example.com/x.pdf")], "one of"),
+        ([{"filename": "x", "content_type": "text/plain"}], "one of"),
+        ([{"content_type": "text/plain", "url": "https://e.com/x"}],
+         "'filename'"),
+        ([att] * 11, "at most 10"),
+        ([att, "x"], "attachments[1]"),
+        ({"x": 1}, "'attachments'"),
+        ([{"filename": "x.pdf", "content_type": "application/pdf",
+           "url": "http://example.com/x.pdf"}], "https"),
+    ]
+    for atts, words in bad:
+        st, doc, _ = api.call("POST", V + "/communication/messages",
+                              {"channel": "mail-sendgrid",
+                               "to": "ravi@example.com", "subject": "s",
+                               "text": "t", "attachments": atts}, key=ka)
+        check(is_error(st, doc, 400, "VC_EINVALID") and
+              words in doc["error"]["message"],
+              "bad attachments %.60s: 400 (%s)" % (atts, doc))
+    st, doc, _ = api.call("GET", V + "/communication/sessions?channel="
+                          + ch_sg["id"], key=ka)
+    check(st == 200 and [x["id"] for x in doc["items"]] == [mail["id"]],
+          "no message stored for a refused attachment")
 
     # ---- templates and bulk send ---------------------------------------
     st, tpl, _ = api.call("POST", V + "/communication/templates",
