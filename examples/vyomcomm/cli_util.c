@@ -383,6 +383,14 @@ int cli_parse_hhmm(int *out, const char *text)
 
 int cli_read_file(char **out, const char *path)
 {
+  size_t len;
+
+  return cli_read_file_max(out, &len, path, CLI_FILE_MAX);
+}
+
+int cli_read_file_max(char **out, size_t *len, const char *path,
+                      size_t max)
+{
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   size_t n = 0, cap = 4096;
   char *buf;
@@ -399,9 +407,9 @@ int cli_read_file(char **out, const char *path)
     size_t got = fread(buf + n, 1, cap - n - 1, f);
 
     n += got;
-    if (n > CLI_FILE_MAX) {
-      fprintf(stderr, "vyomcomm: %s is larger than %d bytes\n", path,
-              CLI_FILE_MAX);
+    if (n > max) {
+      fprintf(stderr, "vyomcomm: %s is larger than %zu bytes\n", path,
+              max);
       goto fail;
     }
     if (got == 0)
@@ -423,6 +431,7 @@ int cli_read_file(char **out, const char *path)
   if (f != stdin)
     fclose(f);
   *out = buf;
+  *len = n;
   return 0;
 oom:
   fprintf(stderr, "vyomcomm: out of memory\n");

@@ -107,6 +107,9 @@ int cli_parse_hhmm(int *out, const char *text);
 /* Read a file ("-" for stdin) of at most CLI_FILE_MAX bytes into a
  * NUL-terminated string to free(). 0, or -1 after printing why. */
 int cli_read_file(char **out, const char *path);
+/* The same for any bytes, at most `max`, their count in *len. */
+int cli_read_file_max(char **out, size_t *len, const char *path,
+                      size_t max);
 
 /*
  * Add "key=value" (a string) or "key:=json" (a JSON value) to `obj`.

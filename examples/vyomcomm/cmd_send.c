@@ -1,9 +1,11 @@
 /*
  * vyomcomm send: one message; --wait runs the engine until it is final.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -16,6 +18,8 @@ static const char USAGE[] =
   "                     [--locale TAG]\n"
   "                     [--category transactional|marketing|otp]\n"
   "                     [--idempotency-key K] [--send-at TIME]\n"
+  "                     [--attach FILE[;type=MIME]]...\n"
+  "                     [--attach-url URL[;type=MIME]]...\n"
   "                     [--wait [--timeout SECONDS] [--listen ADDR]]\n"
   "       vyomcomm send show ID\n"
   "\n"
@@ -25,7 +29,9 @@ static const char USAGE[] =
   "providers reach it at) receives the provider's webhooks until a\n"
   "delivery report (delivered, read, undelivered, bounced). Exit 7 when\n"
   "--timeout (default 30 s) passes first. TIME is Unix ms or\n"
-  "YYYY-MM-DDTHH:MM[:SS]Z.\n";
+  "YYYY-MM-DDTHH:MM[:SS]Z. --attach sends a file's bytes, --attach-url\n"
+  "an https URL the provider fetches (MMS media); the type comes from\n"
+  "the name's extension unless ;type= gives it.\n";
 
 static cJSON *message_json(const vc_message *m)
 {
@@ -53,6 +59,94 @@ static cJSON *message_json(const vc_message *m)
   cli_add_time(o, "created_at", vc_message_created_at(m));
   cli_add_time(o, "updated_at", vc_message_updated_at(m));
   return o;
+}
+
+/* A MIME type from a file name's extension; octet-stream otherwise. */
+static const char *type_of(const char *name)
+{
+  static const char *const TYPES[][2] = {
+    { "pdf", "application/pdf" }, { "png", "image/png" },
+    { "jpg", "image/jpeg" }, { "jpeg", "image/jpeg" },
+    { "gif", "image/gif" }, { "webp", "image/webp" },
+    { "txt", "text/plain" }, { "csv", "text/csv" },
+    { "html", "text/html" }, { "json", "application/json" },
+    { "zip", "application/zip" }, { "mp3", "audio/mpeg" },
+    { "mp4", "video/mp4" }, { "ics", "text/calendar" }
+  };
+  const char *dot = strrchr(name, '.');
+
+  for (size_t i = 0; dot && i < sizeof(TYPES) / sizeof(TYPES[0]); i++)
+    if (strcasecmp(dot + 1, TYPES[i][0]) == 0)
+      return TYPES[i][1];
+  return "application/octet-stream";
+}
+
+/* The attachments of --attach and --attach-url: a copy of each argument
+ * (split at ";type="), the file's bytes, the name. */
+typedef struct attachments {
+  vc_attachment a[VC_MESSAGE_MAX_ATTACHMENTS];
+  char *args[VC_MESSAGE_MAX_ATTACHMENTS];
+  char *data[VC_MESSAGE_MAX_ATTACHMENTS];
+  char names[VC_MESSAGE_MAX_ATTACHMENTS][256];
+  size_t n;
+} attachments;
+
+static void attachments_free(attachments *at)
+{
+  for (size_t i = 0; i < VC_MESSAGE_MAX_ATTACHMENTS; i++) {
+    free(at->args[i]);
+    free(at->data[i]);
+  }
+}
+
+/* One argument: `arg` is a path (is_url 0) or a URL, maybe ";type=X". */
+static int attachment_add(attachments *at, const char *given, int is_url)
+{
+  vc_attachment *a = &at->a[at->n];
+  char *arg, *type, *name = at->names[at->n];
+  const char *base;
+  size_t len;
+
+  if (at->n == VC_MESSAGE_MAX_ATTACHMENTS)
+    return cli_usage_error(USAGE, "too many attachments", given);
+  if ((arg = at->args[at->n] = strdup(given)) == NULL) {
+    fprintf(stderr, "vyomcomm: out of memory\n");
+    return EXIT_FAILED;
+  }
+  type = strstr(arg, ";type=");
+  if (type != NULL) {
+    *type = '\0';
+    type += strlen(";type=");
+  }
+  base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
+  len = is_url ? strcspn(base, "?#") : strlen(base);
+  if (len == 0 || len >= sizeof(at->names[0]))
+    return cli_usage_error(USAGE, "an attachment needs a file name", arg);
+  memcpy(name, base, len);
+  name[len] = '\0';
+  a->filename = name;
+  a->content_type = type && *type ? type : type_of(name);
+  if (is_url) {
+    a->url = arg;
+  } else {
+    if (cli_read_file_max(&at->data[at->n], &a->len, arg,
+                          VC_MESSAGE_MAX_ATTACHMENT_BYTES) < 0)
+      return EXIT_USAGE;
+    a->data = (const uint8_t *)at->data[at->n];
+  }
+  at->n++;
+  return 0;
+}
+
+static int attachments_read(attachments *at, cli_opt *files, cli_opt *urls)
+{
+  int rc = 0;
+
+  for (size_t i = 0; rc == 0 && i < files->nvalues; i++)
+    rc = attachment_add(at, files->values[i], 0);
+  for (size_t i = 0; rc == 0 && i < urls->nvalues; i++)
+    rc = attachment_add(at, urls->values[i], 1);
+  return rc;
 }
 
 /* Past the dispatcher: accepted, refused or canceled. */
@@ -115,8 +209,10 @@ int cmd_send(int argc, char **argv)
     CLI_OPT("--locale", CLI_VALUE), CLI_OPT("--category", CLI_VALUE),
     CLI_OPT("--idempotency-key", CLI_VALUE), CLI_OPT("--send-at", CLI_VALUE),
     CLI_OPT("--wait", CLI_FLAG), CLI_OPT("--timeout", CLI_VALUE),
-    CLI_OPT("--listen", CLI_VALUE), CLI_OPT_END
+    CLI_OPT("--listen", CLI_VALUE), CLI_OPT("--attach", CLI_MULTI),
+    CLI_OPT("--attach-url", CLI_MULTI), CLI_OPT_END
   };
+  attachments at = { .n = 0 };
   vc_message_spec s = VC_MESSAGE_SPEC_INIT;
   cli_opt *vars = cli_opt_get(opts, "--var");
   char id[VC_ID_SIZE], *vars_json = NULL;
@@ -175,6 +271,11 @@ int cmd_send(int argc, char **argv)
                             vars->values, vars->nvalues)))
     return rc;
   s.vars_json = vars_json;
+  if ((rc = attachments_read(&at, cli_opt_get(opts, "--attach"),
+                             cli_opt_get(opts, "--attach-url"))))
+    goto out;
+  s.attachments = at.a;
+  s.nattachments = at.n;
   if (cli_opt_get(opts, "--wait")->set)
     cli_signals_catch(); /* before the listener: SIGINT ends the wait */
   if ((rc = cli_open(&ctx, &t, &cfg)))
@@ -210,5 +311,6 @@ out:
   vc_message_free(m);
   cli_close(ctx, t);
   cJSON_free(vars_json);
+  attachments_free(&at);
   return rc < 0 ? EXIT_FAILED : rc;
 }

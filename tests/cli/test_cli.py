@@ -138,20 +138,80 @@ def test_messaging_flow(shop):
     assert bela
 
 
-def test_delivery_report_from_the_simulator(shop):
-    cli = shop
+def start_sim(cli):
+    """`vyomcomm sim` in the background; (process, {key: value})."""
     sim = subprocess.Popen([CLI, "sim", "--port", "0"], cwd=cli.cwd,
                            env=clean_env(), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
+    lines = {}
+    while True:
+        line = sim.stdout.readline()
+        assert line, "the simulator exited: " + sim.stderr.read()
+        if line.strip() == "ready":
+            return sim, lines
+        k, _, v = line.strip().partition(" ")
+        lines[k] = v
+
+
+def stop_sim(sim):
+    sim.send_signal(signal.SIGINT)
+    assert sim.wait(timeout=30) == 0
+    sim.stdout.close()
+    sim.stderr.close()
+
+
+def test_send_with_attachments(shop):
+    cli = shop
+    sim, lines = start_sim(cli)
     try:
-        lines = {}
-        while True:
-            line = sim.stdout.readline()
-            assert line, "the simulator exited: " + sim.stderr.read()
-            if line.strip() == "ready":
-                break
-            k, _, v = line.strip().partition(" ")
-            lines[k] = v
+        cli.run("channel", "add", "mail", "--provider", "sendgrid",
+                "base_url=" + lines["url"], "--sender", "shop@example.com",
+                "--credentials-json", "-",
+                stdin=json.dumps({"api_key": lines["sendgrid.api_key"]}))
+        pdf = os.path.join(cli.cwd, "invoice.pdf")
+        with open(pdf, "wb") as f:
+            f.write(b"%PDF-1.4 " + bytes(range(256)) * 40)
+        notes = os.path.join(cli.cwd, "notes.dat")
+        with open(notes, "wb") as f:
+            f.write(b"a,b\n1,2\n")
+        # SendGrid's simulator checks each attachment's base64 content,
+        # type and name; "sent" means it took them.
+        m = cli.json("send", "--to", "asha@example.com", "--channel", "mail",
+                     "--subject", "Invoice", "--text", "attached",
+                     "--attach", pdf, "--attach", notes + ";type=text/csv",
+                     "--wait", "--timeout", "30")
+        assert m["status"] == "sent", m
+        # Twilio MMS: media by URL
+        cli.run("channel", "add", "twilio", "--provider", "twilio-sms",
+                "base_url=" + lines["url"], "account_sid=" + SID,
+                "--sender", "+15005550006", "--credentials-json", "-",
+                stdin=json.dumps({"auth_token": TOKEN}))
+        m = cli.json("send", "--to", "+919810000004", "--channel", "twilio",
+                     "--text", "photo", "--attach-url",
+                     "https://example.com/p/a.png?v=2", "--wait",
+                     "--timeout", "30")
+        assert m["status"] == "sent" and m["provider_id"].startswith("MM"), m
+    finally:
+        stop_sim(sim)
+    before = cli.json("send", "show", m["id"])
+    # refused before anything is stored
+    p = cli.run("send", "--to", "asha@example.com", "--channel", "mail",
+                "--text", "x", "--attach", "missing.pdf", code=2)
+    assert "missing.pdf" in p.stderr
+    p = cli.run("send", "--to", "asha@example.com", "--channel", "mail",
+                "--text", "x", *(["--attach", pdf] * 11), code=2)
+    assert "too many attachments" in p.stderr
+    p = cli.run("send", "--to", "+919810000004", "--channel", "twilio",
+                "--text", "x", "--attach-url", "http://example.com/a.png",
+                code=1)
+    assert "https" in p.stderr
+    assert cli.json("send", "show", m["id"]) == before
+
+
+def test_delivery_report_from_the_simulator(shop):
+    cli = shop
+    sim, lines = start_sim(cli)
+    try:
         assert lines["twilio.account_sid"] == SID
         url = lines["url"]
         cli.run("channel", "add", "twilio", "--provider", "twilio-sms",
@@ -172,10 +232,7 @@ def test_delivery_report_from_the_simulator(shop):
         assert m["status"] == "delivered", m
         assert m["provider_id"].startswith("SM")
     finally:
-        sim.send_signal(signal.SIGINT)
-        assert sim.wait(timeout=30) == 0
-        sim.stdout.close()
-        sim.stderr.close()
+        stop_sim(sim)
 
 
 def test_call_through_sandbox_voice(shop):
