@@ -24,6 +24,7 @@
  * Default 1,000,000 messages; --quick (or VC_BENCH_QUICK=1): 20,000.
  */
 #include "bench_common.h"
+#include "../local_adapter.h"
 
 #include <sqlite3.h>
 
@@ -55,43 +56,6 @@ static int fail(const char *what)
 }
 
 /* ---- a local channel whose webhooks are lines of text ----------------- */
-
-static int ba_init(void **state, const char *config, const char *creds)
-{
-  (void)config;
-  (void)creds;
-  *state = NULL;
-  return 0;
-}
-
-static void ba_fini(void *state)
-{
-  (void)state;
-}
-
-static int ba_build(void *s, const vc_outbound *m, vc_http_out *r)
-{
-  (void)s; (void)m; (void)r;
-  return VC_ENOTSUPPORTED;
-}
-
-static int ba_parse(void *state, const vc_outbound *msg,
-                    const vc_http_response *res, vc_send_result *out)
-{
-  (void)state;
-  (void)res;
-  out->outcome = VC_SEND_ACCEPTED;
-  snprintf(out->provider_id, sizeof(out->provider_id), "P-%s",
-           msg->message_id);
-  return 0;
-}
-
-static int ba_verify(void *state, const vc_http_request *req,
-                     vc_webhook_env *env)
-{
-  (void)state; (void)req; (void)env;
-  return 0;
-}
 
 /* Lines "<message id> <status>". */
 static int ba_parse_webhook(void *state, const vc_http_request *req,
@@ -125,7 +89,8 @@ static int ba_parse_webhook(void *state, const vc_http_request *req,
 static const vc_adapter BENCH_ADAPTER = {
   VC_ADAPTER_VERSION, "bench-hook", VC_CHANNEL_SMS,
   VC_CAP_LOCAL | VC_CAP_DELIVERY_REPORTS,
-  ba_init, ba_fini, ba_build, ba_parse, ba_verify, ba_parse_webhook
+  local_init, local_fini, local_build, local_accept, local_verify_any,
+  ba_parse_webhook
 };
 
 /* ---- setup ---------------------------------------------------------------- */

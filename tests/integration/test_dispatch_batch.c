@@ -13,6 +13,7 @@
 #include "vyomcomm.h"
 #include "vyomcomm/sys/adapter.h"
 #include "harness.h"
+#include "local_adapter.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -36,30 +37,9 @@ static int64_t test_clock(void *payload)
  * a side connection) while its request "runs". */
 static const char *g_overtaken = NULL;
 
-static int ta_init(void **state, const char *config, const char *creds)
-{
-  (void)config;
-  (void)creds;
-  *state = NULL;
-  return 0;
-}
-
-static void ta_fini(void *state)
-{
-  (void)state;
-}
-
-static int ta_build(void *s, const vc_outbound *m, vc_http_out *r)
-{
-  (void)s; (void)m; (void)r;
-  return VC_ENOTSUPPORTED;
-}
-
 static int ta_parse(void *state, const vc_outbound *msg,
                     const vc_http_response *res, vc_send_result *out)
 {
-  (void)state;
-  (void)res;
   if (g_overtaken != NULL && strcmp(msg->to, g_overtaken) == 0) {
     /* The dispatcher records outcomes after parsing them all: this
      * status is what it finds when it does. */
@@ -73,19 +53,7 @@ static int ta_parse(void *state, const vc_outbound *msg,
     CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
   }
-  out->outcome = VC_SEND_ACCEPTED;
-  snprintf(out->provider_id, sizeof(out->provider_id), "P-%s",
-           msg->message_id);
-  return 0;
-}
-
-static int ta_verify(void *state, const vc_http_request *req,
-                     vc_webhook_env *env)
-{
-  (void)state;
-  (void)req;
-  (void)env;
-  return 0;
+  return local_accept(state, msg, res, out);
 }
 
 static int ta_parse_webhook(void *state, const vc_http_request *req,
@@ -99,7 +67,8 @@ static int ta_parse_webhook(void *state, const vc_http_request *req,
 
 static const vc_adapter TEST_ADAPTER = {
   VC_ADAPTER_VERSION, "test-local", VC_CHANNEL_SMS, VC_CAP_LOCAL,
-  ta_init, ta_fini, ta_build, ta_parse, ta_verify, ta_parse_webhook
+  local_init, local_fini, local_build, ta_parse, local_verify_any,
+  ta_parse_webhook
 };
 
 /* ---- fixture ------------------------------------------------------------ */

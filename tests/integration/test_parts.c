@@ -10,6 +10,7 @@
 #include "vyomcomm/sys/adapter.h"
 #include "vyomcomm/sys/errors.h"
 #include "harness.h"
+#include "local_adapter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,25 +37,6 @@ static struct {
 } g_sent[64];
 static int g_nsent;
 static int g_fail_part = -1; /* that part fails once, as a 503 would */
-
-static int pa_init(void **state, const char *config, const char *creds)
-{
-  (void)config;
-  (void)creds;
-  *state = NULL;
-  return 0;
-}
-
-static void pa_fini(void *state)
-{
-  (void)state;
-}
-
-static int pa_build(void *s, const vc_outbound *m, vc_http_out *r)
-{
-  (void)s; (void)m; (void)r;
-  return VC_ENOTSUPPORTED; /* local: never called */
-}
 
 static int pa_count(void *state, const vc_outbound *msg)
 {
@@ -92,15 +74,6 @@ static int pa_parse(void *state, const vc_outbound *msg,
   return 0;
 }
 
-static int pa_verify(void *state, const vc_http_request *req,
-                     vc_webhook_env *env)
-{
-  (void)state;
-  (void)req;
-  (void)env;
-  return 0;
-}
-
 /* The body is the sender of an inbound message. */
 static int pa_parse_webhook(void *state, const vc_http_request *req,
                             vc_event_sink *sink)
@@ -117,8 +90,8 @@ static int pa_parse_webhook(void *state, const vc_http_request *req,
 static const vc_adapter PARTS_ADAPTER = {
   VC_ADAPTER_VERSION, "parts-test", VC_CHANNEL_CHAT,
   VC_CAP_LOCAL | VC_CAP_INBOUND | VC_CAP_SESSION_WINDOW,
-  pa_init, pa_fini, pa_build, pa_parse, pa_verify, pa_parse_webhook,
-  pa_count
+  local_init, local_fini, local_build, pa_parse, local_verify_any,
+  pa_parse_webhook, pa_count
 };
 
 /* --- fixture -------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include "vyomcomm.h"
 #include "vyomcomm/sys/adapter.h"
 #include "harness.h"
+#include "local_adapter.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -51,30 +52,12 @@ static int64_t test_clock(void *p) { (void)p; return g_now; }
 
 /* ---- an SMS adapter that receives: the webhook body is "from|text" ---- */
 
-static int in_init(void **state, const char *config, const char *creds)
-{
-  (void)config; (void)creds;
-  *state = NULL;
-  return 0;
-}
-static void in_fini(void *state) { (void)state; }
-static int in_build(void *s, const vc_outbound *m, vc_http_out *r)
-{
-  (void)s; (void)m; (void)r;
-  return VC_ENOTSUPPORTED;
-}
 static int in_parse(void *state, const vc_outbound *msg,
                     const vc_http_response *res, vc_send_result *out)
 {
   (void)state; (void)res;
   out->outcome = VC_SEND_ACCEPTED;
   snprintf(out->provider_id, sizeof(out->provider_id), "in-%u", msg->part);
-  return 0;
-}
-static int in_verify(void *state, const vc_http_request *req,
-                     vc_webhook_env *env)
-{
-  (void)state; (void)req; (void)env;
   return 0;
 }
 static int in_parse_webhook(void *state, const vc_http_request *req,
@@ -97,7 +80,8 @@ static int in_parse_webhook(void *state, const vc_http_request *req,
 static const vc_adapter IN_ADAPTER = {
   VC_ADAPTER_VERSION, "privacy-in", VC_CHANNEL_SMS,
   VC_CAP_LOCAL | VC_CAP_INBOUND,
-  in_init, in_fini, in_build, in_parse, in_verify, in_parse_webhook, NULL
+  local_init, local_fini, local_build, in_parse, local_verify_any,
+  in_parse_webhook, NULL
 };
 
 /* ---- fixture ---------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include "vyomcomm/sys/adapter.h"
 #include "vyomcomm/sys/errors.h"
 #include "harness.h"
+#include "local_adapter.h"
 
 #include <stdlib.h>
 #include <curl/curl.h>
@@ -21,36 +22,6 @@ static int64_t test_clock(void *payload)
 }
 
 /* --- the test adapter: sends locally, webhooks are lines of text ------- */
-
-static int ta_init(void **state, const char *config, const char *creds)
-{
-  (void)config;
-  (void)creds;
-  *state = NULL;
-  return 0;
-}
-
-static void ta_fini(void *state)
-{
-  (void)state;
-}
-
-static int ta_build(void *s, const vc_outbound *m, vc_http_out *r)
-{
-  (void)s; (void)m; (void)r;
-  return VC_ENOTSUPPORTED;
-}
-
-static int ta_parse(void *state, const vc_outbound *msg,
-                    const vc_http_response *res, vc_send_result *out)
-{
-  (void)state;
-  (void)res;
-  out->outcome = VC_SEND_ACCEPTED;
-  snprintf(out->provider_id, sizeof(out->provider_id), "P-%s",
-           msg->message_id);
-  return 0;
-}
 
 static char g_signed_url[512];
 static int g_gets, g_fetch_rc;
@@ -144,7 +115,8 @@ static int ta_parse_webhook(void *state, const vc_http_request *req,
 static const vc_adapter TEST_ADAPTER = {
   VC_ADAPTER_VERSION, "test-hook", VC_CHANNEL_SMS,
   VC_CAP_LOCAL | VC_CAP_DELIVERY_REPORTS | VC_CAP_INBOUND,
-  ta_init, ta_fini, ta_build, ta_parse, ta_verify, ta_parse_webhook
+  local_init, local_fini, local_build, local_accept, ta_verify,
+  ta_parse_webhook
 };
 
 /* --- fixture -------------------------------------------------------------- */
