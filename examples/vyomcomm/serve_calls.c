@@ -246,34 +246,64 @@ static cJSON *agent_json(vc_agent *a)
 JSON_NEXT_FN(agent_json_next, vc_agent, vc_agent_next,
              agent_json, vc_agent_free)
 
+/* An agent's settings from the body; `name` required when creating.
+ * *meta (the metadata's JSON text) is the caller's to free. */
+static int agent_spec_read(srv_req *req, int creating, vc_agent_spec *spec,
+                           char **meta)
+{
+  int64_t wrap = -1;
+  int rc;
+
+  *meta = NULL;
+  if ((rc = srv_need_body(req)) < 0 ||
+      (rc = srv_str(req, "name", creating, &spec->name)) < 0 ||
+      (rc = srv_str(req, "display_name", 0, &spec->display_name)) < 0 ||
+      (rc = srv_str(req, "number", 0, &spec->number)) < 0 ||
+      (rc = srv_int(req, "wrap_up_s", 0, &wrap)) < 0)
+    return rc;
+  if (wrap < -1 || wrap > 86400)
+    return srv_fail(req, VC_EINVALID, "wrap_up_s is 0..86400");
+  spec->wrap_up_s = (int)wrap;
+  if ((rc = srv_obj_text(req, "metadata_json", meta)) < 0)
+    return rc;
+  spec->metadata_json = *meta;
+  return 0;
+}
+
 static int post_agent(srv_req *req, srv_res *res)
 {
   vc_agent_spec spec = VC_AGENT_SPEC_INIT;
-  int64_t wrap = -1;
-  char *meta = NULL;
+  char *meta;
   vc_agent *a;
   int rc;
 
-  if ((rc = srv_need_body(req)) < 0 ||
-      (rc = srv_str(req, "name", 1, &spec.name)) < 0 ||
-      (rc = srv_str(req, "display_name", 0, &spec.display_name)) < 0 ||
-      (rc = srv_str(req, "number", 0, &spec.number)) < 0 ||
-      (rc = srv_int(req, "wrap_up_s", 0, &wrap)) < 0 ||
-      (rc = srv_obj_text(req, "metadata_json", &meta)) < 0)
-    return rc;
-  if (wrap < -1 || wrap > 86400) {
-    cJSON_free(meta);
-    return srv_fail(req, VC_EINVALID, "wrap_up_s is 0..86400");
+  if ((rc = agent_spec_read(req, 1, &spec, &meta)) == 0 &&
+      (rc = vc_agent_new(&a, req->tenant, &spec)) == 0) {
+    srv_answer(res, 201, agent_json(a));
+    vc_agent_free(a);
   }
-  spec.wrap_up_s = (int)wrap;
-  spec.metadata_json = meta;
-  rc = vc_agent_new(&a, req->tenant, &spec);
   cJSON_free(meta);
-  if (rc < 0)
+  return rc;
+}
+
+static int patch_agent(srv_req *req, srv_res *res)
+{
+  vc_agent_spec spec = VC_AGENT_SPEC_INIT;
+  vc_agent *a;
+  char *meta;
+  int rc;
+
+  if ((rc = agent_spec_read(req, 0, &spec, &meta)) < 0)
     return rc;
-  srv_answer(res, 201, agent_json(a));
+  if ((rc = vc_agent_lookup(&a, req->tenant, req->params[0])) < 0) {
+    cJSON_free(meta);
+    return srv_not_found(rc);
+  }
+  if ((rc = vc_agent_update(a, &spec)) == 0)
+    srv_answer(res, 200, agent_json(a));
   vc_agent_free(a);
-  return 0;
+  cJSON_free(meta);
+  return rc;
 }
 
 SRV_LIST_HANDLER(get_agents, vc_agent_filter, VC_AGENT_FILTER_INIT,
@@ -377,33 +407,58 @@ static cJSON *queue_json(vc_queue *q)
 JSON_NEXT_FN(queue_json_next, vc_queue, vc_queue_next,
              queue_json, vc_queue_free)
 
-static int post_queue(srv_req *req, srv_res *res)
+/* A queue's settings from the body; `name` required when creating. */
+static int queue_spec_read(srv_req *req, int creating, vc_queue_spec *spec)
 {
-  vc_queue_spec spec = VC_QUEUE_SPEC_INIT;
   int64_t wait = -1;
   int announce = -1;
-  vc_queue *q;
   int rc;
 
   if ((rc = srv_need_body(req)) < 0 ||
-      (rc = srv_str(req, "name", 1, &spec.name)) < 0 ||
-      (rc = srv_enum(req, "strategy", 0, STRATEGIES, 1, &spec.strategy)) < 0
+      (rc = srv_str(req, "name", creating, &spec->name)) < 0 ||
+      (rc = srv_enum(req, "strategy", 0, STRATEGIES, 1, &spec->strategy)) < 0
       || (rc = srv_int(req, "max_wait_s", 0, &wait)) < 0 ||
       (rc = srv_bool(req, "announce_position", &announce)) < 0 ||
       (rc = srv_enum(req, "overflow_kind", 0, OVERFLOWS, 1,
-                     &spec.overflow_kind)) < 0 ||
-      (rc = srv_str(req, "overflow_target", 0, &spec.overflow_target)) < 0 ||
-      (rc = srv_str(req, "moh_url", 0, &spec.moh_url)) < 0)
+                     &spec->overflow_kind)) < 0 ||
+      (rc = srv_str(req, "overflow_target", 0, &spec->overflow_target)) < 0 ||
+      (rc = srv_str(req, "moh_url", 0, &spec->moh_url)) < 0)
     return rc;
   if (wait < -1 || wait > 86400)
     return srv_fail(req, VC_EINVALID, "max_wait_s is 0..86400");
-  spec.max_wait_s = (int)wait;
-  spec.announce_position = announce;
-  if ((rc = vc_queue_new(&q, req->tenant, &spec)) < 0)
+  spec->max_wait_s = (int)wait;
+  spec->announce_position = announce;
+  return 0;
+}
+
+static int post_queue(srv_req *req, srv_res *res)
+{
+  vc_queue_spec spec = VC_QUEUE_SPEC_INIT;
+  vc_queue *q;
+  int rc;
+
+  if ((rc = queue_spec_read(req, 1, &spec)) < 0 ||
+      (rc = vc_queue_new(&q, req->tenant, &spec)) < 0)
     return rc;
   srv_answer(res, 201, queue_json(q));
   vc_queue_free(q);
   return 0;
+}
+
+static int patch_queue(srv_req *req, srv_res *res)
+{
+  vc_queue_spec spec = VC_QUEUE_SPEC_INIT;
+  vc_queue *q;
+  int rc;
+
+  if ((rc = queue_spec_read(req, 0, &spec)) < 0)
+    return rc;
+  if ((rc = vc_queue_lookup(&q, req->tenant, req->params[0])) < 0)
+    return srv_not_found(rc);
+  if ((rc = vc_queue_update(q, &spec)) == 0)
+    srv_answer(res, 200, queue_json(q));
+  vc_queue_free(q);
+  return rc;
 }
 
 SRV_LIST_HANDLER(get_queues, vc_queue_filter, VC_QUEUE_FILTER_INIT,
@@ -479,25 +534,51 @@ static cJSON *number_json(vc_number *n)
 JSON_NEXT_FN(number_json_next, vc_number, vc_number_next,
              number_json, vc_number_free)
 
+/* A number's settings from the body; all but `label` required when
+ * creating. */
+static int number_spec_read(srv_req *req, int creating, vc_number_spec *spec)
+{
+  int rc;
+
+  if ((rc = srv_need_body(req)) < 0 ||
+      (rc = srv_str(req, "number", creating, &spec->number)) < 0 ||
+      (rc = srv_str(req, "channel", creating, &spec->channel)) < 0 ||
+      (rc = srv_enum(req, "entry_kind", creating, ENTRIES, 1,
+                     &spec->entry_kind)) < 0 ||
+      (rc = srv_str(req, "entry", creating, &spec->entry)) < 0 ||
+      (rc = srv_str(req, "label", 0, &spec->label)) < 0)
+    return rc;
+  return 0;
+}
+
 static int post_number(srv_req *req, srv_res *res)
 {
   vc_number_spec spec = VC_NUMBER_SPEC_INIT;
   vc_number *n;
   int rc;
 
-  if ((rc = srv_need_body(req)) < 0 ||
-      (rc = srv_str(req, "number", 1, &spec.number)) < 0 ||
-      (rc = srv_str(req, "channel", 1, &spec.channel)) < 0 ||
-      (rc = srv_enum(req, "entry_kind", 1, ENTRIES, 1,
-                     &spec.entry_kind)) < 0 ||
-      (rc = srv_str(req, "entry", 1, &spec.entry)) < 0 ||
-      (rc = srv_str(req, "label", 0, &spec.label)) < 0)
-    return rc;
-  if ((rc = vc_number_new(&n, req->tenant, &spec)) < 0)
+  if ((rc = number_spec_read(req, 1, &spec)) < 0 ||
+      (rc = vc_number_new(&n, req->tenant, &spec)) < 0)
     return rc;
   srv_answer(res, 201, number_json(n));
   vc_number_free(n);
   return 0;
+}
+
+static int patch_number(srv_req *req, srv_res *res)
+{
+  vc_number_spec spec = VC_NUMBER_SPEC_INIT;
+  vc_number *n;
+  int rc;
+
+  if ((rc = number_spec_read(req, 0, &spec)) < 0)
+    return rc;
+  if ((rc = vc_number_lookup(&n, req->tenant, req->params[0])) < 0)
+    return srv_not_found(rc);
+  if ((rc = vc_number_update(n, &spec)) == 0)
+    srv_answer(res, 200, number_json(n));
+  vc_number_free(n);
+  return rc;
 }
 
 SRV_LIST_HANDLER(get_numbers, vc_number_filter, VC_NUMBER_FILTER_INIT,
@@ -518,6 +599,7 @@ const srv_route SRV_CALL_ROUTES[] = {
   { "POST", "/api/v1/agents", post_agent, 0 },
   { "GET", "/api/v1/agents", get_agents, 0 },
   { "GET", "/api/v1/agents/{id}", get_agent, 0 },
+  { "PATCH", "/api/v1/agents/{id}", patch_agent, 0 },
   { "DELETE", "/api/v1/agents/{id}", delete_agent, 0 },
   { "PATCH", "/api/v1/agents/{id}/state", patch_agent_state, 0 },
   { "POST", "/api/v1/ivr-menus", post_ivr, 0 },
@@ -525,12 +607,14 @@ const srv_route SRV_CALL_ROUTES[] = {
   { "POST", "/api/v1/queues", post_queue, 0 },
   { "GET", "/api/v1/queues", get_queues, 0 },
   { "GET", "/api/v1/queues/{id}", get_queue, 0 },
+  { "PATCH", "/api/v1/queues/{id}", patch_queue, 0 },
   { "DELETE", "/api/v1/queues/{id}", delete_queue, 0 },
   { "POST", "/api/v1/queues/{id}/members", post_queue_member, 0 },
   { "DELETE", "/api/v1/queues/{id}/members/{agent}", delete_queue_member, 0 },
   { "POST", "/api/v1/numbers", post_number, 0 },
   { "GET", "/api/v1/numbers", get_numbers, 0 },
   { "GET", "/api/v1/numbers/{id}", get_number, 0 },
+  { "PATCH", "/api/v1/numbers/{id}", patch_number, 0 },
   { "DELETE", "/api/v1/numbers/{id}", delete_number, 0 },
   { NULL, NULL, NULL, 0 }
 };

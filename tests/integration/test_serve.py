@@ -5,7 +5,7 @@ Starts the provider simulator and the built `vyomcomm serve` in a
 temporary directory (the key file and two tenants made here, API keys
 with `vyomcomm apikey`), then drives the REST API: channels, a message
 delivered through the simulator's signed webhooks, attachments, a click-to-call and
-its timeline, agents, queues and numbers (lookups and deletes),
+its timeline, agents, queues and numbers (lookups, updates, deletes),
 bulk send, templates, the webhook route with ?channel=,
 statistics, contacts and campaigns; authentication failures, another
 tenant's ids, malformed and oversized bodies, unknown routes; that the
@@ -452,6 +452,30 @@ def run(prog, setup_prog, sim_prog, work, env, procs):
     check(st == 201, "number routed to the queue")
     st, doc, _ = api.call("GET", V + "/numbers/" + num["id"], key=ka)
     check(st == 200 and doc["entry_id"] == q["id"], "GET /numbers/{id}")
+    st, doc, _ = api.call("PATCH", V + "/numbers/" + num["id"],
+                          {"label": "Sales line"}, key=ka)
+    check(st == 200 and doc["label"] == "Sales line" and
+          doc["entry_id"] == q["id"], "PATCH a number's label, the rest kept")
+    st, doc, _ = api.call("PATCH", V + "/queues/sales",
+                          {"max_wait_s": 90, "strategy": "round_robin"},
+                          key=ka)
+    check(st == 200 and doc["max_wait_s"] == 90 and
+          doc["strategy"] == "round_robin" and doc["name"] == "sales",
+          "PATCH a queue")
+    st, doc, _ = api.call("PATCH", V + "/queues/sales", {"max_wait_s": -5},
+                          key=ka)
+    check(is_error(st, doc, 400, "VC_EINVALID"), "PATCH a bad max wait: 400")
+    st, doc, _ = api.call("PATCH", V + "/agents/ravi",
+                          {"display_name": "Ravi K", "wrap_up_s": 10},
+                          key=ka)
+    check(st == 200 and doc["display_name"] == "Ravi K" and
+          doc["number"] == "+14155550192", "PATCH an agent, the rest kept")
+    st, doc, _ = api.call("PATCH", V + "/agents/ravi", {"name": "asha"},
+                          key=ka)
+    check(is_error(st, doc, 409, "VC_EEXISTS"), "PATCH to a taken name: 409")
+    st, doc, _ = api.call("PATCH", V + "/agents/ravi", {"name": "x"},
+                          key=kb)
+    check(is_error(st, doc, 404, "VC_ENOTFOUND"), "B patches A's agent: 404")
     for path in ("/agents/ravi", "/queues/sales", "/numbers/" + num["id"],
                  "/queues/sales/members/ravi"):
         st, doc, _ = api.call("DELETE", V + path, key=kb)
