@@ -71,7 +71,10 @@ typedef struct vc_campaign_spec {
   unsigned int version;       /**< VC_CAMPAIGN_SPEC_VERSION */
   const char *name;           /**< required, 1..VC_CAMPAIGN_NAME_MAX bytes */
   const char *template_name;  /**< a template id or name; required */
-  const char *locale;         /**< the template locale, NULL = tenant's */
+  /** The template locale for every recipient; NULL = each recipient's
+   *  contact's locale (the tenant's for a contact without one), with
+   *  the usual fallback (see vc_template_render_spec). */
+  const char *locale;
   /** Variables for every recipient: a JSON object, or NULL. A
    *  recipient's own variables are merged over these. */
   const char *vars_json;

@@ -54,7 +54,7 @@
 /* The contact's own quiet-hour settings (NULL: the tenant's), then its
  * name and custom fields for the template's `contact` variables. */
 #define PREFS " c.timezone, c.quiet_start_min, c.quiet_end_min," \
-  " c.name, c.fields"
+  " c.name, c.fields, c.locale"
 #define GONE                                                              \
   " (c.id IS NULL OR c.erased_at IS NOT NULL OR c.merged_into IS NOT NULL)"
 #define ADDRESSES \
@@ -110,9 +110,18 @@ static const char SQL_EXPIRE_REST[] =
 typedef struct rcpt {
   size_t contact, vars, addr[VC_CAMPAIGN_CHAIN_MAX], timezone;
   size_t name, fields;          /* the contact's, for `contact` vars */
+  size_t locale;                /* the contact's, for the template */
   int gone;
   int quiet_start, quiet_end;   /* VC_TENANT_KEEP: the tenant's */
 } rcpt;
+
+/* A template plan for one locale: the campaign's when it names one, else
+ * the recipient's contact's ("" for none: the tenant's). */
+#define LOCALE_PLANS 8
+typedef struct locale_plan {
+  char locale[VC__LOCALE_MAX + 1];
+  vc__template_plan *plan;
+} locale_plan;
 
 /* Counter moves of the transaction in progress. */
 typedef struct deltas {
@@ -126,7 +135,10 @@ typedef struct fanout {
   vc__campaign_row row;
   vc__campaign_link links[VC_CAMPAIGN_CHAIN_MAX];
   size_t nlinks;
-  vc__template_plan *plans[VC_CAMPAIGN_CHAIN_MAX]; /* opened on first use */
+  /* Per link, the plans of the locales met so far (opened on first
+   * use), replaced in turn once LOCALE_PLANS are open. */
+  locale_plan plans[VC_CAMPAIGN_CHAIN_MAX][LOCALE_PLANS];
+  unsigned plan_turn[VC_CAMPAIGN_CHAIN_MAX];
   cJSON *vars;                  /* the campaign's, or NULL */
   const vc__tz *tz;             /* the tenant's, for the send window */
   vc_buf arena;
@@ -181,7 +193,8 @@ int64_t vc__campaign_window_open(const vc__tz *z, int64_t at,
 static void fanout_close(fanout *f)
 {
   for (size_t i = 0; i < VC_CAMPAIGN_CHAIN_MAX; i++)
-    vc__template_plan_free(f->plans[i]);
+    for (size_t j = 0; j < LOCALE_PLANS; j++)
+      vc__template_plan_free(f->plans[i][j].plan);
   cJSON_Delete(f->vars);
   if (f->tz != NULL)
     vc__tz_release(f->ctx, f->tz);
@@ -223,21 +236,40 @@ static int fanout_open(fanout *f, vc_ctx *ctx, vc__db *db,
   return rc < 0 ? rc : 0;
 }
 
-static int plan_of(vc__template_plan **out, fanout *f, size_t link)
+/* The plan of `link` for a recipient whose contact's locale is `locale`
+ * (NULL: none). The variant's fallback (language, then the tenant's
+ * locale) happens when the plan opens. */
+static int plan_of(vc__template_plan **out, fanout *f, size_t link,
+                   const char *locale)
 {
+  const char *want = f->row.locale[0] ? f->row.locale : locale ? locale : "";
+  locale_plan *lp = NULL;
   vc__template_request req;
   int rc;
 
-  if (f->plans[link] == NULL) {
-    memset(&req, 0, sizeof(req));
-    req.template_name = f->row.template_id;
-    req.kind = f->links[link].channel_kind;
-    req.locale = f->row.locale[0] ? f->row.locale : NULL;
-    if ((rc = vc__template_plan_open(&f->plans[link], f->t, f->db,
-                                     &req)) < 0)
-      return rc;
+  for (size_t i = 0; i < LOCALE_PLANS; i++) {
+    locale_plan *p = &f->plans[link][i];
+    if (p->plan != NULL && strcmp(p->locale, want) == 0) {
+      *out = p->plan;
+      return 0;
+    }
+    if (p->plan == NULL && lp == NULL)
+      lp = p;
   }
-  *out = f->plans[link];
+  if (lp == NULL) {
+    lp = &f->plans[link][f->plan_turn[link]++ % LOCALE_PLANS];
+    vc__template_plan_free(lp->plan);
+    lp->plan = NULL;
+  }
+  memset(&req, 0, sizeof(req));
+  req.template_name = f->row.template_id;
+  req.kind = f->links[link].channel_kind;
+  req.locale = want[0] ? want : NULL;
+  if ((rc = vc__template_plan_open(&lp->plan, f->t, f->db, &req)) < 0)
+    return rc;
+  /* A stored locale is canonical and at most VC__LOCALE_MAX bytes. */
+  snprintf(lp->locale, sizeof(lp->locale), "%s", want);
+  *out = lp->plan;
   return 0;
 }
 
@@ -310,11 +342,13 @@ static int read_rows(fanout *f, vc__stmt *s, int *short_page)
     r->fields = NONE;
     if (!vc__stmt_is_null(s, 11) && strcmp(vc__stmt_text(s, 11), "{}") != 0)
       r->fields = arena_add(f, vc__stmt_text(s, 11));
+    r->locale = arena_add(f, vc__stmt_text(s, 12));
     if (f->arena.ptr == NULL || r->contact == NONE - 1 ||
         r->vars == NONE - 1 || r->addr[0] == NONE - 1 ||
         r->addr[1] == NONE - 1 || r->addr[2] == NONE - 1 ||
         r->addr[3] == NONE - 1 || r->timezone == NONE - 1 ||
-        r->name == NONE - 1 || r->fields == NONE - 1)
+        r->name == NONE - 1 || r->fields == NONE - 1 ||
+        r->locale == NONE - 1)
       return vc_error_set_oom();
     f->n++;
   }
@@ -503,7 +537,7 @@ static int queue_on(fanout *f, const rcpt *r, size_t link, int64_t due)
   cJSON *own = NULL;
   int segments = 0, rc;
 
-  if ((rc = plan_of(&plan, f, link)) < 0)
+  if ((rc = plan_of(&plan, f, link, arena_str(f, r->locale))) < 0)
     return rc;
   rc = recipient_vars(&own, f, r);
   if (rc == 0)

@@ -2,7 +2,8 @@
  * Campaigns through the public API over sandbox channels, with an
  * injected clock: lifecycle, counters, the three audiences, the channel
  * chain and its fallback, schedule windows and end time, throttling by
- * due time, completion, invalid specs and tenant isolation.
+ * due time, each recipient's locale, completion, invalid specs and tenant
+ * isolation.
  *
  * Contacts are inserted by SQL (schema 11) for speed; the CSV audience
  * goes through the contacts import.
@@ -533,6 +534,69 @@ static void test_campaign__contact_variables(void)
   env_close(&e);
 }
 
+/* Each recipient gets the variant of its contact's locale, with the
+ * usual fallback; a campaign's own locale overrides them all. More
+ * locales than the fan-out keeps plans for are met on the way. */
+static void test_campaign__recipient_locale(void)
+{
+  static const char *const LOCALES[] = {
+    "'hi-IN'", "'hi'", "'ta'", "'en'", "NULL", "'fr'", "'de'", "'es'",
+    "'it'", "'pt'", "'ja'", "'hi-IN'"
+  };
+  vc_template_spec ts = VC_TEMPLATE_SPEC_INIT;
+  vc_template *tpl;
+  vc_campaign_spec s;
+  vc_campaign *c;
+  char q[300], id[VC_ID_SIZE];
+  env e;
+
+  env_open(&e);
+  channel(e.t, "sms", "sandbox-sms", "accepted");
+  template(e.t, "offer");
+  CHECK_OK(vc_template_lookup(&tpl, e.t, "offer"));
+  ts.kind = VC_CHANNEL_SMS;
+  ts.locale = "hi";
+  ts.text_body = "Namaste {{name}}, {{offer}} ki chhoot";
+  CHECK_OK(vc_template_add_variant(tpl, &ts));
+  ts.locale = "ta";
+  ts.text_body = "Vanakkam {{name}}, {{offer}}";
+  CHECK_OK(vc_template_add_variant(tpl, &ts));
+  vc_template_free(tpl);
+  tagged(&e, e.t, 1, 12, "t");
+  for (int i = 0; i < 12; i++) {
+    contact_id(id, i + 1);
+    snprintf(q, sizeof(q), "UPDATE vc_contact SET locale = %s WHERE id ="
+             " '%s'", LOCALES[i], id);
+    sql(&e, q);
+  }
+  tag_spec(&s, "t");
+  CHECK_OK(vc_campaign_new(&c, e.t, &s));
+  CHECK_OK(vc_campaign_start(c));
+  drain(&e);
+  CHECK(counters(c).sent == 12);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message WHERE text_body ="
+                  " 'Namaste friend, 10% ki chhoot'") == 3);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message m JOIN vc_contact k"
+                  " ON k.id = m.contact_id WHERE m.text_body LIKE"
+                  " 'Namaste%' AND k.locale NOT LIKE 'hi%'") == 0);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message WHERE text_body ="
+                  " 'Vanakkam friend, 10%'") == 1);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message WHERE text_body ="
+                  " 'Hi friend, 10% off today'") == 8);
+  vc_campaign_free(c);
+
+  s.name = "Tamil only";
+  s.locale = "ta";
+  CHECK_OK(vc_campaign_new(&c, e.t, &s));
+  CHECK_OK(vc_campaign_start(c));
+  drain(&e);
+  CHECK(counters(c).sent == 12);
+  CHECK(count(&e, "SELECT COUNT(*) FROM vc_message WHERE text_body ="
+                  " 'Vanakkam friend, 10%'") == 13);
+  vc_campaign_free(c);
+  env_close(&e);
+}
+
 static void test_campaign__pause_stops_fanout_within_a_page(void)
 {
   vc_campaign_spec s;
@@ -925,6 +989,7 @@ VC_TESTS(
   VC_TEST(test_campaign__pause_resume_cancel),
   VC_TEST(test_campaign__cancel_pages_through_queued),
   VC_TEST(test_campaign__contact_variables),
+  VC_TEST(test_campaign__recipient_locale),
   VC_TEST(test_campaign__pause_stops_fanout_within_a_page),
   VC_TEST(test_campaign__window_and_end),
   VC_TEST(test_campaign__window_in_tenant_timezone),
