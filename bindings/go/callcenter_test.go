@@ -629,3 +629,102 @@ func TestNumbers(t *testing.T) {
 		t.Fatalf("find a deleted number: %v", err)
 	}
 }
+
+// Goroutines share agent, queue and number handles (the race detector
+// watches); closing the tenant leaves them usable; Context.Close frees
+// the ones still open, whose methods then say closed.
+func TestCallCenterHandlesShared(t *testing.T) {
+	ctx, ten := open(t, vc.Options{})
+	voiceChannel(t, ten, "voice", nil)
+	ag, err := ten.NewAgent(vc.AgentSpec{Name: "asha", Number: "+14155550111"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ten.NewQueue(vc.QueueSpec{Name: "support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ten.NewNumber(vc.NumberSpec{Number: "+14155550100", Channel: "voice",
+		EntryKind: vc.EntryQueue, Entry: "support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 64)
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 20; i++ {
+				st := vc.AgentAvailable
+				if (g+i)%2 == 0 {
+					st = vc.AgentOffline
+				}
+				if err := ag.SetState(st, ""); err != nil {
+					errs <- err
+				}
+				if ag.Name() != "asha" || n.EntryID() != q.ID() {
+					errs <- errors.New("a getter read a wrong value")
+				}
+				if err := q.AddMember("asha", fmt.Sprintf("s%d", g)); err != nil {
+					errs <- err
+				}
+				if it, err := q.Members(""); err != nil {
+					errs <- err
+				} else {
+					it.Close()
+				}
+				if err := ag.Refresh(); err != nil {
+					errs <- err
+				}
+			}
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := members(t, q); len(got) != 1 {
+		t.Fatalf("members: %v", got)
+	}
+
+	// They do not depend on the tenant's handle.
+	ten.Close()
+	if err := ag.SetState(vc.AgentBreak, "lunch"); err != nil {
+		t.Fatalf("agent after its tenant closed: %v", err)
+	}
+	for _, c := range []interface{ Close() error }{n, n} {
+		if c.Close() != nil {
+			t.Fatal("Close")
+		}
+	}
+	if n.Number() != "" {
+		t.Fatal("getter after Close")
+	}
+	if err := n.Delete(); !errors.Is(err, vc.ErrClosed) {
+		t.Fatalf("number after Close: %v", err)
+	}
+	it, err := q.Members("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ag.Refresh(); !errors.Is(err, vc.ErrClosed) {
+		t.Fatalf("agent after Context.Close: %v", err)
+	}
+	if err := q.AddMember("asha"); !errors.Is(err, vc.ErrClosed) {
+		t.Fatalf("queue after Context.Close: %v", err)
+	}
+	if it.Next() {
+		t.Fatal("iterator after Context.Close")
+	}
+	for _, c := range []interface{ Close() error }{ag, q, it} {
+		if c.Close() != nil {
+			t.Fatal("Close after Context.Close")
+		}
+	}
+}
