@@ -72,8 +72,8 @@ func (a *cstrs) agentSpec(s *C.vc_agent_spec, spec *AgentSpec) error {
 		s.wrap_up_s = 0
 	case spec.WrapUp == 0:
 		s.wrap_up_s = -1
-	case spec.WrapUp < 0 || spec.WrapUp > C.VC_AGENT_WRAP_UP_MAX*time.Second:
-		return goError(codeInvalid, "AgentSpec.WrapUp out of range")
+	case spec.WrapUp < 0 || spec.WrapUp%time.Second != 0 || spec.WrapUp > C.VC_AGENT_WRAP_UP_MAX*time.Second:
+		return goError(codeInvalid, "AgentSpec.WrapUp: whole seconds, in range")
 	default:
 		s.wrap_up_s = C.int(spec.WrapUp / time.Second)
 	}

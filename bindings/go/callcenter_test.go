@@ -143,6 +143,7 @@ func TestAgents(t *testing.T) {
 		{vc.AgentSpec{Name: "nonum"}, vc.ErrInvalid},
 		{vc.AgentSpec{Name: "badnum", Number: "12"}, vc.ErrInvalid},
 		{vc.AgentSpec{Name: "long", Number: "+14155550112", WrapUp: 2 * time.Hour}, vc.ErrInvalid},
+		{vc.AgentSpec{Name: "half", Number: "+14155550112", WrapUp: 1500 * time.Millisecond}, vc.ErrInvalid},
 		{vc.AgentSpec{Name: "meta", Number: "+14155550112", Metadata: "[1]"}, vc.ErrInvalid},
 	} {
 		if _, err := ten.NewAgent(c.spec); !errors.Is(err, c.want) {

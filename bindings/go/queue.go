@@ -68,8 +68,8 @@ func (a *cstrs) queueSpec(s *C.vc_queue_spec, spec *QueueSpec) error {
 		s.max_wait_s = 0
 	case spec.MaxWait == 0:
 		s.max_wait_s = -1
-	case spec.MaxWait < 0 || spec.MaxWait > C.VC_QUEUE_MAX_WAIT_MAX*time.Second:
-		return goError(codeInvalid, "QueueSpec.MaxWait out of range")
+	case spec.MaxWait < 0 || spec.MaxWait%time.Second != 0 || spec.MaxWait > C.VC_QUEUE_MAX_WAIT_MAX*time.Second:
+		return goError(codeInvalid, "QueueSpec.MaxWait: whole seconds, in range")
 	default:
 		s.max_wait_s = C.int(spec.MaxWait / time.Second)
 	}
