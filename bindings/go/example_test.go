@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"vyomcomm.dev/vyomcomm"
 )
@@ -62,4 +63,76 @@ func Example() {
 	// Output:
 	// +14155550123 sent
 	// true
+}
+
+// An agent in a queue, and the figures of the hour (on a fixed clock).
+func Example_callCenter() {
+	dir, _ := os.MkdirTemp("", "vyomcomm-example")
+	defer os.RemoveAll(dir)
+	hour := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	ctx, err := vyomcomm.Open(vyomcomm.Options{
+		StorePath: filepath.Join(dir, "comm.db"),
+		Clock:     func() time.Time { return hour.Add(5 * time.Minute) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ctx.Close()
+	acme, err := ctx.NewTenant(vyomcomm.TenantSpec{Slug: "acme"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer acme.Close()
+
+	asha, err := acme.NewAgent(vyomcomm.AgentSpec{Name: "asha",
+		DisplayName: "Asha Rao", Number: "+14155550111"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer asha.Close()
+	if err := asha.SetState(vyomcomm.AgentAvailable, ""); err != nil {
+		log.Fatal(err)
+	}
+	support, err := acme.NewQueue(vyomcomm.QueueSpec{Name: "support",
+		Strategy: vyomcomm.QueueBySkill, MaxWait: 2 * time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer support.Close()
+	if err := support.AddMember("asha", "billing", "hindi"); err != nil {
+		log.Fatal(err)
+	}
+	it, err := support.Members("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for it.Next() {
+		m := it.Value()
+		fmt.Println(m.Position, m.AgentID == asha.ID(), m.Skills)
+	}
+	it.Close()
+
+	ch, err := acme.NewChannel(vyomcomm.ChannelSpec{
+		Name: "sms", Provider: "sandbox-sms", Sender: "+15550001111"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ch.Close()
+	if _, err := acme.Send(vyomcomm.MessageSpec{Kind: vyomcomm.SMS,
+		To: "+14155550123", Text: "Your order has shipped"}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := ctx.Run(0); err != nil {
+		log.Fatal(err)
+	}
+	stats, err := acme.Stats(vyomcomm.StatsQuery{From: hour,
+		To: hour.Add(time.Hour), What: vyomcomm.StatsMessages})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(asha.State(), stats.Messages.ByStatus.Queued,
+		stats.Messages.ByStatus.Sent)
+	// Output:
+	// 1 true [billing hindi]
+	// available 1 1
 }

@@ -134,6 +134,62 @@ VCGO3(dnc_add, vc_tenant *, const char *, const char *)
 VCGO2(dnc_remove, vc_tenant *, const char *)
 VCGO2(dnc_contains, vc_tenant *, const char *)
 
+/* agents */
+VCGO3(agent_new, vc_agent **, vc_tenant *, const vc_agent_spec *)
+VCGO3(agent_lookup, vc_agent **, vc_tenant *, const char *)
+VCGO2(agent_update, vc_agent *, const vc_agent_spec *)
+VCGO3(agent_set_state, vc_agent *, int, const char *)
+VCGO1(agent_refresh, vc_agent *)
+VCGO1(agent_delete, vc_agent *)
+VCGO3(agent_list, vc_iter **, vc_tenant *, const vc_agent_filter *)
+VCGO2(agent_next, vc_agent **, vc_iter *)
+VCGO3(agent_activity, vc_iter **, const vc_agent *,
+      const vc_agent_activity_filter *)
+VCGO2(agent_change_next, vc_agent_change **, vc_iter *)
+VCGO4(agent_stats, vc_agent_totals *, vc_agent *, int64_t, int64_t)
+
+/* queues */
+VCGO3(queue_new, vc_queue **, vc_tenant *, const vc_queue_spec *)
+VCGO3(queue_lookup, vc_queue **, vc_tenant *, const char *)
+VCGO2(queue_update, vc_queue *, const vc_queue_spec *)
+VCGO1(queue_delete, vc_queue *)
+VCGO3(queue_list, vc_iter **, vc_tenant *, const vc_queue_filter *)
+VCGO2(queue_next, vc_queue **, vc_iter *)
+VCGO3(queue_member_add, vc_queue *, const char *, const char *)
+VCGO2(queue_member_remove, vc_queue *, const char *)
+VCGO3(queue_members, vc_iter **, const vc_queue *,
+      const vc_queue_member_filter *)
+VCGO2(queue_member_next, vc_queue_member **, vc_iter *)
+
+/* inbound numbers */
+VCGO3(number_new, vc_number **, vc_tenant *, const vc_number_spec *)
+VCGO3(number_lookup, vc_number **, vc_tenant *, const char *)
+VCGO3(number_find, vc_number **, vc_tenant *, const char *)
+VCGO2(number_update, vc_number *, const vc_number_spec *)
+VCGO1(number_delete, vc_number *)
+VCGO3(number_list, vc_iter **, vc_tenant *, const vc_number_filter *)
+VCGO2(number_next, vc_number **, vc_iter *)
+
+/* the unified inbox */
+VCGO3(conversation_lookup, vc_conversation **, vc_tenant *, const char *)
+VCGO3(conversation_lookup_contact, vc_conversation **, vc_tenant *,
+      const char *)
+VCGO3(conversation_list, vc_iter **, vc_tenant *,
+      const vc_conversation_filter *)
+VCGO2(conversation_next, vc_conversation **, vc_iter *)
+VCGO4(conversation_set_status, vc_tenant *, const char *, int, int64_t)
+VCGO3(conversation_assign, vc_tenant *, const char *, const char *)
+VCGO2(conversation_unassign, vc_tenant *, const char *)
+VCGO2(conversation_mark_read, vc_tenant *, const char *)
+VCGO4(conversation_reply, char *, vc_tenant *, const char *,
+      const vc_message_spec *)
+VCGO3(conversation_items, vc_iter **, vc_tenant *,
+      const vc_conversation_item_filter *)
+VCGO2(conversation_item_next, vc_conversation_item **, vc_iter *)
+
+/* analytics */
+VCGO3(stats_query, vc_buf *, vc_tenant *, const vc_stats_spec *)
+
 /* webhooks in the host's own HTTP server */
 VCGO3(webhook_handle, vc_http_response *, vc_ctx *, const vc_http_request *)
 
