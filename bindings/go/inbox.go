@@ -201,14 +201,14 @@ func (t *Tenant) SnoozeConversation(id string, until time.Time) error {
 	return t.SetConversationStatus(id, ConversationSnoozed, until)
 }
 
-// AssignConversation assigns a conversation to an agent (by id),
-// replacing any earlier assignee. ErrInvalid, ErrNotFound (no such
+// AssignConversation assigns a conversation to an agent (by id or
+// name), replacing any earlier assignee. ErrInvalid, ErrNotFound (no such
 // conversation or agent).
-func (t *Tenant) AssignConversation(id, agentID string) error {
-	if agentID == "" {
-		return goError(codeInvalid, "AssignConversation: no agent id")
+func (t *Tenant) AssignConversation(id, agent string) error {
+	if agent == "" {
+		return goError(codeInvalid, "AssignConversation: no agent")
 	}
-	return t.conversationDo(id, agentID, func(tp *C.vc_tenant, id, ag *C.char, e *C.vcgo_err) C.int {
+	return t.conversationDo(id, agent, func(tp *C.vc_tenant, id, ag *C.char, e *C.vcgo_err) C.int {
 		return C.vcgo_conversation_assign(tp, id, ag, e)
 	})
 }

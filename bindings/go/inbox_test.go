@@ -110,7 +110,13 @@ func TestInbox(t *testing.T) {
 		t.Fatalf("after the cursor: %v", got)
 	}
 
-	// Assignment and the filters.
+	// Assignment (by name, then by id) and the filters.
+	if err := ten.AssignConversation(a.ID, asha.Name()); err != nil {
+		t.Fatalf("AssignConversation by name: %v", err)
+	}
+	if got, _ := ten.LookupConversation(a.ID); got.AssigneeID != asha.ID() {
+		t.Fatalf("assignee by name: %q", got.AssigneeID)
+	}
 	if err := ten.AssignConversation(a.ID, asha.ID()); err != nil {
 		t.Fatalf("AssignConversation: %v", err)
 	}
@@ -206,7 +212,7 @@ func TestInbox(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"assign a name", ten.AssignConversation(a.ID, "asha"), vc.ErrInvalid},
+		{"assign an unknown name", ten.AssignConversation(a.ID, "nobody"), vc.ErrNotFound},
 		{"assign an unknown agent", ten.AssignConversation(a.ID, nobody), vc.ErrNotFound},
 		{"status 9", ten.SetConversationStatus(a.ID, 9, time.Time{}), vc.ErrInvalid},
 		{"snooze in the past", ten.SnoozeConversation(a.ID, clock.now().Add(-time.Second)), vc.ErrInvalid},

@@ -542,6 +542,34 @@ static int patch_conversation_status(srv_req *req, srv_res *res)
   return get_conversation(req, res);
 }
 
+/* PUT .../assignee {"agent": id or name}; DELETE .../assignee. */
+static int put_conversation_assignee(srv_req *req, srv_res *res)
+{
+  const char *agent = NULL;
+  int rc;
+
+  if (!srv_id_ok(req->params[0]))
+    return srv_fail(req, VC_ENOTFOUND, "no conversation %.40s",
+                    req->params[0]);
+  if ((rc = srv_need_body(req)) < 0 ||
+      (rc = srv_str(req, "agent", 1, &agent)) < 0 ||
+      (rc = vc_conversation_assign(req->tenant, req->params[0], agent)) < 0)
+    return rc;
+  return get_conversation(req, res);
+}
+
+static int delete_conversation_assignee(srv_req *req, srv_res *res)
+{
+  int rc;
+
+  if (!srv_id_ok(req->params[0]))
+    return srv_fail(req, VC_ENOTFOUND, "no conversation %.40s",
+                    req->params[0]);
+  if ((rc = vc_conversation_unassign(req->tenant, req->params[0])) < 0)
+    return rc;
+  return get_conversation(req, res);
+}
+
 /* ---- the general-ledger export ------------------------------------------------- */
 
 static int get_gl_export(srv_req *req, srv_res *res)
@@ -598,6 +626,10 @@ const srv_route SRV_ENGAGE_ROUTES[] = {
   { "POST", "/api/v1/inbox/conversations/{id}/reply", post_reply, 0 },
   { "PATCH", "/api/v1/inbox/conversations/{id}/status", patch_conversation_status,
     0 },
+  { "PUT", "/api/v1/inbox/conversations/{id}/assignee",
+    put_conversation_assignee, 0 },
+  { "DELETE", "/api/v1/inbox/conversations/{id}/assignee",
+    delete_conversation_assignee, 0 },
   { "GET", "/api/v1/gl-export", get_gl_export, 0 },
   { NULL, NULL, NULL, 0 }
 };

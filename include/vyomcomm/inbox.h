@@ -133,14 +133,14 @@ VC_EXTERN(int) vc_conversation_set_status(vc_tenant *tenant, const char *id,
                                           int status, int64_t snoozed_until);
 
 /**
- * Assign a conversation to an agent (vyomcomm/agent.h), replacing any
- * earlier assignee.
- * @return 0; VC_EINVALID (not an id), VC_ENOTFOUND (no such conversation
- *   or agent)
+ * Assign a conversation to an agent (vyomcomm/agent.h) by id or name (an
+ * id match wins, as vc_agent_lookup()), replacing any earlier assignee.
+ * @return 0; VC_EINVALID (the conversation id is not an id, no agent
+ *   given), VC_ENOTFOUND (no such conversation or agent)
  * @since 0.3
  */
 VC_EXTERN(int) vc_conversation_assign(vc_tenant *tenant, const char *id,
-                                      const char *agent_id);
+                                      const char *agent);
 
 /** Leave a conversation unassigned. @return 0, VC_EINVALID,
  *  VC_ENOTFOUND. @since 0.3 */

@@ -784,16 +784,11 @@ static int assign_write(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   char agent[VC_ID_SIZE] = "", summary[64];
   int rc;
 
-  if (a->agent_id != NULL) {
-    /* An id, not a name: the API names agents by id. */
-    if ((rc = agent_find(agent, db, tenant_id, a->agent_id)) < 0)
-      return rc;
-    if (strcmp(agent, a->agent_id) != 0)
-      return vc__error_set(VC_ERRCLASS_INVALID, VC_ENOTFOUND,
-                           "no agent '%.32s'", a->agent_id);
-  }
+  if (a->agent_id != NULL &&
+      (rc = agent_find(agent, db, tenant_id, a->agent_id)) < 0)
+    return rc;
   if ((rc = vc__db_run(db, SQL_SET_ASSIGNEE, "ttti", tenant_id, a->id,
-                       a->agent_id, vc__now(ctx))) < 0 ||
+                       a->agent_id ? agent : NULL, vc__now(ctx))) < 0 ||
       (rc = changed_one(db, a->id)) < 0)
     return rc;
   if (a->agent_id != NULL)
@@ -811,9 +806,12 @@ int vc_conversation_assign(vc_tenant *t, const char *id,
   int rc;
 
   VC_ASSERT_ARG(t);
-  if ((rc = check_id(id, "conversation id")) < 0 ||
-      (rc = check_id(agent_id, "agent id")) < 0)
+  if ((rc = check_id(id, "conversation id")) < 0)
     return rc;
+  if (agent_id == NULL)
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "no agent given (vc_conversation_unassign "
+                         "unassigns)");
   a.id = id;
   a.agent_id = agent_id;
   return write_tx(t, assign_write, &a);

@@ -487,11 +487,18 @@ static void test_inbox__status_assign_read(void)
   CHECK_OK(vc_conversation_lookup(&c, e.t, conv));
   CHECK_STR(vc_conversation_assignee_id(c), agent_id);
   vc_conversation_free(c);
-  /* An unknown agent, another tenant's, or a name: not found. */
+  /* An unknown agent or name, or another tenant's: not found. */
   CHECK_RC(vc_conversation_assign(e.t, conv, "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
            VC_ENOTFOUND);
   CHECK_RC(vc_conversation_assign(e.t, conv, foreign), VC_ENOTFOUND);
-  CHECK_RC(vc_conversation_assign(e.t, conv, "alice"), VC_EINVALID);
+  CHECK_RC(vc_conversation_assign(e.t, conv, "bob"), VC_ENOTFOUND);
+  CHECK_RC(vc_conversation_assign(e.t, conv, NULL), VC_EINVALID);
+  CHECK_OK(vc_conversation_lookup(&c, e.t, conv));
+  CHECK_STR(vc_conversation_assignee_id(c), agent_id);
+  vc_conversation_free(c);
+  /* By name: the agent's id is stored. */
+  CHECK_OK(vc_conversation_unassign(e.t, conv));
+  CHECK_OK(vc_conversation_assign(e.t, conv, "alice"));
   CHECK_OK(vc_conversation_lookup(&c, e.t, conv));
   CHECK_STR(vc_conversation_assignee_id(c), agent_id);
   vc_conversation_free(c);
@@ -499,8 +506,8 @@ static void test_inbox__status_assign_read(void)
   CHECK_OK(vc_conversation_lookup(&c, e.t, conv));
   CHECK_STR(vc_conversation_assignee_id(c), "");
   vc_conversation_free(c);
-  CHECK(audits("conversation.assign") == 1);
-  CHECK(audits("conversation.unassign") == 1);
+  CHECK(audits("conversation.assign") == 2);
+  CHECK(audits("conversation.unassign") == 2);
   /* Deleting the assignee unassigns the conversation. */
   CHECK_OK(vc_conversation_assign(e.t, conv, agent_id));
   CHECK_OK(vc_agent_lookup(&a, e.t, agent_id));

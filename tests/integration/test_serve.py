@@ -555,8 +555,37 @@ def run(prog, setup_prog, sim_prog, work, env, procs):
     st, doc, _ = api.call("GET", V + "/gl-export?from=0&to=%d"
                           % (int(time.time() * 1000) + 1), key=ka)
     check(st == 200, "GL export")
+    # An inbound Telegram update opens a conversation; assign it by name.
+    st, tg, _ = api.call("POST", V + "/communication/channels", {
+        "name": "tg", "provider": "telegram", "sender": "acme_bot",
+        "config_json": {"base_url": "http://127.0.0.1:9"},
+        "credentials_json": {"bot_token": "123456:" + "A" * 32,
+                             "webhook_secret": "s3cret"}}, key=ka)
+    check(st == 201, "telegram channel")
+    update = {"update_id": 1, "message": {
+        "message_id": 7, "from": {"id": 555, "is_bot": False,
+                                  "first_name": "Asha"},
+        "chat": {"id": 555, "type": "private", "first_name": "Asha"},
+        "date": int(time.time()), "text": "where is my order?"}}
+    st, _, _ = api.call("POST", tg["webhook_path"], update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token":
+                                 "s3cret"})
+    check(st == 200, "a signed telegram update taken")
     st, doc, _ = api.call("GET", V + "/inbox/conversations", key=ka)
-    check(st == 200 and "items" in doc, "inbox conversations")
+    check(st == 200 and len(doc["items"]) == 1, "inbox conversations")
+    conv = V + "/inbox/conversations/" + doc["items"][0]["id"]
+    st, doc, _ = api.call("PUT", conv + "/assignee", {"agent": "asha"},
+                          key=ka)
+    check(st == 200 and doc["assignee_id"] == agent["id"],
+          "PUT the assignee by name")
+    st, doc, _ = api.call("PUT", conv + "/assignee", {"agent": "nobody"},
+                          key=ka)
+    check(is_error(st, doc, 404, "VC_ENOTFOUND"), "an unknown agent: 404")
+    st, doc, _ = api.call("PUT", conv + "/assignee", {"agent": "asha"},
+                          key=kb)
+    check(is_error(st, doc, 404, "VC_ENOTFOUND"), "B assigns A's: 404")
+    st, doc, _ = api.call("DELETE", conv + "/assignee", key=ka)
+    check(st == 200 and doc["assignee_id"] is None, "DELETE the assignee")
 
     # ---- malformed bodies ------------------------------------------------
     M = V + "/communication/messages"

@@ -183,6 +183,9 @@ def test_status_assignment_filters(
         t, channel_kind=vc.ChannelKind.EMAIL)) == []
     a.unassign()
     assert a.reload().assignee_id == ""
+    a.assign("asha")                      # by name
+    assert a.reload().assignee_id == asha.id
+    a.unassign()
 
     # Snoozed until a time; open again once the clock passes it.
     b.snooze(ctx.now() + 3_600_000)
@@ -201,8 +204,8 @@ def test_status_assignment_filters(
         b.set_status(vc.ConversationStatus.OPEN, ctx.now() + 1000)
     with pytest.raises(vc.NotFound):
         a.assign("01HZZZZZZZZZZZZZZZZZZZZZZZ")
-    with pytest.raises(vc.InvalidArgument):
-        a.assign("asha")                  # an id, not a name
+    with pytest.raises(vc.NotFound):
+        a.assign("nobody")                # no agent of that name
     with pytest.raises(vc.InvalidArgument):
         list(vc.Conversation.list(t, assignee=asha, unassigned=True))
     with pytest.raises(vc.TooBig):

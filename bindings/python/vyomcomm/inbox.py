@@ -155,9 +155,8 @@ class Conversation(Handle):
         self.set_status(ConversationStatus.SNOOZED, until)
 
     def assign(self, agent: Ref) -> None:
-        """Assign it to an agent (object or id), replacing any earlier
-        assignee. Raises NotFound (no such agent), InvalidArgument (not
-        an id)."""
+        """Assign it to an agent (object, id or name), replacing any
+        earlier assignee. Raises NotFound (no such agent)."""
         lib.vc_conversation_assign(self.tenant._h, _lib.enc(self.id),
                                    _lib.enc(ref(agent)))
 
