@@ -53,7 +53,6 @@ JSON_NEXT_FN(conversation_json_next, vc_conversation, vc_conversation_next,
 
 static int add_timeline(cJSON *o, vc_tenant *t, const char *id)
 {
-  static const char *const TYPES[] = { "", "inbound", "outbound", "call" };
   vc_conversation_item_filter f = VC_CONVERSATION_ITEM_FILTER_INIT;
   cJSON *arr = cJSON_AddArrayToObject(o, "timeline");
   vc_conversation_item *i;
@@ -69,12 +68,12 @@ static int add_timeline(cJSON *o, vc_tenant *t, const char *id)
         st = vc_conversation_item_status(i);
 
     cli_add_time(x, "at", vc_conversation_item_at(i));
-    cJSON_AddStringToObject(x, "type", type >= 1 && type <= 3 ? TYPES[type]
-                                                              : "");
+    cJSON_AddStringToObject(x, "type", vc_conversation_item_type_name(type));
     cJSON_AddStringToObject(x, "kind", vc_channel_kind_name(
                                          vc_conversation_item_channel_kind(i)));
     cJSON_AddStringToObject(x, "status",
-                            type == VC_CONVERSATION_ITEM_CALL
+                            type == VC_CONVERSATION_ITEM_CALL ||
+                            type == VC_CONVERSATION_ITEM_VOICEMAIL
                               ? vc_call_state_name(st)
                             : type == VC_CONVERSATION_ITEM_OUTBOUND
                               ? vc_message_status_name(st)

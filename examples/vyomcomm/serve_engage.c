@@ -459,19 +459,21 @@ static int get_conversations(srv_req *req, srv_res *res)
 
 static cJSON *item_json(vc_conversation_item *x)
 {
-  static const char *const TYPES[] = { "", "inbound", "outbound", "call" };
   cJSON *o = cJSON_CreateObject();
   int type = vc_conversation_item_type_of(x);
   int kind = vc_conversation_item_channel_kind(x);
 
-  cJSON_AddStringToObject(o, "type", type >= 1 && type <= 3 ? TYPES[type]
-                                                            : "unknown");
+  cJSON_AddStringToObject(o, "type", vc_conversation_item_type_name(type));
   cJSON_AddStringToObject(o, "id", vc_conversation_item_id(x));
   srv_add_time(o, "at", vc_conversation_item_at(x));
   srv_add_str(o, "channel_kind", kind ? vc_channel_kind_name(kind) : NULL);
   srv_add_str(o, "channel_id", vc_conversation_item_channel_id(x));
   srv_add_str(o, "text", vc_conversation_item_text(x));
   cJSON_AddNumberToObject(o, "status", vc_conversation_item_status(x));
+  if (type == VC_CONVERSATION_ITEM_VOICEMAIL) {
+    srv_add_str(o, "recording_url", vc_conversation_item_recording_url(x));
+    cJSON_AddNumberToObject(o, "duration_s", vc_conversation_item_duration(x));
+  }
   return o;
 }
 

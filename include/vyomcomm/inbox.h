@@ -222,6 +222,10 @@ typedef enum vc_conversation_item_type {
   VC_CONVERSATION_ITEM_VOICEMAIL = 4
 } vc_conversation_item_type;
 
+/** A static name for an item type ("inbound", "outbound", "call",
+ *  "voicemail"), or "" for another value. @since 0.3 */
+VC_EXTERN(const char *) vc_conversation_item_type_name(int type);
+
 /** The longest text of an item, in characters (UTF-8). */
 #define VC_CONVERSATION_ITEM_TEXT_MAX 160
 

@@ -242,6 +242,15 @@ void vc_conversation_item_free(vc_conversation_item *i)
   item_page_row_free(i);
 }
 
+const char *vc_conversation_item_type_name(int type)
+{
+  static const char *const NAMES[] = { "", "inbound", "outbound", "call",
+                                       "voicemail" };
+
+  return type >= VC_CONVERSATION_ITEM_INBOUND &&
+         type <= VC_CONVERSATION_ITEM_VOICEMAIL ? NAMES[type] : "";
+}
+
 int vc_conversation_item_type_of(const vc_conversation_item *i)
 {
   return i ? i->type : 0;

@@ -631,6 +631,8 @@ static void test_inbound__overflow_voicemail_inbox(void)
     if (vc_conversation_item_type_of(item) == VC_CONVERSATION_ITEM_VOICEMAIL)
     {
       found++;
+      CHECK_STR(vc_conversation_item_type_name(
+                  vc_conversation_item_type_of(item)), "voicemail");
       CHECK_STR(vc_conversation_item_id(item), vc_call_id(c));
       CHECK_STR(vc_conversation_item_recording_url(item),
                 "https://api.twilio.com/rec/RE1");

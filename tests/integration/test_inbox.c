@@ -265,6 +265,12 @@ static void test_inbox__inbound_timeline_reply(void)
   CHECK_OK(vc_conversation_items(&it, e.t, &tf));
   CHECK_OK(vc_conversation_item_next(&item, it));
   CHECK(vc_conversation_item_type_of(item) == VC_CONVERSATION_ITEM_INBOUND);
+  CHECK_STR(vc_conversation_item_type_name(VC_CONVERSATION_ITEM_INBOUND),
+            "inbound");
+  CHECK_STR(vc_conversation_item_type_name(VC_CONVERSATION_ITEM_CALL),
+            "call");
+  CHECK_STR(vc_conversation_item_type_name(0), "");
+  CHECK_STR(vc_conversation_item_type_name(5), "");
   CHECK(vc_conversation_item_at(item) == t0);
   CHECK(vc_conversation_item_channel_kind(item) == VC_CHANNEL_SMS);
   CHECK_STR(vc_conversation_item_channel_id(item), e.sms);
