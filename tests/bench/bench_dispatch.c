@@ -1465,14 +1465,15 @@ int main(int argc, char **argv)
     print_ratio_of("library / floor, 1 thread each", M_LIB1, M_FLOOR1);
     print_ratio_of("library / floor, 2 threads each", M_LIB2, M_FLOOR2);
     if (g_m[M_FLOOR1].rate.n > 0 || g_m[M_FLOOR2].rate.n > 0)
-      printf("  (the floor is raw SQLite and curl, no library call: per "
-             "message the claim, one\n   UPDATE to sending with its "
-             "event, the request, one UPDATE to sent with its event,\n   "
-             "the job deleted; 32 connections per thread. It leaves out "
-             "routing, the consent\n   check, rate limits and breakers, "
-             "retries and failover, the rollup, ledger and\n   rules "
-             "hooks and the event callback: it is not the library's "
-             "equal)\n");
+      printf("  (the floor is raw SQLite and curl, no library call: the "
+             "claim; per 64 messages\n   one UPDATE to sending that reads "
+             "To and Body, and their events, committed;\n   the requests, "
+             "32 connections per thread; per 64 one UPDATE to sent with "
+             "the\n   provider ids, their events and their jobs deleted, "
+             "committed per batch. It\n   leaves out routing, the consent "
+             "check, rate limits and breakers, retries and\n   failover, "
+             "the rollup, ledger and rules hooks and the event callback: "
+             "it is\n   not the library's equal)\n");
   }
   vc_sim_stop(g_sim);
   curl_global_cleanup();
