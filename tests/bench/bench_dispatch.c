@@ -481,7 +481,6 @@ static int child_curl(void *arg)
 #define FLOOR_CONNS 32        /* the library's transport, per thread */
 #define FLOOR_ANSWER 2048     /* the simulator's answer is under 1 KiB */
 #define FLOOR_LEASE_MS 60000  /* the library's default lease */
-#define FLOOR_PUMP 64         /* messages of store work between pumps */
 /* The library's checkpoint pacing (src/store/sqlite.c). */
 #define FLOOR_CHECKPOINT_FRAMES 1000
 #define FLOOR_CHECKPOINT_GAP_MS 50
@@ -551,7 +550,8 @@ static char *floor_sql(int q)
     len[2] += (size_t)snprintf(list[2] + len[2], sizeof(list[2]) - len[2],
                                "%s(?%d, ?%d)", sep, i, i + FLOOR_CHUNK);
   }
-  if ((out = malloc(strlen(src) + sizeof(list[2]))) == NULL)
+  /* Each statement names at most one list, the longest is FLOOR_PAIRS. */
+  if ((out = malloc(strlen(src) + len[2] + 1)) == NULL)
     return NULL;
   while (*src) {
     int k = -1;
