@@ -1063,6 +1063,9 @@ typedef struct send_write {
   char id[VC_ID_SIZE];
   vc__msg_change change;       /* vc_message_send's, for flush_sends */
   int changed;                 /* it holds one: the message is new */
+  /* The sending thread's audit actor: the write runs on whichever
+   * thread leads its group. */
+  char actor[VC_AUDIT_ACTOR_MAX + 1];
 } send_write;
 
 static int write_message(vc__db *db, void *arg)
@@ -1098,7 +1101,8 @@ static int write_send(vc__db *db, void *arg)
            "{\"kind\":\"%s\",\"category\":\"%s\"}",
            vc_channel_kind_name(w->p->kind),
            vc_category_name(w->p->category));
-  return vc__audit(db, w->ctx, w->tenant_id, "message.send", w->id, summary);
+  return vc__audit_as(db, w->ctx, w->tenant_id, w->actor, "message.send",
+                      w->id, summary);
 }
 
 /* The hooks of a group's new messages, up to 64 at a time: a rollup row
@@ -1148,6 +1152,7 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   w.p = &p;
   w.spec = &copy;
   w.now = vc__now(w.ctx);
+  snprintf(w.actor, sizeof(w.actor), "%s", vc_audit_actor());
   /* The reads (route, template, contact, consent, quiet hours) in one
    * snapshot: the WAL read lock is taken once, not around each. */
   if ((rc = vc__db_acquire(&db, w.ctx->store)) < 0) {
@@ -1224,6 +1229,7 @@ int vc__message_queue_required(char id_out[VC_ID_SIZE], vc__db *db,
 typedef struct many_write {
   send_write *w;
   const int *prepared_rc;      /* messages refused before the store */
+  char actor[VC_AUDIT_ACTOR_MAX + 1]; /* the caller's: see send_write */
   int *rc;
   size_t n;
 } many_write;
@@ -1264,8 +1270,8 @@ static int write_many(vc__db *db, void *arg)
     int rc;
     snprintf(summary, sizeof(summary), "{\"count\":%d,\"refused\":%zu}",
              accepted, m->n - (size_t)accepted);
-    if ((rc = vc__audit(db, m->w[0].ctx, m->w[0].tenant_id,
-                        "message.send_many", NULL, summary)) < 0)
+    if ((rc = vc__audit_as(db, m->w[0].ctx, m->w[0].tenant_id, m->actor,
+                           "message.send_many", NULL, summary)) < 0)
       return rc;
   }
   return accepted;
@@ -1342,6 +1348,7 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
   m.prepared_rc = rc + n;
   m.rc = rc;
   m.n = n;
+  snprintf(m.actor, sizeof(m.actor), "%s", vc_audit_actor());
   if ((accepted = vc__store_write_grouped(ctx->store, write_many, &m)) < 0)
     goto out;
   for (size_t i = 0; i < n; i++)
