@@ -299,6 +299,16 @@ int vc__stmt_bind_text(vc__stmt *s, int idx, const char *text)
   return ops_of(s->db)->bind_text(s->handle, idx, text, strlen(text));
 }
 
+int vc__stmt_bind_text_kept(vc__stmt *s, int idx, const char *text)
+{
+  if (text == NULL)
+    return ops_of(s->db)->bind_null(s->handle, idx);
+  if (s->db->store->bind_text_borrowed != NULL)
+    return s->db->store->bind_text_borrowed(s->handle, idx, text,
+                                            strlen(text));
+  return ops_of(s->db)->bind_text(s->handle, idx, text, strlen(text));
+}
+
 int vc__stmt_bind_textn(vc__stmt *s, int idx, const char *text, size_t n)
 {
   return ops_of(s->db)->bind_text(s->handle, idx, text, n);
