@@ -100,17 +100,15 @@ static int rows_at_once(vc__db *db, vc_ctx *ctx, const vc__audit_row *r)
   if ((rc = vc__db_prepare(&s, db, SQL_INSERT_8)) < 0)
     return rc;
   for (int i = 0; i < ROWS_AT_ONCE && rc == 0; i++) {
-    int at = i * 7;
-    if ((rc = vc__stmt_bind_text_kept(s, at + 1, or_empty(r[i].tenant_id))) < 0 ||
-        (rc = vc__stmt_bind_text_kept(s, at + 2, ids[i])) < 0 ||
-        (rc = vc__stmt_bind_text_kept(s, at + 3, or_empty(r[i].actor))) < 0 ||
-        (rc = vc__stmt_bind_text_kept(s, at + 4, r[i].action)) < 0 ||
-        (rc = vc__stmt_bind_text_kept(s, at + 5, or_empty(r[i].entity_id))) < 0 ||
-        (rc = vc__stmt_bind_text_kept(s, at + 6, r[i].summary_json
-                                              ? r[i].summary_json
-                                              : "{}")) < 0)
-      break;
-    rc = vc__stmt_bind_int64(s, at + 7, now);
+    const char *text[6] = {
+      or_empty(r[i].tenant_id), ids[i], or_empty(r[i].actor), r[i].action,
+      or_empty(r[i].entity_id), r[i].summary_json ? r[i].summary_json : "{}"
+    };
+    /* Row i's parameters are ?(7i+1) to ?(7i+7), in column order. */
+    for (int k = 0; k < 6 && rc == 0; k++)
+      rc = vc__stmt_bind_text_kept(s, i * 7 + k + 1, text[k]);
+    if (rc == 0)
+      rc = vc__stmt_bind_int64(s, i * 7 + 7, now);
   }
   if (rc == 0 && (rc = vc__stmt_step(s)) > 0)
     rc = 0; /* done */

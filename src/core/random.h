@@ -21,7 +21,7 @@ typedef struct vc__rng {
    * Dropped in a child process (fork), which must not repeat them. */
   uint8_t pool[256];
   size_t pool_left;            /* unused bytes at the end of pool */
-  unsigned pool_fork;          /* vc__random_forks() when filled */
+  unsigned pool_fork;          /* forks counted (random.c) when filled */
 } vc__rng;
 
 void vc__rng_init(vc__rng *r, uint64_t seed); /* 0 = OS randomness */
