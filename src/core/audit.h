@@ -21,6 +21,20 @@ int vc__audit_as(vc__db *db, vc_ctx *ctx, const char *tenant_id,
                  const char *actor, const char *action,
                  const char *entity_id, const char *summary_json);
 
+/* Several rows at once, in order (ids increase), by up to eight a
+ * statement: a group commit's sends (message.c). Each row's actor is
+ * the one given, as for vc__audit_as. */
+typedef struct vc__audit_row {
+  const char *tenant_id;
+  const char *actor;
+  const char *action;
+  const char *entity_id;
+  const char *summary_json;
+} vc__audit_row;
+
+int vc__audit_rows(vc__db *db, vc_ctx *ctx, const vc__audit_row *rows,
+                   size_t n);
+
 /* Write {"fields":["a","b"]} into out: the names[i] whose set[i] is
  * non-zero (static names, nothing to escape). Cut short, never
  * overflowed, when `size` is too small. */

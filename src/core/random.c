@@ -5,6 +5,7 @@
 #include "random.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <sys/random.h>
 
 int vc__random_os(void *buf, size_t len)
@@ -22,6 +23,53 @@ int vc__random_os(void *buf, size_t len)
     p += n;
     len -= (size_t)n;
   }
+  return 0;
+}
+
+/* Forks seen by this process: a pool filled before a fork is not used
+ * after it, in the child or the parent's other child. */
+static atomic_uint forks;
+static pthread_once_t forks_once = PTHREAD_ONCE_INIT;
+
+static void count_fork(void)
+{
+  atomic_fetch_add(&forks, 1);
+}
+
+static void forks_init(void)
+{
+  pthread_atfork(NULL, NULL, count_fork);
+}
+
+static int pool_bytes(vc__rng *r, uint8_t *p, size_t len)
+{
+  unsigned now;
+  int rc;
+
+  pthread_once(&forks_once, forks_init);
+  now = atomic_load(&forks);
+  pthread_mutex_lock(&r->lock);
+  if (r->pool_fork != now)
+    r->pool_left = 0;
+  while (len > 0) {
+    size_t n;
+    if (r->pool_left == 0) {
+      if ((rc = vc__random_os(r->pool, sizeof(r->pool))) < 0) {
+        pthread_mutex_unlock(&r->lock);
+        return rc;
+      }
+      r->pool_left = sizeof(r->pool);
+      r->pool_fork = now;
+    }
+    n = len < r->pool_left ? len : r->pool_left;
+    memcpy(p, r->pool + sizeof(r->pool) - r->pool_left, n);
+    /* Each byte is given out once. */
+    memset(r->pool + sizeof(r->pool) - r->pool_left, 0, n);
+    r->pool_left -= n;
+    p += n;
+    len -= n;
+  }
+  pthread_mutex_unlock(&r->lock);
   return 0;
 }
 
@@ -74,7 +122,7 @@ int vc__rng_bytes(vc__rng *r, void *buf, size_t len)
   uint8_t *p = buf;
 
   if (!r->seeded)
-    return vc__random_os(buf, len);
+    return pool_bytes(r, p, len);
   pthread_mutex_lock(&r->lock);
   while (len > 0) {
     uint64_t v = xoshiro_next(r->s);

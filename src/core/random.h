@@ -17,6 +17,11 @@ typedef struct vc__rng {
   pthread_mutex_t lock;
   uint64_t s[4];   /* xoshiro256** state when seeded */
   int seeded;
+  /* Unseeded: OS bytes read ahead, so that an id costs no system call.
+   * Dropped in a child process (fork), which must not repeat them. */
+  uint8_t pool[256];
+  size_t pool_left;            /* unused bytes at the end of pool */
+  unsigned pool_fork;          /* forks counted (random.c) when filled */
 } vc__rng;
 
 void vc__rng_init(vc__rng *r, uint64_t seed); /* 0 = OS randomness */

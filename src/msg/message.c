@@ -1063,6 +1063,10 @@ typedef struct send_write {
   char id[VC_ID_SIZE];
   vc__msg_change change;       /* vc_message_send's, for flush_sends */
   int changed;                 /* it holds one: the message is new */
+  /* The sending thread's audit actor: the write runs on whichever
+   * thread leads its group. */
+  char actor[VC_AUDIT_ACTOR_MAX + 1];
+  char summary[80];            /* its audit row's, made before queueing */
 } send_write;
 
 static int write_message(vc__db *db, void *arg)
@@ -1079,14 +1083,13 @@ static int write_message(vc__db *db, void *arg)
                 w->defer);
 }
 
-/* vc_message_send's write: the message and its audit row (none for an
- * idempotent replay, which changes nothing). The modules' hooks for the
- * new message run in flush_sends, once for the group of sends that
+/* vc_message_send's write: the message, its job and events. Its audit
+ * row (none for an idempotent replay, which changes nothing) and the
+ * modules' hooks run in flush_sends, once for the group of sends that
  * share its transaction. */
 static int write_send(vc__db *db, void *arg)
 {
   send_write *w = arg;
-  char summary[80];
   int rc;
 
   w->changed = 0;
@@ -1094,35 +1097,47 @@ static int write_send(vc__db *db, void *arg)
   if ((rc = write_message(db, w)) != 0)
     return rc;
   w->changed = 1;
-  snprintf(summary, sizeof(summary),
-           "{\"kind\":\"%s\",\"category\":\"%s\"}",
-           vc_channel_kind_name(w->p->kind),
-           vc_category_name(w->p->category));
-  return vc__audit(db, w->ctx, w->tenant_id, "message.send", w->id, summary);
+  return 0;
 }
 
-/* The hooks of a group's new messages, up to 64 at a time: a rollup row
- * they share moves by one upsert. */
+static int flush_some(vc__db *db, vc_ctx *ctx, const vc__msg_change *changes,
+                      const vc__audit_row *rows, size_t n)
+{
+  int rc;
+
+  if ((rc = vc__msg_on_changes(db, ctx, changes, n)) < 0)
+    return rc;
+  return vc__audit_rows(db, ctx, rows, n);
+}
+
+/* The hooks and audit rows of a group's new messages, up to 64 at a
+ * time: a rollup row they share moves by one upsert, and their audit
+ * rows go in by eight a statement. */
 static int flush_sends(vc__db *db, void *const *args, size_t n)
 {
   vc__msg_change changes[VC__DB_IDS];
-  size_t nchanges = 0;
+  vc__audit_row rows[VC__DB_IDS];
+  vc_ctx *ctx = ((const send_write *)args[0])->ctx;
+  size_t k = 0;
   int rc;
 
   for (size_t i = 0; i < n; i++) {
     const send_write *w = args[i];
     if (!w->changed)
       continue;
-    changes[nchanges++] = w->change;
-    if (nchanges == VC__DB_IDS) {
-      if ((rc = vc__msg_on_changes(db, w->ctx, changes, nchanges)) < 0)
+    changes[k] = w->change;
+    rows[k].tenant_id = w->tenant_id;
+    rows[k].actor = w->actor;
+    rows[k].action = "message.send";
+    rows[k].entity_id = w->id;
+    rows[k].summary_json = w->summary;
+    if (++k == VC__DB_IDS) {
+      if ((rc = flush_some(db, ctx, changes, rows, k)) < 0)
         return rc;
-      nchanges = 0;
+      k = 0;
     }
   }
-  if (nchanges > 0 &&
-      (rc = vc__msg_on_changes(db, ((const send_write *)args[0])->ctx,
-                               changes, nchanges)) < 0)
+  if (k > 0 && (rc = flush_some(db, ctx, changes, rows, k)) < 0)
     return rc;
   return 0;
 }
@@ -1148,6 +1163,7 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   w.p = &p;
   w.spec = &copy;
   w.now = vc__now(w.ctx);
+  snprintf(w.actor, sizeof(w.actor), "%s", vc_audit_actor());
   /* The reads (route, template, contact, consent, quiet hours) in one
    * snapshot: the WAL read lock is taken once, not around each. */
   if ((rc = vc__db_acquire(&db, w.ctx->store)) < 0) {
@@ -1161,6 +1177,9 @@ int vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *t,
   vc__db_release(db);
   if (rc < 0 || (rc = vc__new_id(w.ctx, w.new_id)) < 0)
     goto out;
+  snprintf(w.summary, sizeof(w.summary),
+           "{\"kind\":\"%s\",\"category\":\"%s\"}",
+           vc_channel_kind_name(p.kind), vc_category_name(p.category));
   if ((rc = vc__store_write_flushed(w.ctx->store, write_send, flush_sends,
                                     &w)) < 0)
     goto out;
@@ -1224,6 +1243,7 @@ int vc__message_queue_required(char id_out[VC_ID_SIZE], vc__db *db,
 typedef struct many_write {
   send_write *w;
   const int *prepared_rc;      /* messages refused before the store */
+  char actor[VC_AUDIT_ACTOR_MAX + 1]; /* the caller's: see send_write */
   int *rc;
   size_t n;
 } many_write;
@@ -1264,8 +1284,8 @@ static int write_many(vc__db *db, void *arg)
     int rc;
     snprintf(summary, sizeof(summary), "{\"count\":%d,\"refused\":%zu}",
              accepted, m->n - (size_t)accepted);
-    if ((rc = vc__audit(db, m->w[0].ctx, m->w[0].tenant_id,
-                        "message.send_many", NULL, summary)) < 0)
+    if ((rc = vc__audit_as(db, m->w[0].ctx, m->w[0].tenant_id, m->actor,
+                           "message.send_many", NULL, summary)) < 0)
       return rc;
   }
   return accepted;
@@ -1342,6 +1362,7 @@ int vc_message_send_many(vc_tenant *t, const vc_message_spec *specs,
   m.prepared_rc = rc + n;
   m.rc = rc;
   m.n = n;
+  snprintf(m.actor, sizeof(m.actor), "%s", vc_audit_actor());
   if ((accepted = vc__store_write_grouped(ctx->store, write_many, &m)) < 0)
     goto out;
   for (size_t i = 0; i < n; i++)

@@ -299,6 +299,16 @@ int vc__stmt_bind_text(vc__stmt *s, int idx, const char *text)
   return ops_of(s->db)->bind_text(s->handle, idx, text, strlen(text));
 }
 
+int vc__stmt_bind_text_kept(vc__stmt *s, int idx, const char *text)
+{
+  if (text == NULL)
+    return ops_of(s->db)->bind_null(s->handle, idx);
+  if (s->db->store->bind_text_borrowed != NULL)
+    return s->db->store->bind_text_borrowed(s->handle, idx, text,
+                                            strlen(text));
+  return ops_of(s->db)->bind_text(s->handle, idx, text, strlen(text));
+}
+
 int vc__stmt_bind_textn(vc__stmt *s, int idx, const char *text, size_t n)
 {
   return ops_of(s->db)->bind_text(s->handle, idx, text, n);
@@ -376,8 +386,19 @@ static int parameter_count(const char *sql)
   return max;
 }
 
-static int bind_args(vc__stmt *s, const char *types, va_list ap)
+/* `borrow`: the statement runs to its end and is reset before the
+ * caller's arguments go away (vc__db_run), so a backend that can bind
+ * text and blobs without copying them may. */
+static int bind_args(vc__stmt *s, const char *types, int borrow,
+                     va_list ap)
 {
+  const vc_store *st = s->db->store;
+  int (*text)(void *, int, const char *, size_t) =
+    borrow && st->bind_text_borrowed ? st->bind_text_borrowed
+                                     : ops_of(s->db)->bind_text;
+  int (*blob)(void *, int, const void *, size_t) =
+    borrow && st->bind_blob_borrowed ? st->bind_blob_borrowed
+                                     : ops_of(s->db)->bind_blob;
   int rc = 0;
 
   /* A type string that does not match the SQL would read the wrong
@@ -392,9 +413,12 @@ static int bind_args(vc__stmt *s, const char *types, va_list ap)
 
   for (int idx = 1; types[idx - 1] != '\0' && rc == 0; idx++) {
     switch (types[idx - 1]) {
-    case 't':
-      rc = vc__stmt_bind_text(s, idx, va_arg(ap, const char *));
+    case 't': {
+      const char *t = va_arg(ap, const char *);
+      rc = t == NULL ? vc__stmt_bind_null(s, idx)
+                     : text(s->handle, idx, t, strlen(t));
       break;
+    }
     case 'i':
       rc = vc__stmt_bind_int64(s, idx, va_arg(ap, int64_t));
       break;
@@ -404,7 +428,7 @@ static int bind_args(vc__stmt *s, const char *types, va_list ap)
     case 'b': {
       const void *p = va_arg(ap, const void *);
       size_t n = va_arg(ap, size_t);
-      rc = vc__stmt_bind_blob(s, idx, p, n);
+      rc = blob(s->handle, idx, p, n);
       break;
     }
     case 'n':
@@ -428,7 +452,7 @@ int vc__db_query(vc__stmt **out, vc__db *db, const char *sql,
   if ((rc = vc__db_prepare(&s, db, sql)) < 0)
     return rc;
   va_start(ap, types);
-  rc = bind_args(s, types, ap);
+  rc = bind_args(s, types, 0, ap);
   va_end(ap);
   if (rc < 0) {
     vc__stmt_done(s);
@@ -447,7 +471,7 @@ int vc__db_run(vc__db *db, const char *sql, const char *types, ...)
   if ((rc = vc__db_prepare(&s, db, sql)) < 0)
     return rc;
   va_start(ap, types);
-  rc = bind_args(s, types, ap);
+  rc = bind_args(s, types, 1, ap);
   va_end(ap);
   while (rc == 0 && (rc = vc__stmt_step(s)) == VC_STORAGE_ROW)
     rc = 0;

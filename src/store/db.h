@@ -58,6 +58,9 @@ int vc__db_batch(vc_store *store, size_t n, vc__db_step_fn step, void *arg);
 
 int vc__stmt_bind_text(vc__stmt *s, int idx, const char *text);
 int vc__stmt_bind_textn(vc__stmt *s, int idx, const char *text, size_t n);
+/* The same without a copy where the backend can: `text` must live until
+ * vc__stmt_done (which clears the bindings). */
+int vc__stmt_bind_text_kept(vc__stmt *s, int idx, const char *text);
 int vc__stmt_bind_int64(vc__stmt *s, int idx, int64_t v);
 int vc__stmt_bind_blob(vc__stmt *s, int idx, const void *p, size_t n);
 int vc__stmt_bind_null(vc__stmt *s, int idx);

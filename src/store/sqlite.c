@@ -275,6 +275,20 @@ static int s_bind_blob(void *s, int i, const void *p, size_t n)
   return BIND_RESULT(s, rc);
 }
 
+/* The same without a copy (store.h): SQLite reads the caller's memory
+ * until the statement is reset, and s_reset clears the bindings. */
+static int s_bind_text_borrowed(void *s, int i, const char *t, size_t n)
+{
+  int rc = sqlite3_bind_text64(s, i, t, n, SQLITE_STATIC, SQLITE_UTF8);
+  return BIND_RESULT(s, rc);
+}
+
+static int s_bind_blob_borrowed(void *s, int i, const void *p, size_t n)
+{
+  int rc = sqlite3_bind_blob64(s, i, p ? p : "", n, SQLITE_STATIC);
+  return BIND_RESULT(s, rc);
+}
+
 static int s_step(void *s)
 {
   int rc = sqlite3_step(s);
@@ -488,6 +502,8 @@ static int make_store(vc_store **out, sqlite_store *st, uint32_t max_conn,
     s_free(st);
     return rc;
   }
+  (*out)->bind_text_borrowed = s_bind_text_borrowed;
+  (*out)->bind_blob_borrowed = s_bind_blob_borrowed;
   /* Only files the library opened, in WAL mode, whose commits sync. */
   if (st->path != NULL && max_conn != 1 &&
       st->synchronous == VC_SQLITE_SYNC_FULL) {

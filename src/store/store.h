@@ -41,6 +41,12 @@ struct vc_store {
   int (*set_lazy)(void *conn, int lazy);
   int (*sync)(void *conn);
   int group_defer_always;     /* tests: a lone writer's too */
+
+  /* Optional, internal (the SQLite backend): bind text or a blob without
+   * copying it. Only for a statement stepped to its end and reset (which
+   * clears its bindings) while the bound memory lives: vc__db_run. */
+  int (*bind_text_borrowed)(void *stmt, int i, const char *t, size_t n);
+  int (*bind_blob_borrowed)(void *stmt, int i, const void *p, size_t n);
 };
 
 /* Make a store from an ops table (copied) and payload. */

@@ -467,6 +467,104 @@ static void test_audit__actor_per_thread(void)
 
 /* ---- list ------------------------------------------------------------------ */
 
+/* Sends from threads with different actors: each audit row carries the
+ * actor of the thread that sent the message, though the sends share
+ * transactions (group commit) written by whichever thread leads. */
+#define SENDERS 4
+#define SENDS 40
+
+typedef struct sender {
+  env *e;
+  char actor[16];
+  char ids[SENDS][VC_ID_SIZE];
+  int rc;
+} sender;
+
+static void *sender_main(void *arg)
+{
+  sender *w = arg;
+  vc_message_spec ms;
+
+  vc_message_spec_init(&ms, VC_MESSAGE_SPEC_VERSION);
+  ms.kind = VC_CHANNEL_SMS;
+  ms.to = TO_NUMBER;
+  ms.text = BODY_TEXT;
+  w->rc = vc_audit_actor_set(w->actor);
+  for (int i = 0; i < SENDS && w->rc == 0; i++)
+    w->rc = vc_message_send(w->ids[i], w->e->t, &ms);
+  /* And one bulk send each. */
+  if (w->rc == 0) {
+    vc_message_spec many[2] = { ms, ms };
+    char ids[2][VC_ID_SIZE];
+    int results[2];
+    w->rc = vc_message_send_many(w->e->t, many, 2, ids, results) == 2
+            ? 0 : -1;
+  }
+  return NULL;
+}
+
+static int sender_of(sender *w, const char *message_id)
+{
+  for (int s = 0; s < SENDERS; s++)
+    for (int i = 0; i < SENDS; i++)
+      if (strcmp(w[s].ids[i], message_id) == 0)
+        return s;
+  return -1;
+}
+
+static void test_audit__send_actor_is_the_senders(void)
+{
+  env e;
+  sender w[SENDERS];
+  pthread_t th[SENDERS];
+  vc_channel_spec ss = VC_CHANNEL_SPEC_INIT;
+  vc_channel *ch;
+  vc_audit_filter f = VC_AUDIT_FILTER_INIT;
+  vc_audit_entry *en;
+  vc_iter *it;
+  int sends = 0, bulk[SENDERS] = { 0 };
+
+  env_open(&e);
+  ss.name = "sms";
+  ss.provider = "sandbox-sms";
+  ss.sender = "+15550001111";
+  CHECK_OK(vc_channel_new(&ch, e.t, &ss));
+  vc_channel_free(ch);
+  memset(w, 0, sizeof(w));
+  for (int i = 0; i < SENDERS; i++) {
+    w[i].e = &e;
+    snprintf(w[i].actor, sizeof(w[i].actor), "sender-%d", i);
+    CHECK(pthread_create(&th[i], NULL, sender_main, &w[i]) == 0);
+  }
+  for (int i = 0; i < SENDERS; i++)
+    pthread_join(th[i], NULL);
+  for (int i = 0; i < SENDERS; i++)
+    CHECK_OK(w[i].rc);
+  f.action_prefix = "message.send";
+  CHECK_OK(vc_audit_list(&it, e.t, &f));
+  while (vc_audit_next(&en, it) == 0) {
+    const char *action = vc_audit_entry_action(en);
+    const char *actor = vc_audit_entry_actor(en);
+    if (strcmp(action, "message.send") == 0) {
+      int s = sender_of(w, vc_audit_entry_entity_id(en));
+      CHECK(s >= 0);
+      if (s >= 0)
+        CHECK(strcmp(actor, w[s].actor) == 0);
+      sends++;
+    } else if (strcmp(action, "message.send_many") == 0) {
+      CHECK(strncmp(actor, "sender-", 7) == 0);
+      if (strncmp(actor, "sender-", 7) == 0)
+        bulk[actor[7] - '0']++;
+    }
+    vc_audit_entry_free(en);
+  }
+  vc_iter_free(it);
+  CHECK(sends == SENDERS * SENDS);
+  for (int i = 0; i < SENDERS; i++)
+    CHECK(bulk[i] == 1);
+  env_close(&e);
+}
+
 static void test_audit__filters_and_cursor(void)
 {
   env e;
@@ -616,6 +714,7 @@ VC_TESTS(
   VC_TEST(test_audit__refused_call_writes_none),
   VC_TEST(test_audit__append_only),
   VC_TEST(test_audit__actor_per_thread),
+  VC_TEST(test_audit__send_actor_is_the_senders),
   VC_TEST(test_audit__filters_and_cursor),
   VC_TEST(test_audit__tenant_isolation),
 )

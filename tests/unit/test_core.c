@@ -706,6 +706,44 @@ static int cmp_id(const void *a, const void *b)
   return strcmp((const char *)a, (const char *)b);
 }
 
+/* The OS bytes an unseeded generator reads ahead are not given out
+ * twice: not after a fork either, where parent and child would
+ * otherwise make the same ids in the same millisecond. */
+static void test_core__rng_pool_not_shared_across_fork(void)
+{
+  vc__rng rng;
+  uint8_t a[16], b[16], in_child[16];
+  int fds[2], status;
+  pid_t pid;
+
+  vc__rng_init(&rng, 0);
+  CHECK_OK(vc__rng_bytes(&rng, a, sizeof(a)));
+  CHECK_OK(vc__rng_bytes(&rng, b, sizeof(b)));
+  CHECK(memcmp(a, b, sizeof(a)) != 0);
+  CHECK(pipe(fds) == 0);
+  pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    uint8_t c[16];
+    ssize_t n = -1;
+    close(fds[0]);
+    if (vc__rng_bytes(&rng, c, sizeof(c)) == 0)
+      n = write(fds[1], c, sizeof(c));
+    _exit(n == (ssize_t)sizeof(c) ? 0 : 1);
+  }
+  close(fds[1]);
+  CHECK(read(fds[0], in_child, sizeof(in_child)) ==
+        (ssize_t)sizeof(in_child));
+  close(fds[0]);
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* The parent's next bytes are not the child's. */
+  CHECK_OK(vc__rng_bytes(&rng, a, sizeof(a)));
+  CHECK(memcmp(a, in_child, sizeof(a)) != 0);
+  CHECK(memcmp(b, in_child, sizeof(b)) != 0);
+  vc__rng_fini(&rng);
+}
+
 static void test_core__ulid_unique_two_generators(void)
 {
   enum { N = 50000 };
@@ -1300,6 +1338,7 @@ VC_TESTS(
   VC_TEST(test_core__custom_allocator),
   VC_TEST(test_core__ulid_shape),
   VC_TEST(test_core__ulid_monotonic),
+  VC_TEST(test_core__rng_pool_not_shared_across_fork),
   VC_TEST(test_core__ulid_unique_two_generators),
   VC_TEST(test_core__ulid_time_roundtrip),
   VC_TEST(test_core__ulid_seeded_reproducible),
