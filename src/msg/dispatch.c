@@ -39,12 +39,15 @@
 /* Up to VC__DB_IDS messages of one tenant. Column 16: the contact (or
  * the contact it was merged into) opted out of the message's kind
  * and category (one-time passwords: transactional) since it was queued;
- * two primary-key lookups per message, in the same statement. */
+ * two primary-key lookups per message, in the same statement, and none
+ * for a message to an address no contact held (no consent row can match
+ * a NULL contact: the guard only spares the lookups). */
 static const char SQL_LOAD[] =
   "SELECT id, kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
   " channel_attempts, tried_channels, parts_done, attachments,"
-  " CASE WHEN consent_exempt = 0 AND EXISTS (SELECT 1 FROM vc_consent c"
+  " CASE WHEN consent_exempt = 0 AND contact_id IS NOT NULL"
+  "  AND EXISTS (SELECT 1 FROM vc_consent c"
   "  WHERE c.tenant_id = ?65 AND c.contact_id IN (vc_message.contact_id,"
   "  (SELECT k.merged_into FROM vc_contact k WHERE k.tenant_id = ?65"
   "  AND k.id = vc_message.contact_id))"
