@@ -506,6 +506,17 @@ static void build_one(vc_ctx *ctx, plan *p)
   p->send = 1;
 }
 
+/* Whether a member of group[0..n) for message `id` is marked: a message
+ * is marked once per batch, as by a single UPDATE, should two of its
+ * jobs be in it. */
+static int marked(plan **group, size_t n, const char *id)
+{
+  for (size_t i = 0; i < n; i++)
+    if (group[i]->send && strcmp(group[i]->job->subject_id, id) == 0)
+      return 1;
+  return 0;
+}
+
 /* SQL_ATTEMPT for the members of group[0..n) not yet marked that step 1
  * read in status `from` (all of them not marked when from is sending: a
  * message queued then may have been marked since by an engine whose
@@ -521,7 +532,8 @@ static int attempt(vc__db *db, plan **group, size_t n, int from,
 
   for (size_t i = 0; i < n; i++)
     if (!group[i]->send &&
-        (from == VC_MSG_SENDING || group[i]->status == from))
+        (from == VC_MSG_SENDING ? !marked(group, n, group[i]->job->subject_id)
+                                : group[i]->status == from))
       ids[m++] = group[i]->job->subject_id;
   if (m == 0)
     return 0;
