@@ -39,12 +39,15 @@
 /* Up to VC__DB_IDS messages of one tenant. Column 16: the contact (or
  * the contact it was merged into) opted out of the message's kind
  * and category (one-time passwords: transactional) since it was queued;
- * two primary-key lookups per message, in the same statement. */
+ * two primary-key lookups per message, in the same statement, and none
+ * for a message to an address no contact held (no consent row can match
+ * a NULL contact: the guard only spares the lookups). */
 static const char SQL_LOAD[] =
   "SELECT id, kind, COALESCE(channel_id, ''), pinned, to_addr, from_addr,"
   " subject, text_body, html_body, metadata, status, attempts,"
   " channel_attempts, tried_channels, parts_done, attachments,"
-  " CASE WHEN consent_exempt = 0 AND EXISTS (SELECT 1 FROM vc_consent c"
+  " CASE WHEN consent_exempt = 0 AND contact_id IS NOT NULL"
+  "  AND EXISTS (SELECT 1 FROM vc_consent c"
   "  WHERE c.tenant_id = ?65 AND c.contact_id IN (vc_message.contact_id,"
   "  (SELECT k.merged_into FROM vc_contact k WHERE k.tenant_id = ?65"
   "  AND k.id = vc_message.contact_id))"
@@ -58,20 +61,21 @@ static const char SQL_ATTACHMENTS[] =
   "SELECT filename, content_type, data, url FROM vc_message_attachment"
   " WHERE tenant_id = ?1 AND message_id = ?2 ORDER BY seq";
 /* Step 2 for up to VC__DB_IDS messages of one tenant going out on one
- * channel: the event of each still queued, then the attempt. Status 1 is
- * queued and 2 sending (pinned values of vc_msg_status). */
-static const char SQL_SENDING_EVENTS[] =
-  "INSERT INTO vc_event (tenant_id, type, subject_id, payload, created_at)"
-  " SELECT tenant_id, 'message.sending', id,"
-  " '{\"status\":\"sending\",\"previous\":\"queued\",\"error\":0}', ?66"
-  " FROM vc_message WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")"
-  " AND status = 1 ORDER BY id";
+ * channel: the attempt of each still in the status step 1 read (?68),
+ * then the events of those it moved from queued, from the ids it
+ * returned (no second read of the rows). Status 1 is queued and 2
+ * sending (pinned values of vc_msg_status). */
 static const char SQL_ATTEMPT[] =
   "UPDATE vc_message SET status = 2, attempts = attempts + 1,"
   " channel_attempts = channel_attempts + 1, channel_id = ?67,"
   " updated_at = ?66"
   " WHERE tenant_id = ?65 AND id IN (" VC__DB_IDS_SQL ")"
-  " AND status IN (1, 2) RETURNING id";
+  " AND status = ?68 RETURNING id";
+static const char SQL_SENDING_EVENTS[] =
+  "INSERT INTO vc_event (tenant_id, type, subject_id, payload, created_at)"
+  " SELECT ?65, 'message.sending', column1,"
+  " '{\"status\":\"sending\",\"previous\":\"queued\",\"error\":0}', ?66"
+  " FROM (VALUES " VC__MSG_IDS_ROWS ") WHERE column1 IS NOT NULL";
 /* One part of a split message accepted: the next one goes on the same
  * channel, which keeps the first part's provider id. */
 static const char SQL_PART_DONE[] =
@@ -502,41 +506,54 @@ static void build_one(vc_ctx *ctx, plan *p)
   p->send = 1;
 }
 
-/* Step 2 for group[0..n): one tenant, one channel. */
-static int mark_group(vc__db *db, plan **group, size_t n, int64_t now)
+/* Whether a member of group[0..n) for message `id` is marked: a message
+ * is marked once per batch, as by a single UPDATE, should two of its
+ * jobs be in it. */
+static int marked(plan **group, size_t n, const char *id)
+{
+  for (size_t i = 0; i < n; i++)
+    if (group[i]->send && strcmp(group[i]->job->subject_id, id) == 0)
+      return 1;
+  return 0;
+}
+
+/* SQL_ATTEMPT for the members of group[0..n) not yet marked that step 1
+ * read in status `from` (all of them not marked when from is sending: a
+ * message queued then may have been marked since by an engine whose
+ * lease on its job ran out). Those it moves get send = 1 and their ids
+ * are added to moved[*nmoved]. */
+static int attempt(vc__db *db, plan **group, size_t n, int from,
+                   int64_t now, const char **moved, size_t *nmoved)
 {
   const char *ids[VC__DB_IDS];
-  const char *tenant = group[0]->job->tenant_id;
-  size_t hint = 0;
+  size_t m = 0, hint = 0;
   vc__stmt *s;
   int rc;
 
   for (size_t i = 0; i < n; i++)
-    ids[i] = group[i]->job->subject_id;
-  if ((rc = vc__db_prepare(&s, db, SQL_SENDING_EVENTS)) < 0)
+    if (!group[i]->send &&
+        (from == VC_MSG_SENDING ? !marked(group, n, group[i]->job->subject_id)
+                                : group[i]->status == from))
+      ids[m++] = group[i]->job->subject_id;
+  if (m == 0)
+    return 0;
+  if ((rc = vc__db_prepare(&s, db, SQL_ATTEMPT)) < 0)
     return rc;
-  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
-      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1, tenant)) == 0 &&
-      (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 2, now)) == 0)
-    rc = vc__stmt_step(s);
-  vc__stmt_done(s);
-  if (rc < 0 || (rc = vc__db_prepare(&s, db, SQL_ATTEMPT)) < 0)
-    return rc;
-  /* Not sent unless the UPDATE returns it: canceled (or finished
-   * elsewhere) since step 1. */
-  for (size_t i = 0; i < n; i++)
-    group[i]->send = 0;
-  if ((rc = vc__stmt_bind_ids(s, ids, n)) == 0 &&
-      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1, tenant)) == 0 &&
+  if ((rc = vc__stmt_bind_ids(s, ids, m)) == 0 &&
+      (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1,
+                               group[0]->job->tenant_id)) == 0 &&
       (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 2, now)) == 0 &&
       (rc = vc__stmt_bind_text(s, VC__DB_IDS + 3,
-                               group[0]->target.id)) == 0) {
+                               group[0]->target.id)) == 0 &&
+      (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 4, from)) == 0) {
     while ((rc = vc__stmt_step(s)) == VC_STORAGE_ROW) {
       const char *id = vc__stmt_text(s, 0);
+      /* Rows come in about the group's order: look from the last match. */
       for (size_t k = 0; k < n; k++) {
         plan *p = group[(hint + k) % n];
         if (!p->send && strcmp(p->job->subject_id, id) == 0) {
           p->send = 1;
+          moved[(*nmoved)++] = p->job->subject_id;
           hint = (hint + k + 1) % n;
           break;
         }
@@ -544,10 +561,44 @@ static int mark_group(vc__db *db, plan **group, size_t n, int64_t now)
     }
   }
   vc__stmt_done(s);
+  return rc < 0 ? rc : 0;
+}
+
+/* Step 2 for group[0..n): one tenant, one channel. The messages step 1
+ * read as queued are moved from queued, with their events; the rest
+ * (sending already: a batch repeated after a crash, or moved since) from
+ * sending, without one. */
+static int mark_group(vc__db *db, plan **group, size_t n, int64_t now)
+{
+  const char *fresh[VC__DB_IDS], *again[VC__DB_IDS];
+  size_t nfresh = 0, nagain = 0;
+  vc__stmt *s;
+  int rc;
+
+  /* Not sent unless an UPDATE returns it: canceled (or finished
+   * elsewhere) since step 1. */
+  for (size_t i = 0; i < n; i++)
+    group[i]->send = 0;
+  if ((rc = attempt(db, group, n, VC_MSG_QUEUED, now, fresh, &nfresh)) < 0)
+    return rc;
+  if (nfresh > 0) {
+    if ((rc = vc__db_prepare(&s, db, SQL_SENDING_EVENTS)) < 0)
+      return rc;
+    if ((rc = vc__stmt_bind_ids(s, fresh, nfresh)) == 0 &&
+        (rc = vc__stmt_bind_text(s, VC__DB_IDS + 1,
+                                 group[0]->job->tenant_id)) == 0 &&
+        (rc = vc__stmt_bind_int64(s, VC__DB_IDS + 2, now)) == 0)
+      rc = vc__stmt_step(s);
+    vc__stmt_done(s);
+    if (rc < 0)
+      return rc;
+  }
+  if ((rc = attempt(db, group, n, VC_MSG_SENDING, now, again, &nagain)) < 0)
+    return rc;
   for (size_t i = 0; i < n; i++)
     if (!group[i]->send)
       group[i]->out->result = VC__JOB_DONE;
-  return rc < 0 ? rc : 0;
+  return 0;
 }
 
 /* Step 2: the attempt is recorded before any byte leaves, one statement

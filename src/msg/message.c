@@ -409,14 +409,6 @@ int vc__msg_set_status_from(vc__db *db, vc_ctx *ctx, const char *tenant_id,
   " (?53, ?117), (?54, ?118), (?55, ?119), (?56, ?120), (?57, ?121)," \
   " (?58, ?122), (?59, ?123), (?60, ?124), (?61, ?125), (?62, ?126)," \
   " (?63, ?127), (?64, ?128)"
-#define IDS_ROWS \
-  "(?1), (?2), (?3), (?4), (?5), (?6), (?7), (?8), (?9), (?10), (?11)," \
-  " (?12), (?13), (?14), (?15), (?16), (?17), (?18), (?19), (?20), (?21)," \
-  " (?22), (?23), (?24), (?25), (?26), (?27), (?28), (?29), (?30), (?31)," \
-  " (?32), (?33), (?34), (?35), (?36), (?37), (?38), (?39), (?40), (?41)," \
-  " (?42), (?43), (?44), (?45), (?46), (?47), (?48), (?49), (?50), (?51)," \
-  " (?52), (?53), (?54), (?55), (?56), (?57), (?58), (?59), (?60), (?61)," \
-  " (?62), (?63), (?64)"
 /* SQL_STATUS_SET_IF for the set. A campaign's message is left to the
  * single path, which moves the campaign's counters. */
 static const char SQL_STATUS_SET_MANY[] =
@@ -435,7 +427,7 @@ static const char SQL_STATUS_SET_MANY[] =
 /* The changed messages' events, in the order of their ids' parameters. */
 static const char SQL_STATUS_EVENTS[] =
   "INSERT INTO vc_event (tenant_id, type, subject_id, payload, created_at)"
-  " SELECT ?65, ?66, column1, ?67, ?68 FROM (VALUES " IDS_ROWS ")"
+  " SELECT ?65, ?66, column1, ?67, ?68 FROM (VALUES " VC__MSG_IDS_ROWS ")"
   " WHERE column1 IS NOT NULL";
 
 /* Whether the tenant's automation rules act on message events. */

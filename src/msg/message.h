@@ -10,6 +10,19 @@
 /* The job kind that delivers a message. */
 #define VC__JOB_MESSAGE_SEND "message.send"
 
+/* Up to VC__DB_IDS ids as rows of one column (column1), in the order of
+ * their parameters ?1..?64, as vc__stmt_bind_ids binds them: a statement
+ * that inserts one row per id selects FROM (VALUES ...) WHERE column1 IS
+ * NOT NULL, and reads no table for them. */
+#define VC__MSG_IDS_ROWS \
+  "(?1), (?2), (?3), (?4), (?5), (?6), (?7), (?8), (?9), (?10), (?11)," \
+  " (?12), (?13), (?14), (?15), (?16), (?17), (?18), (?19), (?20), (?21)," \
+  " (?22), (?23), (?24), (?25), (?26), (?27), (?28), (?29), (?30), (?31)," \
+  " (?32), (?33), (?34), (?35), (?36), (?37), (?38), (?39), (?40), (?41)," \
+  " (?42), (?43), (?44), (?45), (?46), (?47), (?48), (?49), (?50), (?51)," \
+  " (?52), (?53), (?54), (?55), (?56), (?57), (?58), (?59), (?60), (?61)," \
+  " (?62), (?63), (?64)"
+
 /* Rank for monotonic status changes: may `to` follow `from`? */
 int vc__msg_status_may_follow(int from, int to);
 

@@ -332,8 +332,109 @@ static void test_dispatch_batch__rules_see_each_event(void)
   env_close(&e);
 }
 
+/* Step 2 marks the messages step 1 read as queued with one UPDATE and
+ * one INSERT of their message.sending events built from the ids it
+ * returned; a message already `sending` (a batch repeated after a crash)
+ * is marked again without a second event. */
+static void test_dispatch_batch__sending_marked_once(void)
+{
+  static char ids[N][VC_ID_SIZE], other[N][VC_ID_SIZE];
+  int again[] = { 5, 70, 149 }; /* in each chunk of 64 */
+  char sql[200];
+  env e;
+
+  env_open(&e);
+  for (int i = 0; i < N; i++) {
+    char to[16];
+    number(to, i);
+    send_to(e.t, to, ids[i]);
+    send_to(e.other, to, other[i]);
+  }
+  for (size_t k = 0; k < sizeof(again) / sizeof(again[0]); k++) {
+    /* As a crash after step 2's commit leaves it. */
+    snprintf(sql, sizeof(sql), "UPDATE vc_message SET status = 2,"
+             " attempts = 1 WHERE id = '%s'", ids[again[k]]);
+    CHECK(count_rows(sql) == -1); /* no row: the UPDATE ran */
+  }
+  g_now += 1000;
+  drain(&e);
+  for (int i = 0; i < N; i++) {
+    int was_sending = 0;
+    vc_message *m;
+    for (size_t k = 0; k < sizeof(again) / sizeof(again[0]); k++)
+      was_sending |= again[k] == i;
+    CHECK_OK(vc_message_lookup(&m, e.t, ids[i]));
+    CHECK(vc_message_status(m) == VC_MSG_SENT);
+    CHECK(vc_message_attempts(m) == (was_sending ? 2 : 1));
+    vc_message_free(m);
+    CHECK(events(e.t, "message.sending", ids[i]) == (was_sending ? 0 : 1));
+    CHECK(events(e.t, "message.sent", ids[i]) == 1);
+    CHECK(events(e.other, "message.sending", other[i]) == 1);
+    /* Neither tenant sees the other's events. */
+    CHECK(events(e.t, NULL, other[i]) == 0);
+    CHECK(events(e.other, NULL, ids[i]) == 0);
+  }
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_event WHERE type ="
+                   " 'message.sending' AND payload = '{\"status\":"
+                   "\"sending\",\"previous\":\"queued\",\"error\":0}'")
+        == 2 * N - 3);
+  /* Each message's sending event comes before its sent event. */
+  snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM vc_event a JOIN vc_event"
+           " b ON a.subject_id = b.subject_id WHERE a.type ="
+           " 'message.sending' AND b.type = 'message.sent' AND a.seq > b.seq");
+  CHECK(count_rows(sql) == 0);
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 0);
+  env_close(&e);
+}
+
+/* The plan of `sql` on the store names `index` (schema 25 keyed two
+ * indexes on their deciding column first: the queries that filter by
+ * tenant and that column must still search them). */
+static int plan_uses(const char *sql, const char *index)
+{
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  char q[600];
+  int found = 0;
+
+  snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+  CHECK(sqlite3_open(vc_test_path(DB_NAME), &db) == SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *d = (const char *)sqlite3_column_text(st, 3);
+    if (d != NULL && strstr(d, index) != NULL &&
+        strncmp(d, "SEARCH", 6) == 0)
+      found = 1;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return found;
+}
+
+static void test_dispatch_batch__indexes_still_searched(void)
+{
+  env e;
+
+  env_open(&e);
+  /* A webhook's lookup of a message by its provider id. */
+  CHECK(plan_uses("SELECT id FROM vc_message WHERE tenant_id = ?1"
+                  " AND channel_id = ?2 AND provider_id = ?3",
+                  "vc_message_provider"));
+  /* A canceled message's job; a campaign's jobs. */
+  CHECK(plan_uses("DELETE FROM vc_job WHERE tenant_id = ?1"
+                  " AND subject_id = ?2 AND kind = 'message.send'",
+                  "vc_job_subject"));
+  CHECK(plan_uses("DELETE FROM vc_job WHERE tenant_id = ?1 AND kind ="
+                  " 'message.send' AND subject_id IN (SELECT id FROM"
+                  " vc_message WHERE tenant_id = ?1 AND campaign_id = ?2"
+                  " AND status = 1)", "vc_job_subject"));
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_dispatch_batch__every_message_sent_once),
   VC_TEST(test_dispatch_batch__overtaken_message_left_alone),
   VC_TEST(test_dispatch_batch__rules_see_each_event),
+  VC_TEST(test_dispatch_batch__sending_marked_once),
+  VC_TEST(test_dispatch_batch__indexes_still_searched),
 )
