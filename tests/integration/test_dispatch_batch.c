@@ -36,10 +36,15 @@ static int64_t test_clock(void *payload)
 /* Set by a test: the recipient whose message is reported delivered (by
  * a side connection) while its request "runs". */
 static const char *g_overtaken = NULL;
+/* Set by a test: the message whose sends are counted in g_sends. */
+static const char *g_counted = NULL;
+static int g_sends;
 
 static int ta_parse(void *state, const vc_outbound *msg,
                     const vc_http_response *res, vc_send_result *out)
 {
+  if (g_counted != NULL && strcmp(msg->message_id, g_counted) == 0)
+    g_sends++;
   if (g_overtaken != NULL && strcmp(msg->to, g_overtaken) == 0) {
     /* The dispatcher records outcomes after parsing them all: this
      * status is what it finds when it does. */
@@ -102,6 +107,8 @@ static void env_open(env *e)
 
   g_now = T0;
   g_overtaken = NULL;
+  g_counted = NULL;
+  g_sends = 0;
   remove(vc_test_path(DB_NAME));
   CHECK_OK(vc_store_open_sqlite(&store, vc_test_path(DB_NAME), NULL));
   mk.key = key;
@@ -387,6 +394,40 @@ static void test_dispatch_batch__sending_marked_once(void)
   env_close(&e);
 }
 
+/* Two message.send jobs of one message in one batch: it is marked and
+ * sent once, and both jobs end. */
+static void test_dispatch_batch__two_jobs_of_a_message(void)
+{
+  char ids[3][VC_ID_SIZE], sql[400];
+  env e;
+
+  env_open(&e);
+  send_to(e.t, "+14155550001", ids[0]);
+  send_to(e.t, "+14155550002", ids[1]);
+  send_to(e.t, "+14155550003", ids[2]);
+  snprintf(sql, sizeof(sql), "INSERT INTO vc_job (tenant_id, id, kind,"
+           " subject_id, due_at, created_at) SELECT tenant_id,"
+           " '01HZZZZZZZZZZZZZZZZZZZZZZZ', kind, subject_id, due_at,"
+           " created_at FROM vc_job WHERE subject_id = '%s'", ids[1]);
+  CHECK(count_rows(sql) == -1); /* no row: the INSERT ran */
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 4);
+  g_counted = ids[1];
+  g_now += 1000;
+  drain(&e);
+  CHECK(g_sends == 1);
+  for (int i = 0; i < 3; i++) {
+    vc_message *m;
+    CHECK_OK(vc_message_lookup(&m, e.t, ids[i]));
+    CHECK(vc_message_status(m) == VC_MSG_SENT);
+    CHECK(vc_message_attempts(m) == 1);
+    vc_message_free(m);
+    CHECK(events(e.t, "message.sending", ids[i]) == 1);
+    CHECK(events(e.t, "message.sent", ids[i]) == 1);
+  }
+  CHECK(count_rows("SELECT COUNT(*) FROM vc_job") == 0);
+  env_close(&e);
+}
+
 /* The plan of `sql` on the store names `index` (schema 25 keyed two
  * indexes on their deciding column first: the queries that filter by
  * tenant and that column must still search them). */
@@ -436,5 +477,6 @@ VC_TESTS(
   VC_TEST(test_dispatch_batch__overtaken_message_left_alone),
   VC_TEST(test_dispatch_batch__rules_see_each_event),
   VC_TEST(test_dispatch_batch__sending_marked_once),
+  VC_TEST(test_dispatch_batch__two_jobs_of_a_message),
   VC_TEST(test_dispatch_batch__indexes_still_searched),
 )
