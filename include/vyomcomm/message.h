@@ -69,7 +69,9 @@ typedef struct vc_message_spec {
   const char *html;           /**< raw HTML body (email), or NULL */
   const char *template_name;  /**< a template id or name instead of a
                                    raw body, or NULL */
-  const char *locale;         /**< template locale; NULL = tenant's */
+  /** Template locale; NULL = the recipient contact's (the contact given,
+   *  or the one holding `to`), else the tenant's. */
+  const char *locale;
   const char *vars_json;      /**< template variables, a JSON object */
   const vc_attachment *attachments; /**< NULL or `nattachments` of them */
   size_t nattachments;        /**< at most VC_MESSAGE_MAX_ATTACHMENTS */

@@ -832,11 +832,47 @@ static int content_hash(char out[65], const vc_message_spec *s)
   return rc;
 }
 
-/* Who the message is for, whether they may get it, and when. */
+/* Who the message is for: the contact given, or the one holding the
+ * recipient's address ("" when none does). */
+static int find_contact(prepared *p, vc_tenant *t, vc__db *db,
+                        const vc_message_spec *s)
+{
+  int rc;
+
+  if (s->contact_id != NULL)
+    rc = vc__contact_resolve(p->contact_id, db, vc_tenant_id(t),
+                             s->contact_id);
+  else
+    rc = vc__contact_for_recipient(p->contact_id, db, vc_tenant_id(t),
+                                   p->kind, p->to);
+  return rc < 0 ? rc : 0;
+}
+
+/* The template locale: the spec's, else the recipient contact's, else
+ * NULL (the tenant's). `buf` holds a contact's. */
+static int template_locale(const char **out, char buf[36], prepared *p,
+                           vc_tenant *t, vc__db *db, const vc_message_spec *s)
+{
+  vc__contact_prefs prefs;
+  int rc;
+
+  *out = s->locale;
+  if (s->locale != NULL || p->contact_id[0] == '\0')
+    return 0;
+  if ((rc = vc__contact_prefs_get(&prefs, db, vc_tenant_id(t),
+                                  p->contact_id)) < 0)
+    return rc;
+  if (prefs.locale[0] != '\0') {
+    memcpy(buf, prefs.locale, sizeof(prefs.locale));
+    *out = buf;
+  }
+  return 0;
+}
+
+/* Whether the recipient may get the message, and when. */
 static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
                               const vc_message_spec *s, int64_t now)
 {
-  const char *tenant_id = vc_tenant_id(t);
   int64_t asked;
   int rc;
 
@@ -846,14 +882,9 @@ static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
   if (vc_category_name(p->category) == NULL)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "unknown category %d", s->category);
-  if (s->contact_id != NULL)
-    rc = vc__contact_resolve(p->contact_id, db, tenant_id, s->contact_id);
-  else
-    rc = vc__contact_for_recipient(p->contact_id, db, tenant_id, p->kind,
-                                   p->to);
-  if (rc < 0 || (!p->required &&
-                  (rc = vc__consent_check(db, t, p->contact_id, p->kind,
-                                          p->category, p->to)) < 0))
+  if (!p->required &&
+      (rc = vc__consent_check(db, t, p->contact_id, p->kind, p->category,
+                              p->to)) < 0)
     return rc;
   asked = s->send_at > now ? s->send_at : now;
   if (p->required) {
@@ -866,23 +897,8 @@ static int recipient_rules_on(prepared *p, vc_tenant *t, vc__db *db,
   return rc;
 }
 
-/* The same, on a connection the caller holds (`held`) or on one of the
- * store's: the contact, consent and quiet-hours hooks take a connection. */
-static int check_recipient_rules(prepared *p, vc_tenant *t, vc__db *held,
-                                 const vc_message_spec *s, int64_t now)
-{
-  vc__db *db = held;
-  int rc;
-
-  if (held == NULL &&
-      (rc = vc__db_acquire(&db, vc__tenant_ctx(t)->store)) < 0)
-    return rc;
-  rc = recipient_rules_on(p, t, db, s, now);
-  if (held == NULL)
-    vc__db_release(db);
-  return rc;
-}
-
+/* Everything a send decides before it writes, on `db`, a connection the
+ * caller holds (its reads in one snapshot when the caller began one). */
 static int prepare(prepared *p, vc_tenant *t, vc__db *db,
                    const vc_message_spec *s, int64_t now, int required)
 {
@@ -918,12 +934,18 @@ static int prepare(prepared *p, vc_tenant *t, vc__db *db,
   if (s->send_at < 0)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "send_at is negative");
+  if ((rc = find_contact(p, t, db, s)) < 0)
+    return rc;
   if (s->template_name != NULL) {
+    char contact_locale[36];
+    const char *locale;
     if (s->text != NULL || s->html != NULL || s->subject != NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                            "give a template or a raw body, not both");
+    if ((rc = template_locale(&locale, contact_locale, p, t, db, s)) < 0)
+      return rc;
     rc = vc__route_render_on(&p->body, db, t, s->template_name, p->kind,
-                             s->locale, s->vars_json);
+                             locale, s->vars_json);
   } else {
     if (s->vars_json != NULL || s->locale != NULL)
       return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
@@ -931,7 +953,7 @@ static int prepare(prepared *p, vc_tenant *t, vc__db *db,
     rc = vc__rendered_raw(&p->body, s->subject, s->text, s->html);
   }
   if (rc < 0 || (rc = check_body(p)) < 0 ||
-      (rc = check_recipient_rules(p, t, db, s, now)) < 0)
+      (rc = recipient_rules_on(p, t, db, s, now)) < 0)
     return rc;
   /* The hash only tells a reused idempotency key's content apart: a
    * message without a key stores none (as campaign messages do). */

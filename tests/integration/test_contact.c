@@ -1,7 +1,8 @@
 /*
  * Contacts through the public API: deduplication on normalized
  * addresses, conflicts, updates, tags, lists with filters and cursors,
- * merge, the contact a message is stored with, CSV import (quoting,
+ * merge, the contact a message is stored with and the locale its
+ * template is rendered in, CSV import (quoting,
  * malformed rows, custom fields, tags, 100,000 rows in flat memory, a
  * failing read callback), bounds, and tenant isolation.
  */
@@ -10,6 +11,7 @@
 #include "harness.h"
 #include "tenant_env.h"
 
+#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -525,6 +527,81 @@ static void test_contact__message_contact(void)
   m.contact_id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
   CHECK_RC(vc_message_send(id, e.t, &m), VC_ENOTFOUND);
   CHECK(id[0] == '\0');
+  env_close(&e);
+}
+
+/* The text a message was stored with. */
+static const char *stored_text(const char *id)
+{
+  static char out[128];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+
+  out[0] = '\0';
+  CHECK(sqlite3_open(vc_test_path("c.db"), &db) == SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(db, "SELECT text_body FROM vc_message WHERE"
+                           " id = ?1", -1, &st, NULL) == SQLITE_OK);
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    snprintf(out, sizeof(out), "%s", sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+/* A templated send without a locale renders in the recipient contact's
+ * locale (with the usual fallback), else the tenant's; a locale given
+ * wins. */
+static void test_contact__template_in_contact_locale(void)
+{
+  static const struct {
+    const char *to, *contact, *locale, *want;
+  } cases[] = {
+    { "+14155550101", NULL, NULL, "Namaste Ravi" },   /* hi-IN -> hi */
+    { "+14155550102", NULL, NULL, "Hello Ravi" },     /* no locale */
+    { "+14155550103", NULL, NULL, "Hello Ravi" },     /* fr: none */
+    { "+14155550104", NULL, NULL, "Hello Ravi" },     /* no contact */
+    { "+14155550101", NULL, "en", "Hello Ravi" },     /* given wins */
+    { "+14155550104", "a", NULL, "Namaste Ravi" },    /* by contact */
+  };
+  vc_template_spec ts = VC_TEMPLATE_SPEC_INIT;
+  vc_contact_spec cs = VC_CONTACT_SPEC_INIT;
+  char a[VC_ID_SIZE], other[VC_ID_SIZE], id[VC_ID_SIZE];
+  vc_template *tpl;
+  env e;
+
+  env_open(&e);
+  sandbox_channel(e.t, "sms", "sandbox-sms");
+  ts.name = "hello";
+  ts.kind = VC_CHANNEL_SMS;
+  ts.text_body = "Hello {{name}}";
+  CHECK_OK(vc_template_new(&tpl, e.t, &ts));
+  ts.name = NULL;
+  ts.locale = "hi";
+  ts.text_body = "Namaste {{name}}";
+  CHECK_OK(vc_template_add_variant(tpl, &ts));
+  vc_template_free(tpl);
+  cs.phone = "+14155550101";
+  cs.locale = "hi-IN";
+  CHECK_OK(vc_contact_upsert(a, e.t, &cs));
+  cs.phone = "+14155550102";
+  cs.locale = NULL;
+  CHECK_OK(vc_contact_upsert(other, e.t, &cs));
+  cs.phone = "+14155550103";
+  cs.locale = "fr";
+  CHECK_OK(vc_contact_upsert(other, e.t, &cs));
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    vc_message_spec m;
+    vc_message_spec_init(&m, VC_MESSAGE_SPEC_VERSION);
+    m.kind = VC_CHANNEL_SMS;
+    m.to = cases[i].to;
+    m.template_name = "hello";
+    m.vars_json = "{\"name\":\"Ravi\"}";
+    m.locale = cases[i].locale;
+    m.contact_id = cases[i].contact ? a : NULL;
+    CHECK_OK(vc_message_send(id, e.t, &m));
+    CHECK_STR(stored_text(id), cases[i].want);
+  }
   env_close(&e);
 }
 
@@ -1108,6 +1185,7 @@ VC_TESTS(
   VC_TEST(test_contact__list),
   VC_TEST(test_contact__merge),
   VC_TEST(test_contact__message_contact),
+  VC_TEST(test_contact__template_in_contact_locale),
   VC_TEST(test_contact__csv_quoting),
   VC_TEST(test_contact__csv_malformed),
   VC_TEST(test_contact__csv_header),
