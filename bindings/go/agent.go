@@ -174,11 +174,8 @@ func (t *Tenant) Agents(filter AgentFilter) (*Iter[*Agent], error) {
 			var ag *C.vc_agent
 			var e C.vcgo_err
 			rc := C.vcgo_agent_next(&ag, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return nil, nil, false
-			}
 			if rc < 0 {
-				return nil, errorFrom(rc, &e), false
+				return nil, iterEnd(rc, &e), false
 			}
 			return newAgent(c, ag), nil, true
 		}), nil
@@ -368,11 +365,8 @@ func (ag *Agent) Activity(filter ActivityFilter) (*Iter[AgentChange], error) {
 			var ch *C.vc_agent_change
 			var e C.vcgo_err
 			rc := C.vcgo_agent_change_next(&ch, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return AgentChange{}, nil, false
-			}
 			if rc < 0 {
-				return AgentChange{}, errorFrom(rc, &e), false
+				return AgentChange{}, iterEnd(rc, &e), false
 			}
 			defer C.vc_agent_change_free(ch)
 			return AgentChange{

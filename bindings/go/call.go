@@ -284,11 +284,8 @@ func (t *Tenant) Calls(filter CallFilter) (*Iter[*Call], error) {
 			var cl *C.vc_call
 			var e C.vcgo_err
 			rc := C.vcgo_call_next(&cl, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return nil, nil, false
-			}
 			if rc < 0 {
-				return nil, errorFrom(rc, &e), false
+				return nil, iterEnd(rc, &e), false
 			}
 			return newCall(c, cl), nil, true
 		}), nil
@@ -327,11 +324,8 @@ func (t *Tenant) CallTimeline(callID string) (*Iter[CallEntry], error) {
 			var en *C.vc_call_entry
 			var e C.vcgo_err
 			rc := C.vcgo_call_entry_next(&en, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return CallEntry{}, nil, false
-			}
 			if rc < 0 {
-				return CallEntry{}, errorFrom(rc, &e), false
+				return CallEntry{}, iterEnd(rc, &e), false
 			}
 			defer C.vc_call_entry_free(en)
 			return CallEntry{

@@ -233,11 +233,8 @@ func (t *Tenant) Contacts(filter ContactFilter) (*Iter[Contact], error) {
 			var c *C.vc_contact
 			var e C.vcgo_err
 			rc := C.vcgo_contact_next(&c, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return Contact{}, nil, false
-			}
 			if rc < 0 {
-				return Contact{}, errorFrom(rc, &e), false
+				return Contact{}, iterEnd(rc, &e), false
 			}
 			defer C.vc_contact_free(c)
 			return contactFrom(c), nil, true

@@ -47,11 +47,8 @@ func (t *Tenant) Events(cursor uint64) (*Iter[Event], error) {
 			var ev *C.vc_event
 			var e C.vcgo_err
 			rc := C.vcgo_event_next(&ev, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return Event{}, nil, false
-			}
 			if rc < 0 {
-				return Event{}, errorFrom(rc, &e), false
+				return Event{}, iterEnd(rc, &e), false
 			}
 			return eventFrom(ev), nil, true
 		}), nil

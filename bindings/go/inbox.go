@@ -142,11 +142,8 @@ func (t *Tenant) Conversations(filter ConversationFilter) (*Iter[Conversation], 
 			var c *C.vc_conversation
 			var e C.vcgo_err
 			rc := C.vcgo_conversation_next(&c, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return Conversation{}, nil, false
-			}
 			if rc < 0 {
-				return Conversation{}, errorFrom(rc, &e), false
+				return Conversation{}, iterEnd(rc, &e), false
 			}
 			defer C.vc_conversation_free(c)
 			return conversationFrom(c), nil, true
@@ -336,11 +333,8 @@ func (t *Tenant) ConversationItems(filter ItemFilter) (*Iter[ConversationItem], 
 			var i *C.vc_conversation_item
 			var e C.vcgo_err
 			rc := C.vcgo_conversation_item_next(&i, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return ConversationItem{}, nil, false
-			}
 			if rc < 0 {
-				return ConversationItem{}, errorFrom(rc, &e), false
+				return ConversationItem{}, iterEnd(rc, &e), false
 			}
 			defer C.vc_conversation_item_free(i)
 			return ConversationItem{

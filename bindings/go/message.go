@@ -287,11 +287,8 @@ func (t *Tenant) Messages(filter MessageFilter) (*Iter[Message], error) {
 			var m *C.vc_message
 			var e C.vcgo_err
 			rc := C.vcgo_message_next(&m, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return Message{}, nil, false
-			}
 			if rc < 0 {
-				return Message{}, errorFrom(rc, &e), false
+				return Message{}, iterEnd(rc, &e), false
 			}
 			defer C.vc_message_free(m)
 			return messageFrom(m), nil, true

@@ -159,11 +159,8 @@ func (t *Tenant) Numbers(filter NumberFilter) (*Iter[*Number], error) {
 			var n *C.vc_number
 			var e C.vcgo_err
 			rc := C.vcgo_number_next(&n, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return nil, nil, false
-			}
 			if rc < 0 {
-				return nil, errorFrom(rc, &e), false
+				return nil, iterEnd(rc, &e), false
 			}
 			return newNumber(c, n), nil, true
 		}), nil

@@ -168,11 +168,8 @@ func (t *Tenant) Queues(after string) (*Iter[*Queue], error) {
 			var q *C.vc_queue
 			var e C.vcgo_err
 			rc := C.vcgo_queue_next(&q, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return nil, nil, false
-			}
 			if rc < 0 {
-				return nil, errorFrom(rc, &e), false
+				return nil, iterEnd(rc, &e), false
 			}
 			return newQueue(c, q), nil, true
 		}), nil
@@ -292,11 +289,8 @@ func (q *Queue) Members(after string) (*Iter[QueueMember], error) {
 			var m *C.vc_queue_member
 			var e C.vcgo_err
 			rc := C.vcgo_queue_member_next(&m, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return QueueMember{}, nil, false
-			}
 			if rc < 0 {
-				return QueueMember{}, errorFrom(rc, &e), false
+				return QueueMember{}, iterEnd(rc, &e), false
 			}
 			defer C.vc_queue_member_free(m)
 			out := QueueMember{

@@ -118,11 +118,8 @@ func (c *Context) Tenants(after string) (*Iter[*Tenant], error) {
 			var t *C.vc_tenant
 			var e C.vcgo_err
 			rc := C.vcgo_tenant_next(&t, (*C.vc_iter)(ip), &e)
-			if rc == C.VC_ITEROVER {
-				return nil, nil, false
-			}
 			if rc < 0 {
-				return nil, errorFrom(rc, &e), false
+				return nil, iterEnd(rc, &e), false
 			}
 			return newTenant(c, t), nil, true
 		}), nil
