@@ -34,6 +34,7 @@ int cmd_template(int argc, char **argv);
 int cmd_contact(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_call(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

@@ -1,6 +1,6 @@
 /*
  * vyomcomm inbox: list conversations, show a timeline, reply, set the
- * status.
+ * status, assign.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +17,13 @@ static const char USAGE[] =
   "                           [--var KEY=VALUE]...) [--subject S]\n"
   "       vyomcomm inbox status ID open|pending|resolved|snoozed\n"
   "                           [--until TIME]\n"
+  "       vyomcomm inbox assign ID AGENT|--none\n"
   "\n"
   "One conversation per contact, opened by their first inbound message.\n"
   "show prints the conversation and its timeline (inbound and outbound\n"
   "messages and calls, oldest first); reply answers on the channel the\n"
-  "customer last wrote on. TIME is Unix ms or YYYY-MM-DDTHH:MM[:SS]Z.\n";
+  "customer last wrote on; assign gives it to an agent (name or id), or\n"
+  "with --none to nobody. TIME is Unix ms or YYYY-MM-DDTHH:MM[:SS]Z.\n";
 
 static int status_of(const char *name)
 {
@@ -179,6 +181,20 @@ static int set_status(const cli_config *cfg, vc_tenant *t, const char *id,
   return show(cfg, t, id);
 }
 
+static int assign(const cli_config *cfg, vc_tenant *t, const char *id,
+                  const char *agent)
+{
+  int rc = agent ? vc_conversation_assign(t, id, agent)
+                 : vc_conversation_unassign(t, id);
+
+  if (rc < 0)
+    return cli_fail(cfg, agent ? "assign the conversation"
+                               : "unassign the conversation",
+                    rc == VC_EINVALID && strlen(id) != 26 ? VC_ENOTFOUND
+                                                          : rc);
+  return show(cfg, t, id);
+}
+
 int cmd_inbox(int argc, char **argv)
 {
   cli_opt opts[] = {
@@ -186,14 +202,15 @@ int cmd_inbox(int argc, char **argv)
     CLI_OPT("--search", CLI_VALUE), CLI_OPT("--limit", CLI_VALUE),
     CLI_OPT("--text", CLI_VALUE), CLI_OPT("--template", CLI_VALUE),
     CLI_OPT("--var", CLI_MULTI), CLI_OPT("--subject", CLI_VALUE),
-    CLI_OPT("--until", CLI_VALUE), CLI_OPT_END
+    CLI_OPT("--until", CLI_VALUE), CLI_OPT("--none", CLI_FLAG),
+    CLI_OPT_END
   };
   vc_tenant *t = NULL;
   vc_ctx *ctx = NULL;
   cli_config cfg;
   cli_args a;
   const char *verb;
-  int rc, want;
+  int rc, want, none;
 
   if ((rc = cli_config_load(&cfg, &argc, argv)) ||
       (rc = cli_parse(&a, opts, argc, argv, 1, USAGE)))
@@ -201,10 +218,12 @@ int cmd_inbox(int argc, char **argv)
   if (a.npos < 1)
     return cli_usage_error(USAGE, "inbox needs a verb", NULL);
   verb = a.pos[0];
+  none = cli_opt_get(opts, "--none")->set;
   want = strcmp(verb, "list") == 0     ? 1
          : strcmp(verb, "show") == 0   ? 2
          : strcmp(verb, "reply") == 0  ? 2
          : strcmp(verb, "status") == 0 ? 3
+         : strcmp(verb, "assign") == 0 ? (none ? 2 : 3)
                                        : 0;
   if (!want)
     return cli_usage_error(USAGE, "unknown inbox verb", verb);
@@ -218,6 +237,8 @@ int cmd_inbox(int argc, char **argv)
     rc = show(&cfg, t, a.pos[1]);
   else if (strcmp(verb, "reply") == 0)
     rc = reply(&cfg, t, a.pos[1], opts);
+  else if (strcmp(verb, "assign") == 0)
+    rc = assign(&cfg, t, a.pos[1], none ? NULL : a.pos[2]);
   else
     rc = set_status(&cfg, t, a.pos[1], a.pos[2], opts);
   cli_close(ctx, t);

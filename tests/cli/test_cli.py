@@ -328,7 +328,8 @@ def free_port():
 
 def test_inbox_conversation(shop):
     """An inbound Telegram message, posted to the listener a waiting send
-    runs, opens a conversation: list, show, reply, status."""
+    runs, opens a conversation: list, show, agents and assignment,
+    reply, status."""
     cli = shop
     cli.run("channel", "add", "tg", "--provider", "telegram",
             "base_url=http://127.0.0.1:9", "--sender", "acme_bot",
@@ -373,6 +374,32 @@ def test_inbox_conversation(shop):
     cid = convs[0]["id"]
     shown = cli.json("inbox", "show", cid)
     assert [i["text"] for i in shown["timeline"]] == ["where is my order?"]
+    # agents: add, state, assign the conversation by name, delete
+    ag = cli.json("agent", "add", "asha", "--number", "+15550004444",
+                  "--display-name", "Asha K", "--wrap-up", "10")
+    assert ag["state"] == "offline" and ag["wrap_up_s"] == 10
+    cli.run("agent", "add", "asha", "--number", "+15550004445", code=6)
+    cli.run("agent", "add", "bob", code=2)          # needs --number
+    p = cli.run("agent", "state", "asha", "break", code=1)
+    assert "a break needs a reason" in p.stderr
+    p = cli.run("agent", "state", "asha", "sleeping", code=2)
+    assert "unknown agent state" in p.stderr
+    assert cli.json("agent", "state", "asha", "available")["state"] == \
+        "available"
+    assert [x["name"] for x in cli.json("agent", "list", "--state",
+                                        "available")] == ["asha"]
+    up = cli.json("agent", "update", "asha", "--display-name", "Asha")
+    assert up["display_name"] == "Asha" and up["number"] == "+15550004444"
+    assigned = cli.json("inbox", "assign", cid, "asha")
+    assert assigned["assignee_id"] == ag["id"]
+    cli.run("inbox", "assign", cid, "nobody", code=3)
+    cli.run("agent", "delete", "asha", code=6)      # not offline
+    cli.json("agent", "state", ag["id"], "offline")
+    assert cli.json("agent", "delete", "asha") == {"id": ag["id"],
+                                                   "deleted": True}
+    assert cli.json("inbox", "show", cid)["assignee_id"] == ""
+    cli.run("agent", "show", "asha", code=3)
+    assert cli.json("inbox", "assign", cid, "--none")["assignee_id"] == ""
     r = cli.json("inbox", "reply", cid, "--text", "on its way")
     assert r["conversation_id"] == cid and len(r["message_id"]) == 26
     done = cli.json("inbox", "status", cid, "resolved")
@@ -391,7 +418,7 @@ def test_lists_as_json(shop):
     for args in (["tenant", "list"], ["channel", "list"],
                  ["template", "list"], ["contact", "list"],
                  ["call", "list"], ["campaign", "list"],
-                 ["inbox", "list"]):
+                 ["inbox", "list"], ["agent", "list"]):
         v = cli.json(*args)
         assert isinstance(v, list), args
     assert [c["name"] for c in cli.json("channel", "list")] == ["sms",
