@@ -168,27 +168,29 @@ static void group_db_release(vc_store *store, vc__db *db, int lazy)
     vc__db_release(db);
 }
 
-/* Run one group to its end: committed, or every write failed. With
- * `join`, writes queued while the group runs join it before the commit,
- * so that producers woken by the previous commit, still preparing their
- * next write when this group began, share this one's fsync. With
- * `unsynced`, a commit that still needs vc__db_sync leaves its
- * connection there (else NULL): the caller syncs and releases it. */
-static void run_group(vc_store *store, group_req *list, int join,
-                      vc__db **unsynced)
+/* Run one group to its end: committed, or every write failed; the
+ * number of writes it ran. With `join`, writes queued while the group
+ * runs join it before the commit, so that producers woken by the
+ * previous commit, still preparing their next write when this group
+ * began, share this one's fsync. With `unsynced`, a commit that still
+ * needs vc__db_sync leaves its connection there (else NULL): the caller
+ * syncs and releases it. */
+static size_t run_group(vc_store *store, group_req *list, int join,
+                        vc__db **unsynced)
 {
   vc__db *db;
+  size_t total = 0;
   int rc, lazy = unsynced != NULL;
 
   if (unsynced != NULL)
     *unsynced = NULL;
   if ((rc = group_db(&db, store, &lazy)) < 0) {
     fail_rest(list, rc);
-    return;
+    return 0;
   }
   for (int alone = 0;;) {
     group_req *bad, *last = list;
-    size_t total = 0;
+    total = 0;
     if ((rc = vc__db_begin(db)) < 0) {
       fail_rest(list, rc);
       break;
@@ -218,11 +220,12 @@ static void run_group(vc_store *store, group_req *list, int join,
       fail_rest(list, rc);
     } else if (lazy) {
       *unsynced = db;
-      return;
+      return total;
     }
     break;
   }
   group_db_release(store, db, lazy);
+  return total;
 }
 
 /* Wake a group's writers, one by one: a broadcast to every waiting
@@ -241,12 +244,14 @@ static void finish(group_req *list)
 static void lead(vc_store *store, group_req *list, int defer)
 {
   vc__db *db = NULL;
+  size_t size;
   int rc;
 
-  run_group(store, list, 1, defer ? &db : NULL);
+  size = run_group(store, list, 1, defer ? &db : NULL);
   /* The next group may begin: this one's writes are committed. */
   pthread_mutex_lock(&store->group_lock);
   store->group_leader = 0;
+  store->group_last_size = size;
   if (db == NULL)
     finish(list);
   else
@@ -339,13 +344,17 @@ int vc__store_write_flushed(vc_store *store, vc__group_fn fn,
     if (store->group_head == NULL)
       store->group_tail = NULL;
     last->next = NULL;
-    /* A lone writer (nothing else queued or syncing) commits and syncs
-     * on a connection of the pool, most likely the one it just read on,
-     * whose page cache is then still valid: deferring its sync would
-     * save it nothing. */
+    /* A lone writer (nothing else queued or syncing, and the last
+     * group a write alone too) commits and syncs on a connection of the
+     * pool, most likely the one it just read on, whose page cache is
+     * then still valid: deferring its sync would save it nothing. After
+     * a group of several, it defers: other writers are likely to join
+     * it while it runs, and its sync inside the commit would hold the
+     * leader role, and every writer queued behind it, for that time. */
     defer = vc__db_can_defer_sync(store) &&
             (list != last || store->group_head != NULL ||
-             store->group_syncing > 0 || store->group_defer_always);
+             store->group_syncing > 0 || store->group_last_size > 1 ||
+             store->group_defer_always);
     pthread_mutex_unlock(&store->group_lock);
     lead(store, list, defer);
     pthread_mutex_lock(&store->group_lock);

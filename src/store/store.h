@@ -29,6 +29,7 @@ struct vc_store {
   size_t group_queued;        /* writes in that queue */
   int group_leader;           /* a group is being written */
   int group_syncing;          /* groups committed, not yet synced */
+  size_t group_last_size;     /* writes in the last group committed */
   pthread_cond_t group_join_cond; /* a write queued, or a sync ended */
   /* Connections set lazy (below), kept for group leaders. */
   vc__db *group_idle[4];

@@ -1291,6 +1291,45 @@ static void test_store__group_lone_writer_syncs(void)
   vc_store_free(s);
 }
 
+/* After a group of several writes, a lone writer defers its sync
+ * (others are likely to join it); after a lone one, it syncs itself. */
+static void test_store__group_lone_after_group_defers(void)
+{
+  vc_store *s = open_full_g("gd.db");
+  group_write lead, w;
+  pthread_t th[2];
+
+  s->group_defer_always = 0;
+  gate_open = 1;
+  memset(&lead, 0, sizeof(lead));
+  lead.store = s;
+  lead.lead_wait = 1; /* v = 0 holds its group until one more queued */
+  memset(&w, 0, sizeof(w));
+  w.store = s;
+  w.v = 1;
+  CHECK(pthread_create(&th[0], NULL, group_thread, &lead) == 0);
+  while (!leading_alone(s)) {
+    struct timespec ms = { 0, 1000000 };
+    nanosleep(&ms, NULL);
+  }
+  CHECK(pthread_create(&th[1], NULL, group_thread, &w) == 0);
+  pthread_join(th[0], NULL);
+  pthread_join(th[1], NULL);
+  CHECK(lead.rc == 0 && w.rc == 1);
+  /* That group began alone: it synced inside its commit. */
+  CHECK(syncs_started == 0);
+  CHECK(s->group_last_size == 2);
+  w.v = 2;
+  group_thread(&w);
+  CHECK(w.rc == 2);
+  CHECK(syncs_started == 1 && syncs_done == 1);
+  w.v = 3;
+  group_thread(&w);
+  CHECK(w.rc == 3);
+  CHECK(syncs_started == 1);
+  vc_store_free(s);
+}
+
 VC_TESTS(
   VC_TEST(test_store__pragmas_default),
   VC_TEST(test_store__pragmas_full),
@@ -1312,5 +1351,6 @@ VC_TESTS(
   VC_TEST(test_store__group_sync_failure),
   VC_TEST(test_store__group_sync_only_full),
   VC_TEST(test_store__group_lone_writer_syncs),
+  VC_TEST(test_store__group_lone_after_group_defers),
   VC_TEST(test_store__migrate_runner),
 )
