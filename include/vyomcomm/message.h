@@ -115,7 +115,11 @@ VC_EXTERN(int) vc_message_spec_init(vc_message_spec *s,
  * @param id_out receives the message id
  * @return 0; VC_EINVALID (bad address, missing body, unknown variable),
  *   VC_ENOTFOUND (unknown channel, template or contact), VC_ETOOBIG,
- *   VC_ECONFLICT (idempotency key reused with other content), VC_ECONSENT
+ *   VC_ECONFLICT (idempotency key reused with other content),
+ *   VC_ECONSENT, VC_ESTORAGE (the store failed; when the message says
+ *   "committed, but the sync ... failed", the message was stored and may
+ *   be sent, but could not be made durable: send it again with the same
+ *   idempotency key to be sure of exactly one)
  * @since 0.1
  */
 VC_EXTERN(int) vc_message_send(char id_out[VC_ID_SIZE], vc_tenant *tenant,

@@ -268,8 +268,14 @@ static void lead(vc_store *store, group_req *list, int defer)
    * which covers these earlier frames; and a writer of a later group
    * that found one of these rows (an idempotent replay) returns only
    * after its own group's sync, which covers them too. */
-  if ((rc = vc__db_sync(db)) < 0)
+  if ((rc = vc__db_sync(db)) < 0) {
+    /* The rows stay: other connections may already have read them. */
+    char cause[200];
+    snprintf(cause, sizeof(cause), "%s", vc_error_last()->message);
+    vc__error_set(vc_error_last()->klass, rc, "committed, but the sync "
+                  "that makes it durable failed: %s", cause);
     fail_rest(list, rc);
+  }
   group_db_release(store, db, 1);
   pthread_mutex_lock(&store->group_lock);
   store->group_syncing--;

@@ -901,7 +901,7 @@ typedef struct group_write {
   int lead_wait;  /* 0 waits for this many queued (default 15) */
   int flush_fail; /* its flush fails */
   int rc;
-  char message[64];
+  char message[160];
 } group_write;
 
 static size_t queued(vc_store *s)
@@ -1252,7 +1252,8 @@ static void test_store__group_sync_failure(void)
   CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
   pthread_join(a.th, NULL);
   CHECK_RC(a.w.rc, VC_ESTORAGE);
-  CHECK_STR(a.w.message, "planned sync failure");
+  CHECK_STR(a.w.message, "committed, but the sync that makes it durable "
+                         "failed: planned sync failure");
   sync_fail = 0;
   a.w.v = 3;
   CHECK(pthread_create(&a.th, NULL, synced_thread, &a) == 0);
