@@ -625,14 +625,17 @@ static int child_lib_threads(void *arg)
  * next group, whose first waiter leads. A producer goes on only once its
  * rows are durable.
  *
- * Two ways to sync:
+ * Two ways to sync, each plain or joining (four variants):
  *   in the commit   the connection is FULL: COMMIT syncs the WAL.
  *   overlapped      the connection is NORMAL: the leader commits, hands
  *                   the leader role on, then syncs the WAL file itself and
  *                   only then wakes its group. One sync in flight at a
- *                   time: the next leader writes its group meanwhile (and
- *                   takes requests queued while it waits), but commits only
- *                   once that sync ended.
+ *                   time: the next leader writes its group meanwhile, but
+ *                   commits only once that sync ended.
+ *   joining         requests queued while the leader writes its group
+ *                   join it before the commit (overlapped: also those
+ *                   queued until the previous group's sync ended), as the
+ *                   library's group commit does (src/store/group.c).
  */
 #define FLOOR_MAX 256
 
@@ -649,9 +652,9 @@ typedef struct floor_q {
   floor_req *head, *tail;     /* queued, not yet in a group */
   int leading;                /* a group is being written */
   int syncing;                /* overlapped: a group's sync in flight */
-  int joining;                /* a leader waits for that sync */
+  int waiting;                /* a leader waits for that sync */
   pthread_cond_t synced;      /* that leader's */
-  int overlap;
+  int overlap, join;
   raw w;                      /* the writer connection */
   long groups;                /* commits */
 } floor_q;
@@ -706,20 +709,25 @@ static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
   rc = raw_step(&q->w, q->w.begin, "begin") == 0 &&
        floor_insert(q, list) == 0 ? 0 : -1;
   pthread_mutex_lock(&q->lock);
-  /* Overlapped: until the previous group is durable, write the requests
-   * that come meanwhile too; they would wait for that sync anyway. */
-  while (rc == 0 && q->syncing) {
+  /* Joining: the requests queued while the group is written join it,
+   * and, overlapped, those queued until the previous group is durable
+   * (they would wait for that sync anyway). */
+  for (;;) {
     floor_req *before = last;
-    if (q->head != NULL && n < FLOOR_MAX) {
+    if (rc != 0)
+      break;
+    if (q->join && q->head != NULL && n < FLOOR_MAX) {
       n += floor_take(q, &last, FLOOR_MAX - n);
       pthread_mutex_unlock(&q->lock);
       rc = floor_insert(q, before->next);
       pthread_mutex_lock(&q->lock);
       continue;
     }
-    q->joining = 1;
+    if (!q->syncing)
+      break;
+    q->waiting = 1;
     pthread_cond_wait(&q->synced, &q->lock);
-    q->joining = 0;
+    q->waiting = 0;
   }
   pthread_mutex_unlock(&q->lock);
   if (rc == 0)
@@ -745,12 +753,15 @@ static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
     return;
   /* Committed, not yet durable: sync the WAL, then wake the group. */
   pthread_mutex_unlock(&q->lock);
-  if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
-    rc = raw_fail(&q->w, "sync");
+  if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
+    /* Not sqlite3_errmsg: the next leader is using the connection. */
+    fprintf(stderr, "bench_enqueue: sync of the WAL failed\n");
+    rc = -1;
+  }
   pthread_mutex_lock(&q->lock);
   q->syncing = 0;
   floor_finish(list, rc);
-  if (q->joining)
+  if (q->waiting)
     pthread_cond_signal(&q->synced);
 }
 
@@ -765,7 +776,7 @@ static int floor_send(floor_q *q, floor_req *r)
   else
     q->head = r;
   q->tail = r;
-  if (q->joining)
+  if (q->waiting && q->join)
     pthread_cond_signal(&q->synced);
   while (!r->done) {
     floor_req *list, *last = NULL;
@@ -843,7 +854,7 @@ static void *floor_producer_main(void *arg)
 }
 
 typedef struct floor_args {
-  int overlap;
+  int overlap, join;
   long n;
 } floor_args;
 
@@ -867,6 +878,7 @@ static int child_floor(void *arg)
   pthread_mutex_init(&q.lock, NULL);
   pthread_cond_init(&q.synced, NULL);
   q.overlap = a->overlap;
+  q.join = a->join;
   /* Overlapped: the commit does not sync, the leader does. */
   if (lat == NULL || raw_open(&q.w, path, !a->overlap, 1) != 0 ||
       raw_counts(&q.w, before) != 0)
@@ -905,13 +917,15 @@ static int child_floor(void *arg)
 
 /* ---- main ---------------------------------------------------------------- */
 
+#define NFLOOR 4
+
 enum {
   RAW_BATCH, LIB_MANY, LIB_SEND, LIB_HOSTTX, LIB_HOSTTX_MEM,
   RAW_SINGLE_N,                                  /* (a) */
   RAW_SINGLE_F, LIB_SEND_F,                      /* (b) */
   LIB_THREADS_F, RAW_THREADS_F,                  /* (c) */
-  RAW_GROUP_F, RAW_GROUP_OVERLAP_F,              /* (c)'s floor */
-  NMEAS
+  RAW_GROUP_F,                                   /* (c)'s floor: */
+  NMEAS = RAW_GROUP_F + NFLOOR                   /* NFLOOR of them */
 };
 
 static const char *NAMES[NMEAS] = {
@@ -925,7 +939,18 @@ static const char *NAMES[NMEAS] = {
   "vc_message_send, one after another (FULL)",
   "vc_message_send, producer threads (FULL)",
   "raw, producer threads, own connection each (FULL)",
-  NULL, NULL,   /* the floor's: with --threads, in main */
+  /* the floor's, with --threads: in main */
+};
+
+/* The floor's variants. */
+static const struct {
+  int overlap, join;
+  const char *tag;    /* its name without the threads, and in ratios */
+} FLOORS[NFLOOR] = {
+  { 0, 0, "raw group commit" },
+  { 0, 1, "raw group commit, joining" },
+  { 1, 0, "raw group commit, overlapped" },
+  { 1, 1, "raw group commit, overlapped, joining" },
 };
 
 typedef struct meas {
@@ -1029,7 +1054,7 @@ int main(int argc, char **argv)
   int runs = 3, quick = bench_quick_env();
   raw_args ra;
   lib_args la;
-  char line[96], floor_name[2][96];
+  char line[96], floor_name[NFLOOR][96];
   floor_args fa;
 
   for (int i = 1; i < argc; i++) {
@@ -1077,13 +1102,13 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_enqueue: bad arguments\n");
     return 2;
   }
-  snprintf(floor_name[0], sizeof(floor_name[0]),
-           "raw group commit, %d producer threads (FULL)", g_threads);
-  snprintf(floor_name[1], sizeof(floor_name[1]),
-           "raw group commit, sync overlapped, %d producer threads (FULL)",
-           g_threads);
-  NAMES[RAW_GROUP_F] = floor_name[0];
-  NAMES[RAW_GROUP_OVERLAP_F] = floor_name[1];
+  for (int k = 0; k < NFLOOR; k++) {
+    snprintf(floor_name[k], sizeof(floor_name[k]), "%s, %d %s (FULL)",
+             FLOORS[k].tag, g_threads,
+             FLOORS[k].overlap && FLOORS[k].join ? "threads"
+                                                 : "producer threads");
+    NAMES[RAW_GROUP_F + k] = floor_name[k];
+  }
   bench_dir("vc-bench-enqueue");
   if (make_template() != 0)
     return 1;
@@ -1124,12 +1149,11 @@ int main(int argc, char **argv)
     ra = (raw_args){ 1, g_durable, 1 };
     if (measure(RAW_THREADS_F, child_raw_threads, &ra, ra.n) != 0)
       return 1;
-    fa = (floor_args){ 0, g_durable };
-    if (measure(RAW_GROUP_F, child_floor, &fa, fa.n) != 0)
-      return 1;
-    fa = (floor_args){ 1, g_durable };
-    if (measure(RAW_GROUP_OVERLAP_F, child_floor, &fa, fa.n) != 0)
-      return 1;
+    for (int k = 0; k < NFLOOR; k++) {
+      fa = (floor_args){ FLOORS[k].overlap, FLOORS[k].join, g_durable };
+      if (measure(RAW_GROUP_F + k, child_floor, &fa, fa.n) != 0)
+        return 1;
+    }
   }
 
   printf("\n(a) batched enqueue, synchronous=NORMAL  [median (min..max)]\n");
@@ -1159,28 +1183,34 @@ int main(int argc, char **argv)
          "returns after its commit\n", g_threads);
   print_meas(LIB_THREADS_F, "messages");
   print_meas(RAW_THREADS_F, "messages");
-  print_meas(RAW_GROUP_F, "messages");
-  print_meas(RAW_GROUP_OVERLAP_F, "messages");
+  for (int k = 0; k < NFLOOR; k++)
+    print_meas(RAW_GROUP_F + k, "messages");
   print_ratio("producers / raw single-commit rate (b)", LIB_THREADS_F,
               RAW_SINGLE_F, 8.0, 1);
   print_ratio("raw threads / raw single-commit rate (b)", RAW_THREADS_F,
               RAW_SINGLE_F, 0, 1);
-  print_ratio("raw group commit / raw single-commit rate (b)", RAW_GROUP_F,
-              RAW_SINGLE_F, 0, 1);
-  print_ratio("producers / raw group commit", LIB_THREADS_F, RAW_GROUP_F,
-              0, 1);
-  print_ratio("raw group commit, overlapped / single-commit rate (b)",
-              RAW_GROUP_OVERLAP_F, RAW_SINGLE_F, 0, 1);
-  print_ratio("producers / raw group commit, overlapped", LIB_THREADS_F,
-              RAW_GROUP_OVERLAP_F, 0, 1);
+  for (int k = 0; k < NFLOOR; k++) {
+    char a[96], b[96];
+    snprintf(a, sizeof(a), k == 0 ? "%s / raw single-commit rate (b)"
+             : "%s / (b)", FLOORS[k].tag);
+    snprintf(b, sizeof(b), "producers / %s", FLOORS[k].tag);
+    print_ratio(a, RAW_GROUP_F + k, RAW_SINGLE_F, 0, 1);
+    print_ratio(b, LIB_THREADS_F, RAW_GROUP_F + k, 0, 1);
+  }
   printf("  (sends waiting at the same moment share one transaction and "
          "one WAL fsync:\n   group commit; the raw threads each commit "
          "alone)\n");
-  if (g_m[RAW_GROUP_F].rate.n > 0 || g_m[RAW_GROUP_OVERLAP_F].rate.n > 0)
-    printf("  (raw group commit: the same rows from raw SQLite, no library"
-           " code, one\n   writer connection, the first waiting producer"
-           " leads each group: what\n   group commit itself allows here)"
-           "\n");
+  for (int k = 0; k < NFLOOR; k++)
+    if (g_m[RAW_GROUP_F + k].rate.n > 0) {
+      printf("  (raw group commit: the same rows from raw SQLite, no "
+             "library code, one\n   writer connection, the first waiting "
+             "producer leads each group: what\n   group commit itself "
+             "allows. Joining: requests queued while a group is\n   "
+             "written join it. Overlapped: the leader syncs the WAL after "
+             "its commit\n   while the next group is written, which "
+             "commits once that sync ended)\n");
+      break;
+    }
   snprintf(line, sizeof(line), "%.1f", (double)bench_rss_kb() / 1024.0);
   printf("\npeak RSS: of each measurement's own process (forked from this "
          "%s MiB one)\n", line);
