@@ -657,6 +657,7 @@ typedef struct floor_q {
   int overlap, join;
   raw w;                      /* the writer connection */
   long groups;                /* commits */
+  double commit_s;            /* in COMMIT and the WAL's sync, all groups */
 } floor_q;
 
 /* Wake a group's producers, one by one (lock held). */
@@ -703,6 +704,7 @@ static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
                        size_t n)
 {
   sqlite3_file *wal = NULL;
+  double t0;
   int rc;
 
   pthread_mutex_unlock(&q->lock);
@@ -730,6 +732,7 @@ static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
     q->waiting = 0;
   }
   pthread_mutex_unlock(&q->lock);
+  t0 = bench_now();
   if (rc == 0)
     rc = raw_step(&q->w, q->w.commit, "commit");
   else
@@ -741,6 +744,7 @@ static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
     rc = raw_fail(&q->w, "journal pointer");
   pthread_mutex_lock(&q->lock);
   q->groups++;
+  q->commit_s += bench_now() - t0;
   q->leading = 0;
   if (rc != 0 || !q->overlap)
     floor_finish(list, rc);
@@ -753,12 +757,14 @@ static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
     return;
   /* Committed, not yet durable: sync the WAL, then wake the group. */
   pthread_mutex_unlock(&q->lock);
+  t0 = bench_now();
   if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
     /* Not sqlite3_errmsg: the next leader is using the connection. */
     fprintf(stderr, "bench_enqueue: sync of the WAL failed\n");
     rc = -1;
   }
   pthread_mutex_lock(&q->lock);
+  q->commit_s += bench_now() - t0;
   q->syncing = 0;
   floor_finish(list, rc);
   if (q->waiting)
@@ -859,8 +865,9 @@ typedef struct floor_args {
 } floor_args;
 
 /* n messages from g_threads producers through the raw group commit.
- * Reports messages/s, latency p50, p99 and max in ms, and the average
- * group (messages per commit). */
+ * Reports messages/s, latency p50, p99 and max in ms, the average group
+ * (messages per commit) and the average time of a group's COMMIT with
+ * its sync, in ms. */
 static int child_floor(void *arg)
 {
   floor_args *a = arg;
@@ -911,6 +918,7 @@ static int child_floor(void *arg)
   bench_report(lat[(size_t)((double)total * 0.99)] * 1e3);
   bench_report(lat[total - 1] * 1e3);
   bench_report((double)total / (double)q.groups);
+  bench_report(q.commit_s / (double)q.groups * 1e3);
   free(lat);
   return 0;
 }
@@ -956,6 +964,7 @@ static const struct {
 typedef struct meas {
   bench_stat rate, p50, p99, max, rss, grow, cpu, cpu_us;
   bench_stat group;   /* messages per commit, where a child reports it */
+  bench_stat commit;  /* ms in a commit and its sync, likewise */
 } meas;
 
 static meas g_m[NMEAS];
@@ -980,6 +989,8 @@ static int measure(int which, int (*fn)(void *), void *arg, long n)
     bench_stat_add(&g_m[which].max, c.v[3]);
   if (c.n >= 5)
     bench_stat_add(&g_m[which].group, c.v[4]);
+  if (c.n >= 6)
+    bench_stat_add(&g_m[which].commit, c.v[5]);
   bench_stat_add(&g_m[which].rss, (double)c.maxrss_kb / 1024.0);
   bench_stat_add(&g_m[which].grow,
                  (double)(c.maxrss_kb - c.start_rss_kb) / 1024.0);
@@ -1011,6 +1022,9 @@ static void print_meas(int which, const char *unit)
   if (m->group.n > 0)
     printf("  %-62s %s messages per commit (average group)\n", "",
            bench_stat_fmt(a, sizeof(a), &m->group, 1));
+  if (m->commit.n > 0)
+    printf("  %-62s %s ms a commit with its sync (average)\n", "",
+           bench_stat_fmt(a, sizeof(a), &m->commit, 3));
 }
 
 /* The ratio of two measurements within each run. */
