@@ -802,16 +802,17 @@ static int floor_send(floor_q *q, floor_req *r)
 }
 
 /* The rows of the three tables, to check a run wrote each message's. */
+static const char *const COUNTED[3] = { "vc_message", "vc_job",
+                                        "vc_event" };
+
 static int raw_counts(raw *r, long out[3])
 {
-  static const char *const sql[3] = {
-    "SELECT count(*) FROM vc_message", "SELECT count(*) FROM vc_job",
-    "SELECT count(*) FROM vc_event",
-  };
-
   for (int k = 0; k < 3; k++) {
+    char sql[64];
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(r->db, sql[k], -1, &s, NULL);
+    int rc;
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", COUNTED[k]);
+    rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
       out[k] = (long)sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
@@ -908,7 +909,8 @@ static int child_floor(void *arg)
   for (int k = 0; k < 3; k++)
     if (after[k] - before[k] != total) {
       fprintf(stderr, "bench_enqueue: raw group commit: %ld rows more in"
-              " table %d, expected %ld\n", after[k] - before[k], k, total);
+              " %s, expected %ld\n", after[k] - before[k], COUNTED[k],
+              total);
       return 1;
     }
   raw_close(&q.w);
