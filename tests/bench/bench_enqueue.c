@@ -43,6 +43,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <sys/vfs.h>
 
 #include "vyomcomm.h"
@@ -131,17 +132,21 @@ static int raw_fail(raw *r, const char *what)
 
 /* 26-character ids, time then a counter: ordered like the library's
  * monotonic ULIDs. */
-static void raw_id(raw *r, char out[27])
+static void id_encode(const char *prefix, uint64_t v, char out[27])
 {
   static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  uint64_t v = ++r->seq;
 
-  memcpy(out, r->prefix, 10);
+  memcpy(out, prefix, 10);
   for (int i = 25; i >= 10; i--) {
     out[i] = b32[v & 31];
     v >>= 5;
   }
   out[26] = '\0';
+}
+
+static void raw_id(raw *r, char out[27])
+{
+  id_encode(r->prefix, ++r->seq, out);
 }
 
 static int64_t wall_ms(void)
@@ -656,6 +661,10 @@ typedef struct floor_q {
   pthread_cond_t synced;      /* that leader's */
   int overlap, join;
   raw w;                      /* the writer connection */
+  /* Ids: one counter for all producers, as the library's ULIDs are
+   * ordered across its threads (each row goes to the right edge of its
+   * B-trees, not to one of 16 places in them). */
+  _Atomic uint64_t seq;
   long groups;                /* commits */
   double commit_s;            /* in COMMIT and the WAL's sync, all groups */
 } floor_q;
@@ -826,7 +835,6 @@ typedef struct floor_producer {
   pthread_t th;
   pthread_barrier_t *go;
   floor_q *q;
-  unsigned idx;
   long first, n;
   double *lat;
   int err;
@@ -836,18 +844,15 @@ static void *floor_producer_main(void *arg)
 {
   floor_producer *p = arg;
   floor_req r;
-  raw ids;   /* only its id generator: prefix and counter */
 
   memset(&r, 0, sizeof(r));
-  memset(&ids, 0, sizeof(ids));
-  snprintf(ids.prefix, sizeof(ids.prefix), "01J%07u", 2000 + p->idx);
   pthread_cond_init(&r.cond, NULL);
   pthread_barrier_wait(p->go);
   for (long i = 0; i < p->n; i++) {
     double s0 = bench_now();
     /* The values raw_message makes, made before queueing. */
-    raw_id(&ids, r.id);
-    raw_id(&ids, r.job);
+    id_encode(p->q->w.prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.id);
+    id_encode(p->q->w.prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.job);
     snprintf(r.to, sizeof(r.to), "+1415555%04ld", (p->first + i) % 10000);
     r.now = wall_ms();
     if (floor_send(p->q, &r) != 0) {
@@ -893,8 +898,8 @@ static int child_floor(void *arg)
     return 1;
   pthread_barrier_init(&go, NULL, (unsigned)g_threads + 1);
   for (int i = 0; i < g_threads; i++) {
-    pr[i] = (floor_producer){ 0, &go, &q, (unsigned)i, i * per, per,
-                              lat + i * per, 0 };
+    pr[i] = (floor_producer){ 0, &go, &q, i * per, per, lat + i * per,
+                              0 };
     pthread_create(&pr[i].th, NULL, floor_producer_main, &pr[i]);
   }
   pthread_barrier_wait(&go);
