@@ -22,7 +22,11 @@
  *   (c) 16 producer threads, synchronous=FULL, each send returning after
  *       its own commit, against (b)'s raw single-message commit rate.
  *       Goal >= 8x (needs commits shared between producers: group commit).
- *       Raw SQLite with 16 threads, one connection each, is printed too.
+ *       Raw SQLite with 16 threads, one connection each, is printed too,
+ *       and the floor: a raw group commit of the same rows (no library
+ *       code in the measured path; its sync in the commit, or overlapped
+ *       with the next group's writes), what group commit itself allows.
+ *       After it the database must hold exactly the rows it wrote.
  *
  * Each measurement runs in a child process (peak memory is its own) and
  * the whole set is repeated --runs times; figures are medians with the
@@ -39,6 +43,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <sys/vfs.h>
 
 #include "vyomcomm.h"
@@ -127,17 +132,21 @@ static int raw_fail(raw *r, const char *what)
 
 /* 26-character ids, time then a counter: ordered like the library's
  * monotonic ULIDs. */
-static void raw_id(raw *r, char out[27])
+static void id_encode(const char *prefix, uint64_t v, char out[27])
 {
   static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  uint64_t v = ++r->seq;
 
-  memcpy(out, r->prefix, 10);
+  memcpy(out, prefix, 10);
   for (int i = 25; i >= 10; i--) {
     out[i] = b32[v & 31];
     v >>= 5;
   }
   out[26] = '\0';
+}
+
+static void raw_id(raw *r, char out[27])
+{
+  id_encode(r->prefix, ++r->seq, out);
 }
 
 static int64_t wall_ms(void)
@@ -206,15 +215,11 @@ static int raw_step(raw *r, sqlite3_stmt *s, const char *what)
   return rc == SQLITE_DONE ? 0 : raw_fail(r, what);
 }
 
-/* One message's three rows (inside a transaction). */
-static int raw_message(raw *r, long i)
+/* One message's three rows from values made beforehand (inside a
+ * transaction). */
+static int raw_insert(raw *r, const char *id, const char *job,
+                      const char *to, int64_t now)
 {
-  char id[27], job[27], to[24];
-  int64_t now = wall_ms();
-
-  raw_id(r, id);
-  raw_id(r, job);
-  snprintf(to, sizeof(to), "+1415555%04ld", i % 10000);
   sqlite3_bind_text(r->msg, 1, g_tenant_id, -1, SQLITE_STATIC);
   sqlite3_bind_text(r->msg, 2, id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(r->msg, 3, 2);
@@ -247,6 +252,18 @@ static int raw_message(raw *r, long i)
                     SQLITE_STATIC);
   sqlite3_bind_int64(r->ev, 5, now);
   return raw_step(r, r->ev, "insert event");
+}
+
+/* One message's three rows (inside a transaction). */
+static int raw_message(raw *r, long i)
+{
+  char id[27], job[27], to[24];
+  int64_t now = wall_ms();
+
+  raw_id(r, id);
+  raw_id(r, job);
+  snprintf(to, sizeof(to), "+1415555%04ld", i % 10000);
+  return raw_insert(r, id, job, to, now);
 }
 
 /* n messages, `per_tx` per transaction; returns messages/s or < 0. */
@@ -600,17 +617,333 @@ static int child_lib_threads(void *arg)
   return 0;
 }
 
+/* ---- raw group commit: the floor for (c) -------------------------------- */
+
+/*
+ * What group commit itself allows, with no library code in the measured
+ * path: producer threads each make one message's values (ids, address,
+ * time) outside any lock, queue a request and wait on a condition
+ * variable of their own. The first waiter finding no group being written
+ * leads: it takes every queued request (up to FLOOR_MAX), writes their
+ * rows on the one writer connection in one transaction, commits, and wakes
+ * that group's producers one by one; requests queued meanwhile form the
+ * next group, whose first waiter leads. A producer goes on only once its
+ * rows are durable.
+ *
+ * Two ways to sync, each plain or joining (four variants):
+ *   in the commit   the connection is FULL: COMMIT syncs the WAL.
+ *   overlapped      the connection is NORMAL: the leader commits, hands
+ *                   the leader role on, then syncs the WAL file itself and
+ *                   only then wakes its group. One sync in flight at a
+ *                   time: the next leader writes its group meanwhile, but
+ *                   commits only once that sync ended.
+ *   joining         requests queued while the leader writes its group
+ *                   join it before the commit (overlapped: also those
+ *                   queued until the previous group's sync ended), as the
+ *                   library's group commit does (src/store/group.c).
+ */
+#define FLOOR_MAX 256
+
+typedef struct floor_req {
+  char id[27], job[27], to[24];
+  int64_t now;
+  int rc, taken, done;
+  pthread_cond_t cond;
+  struct floor_req *next;
+} floor_req;
+
+typedef struct floor_q {
+  pthread_mutex_t lock;
+  floor_req *head, *tail;     /* queued, not yet in a group */
+  int leading;                /* a group is being written */
+  int syncing;                /* overlapped: a group's sync in flight */
+  int waiting;                /* a leader waits for that sync */
+  pthread_cond_t synced;      /* that leader's */
+  int overlap, join;
+  raw w;                      /* the writer connection */
+  /* Ids: one counter for all producers, as the library's ULIDs are
+   * ordered across its threads (each row goes to the right edge of its
+   * B-trees, not to one of 16 places in them). */
+  _Atomic uint64_t seq;
+  long groups;                /* commits */
+  double commit_s;            /* in COMMIT and the WAL's sync, all groups */
+} floor_q;
+
+/* Wake a group's producers, one by one (lock held). */
+static void floor_finish(floor_req *list, int rc)
+{
+  for (floor_req *g = list; g != NULL; g = g->next) {
+    g->rc = rc;
+    g->done = 1;
+    pthread_cond_signal(&g->cond);
+  }
+}
+
+/* Move up to `room` queued requests after *last (lock held). */
+static size_t floor_take(floor_q *q, floor_req **last, size_t room)
+{
+  size_t n = 0;
+
+  while (q->head != NULL && n < room) {
+    floor_req *g = q->head;
+    q->head = g->next;
+    g->next = NULL;
+    g->taken = 1;
+    if (*last != NULL)
+      (*last)->next = g;
+    *last = g;
+    n++;
+  }
+  if (q->head == NULL)
+    q->tail = NULL;
+  return n;
+}
+
+static int floor_insert(floor_q *q, floor_req *from)
+{
+  for (floor_req *g = from; g != NULL; g = g->next)
+    if (raw_insert(&q->w, g->id, g->job, g->to, g->now) != 0)
+      return -1;
+  return 0;
+}
+
+/* Lead one group: called with the lock held and `list` taken; returns
+ * with the lock held. */
+static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
+                       size_t n)
+{
+  sqlite3_file *wal = NULL;
+  double t0;
+  int rc;
+
+  pthread_mutex_unlock(&q->lock);
+  rc = raw_step(&q->w, q->w.begin, "begin") == 0 &&
+       floor_insert(q, list) == 0 ? 0 : -1;
+  pthread_mutex_lock(&q->lock);
+  /* Joining: the requests queued while the group is written join it,
+   * and, overlapped, those queued until the previous group is durable
+   * (they would wait for that sync anyway). */
+  for (;;) {
+    floor_req *before = last;
+    if (rc != 0)
+      break;
+    if (q->join && q->head != NULL && n < FLOOR_MAX) {
+      n += floor_take(q, &last, FLOOR_MAX - n);
+      pthread_mutex_unlock(&q->lock);
+      rc = floor_insert(q, before->next);
+      pthread_mutex_lock(&q->lock);
+      continue;
+    }
+    if (!q->syncing)
+      break;
+    q->waiting = 1;
+    pthread_cond_wait(&q->synced, &q->lock);
+    q->waiting = 0;
+  }
+  pthread_mutex_unlock(&q->lock);
+  t0 = bench_now();
+  if (rc == 0)
+    rc = raw_step(&q->w, q->w.commit, "commit");
+  else
+    sqlite3_exec(q->w.db, "ROLLBACK", NULL, NULL, NULL);
+  if (rc == 0 && q->overlap &&
+      (sqlite3_file_control(q->w.db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                            &wal) != SQLITE_OK ||
+       wal == NULL || wal->pMethods == NULL))
+    rc = raw_fail(&q->w, "journal pointer");
+  pthread_mutex_lock(&q->lock);
+  q->groups++;
+  q->commit_s += bench_now() - t0;
+  q->leading = 0;
+  if (rc != 0 || !q->overlap)
+    floor_finish(list, rc);
+  else
+    q->syncing = 1;
+  /* The first queued producer leads next. */
+  if (q->head != NULL)
+    pthread_cond_signal(&q->head->cond);
+  if (rc != 0 || !q->overlap)
+    return;
+  /* Committed, not yet durable: sync the WAL, then wake the group. */
+  pthread_mutex_unlock(&q->lock);
+  t0 = bench_now();
+  if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
+    /* Not sqlite3_errmsg: the next leader is using the connection. */
+    fprintf(stderr, "bench_enqueue: sync of the WAL failed\n");
+    rc = -1;
+  }
+  pthread_mutex_lock(&q->lock);
+  q->commit_s += bench_now() - t0;
+  q->syncing = 0;
+  floor_finish(list, rc);
+  if (q->waiting)
+    pthread_cond_signal(&q->synced);
+}
+
+/* Queue one request and return once its rows are durable. */
+static int floor_send(floor_q *q, floor_req *r)
+{
+  pthread_mutex_lock(&q->lock);
+  r->next = NULL;
+  r->taken = r->done = 0;
+  if (q->tail != NULL)
+    q->tail->next = r;
+  else
+    q->head = r;
+  q->tail = r;
+  if (q->waiting && q->join)
+    pthread_cond_signal(&q->synced);
+  while (!r->done) {
+    floor_req *list, *last = NULL;
+    size_t n;
+    if (q->leading || r->taken) {
+      pthread_cond_wait(&r->cond, &q->lock);
+      continue;
+    }
+    /* Lead: the queue (r in it, unless FLOOR_MAX came before it). */
+    q->leading = 1;
+    list = q->head;
+    n = floor_take(q, &last, FLOOR_MAX);
+    floor_lead(q, list, last, n);
+  }
+  pthread_mutex_unlock(&q->lock);
+  return r->rc;
+}
+
+/* The rows of the three tables, to check a run wrote each message's. */
+static const char *const COUNTED[3] = { "vc_message", "vc_job",
+                                        "vc_event" };
+
+static int raw_counts(raw *r, long out[3])
+{
+  for (int k = 0; k < 3; k++) {
+    char sql[64];
+    sqlite3_stmt *s = NULL;
+    int rc;
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", COUNTED[k]);
+    rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+      out[k] = (long)sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+      return raw_fail(r, "count");
+  }
+  return 0;
+}
+
+typedef struct floor_producer {
+  pthread_t th;
+  pthread_barrier_t *go;
+  floor_q *q;
+  long first, n;
+  double *lat;
+  int err;
+} floor_producer;
+
+static void *floor_producer_main(void *arg)
+{
+  floor_producer *p = arg;
+  floor_req r;
+
+  memset(&r, 0, sizeof(r));
+  pthread_cond_init(&r.cond, NULL);
+  pthread_barrier_wait(p->go);
+  for (long i = 0; i < p->n; i++) {
+    double s0 = bench_now();
+    /* The values raw_message makes, made before queueing. */
+    id_encode(p->q->w.prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.id);
+    id_encode(p->q->w.prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.job);
+    snprintf(r.to, sizeof(r.to), "+1415555%04ld", (p->first + i) % 10000);
+    r.now = wall_ms();
+    if (floor_send(p->q, &r) != 0) {
+      p->err = 1;
+      break;
+    }
+    p->lat[i] = bench_now() - s0;
+  }
+  pthread_cond_destroy(&r.cond);
+  return NULL;
+}
+
+typedef struct floor_args {
+  int overlap, join;
+  long n;
+} floor_args;
+
+/* n messages from g_threads producers through the raw group commit.
+ * Reports messages/s, latency p50, p99 and max in ms, the average group
+ * (messages per commit) and the average time of a group's COMMIT with
+ * its sync, in ms. */
+static int child_floor(void *arg)
+{
+  floor_args *a = arg;
+  floor_producer pr[MAX_THREADS];
+  pthread_barrier_t go;
+  floor_q q;
+  char path[600];
+  long per = a->n / g_threads, total = per * g_threads, before[3],
+       after[3];
+  double *lat = calloc((size_t)total, sizeof(double)), t0, dt;
+  int err = 0;
+
+  fresh_db(path, sizeof(path), "floor.db");
+  memset(&q, 0, sizeof(q));
+  pthread_mutex_init(&q.lock, NULL);
+  pthread_cond_init(&q.synced, NULL);
+  q.overlap = a->overlap;
+  q.join = a->join;
+  /* Overlapped: the commit does not sync, the leader does. */
+  if (lat == NULL || raw_open(&q.w, path, !a->overlap, 1) != 0 ||
+      raw_counts(&q.w, before) != 0)
+    return 1;
+  pthread_barrier_init(&go, NULL, (unsigned)g_threads + 1);
+  for (int i = 0; i < g_threads; i++) {
+    pr[i] = (floor_producer){ 0, &go, &q, i * per, per, lat + i * per,
+                              0 };
+    pthread_create(&pr[i].th, NULL, floor_producer_main, &pr[i]);
+  }
+  pthread_barrier_wait(&go);
+  t0 = bench_now();
+  for (int i = 0; i < g_threads; i++) {
+    pthread_join(pr[i].th, NULL);
+    err |= pr[i].err;
+  }
+  dt = bench_now() - t0;
+  if (err || raw_counts(&q.w, after) != 0)
+    return 1;
+  for (int k = 0; k < 3; k++)
+    if (after[k] - before[k] != total) {
+      fprintf(stderr, "bench_enqueue: raw group commit: %ld rows more in"
+              " %s, expected %ld\n", after[k] - before[k], COUNTED[k],
+              total);
+      return 1;
+    }
+  raw_close(&q.w);
+  qsort(lat, (size_t)total, sizeof(double), cmp_double);
+  bench_report((double)total / dt);
+  bench_report(lat[total / 2] * 1e3);
+  bench_report(lat[(size_t)((double)total * 0.99)] * 1e3);
+  bench_report(lat[total - 1] * 1e3);
+  bench_report((double)total / (double)q.groups);
+  bench_report(q.commit_s / (double)q.groups * 1e3);
+  free(lat);
+  return 0;
+}
+
 /* ---- main ---------------------------------------------------------------- */
+
+#define NFLOOR 4
 
 enum {
   RAW_BATCH, LIB_MANY, LIB_SEND, LIB_HOSTTX, LIB_HOSTTX_MEM,
   RAW_SINGLE_N,                                  /* (a) */
   RAW_SINGLE_F, LIB_SEND_F,                      /* (b) */
   LIB_THREADS_F, RAW_THREADS_F,                  /* (c) */
-  NMEAS
+  RAW_GROUP_F,                                   /* (c)'s floor: */
+  NMEAS = RAW_GROUP_F + NFLOOR                   /* NFLOOR of them */
 };
 
-static const char *const NAMES[NMEAS] = {
+static const char *NAMES[NMEAS] = {
   "raw inserts, 1,000 messages per transaction (NORMAL)",
   "vc_message_send_many, 1,000 per call (NORMAL)",
   "vc_message_send, one transaction each (NORMAL)",
@@ -621,10 +954,24 @@ static const char *const NAMES[NMEAS] = {
   "vc_message_send, one after another (FULL)",
   "vc_message_send, producer threads (FULL)",
   "raw, producer threads, own connection each (FULL)",
+  /* the floor's, with --threads: in main */
+};
+
+/* The floor's variants. */
+static const struct {
+  int overlap, join;
+  const char *tag;    /* its name without the threads, and in ratios */
+} FLOORS[NFLOOR] = {
+  { 0, 0, "raw group commit" },
+  { 0, 1, "raw group commit, joining" },
+  { 1, 0, "raw group commit, overlapped" },
+  { 1, 1, "raw group commit, overlapped, joining" },
 };
 
 typedef struct meas {
   bench_stat rate, p50, p99, max, rss, grow, cpu, cpu_us;
+  bench_stat group;   /* messages per commit, where a child reports it */
+  bench_stat commit;  /* ms in a commit and its sync, likewise */
 } meas;
 
 static meas g_m[NMEAS];
@@ -647,6 +994,10 @@ static int measure(int which, int (*fn)(void *), void *arg, long n)
   }
   if (c.n >= 4)
     bench_stat_add(&g_m[which].max, c.v[3]);
+  if (c.n >= 5)
+    bench_stat_add(&g_m[which].group, c.v[4]);
+  if (c.n >= 6)
+    bench_stat_add(&g_m[which].commit, c.v[5]);
   bench_stat_add(&g_m[which].rss, (double)c.maxrss_kb / 1024.0);
   bench_stat_add(&g_m[which].grow,
                  (double)(c.maxrss_kb - c.start_rss_kb) / 1024.0);
@@ -675,6 +1026,12 @@ static void print_meas(int which, const char *unit)
          bench_stat_fmt(e, sizeof(e), &m->grow, 1));
   printf("  %-62s CPU (user + system, whole process) %s us per message\n",
          "", bench_stat_fmt(g, sizeof(g), &m->cpu_us, 1));
+  if (m->group.n > 0)
+    printf("  %-62s %s messages per commit (average group)\n", "",
+           bench_stat_fmt(a, sizeof(a), &m->group, 1));
+  if (m->commit.n > 0)
+    printf("  %-62s %s ms a commit with its sync (average)\n", "",
+           bench_stat_fmt(a, sizeof(a), &m->commit, 3));
 }
 
 /* The ratio of two measurements within each run. */
@@ -718,7 +1075,8 @@ int main(int argc, char **argv)
   int runs = 3, quick = bench_quick_env();
   raw_args ra;
   lib_args la;
-  char line[96];
+  char line[96], floor_name[NFLOOR][96];
+  floor_args fa;
 
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0)
@@ -765,6 +1123,13 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_enqueue: bad arguments\n");
     return 2;
   }
+  for (int k = 0; k < NFLOOR; k++) {
+    snprintf(floor_name[k], sizeof(floor_name[k]), "%s, %d %s (FULL)",
+             FLOORS[k].tag, g_threads,
+             FLOORS[k].overlap && FLOORS[k].join ? "threads"
+                                                 : "producer threads");
+    NAMES[RAW_GROUP_F + k] = floor_name[k];
+  }
   bench_dir("vc-bench-enqueue");
   if (make_template() != 0)
     return 1;
@@ -805,6 +1170,11 @@ int main(int argc, char **argv)
     ra = (raw_args){ 1, g_durable, 1 };
     if (measure(RAW_THREADS_F, child_raw_threads, &ra, ra.n) != 0)
       return 1;
+    for (int k = 0; k < NFLOOR; k++) {
+      fa = (floor_args){ FLOORS[k].overlap, FLOORS[k].join, g_durable };
+      if (measure(RAW_GROUP_F + k, child_floor, &fa, fa.n) != 0)
+        return 1;
+    }
   }
 
   printf("\n(a) batched enqueue, synchronous=NORMAL  [median (min..max)]\n");
@@ -834,13 +1204,34 @@ int main(int argc, char **argv)
          "returns after its commit\n", g_threads);
   print_meas(LIB_THREADS_F, "messages");
   print_meas(RAW_THREADS_F, "messages");
+  for (int k = 0; k < NFLOOR; k++)
+    print_meas(RAW_GROUP_F + k, "messages");
   print_ratio("producers / raw single-commit rate (b)", LIB_THREADS_F,
               RAW_SINGLE_F, 8.0, 1);
   print_ratio("raw threads / raw single-commit rate (b)", RAW_THREADS_F,
               RAW_SINGLE_F, 0, 1);
+  for (int k = 0; k < NFLOOR; k++) {
+    char a[96], b[96];
+    snprintf(a, sizeof(a), k == 0 ? "%s / raw single-commit rate (b)"
+             : "%s / (b)", FLOORS[k].tag);
+    snprintf(b, sizeof(b), "producers / %s", FLOORS[k].tag);
+    print_ratio(a, RAW_GROUP_F + k, RAW_SINGLE_F, 0, 1);
+    print_ratio(b, LIB_THREADS_F, RAW_GROUP_F + k, 0, 1);
+  }
   printf("  (sends waiting at the same moment share one transaction and "
          "one WAL fsync:\n   group commit; the raw threads each commit "
          "alone)\n");
+  for (int k = 0; k < NFLOOR; k++)
+    if (g_m[RAW_GROUP_F + k].rate.n > 0) {
+      printf("  (raw group commit: the same rows from raw SQLite, no "
+             "library code, one\n   writer connection, the first waiting "
+             "producer leads each group: what\n   group commit itself "
+             "allows. Joining: requests queued while a group is\n   "
+             "written join it. Overlapped: the leader syncs the WAL after "
+             "its commit\n   while the next group is written, which "
+             "commits once that sync ended)\n");
+      break;
+    }
   snprintf(line, sizeof(line), "%.1f", (double)bench_rss_kb() / 1024.0);
   printf("\npeak RSS: of each measurement's own process (forked from this "
          "%s MiB one)\n", line);
