@@ -18,7 +18,10 @@
  *       Goal >= 0.5.
  *   (b) single durable enqueue, synchronous=FULL: vc_message_send() one
  *       after the other against raw commits of one message's rows each.
- *       Goal >= 0.9.
+ *       Goal >= 0.9. Beside it, its floor: raw SQLite running the
+ *       statements one such send runs (the contact and consent reads in
+ *       a read transaction; the message, job, event, rollup and audit
+ *       rows in a FULL commit), no library code in the measured path.
  *   (c) 16 producer threads, synchronous=FULL, each send returning after
  *       its own commit, against (b)'s raw single-message commit rate.
  *       Goal >= 8x (needs commits shared between producers: group commit).
@@ -360,6 +363,255 @@ static int child_raw_threads(void *arg)
   if (err)
     return 1;
   bench_report((double)(per * g_threads) / (bench_now() - t0));
+  return 0;
+}
+
+/* ---- raw, one send's statements: a data-model floor for (b) ------------ */
+
+/*
+ * What one durable vc_message_send of lib_send's message (SMS, raw text,
+ * no contact, no idempotency key) runs in the store, as raw SQLite with
+ * no library code in the measured path: the reads in one read
+ * transaction, then the writes in one FULL commit, each statement the
+ * library's own SQL text (traced from a send, copied from the source:
+ * msg/contact.c, msg/consent.c, msg/message.c, core/job.c, core/event.c,
+ * core/audit.c, msg/stats.c), bound with the values the library binds.
+ * Quiet hours read nothing here: a recipient who is no contact gets the
+ * tenant's window, which the tenant handle holds.
+ */
+typedef struct sendraw {
+  raw r;           /* the pragmas, job and event inserts, BEGIN IMMEDIATE,
+                    * COMMIT */
+  sqlite3_stmt *read, *contact, *consent, *msg, *audit, *rollup;
+} sendraw;
+
+static const char *const SENT_TABLES[5] = {
+  "vc_message", "vc_job", "vc_event", "vc_audit", "vc_stats_message"
+};
+
+static int sendraw_open(sendraw *s, const char *path)
+{
+  raw *r = &s->r;
+
+  memset(s, 0, sizeof(*s));
+  if (raw_open(r, path, 1, 1) != 0)
+    return -1;
+  if (sqlite3_prepare_v2(r->db, "BEGIN", -1, &s->read, NULL) ||
+      sqlite3_prepare_v2(r->db,
+        "SELECT a.contact_id FROM vc_contact_address a JOIN vc_contact c"
+        " ON c.tenant_id = a.tenant_id AND c.id = a.contact_id"
+        " WHERE a.tenant_id = ?1 AND a.addr_kind = ?2 AND a.address = ?3"
+        " AND c.erased_at IS NULL", -1, &s->contact, NULL) ||
+      /* Consent for a recipient who is no contact: the tenant's policy
+       * and whether it has a privacy key. */
+      sqlite3_prepare_v2(r->db,
+        "SELECT NULL,"
+        " (SELECT requires_opt_in FROM vc_consent_policy WHERE tenant_id = ?1"
+        "  AND channel_kind = ?3 AND category = ?4),"
+        " (SELECT 1 FROM vc_privacy_key WHERE tenant_id = ?1 AND id = ?1)"
+        " WHERE ?2 = ''", -1, &s->consent, NULL) ||
+      /* The library's message insert (more columns than raw_insert's). */
+      sqlite3_prepare_v2(r->db,
+        "INSERT INTO vc_message (tenant_id, id, kind, channel_id, pinned,"
+        " to_addr, from_addr, subject, text_body, html_body, metadata,"
+        " template_id, template_version, idempotency_key, content_hash,"
+        " status, segments, send_at, created_at, updated_at, attachments,"
+        " category, contact_id, consent_exempt)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, 1, ?16, ?17, ?18, ?18, ?19, ?20, ?21, ?22)", -1,
+        &s->msg, NULL) ||
+      sqlite3_prepare_v2(r->db,
+        "INSERT INTO vc_audit (tenant_id, id, actor, action, entity_id,"
+        " summary, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1,
+        &s->audit, NULL) ||
+      sqlite3_prepare_v2(r->db,
+        "INSERT INTO vc_stats_message (tenant_id, hour, kind, channel_id,"
+        " campaign_id, status, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        " ON CONFLICT (tenant_id, hour, kind, channel_id, campaign_id,"
+        " status) DO UPDATE SET n = vc_stats_message.n + excluded.n", -1,
+        &s->rollup, NULL))
+    return raw_fail(r, "prepare");
+  return 0;
+}
+
+static void sendraw_close(sendraw *s)
+{
+  sqlite3_finalize(s->read);
+  sqlite3_finalize(s->contact);
+  sqlite3_finalize(s->consent);
+  sqlite3_finalize(s->msg);
+  sqlite3_finalize(s->audit);
+  sqlite3_finalize(s->rollup);
+  raw_close(&s->r);
+}
+
+/* A read stepped once, as the library does, then reset. */
+static int sendraw_read(sendraw *s, sqlite3_stmt *q, const char *what)
+{
+  int rc = sqlite3_step(q);
+
+  if (rc == SQLITE_ROW)
+    for (int c = 0; c < sqlite3_column_count(q); c++)
+      (void)sqlite3_column_int64(q, c);
+  sqlite3_reset(q);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+         : raw_fail(&s->r, what);
+}
+
+/* The UTC hour of a time, the rollup's key (msg/stats.c). */
+static int64_t hour_of(int64_t ms)
+{
+  return ms - ms % 3600000;
+}
+
+/* One send's statements: the read transaction, then the write one.
+ * *hour: the rollup row's. */
+static int sendraw_message(sendraw *s, long i, int64_t *hour)
+{
+  raw *r = &s->r;
+  char id[27], job[27], audit[27], to[24];
+  int64_t now = wall_ms();
+
+  snprintf(to, sizeof(to), "+1415555%04ld", i % 10000);
+  if (raw_step(r, s->read, "begin read") != 0)
+    return -1;
+  sqlite3_bind_text(s->contact, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s->contact, 2, VC_ADDRESS_PHONE);
+  sqlite3_bind_text(s->contact, 3, to, -1, SQLITE_STATIC);
+  if (sendraw_read(s, s->contact, "contact") != 0)
+    return -1;
+  sqlite3_bind_text(s->consent, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->consent, 2, "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s->consent, 3, VC_CHANNEL_SMS);
+  sqlite3_bind_int64(s->consent, 4, VC_CATEGORY_TRANSACTIONAL);
+  if (sendraw_read(s, s->consent, "consent") != 0 ||
+      raw_step(r, r->commit, "commit read") != 0)
+    return -1;
+  /* The ids in the library's order: message, job, audit row. */
+  raw_id(r, id);
+  raw_id(r, job);
+  raw_id(r, audit);
+  if (raw_step(r, r->begin, "begin") != 0)
+    return -1;
+  sqlite3_bind_text(s->msg, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->msg, 2, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s->msg, 3, VC_CHANNEL_SMS);
+  sqlite3_bind_null(s->msg, 4);
+  sqlite3_bind_int64(s->msg, 5, 0);
+  sqlite3_bind_text(s->msg, 6, to, -1, SQLITE_STATIC);
+  for (int c = 7; c <= 12; c++)
+    sqlite3_bind_null(s->msg, c);
+  sqlite3_bind_text(s->msg, 9, TEXT, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s->msg, 13, 0);
+  sqlite3_bind_null(s->msg, 14);
+  sqlite3_bind_text(s->msg, 15, "", -1, SQLITE_STATIC); /* no key */
+  sqlite3_bind_int64(s->msg, 16, 1);
+  sqlite3_bind_int64(s->msg, 17, now);
+  sqlite3_bind_int64(s->msg, 18, now);
+  sqlite3_bind_int64(s->msg, 19, 0);
+  sqlite3_bind_int64(s->msg, 20, VC_CATEGORY_TRANSACTIONAL);
+  sqlite3_bind_null(s->msg, 21);
+  sqlite3_bind_int64(s->msg, 22, 0);
+  if (raw_step(r, s->msg, "insert message") != 0)
+    return -1;
+  sqlite3_bind_text(r->job, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->job, 2, job, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->job, 3, "message.send", -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->job, 4, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(r->job, 5, now);
+  sqlite3_bind_int64(r->job, 6, now);
+  if (raw_step(r, r->job, "insert job") != 0)
+    return -1;
+  sqlite3_bind_text(r->ev, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->ev, 2, "message.queued", -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->ev, 3, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->ev, 4, "{\"status\":\"queued\",\"kind\":2}", -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(r->ev, 5, now);
+  if (raw_step(r, r->ev, "insert event") != 0)
+    return -1;
+  /* The rollup, then the audit row: the library's flush, in its order. */
+  sqlite3_bind_text(s->rollup, 1, g_tenant_id, -1, SQLITE_STATIC);
+  *hour = hour_of(now);
+  sqlite3_bind_int64(s->rollup, 2, *hour);
+  sqlite3_bind_int64(s->rollup, 3, VC_CHANNEL_SMS);
+  sqlite3_bind_text(s->rollup, 4, "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->rollup, 5, "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s->rollup, 6, 1);   /* queued */
+  sqlite3_bind_int64(s->rollup, 7, 1);
+  if (raw_step(r, s->rollup, "rollup") != 0)
+    return -1;
+  sqlite3_bind_text(s->audit, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->audit, 2, audit, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->audit, 3, "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->audit, 4, "message.send", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->audit, 5, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->audit, 6, "{\"kind\":\"sms\","
+                    "\"category\":\"transactional\"}", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s->audit, 7, now);
+  if (raw_step(r, s->audit, "insert audit") != 0)
+    return -1;
+  return raw_step(r, r->commit, "commit");
+}
+
+/* The rows of SENT_TABLES, and the rollup's total count. */
+static int sendraw_counts(sendraw *s, long out[6])
+{
+  for (int k = 0; k < 6; k++) {
+    char sql[64];
+    sqlite3_stmt *q = NULL;
+    int rc;
+    if (k < 5)
+      snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", SENT_TABLES[k]);
+    else
+      snprintf(sql, sizeof(sql), "SELECT total(n) FROM vc_stats_message");
+    rc = sqlite3_prepare_v2(s->r.db, sql, -1, &q, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
+      out[k] = (long)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+      return raw_fail(&s->r, "count");
+  }
+  return 0;
+}
+
+static int child_sendraw(void *arg)
+{
+  raw_args *a = arg;
+  char path[600];
+  sendraw s;
+  long before[6], after[6], want[6], hours = 0;
+  int64_t hour, last_hour = -1;
+  double t0, dt;
+
+  fresh_db(path, sizeof(path), "sendraw.db");
+  if (sendraw_open(&s, path) != 0 || sendraw_counts(&s, before) != 0)
+    return 1;
+  t0 = bench_now();
+  for (long i = 0; i < a->n; i++) {
+    if (sendraw_message(&s, i, &hour) != 0)
+      return 1;
+    /* A new hour is a new rollup row (the template has none). */
+    if (hour != last_hour)
+      hours++;
+    last_hour = hour;
+  }
+  dt = bench_now() - t0;
+  if (sendraw_counts(&s, after) != 0)
+    return 1;
+  for (int k = 0; k < 6; k++)
+    want[k] = a->n;
+  want[4] = hours;
+  for (int k = 0; k < 6; k++)
+    if (after[k] - before[k] != want[k]) {
+      fprintf(stderr, "bench_enqueue: one send's statements: %ld %s more"
+              " in %s, expected %ld\n", after[k] - before[k],
+              k < 5 ? "rows" : "counted", k < 5 ? SENT_TABLES[k]
+              : "vc_stats_message's n", want[k]);
+      return 1;
+    }
+  sendraw_close(&s);
+  bench_report((double)a->n / dt);
   return 0;
 }
 
@@ -938,6 +1190,7 @@ enum {
   RAW_BATCH, LIB_MANY, LIB_SEND, LIB_HOSTTX, LIB_HOSTTX_MEM,
   RAW_SINGLE_N,                                  /* (a) */
   RAW_SINGLE_F, LIB_SEND_F,                      /* (b) */
+  RAW_SEND_F,                                    /* (b)'s floor */
   LIB_THREADS_F, RAW_THREADS_F,                  /* (c) */
   RAW_GROUP_F,                                   /* (c)'s floor: */
   NMEAS = RAW_GROUP_F + NFLOOR                   /* NFLOOR of them */
@@ -952,6 +1205,7 @@ static const char *NAMES[NMEAS] = {
   "raw, one message per transaction (NORMAL)",
   "raw, one message per transaction (FULL)",
   "vc_message_send, one after another (FULL)",
+  "raw, one send's statements per transaction (FULL)",
   "vc_message_send, producer threads (FULL)",
   "raw, producer threads, own connection each (FULL)",
   /* the floor's, with --threads: in main */
@@ -1164,6 +1418,9 @@ int main(int argc, char **argv)
     la = (lib_args){ 1, 0, g_durable };
     if (measure(LIB_SEND_F, child_lib, &la, la.n) != 0)
       return 1;
+    ra = (raw_args){ 1, g_durable, 1 };
+    if (measure(RAW_SEND_F, child_sendraw, &ra, ra.n) != 0)
+      return 1;
     la = (lib_args){ 1, 0, g_durable };
     if (measure(LIB_THREADS_F, child_lib_threads, &la, la.n) != 0)
       return 1;
@@ -1199,6 +1456,15 @@ int main(int argc, char **argv)
   print_meas(LIB_SEND_F, "messages");
   print_ratio("vc_message_send / raw single commits", LIB_SEND_F,
               RAW_SINGLE_F, 0.9, 1);
+  print_meas(RAW_SEND_F, "messages");
+  print_ratio("floor (b) / raw single commits", RAW_SEND_F, RAW_SINGLE_F,
+              0, 1);
+  print_ratio("vc_message_send / floor (b)", LIB_SEND_F, RAW_SEND_F, 0, 1);
+  if (g_m[RAW_SEND_F].rate.n > 0)
+    printf("  (floor (b): the statements one vc_message_send runs, as raw "
+           "SQLite: BEGIN,\n   contact and consent reads, COMMIT; BEGIN "
+           "IMMEDIATE, message, job, event,\n   rollup upsert, audit row, "
+           "COMMIT)\n");
 
   printf("\n(c) %d concurrent producers, synchronous=FULL, each send "
          "returns after its commit\n", g_threads);
