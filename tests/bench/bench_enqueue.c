@@ -218,6 +218,28 @@ static int raw_step(raw *r, sqlite3_stmt *s, const char *what)
   return rc == SQLITE_DONE ? 0 : raw_fail(r, what);
 }
 
+/* A queued message's job and event rows; `ids` says how the ids are
+ * bound (each measurement keeps the way it was first measured). */
+static int raw_job_event(raw *r, const char *id, const char *job,
+                         int64_t now, sqlite3_destructor_type ids)
+{
+  sqlite3_bind_text(r->job, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->job, 2, job, -1, ids);
+  sqlite3_bind_text(r->job, 3, "message.send", -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->job, 4, id, -1, ids);
+  sqlite3_bind_int64(r->job, 5, now);
+  sqlite3_bind_int64(r->job, 6, now);
+  if (raw_step(r, r->job, "insert job") != 0)
+    return -1;
+  sqlite3_bind_text(r->ev, 1, g_tenant_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->ev, 2, "message.queued", -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->ev, 3, id, -1, ids);
+  sqlite3_bind_text(r->ev, 4, "{\"status\":\"queued\",\"kind\":2}", -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(r->ev, 5, now);
+  return raw_step(r, r->ev, "insert event");
+}
+
 /* One message's three rows from values made beforehand (inside a
  * transaction). */
 static int raw_insert(raw *r, const char *id, const char *job,
@@ -240,21 +262,7 @@ static int raw_insert(raw *r, const char *id, const char *job,
   sqlite3_bind_int64(r->msg, 18, now);
   if (raw_step(r, r->msg, "insert message") != 0)
     return -1;
-  sqlite3_bind_text(r->job, 1, g_tenant_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->job, 2, job, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(r->job, 3, "message.send", -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->job, 4, id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(r->job, 5, now);
-  sqlite3_bind_int64(r->job, 6, now);
-  if (raw_step(r, r->job, "insert job") != 0)
-    return -1;
-  sqlite3_bind_text(r->ev, 1, g_tenant_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->ev, 2, "message.queued", -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->ev, 3, id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(r->ev, 4, "{\"status\":\"queued\",\"kind\":2}", -1,
-                    SQLITE_STATIC);
-  sqlite3_bind_int64(r->ev, 5, now);
-  return raw_step(r, r->ev, "insert event");
+  return raw_job_event(r, id, job, now, SQLITE_TRANSIENT);
 }
 
 /* One message's three rows (inside a transaction). */
@@ -514,21 +522,7 @@ static int sendraw_message(sendraw *s, long i, int64_t *hour)
   sqlite3_bind_int64(s->msg, 22, 0);
   if (raw_step(r, s->msg, "insert message") != 0)
     return -1;
-  sqlite3_bind_text(r->job, 1, g_tenant_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->job, 2, job, -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->job, 3, "message.send", -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->job, 4, id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(r->job, 5, now);
-  sqlite3_bind_int64(r->job, 6, now);
-  if (raw_step(r, r->job, "insert job") != 0)
-    return -1;
-  sqlite3_bind_text(r->ev, 1, g_tenant_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->ev, 2, "message.queued", -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->ev, 3, id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->ev, 4, "{\"status\":\"queued\",\"kind\":2}", -1,
-                    SQLITE_STATIC);
-  sqlite3_bind_int64(r->ev, 5, now);
-  if (raw_step(r, r->ev, "insert event") != 0)
+  if (raw_job_event(r, id, job, now, SQLITE_STATIC) != 0)
     return -1;
   /* The rollup, then the audit row: the library's flush, in its order. */
   sqlite3_bind_text(s->rollup, 1, g_tenant_id, -1, SQLITE_STATIC);
