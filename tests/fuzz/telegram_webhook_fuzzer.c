@@ -18,8 +18,8 @@
  * parts that lose a non-whitespace byte of the text.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
- * adding -I. for adapters/, with tests/fuzz/telegram_webhook_fuzzer.c and
- * -o telegram_webhook_fuzzer, then
+ * with tests/fuzz/telegram_webhook_fuzzer.c and -o telegram_webhook_fuzzer,
+ * then
  *   ./telegram_webhook_fuzzer tests/fuzz/corpus/telegram_webhook
  */
 #include "core/common.h"

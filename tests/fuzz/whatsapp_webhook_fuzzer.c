@@ -19,8 +19,7 @@
  * or 403, a send result with an unknown outcome.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
- * adding -I. for adapters/builtin.h, with
- * tests/fuzz/whatsapp_webhook_fuzzer.c and -o whatsapp_webhook_fuzzer,
+ * with tests/fuzz/whatsapp_webhook_fuzzer.c and -o whatsapp_webhook_fuzzer,
  * then ./whatsapp_webhook_fuzzer tests/fuzz/corpus/whatsapp_webhook
  */
 #include "core/common.h"
