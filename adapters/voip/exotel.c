@@ -30,6 +30,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "net/sink.h"
 #include "adapters/builtin.h"
 #include "adapters/common.h"
 #include "adapters/voip/callback.h"
@@ -446,6 +447,9 @@ static int read_hook(ex_hook *h, const vc__form *f, int zone_min)
     return rc;
   if (h->status == NULL)
     return BAD_HOOK("the callback has no Status");
+  /* The end carries it: refused by the sink, after the leg events. */
+  if (h->talk_s > VC__SINK_SECONDS_MAX)
+    return BAD_HOOK("ConversationDuration is longer than a call can last");
   for (int i = 0; i < 2; i++) {
     snprintf(name, sizeof(name), "Legs[%d][Status]", i);
     if ((rc = read_word(&h->leg_status[i], f, name)) < 0)

@@ -692,6 +692,11 @@ static void test_exotel__bad_callbacks(void)
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"busy\", \"ConversationDuration\": 86401}", VC_EINVALID,
       "up to a day" },
+    /* A talk time the sink refuses: refused before the leg events went
+     * (found by fuzzing). */
+    { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
+      "\"completed\", \"ConversationDuration\": 28801}", VC_EINVALID,
+      "longer than a call can last" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"busy\", \"StartTime\": \"2024-01-15 14:30:01\", \"EndTime\": "
       "\"2024-01-15 14:30:00\"}", VC_EINVALID, "StartTime is after" },
