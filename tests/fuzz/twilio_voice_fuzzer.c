@@ -79,6 +79,27 @@ static int on_call(void *payload, const vc_call_update *u)
   return 0;
 }
 
+/* Whether the document of `sc` with every text "x" holds `piece`: the
+ * document's own tags hold "<" or "<Say", escaped input or not. */
+static int in_skeleton(void *state, const vc_call_script *sc,
+                       const char *piece)
+{
+  vc_call_step s[8];
+  vc_call_script k = *sc;
+  vc_buf out = VC_BUF_INIT;
+  const char *ct = NULL;
+  int found;
+
+  memcpy(s, sc->steps, sc->nsteps * sizeof(s[0]));
+  for (size_t i = 0; i < sc->nsteps; i++)
+    s[i].text = "x";
+  k.steps = s;
+  found = TV->render_script(state, &k, &out, &ct) != 0 ||
+          (out.ptr != NULL && strstr(out.ptr, piece) != NULL);
+  vc_buf_dispose(&out);
+  return found;
+}
+
 /* One step of each kind from '|'-separated pieces of the input. */
 static void fuzz_render(void *state, char *in)
 {
@@ -128,7 +149,8 @@ static void fuzz_render(void *state, char *in)
         abort();
     }
     /* the input's markup never reaches the document unescaped */
-    if (strchr(piece[0], '<') != NULL && strstr(out.ptr, piece[0]) != NULL)
+    if (strchr(piece[0], '<') != NULL && strstr(out.ptr, piece[0]) != NULL &&
+        !in_skeleton(state, &sc, piece[0]))
       abort();
   }
   vc_buf_dispose(&out);
