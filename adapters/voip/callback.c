@@ -191,7 +191,8 @@ static int flatten(vc__form *f, const cJSON *item, const char *prefix)
     return add_field(f, prefix, cJSON_IsTrue(item) ? "true" : "false");
   if (cJSON_IsNumber(item)) {
     double d = item->valuedouble;
-    if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+    /* range first: the cast is defined only for values that fit */
+    if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
       snprintf(num, sizeof(num), "%lld", (long long)d);
     else
       snprintf(num, sizeof(num), "%.15g", d);

@@ -703,6 +703,11 @@ static void test_exotel__bad_callbacks(void)
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"busy\", \"Legs\": [{\"OnCallDuration\": \"1e3\"}]}", VC_EINVALID,
       "OnCallDuration" },
+    /* A number no integer holds: refused, without the undefined cast
+     * of reading it (found by fuzzing). */
+    { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
+      "\"busy\", \"Legs\": [{\"OnCallDuration\": 518446744073709551616}]}",
+      VC_EINVALID, "OnCallDuration" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"completed\", \"RecordingUrl\": \"javascript:x\"}", VC_EINVALID,
       "RecordingUrl" },

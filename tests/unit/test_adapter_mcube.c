@@ -454,6 +454,8 @@ static void test_mcube__bad_callbacks(void)
       "no endtime" },
     { TARGET, SAMPLE("ANSWER", ", \"duration\": \"4s\""),
       "duration is not" },
+    { TARGET, SAMPLE("ANSWER", ", \"duration\": 184467440737095516160.0"),
+      "duration is not" },
     { TARGET, SAMPLE("ANSWER", ", \"answeredtime\": \"4\""),
       "answeredtime is not" },
     { TARGET, SAMPLE("ANSWER", ", \"filename\": \"x.wav\""),
