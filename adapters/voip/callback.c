@@ -583,3 +583,11 @@ int vc__voip_is_url(const char *s, size_t max)
       return 0;
   return 1;
 }
+
+int vc__voip_is_recording_url(const char *s, size_t max)
+{
+  /* The sink takes only a lowercase scheme: a recording URL it refused
+   * came after the end had been reported. */
+  return vc__voip_is_url(s, max) &&
+         (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0);
+}

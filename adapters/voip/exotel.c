@@ -464,7 +464,7 @@ static int read_hook(ex_hook *h, const vc__form *f, int zone_min)
   h->rec_url = vc__voip_field(f, "RecordingUrl");
   if (h->rec_url != NULL && h->rec_url[0] == '\0')
     h->rec_url = NULL;
-  if (h->rec_url != NULL && !vc__voip_is_url(h->rec_url, 2048))
+  if (h->rec_url != NULL && !vc__voip_is_recording_url(h->rec_url, 2048))
     return BAD_HOOK("RecordingUrl is not an http(s) URL");
   return 0;
 }

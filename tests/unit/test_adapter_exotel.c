@@ -711,6 +711,11 @@ static void test_exotel__bad_callbacks(void)
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"completed\", \"RecordingUrl\": \"javascript:x\"}", VC_EINVALID,
       "RecordingUrl" },
+    /* The sink takes a lowercase scheme only: refused before the end
+     * went (found by fuzzing). */
+    { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
+      "\"completed\", \"RecordingUrl\": \"httPs://s3.example.com/r.mp3\"}",
+      VC_EINVALID, "RecordingUrl" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"CallSid\": "
       "\"" SID "\", \"Status\": \"busy\"}", VC_EINVALID, "twice" },
     { TARGET, "application/x-www-form-urlencoded", "CallSid=" SID

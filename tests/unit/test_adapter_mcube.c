@@ -460,6 +460,8 @@ static void test_mcube__bad_callbacks(void)
       "answeredtime is not" },
     { TARGET, SAMPLE("ANSWER", ", \"filename\": \"x.wav\""),
       "filename is not" },
+    { TARGET, SAMPLE("ANSWER", ", \"filename\": \"HTTPS://s3.example.com/"
+      "x.wav\""), "filename is not" },
     /* Talk times the sink refuses: refused before the leg events went
      * (found by fuzzing). */
     { TARGET, SAMPLE("ANSWER", ", \"answeredtime\": \"15:00:04\""),
