@@ -11,10 +11,11 @@ into a fresh copy of the committed one:
     build-fuzz/campaign/<target>/corpus
 
 libFuzzer runs the copy's files first, then the others from the smallest
-up, and lists for each the coverage features no file before it reached.
-This prints, as "features size path" lines, the campaign inputs that
-reached the most new features (the smaller first on a tie), at most N
-and none larger than --max-size bytes (docs/fuzzing.md).
+up, and lists for each the code edges (COV) and coverage features (FT)
+no file before it reached. This prints, as "edges features size path"
+lines, the campaign inputs that reached the most new edges, then
+features (the smaller first on a tie), at most N and none larger than
+--max-size bytes (docs/fuzzing.md).
 """
 
 import argparse
@@ -33,18 +34,22 @@ def main():
     lines = f.read().split("\n")
   nfiles, ncommitted = int(lines[0]), int(lines[1])
   files = lines[2:2 + nfiles]
-  picks = []
+  new = {}
   for line in lines[2 + nfiles:]:
     parts = line.split()
-    if len(parts) < 3 or parts[0] != "FT" or int(parts[1]) < ncommitted:
+    if len(parts) < 2 or parts[0] not in ("FT", "COV"):
       continue
-    path = files[int(parts[1])]
-    size = os.path.getsize(path)
-    if size <= args.max_size:
-      picks.append((len(parts) - 2, size, path))
-  picks.sort(key=lambda p: (-p[0], p[1]))
-  for gain, size, path in picks[:args.n]:
-    print(gain, size, path)
+    i = int(parts[1])
+    if i >= ncommitted:
+      new.setdefault(i, {"FT": 0, "COV": 0})[parts[0]] = len(parts) - 2
+  picks = []
+  for i, n in new.items():
+    size = os.path.getsize(files[i])
+    if (n["COV"] or n["FT"]) and size <= args.max_size:
+      picks.append((n["COV"], n["FT"], size, files[i]))
+  picks.sort(key=lambda p: (-p[0], -p[1], p[2]))
+  for edges, features, size, path in picks[:args.n]:
+    print(edges, features, size, path)
   return 0
 
 
