@@ -191,7 +191,8 @@ static int flatten(vc__form *f, const cJSON *item, const char *prefix)
     return add_field(f, prefix, cJSON_IsTrue(item) ? "true" : "false");
   if (cJSON_IsNumber(item)) {
     double d = item->valuedouble;
-    if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+    /* range first: the cast is defined only for values that fit */
+    if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
       snprintf(num, sizeof(num), "%lld", (long long)d);
     else
       snprintf(num, sizeof(num), "%.15g", d);
@@ -581,4 +582,12 @@ int vc__voip_is_url(const char *s, size_t max)
     if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
       return 0;
   return 1;
+}
+
+int vc__voip_is_recording_url(const char *s, size_t max)
+{
+  /* The sink takes only a lowercase scheme: a recording URL it refused
+   * came after the end had been reported. */
+  return vc__voip_is_url(s, max) &&
+         (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0);
 }

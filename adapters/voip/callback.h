@@ -148,4 +148,8 @@ int vc__voip_is_id(const char *s, size_t max);
 /* An absolute http(s) URL on one line without spaces, at most `max`. */
 int vc__voip_is_url(const char *s, size_t max);
 
+/* vc__voip_is_url() with the scheme in lowercase, as the event sink takes
+ * a call update's recording URL. */
+int vc__voip_is_recording_url(const char *s, size_t max);
+
 #endif

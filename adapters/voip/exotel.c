@@ -30,6 +30,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "net/sink.h"
 #include "adapters/builtin.h"
 #include "adapters/common.h"
 #include "adapters/voip/callback.h"
@@ -446,6 +447,9 @@ static int read_hook(ex_hook *h, const vc__form *f, int zone_min)
     return rc;
   if (h->status == NULL)
     return BAD_HOOK("the callback has no Status");
+  /* The end carries it: refused by the sink, after the leg events. */
+  if (h->talk_s > VC__SINK_SECONDS_MAX)
+    return BAD_HOOK("ConversationDuration is longer than a call can last");
   for (int i = 0; i < 2; i++) {
     snprintf(name, sizeof(name), "Legs[%d][Status]", i);
     if ((rc = read_word(&h->leg_status[i], f, name)) < 0)
@@ -460,7 +464,7 @@ static int read_hook(ex_hook *h, const vc__form *f, int zone_min)
   h->rec_url = vc__voip_field(f, "RecordingUrl");
   if (h->rec_url != NULL && h->rec_url[0] == '\0')
     h->rec_url = NULL;
-  if (h->rec_url != NULL && !vc__voip_is_url(h->rec_url, 2048))
+  if (h->rec_url != NULL && !vc__voip_is_recording_url(h->rec_url, 2048))
     return BAD_HOOK("RecordingUrl is not an http(s) URL");
   return 0;
 }
@@ -497,6 +501,13 @@ static int leg_event(vc_event_sink *sink, const ex_hook *h, int type,
   return vc__voip_leg_event(sink, h->sid, type, leg, at);
 }
 
+/* secs before t; an unknown time (0) stays unknown, rather than a time
+ * before 1970 that the sink refuses after the earlier events went. */
+static int64_t before(int64_t t, long secs)
+{
+  return t != 0 && secs > 0 ? t - (int64_t)secs * 1000 : t;
+}
+
 static int64_t clamp(int64_t t, int64_t lo, int64_t hi)
 {
   if (lo != 0 && t < lo)
@@ -521,7 +532,7 @@ static int on_answered(vc_event_sink *sink, const ex_hook *h)
     return rc;
   if (!a0)
     return 0;
-  ta = clamp(t - (h->leg_s[0] > 0 ? h->leg_s[0] * 1000 : 0), h->start, t);
+  ta = clamp(before(t, h->leg_s[0]), h->start, t);
   if ((rc = leg_event(sink, h, VC_UPDATE_ANSWERED, VC_LEG_AGENT, ta)) < 0)
     return rc;
   if (!a1 && !(legs && h->leg_status[1] != NULL &&
@@ -530,7 +541,7 @@ static int on_answered(vc_event_sink *sink, const ex_hook *h)
   if ((rc = leg_event(sink, h, VC_UPDATE_RINGING, VC_LEG_CUSTOMER,
                       ta)) < 0 || !a1)
     return rc;
-  tc = clamp(t - (h->leg_s[1] > 0 ? h->leg_s[1] * 1000 : 0), ta, t);
+  tc = clamp(before(t, h->leg_s[1]), ta, t);
   return leg_event(sink, h, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, tc);
 }
 
@@ -558,9 +569,9 @@ static int on_terminal(vc_event_sink *sink, const ex_hook *h)
                       h->start)) < 0)
     return rc;
   if (a1)
-    tc = clamp(end - talk * 1000, h->start, end);
+    tc = clamp(before(end, talk), h->start, end);
   if (a0) {
-    ta = h->leg_s[0] > 0 ? end - h->leg_s[0] * 1000 : a1 ? tc : end;
+    ta = h->leg_s[0] > 0 ? before(end, h->leg_s[0]) : a1 ? tc : end;
     ta = clamp(ta, h->start, a1 ? tc : end);
     if ((rc = leg_event(sink, h, VC_UPDATE_ANSWERED, VC_LEG_AGENT,
                         ta)) < 0)

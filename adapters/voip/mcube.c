@@ -30,6 +30,7 @@
 #include "core/codec.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "net/sink.h"
 #include "adapters/builtin.h"
 #include "adapters/common.h"
 #include "adapters/voip/callback.h"
@@ -575,10 +576,13 @@ static int read_hook(mc_hook *h, const vc__form *f, int zone_min)
     if ((h->talk_s = hms(a)) < 0 || h->talk_s > SECONDS_MAX)
       return BAD_HOOK("%s is not HH:MM:SS", MC_CB_TALK_HMS);
   }
+  /* The end carries it: refused by the sink, after the leg events. */
+  if (h->talk_s > VC__SINK_SECONDS_MAX)
+    return BAD_HOOK("the talk time is longer than a call can last");
   h->rec_url = vc__voip_field(f, MC_CB_RECORDING);
   if (h->rec_url != NULL && h->rec_url[0] == '\0')
     h->rec_url = NULL;
-  if (h->rec_url != NULL && !vc__voip_is_url(h->rec_url, 2048))
+  if (h->rec_url != NULL && !vc__voip_is_recording_url(h->rec_url, 2048))
     return BAD_HOOK("%s is not an http(s) URL", MC_CB_RECORDING);
   return 0;
 }

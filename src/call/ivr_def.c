@@ -548,6 +548,8 @@ void vc__ivr_def_free(vc__ivr_def *def)
     return;
   for (size_t i = 0; i < def->npool; i++)
     vc__free(def->pool[i].vars_json);
+  /* The fallback is the one action outside the pool. */
+  vc__free(def->fallback.vars_json);
   cJSON_Delete(def->doc);
   vc__free(def);
 }

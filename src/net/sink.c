@@ -136,7 +136,7 @@ int vc_event_sink_reply(vc_event_sink *s, int status,
 #define CALL_ID_MAX 127          /* provider ids of calls and legs */
 #define URL_MAX 2048
 #define DIGITS_MAX 64
-#define SECONDS_MAX (2 * VC_CALL_TIME_LIMIT_MAX)
+#define SECONDS_MAX VC__SINK_SECONDS_MAX
 #define NUMBER_MAX VC_CALL_ADDRESS_MAX
 #define TIME_MAX 32503680000000LL /* year 3000, Unix ms */
 #define PRICE_MAX 1000000000000LL /* a million units */

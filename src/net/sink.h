@@ -10,6 +10,10 @@
 /* At most this many events from one webhook request. */
 #define VC__SINK_MAX_EVENTS 1000
 
+/* The longest duration a call update may carry, seconds: adapters
+ * refuse a longer one before they report anything. */
+#define VC__SINK_SECONDS_MAX (2 * VC_CALL_TIME_LIMIT_MAX)
+
 typedef int (*vc__sink_status_fn)(void *payload, const vc_status_update *u);
 typedef int (*vc__sink_inbound_fn)(void *payload, const vc_inbound *m);
 typedef int (*vc__sink_call_fn)(void *payload, const vc_call_update *u);

@@ -19,8 +19,8 @@
  * outcome.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
- * adding -I. for adapters/builtin.h, with tests/fuzz/mailgun_webhook_
- * fuzzer.c and -o mailgun_webhook_fuzzer, then
+ * with tests/fuzz/mailgun_webhook_fuzzer.c and -o mailgun_webhook_fuzzer,
+ * then
  *   ./mailgun_webhook_fuzzer tests/fuzz/corpus/mailgun_webhook
  */
 #include "core/common.h"

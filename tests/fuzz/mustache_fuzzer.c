@@ -12,16 +12,19 @@
  * limit, output left behind by a failed render, a multi-line error
  * message, an error without the template class.
  *
- * libFuzzer build (scratch directory, clang):
- *   meson setup build-fuzz -Db_sanitize=address,undefined \
+ * libFuzzer build (scratch directory, clang; -I. and -lre are for the
+ * targets that reach adapters/, the same line serves every target):
+ *   CC=clang meson setup build-fuzz -Db_sanitize=address,undefined \
  *     -Dc_args=-fsanitize=fuzzer-no-link -Db_lundef=false
  *   ninja -C build-fuzz src/libvyomcomm_objects.a
- *   clang -fsanitize=fuzzer,address,undefined -Isrc -Iinclude \
+ *   clang -fsanitize=fuzzer,address,undefined -I. -Isrc -Iinclude \
  *     -I/usr/include/cjson -DVC_BUILDING_LIBRARY \
  *     tests/fuzz/mustache_fuzzer.c build-fuzz/src/libvyomcomm_objects.a \
- *     -lcjson -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto \
- *     -lpthread -o mustache_fuzzer
+ *     -lcjson -lsqlite3 -lcurl -lre -lmbedtls -lmbedx509 -lmbedcrypto \
+ *     -lpthread -lm -o mustache_fuzzer
  *   ./mustache_fuzzer tests/fuzz/corpus/mustache
+ * tests/fuzz/campaign.sh builds every target so and runs a campaign
+ * (docs/fuzzing.md).
  */
 #include "core/common.h"
 #include "msg/mustache.h"

@@ -15,9 +15,8 @@
  * not one printable line.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
- * adding -I. for adapters/builtin.h, with
- * tests/fuzz/sendgrid_webhook_fuzzer.c and -o sendgrid_webhook_fuzzer,
- * then
+ * with tests/fuzz/sendgrid_webhook_fuzzer.c and
+ * -o sendgrid_webhook_fuzzer, then
  *   ./sendgrid_webhook_fuzzer tests/fuzz/corpus/sendgrid_webhook
  */
 #include "core/common.h"

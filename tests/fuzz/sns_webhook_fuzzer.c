@@ -20,8 +20,7 @@
  * is not https on an SNS host.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
- * adding -I. for adapters/builtin.h, with tests/fuzz/sns_webhook_fuzzer.c
- * and -o sns_webhook_fuzzer, then
+ * with tests/fuzz/sns_webhook_fuzzer.c and -o sns_webhook_fuzzer, then
  *   ./sns_webhook_fuzzer tests/fuzz/corpus/sns_webhook
  */
 #include "core/common.h"

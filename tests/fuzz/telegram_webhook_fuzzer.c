@@ -18,8 +18,8 @@
  * parts that lose a non-whitespace byte of the text.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
- * adding -I. for adapters/, with tests/fuzz/telegram_webhook_fuzzer.c and
- * -o telegram_webhook_fuzzer, then
+ * with tests/fuzz/telegram_webhook_fuzzer.c and -o telegram_webhook_fuzzer,
+ * then
  *   ./telegram_webhook_fuzzer tests/fuzz/corpus/telegram_webhook
  */
 #include "core/common.h"
@@ -40,6 +40,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_TOKEN_SECRET "AAFfuzzFuzzFuzzFuzzFuzzFuzzFuzz_00"
 #define FUZZ_SECRET "fuzz-Secret_0"
 
+/* The input: an error message may quote it, and with it a secret the
+ * input itself holds, without leaking anything. */
+static const uint8_t *g_in;
+static size_t g_in_len;
+
+static int quotes_secret(const char *message, const char *secret)
+{
+  return strstr(message, secret) != NULL &&
+         memmem(g_in, g_in_len, secret, strlen(secret)) == NULL;
+}
+
 static void check_error(int rc, const int *allowed, size_t n)
 {
   const vc_error *e = vc_error_last();
@@ -47,8 +58,9 @@ static void check_error(int rc, const int *allowed, size_t n)
 
   while (i < n && allowed[i] != rc)
     i++;
-  if (i == n || e->code != rc || strstr(e->message, FUZZ_TOKEN_SECRET) ||
-      strstr(e->message, FUZZ_SECRET))
+  if (i == n || e->code != rc ||
+      quotes_secret(e->message, FUZZ_TOKEN_SECRET) ||
+      quotes_secret(e->message, FUZZ_SECRET))
     abort();
   for (const char *p = e->message; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -180,6 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t body_len;
   int rc;
 
+  g_in = data;
+  g_in_len = size;
   if (in == NULL)
     return 0;
   if (state == NULL &&

@@ -40,6 +40,17 @@ void vc__sink_set_call(vc_event_sink *s,
 #define FUZZ_TOKEN "feedfacecafebeef0123456789abcdef"
 #define TV (&vc__adapter_twilio_voice)
 
+/* The input: an error message may quote it, and with it a secret the
+ * input itself holds, without leaking anything. */
+static const uint8_t *g_in;
+static size_t g_in_len;
+
+static int quotes_secret(const char *message, const char *secret)
+{
+  return strstr(message, secret) != NULL &&
+         memmem(g_in, g_in_len, secret, strlen(secret)) == NULL;
+}
+
 static void check_error(int rc, const int *allowed, size_t n)
 {
   const vc_error *e = vc_error_last();
@@ -47,7 +58,7 @@ static void check_error(int rc, const int *allowed, size_t n)
 
   while (i < n && allowed[i] != rc)
     i++;
-  if (i == n || e->code != rc || strstr(e->message, FUZZ_TOKEN) != NULL)
+  if (i == n || e->code != rc || quotes_secret(e->message, FUZZ_TOKEN))
     abort();
   for (const char *p = e->message; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -66,6 +77,27 @@ static int on_call(void *payload, const vc_call_update *u)
       (u->type == VC_UPDATE_RECORDING && u->recording_id == NULL))
     abort();
   return 0;
+}
+
+/* Whether the document of `sc` with every text "x" holds `piece`: the
+ * document's own tags hold "<" or "<Say", escaped input or not. */
+static int in_skeleton(void *state, const vc_call_script *sc,
+                       const char *piece)
+{
+  vc_call_step s[8];
+  vc_call_script k = *sc;
+  vc_buf out = VC_BUF_INIT;
+  const char *ct = NULL;
+  int found;
+
+  memcpy(s, sc->steps, sc->nsteps * sizeof(s[0]));
+  for (size_t i = 0; i < sc->nsteps; i++)
+    s[i].text = "x";
+  k.steps = s;
+  found = TV->render_script(state, &k, &out, &ct) != 0 ||
+          (out.ptr != NULL && strstr(out.ptr, piece) != NULL);
+  vc_buf_dispose(&out);
+  return found;
 }
 
 /* One step of each kind from '|'-separated pieces of the input. */
@@ -117,7 +149,8 @@ static void fuzz_render(void *state, char *in)
         abort();
     }
     /* the input's markup never reaches the document unescaped */
-    if (strchr(piece[0], '<') != NULL && strstr(out.ptr, piece[0]) != NULL)
+    if (strchr(piece[0], '<') != NULL && strstr(out.ptr, piece[0]) != NULL &&
+        !in_skeleton(state, &sc, piece[0]))
       abort();
   }
   vc_buf_dispose(&out);
@@ -170,6 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t body_len;
   int rc;
 
+  g_in = data;
+  g_in_len = size;
   if (in == NULL)
     return 0;
   if (state == NULL &&

@@ -37,6 +37,17 @@ typedef struct fz_seen {
   int64_t last_at;
 } fz_seen;
 
+/* The input: an error message may quote it, and with it a secret the
+ * input itself holds, without leaking anything. */
+static const uint8_t *fz_g_in;
+static size_t fz_g_in_len;
+
+static int fz_quotes_secret(const char *message, const char *secret)
+{
+  return strstr(message, secret) != NULL &&
+         memmem(fz_g_in, fz_g_in_len, secret, strlen(secret)) == NULL;
+}
+
 static void fz_check_error(int rc, const int *allowed, size_t n)
 {
   const vc_error *e = vc_error_last();
@@ -44,8 +55,8 @@ static void fz_check_error(int rc, const int *allowed, size_t n)
 
   while (i < n && allowed[i] != rc)
     i++;
-  if (i == n || e->code != rc || strstr(e->message, FUZZ_SECRET) != NULL ||
-      strstr(e->message, FUZZ_KEY) != NULL)
+  if (i == n || e->code != rc || fz_quotes_secret(e->message, FUZZ_SECRET) ||
+      fz_quotes_secret(e->message, FUZZ_KEY))
     abort();
   for (const char *p = e->message; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -173,6 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t body_len;
   int rc;
 
+  fz_g_in = data;
+  fz_g_in_len = size;
   if (in == NULL)
     return 0;
   if (state == NULL && FZ_ADAPTER->init(&state, FZ_CONFIG, FZ_CREDS) != 0)

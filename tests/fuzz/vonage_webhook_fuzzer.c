@@ -39,6 +39,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const METHODS[] = { "md5hash", "sha256hmac", "jwt" };
 
+/* The input: an error message may quote it, and with it a secret the
+ * input itself holds, without leaking anything. */
+static const uint8_t *g_in;
+static size_t g_in_len;
+
+static int quotes_secret(const char *message, const char *secret)
+{
+  return strstr(message, secret) != NULL &&
+         memmem(g_in, g_in_len, secret, strlen(secret)) == NULL;
+}
+
 static void check_error(int rc, const int *allowed, size_t n)
 {
   const vc_error *e = vc_error_last();
@@ -46,8 +57,8 @@ static void check_error(int rc, const int *allowed, size_t n)
 
   while (i < n && allowed[i] != rc)
     i++;
-  if (i == n || e->code != rc || strstr(e->message, FUZZ_SECRET) != NULL ||
-      strstr(e->message, FUZZ_API_SECRET) != NULL)
+  if (i == n || e->code != rc || quotes_secret(e->message, FUZZ_SECRET) ||
+      quotes_secret(e->message, FUZZ_API_SECRET))
     abort();
   for (const char *p = e->message; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -157,6 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   vc_http_request req = VC_HTTP_REQUEST_INIT;
   size_t nh = 0;
 
+  g_in = data;
+  g_in_len = size;
   if (in == NULL)
     return 0;
   for (size_t i = 0; i < 3; i++) {

@@ -19,8 +19,7 @@
  * or 403, a send result with an unknown outcome.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
- * adding -I. for adapters/builtin.h, with
- * tests/fuzz/whatsapp_webhook_fuzzer.c and -o whatsapp_webhook_fuzzer,
+ * with tests/fuzz/whatsapp_webhook_fuzzer.c and -o whatsapp_webhook_fuzzer,
  * then ./whatsapp_webhook_fuzzer tests/fuzz/corpus/whatsapp_webhook
  */
 #include "core/common.h"
@@ -41,6 +40,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_SECRET "fuzz-app-secret-0123456789abcdef"
 #define FUZZ_VERIFY "fuzz-verify"
 
+/* The input: an error message may quote it, and with it a secret the
+ * input itself holds, without leaking anything. */
+static const uint8_t *g_in;
+static size_t g_in_len;
+
+static int quotes_secret(const char *message, const char *secret)
+{
+  return strstr(message, secret) != NULL &&
+         memmem(g_in, g_in_len, secret, strlen(secret)) == NULL;
+}
+
 static void check_error(int rc, const int *allowed, size_t n)
 {
   const vc_error *e = vc_error_last();
@@ -48,8 +58,9 @@ static void check_error(int rc, const int *allowed, size_t n)
 
   while (i < n && allowed[i] != rc)
     i++;
-  if (i == n || e->code != rc || strstr(e->message, FUZZ_TOKEN) ||
-      strstr(e->message, FUZZ_SECRET) || strstr(e->message, FUZZ_VERIFY))
+  if (i == n || e->code != rc || quotes_secret(e->message, FUZZ_TOKEN) ||
+      quotes_secret(e->message, FUZZ_SECRET) ||
+      quotes_secret(e->message, FUZZ_VERIFY))
     abort();
   for (const char *p = e->message; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -162,6 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t body_len;
   int rc;
 
+  g_in = data;
+  g_in_len = size;
   if (in == NULL)
     return 0;
   if (state == NULL &&

@@ -497,6 +497,19 @@ static void test_exotel__answered(void)
   VS_CHECK(&s, 0, VC_UPDATE_ANSWERED, VC_LEG_AGENT, T_1430_20, 0, 0);
   VS_CHECK(&s, 2, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, T_1430_20, 0, 0);
 
+  /* No DateUpdated nor StartTime: the answers' times are unknown (0),
+   * not OnCallDuration before 1970, which the sink refused after the
+   * first two updates had gone (found by fuzzing). */
+  CHECK_OK(vs_parse(EX, st, &s, TARGET, "application/json",
+    "{\"CallSid\": \"" SID "\", \"Status\": \"in-progress\", "
+    "\"EventType\": \"answered\", \"Legs\": ["
+    "{\"Status\": \"in-progress\"}, "
+    "{\"OnCallDuration\": 5, \"Status\": \"in-progress\"}]}"));
+  CHECK(s.n == 3);
+  VS_CHECK(&s, 0, VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, 0, 0);
+  VS_CHECK(&s, 1, VC_UPDATE_RINGING, VC_LEG_CUSTOMER, 0, 0, 0);
+  VS_CHECK(&s, 2, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, 0, 0, 0);
+
   /* An EventType we do not know: nothing, and no error. */
   CHECK_OK(vs_parse(EX, st, &s, TARGET, "application/json",
     "{\"CallSid\": \"" SID "\", \"Status\": \"ringing\", \"EventType\": "
@@ -569,6 +582,18 @@ static void test_exotel__terminal_json(void)
   VS_CHECK(&s, 1, VC_UPDATE_ANSWERED, VC_LEG_AGENT, T_1430_15, 0, 0);
   VS_CHECK(&s, 2, VC_UPDATE_RINGING, VC_LEG_CUSTOMER, T_1430_15, 0, 0);
   VS_CHECK(&s, 3, VC_UPDATE_ENDED, VC_LEG_CUSTOMER, T_1430_40, VC_CAUSE_BUSY, 0);
+
+  /* No times at all: every update at an unknown time (0), none before
+   * 1970; the talk time is still the end's duration. */
+  CHECK_OK(vs_parse(EX, st, &s, TARGET, "application/json",
+    "{\"CallSid\": \"" SID "\", \"Status\": \"completed\", "
+    "\"EventType\": \"terminal\", \"ConversationDuration\": 30, "
+    "\"Legs\": [{\"OnCallDuration\": 45, \"Status\": \"completed\"}, "
+    "{\"OnCallDuration\": 30, \"Status\": \"completed\"}]}"));
+  CHECK(s.n == 4);
+  VS_CHECK(&s, 0, VC_UPDATE_ANSWERED, VC_LEG_AGENT, 0, 0, 0);
+  VS_CHECK(&s, 2, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, 0, 0, 0);
+  VS_CHECK(&s, 3, VC_UPDATE_ENDED, VC_LEG_NONE, 0, VC_CAUSE_NORMAL, 30);
   EX->fini(st);
 }
 
@@ -667,15 +692,30 @@ static void test_exotel__bad_callbacks(void)
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"busy\", \"ConversationDuration\": 86401}", VC_EINVALID,
       "up to a day" },
+    /* A talk time the sink refuses: refused before the leg events went
+     * (found by fuzzing). */
+    { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
+      "\"completed\", \"ConversationDuration\": 28801}", VC_EINVALID,
+      "longer than a call can last" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"busy\", \"StartTime\": \"2024-01-15 14:30:01\", \"EndTime\": "
       "\"2024-01-15 14:30:00\"}", VC_EINVALID, "StartTime is after" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"busy\", \"Legs\": [{\"OnCallDuration\": \"1e3\"}]}", VC_EINVALID,
       "OnCallDuration" },
+    /* A number no integer holds: refused, without the undefined cast
+     * of reading it (found by fuzzing). */
+    { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
+      "\"busy\", \"Legs\": [{\"OnCallDuration\": 518446744073709551616}]}",
+      VC_EINVALID, "OnCallDuration" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
       "\"completed\", \"RecordingUrl\": \"javascript:x\"}", VC_EINVALID,
       "RecordingUrl" },
+    /* The sink takes a lowercase scheme only: refused before the end
+     * went (found by fuzzing). */
+    { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"Status\": "
+      "\"completed\", \"RecordingUrl\": \"httPs://s3.example.com/r.mp3\"}",
+      VC_EINVALID, "RecordingUrl" },
     { TARGET, "application/json", "{\"CallSid\": \"" SID "\", \"CallSid\": "
       "\"" SID "\", \"Status\": \"busy\"}", VC_EINVALID, "twice" },
     { TARGET, "application/x-www-form-urlencoded", "CallSid=" SID

@@ -382,6 +382,14 @@ static void test_mcube__callback_answer(void)
   CHECK(s.n == 5);
   VS_CHECK(&s, 3, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, T_ANSWER, 0, 0);
   VS_CHECK(&s, 4, VC_UPDATE_ENDED, VC_LEG_NONE, T_END, VC_CAUSE_NORMAL, 4);
+
+  /* The longest talk time the sink takes (2 * VC_CALL_TIME_LIMIT_MAX). */
+  CHECK_OK(vs_parse(MC, st, &s, TARGET, "application/json",
+    SAMPLE("ANSWER", ", \"duration\": \"28800\"")));
+  CHECK(s.n == 5);
+  VS_CHECK(&s, 3, VC_UPDATE_ANSWERED, VC_LEG_CUSTOMER, T_START, 0, 0);
+  VS_CHECK(&s, 4, VC_UPDATE_ENDED, VC_LEG_NONE, T_END, VC_CAUSE_NORMAL,
+           28800);
   MC->fini(st);
 }
 
@@ -446,10 +454,20 @@ static void test_mcube__bad_callbacks(void)
       "no endtime" },
     { TARGET, SAMPLE("ANSWER", ", \"duration\": \"4s\""),
       "duration is not" },
+    { TARGET, SAMPLE("ANSWER", ", \"duration\": 184467440737095516160.0"),
+      "duration is not" },
     { TARGET, SAMPLE("ANSWER", ", \"answeredtime\": \"4\""),
       "answeredtime is not" },
     { TARGET, SAMPLE("ANSWER", ", \"filename\": \"x.wav\""),
       "filename is not" },
+    { TARGET, SAMPLE("ANSWER", ", \"filename\": \"HTTPS://s3.example.com/"
+      "x.wav\""), "filename is not" },
+    /* Talk times the sink refuses: refused before the leg events went
+     * (found by fuzzing). */
+    { TARGET, SAMPLE("ANSWER", ", \"answeredtime\": \"15:00:04\""),
+      "longer than a call can last" },
+    { TARGET, SAMPLE("ANSWER", ", \"duration\": \"28801\""),
+      "longer than a call can last" },
     { TARGET, "{\"callid\": \"" MCID "\", \"dialstatus\": \"ANSWER\", "
       "\"starttime\": \"2023-10-12 11:50:29\", \"endtime\": \"2023-10-12 "
       "11:50:28\"}", "after" },
