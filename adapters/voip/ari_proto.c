@@ -141,13 +141,16 @@ static int read_config(void *state, const cJSON *cfg)
   st->request_timeout_ms = VC__ARI_REQUEST_TIMEOUT_MS;
   if ((tmo = cJSON_GetObjectItemCaseSensitive(cfg, "request_timeout_ms")) !=
       NULL) {
-    if (!cJSON_IsNumber(tmo) || tmo->valuedouble != (double)(int)tmo->valuedouble ||
-        tmo->valueint < VC__ARI_REQUEST_TIMEOUT_MIN_MS ||
-        tmo->valueint > VC__ARI_REQUEST_TIMEOUT_MAX_MS)
+    /* The range first: casting a double out of int's range is
+     * undefined. */
+    if (!cJSON_IsNumber(tmo) ||
+        !(tmo->valuedouble >= VC__ARI_REQUEST_TIMEOUT_MIN_MS &&
+          tmo->valuedouble <= VC__ARI_REQUEST_TIMEOUT_MAX_MS) ||
+        tmo->valuedouble != (double)(int)tmo->valuedouble)
       return BAD_INPUT("config.request_timeout_ms must be an integer from "
                        "%d to %d", VC__ARI_REQUEST_TIMEOUT_MIN_MS,
                        VC__ARI_REQUEST_TIMEOUT_MAX_MS);
-    st->request_timeout_ms = tmo->valueint;
+    st->request_timeout_ms = (int)tmo->valuedouble;
   }
   if ((rc = check_base_url(base, &n)) < 0 ||
       (rc = check_name("app", app)) < 0 ||

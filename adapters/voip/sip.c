@@ -94,8 +94,9 @@ static int get_int(int *out, const cJSON *cfg, const char *key, int lo,
     *out = def;
     return 0;
   }
-  if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
-      v->valuedouble < lo || v->valuedouble > hi)
+  /* The range first: casting a double out of int's range is undefined. */
+  if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+      v->valuedouble != (double)(int)v->valuedouble)
     return BAD_INPUT("config.%s must be an integer from %d to %d", key, lo,
                      hi);
   *out = (int)v->valuedouble;

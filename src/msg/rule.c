@@ -435,11 +435,14 @@ static void get_str(char *out, size_t size, const cJSON *o, const char *k)
   snprintf(out, size, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
+/* A number of a stored definition; 0 when absent or out of range (the
+ * library never writes one: casting it would be undefined). */
 static int64_t get_num(const cJSON *o, const char *k)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
-  return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+  return cJSON_IsNumber(v) && v->valuedouble >= -9.2e18 &&
+         v->valuedouble <= 9.2e18 ? (int64_t)v->valuedouble : 0;
 }
 
 /* A stored row's definition into `r` (its pattern compiled). */

@@ -772,6 +772,34 @@ static void test_rules__threads(void)
 
 /* ---- audit, isolation, bad input --------------------------------------- */
 
+/* A stored definition whose numbers no library would write (a damaged
+ * or hand-edited row) still loads: such a number reads as 0, it is never
+ * cast out of range. */
+static void test_rules__stored_numbers_out_of_range(void)
+{
+  vc_rule_action a;
+  vc_rule_spec s;
+  vc_rule *r, *again;
+  sqlite3 *db;
+  env e;
+
+  env_open(&e, 0);
+  action_tag(&a, "x");
+  spec_of(&s, "damaged", VC_RULE_ON_OPT_OUT, &a, 1);
+  CHECK_OK(vc_rule_new(&r, e.t, &s));
+  CHECK(sqlite3_open(vc_test_path(DB_NAME), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, "UPDATE vc_rule SET definition = json_set("
+                     "definition, '$.days', 1e300, '$.window_start', "
+                     "-1e300, '$.actions[0].kind', 1e30)", NULL, NULL,
+                     NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  CHECK_OK(vc_rule_lookup(&again, e.t, "damaged"));
+  CHECK(vc_rule_action_count(again) == 1);
+  vc_rule_free(again);
+  vc_rule_free(r);
+  env_close(&e);
+}
+
 static void test_rules__audit(void)
 {
   vc_rule_action a;
@@ -960,6 +988,7 @@ VC_TESTS(
   VC_TEST(test_rules__chain_depth_bound),
   VC_TEST(test_rules__threads),
   VC_TEST(test_rules__audit),
+  VC_TEST(test_rules__stored_numbers_out_of_range),
   VC_TEST(test_rules__tenant_isolation),
   VC_TEST(test_rules__bad_input),
 )

@@ -62,6 +62,7 @@ static void test_ari__config(void)
     "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": 99}",
     "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": 60001}",
     "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": 1.5}",
+    "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": 1e30}",
     "{\"base_url\": \"http://pbx/ari\", \"customer_endpoint\": \"PJSIP/{number}\", \"request_timeout_ms\": \"5000\"}",
   };
 

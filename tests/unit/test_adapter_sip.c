@@ -127,6 +127,8 @@ static void test_sip__config_bad(void)
     { CFG_MIN, "{\"username\": \"u\", \"password\": 5}", "password" },
     { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
       "\"keepalive_s\": -1}", "{}", "config.keepalive_s" },
+    { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
+      "\"keepalive_s\": 1e30}", "{}", "config.keepalive_s" },
     { "[1]", "{}", "config" },
     { "{\"from\": \"sip:a@h\", \"customer_uri\": \"sip:{number}@h\", "
       "\"inbound\": 1}", "{}", "config.inbound must" },
