@@ -1310,7 +1310,14 @@ out:
   return rc;
 }
 
-/* dial_end: the <Dial> ended; the agent's leg waits for what is next. */
+/*
+ * dial_end: the <Dial> ended; the agent's leg waits for what is next.
+ * A Dial that connected ends "completed" both when the customer hangs
+ * up and when the customer's leg is redirected out of it (a hold, a
+ * transfer), where that leg goes on. So "completed" says nothing of
+ * the leg: its own status callback reports its end. A Dial that never
+ * connected (busy, no-answer, ...) did end the leg.
+ */
 static int on_dial_end(hook *h)
 {
   const char *status, *dur, *child;
@@ -1324,6 +1331,8 @@ static int on_dial_end(hook *h)
   if (status == NULL || (type = map_call_status(status, &cause)) !=
       VC_UPDATE_ENDED)
     return BAD_INPUT("Dial action has no known DialCallStatus");
+  if (cause == VC_CAUSE_NORMAL)
+    return script(h, VC_LEG_AGENT);
   h->id.size = 0;
   if ((rc = vc__buf_printf(&h->id, "twilio:%s:dial_end:%s", h->call_sid,
                            child ? child : status)) < 0)

@@ -703,9 +703,17 @@ static void test_twilio_voice__hook_dial_end(void)
                       "&DialCallSid=" CHILD_SID "&DialCallDuration=65"
                       "&RecordingUrl=https%3A%2F%2Fapi.twilio.com%2Fr"
                       "&RecordingSid=" REC_SID, NULL));
+  /* A Dial that connected says nothing of the customer's leg, which
+   * may go on (redirected by a hold or a transfer): only the agent's
+   * next script is asked for. */
+  CHECK(g.n == 1);
+  CHECK(g.u[0].type == VC_UPDATE_SCRIPT && g.u[0].leg == VC_LEG_AGENT);
+  CHECK_OK(parse_hook(&g, TARGET "&vc_step=dial_end", "CallSid=" CALL_SID
+                      "&DialCallStatus=no-answer&DialCallSid=" CHILD_SID
+                      "&DialCallDuration=0", NULL));
   CHECK(g.n == 2);
   CHECK(g.u[0].type == VC_UPDATE_ENDED && g.u[0].leg == VC_LEG_CUSTOMER);
-  CHECK(g.u[0].cause == VC_CAUSE_NORMAL && g.u[0].duration_s == 65);
+  CHECK(g.u[0].cause == VC_CAUSE_NO_ANSWER && g.u[0].duration_s == 0);
   CHECK_STR(g.call[0], CALL_SID);
   CHECK_STR(g.leg[0], CHILD_SID);
   CHECK_STR(g.event[0], "twilio:" CALL_SID ":dial_end:" CHILD_SID);
