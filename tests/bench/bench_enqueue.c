@@ -28,8 +28,11 @@
  *       Raw SQLite with 16 threads, one connection each, is printed too,
  *       and the floor: a raw group commit of the same rows (no library
  *       code in the measured path; its sync in the commit, or overlapped
- *       with the next group's writes), what group commit itself allows.
- *       After it the database must hold exactly the rows it wrote.
+ *       with the next group's writes), what group commit itself allows;
+ *       and floor (c): the best of those running floor (b)'s statements,
+ *       the reads in each producer and the rollup and audit rows once a
+ *       group, as the library does. After each the database must hold
+ *       exactly the rows it wrote.
  *
  * Each measurement runs in a child process (peak memory is its own) and
  * the whole set is repeated --runs times; figures are medians with the
@@ -397,12 +400,12 @@ static const char *const SENT_TABLES[5] = {
   "vc_message", "vc_job", "vc_event", "vc_audit", "vc_stats_message"
 };
 
-static int sendraw_open(sendraw *s, const char *path)
+static int sendraw_open(sendraw *s, const char *path, int full)
 {
   raw *r = &s->r;
 
   memset(s, 0, sizeof(*s));
-  if (raw_open(r, path, 1, 1) != 0)
+  if (raw_open(r, path, full, 1) != 0)
     return -1;
   if (sqlite3_prepare_v2(r->db, "BEGIN", -1, &s->read, NULL) ||
       sqlite3_prepare_v2(r->db,
@@ -472,15 +475,11 @@ static int64_t hour_of(int64_t ms)
   return ms - ms % 3600000;
 }
 
-/* One send's statements: the read transaction, then the write one.
- * *hour: the rollup row's. */
-static int sendraw_message(sendraw *s, long i, int64_t *hour)
+/* A send's reads, in a read transaction of their own. */
+static int sendraw_reads(sendraw *s, const char *to)
 {
   raw *r = &s->r;
-  char id[27], job[27], audit[27], to[24];
-  int64_t now = wall_ms();
 
-  snprintf(to, sizeof(to), "+1415555%04ld", i % 10000);
   if (raw_step(r, s->read, "begin read") != 0)
     return -1;
   sqlite3_bind_text(s->contact, 1, g_tenant_id, -1, SQLITE_STATIC);
@@ -492,15 +491,17 @@ static int sendraw_message(sendraw *s, long i, int64_t *hour)
   sqlite3_bind_text(s->consent, 2, "", -1, SQLITE_STATIC);
   sqlite3_bind_int64(s->consent, 3, VC_CHANNEL_SMS);
   sqlite3_bind_int64(s->consent, 4, VC_CATEGORY_TRANSACTIONAL);
-  if (sendraw_read(s, s->consent, "consent") != 0 ||
-      raw_step(r, r->commit, "commit read") != 0)
+  if (sendraw_read(s, s->consent, "consent") != 0)
     return -1;
-  /* The ids in the library's order: message, job, audit row. */
-  raw_id(r, id);
-  raw_id(r, job);
-  raw_id(r, audit);
-  if (raw_step(r, r->begin, "begin") != 0)
-    return -1;
+  return raw_step(r, r->commit, "commit read");
+}
+
+/* A send's message, job and event rows (inside a transaction). */
+static int sendraw_rows(sendraw *s, const char *id, const char *job,
+                        const char *to, int64_t now)
+{
+  raw *r = &s->r;
+
   sqlite3_bind_text(s->msg, 1, g_tenant_id, -1, SQLITE_STATIC);
   sqlite3_bind_text(s->msg, 2, id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s->msg, 3, VC_CHANNEL_SMS);
@@ -522,19 +523,26 @@ static int sendraw_message(sendraw *s, long i, int64_t *hour)
   sqlite3_bind_int64(s->msg, 22, 0);
   if (raw_step(r, s->msg, "insert message") != 0)
     return -1;
-  if (raw_job_event(r, id, job, now, SQLITE_STATIC) != 0)
-    return -1;
-  /* The rollup, then the audit row: the library's flush, in its order. */
+  return raw_job_event(r, id, job, now, SQLITE_STATIC);
+}
+
+/* The rollup's count of `n` queued messages in the hour of `now`. */
+static int sendraw_rollup(sendraw *s, int64_t now, long n)
+{
   sqlite3_bind_text(s->rollup, 1, g_tenant_id, -1, SQLITE_STATIC);
-  *hour = hour_of(now);
-  sqlite3_bind_int64(s->rollup, 2, *hour);
+  sqlite3_bind_int64(s->rollup, 2, hour_of(now));
   sqlite3_bind_int64(s->rollup, 3, VC_CHANNEL_SMS);
   sqlite3_bind_text(s->rollup, 4, "", -1, SQLITE_STATIC);
   sqlite3_bind_text(s->rollup, 5, "", -1, SQLITE_STATIC);
   sqlite3_bind_int64(s->rollup, 6, 1);   /* queued */
-  sqlite3_bind_int64(s->rollup, 7, 1);
-  if (raw_step(r, s->rollup, "rollup") != 0)
-    return -1;
+  sqlite3_bind_int64(s->rollup, 7, n);
+  return raw_step(&s->r, s->rollup, "rollup");
+}
+
+/* A send's audit row. */
+static int sendraw_audit(sendraw *s, const char *audit, const char *id,
+                         int64_t now)
+{
   sqlite3_bind_text(s->audit, 1, g_tenant_id, -1, SQLITE_STATIC);
   sqlite3_bind_text(s->audit, 2, audit, -1, SQLITE_STATIC);
   sqlite3_bind_text(s->audit, 3, "", -1, SQLITE_STATIC);
@@ -543,7 +551,30 @@ static int sendraw_message(sendraw *s, long i, int64_t *hour)
   sqlite3_bind_text(s->audit, 6, "{\"kind\":\"sms\","
                     "\"category\":\"transactional\"}", -1, SQLITE_STATIC);
   sqlite3_bind_int64(s->audit, 7, now);
-  if (raw_step(r, s->audit, "insert audit") != 0)
+  return raw_step(&s->r, s->audit, "insert audit");
+}
+
+/* One send's statements: the read transaction, then the write one.
+ * *hour: the rollup row's. */
+static int sendraw_message(sendraw *s, long i, int64_t *hour)
+{
+  raw *r = &s->r;
+  char id[27], job[27], audit[27], to[24];
+  int64_t now = wall_ms();
+
+  snprintf(to, sizeof(to), "+1415555%04ld", i % 10000);
+  if (sendraw_reads(s, to) != 0)
+    return -1;
+  /* The ids in the library's order: message, job, audit row. */
+  raw_id(r, id);
+  raw_id(r, job);
+  raw_id(r, audit);
+  *hour = hour_of(now);
+  /* The rollup, then the audit row: the library's flush, in its order. */
+  if (raw_step(r, r->begin, "begin") != 0 ||
+      sendraw_rows(s, id, job, to, now) != 0 ||
+      sendraw_rollup(s, now, 1) != 0 ||
+      sendraw_audit(s, audit, id, now) != 0)
     return -1;
   return raw_step(r, r->commit, "commit");
 }
@@ -579,7 +610,7 @@ static int child_sendraw(void *arg)
   double t0, dt;
 
   fresh_db(path, sizeof(path), "sendraw.db");
-  if (sendraw_open(&s, path) != 0 || sendraw_counts(&s, before) != 0)
+  if (sendraw_open(&s, path, 1) != 0 || sendraw_counts(&s, before) != 0)
     return 1;
   t0 = bench_now();
   for (long i = 0; i < a->n; i++) {
@@ -891,7 +922,7 @@ static int child_lib_threads(void *arg)
 #define FLOOR_MAX 256
 
 typedef struct floor_req {
-  char id[27], job[27], to[24];
+  char id[27], job[27], audit[27], to[24];
   int64_t now;
   int rc, taken, done;
   pthread_cond_t cond;
@@ -906,7 +937,8 @@ typedef struct floor_q {
   int waiting;                /* a leader waits for that sync */
   pthread_cond_t synced;      /* that leader's */
   int overlap, join;
-  raw w;                      /* the writer connection */
+  sendraw w;                  /* the writer connection (w.r) */
+  int statements;             /* a send's statements, not three rows */
   /* Ids: one counter for all producers, as the library's ULIDs are
    * ordered across its threads (each row goes to the right edge of its
    * B-trees, not to one of 16 places in them). */
@@ -948,7 +980,33 @@ static size_t floor_take(floor_q *q, floor_req **last, size_t room)
 static int floor_insert(floor_q *q, floor_req *from)
 {
   for (floor_req *g = from; g != NULL; g = g->next)
-    if (raw_insert(&q->w, g->id, g->job, g->to, g->now) != 0)
+    if (q->statements ? sendraw_rows(&q->w, g->id, g->job, g->to, g->now)
+                      : raw_insert(&q->w.r, g->id, g->job, g->to, g->now))
+      return -1;
+  return 0;
+}
+
+/* A send's statements: after a group's rows, as the library's flush,
+ * one rollup upsert an hour for the group, then the audit rows. */
+static int floor_flush(floor_q *q, floor_req *list)
+{
+  int64_t hour = 0, at = 0;
+  long n = 0;
+
+  for (floor_req *g = list; g != NULL; g = g->next) {
+    if (n > 0 && hour_of(g->now) != hour) {
+      if (sendraw_rollup(&q->w, at, n) != 0)
+        return -1;
+      n = 0;
+    }
+    hour = hour_of(g->now);
+    at = g->now;
+    n++;
+  }
+  if (n > 0 && sendraw_rollup(&q->w, at, n) != 0)
+    return -1;
+  for (floor_req *g = list; g != NULL; g = g->next)
+    if (sendraw_audit(&q->w, g->audit, g->id, g->now) != 0)
       return -1;
   return 0;
 }
@@ -963,7 +1021,7 @@ static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
   int rc;
 
   pthread_mutex_unlock(&q->lock);
-  rc = raw_step(&q->w, q->w.begin, "begin") == 0 &&
+  rc = raw_step(&q->w.r, q->w.r.begin, "begin") == 0 &&
        floor_insert(q, list) == 0 ? 0 : -1;
   pthread_mutex_lock(&q->lock);
   /* Joining: the requests queued while the group is written join it,
@@ -987,16 +1045,18 @@ static void floor_lead(floor_q *q, floor_req *list, floor_req *last,
     q->waiting = 0;
   }
   pthread_mutex_unlock(&q->lock);
+  if (rc == 0 && q->statements)
+    rc = floor_flush(q, list);
   t0 = bench_now();
   if (rc == 0)
-    rc = raw_step(&q->w, q->w.commit, "commit");
+    rc = raw_step(&q->w.r, q->w.r.commit, "commit");
   else
-    sqlite3_exec(q->w.db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(q->w.r.db, "ROLLBACK", NULL, NULL, NULL);
   if (rc == 0 && q->overlap &&
-      (sqlite3_file_control(q->w.db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+      (sqlite3_file_control(q->w.r.db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
                             &wal) != SQLITE_OK ||
        wal == NULL || wal->pMethods == NULL))
-    rc = raw_fail(&q->w, "journal pointer");
+    rc = raw_fail(&q->w.r, "journal pointer");
   pthread_mutex_lock(&q->lock);
   q->groups++;
   q->commit_s += bench_now() - t0;
@@ -1056,31 +1116,11 @@ static int floor_send(floor_q *q, floor_req *r)
   return r->rc;
 }
 
-/* The rows of the three tables, to check a run wrote each message's. */
-static const char *const COUNTED[3] = { "vc_message", "vc_job",
-                                        "vc_event" };
-
-static int raw_counts(raw *r, long out[3])
-{
-  for (int k = 0; k < 3; k++) {
-    char sql[64];
-    sqlite3_stmt *s = NULL;
-    int rc;
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", COUNTED[k]);
-    rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-      out[k] = (long)sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW)
-      return raw_fail(r, "count");
-  }
-  return 0;
-}
-
 typedef struct floor_producer {
   pthread_t th;
   pthread_barrier_t *go;
   floor_q *q;
+  const char *path;  /* a send's statements: its own read connection */
   long first, n;
   double *lat;
   int err;
@@ -1089,17 +1129,29 @@ typedef struct floor_producer {
 static void *floor_producer_main(void *arg)
 {
   floor_producer *p = arg;
+  const char *prefix = p->q->w.r.prefix;
+  sendraw reader;
   floor_req r;
+  int reads = p->q->statements;
 
   memset(&r, 0, sizeof(r));
   pthread_cond_init(&r.cond, NULL);
+  if (reads && sendraw_open(&reader, p->path, 1) != 0)
+    p->err = 1;
   pthread_barrier_wait(p->go);
-  for (long i = 0; i < p->n; i++) {
+  for (long i = 0; i < p->n && !p->err; i++) {
     double s0 = bench_now();
-    /* The values raw_message makes, made before queueing. */
-    id_encode(p->q->w.prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.id);
-    id_encode(p->q->w.prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.job);
+    /* The values raw_message makes (and a send's reads), made before
+     * queueing. */
     snprintf(r.to, sizeof(r.to), "+1415555%04ld", (p->first + i) % 10000);
+    if (reads && sendraw_reads(&reader, r.to) != 0) {
+      p->err = 1;
+      break;
+    }
+    id_encode(prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.id);
+    id_encode(prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.job);
+    if (reads)
+      id_encode(prefix, atomic_fetch_add(&p->q->seq, 1) + 1, r.audit);
     r.now = wall_ms();
     if (floor_send(p->q, &r) != 0) {
       p->err = 1;
@@ -1107,12 +1159,14 @@ static void *floor_producer_main(void *arg)
     }
     p->lat[i] = bench_now() - s0;
   }
+  if (reads)
+    sendraw_close(&reader);
   pthread_cond_destroy(&r.cond);
   return NULL;
 }
 
 typedef struct floor_args {
-  int overlap, join;
+  int overlap, join, statements;
   long n;
 } floor_args;
 
@@ -1127,8 +1181,8 @@ static int child_floor(void *arg)
   pthread_barrier_t go;
   floor_q q;
   char path[600];
-  long per = a->n / g_threads, total = per * g_threads, before[3],
-       after[3];
+  long per = a->n / g_threads, total = per * g_threads, before[6],
+       after[6];
   double *lat = calloc((size_t)total, sizeof(double)), t0, dt;
   int err = 0;
 
@@ -1138,14 +1192,15 @@ static int child_floor(void *arg)
   pthread_cond_init(&q.synced, NULL);
   q.overlap = a->overlap;
   q.join = a->join;
+  q.statements = a->statements;
   /* Overlapped: the commit does not sync, the leader does. */
-  if (lat == NULL || raw_open(&q.w, path, !a->overlap, 1) != 0 ||
-      raw_counts(&q.w, before) != 0)
+  if (lat == NULL || sendraw_open(&q.w, path, !a->overlap) != 0 ||
+      sendraw_counts(&q.w, before) != 0)
     return 1;
   pthread_barrier_init(&go, NULL, (unsigned)g_threads + 1);
   for (int i = 0; i < g_threads; i++) {
-    pr[i] = (floor_producer){ 0, &go, &q, i * per, per, lat + i * per,
-                              0 };
+    pr[i] = (floor_producer){ 0, &go, &q, path, i * per, per,
+                              lat + i * per, 0 };
     pthread_create(&pr[i].th, NULL, floor_producer_main, &pr[i]);
   }
   pthread_barrier_wait(&go);
@@ -1155,16 +1210,20 @@ static int child_floor(void *arg)
     err |= pr[i].err;
   }
   dt = bench_now() - t0;
-  if (err || raw_counts(&q.w, after) != 0)
+  if (err || sendraw_counts(&q.w, after) != 0)
     return 1;
-  for (int k = 0; k < 3; k++)
-    if (after[k] - before[k] != total) {
-      fprintf(stderr, "bench_enqueue: raw group commit: %ld rows more in"
-              " %s, expected %ld\n", after[k] - before[k], COUNTED[k],
-              total);
+  /* Three rows a message, or all a send's (the rollup's hour rows
+   * aside: their count of messages). */
+  for (int k = 0; k < 6; k++)
+    if ((k < 3 || (q.statements && k != 4)) &&
+        after[k] - before[k] != total) {
+      fprintf(stderr, "bench_enqueue: raw group commit: %ld %s more in"
+              " %s, expected %ld\n", after[k] - before[k],
+              k < 5 ? "rows" : "counted", k < 5 ? SENT_TABLES[k]
+              : "vc_stats_message's n", total);
       return 1;
     }
-  raw_close(&q.w);
+  sendraw_close(&q.w);
   qsort(lat, (size_t)total, sizeof(double), cmp_double);
   bench_report((double)total / dt);
   bench_report(lat[total / 2] * 1e3);
@@ -1178,7 +1237,7 @@ static int child_floor(void *arg)
 
 /* ---- main ---------------------------------------------------------------- */
 
-#define NFLOOR 4
+#define NFLOOR 5
 
 enum {
   RAW_BATCH, LIB_MANY, LIB_SEND, LIB_HOSTTX, LIB_HOSTTX_MEM,
@@ -1207,13 +1266,14 @@ static const char *NAMES[NMEAS] = {
 
 /* The floor's variants. */
 static const struct {
-  int overlap, join;
+  int overlap, join, statements;
   const char *tag;    /* its name without the threads, and in ratios */
 } FLOORS[NFLOOR] = {
-  { 0, 0, "raw group commit" },
-  { 0, 1, "raw group commit, joining" },
-  { 1, 0, "raw group commit, overlapped" },
-  { 1, 1, "raw group commit, overlapped, joining" },
+  { 0, 0, 0, "raw group commit" },
+  { 0, 1, 0, "raw group commit, joining" },
+  { 1, 0, 0, "raw group commit, overlapped" },
+  { 1, 1, 0, "raw group commit, overlapped, joining" },
+  { 1, 1, 1, "floor (c), a send's statements" },
 };
 
 typedef struct meas {
@@ -1376,6 +1436,9 @@ int main(int argc, char **argv)
              FLOORS[k].tag, g_threads,
              FLOORS[k].overlap && FLOORS[k].join ? "threads"
                                                  : "producer threads");
+    if (FLOORS[k].statements)
+      snprintf(floor_name[k], sizeof(floor_name[k]), "%s, %d threads "
+               "(FULL)", FLOORS[k].tag, g_threads);
     NAMES[RAW_GROUP_F + k] = floor_name[k];
   }
   bench_dir("vc-bench-enqueue");
@@ -1422,7 +1485,8 @@ int main(int argc, char **argv)
     if (measure(RAW_THREADS_F, child_raw_threads, &ra, ra.n) != 0)
       return 1;
     for (int k = 0; k < NFLOOR; k++) {
-      fa = (floor_args){ FLOORS[k].overlap, FLOORS[k].join, g_durable };
+      fa = (floor_args){ FLOORS[k].overlap, FLOORS[k].join,
+                         FLOORS[k].statements, g_durable };
       if (measure(RAW_GROUP_F + k, child_floor, &fa, fa.n) != 0)
         return 1;
     }
@@ -1492,6 +1556,13 @@ int main(int argc, char **argv)
              "commits once that sync ended)\n");
       break;
     }
+  for (int k = 0; k < NFLOOR; k++)
+    if (FLOORS[k].statements && g_m[RAW_GROUP_F + k].rate.n > 0)
+      printf("  (floor (c): the overlapped, joining raw group commit of "
+             "floor (b)'s\n   statements: each producer's reads on its own "
+             "connection, then in the\n   group its message, job and "
+             "event rows, and for the group one rollup\n   upsert an hour "
+             "and the audit rows, as the library's flush)\n");
   snprintf(line, sizeof(line), "%.1f", (double)bench_rss_kb() / 1024.0);
   printf("\npeak RSS: of each measurement's own process (forked from this "
          "%s MiB one)\n", line);
