@@ -43,9 +43,18 @@ func (c AgentCause) String() string {
 // NoWrapUp in AgentSpec.WrapUp: back to available at once after a call.
 const NoWrapUp time.Duration = -1
 
+// AgentField names a field of AgentSpec that Update can empty, which an
+// empty string cannot say (it keeps the current value).
+type AgentField uint
+
+const (
+	AgentDisplayName AgentField = 1 << iota
+)
+
 // AgentSpec creates or updates an agent (vc_agent_spec). For NewAgent,
 // Name and Number are required and the rest take the defaults; for
-// Update, empty strings and a zero WrapUp keep the current value.
+// Update, empty strings and a zero WrapUp keep the current value, and
+// Clear empties the fields it names.
 type AgentSpec struct {
 	Name        string // [a-z0-9][a-z0-9_.-]{0,63}, unique per tenant
 	DisplayName string
@@ -54,7 +63,8 @@ type AgentSpec struct {
 	// hour; 0 = the default (30 s) or, for Update, unchanged; NoWrapUp
 	// for none.
 	WrapUp   time.Duration
-	Metadata any // a JSON object kept with the agent
+	Metadata any        // a JSON object kept with the agent
+	Clear    AgentField // fields to empty, which must then be ""
 }
 
 func (a *cstrs) agentSpec(s *C.vc_agent_spec, spec *AgentSpec) error {
@@ -64,7 +74,7 @@ func (a *cstrs) agentSpec(s *C.vc_agent_spec, spec *AgentSpec) error {
 		return err
 	}
 	s.name = a.str(spec.Name)
-	s.display_name = a.str(spec.DisplayName)
+	s.display_name = a.cleared(spec.DisplayName, spec.Clear&AgentDisplayName != 0, "AgentSpec.DisplayName")
 	s.number = a.str(spec.Number)
 	s.metadata_json = a.str(meta)
 	switch {

@@ -184,6 +184,17 @@ func TestAgents(t *testing.T) {
 	if err := asha.Update(vc.AgentSpec{Name: "ravi"}); !errors.Is(err, vc.ErrExists) {
 		t.Fatalf("rename onto ravi: %v", err)
 	}
+	// Clear empties a string that "" would keep, and only that one.
+	if err := asha.Update(vc.AgentSpec{DisplayName: "Asha", Clear: vc.AgentDisplayName}); !errors.Is(err, vc.ErrInvalid) ||
+		asha.DisplayName() != "Asha R." {
+		t.Fatalf("set and clear the display name: %v %q", err, asha.DisplayName())
+	}
+	if err := asha.Update(vc.AgentSpec{Clear: vc.AgentDisplayName}); err != nil {
+		t.Fatalf("Update clearing: %v", err)
+	}
+	if asha.DisplayName() != "" || asha.WrapUp() != 10*time.Second || asha.Number() != "+14155550111" {
+		t.Fatalf("after clearing: %q %v %s", asha.DisplayName(), asha.WrapUp(), asha.Number())
+	}
 
 	// States: available, a break needs a reason, calls' states are refused.
 	if err := asha.SetState(vc.AgentAvailable, ""); err != nil || asha.State() != vc.AgentAvailable {
@@ -432,6 +443,26 @@ func TestQueuesAndMembers(t *testing.T) {
 		sales.OverflowTarget() != later.ID() {
 		t.Fatalf("after Update: %v %v", sales.MaxWait(), sales.Strategy())
 	}
+	// Clear: the provider's music on hold again; a voicemail overflow
+	// without a target goes to the queue's. A queue overflow needs one.
+	if err := sales.Update(vc.QueueSpec{Clear: vc.QueueOverflowTarget}); !errors.Is(err, vc.ErrInvalid) ||
+		sales.OverflowTarget() != later.ID() {
+		t.Fatalf("queue overflow without a target: %v %q", err, sales.OverflowTarget())
+	}
+	if err := sales.Update(vc.QueueSpec{MOHURL: "https://cdn.example.com/b.mp3", Clear: vc.QueueMOHURL}); !errors.Is(err, vc.ErrInvalid) {
+		t.Fatalf("set and clear the music: %v", err)
+	}
+	if err := sales.Update(vc.QueueSpec{Overflow: vc.OverflowVoicemail, Clear: vc.QueueOverflowTarget | vc.QueueMOHURL}); err != nil {
+		t.Fatalf("Update clearing: %v", err)
+	}
+	if sales.MOHURL() != "" || sales.OverflowTarget() != "" || sales.Overflow() != vc.OverflowVoicemail ||
+		sales.Strategy() != vc.QueueRoundRobin {
+		t.Fatalf("after clearing: %q %q %v", sales.MOHURL(), sales.OverflowTarget(), sales.Overflow())
+	}
+	if err := sales.Update(vc.QueueSpec{Overflow: vc.OverflowQueue, OverflowTarget: "later"}); err != nil ||
+		sales.OverflowTarget() != later.ID() {
+		t.Fatalf("overflow to later again: %v", err)
+	}
 
 	// Members, by name or id, with their skills in this queue.
 	if err := sales.AddMember("asha", "hindi", "billing"); err != nil {
@@ -613,6 +644,12 @@ func TestNumbers(t *testing.T) {
 	if n.EntryKind() != vc.EntryAgent || n.EntryID() != ag.ID() || n.Label() != "Support line" ||
 		n.Number() != "+14155550100" {
 		t.Fatalf("after Update: %v %s %q", n.EntryKind(), n.EntryID(), n.Label())
+	}
+	if err := n.Update(vc.NumberSpec{Clear: vc.NumberLabel}); err != nil {
+		t.Fatalf("Update clearing: %v", err)
+	}
+	if n.Label() != "" || n.EntryID() != ag.ID() {
+		t.Fatalf("after clearing: %q %s", n.Label(), n.EntryID())
 	}
 	if err := q.Delete(); err != nil {
 		t.Fatalf("delete the queue: %v", err)

@@ -105,6 +105,18 @@ func (a *cstrs) str(s string) *C.char {
 	return a.always(s)
 }
 
+// cleared is str for a spec field an update can empty: "" when the
+// spec's Clear names it (the field must then be empty), else str(s).
+func (a *cstrs) cleared(s string, clear bool, field string) *C.char {
+	if !clear {
+		return a.str(s)
+	}
+	if s != "" && a.err == nil {
+		a.err = goError(codeInvalid, field+" is both set and cleared")
+	}
+	return a.always("")
+}
+
 // always returns a C copy of s, "" included.
 func (a *cstrs) always(s string) *C.char {
 	if strings.IndexByte(s, 0) >= 0 && a.err == nil {

@@ -23,15 +23,25 @@ func (k NumberEntry) String() string {
 	return C.GoString(C.vc_number_entry_name(C.int(k)))
 }
 
+// NumberField names a field of NumberSpec that Update can empty, which
+// an empty string cannot say (it keeps the current value).
+type NumberField uint
+
+const (
+	NumberLabel NumberField = 1 << iota
+)
+
 // NumberSpec creates or updates an inbound number (vc_number_spec). For
 // NewNumber every field but Label is required; for Update, empty
-// strings and a zero EntryKind keep the current value.
+// strings and a zero EntryKind keep the current value, and Clear
+// empties the fields it names.
 type NumberSpec struct {
 	Number    string // E.164 (separators, a leading "00") or a sip:/sips: URI
 	Channel   string // the voice channel calls arrive on, by id or name
 	EntryKind NumberEntry
 	Entry     string // the menu, queue or agent, by id or name
 	Label     string
+	Clear     NumberField // fields to empty, which must then be ""
 }
 
 func (a *cstrs) numberSpec(s *C.vc_number_spec, spec *NumberSpec) error {
@@ -40,7 +50,7 @@ func (a *cstrs) numberSpec(s *C.vc_number_spec, spec *NumberSpec) error {
 	s.channel = a.str(spec.Channel)
 	s.entry_kind = C.int(spec.EntryKind)
 	s.entry = a.str(spec.Entry)
-	s.label = a.str(spec.Label)
+	s.label = a.cleared(spec.Label, spec.Clear&NumberLabel != 0, "NumberSpec.Label")
 	return a.err
 }
 

@@ -43,9 +43,19 @@ func (o QueueOverflow) String() string {
 // NoMaxWait in QueueSpec.MaxWait: calls wait without a limit.
 const NoMaxWait time.Duration = -1
 
+// QueueField names a field of QueueSpec that Update can empty, which an
+// empty string cannot say (it keeps the current value).
+type QueueField uint
+
+const (
+	QueueOverflowTarget QueueField = 1 << iota // voicemail: the queue's; callback: the members
+	QueueMOHURL                                // the provider's music on hold
+)
+
 // QueueSpec creates or updates a queue (vc_queue_spec). For NewQueue,
 // Name is required and zero values take the defaults; for Update, zero
-// values keep the current setting.
+// values keep the current setting, and Clear empties the fields it
+// names.
 type QueueSpec struct {
 	Name     string        // [a-z0-9][a-z0-9_.-]{0,63}, unique per tenant
 	Strategy QueueStrategy // 0 = longest idle (new) or unchanged
@@ -57,6 +67,7 @@ type QueueSpec struct {
 	Overflow         QueueOverflow // 0 = hang up (new) or unchanged
 	OverflowTarget   string        // a queue or agent, by id or name
 	MOHURL           string        // music on hold, http(s)
+	Clear            QueueField    // fields to empty, which must then be ""
 }
 
 func (a *cstrs) queueSpec(s *C.vc_queue_spec, spec *QueueSpec) error {
@@ -77,8 +88,8 @@ func (a *cstrs) queueSpec(s *C.vc_queue_spec, spec *QueueSpec) error {
 		s.announce_position = cbool(*spec.AnnouncePosition)
 	}
 	s.overflow_kind = C.int(spec.Overflow)
-	s.overflow_target = a.str(spec.OverflowTarget)
-	s.moh_url = a.str(spec.MOHURL)
+	s.overflow_target = a.cleared(spec.OverflowTarget, spec.Clear&QueueOverflowTarget != 0, "QueueSpec.OverflowTarget")
+	s.moh_url = a.cleared(spec.MOHURL, spec.Clear&QueueMOHURL != 0, "QueueSpec.MOHURL")
 	return a.err
 }
 
