@@ -9,7 +9,9 @@
  *   customer_answer  SAY the consent text, then the IVR menu's entry;
  *   ivr              the IVR's next step for the keys pressed;
  *   dial_end         HANGUP, or HOLD for the agent while the customer is
- *                    held (a transfer ends the agent's leg: HANGUP);
+ *                    held (a transfer ends the agent's leg: HANGUP); a
+ *                    bridge that ended with the legs together ends the
+ *                    call as the customer's hangup, if nothing did yet;
  *   anything else    an empty script.
  * An IVR's CONNECT bridges the call (empty script: the provider bridges),
  * HANGUP ends it (cause ivr), TRANSFER queues a transfer control and
@@ -268,6 +270,21 @@ static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
       vc_call_step *st = add(sc, VC_STEP_HOLD);
       st->loop = 0;
       return 0;
+    }
+    /* A bridge that ended with the legs together: the customer left it
+     * (hung up, or the time limit came). Its own status callback says
+     * so too, but may come later than this, and the agent's hangup
+     * that answers it must not be taken for the end. */
+    if (!detached && !r->transferred && r->state == VC_CALL_BRIDGED) {
+      vc_call_update u;
+      memset(&u, 0, sizeof(u));
+      u.version = VC_CALL_UPDATE_VERSION;
+      u.type = VC_UPDATE_ENDED;
+      u.leg = VC_LEG_CUSTOMER;
+      u.cause = VC_CAUSE_NORMAL;
+      if ((rc = vc__call_apply_row(w->db, w->ctx, w->tenant_id, r, &u,
+                                   w->now, NULL)) < 0)
+        return rc;
     }
     add(sc, VC_STEP_HANGUP);
     return 0;

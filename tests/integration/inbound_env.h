@@ -8,9 +8,7 @@
 #define VC_TEST_INBOUND_ENV_H
 
 #include "tenant_env.h"
-
-#include <mbedtls/base64.h>
-#include <mbedtls/md.h>
+#include "twilio_sign.h"
 
 #define IN_BASE "https://hooks.example.com"
 #define IN_ACCOUNT "AC0123456789abcdef0123456789abcdef"
@@ -147,40 +145,6 @@ static inline void in_enc(char *out, size_t size, const char *s)
   out[n] = '\0';
 }
 
-static inline int in_cmp(const void *a, const void *b)
-{
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Twilio's signature of a form post: HMAC-SHA1 over the URL and the
- * parameters sorted by name, each name followed by its value. */
-static inline void in_sign(char out[64], const char *token, const char *url,
-                           const char *const *kv, size_t n)
-{
-  const char *keys[32];
-  char data[8192];
-  unsigned char mac[20];
-  size_t len, olen = 0;
-
-  CHECK(n <= 32);
-  for (size_t i = 0; i < n; i++)
-    keys[i] = kv[2 * i];
-  qsort(keys, n, sizeof(keys[0]), in_cmp);
-  len = (size_t)snprintf(data, sizeof(data), "%s", url);
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n; j++)
-      if (kv[2 * j] == keys[i])
-        len += (size_t)snprintf(data + len, sizeof(data) - len, "%s%s",
-                                kv[2 * j], kv[2 * j + 1]);
-  CHECK(len < sizeof(data));
-  CHECK(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA1),
-                        (const unsigned char *)token, strlen(token),
-                        (const unsigned char *)data, len, mac) == 0);
-  CHECK(mbedtls_base64_encode((unsigned char *)out, 64, &olen, mac, 20) ==
-        0);
-  out[olen] = '\0';
-}
-
 /* POST kv (n pairs) to `target` (the part after IN_BASE) on `ctx`,
  * signed with `token` (NULL: unsigned). */
 static inline void in_post_ctx(vc_ctx *ctx, const char *target,
@@ -204,7 +168,7 @@ static inline void in_post_ctx(vc_ctx *ctx, const char *target,
   h[0].value = "application/x-www-form-urlencoded";
   req.nheaders = 1;
   if (token != NULL) {
-    in_sign(sig, token, url, kv, n);
+    twilio_sign(sig, token, url, kv, n);
     h[1].name = "X-Twilio-Signature";
     h[1].value = sig;
     req.nheaders = 2;

@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "net_util.h"
 #include "cost_check.h"
+#include "twilio_sign.h"
 
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -490,28 +491,6 @@ static long raw(const char *url, const char *form, const char *signature)
   return code;
 }
 
-/* Twilio's signature over the URL and "Name" "value" pairs already in
- * sorted order (the form is built in that order). */
-static void sign(char out[64], const char *url, const char *const *kv,
-                 size_t n)
-{
-  unsigned char mac[20];
-  char data[2048];
-  size_t len, olen = 0;
-
-  len = (size_t)snprintf(data, sizeof(data), "%s", url);
-  for (size_t i = 0; i < n; i++)
-    len += (size_t)snprintf(data + len, sizeof(data) - len, "%s%s",
-                            kv[2 * i], kv[2 * i + 1]);
-  CHECK(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA1),
-                        (const unsigned char *)VC_SIM_TWILIO_AUTH_TOKEN,
-                        strlen(VC_SIM_TWILIO_AUTH_TOKEN),
-                        (const unsigned char *)data, len, mac) == 0);
-  CHECK(mbedtls_base64_encode((unsigned char *)out, 64, &olen, mac, 20) ==
-        0);
-  out[olen] = '\0';
-}
-
 static void test_inbound_sim__malformed(void)
 {
   /* no To: the number called is unknown */
@@ -532,11 +511,11 @@ static void test_inbound_sim__malformed(void)
   env_open(&e, "twilio-voice", "bad.db");
   setup(&e, 1);
   snprintf(url, sizeof(url), "%s/webhooks/%s", e.base, e.channel);
-  sign(sig, url, no_to, 5);
+  twilio_sign(sig, VC_SIM_TWILIO_AUTH_TOKEN, url, no_to, 5);
   CHECK(raw(url, "AccountSid=" VC_SIM_TWILIO_ACCOUNT_SID "&CallSid="
             "CA0123456789abcdef0123456789abcdef&CallStatus=ringing"
             "&Direction=inbound&From=%2B919876543210", sig) == 400);
-  sign(sig, url, bad_sid, 6);
+  twilio_sign(sig, VC_SIM_TWILIO_AUTH_TOKEN, url, bad_sid, 6);
   CHECK(raw(url, "AccountSid=" VC_SIM_TWILIO_ACCOUNT_SID "&CallSid=XY12"
             "&CallStatus=ringing&Direction=inbound&From=%2B919876543210"
             "&To=%2B918047112345", sig) == 400);

@@ -21,6 +21,7 @@
 #include "line_match.h"
 #include "voice_env.h"
 #include "cost_check.h"
+#include "twilio_sign.h"
 
 #include <curl/curl.h>
 
@@ -1226,6 +1227,71 @@ static void test_twilio_voice__forged_webhook(void)
   env_close(&e);
 }
 
+/* Twilio sends a bridge's <Dial> action and the customer leg's own
+ * "completed" at the same moment, in either order. The action first:
+ * the bridge ended with the legs together, so the call ends as the
+ * customer's hangup there and then, not as the agent's hangup that
+ * answers the action; the leg's callback after it changes nothing. */
+static void test_twilio_voice__dial_end_first(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 100, 60000 };
+  char url[512], form[1024], sig[64], leg[48], path[128], line[4096];
+  char detail[256];
+  const char *kv[12];
+  int64_t deadline;
+
+  env_open(&e);
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", CUSTOMER, &talk));
+  start_call(&e, &c, NULL);
+  CHECK(run_until_state(&e, vc_call_id(c), VC_CALL_BRIDGED, 20000) ==
+        VC_CALL_BRIDGED);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(customer_leg(&e, vc_call_id(c), leg));
+  snprintf(url, sizeof(url), "%s/webhooks/%s?vc_call=%s&vc_step=dial_end",
+           e.base, vc_call_channel_id(c), vc_call_id(c));
+  kv[0] = "AccountSid";
+  kv[1] = VC_SIM_TWILIO_ACCOUNT_SID;
+  kv[2] = "CallSid";
+  kv[3] = vc_call_provider_id(c);
+  kv[4] = "CallStatus";
+  kv[5] = "in-progress";
+  kv[6] = "DialCallStatus";
+  kv[7] = "completed";
+  kv[8] = "DialCallSid";
+  kv[9] = leg;
+  kv[10] = "DialCallDuration";
+  kv[11] = "1";
+  snprintf(form, sizeof(form), "%s=%s&%s=%s&%s=%s&%s=%s&%s=%s&%s=%s",
+           kv[0], kv[1], kv[2], kv[3], kv[4], kv[5], kv[6], kv[7], kv[8],
+           kv[9], kv[10], kv[11]);
+  twilio_sign(sig, VC_SIM_TWILIO_AUTH_TOKEN, url, kv, 6);
+  CHECK(post_hook(url, form, sig) == 200);
+  /* Ended by the webhook itself, before any other callback. */
+  CHECK(state_of(&e, vc_call_id(c)) == VC_CALL_COMPLETED);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  CHECK(vc_call_failed_leg(c) == VC_LEG_NONE);
+  /* The customer's leg ends at Twilio: its callback comes after. */
+  snprintf(path, sizeof(path), "/Calls/%s.json", leg);
+  CHECK(sim_rest(&e, "POST", path, "Status=completed") == 200);
+  deadline = wall_ms() + 500;
+  while (wall_ms() < deadline)
+    vc_ctx_run(e.ctx, 20);
+  timeline(&e, vc_call_id(c), line, sizeof(line), "hangup", detail,
+           sizeof(detail));
+  CHECK(in_order(line, "bridged/0 state/0 hangup/2 state/0"));
+  CHECK(count_of(line, "hangup/2") == 1);
+  CHECK(count_of(line, "hangup/1") == 0);
+  CHECK_STR(detail, "{\"cause\":\"normal\"}");
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  vc_call_free(c);
+  env_close(&e);
+}
+
 VC_TESTS(
   VC_TEST(test_twilio_voice__lifecycle),
   VC_TEST(test_twilio_voice__provider_price),
@@ -1238,4 +1304,5 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__ivr),
   VC_TEST(test_twilio_voice__recording),
   VC_TEST(test_twilio_voice__forged_webhook),
+  VC_TEST(test_twilio_voice__dial_end_first),
 )
