@@ -1331,8 +1331,13 @@ static int on_dial_end(hook *h)
   if (status == NULL || (type = map_call_status(status, &cause)) !=
       VC_UPDATE_ENDED)
     return BAD_INPUT("Dial action has no known DialCallStatus");
-  if (cause == VC_CAUSE_NORMAL)
-    return script(h, VC_LEG_AGENT);
+  if (cause == VC_CAUSE_NORMAL) {
+    /* The bridge's length goes with the request for the next script. */
+    update_init(h, &u, VC_UPDATE_SCRIPT, VC_LEG_AGENT);
+    if (seconds(dur) > 0)
+      u.duration_s = seconds(dur);
+    return vc_event_sink_call(h->sink, &u);
+  }
   h->id.size = 0;
   if ((rc = vc__buf_printf(&h->id, "twilio:%s:dial_end:%s", h->call_sid,
                            child ? child : status)) < 0)

@@ -227,7 +227,8 @@ static int run_ivr(vc__call_webhook *w, const vc__call_row *r, script *sc,
   }
 }
 
-static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
+static int compose(vc__call_webhook *w, const vc__call_row *r,
+                   const vc_call_update *script_u, script *sc)
 {
   int rc, detached;
 
@@ -282,6 +283,8 @@ static int compose(vc__call_webhook *w, const vc__call_row *r, script *sc)
       u.type = VC_UPDATE_ENDED;
       u.leg = VC_LEG_CUSTOMER;
       u.cause = VC_CAUSE_NORMAL;
+      u.duration_s = script_u->duration_s;   /* the bridge's, if told */
+      u.occurred_at = script_u->occurred_at;
       if ((rc = vc__call_apply_row(w->db, w->ctx, w->tenant_id, r, &u,
                                    w->now, NULL)) < 0)
         return rc;
@@ -371,7 +374,7 @@ int vc__call_webhook_update(vc__call_webhook *w, const vc_call_update *u)
     return vc__inbound_script(w, &r);
   if ((sc = vc__calloc(1, sizeof(*sc))) == NULL)
     return vc_error_set_oom();
-  if ((rc = compose(w, &r, sc)) == 0)
+  if ((rc = compose(w, &r, u, sc)) == 0)
     rc = answer(w, &r, sc);
   vc__free(sc);
   return rc;

@@ -1263,7 +1263,7 @@ static void test_twilio_voice__dial_end_first(void)
   kv[8] = "DialCallSid";
   kv[9] = leg;
   kv[10] = "DialCallDuration";
-  kv[11] = "1";
+  kv[11] = "7";
   snprintf(form, sizeof(form), "%s=%s&%s=%s&%s=%s&%s=%s&%s=%s&%s=%s",
            kv[0], kv[1], kv[2], kv[3], kv[4], kv[5], kv[6], kv[7], kv[8],
            kv[9], kv[10], kv[11]);
@@ -1274,6 +1274,7 @@ static void test_twilio_voice__dial_end_first(void)
   CHECK_OK(vc_call_refresh(c));
   CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
   CHECK(vc_call_failed_leg(c) == VC_LEG_NONE);
+  CHECK(vc_call_talk_seconds(c) == 7);   /* Twilio's DialCallDuration */
   /* The customer's leg ends at Twilio: its callback comes after. */
   snprintf(path, sizeof(path), "/Calls/%s.json", leg);
   CHECK(sim_rest(&e, "POST", path, "Status=completed") == 200);
@@ -1285,9 +1286,53 @@ static void test_twilio_voice__dial_end_first(void)
   CHECK(in_order(line, "bridged/0 state/0 hangup/2 state/0"));
   CHECK(count_of(line, "hangup/2") == 1);
   CHECK(count_of(line, "hangup/1") == 0);
-  CHECK_STR(detail, "{\"cause\":\"normal\"}");
+  CHECK_STR(detail, "{\"cause\":\"normal\",\"duration_s\":7}");
   CHECK_OK(vc_call_refresh(c));
   CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  vc_call_free(c);
+  env_close(&e);
+}
+
+/* The same through the simulator: each bridged leg's <Dial> action
+ * comes before its own "completed". The call ends as the customer's
+ * hangup with Twilio's talk time, and nothing after changes it. */
+static void test_twilio_voice__action_first(void)
+{
+  env e;
+  vc_call *c;
+  vc_sim_call_plan talk = { VC_SIM_CALL_ANSWER, 100, 1500 };
+  char line[4096], detail[512], leg[48], st[32];
+  int64_t deadline;
+
+  env_open(&e);
+  CHECK_OK(vc_sim_set(e.sim, "twilio-voice.action_first", "1"));
+  twilio_channel(&e, "twilio", 10, VC_SIM_TWILIO_AUTH_TOKEN, NULL);
+  CHECK_OK(vc_sim_call_plan_set(e.sim, "twilio-voice", CUSTOMER, &talk));
+  start_call(&e, &c, NULL);
+  CHECK(run_until_final(&e, vc_call_id(c), 20000));
+  /* the leg's own callback and the agent's end, after the call's */
+  CHECK(customer_leg(&e, vc_call_id(c), leg));
+  deadline = wall_ms() + 10000;
+  while (wall_ms() < deadline &&
+         (vc_sim_call_status(e.sim, "twilio-voice", vc_call_provider_id(c),
+                             st, sizeof(st)) <= 0 ||
+          strcmp(st, "completed") != 0))
+    vc_ctx_run(e.ctx, 20);
+  deadline = wall_ms() + 300;
+  while (wall_ms() < deadline)
+    vc_ctx_run(e.ctx, 20);
+  CHECK_OK(vc_call_refresh(c));
+  CHECK(vc_call_state_of(c) == VC_CALL_COMPLETED);
+  CHECK(vc_call_cause_of(c) == VC_CAUSE_NORMAL);
+  CHECK(vc_call_talk_seconds(c) == 2);   /* 1.5 s, rounded up by Twilio */
+  timeline(&e, vc_call_id(c), line, sizeof(line), "hangup", detail,
+           sizeof(detail));
+  CHECK(in_order(line, "bridged/0 state/0 hangup/2 state/0"));
+  CHECK(count_of(line, "hangup/2") == 1);
+  CHECK(count_of(line, "hangup/1") == 0);
+  CHECK(strstr(detail, "\"duration_s\":2") != NULL);
+  CHECK(vc_sim_call_status(e.sim, "twilio-voice", leg, st, sizeof(st)) > 0);
+  CHECK_STR(st, "completed");
   vc_call_free(c);
   env_close(&e);
 }
@@ -1305,4 +1350,5 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__recording),
   VC_TEST(test_twilio_voice__forged_webhook),
   VC_TEST(test_twilio_voice__dial_end_first),
+  VC_TEST(test_twilio_voice__action_first),
 )

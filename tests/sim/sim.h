@@ -117,6 +117,10 @@ const char *vc_sim_base_url(const vc_sim *s);
  *   twilio-voice.unverified_from  caller ids refused with 21210
  *   twilio-voice.blocked_prefixes destinations refused with 21215
  *                        (comma-separated prefixes)
+ *   twilio-voice.action_first  "1": when a bridged <Dial><Number> leg
+ *                        ends, its <Dial> action is posted before the
+ *                        leg's own "completed" (Twilio sends both at
+ *                        once, in no set order); else after it
  *   twilio-voice.pause_ms, exotel.pause_ms  inbound calls: how long a
  *                        second of a pause, gather timeout or recording
  *                        lasts (default 10 ms)

@@ -61,6 +61,8 @@ static const char *const twv_defaults[] = {
   /* Destinations outside the account's geo permissions (21215), as
    * comma-separated prefixes such as "+882,+979". */
   "blocked_prefixes", "",
+  /* "1": a bridged leg's <Dial> action before the leg's "completed". */
+  "action_first", "0",
   /* What a call costs per started minute of each leg (answer to end),
    * shown as its price this long after it ended ("" : never priced). */
   "price_per_min", "0.0140",
@@ -210,6 +212,7 @@ typedef struct twv_ctx {
   vc_sim *sim;
   char token[128];
   char base[128];             /* the simulator's base URL (recordings) */
+  int action_first;           /* twilio-voice.action_first */
 } twv_ctx;
 
 /* The parameters of every request about a call (caller holds v.mu). */
@@ -345,9 +348,13 @@ static void push(twv_state *st, sim_post *p, size_t n, int now)
 
 static void ctx_init(twv_ctx *x, vc_sim *sim)
 {
+  char flag[8];
+
   x->sim = sim;
   sim_setting(sim, "twilio.auth_token", x->token, sizeof(x->token));
   snprintf(x->base, sizeof(x->base), "%s", vc_sim_base_url(sim));
+  sim_setting(sim, "twilio-voice.action_first", flag, sizeof(flag));
+  x->action_first = strcmp(flag, "1") == 0;
 }
 
 /* The steps of a new call's life (caller holds v.mu). */
@@ -727,6 +734,14 @@ static size_t dial_start(twv_ctx *x, twv_state *st, sim_vcall *parent,
   rc |= status_step(x, c, &s[n], "completed", EV_COMPLETED, at, secs);
   s[n++].wait_ms = talk;
   k = rc ? 0 : dial_end_posts(x, st, c, "completed", secs, &s[n]);
+  if (k > 0 && x->action_first) {
+    /* Twilio sends the two at once: the <Dial> action goes first. */
+    sim_post leg_end = s[n - 1];
+    s[n - 1] = s[n];
+    s[n] = leg_end;
+    s[n - 1].wait_ms = leg_end.wait_ms;
+    s[n].wait_ms = 0;
+  }
   n += k;
 done:
   if (rc || k == 0) {

@@ -708,6 +708,7 @@ static void test_twilio_voice__hook_dial_end(void)
    * next script is asked for. */
   CHECK(g.n == 1);
   CHECK(g.u[0].type == VC_UPDATE_SCRIPT && g.u[0].leg == VC_LEG_AGENT);
+  CHECK(g.u[0].duration_s == 65);      /* the bridge's length */
   CHECK_OK(parse_hook(&g, TARGET "&vc_step=dial_end", "CallSid=" CALL_SID
                       "&DialCallStatus=no-answer&DialCallSid=" CHILD_SID
                       "&DialCallDuration=0", NULL));

@@ -405,7 +405,9 @@ typedef struct vc_call_update {
   const char *event_id;
   int64_t occurred_at;         /**< Unix ms, 0 when unknown */
   int cause;                   /**< ENDED: a vc_call_cause */
-  int duration_s;              /**< ENDED: seconds this leg talked */
+  /** ENDED: seconds this leg talked; SCRIPT asked at a DIAL's end
+   *  (its action_url): seconds the DIAL's bridge lasted, when known. */
+  int duration_s;
   const char *provider_code;   /**< the provider's status or cause text */
   const char *digits;          /**< DTMF */
   int recording_status;        /**< RECORDING: VC_RECORDING_* */
