@@ -5,6 +5,7 @@
 #include "json.h"
 #include "text.h"
 
+#include <math.h>
 #include <pthread.h>
 
 /* cJSON's parser writes a process-global error position on every call:
@@ -36,6 +37,21 @@ static int nesting(const char *s, size_t n, int limit)
     }
   }
   return max;
+}
+
+/* Whether every number in `v` and after it is finite. JSON has no
+ * infinity, but cJSON reads a number past a double's range as one and
+ * prints it back as null: kept, it would change the document. The
+ * depth is bounded by the nesting check before the parse. */
+static int numbers_finite(const cJSON *v)
+{
+  for (; v != NULL; v = v->next) {
+    if (cJSON_IsNumber(v) && !isfinite(v->valuedouble))
+      return 0;
+    if (v->child != NULL && !numbers_finite(v->child))
+      return 0;
+  }
+  return 1;
 }
 
 int vc__json_parse(cJSON **out, const char *what, const char *text,
@@ -71,6 +87,12 @@ int vc__json_parse(cJSON **out, const char *what, const char *text,
     cJSON_Delete(v);
     return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
                          "%s is not a JSON object", what);
+  }
+  if (!numbers_finite(v)) {
+    cJSON_Delete(v);
+    return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                         "%s holds a number beyond the range of a double",
+                         what);
   }
   *out = v;
   return 0;

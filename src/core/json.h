@@ -14,7 +14,9 @@
  * Parse `text` (NUL-terminated) into *out, freed with cJSON_Delete().
  * `what` names the input in messages. VC_ETOOBIG past `max_bytes` or
  * nested deeper than `max_depth`; VC_EENCODING when not UTF-8;
- * VC_EINVALID when not JSON (or, with `want_object`, not an object).
+ * VC_EINVALID when not JSON (or, with `want_object`, not an object), or
+ * when a number is beyond a double's range (1e999: cJSON would keep it
+ * as infinity and print it back as null).
  */
 int vc__json_parse(cJSON **out, const char *what, const char *text,
                    size_t max_bytes, int max_depth, int want_object);

@@ -183,6 +183,11 @@ static const rule RULES[] = {
          "{\"action\":\"message\",\"template\":\"t\",\"kind\":\"sms\","
          "\"vars\":{\"x\":[1]},\"then\":{\"action\":\"hangup\"}}}}"),
     VC_EINVALID, "variable 'x' must be a string" },
+  /* A number past a double's range would be stored as null. */
+  { MENU("\"a\":{\"prompt\":{\"say\":\"x\"},\"options\":{\"1\":"
+         "{\"action\":\"message\",\"template\":\"t\",\"kind\":\"sms\","
+         "\"vars\":{\"n\":31e999},\"then\":{\"action\":\"hangup\"}}}}"),
+    VC_EINVALID, "holds a number beyond the range of a double" },
   { MENU("\"a\":{\"prompt\":{\"say\":\"x\"},\"options\":{\"1\":"
          "{\"action\":\"message\",\"template\":\"nope\",\"kind\":\"sms\","
          "\"then\":{\"action\":\"hangup\"}}}}"), VC_ENOTFOUND,
