@@ -63,6 +63,13 @@ int vc__twilio_query_get(vc_buf *out, int *found, const char *url,
                               len - eq - (eq < len), 1);
       if (rc < 0)
         break;
+      /* A string stops at a NUL; its length must be the value's. */
+      if (out->ptr != NULL && memchr(out->ptr, '\0', out->size) != NULL) {
+        vc_buf_dispose(out);
+        rc = vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
+                           "the URL's %s holds a NUL byte", name);
+        break;
+      }
       *found = 1;
     }
     p += len;

@@ -19,7 +19,8 @@
 int vc__twilio_is_sid(const char *s, const char *prefix);
 
 /* The first value of a query parameter of a URL or request target,
- * percent-decoded into `out` (replaced); *found says whether it was. */
+ * percent-decoded into `out` (replaced); *found says whether it was.
+ * VC_EINVALID when the value decodes to a NUL byte ("%00"). */
 int vc__twilio_query_get(vc_buf *out, int *found, const char *url,
                          const char *name);
 

@@ -1539,7 +1539,7 @@ static int twv_parse_webhook(void *state, const vc_http_request *req,
     goto out;
   }
   if (found)
-    memcpy(h.step, step.ptr, step.size + 1);
+    memcpy(h.step, step.ptr, strlen(step.ptr) + 1);   /* is_id: fits */
   if ((rc = vc__twilio_check_form_syntax(req->body, req->body_len)) < 0 ||
       (rc = vc__form_parse(&f, (const char *)req->body, req->body_len,
                            VC__TWILIO_HOOK_PARAMS_MAX)) < 0)

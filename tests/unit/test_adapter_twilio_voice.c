@@ -729,6 +729,25 @@ static void test_twilio_voice__hook_dial_end(void)
                       NULL), VC_EINVALID);
 }
 
+/* A URL parameter that decodes to a NUL byte is refused: the string
+ * would end there while the value went on (vc_step's copy once ran
+ * past its buffer, found by fuzzing). */
+static void test_twilio_voice__hook_nul_in_url(void)
+{
+  got g;
+
+  CHECK_RC(parse_hook(&g, TARGET "&vc_step=agent%00xxxxxxxxxxxxxxxxxxxxxxxxx"
+                      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                      "CallSid=" CALL_SID "&CallStatus=ringing", NULL),
+           VC_EINVALID);
+  CHECK(strstr(vc_error_last()->message, "vc_step holds a NUL byte") != NULL);
+  CHECK_RC(parse_hook(&g, TARGET "&vc_step=ivr&vc_node=main%00x&vc_try=1",
+                      "CallSid=" CHILD_SID "&Digits=1", NULL), VC_EINVALID);
+  CHECK_RC(parse_hook(&g, TARGET "&vc_step=in_dial&vc_try=1%00",
+                      "CallSid=" CALL_SID "&DialCallStatus=completed", NULL),
+           VC_EINVALID);
+}
+
 static void test_twilio_voice__hook_recording(void)
 {
   got g;
@@ -1291,6 +1310,7 @@ VC_TESTS(
   VC_TEST(test_twilio_voice__hook_customer),
   VC_TEST(test_twilio_voice__hook_ivr),
   VC_TEST(test_twilio_voice__hook_dial_end),
+  VC_TEST(test_twilio_voice__hook_nul_in_url),
   VC_TEST(test_twilio_voice__hook_recording),
   VC_TEST(test_twilio_voice__hook_inbound),
   VC_TEST(test_twilio_voice__render_record),
