@@ -30,6 +30,7 @@
 #include <stdlib.h>
 
 #define METADATA_MAX 8192
+#define METADATA_DEPTH 16
 #define IDEMPOTENCY_MAX 255
 #define DEFAULT_RING_TIMEOUT_S 30
 
@@ -334,23 +335,6 @@ int vc__call_check_address(char out[VC_CALL_ADDRESS_MAX + 1],
   return check_address(out, field, in, sip_ok);
 }
 
-static int check_json_object(const char *field, const char *json, size_t max)
-{
-  cJSON *v;
-  int rc;
-
-  if (json == NULL)
-    return 0;
-  if ((rc = vc__check_text(field, json, max, 1)) < 0)
-    return rc;
-  v = vc__cjson_parse(json, strlen(json), NULL, 0);
-  rc = (v != NULL && cJSON_IsObject(v)) ? 0
-       : vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                       "%s is not a JSON object", field);
-  cJSON_Delete(v);
-  return rc;
-}
-
 static void hash_str(vc_buf *b, const char *s)
 {
   if (s == NULL)
@@ -484,8 +468,8 @@ static int prepare_spec(prepared *p, vc_tenant *t, const vc_call_spec *s)
       (s->caller_id != NULL &&
        (rc = check_address(p->caller_id, "caller_id", s->caller_id,
                            0)) < 0) ||
-      (rc = check_json_object("metadata", s->metadata_json,
-                              METADATA_MAX)) < 0 ||
+      (rc = vc__json_check_object("metadata", s->metadata_json,
+                                  METADATA_MAX, METADATA_DEPTH)) < 0 ||
       (rc = vc__check_text("idempotency key", s->idempotency_key,
                            IDEMPOTENCY_MAX, 0)) < 0)
     return rc;

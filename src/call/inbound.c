@@ -18,6 +18,7 @@
 #include "core/common.h"
 #include "core/ctx.h"
 #include "core/event.h"
+#include "core/json.h"
 #include "core/job.h"
 #include "core/text.h"
 #include "msg/contact.h"
@@ -377,7 +378,8 @@ static int screen_pop(run *x, const char *agent_id, const char *agent_name)
   } else {
     cJSON_AddNullToObject(o, "contact");
   }
-  if ((path = cJSON_Parse(x->ic.path)) == NULL)
+  if ((path = vc__cjson_parse(x->ic.path, strlen(x->ic.path) + 1, NULL,
+                              0)) == NULL)
     path = cJSON_CreateArray();
   cJSON_AddItemToObject(o, "ivr_path", path);
   if (x->ic.queue_id[0] != '\0' && (c = cJSON_AddObjectToObject(o, "queue"))) {
@@ -814,7 +816,7 @@ static int ring_named(run *x, script *sc, const char *agent_id)
 /* Remember the keys pressed at a node for the screen-pop. */
 static void path_add(inbound *ic, const char *node, const char *keys)
 {
-  cJSON *a = cJSON_Parse(ic->path), *o;
+  cJSON *a = vc__cjson_parse(ic->path, strlen(ic->path) + 1, NULL, 0), *o;
   char *text;
 
   if (a == NULL || !cJSON_IsArray(a))

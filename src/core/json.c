@@ -98,6 +98,19 @@ int vc__json_parse(cJSON **out, const char *what, const char *text,
   return 0;
 }
 
+int vc__json_check_object(const char *what, const char *text,
+                          size_t max_bytes, int max_depth)
+{
+  cJSON *v;
+  int rc;
+
+  if (text == NULL)
+    return 0;
+  rc = vc__json_parse(&v, what, text, max_bytes, max_depth, 1);
+  cJSON_Delete(v);
+  return rc;
+}
+
 cJSON *vc__cjson_parse(const char *text, size_t len, const char **end,
                        int require_nul)
 {

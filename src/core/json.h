@@ -22,6 +22,14 @@ int vc__json_parse(cJSON **out, const char *what, const char *text,
                    size_t max_bytes, int max_depth, int want_object);
 
 /*
+ * Check that `text`, when not NULL, is a JSON object as vc__json_parse
+ * reads one, without keeping it: for JSON the library stores as the
+ * caller gave it (a message's or call's metadata).
+ */
+int vc__json_check_object(const char *what, const char *text,
+                          size_t max_bytes, int max_depth);
+
+/*
  * cJSON_ParseWithLengthOpts under the library's parse lock. cJSON resets
  * a process-global error position on every parse, so every parse in the
  * library goes through here (or vc__json_parse) to stay free of races.

@@ -38,6 +38,7 @@
 #define CHAT_TEXT_MAX (64 * 1024)
 #define EMAIL_BODY_MAX (1024 * 1024)
 #define METADATA_MAX 8192
+#define METADATA_DEPTH 16
 #define VARS_MAX (64 * 1024)
 #define IDEMPOTENCY_MAX 255
 #define FILENAME_MAX_LEN 255
@@ -674,23 +675,6 @@ static int check_recipient(prepared *p, const char *to)
 }
 
 /* A JSON object of at most `max` bytes, or NULL. */
-static int check_json_object(const char *field, const char *json, size_t max)
-{
-  cJSON *v;
-  int rc;
-
-  if (json == NULL)
-    return 0;
-  if ((rc = vc__check_text(field, json, max, 1)) < 0)
-    return rc;
-  v = vc__cjson_parse(json, strlen(json), NULL, 0);
-  rc = (v != NULL && cJSON_IsObject(v)) ? 0
-       : vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                       "%s is not a JSON object", field);
-  cJSON_Delete(v);
-  return rc;
-}
-
 static int check_attachments(const vc_message_spec *s)
 {
   size_t total = 0;
@@ -923,10 +907,10 @@ static int prepare(prepared *p, vc_tenant *t, vc__db *db,
                          "kind must be email, sms or chat (or a channel)");
   if ((rc = check_recipient(p, s->to)) < 0 ||
       (rc = vc__check_text("sender", s->from, ADDRESS_MAX, 0)) < 0 ||
-      (rc = check_json_object("metadata", s->metadata_json,
-                              METADATA_MAX)) < 0 ||
-      (rc = check_json_object("template variables", s->vars_json,
-                              VARS_MAX)) < 0 ||
+      (rc = vc__json_check_object("metadata", s->metadata_json,
+                                  METADATA_MAX, METADATA_DEPTH)) < 0 ||
+      (rc = vc__json_check_object("template variables", s->vars_json,
+                                  VARS_MAX, VC_TEMPLATE_VARS_DEPTH)) < 0 ||
       (rc = check_attachments(s)) < 0 ||
       (rc = vc__check_text("idempotency key", s->idempotency_key,
                            IDEMPOTENCY_MAX, 0)) < 0)

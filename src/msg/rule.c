@@ -13,6 +13,7 @@
 #include "core/audit.h"
 #include "core/ctx.h"
 #include "core/iter.h"
+#include "core/json.h"
 #include "core/tenant.h"
 #include "core/text.h"
 #include "core/ulid.h"
@@ -204,17 +205,11 @@ static int check_action(vc__rule_action *out, const vc_rule_action *a,
                         0)) < 0)
       return rc;
     if (a->vars_json != NULL) {
-      cJSON *j;
-      if (strlen(a->vars_json) > VC_RULE_VARS_MAX)
-        return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
-                             "action %zu: vars over %d bytes", i,
-                             VC_RULE_VARS_MAX);
-      if ((j = cJSON_Parse(a->vars_json)) == NULL || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return vc__error_set(VC_ERRCLASS_INVALID, VC_EINVALID,
-                             "action %zu: vars is not a JSON object", i);
-      }
-      cJSON_Delete(j);
+      /* Read as the template's render will read them when it fires. */
+      snprintf(field, sizeof(field), "action %zu vars", i);
+      if ((rc = vc__json_check_object(field, a->vars_json, VC_RULE_VARS_MAX,
+                                      VC_TEMPLATE_VARS_DEPTH)) < 0)
+        return rc;
       snprintf(out->vars, sizeof(out->vars), "%s", a->vars_json);
     }
     if (a->category < 0 || a->category > VC_CATEGORY_OTP)
@@ -448,7 +443,7 @@ static int64_t get_num(const cJSON *o, const char *k)
 /* A stored row's definition into `r` (its pattern compiled). */
 static int from_json(vc__rule *r, const char *json)
 {
-  cJSON *o = cJSON_Parse(json), *acts, *j;
+  cJSON *o = vc__cjson_parse(json, strlen(json) + 1, NULL, 0), *acts, *j;
   int rc;
 
   if (o == NULL)

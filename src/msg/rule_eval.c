@@ -15,6 +15,7 @@
 #include "core/common.h"
 #include "core/ctx.h"
 #include "core/event.h"
+#include "core/json.h"
 #include "core/tenant.h"
 #include "core/tz.h"
 #include "channel.h"
@@ -133,7 +134,8 @@ static void copy(char *out, size_t size, const char *in)
 static void payload_str(char *out, size_t size, const char *payload,
                         const char *key)
 {
-  cJSON *o = payload ? cJSON_Parse(payload) : NULL;
+  cJSON *o = payload ? vc__cjson_parse(payload, strlen(payload) + 1, NULL, 0)
+                     : NULL;
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
   copy(out, size, cJSON_IsString(v) ? v->valuestring : "");

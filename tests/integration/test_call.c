@@ -426,6 +426,8 @@ static void test_call__bad_input_stores_nothing(void)
   s.record = 0;
   s.metadata_json = "[1]";
   CHECK_RC(vc_call_start(&c, e.t, &s), VC_EINVALID);
+  s.metadata_json = "{\"n\": [1e999]}";
+  CHECK_RC(vc_call_start(&c, e.t, &s), VC_EINVALID);
   s.metadata_json = NULL;
   s.idempotency_key = "";
   CHECK_RC(vc_call_start(&c, e.t, &s), VC_EINVALID);

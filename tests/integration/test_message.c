@@ -226,6 +226,17 @@ static void test_message__bad_input(void)
   sms_spec(&s, "hi");
   s.metadata_json = "[1,2]";
   CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  /* JSON read as cJSON would change it: a number past a double's range
+   * (kept as infinity, printed back as null), nesting past 16 levels. */
+  s.metadata_json = "{\"n\": 1e999}";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  CHECK(strstr(vc_error_last()->message, "metadata") != NULL);
+  s.metadata_json = "{\"a\":[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_ETOOBIG);
+  sms_spec(&s, "hi");
+  s.vars_json = "{\"amount\": -1e400}";
+  CHECK_RC(vc_message_send(id, e.t, &s), VC_EINVALID);
+  CHECK(strstr(vc_error_last()->message, "template variables") != NULL);
   sms_spec(&s, "hi");
   s.version = 99;
   CHECK_RC(vc_message_send(id, e.t, &s), VC_EVERSION);

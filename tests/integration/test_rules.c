@@ -940,6 +940,11 @@ static void test_rules__bad_input(void)
   action_send(&a[0], "price", NULL);
   a[0].vars_json = "[1]";
   CHECK_RC(rule_add(e.t, &s), VC_EINVALID);
+  /* Refused when stored, as the template's render would refuse it when
+   * the rule fires. */
+  a[0].vars_json = "{\"amount\": 1e999}";
+  CHECK_RC(rule_add(e.t, &s), VC_EINVALID);
+  CHECK(strstr(vc_error_last()->message, "action 0 vars") != NULL);
   action_tag(&a[0], "a;b");
   CHECK_RC(rule_add(e.t, &s), VC_EINVALID);
   vc_rule_action_init(&a[0], VC_RULE_ACTION_VERSION);
