@@ -14,13 +14,16 @@
  * an unexpected return code, an error message on several lines or
  * quoting the token, an event reported by a call that failed, more than
  * one event per request, an inbound message answered with anything but
- * empty TwiML, a send result with an unknown outcome.
+ * empty TwiML, a send result with an unknown outcome, and a 201 answer
+ * read otherwise than cJSON reads it: the adapter reads plain bodies
+ * with its own scanner, which must agree with cJSON on every body.
  *
  * libFuzzer build (scratch directory, clang): as in mustache_fuzzer.c,
  * with tests/fuzz/twilio_webhook_fuzzer.c and -o twilio_webhook_fuzzer,
  * then ./twilio_webhook_fuzzer tests/fuzz/corpus/twilio_webhook
  */
 #include "core/common.h"
+#include "core/json.h"
 #include "core/text.h"
 #include "net/fetch.h"
 #include "net/sink.h"
@@ -83,6 +86,54 @@ static int on_inbound(void *payload, const vc_inbound *m)
   return 0;
 }
 
+static vc_send_result parse_201(const char *body, size_t len)
+{
+  vc_http_response res = VC_HTTP_RESPONSE_INIT;
+  vc_send_result r;
+
+  res.status = 201;
+  res.body.ptr = (char *)body;       /* borrowed: reserved stays 0 */
+  res.body.size = len;
+  memset(&r, 0, sizeof(r));
+  if (TW->parse_send(NULL, NULL, &res, &r) != 0)
+    abort();
+  return r;
+}
+
+/* The 201 outcome of `got` must be the one of a body holding only the
+ * three members cJSON reads from this one (the sid, the price and its
+ * unit, each when a string), as the adapter's cJSON path reads them. */
+static void check_same_as_cjson(const char *body, size_t len,
+                                const vc_send_result *got)
+{
+  static const char *const keys[] = { "sid", "price", "price_unit" };
+  cJSON *doc = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+  cJSON *only = cJSON_CreateObject();
+  vc_send_result want;
+  char *text;
+
+  if (only == NULL)
+    abort();
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    const char *v = cJSON_IsObject(doc) ? vc__json_str(doc, keys[i]) : NULL;
+
+    if (v != NULL && cJSON_AddStringToObject(only, keys[i], v) == NULL)
+      abort();
+  }
+  if ((text = cJSON_PrintUnformatted(only)) == NULL)
+    abort();
+  want = parse_201(text, strlen(text));
+  if (got->outcome != want.outcome || got->error != want.error ||
+      strcmp(got->provider_id, want.provider_id) != 0 ||
+      got->cost_micros != want.cost_micros ||
+      strcmp(got->currency, want.currency) != 0 ||
+      strcmp(got->error_message, want.error_message) != 0)
+    abort();
+  cJSON_free(text);
+  cJSON_Delete(only);
+  cJSON_Delete(doc);
+}
+
 static void fuzz_send(const char *retry_after, const char *body,
                       size_t len)
 {
@@ -107,6 +158,8 @@ static void fuzz_send(const char *retry_after, const char *body,
         !vc__utf8_valid(r.error_message, strlen(r.error_message)) ||
         (r.outcome == VC_SEND_ACCEPTED) != (r.provider_id[0] != '\0'))
       abort();
+    if (statuses[i] == 201 && len > 0)
+      check_same_as_cjson(body, len, &r);
   }
 }
 
