@@ -50,6 +50,7 @@
 #define CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 
 #define URL_MAX 512             /* endpoint, fetch_base_url */
+#define HOST_MAX 255            /* their host and port, as SigV4 signs */
 #define REGION_MAX 32
 #define KEY_ID_MIN 16
 #define KEY_ID_MAX 128
@@ -163,10 +164,14 @@ static void sns_fini(void *state)
 }
 
 /* A base URL: http(s)://host[:port], no path, userinfo, query or
- * fragment; *len without a trailing '/'. */
+ * fragment; *len without a trailing '/'. The host is a name of letters,
+ * digits, '.' and '-', or an IPv6 literal in brackets; the port 1 to
+ * 65535; host and port at most HOST_MAX bytes: what the SigV4 signer
+ * takes (src/core/sigv4.c), so that an endpoint init accepts can sign
+ * every request. */
 static int check_base(const char *key, const char *url, size_t *len)
 {
-  size_t n = strnlen(url, URL_MAX + 1), skip, hlen;
+  size_t n = strnlen(url, URL_MAX + 1), skip, i, end;
 
   if (n > URL_MAX)
     return vc__error_set(VC_ERRCLASS_INVALID, VC_ETOOBIG,
@@ -179,17 +184,43 @@ static int check_base(const char *key, const char *url, size_t *len)
     return BAD_INPUT("config.%s must start with https:// or http://", key);
   while (n > skip && url[n - 1] == '/')
     n--;
-  hlen = n - skip;
-  for (size_t i = skip; i < n; i++) {
+  for (i = skip; i < n; i++) {
     unsigned char c = (unsigned char)url[i];
     if (!(vc__is_alnum(c) || c == '.' || c == '-' || c == ':' || c == '[' ||
           c == ']'))
       return BAD_INPUT("config.%s must be a scheme and a host only "
                        "(byte %zu)", key, i);
   }
-  if (hlen == 0 || url[skip] == ':')
+  if (n - skip > HOST_MAX)
+    return BAD_INPUT("config.%s has a host longer than %d bytes", key,
+                     HOST_MAX);
+  /* The host: a bracketed IPv6 literal, or a name. */
+  i = skip;
+  if (i < n && url[i] == '[') {
+    for (i++; i < n && (vc__is_hex((unsigned char)url[i]) ||
+                        url[i] == ':' || url[i] == '.');
+         i++)
+      ;
+    if (i >= n || url[i] != ']' || i == skip + 1)
+      return BAD_INPUT("config.%s has a malformed IPv6 host", key);
+    i++;
+  } else {
+    while (i < n && url[i] != ':' && url[i] != '[' && url[i] != ']')
+      i++;
+  }
+  end = i;
+  if (end == skip)
     return BAD_INPUT("config.%s has no host", key);
-  if (skip == 7 && !vc__adapter_loopback_host(url + skip, hlen))
+  if (end < n) {
+    size_t digits = n - end - 1;
+    long port = digits >= 1 && digits <= 5 &&
+                    strspn(url + end + 1, "0123456789") >= digits
+                  ? strtol(url + end + 1, NULL, 10) : 0;
+    if (url[end] != ':' || port < 1 || port > 65535)
+      return BAD_INPUT("config.%s must end with its host or a port from 1 "
+                       "to 65535", key);
+  }
+  if (skip == 7 && !vc__adapter_loopback_host(url + skip, n - skip))
     return BAD_INPUT("config.%s may use http:// only for a loopback host",
                      key);
   *len = n;

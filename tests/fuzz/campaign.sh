@@ -21,7 +21,7 @@ fi
 all="mustache segments address sendgrid_webhook twilio_webhook
   vonage_webhook mailgun_webhook sns_webhook telegram_webhook
   whatsapp_webhook sandbox_voice_webhook exotel mcube twilio_voice
-  ratecard ivr_menu sip_body ari_event tzif contact_csv"
+  ratecard ivr_menu sip_body ari_event tzif contact_csv channel_config"
 targets=${*:-$all}
 root=$(pwd)
 out=$root/build-fuzz
@@ -52,13 +52,21 @@ sources() {
     ari_event) echo adapters/voip/ari_proto.c ;;
     tzif) echo src/core/tz.c ;;
     contact_csv) echo src/core/csv.c ;;
+    channel_config) echo adapters/common.c adapters/email/sendgrid.c \
+                      adapters/email/mailgun.c adapters/sms/twilio.c \
+                      adapters/voip/twilio_voice.c adapters/sms/sns.c \
+                      adapters/sms/vonage.c adapters/chat/telegram.c \
+                      adapters/chat/whatsapp.c adapters/sandbox/sandbox.c \
+                      adapters/sandbox/voice.c adapters/voip/exotel.c \
+                      adapters/voip/mcube.c adapters/voip/sip.c \
+                      adapters/voip/ari_proto.c ;;
   esac
 }
 dicts() {
   case $1 in
     mustache|sendgrid_webhook|sns_webhook|telegram_webhook| \
     whatsapp_webhook|sandbox_voice_webhook|ratecard|ivr_menu| \
-    ari_event) echo json ;;
+    ari_event|channel_config) echo json ;;
     twilio_webhook|twilio_voice) echo form ;;
     vonage_webhook|mailgun_webhook|exotel|mcube) echo json form ;;
     sip_body) echo sip ;;

@@ -248,6 +248,25 @@ static void test_sns__init_refused(void)
   init_fails("{\"region\": \"us-east-1\", \"endpoint\": "
              "\"https://u@sns.example.com\"}", CREDS, VC_EINVALID,
              "endpoint");
+  init_fails("{\"region\": \"us-east-1\", \"endpoint\": "
+             "\"http://127.0.0.1:\"}", CREDS, VC_EINVALID, "port");
+  init_fails("{\"region\": \"us-east-1\", \"endpoint\": "
+             "\"https://sns.example.com:99999\"}", CREDS, VC_EINVALID,
+             "port");
+  init_fails("{\"region\": \"us-east-1\", \"endpoint\": "
+             "\"https://sns.example.com:443:1\"}", CREDS, VC_EINVALID,
+             "port");
+  init_fails("{\"region\": \"us-east-1\", \"endpoint\": "
+             "\"https://sns.example]com\"}", CREDS, VC_EINVALID,
+             "endpoint");
+  init_fails("{\"region\": \"us-east-1\", \"endpoint\": "
+             "\"https://[::1x]\"}", CREDS, VC_EINVALID, "IPv6");
+  {
+    char cfg[400];
+    snprintf(cfg, sizeof(cfg), "{\"region\": \"us-east-1\", "
+             "\"endpoint\": \"https://%0250d.example.com\"}", 0);
+    init_fails(cfg, CREDS, VC_EINVALID, "longer than 255");
+  }
   init_fails("{\"region\": \"us-east-1\", \"sms_type\": \"urgent\"}", CREDS,
              VC_EINVALID, "sms_type");
   init_fails("{\"region\": \"us-east-1\", \"sender_id\": \"123456\"}",
@@ -381,6 +400,14 @@ static void test_sns__publish_endpoint_and_china(void)
   CHECK_OK(SNS->build_send(st, &m, &req));
   CHECK_STR(req.url, "http://127.0.0.1:4566/");
   CHECK_STR(vc__http_out_header(&req, "Host"), "127.0.0.1:4566");
+  vc__http_out_reset(&req);
+  SNS->fini(st);
+  /* An IPv6 literal with a port signs too. */
+  st = state_new("{\"region\": \"us-east-1\", \"endpoint\": "
+                 "\"https://[::1]:8443\"}", CREDS);
+  vc__http_out_init(&req);
+  CHECK_OK(SNS->build_send(st, &m, &req));
+  CHECK_STR(req.url, "https://[::1]:8443/");
   vc__http_out_reset(&req);
   SNS->fini(st);
   st = state_new("{\"region\": \"cn-north-1\"}", CREDS);
