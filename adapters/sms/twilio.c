@@ -106,8 +106,9 @@ static void tw_fini(void *state)
 }
 
 /* The API's base URL: http(s), a host, an optional path; no userinfo,
- * query or fragment (the adapter appends a path). *len is its length
- * without trailing slashes. */
+ * query or fragment (the adapter appends a path); http:// only to a
+ * loopback host, since every request carries the auth token. *len is its
+ * length without trailing slashes. */
 static int check_base_url(const char *base, size_t *len)
 {
   size_t n = strnlen(base, BASE_URL_MAX + 1), skip;
@@ -134,6 +135,10 @@ static int check_base_url(const char *base, size_t *len)
     n--;
   if (n == skip || base[skip] == '/')
     return BAD_INPUT("config.base_url has no host");
+  if (skip == 7 &&
+      !vc__adapter_loopback_host(base + skip, strcspn(base + skip, "/")))
+    return BAD_INPUT("config.base_url may use http:// only for a loopback "
+                     "host");
   *len = n;
   return 0;
 }

@@ -31,8 +31,8 @@
  *   or call (build_call), which are valid for every adapter: init took
  *   settings that every send would fail on; or it builds a request
  *   without a method or an http(s) URL, or with a plain http:// URL to
- *   a host that is not loopback for an adapter whose documentation
- *   allows http:// only there;
+ *   a host that is not loopback (every adapter's documentation allows
+ *   http:// only there: a request carries credentials);
  * - a sandbox (VC_CAP_LOCAL) answers with an unknown outcome, or an id
  *   that does not match it.
  * The request is released with vc__http_out_reset, as the transport
@@ -56,29 +56,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct fuzz_adapter {
   const vc_adapter *a;
-  int http_loopback_only;   /* docs/providers: http:// only for loopback */
   const char *to, *from;    /* the fixed message's addresses */
 } fuzz_adapter;
 
 static const fuzz_adapter ADAPTERS[16] = {
-  { &vc__adapter_sendgrid, 1, "asha@example.com", "billing@example.com" },
-  { &vc__adapter_mailgun, 1, "asha@example.com", "billing@example.com" },
-  /* docs/providers/twilio-sms.md: https:// or http:// for any host */
-  { &vc__adapter_twilio_sms, 0, "+14155550123", "+14155550100" },
-  { &vc__adapter_twilio_voice, 1, NULL, NULL },
-  { &vc__adapter_aws_sns, 1, "+14155550123", "+14155550100" },
-  { &vc__adapter_vonage_sms, 1, "+14155550123", "+14155550100" },
-  { &vc__adapter_telegram, 1, "42", NULL },
-  { &vc__adapter_whatsapp, 1, "+14155550123", NULL },
-  { &vc__adapter_sandbox_email, 1, "asha@example.com",
+  { &vc__adapter_sendgrid, "asha@example.com", "billing@example.com" },
+  { &vc__adapter_mailgun, "asha@example.com", "billing@example.com" },
+  { &vc__adapter_twilio_sms, "+14155550123", "+14155550100" },
+  { &vc__adapter_twilio_voice, NULL, NULL },
+  { &vc__adapter_aws_sns, "+14155550123", "+14155550100" },
+  { &vc__adapter_vonage_sms, "+14155550123", "+14155550100" },
+  { &vc__adapter_telegram, "42", NULL },
+  { &vc__adapter_whatsapp, "+14155550123", NULL },
+  { &vc__adapter_sandbox_email, "asha@example.com",
     "billing@example.com" },
-  { &vc__adapter_sandbox_sms, 1, "+14155550123", "+14155550100" },
-  { &vc__adapter_sandbox_chat, 1, "42", NULL },
-  { &vc__adapter_sandbox_voice, 1, NULL, NULL },
-  { &vc__adapter_exotel, 1, NULL, NULL },
-  { &vc__adapter_mcube, 1, NULL, NULL },
-  { &vc__adapter_sip, 1, NULL, NULL },
-  { &vc__adapter_asterisk_ari, 1, NULL, NULL },
+  { &vc__adapter_sandbox_sms, "+14155550123", "+14155550100" },
+  { &vc__adapter_sandbox_chat, "42", NULL },
+  { &vc__adapter_sandbox_voice, NULL, NULL },
+  { &vc__adapter_exotel, NULL, NULL },
+  { &vc__adapter_mcube, NULL, NULL },
+  { &vc__adapter_sip, NULL, NULL },
+  { &vc__adapter_asterisk_ari, NULL, NULL },
 };
 
 #define MSG_ID "01J9ZK3M2V7Q8R4T6W0X1Y2Z3A"
@@ -119,7 +117,7 @@ static char *take_message(void)
   return copy;
 }
 
-static void check_request(const fuzz_adapter *fa, const vc_http_out *req)
+static void check_request(const vc_http_out *req)
 {
   const char *host;
 
@@ -130,8 +128,7 @@ static void check_request(const fuzz_adapter *fa, const vc_http_out *req)
   if (strncmp(req->url, "http://", 7) != 0)
     abort();
   host = req->url + 7;
-  if (fa->http_loopback_only &&
-      !vc__adapter_loopback_host(host, strcspn(host, "/?#")))
+  if (!vc__adapter_loopback_host(host, strcspn(host, "/?#")))
     abort();
 }
 
@@ -204,7 +201,7 @@ static void exercise(const fuzz_adapter *fa, void *state)
    * that cannot build them came from settings every send fails on. */
   if (rc != 0)
     abort();
-  check_request(fa, &req);
+  check_request(&req);
   vc__http_out_reset(&req);
 }
 

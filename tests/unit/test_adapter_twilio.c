@@ -252,6 +252,8 @@ static void test_twilio__init_ok(void)
     { "{\"account_sid\": \"" ACCOUNT "\", \"base_url\": "
       "\"http://127.0.0.1:8099\", \"messaging_service_sid\": \"" SERVICE
       "\"}", CREDS },
+    { "{\"account_sid\": \"" ACCOUNT "\", \"base_url\": "
+      "\"http://localhost/twilio/\"}", CREDS },
     { "{\"account_sid\": \"" ACCOUNT "\", \"messaging_service_sid\": "
       "null}", CREDS },
     { CONFIG, "{\"auth_token\": \"" TOKEN "\", \"api_key_sid\": \""
@@ -293,6 +295,13 @@ static void test_twilio__init_bad_config(void)
       VC_EINVALID, "config.base_url" },
     { "{\"account_sid\": \"" ACCOUNT "\", \"base_url\": \"https://\"}",
       VC_EINVALID, "config.base_url has no host" },
+    /* every request carries the auth token: in clear only to loopback */
+    { "{\"account_sid\": \"" ACCOUNT "\", \"base_url\": "
+      "\"http://api.twilio.com\"}", VC_EINVALID,
+      "config.base_url may use http:// only for a loopback host" },
+    { "{\"account_sid\": \"" ACCOUNT "\", \"base_url\": "
+      "\"http://127.0.0.1.example.com/2010\"}", VC_EINVALID,
+      "config.base_url may use http:// only for a loopback host" },
     { "{\"account_sid\": \"" ACCOUNT "\", \"base_url\": "
       "\"https://api.twilio.com/?x=1\"}", VC_EINVALID, "config.base_url" },
     { "{\"account_sid\": \"" ACCOUNT "\", \"base_url\": "
