@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "core/json.h"
 #include "adapters/builtin.h"
+#include "adapters/common.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -29,12 +30,10 @@ static int sb_init(void **state, const char *config_json,
 
   VC_UNUSED(credentials_json);
   if (config_json != NULL && config_json[0] != '\0') {
-    cfg = vc__cjson_parse(config_json, strlen(config_json), NULL, 0);
-    if (cfg == NULL || !cJSON_IsObject(cfg)) {
-      cJSON_Delete(cfg);
-      return vc__error_set(VC_ERRCLASS_ADAPTER, VC_EINVALID,
-                           "sandbox config is not a JSON object");
-    }
+    int rc = vc__adapter_parse_config(&cfg, config_json, "sandbox config");
+
+    if (rc < 0)
+      return rc;
     o = cJSON_GetObjectItemCaseSensitive(cfg, "outcome");
     if (o != NULL) {
       const char *v = cJSON_IsString(o) ? o->valuestring : "";
