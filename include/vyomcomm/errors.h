@@ -74,7 +74,7 @@ typedef struct vc_error {
   int klass;            /**< a vc_error_class */
   int code;             /**< a vc_error_code */
   int provider_status;  /**< HTTP status or SIP code when relevant, else 0 */
-  const char *message;  /**< one line, never NULL */
+  const char *message;  /**< one line of UTF-8, never NULL */
 } vc_error;
 
 /**

@@ -2,6 +2,7 @@
  * Thread-local error detail (vc_error_last) and the static code names.
  */
 #include "common.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,18 +18,30 @@ static _Thread_local error_state t_error = {
   { VC_ERRCLASS_NONE, VC_OK, 0, "no error" }, "no error"
 };
 
+/* The message as one line of UTF-8, whatever it quotes: a control
+ * character becomes a space (a newline would split a log record), a byte
+ * outside UTF-8 a '?', and a cut never falls inside a character. */
 static void set_message(const char *msg)
 {
-  size_t n = strlen(msg);
+  size_t n = strlen(msg), i = 0, j = 0, len;
 
-  if (n >= MESSAGE_MAX)
-    n = MESSAGE_MAX - 1;
-  memcpy(t_error.message, msg, n);
-  t_error.message[n] = '\0';
-  /* One line: a newline would split a log record. */
-  for (char *p = t_error.message; *p; p++)
-    if (*p == '\n' || *p == '\r')
-      *p = ' ';
+  while (i < n) {
+    unsigned char c = (unsigned char)msg[i];
+
+    if ((len = vc__utf8_seq(msg + i, n - i)) == 0)
+      len = 1, c = '?';
+    else if (len == 1 && (c < 0x20 || c == 0x7f))
+      c = ' ';
+    if (j + len >= MESSAGE_MAX)
+      break;
+    if (len == 1)
+      t_error.message[j] = (char)c;
+    else
+      memcpy(t_error.message + j, msg + i, len);
+    i += len;
+    j += len;
+  }
+  t_error.message[j] = '\0';
   t_error.err.message = t_error.message;
 }
 

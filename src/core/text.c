@@ -4,36 +4,42 @@
 #include "common.h"
 #include "text.h"
 
-int vc__utf8_valid(const char *str, size_t n)
+size_t vc__utf8_seq(const char *str, size_t left)
 {
   const unsigned char *s = (const unsigned char *)str;
-  size_t i = 0;
+  unsigned c = s[0];
+  size_t len;
+  uint32_t cp, min;
+
+  if (c < 0x80)
+    return 1;
+  if ((c & 0xe0) == 0xc0) {
+    len = 2; cp = c & 0x1f; min = 0x80;
+  } else if ((c & 0xf0) == 0xe0) {
+    len = 3; cp = c & 0x0f; min = 0x800;
+  } else if ((c & 0xf8) == 0xf0) {
+    len = 4; cp = c & 0x07; min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (left < len)
+    return 0;
+  for (size_t k = 1; k < len; k++) {
+    if ((s[k] & 0xc0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[k] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return len;
+}
+
+int vc__utf8_valid(const char *str, size_t n)
+{
+  size_t i = 0, len;
 
   while (i < n) {
-    unsigned c = s[i];
-    size_t len;
-    uint32_t cp, min;
-
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      len = 2; cp = c & 0x1f; min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3; cp = c & 0x0f; min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4; cp = c & 0x07; min = 0x10000;
-    } else {
-      return 0;
-    }
-    if (n - i < len)
-      return 0;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    if ((len = vc__utf8_seq(str + i, n - i)) == 0)
       return 0;
     i += len;
   }

@@ -10,6 +10,11 @@
 /* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
 int vc__utf8_valid(const char *s, size_t n);
 
+/* The length of the UTF-8 sequence at s[0] (1 to 4, at most `left`
+ * bytes), or 0 when it is not a valid one: a stray or overlong byte, a
+ * surrogate, a sequence cut short. `left` is at least 1. */
+size_t vc__utf8_seq(const char *s, size_t left);
+
 /*
  * Check a text field: VC_EINVALID when NULL or empty (if required),
  * VC_ETOOBIG past `max` bytes, VC_EENCODING when not UTF-8, else 0.

@@ -188,6 +188,21 @@ static void test_core__error_message_truncated_one_line(void)
   CHECK_STR(vc_error_last()->message, "a b c");
   vc__error_wrap("x\ny");
   CHECK(!has_newline(vc_error_last()->message));
+
+  /* UTF-8, whatever the message quotes: other control characters become
+   * spaces, bytes outside UTF-8 '?', characters are kept whole. */
+  vc_error_set_str(VC_ERRCLASS_INTERNAL, VC_ERROR,
+                   "tab\there \x01\x7f caf\xc3\xa9 \xff\xc3( \xed\xa0\x80");
+  CHECK_STR(vc_error_last()->message, "tab here    caf\xc3\xa9 ?\?( ???");
+  /* A cut at the bound drops a character that does not fit whole. */
+  memset(big, 'x', sizeof(big));
+  memcpy(big + 509, "\xe2\x82\xac", 4);   /* the euro sign, then NUL */
+  vc_error_set_str(VC_ERRCLASS_INTERNAL, VC_ERROR, big);
+  CHECK(strlen(vc_error_last()->message) == 509);
+  memcpy(big + 508, "\xe2\x82\xac", 4);
+  vc_error_set_str(VC_ERRCLASS_INTERNAL, VC_ERROR, big);
+  CHECK(strlen(vc_error_last()->message) == 511);
+  CHECK(vc__utf8_valid(vc_error_last()->message, 511));
   vc_error_clear();
 }
 
