@@ -43,14 +43,14 @@ typedef struct rate_slot {
   unsigned count;
 } rate_slot;
 
-typedef struct srv {
+struct srv {
   vc_ctx *ctx;
   struct tcp_sock *ts;
   struct mqueue *mq;
   struct list conns;
   unsigned rate;            /* requests per second per tenant; 0 = any */
   rate_slot slots[RATE_SLOTS];
-} srv;
+};
 
 typedef struct conn {
   struct le le;
@@ -790,6 +790,66 @@ static char *pl_copy(const struct pl *pl)
   return s;
 }
 
+/* The bytes of the answer in `r->res`, as the server writes them. */
+static void render(srv_reply *r)
+{
+  if (r->res.raw.status != 0) {
+    r->status = r->res.raw.status;
+    r->content_type = r->res.raw.content_type ? r->res.raw.content_type
+                                              : "text/plain";
+    r->body = r->res.raw.body.ptr ? r->res.raw.body.ptr : "";
+    r->len = r->res.raw.body.size;
+    r->allow[0] = '\0';
+    return;
+  }
+  r->content_type = "application/json";
+  r->text = r->res.json ? cJSON_PrintUnformatted(r->res.json) : NULL;
+  if (r->text == NULL) {
+    r->status = 500;
+    r->body = "{}";
+    r->len = 2;
+    r->allow[0] = '\0';
+  } else {
+    r->status = r->res.status;
+    r->body = r->text;
+    r->len = strlen(r->text);
+  }
+}
+
+int srv_new(srv **out, vc_ctx *ctx, unsigned rate)
+{
+  srv *s = calloc(1, sizeof(*s));
+
+  *out = s;
+  if (s == NULL)
+    return VC_ENOMEM;
+  s->ctx = ctx;
+  s->rate = rate;
+  list_init(&s->conns);
+  return 0;
+}
+
+void srv_free(srv *s)
+{
+  free(s);
+}
+
+void srv_reply_to(srv_reply *out, srv *s, const vc_http_request *http)
+{
+  memset(out, 0, sizeof(*out));
+  dispatch(s, http, &out->res, out->allow, sizeof(out->allow));
+  render(out);
+}
+
+void srv_reply_dispose(srv_reply *r)
+{
+  if (r->res.raw.status != 0 && r->res.raw.body.reserved != 0)
+    vc_http_response_dispose(&r->res.raw);
+  cJSON_Delete(r->res.json);
+  cJSON_free(r->text);
+  memset(r, 0, sizeof(*r));
+}
+
 /* One complete request: hand it to dispatch() and write the answer. */
 static void conn_request(conn *c, const struct http_msg *msg,
                          const uint8_t *body, size_t len)
@@ -797,12 +857,11 @@ static void conn_request(conn *c, const struct http_msg *msg,
   vc_http_header headers[MAX_HEADERS];
   char *names[MAX_HEADERS], *values[MAX_HEADERS];
   vc_http_request req = VC_HTTP_REQUEST_INIT;
-  srv_res res;
-  char allow[128], *method = pl_copy(&msg->met), *target;
+  srv_reply r;
+  char *method = pl_copy(&msg->met), *target;
   size_t n = 0;
   struct le *le;
 
-  memset(&res, 0, sizeof(res));
   target = malloc(msg->path.l + msg->prm.l + 2);
   for (le = msg->hdrl.head; le != NULL && n < MAX_HEADERS; le = le->next) {
     const struct http_hdr *h = le->data;
@@ -814,7 +873,9 @@ static void conn_request(conn *c, const struct http_msg *msg,
     n++;
   }
   if (method == NULL || target == NULL) {
-    set_error(&res, 500, VC_ENOMEM, "out of memory");
+    memset(&r, 0, sizeof(r));
+    set_error(&r.res, 500, VC_ENOMEM, "out of memory");
+    render(&r);
   } else {
     snprintf(target, msg->path.l + msg->prm.l + 2, "%.*s%s%.*s",
              (int)msg->path.l, msg->path.p,
@@ -826,26 +887,10 @@ static void conn_request(conn *c, const struct http_msg *msg,
     req.nheaders = n;
     req.body = body;
     req.body_len = len;
-    dispatch(c->s, &req, &res, allow, sizeof(allow));
+    srv_reply_to(&r, c->s, &req);
   }
-  if (res.raw.status != 0) {
-    send_answer(c, res.raw.status, res.raw.content_type
-                ? res.raw.content_type : "text/plain",
-                res.raw.body.ptr ? res.raw.body.ptr : "", res.raw.body.size,
-                NULL, NULL);
-    if (res.raw.body.reserved != 0)
-      vc_http_response_dispose(&res.raw);
-  } else {
-    char *text = res.json ? cJSON_PrintUnformatted(res.json) : NULL;
-
-    if (text == NULL)
-      send_answer(c, 500, "application/json", "{}", 2, NULL, NULL);
-    else
-      send_answer(c, res.status, "application/json", text, strlen(text),
-                  allow, NULL);
-    cJSON_free(text);
-  }
-  cJSON_Delete(res.json);
+  send_answer(c, r.status, r.content_type, r.body, r.len, r.allow, NULL);
+  srv_reply_dispose(&r);
   for (size_t i = 0; i < n; i++) {
     free(names[i]);
     free(values[i]);
