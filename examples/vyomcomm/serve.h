@@ -61,6 +61,35 @@ typedef struct srv_route {
   int open;               /* 1: no API key (the provider signs it) */
 } srv_route;
 
+/* ---- the server without its sockets (serve_http.c) ------------------- */
+
+/* The server's state: its context and the rate limit's counters. */
+typedef struct srv srv;
+
+/* A server answering requests on `ctx` (borrowed, not started here) with
+ * at most `rate` requests a second per tenant (0: any), without
+ * listening: cmd_serve() keeps its own; tests and the fuzz target
+ * (tests/fuzz/rest_api_fuzzer.c) make one here. 0 or VC_ENOMEM. */
+int srv_new(srv **out, vc_ctx *ctx, unsigned rate);
+void srv_free(srv *s);
+
+/* One answer as the server writes it: status, Content-Type, body and the
+ * Allow header of a 405 ("" when none). */
+typedef struct srv_reply {
+  int status;
+  const char *content_type;
+  const char *body;
+  size_t len;
+  char allow[128];
+  srv_res res;            /* what the handler answered */
+  char *text;             /* the printed JSON, owned */
+} srv_reply;
+
+/* Route, authenticate and answer one parsed request into *out (the body
+ * and headers are read, not kept); srv_reply_dispose() frees it. */
+void srv_reply_to(srv_reply *out, srv *s, const vc_http_request *http);
+void srv_reply_dispose(srv_reply *r);
+
 /* The route tables of each area, ended by a { NULL } entry. */
 extern const srv_route SRV_CALL_ROUTES[];
 extern const srv_route SRV_MSG_ROUTES[];

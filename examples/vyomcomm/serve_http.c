@@ -43,14 +43,14 @@ typedef struct rate_slot {
   unsigned count;
 } rate_slot;
 
-typedef struct srv {
+struct srv {
   vc_ctx *ctx;
   struct tcp_sock *ts;
   struct mqueue *mq;
   struct list conns;
   unsigned rate;            /* requests per second per tenant; 0 = any */
   rate_slot slots[RATE_SLOTS];
-} srv;
+};
 
 typedef struct conn {
   struct le le;
@@ -150,14 +150,78 @@ int srv_fail(srv_req *req, int code, const char *fmt, ...)
   return code;
 }
 
-/* {"error":{"code":..,"name":..,"message":..}} */
+/* The length of the UTF-8 sequence at s (at most `left` bytes), or 0
+ * when it is not one: an invalid, overlong or cut sequence, a
+ * surrogate. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+  size_t n;
+  uint32_t cp;
+
+  if (s[0] < 0x80)
+    return 1;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf)
+    n = 2, cp = s[0] & 0x1fu;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef)
+    n = 3, cp = s[0] & 0x0fu;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+    n = 4, cp = s[0] & 0x07u;
+  else
+    return 0;
+  if (n > left)
+    return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = cp << 6 | (s[i] & 0x3fu);
+  }
+  if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+      (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    return 0;
+  return n;
+}
+
+static int utf8_ok(const char *s, size_t len)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0, n;
+
+  while (i < len) {
+    if ((n = utf8_seq(p + i, len - i)) == 0)
+      return 0;
+    i += n;
+  }
+  return 1;
+}
+
+/* {"error":{"code":..,"name":..,"message":..}}. The message may quote a
+ * request, cut to a bound: it goes out as one line of UTF-8, a control
+ * character as a space and a byte outside UTF-8 (a quote cut inside a
+ * character) as '?'. */
 static cJSON *error_doc(int code, const char *message)
 {
   cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+  const unsigned char *m = (const unsigned char *)message;
+  size_t len = strlen(message), i = 0, j = 0, n;
+  char line[1024];
 
+  while (i < len && j + 4 < sizeof(line)) {
+    if ((n = utf8_seq(m + i, len - i)) == 0) {
+      line[j++] = '?';
+      i++;
+    } else if (n == 1 && (m[i] < 0x20 || m[i] == 0x7f)) {
+      line[j++] = ' ';
+      i++;
+    } else {
+      memcpy(line + j, m + i, n);
+      i += n;
+      j += n;
+    }
+  }
+  line[j] = '\0';
   cJSON_AddNumberToObject(e, "code", code);
   cJSON_AddStringToObject(e, "name", srv_code_name(code));
-  cJSON_AddStringToObject(e, "message", message);
+  cJSON_AddStringToObject(e, "message", line);
   return o;
 }
 
@@ -540,7 +604,9 @@ static int parse_query(srv_req *req, char *q)
       eq = strchr(q, '=');
       if (eq != NULL)
         *eq = '\0';
-      if (url_decode(q) < 0 || (eq != NULL && url_decode(eq + 1) < 0))
+      if (url_decode(q) < 0 || (eq != NULL && url_decode(eq + 1) < 0) ||
+          !utf8_ok(q, strlen(q)) ||
+          (eq != NULL && !utf8_ok(eq + 1, strlen(eq + 1))))
         return srv_fail(req, VC_EINVALID, "malformed query string");
       req->qkeys[req->nquery] = q;
       req->qvals[req->nquery++] = eq != NULL ? eq + 1 : "";
@@ -634,6 +700,12 @@ static void dispatch(srv *s, const vc_http_request *http, srv_res *res,
   req.http = http;
   req.method = http->method;
   allow[0] = '\0';
+  /* A request target is ASCII (RFC 3986: other bytes are %-escaped). */
+  for (const char *p = http->target; *p != '\0'; p++)
+    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+      set_error(res, 400, VC_EINVALID, "malformed request target");
+      return;
+    }
   if (len >= sizeof(path)) {
     set_error(res, 404, VC_ENOTFOUND, "no such route");
     return;
@@ -679,6 +751,10 @@ static void dispatch(srv *s, const vc_http_request *http, srv_res *res,
   if (!found->open && http->body_len > 0) {
     const char *end = NULL;
 
+    if (!utf8_ok((const char *)http->body, http->body_len)) {
+      rc = srv_fail(&req, VC_EENCODING, "the body is not UTF-8");
+      goto fail;
+    }
     req.body = cJSON_ParseWithLengthOpts((const char *)http->body,
                                          http->body_len, &end, 0);
     if (req.body == NULL) {
@@ -790,6 +866,66 @@ static char *pl_copy(const struct pl *pl)
   return s;
 }
 
+/* The bytes of the answer in `r->res`, as the server writes them. */
+static void render(srv_reply *r)
+{
+  if (r->res.raw.status != 0) {
+    r->status = r->res.raw.status;
+    r->content_type = r->res.raw.content_type ? r->res.raw.content_type
+                                              : "text/plain";
+    r->body = r->res.raw.body.ptr ? r->res.raw.body.ptr : "";
+    r->len = r->res.raw.body.size;
+    r->allow[0] = '\0';
+    return;
+  }
+  r->content_type = "application/json";
+  r->text = r->res.json ? cJSON_PrintUnformatted(r->res.json) : NULL;
+  if (r->text == NULL) {
+    r->status = 500;
+    r->body = "{}";
+    r->len = 2;
+    r->allow[0] = '\0';
+  } else {
+    r->status = r->res.status;
+    r->body = r->text;
+    r->len = strlen(r->text);
+  }
+}
+
+int srv_new(srv **out, vc_ctx *ctx, unsigned rate)
+{
+  srv *s = calloc(1, sizeof(*s));
+
+  *out = s;
+  if (s == NULL)
+    return VC_ENOMEM;
+  s->ctx = ctx;
+  s->rate = rate;
+  list_init(&s->conns);
+  return 0;
+}
+
+void srv_free(srv *s)
+{
+  free(s);
+}
+
+void srv_reply_to(srv_reply *out, srv *s, const vc_http_request *http)
+{
+  memset(out, 0, sizeof(*out));
+  dispatch(s, http, &out->res, out->allow, sizeof(out->allow));
+  render(out);
+}
+
+void srv_reply_dispose(srv_reply *r)
+{
+  if (r->res.raw.status != 0 && r->res.raw.body.reserved != 0)
+    vc_http_response_dispose(&r->res.raw);
+  cJSON_Delete(r->res.json);
+  cJSON_free(r->text);
+  memset(r, 0, sizeof(*r));
+}
+
 /* One complete request: hand it to dispatch() and write the answer. */
 static void conn_request(conn *c, const struct http_msg *msg,
                          const uint8_t *body, size_t len)
@@ -797,12 +933,11 @@ static void conn_request(conn *c, const struct http_msg *msg,
   vc_http_header headers[MAX_HEADERS];
   char *names[MAX_HEADERS], *values[MAX_HEADERS];
   vc_http_request req = VC_HTTP_REQUEST_INIT;
-  srv_res res;
-  char allow[128], *method = pl_copy(&msg->met), *target;
+  srv_reply r;
+  char *method = pl_copy(&msg->met), *target;
   size_t n = 0;
   struct le *le;
 
-  memset(&res, 0, sizeof(res));
   target = malloc(msg->path.l + msg->prm.l + 2);
   for (le = msg->hdrl.head; le != NULL && n < MAX_HEADERS; le = le->next) {
     const struct http_hdr *h = le->data;
@@ -814,7 +949,9 @@ static void conn_request(conn *c, const struct http_msg *msg,
     n++;
   }
   if (method == NULL || target == NULL) {
-    set_error(&res, 500, VC_ENOMEM, "out of memory");
+    memset(&r, 0, sizeof(r));
+    set_error(&r.res, 500, VC_ENOMEM, "out of memory");
+    render(&r);
   } else {
     snprintf(target, msg->path.l + msg->prm.l + 2, "%.*s%s%.*s",
              (int)msg->path.l, msg->path.p,
@@ -826,26 +963,10 @@ static void conn_request(conn *c, const struct http_msg *msg,
     req.nheaders = n;
     req.body = body;
     req.body_len = len;
-    dispatch(c->s, &req, &res, allow, sizeof(allow));
+    srv_reply_to(&r, c->s, &req);
   }
-  if (res.raw.status != 0) {
-    send_answer(c, res.raw.status, res.raw.content_type
-                ? res.raw.content_type : "text/plain",
-                res.raw.body.ptr ? res.raw.body.ptr : "", res.raw.body.size,
-                NULL, NULL);
-    if (res.raw.body.reserved != 0)
-      vc_http_response_dispose(&res.raw);
-  } else {
-    char *text = res.json ? cJSON_PrintUnformatted(res.json) : NULL;
-
-    if (text == NULL)
-      send_answer(c, 500, "application/json", "{}", 2, NULL, NULL);
-    else
-      send_answer(c, res.status, "application/json", text, strlen(text),
-                  allow, NULL);
-    cJSON_free(text);
-  }
-  cJSON_Delete(res.json);
+  send_answer(c, r.status, r.content_type, r.body, r.len, r.allow, NULL);
+  srv_reply_dispose(&r);
   for (size_t i = 0; i < n; i++) {
     free(names[i]);
     free(values[i]);

@@ -21,7 +21,8 @@ fi
 all="mustache segments address sendgrid_webhook twilio_webhook
   vonage_webhook mailgun_webhook sns_webhook telegram_webhook
   whatsapp_webhook sandbox_voice_webhook exotel mcube twilio_voice
-  ratecard ivr_menu sip_body ari_event tzif contact_csv channel_config"
+  ratecard ivr_menu sip_body ari_event tzif contact_csv channel_config
+  rest_api"
 targets=${*:-$all}
 root=$(pwd)
 out=$root/build-fuzz
@@ -60,6 +61,10 @@ sources() {
                       adapters/sandbox/voice.c adapters/voip/exotel.c \
                       adapters/voip/mcube.c adapters/voip/sip.c \
                       adapters/voip/ari_proto.c ;;
+    rest_api) echo examples/vyomcomm/serve_http.c \
+                examples/vyomcomm/serve_calls.c \
+                examples/vyomcomm/serve_msg.c \
+                examples/vyomcomm/serve_engage.c ;;
   esac
 }
 dicts() {
@@ -70,6 +75,22 @@ dicts() {
     twilio_webhook|twilio_voice) echo form ;;
     vonage_webhook|mailgun_webhook|exotel|mcube) echo json form ;;
     sip_body) echo sip ;;
+    rest_api) echo json rest ;;
+  esac
+}
+# What a target links beside the library: rest_api is `vyomcomm serve`'s
+# request handling, built from the server's sources (and the OpenAPI
+# document the build embeds) as examples/vyomcomm/meson.build lists them.
+links() {
+  case $1 in
+    rest_api)
+      echo -Iexamples/vyomcomm $(pkg-config --cflags libre) \
+        -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H \
+        examples/vyomcomm/serve_http.c examples/vyomcomm/serve_calls.c \
+        examples/vyomcomm/serve_msg.c examples/vyomcomm/serve_engage.c \
+        examples/vyomcomm/channel_json.c examples/vyomcomm/cli_config.c \
+        examples/vyomcomm/cli_util.c \
+        "$out/examples/vyomcomm/serve_openapi.c" ;;
   esac
 }
 
@@ -78,6 +99,9 @@ if [ ! -f "$out/build.ninja" ]; then
     -Dc_args=-fsanitize=fuzzer-no-link -Db_lundef=false
 fi
 ninja -C "$out" src/libvyomcomm_objects.a
+case " $targets " in
+  *" rest_api "*) ninja -C "$out" examples/vyomcomm/serve_openapi.c ;;
+esac
 mkdir -p "$out/bin" "$camp"
 
 # Recoverable UBSan reports stop the run like a crash.
@@ -88,7 +112,8 @@ for t in $targets; do
   bin=$out/bin/${t}_fuzzer
   clang -fsanitize=fuzzer,address,undefined -I. -Isrc -Iinclude \
     -I/usr/include/cjson -DVC_BUILDING_LIBRARY \
-    "tests/fuzz/${t}_fuzzer.c" "$out/src/libvyomcomm_objects.a" \
+    "tests/fuzz/${t}_fuzzer.c" $(links "$t") \
+    "$out/src/libvyomcomm_objects.a" \
     -lcjson -lsqlite3 -lcurl -lre -lmbedtls -lmbedx509 -lmbedcrypto \
     -lpthread -lm -o "$bin"
   d=$camp/$t

@@ -75,7 +75,10 @@ class Api:
         ctype = r.getheader("Content-Type", "")
         doc = None
         if ctype.startswith("application/json") and text:
-            doc = json.loads(text)
+            try:
+                doc = json.loads(text.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                doc = None      # not JSON in UTF-8: the checks fail
         return r.status, doc, text
 
 
@@ -622,6 +625,53 @@ def run(prog, setup_prog, sim_prog, work, env, procs):
     st, doc, _ = api.call("GET", V + "/communication/sessions?limit=1&x=%zz",
                           key=ka)
     check(is_error(st, doc, 400, "VC_EINVALID"), "bad query escape: 400")
+
+    # Answers are one JSON document in UTF-8 whatever the request holds,
+    # and an error message is one line.
+    st, doc = api.call("POST", M, {"kind": "fa\nx", "to": "+14155550123"},
+                       key=ka)[:2]
+    check(is_error(st, doc, 400, "VC_EINVALID") and
+          "\n" not in doc["error"]["message"], "a quoted newline: one line")
+    st, doc = api.call("POST", M, {"kind": "a" + "\u00e9" * 40,
+                                   "to": "+14155550123"}, key=ka)[:2]
+    check(is_error(st, doc, 400, "VC_EINVALID"),
+          "a quote cut inside a character: UTF-8 (%s)" % doc)
+    st, doc = api.call("POST", M, raw=b'{"kind": "a\xffb"}', key=ka)[:2]
+    check(is_error(st, doc, 400, "VC_EENCODING"), "a body not in UTF-8: 400")
+    st, doc = api.call("GET", V + "/click-to-call/sessions?state=%C3",
+                       key=ka)[:2]
+    check(is_error(st, doc, 400, "VC_EINVALID"),
+          "a query value not in UTF-8: 400")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"GET " + V.encode() + b"/click-to-call/sessions?state="
+                     b"init\xc3\x96\xc3 HTTP/1.1\r\nHost: x\r\n"
+                     b"Authorization: Bearer " + ka.encode() +
+                     b"\r\n\r\n")
+        # The server keeps the connection: read one answer.
+        raw = b""
+        while b"\r\n\r\n" not in raw:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+        head, _, body = raw.partition(b"\r\n\r\n")
+        clen = 0
+        for h in head.split(b"\r\n")[1:]:
+            name, _, value = h.partition(b":")
+            if name.strip().lower() == b"content-length":
+                clen = int(value)
+        while len(body) < clen:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        doc = None
+    check(head.startswith(b"HTTP/1.1 400") and
+          is_error(400, doc, 400, "VC_EINVALID"),
+          "a request target with bytes outside ASCII: 400 %r" % raw[:200])
 
     # ---- a clean stop ------------------------------------------------------
     srv.send_signal(signal.SIGTERM)
