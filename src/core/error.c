@@ -24,11 +24,12 @@ static _Thread_local error_state t_error = {
 static void set_message(const char *msg)
 {
   size_t n = strlen(msg), i = 0, j = 0, len;
+  uint32_t cp;
 
   while (i < n) {
     unsigned char c = (unsigned char)msg[i];
 
-    if ((len = vc__utf8_seq(msg + i, n - i)) == 0)
+    if ((len = vc__utf8_decode(msg + i, n - i, &cp)) == 0)
       len = 1, c = '?';
     else if (len == 1 && (c < 0x20 || c == 0x7f))
       c = ' ';

@@ -4,15 +4,17 @@
 #include "common.h"
 #include "text.h"
 
-size_t vc__utf8_seq(const char *str, size_t left)
+size_t vc__utf8_decode(const char *str, size_t left, uint32_t *out)
 {
   const unsigned char *s = (const unsigned char *)str;
   unsigned c = s[0];
   size_t len;
   uint32_t cp, min;
 
-  if (c < 0x80)
+  if (c < 0x80) {
+    *out = c;
     return 1;
+  }
   if ((c & 0xe0) == 0xc0) {
     len = 2; cp = c & 0x1f; min = 0x80;
   } else if ((c & 0xf0) == 0xe0) {
@@ -31,15 +33,17 @@ size_t vc__utf8_seq(const char *str, size_t left)
   }
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
+  *out = cp;
   return len;
 }
 
 int vc__utf8_valid(const char *str, size_t n)
 {
   size_t i = 0, len;
+  uint32_t cp;
 
   while (i < n) {
-    if ((len = vc__utf8_seq(str + i, n - i)) == 0)
+    if ((len = vc__utf8_decode(str + i, n - i, &cp)) == 0)
       return 0;
     i += len;
   }

@@ -6,14 +6,15 @@
 #define VC_CORE_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
 int vc__utf8_valid(const char *s, size_t n);
 
-/* The length of the UTF-8 sequence at s[0] (1 to 4, at most `left`
- * bytes), or 0 when it is not a valid one: a stray or overlong byte, a
- * surrogate, a sequence cut short. `left` is at least 1. */
-size_t vc__utf8_seq(const char *s, size_t left);
+/* Decode the UTF-8 sequence at s[0] (at most `left` bytes, at least 1)
+ * into *cp: its length, 1 to 4, or 0 when it is not a valid one (a stray
+ * or overlong byte, a surrogate, past U+10FFFF, a sequence cut short). */
+size_t vc__utf8_decode(const char *s, size_t left, uint32_t *cp);
 
 /*
  * Check a text field: VC_EINVALID when NULL or empty (if required),

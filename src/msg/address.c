@@ -29,37 +29,15 @@ static int is_alpha(unsigned c)
  */
 static long utf8_next(const unsigned char *s, size_t n, size_t *i)
 {
-  unsigned c = s[*i];
-  size_t len;
-  uint32_t cp, min;
+  uint32_t cp;
+  size_t len = vc__utf8_decode((const char *)s + *i, n - *i, &cp);
 
-  if (c < 0x80) {
+  if (len == 0) {
     (*i)++;
-    return (long)c;
-  } else if ((c & 0xe0) == 0xc0) {
-    len = 2; cp = c & 0x1f; min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    len = 3; cp = c & 0x0f; min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    len = 4; cp = c & 0x07; min = 0x10000;
-  } else {
-    goto bad;
+    return -1;
   }
-  if (n - *i < len)
-    goto bad;
-  for (size_t k = 1; k < len; k++) {
-    if ((s[*i + k] & 0xc0) != 0x80)
-      goto bad;
-    cp = (cp << 6) | (s[*i + k] & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-    goto bad;
   *i += len;
   return (long)cp;
-
-bad:
-  (*i)++;
-  return -1;
 }
 
 /*

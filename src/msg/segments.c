@@ -2,6 +2,7 @@
  * SMS encoding and segment counting. See segments.h.
  */
 #include "core/common.h"
+#include "core/text.h"
 #include "segments.h"
 
 /* No code point: marks the ESC slot of the default alphabet. */
@@ -71,35 +72,11 @@ int vc__gsm7_code(uint32_t cp)
 static int next_cp(const unsigned char *s, size_t n, size_t *i,
                    uint32_t *out)
 {
-  unsigned c = s[*i];
-  size_t len;
-  uint32_t cp, min;
+  size_t len = vc__utf8_decode((const char *)s + *i, n - *i, out);
 
-  if (c < 0x80) {
-    *out = c;
-    (*i)++;
-    return 0;
-  } else if ((c & 0xe0) == 0xc0) {
-    len = 2; cp = c & 0x1f; min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    len = 3; cp = c & 0x0f; min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    len = 4; cp = c & 0x07; min = 0x10000;
-  } else {
-    return -1;
-  }
-  if (n - *i < len)
-    return -1;
-  for (size_t k = 1; k < len; k++) {
-    unsigned cc = s[*i + k];
-    if ((cc & 0xc0) != 0x80)
-      return -1;
-    cp = (cp << 6) | (cc & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+  if (len == 0)
     return -1;
   *i += len;
-  *out = cp;
   return 0;
 }
 
