@@ -133,7 +133,7 @@ static int open_ctx(vc_ctx **out, uint64_t seed)
 
 /* ---- set-up ------------------------------------------------------------ */
 
-static void setup_fail(const char *what, const char *detail)
+static _Noreturn void setup_fail(const char *what, const char *detail)
 {
   fprintf(stderr, "rest_api_fuzzer: set-up: %s: %s\n", what, detail);
   abort();
